@@ -1,1 +1,26 @@
-//! placeholder
+//! Pure order logic of Doorstep: identifiers, money, roles, the ride state machine, pricing, ledger
+//! postings and the events a ride emits.
+//!
+//! Architecture invariant: this crate does no IO, is not async, reads no clock and no random generator.
+//! Callers pass `now` and, where randomness is needed (a ride's PIN), a `&mut impl Rng`. Given the same
+//! inputs every function returns the same outputs, so the simulator can replay a day exactly and the live
+//! server and the benchmarks run the same code.
+//!
+//! Every change of a ride's state goes through [`ride::Ride`]'s methods; an illegal transition returns
+//! [`ride::RideError::Transition`] and leaves the ride untouched.
+
+pub mod ids;
+pub mod ledger;
+pub mod money;
+pub mod offer;
+pub mod pricing;
+pub mod quote;
+pub mod rating;
+pub mod ride;
+pub mod time;
+pub mod user;
+
+pub use ids::{OfferId, QuoteId, RideId, UserId};
+pub use money::{Currency, Money, MoneyError};
+pub use time::Timestamp;
+pub use user::{Email, Role, User};

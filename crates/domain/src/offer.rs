@@ -1,0 +1,135 @@
+//! An offer of one ride to one driver. The dispatcher offers a ride to one driver at a time; the driver
+//! accepts, declines, or lets it expire, and then the next best driver gets an offer.
+
+use crate::ids::{OfferId, RideId, UserId};
+use crate::money::Money;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Where an offer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferState {
+    /// Waiting for the driver's answer.
+    Pending,
+    /// The driver took the ride.
+    Accepted,
+    /// The driver said no.
+    Declined,
+    /// The driver did not answer in time.
+    Expired,
+    /// The ride went away (cancelled) before the driver answered.
+    Withdrawn,
+}
+
+impl OfferState {
+    /// The stable snake_case name used on the wire and in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OfferState::Pending => "pending",
+            OfferState::Accepted => "accepted",
+            OfferState::Declined => "declined",
+            OfferState::Expired => "expired",
+            OfferState::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses the name produced by [`OfferState::as_str`].
+    pub fn parse(s: &str) -> Option<OfferState> {
+        [
+            Self::Pending,
+            Self::Accepted,
+            Self::Declined,
+            Self::Expired,
+            Self::Withdrawn,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// Why an answer to an offer was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfferError {
+    /// The offer was made to another driver.
+    #[error("this offer was not made to you")]
+    NotYours,
+    /// The answer came after the deadline.
+    #[error("the offer has expired")]
+    Expired,
+    /// The offer was already answered, expired or withdrawn.
+    #[error("the offer is {0:?}, not pending")]
+    NotPending(OfferState),
+}
+
+/// One offer of a ride to one driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// Identity of the offer.
+    pub id: OfferId,
+    /// The ride offered.
+    pub ride_id: RideId,
+    /// The driver it is offered to.
+    pub driver: UserId,
+    /// Where the offer stands.
+    pub state: OfferState,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// The last instant the driver can accept.
+    pub expires_at: Timestamp,
+    /// Estimated drive to the pickup, in seconds.
+    pub pickup_eta_s: u32,
+    /// Estimated distance to the pickup, in metres.
+    pub pickup_distance_m: u32,
+    /// The quoted fare of the ride.
+    pub fare: Money,
+}
+
+impl Offer {
+    /// The driver accepts. Refused if the offer is someone else's, no longer pending, or past its deadline.
+    pub fn accept(&mut self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
+        self.check_answer(by, now)?;
+        self.state = OfferState::Accepted;
+        Ok(())
+    }
+
+    /// The driver declines.
+    pub fn decline(&mut self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
+        self.check_answer(by, now)?;
+        self.state = OfferState::Declined;
+        Ok(())
+    }
+
+    /// Marks a pending offer expired once its deadline has passed; returns whether it changed.
+    pub fn expire_if_due(&mut self, now: Timestamp) -> bool {
+        if self.state == OfferState::Pending && now > self.expires_at {
+            self.state = OfferState::Expired;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Withdraws a pending offer (the ride was cancelled); returns whether it changed.
+    pub fn withdraw(&mut self) -> bool {
+        if self.state == OfferState::Pending {
+            self.state = OfferState::Withdrawn;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn check_answer(&self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
+        if by != self.driver {
+            return Err(OfferError::NotYours);
+        }
+        if self.state != OfferState::Pending {
+            return Err(OfferError::NotPending(self.state));
+        }
+        if now > self.expires_at {
+            return Err(OfferError::Expired);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Fares: base + per kilometre + per minute, times the surge multiplier of the pickup area, plus a booking
+//! fee, never below a minimum. All arithmetic is in integer minor units; the multiplier is in per mille.
+
+use crate::money::{Currency, Money, MoneyError};
+use serde::{Deserialize, Serialize};
+
+/// A surge multiplier in per mille: 1000 is 1.0×, 1500 is 1.5×.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SurgeMillis(pub u32);
+
+impl SurgeMillis {
+    /// No surge (1.0×).
+    pub const NONE: SurgeMillis = SurgeMillis(1000);
+    /// The highest multiplier the platform ever charges (3.0×).
+    pub const CAP: SurgeMillis = SurgeMillis(3000);
+
+    /// The surge of an area from its open requests (`demand`) and available drivers (`supply`): 1.0× while
+    /// supply covers demand, then +0.5× per unit of excess demand ratio, in steps of 0.1×, capped at 3.0×.
+    pub fn from_demand_supply(demand: u32, supply: u32) -> SurgeMillis {
+        if demand <= supply || demand < 3 {
+            return SurgeMillis::NONE;
+        }
+        if supply == 0 {
+            return SurgeMillis::CAP;
+        }
+        // 1000 + 500 × (demand/supply − 1), computed in integers and rounded down to 100.
+        let excess = (u64::from(demand) - u64::from(supply)) * 500 / u64::from(supply);
+        let raw = 1000 + excess;
+        let stepped = raw - raw % 100;
+        SurgeMillis(u32::try_from(stepped.min(u64::from(Self::CAP.0))).unwrap_or(Self::CAP.0))
+    }
+}
+
+/// The tariff of a city. Amounts are in `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingConfig {
+    /// Currency of every amount below.
+    pub currency: Currency,
+    /// Flag-fall, in minor units.
+    pub base_minor: i64,
+    /// Per kilometre of trip distance, in minor units.
+    pub per_km_minor: i64,
+    /// Per minute of trip time, in minor units.
+    pub per_minute_minor: i64,
+    /// Flat booking fee added after surge, in minor units.
+    pub booking_fee_minor: i64,
+    /// Minimum total fare, in minor units.
+    pub minimum_fare_minor: i64,
+    /// Platform commission on a fare, in basis points (2000 = 20 %).
+    pub commission_bps: i64,
+    /// Seconds after assignment during which a rider cancels for free.
+    pub free_cancel_secs: i64,
+    /// Fee a rider pays when cancelling after the free window, in minor units.
+    pub cancel_fee_minor: i64,
+    /// How long a quote can be turned into a ride, in seconds.
+    pub quote_ttl_secs: i64,
+}
+
+impl Default for PricingConfig {
+    /// A Manhattan-like tariff in USD.
+    fn default() -> Self {
+        Self {
+            currency: Currency::USD,
+            base_minor: 300,
+            per_km_minor: 175,
+            per_minute_minor: 50,
+            booking_fee_minor: 250,
+            minimum_fare_minor: 800,
+            commission_bps: 2000,
+            free_cancel_secs: 120,
+            cancel_fee_minor: 500,
+            quote_ttl_secs: 300,
+        }
+    }
+}
+
+/// What one line of a fare is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FareLineKind {
+    /// Flag-fall.
+    Base,
+    /// Distance charge.
+    Distance,
+    /// Time charge.
+    Time,
+    /// Surge on base + distance + time.
+    Surge,
+    /// Flat booking fee.
+    BookingFee,
+    /// Top-up to the minimum fare.
+    MinimumFare,
+}
+
+/// One itemised line of a fare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FareLine {
+    /// What the line is for.
+    pub kind: FareLineKind,
+    /// Its amount.
+    pub amount: Money,
+}
+
+/// An itemised fare: the lines sum to `total`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FareBreakdown {
+    /// Itemised lines, in a stable order; zero lines are omitted except base.
+    pub lines: Vec<FareLine>,
+    /// The fare the rider pays.
+    pub total: Money,
+    /// The surge multiplier applied.
+    pub surge: SurgeMillis,
+    /// Trip distance the fare is based on, in metres.
+    pub distance_m: u32,
+    /// Trip time the fare is based on, in seconds.
+    pub duration_s: u32,
+}
+
+/// Prices a trip of `distance_m` metres and `duration_s` seconds at `surge`.
+pub fn price_trip(
+    config: &PricingConfig,
+    distance_m: u32,
+    duration_s: u32,
+    surge: SurgeMillis,
+) -> Result<FareBreakdown, MoneyError> {
+    let c = config.currency;
+    let base = Money::new(config.base_minor, c);
+    let distance = Money::new(config.per_km_minor, c).scaled(i64::from(distance_m), 1000)?;
+    let time = Money::new(config.per_minute_minor, c).scaled(i64::from(duration_s), 60)?;
+    let subtotal = base.checked_add(distance)?.checked_add(time)?;
+    let surge_amount = subtotal.scaled(i64::from(surge.0) - 1000, 1000)?;
+    let booking = Money::new(config.booking_fee_minor, c);
+    let before_minimum = subtotal.checked_add(surge_amount)?.checked_add(booking)?;
+    let top_up = Money::new((config.minimum_fare_minor - before_minimum.minor).max(0), c);
+    let total = before_minimum.checked_add(top_up)?;
+
+    let mut lines = vec![FareLine {
+        kind: FareLineKind::Base,
+        amount: base,
+    }];
+    for (kind, amount) in [
+        (FareLineKind::Distance, distance),
+        (FareLineKind::Time, time),
+        (FareLineKind::Surge, surge_amount),
+        (FareLineKind::BookingFee, booking),
+        (FareLineKind::MinimumFare, top_up),
+    ] {
+        if amount.minor != 0 {
+            lines.push(FareLine { kind, amount });
+        }
+    }
+    Ok(FareBreakdown {
+        lines,
+        total,
+        surge,
+        distance_m,
+        duration_s,
+    })
+}
+
+/// The platform's commission on `fare` at `commission_bps`, rounded half away from zero.
+pub fn commission(fare: Money, commission_bps: i64) -> Result<Money, MoneyError> {
+    fare.scaled(commission_bps, 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_three_km_ten_minute_trip_is_itemised() {
+        let fare = price_trip(&PricingConfig::default(), 3000, 600, SurgeMillis::NONE);
+        let fare = fare.unwrap_or_else(|e| panic!("{e}"));
+        // 300 base + 525 distance + 500 time + 250 booking.
+        assert_eq!(fare.total.minor, 1575);
+        assert_eq!(fare.lines.len(), 4);
+    }
+
+    #[test]
+    fn a_short_trip_is_topped_up_to_the_minimum_fare() {
+        let fare = price_trip(&PricingConfig::default(), 100, 30, SurgeMillis::NONE);
+        let fare = fare.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fare.total.minor, 800);
+        assert!(
+            fare.lines
+                .iter()
+                .any(|l| l.kind == FareLineKind::MinimumFare)
+        );
+    }
+
+    #[test]
+    fn surge_is_one_while_supply_covers_demand_and_capped_above() {
+        assert_eq!(SurgeMillis::from_demand_supply(5, 10), SurgeMillis::NONE);
+        assert_eq!(SurgeMillis::from_demand_supply(20, 10), SurgeMillis(1500));
+        assert_eq!(SurgeMillis::from_demand_supply(50, 0), SurgeMillis::CAP);
+        assert_eq!(SurgeMillis::from_demand_supply(1000, 1), SurgeMillis::CAP);
+    }
+
+    proptest! {
+        #[test]
+        fn fare_lines_always_sum_to_the_total(d in 0u32..200_000, t in 0u32..20_000, s in 1000u32..=3000) {
+            let fare = price_trip(&PricingConfig::default(), d, t, SurgeMillis(s)).unwrap_or_else(|e| panic!("{e}"));
+            let sum: i64 = fare.lines.iter().map(|l| l.amount.minor).sum();
+            prop_assert_eq!(sum, fare.total.minor);
+            prop_assert!(fare.total.minor >= PricingConfig::default().minimum_fare_minor);
+        }
+
+        #[test]
+        fn fares_never_decrease_with_distance_time_or_surge(d in 0u32..100_000, t in 0u32..10_000, s in 1000u32..3000) {
+            let c = PricingConfig::default();
+            let f = |d, t, s| price_trip(&c, d, t, SurgeMillis(s)).map(|f| f.total.minor).unwrap_or(0);
+            prop_assert!(f(d + 1000, t, s) >= f(d, t, s));
+            prop_assert!(f(d, t + 60, s) >= f(d, t, s));
+            prop_assert!(f(d, t, s + 100) >= f(d, t, s));
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! The ride state machine.
+//!
+//! ```text
+//! requested ──assign──▶ driver_assigned ──arrive──▶ driver_arrived ──start(pin)──▶ in_progress ──complete──▶ completed
+//!     │  ▲                   │                          │
+//!     │  └──driver cancels───┴──────────────────────────┘
+//!     ├──no driver──▶ no_driver_available
+//!     └──rider cancels (also from driver_assigned, driver_arrived)──▶ cancelled
+//! ```
+//!
+//! Each method checks who acts and from which state, changes the ride, bumps its version and returns the
+//! event to record; an illegal transition returns an error and leaves the ride untouched.
+
+use crate::ids::{OfferId, QuoteId, RideId, UserId};
+use crate::money::Money;
+use crate::pricing::{FareBreakdown, PricingConfig};
+use crate::time::Timestamp;
+use doorstep_geo::LatLng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The states of a ride.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RideState {
+    /// Waiting for dispatch to find a driver.
+    Requested,
+    /// A driver accepted and is driving to the pickup.
+    DriverAssigned,
+    /// The driver is at the pickup.
+    DriverArrived,
+    /// The rider is on board.
+    InProgress,
+    /// The rider was dropped off and charged.
+    Completed,
+    /// The rider cancelled.
+    Cancelled,
+    /// Dispatch found no driver within the pickup limit.
+    NoDriverAvailable,
+}
+
+impl RideState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [RideState; 7] = [
+        RideState::Requested,
+        RideState::DriverAssigned,
+        RideState::DriverArrived,
+        RideState::InProgress,
+        RideState::Completed,
+        RideState::Cancelled,
+        RideState::NoDriverAvailable,
+    ];
+
+    /// The stable snake_case name used on the wire and in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RideState::Requested => "requested",
+            RideState::DriverAssigned => "driver_assigned",
+            RideState::DriverArrived => "driver_arrived",
+            RideState::InProgress => "in_progress",
+            RideState::Completed => "completed",
+            RideState::Cancelled => "cancelled",
+            RideState::NoDriverAvailable => "no_driver_available",
+        }
+    }
+
+    /// Parses the name produced by [`RideState::as_str`].
+    pub fn parse(s: &str) -> Option<RideState> {
+        RideState::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether the ride can change no more.
+    pub const fn is_terminal(self) -> bool {
+        match self {
+            RideState::Completed | RideState::Cancelled | RideState::NoDriverAvailable => true,
+            RideState::Requested
+            | RideState::DriverAssigned
+            | RideState::DriverArrived
+            | RideState::InProgress => false,
+        }
+    }
+
+    /// Whether a driver is attached to the ride in this state.
+    pub const fn has_driver(self) -> bool {
+        match self {
+            RideState::DriverAssigned
+            | RideState::DriverArrived
+            | RideState::InProgress
+            | RideState::Completed => true,
+            RideState::Requested | RideState::Cancelled | RideState::NoDriverAvailable => false,
+        }
+    }
+}
+
+impl fmt::Display for RideState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A four-digit code the rider tells the driver; the ride starts only with it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Pin(String);
+
+impl Pin {
+    /// A uniformly random PIN from `0000` to `9999`.
+    pub fn random(rng: &mut impl rand::Rng) -> Pin {
+        Pin(format!("{:04}", rng.random_range(0..10_000u32)))
+    }
+
+    /// Accepts exactly four ASCII digits.
+    pub fn parse(s: &str) -> Option<Pin> {
+        (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| Pin(s.to_owned()))
+    }
+
+    /// The four digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who ended a ride early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelledBy {
+    /// The rider cancelled.
+    Rider,
+    /// An operator cancelled.
+    Admin,
+}
+
+/// Why dispatch gave up on a ride.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDriverReason {
+    /// No available driver was within reach of the pickup for the whole pickup limit.
+    NoDriversNearby,
+    /// Drivers were offered the ride but every one declined or let the offer expire.
+    AllDriversDeclined,
+}
+
+impl NoDriverReason {
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NoDriverReason::NoDriversNearby => "no_drivers_nearby",
+            NoDriverReason::AllDriversDeclined => "all_drivers_declined",
+        }
+    }
+}
+
+/// Something that happened to a ride. Recorded with the state change in one transaction and pushed to the
+/// ride's rider and driver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RideEvent {
+    /// The rider requested the ride.
+    Requested {
+        /// Quoted fare.
+        fare: Money,
+    },
+    /// The ride was offered to a driver.
+    Offered {
+        /// The offer.
+        offer_id: OfferId,
+        /// The driver.
+        driver: UserId,
+        /// Deadline to answer.
+        expires_at: Timestamp,
+        /// Estimated drive to the pickup in seconds.
+        pickup_eta_s: u32,
+    },
+    /// A driver accepted.
+    DriverAssigned {
+        /// The driver.
+        driver: UserId,
+        /// Estimated drive to the pickup in seconds.
+        pickup_eta_s: u32,
+    },
+    /// The driver is at the pickup.
+    DriverArrived {
+        /// The driver.
+        driver: UserId,
+    },
+    /// The trip started.
+    Started {
+        /// The driver.
+        driver: UserId,
+    },
+    /// The trip ended and the rider was charged.
+    Completed {
+        /// The driver.
+        driver: UserId,
+        /// The final fare.
+        fare: Money,
+    },
+    /// The rider (or an operator) cancelled.
+    Cancelled {
+        /// Who cancelled.
+        by: CancelledBy,
+        /// The cancellation fee, if any.
+        fee: Option<Money>,
+    },
+    /// The assigned driver cancelled; the ride is back in dispatch.
+    DriverCancelled {
+        /// The driver who cancelled.
+        driver: UserId,
+    },
+    /// Dispatch found no driver.
+    NoDriverAvailable {
+        /// Why.
+        reason: NoDriverReason,
+    },
+}
+
+impl RideEvent {
+    /// The stable snake_case name of the event's kind (the `type` field on the wire).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            RideEvent::Requested { .. } => "requested",
+            RideEvent::Offered { .. } => "offered",
+            RideEvent::DriverAssigned { .. } => "driver_assigned",
+            RideEvent::DriverArrived { .. } => "driver_arrived",
+            RideEvent::Started { .. } => "started",
+            RideEvent::Completed { .. } => "completed",
+            RideEvent::Cancelled { .. } => "cancelled",
+            RideEvent::DriverCancelled { .. } => "driver_cancelled",
+            RideEvent::NoDriverAvailable { .. } => "no_driver_available",
+        }
+    }
+}
+
+/// Why a ride command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RideError {
+    /// The command is not allowed in the ride's current state.
+    #[error("cannot {command} a ride that is {from}")]
+    Transition {
+        /// The state the ride is in.
+        from: RideState,
+        /// The command that was refused.
+        command: &'static str,
+    },
+    /// The actor is not the ride's rider or assigned driver.
+    #[error("not your ride")]
+    NotYourRide,
+    /// The PIN does not match.
+    #[error("wrong pin")]
+    WrongPin,
+}
+
+/// Everything needed to create a ride from an accepted quote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRide {
+    /// Identity of the new ride.
+    pub id: RideId,
+    /// The rider.
+    pub rider: UserId,
+    /// The quote the ride was requested from.
+    pub quote_id: QuoteId,
+    /// Where the rider is picked up.
+    pub pickup: LatLng,
+    /// Where the rider is dropped off.
+    pub dropoff: LatLng,
+    /// The quoted fare.
+    pub quoted: FareBreakdown,
+    /// The rider's PIN for this ride.
+    pub pin: Pin,
+}
+
+/// A ride and its history in timestamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ride {
+    /// Identity.
+    pub id: RideId,
+    /// The rider who requested it.
+    pub rider: UserId,
+    /// The quote it came from.
+    pub quote_id: QuoteId,
+    /// Pickup point.
+    pub pickup: LatLng,
+    /// Drop-off point.
+    pub dropoff: LatLng,
+    /// The quoted fare.
+    pub quoted: FareBreakdown,
+    /// The final fare, once completed.
+    pub final_fare: Option<FareBreakdown>,
+    /// Current state.
+    pub state: RideState,
+    /// The assigned driver while one is attached (kept after completion).
+    pub driver: Option<UserId>,
+    /// The rider's PIN.
+    pub pin: Pin,
+    /// Estimated pickup time given at assignment, in seconds.
+    pub pickup_eta_s: Option<u32>,
+    /// Drivers who declined, let an offer expire, or cancelled: dispatch does not offer them this ride again.
+    pub excluded_drivers: Vec<UserId>,
+    /// When requested.
+    pub requested_at: Timestamp,
+    /// When the current (or last) driver was assigned.
+    pub assigned_at: Option<Timestamp>,
+    /// When the driver arrived.
+    pub arrived_at: Option<Timestamp>,
+    /// When the trip started.
+    pub started_at: Option<Timestamp>,
+    /// When it reached a terminal state.
+    pub ended_at: Option<Timestamp>,
+    /// Who cancelled, when cancelled.
+    pub cancelled_by: Option<CancelledBy>,
+    /// Fee charged for a late cancellation.
+    pub cancel_fee: Option<Money>,
+    /// Why no driver was found, when that is how it ended.
+    pub no_driver_reason: Option<NoDriverReason>,
+    /// Incremented by every transition; the store uses it for optimistic concurrency.
+    pub version: i64,
+}
+
+impl Ride {
+    /// A new ride in `requested`, and its first event.
+    pub fn request(new: NewRide, now: Timestamp) -> (Ride, RideEvent) {
+        let event = RideEvent::Requested {
+            fare: new.quoted.total,
+        };
+        let ride = Ride {
+            id: new.id,
+            rider: new.rider,
+            quote_id: new.quote_id,
+            pickup: new.pickup,
+            dropoff: new.dropoff,
+            quoted: new.quoted,
+            final_fare: None,
+            state: RideState::Requested,
+            driver: None,
+            pin: new.pin,
+            pickup_eta_s: None,
+            excluded_drivers: Vec::new(),
+            requested_at: now,
+            assigned_at: None,
+            arrived_at: None,
+            started_at: None,
+            ended_at: None,
+            cancelled_by: None,
+            cancel_fee: None,
+            no_driver_reason: None,
+            version: 1,
+        };
+        (ride, event)
+    }
+
+    /// Whether `user` is this ride's rider or its assigned driver.
+    pub fn involves(&self, user: UserId) -> bool {
+        self.rider == user || self.driver == Some(user)
+    }
+
+    /// A driver accepted an offer for this ride.
+    pub fn assign(
+        &mut self,
+        driver: UserId,
+        pickup_eta_s: u32,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
+        self.expect_state(RideState::Requested, "assign")?;
+        self.state = RideState::DriverAssigned;
+        self.driver = Some(driver);
+        self.pickup_eta_s = Some(pickup_eta_s);
+        self.assigned_at = Some(now);
+        self.version += 1;
+        Ok(RideEvent::DriverAssigned {
+            driver,
+            pickup_eta_s,
+        })
+    }
+
+    /// The assigned driver reached the pickup.
+    pub fn arrive(&mut self, by: UserId, now: Timestamp) -> Result<RideEvent, RideError> {
+        self.expect_driver(by)?;
+        self.expect_state(RideState::DriverAssigned, "arrive at")?;
+        self.state = RideState::DriverArrived;
+        self.arrived_at = Some(now);
+        self.version += 1;
+        Ok(RideEvent::DriverArrived { driver: by })
+    }
+
+    /// The assigned driver starts the trip with the rider's PIN.
+    pub fn start(&mut self, by: UserId, pin: &str, now: Timestamp) -> Result<RideEvent, RideError> {
+        self.expect_driver(by)?;
+        self.expect_state(RideState::DriverArrived, "start")?;
+        if pin != self.pin.as_str() {
+            return Err(RideError::WrongPin);
+        }
+        self.state = RideState::InProgress;
+        self.started_at = Some(now);
+        self.version += 1;
+        Ok(RideEvent::Started { driver: by })
+    }
+
+    /// The assigned driver ends the trip; `final_fare` is priced from the actual distance and time.
+    pub fn complete(
+        &mut self,
+        by: UserId,
+        final_fare: FareBreakdown,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
+        self.expect_driver(by)?;
+        self.expect_state(RideState::InProgress, "complete")?;
+        let fare = final_fare.total;
+        self.state = RideState::Completed;
+        self.final_fare = Some(final_fare);
+        self.ended_at = Some(now);
+        self.version += 1;
+        Ok(RideEvent::Completed { driver: by, fare })
+    }
+
+    /// The fee the rider would pay to cancel at `now`: none before a driver is assigned or within the free
+    /// window after assignment, the configured fee after it.
+    pub fn cancel_fee_at(&self, pricing: &PricingConfig, now: Timestamp) -> Option<Money> {
+        match (self.state, self.assigned_at) {
+            (RideState::DriverAssigned | RideState::DriverArrived, Some(assigned_at))
+                if now.secs_since(assigned_at) >= pricing.free_cancel_secs
+                    && pricing.cancel_fee_minor > 0 =>
+            {
+                Some(Money::new(pricing.cancel_fee_minor, pricing.currency))
+            }
+            _ => None,
+        }
+    }
+
+    /// The rider cancels before the trip starts; a fee applies after the free window.
+    pub fn cancel_by_rider(
+        &mut self,
+        by: UserId,
+        pricing: &PricingConfig,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
+        if by != self.rider {
+            return Err(RideError::NotYourRide);
+        }
+        self.cancel(CancelledBy::Rider, pricing, now)
+    }
+
+    /// An operator cancels (never a fee).
+    pub fn cancel_by_admin(&mut self, now: Timestamp) -> Result<RideEvent, RideError> {
+        let free = PricingConfig {
+            cancel_fee_minor: 0,
+            ..PricingConfig::default()
+        };
+        self.cancel(CancelledBy::Admin, &free, now)
+    }
+
+    fn cancel(
+        &mut self,
+        by: CancelledBy,
+        pricing: &PricingConfig,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
+        match self.state {
+            RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived => {}
+            from @ (RideState::InProgress
+            | RideState::Completed
+            | RideState::Cancelled
+            | RideState::NoDriverAvailable) => {
+                return Err(RideError::Transition {
+                    from,
+                    command: "cancel",
+                });
+            }
+        }
+        let fee = self.cancel_fee_at(pricing, now);
+        self.state = RideState::Cancelled;
+        self.cancelled_by = Some(by);
+        self.cancel_fee = fee;
+        self.ended_at = Some(now);
+        self.version += 1;
+        Ok(RideEvent::Cancelled { by, fee })
+    }
+
+    /// The assigned driver cancels before the trip starts: the ride goes back to dispatch and this driver
+    /// is not offered it again.
+    pub fn cancel_by_driver(
+        &mut self,
+        by: UserId,
+        _now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
+        self.expect_driver(by)?;
+        match self.state {
+            RideState::DriverAssigned | RideState::DriverArrived => {}
+            from @ (RideState::Requested
+            | RideState::InProgress
+            | RideState::Completed
+            | RideState::Cancelled
+            | RideState::NoDriverAvailable) => {
+                return Err(RideError::Transition {
+                    from,
+                    command: "cancel as driver",
+                });
+            }
+        }
+        self.state = RideState::Requested;
+        self.driver = None;
+        self.pickup_eta_s = None;
+        self.assigned_at = None;
+        self.arrived_at = None;
+        self.exclude_driver(by);
+        self.version += 1;
+        Ok(RideEvent::DriverCancelled { driver: by })
+    }
+
+    /// Dispatch gives up: no driver within the pickup limit.
+    pub fn no_driver_available(
+        &mut self,
+        reason: NoDriverReason,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
+        self.expect_state(RideState::Requested, "give up on")?;
+        self.state = RideState::NoDriverAvailable;
+        self.no_driver_reason = Some(reason);
+        self.ended_at = Some(now);
+        self.version += 1;
+        Ok(RideEvent::NoDriverAvailable { reason })
+    }
+
+    /// Records that `driver` declined or let an offer of this ride expire, so dispatch skips them. This is
+    /// not a state change, but it bumps the version when the stored ride changes.
+    pub fn exclude_driver(&mut self, driver: UserId) {
+        if !self.excluded_drivers.contains(&driver) {
+            self.excluded_drivers.push(driver);
+            self.version += 1;
+        }
+    }
+
+    fn expect_state(&self, expected: RideState, command: &'static str) -> Result<(), RideError> {
+        if self.state == expected {
+            Ok(())
+        } else {
+            Err(RideError::Transition {
+                from: self.state,
+                command,
+            })
+        }
+    }
+
+    fn expect_driver(&self, by: UserId) -> Result<(), RideError> {
+        if self.driver == Some(by) {
+            Ok(())
+        } else {
+            Err(RideError::NotYourRide)
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Behaviour of the ride state machine, offers and the ledger.
+
+use doorstep_domain::ledger::{
+    Account, LedgerEntry, Posting, PostingKind, cancellation_fee_posting, ride_fare_posting,
+};
+use doorstep_domain::offer::{Offer, OfferError, OfferState};
+use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
+use doorstep_domain::ride::{
+    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState,
+};
+use doorstep_domain::{Currency, Money, OfferId, QuoteId, RideId, Timestamp, UserId};
+use doorstep_geo::LatLng;
+use proptest::prelude::*;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+fn user(n: u128) -> UserId {
+    UserId::from_uuid(Uuid::from_u128(n))
+}
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_millis(1_800_000_000_000 + secs * 1000)
+}
+
+fn new_ride() -> Ride {
+    let pricing = PricingConfig::default();
+    let quoted = price_trip(&pricing, 3000, 600, SurgeMillis::NONE).expect("valid fare");
+    let new = NewRide {
+        id: RideId::from_uuid(Uuid::from_u128(99)),
+        rider: user(1),
+        quote_id: QuoteId::from_uuid(Uuid::from_u128(98)),
+        pickup: LatLng::new(40.7484, -73.9857).expect("valid"),
+        dropoff: LatLng::new(40.7580, -73.9855).expect("valid"),
+        quoted,
+        pin: Pin::parse("1234").expect("valid pin"),
+    };
+    Ride::request(new, t(0)).0
+}
+
+fn final_fare() -> doorstep_domain::pricing::FareBreakdown {
+    price_trip(&PricingConfig::default(), 3500, 700, SurgeMillis::NONE).expect("valid fare")
+}
+
+#[test]
+fn a_ride_runs_from_request_to_completion() {
+    let mut ride = new_ride();
+    let driver = user(2);
+    assert_eq!(
+        ride.assign(driver, 240, t(10)),
+        Ok(RideEvent::DriverAssigned {
+            driver,
+            pickup_eta_s: 240
+        })
+    );
+    assert!(ride.arrive(driver, t(250)).is_ok());
+    assert!(ride.start(driver, "1234", t(300)).is_ok());
+    let event = ride.complete(driver, final_fare(), t(1000));
+    assert!(matches!(event, Ok(RideEvent::Completed { .. })));
+    assert_eq!(ride.state, RideState::Completed);
+    assert_eq!(ride.ended_at, Some(t(1000)));
+    assert_eq!(ride.version, 5);
+}
+
+#[test]
+fn a_ride_does_not_start_with_a_wrong_pin() {
+    let mut ride = new_ride();
+    let driver = user(2);
+    ride.assign(driver, 60, t(1)).expect("assign");
+    ride.arrive(driver, t(60)).expect("arrive");
+    let before = ride.clone();
+    assert_eq!(ride.start(driver, "9999", t(70)), Err(RideError::WrongPin));
+    assert_eq!(ride, before);
+}
+
+#[test]
+fn only_the_assigned_driver_moves_the_ride() {
+    let mut ride = new_ride();
+    ride.assign(user(2), 60, t(1)).expect("assign");
+    assert_eq!(ride.arrive(user(3), t(60)), Err(RideError::NotYourRide));
+    assert_eq!(ride.arrive(user(1), t(60)), Err(RideError::NotYourRide));
+}
+
+#[test]
+fn a_completed_ride_cannot_be_cancelled() {
+    let mut ride = new_ride();
+    let driver = user(2);
+    ride.assign(driver, 60, t(1)).expect("assign");
+    ride.arrive(driver, t(60)).expect("arrive");
+    ride.start(driver, "1234", t(70)).expect("start");
+    ride.complete(driver, final_fare(), t(500))
+        .expect("complete");
+    assert_eq!(
+        ride.cancel_by_rider(user(1), &PricingConfig::default(), t(600)),
+        Err(RideError::Transition {
+            from: RideState::Completed,
+            command: "cancel"
+        })
+    );
+}
+
+#[test]
+fn cancelling_within_two_minutes_of_assignment_is_free_and_later_costs_the_fee() {
+    let pricing = PricingConfig::default();
+    let mut early = new_ride();
+    early.assign(user(2), 300, t(0)).expect("assign");
+    assert_eq!(early.cancel_fee_at(&pricing, t(119)), None);
+    assert_eq!(
+        early.cancel_by_rider(user(1), &pricing, t(119)),
+        Ok(RideEvent::Cancelled {
+            by: CancelledBy::Rider,
+            fee: None
+        })
+    );
+
+    let mut late = new_ride();
+    late.assign(user(2), 300, t(0)).expect("assign");
+    let fee = Money::new(pricing.cancel_fee_minor, Currency::USD);
+    assert_eq!(late.cancel_fee_at(&pricing, t(121)), Some(fee));
+    assert_eq!(
+        late.cancel_by_rider(user(1), &pricing, t(121)),
+        Ok(RideEvent::Cancelled {
+            by: CancelledBy::Rider,
+            fee: Some(fee)
+        })
+    );
+    assert_eq!(late.cancel_fee, Some(fee));
+}
+
+#[test]
+fn cancelling_before_assignment_is_always_free() {
+    let pricing = PricingConfig::default();
+    let mut ride = new_ride();
+    assert_eq!(ride.cancel_fee_at(&pricing, t(10_000)), None);
+    assert!(ride.cancel_by_rider(user(1), &pricing, t(10_000)).is_ok());
+}
+
+#[test]
+fn another_rider_cannot_cancel_the_ride() {
+    let mut ride = new_ride();
+    assert_eq!(
+        ride.cancel_by_rider(user(7), &PricingConfig::default(), t(5)),
+        Err(RideError::NotYourRide)
+    );
+    assert_eq!(ride.state, RideState::Requested);
+}
+
+#[test]
+fn a_driver_cancellation_returns_the_ride_to_dispatch_without_that_driver() {
+    let mut ride = new_ride();
+    ride.assign(user(2), 60, t(1)).expect("assign");
+    assert_eq!(
+        ride.cancel_by_driver(user(2), t(30)),
+        Ok(RideEvent::DriverCancelled { driver: user(2) })
+    );
+    assert_eq!(ride.state, RideState::Requested);
+    assert_eq!(ride.driver, None);
+    assert_eq!(ride.excluded_drivers, vec![user(2)]);
+    assert!(ride.assign(user(3), 90, t(40)).is_ok());
+}
+
+#[test]
+fn a_ride_without_drivers_ends_with_its_reason() {
+    let mut ride = new_ride();
+    let event = ride.no_driver_available(NoDriverReason::NoDriversNearby, t(300));
+    assert_eq!(
+        event,
+        Ok(RideEvent::NoDriverAvailable {
+            reason: NoDriverReason::NoDriversNearby
+        })
+    );
+    assert!(ride.state.is_terminal());
+    assert!(ride.assign(user(2), 1, t(301)).is_err());
+}
+
+fn offer(driver: UserId) -> Offer {
+    Offer {
+        id: OfferId::from_uuid(Uuid::from_u128(5)),
+        ride_id: RideId::from_uuid(Uuid::from_u128(99)),
+        driver,
+        state: OfferState::Pending,
+        created_at: t(0),
+        expires_at: t(15),
+        pickup_eta_s: 120,
+        pickup_distance_m: 800,
+        fare: Money::new(1500, Currency::USD),
+    }
+}
+
+#[test]
+fn a_driver_cannot_accept_an_offer_made_to_another_driver() {
+    let mut o = offer(user(2));
+    assert_eq!(o.accept(user(3), t(1)), Err(OfferError::NotYours));
+    assert_eq!(o.state, OfferState::Pending);
+}
+
+#[test]
+fn an_offer_cannot_be_accepted_after_its_deadline_or_twice() {
+    let mut late = offer(user(2));
+    assert_eq!(late.accept(user(2), t(16)), Err(OfferError::Expired));
+    assert!(late.expire_if_due(t(16)));
+    assert_eq!(late.state, OfferState::Expired);
+
+    let mut o = offer(user(2));
+    assert_eq!(o.accept(user(2), t(5)), Ok(()));
+    assert_eq!(
+        o.decline(user(2), t(6)),
+        Err(OfferError::NotPending(OfferState::Accepted))
+    );
+}
+
+#[test]
+fn an_unbalanced_posting_is_refused() {
+    let entries = vec![
+        LedgerEntry {
+            account: Account::Rider(user(1)),
+            amount: Money::new(-100, Currency::USD),
+        },
+        LedgerEntry {
+            account: Account::PlatformFees,
+            amount: Money::new(99, Currency::USD),
+        },
+    ];
+    let refused = Posting::new(
+        RideId::from_uuid(Uuid::from_u128(1)),
+        PostingKind::RideFare,
+        t(0),
+        entries,
+    );
+    assert!(refused.is_err());
+}
+
+#[test]
+fn account_keys_round_trip() {
+    for a in [
+        Account::Rider(user(1)),
+        Account::DriverEarnings(user(2)),
+        Account::PlatformCommission,
+        Account::PlatformFees,
+    ] {
+        assert_eq!(Account::parse_key(&a.key()), Some(a));
+    }
+    assert_eq!(Account::parse_key("bank:1"), None);
+}
+
+/// A command a test may throw at a ride.
+#[derive(Debug, Clone)]
+enum Command {
+    Assign(u128),
+    Arrive(u128),
+    Start(u128, bool),
+    Complete(u128),
+    RiderCancel,
+    DriverCancel(u128),
+    NoDriver,
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        (2u128..4).prop_map(Command::Assign),
+        (2u128..4).prop_map(Command::Arrive),
+        ((2u128..4), any::<bool>()).prop_map(|(d, ok)| Command::Start(d, ok)),
+        (2u128..4).prop_map(Command::Complete),
+        Just(Command::RiderCancel),
+        (2u128..4).prop_map(Command::DriverCancel),
+        Just(Command::NoDriver),
+    ]
+}
+
+proptest! {
+    /// Whatever commands arrive, a refused command changes nothing, an accepted one bumps the version, a
+    /// terminal ride never changes again, and the ledger postings of the outcome always balance.
+    #[test]
+    fn any_command_sequence_keeps_the_ride_and_books_consistent(commands in proptest::collection::vec(command(), 0..25), commission in 0i64..5000) {
+        let pricing = PricingConfig::default();
+        let mut ride = new_ride();
+        let mut clock = 0i64;
+        for c in commands {
+            clock += 37;
+            let before = ride.clone();
+            let result = match c {
+                Command::Assign(d) => ride.assign(user(d), 100, t(clock)),
+                Command::Arrive(d) => ride.arrive(user(d), t(clock)),
+                Command::Start(d, ok) => ride.start(user(d), if ok { "1234" } else { "0000" }, t(clock)),
+                Command::Complete(d) => ride.complete(user(d), final_fare(), t(clock)),
+                Command::RiderCancel => ride.cancel_by_rider(user(1), &pricing, t(clock)),
+                Command::DriverCancel(d) => ride.cancel_by_driver(user(d), t(clock)),
+                Command::NoDriver => ride.no_driver_available(NoDriverReason::AllDriversDeclined, t(clock)),
+            };
+            match result {
+                Ok(_) => {
+                    prop_assert!(ride.version > before.version);
+                    prop_assert!(!before.state.is_terminal());
+                }
+                Err(_) => prop_assert_eq!(&ride, &before),
+            }
+            if ride.state.has_driver() {
+                prop_assert!(ride.driver.is_some());
+            }
+            if ride.state == RideState::Requested {
+                prop_assert!(ride.driver.is_none());
+            }
+        }
+        let mut balance: HashMap<Account, i64> = HashMap::new();
+        let postings = [ride_fare_posting(&ride, commission, t(clock)), cancellation_fee_posting(&ride, commission, t(clock))];
+        for p in postings.iter().flatten() {
+            for e in p.entries() {
+                *balance.entry(e.account).or_default() += e.amount.minor;
+            }
+        }
+        prop_assert_eq!(balance.values().sum::<i64>(), 0);
+        if ride.state == RideState::Completed {
+            prop_assert_eq!(balance.get(&Account::Rider(user(1))).copied(), Some(-ride.final_fare.as_ref().map_or(0, |f| f.total.minor)));
+        }
+    }
+
+    #[test]
+    fn fare_postings_split_the_fare_between_driver_and_platform_exactly(distance in 0u32..100_000, secs in 0u32..10_000, commission in 0i64..=10_000) {
+        let mut ride = new_ride();
+        let fare = price_trip(&PricingConfig::default(), distance, secs, SurgeMillis(1300)).expect("fare");
+        let total = fare.total.minor;
+        ride.assign(user(2), 1, t(1)).expect("assign");
+        ride.arrive(user(2), t(2)).expect("arrive");
+        ride.start(user(2), "1234", t(3)).expect("start");
+        ride.complete(user(2), fare, t(4)).expect("complete");
+        let posting = ride_fare_posting(&ride, commission, t(5)).expect("posting");
+        let sum: i64 = posting.entries().iter().map(|e| e.amount.minor).sum();
+        prop_assert_eq!(sum, 0);
+        let driver: i64 = posting.entries().iter().filter(|e| e.account == Account::DriverEarnings(user(2))).map(|e| e.amount.minor).sum();
+        prop_assert!(driver >= 0 && driver <= total);
+    }
+}
