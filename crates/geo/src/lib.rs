@@ -1,1 +1,29 @@
-//! placeholder
+//! Geography for Doorstep: coordinates, the UTM projection, the city model (zones, travel
+//! speeds, demand, parking lots) of Manhattan, New York local time, and a spatial index of moving
+//! providers keyed by H3 cells.
+//!
+//! Architecture invariant: this crate is pure. It does no IO (city data is compiled in with
+//! `include_bytes!`), is not async, reads no clock and no global random generator: the time and a
+//! `&mut impl rand::Rng` are parameters, so the same inputs always give the same outputs. That is
+//! what lets the simulator replay a day exactly and the live server run the same code.
+//!
+//! Coordinates come in two kinds: [`LatLng`] (WGS84 degrees, what phones and maps speak) and
+//! [`Utm`] (UTM zone 18N in kilometres, what the city model and the travel-time model use).
+//! [`to_utm`] and [`to_latlng`] convert between them.
+
+mod city;
+mod demand;
+mod latlng;
+mod local_time;
+mod mover_index;
+mod polygon;
+mod projection;
+
+pub use city::{
+    City, CityDataError, Lot, MAX_SPEED_KMPS, MIN_SPEED_KMPS, SpeedStats, Zone, ZoneIdx,
+};
+pub use demand::{DemandTable, TripRow};
+pub use latlng::{EARTH_RADIUS_KM, InvalidLatLng, LatLng, haversine_km};
+pub use local_time::{LocalTime, new_york_local, new_york_utc_offset_secs};
+pub use mover_index::{DEFAULT_RESOLUTION, MoverIndex};
+pub use projection::{Utm, to_latlng, to_utm};
