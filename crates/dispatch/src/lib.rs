@@ -1,1 +1,28 @@
-//! placeholder
+//! Pure dispatch algorithms for Doorstep: who serves which request.
+//!
+//! This crate holds the matching at the heart of the platform: given a batch of open requests, the drivers (or
+//! couriers, or house-call providers) that could serve them and what each pairing costs, choose the pairing. The
+//! live dispatcher and the benchmarks call the very same functions.
+//!
+//! - [`assign_min_cost`]: the exact minimum-cost assignment (successive shortest paths with potentials over the
+//!   sparse candidate graph), see [`AssignmentProblem`] for the semantics.
+//! - [`assign_greedy`]: the "nearest free driver, first come first served" baseline it is measured against.
+//! - [`prune_candidates`]: keep each request's `k` cheapest candidates to bound the problem size.
+//!
+//! Architecture invariant: this crate is pure. It does no IO, is not async, reads no clock and no global random
+//! generator (time and randomness, when an algorithm needs them, are parameters), and keeps no global state. Given
+//! the same input it returns the same output, bit for bit, including how ties between equally good answers are
+//! broken; this is what lets the simulator replay a day exactly.
+//!
+//! Costs are `f64` (typically seconds of pickup ETA) and must be finite and `>= 0`; invalid input is rejected with
+//! [`InvalidProblem`] before any work is done, never by a panic.
+
+mod greedy;
+mod min_cost;
+mod problem;
+mod pruning;
+
+pub use greedy::assign_greedy;
+pub use min_cost::assign_min_cost;
+pub use problem::{Assignment, AssignmentProblem, Candidate, InvalidMatching, InvalidProblem};
+pub use pruning::prune_candidates;
