@@ -21,6 +21,7 @@ mod greedy;
 mod min_cost;
 mod problem;
 mod pruning;
+mod radix_heap;
 
 pub use greedy::assign_greedy;
 pub use min_cost::assign_min_cost;

@@ -22,7 +22,7 @@
 //!    rows for the price of a scan of their candidates. Ties leave rows for a second pass, and a bid budget
 //!    proportional to the input bounds the price wars a zero increment can fall into.
 //! 2. Each row still free, in the order the reduction left them, runs Dijkstra over the residual graph with reduced
-//!    costs (a binary heap; only the touched part of the graph is visited) until the cheapest reachable free column
+//!    costs (a radix heap; only the touched part of the graph is visited) until the cheapest reachable free column
 //!    is settled, shifts the potentials of the settled nodes (Johnson's trick, so the next search again sees
 //!    non-negative costs) and flips the augmenting path. A search stops as soon as no open label is below the best
 //!    free column found, and a row's candidates are kept sorted by cost so its scan stops as soon as
@@ -41,10 +41,8 @@
 //! optimal up to rounding: its cost exceeds the optimum by at most a few ulps of the largest cost per request, far
 //! below `1e-6` relative for any sane inputs (say, costs below `1e9`). Ties are broken deterministically.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use crate::problem::{Assignment, AssignmentProblem, InvalidProblem, SparseRows};
+use crate::radix_heap::RadixHeap;
 
 /// Minimum-cost assignment of a batch: choose a matching (each request at most one driver, each driver at most one
 /// request, only listed candidates) minimising the sum of the chosen candidates' costs plus the sum of
@@ -55,7 +53,7 @@ use crate::problem::{Assignment, AssignmentProblem, InvalidProblem, SparseRows};
 /// every run and every machine.
 ///
 /// Uses the Jonker-Volgenant augmenting row reduction, then successive shortest augmenting paths with Johnson
-/// potentials and a binary-heap Dijkstra over the sparse bipartite graph (see the module documentation); memory is
+/// potentials and a radix-heap Dijkstra over the sparse bipartite graph (see the module documentation); memory is
 /// `O(requests + drivers + candidates)`.
 pub fn assign_min_cost(problem: &AssignmentProblem) -> Result<Assignment, InvalidProblem> {
     let rows = SparseRows::from_problem(problem)?;
@@ -96,48 +94,38 @@ enum Target {
     },
 }
 
-/// A Dijkstra label of a matched driver column: ordered so that `BinaryHeap` pops the smallest distance first, ties
-/// by the lower driver index.
-#[derive(Debug, Clone, Copy)]
-struct Label {
-    /// Tentative distance from the searching row.
-    distance: f64,
-    /// The driver column.
-    driver: usize,
-}
-
-impl PartialEq for Label {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Label {}
-
-impl PartialOrd for Label {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Label {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: the max-heap must pop the smallest label.
-        other
-            .distance
-            .total_cmp(&self.distance)
-            .then(other.driver.cmp(&self.driver))
-    }
-}
-
 /// Bids the augmenting row reduction may place per request, on top of one per candidate.
 const AUCTION_BIDS_PER_ROW: usize = 4;
 
 /// Passes of the augmenting row reduction over the rows it leaves free.
 const AUCTION_PASSES: usize = 2;
 
-/// Marker for "no row" in `col_match` and `col_pred`.
+/// Marker for "no row" in [`Column`].
 const NO_ROW: usize = usize::MAX;
+
+/// The solver's state of one driver column.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    /// The driver's potential (the LP dual of the column, `<= 0`, `0` while the driver is free).
+    pot: f64,
+    /// Its tentative distance in the current search: `INFINITY` when untouched, `NEG_INFINITY` once settled.
+    dist: f64,
+    /// The request matched to it, or `NO_ROW`.
+    matched: usize,
+    /// The row its tentative distance comes from in the current search.
+    pred: usize,
+}
+
+impl Default for Column {
+    fn default() -> Self {
+        Column {
+            pot: 0.0,
+            dist: f64::INFINITY,
+            matched: NO_ROW,
+            pred: NO_ROW,
+        }
+    }
+}
 
 /// The solver state: the matching, the dual potentials and the reusable scratch space of the searches.
 #[derive(Debug)]
@@ -148,24 +136,16 @@ struct Solver<'a> {
     unassigned_cost: &'a [f64],
     /// Per request, its potential (minus the LP dual of the row).
     row_pot: Vec<f64>,
-    /// Per driver, its potential (the LP dual of the column, `<= 0`, `0` while the driver is free).
-    col_pot: Vec<f64>,
     /// Per request, what it is matched to.
     row_match: Vec<RowMatch>,
-    /// Per driver, the request matched to it, or `NO_ROW`.
-    col_match: Vec<usize>,
-    /// Per driver, its tentative distance in the current search (`INFINITY` when untouched).
-    col_dist: Vec<f64>,
-    /// Per driver, the row its tentative distance comes from in the current search.
-    col_pred: Vec<usize>,
-    /// Per driver, whether the current search has settled it.
-    col_done: Vec<bool>,
-    /// Drivers whose `col_dist` the current search changed, to reset them afterwards.
+    /// Per driver, its potential, match and search state, together so that relaxing an arc touches one cache line.
+    col: Vec<Column>,
+    /// Drivers whose search distance the current search changed, to reset them afterwards.
     touched: Vec<usize>,
     /// Drivers settled by the current search, with their final distances.
     settled: Vec<(usize, f64)>,
     /// The Dijkstra queue of the current search.
-    heap: BinaryHeap<Label>,
+    heap: RadixHeap,
 }
 
 impl<'a> Solver<'a> {
@@ -176,15 +156,11 @@ impl<'a> Solver<'a> {
             rows,
             unassigned_cost,
             row_pot: vec![0.0; requests],
-            col_pot: vec![0.0; drivers],
             row_match: vec![RowMatch::Free; requests],
-            col_match: vec![NO_ROW; drivers],
-            col_dist: vec![f64::INFINITY; drivers],
-            col_pred: vec![NO_ROW; drivers],
-            col_done: vec![false; drivers],
+            col: vec![Column::default(); drivers],
             touched: Vec::new(),
             settled: Vec::new(),
-            heap: BinaryHeap::new(),
+            heap: RadixHeap::new(),
         };
         for request in solver.reduce_by_auction() {
             solver.augment_from(request);
@@ -219,7 +195,7 @@ impl<'a> Solver<'a> {
             if cost > best[1].0 {
                 break;
             }
-            let value = cost - self.col_pot[driver];
+            let value = cost - self.col[driver].pot;
             if beats(value, best[0]) {
                 best[1] = best[0];
                 best[0] = (value, Some(driver));
@@ -239,7 +215,7 @@ impl<'a> Solver<'a> {
             return None;
         };
         self.row_match[row] = RowMatch::Driver(driver);
-        let previous = std::mem::replace(&mut self.col_match[driver], row);
+        let previous = std::mem::replace(&mut self.col[driver].matched, row);
         if previous == NO_ROW {
             return None;
         }
@@ -281,9 +257,9 @@ impl<'a> Solver<'a> {
                     if second_value > value {
                         // Lower the driver's potential (raise its price) by the row's margin and take it; the
                         // displaced row bids next.
-                        self.col_pot[driver] -= second_value - value;
+                        self.col[driver].pot -= second_value - value;
                         bidder = self.give(row, Some(driver), second_value);
-                    } else if self.col_match[driver] != NO_ROW {
+                    } else if self.col[driver].matched != NO_ROW {
                         // A tie with a taken driver: take the equally cheap second option instead, and leave
                         // whoever held it to the next pass.
                         still_free.extend(self.give(row, second_option, value));
@@ -297,11 +273,6 @@ impl<'a> Solver<'a> {
         free
     }
 
-    /// Reduced cost of the arc from `row` to `driver` with candidate cost `cost`, clamped at `0` against rounding.
-    fn reduced(&self, row: usize, driver: usize, cost: f64) -> f64 {
-        (cost + self.row_pot[row] - self.col_pot[driver]).max(0.0)
-    }
-
     /// Relaxes every arc out of `row`, which the search reached at `distance`, improving `best` (the cheapest free
     /// column found so far) or pushing labels of matched drivers.
     fn scan_row(&mut self, row: usize, distance: f64, best: &mut (f64, Option<Target>)) {
@@ -309,29 +280,27 @@ impl<'a> Solver<'a> {
         // Driver potentials are never positive, so `cost + row_pot` bounds every reduced cost from below, and the
         // row is sorted by cost: once that bound reaches `best`, no later arc can improve anything.
         let floor = distance + self.row_pot[row];
+        let row_pot = self.row_pot[row];
         for (&driver, &cost) in drivers.iter().zip(costs) {
             if floor + cost >= best.0 {
                 break;
             }
-            if self.col_done[driver] {
-                continue;
-            }
-            let candidate = distance + self.reduced(row, driver, cost);
+            let column = &mut self.col[driver];
+            // The reduced cost is clamped at 0 against rounding. A settled driver has distance `NEG_INFINITY`, so
+            // the comparison below skips it.
+            let candidate = distance + (cost + row_pot - column.pot).max(0.0);
             if candidate >= best.0 {
                 continue;
             }
-            if self.col_match[driver] == NO_ROW {
+            if column.matched == NO_ROW {
                 *best = (candidate, Some(Target::Driver { driver, row }));
-            } else if candidate < self.col_dist[driver] {
-                if self.col_dist[driver] == f64::INFINITY {
+            } else if candidate < column.dist {
+                if column.dist == f64::INFINITY {
                     self.touched.push(driver);
                 }
-                self.col_dist[driver] = candidate;
-                self.col_pred[driver] = row;
-                self.heap.push(Label {
-                    distance: candidate,
-                    driver,
-                });
+                column.dist = candidate;
+                column.pred = row;
+                self.heap.push(candidate, driver);
             }
         }
         // The row's own unassigned column comes last, so a driver of equal cost in the same row wins the tie.
@@ -347,16 +316,18 @@ impl<'a> Solver<'a> {
         self.row_pot[start] = -self.two_cheapest(start)[0].0;
         let mut best: (f64, Option<Target>) = (f64::INFINITY, None);
         self.scan_row(start, 0.0, &mut best);
-        while let Some(Label { distance, driver }) = self.heap.pop() {
+        while let Some((distance, driver)) = self.heap.pop() {
             if distance >= best.0 {
                 break;
             }
-            if self.col_done[driver] || distance > self.col_dist[driver] {
-                continue; // A stale label.
+            let column = &mut self.col[driver];
+            if distance > column.dist {
+                continue; // A stale label, or the driver is already settled.
             }
-            self.col_done[driver] = true;
+            column.dist = f64::NEG_INFINITY;
+            let matched = column.matched;
             self.settled.push((driver, distance));
-            self.scan_row(self.col_match[driver], distance, &mut best);
+            self.scan_row(matched, distance, &mut best);
         }
         self.heap.clear();
         let (length, target) = best;
@@ -366,8 +337,9 @@ impl<'a> Solver<'a> {
         self.row_pot[start] -= length;
         for &(driver, distance) in &self.settled {
             let shift = length - distance;
-            self.col_pot[driver] -= shift;
-            self.row_pot[self.col_match[driver]] -= shift;
+            let column = &mut self.col[driver];
+            column.pot -= shift;
+            self.row_pot[column.matched] -= shift;
         }
 
         // Flip the path, walking back from its end to `start`.
@@ -379,7 +351,7 @@ impl<'a> Solver<'a> {
             loop {
                 let previous = std::mem::replace(&mut self.row_match[row], slot);
                 if let RowMatch::Driver(driver) = slot {
-                    self.col_match[driver] = row;
+                    self.col[driver].matched = row;
                 }
                 if row == start {
                     break;
@@ -388,15 +360,15 @@ impl<'a> Solver<'a> {
                 let RowMatch::Driver(driver) = previous else {
                     unreachable!("a row reached by the search is matched to a driver");
                 };
-                row = self.col_pred[driver];
+                row = self.col[driver].pred;
                 slot = RowMatch::Driver(driver);
             }
         }
 
         for &driver in &self.touched {
-            self.col_dist[driver] = f64::INFINITY;
-            self.col_pred[driver] = NO_ROW;
-            self.col_done[driver] = false;
+            let column = &mut self.col[driver];
+            column.dist = f64::INFINITY;
+            column.pred = NO_ROW;
         }
         self.touched.clear();
         self.settled.clear();
@@ -416,7 +388,7 @@ mod tests {
         for row in 0..solver.rows.requests() {
             let (drivers, costs) = solver.rows.row(row);
             for (&driver, &cost) in drivers.iter().zip(costs) {
-                let reduced = cost + solver.row_pot[row] - solver.col_pot[driver];
+                let reduced = cost + solver.row_pot[row] - solver.col[driver].pot;
                 assert!(reduced >= -tolerance, "negative reduced cost {reduced}");
                 if solver.row_match[row] == RowMatch::Driver(driver) {
                     assert!(reduced.abs() <= tolerance, "loose matched arc {reduced}");
@@ -427,12 +399,13 @@ mod tests {
             match solver.row_match[row] {
                 RowMatch::Free => panic!("row {row} left free"),
                 RowMatch::Unassigned => assert!(reduced.abs() <= tolerance),
-                RowMatch::Driver(driver) => assert_eq!(solver.col_match[driver], row),
+                RowMatch::Driver(driver) => assert_eq!(solver.col[driver].matched, row),
             }
         }
-        for (driver, &pot) in solver.col_pot.iter().enumerate() {
+        for column in &solver.col {
+            let pot = column.pot;
             assert!(pot <= tolerance);
-            if solver.col_match[driver] == NO_ROW {
+            if column.matched == NO_ROW {
                 assert!(pot.abs() <= tolerance, "free driver with potential {pot}");
             }
         }

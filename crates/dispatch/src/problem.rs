@@ -286,30 +286,25 @@ impl SparseRows {
             entries[*slot] = (candidate.driver, candidate.cost);
             *slot += 1;
         }
-        // Sort each row by (driver, cost) and keep the first, i.e. cheapest, entry per driver; then order the row
-        // by (cost, driver), which lets the solvers stop scanning a row early.
+        // Sort each row by (cost, driver) and keep the first, i.e. cheapest, entry per driver (`seen[driver]` holds
+        // `request + 1` once the request has kept that driver). Ordering rows by cost lets the solvers stop
+        // scanning a row early.
         let mut rows = SparseRows {
             start: Vec::with_capacity(problem.requests + 1),
             driver: Vec::with_capacity(entries.len()),
             cost: Vec::with_capacity(entries.len()),
         };
         rows.start.push(0);
-        let mut kept = Vec::new();
+        let mut seen = vec![0usize; problem.drivers];
         for request in 0..problem.requests {
             let row = &mut entries[start[request]..start[request + 1]];
-            row.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            kept.clear();
-            let mut previous = None;
+            row.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
             for &(driver, cost) in row.iter() {
-                if previous != Some(driver) {
-                    kept.push((driver, cost));
-                    previous = Some(driver);
+                if seen[driver] != request + 1 {
+                    seen[driver] = request + 1;
+                    rows.driver.push(driver);
+                    rows.cost.push(cost);
                 }
-            }
-            kept.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-            for &(driver, cost) in &kept {
-                rows.driver.push(driver);
-                rows.cost.push(cost);
             }
             rows.start.push(rows.driver.len());
         }
