@@ -1,0 +1,51 @@
+//! The one error type of the store.
+
+/// Why a store operation failed.
+///
+/// The first variants are outcomes the caller is expected to handle (a taken e-mail, a lost race, a
+/// repeated request); `Corrupt`, `Database`, `Migrate` and `UnsupportedUrl` are faults of the system
+/// and should be logged and answered as internal errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another user already has this e-mail address.
+    #[error("email address is already taken")]
+    EmailTaken,
+    /// The ride changed since it was read (its stored version is not the expected one), or it does not
+    /// exist: reload and retry.
+    #[error("the ride was changed concurrently")]
+    Conflict,
+    /// The quote was already turned into another ride.
+    #[error("the quote was already used")]
+    QuoteAlreadyUsed,
+    /// This user already rated this ride.
+    #[error("the ride was already rated by this user")]
+    AlreadyRated,
+    /// The ride already has a posting of this kind.
+    #[error("the ride already has a posting of this kind")]
+    DuplicatePosting,
+    /// A stored value does not convert into its domain type (or a domain value could not be encoded).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The connection URL names a database the store does not support.
+    #[error("unsupported database url scheme {scheme:?}: expected sqlite or postgres")]
+    UnsupportedUrl {
+        /// The scheme found (never the whole URL, which may hold a password).
+        scheme: String,
+    },
+    /// The database failed or refused a statement.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether the error is a unique-constraint violation reported by the database.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}

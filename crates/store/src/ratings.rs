@@ -1,0 +1,73 @@
+//! Ratings riders and drivers give each other.
+
+use crate::columns::{get, id, timestamp};
+use crate::{Store, StoreError};
+use doorstep_domain::rating::{Rating, Stars};
+use doorstep_domain::{RideId, UserId};
+use sqlx::any::AnyRow;
+
+fn rating_from_row(row: &AnyRow) -> Result<Rating, StoreError> {
+    let stars: i64 = get(row, "stars")?;
+    let stars = u8::try_from(stars)
+        .ok()
+        .and_then(|s| Stars::new(s).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("stars: {stars} is not 1 to 5")))?;
+    Ok(Rating {
+        ride_id: id(row, "ride_id")?,
+        from: id(row, "from_id")?,
+        to: id(row, "to_id")?,
+        stars,
+        comment: get(row, "comment")?,
+        at: timestamp(row, "at")?,
+    })
+}
+
+impl Store {
+    /// Records a rating. [`StoreError::AlreadyRated`] if `r.from` already rated this ride.
+    pub async fn insert_rating(&self, r: &Rating) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO ratings (ride_id, from_id, to_id, stars, comment, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.ride_id.to_string())
+        .bind(r.from.to_string())
+        .bind(r.to.to_string())
+        .bind(i64::from(r.stars.get()))
+        .bind(r.comment.as_str())
+        .bind(r.at.millis())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from);
+        match inserted {
+            Ok(_) => Ok(()),
+            // (ride_id, from_id) is the table's only unique key.
+            Err(e) if e.is_unique_violation() => Err(StoreError::AlreadyRated),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The mean stars `user` received (0 when none) and how many ratings that is.
+    pub async fn rating_summary(&self, user: UserId) -> Result<(f64, i64), StoreError> {
+        // Summed as integers and divided here: AVG's type differs between the backends.
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(stars), 0) AS BIGINT) AS total FROM ratings WHERE to_id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let (n, total): (i64, i64) = (get(&row, "n")?, get(&row, "total")?);
+        // Star totals stay far below 2^52, so the conversions are exact.
+        let mean = if n == 0 { 0.0 } else { total as f64 / n as f64 };
+        Ok((mean, n))
+    }
+
+    /// The ratings given for a ride (at most one from each party), oldest first.
+    pub async fn ratings_of_ride(&self, ride: RideId) -> Result<Vec<Rating>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ride_id, from_id, to_id, stars, comment, at FROM ratings WHERE ride_id = $1 ORDER BY at, from_id",
+        )
+        .bind(ride.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rating_from_row).collect()
+    }
+}
