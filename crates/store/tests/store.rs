@@ -1,10 +1,10 @@
 //! The store's one test suite, run on SQLite and on PostgreSQL.
 //!
 //! Each test is an async function taking a fresh, migrated [`Store`]; `on_both_backends!` turns it into
-//! `sqlite::<name>` (a new database file per test) and `postgres::<name>` (a new database named
+//! `on_sqlite::<name>` (a new database file per test) and `on_postgres::<name>` (a new database named
 //! `doorstep_test_<uuid>` per test, created through the server named by `DOORSTEP_TEST_POSTGRES_URL` and
-//! dropped afterwards). Without that variable the PostgreSQL variants print `POSTGRES_SKIPPED` and pass;
-//! CI sets it and fails on that line.
+//! dropped afterwards). Without that variable the PostgreSQL variants print `POSTGRES_SKIPPED` and pass
+//! (or fail, when `DOORSTEP_REQUIRE_POSTGRES` is set); CI sets both and also fails on that line.
 
 use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKind, ride_fare_posting};
 use doorstep_domain::offer::{Offer, OfferState};
@@ -31,6 +31,9 @@ type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// The environment variable naming a PostgreSQL server (any database on it) the suite may create
 /// databases on.
 const POSTGRES_URL_VAR: &str = "DOORSTEP_TEST_POSTGRES_URL";
+
+/// When set (CI sets it), a PostgreSQL variant fails instead of skipping if there is no server to run on.
+const REQUIRE_POSTGRES_VAR: &str = "DOORSTEP_REQUIRE_POSTGRES";
 
 #[derive(Debug, Clone, Copy)]
 enum Engine {
@@ -67,6 +70,12 @@ where
                     std::io::stderr(),
                     "POSTGRES_SKIPPED: {POSTGRES_URL_VAR} is not set, so {name} ran on SQLite only"
                 )?;
+                if std::env::var_os(REQUIRE_POSTGRES_VAR).is_some_and(|v| !v.is_empty()) {
+                    return Err(format!(
+                        "{REQUIRE_POSTGRES_VAR} is set but {POSTGRES_URL_VAR} is not"
+                    )
+                    .into());
+                }
                 return Ok(());
             };
             let url = with_database(
@@ -129,10 +138,11 @@ fn with_database(server: &str, database: &str) -> Result<String, String> {
     Ok(format!("{base}/{database}{query}"))
 }
 
-/// Instantiates each suite function as `sqlite::<name>` and `postgres::<name>`.
+/// Instantiates each suite function as `on_sqlite::<name>` and `on_postgres::<name>` (CI looks for
+/// `on_postgres` in the test output to know the PostgreSQL suite ran).
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
-        mod sqlite {
+        mod on_sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() -> super::TestResult {
@@ -140,7 +150,7 @@ macro_rules! on_both_backends {
                 }
             )+
         }
-        mod postgres {
+        mod on_postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() -> super::TestResult {
