@@ -1,1 +1,202 @@
-//! placeholder
+//! Use cases of Doorstep and the live machinery behind them: accounts and sessions, quotes and rides,
+//! offers, driver locations, the per-city dispatcher loop and the event bus.
+//!
+//! This crate knows the store and the bus but not HTTP or JSON: the `api` crate calls these functions with
+//! domain types and maps [`AppError`] to responses. Every change of a ride's state goes through the domain
+//! state machine and is saved together with its events in one store transaction; events are published to
+//! the bus only after that transaction commits, so subscribers never see an event the record lacks.
+//!
+//! Hot state (online drivers and their positions, rides waiting for dispatch) lives in memory in
+//! [`fleet::Fleet`]; the store is the record, and [`App::start`] rebuilds the hot state from it after a
+//! restart.
+
+pub mod auth;
+pub mod bus;
+pub mod clock;
+pub mod config;
+pub mod dispatcher;
+pub mod drivers;
+pub mod error;
+pub mod fleet;
+pub mod rides;
+
+pub use bus::{BusMessage, EventBus, LocationUpdate};
+pub use clock::Clock;
+pub use config::AppConfig;
+pub use error::AppError;
+
+use doorstep_domain::ride::RideState;
+use doorstep_geo::City;
+use doorstep_store::Store;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// The application: cheap to clone, shared by every request handler and background task.
+#[derive(Clone, Debug)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+#[derive(Debug)]
+struct AppInner {
+    store: Store,
+    config: AppConfig,
+    city: &'static City,
+    bus: EventBus,
+    fleet: Mutex<fleet::Fleet>,
+    dispatch: mpsc::UnboundedSender<dispatcher::DispatchCommand>,
+    clock: Clock,
+    sessions: auth::SessionCache,
+    positions: drivers::PositionBuffer,
+}
+
+/// The background tasks of a running [`App`]; await [`Background::stopped`] after signalling shutdown.
+#[derive(Debug)]
+pub struct Background {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    /// Waits until every background task has finished.
+    pub async fn stopped(self) {
+        for t in self.tasks {
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "background task failed");
+            }
+        }
+    }
+}
+
+impl App {
+    /// Builds the app on a migrated store, rebuilds the hot state from the record, and spawns the dispatcher
+    /// and the position flusher. They stop when `shutdown` becomes `true`.
+    pub async fn start(
+        store: Store,
+        config: AppConfig,
+        clock: Clock,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(App, Background), AppError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = App {
+            inner: Arc::new(AppInner {
+                store,
+                config,
+                city: City::manhattan(),
+                bus: EventBus::new(),
+                fleet: Mutex::new(fleet::Fleet::default()),
+                dispatch: tx,
+                clock,
+                sessions: auth::SessionCache::default(),
+                positions: drivers::PositionBuffer::default(),
+            }),
+        };
+        let pending = app.rebuild_hot_state().await?;
+        let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
+        let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown));
+        Ok((
+            app,
+            Background {
+                tasks: vec![dispatcher, flusher],
+            },
+        ))
+    }
+
+    /// The system of record.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configuration the app runs with.
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    /// The city this app serves.
+    pub fn city(&self) -> &'static City {
+        self.inner.city
+    }
+
+    /// The event bus.
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Runs `f` with the hot state locked. Keep `f` short: every request and the dispatcher share the lock.
+    pub fn with_fleet<R>(&self, f: impl FnOnce(&mut fleet::Fleet) -> R) -> R {
+        let mut guard = match self.inner.fleet.lock() {
+            Ok(g) => g,
+            // A panic while holding the lock leaves plain data behind; keep serving.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Rebuilds the hot state from the record after a (re)start: online drivers and their last positions,
+    /// drivers on rides, rides waiting for dispatch and their offers.
+    async fn rebuild_hot_state(&self) -> Result<Vec<dispatcher::PendingRide>, AppError> {
+        let online = self.store().online_drivers().await?;
+        let active = self
+            .store()
+            .rides_in_states(
+                &[
+                    RideState::Requested,
+                    RideState::DriverAssigned,
+                    RideState::DriverArrived,
+                    RideState::InProgress,
+                ],
+                i64::MAX,
+            )
+            .await?;
+        let offers = self.store().pending_offers().await?;
+        let mut pending = Vec::new();
+        self.with_fleet(|f| {
+            for (driver, position) in &online {
+                f.set_online(*driver, true);
+                if let Some((p, at)) = position {
+                    f.restore_position(*driver, *p, *at);
+                }
+            }
+            for ride in &active {
+                match (ride.state, ride.driver) {
+                    (RideState::Requested, _) => {
+                        f.add_pending(ride.id, ride.pickup);
+                        let offer = offers.iter().find(|o| o.ride_id == ride.id);
+                        if let Some(o) = offer {
+                            f.reserve(o.driver, ride.id, o.id);
+                        }
+                        pending.push(dispatcher::PendingRide {
+                            ride_id: ride.id,
+                            pickup: ride.pickup,
+                            requested_at: ride.requested_at,
+                            excluded: ride.excluded_drivers.clone(),
+                            offer: offer.map(|o| (o.id, o.driver, o.expires_at)),
+                        });
+                    }
+                    (RideState::DriverAssigned | RideState::DriverArrived, Some(d)) => {
+                        f.to_pickup(d, ride.id, ride.rider, ride.pickup);
+                    }
+                    (RideState::InProgress, Some(d)) => f.trip_started(d, ride.id, ride.rider),
+                    _ => {}
+                }
+            }
+        });
+        tracing::info!(
+            online = online.len(),
+            active = active.len(),
+            pending = pending.len(),
+            "hot state rebuilt"
+        );
+        Ok(pending)
+    }
+
+    fn dispatch(&self, command: dispatcher::DispatchCommand) {
+        // The receiver only goes away at shutdown, when nothing needs dispatching any more.
+        let _ = self.inner.dispatch.send(command);
+    }
+}

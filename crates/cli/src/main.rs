@@ -1,1 +1,349 @@
-fn main() {}
+//! `doorstep`: the one binary. `serve` runs the platform, `demo` runs it with a simulated Manhattan,
+//! `migrate` applies database migrations, `admin create` makes the first operator account.
+//!
+//! This is the only crate that uses `anyhow`: errors from the libraries get context here and are printed.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use doorstep_app::{App, AppConfig, Clock};
+use doorstep_store::Store;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Doorstep: rides, food delivery and house calls on one open platform.
+#[derive(Debug, Parser)]
+#[command(name = "doorstep", version, about)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, env = "DOORSTEP_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the HTTP API, the dispatcher and the event stream.
+    Serve(ServeArgs),
+    /// Runs the server on a fresh SQLite database with a simulated city of drivers and riders.
+    Demo(DemoArgs),
+    /// Applies the database migrations and exits.
+    Migrate(DatabaseArgs),
+    /// Manages operator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Creates an admin account. The password is read from DOORSTEP_ADMIN_PASSWORD or the first line of stdin.
+    Create {
+        /// Login address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long, default_value = "Operator")]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// `sqlite://FILE?mode=rwc` (embedded default) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "DOORSTEP_DATABASE_URL",
+        default_value = "sqlite://doorstep.db?mode=rwc"
+    )]
+    database_url: String,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DOORSTEP_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    tuning: TuningArgs,
+}
+
+#[derive(Debug, Args)]
+struct TuningArgs {
+    /// Dispatch batching window in milliseconds.
+    #[arg(long, env = "DOORSTEP_BATCH_WINDOW_MS", default_value_t = 2000)]
+    batch_window_ms: u64,
+    /// Seconds a driver has to answer an offer.
+    #[arg(long, env = "DOORSTEP_OFFER_TIMEOUT_S", default_value_t = 15)]
+    offer_timeout_s: i64,
+    /// Seconds a ride may wait for a driver before it ends as no_driver_available.
+    #[arg(long, env = "DOORSTEP_PICKUP_LIMIT_S", default_value_t = 300)]
+    pickup_limit_s: i64,
+    /// Seconds of silence after which a driver gets no offers.
+    #[arg(long, env = "DOORSTEP_DRIVER_STALE_S", default_value_t = 60)]
+    driver_stale_s: i64,
+    /// Seconds after assignment during which a rider cancels for free.
+    #[arg(long, env = "DOORSTEP_FREE_CANCEL_S", default_value_t = 120)]
+    free_cancel_s: i64,
+    /// Late cancellation fee in minor units (cents).
+    #[arg(long, env = "DOORSTEP_CANCEL_FEE", default_value_t = 500)]
+    cancel_fee: i64,
+}
+
+impl TuningArgs {
+    fn config(&self) -> AppConfig {
+        let mut c = AppConfig {
+            batch_window: Duration::from_millis(self.batch_window_ms.max(50)),
+            offer_timeout_secs: self.offer_timeout_s.max(1),
+            pickup_limit_secs: self.pickup_limit_s.max(1),
+            driver_stale_secs: self.driver_stale_s.max(1),
+            ..AppConfig::default()
+        };
+        c.pricing.free_cancel_secs = self.free_cancel_s.max(0);
+        c.pricing.cancel_fee_minor = self.cancel_fee.max(0);
+        c
+    }
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DOORSTEP_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Simulated seconds per real second for the simulated drivers and riders.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Number of simulated drivers.
+    #[arg(long, default_value_t = 200)]
+    drivers: usize,
+    /// Seed of the simulated city.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// SQLite file of the demo; deleted and recreated at start.
+    #[arg(long, default_value = "doorstep-demo.db")]
+    database_file: String,
+    #[command(flatten)]
+    tuning: TuningArgs,
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Demo(args) => demo(args).await,
+        Command::Migrate(db) => {
+            let store = open_store(&db.database_url).await?;
+            println!("migrations applied to {}", redact_url(&db.database_url));
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    name,
+                    database,
+                },
+        } => {
+            let password = match std::env::var("DOORSTEP_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from stdin")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let store = open_store(&database.database_url).await?;
+            let (_tx, rx) = watch::channel(false);
+            let (app, _bg) = App::start(store, AppConfig::default(), Clock::System, rx).await?;
+            let admin = app.create_admin(&email, &password, &name).await?;
+            println!(
+                "admin {} created with id {}",
+                admin.user.email.as_str(),
+                admin.user.id
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn open_store(url: &str) -> Result<Store> {
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A running server: the app, its background tasks and the HTTP task.
+struct Running {
+    app: App,
+    stop: watch::Sender<bool>,
+    background: doorstep_app::Background,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    addr: SocketAddr,
+}
+
+async fn start_server(addr: SocketAddr, database_url: &str, config: AppConfig) -> Result<Running> {
+    let store = open_store(database_url).await?;
+    let (stop, stopped) = watch::channel(false);
+    let (app, background) = App::start(store, config, Clock::System, stopped.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let router = doorstep_api::router(app.clone());
+    let mut http_stop = stopped;
+    let http = tokio::spawn(doorstep_api::serve(listener, router, async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    }));
+    tracing::info!(%addr, database = %redact_url(database_url), "serving");
+    Ok(Running {
+        app,
+        stop,
+        background,
+        http,
+        addr,
+    })
+}
+
+impl Running {
+    async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.http
+            .await
+            .context("joining the HTTP server")?
+            .context("serving HTTP")?;
+        self.background.stopped().await;
+        self.app.store().close().await;
+        Ok(())
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let running =
+        start_server(args.addr, &args.database.database_url, args.tuning.config()).await?;
+    println!("Doorstep listening on http://{}", running.addr);
+    shutdown_signal().await;
+    running.stop().await
+}
+
+async fn demo(args: DemoArgs) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", args.database_file);
+        if std::path::Path::new(&path).exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing old demo database {path}"))?;
+        }
+    }
+    let url = format!("sqlite://{}?mode=rwc", args.database_file);
+    let running = start_server(args.addr, &url, args.tuning.config()).await?;
+    let password = doorstep_demo::DEMO_PASSWORD;
+    running
+        .app
+        .create_admin("admin@demo.doorstep.dev", password, "Demo operator")
+        .await?;
+    let base_url = format!("http://{}", running.addr);
+    println!("Doorstep demo running on {base_url}  (API docs: {base_url}/docs/)");
+    println!("  operator login: admin@demo.doorstep.dev / {password}");
+    println!(
+        "  simulated accounts: driverN@demo.doorstep.dev, riderN@demo.doorstep.dev / {password}"
+    );
+    println!(
+        "  {} drivers, speed ×{}, stop with Ctrl-C",
+        args.drivers, args.speed
+    );
+
+    let (kpi_tx, mut kpi_rx) = watch::channel(doorstep_demo::Kpis::default());
+    let (sim_stop_tx, mut sim_stop_rx) = watch::channel(false);
+    let config = doorstep_demo::DemoConfig {
+        base_url,
+        drivers: args.drivers,
+        speed: args.speed,
+        seed: args.seed,
+        ..doorstep_demo::DemoConfig::default()
+    };
+    let simulation = tokio::spawn(doorstep_demo::run(config, kpi_tx, async move {
+        let _ = sim_stop_rx.wait_for(|s| *s).await;
+    }));
+    let printer = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            println!("{}", *kpi_rx.borrow_and_update());
+        }
+    });
+    shutdown_signal().await;
+    printer.abort();
+    let _ = sim_stop_tx.send(true);
+    match tokio::time::timeout(Duration::from_secs(10), simulation).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "simulation ended with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "simulation task failed"),
+        Err(_) => tracing::warn!("simulation did not stop within 10 s"),
+        Ok(Ok(Ok(()))) => {}
+    }
+    running.stop().await
+}

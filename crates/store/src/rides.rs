@@ -334,7 +334,8 @@ impl Store {
         }
     }
 
-    async fn ride_by_idempotency_key(
+    /// The ride `rider` created with idempotency key `key`, if any.
+    pub async fn ride_by_idempotency_key(
         &self,
         rider: UserId,
         key: &str,

@@ -1,0 +1,537 @@
+//! Wire types of the API and their conversions to and from domain types. Input is validated here, at the
+//! edge, so that invalid values never reach the use cases.
+
+use crate::error::ApiError;
+use doorstep_app::rides::{EarningsStatement, OfferView};
+use doorstep_domain::pricing::FareBreakdown;
+use doorstep_domain::ride::{Ride, RideEvent};
+use doorstep_domain::{Money, Role, Timestamp, UserId};
+use doorstep_geo::LatLng;
+use doorstep_store::StoredEvent;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+/// Formats an instant as RFC 3339 UTC with milliseconds, e.g. `2026-11-28T12:00:00.000Z`.
+pub fn rfc3339(ts: Timestamp) -> String {
+    let nanos = i128::from(ts.millis()) * 1_000_000;
+    match OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(t) => {
+            let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
+            format!(
+                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.millisecond()
+            )
+        }
+        Err(_) => "1970-01-01T00:00:00.000Z".to_owned(),
+    }
+}
+
+/// Parses an RFC 3339 instant (any offset).
+pub fn parse_rfc3339(s: &str) -> Result<Timestamp, ApiError> {
+    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        ApiError::unprocessable(
+            "invalid_timestamp",
+            format!("{s:?} is not an RFC 3339 timestamp"),
+        )
+    })?;
+    let millis = t.unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(millis)
+        .map(Timestamp::from_millis)
+        .map_err(|_| ApiError::unprocessable("invalid_timestamp", "timestamp out of range"))
+}
+
+/// A WGS84 position in degrees.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct LatLngDto {
+    /// Latitude, −90 to 90.
+    pub lat: f64,
+    /// Longitude, −180 to 180.
+    pub lng: f64,
+}
+
+impl TryFrom<LatLngDto> for LatLng {
+    type Error = ApiError;
+
+    fn try_from(p: LatLngDto) -> Result<Self, Self::Error> {
+        LatLng::new(p.lat, p.lng)
+            .map_err(|e| ApiError::unprocessable("invalid_coordinates", e.to_string()))
+    }
+}
+
+impl From<LatLng> for LatLngDto {
+    fn from(p: LatLng) -> Self {
+        LatLngDto {
+            lat: p.lat(),
+            lng: p.lng(),
+        }
+    }
+}
+
+/// An amount of money in integer minor units.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MoneyDto {
+    /// Minor units (cents).
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(m: Money) -> Self {
+        MoneyDto {
+            amount: m.minor,
+            currency: m.currency.as_str().to_owned(),
+        }
+    }
+}
+
+/// One itemised line of a fare.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FareLineDto {
+    /// `base`, `distance`, `time`, `surge`, `booking_fee` or `minimum_fare`.
+    pub kind: String,
+    /// The line's amount.
+    pub amount: MoneyDto,
+}
+
+fn breakdown(fare: &FareBreakdown) -> Vec<FareLineDto> {
+    fare.lines
+        .iter()
+        .map(|l| FareLineDto {
+            kind: serde_json::to_value(l.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            amount: l.amount.into(),
+        })
+        .collect()
+}
+
+/// Roles a user can sign up with.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupRole {
+    /// Requests rides.
+    Rider,
+    /// Drives.
+    Driver,
+    /// Runs a restaurant or shop.
+    Merchant,
+    /// Performs house calls.
+    Provider,
+}
+
+impl From<SignupRole> for Role {
+    fn from(r: SignupRole) -> Role {
+        match r {
+            SignupRole::Rider => Role::Rider,
+            SignupRole::Driver => Role::Driver,
+            SignupRole::Merchant => Role::Merchant,
+            SignupRole::Provider => Role::Provider,
+        }
+    }
+}
+
+/// `POST /v1/auth/signup`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignupRequest {
+    /// Login address.
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// Display name.
+    pub name: String,
+    /// What the account is for.
+    pub role: SignupRole,
+}
+
+/// Answer to a sign-up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignupResponse {
+    /// The new account.
+    pub user_id: String,
+    /// Bearer token for `Authorization: Bearer ...`.
+    pub token: String,
+}
+
+/// `POST /v1/auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Login address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Answer to a login.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The account.
+    pub user_id: String,
+    /// Bearer token.
+    pub token: String,
+    /// The account's role.
+    pub role: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The caller's account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    /// The account.
+    pub user_id: String,
+    /// Login address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Mean stars received (0 when none).
+    pub rating: f64,
+    /// Number of ratings received.
+    pub ratings: i64,
+}
+
+/// `POST /v1/rides/quotes`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct QuoteRequest {
+    /// Pickup point, inside the service area.
+    pub pickup: LatLngDto,
+    /// Drop-off point, inside the service area.
+    pub dropoff: LatLngDto,
+}
+
+/// A fare quote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuoteResponse {
+    /// Use it in `POST /v1/rides`.
+    pub quote_id: String,
+    /// Total fare.
+    pub fare: MoneyDto,
+    /// Itemised lines summing to `fare`.
+    pub breakdown: Vec<FareLineDto>,
+    /// Surge multiplier of the pickup area (1.0 = none).
+    pub surge_multiplier: f64,
+    /// Estimated street distance, metres.
+    pub distance_m: u32,
+    /// Estimated trip time, seconds.
+    pub duration_s: u32,
+    /// The quote can be used until then.
+    pub expires_at: String,
+}
+
+impl From<&doorstep_domain::quote::Quote> for QuoteResponse {
+    fn from(q: &doorstep_domain::quote::Quote) -> Self {
+        QuoteResponse {
+            quote_id: q.id.to_string(),
+            fare: q.fare.total.into(),
+            breakdown: breakdown(&q.fare),
+            surge_multiplier: f64::from(q.fare.surge.0) / 1000.0,
+            distance_m: q.fare.distance_m,
+            duration_s: q.fare.duration_s,
+            expires_at: rfc3339(q.expires_at),
+        }
+    }
+}
+
+/// `POST /v1/rides`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RideRequestBody {
+    /// A quote from `POST /v1/rides/quotes`, not expired.
+    pub quote_id: String,
+}
+
+/// A ride as its rider, driver or an admin sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RideView {
+    /// Identity.
+    pub ride_id: String,
+    /// `requested`, `driver_assigned`, `driver_arrived`, `in_progress`, `completed`, `cancelled` or `no_driver_available`.
+    pub state: String,
+    /// The rider.
+    pub rider_id: String,
+    /// The assigned driver.
+    pub driver_id: Option<String>,
+    /// Pickup point.
+    pub pickup: LatLngDto,
+    /// Drop-off point.
+    pub dropoff: LatLngDto,
+    /// Quoted fare.
+    pub fare: MoneyDto,
+    /// Quoted fare, itemised.
+    pub breakdown: Vec<FareLineDto>,
+    /// Surge multiplier of the quote.
+    pub surge_multiplier: f64,
+    /// Final fare once completed.
+    pub final_fare: Option<MoneyDto>,
+    /// Final fare, itemised.
+    pub final_breakdown: Option<Vec<FareLineDto>>,
+    /// The PIN the rider tells the driver (shown to the rider only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// Estimated pickup time at assignment, seconds.
+    pub pickup_eta_s: Option<u32>,
+    /// When requested.
+    pub requested_at: String,
+    /// When the driver was assigned.
+    pub assigned_at: Option<String>,
+    /// When the driver arrived.
+    pub arrived_at: Option<String>,
+    /// When the trip started.
+    pub started_at: Option<String>,
+    /// When the ride ended.
+    pub ended_at: Option<String>,
+    /// Cancellation fee charged.
+    pub cancel_fee: Option<MoneyDto>,
+    /// The fee the rider would pay to cancel right now (null: free).
+    pub cancel_fee_now: Option<MoneyDto>,
+    /// Why no driver was found.
+    pub no_driver_reason: Option<String>,
+}
+
+impl RideView {
+    /// The view of `ride` for `viewer`; `cancel_fee_now` is computed by the caller.
+    pub fn new(ride: &Ride, viewer: UserId, cancel_fee_now: Option<Money>) -> RideView {
+        let t = |x: Option<Timestamp>| x.map(rfc3339);
+        RideView {
+            ride_id: ride.id.to_string(),
+            state: ride.state.as_str().to_owned(),
+            rider_id: ride.rider.to_string(),
+            driver_id: ride.driver.map(|d| d.to_string()),
+            pickup: ride.pickup.into(),
+            dropoff: ride.dropoff.into(),
+            fare: ride.quoted.total.into(),
+            breakdown: breakdown(&ride.quoted),
+            surge_multiplier: f64::from(ride.quoted.surge.0) / 1000.0,
+            final_fare: ride.final_fare.as_ref().map(|f| f.total.into()),
+            final_breakdown: ride.final_fare.as_ref().map(breakdown),
+            pin: (viewer == ride.rider).then(|| ride.pin.as_str().to_owned()),
+            pickup_eta_s: ride.pickup_eta_s,
+            requested_at: rfc3339(ride.requested_at),
+            assigned_at: t(ride.assigned_at),
+            arrived_at: t(ride.arrived_at),
+            started_at: t(ride.started_at),
+            ended_at: t(ride.ended_at),
+            cancel_fee: ride.cancel_fee.map(Into::into),
+            cancel_fee_now: cancel_fee_now.map(Into::into),
+            no_driver_reason: ride.no_driver_reason.map(|r| r.as_str().to_owned()),
+        }
+    }
+}
+
+/// A list of rides, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RideList {
+    /// The rides.
+    pub rides: Vec<RideView>,
+}
+
+/// `POST /v1/rides/{id}/start`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StartBody {
+    /// The rider's four-digit PIN.
+    pub pin: String,
+}
+
+/// `POST /v1/rides/{id}/rating`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RatingBody {
+    /// 1 to 5.
+    pub stars: u8,
+    /// Optional comment, up to 500 characters.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A rating as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingResponse {
+    /// The ride.
+    pub ride_id: String,
+    /// Who was rated.
+    pub rated_user_id: String,
+    /// Stars.
+    pub stars: u8,
+    /// Comment.
+    pub comment: String,
+}
+
+/// One reported position.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct LocationPoint {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+    /// When the position was taken, RFC 3339.
+    pub at: String,
+}
+
+impl LocationPoint {
+    /// Validates the point.
+    pub fn parse(&self) -> Result<(LatLng, Timestamp), ApiError> {
+        let p = LatLng::try_from(LatLngDto {
+            lat: self.lat,
+            lng: self.lng,
+        })?;
+        Ok((p, parse_rfc3339(&self.at)?))
+    }
+}
+
+/// Answer to a location batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationsAccepted {
+    /// Points taken (points older than ten minutes are skipped).
+    pub accepted: usize,
+}
+
+/// Online status of the calling driver.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnlineResponse {
+    /// Whether the driver takes offers.
+    pub online: bool,
+}
+
+/// A pending offer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferDto {
+    /// Identity; accept or decline with it.
+    pub offer_id: String,
+    /// The ride offered.
+    pub ride_id: String,
+    /// Pickup point.
+    pub pickup: LatLngDto,
+    /// Drop-off point.
+    pub dropoff: LatLngDto,
+    /// Estimated drive to the pickup, seconds.
+    pub pickup_eta_s: u32,
+    /// Estimated distance to the pickup, metres.
+    pub pickup_distance_m: u32,
+    /// The quoted fare.
+    pub fare: MoneyDto,
+    /// Answer before this instant.
+    pub expires_at: String,
+}
+
+impl From<&OfferView> for OfferDto {
+    fn from(v: &OfferView) -> Self {
+        OfferDto {
+            offer_id: v.offer.id.to_string(),
+            ride_id: v.ride.id.to_string(),
+            pickup: v.ride.pickup.into(),
+            dropoff: v.ride.dropoff.into(),
+            pickup_eta_s: v.offer.pickup_eta_s,
+            pickup_distance_m: v.offer.pickup_distance_m,
+            fare: v.offer.fare.into(),
+            expires_at: rfc3339(v.offer.expires_at),
+        }
+    }
+}
+
+/// The calling driver's pending offers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferList {
+    /// Offers, oldest first.
+    pub offers: Vec<OfferDto>,
+}
+
+/// Answer to a decline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeclineResponse {
+    /// The offer.
+    pub offer_id: String,
+    /// Always `declined`.
+    pub state: String,
+}
+
+/// `GET /v1/drivers/me/earnings` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct EarningsQuery {
+    /// Start, RFC 3339 (default: 24 hours ago).
+    pub from: Option<String>,
+    /// End, RFC 3339 (default: now).
+    pub to: Option<String>,
+}
+
+/// One line of an earnings statement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EarningsLine {
+    /// The ride.
+    pub ride_id: String,
+    /// `ride_fare` or `cancellation_fee`.
+    pub kind: String,
+    /// The driver's share.
+    pub amount: MoneyDto,
+    /// When posted.
+    pub at: String,
+}
+
+/// A driver's earnings statement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EarningsResponse {
+    /// Start of the period.
+    pub from: String,
+    /// End of the period.
+    pub to: String,
+    /// Sum of the lines.
+    pub total: MoneyDto,
+    /// Number of completed rides in the period.
+    pub rides: usize,
+    /// Lines, oldest first.
+    pub lines: Vec<EarningsLine>,
+}
+
+impl EarningsResponse {
+    /// Builds the statement view.
+    pub fn new(s: &EarningsStatement, from: Timestamp, to: Timestamp) -> Self {
+        EarningsResponse {
+            from: rfc3339(from),
+            to: rfc3339(to),
+            total: s.total.into(),
+            rides: s
+                .lines
+                .iter()
+                .filter(|l| l.kind == doorstep_domain::ledger::PostingKind::RideFare)
+                .count(),
+            lines: s
+                .lines
+                .iter()
+                .map(|l| EarningsLine {
+                    ride_id: l.ride_id.to_string(),
+                    kind: l.kind.as_str().to_owned(),
+                    amount: l.amount.into(),
+                    at: rfc3339(l.at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A durable event as sent on the WebSocket and in a ride's timeline: `id`, `ride_id`, `at` and the
+/// event's own fields, with `type` naming it.
+pub fn event_json(e: &StoredEvent) -> serde_json::Value {
+    let mut v = serde_json::to_value(&e.event)
+        .unwrap_or_else(|_| serde_json::json!({"type": e.event.kind()}));
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("id".into(), e.id.into());
+        obj.insert("ride_id".into(), e.ride_id.to_string().into());
+        obj.insert("at".into(), rfc3339(e.at).into());
+        if let RideEvent::Offered { expires_at, .. } = &e.event {
+            obj.insert("expires_at".into(), rfc3339(*expires_at).into());
+        }
+    }
+    v
+}
+
+/// A ride's event timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    /// Events, oldest first, each with `id`, `ride_id`, `at` and `type`.
+    pub events: Vec<serde_json::Value>,
+}

@@ -1,0 +1,122 @@
+//! The driver's own status, locations, offers and earnings.
+
+use crate::ApiState;
+use crate::dto::{
+    DeclineResponse, EarningsQuery, EarningsResponse, LocationPoint, LocationsAccepted, OfferDto,
+    OfferList, OnlineResponse, RideView, parse_rfc3339,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, Caller, parse_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use doorstep_domain::OfferId;
+
+/// The driver starts taking offers.
+#[utoipa::path(post, path = "/v1/drivers/me/online", tag = "driving", security(("bearer" = [])),
+    responses((status = 200, body = OnlineResponse), (status = 403, body = ErrorBody)))]
+pub async fn online(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+) -> Result<Json<OnlineResponse>, ApiError> {
+    state.app.go_online(&user).await?;
+    Ok(Json(OnlineResponse { online: true }))
+}
+
+/// The driver stops taking offers.
+#[utoipa::path(post, path = "/v1/drivers/me/offline", tag = "driving", security(("bearer" = [])),
+    responses((status = 200, body = OnlineResponse), (status = 403, body = ErrorBody)))]
+pub async fn offline(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+) -> Result<Json<OnlineResponse>, ApiError> {
+    state.app.go_offline(&user).await?;
+    Ok(Json(OnlineResponse { online: false }))
+}
+
+/// A batch of 1 to 100 positions (the WebSocket takes the same batches as `{"type":"locations","points":[...]}`).
+#[utoipa::path(post, path = "/v1/drivers/me/locations", tag = "driving", security(("bearer" = [])),
+    request_body = Vec<LocationPoint>,
+    responses((status = 202, body = LocationsAccepted), (status = 422, description = "invalid_coordinates, invalid_timestamp, invalid_batch", body = ErrorBody)))]
+pub async fn locations(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    ApiJson(points): ApiJson<Vec<LocationPoint>>,
+) -> Result<(StatusCode, Json<LocationsAccepted>), ApiError> {
+    let parsed = points
+        .iter()
+        .map(LocationPoint::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let accepted = state.app.report_locations(&user, &parsed).await?;
+    Ok((StatusCode::ACCEPTED, Json(LocationsAccepted { accepted })))
+}
+
+/// The driver's earnings statement (default: the last 24 hours).
+#[utoipa::path(get, path = "/v1/drivers/me/earnings", tag = "driving", security(("bearer" = [])), params(EarningsQuery),
+    responses((status = 200, body = EarningsResponse), (status = 403, body = ErrorBody)))]
+pub async fn earnings(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    ApiQuery(q): ApiQuery<EarningsQuery>,
+) -> Result<Json<EarningsResponse>, ApiError> {
+    let now = state.app.clock().now();
+    let to =
+        q.to.as_deref()
+            .map(parse_rfc3339)
+            .transpose()?
+            .unwrap_or(now.plus_secs(1));
+    let from = q
+        .from
+        .as_deref()
+        .map(parse_rfc3339)
+        .transpose()?
+        .unwrap_or(now.plus_secs(-24 * 3600));
+    let statement = state.app.earnings(&user, from, to).await?;
+    Ok(Json(EarningsResponse::new(&statement, from, to)))
+}
+
+/// The calling driver's pending offers.
+#[utoipa::path(get, path = "/v1/offers", tag = "driving", security(("bearer" = [])),
+    responses((status = 200, body = OfferList), (status = 403, body = ErrorBody)))]
+pub async fn offers(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+) -> Result<Json<OfferList>, ApiError> {
+    let offers = state.app.offers_for(&user).await?;
+    Ok(Json(OfferList {
+        offers: offers.iter().map(OfferDto::from).collect(),
+    }))
+}
+
+/// Accepts an offer made to the caller: the ride is theirs.
+#[utoipa::path(post, path = "/v1/offers/{id}/accept", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = RideView), (status = 404, description = "offer_not_found (also for offers made to others)", body = ErrorBody), (status = 409, description = "offer_expired, offer_not_pending", body = ErrorBody)))]
+pub async fn accept(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RideView>, ApiError> {
+    let ride = state
+        .app
+        .accept_offer(&user, parse_id::<OfferId>(&id, "offer")?)
+        .await?;
+    Ok(Json(RideView::new(&ride, user.id, None)))
+}
+
+/// Declines an offer made to the caller.
+#[utoipa::path(post, path = "/v1/offers/{id}/decline", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = DeclineResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decline(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeclineResponse>, ApiError> {
+    let offer = state
+        .app
+        .decline_offer(&user, parse_id::<OfferId>(&id, "offer")?)
+        .await?;
+    Ok(Json(DeclineResponse {
+        offer_id: offer.id.to_string(),
+        state: offer.state.as_str().to_owned(),
+    }))
+}

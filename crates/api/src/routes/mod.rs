@@ -1,0 +1,7 @@
+//! Route handlers, grouped by area.
+
+pub mod auth;
+pub mod drivers;
+pub mod events;
+pub mod ops;
+pub mod rides;

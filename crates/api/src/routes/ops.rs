@@ -1,0 +1,64 @@
+//! Health, readiness, metrics and the API documents: the only routes that need no token.
+
+use crate::ApiState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+pub async fn readyz(State(state): State<ApiState>) -> Response {
+    match state.app.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Prometheus metrics: requests by route and status, rides by state, dispatch batch size and solve time,
+/// location updates.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(state): State<ApiState>) -> Response {
+    if let Ok(counts) = state.app.store().count_rides_by_state().await {
+        for s in doorstep_domain::ride::RideState::ALL {
+            let n = counts
+                .iter()
+                .find(|(st, _)| *st == s)
+                .map_or(0, |(_, n)| *n);
+            metrics::gauge!("rides", "state" => s.as_str()).set(n as f64);
+        }
+    }
+    let (online, available, pending) = state
+        .app
+        .with_fleet(|f| (f.online_count(), f.available_count(), f.pending_count()));
+    metrics::gauge!("drivers_online").set(online as f64);
+    metrics::gauge!("drivers_available").set(available as f64);
+    metrics::gauge!("rides_waiting_for_dispatch").set(pending as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub async fn openapi_json(State(state): State<ApiState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        (*state.openapi).clone(),
+    )
+        .into_response()
+}
+
+/// A small landing page pointing at the docs.
+pub async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}

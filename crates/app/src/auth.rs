@@ -1,0 +1,213 @@
+//! Accounts and sessions: sign-up and login with argon2id password hashes, and opaque bearer tokens of
+//! which the store keeps only a SHA-256 digest. Resolved tokens are cached briefly so that a driver
+//! streaming locations does not cost a database read per request.
+
+use crate::{App, AppError};
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use doorstep_domain::user::{check_password_policy, parse_display_name};
+use doorstep_domain::{Email, Role, Timestamp, User, UserId};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// How long a resolved token stays in the in-memory cache.
+const CACHE_MILLIS: i64 = 30_000;
+/// The cache is cleared when it grows past this many tokens.
+const CACHE_CAP: usize = 100_000;
+
+/// A bearer token as handed to a client. Its `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl Token {
+    /// The token text to send to the client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A newly created account and its first token.
+#[derive(Debug)]
+pub struct SignedUp {
+    /// The account.
+    pub user: User,
+    /// Its bearer token.
+    pub token: Token,
+}
+
+/// Short-lived cache of token digest → user.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, (User, Timestamp)>>,
+}
+
+fn digest_hex(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn new_token() -> Token {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let mut s = String::from("dst_");
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    Token(s)
+}
+
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("hashing password: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("verify task: {e}")))?
+}
+
+impl App {
+    /// Creates an account. Anyone may sign up as rider, driver, merchant or provider; admins are created
+    /// from the command line only ([`App::create_admin`]).
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<SignedUp, AppError> {
+        if role == Role::Admin {
+            return Err(AppError::Forbidden(
+                "admin accounts are created from the command line",
+            ));
+        }
+        self.create_user(email, password, name, role).await
+    }
+
+    /// Creates an admin account (command line, or the demo).
+    pub async fn create_admin(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<SignedUp, AppError> {
+        self.create_user(email, password, name, Role::Admin).await
+    }
+
+    async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<SignedUp, AppError> {
+        let email =
+            Email::parse(email).map_err(|e| AppError::invalid("invalid_email", e.to_string()))?;
+        check_password_policy(password)
+            .map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
+        let name = parse_display_name(name)
+            .map_err(|e| AppError::invalid("invalid_name", e.to_string()))?;
+        let now = self.clock().now();
+        let user = User {
+            id: UserId::from_uuid(uuid::Uuid::now_v7()),
+            email,
+            name,
+            role,
+            created_at: now,
+        };
+        let hash = hash_password(password.to_owned()).await?;
+        self.store().insert_user(&user, &hash).await?;
+        tracing::info!(user_id = %user.id, role = %role, "account created");
+        let token = self.issue_token(user.id).await?;
+        Ok(SignedUp { user, token })
+    }
+
+    /// Checks an e-mail and password and returns the account with a fresh token.
+    pub async fn log_in(&self, email: &str, password: &str) -> Result<(User, Token), AppError> {
+        let email = Email::parse(email).map_err(|_| AppError::InvalidCredentials)?;
+        let Some((user, hash)) = self.store().user_by_email(&email).await? else {
+            // Spend the same effort as a real check so that response time does not reveal accounts.
+            let _ = hash_password(password.to_owned()).await;
+            return Err(AppError::InvalidCredentials);
+        };
+        if !verify_password(password.to_owned(), hash).await? {
+            return Err(AppError::InvalidCredentials);
+        }
+        let token = self.issue_token(user.id).await?;
+        Ok((user, token))
+    }
+
+    async fn issue_token(&self, user: UserId) -> Result<Token, AppError> {
+        let token = new_token();
+        let now = self.clock().now();
+        let expires = now.plus_secs(self.config().session_ttl_secs);
+        self.store()
+            .insert_session(&digest_hex(token.expose()), user, now, expires)
+            .await?;
+        Ok(token)
+    }
+
+    /// Resolves a bearer token to its user, or [`AppError::Unauthenticated`].
+    pub async fn authenticate(&self, token: &str) -> Result<User, AppError> {
+        if token.len() > 200 {
+            return Err(AppError::Unauthenticated);
+        }
+        let digest = digest_hex(token);
+        let now = self.clock().now();
+        if let Ok(cache) = self.inner.sessions.entries.lock()
+            && let Some((user, cached_at)) = cache.get(&digest)
+            && now.millis_since(*cached_at) < CACHE_MILLIS
+        {
+            return Ok(user.clone());
+        }
+        let user = self
+            .store()
+            .session_user(&digest, now)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if let Ok(mut cache) = self.inner.sessions.entries.lock() {
+            if cache.len() >= CACHE_CAP {
+                cache.clear();
+            }
+            cache.insert(digest, (user.clone(), now));
+        }
+        Ok(user)
+    }
+
+    /// Ends the session of `token`.
+    pub async fn log_out(&self, token: &str) -> Result<(), AppError> {
+        let digest = digest_hex(token);
+        if let Ok(mut cache) = self.inner.sessions.entries.lock() {
+            cache.remove(&digest);
+        }
+        self.store().delete_session(&digest).await?;
+        Ok(())
+    }
+}

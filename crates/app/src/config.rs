@@ -1,0 +1,49 @@
+//! Tunables of the app, with production defaults.
+
+use doorstep_domain::pricing::PricingConfig;
+use std::time::Duration;
+
+/// Everything the use cases and the dispatcher can be tuned with.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The city's tariff.
+    pub pricing: PricingConfig,
+    /// How long the dispatcher gathers requests before solving one batch.
+    pub batch_window: Duration,
+    /// How long a driver has to answer an offer.
+    pub offer_timeout_secs: i64,
+    /// How long a ride may wait for a driver before it ends as `no_driver_available`.
+    pub pickup_limit_secs: i64,
+    /// Drivers farther than this from a pickup (straight line) are not offered it.
+    pub max_pickup_km: f64,
+    /// How many nearest drivers per request the dispatcher considers.
+    pub candidates_per_request: usize,
+    /// A driver whose last position is older than this gets no offers until it reports again.
+    pub driver_stale_secs: i64,
+    /// How long a login token is valid.
+    pub session_ttl_secs: i64,
+    /// Radius of the pickup area whose demand and supply set the surge multiplier.
+    pub surge_radius_km: f64,
+    /// How often the latest driver positions are written to the store.
+    pub position_flush_interval: Duration,
+    /// Minimum interval between two location events of one driver pushed to a rider.
+    pub location_push_interval_ms: i64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            pricing: PricingConfig::default(),
+            batch_window: Duration::from_secs(2),
+            offer_timeout_secs: 15,
+            pickup_limit_secs: 300,
+            max_pickup_km: 5.0,
+            candidates_per_request: 30,
+            driver_stale_secs: 60,
+            session_ttl_secs: 30 * 24 * 3600,
+            surge_radius_km: 1.5,
+            position_flush_interval: Duration::from_secs(5),
+            location_push_interval_ms: 2000,
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Drivers going online and offline and reporting where they are. Positions go straight into the hot state
+//! and, for a driver on a ride, to the rider over the bus; the store gets the latest position of each
+//! driver in one batched write every few seconds, never one transaction per ping.
+
+use crate::bus::LocationUpdate;
+use crate::{App, AppError, BusMessage};
+use doorstep_domain::{Role, Timestamp, User, UserId};
+use doorstep_geo::LatLng;
+use std::collections::HashMap;
+use tokio::sync::watch;
+
+/// The most points one batch may carry.
+pub const MAX_BATCH: usize = 100;
+/// Points older than this are ignored (a phone replaying a long offline buffer).
+const MAX_AGE_SECS: i64 = 600;
+/// Points further in the future than this are refused (a wrong phone clock).
+const MAX_FUTURE_SECS: i64 = 60;
+
+/// Positions received since the last flush to the store.
+#[derive(Debug, Default)]
+pub struct PositionBuffer {
+    latest: std::sync::Mutex<HashMap<UserId, (LatLng, Timestamp)>>,
+}
+
+impl App {
+    /// The driver starts taking offers.
+    pub async fn go_online(&self, driver: &User) -> Result<(), AppError> {
+        require_driver(driver)?;
+        self.store()
+            .set_driver_online(driver.id, true, self.clock().now())
+            .await?;
+        self.with_fleet(|f| f.set_online(driver.id, true));
+        Ok(())
+    }
+
+    /// The driver stops taking offers (a ride in progress continues).
+    pub async fn go_offline(&self, driver: &User) -> Result<(), AppError> {
+        require_driver(driver)?;
+        self.store()
+            .set_driver_online(driver.id, false, self.clock().now())
+            .await?;
+        self.with_fleet(|f| f.set_online(driver.id, false));
+        Ok(())
+    }
+
+    /// Takes a batch of positions, oldest first or in any order. Returns how many were accepted; points
+    /// older than ten minutes are skipped, points more than a minute in the future are refused.
+    pub async fn report_locations(
+        &self,
+        driver: &User,
+        points: &[(LatLng, Timestamp)],
+    ) -> Result<usize, AppError> {
+        require_driver(driver)?;
+        if points.is_empty() || points.len() > MAX_BATCH {
+            return Err(AppError::invalid(
+                "invalid_batch",
+                format!("send 1 to {MAX_BATCH} points per batch"),
+            ));
+        }
+        let now = self.clock().now();
+        if points
+            .iter()
+            .any(|(_, at)| at.secs_since(now) > MAX_FUTURE_SECS)
+        {
+            return Err(AppError::invalid(
+                "location_in_future",
+                "a point is more than a minute in the future",
+            ));
+        }
+        let mut sorted: Vec<(LatLng, Timestamp)> = points
+            .iter()
+            .copied()
+            .filter(|(_, at)| now.secs_since(*at) <= MAX_AGE_SECS)
+            .collect();
+        sorted.sort_by_key(|(_, at)| *at);
+        let interval = self.config().location_push_interval_ms;
+        let mut pushes = Vec::new();
+        self.with_fleet(|f| {
+            for (p, at) in &sorted {
+                if let Some(push) = f.report_position(driver.id, *p, *at, interval) {
+                    pushes.push((push, *p, *at));
+                }
+            }
+        });
+        for (push, p, at) in pushes {
+            let eta_s = push
+                .pickup
+                .map(|pickup| crate::rides::to_u32(self.travel_secs(p, pickup, now)));
+            self.bus().publish(BusMessage::Location(LocationUpdate {
+                ride_id: push.ride,
+                rider: push.rider,
+                driver: driver.id,
+                position: p,
+                at,
+                eta_s,
+            }));
+        }
+        if let Some(last) = sorted.last()
+            && let Ok(mut buffer) = self.inner.positions.latest.lock()
+        {
+            buffer.insert(driver.id, *last);
+        }
+        metrics::counter!("location_updates_total").increment(sorted.len() as u64);
+        Ok(sorted.len())
+    }
+
+    async fn flush_positions_once(&self) {
+        let batch: Vec<(UserId, LatLng, Timestamp)> = match self.inner.positions.latest.lock() {
+            Ok(mut buffer) => buffer.drain().map(|(d, (p, t))| (d, p, t)).collect(),
+            Err(_) => return,
+        };
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store().save_driver_positions(&batch).await {
+            tracing::warn!(error = %e, drivers = batch.len(), "could not save driver positions");
+        }
+    }
+}
+
+fn require_driver(user: &User) -> Result<(), AppError> {
+    if user.role == Role::Driver {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only drivers can do this"))
+    }
+}
+
+/// Writes the latest driver positions to the store every flush interval until shutdown, then once more.
+pub async fn flush_positions(app: App, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(app.config().position_flush_interval);
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            _ = ticker.tick() => app.flush_positions_once().await,
+        }
+    }
+    app.flush_positions_once().await;
+}

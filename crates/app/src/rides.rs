@@ -1,0 +1,564 @@
+//! Ride use cases: quote, request, read, cancel, the driver's arrive/start/complete, offers, ratings and
+//! earnings. Each loads the ride, applies one domain transition, and saves the ride with its events (and
+//! any offer or ledger posting) in one store transaction before touching the hot state or the bus.
+
+use crate::dispatcher::DispatchCommand;
+use crate::{App, AppError, BusMessage};
+use doorstep_domain::ledger::{cancellation_fee_posting, ride_fare_posting};
+use doorstep_domain::offer::{Offer, OfferState};
+use doorstep_domain::pricing::{SurgeMillis, price_trip};
+use doorstep_domain::quote::Quote;
+use doorstep_domain::rating::{Rating, Stars, parse_comment};
+use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState};
+use doorstep_domain::{Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId};
+use doorstep_geo::{LatLng, new_york_local, to_utm};
+use doorstep_store::{Audience, Created, RideChange, StatementLine, StoredEvent};
+
+/// The most rides a list returns.
+pub const RIDE_LIST_LIMIT: i64 = 100;
+
+/// A pending offer with the ride it is for.
+#[derive(Debug, Clone)]
+pub struct OfferView {
+    /// The offer.
+    pub offer: Offer,
+    /// The ride offered.
+    pub ride: Ride,
+}
+
+/// A driver's earnings between two instants.
+#[derive(Debug, Clone)]
+pub struct EarningsStatement {
+    /// Credits and debits on the driver's earnings account, oldest first.
+    pub lines: Vec<StatementLine>,
+    /// Their sum.
+    pub total: Money,
+}
+
+fn require_role(user: &User, role: Role) -> Result<(), AppError> {
+    if user.role == role {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(match role {
+            Role::Rider => "only riders can do this",
+            Role::Driver => "only drivers can do this",
+            Role::Admin => "only admins can do this",
+            Role::Merchant => "only merchants can do this",
+            Role::Provider => "only providers can do this",
+        }))
+    }
+}
+
+/// Who may see an event of `ride`.
+pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
+    match event {
+        RideEvent::Offered { driver, .. } => Audience {
+            rider: None,
+            driver: Some(*driver),
+        },
+        RideEvent::DriverCancelled { driver } => Audience {
+            rider: Some(ride.rider),
+            driver: Some(*driver),
+        },
+        RideEvent::Requested { .. } | RideEvent::NoDriverAvailable { .. } => Audience {
+            rider: Some(ride.rider),
+            driver: None,
+        },
+        RideEvent::DriverAssigned { .. }
+        | RideEvent::DriverArrived { .. }
+        | RideEvent::Started { .. }
+        | RideEvent::Completed { .. }
+        | RideEvent::Cancelled { .. } => Audience {
+            rider: Some(ride.rider),
+            driver: ride.driver,
+        },
+    }
+}
+
+impl App {
+    /// Saves a ride change in one transaction, then publishes its events.
+    pub(crate) async fn commit(
+        &self,
+        ride: &Ride,
+        expected_version: i64,
+        offers: &[Offer],
+        events: &[RideEvent],
+        posting: Option<&doorstep_domain::ledger::Posting>,
+    ) -> Result<Vec<StoredEvent>, AppError> {
+        let events: Vec<_> = events
+            .iter()
+            .map(|e| (e.clone(), audience_of(ride, e)))
+            .collect();
+        let stored = self
+            .store()
+            .save_ride_change(RideChange {
+                ride,
+                expected_version,
+                offers,
+                events: &events,
+                posting,
+                at: self.clock().now(),
+            })
+            .await?;
+        for e in &stored {
+            metrics::counter!("ride_events_total", "type" => e.event.kind()).increment(1);
+            self.bus().publish(BusMessage::Event(e.clone()));
+        }
+        Ok(stored)
+    }
+
+    /// Seconds since local midnight in the city, for the time-of-day travel model.
+    pub fn seconds_of_day(&self, now: Timestamp) -> u32 {
+        new_york_local(now.unix_secs()).seconds_of_day
+    }
+
+    /// Estimated driving time in seconds between two points at `now`.
+    pub fn travel_secs(&self, from: LatLng, to: LatLng, now: Timestamp) -> f64 {
+        self.city()
+            .mean_travel_secs(to_utm(from), to_utm(to), self.seconds_of_day(now))
+    }
+
+    /// Estimated street distance in metres between two points (L1 along Manhattan's grid).
+    pub fn street_distance_m(&self, from: LatLng, to: LatLng) -> f64 {
+        self.city().l1_km(to_utm(from), to_utm(to)) * 1000.0
+    }
+
+    /// Prices a trip for a rider, with the surge of the pickup area, and keeps the quote for a few minutes.
+    pub async fn quote(
+        &self,
+        rider: &User,
+        pickup: LatLng,
+        dropoff: LatLng,
+    ) -> Result<Quote, AppError> {
+        require_role(rider, Role::Rider)?;
+        for (what, p) in [("pickup", pickup), ("dropoff", dropoff)] {
+            if !self.city().covers(p) {
+                return Err(AppError::invalid(
+                    "outside_service_area",
+                    format!("the {what} is outside the service area (Manhattan)"),
+                ));
+            }
+        }
+        let now = self.clock().now();
+        let distance_m = self.street_distance_m(pickup, dropoff);
+        let duration_s = self.travel_secs(pickup, dropoff, now);
+        let (demand, supply) =
+            self.with_fleet(|f| f.demand_supply_near(pickup, self.config().surge_radius_km));
+        let surge = SurgeMillis::from_demand_supply(demand, supply);
+        let fare = price_trip(
+            &self.config().pricing,
+            to_u32(distance_m),
+            to_u32(duration_s),
+            surge,
+        )
+        .map_err(|e| AppError::Internal(format!("pricing: {e}")))?;
+        let quote = Quote {
+            id: QuoteId::from_uuid(uuid::Uuid::now_v7()),
+            rider: rider.id,
+            pickup,
+            dropoff,
+            fare,
+            created_at: now,
+            expires_at: now.plus_secs(self.config().pricing.quote_ttl_secs),
+        };
+        self.store().insert_quote(&quote).await?;
+        Ok(quote)
+    }
+
+    /// Turns a quote into a ride. With an idempotency key, a retry returns the ride created the first time.
+    pub async fn request_ride(
+        &self,
+        rider: &User,
+        quote_id: QuoteId,
+        idempotency_key: Option<&str>,
+    ) -> Result<Ride, AppError> {
+        require_role(rider, Role::Rider)?;
+        let quote = self
+            .store()
+            .quote(quote_id)
+            .await?
+            .filter(|q| q.rider == rider.id)
+            .ok_or(AppError::NotFound("quote"))?;
+        let now = self.clock().now();
+        let pin = Pin::random(&mut rand::rng());
+        let (ride, event) = Ride::request(
+            NewRide {
+                id: RideId::from_uuid(uuid::Uuid::now_v7()),
+                rider: rider.id,
+                quote_id,
+                pickup: quote.pickup,
+                dropoff: quote.dropoff,
+                quoted: quote.fare.clone(),
+                pin,
+            },
+            now,
+        );
+        if !quote.is_valid_at(now) {
+            // A retry of a request that succeeded must still find its ride after the quote expired.
+            if let Some(key) = idempotency_key
+                && let Some(existing) = self.store().ride_by_idempotency_key(rider.id, key).await?
+            {
+                return Ok(existing);
+            }
+            return Err(AppError::conflict(
+                "quote_expired",
+                "the quote has expired; ask for a new one",
+            ));
+        }
+        let audience = audience_of(&ride, &event);
+        match self
+            .store()
+            .create_ride(&ride, idempotency_key, &event, &audience, now)
+            .await?
+        {
+            Created::New(ride, stored) => {
+                metrics::counter!("rides_requested_total").increment(1);
+                self.bus().publish(BusMessage::Event(stored));
+                self.with_fleet(|f| f.add_pending(ride.id, ride.pickup));
+                self.dispatch(DispatchCommand::NewRide(ride.id));
+                tracing::info!(ride_id = %ride.id, "ride requested");
+                Ok(ride)
+            }
+            Created::Existing(ride) => Ok(ride),
+        }
+    }
+
+    /// A ride as `user` may see it: their own as rider or driver, any as admin.
+    pub async fn ride_for(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
+        let ride = self
+            .store()
+            .ride(id)
+            .await?
+            .ok_or(AppError::NotFound("ride"))?;
+        let offered = if user.role == Role::Driver && !ride.involves(user.id) {
+            self.store()
+                .pending_offers_of_driver(user.id)
+                .await?
+                .iter()
+                .any(|o| o.ride_id == id)
+        } else {
+            false
+        };
+        if ride.involves(user.id) || user.role == Role::Admin || offered {
+            Ok(ride)
+        } else {
+            Err(AppError::NotFound("ride"))
+        }
+    }
+
+    /// The events of a ride, for its rider, driver or an admin.
+    pub async fn ride_events_for(
+        &self,
+        user: &User,
+        id: RideId,
+    ) -> Result<Vec<StoredEvent>, AppError> {
+        self.ride_for(user, id).await?;
+        let events = self.store().events_of_ride(id).await?;
+        Ok(events
+            .into_iter()
+            .filter(|e| {
+                user.role == Role::Admin
+                    || e.audience.rider == Some(user.id)
+                    || e.audience.driver == Some(user.id)
+            })
+            .collect())
+    }
+
+    /// The user's rides, newest first: as rider, as driver, or all for an admin.
+    pub async fn rides_for(&self, user: &User) -> Result<Vec<Ride>, AppError> {
+        Ok(match user.role {
+            Role::Rider => {
+                self.store()
+                    .rides_of_rider(user.id, RIDE_LIST_LIMIT)
+                    .await?
+            }
+            Role::Driver => {
+                self.store()
+                    .rides_of_driver(user.id, RIDE_LIST_LIMIT)
+                    .await?
+            }
+            Role::Admin => {
+                self.store()
+                    .rides_in_states(&RideState::ALL, RIDE_LIST_LIMIT)
+                    .await?
+            }
+            Role::Merchant | Role::Provider => Vec::new(),
+        })
+    }
+
+    /// Cancels a ride: the rider (free within the window, a fee after), the assigned driver (the ride goes
+    /// back to dispatch), or an admin.
+    pub async fn cancel_ride(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
+        let mut ride = self.ride_for(user, id).await?;
+        let expected = ride.version;
+        let now = self.clock().now();
+        let pricing = &self.config().pricing;
+        if user.role == Role::Driver {
+            if ride.driver != Some(user.id) {
+                return Err(AppError::NotFound("ride"));
+            }
+            let event = ride.cancel_by_driver(user.id, now)?;
+            self.commit(&ride, expected, &[], &[event], None).await?;
+            self.with_fleet(|f| {
+                f.ride_ended(user.id, ride.id);
+                f.add_pending(ride.id, ride.pickup);
+            });
+            self.dispatch(DispatchCommand::NewRide(ride.id));
+            return Ok(ride);
+        }
+        let event = match user.role {
+            Role::Admin => ride.cancel_by_admin(now)?,
+            _ => ride.cancel_by_rider(user.id, pricing, now)?,
+        };
+        let mut offers = self.store().offers_of_ride(ride.id).await?;
+        offers.retain_mut(Offer::withdraw);
+        let posting = match ride.cancel_fee {
+            Some(_) => Some(
+                cancellation_fee_posting(&ride, pricing.commission_bps, now)
+                    .map_err(|e| AppError::Internal(format!("fee posting: {e}")))?,
+            ),
+            None => None,
+        };
+        self.commit(&ride, expected, &offers, &[event], posting.as_ref())
+            .await?;
+        self.with_fleet(|f| {
+            f.remove_pending(ride.id);
+            for o in &offers {
+                f.release(o.driver, ride.id);
+            }
+            if let Some(d) = ride.driver {
+                f.ride_ended(d, ride.id);
+            }
+        });
+        self.dispatch(DispatchCommand::Gone(ride.id));
+        Ok(ride)
+    }
+
+    async fn drivers_ride(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
+        require_role(driver, Role::Driver)?;
+        let ride = self
+            .store()
+            .ride(id)
+            .await?
+            .ok_or(AppError::NotFound("ride"))?;
+        if ride.driver != Some(driver.id) {
+            return Err(AppError::NotFound("ride"));
+        }
+        Ok(ride)
+    }
+
+    /// The driver is at the pickup.
+    pub async fn arrive(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
+        let mut ride = self.drivers_ride(driver, id).await?;
+        let expected = ride.version;
+        let event = ride.arrive(driver.id, self.clock().now())?;
+        self.commit(&ride, expected, &[], &[event], None).await?;
+        Ok(ride)
+    }
+
+    /// The driver starts the trip with the rider's PIN.
+    pub async fn start_trip(&self, driver: &User, id: RideId, pin: &str) -> Result<Ride, AppError> {
+        let mut ride = self.drivers_ride(driver, id).await?;
+        let expected = ride.version;
+        let event = ride.start(driver.id, pin, self.clock().now())?;
+        self.commit(&ride, expected, &[], &[event], None).await?;
+        self.with_fleet(|f| f.trip_started(driver.id, ride.id, ride.rider));
+        Ok(ride)
+    }
+
+    /// The driver ends the trip. The final fare uses the distance driven (from the driver's reported
+    /// positions; the street distance between pickup and drop-off when none were reported) and the time
+    /// from start to now, at the quote's surge. The fare is posted to the ledger in the same transaction.
+    pub async fn complete_trip(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
+        let mut ride = self.drivers_ride(driver, id).await?;
+        let expected = ride.version;
+        let now = self.clock().now();
+        let odometer = self.with_fleet(|f| f.driver(driver.id).map_or(0.0, |d| d.trip_odometer_m));
+        let distance_m = if odometer >= 1.0 {
+            odometer
+        } else {
+            self.street_distance_m(ride.pickup, ride.dropoff)
+        };
+        let duration_s = ride.started_at.map_or(0, |s| now.secs_since(s).max(0));
+        let pricing = &self.config().pricing;
+        let fare = price_trip(
+            pricing,
+            to_u32(distance_m),
+            u32::try_from(duration_s).unwrap_or(u32::MAX),
+            ride.quoted.surge,
+        )
+        .map_err(|e| AppError::Internal(format!("pricing: {e}")))?;
+        let event = ride.complete(driver.id, fare, now)?;
+        let posting = ride_fare_posting(&ride, pricing.commission_bps, now)
+            .map_err(|e| AppError::Internal(format!("fare posting: {e}")))?;
+        self.commit(&ride, expected, &[], &[event], Some(&posting))
+            .await?;
+        self.with_fleet(|f| f.ride_ended(driver.id, ride.id));
+        metrics::counter!("rides_completed_total").increment(1);
+        Ok(ride)
+    }
+
+    /// The rider rates the driver, or the driver the rider, once the ride is completed.
+    pub async fn rate(
+        &self,
+        user: &User,
+        id: RideId,
+        stars: u8,
+        comment: &str,
+    ) -> Result<Rating, AppError> {
+        let ride = self.ride_for(user, id).await?;
+        let to = match (ride.driver, user.id == ride.rider) {
+            (Some(driver), true) => driver,
+            (Some(driver), false) if driver == user.id => ride.rider,
+            _ => return Err(AppError::NotFound("ride")),
+        };
+        if ride.state != RideState::Completed {
+            return Err(AppError::conflict(
+                "ride_not_completed",
+                "only completed rides can be rated",
+            ));
+        }
+        let stars =
+            Stars::new(stars).map_err(|e| AppError::invalid("invalid_stars", e.to_string()))?;
+        let comment = parse_comment(comment)
+            .map_err(|e| AppError::invalid("comment_too_long", e.to_string()))?;
+        let rating = Rating {
+            ride_id: id,
+            from: user.id,
+            to,
+            stars,
+            comment,
+            at: self.clock().now(),
+        };
+        self.store().insert_rating(&rating).await?;
+        Ok(rating)
+    }
+
+    /// The driver's pending offers with their rides.
+    pub async fn offers_for(&self, driver: &User) -> Result<Vec<OfferView>, AppError> {
+        require_role(driver, Role::Driver)?;
+        let now = self.clock().now();
+        let mut views = Vec::new();
+        for offer in self.store().pending_offers_of_driver(driver.id).await? {
+            if offer.expires_at < now {
+                continue;
+            }
+            if let Some(ride) = self.store().ride(offer.ride_id).await? {
+                views.push(OfferView { offer, ride });
+            }
+        }
+        Ok(views)
+    }
+
+    async fn drivers_offer(&self, driver: &User, id: OfferId) -> Result<(Offer, Ride), AppError> {
+        require_role(driver, Role::Driver)?;
+        let offer = self
+            .store()
+            .offer(id)
+            .await?
+            .filter(|o| o.driver == driver.id)
+            .ok_or(AppError::NotFound("offer"))?;
+        let ride = self
+            .store()
+            .ride(offer.ride_id)
+            .await?
+            .ok_or(AppError::NotFound("offer"))?;
+        Ok((offer, ride))
+    }
+
+    /// The driver accepts an offer made to them: the ride is theirs.
+    pub async fn accept_offer(&self, driver: &User, id: OfferId) -> Result<Ride, AppError> {
+        let (mut offer, mut ride) = self.drivers_offer(driver, id).await?;
+        let expected = ride.version;
+        let now = self.clock().now();
+        offer.accept(driver.id, now)?;
+        let event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
+        self.commit(&ride, expected, &[offer], &[event], None)
+            .await?;
+        self.with_fleet(|f| f.to_pickup(driver.id, ride.id, ride.rider, ride.pickup));
+        self.dispatch(DispatchCommand::Gone(ride.id));
+        metrics::counter!("offers_answered_total", "answer" => "accepted").increment(1);
+        Ok(ride)
+    }
+
+    /// The driver declines an offer: the ride goes to the next best driver.
+    pub async fn decline_offer(&self, driver: &User, id: OfferId) -> Result<Offer, AppError> {
+        let (mut offer, mut ride) = self.drivers_offer(driver, id).await?;
+        let expected = ride.version;
+        offer.decline(driver.id, self.clock().now())?;
+        ride.exclude_driver(driver.id);
+        self.commit(&ride, expected, std::slice::from_ref(&offer), &[], None)
+            .await?;
+        self.with_fleet(|f| f.release(driver.id, ride.id));
+        self.dispatch(DispatchCommand::Requeue(ride.id));
+        metrics::counter!("offers_answered_total", "answer" => "declined").increment(1);
+        Ok(offer)
+    }
+
+    /// Ends a pending offer whose deadline passed (called by the dispatcher). Returns whether it expired.
+    pub(crate) async fn expire_offer(&self, id: OfferId) -> Result<bool, AppError> {
+        let Some(mut offer) = self.store().offer(id).await? else {
+            return Ok(false);
+        };
+        if offer.state != OfferState::Pending {
+            return Ok(false);
+        }
+        let Some(mut ride) = self.store().ride(offer.ride_id).await? else {
+            return Ok(false);
+        };
+        let expected = ride.version;
+        if !offer.expire_if_due(self.clock().now()) {
+            return Ok(false);
+        }
+        ride.exclude_driver(offer.driver);
+        self.commit(&ride, expected, std::slice::from_ref(&offer), &[], None)
+            .await?;
+        self.with_fleet(|f| f.release(offer.driver, ride.id));
+        metrics::counter!("offers_answered_total", "answer" => "expired").increment(1);
+        Ok(true)
+    }
+
+    /// The driver's earnings statement between two instants.
+    pub async fn earnings(
+        &self,
+        driver: &User,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<EarningsStatement, AppError> {
+        require_role(driver, Role::Driver)?;
+        let lines = self.store().driver_statement(driver.id, from, to).await?;
+        let mut total = Money::zero(self.config().pricing.currency);
+        for l in &lines {
+            total = total
+                .checked_add(l.amount)
+                .map_err(|e| AppError::Internal(format!("statement: {e}")))?;
+        }
+        Ok(EarningsStatement { lines, total })
+    }
+
+    /// The fee the rider would pay to cancel now.
+    pub fn cancel_fee_now(&self, ride: &Ride) -> Option<Money> {
+        ride.cancel_fee_at(&self.config().pricing, self.clock().now())
+    }
+
+    /// Whether `user` is allowed to see driver `driver`'s ratings (anyone signed in).
+    pub async fn rating_summary(&self, user: UserId) -> Result<(f64, i64), AppError> {
+        Ok(self.store().rating_summary(user).await?)
+    }
+}
+
+/// Rounds a non-negative measure to `u32`, saturating.
+pub(crate) fn to_u32(x: f64) -> u32 {
+    if x.is_finite() && x > 0.0 {
+        // Saturating conversion is the documented behaviour of `as` for floats.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "saturating by design"
+        )]
+        let v = x.round() as u32;
+        v
+    } else {
+        0
+    }
+}
