@@ -9,6 +9,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod rate_limit;
 pub mod routes;
 
 use axum::Router;
@@ -124,8 +125,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().1
 }
 
-/// Builds the whole HTTP application over `app`.
+/// Builds the whole HTTP application over `app` with the default rate limits.
 pub fn router(app: App) -> Router {
+    router_with_limits(app, rate_limit::RateLimits::default())
+}
+
+/// Builds the whole HTTP application over `app`.
+pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
     let (api, openapi) = api_routes();
     let openapi_text = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let state = ApiState {
@@ -139,8 +145,12 @@ pub fn router(app: App) -> Router {
         .route("/", get(routes::ops::index))
         .merge(docs)
         .fallback(not_found)
-        .layer(middleware::from_fn(record_request))
         .layer(middleware::from_fn(limit_body))
+        .layer(middleware::from_fn_with_state(
+            rate_limit::Limiter::new(limits),
+            rate_limit::limit,
+        ))
+        .layer(middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -94,9 +94,24 @@ struct TuningArgs {
     /// Late cancellation fee in minor units (cents).
     #[arg(long, env = "DOORSTEP_CANCEL_FEE", default_value_t = 500)]
     cancel_fee: i64,
+    /// Sustained requests per second allowed per bearer token (bursts of three times that).
+    #[arg(long, env = "DOORSTEP_RATE_PER_TOKEN", default_value_t = 20)]
+    rate_per_token: u32,
+    /// Sustained requests per second allowed per client IP without a token (bursts of three times that).
+    #[arg(long, env = "DOORSTEP_RATE_PER_IP", default_value_t = 10)]
+    rate_per_ip: u32,
 }
 
 impl TuningArgs {
+    fn limits(&self) -> doorstep_api::rate_limit::RateLimits {
+        doorstep_api::rate_limit::RateLimits {
+            per_token_per_sec: self.rate_per_token,
+            per_token_burst: self.rate_per_token.saturating_mul(3),
+            per_ip_per_sec: self.rate_per_ip,
+            per_ip_burst: self.rate_per_ip.saturating_mul(3),
+        }
+    }
+
     fn config(&self) -> AppConfig {
         let mut c = AppConfig {
             batch_window: Duration::from_millis(self.batch_window_ms.max(50)),
@@ -247,7 +262,12 @@ struct Running {
     addr: SocketAddr,
 }
 
-async fn start_server(addr: SocketAddr, database_url: &str, config: AppConfig) -> Result<Running> {
+async fn start_server(
+    addr: SocketAddr,
+    database_url: &str,
+    config: AppConfig,
+    limits: doorstep_api::rate_limit::RateLimits,
+) -> Result<Running> {
     let store = open_store(database_url).await?;
     let (stop, stopped) = watch::channel(false);
     let (app, background) = App::start(store, config, Clock::System, stopped.clone()).await?;
@@ -255,7 +275,7 @@ async fn start_server(addr: SocketAddr, database_url: &str, config: AppConfig) -
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let router = doorstep_api::router(app.clone());
+    let router = doorstep_api::router_with_limits(app.clone(), limits);
     let mut http_stop = stopped;
     let http = tokio::spawn(doorstep_api::serve(listener, router, async move {
         let _ = http_stop.wait_for(|s| *s).await;
@@ -284,8 +304,13 @@ impl Running {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let running =
-        start_server(args.addr, &args.database.database_url, args.tuning.config()).await?;
+    let running = start_server(
+        args.addr,
+        &args.database.database_url,
+        args.tuning.config(),
+        args.tuning.limits(),
+    )
+    .await?;
     println!("Doorstep listening on http://{}", running.addr);
     shutdown_signal().await;
     running.stop().await
@@ -300,7 +325,13 @@ async fn demo(args: DemoArgs) -> Result<()> {
         }
     }
     let url = format!("sqlite://{}?mode=rwc", args.database_file);
-    let running = start_server(args.addr, &url, args.tuning.config()).await?;
+    // Every simulated phone connects from 127.0.0.1, so the per-IP quota must cover the whole city.
+    let limits = doorstep_api::rate_limit::RateLimits {
+        per_ip_per_sec: 10_000,
+        per_ip_burst: 10_000,
+        ..args.tuning.limits()
+    };
+    let running = start_server(args.addr, &url, args.tuning.config(), limits).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
     running
         .app

@@ -1,0 +1,119 @@
+//! Request rate limits (GCRA, the `governor` crate): per bearer token for signed-in callers, per client IP
+//! for everyone else (sign-up, login, health). A caller over its quota gets 429 `rate_limited` with
+//! `Retry-After`, and nothing of the request is processed.
+
+use crate::error::ApiError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Quotas of the API.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Sustained requests per second per bearer token.
+    pub per_token_per_sec: u32,
+    /// Burst allowance per bearer token.
+    pub per_token_burst: u32,
+    /// Sustained requests per second per client IP without a token.
+    pub per_ip_per_sec: u32,
+    /// Burst allowance per client IP without a token.
+    pub per_ip_burst: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            per_token_per_sec: 20,
+            per_token_burst: 60,
+            per_ip_per_sec: 10,
+            per_ip_burst: 30,
+        }
+    }
+}
+
+/// The keyed limiters, shared by all requests.
+#[derive(Debug, Clone)]
+pub struct Limiter {
+    by_token: Arc<DefaultKeyedRateLimiter<String>>,
+    by_ip: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    seen: Arc<AtomicU64>,
+}
+
+fn quota(per_sec: u32, burst: u32) -> Quota {
+    let rate = NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+impl Limiter {
+    /// Limiters with the given quotas.
+    pub fn new(limits: RateLimits) -> Limiter {
+        Limiter {
+            by_token: Arc::new(RateLimiter::keyed(quota(
+                limits.per_token_per_sec,
+                limits.per_token_burst,
+            ))),
+            by_ip: Arc::new(RateLimiter::keyed(quota(
+                limits.per_ip_per_sec,
+                limits.per_ip_burst,
+            ))),
+            seen: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+fn too_many(wait_secs: u64) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many requests; slow down",
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait_secs.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// The middleware.
+pub async fn limit(State(limiter): State<Limiter>, request: Request, next: Next) -> Response {
+    // Forget idle keys now and then so that memory stays bounded.
+    if limiter.seen.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
+        limiter.by_token.retain_recent();
+        limiter.by_ip.retain_recent();
+    }
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            let query = request.uri().query()?;
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("token="))
+                .map(str::to_owned)
+        });
+    let verdict = match token {
+        Some(t) => limiter.by_token.check_key(&t),
+        None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(addr)) => limiter.by_ip.check_key(&addr.ip()),
+            None => Ok(()),
+        },
+    };
+    match verdict {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => too_many(
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs(),
+        ),
+    }
+}
