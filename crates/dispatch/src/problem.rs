@@ -311,6 +311,34 @@ impl SparseRows {
         Ok(rows)
     }
 
+    /// Builds rows from per-row lists of `(column, cost)`, each already sorted by (cost, column) with distinct
+    /// columns: `start[r]..start[r + 1]` indexes row `r`'s entries in `entries`.
+    pub(crate) fn from_sorted_parts(start: Vec<usize>, entries: &[(usize, f64)]) -> Self {
+        SparseRows {
+            start,
+            driver: entries.iter().map(|&(col, _)| col).collect(),
+            cost: entries.iter().map(|&(_, cost)| cost).collect(),
+        }
+    }
+
+    /// The same rows without the entries for which `keep(row, column, cost)` is false (order preserved).
+    pub(crate) fn filtered(&self, keep: impl Fn(usize, usize, f64) -> bool) -> Self {
+        let mut start = Vec::with_capacity(self.start.len());
+        let mut entries = Vec::with_capacity(self.driver.len());
+        start.push(0);
+        for row in 0..self.requests() {
+            let (cols, costs) = self.row(row);
+            entries.extend(
+                cols.iter()
+                    .zip(costs)
+                    .filter(|&(&col, &cost)| keep(row, col, cost))
+                    .map(|(&col, &cost)| (col, cost)),
+            );
+            start.push(entries.len());
+        }
+        SparseRows::from_sorted_parts(start, &entries)
+    }
+
     /// Number of requests.
     pub(crate) fn requests(&self) -> usize {
         self.start.len() - 1

@@ -43,6 +43,73 @@ fn brute_force_optimum(problem: &AssignmentProblem) -> f64 {
     best_from(problem, 0, &mut vec![false; problem.drivers], 0.0)
 }
 
+/// An independent exact oracle for mid-sized problems: the textbook dense O(n²·m) Hungarian algorithm on the
+/// rectangular matrix with one private "unassigned" column per request; infeasible pairs cost `INFEASIBLE`, more
+/// than any solution that avoids them.
+fn dense_hungarian_optimum(problem: &AssignmentProblem) -> f64 {
+    const INFEASIBLE: f64 = 1e12;
+    let (n, m) = (problem.requests, problem.drivers + problem.requests);
+    if n == 0 {
+        return 0.0;
+    }
+    let mut cost = vec![vec![INFEASIBLE; m]; n];
+    for candidate in &problem.candidates {
+        let entry = &mut cost[candidate.request][candidate.driver];
+        *entry = entry.min(candidate.cost);
+    }
+    for (request, &unassigned) in problem.unassigned_cost.iter().enumerate() {
+        cost[request][problem.drivers + request] = unassigned;
+    }
+    // 1-based arrays as in the classic formulation; `matched[j]` is the row (1-based) holding column `j`.
+    let (mut u, mut v) = (vec![0.0; n + 1], vec![0.0; m + 1]);
+    let (mut matched, mut way) = (vec![0usize; m + 1], vec![0usize; m + 1]);
+    for row in 1..=n {
+        matched[0] = row;
+        let mut column = 0;
+        let mut slack = vec![f64::INFINITY; m + 1];
+        let mut used = vec![false; m + 1];
+        loop {
+            used[column] = true;
+            let current = matched[column];
+            let (mut delta, mut next) = (f64::INFINITY, 0);
+            for j in 1..=m {
+                if !used[j] {
+                    let reduced = cost[current - 1][j - 1] - u[current] - v[j];
+                    if reduced < slack[j] {
+                        slack[j] = reduced;
+                        way[j] = column;
+                    }
+                    if slack[j] < delta {
+                        delta = slack[j];
+                        next = j;
+                    }
+                }
+            }
+            for j in 0..=m {
+                if used[j] {
+                    u[matched[j]] += delta;
+                    v[j] -= delta;
+                } else {
+                    slack[j] -= delta;
+                }
+            }
+            column = next;
+            if matched[column] == 0 {
+                break;
+            }
+        }
+        while column != 0 {
+            let previous = way[column];
+            matched[column] = matched[previous];
+            column = previous;
+        }
+    }
+    (1..=m)
+        .filter(|&j| matched[j] != 0)
+        .map(|j| cost[matched[j] - 1][j - 1])
+        .sum()
+}
+
 /// Asserts that `assignment` is a valid matching of `problem` whose reported cost is its real cost.
 fn assert_valid(problem: &AssignmentProblem, assignment: &Assignment) {
     let cost = problem
@@ -178,6 +245,61 @@ proptest! {
         let before = assign_min_cost(&problem).expect("valid problem").total_cost;
         let after = assign_min_cost(&pruned).expect("valid problem").total_cost;
         prop_assert!(after >= before - 1e-9 * before.max(1.0));
+    }
+}
+
+#[test]
+fn min_cost_assignment_matches_a_dense_hungarian_oracle_on_mid_sized_problems() {
+    let mut rng = Pcg64::seed_from_u64(99);
+    for case in 0..150 {
+        let requests: usize = rng.random_range(1..45);
+        // Scarce, balanced and plentiful drivers, so both orientations of the solver get exercised.
+        let drivers = match case % 3 {
+            0 => rng.random_range(1..=requests.div_ceil(2)),
+            1 => requests + rng.random_range(0..3) - 1,
+            _ => rng.random_range(requests..3 * requests),
+        }
+        .max(1);
+        let integer_costs = rng.random_bool(0.5);
+        let mut candidates = Vec::new();
+        for request in 0..requests {
+            for _ in 0..rng.random_range(0..9) {
+                let cost = if integer_costs {
+                    f64::from(rng.random_range(0..15u32))
+                } else {
+                    rng.random_range(0.0..100.0)
+                };
+                candidates.push(Candidate {
+                    request,
+                    driver: rng.random_range(0..drivers),
+                    cost,
+                });
+            }
+        }
+        let uniform = rng.random_bool(0.5);
+        let unassigned_cost = (0..requests)
+            .map(|_| {
+                if uniform {
+                    NEVER_UNASSIGN
+                } else {
+                    rng.random_range(0.0..120.0)
+                }
+            })
+            .collect();
+        let problem = AssignmentProblem {
+            requests,
+            drivers,
+            candidates,
+            unassigned_cost,
+        };
+        let assignment = assign_min_cost(&problem).expect("valid problem");
+        assert_valid(&problem, &assignment);
+        let optimum = dense_hungarian_optimum(&problem);
+        assert!(
+            close(assignment.total_cost, optimum),
+            "case {case}: solver {} vs Hungarian {optimum}",
+            assignment.total_cost
+        );
     }
 }
 
