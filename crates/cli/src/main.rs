@@ -140,9 +140,12 @@ struct DemoArgs {
     /// Seed of the simulated city.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// SQLite file of the demo; deleted and recreated at start.
+    /// SQLite file of the demo; deleted and recreated at start unless `--keep-database`.
     #[arg(long, default_value = "doorstep-demo.db")]
     database_file: String,
+    /// Reuse the demo database of an earlier run (for example after a crash) instead of starting fresh.
+    #[arg(long)]
+    keep_database: bool,
     #[command(flatten)]
     tuning: TuningArgs,
 }
@@ -318,6 +321,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
 async fn demo(args: DemoArgs) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
+        if args.keep_database {
+            break;
+        }
         let path = format!("{}{suffix}", args.database_file);
         if std::path::Path::new(&path).exists() {
             std::fs::remove_file(&path)
