@@ -216,17 +216,19 @@ async fn tick(
     let solve = started.elapsed().as_secs_f64();
     metrics::histogram!("dispatch_batch_size").record(batch.len() as f64);
     metrics::histogram!("dispatch_solve_seconds").record(solve);
+    let cost_of: std::collections::HashMap<(usize, usize), f64> = problem
+        .candidates
+        .iter()
+        .map(|c| ((c.request, c.driver), c.cost))
+        .collect();
     let offers: Vec<(RideId, UserId, f64, LatLng)> = assignment
         .driver_of
         .iter()
         .enumerate()
         .filter_map(|(row, col)| {
-            let (driver, position) = drivers[(*col)?];
-            let eta = problem
-                .candidates
-                .iter()
-                .find(|c| c.request == row && c.driver == (*col).unwrap_or(usize::MAX))
-                .map_or(0.0, |c| c.cost);
+            let col = (*col)?;
+            let (driver, position) = drivers[col];
+            let eta = cost_of.get(&(row, col)).copied().unwrap_or(0.0);
             Some((batch[row].ride_id, driver, eta, position))
         })
         .collect();
