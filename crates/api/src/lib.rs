@@ -139,7 +139,11 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
         metrics: metrics_handle(),
         openapi: Arc::new(openapi_text),
     };
-    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi);
+    // Swagger UI's default online validator loads a badge from validator.swagger.io (and sends it our
+    // document's URL) whenever the page is not on localhost: the docs must work offline, so it is off.
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url("/openapi.json", openapi)
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
     Router::new()
         .merge(api)
         .route("/", get(routes::ops::index))
