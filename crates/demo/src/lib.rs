@@ -1,1 +1,261 @@
-//! placeholder
+//! The simulated city behind `doorstep demo`: a crowd of client agents (drivers and riders) that
+//! use a running Doorstep server exactly as phone apps would.
+//!
+//! Architecture invariant: this crate is a *client*. It speaks only the public HTTP API (`/v1/...`)
+//! and the event WebSocket (`/v1/events`); it never touches the server's crates, store or
+//! dispatcher. Whatever the demo can do, a third-party app can do. The one thing the agents share
+//! outside the API is the ride PIN, which the rider agent hands to its driver agent in process, as a
+//! rider tells the driver in real life.
+//!
+//! The shape:
+//! - [`run`] signs up (or logs in) [`DemoConfig::drivers`] driver accounts, parks each at a random
+//!   lot of Manhattan, puts them online and lets each run as its own task: it streams positions over
+//!   the WebSocket, considers `offered` events, accepts about 90% of them, drives to the pickup,
+//!   arrives, starts with the rider's PIN, drives to the drop-off, completes and rates the rider.
+//! - A rider spawner follows a [`schedule::RiderSchedule`]: a Poisson stream whose rate follows
+//!   the real 2018 Manhattan taxi demand of the current New York weekday and 15-minute window,
+//!   scaled by [`DemoConfig::demand_scale`]. Each request becomes a rider task that quotes,
+//!   requests, follows its ride on the WebSocket, cancels about 5% of the time and rates its driver.
+//! - Time runs on a [`clock::SimClock`]: simulated New York time starts at the real current time
+//!   and runs [`DemoConfig::speed`] times faster. Travel times come from the city's speed model at
+//!   the simulated time of day; timestamps sent to the server are real wall-clock times, since the
+//!   server judges them against its own clock.
+//! - Rider agents count what they observe into [`Kpis`], published once a second.
+//!
+//! Randomness is seeded: every agent has its own [`rand_pcg::Pcg64`] derived from
+//! [`DemoConfig::seed`] (see [`seed`]), so the rider schedule (times, zones, points) is reproducible.
+//! What the server answers, and so the run as a whole, is not.
+//!
+//! Failure policy: one failed request never stops the demo. Transient failures (network, 5xx,
+//! 429) are retried with backoff; refusals (4xx) are logged and the agent reconciles with the ride's
+//! actual state or moves on.
+
+mod accounts;
+mod api;
+pub mod clock;
+mod driver;
+mod events;
+pub mod kpis;
+pub mod motion;
+mod pin_board;
+mod rating;
+mod rider;
+pub mod schedule;
+pub mod seed;
+mod shutdown;
+mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use kpis::Kpis;
+
+use crate::api::Api;
+use crate::clock::SimClock;
+use crate::kpis::KpiBoard;
+use crate::motion::StreetGrid;
+use crate::pin_board::PinBoard;
+use crate::shutdown::Shutdown;
+
+/// The password of every demo account, drivers and riders alike. Driver emails are
+/// `driver{N}@demo.doorstep.dev` and rider emails `rider{N}@demo.doorstep.dev`, `N` from 0.
+pub const DEMO_PASSWORD: &str = "doorstep-demo";
+
+/// How many drivers the demo runs unless told otherwise.
+pub const DEFAULT_DRIVERS: usize = 200;
+
+/// The default share of real Manhattan taxi demand to generate: 2.5%, one trip in forty.
+///
+/// Chosen so that [`DEFAULT_DRIVERS`] drivers are about 70% busy over the waking day. From the city
+/// data (2018, business days): a mid-week day has about 438,000 trips, and one trip keeps a driver
+/// busy for about 850 s on average (a ride of ~3.3 km L1 at the observed zone-to-zone speeds,
+/// ~600 s, plus a ~1 km drive to the pickup, ~190 s, plus boarding and think time). Between 08:00
+/// and 22:00 on a Wednesday that is about 5,700 busy drivers at full demand, so 2.5% keeps about
+/// 143 of 200 drivers (72%) busy: about 60% at midday, 80-90% in the morning and evening peaks
+/// (where some requests find no driver, as in real life), Fridays about 10% more, Mondays about 20%
+/// less, and the small hours nearly idle. Scale it with the number of drivers:
+/// [`DemoConfig::demand_scale_for`].
+pub const DEFAULT_DEMAND_SCALE: f64 = 0.025;
+
+/// At most this many HTTP requests of the whole demo are in flight at once.
+const MAX_CONCURRENT_REQUESTS: usize = 48;
+
+/// How long agents get to finish (drivers go offline) after shutdown before they are aborted.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the demo should do and against which server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoConfig {
+    /// Base URL of the server, such as `http://127.0.0.1:8080` (plain HTTP only: the crate is built
+    /// without TLS). The WebSocket URL is derived from it (`ws://.../v1/events`).
+    pub base_url: String,
+    /// Number of driver agents (accounts `driver0` .. `driver{drivers-1}`).
+    pub drivers: usize,
+    /// Simulated seconds per real second: 1.0 is real time, 10.0 makes a 15-minute ride take 90 s.
+    /// Demand is sped up by the same factor, so the load on the drivers stays the same.
+    pub speed: f64,
+    /// Seed of all the agents' random generators.
+    pub seed: u64,
+    /// Share of the real Manhattan taxi demand to generate (see [`DEFAULT_DEMAND_SCALE`]).
+    pub demand_scale: f64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            drivers: DEFAULT_DRIVERS,
+            speed: 1.0,
+            seed: 42,
+            demand_scale: DEFAULT_DEMAND_SCALE,
+        }
+    }
+}
+
+impl DemoConfig {
+    /// The demand scale that loads `drivers` drivers as [`DEFAULT_DEMAND_SCALE`] loads
+    /// [`DEFAULT_DRIVERS`]: proportional to the number of drivers.
+    pub fn demand_scale_for(drivers: usize) -> f64 {
+        DEFAULT_DEMAND_SCALE * drivers as f64 / DEFAULT_DRIVERS as f64
+    }
+
+    /// Checks the values [`run`] cannot work with.
+    fn validate(&self) -> Result<(), DemoError> {
+        let invalid = |field, reason: &str| {
+            Err(DemoError::InvalidConfig {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if !self.base_url.starts_with("http://") {
+            return invalid(
+                "base_url",
+                "must start with http:// (the demo is built without TLS)",
+            );
+        }
+        if !(self.speed.is_finite() && self.speed > 0.0) {
+            return invalid("speed", "must be a positive finite number");
+        }
+        if !(self.demand_scale.is_finite() && self.demand_scale >= 0.0) {
+            return invalid("demand_scale", "must be a finite number, zero or more");
+        }
+        Ok(())
+    }
+}
+
+/// Why the demo could not run. Failures of single requests are not errors: agents log them and
+/// retry or move on.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A value of [`DemoConfig`] is unusable (the caller's fault).
+    #[error("invalid demo config: {field} {reason}")]
+    InvalidConfig {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built (ours).
+    #[error("could not build the http client")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+/// What every agent shares: the server, the city, the clock, the counters and the PIN hand-over.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) api: Api,
+    pub(crate) city: &'static doorstep_geo::City,
+    pub(crate) grid: StreetGrid,
+    pub(crate) clock: SimClock,
+    pub(crate) kpis: Arc<KpiBoard>,
+    pub(crate) pins: PinBoard,
+    pub(crate) config: DemoConfig,
+}
+
+/// Runs the simulated city against the server at `config.base_url` until `shutdown` resolves.
+///
+/// Spawns its agents on the caller's tokio runtime, publishes [`Kpis`] to `kpis` once a second
+/// (and once more at the end), and returns after the agents have stopped: drivers get a few
+/// seconds to go offline, then whatever is left is aborted. The server must already be listening;
+/// agents that cannot reach it keep retrying with backoff, so starting the demo early is harmless.
+///
+/// # Errors
+///
+/// Only before anything starts: an invalid [`DemoConfig`] or an HTTP client that cannot be built.
+pub async fn run(
+    config: DemoConfig,
+    kpis: watch::Sender<Kpis>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), DemoError> {
+    config.validate()?;
+    let api = Api::new(&config.base_url, MAX_CONCURRENT_REQUESTS)?;
+    let city = doorstep_geo::City::manhattan();
+    let ctx = Arc::new(Ctx {
+        api,
+        city,
+        grid: StreetGrid::of(city),
+        clock: SimClock::start(clock::wall_clock_unix(), config.speed),
+        kpis: Arc::new(KpiBoard::default()),
+        pins: PinBoard::default(),
+        config,
+    });
+    tracing::info!(
+        drivers = ctx.config.drivers,
+        speed = ctx.config.speed,
+        demand_scale = ctx.config.demand_scale,
+        seed = ctx.config.seed,
+        base_url = %ctx.config.base_url,
+        "demo starting"
+    );
+
+    let (stop, stop_rx) = watch::channel(false);
+    let mut agents = JoinSet::new();
+    for index in 0..ctx.config.drivers {
+        agents.spawn(driver::run_driver(
+            Arc::clone(&ctx),
+            index,
+            Shutdown::new(stop_rx.clone()),
+        ));
+    }
+    agents.spawn(rider::run_riders(
+        Arc::clone(&ctx),
+        Shutdown::new(stop_rx.clone()),
+    ));
+
+    let mut publish = tokio::time::interval(Duration::from_secs(1));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = publish.tick() => {
+                kpis.send_replace(ctx.kpis.snapshot());
+            }
+            Some(joined) = agents.join_next() => {
+                // Agents only end early on shutdown; anything else is a bug worth reporting.
+                if let Err(error) = joined {
+                    tracing::error!(%error, "a demo agent panicked");
+                }
+            }
+        }
+    }
+
+    tracing::info!("demo stopping");
+    stop.send_replace(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while agents.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            left = agents.len(),
+            "demo agents did not stop in time; aborting them"
+        );
+        agents.shutdown().await;
+    }
+    kpis.send_replace(ctx.kpis.snapshot());
+    Ok(())
+}

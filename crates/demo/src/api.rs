@@ -1,0 +1,326 @@
+//! The HTTP half of the public API, as the demo's phone apps call it: one shared client, a cap on
+//! requests in flight, typed calls and a retry policy.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use tokio::sync::Semaphore;
+
+use crate::DemoError;
+use crate::shutdown::Shutdown;
+use crate::wire::{
+    ErrorBody, LocationPoint, LoginBody, Offers, Quote, QuoteBody, RatingBody, RideRequestBody,
+    RideView, Rides, Session, SignupBody, StartBody,
+};
+
+/// Attempts of one call under [`with_retry`], the first included.
+const MAX_ATTEMPTS: u32 = 6;
+/// First pause between attempts; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest pause between attempts.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Time limit of one HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// No answer: connection refused or reset, timeout.
+    #[error("request failed: {0}")]
+    Transport(reqwest::Error),
+    /// The server answered with an error status.
+    #[error("server answered {status} {code}: {message}")]
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The server answered success with a body this demo cannot read.
+    #[error("unreadable response body: {0}")]
+    Decode(serde_json::Error),
+}
+
+impl ApiError {
+    /// Whether trying again later may succeed: no answer, a server error, or throttling.
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Transport(_) => true,
+            ApiError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            ApiError::Decode(_) => false,
+        }
+    }
+
+    /// The HTTP status of a refusal.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Transport(_) | ApiError::Decode(_) => None,
+        }
+    }
+
+    /// The machine-readable code of a refusal, such as `email_taken`.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { code, .. } => Some(code),
+            ApiError::Transport(_) | ApiError::Decode(_) => None,
+        }
+    }
+}
+
+/// The server's HTTP API.
+#[derive(Debug)]
+pub(crate) struct Api {
+    http: reqwest::Client,
+    base: String,
+    permits: Arc<Semaphore>,
+}
+
+impl Api {
+    /// A client of the server at `base_url` (`http://host:port`) with at most `max_in_flight`
+    /// requests at once.
+    pub(crate) fn new(base_url: &str, max_in_flight: usize) -> Result<Api, DemoError> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(max_in_flight)
+            .build()
+            .map_err(DemoError::HttpClient)?;
+        Ok(Api {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+        })
+    }
+
+    /// The URL of the event WebSocket (`ws://host:port/v1/events`).
+    pub(crate) fn events_url(&self) -> String {
+        let rest = self.base.strip_prefix("http://").unwrap_or(&self.base);
+        format!("ws://{rest}/v1/events")
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// Sends one request (waiting for a free slot first) and reads the answer.
+    async fn execute<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ApiError> {
+        // The semaphore is never closed; if it were, going ahead unthrottled is the right fallback.
+        let _permit = self.permits.acquire().await.ok();
+        let response = builder.send().await.map_err(ApiError::Transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(ApiError::Transport)?;
+        if status.is_success() {
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            serde_json::from_slice(body).map_err(ApiError::Decode)
+        } else {
+            let error: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+            Err(ApiError::Status {
+                status: status.as_u16(),
+                code: error.code,
+                message: error.message,
+            })
+        }
+    }
+
+    pub(crate) async fn signup(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+    ) -> Result<Session, ApiError> {
+        let body = SignupBody {
+            email,
+            password: crate::DEMO_PASSWORD,
+            name,
+            role,
+        };
+        self.execute(
+            self.request(Method::POST, "/v1/auth/signup", None)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub(crate) async fn login(&self, email: &str) -> Result<Session, ApiError> {
+        let body = LoginBody {
+            email,
+            password: crate::DEMO_PASSWORD,
+        };
+        self.execute(
+            self.request(Method::POST, "/v1/auth/login", None)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub(crate) async fn go_online(&self, token: &str) -> Result<(), ApiError> {
+        self.execute::<IgnoredAny>(self.request(Method::POST, "/v1/drivers/me/online", Some(token)))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn go_offline(&self, token: &str) -> Result<(), ApiError> {
+        self.execute::<IgnoredAny>(self.request(
+            Method::POST,
+            "/v1/drivers/me/offline",
+            Some(token),
+        ))
+        .await
+        .map(drop)
+    }
+
+    pub(crate) async fn post_locations(
+        &self,
+        token: &str,
+        points: &[LocationPoint],
+    ) -> Result<(), ApiError> {
+        self.execute::<IgnoredAny>(
+            self.request(Method::POST, "/v1/drivers/me/locations", Some(token))
+                .json(points),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub(crate) async fn offers(&self, token: &str) -> Result<Offers, ApiError> {
+        self.execute(self.request(Method::GET, "/v1/offers", Some(token)))
+            .await
+    }
+
+    pub(crate) async fn accept_offer(
+        &self,
+        token: &str,
+        offer_id: &str,
+    ) -> Result<RideView, ApiError> {
+        let path = format!("/v1/offers/{offer_id}/accept");
+        self.execute(self.request(Method::POST, &path, Some(token)))
+            .await
+    }
+
+    pub(crate) async fn decline_offer(&self, token: &str, offer_id: &str) -> Result<(), ApiError> {
+        let path = format!("/v1/offers/{offer_id}/decline");
+        self.execute::<IgnoredAny>(self.request(Method::POST, &path, Some(token)))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn arrive(&self, token: &str, ride_id: &str) -> Result<RideView, ApiError> {
+        let path = format!("/v1/rides/{ride_id}/arrive");
+        self.execute(self.request(Method::POST, &path, Some(token)))
+            .await
+    }
+
+    pub(crate) async fn start(
+        &self,
+        token: &str,
+        ride_id: &str,
+        pin: &str,
+    ) -> Result<RideView, ApiError> {
+        let path = format!("/v1/rides/{ride_id}/start");
+        self.execute(
+            self.request(Method::POST, &path, Some(token))
+                .json(&StartBody { pin }),
+        )
+        .await
+    }
+
+    pub(crate) async fn complete(&self, token: &str, ride_id: &str) -> Result<RideView, ApiError> {
+        let path = format!("/v1/rides/{ride_id}/complete");
+        self.execute(self.request(Method::POST, &path, Some(token)))
+            .await
+    }
+
+    pub(crate) async fn quote(&self, token: &str, body: &QuoteBody) -> Result<Quote, ApiError> {
+        self.execute(
+            self.request(Method::POST, "/v1/rides/quotes", Some(token))
+                .json(body),
+        )
+        .await
+    }
+
+    pub(crate) async fn request_ride(
+        &self,
+        token: &str,
+        quote_id: &str,
+        idempotency_key: &str,
+    ) -> Result<RideView, ApiError> {
+        self.execute(
+            self.request(Method::POST, "/v1/rides", Some(token))
+                .header("Idempotency-Key", idempotency_key)
+                .json(&RideRequestBody { quote_id }),
+        )
+        .await
+    }
+
+    pub(crate) async fn ride(&self, token: &str, ride_id: &str) -> Result<RideView, ApiError> {
+        let path = format!("/v1/rides/{ride_id}");
+        self.execute(self.request(Method::GET, &path, Some(token)))
+            .await
+    }
+
+    pub(crate) async fn rides(&self, token: &str) -> Result<Rides, ApiError> {
+        self.execute(self.request(Method::GET, "/v1/rides", Some(token)))
+            .await
+    }
+
+    pub(crate) async fn cancel(&self, token: &str, ride_id: &str) -> Result<RideView, ApiError> {
+        let path = format!("/v1/rides/{ride_id}/cancel");
+        self.execute(self.request(Method::POST, &path, Some(token)))
+            .await
+    }
+
+    pub(crate) async fn rate(
+        &self,
+        token: &str,
+        ride_id: &str,
+        stars: u8,
+        comment: &str,
+    ) -> Result<(), ApiError> {
+        let path = format!("/v1/rides/{ride_id}/rating");
+        self.execute::<IgnoredAny>(
+            self.request(Method::POST, &path, Some(token))
+                .json(&RatingBody { stars, comment }),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good (a refusal), has been tried
+/// [`MAX_ATTEMPTS`] times, or the demo stops; pauses between attempts double from 250 ms to 8 s.
+/// Calls retried this way must be safe to repeat (reads, idempotent writes, or writes whose
+/// repetition the caller reconciles).
+pub(crate) async fn with_retry<T, F, Fut>(
+    shutdown: &Shutdown,
+    what: &'static str,
+    mut attempt: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let mut shutdown = shutdown.clone();
+    let mut pause = FIRST_BACKOFF;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if error.is_transient() && tries < MAX_ATTEMPTS => {
+                tracing::debug!(what, tries, %error, "retrying");
+                if !shutdown.sleep(pause).await {
+                    return Err(error);
+                }
+                pause = (pause * 2).min(MAX_BACKOFF);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Simulated time and the timestamps the server wants.
+//!
+//! The demo has two clocks. Simulated New York time drives the city (demand windows, travel
+//! speeds, how long a drive lasts) and runs [`SimClock::speed`] times faster than real time.
+//! Timestamps sent to the server are real wall-clock times, because the server judges them against
+//! its own clock: at a speed above 1 the drivers therefore seem, to the server, to move faster than
+//! cars do.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Simulated time: `start_unix` at the moment the clock was started, then `speed` simulated
+/// seconds per real second (measured with tokio's clock, so `tokio::time::pause` controls it).
+#[derive(Debug, Clone, Copy)]
+pub struct SimClock {
+    started: tokio::time::Instant,
+    start_unix: f64,
+    speed: f64,
+}
+
+impl SimClock {
+    /// A clock reading `start_unix` (Unix seconds) now and running `speed` times faster than real
+    /// time. A non-positive or non-finite speed is treated as 1.
+    pub fn start(start_unix: f64, speed: f64) -> SimClock {
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        SimClock {
+            started: tokio::time::Instant::now(),
+            start_unix,
+            speed,
+        }
+    }
+
+    /// Simulated seconds per real second.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// The simulated time now, in Unix seconds.
+    pub fn now(&self) -> f64 {
+        self.start_unix + self.started.elapsed().as_secs_f64() * self.speed
+    }
+
+    /// The real duration that `sim_secs` simulated seconds take (zero for negative values).
+    pub fn real_duration(&self, sim_secs: f64) -> Duration {
+        Duration::try_from_secs_f64((sim_secs / self.speed).max(0.0)).unwrap_or(Duration::MAX)
+    }
+
+    /// The real duration until the simulated clock reads `sim_unix` (zero if it already has).
+    pub fn real_until(&self, sim_unix: f64) -> Duration {
+        self.real_duration(sim_unix - self.now())
+    }
+}
+
+/// The real wall-clock time in Unix seconds (0 if the system clock is before 1970).
+pub fn wall_clock_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Formats Unix seconds as an RFC 3339 UTC timestamp with milliseconds, the server's format:
+/// `2026-11-28T12:00:00.000Z`. Values before 1970 or not finite print as the epoch.
+pub fn rfc3339(unix_secs: f64) -> String {
+    let millis_total = if unix_secs.is_finite() && unix_secs > 0.0 {
+        // Saturating float-to-int conversion; far-future values are nonsense but harmless.
+        (unix_secs * 1000.0).round() as i64
+    } else {
+        0
+    };
+    let (secs, millis) = (millis_total.div_euclid(1000), millis_total.rem_euclid(1000));
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01 (Howard
+/// Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}

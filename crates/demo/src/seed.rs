@@ -1,0 +1,47 @@
+//! One seeded random generator per agent, all derived from the demo's seed.
+//!
+//! Each agent draws from its own stream, so what one agent draws never depends on how many
+//! numbers another drew or on the order in which tasks happen to run.
+
+use rand::SeedableRng;
+use rand_pcg::Pcg64;
+
+/// The kinds of random stream the demo uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The rider schedule: request times, zone pairs and points.
+    Schedule,
+    /// Driver number `index`: its lot, think times, accept decisions, ratings.
+    Driver,
+    /// The rider of request number `index`: cancellation, ratings, idempotency keys.
+    Rider,
+}
+
+impl Stream {
+    fn tag(self) -> u64 {
+        match self {
+            Stream::Schedule => 0x5343_4845_4455_4c45,
+            Stream::Driver => 0x4452_4956_4552_0000,
+            Stream::Rider => 0x5249_4445_5200_0000,
+        }
+    }
+}
+
+/// The seed of stream `stream` number `index` for the demo seed `seed`: the three mixed by
+/// SplitMix64 so that neighbouring indices give unrelated seeds.
+pub fn derive_seed(seed: u64, stream: Stream, index: u64) -> u64 {
+    let a = splitmix64(seed ^ stream.tag());
+    splitmix64(a ^ splitmix64(index.wrapping_add(0x9e37_79b9_7f4a_7c15)))
+}
+
+/// A generator for stream `stream` number `index` of the demo seed `seed`.
+pub fn agent_rng(seed: u64, stream: Stream, index: u64) -> Pcg64 {
+    Pcg64::seed_from_u64(derive_seed(seed, stream, index))
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
