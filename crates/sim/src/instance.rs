@@ -1,0 +1,466 @@
+//! Instance classes and the generation of one simulated day: the requests and where the fleet starts,
+//! drawn from the Manhattan demand table exactly as the pyhailing environment describes it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use doorstep_geo::{City, MAX_SPEED_KMPS, MIN_SPEED_KMPS, Utm, ZoneIdx};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+use serde::Serialize;
+
+/// Seconds in a simulated day.
+pub const DAY_SECS: f64 = 86_400.0;
+/// The pickup limit: a request must be assigned within this many seconds of its release, and the
+/// assigned vehicle must be able to reach the pickup within this many seconds of the decision.
+pub const PICKUP_LIMIT_SECS: f64 = 300.0;
+/// The speed clock runs this far ahead of simulated time (pyhailing's speed clock is simulated time
+/// plus 3 h, one hour off its demand clock).
+pub const SPEED_CLOCK_OFFSET_SECS: f64 = 10_800.0;
+/// The demand clock is shifted by this many 15-minute windows: simulated time 0 is 02:00.
+pub const DEMAND_WINDOW_SHIFT: u8 = 8;
+/// Fixed revenue of a served request, dollars.
+pub const BASE_FARE: f64 = 10.75;
+/// Revenue per km of a served request's L1 trip distance, dollars.
+pub const FARE_PER_KM: f64 = 4.02;
+/// Cost of every km driven, dollars.
+pub const COST_PER_KM: f64 = 0.53;
+
+/// The instance classes of the DIMACS ride-hailing track, plus `XL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum InstanceClass {
+    /// 14 vehicles, 1,400 requests a day.
+    Sui,
+    /// 100 vehicles, 10,000 requests a day.
+    Mui,
+    /// 500 vehicles, 50,000 requests a day.
+    Lui,
+    /// As `Lui`, with a 10-second limit per decision (which every policy here meets by far).
+    Lti,
+    /// 10,000 vehicles, 1,000,000 requests a day.
+    Xl,
+}
+
+impl InstanceClass {
+    /// Number of vehicles.
+    pub fn vehicles(self) -> usize {
+        match self {
+            InstanceClass::Sui => 14,
+            InstanceClass::Mui => 100,
+            InstanceClass::Lui | InstanceClass::Lti => 500,
+            InstanceClass::Xl => 10_000,
+        }
+    }
+
+    /// Number of requests in a day.
+    pub fn requests(self) -> usize {
+        match self {
+            InstanceClass::Sui => 1_400,
+            InstanceClass::Mui => 10_000,
+            InstanceClass::Lui | InstanceClass::Lti => 50_000,
+            InstanceClass::Xl => 1_000_000,
+        }
+    }
+
+    /// The limit on one decision's computing time, if the class has one.
+    pub fn decision_limit_secs(self) -> Option<f64> {
+        match self {
+            InstanceClass::Lti => Some(10.0),
+            InstanceClass::Sui | InstanceClass::Mui | InstanceClass::Lui | InstanceClass::Xl => {
+                None
+            }
+        }
+    }
+
+    /// The class's name as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            InstanceClass::Sui => "SUI",
+            InstanceClass::Mui => "MUI",
+            InstanceClass::Lui => "LUI",
+            InstanceClass::Lti => "LTI",
+            InstanceClass::Xl => "XL",
+        }
+    }
+}
+
+impl fmt::Display for InstanceClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An instance class name that is not one of `SUI`, `MUI`, `LUI`, `LTI`, `XL`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown instance class {0:?} (expected SUI, MUI, LUI, LTI or XL)")]
+pub struct UnknownClass(pub String);
+
+impl FromStr for InstanceClass {
+    type Err = UnknownClass;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "SUI" => Ok(InstanceClass::Sui),
+            "MUI" => Ok(InstanceClass::Mui),
+            "LUI" => Ok(InstanceClass::Lui),
+            "LTI" => Ok(InstanceClass::Lti),
+            "XL" => Ok(InstanceClass::Xl),
+            _ => Err(UnknownClass(s.to_owned())),
+        }
+    }
+}
+
+/// A point in the street-grid frame (UTM 18N km rotated 29° about the centre of the zones), where the
+/// L1 distance is the travel distance of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GridPoint {
+    /// Along the rotated x axis, km.
+    pub x: f64,
+    /// Along the rotated y axis, km.
+    pub y: f64,
+}
+
+impl GridPoint {
+    /// The L1 distance to another point, km.
+    pub fn l1(self, other: GridPoint) -> f64 {
+        (self.x - other.x).abs() + (self.y - other.y).abs()
+    }
+}
+
+/// One ride request of a simulated day.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Request {
+    /// Index in the day's requests (which are ordered by release time).
+    pub id: u32,
+    /// Simulated second at which the request appears.
+    pub release: f64,
+    /// Pickup point.
+    pub origin: GridPoint,
+    /// Drop-off point.
+    pub dest: GridPoint,
+    /// Zone of the pickup point for the travel-time model (nearest centroid).
+    pub origin_zone: ZoneIdx,
+    /// Zone of the drop-off point for the travel-time model (nearest centroid).
+    pub dest_zone: ZoneIdx,
+    /// L1 trip distance, km.
+    pub trip_km: f64,
+    /// The actual ride time in seconds, drawn when the request is generated. Policies must not
+    /// read it (the environment does not reveal it); they estimate it from the mean speed.
+    pub ride_secs: f64,
+    /// Revenue if served: `BASE_FARE + FARE_PER_KM * trip_km`.
+    pub revenue: f64,
+}
+
+/// A parking lot in the street-grid frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LotPoint {
+    /// Where it is.
+    pub pos: GridPoint,
+    /// Its zone for the travel-time model (nearest centroid).
+    pub zone: ZoneIdx,
+}
+
+/// The model of the city as the simulator and the policies see it: the city data plus precomputed
+/// rotated geometry and speed bounds.
+#[derive(Debug)]
+pub struct Model {
+    /// The city (zones, speeds, lots, demand).
+    pub city: &'static City,
+    /// Zone centroids in the street-grid frame, for nearest-centroid lookups.
+    pub centroids: Vec<GridPoint>,
+    /// Lots in the street-grid frame, in the order of [`City::lots`].
+    pub lots: Vec<LotPoint>,
+    /// South-west corner of the area the grid index covers (street-grid frame).
+    pub min: GridPoint,
+    /// North-east corner of the area the grid index covers (street-grid frame).
+    pub max: GridPoint,
+    /// Per (destination zone × 96 + window), the highest mean speed from any zone, km/s.
+    vmax_to: Vec<f64>,
+    /// Per destination zone, the highest mean speed from any zone in any window, km/s.
+    vmax_to_any: Vec<f64>,
+}
+
+impl Model {
+    /// The model of Manhattan.
+    pub fn manhattan() -> Model {
+        Model::new(City::manhattan())
+    }
+
+    /// The model of a city.
+    pub fn new(city: &'static City) -> Model {
+        let zones = city.zones();
+        let grid = |p: Utm| {
+            let q = city.to_street_grid(p);
+            GridPoint { x: q.x, y: q.y }
+        };
+        let centroids: Vec<GridPoint> = zones.iter().map(|z| grid(z.centroid)).collect();
+        let mut min = GridPoint {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        };
+        let mut max = GridPoint {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        };
+        for p in zones.iter().flat_map(|z| z.polygon.iter()) {
+            let q = grid(*p);
+            min = GridPoint {
+                x: min.x.min(q.x),
+                y: min.y.min(q.y),
+            };
+            max = GridPoint {
+                x: max.x.max(q.x),
+                y: max.y.max(q.y),
+            };
+        }
+        let n = zones.len();
+        let mut vmax_to = vec![0.0f64; n * 96];
+        let mut vmax_to_any = vec![0.0f64; n];
+        for to in 0..n {
+            for from in 0..n {
+                for w in 0..96u32 {
+                    let s = city.speed(zone(from), zone(to), w * 900).mean_kmps;
+                    let slot = &mut vmax_to[to * 96 + w as usize];
+                    *slot = slot.max(s);
+                    vmax_to_any[to] = vmax_to_any[to].max(s);
+                }
+            }
+        }
+        let mut model = Model {
+            city,
+            centroids,
+            lots: Vec::new(),
+            min,
+            max,
+            vmax_to,
+            vmax_to_any,
+        };
+        model.lots = city
+            .lots()
+            .iter()
+            .map(|lot| {
+                let pos = grid(lot.pos);
+                LotPoint {
+                    pos,
+                    zone: model.zone_of(pos),
+                }
+            })
+            .collect();
+        model
+    }
+
+    /// The zone with the nearest centroid (Euclidean distance is unchanged by the rotation).
+    pub fn zone_of(&self, p: GridPoint) -> ZoneIdx {
+        let mut best = (f64::INFINITY, 0usize);
+        for (i, c) in self.centroids.iter().enumerate() {
+            let d = (c.x - p.x).powi(2) + (c.y - p.y).powi(2);
+            if d < best.0 {
+                best = (d, i);
+            }
+        }
+        zone(best.1)
+    }
+
+    /// Mean and standard deviation of the speed (km/s) from one zone to another for a drive that
+    /// starts at simulated time `sim_secs` (the speed clock is simulated time + 3 h).
+    pub fn speed(&self, from: ZoneIdx, to: ZoneIdx, sim_secs: f64) -> (f64, f64) {
+        let s = self.city.speed(from, to, speed_clock(sim_secs));
+        (s.mean_kmps, s.stddev_kmps)
+    }
+
+    /// Mean travel time in seconds of `km` from zone `from` to zone `to` starting at `sim_secs`:
+    /// what feasibility checks use.
+    pub fn mean_secs(&self, km: f64, from: ZoneIdx, to: ZoneIdx, sim_secs: f64) -> f64 {
+        if km <= 0.0 {
+            return 0.0;
+        }
+        km / self.speed(from, to, sim_secs).0
+    }
+
+    /// An actual travel time in seconds: the speed drawn from Normal(mean, stddev) clipped to
+    /// 1–60 mph. Always consumes two uniforms of `rng`, even for a zero distance.
+    pub fn sample_secs(
+        &self,
+        km: f64,
+        from: ZoneIdx,
+        to: ZoneIdx,
+        sim_secs: f64,
+        rng: &mut impl Rng,
+    ) -> f64 {
+        let (mean, sd) = self.speed(from, to, sim_secs);
+        let drawn = (mean + sd * standard_normal(rng)).clamp(MIN_SPEED_KMPS, MAX_SPEED_KMPS);
+        if km <= 0.0 { 0.0 } else { km / drawn }
+    }
+
+    /// The highest mean speed (km/s) into zone `to` from any zone, over the speed windows of drives
+    /// starting between `sim_secs` and `sim_secs + PICKUP_LIMIT_SECS`: `300 s ×` this bounds the L1
+    /// distance of any vehicle that can feasibly reach a pickup in `to`.
+    pub fn max_speed_into(&self, to: ZoneIdx, sim_secs: f64) -> f64 {
+        let w0 = (speed_clock(sim_secs) / 900) as usize % 96;
+        let w1 = (speed_clock(sim_secs + PICKUP_LIMIT_SECS) / 900) as usize % 96;
+        let base = to.index() * 96;
+        self.vmax_to[base + w0].max(self.vmax_to[base + w1])
+    }
+
+    /// The highest mean speed (km/s) into zone `to` from any zone in any window.
+    pub fn max_speed_into_any_time(&self, to: ZoneIdx) -> f64 {
+        self.vmax_to_any[to.index()]
+    }
+}
+
+/// The second of the speed clock's day at simulated time `sim_secs`.
+fn speed_clock(sim_secs: f64) -> u32 {
+    // Truncation to whole seconds is what picks the 15-minute window; times are non-negative.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "simulated times are finite, non-negative and far below u32::MAX"
+    )]
+    let secs = (sim_secs.max(0.0) + SPEED_CLOCK_OFFSET_SECS) as u64 % 86_400;
+    u32::try_from(secs).unwrap_or(0)
+}
+
+/// A zone index from a position in the zone order (callers pass `< 256`).
+fn zone(i: usize) -> ZoneIdx {
+    ZoneIdx(u8::try_from(i).unwrap_or(u8::MAX))
+}
+
+/// A standard normal variate by the Box–Muller transform (two uniforms per call).
+fn standard_normal(rng: &mut impl Rng) -> f64 {
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// One simulated day: its weekday, its requests in release order, and the fleet's starting lots.
+#[derive(Debug, Clone)]
+pub struct Day {
+    /// The instance class.
+    pub class: InstanceClass,
+    /// The seed the day was drawn from.
+    pub seed: u64,
+    /// The weekday drawn (0 = Monday … 4 = Friday).
+    pub weekday: u8,
+    /// The requests, ordered by release time (ties by generation order); `requests[i].id == i`.
+    pub requests: Vec<Request>,
+    /// Per vehicle, the index in [`Model::lots`] of the lot where it starts.
+    pub start_lots: Vec<usize>,
+    /// The seed of the random stream used while the day runs (actual drive times).
+    pub run_seed: u64,
+}
+
+impl Day {
+    /// Draws a day of `class` from `seed`, with its own random stream (the same seed always gives
+    /// the same day):
+    ///
+    /// 1. a weekday with probability proportional to its trips;
+    /// 2. `R` (window, pickup zone, drop-off zone) rows with replacement, proportional to their trips;
+    ///    the release time is uniform in window `(window − 8) mod 96` of the simulated day;
+    /// 3. origin and destination uniform in the zones (by area over the convex hull's triangles), the
+    ///    actual ride time from a speed drawn for the release time;
+    /// 4. each vehicle's starting lot: a zone with probability proportional to the drop-offs of the
+    ///    drawn weekday in the two hours before simulated time 0 (00:00–02:00, windows 0–7), then a lot
+    ///    of that zone uniformly (zones without a lot are skipped).
+    pub fn generate(model: &Model, class: InstanceClass, seed: u64) -> Day {
+        let mut rng = Pcg64::seed_from_u64(seed);
+        let city = model.city;
+        let demand = city.demand();
+        let weekday = demand.sample_weekday(&mut rng);
+        let mut cumulative = Vec::with_capacity(96);
+        let mut sum = 0u64;
+        for w in 0..96u8 {
+            sum += u64::from(demand.trips_in_window(weekday, w));
+            cumulative.push(sum);
+        }
+        let grid = |p: Utm| {
+            let q = city.to_street_grid(p);
+            GridPoint { x: q.x, y: q.y }
+        };
+        let mut requests = Vec::with_capacity(class.requests());
+        for _ in 0..class.requests() {
+            let ticket = rng.random_range(0..sum.max(1));
+            let w = cumulative.partition_point(|&c| c <= ticket).min(95);
+            let window = u8::try_from(w).unwrap_or(0);
+            let (pickup, dropoff) = demand.sample_pair(weekday, window, &mut rng);
+            let shifted = (u32::from(window) + 96 - u32::from(DEMAND_WINDOW_SHIFT)) % 96;
+            let release = f64::from(shifted) * 900.0 + rng.random::<f64>() * 900.0;
+            let origin = grid(city.random_point_in_zone(pickup, &mut rng));
+            let dest = grid(city.random_point_in_zone(dropoff, &mut rng));
+            let origin_zone = model.zone_of(origin);
+            let dest_zone = model.zone_of(dest);
+            let trip_km = origin.l1(dest);
+            let ride_secs = model.sample_secs(trip_km, origin_zone, dest_zone, release, &mut rng);
+            requests.push(Request {
+                id: 0,
+                release,
+                origin,
+                dest,
+                origin_zone,
+                dest_zone,
+                trip_km,
+                ride_secs,
+                revenue: BASE_FARE + FARE_PER_KM * trip_km,
+            });
+        }
+        requests.sort_by(|a, b| a.release.total_cmp(&b.release));
+        for (i, r) in requests.iter_mut().enumerate() {
+            r.id = u32::try_from(i).unwrap_or(u32::MAX);
+        }
+
+        // Starting lots by early-morning drop-off share.
+        let n = city.zones().len();
+        let mut dropoffs = vec![0u64; n];
+        for w in 0..DEMAND_WINDOW_SHIFT {
+            for row in demand.rows(weekday, w) {
+                dropoffs[row.dropoff.index()] += u64::from(row.trips);
+            }
+        }
+        let mut lots_of_zone: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, lot) in city.lots().iter().enumerate() {
+            lots_of_zone[lot.zone.index()].push(i);
+        }
+        let weights: Vec<u64> = (0..n)
+            .map(|z| {
+                if lots_of_zone[z].is_empty() {
+                    0
+                } else {
+                    dropoffs[z]
+                }
+            })
+            .collect();
+        let total: u64 = weights.iter().sum();
+        let start_lots = (0..class.vehicles())
+            .map(|_| {
+                let mut ticket = rng.random_range(0..total.max(1));
+                let mut z = 0;
+                for (i, &wt) in weights.iter().enumerate() {
+                    if ticket < wt {
+                        z = i;
+                        break;
+                    }
+                    ticket -= wt;
+                }
+                let lots = &lots_of_zone[z];
+                if lots.is_empty() {
+                    0
+                } else {
+                    lots[rng.random_range(0..lots.len())]
+                }
+            })
+            .collect();
+        let run_seed = rng.random();
+        Day {
+            class,
+            seed,
+            weekday,
+            requests,
+            start_lots,
+            run_seed,
+        }
+    }
+
+    /// The total revenue of all requests (what serving every one would earn).
+    pub fn request_value(&self) -> f64 {
+        self.requests.iter().map(|r| r.revenue).sum()
+    }
+}

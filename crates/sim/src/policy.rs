@@ -1,0 +1,406 @@
+//! The online dispatch policies. Each one builds an [`AssignmentProblem`] and solves it with the
+//! `doorstep_dispatch` functions the live dispatcher calls.
+
+use doorstep_dispatch::{
+    AssignmentProblem, Candidate, assign_greedy, assign_min_cost, prune_candidates,
+};
+use doorstep_geo::ZoneIdx;
+
+use crate::engine::{Actions, DecisionView, Feasible, Policy};
+use crate::instance::{COST_PER_KM, Day, GridPoint, Model, PICKUP_LIMIT_SECS};
+
+/// The greedy baseline: each pending request, oldest first, to the nearest (smallest expected
+/// pickup time) feasible vehicle still free in this decision, through
+/// [`doorstep_dispatch::assign_greedy`].
+#[derive(Debug, Default)]
+pub struct Greedy {
+    feasible: Vec<Feasible>,
+    problem: AssignmentProblem,
+    vehicles: Vec<u32>,
+}
+
+/// Builds a problem whose columns are the vehicles seen by any pending request (renumbered densely
+/// in `vehicles`), calling `cost` for each feasible pair and `unassigned` for each request.
+fn build_problem(
+    view: &DecisionView<'_>,
+    feasible: &mut Vec<Feasible>,
+    problem: &mut AssignmentProblem,
+    vehicles: &mut Vec<u32>,
+    mut cost: impl FnMut(u32, &Feasible) -> Option<f64>,
+    mut unassigned: impl FnMut(u32) -> f64,
+    column_of: &mut Vec<u32>,
+) {
+    problem.requests = view.pending.len();
+    problem.candidates.clear();
+    problem.unassigned_cost.clear();
+    vehicles.clear();
+    if column_of.len() != view.vehicles.len() {
+        *column_of = vec![u32::MAX; view.vehicles.len()];
+    }
+    for (row, &request) in view.pending.iter().enumerate() {
+        feasible.clear();
+        view.feasible_vehicles(request, feasible);
+        for f in feasible.iter() {
+            let Some(c) = cost(request, f) else { continue };
+            let col = &mut column_of[f.vehicle as usize];
+            if *col == u32::MAX {
+                *col = u32::try_from(vehicles.len()).unwrap_or(u32::MAX);
+                vehicles.push(f.vehicle);
+            }
+            problem.candidates.push(Candidate {
+                request: row,
+                driver: *col as usize,
+                cost: c,
+            });
+        }
+        problem.unassigned_cost.push(unassigned(request));
+    }
+    problem.drivers = vehicles.len();
+    for &v in vehicles.iter() {
+        column_of[v as usize] = u32::MAX;
+    }
+}
+
+impl Policy for Greedy {
+    fn name(&self) -> &'static str {
+        "greedy"
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
+        let mut column_of = Vec::new();
+        build_problem(
+            view,
+            &mut self.feasible,
+            &mut self.problem,
+            &mut self.vehicles,
+            |_, f| Some(f.eta_secs()),
+            |_| PICKUP_LIMIT_SECS * 10.0,
+            &mut column_of,
+        );
+        if self.problem.candidates.is_empty() {
+            return;
+        }
+        let order: Vec<usize> = (0..self.problem.requests).collect();
+        if let Ok(solution) = assign_greedy(&self.problem, &order) {
+            push_assignments(view, &self.vehicles, &solution.driver_of, actions);
+        }
+    }
+}
+
+fn push_assignments(
+    view: &DecisionView<'_>,
+    vehicles: &[u32],
+    driver_of: &[Option<usize>],
+    actions: &mut Actions,
+) {
+    for (row, driver) in driver_of.iter().enumerate() {
+        if let Some(col) = driver {
+            actions.assign.push((view.pending[row], vehicles[*col]));
+        }
+    }
+}
+
+/// Tuning of the batch policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchTuning {
+    /// The value of a second of a vehicle's time, dollars: the opportunity cost of driving to a
+    /// pickup and of carrying a passenger, which makes the matching prefer short pickups and
+    /// rides that pay well for the time they take.
+    pub vehicle_secs_value: f64,
+    /// A request younger than this many seconds waits for a better match unless serving it now is
+    /// worth at least `patience_margin` dollars.
+    pub patience_secs: f64,
+    /// The margin of profit over the rejection option a young request needs to be served at once.
+    pub patience_margin: f64,
+    /// Candidates kept per request (by cost) before solving.
+    pub candidates_per_request: usize,
+}
+
+impl Default for BatchTuning {
+    fn default() -> Self {
+        BatchTuning {
+            vehicle_secs_value: 0.008,
+            patience_secs: 0.0,
+            patience_margin: 0.0,
+            candidates_per_request: 16,
+        }
+    }
+}
+
+/// The batch policy: at every decision, one min-cost assignment
+/// ([`doorstep_dispatch::assign_min_cost`]) of all pending requests to all eligible vehicles,
+/// including vehicles carrying a passenger with nothing queued (chaining), with costs that make it
+/// profit-aware:
+///
+/// - pairing request `r` with vehicle `v` costs the empty km (`$0.53`/km) plus the vehicle time the
+///   drive takes, valued at `vehicle_secs_value` per second;
+/// - leaving `r` unassigned costs its net value: revenue − trip km cost − the vehicle time of its
+///   ride (mean speed), less a patience allowance while it is young.
+///
+/// So a request is served only if it earns more than the time it takes is worth, and among the ways
+/// to serve a batch the matching minimises wasted driving. Optionally (`batch+reposition`) idle
+/// vehicles are sent to lots by a historical demand forecast, solved as a second assignment.
+#[derive(Debug)]
+pub struct Batch {
+    tuning: BatchTuning,
+    reposition: Option<Repositioner>,
+    feasible: Vec<Feasible>,
+    problem: AssignmentProblem,
+    vehicles: Vec<u32>,
+    column_of: Vec<u32>,
+}
+
+impl Batch {
+    /// The batch policy without repositioning.
+    pub fn new(tuning: BatchTuning) -> Batch {
+        Batch {
+            tuning,
+            reposition: None,
+            feasible: Vec::new(),
+            problem: AssignmentProblem::default(),
+            vehicles: Vec::new(),
+            column_of: Vec::new(),
+        }
+    }
+
+    /// The batch policy with repositioning of idle vehicles.
+    pub fn with_reposition(tuning: BatchTuning) -> Batch {
+        Batch {
+            reposition: Some(Repositioner::default()),
+            ..Batch::new(tuning)
+        }
+    }
+}
+
+impl Policy for Batch {
+    fn name(&self) -> &'static str {
+        if self.reposition.is_some() {
+            "batch+reposition"
+        } else {
+            "batch"
+        }
+    }
+
+    fn start_day(&mut self, model: &Model, day: &Day) {
+        if let Some(r) = &mut self.reposition {
+            r.start_day(model, day);
+        }
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
+        let t = self.tuning;
+        let now = view.now;
+        let model = view.model;
+        build_problem(
+            view,
+            &mut self.feasible,
+            &mut self.problem,
+            &mut self.vehicles,
+            |_, f| Some(COST_PER_KM * f.drive_km + t.vehicle_secs_value * f.drive_secs),
+            |request| {
+                let r = &view.requests[request as usize];
+                let ride_mean = model.mean_secs(r.trip_km, r.origin_zone, r.dest_zone, now);
+                let mut value =
+                    r.revenue - COST_PER_KM * r.trip_km - t.vehicle_secs_value * ride_mean;
+                if now - r.release < t.patience_secs {
+                    value -= t.patience_margin;
+                }
+                value.max(0.0)
+            },
+            &mut self.column_of,
+        );
+        let mut assigned_vehicles = Vec::new();
+        if !self.problem.candidates.is_empty() {
+            prune_candidates(&mut self.problem, t.candidates_per_request);
+            if let Ok(solution) = assign_min_cost(&self.problem) {
+                push_assignments(view, &self.vehicles, &solution.driver_of, actions);
+                assigned_vehicles.extend(solution.driver_of.iter().flatten().map(|&c| self.vehicles[c]));
+            }
+        }
+        if let Some(r) = &mut self.reposition {
+            r.decide(view, &assigned_vehicles, actions);
+        }
+    }
+}
+
+/// Sends idle vehicles towards the zones where the historical table expects pickups soon.
+///
+/// The forecast is the mean over the five weekdays of the table's pickups per zone in the coming
+/// 15-minute windows, scaled to the day's number of requests. It never looks at the day's own
+/// requests beyond those already pending. Every minute the idle vehicles are spread over the zones
+/// in proportion to the forecast: one "slot" per expected share of an idle vehicle, and a min-cost
+/// assignment ([`doorstep_dispatch::assign_min_cost`]) of slots to idle vehicles by km to the zone's
+/// lot (0 for a vehicle already in the zone), limited to a few km.
+#[derive(Debug, Default)]
+pub struct Repositioner {
+    /// Per simulated 15-minute window × zone, expected pickups (all weekdays averaged).
+    forecast: Vec<f64>,
+    /// Per zone, the lot nearest its centroid, if any lot is near.
+    zone_lot: Vec<Option<u32>>,
+    /// Per zone, the zones whose centroid is near its lot (where vehicles sent to it may come from).
+    near_zones: Vec<Vec<usize>>,
+    zones: usize,
+    last: f64,
+}
+
+/// How far (km) a vehicle may be sent to a lot.
+const REPOSITION_MAX_KM: f64 = 3.0;
+/// How often (s) idle vehicles are redistributed.
+const REPOSITION_INTERVAL_SECS: f64 = 60.0;
+
+impl Repositioner {
+    fn start_day(&mut self, model: &Model, day: &Day) {
+        let city = model.city;
+        let demand = city.demand();
+        let zones = city.zones().len();
+        self.zones = zones;
+        self.last = f64::NEG_INFINITY;
+        let total: f64 = (0..5u8).map(|d| demand.weekday_total(d) as f64).sum();
+        let scale = day.requests.len() as f64 * 5.0 / total.max(1.0) / 5.0;
+        self.forecast = vec![0.0; 96 * zones];
+        for dow in 0..5u8 {
+            for w in 0..96u8 {
+                let sim_window =
+                    (usize::from(w) + 96 - usize::from(crate::instance::DEMAND_WINDOW_SHIFT)) % 96;
+                for row in demand.rows(dow, w) {
+                    self.forecast[sim_window * zones + row.pickup.index()] +=
+                        f64::from(row.trips) * scale;
+                }
+            }
+        }
+        self.zone_lot = (0..zones)
+            .map(|z| {
+                let c = model.centroids[z];
+                model
+                    .lots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.zone.index() == z)
+                    .min_by(|a, b| a.1.pos.l1(c).total_cmp(&b.1.pos.l1(c)))
+                    .and_then(|(i, _)| u32::try_from(i).ok())
+            })
+            .collect();
+        self.near_zones = (0..zones)
+            .map(|z| match self.zone_lot[z] {
+                Some(lot) => {
+                    let p = model.lots[lot as usize].pos;
+                    (0..zones)
+                        .filter(|&y| model.centroids[y].l1(p) < REPOSITION_MAX_KM + 1.5)
+                        .collect()
+                }
+                None => Vec::new(),
+            })
+            .collect();
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, assigned: &[u32], actions: &mut Actions) {
+        if view.now - self.last < REPOSITION_INTERVAL_SECS {
+            return;
+        }
+        self.last = view.now;
+        let idle: Vec<u32> = view
+            .vehicles
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_idle())
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .filter(|v| !assigned.contains(v))
+            .collect();
+        if idle.is_empty() {
+            return;
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "simulated time is within the day"
+        )]
+        let window = ((view.now / 900.0) as usize).min(95);
+        let next = (window + 1) % 96;
+        let zones = self.zones;
+        let weight: Vec<f64> = (0..zones)
+            .map(|z| {
+                if self.zone_lot[z].is_none() {
+                    0.0
+                } else {
+                    self.forecast[window * zones + z] + self.forecast[next * zones + z]
+                }
+            })
+            .collect();
+        let total: f64 = weight.iter().sum();
+        if total <= 0.0 {
+            return;
+        }
+        // Slots: the idle fleet split over zones in proportion to the forecast (largest remainders).
+        let n = idle.len() as f64;
+        let mut slots: Vec<ZoneIdx> = Vec::new();
+        let mut remainders: Vec<(f64, usize)> = Vec::new();
+        for (z, &w) in weight.iter().enumerate() {
+            let share = n * w / total;
+            let whole = share.floor();
+            for _ in 0..(whole as usize) {
+                slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
+            }
+            remainders.push((share - whole, z));
+        }
+        remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, z) in remainders.iter().take(idle.len().saturating_sub(slots.len())) {
+            slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
+        }
+        let mut problem = AssignmentProblem {
+            requests: slots.len(),
+            drivers: idle.len(),
+            candidates: Vec::new(),
+            unassigned_cost: vec![REPOSITION_MAX_KM; slots.len()],
+        };
+        let lot_pos = |z: ZoneIdx| -> Option<(u32, GridPoint)> {
+            let lot = self.zone_lot[z.index()]?;
+            Some((lot, view.model.lots[lot as usize].pos))
+        };
+        let mut idle_in_zone: Vec<Vec<usize>> = vec![Vec::new(); zones];
+        for (col, &v) in idle.iter().enumerate() {
+            idle_in_zone[view.vehicles[v as usize].free_zone.index()].push(col);
+        }
+        for (row, &z) in slots.iter().enumerate() {
+            let Some((_, target)) = lot_pos(z) else {
+                continue;
+            };
+            for &col in self.near_zones[z.index()]
+                .iter()
+                .flat_map(|&y| idle_in_zone[y].iter())
+            {
+                let v = idle[col];
+                let vehicle = &view.vehicles[v as usize];
+                let km = if vehicle.free_zone == z {
+                    0.0
+                } else {
+                    vehicle.free_pos.l1(target)
+                };
+                if km < REPOSITION_MAX_KM {
+                    problem.candidates.push(Candidate {
+                        request: row,
+                        driver: col,
+                        cost: km,
+                    });
+                }
+            }
+        }
+        prune_candidates(&mut problem, 12);
+        let Ok(solution) = assign_min_cost(&problem) else {
+            return;
+        };
+        for (row, col) in solution.driver_of.iter().enumerate() {
+            let Some(col) = *col else { continue };
+            let v = idle[col];
+            let vehicle = &view.vehicles[v as usize];
+            let z = slots[row];
+            if vehicle.free_zone == z {
+                continue;
+            }
+            if let Some((lot, target)) = lot_pos(z)
+                && vehicle.free_pos.l1(target) > 0.3
+            {
+                actions.reposition.push((v, lot));
+            }
+        }
+    }
+}
