@@ -30,6 +30,11 @@ enum Command {
     Demo(DemoArgs),
     /// Applies the database migrations and exits.
     Migrate(DatabaseArgs),
+    /// Runs benchmarks (`bench ridehail`: the DIMACS ride-hailing benchmark on Manhattan demand).
+    Bench {
+        #[command(subcommand)]
+        command: doorstep_sim::bench::BenchCommand,
+    },
     /// Manages operator accounts.
     Admin {
         #[command(subcommand)]
@@ -170,6 +175,7 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => demo(args).await,
+        Command::Bench { command } => Ok(doorstep_sim::bench::run(command)?),
         Command::Migrate(db) => {
             let store = open_store(&db.database_url).await?;
             println!("migrations applied to {}", redact_url(&db.database_url));
