@@ -1,0 +1,116 @@
+//! The API's one integration suite, run on SQLite and on PostgreSQL.
+//!
+//! Every test starts a real server on a fresh database: the app with a manual clock (a weekday afternoon,
+//! so that the travel model is deterministic) and a 50 ms dispatch batch window, served on a socket bound to
+//! port 0. Tests talk to it as the phone apps do, over HTTP and the WebSocket event stream, and wait for the
+//! dispatcher by polling with a deadline; time-outs, free windows and pickup limits are reached by advancing
+//! the manual clock, never by sleeping.
+//!
+//! `on_both_backends!` turns each test into `on_sqlite::<name>` (a new database file per test) and
+//! `on_postgres::<name>` (a new database `doorstep_api_test_<uuid>` per test on the server named by
+//! `DOORSTEP_TEST_POSTGRES_URL`, dropped afterwards). Without that variable the PostgreSQL variants print
+//! `POSTGRES_SKIPPED` and pass, or fail when `DOORSTEP_REQUIRE_POSTGRES` is set.
+
+#[path = "api/authorization.rs"]
+mod authorization;
+#[path = "api/backend.rs"]
+mod backend;
+#[path = "api/bad_input.rs"]
+mod bad_input;
+#[path = "api/cancellation.rs"]
+mod cancellation;
+#[path = "api/dispatch.rs"]
+mod dispatch;
+#[path = "api/event_stream.rs"]
+mod event_stream;
+#[path = "api/ops.rs"]
+mod ops;
+#[path = "api/places.rs"]
+mod places;
+#[path = "api/restart.rs"]
+mod restart;
+#[path = "api/ride_flow.rs"]
+mod ride_flow;
+#[path = "api/ride_steps.rs"]
+mod ride_steps;
+#[path = "api/server.rs"]
+mod server;
+#[path = "api/websocket.rs"]
+mod websocket;
+
+use authorization::*;
+use bad_input::*;
+use cancellation::*;
+use dispatch::*;
+use ops::*;
+use restart::*;
+use ride_flow::*;
+use websocket::*;
+
+/// Instantiates each suite function as `on_sqlite::<name>` and `on_postgres::<name>` (CI looks for
+/// `on_postgres` in the test output to know the PostgreSQL suite ran).
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> crate::backend::TestResult {
+                    crate::backend::run_on(crate::backend::Engine::Sqlite, stringify!($name), super::$name).await
+                }
+            )+
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> crate::backend::TestResult {
+                    crate::backend::run_on(crate::backend::Engine::Postgres, stringify!($name), super::$name).await
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    // A whole ride, and requesting idempotently.
+    a_rider_and_a_driver_complete_a_ride_rate_each_other_and_the_ledger_balances,
+    retrying_a_request_with_the_same_idempotency_key_returns_the_same_ride_and_creates_no_other,
+    a_used_quote_and_an_expired_quote_cannot_be_turned_into_a_ride,
+    // Authorization.
+    another_rider_gets_404_for_a_ride_that_is_not_theirs,
+    a_driver_cannot_take_or_drive_a_ride_offered_or_assigned_to_another_driver,
+    riders_cannot_use_driver_endpoints_and_drivers_cannot_quote,
+    requests_without_a_valid_token_are_unauthenticated,
+    signing_up_as_admin_is_refused_and_creates_no_account,
+    // Bad input.
+    malformed_bodies_are_refused_with_their_own_codes,
+    coordinates_out_of_range_or_outside_manhattan_are_refused,
+    ids_that_are_not_uuids_are_simply_not_found,
+    bad_location_batches_are_refused,
+    ratings_outside_one_to_five_stars_are_refused,
+    // Cancellation.
+    a_rider_cancels_for_free_before_assignment_and_within_the_free_window,
+    cancelling_a_ride_withdraws_its_offer_and_frees_the_driver,
+    a_late_cancellation_shows_the_fee_first_then_charges_it_for_the_driver,
+    a_completed_ride_cannot_be_cancelled,
+    a_drivers_cancellation_returns_the_ride_to_dispatch_for_another_driver,
+    // Dispatch.
+    an_unanswered_offer_expires_and_the_ride_is_offered_to_the_next_driver,
+    a_declined_offer_goes_to_the_next_driver,
+    without_any_driver_the_ride_ends_as_no_driver_available_at_the_pickup_limit,
+    when_every_driver_declines_the_ride_ends_with_all_drivers_declined,
+    a_driver_whose_last_position_is_stale_gets_no_offer,
+    a_batch_pairs_rides_and_drivers_by_least_total_pickup_time_not_first_come,
+    // The WebSocket event stream.
+    a_rider_on_the_event_stream_sees_the_whole_ride_in_order_and_the_driver_sees_the_offer,
+    a_client_that_reconnects_after_its_last_event_gets_exactly_the_events_it_missed,
+    the_rider_receives_driver_locations_sent_over_the_drivers_websocket,
+    the_event_stream_refuses_a_missing_or_bad_token_with_401,
+    // Operations.
+    health_and_readiness_answer_200_without_a_token,
+    metrics_count_requests_rides_by_state_and_dispatch_batch_sizes,
+    the_openapi_document_is_version_3_1_and_lists_the_ride_routes,
+    the_docs_page_is_html_that_loads_nothing_from_other_hosts,
+    a_caller_over_its_quota_gets_429_with_retry_after_and_other_callers_do_not,
+    // Restart.
+    after_a_restart_waiting_rides_are_dispatched_assigned_rides_stay_assigned_and_the_ledger_balances,
+);

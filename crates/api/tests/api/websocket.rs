@@ -1,0 +1,223 @@
+//! The WebSocket event stream: a ride's events in id order, resuming without gaps or duplicates, driver
+//! locations pushed to the rider, and authentication.
+
+use crate::backend::{TestDb, TestResult};
+use crate::event_stream::{EventStream, events_url};
+use crate::places::{BRYANT_PARK, GRAND_CENTRAL, TIMES_SQUARE, UNION_SQUARE};
+use crate::ride_steps::{ids, types};
+use crate::server::{TestServer, field};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite;
+
+/// Checks that `events` are in strictly increasing id order and all about `ride_id`.
+#[track_caller]
+fn assert_in_order_for(events: &[Value], ride_id: &str) {
+    let ids = ids(events);
+    assert_eq!(ids.len(), events.len(), "every event has an id: {events:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend: {ids:?}");
+    assert!(events.iter().all(|e| e["ride_id"] == ride_id), "{events:?}");
+}
+
+pub async fn a_rider_on_the_event_stream_sees_the_whole_ride_in_order_and_the_driver_sees_the_offer(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let driver = server.driver_at(BRYANT_PARK).await?;
+    let mut rider_events = EventStream::open(&server, &rider.token, None).await?;
+    let mut driver_events = EventStream::open(&server, &driver.token, None).await?;
+    assert!(
+        rider_events.hello["last_event_id"].is_i64(),
+        "{}",
+        rider_events.hello
+    );
+    assert_eq!(rider_events.hello["user_id"], rider.id.as_str());
+
+    let ride = server
+        .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    let ride_id = field(&ride, "ride_id")?;
+
+    let offered = driver_events.next_event().await?;
+    assert_eq!(offered["type"], "offered", "{offered}");
+    assert_eq!(offered["ride_id"], ride_id.as_str());
+    assert_eq!(offered["driver"], driver.id.as_str());
+    assert!(offered["expires_at"].is_string(), "{offered}");
+    // The offer on the stream is the one the driver can accept.
+    server.accept(&driver, &offered).await?;
+    let assigned = server.ride(&rider, &ride_id).await?;
+    server.drive_to_completion(&driver, &assigned, 600).await?;
+
+    let seen = rider_events.events_until("completed").await?;
+    assert_eq!(
+        types(&seen),
+        [
+            "requested",
+            "driver_assigned",
+            "driver_arrived",
+            "started",
+            "completed"
+        ]
+    );
+    assert_in_order_for(&seen, &ride_id);
+    assert_eq!(ids(&seen), ids(&server.timeline(&rider, &ride_id).await?));
+    assert_eq!(seen[1]["driver"], driver.id.as_str());
+
+    let driver_seen = driver_events.events_until("completed").await?;
+    assert_eq!(
+        types(&driver_seen),
+        ["driver_assigned", "driver_arrived", "started", "completed"]
+    );
+    assert_in_order_for(&driver_seen, &ride_id);
+    let (offer_id, assigned_id) = (offered["id"].as_i64(), driver_seen[0]["id"].as_i64());
+    assert!(
+        matches!((offer_id, assigned_id), (Some(o), Some(a)) if o < a),
+        "{offer_id:?} {assigned_id:?}"
+    );
+
+    rider_events.close().await?;
+    driver_events.close().await?;
+    server.stop().await
+}
+
+pub async fn a_client_that_reconnects_after_its_last_event_gets_exactly_the_events_it_missed(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let driver = server.driver_at(BRYANT_PARK).await?;
+    let mut stream = EventStream::open(&server, &rider.token, None).await?;
+    let assigned = server
+        .assigned_ride(&rider, &driver, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    let ride_id = field(&assigned, "ride_id")?;
+    let before = stream.events_until("driver_assigned").await?;
+    assert_eq!(types(&before), ["requested", "driver_assigned"]);
+    let last_seen = ids(&before)[1];
+    stream.close().await?;
+
+    // The ride goes on while the rider is away.
+    server.drive_to_completion(&driver, &assigned, 600).await?;
+
+    let mut resumed = EventStream::open(&server, &rider.token, Some(last_seen)).await?;
+    assert_eq!(resumed.hello["last_event_id"], last_seen);
+    let missed = resumed.events_until("completed").await?;
+    assert_eq!(types(&missed), ["driver_arrived", "started", "completed"]);
+    let timeline = ids(&server.timeline(&rider, &ride_id).await?);
+    let expected: Vec<i64> = timeline
+        .iter()
+        .copied()
+        .filter(|&id| id > last_seen)
+        .collect();
+    assert_eq!(ids(&missed), expected);
+    assert_in_order_for(&missed, &ride_id);
+    // Nothing is sent twice.
+    let extra = resumed
+        .next_message_within(Duration::from_millis(300))
+        .await?;
+    assert!(extra.is_none(), "unexpected message: {extra:?}");
+    resumed.close().await?;
+
+    // Resuming from the start replays the whole timeline, once.
+    let mut replay = EventStream::open(&server, &rider.token, Some(0)).await?;
+    let all = replay.events_until("completed").await?;
+    assert_eq!(ids(&all), timeline);
+    assert_eq!([before, missed].concat(), all);
+    replay.close().await?;
+    server.stop().await
+}
+
+pub async fn the_rider_receives_driver_locations_sent_over_the_drivers_websocket(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let driver = server.driver_at(BRYANT_PARK).await?;
+    let assigned = server
+        .assigned_ride(&rider, &driver, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    let ride_id = field(&assigned, "ride_id")?;
+    let mut rider_events = EventStream::open(&server, &rider.token, None).await?;
+    let mut driver_socket = EventStream::open(&server, &driver.token, None).await?;
+
+    // Two positions on the way, taken after the one reported when going online, seconds apart.
+    server.clock.advance_secs(10);
+    let now = server.clock.now();
+    let on_the_way = [
+        (BRYANT_PARK.toward(TIMES_SQUARE, 0.5), now.plus_secs(-6)),
+        (BRYANT_PARK.toward(TIMES_SQUARE, 0.9), now.plus_secs(-3)),
+    ];
+    let points: Vec<Value> = on_the_way
+        .iter()
+        .map(|(p, at)| json!({"lat": p.lat, "lng": p.lng, "at": doorstep_api::dto::rfc3339(*at)}))
+        .collect();
+    driver_socket
+        .send(&json!({"type": "locations", "points": points}))
+        .await?;
+
+    for (place, at) in on_the_way {
+        let location = rider_events.next_location().await?;
+        assert_eq!(location["ride_id"], ride_id.as_str());
+        assert_eq!(location["driver_id"], driver.id.as_str());
+        assert!(place.is(&location), "{location}");
+        assert_eq!(location["at"], doorstep_api::dto::rfc3339(at));
+        assert!(
+            location["eta_s"].is_u64(),
+            "an ETA to the pickup: {location}"
+        );
+    }
+    let reply = driver_socket
+        .next_message_within(Duration::from_millis(200))
+        .await?;
+    assert!(reply.is_none(), "a good batch gets no error: {reply:?}");
+
+    // A bad batch gets an error on the socket, which stays open.
+    driver_socket
+        .send(&json!({"type": "locations", "points": [{"lat": 95.0, "lng": 0.0, "at": server.now_rfc3339()}]}))
+        .await?;
+    let error = driver_socket.next_message().await?;
+    assert_eq!(
+        (error["type"].as_str(), error["code"].as_str()),
+        (Some("error"), Some("invalid_location"))
+    );
+    driver_socket.send(&json!({"type": "ping"})).await?;
+    assert_eq!(driver_socket.next_message().await?["type"], "pong");
+
+    // Another driver's positions never reach this rider.
+    let other = server.driver_at(GRAND_CENTRAL).await?;
+    let mut other_socket = EventStream::open(&server, &other.token, None).await?;
+    other_socket
+        .send(&json!({"type": "locations", "points": [{"lat": GRAND_CENTRAL.lat, "lng": GRAND_CENTRAL.lng, "at": server.now_rfc3339()}]}))
+        .await?;
+    let stray = rider_events
+        .next_message_within(Duration::from_millis(300))
+        .await?;
+    assert!(stray.is_none(), "unexpected message: {stray:?}");
+
+    rider_events.close().await?;
+    driver_socket.close().await?;
+    other_socket.close().await?;
+    server.stop().await
+}
+
+pub async fn the_event_stream_refuses_a_missing_or_bad_token_with_401(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let no_token = format!("ws://{}/v1/events", server.addr);
+    for url in [events_url(&server, "dst_forged", None), no_token] {
+        match tokio_tungstenite::connect_async(url).await {
+            Err(tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), 401);
+                let body = response.body().clone().unwrap_or_default();
+                let body: Value = serde_json::from_slice(&body)?;
+                assert_eq!(body["code"], "unauthenticated");
+            }
+            other => panic!("expected a 401, got {other:?}"),
+        }
+    }
+    // The same stream opens with a good token.
+    let stream = EventStream::open(&server, &rider.token, None).await?;
+    stream.close().await?;
+    server.stop().await
+}
