@@ -151,7 +151,7 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn_with_state(
-            rate_limit::Limiter::new(limits),
+            rate_limit::Limiter::new(state.app.clone(), limits),
             rate_limit::limit,
         ))
         .layer(middleware::from_fn(record_request))

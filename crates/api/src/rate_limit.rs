@@ -1,5 +1,6 @@
-//! Request rate limits (GCRA, the `governor` crate): per bearer token for signed-in callers, per client IP
-//! for everyone else (sign-up, login, health). A caller over its quota gets 429 `rate_limited` with
+//! Request rate limits (GCRA, the `governor` crate): per user for callers whose bearer token authenticates,
+//! per client IP for everyone else (sign-up, login, health, and any request with a made-up token, so that
+//! inventing tokens buys no extra allowance). A caller over its quota gets 429 `rate_limited` with
 //! `Retry-After`, and nothing of the request is processed.
 
 use crate::error::ApiError;
@@ -41,7 +42,8 @@ impl Default for RateLimits {
 /// The keyed limiters, shared by all requests.
 #[derive(Debug, Clone)]
 pub struct Limiter {
-    by_token: Arc<DefaultKeyedRateLimiter<String>>,
+    app: doorstep_app::App,
+    by_token: Arc<DefaultKeyedRateLimiter<doorstep_domain::UserId>>,
     by_ip: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
     seen: Arc<AtomicU64>,
 }
@@ -54,8 +56,9 @@ fn quota(per_sec: u32, burst: u32) -> Quota {
 
 impl Limiter {
     /// Limiters with the given quotas.
-    pub fn new(limits: RateLimits) -> Limiter {
+    pub fn new(app: doorstep_app::App, limits: RateLimits) -> Limiter {
         Limiter {
+            app,
             by_token: Arc::new(RateLimiter::keyed(quota(
                 limits.per_token_per_sec,
                 limits.per_token_burst,
@@ -101,8 +104,21 @@ pub async fn limit(State(limiter): State<Limiter>, request: Request, next: Next)
                 .find_map(|kv| kv.strip_prefix("token="))
                 .map(str::to_owned)
         });
-    let verdict = match token {
-        Some(t) => limiter.by_token.check_key(&t),
+    // Only a token that authenticates earns its own allowance (resolved tokens are cached by the app).
+    let user = match token {
+        Some(t) => {
+            let t = t
+                .strip_prefix("Bearer ")
+                .or_else(|| t.strip_prefix("bearer "))
+                .unwrap_or(&t)
+                .trim()
+                .to_owned();
+            limiter.app.authenticate(&t).await.ok()
+        }
+        None => None,
+    };
+    let verdict = match user {
+        Some(u) => limiter.by_token.check_key(&u.id),
         None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(addr)) => limiter.by_ip.check_key(&addr.ip()),
             None => Ok(()),

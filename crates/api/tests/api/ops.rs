@@ -202,5 +202,18 @@ pub async fn a_caller_over_its_quota_gets_429_with_retry_after_and_other_callers
     }
     assert_eq!(anonymous[..3], [200, 200, 200], "{anonymous:?}");
     assert!(anonymous.contains(&429), "{anonymous:?}");
+
+    // Made-up tokens buy no allowance of their own: they count against the address.
+    let mut invented = Vec::new();
+    for n in 0..5 {
+        let response = server
+            .http
+            .get(server.url("/healthz"))
+            .bearer_auth(format!("made-up-{n}"))
+            .send()
+            .await?;
+        invented.push(response.status().as_u16());
+    }
+    assert!(invented.iter().all(|s| *s == 429), "{invented:?}");
     server.stop().await
 }
