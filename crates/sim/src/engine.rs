@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use serde::Serialize;
 
-use crate::grid::VehicleGrid;
+use crate::grid::VehicleIndex;
 use crate::instance::{COST_PER_KM, DAY_SECS, Day, GridPoint, Model, PICKUP_LIMIT_SECS, Request};
 
 /// Decisions happen at least this often (seconds).
@@ -104,7 +104,7 @@ pub struct DecisionView<'a> {
     pub vehicles: &'a [Vehicle],
     /// The day's number of requests (known to a pyhailing agent through its configuration).
     pub day_requests: usize,
-    grid: &'a VehicleGrid,
+    grid: &'a VehicleIndex,
 }
 
 impl DecisionView<'_> {
@@ -112,8 +112,9 @@ impl DecisionView<'_> {
     /// 300 s of now (time until free + mean drive time), visiting only nearby grid cells.
     pub fn feasible_vehicles(&self, request: u32, out: &mut Vec<Feasible>) {
         let r = &self.requests[request as usize];
-        let radius = PICKUP_LIMIT_SECS * self.model.max_speed_into(r.origin_zone, self.now);
-        self.grid.for_each_near(r.origin, radius, |v| {
+        let (model, now) = (self.model, self.now);
+        let reach = |z: usize| PICKUP_LIMIT_SECS * model.reach_speed(z, r.origin_zone, now);
+        self.grid.for_each_near(r.origin, reach, |v| {
             let vehicle = &self.vehicles[v as usize];
             if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
                 out.push(f);
@@ -265,7 +266,7 @@ struct World<'a> {
     model: &'a Model,
     day: &'a Day,
     vehicles: Vec<Vehicle>,
-    grid: VehicleGrid,
+    grid: VehicleIndex,
     events: BinaryHeap<Event>,
     seq: u64,
     rng: Pcg64,
@@ -298,7 +299,7 @@ impl World<'_> {
     fn refresh(&mut self, v: u32) {
         let vehicle = &self.vehicles[v as usize];
         if vehicle.is_eligible() {
-            self.grid.insert(v, vehicle.free_pos);
+            self.grid.insert(v, vehicle.free_zone.index(), vehicle.free_pos);
         } else {
             self.grid.remove(v);
         }
@@ -447,7 +448,7 @@ pub fn simulate(
     let mut world = World {
         model,
         day,
-        grid: VehicleGrid::new(model.min, model.max, vehicles.len()),
+        grid: VehicleIndex::new(model.centroids.len(), vehicles.len()),
         vehicles,
         events: BinaryHeap::new(),
         seq: 0,

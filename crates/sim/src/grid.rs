@@ -1,124 +1,90 @@
-//! A uniform grid over the street-grid frame holding the vehicles that may take a request, keyed by
-//! the point where each becomes free. Updated incrementally as vehicles change state, so a decision
-//! never scans the whole fleet.
+//! The index of the vehicles that may take a request, bucketed by the zone where each becomes free
+//! (the travel-time model's zone), with a bounding box per bucket. Updated incrementally as vehicles
+//! change state, so a decision never scans the whole fleet: a request looks only into the zones
+//! whose bucket lies within the distance a vehicle of that zone can cover in 300 s.
 
 use crate::instance::GridPoint;
 
-/// Side of a grid cell, km.
-const CELL_KM: f64 = 0.5;
-
-/// The grid of eligible vehicles.
+/// The zone buckets of eligible vehicles.
 #[derive(Debug, Clone)]
-pub struct VehicleGrid {
-    /// South-west corner of cell (0, 0).
-    origin: GridPoint,
-    /// Number of columns (x) and rows (y).
-    cols: usize,
-    rows: usize,
-    /// Vehicles per cell, `cells[row * cols + col]`.
-    cells: Vec<Vec<u32>>,
-    /// Per vehicle, its cell and position in it, if it is in the grid.
+pub struct VehicleIndex {
+    /// Vehicles per zone.
+    buckets: Vec<Vec<u32>>,
+    /// Per zone, a box containing every point ever inserted into its bucket (it only grows, so it
+    /// always contains the current vehicles).
+    boxes: Vec<(GridPoint, GridPoint)>,
+    /// Per vehicle, its zone and position in the bucket, if it is in the index.
     slot: Vec<Option<(u32, u32)>>,
 }
 
-impl VehicleGrid {
-    /// An empty grid covering `min..max` (points outside are clamped to the border cells) for
-    /// `vehicles` vehicles.
-    pub fn new(min: GridPoint, max: GridPoint, vehicles: usize) -> VehicleGrid {
-        let span = |a: f64, b: f64| {
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "the city spans a few tens of km: a handful of cells"
-            )]
-            let n = ((b - a) / CELL_KM).ceil().max(1.0) as usize;
-            n + 1
-        };
-        let cols = span(min.x, max.x);
-        let rows = span(min.y, max.y);
-        VehicleGrid {
-            origin: min,
-            cols,
-            rows,
-            cells: vec![Vec::new(); cols * rows],
+impl VehicleIndex {
+    /// An empty index of `zones` zones for `vehicles` vehicles.
+    pub fn new(zones: usize, vehicles: usize) -> VehicleIndex {
+        let empty = (
+            GridPoint {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            GridPoint {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
+        VehicleIndex {
+            buckets: vec![Vec::new(); zones],
+            boxes: vec![empty; zones],
             slot: vec![None; vehicles],
         }
     }
 
-    /// The column or row of a coordinate, clamped to the grid.
-    fn index(&self, v: f64, origin: f64, n: usize) -> usize {
-        let i = ((v - origin) / CELL_KM).floor();
-        if i <= 0.0 {
-            0
-        } else {
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "positive and clamped below"
-            )]
-            let i = i as usize;
-            i.min(n - 1)
-        }
-    }
-
-    fn cell_of(&self, p: GridPoint) -> usize {
-        let c = self.index(p.x, self.origin.x, self.cols);
-        let r = self.index(p.y, self.origin.y, self.rows);
-        r * self.cols + c
-    }
-
-    /// Whether a vehicle is in the grid.
+    /// Whether a vehicle is in the index.
     #[cfg(test)]
     pub fn contains(&self, vehicle: u32) -> bool {
         self.slot[vehicle as usize].is_some()
     }
 
-    /// Puts a vehicle in the grid at `p` (moving it if it is already there).
-    pub fn insert(&mut self, vehicle: u32, p: GridPoint) {
+    /// Puts a vehicle in zone `zone`'s bucket at `p` (moving it if it is already indexed).
+    pub fn insert(&mut self, vehicle: u32, zone: usize, p: GridPoint) {
         self.remove(vehicle);
-        let cell = self.cell_of(p);
-        let list = &mut self.cells[cell];
+        let list = &mut self.buckets[zone];
         let pos = u32::try_from(list.len()).unwrap_or(u32::MAX);
         list.push(vehicle);
-        self.slot[vehicle as usize] = Some((u32::try_from(cell).unwrap_or(u32::MAX), pos));
+        let b = &mut self.boxes[zone];
+        b.0.x = b.0.x.min(p.x);
+        b.0.y = b.0.y.min(p.y);
+        b.1.x = b.1.x.max(p.x);
+        b.1.y = b.1.y.max(p.y);
+        self.slot[vehicle as usize] = Some((u32::try_from(zone).unwrap_or(u32::MAX), pos));
     }
 
-    /// Takes a vehicle out of the grid (nothing happens if it is not in it).
+    /// Takes a vehicle out of the index (nothing happens if it is not in it).
     pub fn remove(&mut self, vehicle: u32) {
-        let Some((cell, pos)) = self.slot[vehicle as usize].take() else {
+        let Some((zone, pos)) = self.slot[vehicle as usize].take() else {
             return;
         };
-        let list = &mut self.cells[cell as usize];
+        let list = &mut self.buckets[zone as usize];
         list.swap_remove(pos as usize);
         if let Some(&moved) = list.get(pos as usize) {
-            self.slot[moved as usize] = Some((cell, pos));
+            self.slot[moved as usize] = Some((zone, pos));
         }
     }
 
-    /// Calls `f` with every vehicle in a cell that comes within L1 distance `radius` of `p`. The
-    /// vehicles are visited cell by cell in a fixed order, so the visit order is deterministic.
-    pub fn for_each_near(&self, p: GridPoint, radius: f64, mut f: impl FnMut(u32)) {
-        let c0 = self.index(p.x - radius, self.origin.x, self.cols);
-        let c1 = self.index(p.x + radius, self.origin.x, self.cols);
-        let r0 = self.index(p.y - radius, self.origin.y, self.rows);
-        let r1 = self.index(p.y + radius, self.origin.y, self.rows);
-        for r in r0..=r1 {
-            let y0 = self.origin.y + r as f64 * CELL_KM;
-            let dy = (y0 - p.y).max(p.y - (y0 + CELL_KM)).max(0.0);
-            if dy > radius {
+    /// Calls `f` with every vehicle of every zone `z` whose bucket's box comes within L1 distance
+    /// `reach(z)` of `p`. Zones are visited in order and buckets in their stored order, so the visit
+    /// order is deterministic.
+    pub fn for_each_near(&self, p: GridPoint, mut reach: impl FnMut(usize) -> f64, mut f: impl FnMut(u32)) {
+        for (z, list) in self.buckets.iter().enumerate() {
+            if list.is_empty() {
                 continue;
             }
-            for c in c0..=c1 {
-                let x0 = self.origin.x + c as f64 * CELL_KM;
-                let dx = (x0 - p.x).max(p.x - (x0 + CELL_KM)).max(0.0);
-                // Border cells also hold the clamped points outside the grid: never skip them.
-                let border = c == 0 || r == 0 || c == self.cols - 1 || r == self.rows - 1;
-                if dx + dy > radius && !border {
-                    continue;
-                }
-                for &v in &self.cells[r * self.cols + c] {
-                    f(v);
-                }
+            let (lo, hi) = self.boxes[z];
+            let dx = (lo.x - p.x).max(p.x - hi.x).max(0.0);
+            let dy = (lo.y - p.y).max(p.y - hi.y).max(0.0);
+            if dx + dy > reach(z) {
+                continue;
+            }
+            for &v in list {
+                f(v);
             }
         }
     }
@@ -130,37 +96,26 @@ mod tests {
 
     #[test]
     fn removing_a_vehicle_keeps_the_others_findable() {
-        let mut grid = VehicleGrid::new(
-            GridPoint { x: 0.0, y: 0.0 },
-            GridPoint { x: 10.0, y: 10.0 },
-            3,
-        );
+        let mut index = VehicleIndex::new(2, 3);
         let p = GridPoint { x: 1.1, y: 1.1 };
         for v in 0..3 {
-            grid.insert(v, p);
+            index.insert(v, 1, p);
         }
-        grid.remove(0);
+        index.remove(0);
         let mut found = Vec::new();
-        grid.for_each_near(p, 0.1, |v| found.push(v));
+        index.for_each_near(p, |_| 0.1, |v| found.push(v));
         found.sort_unstable();
         assert_eq!(found, vec![1, 2]);
-        assert!(!grid.contains(0));
+        assert!(!index.contains(0));
     }
 
     #[test]
-    fn a_far_vehicle_is_not_visited() {
-        let mut grid = VehicleGrid::new(
-            GridPoint { x: 0.0, y: 0.0 },
-            GridPoint { x: 10.0, y: 10.0 },
-            2,
-        );
-        grid.insert(0, GridPoint { x: 5.0, y: 5.0 });
-        grid.insert(1, GridPoint { x: 5.2, y: 5.1 });
+    fn a_zone_out_of_reach_is_not_visited() {
+        let mut index = VehicleIndex::new(2, 2);
+        index.insert(0, 0, GridPoint { x: 5.0, y: 5.0 });
+        index.insert(1, 1, GridPoint { x: 1.0, y: 1.0 });
         let mut found = Vec::new();
-        grid.for_each_near(GridPoint { x: 2.0, y: 2.0 }, 1.0, |v| found.push(v));
-        assert!(found.is_empty());
-        grid.for_each_near(GridPoint { x: 5.0, y: 5.0 }, 0.6, |v| found.push(v));
-        found.sort_unstable();
-        assert_eq!(found, vec![0, 1]);
+        index.for_each_near(GridPoint { x: 1.5, y: 1.0 }, |_| 1.0, |v| found.push(v));
+        assert_eq!(found, vec![1]);
     }
 }

@@ -174,10 +174,12 @@ pub struct Model {
     pub min: GridPoint,
     /// North-east corner of the area the grid index covers (street-grid frame).
     pub max: GridPoint,
-    /// Per (destination zone × 96 + window), the highest mean speed from any zone, km/s.
-    vmax_to: Vec<f64>,
     /// Per destination zone, the highest mean speed from any zone in any window, km/s.
     vmax_to_any: Vec<f64>,
+    /// Mean speeds, km/s, by `(from * zones + to) * 96 + window` (the speed clock's window).
+    mean: Vec<f64>,
+    /// Per `(to * zones + from) * 96 + window`, the higher mean speed of that window and the next.
+    reach_speed: Vec<f64>,
 }
 
 impl Model {
@@ -214,14 +216,16 @@ impl Model {
             };
         }
         let n = zones.len();
-        let mut vmax_to = vec![0.0f64; n * 96];
         let mut vmax_to_any = vec![0.0f64; n];
+        let mut mean = vec![0.0f64; n * n * 96];
+        let mut reach_speed = vec![0.0f64; n * n * 96];
         for to in 0..n {
             for from in 0..n {
                 for w in 0..96u32 {
                     let s = city.speed(zone(from), zone(to), w * 900).mean_kmps;
-                    let slot = &mut vmax_to[to * 96 + w as usize];
-                    *slot = slot.max(s);
+                    let next = city.speed(zone(from), zone(to), ((w + 1) % 96) * 900).mean_kmps;
+                    mean[(from * n + to) * 96 + w as usize] = s;
+                    reach_speed[(to * n + from) * 96 + w as usize] = s.max(next);
                     vmax_to_any[to] = vmax_to_any[to].max(s);
                 }
             }
@@ -232,8 +236,9 @@ impl Model {
             lots: Vec::new(),
             min,
             max,
-            vmax_to,
             vmax_to_any,
+            mean,
+            reach_speed,
         };
         model.lots = city
             .lots()
@@ -274,7 +279,17 @@ impl Model {
         if km <= 0.0 {
             return 0.0;
         }
-        km / self.speed(from, to, sim_secs).0
+        let n = self.centroids.len();
+        let w = speed_clock(sim_secs) as usize / 900;
+        km / self.mean[(from.index() * n + to.index()) * 96 + w]
+    }
+
+    /// An upper bound on the mean speed (km/s) from zone `from` to zone `to` of a drive starting
+    /// between `sim_secs` and `sim_secs + 300`: the higher of the two windows involved.
+    pub fn reach_speed(&self, from: usize, to: ZoneIdx, sim_secs: f64) -> f64 {
+        let n = self.centroids.len();
+        let w = speed_clock(sim_secs) as usize / 900;
+        self.reach_speed[(to.index() * n + from) * 96 + w]
     }
 
     /// An actual travel time in seconds: the speed drawn from Normal(mean, stddev) clipped to
@@ -290,16 +305,6 @@ impl Model {
         let (mean, sd) = self.speed(from, to, sim_secs);
         let drawn = (mean + sd * standard_normal(rng)).clamp(MIN_SPEED_KMPS, MAX_SPEED_KMPS);
         if km <= 0.0 { 0.0 } else { km / drawn }
-    }
-
-    /// The highest mean speed (km/s) into zone `to` from any zone, over the speed windows of drives
-    /// starting between `sim_secs` and `sim_secs + PICKUP_LIMIT_SECS`: `300 s ×` this bounds the L1
-    /// distance of any vehicle that can feasibly reach a pickup in `to`.
-    pub fn max_speed_into(&self, to: ZoneIdx, sim_secs: f64) -> f64 {
-        let w0 = (speed_clock(sim_secs) / 900) as usize % 96;
-        let w1 = (speed_clock(sim_secs + PICKUP_LIMIT_SECS) / 900) as usize % 96;
-        let base = to.index() * 96;
-        self.vmax_to[base + w0].max(self.vmax_to[base + w1])
     }
 
     /// The highest mean speed (km/s) into zone `to` from any zone in any window.
