@@ -144,7 +144,7 @@ impl App {
         };
         let hash = hash_password(password.to_owned()).await?;
         self.store().insert_user(&user, &hash).await?;
-        tracing::info!(user_id = %user.id, role = %role, "account created");
+        tracing::debug!(user_id = %user.id, role = %role, "account created");
         let token = self.issue_token(user.id).await?;
         Ok(SignedUp { user, token })
     }

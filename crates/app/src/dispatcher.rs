@@ -314,6 +314,6 @@ async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), cr
     let event = ride.no_driver_available(reason, app.clock().now())?;
     app.commit(&ride, expected, &[], &[event], None).await?;
     app.with_fleet(|f| f.remove_pending(id));
-    tracing::info!(ride_id = %id, reason = reason.as_str(), "no driver available");
+    tracing::debug!(ride_id = %id, reason = reason.as_str(), "no driver available");
     Ok(())
 }

@@ -216,7 +216,7 @@ impl App {
                 self.bus().publish(BusMessage::Event(stored));
                 self.with_fleet(|f| f.add_pending(ride.id, ride.pickup));
                 self.dispatch(DispatchCommand::NewRide(ride.id));
-                tracing::info!(ride_id = %ride.id, "ride requested");
+                tracing::debug!(ride_id = %ride.id, "ride requested");
                 Ok(ride)
             }
             Created::Existing(ride) => Ok(ride),
