@@ -282,7 +282,10 @@ pub fn run_ridehail(args: &RidehailArgs, progress: &ProgressBar) -> Vec<RunRow> 
                             0.0
                         },
                         offline_bound: bound.kind,
-                        refused: r.not_pending + r.vehicle_not_eligible + r.too_far + r.bad_reposition,
+                        refused: r.not_pending
+                            + r.vehicle_not_eligible
+                            + r.too_far
+                            + r.bad_reposition,
                     }
                 }
             };
@@ -369,7 +372,10 @@ pub fn summarise(rows: &[RunRow], policies: &[PolicyName]) -> Vec<Summary> {
             let mean = |f: fn(&RunRow) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / n;
             let max = |f: fn(&RunRow) -> f64| mine.iter().map(|r| f(r)).fold(0.0, f64::max);
             let profit = mean(|r| r.profit);
-            let var = mine.iter().map(|r| (r.profit - profit).powi(2)).sum::<f64>()
+            let var = mine
+                .iter()
+                .map(|r| (r.profit - profit).powi(2))
+                .sum::<f64>()
                 / (n - 1.0).max(1.0);
             let mut p50: Vec<f64> = mine.iter().map(|r| r.decision_p50_ms).collect();
             p50.sort_by(f64::total_cmp);
@@ -445,7 +451,11 @@ pub fn table(args: &RidehailArgs, summary: &[Summary]) -> String {
         );
     }
     if let Some(v) = summary.first() {
-        let _ = writeln!(out, "mean request value of the days: ${:.0}", v.request_value);
+        let _ = writeln!(
+            out,
+            "mean request value of the days: ${:.0}",
+            v.request_value
+        );
     }
     out
 }

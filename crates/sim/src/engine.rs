@@ -124,7 +124,13 @@ impl DecisionView<'_> {
 }
 
 /// The feasibility of giving request `r` to vehicle `v` at `now`, if it is feasible.
-fn feasibility(model: &Model, now: f64, v: u32, vehicle: &Vehicle, r: &Request) -> Option<Feasible> {
+fn feasibility(
+    model: &Model,
+    now: f64,
+    v: u32,
+    vehicle: &Vehicle,
+    r: &Request,
+) -> Option<Feasible> {
     let start = vehicle.free_at.max(now);
     let wait_secs = start - now;
     if wait_secs > PICKUP_LIMIT_SECS {
@@ -299,7 +305,8 @@ impl World<'_> {
     fn refresh(&mut self, v: u32) {
         let vehicle = &self.vehicles[v as usize];
         if vehicle.is_eligible() {
-            self.grid.insert(v, vehicle.free_zone.index(), vehicle.free_pos);
+            self.grid
+                .insert(v, vehicle.free_zone.index(), vehicle.free_pos);
         } else {
             self.grid.remove(v);
         }
@@ -346,9 +353,9 @@ impl World<'_> {
         let start = vehicle.free_at.max(now);
         let queued = !vehicle.legs.is_empty();
         let (from_zone, drive_km) = (vehicle.free_zone, f.drive_km);
-        let drive = self
-            .model
-            .sample_secs(drive_km, from_zone, r.origin_zone, start, &mut self.rng);
+        let drive =
+            self.model
+                .sample_secs(drive_km, from_zone, r.origin_zone, start, &mut self.rng);
         let pickup = start + drive;
         let drop = pickup + r.ride_secs;
         let empty = charged_km(drive_km, start, drive);

@@ -72,7 +72,12 @@ impl VehicleIndex {
     /// Calls `f` with every vehicle of every zone `z` whose bucket's box comes within L1 distance
     /// `reach(z)` of `p`. Zones are visited in order and buckets in their stored order, so the visit
     /// order is deterministic.
-    pub fn for_each_near(&self, p: GridPoint, mut reach: impl FnMut(usize) -> f64, mut f: impl FnMut(u32)) {
+    pub fn for_each_near(
+        &self,
+        p: GridPoint,
+        mut reach: impl FnMut(usize) -> f64,
+        mut f: impl FnMut(u32),
+    ) {
         for (z, list) in self.buckets.iter().enumerate() {
             if list.is_empty() {
                 continue;

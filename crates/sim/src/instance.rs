@@ -223,7 +223,9 @@ impl Model {
             for from in 0..n {
                 for w in 0..96u32 {
                     let s = city.speed(zone(from), zone(to), w * 900).mean_kmps;
-                    let next = city.speed(zone(from), zone(to), ((w + 1) % 96) * 900).mean_kmps;
+                    let next = city
+                        .speed(zone(from), zone(to), ((w + 1) % 96) * 900)
+                        .mean_kmps;
                     mean[(from * n + to) * 96 + w as usize] = s;
                     reach_speed[(to * n + from) * 96 + w as usize] = s.max(next);
                     vmax_to_any[to] = vmax_to_any[to].max(s);

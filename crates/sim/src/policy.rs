@@ -103,10 +103,15 @@ fn push_assignments(
 /// Tuning of the batch policy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchTuning {
-    /// The value of a second of a vehicle's time, dollars: the opportunity cost of driving to a
-    /// pickup and of carrying a passenger, which makes the matching prefer short pickups and
-    /// rides that pay well for the time they take.
+    /// The value of a second of a vehicle's time at full demand pressure, dollars: the opportunity
+    /// cost of driving to a pickup and of carrying a passenger, which makes the matching prefer
+    /// short pickups and rides that pay well for the time they take.
     pub vehicle_secs_value: f64,
+    /// Demand pressure (historical requests of the current 15-minute window × a typical service
+    /// time of 900 s ÷ fleet size) below which a vehicle's time is worth nothing.
+    pub pressure_low: f64,
+    /// Demand pressure from which a vehicle's time is worth `vehicle_secs_value` (linear between).
+    pub pressure_high: f64,
     /// A request younger than this many seconds waits for a better match unless serving it now is
     /// worth at least `patience_margin` dollars.
     pub patience_secs: f64,
@@ -114,15 +119,24 @@ pub struct BatchTuning {
     pub patience_margin: f64,
     /// Candidates kept per request (by cost) before solving.
     pub candidates_per_request: usize,
+    /// How far (L1 km) an idle vehicle may be sent to a lot.
+    pub reposition_max_km: f64,
+    /// Idle vehicles are spread over zones in proportion to forecast demand raised to this power
+    /// (above 1 concentrates them where demand is densest).
+    pub reposition_exponent: f64,
 }
 
 impl Default for BatchTuning {
     fn default() -> Self {
         BatchTuning {
             vehicle_secs_value: 0.008,
+            pressure_low: 0.0,
+            pressure_high: 0.0,
             patience_secs: 0.0,
             patience_margin: 0.0,
             candidates_per_request: 16,
+            reposition_max_km: 3.0,
+            reposition_exponent: 1.0,
         }
     }
 }
@@ -148,6 +162,8 @@ pub struct Batch {
     problem: AssignmentProblem,
     vehicles: Vec<u32>,
     column_of: Vec<u32>,
+    /// Per simulated 15-minute window, the demand pressure from the historical table.
+    pressure: Vec<f64>,
 }
 
 impl Batch {
@@ -160,13 +176,35 @@ impl Batch {
             problem: AssignmentProblem::default(),
             vehicles: Vec::new(),
             column_of: Vec::new(),
+            pressure: Vec::new(),
         }
+    }
+
+    /// The value of a second of vehicle time at `now`.
+    fn secs_value(&self, now: f64) -> f64 {
+        let t = self.tuning;
+        if t.pressure_high <= t.pressure_low {
+            return t.vehicle_secs_value;
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "simulated time is within the day"
+        )]
+        let w = ((now / 900.0) as usize).min(95);
+        let p = self.pressure.get(w).copied().unwrap_or(0.0);
+        t.vehicle_secs_value
+            * ((p - t.pressure_low) / (t.pressure_high - t.pressure_low)).clamp(0.0, 1.0)
     }
 
     /// The batch policy with repositioning of idle vehicles.
     pub fn with_reposition(tuning: BatchTuning) -> Batch {
         Batch {
-            reposition: Some(Repositioner::default()),
+            reposition: Some(Repositioner {
+                max_km: tuning.reposition_max_km,
+                exponent: tuning.reposition_exponent,
+                ..Repositioner::default()
+            }),
             ..Batch::new(tuning)
         }
     }
@@ -182,6 +220,22 @@ impl Policy for Batch {
     }
 
     fn start_day(&mut self, model: &Model, day: &Day) {
+        let demand = model.city.demand();
+        let total: f64 = (0..5u8).map(|d| demand.weekday_total(d) as f64).sum();
+        let fleet = day.class.vehicles().max(1) as f64;
+        self.pressure = (0..96usize)
+            .map(|sim_window| {
+                let w = u8::try_from(
+                    (sim_window + usize::from(crate::instance::DEMAND_WINDOW_SHIFT)) % 96,
+                )
+                .unwrap_or(0);
+                let trips: f64 = (0..5u8)
+                    .map(|d| f64::from(demand.trips_in_window(d, w)))
+                    .sum();
+                let per_sec = trips / total.max(1.0) * day.requests.len() as f64 / 900.0;
+                per_sec * 900.0 / fleet
+            })
+            .collect();
         if let Some(r) = &mut self.reposition {
             r.start_day(model, day);
         }
@@ -190,18 +244,18 @@ impl Policy for Batch {
     fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
         let t = self.tuning;
         let now = view.now;
+        let theta = self.secs_value(now);
         let model = view.model;
         build_problem(
             view,
             &mut self.feasible,
             &mut self.problem,
             &mut self.vehicles,
-            |_, f| Some(COST_PER_KM * f.drive_km + t.vehicle_secs_value * f.drive_secs),
+            |_, f| Some(COST_PER_KM * f.drive_km + theta * f.drive_secs),
             |request| {
                 let r = &view.requests[request as usize];
                 let ride_mean = model.mean_secs(r.trip_km, r.origin_zone, r.dest_zone, now);
-                let mut value =
-                    r.revenue - COST_PER_KM * r.trip_km - t.vehicle_secs_value * ride_mean;
+                let mut value = r.revenue - COST_PER_KM * r.trip_km - theta * ride_mean;
                 if now - r.release < t.patience_secs {
                     value -= t.patience_margin;
                 }
@@ -214,7 +268,13 @@ impl Policy for Batch {
             prune_candidates(&mut self.problem, t.candidates_per_request);
             if let Ok(solution) = assign_min_cost(&self.problem) {
                 push_assignments(view, &self.vehicles, &solution.driver_of, actions);
-                assigned_vehicles.extend(solution.driver_of.iter().flatten().map(|&c| self.vehicles[c]));
+                assigned_vehicles.extend(
+                    solution
+                        .driver_of
+                        .iter()
+                        .flatten()
+                        .map(|&c| self.vehicles[c]),
+                );
             }
         }
         if let Some(r) = &mut self.reposition {
@@ -241,10 +301,10 @@ pub struct Repositioner {
     near_zones: Vec<Vec<usize>>,
     zones: usize,
     last: f64,
+    max_km: f64,
+    exponent: f64,
 }
 
-/// How far (km) a vehicle may be sent to a lot.
-const REPOSITION_MAX_KM: f64 = 3.0;
 /// How often (s) idle vehicles are redistributed.
 const REPOSITION_INTERVAL_SECS: f64 = 60.0;
 
@@ -285,7 +345,7 @@ impl Repositioner {
                 Some(lot) => {
                     let p = model.lots[lot as usize].pos;
                     (0..zones)
-                        .filter(|&y| model.centroids[y].l1(p) < REPOSITION_MAX_KM + 1.5)
+                        .filter(|&y| model.centroids[y].l1(p) < self.max_km + 1.5)
                         .collect()
                 }
                 None => Vec::new(),
@@ -322,7 +382,8 @@ impl Repositioner {
                 if self.zone_lot[z].is_none() {
                     0.0
                 } else {
-                    self.forecast[window * zones + z] + self.forecast[next * zones + z]
+                    (self.forecast[window * zones + z] + self.forecast[next * zones + z])
+                        .powf(self.exponent)
                 }
             })
             .collect();
@@ -343,14 +404,17 @@ impl Repositioner {
             remainders.push((share - whole, z));
         }
         remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, z) in remainders.iter().take(idle.len().saturating_sub(slots.len())) {
+        for &(_, z) in remainders
+            .iter()
+            .take(idle.len().saturating_sub(slots.len()))
+        {
             slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
         }
         let mut problem = AssignmentProblem {
             requests: slots.len(),
             drivers: idle.len(),
             candidates: Vec::new(),
-            unassigned_cost: vec![REPOSITION_MAX_KM; slots.len()],
+            unassigned_cost: vec![self.max_km; slots.len()],
         };
         let lot_pos = |z: ZoneIdx| -> Option<(u32, GridPoint)> {
             let lot = self.zone_lot[z.index()]?;
@@ -375,7 +439,7 @@ impl Repositioner {
                 } else {
                     vehicle.free_pos.l1(target)
                 };
-                if km < REPOSITION_MAX_KM {
+                if km < self.max_km {
                     problem.candidates.push(Candidate {
                         request: row,
                         driver: col,

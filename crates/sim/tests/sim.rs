@@ -1,0 +1,282 @@
+//! The simulator's contract: determinism, the rules of the environment, the offline bound above
+//! every online policy, and a sanity check against the reference figures of the data README.
+
+use doorstep_sim::{
+    Actions, Batch, BatchTuning, Day, DecisionView, Greedy, InstanceClass, LegKind, Model,
+    NoStopwatch, Outcome, PICKUP_LIMIT_SECS, Policy, offline_bound, simulate,
+};
+
+fn run(model: &Model, day: &Day, policy: &mut dyn Policy) -> Outcome {
+    simulate(model, day, policy, &mut NoStopwatch).outcome
+}
+
+fn online_policies() -> Vec<Box<dyn Policy>> {
+    vec![
+        Box::new(Greedy::default()),
+        Box::new(Batch::new(BatchTuning::default())),
+        Box::new(Batch::with_reposition(BatchTuning::default())),
+    ]
+}
+
+#[test]
+fn the_same_seed_gives_the_identical_day_and_outcome() {
+    let model = Model::manhattan();
+    for mut policy in online_policies() {
+        let a = run(
+            &model,
+            &Day::generate(&model, InstanceClass::Sui, 11),
+            policy.as_mut(),
+        );
+        let b = run(
+            &model,
+            &Day::generate(&model, InstanceClass::Sui, 11),
+            policy.as_mut(),
+        );
+        assert_eq!(a, b, "policy {}", policy.name());
+    }
+}
+
+#[test]
+fn different_seeds_give_different_days() {
+    let model = Model::manhattan();
+    let a = Day::generate(&model, InstanceClass::Sui, 1);
+    let b = Day::generate(&model, InstanceClass::Sui, 2);
+    assert_ne!(a.requests[0], b.requests[0]);
+}
+
+#[test]
+fn a_small_sui_report_is_pinned() {
+    let model = Model::manhattan();
+    let day = Day::generate(&model, InstanceClass::Sui, 3);
+    let mut report = format!(
+        "weekday {} requests {} request value {:.2} start lots {:?}\n",
+        day.weekday,
+        day.requests.len(),
+        day.request_value(),
+        &day.start_lots
+    );
+    for mut policy in online_policies() {
+        let o = run(&model, &day, policy.as_mut());
+        report.push_str(&format!(
+            "{}: served {} lost {} revenue {:.2} cost {:.2} profit {:.2} empty km {:.1} loaded km {:.1} mean wait {:.1} p95 wait {:.1} decisions {} refused {:?}\n",
+            policy.name(),
+            o.served,
+            o.lost,
+            o.revenue,
+            o.cost,
+            o.profit,
+            o.empty_km,
+            o.loaded_km,
+            o.mean_wait_s,
+            o.p95_wait_s,
+            o.decisions,
+            o.refused
+        ));
+    }
+    let bound = offline_bound(&model, &day);
+    report.push_str(&format!("offline ({}): {:.2}\n", bound.kind, bound.profit));
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn the_offline_bound_is_at_least_every_online_policy_on_the_same_day() {
+    let model = Model::manhattan();
+    for seed in 0..3 {
+        let day = Day::generate(&model, InstanceClass::Sui, seed);
+        let bound = offline_bound(&model, &day);
+        for mut policy in online_policies() {
+            let o = run(&model, &day, policy.as_mut());
+            assert!(
+                o.profit <= bound.profit,
+                "seed {seed}: {} earned {} above the bound {}",
+                policy.name(),
+                o.profit,
+                bound.profit
+            );
+        }
+    }
+}
+
+/// Wraps a policy and checks the fleet's state at every decision.
+struct Inspector<P> {
+    inner: P,
+    max_legs: usize,
+    queued_behind_pickup: usize,
+}
+
+impl<P: Policy> Policy for Inspector<P> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
+        for v in view.vehicles {
+            self.max_legs = self.max_legs.max(v.legs.len());
+            // A job queued behind a drive to a pickup would break "a vehicle driving to a pickup
+            // takes nothing more": the only three-leg plan is ride (or reposition), pickup, ride.
+            if v.legs.len() == 4
+                || (v.legs.len() == 3 && matches!(v.legs[0].kind, LegKind::ToPickup(_)))
+            {
+                self.queued_behind_pickup += 1;
+            }
+        }
+        self.inner.decide(view, actions);
+    }
+}
+
+#[test]
+fn every_served_request_was_assigned_within_the_pickup_limit() {
+    let model = Model::manhattan();
+    let day = Day::generate(&model, InstanceClass::Sui, 5);
+    for mut policy in online_policies() {
+        let o = run(&model, &day, policy.as_mut());
+        assert!(o.served > 0);
+        assert_eq!(o.served + o.lost, o.requests);
+        for s in &o.services {
+            let r = &day.requests[s.request as usize];
+            assert!(s.assigned_at >= r.release, "assigned before release");
+            assert!(
+                s.assigned_at - r.release <= PICKUP_LIMIT_SECS,
+                "assigned too late"
+            );
+            assert!(
+                s.eta_secs <= PICKUP_LIMIT_SECS,
+                "pickup too far: {}",
+                s.eta_secs
+            );
+            assert!(s.pickup_at >= s.assigned_at);
+        }
+    }
+}
+
+#[test]
+fn a_vehicle_holds_at_most_its_current_ride_and_one_queued_job() {
+    let model = Model::manhattan();
+    let day = Day::generate(&model, InstanceClass::Sui, 6);
+    let mut policy = Inspector {
+        inner: Greedy::default(),
+        max_legs: 0,
+        queued_behind_pickup: 0,
+    };
+    let o = run(&model, &day, &mut policy);
+    assert!(o.services.iter().any(|s| s.queued), "greedy queues jobs");
+    assert!(policy.max_legs <= 3);
+    assert_eq!(policy.queued_behind_pickup, 0);
+}
+
+/// Tries to break every rule: gives every pending request to every vehicle, remembers requests
+/// and assigns them after they expired, and repositions busy vehicles.
+#[derive(Default)]
+struct RuleBreaker {
+    seen: Vec<u32>,
+}
+
+impl Policy for RuleBreaker {
+    fn name(&self) -> &'static str {
+        "rule-breaker"
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
+        for &r in view.pending {
+            for v in 0..view.vehicles.len() {
+                actions.assign.push((r, u32::try_from(v).unwrap_or(0)));
+            }
+        }
+        for &r in &self.seen {
+            actions.assign.push((r, 0));
+        }
+        self.seen.extend(view.pending.iter().copied());
+        for (v, vehicle) in view.vehicles.iter().enumerate() {
+            if !vehicle.is_idle() {
+                actions.reposition.push((u32::try_from(v).unwrap_or(0), 0));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_simulator_refuses_actions_that_break_the_rules() {
+    let model = Model::manhattan();
+    let day = Day::generate(&model, InstanceClass::Sui, 8);
+    let mut inspector = Inspector {
+        inner: RuleBreaker::default(),
+        max_legs: 0,
+        queued_behind_pickup: 0,
+    };
+    let o = run(&model, &day, &mut inspector);
+    assert!(
+        o.refused.not_pending > 0,
+        "expired and served requests are refused"
+    );
+    assert!(
+        o.refused.vehicle_not_eligible > 0,
+        "busy vehicles are refused"
+    );
+    assert!(o.refused.too_far > 0, "far vehicles are refused");
+    assert!(
+        o.refused.bad_reposition > 0,
+        "busy vehicles are not repositioned"
+    );
+    assert!(inspector.max_legs <= 3);
+    assert_eq!(inspector.queued_behind_pickup, 0);
+    let mut served: Vec<u32> = o.services.iter().map(|s| s.request).collect();
+    served.sort_unstable();
+    served.dedup();
+    assert_eq!(served.len(), o.served, "no request is served twice");
+    for s in &o.services {
+        let r = &day.requests[s.request as usize];
+        assert!(s.assigned_at - r.release <= PICKUP_LIMIT_SECS);
+        assert!(s.eta_secs <= PICKUP_LIMIT_SECS);
+    }
+}
+
+struct DoNothing;
+
+impl Policy for DoNothing {
+    fn name(&self) -> &'static str {
+        "nothing"
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, _actions: &mut Actions) {
+        for &r in view.pending {
+            assert!(
+                view.now - view.requests[r as usize].release <= PICKUP_LIMIT_SECS,
+                "a request older than 300 s is still pending"
+            );
+        }
+    }
+}
+
+#[test]
+fn doing_nothing_loses_every_request_and_earns_nothing() {
+    let model = Model::manhattan();
+    let day = Day::generate(&model, InstanceClass::Sui, 9);
+    let o = run(&model, &day, &mut DoNothing);
+    assert_eq!(o.served, 0);
+    assert_eq!(o.lost, day.requests.len());
+    assert_eq!(o.profit, 0.0);
+    assert!(o.decisions >= 1_440, "a decision at least every 60 s");
+}
+
+/// The data README's reference (the original Python simulator, official SUI seed): greedy earns
+/// about $15,400 a day (sd ≈ 1,500 over days) of about $33,400 of request value. Our seeds are not
+/// its seeds, so only a broad band is asserted: the mean of five seeded days within ±$4,000 (more
+/// than five standard deviations of such a mean). The days are seeded, so this cannot flake.
+#[test]
+fn greedy_on_sui_earns_about_what_the_reference_simulator_reports() {
+    let model = Model::manhattan();
+    let (mut profit, mut value) = (0.0, 0.0);
+    for seed in 0..5 {
+        let day = Day::generate(&model, InstanceClass::Sui, seed);
+        profit += run(&model, &day, &mut Greedy::default()).profit / 5.0;
+        value += day.request_value() / 5.0;
+    }
+    assert!(
+        (11_400.0..19_400.0).contains(&profit),
+        "greedy mean profit {profit}"
+    );
+    assert!(
+        (30_400.0..36_400.0).contains(&value),
+        "mean request value {value}"
+    );
+}
