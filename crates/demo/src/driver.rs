@@ -48,7 +48,7 @@ const MIN_SAMPLE_PERIOD: Duration = Duration::from_millis(250);
 /// Positions sent per WebSocket message.
 const POINTS_PER_BATCH: usize = 3;
 /// How often an idle driver polls `GET /v1/offers` in case an `offered` event was missed.
-const OFFER_POLL_PERIOD: Duration = Duration::from_secs(30);
+const OFFER_POLL_PERIOD: Duration = Duration::from_secs(60);
 /// Failed calls on one ride before the driver hands it back.
 const MAX_FAILURES: u32 = 5;
 /// Offer ids remembered so that one offer is never considered twice.
@@ -187,8 +187,11 @@ impl Driver {
             match attempt {
                 Ok(()) => break,
                 Err(error) if error.status() == Some(401) => self.reauthenticate().await,
+                Err(error) if error.is_transient() => {
+                    tracing::debug!(driver = self.account.index, %error, "going online failed; retrying");
+                }
                 Err(error) => {
-                    tracing::warn!(driver = self.account.index, %error, "going online failed; retrying");
+                    tracing::warn!(driver = self.account.index, %error, "going online refused; retrying");
                 }
             }
             if !self.shutdown.clone().sleep(pause).await {

@@ -30,7 +30,7 @@ use crate::wire::{EventKind, QuoteBody, RideState, RideView, WirePoint};
 /// Share of riders who cancel before the ride starts.
 const CANCEL_PROBABILITY: f64 = 0.05;
 /// When such a rider cancels, in simulated seconds after requesting.
-const CANCEL_AFTER_SECS: Range<f64> = 10.0..300.0;
+const CANCEL_AFTER_SECS: Range<f64> = 5.0..120.0;
 /// A rider still waiting for a driver after this long (simulated seconds) gives up and cancels;
 /// the server normally reports `no_driver_available` long before.
 const GIVE_UP_WAITING_SECS: f64 = 1200.0;
