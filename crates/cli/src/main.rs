@@ -372,7 +372,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         drivers: args.drivers,
         speed: args.speed,
         seed: args.seed,
-        ..doorstep_demo::DemoConfig::default()
+        demand_scale: doorstep_demo::DemoConfig::demand_scale_for(args.drivers),
     };
     let simulation = tokio::spawn(doorstep_demo::run(config, kpi_tx, async move {
         let _ = sim_stop_rx.wait_for(|s| *s).await;
