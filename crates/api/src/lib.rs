@@ -11,13 +11,13 @@ pub mod error;
 pub mod extract;
 pub mod rate_limit;
 pub mod routes;
+pub mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use doorstep_app::App;
 use error::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -146,7 +146,6 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
         .config(utoipa_swagger_ui::Config::default().validator_url("none"));
     Router::new()
         .merge(api)
-        .route("/", get(routes::ops::index))
         .merge(docs)
         .fallback(not_found)
         .layer(middleware::from_fn(limit_body))
@@ -164,8 +163,14 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    if method == axum::http::Method::GET
+        && !uri.path().starts_with("/v1/")
+        && let Some(asset) = web::asset(&uri)
+    {
+        return asset;
+    }
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route").into_response()
 }
 
 /// Refuses a declared body larger than [`MAX_BODY_BYTES`] before reading it.

@@ -3,7 +3,7 @@
 use crate::ApiState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
@@ -56,9 +56,4 @@ pub async fn openapi_json(State(state): State<ApiState>) -> Response {
         (*state.openapi).clone(),
     )
         .into_response()
-}
-
-/// A small landing page pointing at the docs.
-pub async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
