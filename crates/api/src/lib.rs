@@ -65,7 +65,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "events"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "events"), (name = "operations"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -88,7 +88,7 @@ impl utoipa::Modify for BearerSecurity {
 
 /// The documented routes, and the OpenAPI document built from their annotations.
 fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
-    use routes::{auth, drivers, events, ops, rides};
+    use routes::{admin, auth, drivers, events, ops, rides};
     let (router, mut openapi) =
         OpenApiRouter::<ApiState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
             .routes(routes!(auth::signup))
@@ -112,6 +112,10 @@ fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
             .routes(routes!(drivers::accept))
             .routes(routes!(drivers::decline))
             .routes(routes!(events::events))
+            .routes(routes!(admin::fleet))
+            .routes(routes!(admin::kpis))
+            .routes(routes!(admin::zones))
+            .routes(routes!(admin::rides))
             .routes(routes!(ops::healthz))
             .routes(routes!(ops::readyz))
             .routes(routes!(ops::metrics))

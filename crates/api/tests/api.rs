@@ -23,6 +23,8 @@ mod cancellation;
 mod dispatch;
 #[path = "api/event_stream.rs"]
 mod event_stream;
+#[path = "api/operations.rs"]
+mod operations;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/places.rs"]
@@ -42,6 +44,7 @@ use authorization::*;
 use bad_input::*;
 use cancellation::*;
 use dispatch::*;
+use operations::*;
 use ops::*;
 use restart::*;
 use ride_flow::*;
@@ -71,6 +74,10 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    // The operations console.
+    only_admins_read_the_operations_endpoints,
+    the_console_sees_drivers_rides_kpis_and_zone_demand,
+    admins_receive_every_drivers_position_on_the_event_stream,
     // A whole ride, and requesting idempotently.
     a_rider_and_a_driver_complete_a_ride_rate_each_other_and_the_ledger_balances,
     retrying_a_request_with_the_same_idempotency_key_returns_the_same_ride_and_creates_no_other,

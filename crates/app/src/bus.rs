@@ -25,6 +25,19 @@ pub struct LocationUpdate {
     pub eta_s: Option<u32>,
 }
 
+/// A driver's position and status for the operations console.
+#[derive(Debug, Clone)]
+pub struct DriverPosition {
+    /// The driver.
+    pub driver: UserId,
+    /// `available`, `offered`, `to_pickup`, `on_trip` or `offline`.
+    pub status: &'static str,
+    /// Where the driver is.
+    pub position: LatLng,
+    /// When the driver was there.
+    pub at: Timestamp,
+}
+
 /// What travels on the bus.
 #[derive(Debug, Clone)]
 pub enum BusMessage {
@@ -32,6 +45,8 @@ pub enum BusMessage {
     Event(StoredEvent),
     /// A driver's position on a ride.
     Location(LocationUpdate),
+    /// Any driver's position, for admins.
+    DriverPosition(DriverPosition),
 }
 
 /// A broadcast channel of [`BusMessage`]s.

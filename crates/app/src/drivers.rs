@@ -75,13 +75,25 @@ impl App {
         sorted.sort_by_key(|(_, at)| *at);
         let interval = self.config().location_push_interval_ms;
         let mut pushes = Vec::new();
-        self.with_fleet(|f| {
+        let console = self.with_fleet(|f| {
             for (p, at) in &sorted {
                 if let Some(push) = f.report_position(driver.id, *p, *at, interval) {
                     pushes.push((push, *p, *at));
                 }
             }
+            let (p, at) = sorted.last()?;
+            f.console_push_due(driver.id, *at, interval)
+                .map(|status| (status, *p, *at))
         });
+        if let Some((status, position, at)) = console {
+            self.bus()
+                .publish(BusMessage::DriverPosition(crate::bus::DriverPosition {
+                    driver: driver.id,
+                    status,
+                    position,
+                    at,
+                }));
+        }
         for (push, p, at) in pushes {
             let eta_s = push
                 .pickup

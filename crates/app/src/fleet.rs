@@ -51,6 +51,8 @@ pub struct DriverState {
     pub trip_odometer_m: f64,
     /// When a location of this driver was last pushed to a rider.
     pub last_push: Option<Timestamp>,
+    /// When a position of this driver was last pushed to the operations console.
+    pub last_console_push: Option<Timestamp>,
 }
 
 impl DriverState {
@@ -62,6 +64,7 @@ impl DriverState {
             last_seen: None,
             trip_odometer_m: 0.0,
             last_push: None,
+            last_console_push: None,
         }
     }
 }
@@ -192,6 +195,24 @@ impl Fleet {
         }
         self.reindex(driver);
         result
+    }
+
+    /// Whether the driver's position at `at` should go to the operations console (at most one push per
+    /// `interval_ms`); returns the driver's status name when it should.
+    pub fn console_push_due(
+        &mut self,
+        driver: UserId,
+        at: Timestamp,
+        interval_ms: i64,
+    ) -> Option<&'static str> {
+        let d = self.drivers.get_mut(&driver)?;
+        if d.last_console_push
+            .is_some_and(|last| at.millis_since(last) < interval_ms)
+        {
+            return None;
+        }
+        d.last_console_push = Some(at);
+        Some(crate::ops::status_name(d.online, d.status))
     }
 
     /// Up to `k` available drivers nearest to `p` within `max_km` whose position is no older than

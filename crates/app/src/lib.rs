@@ -18,9 +18,10 @@ pub mod dispatcher;
 pub mod drivers;
 pub mod error;
 pub mod fleet;
+pub mod ops;
 pub mod rides;
 
-pub use bus::{BusMessage, EventBus, LocationUpdate};
+pub use bus::{BusMessage, DriverPosition, EventBus, LocationUpdate};
 pub use clock::Clock;
 pub use config::AppConfig;
 pub use error::AppError;

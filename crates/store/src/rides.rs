@@ -389,6 +389,33 @@ impl Store {
         rows.iter().map(ride_from_row).collect()
     }
 
+    /// The most recently requested rides, newest first, at most `limit` (the operations console).
+    pub async fn recent_rides(&self, limit: i64) -> Result<Vec<Ride>, StoreError> {
+        let rows = sqlx::query(select_rides!(
+            "ORDER BY r.requested_at DESC, r.id DESC LIMIT $1"
+        ))
+        .bind(row_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ride_from_row).collect()
+    }
+
+    /// The rides requested at or after `since`, oldest first, at most `limit` (operations KPIs).
+    pub async fn rides_requested_since(
+        &self,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Ride>, StoreError> {
+        let rows = sqlx::query(select_rides!(
+            "WHERE r.requested_at >= $1 ORDER BY r.requested_at, r.id LIMIT $2"
+        ))
+        .bind(since.millis())
+        .bind(row_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ride_from_row).collect()
+    }
+
     /// The rides in any of `states`, oldest first, at most `limit` (the dispatcher rebuilds its queue from
     /// the open ones after a restart).
     pub async fn rides_in_states(

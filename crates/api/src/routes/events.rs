@@ -5,7 +5,8 @@
 //! in id order, each once. A durable event on the bus is only a doorbell: the handler reads the caller's
 //! events after its last delivered id from the store, so a slow or reconnecting client never sees a gap or a
 //! duplicate. Driver positions on the caller's rides arrive as ephemeral `driver_location` messages without
-//! an id. Drivers may send `{"type":"locations","points":[{lat,lng,at}]}` batches on the same socket.
+//! an id; admins also receive every driver's `driver_position` (with `status`) every few seconds, for the
+//! operations console. Drivers may send `{"type":"locations","points":[{lat,lng,at}]}` batches on the same socket.
 
 use crate::ApiState;
 use crate::dto::{LocationPoint, event_json, rfc3339};
@@ -166,6 +167,20 @@ async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) 
                     Ok(BusMessage::Location(l)) => {
                         if l.rider == user.id || user.role == Role::Admin {
                             send_json(&mut socket, &location_json(&l)).await
+                        } else {
+                            true
+                        }
+                    }
+                    Ok(BusMessage::DriverPosition(d)) => {
+                        if user.role == Role::Admin {
+                            send_json(&mut socket, &serde_json::json!({
+                                "type": "driver_position",
+                                "driver_id": d.driver.to_string(),
+                                "status": d.status,
+                                "lat": d.position.lat(),
+                                "lng": d.position.lng(),
+                                "at": rfc3339(d.at),
+                            })).await
                         } else {
                             true
                         }

@@ -1,5 +1,6 @@
 //! Route handlers, grouped by area.
 
+pub mod admin;
 pub mod auth;
 pub mod drivers;
 pub mod events;

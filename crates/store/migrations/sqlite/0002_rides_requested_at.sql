@@ -1,0 +1,1 @@
+CREATE INDEX rides_requested_at ON rides (requested_at);
