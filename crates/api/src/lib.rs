@@ -109,6 +109,7 @@ fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
             .routes(routes!(drivers::locations))
             .routes(routes!(drivers::earnings))
             .routes(routes!(drivers::offers))
+            .routes(routes!(drivers::nearby))
             .routes(routes!(drivers::accept))
             .routes(routes!(drivers::decline))
             .routes(routes!(events::events))

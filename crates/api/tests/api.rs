@@ -78,6 +78,7 @@ on_both_backends!(
     only_admins_read_the_operations_endpoints,
     the_console_sees_drivers_rides_kpis_and_zone_demand,
     admins_receive_every_drivers_position_on_the_event_stream,
+    riders_see_nearby_available_drivers_without_identities,
     // A whole ride, and requesting idempotently.
     a_rider_and_a_driver_complete_a_ride_rate_each_other_and_the_ledger_balances,
     retrying_a_request_with_the_same_idempotency_key_returns_the_same_ride_and_creates_no_other,

@@ -116,6 +116,27 @@ impl App {
         Ok(sorted.len())
     }
 
+    /// Up to `limit` (at most 50) available drivers nearest to `p` within 3 km, closest first, as positions
+    /// with the straight-line distance in metres and the estimated drive to `p` in seconds. No driver
+    /// identities: this is what a rider's map shows before requesting.
+    pub fn nearby_drivers(
+        &self,
+        user: &User,
+        p: LatLng,
+        limit: usize,
+    ) -> Result<Vec<(LatLng, f64, f64)>, AppError> {
+        if !matches!(user.role, Role::Rider | Role::Admin) {
+            return Err(AppError::Forbidden("only riders and admins can do this"));
+        }
+        let now = self.clock().now();
+        let fresh_since = now.plus_secs(-self.config().driver_stale_secs);
+        let found = self.with_fleet(|f| f.candidates(p, limit.clamp(1, 50), 3.0, fresh_since));
+        Ok(found
+            .into_iter()
+            .map(|(_, pos, km)| (pos, km * 1000.0, self.travel_secs(pos, p, now)))
+            .collect())
+    }
+
     async fn flush_positions_once(&self) {
         let batch: Vec<(UserId, LatLng, Timestamp)> = match self.inner.positions.latest.lock() {
             Ok(mut buffer) => buffer.drain().map(|(d, (p, t))| (d, p, t)).collect(),

@@ -120,3 +120,67 @@ pub async fn decline(
         state: offer.state.as_str().to_owned(),
     }))
 }
+
+/// Query of the nearby-drivers map.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct NearbyQuery {
+    /// Latitude of the point.
+    pub lat: f64,
+    /// Longitude of the point.
+    pub lng: f64,
+    /// How many drivers (1 to 50, default 10).
+    pub limit: Option<usize>,
+}
+
+/// One available driver near a point, without identity.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct NearbyDriver {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+    /// Straight-line distance to the point, metres.
+    pub distance_m: u32,
+    /// Estimated drive to the point, seconds.
+    pub eta_s: u32,
+}
+
+/// Available drivers near the point.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct NearbyResponse {
+    /// Closest first.
+    pub drivers: Vec<NearbyDriver>,
+}
+
+/// Available drivers near a point (within 3 km), closest first: the cars a rider's map shows.
+#[utoipa::path(get, path = "/v1/drivers/nearby", tag = "rides", security(("bearer" = [])), params(NearbyQuery),
+    responses((status = 200, body = NearbyResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn nearby(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    ApiQuery(q): ApiQuery<NearbyQuery>,
+) -> Result<Json<NearbyResponse>, ApiError> {
+    let p = doorstep_geo::LatLng::try_from(crate::dto::LatLngDto {
+        lat: q.lat,
+        lng: q.lng,
+    })?;
+    let found = state.app.nearby_drivers(&user, p, q.limit.unwrap_or(10))?;
+    let round = |x: f64| {
+        if x.is_finite() && x > 0.0 {
+            x.round().min(f64::from(u32::MAX)) as u32
+        } else {
+            0
+        }
+    };
+    Ok(Json(NearbyResponse {
+        drivers: found
+            .into_iter()
+            .map(|(pos, m, eta)| NearbyDriver {
+                lat: pos.lat(),
+                lng: pos.lng(),
+                distance_m: round(m),
+                eta_s: round(eta),
+            })
+            .collect(),
+    }))
+}

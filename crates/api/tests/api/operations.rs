@@ -150,3 +150,32 @@ pub async fn admins_receive_every_drivers_position_on_the_event_stream(db: TestD
     assert!(leaked.is_none(), "{leaked:?}");
     server.stop().await
 }
+
+pub async fn riders_see_nearby_available_drivers_without_identities(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let near = server.driver_at(BRYANT_PARK).await?;
+    let _far = server.driver_at(UNION_SQUARE).await?;
+    let rider = server.signup("rider").await?;
+    let path = format!(
+        "/v1/drivers/nearby?lat={}&lng={}&limit=5",
+        TIMES_SQUARE.lat, TIMES_SQUARE.lng
+    );
+    let nearby = server.get(&path, &rider.token).await?.expect(200);
+    let drivers = nearby["drivers"].as_array().cloned().unwrap_or_default();
+    assert_eq!(drivers.len(), 2, "{nearby}");
+    assert!(BRYANT_PARK.is(&drivers[0]), "closest first: {nearby}");
+    assert!(drivers[0]["distance_m"].as_u64() < drivers[1]["distance_m"].as_u64());
+    assert!(
+        !nearby.to_string().contains(&near.id),
+        "no driver ids are revealed"
+    );
+    server
+        .get(&path, &near.token)
+        .await?
+        .expect_error(403, "forbidden");
+    server
+        .get("/v1/drivers/nearby?lat=123&lng=0", &rider.token)
+        .await?
+        .expect_error(422, "invalid_coordinates");
+    server.stop().await
+}
