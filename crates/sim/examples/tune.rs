@@ -22,6 +22,8 @@ fn main() {
     let expo: f64 = args.get(7).and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let plo: f64 = args.get(8).and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let phi: f64 = args.get(9).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let wait_value: f64 = args.get(10).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let interval: f64 = args.get(11).and_then(|s| s.parse().ok()).unwrap_or(60.0);
     let model = Model::manhattan();
     let days: Vec<Day> = (0..seeds)
         .map(|s| Day::generate(&model, class, s))
@@ -36,6 +38,8 @@ fn main() {
                 reposition_exponent: expo,
                 pressure_low: plo,
                 pressure_high: phi,
+                wait_secs_value: wait_value,
+                reposition_interval_secs: interval,
                 ..BatchTuning::default()
             };
             let mut total = 0.0;

@@ -16,14 +16,23 @@ use crate::instance::{COST_PER_KM, DAY_SECS, Day, GridPoint, Model, PICKUP_LIMIT
 pub const DECISION_INTERVAL_SECS: f64 = 60.0;
 
 /// What a leg of a vehicle's plan is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LegKind {
     /// Driving empty to the pickup of a request.
     ToPickup(u32),
     /// Carrying the passenger of a request.
     Ride(u32),
-    /// Driving empty to a lot.
-    Reposition(u32),
+    /// Driving empty to a lot; the vehicle may be diverted to a pickup on the way.
+    Reposition {
+        /// The lot (index into [`Model::lots`]).
+        lot: u32,
+        /// Where the drive started.
+        from: GridPoint,
+        /// When it started.
+        start: f64,
+        /// Its L1 length, km.
+        km: f64,
+    },
 }
 
 /// One leg of a vehicle's plan.
@@ -33,6 +42,8 @@ pub struct Leg {
     pub end: f64,
     /// What it is.
     pub kind: LegKind,
+    /// The sequence number of the event that ends it (an interrupted leg's event is ignored).
+    pub event: u64,
 }
 
 /// A vehicle as the policies see it.
@@ -123,6 +134,44 @@ impl DecisionView<'_> {
     }
 }
 
+/// Where a vehicle driving to a lot is at `now` (straight-line progress along its drive) and the
+/// fraction of the drive done, if its only leg is a reposition.
+fn reposition_progress(vehicle: &Vehicle, now: f64) -> Option<(GridPoint, f64)> {
+    let [leg] = vehicle.legs.as_slice() else {
+        return None;
+    };
+    let LegKind::Reposition { from, start, .. } = leg.kind else {
+        return None;
+    };
+    let secs = leg.end - start;
+    let f = if secs > 0.0 {
+        ((now - start) / secs).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let to = vehicle.free_pos;
+    Some((
+        GridPoint {
+            x: from.x + f * (to.x - from.x),
+            y: from.y + f * (to.y - from.y),
+        },
+        f,
+    ))
+}
+
+/// Where and when vehicle `vehicle` can start a drive to a new pickup decided at `now`: where its
+/// legs end (or, driving to a lot, where it is now), in which zone, and when.
+fn start_point(model: &Model, now: f64, vehicle: &Vehicle) -> (GridPoint, ZoneIdx, f64) {
+    match reposition_progress(vehicle, now) {
+        Some((pos, _)) => (pos, model.zone_of(pos), now),
+        None => (
+            vehicle.free_pos,
+            vehicle.free_zone,
+            vehicle.free_at.max(now),
+        ),
+    }
+}
+
 /// The feasibility of giving request `r` to vehicle `v` at `now`, if it is feasible.
 fn feasibility(
     model: &Model,
@@ -131,13 +180,13 @@ fn feasibility(
     vehicle: &Vehicle,
     r: &Request,
 ) -> Option<Feasible> {
-    let start = vehicle.free_at.max(now);
+    let (pos, zone, start) = start_point(model, now, vehicle);
     let wait_secs = start - now;
     if wait_secs > PICKUP_LIMIT_SECS {
         return None;
     }
-    let drive_km = vehicle.free_pos.l1(r.origin);
-    let drive_secs = model.mean_secs(drive_km, vehicle.free_zone, r.origin_zone, start);
+    let drive_km = pos.l1(r.origin);
+    let drive_secs = model.mean_secs(drive_km, zone, r.origin_zone, start);
     (wait_secs + drive_secs <= PICKUP_LIMIT_SECS).then_some(Feasible {
         vehicle: v,
         wait_secs,
@@ -295,10 +344,23 @@ fn charged_km(km: f64, start: f64, secs: f64) -> f64 {
 }
 
 impl World<'_> {
-    fn push_event(&mut self, end: f64, vehicle: u32) {
+    /// Schedules the end of a leg; returns the event's sequence number for the leg.
+    fn push_event(&mut self, end: f64, vehicle: u32) -> u64 {
         self.seq += 1;
         self.events
             .push(Reverse((end.max(0.0).to_bits(), self.seq, vehicle)));
+        self.seq
+    }
+
+    /// Charges the driven part of a drive to a lot that ends (`f = 1`) or is interrupted after
+    /// fraction `f`.
+    fn charge_reposition(&mut self, leg: Leg, f: f64) {
+        if let LegKind::Reposition { start, km, .. } = leg.kind {
+            let secs = (leg.end - start) * f;
+            let charged = charged_km(km * f, start, secs);
+            self.outcome.empty_km += charged;
+            self.outcome.cost += COST_PER_KM * charged;
+        }
     }
 
     /// Puts the vehicle in the grid if it is eligible, takes it out otherwise.
@@ -314,13 +376,14 @@ impl World<'_> {
 
     /// Ends the current leg of vehicle `v`. Returns whether it was a ride that left the vehicle
     /// with nothing to do (a decision epoch).
-    fn finish_leg(&mut self, v: u32) -> bool {
+    fn finish_leg(&mut self, v: u32, event: u64) -> bool {
         let vehicle = &mut self.vehicles[v as usize];
-        if vehicle.legs.is_empty() {
-            return false;
+        if vehicle.legs.first().is_none_or(|leg| leg.event != event) {
+            return false; // the event of an interrupted leg
         }
         let leg = vehicle.legs.remove(0);
         let trigger = vehicle.legs.is_empty() && matches!(leg.kind, LegKind::Ride(_));
+        self.charge_reposition(leg, 1.0);
         self.refresh(v);
         trigger
     }
@@ -350,6 +413,17 @@ impl World<'_> {
             self.outcome.refused.too_far += 1;
             return;
         };
+        if let Some((pos, done)) = reposition_progress(vehicle, now) {
+            // Diverted on the way to a lot: it stops there and is charged for what it drove.
+            let zone = self.model.zone_of(pos);
+            let vehicle = &mut self.vehicles[v as usize];
+            let leg = vehicle.legs.remove(0);
+            vehicle.free_pos = pos;
+            vehicle.free_zone = zone;
+            vehicle.free_at = now;
+            self.charge_reposition(leg, done);
+        }
+        let vehicle = &self.vehicles[v as usize];
         let start = vehicle.free_at.max(now);
         let queued = !vehicle.legs.is_empty();
         let (from_zone, drive_km) = (vehicle.free_zone, f.drive_km);
@@ -360,26 +434,22 @@ impl World<'_> {
         let drop = pickup + r.ride_secs;
         let empty = charged_km(drive_km, start, drive);
         let loaded = charged_km(r.trip_km, pickup, r.ride_secs);
+        let pickup_event = self.push_event(pickup, v);
+        let drop_event = self.push_event(drop, v);
         let vehicle = &mut self.vehicles[v as usize];
         vehicle.legs.push(Leg {
             end: pickup,
             kind: LegKind::ToPickup(request),
+            event: pickup_event,
         });
         vehicle.legs.push(Leg {
             end: drop,
             kind: LegKind::Ride(request),
+            event: drop_event,
         });
         vehicle.free_pos = r.dest;
         vehicle.free_zone = r.dest_zone;
         vehicle.free_at = drop;
-        if !queued {
-            self.push_event(pickup, v);
-        }
-        self.push_event(drop, v);
-        if queued {
-            // The queued job's pickup leg ends after the current leg: its own event.
-            self.push_event(pickup, v);
-        }
         self.refresh(v);
         self.status[request as usize] = 1;
         self.outcome.served += 1;
@@ -415,19 +485,23 @@ impl World<'_> {
             .model
             .sample_secs(km, vehicle.free_zone, target.zone, now, &mut self.rng);
         let end = now + secs;
-        let charged = charged_km(km, now, secs);
+        let from = vehicle.free_pos;
+        let event = self.push_event(end, v);
         let vehicle = &mut self.vehicles[v as usize];
         vehicle.legs.push(Leg {
             end,
-            kind: LegKind::Reposition(lot),
+            kind: LegKind::Reposition {
+                lot,
+                from,
+                start: now,
+                km,
+            },
+            event,
         });
         vehicle.free_pos = target.pos;
         vehicle.free_zone = target.zone;
         vehicle.free_at = end;
-        self.push_event(end, v);
         self.refresh(v);
-        self.outcome.empty_km += charged;
-        self.outcome.cost += COST_PER_KM * charged;
     }
 }
 
@@ -501,13 +575,13 @@ pub fn simulate(
             release.min(now + DECISION_INTERVAL_SECS)
         };
         first = false;
-        while let Some(&Reverse((bits, _, v))) = world.events.peek() {
+        while let Some(&Reverse((bits, event, v))) = world.events.peek() {
             let t = f64::from_bits(bits);
             if t > target {
                 break;
             }
             world.events.pop();
-            if world.finish_leg(v) {
+            if world.finish_leg(v, event) {
                 target = t;
             }
         }
@@ -562,6 +636,13 @@ pub fn simulate(
             world.reposition(now, v, lot);
         }
     }
+    // Drives to lots still under way at the end of the day are charged pro rata.
+    for v in 0..world.vehicles.len() {
+        if let [leg] = world.vehicles[v].legs.as_slice() {
+            let leg = *leg;
+            world.charge_reposition(leg, 1.0);
+        }
+    }
     // Whatever is still pending at the end of the day is lost.
     let unserved = world.status.iter().filter(|&&s| s != 1).count();
     world.outcome.lost = unserved;
@@ -591,4 +672,26 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
     )]
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driving_is_charged_only_up_to_the_end_of_the_day() {
+        assert_eq!(charged_km(10.0, 0.0, 100.0), 10.0);
+        assert_eq!(charged_km(10.0, DAY_SECS - 50.0, 100.0), 5.0);
+        assert_eq!(charged_km(10.0, DAY_SECS, 100.0), 0.0);
+        assert_eq!(charged_km(0.0, 10.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let sorted = [1u64, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        assert_eq!(percentile(&sorted, 0.5), 5);
+        assert_eq!(percentile(&sorted, 0.95), 10);
+        assert_eq!(percentile(&sorted, 1.0), 10);
+        assert_eq!(percentile::<u64>(&[], 0.5), 0);
+    }
 }

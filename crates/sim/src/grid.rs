@@ -49,12 +49,18 @@ impl VehicleIndex {
         let list = &mut self.buckets[zone];
         let pos = u32::try_from(list.len()).unwrap_or(u32::MAX);
         list.push(vehicle);
+        self.grow(zone, p);
+        self.slot[vehicle as usize] = Some((u32::try_from(zone).unwrap_or(u32::MAX), pos));
+    }
+
+    /// Grows zone `zone`'s box to contain `p` (for a vehicle that may be anywhere between `p` and
+    /// where it was inserted).
+    pub fn grow(&mut self, zone: usize, p: GridPoint) {
         let b = &mut self.boxes[zone];
         b.0.x = b.0.x.min(p.x);
         b.0.y = b.0.y.min(p.y);
         b.1.x = b.1.x.max(p.x);
         b.1.y = b.1.y.max(p.y);
-        self.slot[vehicle as usize] = Some((u32::try_from(zone).unwrap_or(u32::MAX), pos));
     }
 
     /// Takes a vehicle out of the index (nothing happens if it is not in it).

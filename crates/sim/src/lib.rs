@@ -31,5 +31,7 @@ pub use instance::{
     BASE_FARE, COST_PER_KM, DAY_SECS, Day, FARE_PER_KM, GridPoint, InstanceClass, LotPoint, Model,
     PICKUP_LIMIT_SECS, Request, UnknownClass,
 };
-pub use offline::{OfflineBound, offline_bound};
+pub use offline::{
+    CHAIN_BOUND, LOOSE_BOUND, OfflineBound, chain_bound, loose_bound, offline_bound,
+};
 pub use policy::{Batch, BatchTuning, Greedy};

@@ -119,6 +119,12 @@ pub struct BatchTuning {
     pub patience_margin: f64,
     /// Candidates kept per request (by cost) before solving.
     pub candidates_per_request: usize,
+    /// The cost, dollars per second, of the time a request would wait for a busy vehicle to become
+    /// free (chaining) — a tie-breaker between a vehicle that is free now and one that is closer but
+    /// busy.
+    pub wait_secs_value: f64,
+    /// Seconds between two redistributions of idle vehicles.
+    pub reposition_interval_secs: f64,
     /// How far (L1 km) an idle vehicle may be sent to a lot.
     pub reposition_max_km: f64,
     /// Idle vehicles are spread over zones in proportion to forecast demand raised to this power
@@ -129,13 +135,15 @@ pub struct BatchTuning {
 impl Default for BatchTuning {
     fn default() -> Self {
         BatchTuning {
-            vehicle_secs_value: 0.008,
-            pressure_low: 0.0,
-            pressure_high: 0.0,
+            vehicle_secs_value: 0.03,
+            pressure_low: 1.0,
+            pressure_high: 2.0,
             patience_secs: 0.0,
             patience_margin: 0.0,
             candidates_per_request: 16,
-            reposition_max_km: 3.0,
+            wait_secs_value: 0.02,
+            reposition_interval_secs: 60.0,
+            reposition_max_km: 20.0,
             reposition_exponent: 1.0,
         }
     }
@@ -146,14 +154,18 @@ impl Default for BatchTuning {
 /// including vehicles carrying a passenger with nothing queued (chaining), with costs that make it
 /// profit-aware:
 ///
-/// - pairing request `r` with vehicle `v` costs the empty km (`$0.53`/km) plus the vehicle time the
-///   drive takes, valued at `vehicle_secs_value` per second;
+/// - pairing request `r` with vehicle `v` costs the empty km (`$0.53`/km), plus the vehicle time the
+///   drive takes valued at θ(t) per second, plus `wait_secs_value` per second the request waits
+///   for a busy vehicle to become free (idle time now is perishable, a busy vehicle's future time is
+///   not: without this term chaining crowds out idle vehicles and the policy loses to greedy);
 /// - leaving `r` unassigned costs its net value: revenue − trip km cost − the vehicle time of its
-///   ride (mean speed), less a patience allowance while it is young.
+///   ride at mean speed valued at θ(t), less a patience allowance while it is young.
 ///
-/// So a request is served only if it earns more than the time it takes is worth, and among the ways
-/// to serve a batch the matching minimises wasted driving. Optionally (`batch+reposition`) idle
-/// vehicles are sent to lots by a historical demand forecast, solved as a second assignment.
+/// θ(t) is the value of a vehicle-second: zero when the historical demand of the current window is
+/// low for the fleet (pressure ≤ `pressure_low`), `vehicle_secs_value` at high pressure. So at the
+/// peaks a request is served only if it earns more than the time it takes is worth, and at every
+/// decision the matching minimises wasted driving. With `batch+reposition`, idle vehicles are also
+/// sent to lots by a historical demand forecast ([`Repositioner`]), solved as a second assignment.
 #[derive(Debug)]
 pub struct Batch {
     tuning: BatchTuning,
@@ -202,6 +214,7 @@ impl Batch {
         Batch {
             reposition: Some(Repositioner {
                 max_km: tuning.reposition_max_km,
+                interval: tuning.reposition_interval_secs,
                 exponent: tuning.reposition_exponent,
                 ..Repositioner::default()
             }),
@@ -251,7 +264,13 @@ impl Policy for Batch {
             &mut self.feasible,
             &mut self.problem,
             &mut self.vehicles,
-            |_, f| Some(COST_PER_KM * f.drive_km + theta * f.drive_secs),
+            |_, f| {
+                Some(
+                    COST_PER_KM * f.drive_km
+                        + theta * f.drive_secs
+                        + t.wait_secs_value * f.wait_secs,
+                )
+            },
             |request| {
                 let r = &view.requests[request as usize];
                 let ride_mean = model.mean_secs(r.trip_km, r.origin_zone, r.dest_zone, now);
@@ -287,10 +306,12 @@ impl Policy for Batch {
 ///
 /// The forecast is the mean over the five weekdays of the table's pickups per zone in the coming
 /// 15-minute windows, scaled to the day's number of requests. It never looks at the day's own
-/// requests beyond those already pending. Every minute the idle vehicles are spread over the zones
-/// in proportion to the forecast: one "slot" per expected share of an idle vehicle, and a min-cost
-/// assignment ([`doorstep_dispatch::assign_min_cost`]) of slots to idle vehicles by km to the zone's
-/// lot (0 for a vehicle already in the zone), limited to a few km.
+/// requests beyond those already pending. Every minute the whole fleet is wanted spread over the
+/// zones in proportion to the forecast; vehicles that will be free within 300 s count in the zone
+/// where they will be free, and the zones' remaining deficits become "slots" for the idle vehicles.
+/// A min-cost assignment ([`doorstep_dispatch::assign_min_cost`]) of slots to idle vehicles by km
+/// to the zone's lot (0 for a vehicle already in the zone) decides who moves. A vehicle driving to
+/// a lot can be given a request on the way (the simulator diverts it from where it is).
 #[derive(Debug, Default)]
 pub struct Repositioner {
     /// Per simulated 15-minute window × zone, expected pickups (all weekdays averaged).
@@ -303,10 +324,8 @@ pub struct Repositioner {
     last: f64,
     max_km: f64,
     exponent: f64,
+    interval: f64,
 }
-
-/// How often (s) idle vehicles are redistributed.
-const REPOSITION_INTERVAL_SECS: f64 = 60.0;
 
 impl Repositioner {
     fn start_day(&mut self, model: &Model, day: &Day) {
@@ -344,9 +363,16 @@ impl Repositioner {
             .map(|z| match self.zone_lot[z] {
                 Some(lot) => {
                     let p = model.lots[lot as usize].pos;
-                    (0..zones)
+                    let mut near: Vec<usize> = (0..zones)
                         .filter(|&y| model.centroids[y].l1(p) < self.max_km + 1.5)
-                        .collect()
+                        .collect();
+                    near.sort_by(|&a, &b| {
+                        model.centroids[a]
+                            .l1(p)
+                            .total_cmp(&model.centroids[b].l1(p))
+                            .then(a.cmp(&b))
+                    });
+                    near
                 }
                 None => Vec::new(),
             })
@@ -354,7 +380,7 @@ impl Repositioner {
     }
 
     fn decide(&mut self, view: &DecisionView<'_>, assigned: &[u32], actions: &mut Actions) {
-        if view.now - self.last < REPOSITION_INTERVAL_SECS {
+        if view.now - self.last < self.interval {
             return;
         }
         self.last = view.now;
@@ -391,24 +417,57 @@ impl Repositioner {
         if total <= 0.0 {
             return;
         }
-        // Slots: the idle fleet split over zones in proportion to the forecast (largest remainders).
-        let n = idle.len() as f64;
+        // Slots: the whole fleet is wanted spread over zones in proportion to the forecast; vehicles
+        // that are busy but free within 300 s count where they will be free, and the idle ones fill
+        // the largest remaining deficits.
+        let fleet = view.vehicles.len() as f64;
+        let mut deficit: Vec<f64> = weight.iter().map(|&w| fleet * w / total).collect();
+        for v in view.vehicles {
+            if !v.is_idle() && v.free_at <= view.now + crate::instance::PICKUP_LIMIT_SECS {
+                deficit[v.free_zone.index()] -= 1.0;
+            }
+        }
         let mut slots: Vec<ZoneIdx> = Vec::new();
         let mut remainders: Vec<(f64, usize)> = Vec::new();
-        for (z, &w) in weight.iter().enumerate() {
-            let share = n * w / total;
-            let whole = share.floor();
+        for (z, &d) in deficit.iter().enumerate() {
+            if d <= 0.0 {
+                continue;
+            }
+            let whole = d.floor();
             for _ in 0..(whole as usize) {
                 slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
             }
-            remainders.push((share - whole, z));
+            remainders.push((d - whole, z));
         }
-        remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, z) in remainders
-            .iter()
-            .take(idle.len().saturating_sub(slots.len()))
-        {
-            slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
+        if slots.len() > idle.len() * 2 {
+            // Keep the zones with the largest deficits only.
+            let mut per_zone: Vec<(f64, usize)> = deficit
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| **d > 0.0)
+                .map(|(z, &d)| (d, z))
+                .collect();
+            per_zone.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            slots.clear();
+            let mut left = idle.len() * 2;
+            for &(d, z) in &per_zone {
+                let k = (d.ceil() as usize).min(left);
+                for _ in 0..k {
+                    slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
+                }
+                left -= k;
+                if left == 0 {
+                    break;
+                }
+            }
+        } else {
+            remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for &(_, z) in remainders
+                .iter()
+                .take((idle.len() * 2).saturating_sub(slots.len()))
+            {
+                slots.push(ZoneIdx(u8::try_from(z).unwrap_or(0)));
+            }
         }
         let mut problem = AssignmentProblem {
             requests: slots.len(),
@@ -420,6 +479,10 @@ impl Repositioner {
             let lot = self.zone_lot[z.index()]?;
             Some((lot, view.model.lots[lot as usize].pos))
         };
+        let mut slots_in_zone = vec![0usize; zones];
+        for z in &slots {
+            slots_in_zone[z.index()] += 1;
+        }
         let mut idle_in_zone: Vec<Vec<usize>> = vec![Vec::new(); zones];
         for (col, &v) in idle.iter().enumerate() {
             idle_in_zone[view.vehicles[v as usize].free_zone.index()].push(col);
@@ -428,27 +491,32 @@ impl Repositioner {
             let Some((_, target)) = lot_pos(z) else {
                 continue;
             };
-            for &col in self.near_zones[z.index()]
-                .iter()
-                .flat_map(|&y| idle_in_zone[y].iter())
-            {
-                let v = idle[col];
-                let vehicle = &view.vehicles[v as usize];
-                let km = if vehicle.free_zone == z {
-                    0.0
-                } else {
-                    vehicle.free_pos.l1(target)
-                };
-                if km < self.max_km {
-                    problem.candidates.push(Candidate {
-                        request: row,
-                        driver: col,
-                        cost: km,
-                    });
+            // The idle vehicles of the nearest zones, enough for every slot of this zone.
+            let wanted = 2 * slots_in_zone[z.index()] + 8;
+            let mut found = 0;
+            for &y in &self.near_zones[z.index()] {
+                if found >= wanted {
+                    break;
+                }
+                for &col in &idle_in_zone[y] {
+                    let v = idle[col];
+                    let vehicle = &view.vehicles[v as usize];
+                    let km = if vehicle.free_zone == z {
+                        0.0
+                    } else {
+                        vehicle.free_pos.l1(target)
+                    };
+                    if km < self.max_km {
+                        found += 1;
+                        problem.candidates.push(Candidate {
+                            request: row,
+                            driver: col,
+                            cost: km,
+                        });
+                    }
                 }
             }
         }
-        prune_candidates(&mut problem, 12);
         let Ok(solution) = assign_min_cost(&problem) else {
             return;
         };
