@@ -180,6 +180,12 @@ fn feasibility(
     vehicle: &Vehicle,
     r: &Request,
 ) -> Option<Feasible> {
+    if let Some((pos, _)) = reposition_progress(vehicle, now) {
+        // Skip the zone lookup of a moving vehicle that is out of reach at any speed.
+        if pos.l1(r.origin) > PICKUP_LIMIT_SECS * model.max_mean_speed() {
+            return None;
+        }
+    }
     let (pos, zone, start) = start_point(model, now, vehicle);
     let wait_secs = start - now;
     if wait_secs > PICKUP_LIMIT_SECS {
@@ -367,8 +373,12 @@ impl World<'_> {
     fn refresh(&mut self, v: u32) {
         let vehicle = &self.vehicles[v as usize];
         if vehicle.is_eligible() {
-            self.grid
-                .insert(v, vehicle.free_zone.index(), vehicle.free_pos);
+            if reposition_progress(vehicle, 0.0).is_some() {
+                self.grid.insert_moving(v);
+            } else {
+                self.grid
+                    .insert(v, vehicle.free_zone.index(), vehicle.free_pos);
+            }
         } else {
             self.grid.remove(v);
         }

@@ -13,7 +13,10 @@ pub struct VehicleIndex {
     /// Per zone, a box containing every point ever inserted into its bucket (it only grows, so it
     /// always contains the current vehicles).
     boxes: Vec<(GridPoint, GridPoint)>,
-    /// Per vehicle, its zone and position in the bucket, if it is in the index.
+    /// Vehicles driving to a lot (they may be anywhere between two points): visited by every
+    /// query. Stored as the bucket after the zones' buckets.
+    /// Per vehicle, its bucket (a zone, or `buckets.len() - 1` for the moving ones) and position
+    /// in it, if it is in the index.
     slot: Vec<Option<(u32, u32)>>,
 }
 
@@ -31,7 +34,7 @@ impl VehicleIndex {
             },
         );
         VehicleIndex {
-            buckets: vec![Vec::new(); zones],
+            buckets: vec![Vec::new(); zones + 1],
             boxes: vec![empty; zones],
             slot: vec![None; vehicles],
         }
@@ -53,9 +56,18 @@ impl VehicleIndex {
         self.slot[vehicle as usize] = Some((u32::try_from(zone).unwrap_or(u32::MAX), pos));
     }
 
-    /// Grows zone `zone`'s box to contain `p` (for a vehicle that may be anywhere between `p` and
-    /// where it was inserted).
-    pub fn grow(&mut self, zone: usize, p: GridPoint) {
+    /// Puts a vehicle that is on the move (driving to a lot) in the index: every query visits it.
+    pub fn insert_moving(&mut self, vehicle: u32) {
+        self.remove(vehicle);
+        let moving = self.buckets.len() - 1;
+        let list = &mut self.buckets[moving];
+        let pos = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        list.push(vehicle);
+        self.slot[vehicle as usize] = Some((u32::try_from(moving).unwrap_or(u32::MAX), pos));
+    }
+
+    /// Grows zone `zone`'s box to contain `p`.
+    fn grow(&mut self, zone: usize, p: GridPoint) {
         let b = &mut self.boxes[zone];
         b.0.x = b.0.x.min(p.x);
         b.0.y = b.0.y.min(p.y);
@@ -76,15 +88,19 @@ impl VehicleIndex {
     }
 
     /// Calls `f` with every vehicle of every zone `z` whose bucket's box comes within L1 distance
-    /// `reach(z)` of `p`. Zones are visited in order and buckets in their stored order, so the visit
-    /// order is deterministic.
+    /// `reach(z)` of `p`, and with every moving vehicle. Zones are visited in order and buckets in
+    /// their stored order, so the visit order is deterministic.
     pub fn for_each_near(
         &self,
         p: GridPoint,
         mut reach: impl FnMut(usize) -> f64,
         mut f: impl FnMut(u32),
     ) {
-        for (z, list) in self.buckets.iter().enumerate() {
+        let (zones, moving) = self.buckets.split_at(self.buckets.len() - 1);
+        for &v in moving.iter().flatten() {
+            f(v);
+        }
+        for (z, list) in zones.iter().enumerate() {
             if list.is_empty() {
                 continue;
             }

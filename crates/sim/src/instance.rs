@@ -176,6 +176,8 @@ pub struct Model {
     pub max: GridPoint,
     /// Per destination zone, the highest mean speed from any zone in any window, km/s.
     vmax_to_any: Vec<f64>,
+    /// The highest mean speed of the data, km/s.
+    vmax: f64,
     /// Mean speeds, km/s, by `(from * zones + to) * 96 + window` (the speed clock's window).
     mean: Vec<f64>,
     /// Per `(to * zones + from) * 96 + window`, the higher mean speed of that window and the next.
@@ -238,6 +240,7 @@ impl Model {
             lots: Vec::new(),
             min,
             max,
+            vmax: vmax_to_any.iter().copied().fold(0.0, f64::max),
             vmax_to_any,
             mean,
             reach_speed,
@@ -307,6 +310,11 @@ impl Model {
         let (mean, sd) = self.speed(from, to, sim_secs);
         let drawn = (mean + sd * standard_normal(rng)).clamp(MIN_SPEED_KMPS, MAX_SPEED_KMPS);
         if km <= 0.0 { 0.0 } else { km / drawn }
+    }
+
+    /// The highest mean speed (km/s) of the data, between any zones in any window.
+    pub fn max_mean_speed(&self) -> f64 {
+        self.vmax
     }
 
     /// The highest mean speed (km/s) into zone `to` from any zone in any window.
