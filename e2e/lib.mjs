@@ -1,0 +1,124 @@
+// Helpers of the end-to-end suite: start `doorstep demo` on a free port with a temporary database, launch
+// Debian's Chromium headless through playwright-core, and watch every request a page makes so that the
+// tests can assert nothing left localhost.
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SHOTS = path.join(ROOT, 'e2e', 'screenshots');
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1440, height: 900 };
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Starts `target/debug/doorstep demo`; resolves once it answers /healthz. */
+export async function startDemo({ speed = 20, drivers = 200 } = {}) {
+  const bin = process.env.DOORSTEP_BIN || path.join(ROOT, 'target', 'debug', 'doorstep');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p doorstep-cli first`);
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'doorstep-e2e-'));
+  const child = spawn(
+    bin,
+    ['demo', '--addr', `127.0.0.1:${port}`, '--database-file', path.join(dir, 'demo.db'), '--speed', String(speed), '--drivers', String(drivers)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`doorstep demo exited: ${log}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`doorstep demo did not start: ${log}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    base,
+    port,
+    log: () => log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        if (child.exitCode !== null) return r();
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          r();
+        }, 10000);
+        child.on('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launch() {
+  // playwright-core runs Chromium with a fresh temporary profile (user-data-dir) of its own, deleted on close;
+  // it refuses an explicit --user-data-dir for launch().
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  const foreign = [];
+  return {
+    browser,
+    foreign,
+    /** A fresh context (own storage) with one page; every request is checked to stay on localhost. */
+    async page(viewport = PHONE) {
+      const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'America/New_York' });
+      const page = await context.newPage();
+      page.on('request', (req) => {
+        const u = new URL(req.url());
+        if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) {
+          foreign.push(req.url());
+        }
+      });
+      page.errors = [];
+      page.on('pageerror', (e) => page.errors.push(String(e)));
+      return page;
+    },
+    async close() {
+      await browser.close();
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+export async function api(base, method, p, body, token) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const t = await r.text();
+  if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${t}`);
+  return t ? JSON.parse(t) : null;
+}
