@@ -73,3 +73,90 @@ test('a rider signs up and a demo driver is assigned and approaches live', async
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+let sharedRide = null;
+
+async function requestRide(rider, from, to) {
+  await rider.locator('#svc-ride').click();
+  await chooseTrip(rider, from, to);
+  await rider.getByRole('button', { name: 'Request ride' }).click();
+  await rider.locator('#ride-state').waitFor();
+}
+
+test('a driver account accepts, picks up with the PIN and completes a rider account\'s ride, watched live on the console', async () => {
+  const driver = await b.page(PHONE);
+  await driver.goto(`${demo.base}/driver/`);
+  await signUp(driver, 'Dan', `dan-${unique()}@example.com`);
+  await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
+  // The simulated car is placed exactly at the centre of a northern zone so that it is the nearest driver.
+  await driver.getByLabel('Place the car in').fill('Inwood');
+  await driver.getByLabel('Place the car in').dispatchEvent('change');
+  await driver.getByRole('button', { name: 'Go online' }).click();
+  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+  await screenshot(driver, 'driver-online-390');
+
+  const rider = await b.page(PHONE);
+  await rider.goto(`${demo.base}/rider/`);
+  await signUp(rider, 'Rita', `rita-${unique()}@example.com`);
+
+  // Demo drivers compete for the ride: retry until ours gets the offer.
+  let offered = false;
+  for (let attempt = 0; attempt < 4 && !offered; attempt++) {
+    await requestRide(rider, 'Inwood', 'Washington Heights North');
+    try {
+      await driver.getByRole('heading', { name: 'New ride offer' }).waitFor({ timeout: 20000 });
+      offered = true;
+    } catch {
+      // Another driver got it: cancel and ask again.
+      await rider.getByRole('button', { name: 'Cancel ride' }).click();
+      await rider.locator('#dlg-confirm').click();
+      await rider.locator('#ride-state[data-state="cancelled"]').waitFor();
+      await rider.getByRole('button', { name: 'Home', exact: true }).click();
+    }
+  }
+  assert.ok(offered, 'the driver account never got an offer');
+  assert.match(await driver.locator('#offer-fare').textContent(), /^\$\d+\.\d\d$/);
+  await screenshot(driver, 'driver-offer-390');
+  await driver.getByRole('button', { name: 'Accept' }).click();
+  await driver.locator('#ride-state[data-state="driver_assigned"]').waitFor();
+  await rider.locator('#ride-state[data-state="driver_assigned"]').waitFor();
+  const pin = (await rider.locator('#pin').textContent()).trim();
+  const rideId = await rider.locator('#ride-state').getAttribute('data-ride');
+  await screenshot(driver, 'driver-to-pickup-390');
+  await screenshot(rider, 'rider-assigned-390');
+
+  await driver.getByRole('button', { name: "I've arrived" }).click();
+  await driver.locator('#ride-state[data-state="driver_arrived"]').waitFor();
+  await rider.locator('#ride-state[data-state="driver_arrived"]').waitFor();
+  await driver.getByLabel("Rider's PIN").fill(pin);
+  await screenshot(driver, 'driver-pin-390');
+  await driver.getByRole('button', { name: 'Start trip' }).click();
+  await driver.locator('#ride-state[data-state="in_progress"]').waitFor();
+  await rider.locator('#ride-state[data-state="in_progress"]').waitFor();
+  sharedRide = rideId;
+  await driver.waitForTimeout(3000);
+  await screenshot(driver, 'driver-on-trip-390');
+  await driver.getByRole('button', { name: 'Complete trip' }).click();
+  await driver.locator('#ride-state[data-state="completed"]').waitFor();
+  await rider.locator('#receipt-title').waitFor();
+  await screenshot(rider, 'rider-receipt-390');
+  await rider.getByRole('button', { name: 'Send rating' }).click();
+  await rider.getByText('Thanks for your rating!').waitFor();
+  await driver.getByRole('button', { name: 'Send rating' }).click();
+  await driver.getByText('rating sent').waitFor();
+  await screenshot(driver, 'driver-complete-390');
+  await driver.getByRole('button', { name: 'Earnings' }).click();
+  await driver.locator('#earnings-total').waitFor();
+  assert.notEqual(await driver.locator('#earnings-total').textContent(), '$0.00');
+  await screenshot(driver, 'driver-earnings-390');
+  await driver.setViewportSize(DESKTOP);
+  await driver.getByRole('button', { name: 'Drive' }).click();
+  await screenshot(driver, 'driver-1440');
+  await rider.getByRole('button', { name: 'Rides', exact: true }).click();
+  await rider.locator('.history li').first().waitFor();
+  await screenshot(rider, 'rider-history-390');
+  assert.deepEqual(driver.errors, []);
+  assert.deepEqual(rider.errors, []);
+  await driver.context().close();
+  await rider.context().close();
+});

@@ -361,7 +361,7 @@ function rideScreen() {
   }
   render(
     panel,
-    html`<h1 id="ride-state" data-state="${r.state}">${fmt.rideState(r.state)}</h1>${ended ? '' : steps}${body}`,
+    html`<h1 id="ride-state" data-state="${r.state}" data-ride="${r.ride_id}">${fmt.rideState(r.state)}</h1>${ended ? '' : steps}${body}`,
   );
   clearInterval(rideTimer);
   rideTimer = setInterval(() => {
