@@ -3,7 +3,7 @@
 // (arrive, PIN, start, complete), rate the rider and read today's earnings.
 import { Api, errorText } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
-import { CityMap, loadZones, zoneAt, metres } from '/shared/map.js';
+import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 
@@ -275,8 +275,7 @@ function drawMap() {
 }
 
 function zoneName(p) {
-  const z = p && zoneAt(zones, p.lat, p.lng);
-  return z ? z.name : 'Manhattan';
+  return placeName(zones, p);
 }
 
 function drive() {

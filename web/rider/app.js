@@ -2,7 +2,7 @@
 // request, follow the driver live, show the PIN, see the receipt, rate, and browse past rides.
 import { Api, errorText, newIdempotencyKey } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
-import { CityMap, loadZones, zoneAt } from '/shared/map.js';
+import { CityMap, loadZones, placeName } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 
@@ -137,8 +137,7 @@ function home() {
 // ---- planning: pickup and drop-off
 
 function placeLabel(p) {
-  const z = zoneAt(zones, p.lat, p.lng);
-  return z ? z.name : `${p.lat.toFixed(4)}, ${p.lng.toFixed(4)}`;
+  return placeName(zones, p);
 }
 
 function setPlace(which, p, label) {

@@ -82,6 +82,16 @@ export function zoneAt(zones, lat, lng) {
   return zones.find((z) => pointInPolys(lng, lat, z.polys)) || null;
 }
 
+/** The name of the zone containing a point, else of the zone whose centre is nearest (points on a pier or a shore). */
+export function placeName(zones, p) {
+  if (!p || !zones || !zones.length) return '—';
+  const z = zoneAt(zones, p.lat, p.lng);
+  if (z) return z.name;
+  let best = zones[0];
+  for (const c of zones) if (metres(c.centroid, p) < metres(best.centroid, p)) best = c;
+  return best.name;
+}
+
 /** Great-circle distance in metres. */
 export function metres(a, b) {
   const R = 6371000;
@@ -314,9 +324,11 @@ export class CityMap {
     let g = this.markers.get(id);
     if (!g) {
       g = this.el('g', { 'data-marker': id });
-      const shape = m.kind === 'pickup' || m.kind === 'dropoff' || m.kind === 'request'
+      const shape = m.kind === 'pickup' || m.kind === 'dropoff'
         ? this.el('path', { d: 'M0 0 C -3 -7 -9 -10 -9 -16 A 9 9 0 1 1 9 -16 C 9 -10 3 -7 0 0 Z' })
-        : this.el('circle', { r: m.kind === 'driver' ? 4.5 : 8 });
+        : m.kind === 'request'
+          ? this.el('path', { d: 'M0 -7 L7 0 L0 7 L-7 0 Z' })
+          : this.el('circle', { r: m.kind === 'driver' ? 4.5 : 8 });
       const title = this.el('title');
       g.append(shape, title);
       if (m.kind === 'pickup' || m.kind === 'dropoff') {

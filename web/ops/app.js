@@ -1,0 +1,487 @@
+// The operations console (admins): a live map of every driver by status and every open ride, pushed over
+// the WebSocket after one fleet snapshot; a demand/supply heatmap by zone and KPI tiles with time series,
+// refreshed every 15 s; a searchable ride table; and a ride page with its timeline and price breakdown.
+import { Api, errorText } from '/shared/api.js';
+import { EventStream, bindConnectionBanner } from '/shared/events.js';
+import { CityMap, loadZones, placeName } from '/shared/map.js';
+import * as fmt from '/shared/format.js';
+import { html, render, $, $$, authScreen, focusHeading } from '/shared/ui.js';
+
+const api = new Api('ops');
+const main = $('#main');
+const KPI_EVERY_MS = 15000;
+
+let zones = [];
+let stream = null;
+let liveMap = null;
+let liveEl = null; // the live view, kept across navigation so the map keeps its state
+const drivers = new Map(); // driver_id -> {status, lat, lng}
+const openRides = new Map(); // ride_id -> ride view
+let kpis = null;
+let zoneStats = new Map();
+const prefs = { heat: 'demand', showDrivers: true, showRides: true };
+
+api.onUnauthorized = () => {
+  if (stream) stream.close();
+  stream = null;
+  api.saveSession(null);
+  showAuth();
+};
+
+function showAuth() {
+  $('#nav').hidden = true;
+  liveEl = null;
+  liveMap = null;
+  authScreen(main, api, { title: 'Operations console', expectRole: 'admin', onDone: () => start() });
+}
+
+$('#logout').addEventListener('click', async () => {
+  if (stream) stream.close();
+  stream = null;
+  await api.logout();
+  location.hash = '#/';
+  showAuth();
+});
+
+async function start() {
+  $('#nav').hidden = false;
+  render(main, html`<p class="loading">Loading the fleet…</p>`);
+  try {
+    const me = await api.get('/v1/me');
+    if (me.role !== 'admin') {
+      await api.logout();
+      return showAuth();
+    }
+    zones = await loadZones();
+    await snapshot();
+    stream = new EventStream(() => api.token, { onMessage, onResume: snapshot });
+    bindConnectionBanner($('#conn'), stream);
+    refreshStats();
+    setInterval(refreshStats, KPI_EVERY_MS);
+    route();
+  } catch (e) {
+    if (e.status === 401) return;
+    render(main, html`<div class="card"><h1>Something went wrong</h1><p class="error" role="alert">${errorText(e)}</p>
+      <button class="primary" id="retry" style="width:auto">Try again</button></div>`);
+    $('#retry').addEventListener('click', start);
+  }
+}
+
+// ---- live state
+
+async function snapshot() {
+  const fleet = await api.get('/v1/admin/fleet');
+  drivers.clear();
+  for (const d of fleet.drivers) if (d.position) drivers.set(d.driver_id, { status: d.status, ...d.position, ride_id: d.ride_id });
+  openRides.clear();
+  for (const r of fleet.open_rides) openRides.set(r.ride_id, r);
+  if (liveMap) {
+    liveMap.pruneMarkers(() => false);
+    drawAllMarkers();
+  }
+  scheduleSideRender();
+}
+
+function onMessage(m) {
+  if (m.type === 'driver_position') {
+    const d = { status: m.status, lat: m.lat, lng: m.lng };
+    drivers.set(m.driver_id, d);
+    drawDriver(m.driver_id, d);
+    return;
+  }
+  if (m.type === 'driver_location') {
+    const d = drivers.get(m.driver_id) || { status: 'to_pickup' };
+    Object.assign(d, { lat: m.lat, lng: m.lng });
+    drivers.set(m.driver_id, d);
+    drawDriver(m.driver_id, d);
+    return;
+  }
+  if (!m.ride_id || typeof m.id !== 'number') return;
+  const states = {
+    driver_assigned: 'driver_assigned',
+    driver_arrived: 'driver_arrived',
+    started: 'in_progress',
+    driver_cancelled: 'requested',
+  };
+  if (['completed', 'cancelled', 'no_driver_available'].includes(m.type)) {
+    openRides.delete(m.ride_id);
+    if (liveMap) liveMap.removeMarker(`r:${m.ride_id}`);
+  } else if (m.type === 'requested') {
+    api.get(`/v1/rides/${m.ride_id}`).then((r) => {
+      if (!fmt.OPEN_STATES.includes(r.state)) return;
+      openRides.set(r.ride_id, r);
+      drawRide(r);
+      scheduleSideRender();
+    }, () => {});
+  } else if (states[m.type]) {
+    const r = openRides.get(m.ride_id);
+    if (r) {
+      r.state = states[m.type];
+      if (m.driver) r.driver_id = m.type === 'driver_cancelled' ? null : m.driver;
+      drawRide(r);
+    }
+  }
+  scheduleSideRender();
+  if (rideOnPage && rideOnPage === m.ride_id) ridePage(m.ride_id, true);
+}
+
+function drawDriver(id, d) {
+  if (!liveMap) return;
+  if (!prefs.showDrivers || d.status === 'offline') return liveMap.removeMarker(`d:${id}`);
+  liveMap.setMarker(`d:${id}`, { lat: d.lat, lng: d.lng, kind: 'driver', status: d.status, label: `Driver …${fmt.shortId(id)}: ${d.status.replace('_', ' ')}` });
+}
+
+function drawRide(r) {
+  if (!liveMap) return;
+  if (!prefs.showRides) return liveMap.removeMarker(`r:${r.ride_id}`);
+  liveMap.setMarker(`r:${r.ride_id}`, { ...r.pickup, kind: 'request', status: r.state, label: `Ride …${fmt.shortId(r.ride_id)}: ${fmt.rideState(r.state)}` });
+}
+
+function drawAllMarkers() {
+  for (const [id, d] of drivers) drawDriver(id, d);
+  for (const r of openRides.values()) drawRide(r);
+}
+
+async function refreshStats() {
+  try {
+    const [k, z] = await Promise.all([api.get('/v1/admin/kpis'), api.get('/v1/admin/zones')]);
+    kpis = k;
+    zoneStats = new Map(z.zones.map((s) => [s.zone_id, s]));
+    drawHeat();
+    scheduleSideRender();
+  } catch (e) {
+    const el = $('#stats-error');
+    if (el) el.textContent = `KPIs could not be refreshed: ${errorText(e)}`;
+  }
+}
+
+// ---- heat layer
+
+const HEAT = {
+  demand: { label: 'Demand: requests in the last hour', get: (s) => s.requests_last_hour, hue: [194, 24, 91] },
+  open: { label: 'Open requests now', get: (s) => s.open_requests, hue: [230, 81, 0] },
+  supply: { label: 'Supply: available drivers', get: (s) => s.available_drivers, hue: [10, 122, 61] },
+};
+
+function heatColour(hue, t) {
+  const base = [238, 240, 234];
+  const c = base.map((b, i) => Math.round(b + (hue[i] - b) * Math.min(1, t) * 0.85));
+  return `rgb(${c.join(',')})`;
+}
+
+function drawHeat() {
+  if (!liveMap) return;
+  const h = HEAT[prefs.heat];
+  if (!h) {
+    liveMap.setZoneFill(null);
+    liveMap.setZoneTitle(null);
+    return;
+  }
+  const max = Math.max(1, ...[...zoneStats.values()].map(h.get));
+  liveMap.setZoneFill((id) => {
+    const s = zoneStats.get(id);
+    return s ? heatColour(h.hue, h.get(s) / max) : null;
+  });
+  liveMap.setZoneTitle((id) => {
+    const s = zoneStats.get(id);
+    return s ? `${s.name}: ${s.requests_last_hour} requests last hour, ${s.open_requests} open, ${s.available_drivers} available drivers` : '';
+  });
+  const legend = $('#heat-legend');
+  if (legend)
+    legend.innerHTML = html`${h.label}: 0 <span class="heat-scale" style="background:linear-gradient(90deg, ${heatColour(h.hue, 0)}, ${heatColour(h.hue, 1)})"></span> ${max}`.toString();
+}
+
+// ---- routing
+
+let rideOnPage = null;
+window.addEventListener('hashchange', route);
+
+function setNav(which) {
+  for (const a of $$('[data-nav]')) {
+    if (a.dataset.nav === which) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function route() {
+  if (!api.session) return;
+  const h = location.hash.replace(/^#/, '') || '/';
+  rideOnPage = null;
+  const m = h.match(/^\/rides\/([\w-]+)$/);
+  if (m) ridePage(m[1]);
+  else if (h.startsWith('/rides')) ridesPage();
+  else livePage();
+}
+
+// ---- live page
+
+function livePage() {
+  setNav('live');
+  if (!liveEl) {
+    liveEl = document.createElement('div');
+    liveEl.innerHTML = html`<h1 class="visually-hidden">Live operations</h1>
+      <ul class="kpis" id="kpis" aria-label="Key figures"></ul>
+      <p class="error" role="alert" id="stats-error"></p>
+      <div class="live">
+        <section aria-labelledby="map-title">
+          <h2 id="map-title">Live map</h2>
+          <div class="layers">
+            <div><label for="heat">Zone heatmap</label>
+              <select id="heat"><option value="demand">Demand (last hour)</option><option value="open">Open requests</option>
+              <option value="supply">Supply (available drivers)</option><option value="off">Off</option></select></div>
+            <label class="check"><input type="checkbox" id="show-drivers" checked> Drivers</label>
+            <label class="check"><input type="checkbox" id="show-rides" checked> Open rides</label>
+          </div>
+          <div id="live-map" class="opsmap"></div>
+          <ul class="legend" aria-label="Map legend">
+            <li><span class="dot" style="background:#0a8f44"></span>Available</li>
+            <li><span class="dot" style="background:#d4a000"></span>Offered</li>
+            <li><span class="dot" style="background:#e65100"></span>To pickup</li>
+            <li><span class="dot" style="background:#1e4fd8"></span>On trip</li>
+            <li><span class="dot" style="background:#c2185b;border-radius:2px"></span>Waiting request</li>
+            <li><span class="dot" style="background:#e65100;border-radius:2px"></span>Assigned request</li>
+            <li><span class="dot" style="background:#5e35b1;border-radius:2px"></span>Ride on trip</li>
+          </ul>
+          <p class="hint" id="heat-legend"></p>
+        </section>
+        <div class="side">
+          <section class="card chart" aria-labelledby="c1"><h2 id="c1">Rides per 5 minutes (2 h)</h2><div id="chart-rides"></div>
+            <ul class="legend"><li><span class="dot" style="background:#c2185b"></span>Requested</li><li><span class="dot" style="background:#0a7a3d"></span>Completed</li><li><span class="dot" style="background:#8a5300"></span>Cancelled</li></ul></section>
+          <section class="card chart" aria-labelledby="c2"><h2 id="c2">Gross bookings per 5 minutes</h2><div id="chart-gross"></div></section>
+          <section class="card" aria-labelledby="open-title"><h2 id="open-title">Open rides <span class="badge" id="open-count">0</span></h2>
+            <ul class="open-list" id="open-list"></ul></section>
+          <section class="card" aria-labelledby="zones-title"><h2 id="zones-title">Busiest zones</h2><div id="zone-table"></div></section>
+        </div>
+      </div>`.toString();
+    liveMap = new CityMap($('#live-map', liveEl), {
+      label: 'Live map of Manhattan: drivers coloured by status and open ride requests',
+      onMarker: (id) => {
+        if (id.startsWith('r:')) location.hash = `#/rides/${id.slice(2)}`;
+      },
+    });
+    $('#heat', liveEl).value = prefs.heat;
+    $('#heat', liveEl).addEventListener('change', (e) => {
+      prefs.heat = e.target.value;
+      drawHeat();
+    });
+    $('#show-drivers', liveEl).addEventListener('change', (e) => {
+      prefs.showDrivers = e.target.checked;
+      liveMap.pruneMarkers((id) => !id.startsWith('d:'));
+      drawAllMarkers();
+    });
+    $('#show-rides', liveEl).addEventListener('change', (e) => {
+      prefs.showRides = e.target.checked;
+      liveMap.pruneMarkers((id) => !id.startsWith('r:'));
+      drawAllMarkers();
+    });
+    liveMap.ready.then(() => {
+      drawAllMarkers();
+      drawHeat();
+    });
+  }
+  main.replaceChildren(liveEl);
+  renderSide();
+}
+
+let sidePending = false;
+function scheduleSideRender() {
+  if (sidePending) return;
+  sidePending = true;
+  setTimeout(() => {
+    sidePending = false;
+    renderSide();
+  }, 500);
+}
+
+function renderSide() {
+  if (!liveEl || !liveEl.isConnected) return;
+  const k = kpis;
+  const tiles = k
+    ? [
+        ['Open requests', k.open_requests, 'kpi-open'],
+        ['Drivers online', `${k.drivers_online}`, 'kpi-online'],
+        ['Available drivers', k.drivers_available, 'kpi-available'],
+        ['Assigned within 1 min', fmt.percent(k.assigned_within_1min), 'kpi-assigned'],
+        ['Mean pickup ETA', fmt.duration(k.mean_pickup_eta_s), 'kpi-eta'],
+        ['Completed / hour', k.completed_last_hour, 'kpi-completed'],
+        ['Cancelled / hour', html`${k.cancelled_last_hour} <small>+ ${k.no_driver_last_hour} no driver</small>`, 'kpi-cancelled'],
+        ['Gross / hour', fmt.money(k.gross_last_hour), 'kpi-gross'],
+        ['Revenue / hour', fmt.money(k.revenue_last_hour), 'kpi-revenue'],
+      ]
+    : [];
+  render($('#kpis', liveEl), k ? tiles.map(([label, v, id]) => html`<li class="kpi" id="${id}"><span class="v">${v}</span><span class="k">${label}</span></li>`) : html`<li class="loading">Loading KPIs…</li>`);
+  if (k) {
+    render($('#chart-rides', liveEl), lineChart(k.series, ['requested', 'completed', 'cancelled'], 'Requested, completed and cancelled rides per 5 minutes over the last two hours'));
+    render($('#chart-gross', liveEl), barChart(k.series, 'gross', 'Gross bookings per 5 minutes over the last two hours', k.gross_last_hour.currency));
+  }
+  const rides = [...openRides.values()].sort((a, b) => b.requested_at.localeCompare(a.requested_at));
+  $('#open-count', liveEl).textContent = String(rides.length);
+  render($('#open-list', liveEl), rides.length
+    ? rides.slice(0, 100).map((r) => html`<li data-ride="${r.ride_id}"><a href="#/rides/${r.ride_id}">…${fmt.shortId(r.ride_id)} · ${zoneName(r.pickup)}</a>
+      <span class="badge ${r.state === 'requested' ? 'bad' : 'info'}">${fmt.rideState(r.state)}</span></li>`)
+    : html`<li class="muted">No open rides.</li>`);
+  const top = [...zoneStats.values()].sort((a, b) => b.requests_last_hour - a.requests_last_hour || b.open_requests - a.open_requests).slice(0, 8);
+  render($('#zone-table', liveEl), top.length
+    ? html`<table><thead><tr><th scope="col">Zone</th><th scope="col" class="num">Req/h</th><th scope="col" class="num">Open</th><th scope="col" class="num">Available</th></tr></thead>
+      <tbody>${top.map((s) => html`<tr><td>${s.name}</td><td class="num">${s.requests_last_hour}</td><td class="num">${s.open_requests}</td><td class="num">${s.available_drivers}</td></tr>`)}</tbody></table>`
+    : html`<p class="loading">Loading zones…</p>`);
+}
+
+function zoneName(p) {
+  return placeName(zones, p);
+}
+
+// ---- charts (SVG)
+
+const W = 460, H = 150, PAD = { l: 34, r: 8, t: 8, b: 22 };
+
+function axes(series, max, fmtY) {
+  const x0 = PAD.l, y0 = H - PAD.b;
+  const ticks = [0, max / 2, max];
+  return html`${ticks.map((t) => {
+    const y = y0 - (t / max) * (H - PAD.t - PAD.b);
+    return html`<line class="grid" x1="${x0}" x2="${W - PAD.r}" y1="${y}" y2="${y}"></line><text x="${x0 - 4}" y="${y + 4}" text-anchor="end">${fmtY(t)}</text>`;
+  })}<line class="axis" x1="${x0}" x2="${W - PAD.r}" y1="${y0}" y2="${y0}"></line>
+  ${series.length ? html`<text x="${x0}" y="${H - 6}">${fmt.shortTime(series[0].start)}</text><text x="${W - PAD.r}" y="${H - 6}" text-anchor="end">${fmt.shortTime(series[series.length - 1].start)}</text>` : ''}`;
+}
+
+function lineChart(series, keys, title) {
+  const max = Math.max(4, ...series.flatMap((s) => keys.map((k) => s[k])));
+  const n = Math.max(1, series.length - 1);
+  const x = (i) => PAD.l + (i / n) * (W - PAD.l - PAD.r);
+  const y = (v) => H - PAD.b - (v / max) * (H - PAD.t - PAD.b);
+  const last = series[series.length - 1] || {};
+  return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}. Last 5 minutes: ${keys.map((k) => `${last[k] ?? 0} ${k}`).join(', ')}">
+    ${axes(series, max, (t) => Math.round(t))}
+    ${keys.map((k) => html`<polyline class="s-${k}" points="${series.map((s, i) => `${x(i).toFixed(1)},${y(s[k]).toFixed(1)}`).join(' ')}"></polyline>`)}
+  </svg>`;
+}
+
+function barChart(series, key, title, currency) {
+  const max = Math.max(100, ...series.map((s) => s[key]));
+  const bw = (W - PAD.l - PAD.r) / Math.max(1, series.length);
+  const total = series.reduce((a, s) => a + s[key], 0);
+  return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}. Total ${fmt.money({ amount: total, currency })}">
+    ${axes(series, max, (t) => fmt.money({ amount: Math.round(t / 100) * 100, currency }).replace(/\.00$/, ''))}
+    ${series.map((s, i) => {
+      const h = (s[key] / max) * (H - PAD.t - PAD.b);
+      return html`<rect class="bar" x="${(PAD.l + i * bw + 1).toFixed(1)}" y="${(H - PAD.b - h).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${h.toFixed(1)}"><title>${fmt.shortTime(s.start)}: ${fmt.money({ amount: s[key], currency })}</title></rect>`;
+    })}
+  </svg>`;
+}
+
+// ---- rides table
+
+const STATES = ['requested', 'driver_assigned', 'driver_arrived', 'in_progress', 'completed', 'cancelled', 'no_driver_available'];
+const search = { q: '', state: '' };
+let searchTimer = null;
+
+function ridesPage() {
+  setNav('rides');
+  render(main, html`<h1>Rides</h1>
+    <form class="filters" id="ride-filters" role="search">
+      <div><label for="q">Search by ride, rider or driver id</label><input id="q" type="search" value="${search.q}" placeholder="e.g. 4f2a"></div>
+      <div><label for="state">State</label><select id="state"><option value="">Any state</option>
+        ${STATES.map((s) => html`<option value="${s}" ${search.state === s ? 'selected' : ''}>${fmt.rideState(s)}</option>`)}</select></div>
+    </form>
+    <p role="status" id="rides-status" class="muted"></p>
+    <div class="table-wrap" id="rides-table"><p class="loading">Loading rides…</p></div>`);
+  $('#ride-filters').addEventListener('submit', (e) => e.preventDefault());
+  $('#q').addEventListener('input', (e) => {
+    search.q = e.target.value.trim();
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(loadRides, 300);
+  });
+  $('#state').addEventListener('change', (e) => {
+    search.state = e.target.value;
+    loadRides();
+  });
+  focusHeading(main);
+  loadRides();
+}
+
+async function loadRides() {
+  const params = new URLSearchParams({ limit: '100' });
+  if (search.q) params.set('q', search.q);
+  if (search.state) params.set('state', search.state);
+  const table = $('#rides-table');
+  try {
+    const { rides } = await api.get(`/v1/admin/rides?${params}`);
+    if (!table.isConnected) return;
+    $('#rides-status').textContent = `${rides.length}${rides.length === 100 ? '+' : ''} ride${rides.length === 1 ? '' : 's'}`;
+    render(table, html`<table><caption class="visually-hidden">Rides, newest first</caption>
+      <thead><tr><th scope="col">Ride</th><th scope="col">State</th><th scope="col">Requested</th><th scope="col">Pickup</th><th scope="col">Drop-off</th>
+      <th scope="col" class="num">Fare</th><th scope="col" class="num">Surge</th><th scope="col">Driver</th></tr></thead>
+      <tbody>${rides.map((r) => html`<tr data-ride="${r.ride_id}"><td><a href="#/rides/${r.ride_id}">…${fmt.shortId(r.ride_id)}</a></td>
+        <td>${fmt.rideState(r.state)}</td><td>${fmt.time(r.requested_at)}</td><td>${zoneName(r.pickup)}</td><td>${zoneName(r.dropoff)}</td>
+        <td class="num">${fmt.money(r.final_fare || r.fare)}</td><td class="num">×${r.surge_multiplier.toFixed(2)}</td><td>${r.driver_id ? `…${fmt.shortId(r.driver_id)}` : '—'}</td></tr>`)}</tbody></table>`);
+  } catch (e) {
+    if (table.isConnected) render(table, html`<p class="error" role="alert">${errorText(e)}</p>`);
+  }
+}
+
+// ---- one ride
+
+async function ridePage(id, quiet = false) {
+  setNav('rides');
+  rideOnPage = id;
+  if (!quiet) render(main, html`<p><a href="#/rides">← All rides</a></p><h1>Ride …${fmt.shortId(id)}</h1><p class="loading">Loading the ride…</p>`);
+  try {
+    const [r, ev] = await Promise.all([api.get(`/v1/rides/${id}`), api.get(`/v1/rides/${id}/events`)]);
+    if (rideOnPage !== id) return;
+    render(main, html`<p><a href="#/rides">← All rides</a></p>
+      <h1>Ride …${fmt.shortId(id)} <span class="badge" id="ride-page-state" data-state="${r.state}">${fmt.rideState(r.state)}</span></h1>
+      <p class="muted">${r.ride_id}</p>
+      <div class="ride-page">
+        <div>
+          <div id="ride-map" class="ridemap"></div>
+          <section class="card" aria-labelledby="people"><h2 id="people">Details</h2>
+            <dl class="kv"><dt>Rider</dt><dd>${r.rider_id}</dd><dt>Driver</dt><dd>${r.driver_id || '—'}</dd>
+            <dt>Pickup</dt><dd>${zoneName(r.pickup)}</dd><dt>Drop-off</dt><dd>${zoneName(r.dropoff)}</dd>
+            <dt>Pickup ETA at assignment</dt><dd>${fmt.duration(r.pickup_eta_s)}</dd>
+            ${r.no_driver_reason ? html`<dt>No driver</dt><dd>${r.no_driver_reason.replace(/_/g, ' ')}</dd>` : ''}
+            ${r.cancel_fee ? html`<dt>Cancellation fee</dt><dd>${fmt.money(r.cancel_fee)}</dd>` : ''}</dl></section>
+        </div>
+        <div>
+          <section class="card" aria-labelledby="price"><h2 id="price">Price</h2>
+            <h3>Quoted ${r.surge_multiplier > 1.0001 ? html`<span class="badge warn">surge ×${r.surge_multiplier.toFixed(2)}</span>` : ''}</h3>
+            ${lines(r.breakdown, r.fare)}
+            ${r.final_breakdown ? html`<h3>Final</h3>${lines(r.final_breakdown, r.final_fare)}` : ''}</section>
+          <section class="card" aria-labelledby="tl"><h2 id="tl">Timeline</h2>
+            <ol class="timeline" id="timeline">${ev.events.map((e) => html`<li data-type="${e.type}"><time datetime="${e.at}">${fmt.time(e.at)}</time><br>${describe(e)}</li>`)}</ol></section>
+        </div>
+      </div>`);
+    const m = new CityMap($('#ride-map'), { label: 'Map of the ride: pickup (A) and drop-off (B)' });
+    m.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: 'Pickup' });
+    m.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: 'Drop-off' });
+    m.setLine('trip', [r.pickup, r.dropoff]);
+    m.ready.then(() => m.fitPoints([r.pickup, r.dropoff], 120));
+    if (!quiet) focusHeading(main);
+  } catch (e) {
+    render(main, html`<p><a href="#/rides">← All rides</a></p><h1>Ride …${fmt.shortId(id)}</h1><p class="error" role="alert">${errorText(e)}</p>`);
+  }
+}
+
+function lines(ls, total) {
+  return html`<table class="lines"><tbody>${ls.map((l) => html`<tr><td>${fmt.lineKind(l.kind)}</td><td>${fmt.money(l.amount)}</td></tr>`)}
+    <tr class="total"><td>Total</td><td>${fmt.money(total)}</td></tr></tbody></table>`;
+}
+
+function describe(e) {
+  const who = (id) => (id ? `…${fmt.shortId(id)}` : '');
+  switch (e.type) {
+    case 'requested': return html`Requested, quoted ${fmt.money(e.fare)}`;
+    case 'offered': return html`Offered to driver ${who(e.driver)} (pickup in ${fmt.duration(e.pickup_eta_s)}, answer by ${fmt.time(e.expires_at)})`;
+    case 'driver_assigned': return html`Driver ${who(e.driver)} accepted, pickup in ${fmt.duration(e.pickup_eta_s)}`;
+    case 'driver_arrived': return html`Driver arrived at the pickup`;
+    case 'started': return html`Trip started (PIN checked)`;
+    case 'completed': return html`Completed, charged ${fmt.money(e.fare)}`;
+    case 'cancelled': return html`Cancelled by ${e.by}${e.fee ? html`, fee ${fmt.money(e.fee)}` : ', no fee'}`;
+    case 'driver_cancelled': return html`Driver ${who(e.driver)} dropped the ride; back to dispatch`;
+    case 'no_driver_available': return html`No driver available (${String(e.reason || '').replace(/_/g, ' ')})`;
+    default: return html`${e.type}`;
+  }
+}
+
+if (api.session) start();
+else showAuth();
