@@ -163,6 +163,9 @@ pub struct RunRow {
     pub decision_max_ms: f64,
     /// Wall time of the whole day (policy and simulation, not the generation of the day), s.
     pub wall_s: f64,
+    /// CPU time (user + system) of the process during the run, s, from `/proc/self/stat` (10 ms
+    /// resolution); unlike `wall_s` it does not grow when other jobs share the cores. 0 if unknown.
+    pub cpu_s: f64,
     /// Peak resident memory of the process during the run (VmHWM after a reset), MB; 0 if unknown.
     pub peak_mem_mb: f64,
     /// `profit / offline bound profit`.
@@ -186,6 +189,27 @@ impl Stopwatch for WallStopwatch {
 /// Resets the process's peak resident memory (Linux `clear_refs` 5); ignored where unsupported.
 fn reset_peak_memory() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// CPU seconds (user + system) used by the process so far, from `/proc/self/stat` (Linux reports
+/// them in units of 1/100 s); 0 where unknown.
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces): state is field
+    // 3, utime 14 and stime 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The process's peak resident memory in MB (`VmHWM`), 0 where unknown.
@@ -237,6 +261,7 @@ pub fn run_ridehail(args: &RidehailArgs, progress: &ProgressBar) -> Vec<RunRow> 
                     decision_p99_ms: 0.0,
                     decision_max_ms: 0.0,
                     wall_s: 0.0,
+                    cpu_s: 0.0,
                     peak_mem_mb: 0.0,
                     ratio_to_offline: 1.0,
                     offline_bound: bound.kind,
@@ -244,10 +269,12 @@ pub fn run_ridehail(args: &RidehailArgs, progress: &ProgressBar) -> Vec<RunRow> 
                 },
                 Some(mut policy) => {
                     reset_peak_memory();
+                    let cpu_before = cpu_secs();
                     let started = Instant::now();
                     let mut stopwatch = WallStopwatch(started);
                     let result = simulate(&model, &day, policy.as_mut(), &mut stopwatch);
                     let wall_s = started.elapsed().as_secs_f64();
+                    let cpu_s = cpu_secs() - cpu_before;
                     let peak_mem_mb = peak_memory_mb();
                     let o = &result.outcome;
                     let mut ns = result.decision_ns;
@@ -275,6 +302,7 @@ pub fn run_ridehail(args: &RidehailArgs, progress: &ProgressBar) -> Vec<RunRow> 
                         decision_p99_ms: ms(0.99),
                         decision_max_ms: ms(1.0),
                         wall_s,
+                        cpu_s,
                         peak_mem_mb,
                         ratio_to_offline: if bound.profit > 0.0 {
                             o.profit / bound.profit
@@ -352,6 +380,8 @@ pub struct Summary {
     pub decision_max_ms: f64,
     /// Mean wall time of a day.
     pub wall_s: f64,
+    /// Mean CPU time of a day.
+    pub cpu_s: f64,
     /// Highest peak memory.
     pub peak_mem_mb: f64,
     /// Mean ratio of profit to the offline bound.
@@ -394,6 +424,7 @@ pub fn summarise(rows: &[RunRow], policies: &[PolicyName]) -> Vec<Summary> {
                 decision_p99_ms: max(|r| r.decision_p99_ms),
                 decision_max_ms: max(|r| r.decision_max_ms),
                 wall_s: mean(|r| r.wall_s),
+                cpu_s: mean(|r| r.cpu_s),
                 peak_mem_mb: max(|r| r.peak_mem_mb),
                 ratio_to_offline: mean(|r| r.ratio_to_offline),
                 request_value: mean(|r| r.request_value),
@@ -417,7 +448,7 @@ pub fn table(args: &RidehailArgs, summary: &[Summary]) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<17} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7}",
+        "{:<17} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>6} {:>7}",
         "policy",
         "profit $",
         "sd $",
@@ -429,6 +460,7 @@ pub fn table(args: &RidehailArgs, summary: &[Summary]) -> String {
         "p99 ms",
         "max ms",
         "wall s",
+        "cpu s",
         "peak MB",
         "ratio",
         "refused"
@@ -436,7 +468,7 @@ pub fn table(args: &RidehailArgs, summary: &[Summary]) -> String {
     for s in summary {
         let _ = writeln!(
             out,
-            "{:<17} {:>10.0} {:>8.0} {:>6.1}% {:>7.0} {:>7.0} {:>5.1}% {:>8.3} {:>8.3} {:>8.2} {:>8.3} {:>8.1} {:>6.3} {:>7}",
+            "{:<17} {:>10.0} {:>8.0} {:>6.1}% {:>7.0} {:>7.0} {:>5.1}% {:>8.3} {:>8.3} {:>8.2} {:>8.3} {:>7.2} {:>8.1} {:>6.3} {:>7}",
             s.policy,
             s.profit,
             s.profit_sd,
@@ -448,6 +480,7 @@ pub fn table(args: &RidehailArgs, summary: &[Summary]) -> String {
             s.decision_p99_ms,
             s.decision_max_ms,
             s.wall_s,
+            s.cpu_s,
             s.peak_mem_mb,
             s.ratio_to_offline,
             s.refused
