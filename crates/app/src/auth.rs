@@ -70,7 +70,21 @@ fn new_token() -> Token {
     Token(s)
 }
 
+/// Password hashing is deliberately expensive: argon2id takes 19 MiB and tens of milliseconds per hash.
+/// At most this many run at once, so that a burst of sign-ups or logins cannot exhaust memory.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores.clamp(1, 4))
+    })
+}
+
 async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing permits: {e}")))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -82,6 +96,10 @@ async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing permits: {e}")))?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;

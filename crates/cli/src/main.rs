@@ -11,6 +11,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// mimalloc instead of glibc's allocator: glibc keeps the 19 MiB blocks of every argon2 password hash in
+/// its per-thread arenas (its mmap threshold grows after the first free), which left a demo of 200
+/// drivers at about 900 MB resident; with mimalloc it stays near 160 MB (debug build, measured 2026-11-28).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Doorstep: rides, food delivery and house calls on one open platform.
 #[derive(Debug, Parser)]
 #[command(name = "doorstep", version, about)]

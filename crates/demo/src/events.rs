@@ -148,7 +148,7 @@ async fn maintain(
         };
         let connected = tokio::select! {
             () = shutdown.wait() => return,
-            result = tokio_tungstenite::connect_async(request) => result,
+            result = tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), true) => result,
         };
         match connected {
             Ok((socket, _response)) => {
@@ -236,4 +236,13 @@ fn percent_encode(value: &str) -> String {
         }
     }
     out
+}
+
+/// Small socket buffers: each agent exchanges a few short JSON messages a second, and the demo runs
+/// hundreds of them in one process (the default is 128 KiB each way per socket).
+fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(1 << 20))
 }
