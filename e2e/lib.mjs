@@ -100,6 +100,9 @@ export async function launch() {
         }
       });
       page.errors = [];
+      page.logs = [];
+      page.on('console', (m) => page.logs.push(`${m.type()}: ${m.text()}`));
+      page.on('response', (r) => { if (r.status() >= 400) page.logs.push(`HTTP ${r.status()} ${r.url()}`); });
       page.on('pageerror', (e) => page.errors.push(String(e)));
       return page;
     },

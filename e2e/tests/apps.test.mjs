@@ -75,6 +75,7 @@ test('a rider signs up and a demo driver is assigned and approaches live', async
 });
 
 let sharedRide = null;
+let ops = null;
 
 async function requestRide(rider, from, to) {
   await rider.locator('#svc-ride').click();
@@ -99,15 +100,27 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
   await rider.goto(`${demo.base}/rider/`);
   await signUp(rider, 'Rita', `rita-${unique()}@example.com`);
 
-  // Demo drivers compete for the ride: retry until ours gets the offer.
+  // Demo drivers compete for the ride, and demo riders' rides may be offered to our driver too: decline
+  // those, and if another driver takes ours, cancel it and ask again.
   let offered = false;
   for (let attempt = 0; attempt < 4 && !offered; attempt++) {
     await requestRide(rider, 'Inwood', 'Washington Heights North');
-    try {
-      await driver.getByRole('heading', { name: 'New ride offer' }).waitFor({ timeout: 20000 });
-      offered = true;
-    } catch {
-      // Another driver got it: cancel and ask again.
+    const ours = await rider.locator('#ride-state').getAttribute('data-ride');
+    const deadline = Date.now() + 20000;
+    while (!offered && Date.now() < deadline) {
+      const offer = driver.locator('section.offer');
+      try {
+        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+      } catch {
+        break;
+      }
+      if ((await offer.getAttribute('data-ride')) === ours) offered = true;
+      else {
+        await driver.getByRole('button', { name: 'Decline' }).click();
+        await offer.waitFor({ state: 'detached' }).catch(() => {});
+      }
+    }
+    if (!offered) {
       await rider.getByRole('button', { name: 'Cancel ride' }).click();
       await rider.locator('#dlg-confirm').click();
       await rider.locator('#ride-state[data-state="cancelled"]').waitFor();
@@ -118,12 +131,32 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
   assert.match(await driver.locator('#offer-fare').textContent(), /^\$\d+\.\d\d$/);
   await screenshot(driver, 'driver-offer-390');
   await driver.getByRole('button', { name: 'Accept' }).click();
-  await driver.locator('#ride-state[data-state="driver_assigned"]').waitFor();
-  await rider.locator('#ride-state[data-state="driver_assigned"]').waitFor();
+  await driver.locator('#ride-state[data-state="driver_assigned"]').waitFor({ timeout: 10000 }).catch(async (e) => {
+    await screenshot(driver, 'failed-accept-driver');
+    await screenshot(rider, 'failed-accept-rider');
+    throw new Error(`accept failed: ${await driver.locator('#offer-error').textContent().catch(() => '?')}: ${e}`);
+  });
+  await rider.locator('#ride-state[data-state="driver_assigned"]').waitFor().catch(async (e) => {
+    await screenshot(rider, 'failed-assigned-rider');
+    const ev = await rider.evaluate(() => ({ status: window.doorstepEvents.status, received: window.doorstepEvents.received, last: window.doorstepEvents.lastId }));
+    throw new Error(`rider: ${JSON.stringify(ev)} ${rider.logs.join('\n')}: ${e}`);
+  });
   const pin = (await rider.locator('#pin').textContent()).trim();
   const rideId = await rider.locator('#ride-state').getAttribute('data-ride');
   await screenshot(driver, 'driver-to-pickup-390');
   await screenshot(rider, 'rider-assigned-390');
+
+  // The operations console shows the ride live: on the map (a marker at the pickup) and in the open rides.
+  ops = await b.page(DESKTOP);
+  await ops.goto(`${demo.base}/ops/`);
+  await ops.getByLabel('Email').fill('admin@demo.doorstep.dev');
+  await ops.getByLabel('Password').fill('doorstep-demo');
+  await ops.getByRole('button', { name: 'Log in' }).click();
+  await ops.locator(`#live-map [data-marker="r:${rideId}"]`).waitFor({ state: 'attached', timeout: 15000 });
+  await ops.locator(`#open-list [data-ride="${rideId}"]`).waitFor();
+  assert.ok((await ops.locator('#live-map [data-marker^="d:"]').count()) > 50, 'the fleet is on the map');
+  await ops.locator('#kpi-open').waitFor();
+  await screenshot(ops, 'ops-live-1440');
 
   await driver.getByRole('button', { name: "I've arrived" }).click();
   await driver.locator('#ride-state[data-state="driver_arrived"]').waitFor();
@@ -136,6 +169,8 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
   sharedRide = rideId;
   await driver.waitForTimeout(3000);
   await screenshot(driver, 'driver-on-trip-390');
+  // Started rides are pushed to the console over the WebSocket (no polling).
+  await ops.locator(`#live-map [data-marker="r:${rideId}"].s-in_progress`).waitFor({ state: 'attached', timeout: 15000 });
   await driver.getByRole('button', { name: 'Complete trip' }).click();
   await driver.locator('#ride-state[data-state="completed"]').waitFor();
   await rider.locator('#receipt-title').waitFor();
@@ -159,4 +194,36 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
   assert.deepEqual(rider.errors, []);
   await driver.context().close();
   await rider.context().close();
+});
+
+test('the operations console finds the ride in the table and shows its timeline and price', async () => {
+  assert.ok(sharedRide && ops, 'the previous test did the ride');
+  // Completed: the ride leaves the live map.
+  await ops.locator(`#live-map [data-marker="r:${sharedRide}"]`).waitFor({ state: 'detached', timeout: 15000 });
+  await ops.getByRole('link', { name: 'Rides' }).click();
+  await ops.getByRole('heading', { name: 'Rides', exact: true }).waitFor();
+  await ops.getByLabel('Search by ride, rider or driver id').fill(sharedRide.slice(-8));
+  const row = ops.locator(`#rides-table tr[data-ride="${sharedRide}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /Completed/);
+  await screenshot(ops, 'ops-rides-1440');
+  await row.getByRole('link').click();
+  await ops.locator('#ride-page-state[data-state="completed"]').waitFor();
+  const types = await ops.locator('#timeline li').evaluateAll((lis) => lis.map((li) => li.dataset.type));
+  for (const t of ['requested', 'offered', 'driver_assigned', 'driver_arrived', 'started', 'completed']) assert.ok(types.includes(t), `timeline has ${t}`);
+  await screenshot(ops, 'ops-ride-1440');
+  await ops.setViewportSize(PHONE);
+  await ops.getByRole('link', { name: 'Live' }).click();
+  await ops.locator('#kpi-open').waitFor();
+  await screenshot(ops, 'ops-live-390');
+  assert.deepEqual(ops.errors, []);
+  await ops.context().close();
+
+  const landing = await b.page(DESKTOP);
+  await landing.goto(`${demo.base}/`);
+  for (const name of ['Ride', 'Drive', 'Operations']) await landing.getByRole('link', { name: new RegExp(`^${name}`) }).waitFor();
+  await screenshot(landing, 'landing-1440');
+  await landing.setViewportSize(PHONE);
+  await screenshot(landing, 'landing-390');
+  await landing.context().close();
 });

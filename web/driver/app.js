@@ -108,6 +108,8 @@ async function start() {
     draw(true);
     setInterval(tick, 1000);
     setInterval(sendPosition, SEND_EVERY_MS);
+    // A safety net under the WebSocket: re-read offers or the open ride every 5 s.
+    setInterval(() => (activeRide() ? refreshRide() : refreshOffers()), 5000);
   } catch (e) {
     if (e.status === 401) return;
     render(panel, html`<div class="card"><h1>Something went wrong</h1><p class="error" role="alert">${errorText(e)}</p>
@@ -324,7 +326,7 @@ function drive() {
       <button class="primary" id="next">Back to offers</button>`;
   } else if (st.offer) {
     const o = st.offer;
-    body = html`<section class="card offer" aria-labelledby="offer-title">
+    body = html`<section class="card offer" aria-labelledby="offer-title" data-ride="${o.ride_id}">
       <h1 id="offer-title">New ride offer</h1>
       <p>Answer within <span class="countdown" id="offer-countdown">${fmt.countdown((Date.parse(o.expires_at) - Date.now()) / 1000)}</span></p>
       <dl class="kv"><dt>Pickup</dt><dd>${zoneName(o.pickup)}</dd>

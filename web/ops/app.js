@@ -405,6 +405,7 @@ async function loadRides() {
   if (search.q) params.set('q', search.q);
   if (search.state) params.set('state', search.state);
   const table = $('#rides-table');
+  if (!table) return;
   try {
     const { rides } = await api.get(`/v1/admin/rides?${params}`);
     if (!table.isConnected) return;

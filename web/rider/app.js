@@ -489,5 +489,11 @@ async function history() {
   }
 }
 
+// A safety net under the WebSocket, like the demo's riders: re-read an open ride every 10 s, so that a
+// stream that silently stops delivering cannot leave the screen stale.
+setInterval(() => {
+  if (st.ride && fmt.OPEN_STATES.includes(st.ride.state) && document.visibilityState === 'visible') refreshRide();
+}, 10000);
+
 if (api.session) start();
 else showAuth();

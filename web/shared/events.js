@@ -17,6 +17,9 @@ export class EventStream {
     this.ws = null;
     this.closed = false;
     this.status = 'connecting';
+    this.received = 0;
+    // For debugging from the console (and the end-to-end tests): the page's stream.
+    window.doorstepEvents = this;
     this.connect();
   }
 
@@ -41,6 +44,7 @@ export class EventStream {
       } catch {
         return;
       }
+      this.received += 1;
       if (m.type === 'hello') {
         opened = true;
         const resumed = this.attempt > 0 || this.lastId !== null;
