@@ -51,6 +51,10 @@ test('a rider signs up and a demo driver is assigned and approaches live', async
   await page.locator('#svc-ride').click();
   await page.getByRole('heading', { name: 'Where to?' }).waitFor();
   await screenshot(page, 'rider-plan-390');
+  // Tapping the map sets the pickup (then the search below replaces it by a zone's centre).
+  await page.locator('#map svg').click({ position: { x: 180, y: 200 } });
+  assert.match(await page.getByRole('combobox', { name: 'Pickup' }).inputValue(), /^Near /);
+  await page.locator('[data-marker="pickup"]').waitFor({ state: 'attached' });
   await chooseTrip(page, 'Midtown Center', 'Murray Hill');
   await screenshot(page, 'rider-quote-390');
   assert.match(await page.locator('#quote-fare').textContent(), /^\$\d+\.\d\d$/);
@@ -61,6 +65,11 @@ test('a rider signs up and a demo driver is assigned and approaches live', async
   // The assigned driver's position arrives over the WebSocket (driver_location) and is drawn.
   await page.locator('[data-marker="driver"]').waitFor({ timeout: 30000 });
   await screenshot(page, 'rider-live-390');
+  // A dropped WebSocket says so and reconnects (resuming after the last event id).
+  await page.evaluate(() => window.doorstepEvents.ws.close());
+  await page.locator('#conn', { hasText: 'reconnecting' }).waitFor();
+  await screenshot(page, 'rider-reconnecting-390');
+  await page.locator('#conn').waitFor({ state: 'hidden' });
   await page.getByRole('button', { name: 'Cancel ride' }).click();
   await page.locator('#cancel-fee').waitFor();
   await screenshot(page, 'rider-cancel-390');

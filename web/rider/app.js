@@ -155,6 +155,8 @@ function plan() {
   showMap(true);
   map.pruneMarkers((id) => id === 'pickup' || id === 'dropoff');
   map.removeLine('trip');
+  // Start on the busy middle of the island rather than the whole of it, which is small on a phone.
+  if (!st.pickup && !st.dropoff) map.ready.then(() => map.fitPoints([{ lat: 40.735, lng: -74.0 }, { lat: 40.775, lng: -73.96 }], 150));
   const options = zones.map((z) => html`<option value="${z.name}"></option>`);
   render(
     panel,
