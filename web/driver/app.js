@@ -30,7 +30,7 @@ const st = {
 };
 
 function persist() {
-  localStorage.setItem('doorstep.driver.state', JSON.stringify({ simulate: st.simulate, simSpeed: st.simSpeed, pos: st.pos }));
+  localStorage.setItem('doorstep.driver.state', JSON.stringify({ simulate: st.simulate, simSpeed: st.simSpeed, pos: st.pos, online: st.online }));
 }
 
 api.onUnauthorized = () => {
@@ -78,6 +78,7 @@ $('#nav').addEventListener('click', (e) => {
 $('#logout').addEventListener('click', async () => {
   if (st.online) await api.post('/v1/drivers/me/offline').catch(() => {});
   st.online = false;
+  persist();
   stop();
   await api.logout();
   showAuth();
@@ -102,8 +103,14 @@ async function start() {
     const { rides } = await api.get('/v1/rides');
     const me = api.session.user_id;
     st.ride = rides.find((r) => fmt.OPEN_STATES.includes(r.state) && r.driver_id === me) || null;
-    // A driver with a ride in hand is online; otherwise start offline and let the driver choose.
+    // A driver with a ride in hand is online; one who was online before a reload goes online again.
     st.online = !!st.ride;
+    if (!st.online && saved.online) {
+      await api.post('/v1/drivers/me/online');
+      st.online = true;
+      sendPosition();
+      refreshOffers();
+    }
     st.screen = 'drive';
     draw(true);
     setInterval(tick, 1000);
@@ -377,9 +384,11 @@ function bindDrive(r) {
         await api.post('/v1/drivers/me/offline');
         st.online = false;
         st.offer = null;
+        persist();
       } else {
         await api.post('/v1/drivers/me/online');
         st.online = true;
+        persist();
         sendPosition();
         refreshOffers();
       }
