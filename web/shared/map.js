@@ -119,9 +119,10 @@ export class CityMap {
     this.svg.setAttribute('preserveAspectRatio', 'xMidYMid meet');
     this.svg.setAttribute('tabindex', '0');
     this.gZones = this.el('g', { class: 'zones' });
+    this.gLabels = this.el('g', { class: 'zlabels', 'aria-hidden': 'true' });
     this.gLines = this.el('g', { class: 'lines' });
     this.gMarkers = this.el('g', { class: 'markers' });
-    this.svg.append(this.gZones, this.gLines, this.gMarkers);
+    this.svg.append(this.gZones, this.gLabels, this.gLines, this.gMarkers);
     const controls = document.createElement('div');
     controls.className = 'map-controls';
     controls.innerHTML =
@@ -191,6 +192,10 @@ export class CityMap {
       p.append(t);
       this.gZones.append(p);
       this.zonePaths.set(z.zone_id, p);
+      const label = this.el('text', { 'text-anchor': 'middle' });
+      label.textContent = z.name;
+      label._pos = this.project(z.centroid);
+      this.gLabels.append(label);
     }
     this.fit();
   }
@@ -360,6 +365,12 @@ export class CityMap {
 
   rescaleMarkers() {
     const upp = this.unitsPerPixel();
+    // Zone names once zoomed in enough for them to fit, at a constant screen size.
+    const width = this.svg.getBoundingClientRect().width * upp;
+    const labels = this.view && this.full && width < this.full.w * 0.5;
+    this.gLabels.style.display = labels ? '' : 'none';
+    if (labels)
+      for (const t of this.gLabels.children) t.setAttribute('transform', `translate(${t._pos[0]} ${t._pos[1]}) scale(${upp})`);
     for (const g of this.markers.values()) {
       g.classList.remove('moving');
       this.place(g, upp);
