@@ -102,6 +102,12 @@ export function errorText(e) {
     wrong_pin: 'Wrong PIN. Ask the rider for the 4-digit PIN shown in their app.',
     rate_limited: 'Too many requests. Wait a moment and try again.',
     unauthenticated: 'Your session has ended. Please log in again.',
+    already_rated: 'You have already rated this ride.',
+    offer_expired: 'This offer has expired.',
+    offer_not_pending: 'This offer is no longer available.',
+    invalid_ride_state: 'The ride has changed in the meantime; the screen updates in a moment.',
+    quote_already_used: 'This price was already used for a ride. Get a new price.',
+    concurrent_update: 'Someone else changed this at the same moment. Try again.',
   };
   return known[e.code] || e.message || e.code;
 }
