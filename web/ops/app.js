@@ -358,11 +358,11 @@ function lineChart(series, keys, title) {
 }
 
 function barChart(series, key, title, currency) {
-  const max = Math.max(100, ...series.map((s) => s[key]));
+  const max = Math.max(1000, ...series.map((s) => s[key]));
   const bw = (W - PAD.l - PAD.r) / Math.max(1, series.length);
   const total = series.reduce((a, s) => a + s[key], 0);
   return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}. Total ${fmt.money({ amount: total, currency })}">
-    ${axes(series, max, (t) => fmt.money({ amount: Math.round(t / 100) * 100, currency }).replace(/\.00$/, ''))}
+    ${axes(series, max, (t) => fmt.money({ amount: Math.round(t), currency }).replace(/\.00$/, ''))}
     ${series.map((s, i) => {
       const h = (s[key] / max) * (H - PAD.t - PAD.b);
       return html`<rect class="bar" x="${(PAD.l + i * bw + 1).toFixed(1)}" y="${(H - PAD.b - h).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${h.toFixed(1)}"><title>${fmt.shortTime(s.start)}: ${fmt.money({ amount: s[key], currency })}</title></rect>`;
