@@ -240,7 +240,11 @@ async function refreshOffers() {
     const live = offers.filter((o) => Date.parse(o.expires_at) > Date.now());
     const before = st.offer && st.offer.offer_id;
     st.offer = live[0] || null;
-    if ((st.offer && st.offer.offer_id) !== before && st.screen === 'drive') draw(true);
+    if ((st.offer && st.offer.offer_id) !== before) {
+      // A new offer takes over the screen (it expires in seconds).
+      if (st.offer) st.screen = 'drive';
+      if (st.screen === 'drive') draw(true);
+    }
   } catch (e) {
     console.warn('offers', e);
   }
@@ -346,7 +350,7 @@ function drive() {
   } else {
     body = html`<h1>${st.online ? 'You are online' : 'You are offline'}</h1>
       <div class="toggle card"><span id="online-label">${st.online ? 'Waiting for ride offers…' : 'Go online to receive ride offers.'}</span>
-        <button id="online" aria-pressed="${st.online}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
+        <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
       <p class="error" role="alert" id="online-error"></p>
       <div class="card">
         <h2>Location</h2>
