@@ -86,19 +86,22 @@ export async function launch() {
     ],
   });
   const foreign = [];
-  return {
+  const watcher = {
     browser,
     foreign,
     /** A fresh context (own storage) with one page; every request is checked to stay on localhost. */
     async page(viewport = PHONE) {
       const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'America/New_York' });
       const page = await context.newPage();
-      page.on('request', (req) => {
-        const u = new URL(req.url());
+      const check = (url) => {
+        watcher.requests += 1;
+        const u = new URL(url);
         if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) {
-          foreign.push(req.url());
+          foreign.push(url);
         }
-      });
+      };
+      page.on('request', (req) => check(req.url()));
+      page.on('websocket', (ws) => check(ws.url()));
       page.errors = [];
       page.logs = [];
       page.on('console', (m) => page.logs.push(`${m.type()}: ${m.text()}`));
@@ -109,7 +112,9 @@ export async function launch() {
     async close() {
       await browser.close();
     },
+    requests: 0,
   };
+  return watcher;
 }
 
 export async function screenshot(page, name) {
