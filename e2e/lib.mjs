@@ -117,9 +117,22 @@ export async function launch() {
   return watcher;
 }
 
+/** Saves a screenshot and checks the screen's controls: every visible one has an accessible name. */
 export async function screenshot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('button, input, select, textarea, a[href], [tabindex="0"]')]
+      .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+      .filter((el) => {
+        if (el.type === 'hidden') return false;
+        const labelled = (el.labels && [...el.labels].some((l) => l.textContent.trim())) ||
+          el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title');
+        return !labelled && !(el.textContent || '').trim();
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  if (unnamed.length) throw new Error(`${name}: controls without an accessible name: ${unnamed.join(' | ')}`);
 }
 
 export async function api(base, method, p, body, token) {
