@@ -261,11 +261,34 @@ export class CityMap {
 
   bindGestures() {
     let drag = null;
+    let pinch = null;
+    const touches = new Map();
+    const spread = () => {
+      const [a, b] = [...touches.values()];
+      return { d: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+    };
     this.svg.addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
+      touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (touches.size === 2) {
+        // Two fingers: pinch to zoom (and no tap).
+        drag = null;
+        pinch = spread();
+        return;
+      }
       drag = { id: e.pointerId, x: e.clientX, y: e.clientY, moved: false, upp: this.unitsPerPixel() };
     });
     this.svg.addEventListener('pointermove', (e) => {
+      if (touches.has(e.pointerId)) touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (pinch && touches.size === 2) {
+        const now = spread();
+        if (now.d > 10 && pinch.d > 10) {
+          const c = this.clientToMap(now.x, now.y);
+          this.zoomBy(pinch.d / now.d, c && c[0], c && c[1]);
+        }
+        pinch = now;
+        return;
+      }
       if (!drag || drag.id !== e.pointerId) return;
       const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
       if (!drag.moved && Math.hypot(dx, dy) < 6) return;
@@ -276,6 +299,8 @@ export class CityMap {
       drag.y = e.clientY;
     });
     const end = (e) => {
+      touches.delete(e.pointerId);
+      if (touches.size < 2) pinch = null;
       if (!drag || drag.id !== e.pointerId) return;
       const wasTap = !drag.moved;
       drag = null;
