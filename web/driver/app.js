@@ -13,6 +13,7 @@ const mapEl = $('#map');
 let map = null;
 let zones = [];
 let stream = null;
+let timersStarted = false;
 const SEND_EVERY_MS = 2000;
 const SIM_SPEED_MPS = 11; // about 40 km/h through Manhattan
 
@@ -103,6 +104,7 @@ async function start() {
     const { rides } = await api.get('/v1/rides');
     const me = api.session.user_id;
     st.ride = rides.find((r) => fmt.OPEN_STATES.includes(r.state) && r.driver_id === me) || null;
+    st.offer = null;
     // A driver with a ride in hand is online; one who was online before a reload goes online again.
     st.online = !!st.ride;
     if (!st.online && saved.online) {
@@ -113,10 +115,13 @@ async function start() {
     }
     st.screen = 'drive';
     draw(true);
-    setInterval(tick, 1000);
-    setInterval(sendPosition, SEND_EVERY_MS);
-    // A safety net under the WebSocket: re-read offers or the open ride every 5 s.
-    setInterval(() => (activeRide() ? refreshRide() : refreshOffers()), 5000);
+    if (!timersStarted) {
+      timersStarted = true;
+      setInterval(tick, 1000);
+      setInterval(sendPosition, SEND_EVERY_MS);
+      // A safety net under the WebSocket: re-read offers or the open ride every 5 s.
+      setInterval(() => api.token && (activeRide() ? refreshRide() : refreshOffers()), 5000);
+    }
   } catch (e) {
     if (e.status === 401) return;
     render(panel, html`<div class="card"><h1>Something went wrong</h1><p class="error" role="alert">${errorText(e)}</p>

@@ -18,6 +18,7 @@ let liveEl = null; // the live view, kept across navigation so the map keeps its
 const drivers = new Map(); // driver_id -> {status, lat, lng}
 const openRides = new Map(); // ride_id -> ride view
 let kpis = null;
+let statsTimer = null;
 let zoneStats = new Map();
 const prefs = { heat: 'demand', showDrivers: true, showRides: true };
 
@@ -36,6 +37,7 @@ function showAuth() {
 }
 
 $('#logout').addEventListener('click', async () => {
+  clearInterval(statsTimer);
   if (stream) stream.close();
   stream = null;
   await api.logout();
@@ -57,7 +59,8 @@ async function start() {
     stream = new EventStream(() => api.token, { onMessage, onResume: snapshot });
     bindConnectionBanner($('#conn'), stream);
     refreshStats();
-    setInterval(refreshStats, KPI_EVERY_MS);
+    clearInterval(statsTimer);
+    statsTimer = setInterval(refreshStats, KPI_EVERY_MS);
     route();
   } catch (e) {
     if (e.status === 401) return;
@@ -143,6 +146,7 @@ function drawAllMarkers() {
 }
 
 async function refreshStats() {
+  if (!api.token) return;
   try {
     const [k, z] = await Promise.all([api.get('/v1/admin/kpis'), api.get('/v1/admin/zones')]);
     kpis = k;
