@@ -1,4 +1,8 @@
-//! Parameter sweep of the batch policy: `cargo run --release -p doorstep-sim --example tune -- SUI 10`.
+//! Parameter sweep of the batch policies, printing the mean profit and served share over seeds:
+//!
+//! `cargo run --release -p doorstep-sim --example tune -- CLASS SEEDS THETAS PATIENCES [r|n] RANGE_KM
+//! EXPONENT PRESSURE_LOW PRESSURE_HIGH WAIT_VALUE INTERVAL_S`, lists comma-separated, for example
+//! `tune -- SUI 10 0.015,0.03 0 r 20 1 1 2 0.02 60` (`r`: with repositioning).
 
 use doorstep_sim::{Batch, BatchTuning, Day, InstanceClass, Model, NoStopwatch, simulate};
 
@@ -53,32 +57,6 @@ fn main() {
                 let r = simulate(&model, day, &mut policy, &mut NoStopwatch);
                 total += r.outcome.profit;
                 served += r.outcome.served as f64 / r.outcome.requests as f64;
-                if theta == thetas[0] && p == patience[0] {
-                    let ride: f64 = r
-                        .outcome
-                        .services
-                        .iter()
-                        .map(|s| day.requests[s.request as usize].ride_secs)
-                        .sum();
-                    let all_ride: f64 = day.requests.iter().map(|r| r.ride_secs).sum();
-                    let mut hourly = vec![0usize; 24];
-                    for s in &r.outcome.services {
-                        hourly[(s.assigned_at / 3600.0) as usize] += 1;
-                    }
-                    let mut hreq = vec![0usize; 24];
-                    for q in &day.requests {
-                        hreq[(q.release / 3600.0) as usize] += 1;
-                    }
-                    println!(
-                        "ride util {:.3} all-ride util {:.3} queued {} empty_km {:.0} loaded_km {:.0}",
-                        ride / (86400.0 * day.class.vehicles() as f64),
-                        all_ride / (86400.0 * day.class.vehicles() as f64),
-                        r.outcome.services.iter().filter(|s| s.queued).count(),
-                        r.outcome.empty_km,
-                        r.outcome.loaded_km
-                    );
-                    println!("served/hour {hourly:?}\nreq/hour {hreq:?}");
-                }
             }
             println!(
                 "theta {theta:.4} patience {p:>5.0}: profit {:.0} served {:.3}",
