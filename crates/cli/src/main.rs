@@ -356,10 +356,19 @@ async fn demo(args: DemoArgs) -> Result<()> {
     };
     let running = start_server(args.addr, &url, args.tuning.config(), limits).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
-    running
+    match running
         .app
         .create_admin("admin@demo.doorstep.dev", password, "Demo operator")
-        .await?;
+        .await
+    {
+        Ok(_) => {}
+        // A resumed demo already has its operator.
+        Err(doorstep_app::AppError::Conflict {
+            code: "email_taken",
+            ..
+        }) if args.keep_database => {}
+        Err(e) => return Err(e).context("creating the demo operator"),
+    }
     let base_url = format!("http://{}", running.addr);
     println!("Doorstep demo running on {base_url}  (API docs: {base_url}/docs/)");
     println!("  operator login: admin@demo.doorstep.dev / {password}");

@@ -176,6 +176,8 @@ pub(crate) struct Ctx {
     pub(crate) kpis: Arc<KpiBoard>,
     pub(crate) pins: PinBoard,
     pub(crate) config: DemoConfig,
+    /// When this run started (RFC 3339 UTC): rides requested before it belong to an earlier run.
+    pub(crate) run_started: String,
 }
 
 /// Runs the simulated city against the server at `config.base_url` until `shutdown` resolves.
@@ -201,6 +203,7 @@ pub async fn run(
         city,
         grid: StreetGrid::of(city),
         clock: SimClock::start(clock::wall_clock_unix(), config.speed),
+        run_started: clock::rfc3339(clock::wall_clock_unix()),
         kpis: Arc::new(KpiBoard::default()),
         pins: PinBoard::default(),
         config,

@@ -143,10 +143,15 @@ impl Rider {
             }
         };
         for ride in rides {
-            if matches!(
-                ride.state,
-                RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived
-            ) {
+            // Only rides of an earlier run: another agent of this run may be using the account too.
+            let earlier_run =
+                !ride.requested_at.is_empty() && ride.requested_at < self.ctx.run_started;
+            if earlier_run
+                && matches!(
+                    ride.state,
+                    RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived
+                )
+            {
                 tracing::info!(rider = self.account.index, ride_id = %ride.ride_id, "cancelling a ride left open by an earlier run");
                 if let Err(error) = self
                     .ctx
@@ -213,8 +218,10 @@ impl Rider {
                     return None;
                 }
             };
+            // Seeded, so a run replays exactly; prefixed with the run's start so that a resumed run on
+            // the same database never collides with the keys of an earlier one.
             let key = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
-            let key = key.to_string();
+            let key = format!("{}/{key}", self.ctx.run_started);
             let requested = with_retry(&self.shutdown, "request ride", || {
                 self.ctx
                     .api

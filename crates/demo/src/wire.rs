@@ -138,6 +138,9 @@ pub(crate) struct RideView {
     pub(crate) pin: Option<String>,
     #[serde(default)]
     pub(crate) pickup_eta_s: Option<f64>,
+    /// When the ride was requested (RFC 3339 UTC, the server's fixed format, so it sorts as text).
+    #[serde(default)]
+    pub(crate) requested_at: String,
 }
 
 /// An offer as `GET /v1/offers` lists it.
