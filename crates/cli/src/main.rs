@@ -389,9 +389,25 @@ async fn demo(args: DemoArgs) -> Result<()> {
         seed: args.seed,
         demand_scale: doorstep_demo::DemoConfig::demand_scale_for(args.drivers),
     };
-    let simulation = tokio::spawn(doorstep_demo::run(config, kpi_tx, async move {
-        let _ = sim_stop_rx.wait_for(|s| *s).await;
-    }));
+    // Someone trying the rider app is not a demo agent: when a demo driver arrives for them, the demo reads
+    // the PIN from the record, standing in for the rider reading it out at the car.
+    let record = running.app.clone();
+    let pin_teller = doorstep_demo::PinTeller::new(move |ride_id: String| {
+        let record = record.clone();
+        Box::pin(async move {
+            let id = ride_id.parse().ok()?;
+            let ride = record.store().ride(id).await.ok()??;
+            Some(ride.pin.as_str().to_owned())
+        })
+    });
+    let simulation = tokio::spawn(doorstep_demo::run_with_pin_teller(
+        config,
+        kpi_tx,
+        async move {
+            let _ = sim_stop_rx.wait_for(|s| *s).await;
+        },
+        Some(pin_teller),
+    ));
     let printer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {

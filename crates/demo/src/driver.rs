@@ -424,7 +424,13 @@ impl Driver {
     }
 
     async fn start(&mut self, job: Job, arrived_at: f64, now: f64) -> Duty {
-        let Some(pin) = self.ctx.pins.get(&job.ride_id) else {
+        let mut told = self.ctx.pins.get(&job.ride_id);
+        if told.is_none()
+            && let Some(teller) = &self.ctx.pin_teller
+        {
+            told = teller.tell(job.ride_id.clone()).await;
+        }
+        let Some(pin) = told else {
             if now - arrived_at > PIN_PATIENCE_SECS {
                 tracing::warn!(driver = self.account.index, ride_id = %job.ride_id, "no PIN from the rider; handing the ride back");
                 return self.give_up(job).await;

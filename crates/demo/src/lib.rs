@@ -178,6 +178,43 @@ pub(crate) struct Ctx {
     pub(crate) config: DemoConfig,
     /// When this run started (RFC 3339 UTC): rides requested before it belong to an earlier run.
     pub(crate) run_started: String,
+    /// How riders who are people (not agents of this demo) tell a demo driver their PIN.
+    pub(crate) pin_teller: Option<PinTeller>,
+}
+
+/// How a rider who is a person, not an agent of this demo (someone trying the rider app, say), tells a
+/// demo driver the PIN at the car. `doorstep demo` answers from the server's record: a stand-in for the
+/// rider reading it out. It is asked only once the driver has arrived, and only for rides whose PIN no
+/// demo rider has posted.
+#[derive(Clone)]
+pub struct PinTeller(TellPin);
+
+/// The function behind a [`PinTeller`]: ride id in, the PIN out (if the ride is known).
+type TellPin = std::sync::Arc<
+    dyn Fn(String) -> futures_util::future::BoxFuture<'static, Option<String>> + Send + Sync,
+>;
+
+impl PinTeller {
+    /// A teller answering with `tell`.
+    pub fn new(
+        tell: impl Fn(String) -> futures_util::future::BoxFuture<'static, Option<String>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        PinTeller(std::sync::Arc::new(tell))
+    }
+
+    /// The PIN of `ride_id`, if the rider tells it.
+    pub(crate) async fn tell(&self, ride_id: String) -> Option<String> {
+        (self.0)(ride_id).await
+    }
+}
+
+impl std::fmt::Debug for PinTeller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinTeller")
+    }
 }
 
 /// Runs the simulated city against the server at `config.base_url` until `shutdown` resolves.
@@ -195,6 +232,16 @@ pub async fn run(
     kpis: watch::Sender<Kpis>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DemoError> {
+    run_with_pin_teller(config, kpis, shutdown, None).await
+}
+
+/// [`run`], with a way for riders who are people to tell demo drivers their PIN ([`PinTeller`]).
+pub async fn run_with_pin_teller(
+    config: DemoConfig,
+    kpis: watch::Sender<Kpis>,
+    shutdown: impl Future<Output = ()> + Send,
+    pin_teller: Option<PinTeller>,
+) -> Result<(), DemoError> {
     config.validate()?;
     let api = Api::new(&config.base_url, MAX_CONCURRENT_REQUESTS)?;
     let city = doorstep_geo::City::manhattan();
@@ -204,6 +251,7 @@ pub async fn run(
         grid: StreetGrid::of(city),
         clock: SimClock::start(clock::wall_clock_unix(), config.speed),
         run_started: clock::rfc3339(clock::wall_clock_unix()),
+        pin_teller,
         kpis: Arc::new(KpiBoard::default()),
         pins: PinBoard::default(),
         config,
