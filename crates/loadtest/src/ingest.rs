@@ -1,0 +1,973 @@
+//! `doorstep bench ingest`: a running server under simulated drivers, and Redis under the same
+//! workload in the same run.
+//!
+//! What each number measures:
+//! - server ingest: location points sent as WebSocket text batches by `--drivers` connections
+//!   (one per driver account) and not refused, divided by the time until the server had answered
+//!   a ping sent after each connection's last batch. It includes JSON parsing, validation of each
+//!   point, the hot fleet state (`MoverIndex` upsert) and the bus, through one process's sockets.
+//! - server queries: `GET /v1/drivers/nearby?limit=10` by one rider, one request at a time, during
+//!   the load: HTTP, authentication, rate limiting, the 10-nearest query within 3 km and JSON.
+//! - Redis ingest: the same drivers, each sending `GEOADD` commands pipelined `--batch` at a time
+//!   over `--redis-connections` multiplexed connections.
+//! - Redis queries: `GEOSEARCH FROMLONLAT .. BYRADIUS 1 km ASC COUNT 10`, one at a time, during its
+//!   load, and again at rest with the key grown to `--redis-query-drivers` members.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use doorstep_geo::{City, LatLng};
+use futures_util::{SinkExt, StreamExt};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::LoadtestError;
+use crate::prometheus::metric_value;
+use crate::stats::LatencySummary;
+
+/// Arguments of `doorstep bench ingest`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// Base URL of a running `doorstep serve` (start it with high rate limits:
+    /// `DOORSTEP_RATE_PER_TOKEN=100000 DOORSTEP_RATE_PER_IP=100000`).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Simulated drivers, one account and one WebSocket each.
+    #[arg(long, default_value_t = 1000)]
+    pub drivers: usize,
+    /// Seconds of load, for the server and again for Redis.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Points per batch (1 to 100, the server's limit).
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+    /// Pause of each driver between two batches, ms (0: send as fast as the socket takes them).
+    #[arg(long, default_value_t = 0)]
+    pub interval_ms: u64,
+    /// Also run the workload against Redis at this URL, e.g. `redis://127.0.0.1:6379`.
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// Multiplexed Redis connections the simulated drivers share.
+    #[arg(long, default_value_t = 16)]
+    pub redis_connections: usize,
+    /// Members of the Redis key for the at-rest GEOSEARCH measurement.
+    #[arg(long, default_value_t = 100_000)]
+    pub redis_query_drivers: usize,
+    /// Redis key used (deleted before and after).
+    #[arg(long, default_value = "doorstep:loadtest:drivers")]
+    pub redis_key: String,
+    /// Sign-ups (and logins) in flight at once; each costs an argon2 hash on the server.
+    #[arg(long, default_value_t = 4)]
+    pub signup_concurrency: usize,
+    /// Where accounts and tokens are kept between runs, so that later runs skip the sign-ups.
+    #[arg(long, default_value = "/tmp/doorstep-loadtest-accounts.json")]
+    pub accounts_file: PathBuf,
+    /// Seed of the simulated movements and query points.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The password of every load-test account.
+const PASSWORD: &str = "loadtest-password-1";
+/// How far a driver moves between two points at most, degrees per axis (about 11 m).
+const STEP_DEG: f64 = 0.0001;
+
+/// Accounts made by earlier runs, per server URL.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct AccountCache {
+    servers: HashMap<String, ServerAccounts>,
+}
+
+/// The accounts on one server: the token of driver `i` is `drivers[i]`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct ServerAccounts {
+    rider: Option<String>,
+    drivers: Vec<String>,
+}
+
+fn driver_email(i: usize) -> String {
+    format!("loadtest-driver-{i}@loadtest.invalid")
+}
+
+const RIDER_EMAIL: &str = "loadtest-rider@loadtest.invalid";
+
+fn load_cache(path: &PathBuf) -> Result<AccountCache, LoadtestError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(serde_json::from_str(&text).unwrap_or_default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AccountCache::default()),
+        Err(source) => Err(LoadtestError::AccountCache {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+fn save_cache(path: &PathBuf, cache: &AccountCache) -> Result<(), LoadtestError> {
+    let text = serde_json::to_string(cache)?;
+    std::fs::write(path, text).map_err(|source| LoadtestError::AccountCache {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+async fn server_error(what: &str, response: reqwest::Response) -> LoadtestError {
+    let status = response.status().as_u16();
+    let mut body = response.text().await.unwrap_or_default();
+    body.truncate(300);
+    LoadtestError::Server {
+        what: what.into(),
+        status,
+        body,
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    token: String,
+}
+
+/// Logs in, or signs up if there is no such account yet; returns a token.
+async fn account_token(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    role: &str,
+) -> Result<String, LoadtestError> {
+    let login = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await?;
+    if login.status().is_success() {
+        return Ok(login.json::<TokenAnswer>().await?.token);
+    }
+    let signup = http
+        .post(format!("{base}/v1/auth/signup"))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD, "name": "Load Test", "role": role}))
+        .send()
+        .await?;
+    if signup.status().is_success() {
+        return Ok(signup.json::<TokenAnswer>().await?.token);
+    }
+    Err(server_error(&format!("sign-up of {email}"), signup).await)
+}
+
+/// Whether `token` still authenticates: going online for drivers, a nearby query for the rider.
+async fn token_works(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    driver: bool,
+) -> Result<bool, LoadtestError> {
+    let request = if driver {
+        http.post(format!("{base}/v1/drivers/me/online"))
+    } else {
+        http.get(format!(
+            "{base}/v1/drivers/nearby?lat=40.75&lng=-73.98&limit=1"
+        ))
+    };
+    let answer = request.bearer_auth(token).send().await?;
+    match answer.status().as_u16() {
+        200..=299 => Ok(true),
+        401 => Ok(false),
+        _ => Err(server_error("checking a token", answer).await),
+    }
+}
+
+/// Tokens of `n` online drivers and a rider: from the cache where they still work, else by
+/// login or sign-up with at most `concurrency` in flight. Saves the cache as it goes.
+async fn ensure_accounts(
+    http: &reqwest::Client,
+    args: &IngestArgs,
+    say: &impl Fn(&str),
+) -> Result<(Vec<String>, String), LoadtestError> {
+    let base = args.url.trim_end_matches('/').to_string();
+    let mut cache = load_cache(&args.accounts_file)?;
+    let mut accounts = cache.servers.get(&base).cloned().unwrap_or_default();
+    let rider = match &accounts.rider {
+        Some(t) if token_works(http, &base, t, false).await? => t.clone(),
+        _ => account_token(http, &base, RIDER_EMAIL, "rider").await?,
+    };
+    accounts.rider = Some(rider.clone());
+
+    let have = accounts.drivers.len().min(args.drivers);
+    say(&format!(
+        "accounts: {have} cached driver tokens, {} to create (argon2 on the server: slow); checking and going online",
+        args.drivers - have
+    ));
+    let limit = Arc::new(Semaphore::new(args.signup_concurrency.max(1)));
+    let online_limit = Arc::new(Semaphore::new(32));
+    let mut tasks = JoinSet::new();
+    for i in 0..args.drivers {
+        let cached = accounts.drivers.get(i).cloned();
+        let (http, base, limit, online_limit) = (
+            http.clone(),
+            base.clone(),
+            limit.clone(),
+            online_limit.clone(),
+        );
+        tasks.spawn(async move {
+            if let Some(token) = cached {
+                let _permit = online_limit.acquire().await;
+                if token_works(&http, &base, &token, true).await? {
+                    return Ok::<_, LoadtestError>((i, token));
+                }
+            }
+            let token = {
+                let _permit = limit.acquire().await;
+                account_token(&http, &base, &driver_email(i), "driver").await?
+            };
+            if !token_works(&http, &base, &token, true).await? {
+                return Err(LoadtestError::Usage(format!(
+                    "a fresh token of {} does not authenticate",
+                    driver_email(i)
+                )));
+            }
+            Ok((i, token))
+        });
+    }
+    let mut tokens = vec![String::new(); args.drivers];
+    let mut done = 0usize;
+    let started = Instant::now();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, token) = match joined {
+            Ok(result) => result?,
+            Err(e) => return Err(LoadtestError::Usage(format!("account task failed: {e}"))),
+        };
+        if accounts.drivers.len() <= i {
+            accounts.drivers.resize(i + 1, String::new());
+        }
+        accounts.drivers[i] = token.clone();
+        tokens[i] = token;
+        done += 1;
+        if done % 500 == 0 {
+            say(&format!(
+                "accounts: {done}/{} ready after {:.0} s",
+                args.drivers,
+                started.elapsed().as_secs_f64()
+            ));
+            cache.servers.insert(base.clone(), accounts.clone());
+            save_cache(&args.accounts_file, &cache)?;
+        }
+    }
+    cache.servers.insert(base, accounts);
+    save_cache(&args.accounts_file, &cache)?;
+    Ok((tokens, rider))
+}
+
+/// A driver's simulated position: a random walk inside the box.
+#[derive(Debug, Clone, Copy)]
+struct Walker {
+    lat: f64,
+    lng: f64,
+}
+
+impl Walker {
+    fn step(&mut self, rng: &mut impl Rng, sw: LatLng, ne: LatLng) -> (f64, f64) {
+        self.lat = (self.lat + rng.random_range(-STEP_DEG..=STEP_DEG)).clamp(sw.lat(), ne.lat());
+        self.lng = (self.lng + rng.random_range(-STEP_DEG..=STEP_DEG)).clamp(sw.lng(), ne.lng());
+        (self.lat, self.lng)
+    }
+}
+
+/// The box drivers move in and queries are asked in: Manhattan's bounding box (about 190 km²,
+/// water and New Jersey included), the box `bench geo` uses.
+fn load_box() -> (LatLng, LatLng) {
+    City::manhattan().bounding_box()
+}
+
+/// RFC 3339 in UTC with milliseconds, from Unix milliseconds.
+fn rfc3339_ms(unix_ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
+    let (h, mi, s, ms) = (t.hour(), t.minute(), t.second(), t.millisecond());
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+}
+
+fn unix_ms_now() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Counts of one side's load.
+#[derive(Debug, Default)]
+struct LoadCounters {
+    sent_points: AtomicU64,
+    sent_batches: AtomicU64,
+    refused_batches: AtomicU64,
+}
+
+/// What a run measured, for one system.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestRow {
+    /// Always `"ingest"`.
+    pub bench: &'static str,
+    /// `"server"` and `"redis"` (under load), `"server_at_rest"` and `"redis_at_rest"` (queries only).
+    pub system: &'static str,
+    /// Drivers in the workload (members of the key, at rest).
+    pub drivers: usize,
+    /// Points per batch.
+    pub batch: usize,
+    /// Seconds from the first batch until the last was answered.
+    pub seconds: f64,
+    /// Points sent.
+    pub sent_points: u64,
+    /// Points in batches the system refused.
+    pub refused_points: u64,
+    /// Accepted points per second.
+    pub accepted_per_s: f64,
+    /// For the server: the growth of its `location_updates_total` over the run.
+    pub server_counted: Option<f64>,
+    /// Nearest queries answered per second (one client, one at a time).
+    pub queries_per_s: f64,
+    /// Latency of one nearest query, as the client saw it.
+    pub query: LatencySummary,
+    /// Mean neighbours per query.
+    pub mean_found: f64,
+    /// Queries that failed (non-2xx or a Redis error).
+    pub query_errors: u64,
+}
+
+/// Runs `doorstep bench ingest`: the server, then (with `--redis`) Redis, then the ratios.
+pub async fn run_ingest(args: &IngestArgs) -> Result<(), LoadtestError> {
+    if args.drivers == 0 || args.batch == 0 || args.batch > 100 || args.seconds == 0 {
+        return Err(LoadtestError::Usage(
+            "--drivers and --seconds must be at least 1 and --batch from 1 to 100".into(),
+        ));
+    }
+    let json = args.json;
+    let say = move |line: &str| {
+        if !json {
+            eprintln!("{line}");
+        }
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let base = args.url.trim_end_matches('/').to_string();
+    let (tokens, rider) = ensure_accounts(&http, args, &say).await?;
+    say(&format!(
+        "server: {} drivers online; opening WebSockets",
+        tokens.len()
+    ));
+    let server = run_server_load(&http, &base, args, tokens, &rider).await?;
+    for row in &server {
+        print_row(row, json)?;
+    }
+    if let Some(url) = &args.redis {
+        say("redis: same workload");
+        let redis_rows = run_redis(url, args).await?;
+        for row in &redis_rows {
+            print_row(row, json)?;
+        }
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+        let pick = |rows: &[IngestRow], system: &'static str, drivers: usize| {
+            rows.iter()
+                .find(|r| r.system == system && r.drivers == drivers)
+                .cloned()
+                .unwrap_or_else(|| empty_row(system))
+        };
+        let (s_load, s_rest) = (
+            pick(&server, "server", args.drivers),
+            pick(&server, "server_at_rest", args.drivers),
+        );
+        let (r_load, r_rest) = (
+            pick(&redis_rows, "redis", args.drivers),
+            pick(&redis_rows, "redis_at_rest", args.drivers),
+        );
+        let r_big = pick(&redis_rows, "redis_at_rest", args.redis_query_drivers);
+        let ratios = serde_json::json!({
+            "bench": "ingest_ratio",
+            "drivers": args.drivers,
+            "batch": args.batch,
+            "ingest_server_over_redis": ratio(s_load.accepted_per_s, r_load.accepted_per_s),
+            "queries_per_s_server_over_redis_under_load": ratio(s_load.queries_per_s, r_load.queries_per_s),
+            "queries_per_s_server_over_redis_at_rest": ratio(s_rest.queries_per_s, r_rest.queries_per_s),
+            "query_p50_redis_over_server_at_rest": ratio(r_rest.query.p50_us, s_rest.query.p50_us),
+            "queries_per_s_server_over_redis_at_rest_big": ratio(s_rest.queries_per_s, r_big.queries_per_s),
+            "redis_big_drivers": args.redis_query_drivers,
+        });
+        if json {
+            println!("{ratios}");
+        } else {
+            println!(
+                "ratios, server ÷ redis: ingest {:.2}× (target ≥ 3); nearest queries/s {:.2}× under load, \
+                 {:.2}× at rest with {} drivers each, {:.2}× against redis at rest with {} members \
+                 (target ≥ 10 at 100k); p50 latency at rest redis ÷ server {:.2}",
+                ratio(s_load.accepted_per_s, r_load.accepted_per_s),
+                ratio(s_load.queries_per_s, r_load.queries_per_s),
+                ratio(s_rest.queries_per_s, r_rest.queries_per_s),
+                args.drivers,
+                ratio(s_rest.queries_per_s, r_big.queries_per_s),
+                args.redis_query_drivers,
+                ratio(r_rest.query.p50_us, s_rest.query.p50_us),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn empty_row(system: &'static str) -> IngestRow {
+    IngestRow {
+        bench: "ingest",
+        system,
+        drivers: 0,
+        batch: 0,
+        seconds: 0.0,
+        sent_points: 0,
+        refused_points: 0,
+        accepted_per_s: 0.0,
+        server_counted: None,
+        queries_per_s: 0.0,
+        query: LatencySummary::default(),
+        mean_found: 0.0,
+        query_errors: 0,
+    }
+}
+
+async fn scrape_updates(http: &reqwest::Client, base: &str) -> Result<f64, LoadtestError> {
+    let answer = http.get(format!("{base}/metrics")).send().await?;
+    if !answer.status().is_success() {
+        return Err(server_error("GET /metrics", answer).await);
+    }
+    let text = answer.text().await?;
+    Ok(metric_value(&text, "location_updates_total").unwrap_or(0.0))
+}
+
+fn ws_url(base: &str, token: &str) -> String {
+    let rest = base
+        .strip_prefix("https://")
+        .map(|r| format!("wss://{r}"))
+        .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
+        .unwrap_or_else(|| base.to_string());
+    format!("{rest}/v1/events?token={token}")
+}
+
+async fn run_server_load(
+    http: &reqwest::Client,
+    base: &str,
+    args: &IngestArgs,
+    tokens: Vec<String>,
+    rider: &str,
+) -> Result<Vec<IngestRow>, LoadtestError> {
+    let (sw, ne) = load_box();
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
+    // Open every socket first, at most 64 handshakes at once.
+    let connect_limit = Arc::new(Semaphore::new(64));
+    let mut connecting = JoinSet::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let url = ws_url(base, &token);
+        let limit = connect_limit.clone();
+        connecting.spawn(async move {
+            let _permit = limit.acquire().await;
+            let (mut socket, _) =
+                tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+                    .await
+                    .map_err(Box::new)?;
+            // The hello message.
+            let _ = socket.next().await;
+            Ok::<_, LoadtestError>((i, socket))
+        });
+    }
+    let mut sockets = Vec::with_capacity(args.drivers);
+    while let Some(joined) = connecting.join_next().await {
+        match joined {
+            Ok(result) => sockets.push(result?),
+            Err(e) => return Err(LoadtestError::Usage(format!("connect task failed: {e}"))),
+        }
+    }
+
+    let before = scrape_updates(http, base).await?;
+    let counters = Arc::new(LoadCounters::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut drivers = JoinSet::new();
+    for (i, socket) in sockets {
+        let counters = counters.clone();
+        let stop = stop.clone();
+        let (batch, interval) = (args.batch, args.interval_ms);
+        let seed = args.seed;
+        drivers.spawn(async move {
+            let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
+            let mut walker = Walker {
+                lat: rng.random_range(sw.lat()..=ne.lat()),
+                lng: rng.random_range(sw.lng()..=ne.lng()),
+            };
+            let (mut sink, mut stream) = socket.split();
+            let refused = AtomicU64::new(0);
+            let reader = async {
+                // Until the pong that answers the final ping: every batch before it is processed.
+                while let Some(message) = stream.next().await {
+                    let Ok(Message::Text(text)) = message else {
+                        if matches!(message, Ok(Message::Close(_)) | Err(_)) {
+                            break;
+                        }
+                        continue;
+                    };
+                    if text.as_str().contains("\"type\":\"error\"") {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    } else if text.as_str().contains("\"type\":\"pong\"") {
+                        break;
+                    }
+                }
+            };
+            let writer = async {
+                let mut last_ms = 0i64;
+                let mut body = String::with_capacity(64 + batch * 90);
+                while !stop.load(Ordering::Relaxed) {
+                    // Strictly increasing timestamps per driver, ending now.
+                    let now = unix_ms_now().max(last_ms + batch as i64);
+                    body.clear();
+                    body.push_str("{\"type\":\"locations\",\"points\":[");
+                    for j in 0..batch {
+                        let (lat, lng) = walker.step(&mut rng, sw, ne);
+                        let at = rfc3339_ms(now - (batch - 1 - j) as i64);
+                        if j > 0 {
+                            body.push(',');
+                        }
+                        body.push_str(&format!(
+                            "{{\"lat\":{lat:.6},\"lng\":{lng:.6},\"at\":\"{at}\"}}"
+                        ));
+                    }
+                    body.push_str("]}");
+                    last_ms = now;
+                    if sink.send(Message::text(body.clone())).await.is_err() {
+                        return;
+                    }
+                    counters
+                        .sent_points
+                        .fetch_add(batch as u64, Ordering::Relaxed);
+                    counters.sent_batches.fetch_add(1, Ordering::Relaxed);
+                    if interval > 0 {
+                        tokio::time::sleep(Duration::from_millis(interval)).await;
+                    }
+                }
+                let _ = sink.send(Message::text("{\"type\":\"ping\"}")).await;
+            };
+            tokio::join!(reader, writer);
+            counters
+                .refused_batches
+                .fetch_add(refused.load(Ordering::Relaxed), Ordering::Relaxed);
+            let _ = sink_close(sink).await;
+        });
+    }
+
+    let queries = on_own_thread(query_server_loop(
+        base.to_string(),
+        rider.to_string(),
+        args.seed,
+        QueryUntil::Stop(stop.clone()),
+    ));
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    while drivers.join_next().await.is_some() {}
+    let seconds = started.elapsed().as_secs_f64();
+    let (mut nanos, found, errors) = join_thread(queries).await?;
+    let after = scrape_updates(http, base).await?;
+    let sent = counters.sent_points.load(Ordering::Relaxed);
+    let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
+    let summary = LatencySummary::from_nanos(&mut nanos);
+    let loaded = IngestRow {
+        bench: "ingest",
+        system: "server",
+        drivers: args.drivers,
+        batch: args.batch,
+        seconds,
+        sent_points: sent,
+        refused_points: refused,
+        accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
+        server_counted: Some(after - before),
+        queries_per_s: summary.count as f64 / args.seconds as f64,
+        query: summary,
+        mean_found: mean_found(found, summary.count),
+        query_errors: errors,
+    };
+    // The drivers stay fresh for the server's stale window (60 s by default): query them at rest.
+    let rest = Duration::from_secs(args.seconds.min(5));
+    let at_rest_row = at_rest(
+        "server_at_rest",
+        args.drivers,
+        rest,
+        query_server_loop(
+            base.to_string(),
+            rider.to_string(),
+            args.seed,
+            deadline(rest),
+        ),
+    )
+    .await?;
+    Ok(vec![loaded, at_rest_row])
+}
+
+async fn sink_close<S>(mut sink: S) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    sink.send(Message::Close(None)).await
+}
+
+#[derive(Deserialize)]
+struct NearbyAnswer {
+    drivers: Vec<serde_json::Value>,
+}
+
+/// One rider asking for the 10 nearest drivers at random points, one request at a time, until
+/// `stop`. Returns the latencies (ns), the drivers found in total, and the failures.
+async fn query_server_loop(
+    base: String,
+    rider: String,
+    seed: u64,
+    until: QueryUntil,
+) -> (Vec<u64>, usize, u64) {
+    let (sw, ne) = load_box();
+    let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
+    let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return (nanos, found, 1),
+    };
+    if matches!(until, QueryUntil::Stop(_)) {
+        // Let every driver send a first batch.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    while !until.done() {
+        let lat = rng.random_range(sw.lat()..=ne.lat());
+        let lng = rng.random_range(sw.lng()..=ne.lng());
+        let url = format!("{base}/v1/drivers/nearby?lat={lat:.6}&lng={lng:.6}&limit=10");
+        let t = Instant::now();
+        let answer = http.get(url).bearer_auth(&rider).send().await;
+        let ok = match answer {
+            Ok(a) if a.status().is_success() => match a.json::<NearbyAnswer>().await {
+                Ok(body) => {
+                    found += body.drivers.len();
+                    true
+                }
+                Err(_) => false,
+            },
+            _ => false,
+        };
+        if ok {
+            nanos.push(t.elapsed().as_nanos() as u64);
+        } else {
+            errors += 1;
+        }
+    }
+    (nanos, found, errors)
+}
+
+/// The same workload on Redis: load with concurrent queries, then queries at rest on a key
+/// grown to `--redis-query-drivers` members.
+async fn run_redis(url: &str, args: &IngestArgs) -> Result<Vec<IngestRow>, LoadtestError> {
+    let (sw, ne) = load_box();
+    let client = redis::Client::open(url)?;
+    let mut connections = Vec::new();
+    for _ in 0..args.redis_connections.max(1) {
+        connections.push(client.get_multiplexed_async_connection().await?);
+    }
+    let key = args.redis_key.clone();
+    let mut admin = client.get_multiplexed_async_connection().await?;
+    redis::cmd("DEL")
+        .arg(&key)
+        .query_async::<()>(&mut admin)
+        .await?;
+
+    let counters = Arc::new(LoadCounters::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut drivers = JoinSet::new();
+    for i in 0..args.drivers {
+        let mut con = connections[i % connections.len()].clone();
+        let (counters, stop, key) = (counters.clone(), stop.clone(), key.clone());
+        let (batch, interval, seed) = (args.batch, args.interval_ms, args.seed);
+        drivers.spawn(async move {
+            let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
+            let mut walker = Walker {
+                lat: rng.random_range(sw.lat()..=ne.lat()),
+                lng: rng.random_range(sw.lng()..=ne.lng()),
+            };
+            let member = format!("driver:{i}");
+            while !stop.load(Ordering::Relaxed) {
+                let mut pipe = redis::pipe();
+                for _ in 0..batch {
+                    let (lat, lng) = walker.step(&mut rng, sw, ne);
+                    pipe.cmd("GEOADD")
+                        .arg(&key)
+                        .arg(lng)
+                        .arg(lat)
+                        .arg(&member)
+                        .ignore();
+                }
+                counters
+                    .sent_points
+                    .fetch_add(batch as u64, Ordering::Relaxed);
+                if pipe.query_async::<()>(&mut con).await.is_err() {
+                    counters.refused_batches.fetch_add(1, Ordering::Relaxed);
+                }
+                if interval > 0 {
+                    tokio::time::sleep(Duration::from_millis(interval)).await;
+                }
+            }
+        });
+    }
+    let queries = on_own_thread(query_redis_loop(
+        url.to_string(),
+        key.clone(),
+        args.seed,
+        QueryUntil::Stop(stop.clone()),
+    ));
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    while drivers.join_next().await.is_some() {}
+    let seconds = started.elapsed().as_secs_f64();
+    let (mut nanos, found, errors) = join_thread(queries).await?;
+    let sent = counters.sent_points.load(Ordering::Relaxed);
+    let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
+    let summary = LatencySummary::from_nanos(&mut nanos);
+    let loaded = IngestRow {
+        bench: "ingest",
+        system: "redis",
+        drivers: args.drivers,
+        batch: args.batch,
+        seconds,
+        sent_points: sent,
+        refused_points: refused,
+        accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
+        server_counted: None,
+        queries_per_s: summary.count as f64 / args.seconds as f64,
+        query: summary,
+        mean_found: mean_found(found, summary.count),
+        query_errors: errors,
+    };
+    let rest = Duration::from_secs(args.seconds.min(5));
+    let mut rows = vec![loaded];
+    rows.push(
+        at_rest(
+            "redis_at_rest",
+            args.drivers,
+            rest,
+            query_redis_loop(url.to_string(), key.clone(), args.seed, deadline(rest)),
+        )
+        .await?,
+    );
+
+    // Grow the key to the query fleet size (pipelined, 1,000 members per GEOADD), then again.
+    let target = args.redis_query_drivers;
+    if target > args.drivers {
+        let mut rng = Pcg64::seed_from_u64(args.seed ^ 0xa11);
+        let mut i = args.drivers;
+        while i < target {
+            let mut pipe = redis::pipe();
+            for _ in 0..10 {
+                if i >= target {
+                    break;
+                }
+                let cmd = pipe.cmd("GEOADD").arg(&key);
+                for _ in 0..1000 {
+                    if i >= target {
+                        break;
+                    }
+                    cmd.arg(rng.random_range(sw.lng()..=ne.lng()))
+                        .arg(rng.random_range(sw.lat()..=ne.lat()))
+                        .arg(format!("driver:{i}"));
+                    i += 1;
+                }
+                cmd.ignore();
+            }
+            pipe.query_async::<()>(&mut admin).await?;
+        }
+        rows.push(
+            at_rest(
+                "redis_at_rest",
+                target,
+                rest,
+                query_redis_loop(url.to_string(), key.clone(), args.seed, deadline(rest)),
+            )
+            .await?,
+        );
+    }
+    redis::cmd("DEL")
+        .arg(&key)
+        .query_async::<()>(&mut admin)
+        .await?;
+    Ok(rows)
+}
+
+fn deadline(after: Duration) -> QueryUntil {
+    QueryUntil::Deadline(Instant::now() + after)
+}
+
+fn mean_found(found: usize, count: usize) -> f64 {
+    if count > 0 {
+        found as f64 / count as f64
+    } else {
+        0.0
+    }
+}
+
+/// Queries alone for `rest`, on their own thread: the row of a system at rest.
+async fn at_rest<F>(
+    system: &'static str,
+    drivers: usize,
+    rest: Duration,
+    queries: F,
+) -> Result<IngestRow, LoadtestError>
+where
+    F: std::future::Future<Output = QueryResult> + Send + 'static,
+{
+    let started = Instant::now();
+    let (mut nanos, found, errors) = join_thread(on_own_thread(queries)).await?;
+    let seconds = started.elapsed().as_secs_f64().max(rest.as_secs_f64());
+    let summary = LatencySummary::from_nanos(&mut nanos);
+    Ok(IngestRow {
+        bench: "ingest",
+        system,
+        drivers,
+        batch: 0,
+        seconds,
+        sent_points: 0,
+        refused_points: 0,
+        accepted_per_s: 0.0,
+        server_counted: None,
+        queries_per_s: summary.count as f64 / seconds,
+        query: summary,
+        mean_found: mean_found(found, summary.count),
+        query_errors: errors,
+    })
+}
+
+/// When a query loop ends.
+enum QueryUntil {
+    /// When the load stops.
+    Stop(Arc<AtomicBool>),
+    /// At a fixed time.
+    Deadline(Instant),
+}
+
+impl QueryUntil {
+    fn done(&self) -> bool {
+        match self {
+            QueryUntil::Stop(stop) => stop.load(Ordering::Relaxed),
+            QueryUntil::Deadline(d) => Instant::now() >= *d,
+        }
+    }
+}
+
+type QueryResult = (Vec<u64>, usize, u64);
+
+/// Runs a query loop on its own thread and single-threaded runtime, so that the load's tasks in
+/// this process cannot delay the query client (it still shares the machine's cores).
+fn on_own_thread<F>(future: F) -> std::thread::JoinHandle<Option<QueryResult>>
+where
+    F: std::future::Future<Output = QueryResult> + Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        Some(runtime.block_on(future))
+    })
+}
+
+async fn join_thread(
+    handle: std::thread::JoinHandle<Option<QueryResult>>,
+) -> Result<QueryResult, LoadtestError> {
+    tokio::task::spawn_blocking(move || handle.join())
+        .await
+        .ok()
+        .and_then(|joined| joined.ok())
+        .flatten()
+        .ok_or_else(|| LoadtestError::Usage("the query thread failed".into()))
+}
+
+async fn query_redis_loop(url: String, key: String, seed: u64, until: QueryUntil) -> QueryResult {
+    let (sw, ne) = load_box();
+    let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
+    let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
+    let connection = match redis::Client::open(url.as_str()) {
+        Ok(client) => client.get_multiplexed_async_connection().await,
+        Err(e) => Err(e),
+    };
+    let Ok(mut con) = connection else {
+        return (nanos, found, 1);
+    };
+    if matches!(until, QueryUntil::Stop(_)) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    while !until.done() {
+        let lat = rng.random_range(sw.lat()..=ne.lat());
+        let lng = rng.random_range(sw.lng()..=ne.lng());
+        let t = Instant::now();
+        let answer = redis::cmd("GEOSEARCH")
+            .arg(&key)
+            .arg("FROMLONLAT")
+            .arg(lng)
+            .arg(lat)
+            .arg("BYRADIUS")
+            .arg(1)
+            .arg("km")
+            .arg("ASC")
+            .arg("COUNT")
+            .arg(10)
+            .query_async::<Vec<String>>(&mut con)
+            .await;
+        match answer {
+            Ok(members) => {
+                nanos.push(t.elapsed().as_nanos() as u64);
+                found += members.len();
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    (nanos, found, errors)
+}
+
+fn print_row(row: &IngestRow, json: bool) -> Result<(), LoadtestError> {
+    if json {
+        println!("{}", serde_json::to_string(row)?);
+        return Ok(());
+    }
+    println!(
+        "{:<14} drivers {:>7}  batch {:>3}  {:>6.1} s  sent {:>10}  refused {:>8}  accepted/s {:>11.0}{}",
+        row.system,
+        row.drivers,
+        row.batch,
+        row.seconds,
+        row.sent_points,
+        row.refused_points,
+        row.accepted_per_s,
+        match row.server_counted {
+            Some(c) => format!("  (server counted {c:.0})"),
+            None => String::new(),
+        }
+    );
+    println!(
+        "{:<14} nearest: {:>8.0} q/s  p50 {:>8.1} µs  p99 {:>8.1} µs  mean {:>8.1} µs  found {:>4.1}  errors {}",
+        "",
+        row.queries_per_s,
+        row.query.p50_us,
+        row.query.p99_us,
+        row.query.mean_us,
+        row.mean_found,
+        row.query_errors
+    );
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Benchmarks of Doorstep's live driver index, behind `doorstep bench geo` and `doorstep bench ingest`.
+//!
+//! - [`run_geo`] measures, in process, location updates per second and 10-nearest queries on the
+//!   H3-bucketed [`doorstep_geo::MoverIndex`] (what the live dispatcher uses) and on
+//!   [`GridIndex`], a uniform grid in projected kilometres kept here as the candidate replacement,
+//!   side by side in the same run, with memory per driver.
+//! - [`run_ingest`] drives a running server with simulated drivers sending location batches over
+//!   the WebSocket while a rider asks `GET /v1/drivers/nearby`, and runs the same workload against
+//!   Redis (`GEOADD` pipelined, `GEOSEARCH`) in the same run, printing the ratios.
+//!
+//! This crate only measures: it reports numbers and never asserts on them, and it changes nothing
+//! in the crates it measures. Randomness comes from a seeded generator, so a run's workload (not
+//! its timings) is reproducible. Tables go to stdout; with `--json`, one JSON object per line.
+
+mod geo_bench;
+mod grid_index;
+mod ingest;
+mod prometheus;
+mod stats;
+
+pub use geo_bench::IndexKind;
+pub use geo_bench::{GeoArgs, GeoRow, run_geo};
+pub use grid_index::{GridIndex, PlanePoint};
+pub use ingest::{IngestArgs, IngestRow, run_ingest};
+pub use prometheus::metric_value;
+pub use stats::{LatencySummary, vm_rss_bytes};
+
+/// Why a benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadtestError {
+    /// The arguments make no sense (the caller's fault).
+    #[error("invalid arguments: {0}")]
+    Usage(String),
+    /// The server answered something unexpected.
+    #[error("server answered {status} to {what}: {body}")]
+    Server {
+        /// What was being done.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer's body.
+        body: String,
+    },
+    /// An HTTP request failed below the status line (connection refused, reset, timeout).
+    #[error("http request failed")]
+    Http(#[from] reqwest::Error),
+    /// A WebSocket could not be opened or broke.
+    #[error("websocket failed")]
+    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+    /// A Redis command failed.
+    #[error("redis failed")]
+    Redis(#[from] redis::RedisError),
+    /// The account cache could not be read or written.
+    #[error("account cache {path}")]
+    AccountCache {
+        /// The cache file.
+        path: String,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON document did not have the expected shape.
+    #[error("unexpected json")]
+    Json(#[from] serde_json::Error),
+}
