@@ -196,6 +196,9 @@ pub struct MeResponse {
     pub rating: f64,
     /// Number of ratings received.
     pub ratings: i64,
+    /// For drivers: whether they are online and taking offers (absent for other roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
 }
 
 /// `POST /v1/rides/quotes`.

@@ -92,6 +92,10 @@ pub async fn limit(State(limiter): State<Limiter>, request: Request, next: Next)
         limiter.by_token.retain_recent();
         limiter.by_ip.retain_recent();
     }
+    // Pages, scripts and map data of the web apps are not metered: one app load is a dozen requests.
+    if request.method() == axum::http::Method::GET && !request.uri().path().starts_with("/v1/") {
+        return next.run(request).await;
+    }
     let token = request
         .headers()
         .get(header::AUTHORIZATION)

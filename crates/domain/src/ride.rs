@@ -152,13 +152,19 @@ impl NoDriverReason {
 
 /// Something that happened to a ride. Recorded with the state change in one transaction and pushed to the
 /// ride's rider and driver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RideEvent {
     /// The rider requested the ride.
     Requested {
         /// Quoted fare.
         fare: Money,
+        /// Pickup point (absent in events recorded before it was added).
+        #[serde(default)]
+        pickup: Option<LatLng>,
+        /// Drop-off point (absent in events recorded before it was added).
+        #[serde(default)]
+        dropoff: Option<LatLng>,
     },
     /// The ride was offered to a driver.
     Offered {
@@ -321,6 +327,8 @@ impl Ride {
     pub fn request(new: NewRide, now: Timestamp) -> (Ride, RideEvent) {
         let event = RideEvent::Requested {
             fare: new.quoted.total,
+            pickup: Some(new.pickup),
+            dropoff: Some(new.dropoff),
         };
         let ride = Ride {
             id: new.id,

@@ -33,7 +33,7 @@ impl Audience {
 }
 
 /// An event as recorded, with its position in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     /// Position in the log: unique, increasing in the order events were recorded. Clients resume "after"
     /// the last id they saw.

@@ -67,6 +67,11 @@ pub async fn me(
     Caller(user): Caller,
 ) -> Result<Json<MeResponse>, ApiError> {
     let (rating, ratings) = state.app.rating_summary(user.id).await?;
+    let online = (user.role == doorstep_domain::Role::Driver).then(|| {
+        state
+            .app
+            .with_fleet(|f| f.driver(user.id).is_some_and(|d| d.online))
+    });
     Ok(Json(MeResponse {
         user_id: user.id.to_string(),
         email: user.email.as_str().to_owned(),
@@ -74,5 +79,6 @@ pub async fn me(
         role: user.role.as_str().to_owned(),
         rating,
         ratings,
+        online,
     }))
 }

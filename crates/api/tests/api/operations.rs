@@ -101,6 +101,19 @@ pub async fn the_console_sees_drivers_rides_kpis_and_zone_demand(db: TestDb) -> 
         1
     );
 
+    let timeline = server.timeline(&admin, &ride_id).await?;
+    assert_eq!(timeline[0]["type"], "requested");
+    assert!(
+        TIMES_SQUARE.is(&timeline[0]["pickup"]),
+        "the request says where: {}",
+        timeline[0]
+    );
+    assert!(UNION_SQUARE.is(&timeline[0]["dropoff"]), "{}", timeline[0]);
+    let me = server.get("/v1/me", &driver.token).await?.expect(200);
+    assert_eq!(me["online"], true, "{me}");
+    let rider_me = server.get("/v1/me", &rider.token).await?.expect(200);
+    assert!(rider_me.get("online").is_none(), "{rider_me}");
+
     let by_state = server
         .get("/v1/admin/rides?state=completed", &admin.token)
         .await?
