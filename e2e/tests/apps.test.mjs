@@ -39,10 +39,9 @@ async function rideState(page) {
   return page.locator('#ride-state').getAttribute('data-state');
 }
 
-// Demo drivers can only start rides of demo riders: the PIN reaches them through the demo's in-process
-// board, not the API. So a browser rider's ride is followed here until a demo driver has accepted it and
-// comes live on the map; the whole ride to the receipt is done with a driver account in the next test.
-test('a rider signs up and a demo driver is assigned and approaches live', async () => {
+// A browser rider's whole ride with a demo driver: the demo driver is told the PIN at the car (the demo
+// reads it from the record, standing in for the rider reading it out).
+test('a rider signs up and a demo driver takes the ride from assignment to the receipt', async () => {
   const page = await b.page(PHONE);
   await page.goto(`${demo.base}/rider/`);
   await screenshot(page, 'rider-signup-390');
@@ -69,11 +68,19 @@ test('a rider signs up and a demo driver is assigned and approaches live', async
   await page.locator('#conn', { hasText: 'reconnecting' }).waitFor();
   await screenshot(page, 'rider-reconnecting-390');
   await page.locator('#conn').waitFor({ state: 'hidden' });
+  // Cancelling shows the fee (or that it is free) before confirming; the rider keeps the ride.
   await page.getByRole('button', { name: 'Cancel ride' }).click();
   await page.locator('#cancel-fee').waitFor();
   await screenshot(page, 'rider-cancel-390');
-  await page.locator('#dlg-confirm').click();
-  await page.locator('#ride-state[data-state="cancelled"]').waitFor();
+  await page.getByRole('button', { name: 'Keep ride' }).click();
+  // The demo driver arrives, starts with the PIN and completes: the receipt follows.
+  await page.locator('#receipt-title').waitFor({ timeout: 150000 });
+  assert.match(await page.locator('#final-fare').textContent(), /^\$\d+\.\d\d$/);
+  await screenshot(page, 'rider-receipt-390');
+  await page.getByLabel('4 stars').check();
+  await page.getByRole('button', { name: 'Send rating' }).click();
+  await page.locator('#rate-done', { hasText: 'Thanks' }).waitFor();
+  await page.getByRole('button', { name: 'Done' }).click();
   await page.setViewportSize(DESKTOP);
   await page.getByRole('button', { name: 'Home', exact: true }).click();
   await page.locator('#svc-ride').waitFor();
