@@ -39,13 +39,23 @@ enum Command {
     /// Runs benchmarks (`bench ridehail`: the DIMACS ride-hailing benchmark on Manhattan demand).
     Bench {
         #[command(subcommand)]
-        command: doorstep_sim::bench::BenchCommand,
+        command: BenchCommand,
     },
     /// Manages operator accounts.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// The DIMACS ride-hailing benchmark on Manhattan demand (a re-implementation of pyhailing).
+    Ridehail(doorstep_sim::bench::RidehailArgs),
+    /// In-process location updates and nearest-driver queries on the live index, at several fleet sizes.
+    Geo(doorstep_loadtest::GeoArgs),
+    /// Drives a running server with simulated drivers over WebSockets (and Redis side by side).
+    Ingest(doorstep_loadtest::IngestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,7 +196,13 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => demo(args).await,
-        Command::Bench { command } => Ok(doorstep_sim::bench::run(command)?),
+        Command::Bench { command } => match command {
+            BenchCommand::Ridehail(args) => Ok(doorstep_sim::bench::run(
+                doorstep_sim::bench::BenchCommand::Ridehail(args),
+            )?),
+            BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),
+            BenchCommand::Ingest(args) => Ok(doorstep_loadtest::run_ingest(&args).await?),
+        },
         Command::Migrate(db) => {
             let store = open_store(&db.database_url).await?;
             println!("migrations applied to {}", redact_url(&db.database_url));
