@@ -36,7 +36,7 @@ enum Command {
     Demo(DemoArgs),
     /// Applies the database migrations and exits.
     Migrate(DatabaseArgs),
-    /// Runs benchmarks: the DIMACS ride-hailing day, the live index in process, ingest through a server..
+    /// Runs benchmarks: the DIMACS ride-hailing day, the live index in process, ingest through a server.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
