@@ -33,6 +33,9 @@ pub struct GeoArgs {
     /// Indexes to measure, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_values = ["h3", "grid"])]
     pub index: Vec<IndexKind>,
+    /// Side of the grid's cells in km (default: sized for about four drivers per cell).
+    #[arg(long)]
+    pub grid_cell_km: Option<f64>,
     /// Seed of the workload (positions, moves, query points).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -66,6 +69,9 @@ pub struct GeoRow {
     pub inserts_per_s: f64,
     /// Location updates per second (upsert of an existing driver, projection included).
     pub updates_per_s: f64,
+    /// Nanoseconds per update spent computing the bucket alone (H3 `to_cell`, or the grid's
+    /// projection and floor): a floor under the cost of an update.
+    pub bucket_ns: f64,
     /// Share of updates that changed bucket.
     pub bucket_changes: f64,
     /// Nearest queries per second (one thread, timer overhead of ~25 ns a query included).
@@ -234,12 +240,13 @@ pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
             args.seed
         );
         println!(
-            "{:>9} {:>5} {:>9} {:>11} {:>11} {:>7} {:>10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10} {:>6}",
+            "{:>9} {:>5} {:>9} {:>11} {:>11} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10} {:>6}",
             "drivers",
             "index",
             "bucket",
             "inserts/s",
             "updates/s",
+            "cell ns",
             "moved%",
             "queries/s",
             "mean µs",
@@ -268,7 +275,10 @@ pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
                 IndexKind::Grid => {
                     let rss0 = vm_rss_bytes();
                     let started = Instant::now();
-                    let mut index = GridIndex::for_fleet(sw, ne, n);
+                    let mut index = match args.grid_cell_km {
+                        Some(cell_km) => GridIndex::new(sw, ne, cell_km),
+                        None => GridIndex::for_fleet(sw, ne, n),
+                    };
                     let cell = format!("{:.3} km", index.cell_km());
                     for (i, &p) in work.initial.iter().enumerate() {
                         index.upsert(i as u32, p);
@@ -328,6 +338,16 @@ fn measure<I: LiveIndex>(
     }
     let update_s = started.elapsed().as_secs_f64();
 
+    // The bucket computation alone (H3: `LatLng::to_cell`; grid: projection and floor), the part
+    // of an update no bucket layout can avoid.
+    let started = Instant::now();
+    let mut fold = 0u64;
+    for &(_, p) in &work.moves {
+        fold = fold.wrapping_add(index.bucket_of(black_box(p)));
+    }
+    black_box(fold);
+    let bucket_s = started.elapsed().as_secs_f64();
+
     let mut nanos = Vec::with_capacity(work.queries.len());
     let mut found = 0usize;
     let mut sample = Vec::with_capacity(AGREEMENT_SAMPLE.min(work.queries.len()));
@@ -353,6 +373,11 @@ fn measure<I: LiveIndex>(
         cell,
         inserts_per_s: per_s(n, insert_s),
         updates_per_s: per_s(work.moves.len(), update_s),
+        bucket_ns: if work.moves.is_empty() {
+            0.0
+        } else {
+            bucket_s * 1e9 / work.moves.len() as f64
+        },
         bucket_changes: if work.moves.is_empty() {
             0.0
         } else {
@@ -401,7 +426,7 @@ fn print_row(row: &GeoRow, json: bool) -> Result<(), LoadtestError> {
         None => "-".into(),
     };
     println!(
-        "{:>9} {:>5} {:>9} {:>11.0} {:>11.0} {:>7.1} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>6.1} {:>9} {:>10} {:>6}",
+        "{:>9} {:>5} {:>9} {:>11.0} {:>11.0} {:>7.1} {:>7.1} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>6.1} {:>9} {:>10} {:>6}",
         row.drivers,
         match row.index {
             IndexKind::H3 => "h3",
@@ -410,6 +435,7 @@ fn print_row(row: &GeoRow, json: bool) -> Result<(), LoadtestError> {
         row.cell,
         row.inserts_per_s,
         row.updates_per_s,
+        row.bucket_ns,
         row.bucket_changes * 100.0,
         row.queries_per_s,
         row.query.mean_us,

@@ -251,7 +251,7 @@ async fn ensure_accounts(
         accounts.drivers[i] = token.clone();
         tokens[i] = token;
         done += 1;
-        if done % 500 == 0 {
+        if done.is_multiple_of(500) {
             say(&format!(
                 "accounts: {done}/{} ready after {:.0} s",
                 args.drivers,
