@@ -115,6 +115,9 @@ pub struct DecisionView<'a> {
     pub vehicles: &'a [Vehicle],
     /// The day's number of requests (known to a pyhailing agent through its configuration).
     pub day_requests: usize,
+    /// Vehicles that became eligible (or moved within the eligible set) since the previous
+    /// decision, for policies that keep candidate lists between decisions.
+    pub changed: &'a [u32],
     grid: &'a VehicleIndex,
 }
 
@@ -131,6 +134,50 @@ impl DecisionView<'_> {
                 out.push(f);
             }
         });
+    }
+
+    /// As [`DecisionView::feasible_vehicles`], and returns the earliest time at which one of the
+    /// vehicles it looked at, infeasible now, becomes feasible as its wait shrinks (infinity if
+    /// none; `now` if a vehicle on the move was seen, whose reach changes continuously). Until then,
+    /// and unless a vehicle changes (see [`DecisionView::changed`]) or the 15-minute speed window
+    /// does, the request's candidates stay the same.
+    pub fn feasible_vehicles_until(&self, request: u32, out: &mut Vec<Feasible>) -> f64 {
+        let r = &self.requests[request as usize];
+        let (model, now) = (self.model, self.now);
+        let reach = |z: usize| PICKUP_LIMIT_SECS * model.reach_speed(z, r.origin_zone, now);
+        let mut until = f64::INFINITY;
+        self.grid.for_each_near(r.origin, reach, |v| {
+            let (f, from) = self.check(v, r);
+            if let Some(f) = f {
+                out.push(f);
+            }
+            until = until.min(from);
+        });
+        until
+    }
+
+    /// Whether vehicle `v` is feasible for request `request` now, and from when it becomes feasible
+    /// if it is not (as in [`DecisionView::feasible_vehicles_until`]).
+    pub fn check_vehicle(&self, request: u32, v: u32) -> (Option<Feasible>, f64) {
+        self.check(v, &self.requests[request as usize])
+    }
+
+    fn check(&self, v: u32, r: &Request) -> (Option<Feasible>, f64) {
+        let vehicle = &self.vehicles[v as usize];
+        if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
+            return (Some(f), f64::INFINITY);
+        }
+        if reposition_progress(vehicle, self.now).is_some() {
+            return (None, self.now);
+        }
+        if vehicle.free_at <= self.now {
+            return (None, f64::INFINITY);
+        }
+        let km = vehicle.free_pos.l1(r.origin);
+        let drive = self
+            .model
+            .mean_secs(km, vehicle.free_zone, r.origin_zone, vehicle.free_at);
+        (None, vehicle.free_at + drive - PICKUP_LIMIT_SECS)
     }
 }
 
@@ -334,6 +381,8 @@ struct World<'a> {
     /// Per request: 0 = not yet pending or pending, 1 = served, 2 = lost.
     status: Vec<u8>,
     pending: Vec<u32>,
+    /// Vehicles put into the index since the last decision.
+    touched: Vec<u32>,
     outcome: Outcome,
     waits: Vec<f64>,
 }
@@ -373,6 +422,7 @@ impl World<'_> {
     fn refresh(&mut self, v: u32) {
         let vehicle = &self.vehicles[v as usize];
         if vehicle.is_eligible() {
+            self.touched.push(v);
             if reposition_progress(vehicle, 0.0).is_some() {
                 self.grid.insert_moving(v);
             } else {
@@ -546,6 +596,7 @@ pub fn simulate(
         rng: Pcg64::seed_from_u64(day.run_seed),
         status: vec![0; day.requests.len()],
         pending: Vec::new(),
+        touched: Vec::new(),
         outcome: Outcome {
             requests: day.requests.len(),
             served: 0,
@@ -633,11 +684,13 @@ pub fn simulate(
                 requests: &day.requests,
                 vehicles: &world.vehicles,
                 day_requests: day.requests.len(),
+                changed: &world.touched,
                 grid: &world.grid,
             };
             policy.decide(&view, &mut actions);
         }
         decision_ns.push(stopwatch.now_ns().saturating_sub(t0));
+        world.touched.clear();
         world.outcome.decisions += 1;
         for &(request, v) in &actions.assign {
             world.assign(now, request, v);

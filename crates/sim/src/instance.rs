@@ -180,7 +180,8 @@ pub struct Model {
     vmax: f64,
     /// Mean speeds, km/s, by `(from * zones + to) * 96 + window` (the speed clock's window).
     mean: Vec<f64>,
-    /// Per `(to * zones + from) * 96 + window`, the higher mean speed of that window and the next.
+    /// Per `(to * zones + from) * 96 + window`, the highest mean speed of that window and the next
+    /// two.
     reach_speed: Vec<f64>,
 }
 
@@ -227,7 +228,11 @@ impl Model {
                     let s = city.speed(zone(from), zone(to), w * 900).mean_kmps;
                     let next = city
                         .speed(zone(from), zone(to), ((w + 1) % 96) * 900)
-                        .mean_kmps;
+                        .mean_kmps
+                        .max(
+                            city.speed(zone(from), zone(to), ((w + 2) % 96) * 900)
+                                .mean_kmps,
+                        );
                     mean[(from * n + to) * 96 + w as usize] = s;
                     reach_speed[(to * n + from) * 96 + w as usize] = s.max(next);
                     vmax_to_any[to] = vmax_to_any[to].max(s);
@@ -290,7 +295,9 @@ impl Model {
     }
 
     /// An upper bound on the mean speed (km/s) from zone `from` to zone `to` of a drive starting
-    /// between `sim_secs` and `sim_secs + 300`: the higher of the two windows involved.
+    /// between `sim_secs` and `sim_secs + 600` (the windows involved): 300 s × this bounds the reach
+    /// of every vehicle that is or may become (as its wait shrinks) feasible for a pickup in `to`
+    /// during a request's remaining life.
     pub fn reach_speed(&self, from: usize, to: ZoneIdx, sim_secs: f64) -> f64 {
         let n = self.centroids.len();
         let w = speed_clock(sim_secs) as usize / 900;

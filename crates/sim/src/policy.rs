@@ -12,11 +12,118 @@ use crate::instance::{COST_PER_KM, Day, GridPoint, Model, PICKUP_LIMIT_SECS};
 /// The greedy baseline: each pending request, oldest first, to the nearest (smallest expected
 /// pickup time) feasible vehicle still free in this decision, through
 /// [`doorstep_dispatch::assign_greedy`].
+///
+/// Every request greedy leaves pending has no feasible vehicle, so between decisions it keeps, per
+/// request, until when that stays true ([`DecisionView::feasible_vehicles_until`]) and rescans only
+/// the requests that are new, whose time has come, that a changed vehicle can now serve, or when
+/// the speed window turns. The assignment is the same as with a full rescan at every decision.
 #[derive(Debug, Default)]
 pub struct Greedy {
     feasible: Vec<Feasible>,
     problem: AssignmentProblem,
     vehicles: Vec<u32>,
+    column_of: Vec<u32>,
+    /// Per request: until when its last scan's answer (no feasible vehicle) holds; `-inf` before
+    /// its first scan.
+    quiet_until: Vec<f64>,
+    /// Per request: the speed window of its last scan.
+    scanned_window: Vec<u32>,
+    /// Per request: a changed vehicle may serve it now.
+    woken: Vec<bool>,
+    rows: Vec<u32>,
+}
+
+impl Policy for Greedy {
+    fn name(&self) -> &'static str {
+        "greedy"
+    }
+
+    fn start_day(&mut self, _model: &Model, day: &Day) {
+        self.quiet_until = vec![f64::NEG_INFINITY; day.requests.len()];
+        self.scanned_window = vec![u32::MAX; day.requests.len()];
+        self.woken = vec![false; day.requests.len()];
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
+        let n = view.requests.len();
+        if self.quiet_until.len() != n {
+            self.quiet_until = vec![f64::NEG_INFINITY; n];
+            self.scanned_window = vec![u32::MAX; n];
+            self.woken = vec![false; n];
+        }
+        let now = view.now;
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "simulated time is non-negative and within a few days"
+        )]
+        let window = ((now + crate::instance::SPEED_CLOCK_OFFSET_SECS) / 900.0) as u32 % 96;
+        // Vehicles that changed wake the requests they can serve (or will, as their wait shrinks).
+        for &v in view.changed {
+            for &r in view.pending {
+                let i = r as usize;
+                if self.woken[i] || self.quiet_until[i] <= now {
+                    continue;
+                }
+                let (f, from) = view.check_vehicle(r, v);
+                if f.is_some() {
+                    self.woken[i] = true;
+                } else {
+                    self.quiet_until[i] = self.quiet_until[i].min(from);
+                }
+            }
+        }
+        self.rows.clear();
+        for &r in view.pending {
+            let i = r as usize;
+            if self.woken[i] || self.quiet_until[i] <= now || self.scanned_window[i] != window {
+                self.rows.push(r);
+            }
+            self.woken[i] = false;
+        }
+        // The rows' candidates, columns numbered in order of discovery.
+        let problem = &mut self.problem;
+        problem.requests = self.rows.len();
+        problem.candidates.clear();
+        problem.unassigned_cost.clear();
+        self.vehicles.clear();
+        if self.column_of.len() != view.vehicles.len() {
+            self.column_of = vec![u32::MAX; view.vehicles.len()];
+        }
+        for (row, &r) in self.rows.iter().enumerate() {
+            self.feasible.clear();
+            self.quiet_until[r as usize] = view.feasible_vehicles_until(r, &mut self.feasible);
+            self.scanned_window[r as usize] = window;
+            for f in &self.feasible {
+                let col = &mut self.column_of[f.vehicle as usize];
+                if *col == u32::MAX {
+                    *col = u32::try_from(self.vehicles.len()).unwrap_or(u32::MAX);
+                    self.vehicles.push(f.vehicle);
+                }
+                problem.candidates.push(Candidate {
+                    request: row,
+                    driver: *col as usize,
+                    cost: f.eta_secs(),
+                });
+            }
+            problem.unassigned_cost.push(PICKUP_LIMIT_SECS * 10.0);
+        }
+        problem.drivers = self.vehicles.len();
+        for &v in &self.vehicles {
+            self.column_of[v as usize] = u32::MAX;
+        }
+        if problem.candidates.is_empty() {
+            return;
+        }
+        let order: Vec<usize> = (0..problem.requests).collect();
+        if let Ok(solution) = assign_greedy(problem, &order) {
+            for (row, driver) in solution.driver_of.iter().enumerate() {
+                if let Some(col) = driver {
+                    actions.assign.push((self.rows[row], self.vehicles[*col]));
+                }
+            }
+        }
+    }
 }
 
 /// Builds a problem whose columns are the vehicles seen by any pending request (renumbered densely
@@ -58,32 +165,6 @@ fn build_problem(
     problem.drivers = vehicles.len();
     for &v in vehicles.iter() {
         column_of[v as usize] = u32::MAX;
-    }
-}
-
-impl Policy for Greedy {
-    fn name(&self) -> &'static str {
-        "greedy"
-    }
-
-    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
-        let mut column_of = Vec::new();
-        build_problem(
-            view,
-            &mut self.feasible,
-            &mut self.problem,
-            &mut self.vehicles,
-            |_, f| Some(f.eta_secs()),
-            |_| PICKUP_LIMIT_SECS * 10.0,
-            &mut column_of,
-        );
-        if self.problem.candidates.is_empty() {
-            return;
-        }
-        let order: Vec<usize> = (0..self.problem.requests).collect();
-        if let Ok(solution) = assign_greedy(&self.problem, &order) {
-            push_assignments(view, &self.vehicles, &solution.driver_of, actions);
-        }
     }
 }
 
