@@ -16,6 +16,7 @@
 //! that the live dispatcher calls (`assign_min_cost`, `assign_greedy`, `prune_candidates`): a
 //! benchmark of a copy would be worthless.
 
+/// The benchmark runner behind `doorstep bench ridehail` (clock, memory, files, terminal).
 pub mod bench;
 mod engine;
 mod grid;
