@@ -324,7 +324,8 @@ pub struct IngestRow {
     pub seconds: f64,
     /// Points sent.
     pub sent_points: u64,
-    /// Points in batches the system refused.
+    /// Points in batches the system refused (server: answered with an error; Redis: the pipeline
+    /// failed).
     pub refused_points: u64,
     /// Accepted points per second.
     pub accepted_per_s: f64,
@@ -678,9 +679,16 @@ async fn query_server_loop(
 async fn run_redis(url: &str, args: &IngestArgs) -> Result<Vec<IngestRow>, LoadtestError> {
     let (sw, ne) = load_box();
     let client = redis::Client::open(url)?;
+    // No response timeout: with thousands of drivers queued on a few connections, replies take
+    // longer than the client's default 500 ms, and a timed-out pipeline may still have been applied.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     let mut connections = Vec::new();
     for _ in 0..args.redis_connections.max(1) {
-        connections.push(client.get_multiplexed_async_connection().await?);
+        connections.push(
+            client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?,
+        );
     }
     let key = args.redis_key.clone();
     let mut admin = client.get_multiplexed_async_connection().await?;
