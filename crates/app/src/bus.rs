@@ -45,14 +45,15 @@ pub enum BusMessage {
     Event(StoredEvent),
     /// A driver's position on a ride.
     Location(LocationUpdate),
-    /// Any driver's position, for admins.
-    DriverPosition(DriverPosition),
 }
 
-/// A broadcast channel of [`BusMessage`]s.
+/// Broadcast channels: [`BusMessage`]s for every subscriber, and every driver's position on a separate
+/// channel that only the operations console subscribes to (so that thousands of driver sockets are not
+/// woken for positions they would drop).
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<BusMessage>,
+    fleet: broadcast::Sender<DriverPosition>,
 }
 
 impl Default for EventBus {
@@ -65,7 +66,18 @@ impl EventBus {
     /// A bus that buffers up to 8192 messages per slow subscriber.
     pub fn new() -> EventBus {
         let (tx, _) = broadcast::channel(8192);
-        EventBus { tx }
+        let (fleet, _) = broadcast::channel(8192);
+        EventBus { tx, fleet }
+    }
+
+    /// Publishes a driver's position to the operations console subscribers (none is fine).
+    pub fn publish_position(&self, position: DriverPosition) {
+        let _ = self.fleet.send(position);
+    }
+
+    /// A new subscription to every driver's position (admins only).
+    pub fn subscribe_positions(&self) -> broadcast::Receiver<DriverPosition> {
+        self.fleet.subscribe()
     }
 
     /// Publishes a message to every current subscriber (none is fine).

@@ -86,13 +86,12 @@ impl App {
                 .map(|status| (status, *p, *at))
         });
         if let Some((status, position, at)) = console {
-            self.bus()
-                .publish(BusMessage::DriverPosition(crate::bus::DriverPosition {
-                    driver: driver.id,
-                    status,
-                    position,
-                    at,
-                }));
+            self.bus().publish_position(crate::bus::DriverPosition {
+                driver: driver.id,
+                status,
+                position,
+                at,
+            });
         }
         for (push, p, at) in pushes {
             let eta_s = push

@@ -144,6 +144,8 @@ fn location_json(l: &LocationUpdate) -> serde_json::Value {
 async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) {
     // Subscribe before reading the backlog so that nothing falls between the two.
     let mut bus = state.app.bus().subscribe();
+    // Only the operations console listens to every driver's position.
+    let mut positions = (user.role == Role::Admin).then(|| state.app.bus().subscribe_positions());
     let mut last = after;
     let hello = serde_json::json!({"type": "hello", "last_event_id": after, "user_id": user.id.to_string()});
     if !send_json(&mut socket, &hello).await
@@ -171,24 +173,24 @@ async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) 
                             true
                         }
                     }
-                    Ok(BusMessage::DriverPosition(d)) => {
-                        if user.role == Role::Admin {
-                            send_json(&mut socket, &serde_json::json!({
-                                "type": "driver_position",
-                                "driver_id": d.driver.to_string(),
-                                "status": d.status,
-                                "lat": d.position.lat(),
-                                "lng": d.position.lng(),
-                                "at": rfc3339(d.at),
-                            })).await
-                        } else {
-                            true
-                        }
-                    }
                     Err(RecvError::Lagged(_)) => catch_up(&state, &user, &mut last, &mut socket).await,
                     Err(RecvError::Closed) => false,
                 };
                 if !alive {
+                    break;
+                }
+            }
+            position = next_position(&mut positions) => {
+                let Some(d) = position else { continue };
+                let message = serde_json::json!({
+                    "type": "driver_position",
+                    "driver_id": d.driver.to_string(),
+                    "status": d.status,
+                    "lat": d.position.lat(),
+                    "lng": d.position.lng(),
+                    "at": rfc3339(d.at),
+                });
+                if !send_json(&mut socket, &message).await {
                     break;
                 }
             }
@@ -214,6 +216,21 @@ async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) 
         }
     }
     metrics::gauge!("websocket_connections").decrement(1.0);
+}
+
+/// The next driver position for an admin's socket; never resolves for other users. A lagging console
+/// skips positions (the next ones supersede them).
+async fn next_position(
+    positions: &mut Option<tokio::sync::broadcast::Receiver<doorstep_app::DriverPosition>>,
+) -> Option<doorstep_app::DriverPosition> {
+    match positions {
+        Some(rx) => match rx.recv().await {
+            Ok(p) => Some(p),
+            Err(RecvError::Lagged(_)) => None,
+            Err(RecvError::Closed) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 async fn handle_client_message(
