@@ -168,7 +168,31 @@ impl MutableColumns {
             version: ride.version,
         })
     }
+
+    /// Binds the columns in their statement order: final_fare, state, driver_id, pickup_eta_s,
+    /// excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor,
+    /// cancel_fee_currency, no_driver_reason, version.
+    fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(self.final_fare)
+            .bind(self.state)
+            .bind(self.driver)
+            .bind(self.pickup_eta_s)
+            .bind(self.excluded_drivers)
+            .bind(self.assigned_at)
+            .bind(self.arrived_at)
+            .bind(self.started_at)
+            .bind(self.ended_at)
+            .bind(self.cancelled_by)
+            .bind(self.cancel_fee_minor)
+            .bind(self.cancel_fee_currency)
+            .bind(self.no_driver_reason)
+            .bind(self.version)
+    }
 }
+
+/// A statement on the `Any` driver with its arguments.
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
 /// Inserts a new ride row.
 async fn insert_ride(
@@ -178,7 +202,7 @@ async fn insert_ride(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let m = MutableColumns::of(ride)?;
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, quoted_fare, \
          pin, requested_at, idempotency_key, updated_at, final_fare, state, driver_id, pickup_eta_s, \
          excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor, \
@@ -196,23 +220,8 @@ async fn insert_ride(
     .bind(ride.pin.as_str().to_owned())
     .bind(ride.requested_at.millis())
     .bind(idempotency_key.map(str::to_owned))
-    .bind(now.millis())
-    .bind(m.final_fare)
-    .bind(m.state)
-    .bind(m.driver)
-    .bind(m.pickup_eta_s)
-    .bind(m.excluded_drivers)
-    .bind(m.assigned_at)
-    .bind(m.arrived_at)
-    .bind(m.started_at)
-    .bind(m.ended_at)
-    .bind(m.cancelled_by)
-    .bind(m.cancel_fee_minor)
-    .bind(m.cancel_fee_currency)
-    .bind(m.no_driver_reason)
-    .bind(m.version)
-    .execute(&mut *conn)
-    .await?;
+    .bind(now.millis());
+    m.bind_to(query).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -472,31 +481,19 @@ impl Store {
         let ride = change.ride;
         let m = MutableColumns::of(ride)?;
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
+        let query = sqlx::query(
             "UPDATE rides SET final_fare = $3, state = $4, driver_id = $5, pickup_eta_s = $6, excluded_drivers = $7, \
              assigned_at = $8, arrived_at = $9, started_at = $10, ended_at = $11, cancelled_by = $12, \
              cancel_fee_minor = $13, cancel_fee_currency = $14, no_driver_reason = $15, version = $16, \
              updated_at = $17 WHERE id = $1 AND version = $2",
         )
         .bind(ride.id.to_string())
-        .bind(change.expected_version)
-        .bind(m.final_fare)
-        .bind(m.state)
-        .bind(m.driver)
-        .bind(m.pickup_eta_s)
-        .bind(m.excluded_drivers)
-        .bind(m.assigned_at)
-        .bind(m.arrived_at)
-        .bind(m.started_at)
-        .bind(m.ended_at)
-        .bind(m.cancelled_by)
-        .bind(m.cancel_fee_minor)
-        .bind(m.cancel_fee_currency)
-        .bind(m.no_driver_reason)
-        .bind(m.version)
-        .bind(change.at.millis())
-        .execute(&mut *tx)
-        .await?;
+        .bind(change.expected_version);
+        let updated = m
+            .bind_to(query)
+            .bind(change.at.millis())
+            .execute(&mut *tx)
+            .await?;
         if updated.rows_affected() == 0 {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
