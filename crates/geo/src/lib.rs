@@ -24,6 +24,6 @@ pub use city::{
 };
 pub use demand::{DemandTable, TripRow};
 pub use latlng::{EARTH_RADIUS_KM, InvalidLatLng, LatLng, haversine_km};
-pub use local_time::{LocalTime, new_york_local, new_york_utc_offset_secs};
+pub use local_time::{LocalTime, civil_from_days, new_york_local, new_york_utc_offset_secs};
 pub use mover_index::{DEFAULT_RESOLUTION, MoverIndex};
 pub use projection::{Utm, to_latlng, to_utm};
