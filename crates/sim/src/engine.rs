@@ -126,14 +126,23 @@ impl DecisionView<'_> {
     /// 300 s of now (time until free + mean drive time), visiting only nearby grid cells.
     pub fn feasible_vehicles(&self, request: u32, out: &mut Vec<Feasible>) {
         let r = &self.requests[request as usize];
-        let (model, now) = (self.model, self.now);
-        let reach = |z: usize| PICKUP_LIMIT_SECS * model.reach_speed(z, r.origin_zone, now);
-        self.grid.for_each_near(r.origin, reach, |v| {
-            let vehicle = &self.vehicles[v as usize];
-            if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
-                out.push(f);
-            }
-        });
+        let (speeds, max_speed) = (
+            self.model.reach_speeds(r.origin_zone, self.now),
+            self.model.reach_speed_any(r.origin_zone, self.now),
+        );
+        self.grid.for_each_near(
+            r.origin,
+            PICKUP_LIMIT_SECS,
+            speeds,
+            max_speed,
+            self.now,
+            |v| {
+                let vehicle = &self.vehicles[v as usize];
+                if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
+                    out.push(f);
+                }
+            },
+        );
     }
 
     /// As [`DecisionView::feasible_vehicles`], and returns the earliest time at which one of the
@@ -143,16 +152,25 @@ impl DecisionView<'_> {
     /// does, the request's candidates stay the same.
     pub fn feasible_vehicles_until(&self, request: u32, out: &mut Vec<Feasible>) -> f64 {
         let r = &self.requests[request as usize];
-        let (model, now) = (self.model, self.now);
-        let reach = |z: usize| PICKUP_LIMIT_SECS * model.reach_speed(z, r.origin_zone, now);
+        let (speeds, max_speed) = (
+            self.model.reach_speeds(r.origin_zone, self.now),
+            self.model.reach_speed_any(r.origin_zone, self.now),
+        );
         let mut until = f64::INFINITY;
-        self.grid.for_each_near(r.origin, reach, |v| {
-            let (f, from) = self.check(v, r);
-            if let Some(f) = f {
-                out.push(f);
-            }
-            until = until.min(from);
-        });
+        self.grid.for_each_near(
+            r.origin,
+            PICKUP_LIMIT_SECS,
+            speeds,
+            max_speed,
+            self.now,
+            |v| {
+                let (f, from) = self.check(v, r);
+                if let Some(f) = f {
+                    out.push(f);
+                }
+                until = until.min(from);
+            },
+        );
         until
     }
 
@@ -423,8 +441,9 @@ impl World<'_> {
         let vehicle = &self.vehicles[v as usize];
         if vehicle.is_eligible() {
             self.touched.push(v);
-            if reposition_progress(vehicle, 0.0).is_some() {
-                self.grid.insert_moving(v);
+            // A drive to a lot is indexed where it starts (its progress at time 0 is none).
+            if let Some((from, _)) = reposition_progress(vehicle, 0.0) {
+                self.grid.insert_moving(v, from);
             } else {
                 self.grid
                     .insert(v, vehicle.free_zone.index(), vehicle.free_pos);
@@ -589,7 +608,7 @@ pub fn simulate(
     let mut world = World {
         model,
         day,
-        grid: VehicleIndex::new(model.centroids.len(), vehicles.len()),
+        grid: VehicleIndex::new(model, vehicles.len()),
         vehicles,
         events: BinaryHeap::new(),
         seq: 0,
@@ -674,6 +693,11 @@ pub fn simulate(
         });
         world.outcome.lost += lost;
         actions.clear();
+        let vehicles = &world.vehicles;
+        world.grid.refresh_moving(now, |v| {
+            let vehicle = &vehicles[v as usize];
+            reposition_progress(vehicle, now).map_or(vehicle.free_pos, |(p, _)| p)
+        });
         let t0 = stopwatch.now_ns();
         {
             let view = DecisionView {

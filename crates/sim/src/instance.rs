@@ -180,10 +180,20 @@ pub struct Model {
     vmax: f64,
     /// Mean speeds, km/s, by `(from * zones + to) * 96 + window` (the speed clock's window).
     mean: Vec<f64>,
-    /// Per `(to * zones + from) * 96 + window`, the highest mean speed of that window and the next
-    /// two.
+    /// Per `(to * 96 + window) * zones + from`, the highest mean speed from `from` to `to` in that
+    /// window and the next two.
     reach_speed: Vec<f64>,
+    /// Per `to * 96 + window`, the highest of those over all `from`.
+    reach_any: Vec<f64>,
+    /// The zone lookup: per cell of a [`ZONE_CELL_KM`] grid over `min`–`max`, the zones whose
+    /// centroid may be the nearest to a point of the cell, in zone order.
+    zone_cells: Vec<Vec<u8>>,
+    zone_cols: usize,
+    zone_rows: usize,
 }
+
+/// Side of a cell of the zone lookup, km.
+const ZONE_CELL_KM: f64 = 0.25;
 
 impl Model {
     /// The model of Manhattan.
@@ -222,6 +232,7 @@ impl Model {
         let mut vmax_to_any = vec![0.0f64; n];
         let mut mean = vec![0.0f64; n * n * 96];
         let mut reach_speed = vec![0.0f64; n * n * 96];
+        let mut reach_any = vec![0.0f64; n * 96];
         for to in 0..n {
             for from in 0..n {
                 for w in 0..96u32 {
@@ -234,7 +245,9 @@ impl Model {
                                 .mean_kmps,
                         );
                     mean[(from * n + to) * 96 + w as usize] = s;
-                    reach_speed[(to * n + from) * 96 + w as usize] = s.max(next);
+                    reach_speed[(to * 96 + w as usize) * n + from] = s.max(next);
+                    let any = &mut reach_any[to * 96 + w as usize];
+                    *any = any.max(s.max(next));
                     vmax_to_any[to] = vmax_to_any[to].max(s);
                 }
             }
@@ -249,7 +262,12 @@ impl Model {
             vmax_to_any,
             mean,
             reach_speed,
+            reach_any,
+            zone_cells: Vec::new(),
+            zone_cols: 0,
+            zone_rows: 0,
         };
+        model.index_zones();
         model.lots = city
             .lots()
             .iter()
@@ -264,13 +282,71 @@ impl Model {
         model
     }
 
-    /// The zone with the nearest centroid (Euclidean distance is unchanged by the rotation).
+    /// Builds the zone lookup: for each cell, the centroids that can be nearest to one of its
+    /// points ([`Model::zones_near`]).
+    fn index_zones(&mut self) {
+        let span = |lo: f64, hi: f64| {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a city spans a few hundred cells per axis"
+            )]
+            let n = ((hi - lo) / ZONE_CELL_KM).ceil().clamp(1.0, 4096.0) as usize;
+            n
+        };
+        self.zone_cols = span(self.min.x, self.max.x);
+        self.zone_rows = span(self.min.y, self.max.y);
+        let half_diagonal = ZONE_CELL_KM * std::f64::consts::FRAC_1_SQRT_2;
+        let mut cells = Vec::with_capacity(self.zone_cols * self.zone_rows);
+        for row in 0..self.zone_rows {
+            for col in 0..self.zone_cols {
+                let centre = GridPoint {
+                    x: self.min.x + (col as f64 + 0.5) * ZONE_CELL_KM,
+                    y: self.min.y + (row as f64 + 0.5) * ZONE_CELL_KM,
+                };
+                cells.push(self.zones_near(centre, half_diagonal));
+            }
+        }
+        self.zone_cells = cells;
+    }
+
+    /// The zone with the nearest centroid (Euclidean distance is unchanged by the rotation; ties
+    /// go to the first zone).
     pub fn zone_of(&self, p: GridPoint) -> ZoneIdx {
+        let cell = |offset: f64, n: usize| {
+            let i = (offset / ZONE_CELL_KM).floor();
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "checked to be within 0..n"
+            )]
+            let i = (i >= 0.0 && i < n as f64).then_some(i as usize);
+            i
+        };
+        let candidates = match (
+            cell(p.x - self.min.x, self.zone_cols),
+            cell(p.y - self.min.y, self.zone_rows),
+        ) {
+            (Some(col), Some(row)) => self.zone_cells.get(row * self.zone_cols + col),
+            _ => None,
+        };
         let mut best = (f64::INFINITY, 0usize);
-        for (i, c) in self.centroids.iter().enumerate() {
+        let mut consider = |i: usize, c: &GridPoint| {
             let d = (c.x - p.x).powi(2) + (c.y - p.y).powi(2);
             if d < best.0 {
                 best = (d, i);
+            }
+        };
+        match candidates {
+            Some(zones) if !zones.is_empty() => {
+                for &i in zones {
+                    consider(usize::from(i), &self.centroids[usize::from(i)]);
+                }
+            }
+            _ => {
+                for (i, c) in self.centroids.iter().enumerate() {
+                    consider(i, c);
+                }
             }
         }
         zone(best.1)
@@ -294,14 +370,40 @@ impl Model {
         km / self.mean[(from.index() * n + to.index()) * 96 + w]
     }
 
-    /// An upper bound on the mean speed (km/s) from zone `from` to zone `to` of a drive starting
+    /// An upper bound on the mean speed (km/s) from any zone to zone `to` of a drive starting
     /// between `sim_secs` and `sim_secs + 600` (the windows involved): 300 s × this bounds the reach
     /// of every vehicle that is or may become (as its wait shrinks) feasible for a pickup in `to`
     /// during a request's remaining life.
-    pub fn reach_speed(&self, from: usize, to: ZoneIdx, sim_secs: f64) -> f64 {
+    pub fn reach_speed_any(&self, to: ZoneIdx, sim_secs: f64) -> f64 {
+        let w = speed_clock(sim_secs) as usize / 900;
+        self.reach_any[to.index() * 96 + w]
+    }
+
+    /// As [`Model::reach_speed_any`], per zone of departure (indexed by zone).
+    pub fn reach_speeds(&self, to: ZoneIdx, sim_secs: f64) -> &[f64] {
         let n = self.centroids.len();
         let w = speed_clock(sim_secs) as usize / 900;
-        self.reach_speed[(to.index() * n + from) * 96 + w]
+        let start = (to.index() * 96 + w) * n;
+        &self.reach_speed[start..start + n]
+    }
+
+    /// The zones (in zone order) whose centroid may be the nearest to some point of the square of
+    /// centre `centre` and half-diagonal `half_diagonal`: those within (distance from the centre to
+    /// its nearest centroid) + 2 × `half_diagonal` of the centre, by the triangle inequality.
+    pub fn zones_near(&self, centre: GridPoint, half_diagonal: f64) -> Vec<u8> {
+        let dist = |c: &GridPoint| ((c.x - centre.x).powi(2) + (c.y - centre.y).powi(2)).sqrt();
+        let nearest = self
+            .centroids
+            .iter()
+            .map(dist)
+            .fold(f64::INFINITY, f64::min);
+        let limit = nearest + 2.0 * half_diagonal + 1e-9;
+        self.centroids
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| dist(c) <= limit)
+            .filter_map(|(i, _)| u8::try_from(i).ok())
+            .collect()
     }
 
     /// An actual travel time in seconds: the speed drawn from Normal(mean, stddev) clipped to

@@ -358,3 +358,26 @@ fn incremental_greedy_serves_exactly_what_a_full_rescan_serves() {
         assert_eq!(pairs(&fast), pairs(&full), "{class} seed {seed}");
     }
 }
+
+#[test]
+fn the_zone_lookup_finds_the_nearest_centroid() {
+    use rand::{Rng, SeedableRng};
+    let model = Model::manhattan();
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
+    let (lo, hi) = (model.min, model.max);
+    for _ in 0..20_000 {
+        // Inside the city's rectangle and up to 1 km beyond it.
+        let p = doorstep_sim::GridPoint {
+            x: rng.random_range(lo.x - 1.0..hi.x + 1.0),
+            y: rng.random_range(lo.y - 1.0..hi.y + 1.0),
+        };
+        let d = |i: usize| {
+            let c = model.centroids[i];
+            (c.x - p.x).powi(2) + (c.y - p.y).powi(2)
+        };
+        let brute = (0..model.centroids.len())
+            .min_by(|&a, &b| d(a).total_cmp(&d(b)).then(a.cmp(&b)))
+            .expect("zones");
+        assert_eq!(model.zone_of(p).index(), brute, "{p:?}");
+    }
+}
