@@ -174,6 +174,19 @@ impl DecisionView<'_> {
         until
     }
 
+    /// Where vehicle `v` (changed since the previous decision) may serve requests from: the point
+    /// it starts a drive to a pickup from, the zone of its travel times there (`None` for a vehicle
+    /// driving to a lot, whose zone changes on the way), and how far beyond that point it may still
+    /// get (the rest of its drive to the lot, km). A request out of the 300 s reach of every point
+    /// that far from it cannot be served by `v` before `v` changes again.
+    pub fn wake_area(&self, v: u32) -> (GridPoint, Option<ZoneIdx>, f64) {
+        let vehicle = &self.vehicles[v as usize];
+        match reposition_progress(vehicle, self.now) {
+            Some((pos, _)) => (pos, None, pos.l1(vehicle.free_pos)),
+            None => (vehicle.free_pos, Some(vehicle.free_zone), 0.0),
+        }
+    }
+
     /// Whether vehicle `v` is feasible for request `request` now, and from when it becomes feasible
     /// if it is not (as in [`DecisionView::feasible_vehicles_until`]).
     pub fn check_vehicle(&self, request: u32, v: u32) -> (Option<Feasible>, f64) {

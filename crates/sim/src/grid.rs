@@ -1,11 +1,11 @@
 //! The index of the vehicles that may take a request, updated incrementally as vehicles change
-//! state, so a decision never scans the whole fleet.
+//! state, so a decision never scans the whole fleet; and the index of points by zone it is built on,
+//! which policies also use for pending requests.
 //!
 //! A vehicle that stands still until it is free (idle, or carrying a passenger) is kept under the
-//! zone where it becomes free (the zone of its travel times), in a small grid of square cells over
-//! that zone. A request first skips every zone whose vehicles' box is out of reach at that zone's
-//! speeds, then visits the cells of the zones in reach that meet the L1 ball (a diamond) of that
-//! reach.
+//! zone where it becomes free (the zone of its travel times) with its position ([`ZonePoints`]). A
+//! request skips every zone whose box is out of reach at that zone's speed, and checks the L1
+//! distance of each vehicle of the others before anything else.
 //!
 //! A vehicle driving to a lot moves continuously and changes zones on the way: it is kept in one
 //! grid over the city at where it was when that grid was last rebuilt
@@ -21,23 +21,6 @@ pub const CELL_KM: f64 = 0.4;
 
 /// How often (simulated seconds) the moving vehicles are put back in the cells of where they are.
 pub const MOVING_REFRESH_SECS: f64 = 15.0;
-
-/// Where a vehicle is in the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Absent,
-    /// In `zones[zone].lists[cell]` at `pos`.
-    Still {
-        zone: u32,
-        pos: u32,
-    },
-    /// In `moving_cells[cell]` at `pos`, and in `moving` at `at`.
-    Moving {
-        cell: u32,
-        pos: u32,
-        at: u32,
-    },
-}
 
 /// A uniform grid of cells over a rectangle; the border cells extend to infinity, so every point
 /// belongs to a cell.
@@ -134,44 +117,36 @@ fn axis_cell(offset: f64, n: usize) -> usize {
     i.min(n - 1)
 }
 
-/// A still vehicle and where it becomes free.
+/// A point and its id.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    vehicle: u32,
+    id: u32,
     x: f64,
     y: f64,
 }
 
-/// The still vehicles of one zone.
+/// The points of one zone.
 #[derive(Debug, Clone)]
 struct ZoneBucket {
     entries: Vec<Entry>,
     /// A box containing every point ever inserted (it only grows, so it always contains the
-    /// current vehicles).
+    /// current points).
     lo: GridPoint,
     hi: GridPoint,
 }
 
-/// The eligible vehicles.
+/// Points with ids `0..n`, bucketed by zone with a box per zone: a query by distance skips the
+/// zones whose box is out of reach and checks the distance of each point of the others.
 #[derive(Debug, Clone)]
-pub struct VehicleIndex {
-    /// Vehicles standing still until they are free, per zone of where they become free.
+pub struct ZonePoints {
     zones: Vec<ZoneBucket>,
-    /// The cells of the city for the moving vehicles.
-    cells: Cells,
-    /// Vehicles driving to a lot, per cell of where they were at `moved_at` (or, if they started
-    /// after it, where they started).
-    moving_cells: Vec<Vec<u32>>,
-    /// Every vehicle driving to a lot.
-    moving: Vec<u32>,
-    /// When the moving vehicles were last put in the cells of where they are.
-    moved_at: f64,
-    slot: Vec<Slot>,
+    /// Per id, its zone and position in the zone's entries.
+    slot: Vec<Option<(u32, u32)>>,
 }
 
-impl VehicleIndex {
-    /// An empty index for `vehicles` vehicles of `model`'s city.
-    pub fn new(model: &Model, vehicles: usize) -> VehicleIndex {
+impl ZonePoints {
+    /// An empty index of `zones` zones for ids `0..ids`.
+    pub fn new(zones: usize, ids: usize) -> ZonePoints {
         let bucket = ZoneBucket {
             entries: Vec::new(),
             lo: GridPoint {
@@ -183,33 +158,25 @@ impl VehicleIndex {
                 y: f64::NEG_INFINITY,
             },
         };
-        let cells = Cells::new(model.min, model.max);
-        VehicleIndex {
-            zones: vec![bucket; model.centroids.len()],
-            moving_cells: vec![Vec::new(); cells.len()],
-            cells,
-            moving: Vec::new(),
-            moved_at: 0.0,
-            slot: vec![Slot::Absent; vehicles],
+        ZonePoints {
+            zones: vec![bucket; zones],
+            slot: vec![None; ids],
         }
     }
 
-    /// Whether a vehicle is in the index.
-    #[cfg(test)]
-    pub fn contains(&self, vehicle: u32) -> bool {
-        self.slot[vehicle as usize] != Slot::Absent
+    /// Whether `id` is in the index.
+    pub fn contains(&self, id: u32) -> bool {
+        self.slot.get(id as usize).is_some_and(Option::is_some)
     }
 
-    /// Puts a vehicle that stays at `p` in zone `zone` until it is free in the index (moving it if
-    /// it is already indexed).
-    pub fn insert(&mut self, vehicle: u32, zone: usize, p: GridPoint) {
-        self.remove(vehicle);
+    /// Puts `id` at `p` in zone `zone` (moving it if it is already in).
+    pub fn insert(&mut self, id: u32, zone: usize, p: GridPoint) {
+        self.remove(id);
+        if self.slot.len() <= id as usize {
+            self.slot.resize(id as usize + 1, None);
+        }
         let z = &mut self.zones[zone];
-        z.entries.push(Entry {
-            vehicle,
-            x: p.x,
-            y: p.y,
-        });
+        z.entries.push(Entry { id, x: p.x, y: p.y });
         z.lo = GridPoint {
             x: z.lo.x.min(p.x),
             y: z.lo.y.min(p.y),
@@ -218,10 +185,108 @@ impl VehicleIndex {
             x: z.hi.x.max(p.x),
             y: z.hi.y.max(p.y),
         };
-        self.slot[vehicle as usize] = Slot::Still {
-            zone: index_u32(zone),
-            pos: index_u32(z.entries.len() - 1),
+        self.slot[id as usize] = Some((index_u32(zone), index_u32(z.entries.len() - 1)));
+    }
+
+    /// Takes `id` out (nothing happens if it is not in).
+    pub fn remove(&mut self, id: u32) {
+        let Some((zone, pos)) = self.slot.get_mut(id as usize).and_then(Option::take) else {
+            return;
         };
+        let entries = &mut self.zones[zone as usize].entries;
+        entries.swap_remove(pos as usize);
+        if let Some(moved) = entries.get(pos as usize) {
+            self.slot[moved.id as usize] = Some((zone, pos));
+        }
+    }
+
+    /// Calls `f` with every id within L1 distance `reach(zone)` of `p`. Zones are visited in order
+    /// and each zone's points in their stored order, so the visit order is deterministic.
+    pub fn for_each_near(
+        &self,
+        p: GridPoint,
+        mut reach: impl FnMut(usize) -> f64,
+        mut f: impl FnMut(u32),
+    ) {
+        for (z, zone) in self.zones.iter().enumerate() {
+            if zone.entries.is_empty() {
+                continue;
+            }
+            let reach = reach(z);
+            let dx = (zone.lo.x - p.x).max(p.x - zone.hi.x).max(0.0);
+            let dy = (zone.lo.y - p.y).max(p.y - zone.hi.y).max(0.0);
+            if dx + dy > reach {
+                continue;
+            }
+            let far_x = (p.x - zone.lo.x).max(zone.hi.x - p.x);
+            let far_y = (p.y - zone.lo.y).max(zone.hi.y - p.y);
+            if far_x + far_y <= reach {
+                // The whole box is in reach.
+                for e in &zone.entries {
+                    f(e.id);
+                }
+            } else {
+                for e in &zone.entries {
+                    if (e.x - p.x).abs() + (e.y - p.y).abs() <= reach {
+                        f(e.id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a moving vehicle is in the index: in `moving_cells[cell]` at `pos`, and in `moving` at
+/// `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MovingSlot {
+    cell: u32,
+    pos: u32,
+    at: u32,
+}
+
+/// The eligible vehicles.
+#[derive(Debug, Clone)]
+pub struct VehicleIndex {
+    /// Vehicles standing still until they are free, per zone of where they become free.
+    still: ZonePoints,
+    /// The cells of the city for the moving vehicles.
+    cells: Cells,
+    /// Vehicles driving to a lot, per cell of where they were at `moved_at` (or, if they started
+    /// after it, where they started).
+    moving_cells: Vec<Vec<u32>>,
+    /// Every vehicle driving to a lot.
+    moving: Vec<u32>,
+    /// When the moving vehicles were last put in the cells of where they are.
+    moved_at: f64,
+    moving_slot: Vec<Option<MovingSlot>>,
+}
+
+impl VehicleIndex {
+    /// An empty index for `vehicles` vehicles of `model`'s city.
+    pub fn new(model: &Model, vehicles: usize) -> VehicleIndex {
+        let cells = Cells::new(model.min, model.max);
+        VehicleIndex {
+            still: ZonePoints::new(model.centroids.len(), vehicles),
+            moving_cells: vec![Vec::new(); cells.len()],
+            cells,
+            moving: Vec::new(),
+            moved_at: 0.0,
+            moving_slot: vec![None; vehicles],
+        }
+    }
+
+    /// Whether a vehicle is in the index.
+    #[cfg(test)]
+    pub fn contains(&self, vehicle: u32) -> bool {
+        self.still.contains(vehicle) || self.moving_slot[vehicle as usize].is_some()
+    }
+
+    /// Puts a vehicle that stays at `p` in zone `zone` until it is free in the index (moving it if
+    /// it is already indexed).
+    pub fn insert(&mut self, vehicle: u32, zone: usize, p: GridPoint) {
+        self.remove(vehicle);
+        self.still.insert(vehicle, zone, p);
     }
 
     /// Puts a vehicle driving to a lot, now at `p`, in the index.
@@ -230,38 +295,28 @@ impl VehicleIndex {
         let cell = self.cells.of(p);
         let pos = push(&mut self.moving_cells[cell], vehicle);
         let at = push(&mut self.moving, vehicle);
-        self.slot[vehicle as usize] = Slot::Moving {
+        self.moving_slot[vehicle as usize] = Some(MovingSlot {
             cell: index_u32(cell),
             pos,
             at,
-        };
+        });
     }
 
     /// Takes a vehicle out of the index (nothing happens if it is not in it).
     pub fn remove(&mut self, vehicle: u32) {
-        match std::mem::replace(&mut self.slot[vehicle as usize], Slot::Absent) {
-            Slot::Absent => {}
-            Slot::Still { zone, pos } => {
-                let entries = &mut self.zones[zone as usize].entries;
-                entries.swap_remove(pos as usize);
-                if let Some(moved) = entries.get(pos as usize)
-                    && let Slot::Still { pos: p, .. } = &mut self.slot[moved.vehicle as usize]
-                {
-                    *p = pos;
-                }
-            }
-            Slot::Moving { cell, pos, at } => {
-                if let Some(moved) = swap_remove(&mut self.moving_cells[cell as usize], pos)
-                    && let Slot::Moving { pos: p, .. } = &mut self.slot[moved as usize]
-                {
-                    *p = pos;
-                }
-                if let Some(moved) = swap_remove(&mut self.moving, at)
-                    && let Slot::Moving { at: a, .. } = &mut self.slot[moved as usize]
-                {
-                    *a = at;
-                }
-            }
+        self.still.remove(vehicle);
+        let Some(MovingSlot { cell, pos, at }) = self.moving_slot[vehicle as usize].take() else {
+            return;
+        };
+        if let Some(moved) = swap_remove(&mut self.moving_cells[cell as usize], pos)
+            && let Some(slot) = &mut self.moving_slot[moved as usize]
+        {
+            slot.pos = pos;
+        }
+        if let Some(moved) = swap_remove(&mut self.moving, at)
+            && let Some(slot) = &mut self.moving_slot[moved as usize]
+        {
+            slot.at = at;
         }
     }
 
@@ -276,32 +331,31 @@ impl VehicleIndex {
         for i in 0..self.moving.len() {
             let v = self.moving[i];
             let cell = self.cells.of(position_of(v));
-            let Slot::Moving { cell: old, pos, at } = self.slot[v as usize] else {
+            let Some(MovingSlot { cell: old, pos, at }) = self.moving_slot[v as usize] else {
                 continue;
             };
             if old as usize == cell {
                 continue;
             }
             if let Some(moved) = swap_remove(&mut self.moving_cells[old as usize], pos)
-                && let Slot::Moving { pos: p, .. } = &mut self.slot[moved as usize]
+                && let Some(slot) = &mut self.moving_slot[moved as usize]
             {
-                *p = pos;
+                slot.pos = pos;
             }
             let pos = push(&mut self.moving_cells[cell], v);
-            self.slot[v as usize] = Slot::Moving {
+            self.moving_slot[v as usize] = Some(MovingSlot {
                 cell: index_u32(cell),
                 pos,
                 at,
-            };
+            });
         }
     }
 
     /// Calls `f` with every vehicle that may be at `now` within `secs` seconds of `p` at the
     /// speeds `speeds` (km/s, per zone of departure; `max_speed` at least the highest of them):
-    /// the still vehicles within the reach of their zone's speed, and the
-    /// moving ones of the cells that meet the reach at `max_speed` widened by their drive since the
-    /// last refresh. Zones and cells are visited in a fixed order and each cell's vehicles in their
-    /// stored order, so the visit order is deterministic.
+    /// the still vehicles within the reach of their zone's speed, and the moving ones of the cells
+    /// that meet the reach at `max_speed` widened by their drive since the last refresh. The visit
+    /// order is deterministic.
     pub fn for_each_near(
         &self,
         p: GridPoint,
@@ -320,31 +374,8 @@ impl VehicleIndex {
                     }
                 });
         }
-        for (z, zone) in self.zones.iter().enumerate() {
-            if zone.entries.is_empty() {
-                continue;
-            }
-            let reach = secs * speeds.get(z).copied().unwrap_or(max_speed);
-            let dx = (zone.lo.x - p.x).max(p.x - zone.hi.x).max(0.0);
-            let dy = (zone.lo.y - p.y).max(p.y - zone.hi.y).max(0.0);
-            if dx + dy > reach {
-                continue;
-            }
-            let far_x = (p.x - zone.lo.x).max(zone.hi.x - p.x);
-            let far_y = (p.y - zone.lo.y).max(zone.hi.y - p.y);
-            if far_x + far_y <= reach {
-                // The whole box is in reach.
-                for e in &zone.entries {
-                    f(e.vehicle);
-                }
-            } else {
-                for e in &zone.entries {
-                    if (e.x - p.x).abs() + (e.y - p.y).abs() <= reach {
-                        f(e.vehicle);
-                    }
-                }
-            }
-        }
+        self.still
+            .for_each_near(p, |z| secs * speeds.get(z).copied().unwrap_or(max_speed), f);
     }
 }
 

@@ -7,22 +7,20 @@ use doorstep_dispatch::{
 use doorstep_geo::ZoneIdx;
 
 use crate::engine::{Actions, DecisionView, Feasible, Policy};
+use crate::grid::ZonePoints;
 use crate::instance::{COST_PER_KM, Day, GridPoint, Model, PICKUP_LIMIT_SECS};
 
-/// The greedy baseline: each pending request, oldest first, to the nearest (smallest expected
-/// pickup time) feasible vehicle still free in this decision, through
-/// [`doorstep_dispatch::assign_greedy`].
+/// Which pending requests need their candidates looked up at a decision, shared by the policies.
 ///
-/// Every request greedy leaves pending has no feasible vehicle, so between decisions it keeps, per
-/// request, until when that stays true ([`DecisionView::feasible_vehicles_until`]) and rescans only
-/// the requests that are new, whose time has come, that a changed vehicle can now serve, or when
-/// the speed window turns. The assignment is the same as with a full rescan at every decision.
+/// A scan of a request ([`DecisionView::feasible_vehicles_until`]) also says until when its answer
+/// holds for the vehicles it saw that are infeasible now (as their wait shrinks). A request whose
+/// last scan found no feasible vehicle keeps that answer ("quiet") until then, unless a vehicle
+/// changes near it (looked up through an index of the quiet requests by origin, from the
+/// [`DecisionView::wake_area`] of each changed vehicle) or the 15-minute speed window turns. So a
+/// decision scans only the requests that are new, due, woken, or (for the batch policy) had
+/// candidates last time, and finds exactly the candidates a scan of every pending request finds.
 #[derive(Debug, Default)]
-pub struct Greedy {
-    feasible: Vec<Feasible>,
-    problem: AssignmentProblem,
-    vehicles: Vec<u32>,
-    column_of: Vec<u32>,
+struct Scanner {
     /// Per request: until when its last scan's answer (no feasible vehicle) holds; `-inf` before
     /// its first scan.
     quiet_until: Vec<f64>,
@@ -30,48 +28,90 @@ pub struct Greedy {
     scanned_window: Vec<u32>,
     /// Per request: a changed vehicle may serve it now.
     woken: Vec<bool>,
+    /// Per request: the last decision that saw it pending.
+    seen: Vec<u64>,
+    /// The quiet requests by origin, and a list of them (with, briefly, some that no longer are;
+    /// `listed` says who is in the list).
+    quiet: Option<ZonePoints>,
+    quiet_ids: Vec<u32>,
+    listed: Vec<bool>,
+    decision: u64,
+    window: u32,
+    /// The requests to scan at this decision, oldest first.
     rows: Vec<u32>,
 }
 
-impl Policy for Greedy {
-    fn name(&self) -> &'static str {
-        "greedy"
+impl Scanner {
+    fn start_day(&mut self, model: &Model, requests: usize) {
+        self.quiet_until = vec![f64::NEG_INFINITY; requests];
+        self.scanned_window = vec![u32::MAX; requests];
+        self.woken = vec![false; requests];
+        self.seen = vec![0; requests];
+        self.listed = vec![false; requests];
+        self.quiet = Some(ZonePoints::new(model.centroids.len(), requests));
+        self.quiet_ids.clear();
+        self.decision = 0;
     }
 
-    fn start_day(&mut self, _model: &Model, day: &Day) {
-        self.quiet_until = vec![f64::NEG_INFINITY; day.requests.len()];
-        self.scanned_window = vec![u32::MAX; day.requests.len()];
-        self.woken = vec![false; day.requests.len()];
-    }
-
-    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
-        let n = view.requests.len();
-        if self.quiet_until.len() != n {
-            self.quiet_until = vec![f64::NEG_INFINITY; n];
-            self.scanned_window = vec![u32::MAX; n];
-            self.woken = vec![false; n];
+    /// Finds the requests to scan at this decision (in `rows`).
+    fn prepare(&mut self, view: &DecisionView<'_>) {
+        if self.quiet_until.len() != view.requests.len() || self.quiet.is_none() {
+            self.start_day(view.model, view.requests.len());
         }
+        let Some(quiet) = self.quiet.as_mut() else {
+            return;
+        };
         let now = view.now;
+        self.decision += 1;
         #[allow(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
             reason = "simulated time is non-negative and within a few days"
         )]
         let window = ((now + crate::instance::SPEED_CLOCK_OFFSET_SECS) / 900.0) as u32 % 96;
-        // Vehicles that changed wake the requests they can serve (or will, as their wait shrinks).
-        for &v in view.changed {
-            for &r in view.pending {
-                let i = r as usize;
-                if self.woken[i] || self.quiet_until[i] <= now {
-                    continue;
-                }
-                let (f, from) = view.check_vehicle(r, v);
-                if f.is_some() {
-                    self.woken[i] = true;
-                } else {
-                    self.quiet_until[i] = self.quiet_until[i].min(from);
-                }
+        self.window = window;
+        // Requests no longer pending leave the quiet index.
+        for &r in view.pending {
+            self.seen[r as usize] = self.decision;
+        }
+        let (seen, decision, listed) = (&self.seen, self.decision, &mut self.listed);
+        self.quiet_ids.retain(|&r| {
+            let keep = seen[r as usize] == decision && quiet.contains(r);
+            if !keep {
+                quiet.remove(r);
+                listed[r as usize] = false;
             }
+            keep
+        });
+        // Vehicles that changed wake the quiet requests they can serve (or will, as their wait
+        // shrinks).
+        let model = view.model;
+        let (woken, quiet_until) = (&mut self.woken, &mut self.quiet_until);
+        for &v in view.changed {
+            let (p, zone, extra_km) = view.wake_area(v);
+            quiet.for_each_near(
+                p,
+                |z| {
+                    let to = ZoneIdx(u8::try_from(z).unwrap_or(u8::MAX));
+                    let speed = match zone {
+                        Some(from) => model.reach_speeds(to, now)[from.index()],
+                        None => model.reach_speed_any(to, now),
+                    };
+                    PICKUP_LIMIT_SECS * speed + extra_km
+                },
+                |r| {
+                    let i = r as usize;
+                    if woken[i] || quiet_until[i] <= now {
+                        return;
+                    }
+                    let (f, from) = view.check_vehicle(r, v);
+                    if f.is_some() {
+                        woken[i] = true;
+                    } else {
+                        quiet_until[i] = quiet_until[i].min(from);
+                    }
+                },
+            );
         }
         self.rows.clear();
         for &r in view.pending {
@@ -81,72 +121,116 @@ impl Policy for Greedy {
             }
             self.woken[i] = false;
         }
-        // The rows' candidates, columns numbered in order of discovery.
-        let problem = &mut self.problem;
-        problem.requests = self.rows.len();
-        problem.candidates.clear();
-        problem.unassigned_cost.clear();
-        self.vehicles.clear();
-        if self.column_of.len() != view.vehicles.len() {
-            self.column_of = vec![u32::MAX; view.vehicles.len()];
-        }
-        for (row, &r) in self.rows.iter().enumerate() {
-            self.feasible.clear();
-            self.quiet_until[r as usize] = view.feasible_vehicles_until(r, &mut self.feasible);
-            self.scanned_window[r as usize] = window;
-            for f in &self.feasible {
-                let col = &mut self.column_of[f.vehicle as usize];
-                if *col == u32::MAX {
-                    *col = u32::try_from(self.vehicles.len()).unwrap_or(u32::MAX);
-                    self.vehicles.push(f.vehicle);
-                }
-                problem.candidates.push(Candidate {
-                    request: row,
-                    driver: *col as usize,
-                    cost: f.eta_secs(),
-                });
-            }
-            problem.unassigned_cost.push(PICKUP_LIMIT_SECS * 10.0);
-        }
-        problem.drivers = self.vehicles.len();
-        for &v in &self.vehicles {
-            self.column_of[v as usize] = u32::MAX;
-        }
-        if problem.candidates.is_empty() {
+    }
+
+    /// Records the scan of request `r` at this decision: its answer holds until `until`.
+    fn scanned(&mut self, view: &DecisionView<'_>, r: u32, until: f64) {
+        let i = r as usize;
+        self.quiet_until[i] = until;
+        self.scanned_window[i] = self.window;
+        let Some(quiet) = self.quiet.as_mut() else {
             return;
-        }
-        let order: Vec<usize> = (0..problem.requests).collect();
-        if let Ok(solution) = assign_greedy(problem, &order) {
-            for (row, driver) in solution.driver_of.iter().enumerate() {
-                if let Some(col) = driver {
-                    actions.assign.push((self.rows[row], self.vehicles[*col]));
+        };
+        if until > view.now {
+            if !quiet.contains(r) {
+                let req = &view.requests[i];
+                quiet.insert(r, req.origin_zone.index(), req.origin);
+                if !self.listed[i] {
+                    self.listed[i] = true;
+                    self.quiet_ids.push(r);
                 }
             }
+        } else {
+            // Dropped from `quiet_ids` at the next decision.
+            quiet.remove(r);
         }
     }
 }
 
-/// Builds a problem whose columns are the vehicles seen by any pending request (renumbered densely
-/// in `vehicles`), calling `cost` for each feasible pair and `unassigned` for each request.
+/// The greedy baseline: each pending request, oldest first, to the nearest (smallest expected
+/// pickup time) feasible vehicle still free in this decision, through
+/// [`doorstep_dispatch::assign_greedy`].
+///
+/// Every request greedy leaves pending has no feasible vehicle, so between decisions it rescans
+/// only the requests a [`Scanner`] says may have some now. The assignment is the same as with a
+/// full rescan at every decision.
+#[derive(Debug, Default)]
+pub struct Greedy {
+    scanner: Scanner,
+    feasible: Vec<Feasible>,
+    problem: AssignmentProblem,
+    vehicles: Vec<u32>,
+    column_of: Vec<u32>,
+}
+
+impl Policy for Greedy {
+    fn name(&self) -> &'static str {
+        "greedy"
+    }
+
+    fn start_day(&mut self, model: &Model, day: &Day) {
+        self.scanner.start_day(model, day.requests.len());
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
+        self.scanner.prepare(view);
+        let rows = std::mem::take(&mut self.scanner.rows);
+        build_problem(
+            view,
+            &rows,
+            &mut self.scanner,
+            &mut self.feasible,
+            &mut self.problem,
+            &mut self.vehicles,
+            &mut self.column_of,
+            |_, f| Some(f.eta_secs()),
+            |_| PICKUP_LIMIT_SECS * 10.0,
+            false,
+        );
+        if !self.problem.candidates.is_empty() {
+            let order: Vec<usize> = (0..self.problem.requests).collect();
+            if let Ok(solution) = assign_greedy(&self.problem, &order) {
+                push_assignments(&rows, &self.vehicles, &solution.driver_of, actions);
+            }
+        }
+        self.scanner.rows = rows;
+    }
+}
+
+/// Builds a problem of the requests `rows` whose columns are the vehicles seen by any of them
+/// (renumbered densely in `vehicles`), calling `cost` for each feasible pair and `unassigned` for
+/// each request, and records each scan in `scanner` (a request with candidates is due again at the
+/// next decision if `recheck_served`, since the batch policy may leave it waiting).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the reusable buffers of the policies"
+)]
 fn build_problem(
     view: &DecisionView<'_>,
+    rows: &[u32],
+    scanner: &mut Scanner,
     feasible: &mut Vec<Feasible>,
     problem: &mut AssignmentProblem,
     vehicles: &mut Vec<u32>,
+    column_of: &mut Vec<u32>,
     mut cost: impl FnMut(u32, &Feasible) -> Option<f64>,
     mut unassigned: impl FnMut(u32) -> f64,
-    column_of: &mut Vec<u32>,
+    recheck_served: bool,
 ) {
-    problem.requests = view.pending.len();
+    problem.requests = rows.len();
     problem.candidates.clear();
     problem.unassigned_cost.clear();
     vehicles.clear();
     if column_of.len() != view.vehicles.len() {
         *column_of = vec![u32::MAX; view.vehicles.len()];
     }
-    for (row, &request) in view.pending.iter().enumerate() {
+    for (row, &request) in rows.iter().enumerate() {
         feasible.clear();
-        view.feasible_vehicles(request, feasible);
+        let mut until = view.feasible_vehicles_until(request, feasible);
+        if recheck_served && !feasible.is_empty() {
+            until = view.now;
+        }
+        scanner.scanned(view, request, until);
         for f in feasible.iter() {
             let Some(c) = cost(request, f) else { continue };
             let col = &mut column_of[f.vehicle as usize];
@@ -169,14 +253,14 @@ fn build_problem(
 }
 
 fn push_assignments(
-    view: &DecisionView<'_>,
+    rows: &[u32],
     vehicles: &[u32],
     driver_of: &[Option<usize>],
     actions: &mut Actions,
 ) {
     for (row, driver) in driver_of.iter().enumerate() {
         if let Some(col) = driver {
-            actions.assign.push((view.pending[row], vehicles[*col]));
+            actions.assign.push((rows[row], vehicles[*col]));
         }
     }
 }
@@ -251,6 +335,7 @@ impl Default for BatchTuning {
 pub struct Batch {
     tuning: BatchTuning,
     reposition: Option<Repositioner>,
+    scanner: Scanner,
     feasible: Vec<Feasible>,
     problem: AssignmentProblem,
     vehicles: Vec<u32>,
@@ -265,6 +350,7 @@ impl Batch {
         Batch {
             tuning,
             reposition: None,
+            scanner: Scanner::default(),
             feasible: Vec::new(),
             problem: AssignmentProblem::default(),
             vehicles: Vec::new(),
@@ -333,6 +419,7 @@ impl Policy for Batch {
         if let Some(r) = &mut self.reposition {
             r.start_day(model, day);
         }
+        self.scanner.start_day(model, day.requests.len());
     }
 
     fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
@@ -340,11 +427,16 @@ impl Policy for Batch {
         let now = view.now;
         let theta = self.secs_value(now);
         let model = view.model;
+        self.scanner.prepare(view);
+        let rows = std::mem::take(&mut self.scanner.rows);
         build_problem(
             view,
+            &rows,
+            &mut self.scanner,
             &mut self.feasible,
             &mut self.problem,
             &mut self.vehicles,
+            &mut self.column_of,
             |_, f| {
                 Some(
                     COST_PER_KM * f.drive_km
@@ -361,13 +453,13 @@ impl Policy for Batch {
                 }
                 value.max(0.0)
             },
-            &mut self.column_of,
+            true,
         );
         let mut assigned_vehicles = Vec::new();
         if !self.problem.candidates.is_empty() {
             prune_candidates(&mut self.problem, t.candidates_per_request);
             if let Ok(solution) = assign_min_cost(&self.problem) {
-                push_assignments(view, &self.vehicles, &solution.driver_of, actions);
+                push_assignments(&rows, &self.vehicles, &solution.driver_of, actions);
                 assigned_vehicles.extend(
                     solution
                         .driver_of
@@ -377,6 +469,7 @@ impl Policy for Batch {
                 );
             }
         }
+        self.scanner.rows = rows;
         if let Some(r) = &mut self.reposition {
             r.decide(view, &assigned_vehicles, actions);
         }
