@@ -198,8 +198,26 @@ impl DecisionView<'_> {
         if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
             return (Some(f), f64::INFINITY);
         }
-        if reposition_progress(vehicle, self.now).is_some() {
-            return (None, self.now);
+        if let Some((pos, _)) = reposition_progress(vehicle, self.now) {
+            // Driving to a lot: it cannot come within the 300 s reach sooner than its speed along
+            // the drive allows, and it changes (is indexed again) when it arrives.
+            let [leg] = vehicle.legs.as_slice() else {
+                return (None, self.now);
+            };
+            let LegKind::Reposition { start, km, .. } = leg.kind else {
+                return (None, self.now);
+            };
+            let speed = if leg.end > start {
+                km / (leg.end - start)
+            } else {
+                0.0
+            };
+            let reach = PICKUP_LIMIT_SECS * self.model.reach_speed_any(r.origin_zone, self.now);
+            let beyond = pos.l1(r.origin) - reach;
+            if beyond <= 0.0 || speed <= 0.0 {
+                return (None, self.now);
+            }
+            return (None, (self.now + beyond / speed).min(leg.end));
         }
         if vehicle.free_at <= self.now {
             return (None, f64::INFINITY);

@@ -16,8 +16,9 @@ use doorstep_geo::MAX_SPEED_KMPS;
 
 use crate::instance::{GridPoint, Model};
 
-/// Side of a cell, km: a 300 s reach is 1.5–4 km, so a query visits a few dozen cells.
-pub const CELL_KM: f64 = 0.4;
+/// Side of a cell of the moving vehicles' grid, km: a 300 s reach at the fastest speed into a zone
+/// is 2–6 km, so a query visits a few dozen cells.
+pub const CELL_KM: f64 = 1.0;
 
 /// How often (simulated seconds) the moving vehicles are put back in the cells of where they are.
 pub const MOVING_REFRESH_SECS: f64 = 15.0;
