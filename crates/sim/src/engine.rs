@@ -130,19 +130,13 @@ impl DecisionView<'_> {
             self.model.reach_speeds(r.origin_zone, self.now),
             self.model.reach_speed_any(r.origin_zone, self.now),
         );
-        self.grid.for_each_near(
-            r.origin,
-            PICKUP_LIMIT_SECS,
-            speeds,
-            max_speed,
-            self.now,
-            |v| {
+        self.grid
+            .for_each_near(r.origin, PICKUP_LIMIT_SECS, speeds, max_speed, |v| {
                 let vehicle = &self.vehicles[v as usize];
                 if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
                     out.push(f);
                 }
-            },
-        );
+            });
     }
 
     /// As [`DecisionView::feasible_vehicles`], and returns the earliest time at which one of the
@@ -157,20 +151,14 @@ impl DecisionView<'_> {
             self.model.reach_speed_any(r.origin_zone, self.now),
         );
         let mut until = f64::INFINITY;
-        self.grid.for_each_near(
-            r.origin,
-            PICKUP_LIMIT_SECS,
-            speeds,
-            max_speed,
-            self.now,
-            |v| {
+        self.grid
+            .for_each_near(r.origin, PICKUP_LIMIT_SECS, speeds, max_speed, |v| {
                 let (f, from) = self.check(v, r);
                 if let Some(f) = f {
                     out.push(f);
                 }
                 until = until.min(from);
-            },
-        );
+            });
         until
     }
 
@@ -472,9 +460,9 @@ impl World<'_> {
         let vehicle = &self.vehicles[v as usize];
         if vehicle.is_eligible() {
             self.touched.push(v);
-            // A drive to a lot is indexed where it starts (its progress at time 0 is none).
+            // A drive to a lot is indexed by where it starts (its progress at time 0) and ends.
             if let Some((from, _)) = reposition_progress(vehicle, 0.0) {
-                self.grid.insert_moving(v, from);
+                self.grid.insert_moving(v, from, vehicle.free_pos);
             } else {
                 self.grid
                     .insert(v, vehicle.free_zone.index(), vehicle.free_pos);
@@ -724,11 +712,6 @@ pub fn simulate(
         });
         world.outcome.lost += lost;
         actions.clear();
-        let vehicles = &world.vehicles;
-        world.grid.refresh_moving(now, |v| {
-            let vehicle = &vehicles[v as usize];
-            reposition_progress(vehicle, now).map_or(vehicle.free_pos, |(p, _)| p)
-        });
         let t0 = stopwatch.now_ns();
         {
             let view = DecisionView {

@@ -7,116 +7,12 @@
 //! request skips every zone whose box is out of reach at that zone's speed, and checks the L1
 //! distance of each vehicle of the others before anything else.
 //!
-//! A vehicle driving to a lot moves continuously and changes zones on the way: it is kept in one
-//! grid over the city at where it was when that grid was last rebuilt
-//! ([`VehicleIndex::refresh_moving`]), and a query visits the cells within the reach at the fastest
-//! speed widened by the farthest any vehicle can have driven since.
-
-use doorstep_geo::MAX_SPEED_KMPS;
+//! A vehicle driving to a lot moves continuously and changes zones on the way: it is kept with the
+//! box of its whole drive, and a query visits it if that box comes within the reach at the fastest
+//! speed — so a vehicle a query does not visit cannot come within reach before it changes again
+//! (arrives, or is diverted), which policies that remember a request's answer rely on.
 
 use crate::instance::{GridPoint, Model};
-
-/// Side of a cell of the moving vehicles' grid, km: a 300 s reach at the fastest speed into a zone
-/// is 2–6 km, so a query visits a few dozen cells.
-pub const CELL_KM: f64 = 1.0;
-
-/// How often (simulated seconds) the moving vehicles are put back in the cells of where they are.
-pub const MOVING_REFRESH_SECS: f64 = 15.0;
-
-/// A uniform grid of cells over a rectangle; the border cells extend to infinity, so every point
-/// belongs to a cell.
-#[derive(Debug, Clone)]
-struct Cells {
-    origin: GridPoint,
-    cols: usize,
-    rows: usize,
-}
-
-impl Cells {
-    /// Cells over the rectangle `min`–`max` (at least one).
-    fn new(min: GridPoint, max: GridPoint) -> Cells {
-        let span = |lo: f64, hi: f64| {
-            let n = ((hi - lo) / CELL_KM).ceil();
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "a city spans at most a few hundred cells per axis"
-            )]
-            let n = if n.is_finite() && n >= 1.0 {
-                (n as usize).min(4096)
-            } else {
-                1
-            };
-            n
-        };
-        Cells {
-            origin: min,
-            cols: span(min.x, max.x),
-            rows: span(min.y, max.y),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.cols * self.rows
-    }
-
-    fn col(&self, x: f64) -> usize {
-        axis_cell(x - self.origin.x, self.cols)
-    }
-
-    fn row(&self, y: f64) -> usize {
-        axis_cell(y - self.origin.y, self.rows)
-    }
-
-    fn of(&self, p: GridPoint) -> usize {
-        self.row(p.y) * self.cols + self.col(p.x)
-    }
-
-    /// The cells that meet the L1 ball of radius `reach` around `p`, row by row.
-    fn for_each_in_reach(&self, p: GridPoint, reach: f64, mut f: impl FnMut(usize)) {
-        if reach.is_nan() || reach < 0.0 {
-            return;
-        }
-        let (r0, r1) = (self.row(p.y - reach), self.row(p.y + reach));
-        for row in r0..=r1 {
-            // The distance along y from p to the row's band (border rows extend to infinity).
-            let lo = if row == 0 {
-                f64::NEG_INFINITY
-            } else {
-                self.origin.y + row as f64 * CELL_KM
-            };
-            let hi = if row + 1 == self.rows {
-                f64::INFINITY
-            } else {
-                self.origin.y + (row + 1) as f64 * CELL_KM
-            };
-            let left = reach - (lo - p.y).max(p.y - hi).max(0.0);
-            if left < 0.0 {
-                continue;
-            }
-            let (c0, c1) = (self.col(p.x - left), self.col(p.x + left));
-            for col in c0..=c1 {
-                f(row * self.cols + col);
-            }
-        }
-    }
-}
-
-/// The cell along one axis of an offset from the grid's origin, clamped to `0..n`.
-fn axis_cell(offset: f64, n: usize) -> usize {
-    // Truncation is the floor of a non-negative quotient (and `floor` is a libm call here).
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "non-negative (NaN and negatives go to 0), saturating, clamped below"
-    )]
-    let i = if offset > 0.0 {
-        (offset / CELL_KM) as usize
-    } else {
-        0
-    };
-    i.min(n - 1)
-}
 
 /// A point and its id.
 #[derive(Debug, Clone, Copy)]
@@ -237,13 +133,12 @@ impl ZonePoints {
     }
 }
 
-/// Where a moving vehicle is in the index: in `moving_cells[cell]` at `pos`, and in `moving` at
-/// `at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct MovingSlot {
-    cell: u32,
-    pos: u32,
-    at: u32,
+/// A vehicle driving to a lot and a box containing the rest of its drive.
+#[derive(Debug, Clone, Copy)]
+struct Moving {
+    vehicle: u32,
+    lo: GridPoint,
+    hi: GridPoint,
 }
 
 /// The eligible vehicles.
@@ -251,28 +146,18 @@ struct MovingSlot {
 pub struct VehicleIndex {
     /// Vehicles standing still until they are free, per zone of where they become free.
     still: ZonePoints,
-    /// The cells of the city for the moving vehicles.
-    cells: Cells,
-    /// Vehicles driving to a lot, per cell of where they were at `moved_at` (or, if they started
-    /// after it, where they started).
-    moving_cells: Vec<Vec<u32>>,
-    /// Every vehicle driving to a lot.
-    moving: Vec<u32>,
-    /// When the moving vehicles were last put in the cells of where they are.
-    moved_at: f64,
-    moving_slot: Vec<Option<MovingSlot>>,
+    /// Vehicles driving to a lot.
+    moving: Vec<Moving>,
+    /// Per vehicle, its position in `moving`.
+    moving_slot: Vec<Option<u32>>,
 }
 
 impl VehicleIndex {
     /// An empty index for `vehicles` vehicles of `model`'s city.
     pub fn new(model: &Model, vehicles: usize) -> VehicleIndex {
-        let cells = Cells::new(model.min, model.max);
         VehicleIndex {
             still: ZonePoints::new(model.centroids.len(), vehicles),
-            moving_cells: vec![Vec::new(); cells.len()],
-            cells,
             moving: Vec::new(),
-            moved_at: 0.0,
             moving_slot: vec![None; vehicles],
         }
     }
@@ -290,90 +175,54 @@ impl VehicleIndex {
         self.still.insert(vehicle, zone, p);
     }
 
-    /// Puts a vehicle driving to a lot, now at `p`, in the index.
-    pub fn insert_moving(&mut self, vehicle: u32, p: GridPoint) {
+    /// Puts a vehicle driving in a straight line from `from` to `to` in the index.
+    pub fn insert_moving(&mut self, vehicle: u32, from: GridPoint, to: GridPoint) {
         self.remove(vehicle);
-        let cell = self.cells.of(p);
-        let pos = push(&mut self.moving_cells[cell], vehicle);
-        let at = push(&mut self.moving, vehicle);
-        self.moving_slot[vehicle as usize] = Some(MovingSlot {
-            cell: index_u32(cell),
-            pos,
-            at,
+        self.moving.push(Moving {
+            vehicle,
+            lo: GridPoint {
+                x: from.x.min(to.x),
+                y: from.y.min(to.y),
+            },
+            hi: GridPoint {
+                x: from.x.max(to.x),
+                y: from.y.max(to.y),
+            },
         });
+        self.moving_slot[vehicle as usize] = Some(index_u32(self.moving.len() - 1));
     }
 
     /// Takes a vehicle out of the index (nothing happens if it is not in it).
     pub fn remove(&mut self, vehicle: u32) {
         self.still.remove(vehicle);
-        let Some(MovingSlot { cell, pos, at }) = self.moving_slot[vehicle as usize].take() else {
+        let Some(at) = self.moving_slot[vehicle as usize].take() else {
             return;
         };
-        if let Some(moved) = swap_remove(&mut self.moving_cells[cell as usize], pos)
-            && let Some(slot) = &mut self.moving_slot[moved as usize]
-        {
-            slot.pos = pos;
-        }
-        if let Some(moved) = swap_remove(&mut self.moving, at)
-            && let Some(slot) = &mut self.moving_slot[moved as usize]
-        {
-            slot.at = at;
+        self.moving.swap_remove(at as usize);
+        if let Some(moved) = self.moving.get(at as usize) {
+            self.moving_slot[moved.vehicle as usize] = Some(at);
         }
     }
 
-    /// Puts every moving vehicle in the cell of where it is at `now` (`position_of`), if the last
-    /// time is [`MOVING_REFRESH_SECS`] ago or more; queries widen their reach for the moving
-    /// vehicles by what they can have driven since.
-    pub fn refresh_moving(&mut self, now: f64, mut position_of: impl FnMut(u32) -> GridPoint) {
-        if now - self.moved_at < MOVING_REFRESH_SECS {
-            return;
-        }
-        self.moved_at = now;
-        for i in 0..self.moving.len() {
-            let v = self.moving[i];
-            let cell = self.cells.of(position_of(v));
-            let Some(MovingSlot { cell: old, pos, at }) = self.moving_slot[v as usize] else {
-                continue;
-            };
-            if old as usize == cell {
-                continue;
-            }
-            if let Some(moved) = swap_remove(&mut self.moving_cells[old as usize], pos)
-                && let Some(slot) = &mut self.moving_slot[moved as usize]
-            {
-                slot.pos = pos;
-            }
-            let pos = push(&mut self.moving_cells[cell], v);
-            self.moving_slot[v as usize] = Some(MovingSlot {
-                cell: index_u32(cell),
-                pos,
-                at,
-            });
-        }
-    }
-
-    /// Calls `f` with every vehicle that may be at `now` within `secs` seconds of `p` at the
-    /// speeds `speeds` (km/s, per zone of departure; `max_speed` at least the highest of them):
-    /// the still vehicles within the reach of their zone's speed, and the moving ones of the cells
-    /// that meet the reach at `max_speed` widened by their drive since the last refresh. The visit
-    /// order is deterministic.
+    /// Calls `f` with every vehicle that may be, now or until it changes, within `secs` seconds of
+    /// `p` at the speeds `speeds` (km/s, per zone of departure; `max_speed` at least the highest of
+    /// them): the still vehicles within the reach of their zone's speed, and the moving ones whose
+    /// drive comes within the reach at `max_speed`. The visit order is deterministic.
     pub fn for_each_near(
         &self,
         p: GridPoint,
         secs: f64,
         speeds: &[f64],
         max_speed: f64,
-        now: f64,
         mut f: impl FnMut(u32),
     ) {
-        if !self.moving.is_empty() {
-            let slack = MAX_SPEED_KMPS * (now - self.moved_at).max(0.0);
-            self.cells
-                .for_each_in_reach(p, secs * max_speed + slack, |cell| {
-                    for &v in &self.moving_cells[cell] {
-                        f(v);
-                    }
-                });
+        let reach = secs * max_speed;
+        for m in &self.moving {
+            let dx = (m.lo.x - p.x).max(p.x - m.hi.x).max(0.0);
+            let dy = (m.lo.y - p.y).max(p.y - m.hi.y).max(0.0);
+            if dx + dy <= reach {
+                f(m.vehicle);
+            }
         }
         self.still
             .for_each_near(p, |z| secs * speeds.get(z).copied().unwrap_or(max_speed), f);
@@ -382,18 +231,6 @@ impl VehicleIndex {
 
 fn index_u32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
-}
-
-/// Pushes `v` and returns its position.
-fn push(list: &mut Vec<u32>, v: u32) -> u32 {
-    list.push(v);
-    index_u32(list.len() - 1)
-}
-
-/// Removes position `pos` by swapping the last element into it; returns that element if it moved.
-fn swap_remove(list: &mut Vec<u32>, pos: u32) -> Option<u32> {
-    list.swap_remove(pos as usize);
-    list.get(pos as usize).copied()
 }
 
 #[cfg(test)]
@@ -414,7 +251,7 @@ mod tests {
     fn near(index: &VehicleIndex, model: &Model, p: GridPoint, km: f64) -> Vec<u32> {
         let speeds = vec![km / 100.0; model.centroids.len()];
         let mut found = Vec::new();
-        index.for_each_near(p, 100.0, &speeds, km / 100.0, 0.0, |v| found.push(v));
+        index.for_each_near(p, 100.0, &speeds, km / 100.0, |v| found.push(v));
         found.sort_unstable();
         found
     }
@@ -433,27 +270,36 @@ mod tests {
     }
 
     #[test]
-    fn a_cell_out_of_reach_is_not_visited() {
+    fn a_vehicle_out_of_reach_is_not_visited() {
         let model = Model::manhattan();
-        let mut index = VehicleIndex::new(&model, 2);
+        let mut index = VehicleIndex::new(&model, 3);
         let p = centre(&model);
         for (v, dx) in [(0, 4.0), (1, 0.5)] {
             let q = GridPoint { x: p.x + dx, ..p };
             index.insert(v, model.zone_of(q).index(), q);
         }
+        // A drive passing by within reach is visited even though it starts and ends out of it.
+        let (a, b) = (
+            GridPoint { x: p.x - 3.0, ..p },
+            GridPoint { x: p.x + 3.0, ..p },
+        );
+        index.insert_moving(2, a, b);
+        assert_eq!(near(&index, &model, p, 1.0), vec![1, 2]);
+        index.insert_moving(2, a, GridPoint { x: p.x - 2.0, ..p });
         assert_eq!(near(&index, &model, p, 1.0), vec![1]);
     }
 
     /// Every vehicle within reach at the speed of its zone is visited, inside and outside the
-    /// city's rectangle, still or moving, and a vehicle is visited at most once: checked against a
-    /// scan of all of them.
+    /// city's rectangle, still or anywhere on its drive, and a vehicle is visited at most once:
+    /// checked against a scan of all of them.
     #[test]
     fn every_vehicle_in_reach_is_visited_once() {
         let model = Model::manhattan();
         let mut rng = Pcg64::seed_from_u64(7);
         let n = 400u32;
         let mut index = VehicleIndex::new(&model, n as usize);
-        let mut at: Vec<Option<GridPoint>> = vec![None; n as usize];
+        // Per vehicle: still at a point, or driving between two points.
+        let mut at: Vec<Option<(GridPoint, Option<GridPoint>)>> = vec![None; n as usize];
         let (lo, hi) = (model.min, model.max);
         let point = |rng: &mut Pcg64| GridPoint {
             x: rng.random_range(lo.x - 1.0..hi.x + 1.0),
@@ -466,11 +312,12 @@ mod tests {
                 match rng.random_range(0..3) {
                     0 => {
                         index.insert(v, model.zone_of(p).index(), p);
-                        at[v as usize] = Some(p);
+                        at[v as usize] = Some((p, None));
                     }
                     1 => {
-                        index.insert_moving(v, p);
-                        at[v as usize] = Some(p);
+                        let to = point(&mut rng);
+                        index.insert_moving(v, p, to);
+                        at[v as usize] = Some((p, Some(to)));
                     }
                     _ => {
                         index.remove(v);
@@ -478,24 +325,32 @@ mod tests {
                     }
                 }
             }
-            let now = f64::from(round) * 7.0;
-            index.refresh_moving(now, |v| at[v as usize].unwrap_or(lo));
             let q = point(&mut rng);
             let to = model.zone_of(q);
-            let (speeds, max_speed) = (
-                model.reach_speeds(to, now * 60.0),
-                model.reach_speed_any(to, now * 60.0),
-            );
+            let t = f64::from(round) * 400.0;
+            let (speeds, max_speed) = (model.reach_speeds(to, t), model.reach_speed_any(to, t));
             let mut seen = vec![0u32; n as usize];
-            index.for_each_near(q, 300.0, speeds, max_speed, now, |v| seen[v as usize] += 1);
+            index.for_each_near(q, 300.0, speeds, max_speed, |v| seen[v as usize] += 1);
             for v in 0..n as usize {
                 assert!(seen[v] <= 1, "vehicle {v} visited twice");
-                match at[v] {
-                    None => assert_eq!(seen[v], 0, "vehicle {v} is not indexed"),
-                    Some(p) if p.l1(q) <= 300.0 * speeds[model.zone_of(p).index()] => {
-                        assert_eq!(seen[v], 1, "vehicle {v} at {p:?} missed from {q:?}");
+                let must = match at[v] {
+                    None => {
+                        assert_eq!(seen[v], 0, "vehicle {v} is not indexed");
+                        false
                     }
-                    Some(_) => {}
+                    Some((p, None)) => p.l1(q) <= 300.0 * speeds[model.zone_of(p).index()],
+                    // Some point of the drive within reach at the fastest speed.
+                    Some((a, Some(b))) => (0..=100).any(|k| {
+                        let f = f64::from(k) / 100.0;
+                        let p = GridPoint {
+                            x: a.x + f * (b.x - a.x),
+                            y: a.y + f * (b.y - a.y),
+                        };
+                        p.l1(q) <= 300.0 * max_speed
+                    }),
+                };
+                if must {
+                    assert_eq!(seen[v], 1, "vehicle {v} at {:?} missed from {q:?}", at[v]);
                 }
             }
         }
