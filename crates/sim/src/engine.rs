@@ -175,6 +175,68 @@ impl DecisionView<'_> {
         }
     }
 
+    /// As [`DecisionView::feasible_vehicles_until`], but it may stop once it holds `k` feasible
+    /// vehicles (`k > 0`) that all cost less (by `cost`) than any vehicle it has not looked at can:
+    /// it visits the zones by a lower bound on their vehicles' cost, `d × per_km(s)` for a zone
+    /// whose box is `d` km from the pickup and whose mean speed to it is at most `s` km/s. Returns
+    /// what [`DecisionView::feasible_vehicles_until`] returns if it looked at every vehicle in
+    /// reach, and `now` if it stopped early.
+    pub fn cheapest_feasible_vehicles(
+        &self,
+        request: u32,
+        k: usize,
+        per_km: impl Fn(f64) -> f64,
+        cost: impl Fn(&Feasible) -> f64,
+        scratch: &mut ScanScratch,
+        out: &mut Vec<Feasible>,
+    ) -> f64 {
+        let r = &self.requests[request as usize];
+        let (speeds, max_speed) = (
+            self.model.reach_speeds(r.origin_zone, self.now),
+            self.model.reach_speed_any(r.origin_zone, self.now),
+        );
+        let ScanScratch { zones, best } = scratch;
+        best.clear();
+        let mut until = f64::INFINITY;
+        let visit =
+            |v: u32, best: &mut BinaryHeap<Cost>, until: &mut f64, out: &mut Vec<Feasible>| {
+                let (f, from) = self.check(v, r);
+                if let Some(f) = f {
+                    if k > 0 {
+                        best.push(Cost(cost(&f)));
+                        if best.len() > k {
+                            best.pop();
+                        }
+                    }
+                    out.push(f);
+                }
+                *until = until.min(from);
+            };
+        self.grid
+            .for_each_moving_near(r.origin, PICKUP_LIMIT_SECS * max_speed, |v| {
+                visit(v, best, &mut until, out);
+            });
+        zones.clear();
+        self.grid
+            .still_zones_near(r.origin, PICKUP_LIMIT_SECS, speeds, max_speed, zones);
+        let speed_of = |z: u32| speeds.get(z as usize).copied().unwrap_or(max_speed);
+        for entry in zones.iter_mut() {
+            entry.0 *= per_km(speed_of(entry.1));
+        }
+        zones.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for &(bound, z) in zones.iter() {
+            if k > 0 && best.len() >= k && best.peek().is_some_and(|c| bound > c.0) {
+                return self.now;
+            }
+            let reach = PICKUP_LIMIT_SECS * speed_of(z);
+            self.grid
+                .for_each_still_in_zone(z as usize, r.origin, reach, |v| {
+                    visit(v, best, &mut until, out);
+                });
+        }
+        until
+    }
+
     /// Whether vehicle `v` is feasible for request `request` now, and from when it becomes feasible
     /// if it is not (as in [`DecisionView::feasible_vehicles_until`]).
     pub fn check_vehicle(&self, request: u32, v: u32) -> (Option<Feasible>, f64) {
@@ -216,6 +278,37 @@ impl DecisionView<'_> {
             .mean_secs(km, vehicle.free_zone, r.origin_zone, vehicle.free_at);
         (None, vehicle.free_at + drive - PICKUP_LIMIT_SECS)
     }
+}
+
+/// A cost ordered by `total_cmp`, for the heap of [`ScanScratch`].
+#[derive(Debug, Clone, Copy)]
+struct Cost(f64);
+
+impl PartialEq for Cost {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+
+impl Eq for Cost {}
+
+impl PartialOrd for Cost {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Cost {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Reusable buffers of [`DecisionView::cheapest_feasible_vehicles`].
+#[derive(Debug, Default)]
+pub struct ScanScratch {
+    zones: Vec<(f64, u32)>,
+    best: BinaryHeap<Cost>,
 }
 
 /// Where a vehicle driving to a lot is at `now` (straight-line progress along its drive) and the

@@ -97,6 +97,35 @@ impl ZonePoints {
         }
     }
 
+    /// Appends `(distance, zone)` for every non-empty zone whose box is within L1 distance
+    /// `reach(zone)` of `p`, the distance being from `p` to the box.
+    pub fn zones_near(
+        &self,
+        p: GridPoint,
+        mut reach: impl FnMut(usize) -> f64,
+        out: &mut Vec<(f64, u32)>,
+    ) {
+        for (z, zone) in self.zones.iter().enumerate() {
+            if zone.entries.is_empty() {
+                continue;
+            }
+            let dx = (zone.lo.x - p.x).max(p.x - zone.hi.x).max(0.0);
+            let dy = (zone.lo.y - p.y).max(p.y - zone.hi.y).max(0.0);
+            if dx + dy <= reach(z) {
+                out.push((dx + dy, index_u32(z)));
+            }
+        }
+    }
+
+    /// Calls `f` with every id of zone `zone` within L1 distance `reach` of `p`.
+    pub fn for_each_in_zone(&self, zone: usize, p: GridPoint, reach: f64, mut f: impl FnMut(u32)) {
+        for e in &self.zones[zone].entries {
+            if (e.x - p.x).abs() + (e.y - p.y).abs() <= reach {
+                f(e.id);
+            }
+        }
+    }
+
     /// Calls `f` with every id within L1 distance `reach(zone)` of `p`. Zones are visited in order
     /// and each zone's points in their stored order, so the visit order is deterministic.
     pub fn for_each_near(
@@ -202,6 +231,45 @@ impl VehicleIndex {
         if let Some(moved) = self.moving.get(at as usize) {
             self.moving_slot[moved.vehicle as usize] = Some(at);
         }
+    }
+
+    /// Calls `f` with every moving vehicle whose drive comes within L1 distance `reach` of `p`.
+    pub fn for_each_moving_near(&self, p: GridPoint, reach: f64, mut f: impl FnMut(u32)) {
+        for m in &self.moving {
+            let dx = (m.lo.x - p.x).max(p.x - m.hi.x).max(0.0);
+            let dy = (m.lo.y - p.y).max(p.y - m.hi.y).max(0.0);
+            if dx + dy <= reach {
+                f(m.vehicle);
+            }
+        }
+    }
+
+    /// The zones with still vehicles whose box is within `secs` seconds of `p` at that zone's
+    /// speed, with the distance to the box (see [`ZonePoints::zones_near`]).
+    pub fn still_zones_near(
+        &self,
+        p: GridPoint,
+        secs: f64,
+        speeds: &[f64],
+        max_speed: f64,
+        out: &mut Vec<(f64, u32)>,
+    ) {
+        self.still.zones_near(
+            p,
+            |z| secs * speeds.get(z).copied().unwrap_or(max_speed),
+            out,
+        );
+    }
+
+    /// Calls `f` with every still vehicle of zone `zone` within L1 distance `reach` of `p`.
+    pub fn for_each_still_in_zone(
+        &self,
+        zone: usize,
+        p: GridPoint,
+        reach: f64,
+        f: impl FnMut(u32),
+    ) {
+        self.still.for_each_in_zone(zone, p, reach, f);
     }
 
     /// Calls `f` with every vehicle that may be, now or until it changes, within `secs` seconds of

@@ -26,7 +26,7 @@ mod policy;
 
 pub use engine::{
     Actions, DECISION_INTERVAL_SECS, DecisionView, Feasible, Leg, LegKind, NoStopwatch, Outcome,
-    Policy, Refusals, RunResult, Service, Stopwatch, Vehicle, percentile, simulate,
+    Policy, Refusals, RunResult, ScanScratch, Service, Stopwatch, Vehicle, percentile, simulate,
 };
 pub use instance::{
     BASE_FARE, COST_PER_KM, DAY_SECS, Day, FARE_PER_KM, GridPoint, InstanceClass, LotPoint, Model,

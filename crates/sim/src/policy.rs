@@ -6,7 +6,7 @@ use doorstep_dispatch::{
 };
 use doorstep_geo::ZoneIdx;
 
-use crate::engine::{Actions, DecisionView, Feasible, Policy};
+use crate::engine::{Actions, DecisionView, Feasible, Policy, ScanScratch};
 use crate::grid::ZonePoints;
 use crate::instance::{COST_PER_KM, Day, GridPoint, Model, PICKUP_LIMIT_SECS};
 
@@ -157,6 +157,7 @@ impl Scanner {
 #[derive(Debug, Default)]
 pub struct Greedy {
     scanner: Scanner,
+    scratch: ScanScratch,
     feasible: Vec<Feasible>,
     problem: AssignmentProblem,
     vehicles: Vec<u32>,
@@ -183,9 +184,16 @@ impl Policy for Greedy {
             &mut self.problem,
             &mut self.vehicles,
             &mut self.column_of,
-            |_, f| Some(f.eta_secs()),
+            &mut self.scratch,
+            // A request with as many candidates as there are rows is served whatever the older
+            // ones take, so the nearest that many are enough.
+            Search {
+                k: rows.len(),
+                per_km: |speed: f64| 1.0 / speed,
+                recheck_served: false,
+            },
+            |_, f| f.eta_secs(),
             |_| PICKUP_LIMIT_SECS * 10.0,
-            false,
         );
         if !self.problem.candidates.is_empty() {
             let order: Vec<usize> = (0..self.problem.requests).collect();
@@ -195,6 +203,16 @@ impl Policy for Greedy {
         }
         self.scanner.rows = rows;
     }
+}
+
+/// How [`build_problem`] looks for candidates.
+struct Search<F> {
+    /// Enough candidates per request (0: all of them).
+    k: usize,
+    /// A lower bound on a candidate's cost per km of distance at a mean speed (km/s).
+    per_km: F,
+    /// Whether a request with candidates is scanned again at the next decision.
+    recheck_served: bool,
 }
 
 /// Builds a problem of the requests `rows` whose columns are the vehicles seen by any of them
@@ -213,9 +231,10 @@ fn build_problem(
     problem: &mut AssignmentProblem,
     vehicles: &mut Vec<u32>,
     column_of: &mut Vec<u32>,
-    mut cost: impl FnMut(u32, &Feasible) -> Option<f64>,
+    scratch: &mut ScanScratch,
+    search: Search<impl Fn(f64) -> f64>,
+    cost: impl Fn(u32, &Feasible) -> f64,
     mut unassigned: impl FnMut(u32) -> f64,
-    recheck_served: bool,
 ) {
     problem.requests = rows.len();
     problem.candidates.clear();
@@ -226,13 +245,20 @@ fn build_problem(
     }
     for (row, &request) in rows.iter().enumerate() {
         feasible.clear();
-        let mut until = view.feasible_vehicles_until(request, feasible);
-        if recheck_served && !feasible.is_empty() {
+        let mut until = view.cheapest_feasible_vehicles(
+            request,
+            search.k,
+            &search.per_km,
+            |f| cost(request, f),
+            scratch,
+            feasible,
+        );
+        if search.recheck_served && !feasible.is_empty() {
             until = view.now;
         }
         scanner.scanned(view, request, until);
         for f in feasible.iter() {
-            let Some(c) = cost(request, f) else { continue };
+            let c = cost(request, f);
             let col = &mut column_of[f.vehicle as usize];
             if *col == u32::MAX {
                 *col = u32::try_from(vehicles.len()).unwrap_or(u32::MAX);
@@ -336,6 +362,7 @@ pub struct Batch {
     tuning: BatchTuning,
     reposition: Option<Repositioner>,
     scanner: Scanner,
+    scratch: ScanScratch,
     feasible: Vec<Feasible>,
     problem: AssignmentProblem,
     vehicles: Vec<u32>,
@@ -351,6 +378,7 @@ impl Batch {
             tuning,
             reposition: None,
             scanner: Scanner::default(),
+            scratch: ScanScratch::default(),
             feasible: Vec::new(),
             problem: AssignmentProblem::default(),
             vehicles: Vec::new(),
@@ -437,12 +465,15 @@ impl Policy for Batch {
             &mut self.problem,
             &mut self.vehicles,
             &mut self.column_of,
+            &mut self.scratch,
+            // Only the cheapest `candidates_per_request` survive the pruning below.
+            Search {
+                k: t.candidates_per_request,
+                per_km: |speed: f64| COST_PER_KM + theta / speed,
+                recheck_served: true,
+            },
             |_, f| {
-                Some(
-                    COST_PER_KM * f.drive_km
-                        + theta * f.drive_secs
-                        + t.wait_secs_value * f.wait_secs,
-                )
+                COST_PER_KM * f.drive_km + theta * f.drive_secs + t.wait_secs_value * f.wait_secs
             },
             |request| {
                 let r = &view.requests[request as usize];
@@ -453,7 +484,6 @@ impl Policy for Batch {
                 }
                 value.max(0.0)
             },
-            true,
         );
         let mut assigned_vehicles = Vec::new();
         if !self.problem.candidates.is_empty() {
