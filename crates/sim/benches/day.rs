@@ -13,8 +13,11 @@ use doorstep_sim::{
     Batch, BatchTuning, Day, Greedy, InstanceClass, Model, NoStopwatch, Policy, simulate,
 };
 
+/// Makes a fresh policy for one simulated day.
+type MakePolicy = fn() -> Box<dyn Policy>;
+
 /// The policies measured, by the names `doorstep bench ridehail` uses; `greedy` first.
-fn policies() -> [(&'static str, fn() -> Box<dyn Policy>); 3] {
+fn policies() -> [(&'static str, MakePolicy); 3] {
     [
         ("greedy", || Box::new(Greedy::default())),
         ("batch", || Box::new(Batch::new(BatchTuning::default()))),
