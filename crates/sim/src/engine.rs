@@ -228,9 +228,25 @@ impl DecisionView<'_> {
             if k > 0 && best.len() >= k && best.peek().is_some_and(|c| bound > c.0) {
                 return self.now;
             }
-            let reach = PICKUP_LIMIT_SECS * speed_of(z);
+            let speed = speed_of(z);
+            let reach = PICKUP_LIMIT_SECS * speed;
+            let now = self.now;
             self.grid
-                .for_each_still_in_zone(z as usize, r.origin, reach, |v| {
+                .for_each_still_in_zone(z as usize, r.origin, reach, |v, km, free_at| {
+                    // A vehicle busy for longer than the drive leaves it is not feasible yet: its
+                    // expected pickup is at least its wait + km at the reach speed, which holds
+                    // for drives starting within 600 s. It may become feasible from then on (a
+                    // lower bound on what `check` says, so the request is looked at again in time).
+                    let wait = free_at - now;
+                    if wait + km / speed > PICKUP_LIMIT_SECS {
+                        let from = if wait <= 2.0 * PICKUP_LIMIT_SECS {
+                            free_at + km / speed - PICKUP_LIMIT_SECS
+                        } else {
+                            free_at - PICKUP_LIMIT_SECS
+                        };
+                        until = until.min(from);
+                        return;
+                    }
                     visit(v, best, &mut until, out);
                 });
         }
@@ -557,8 +573,12 @@ impl World<'_> {
             if let Some((from, _)) = reposition_progress(vehicle, 0.0) {
                 self.grid.insert_moving(v, from, vehicle.free_pos);
             } else {
-                self.grid
-                    .insert(v, vehicle.free_zone.index(), vehicle.free_pos);
+                self.grid.insert(
+                    v,
+                    vehicle.free_zone.index(),
+                    vehicle.free_pos,
+                    vehicle.free_at,
+                );
             }
         } else {
             self.grid.remove(v);

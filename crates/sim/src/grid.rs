@@ -20,6 +20,8 @@ struct Entry {
     id: u32,
     x: f64,
     y: f64,
+    /// A number kept with the point (for vehicles, when they are free).
+    key: f64,
 }
 
 /// The points of one zone.
@@ -66,14 +68,20 @@ impl ZonePoints {
         self.slot.get(id as usize).is_some_and(Option::is_some)
     }
 
-    /// Puts `id` at `p` in zone `zone` (moving it if it is already in).
-    pub fn insert(&mut self, id: u32, zone: usize, p: GridPoint) {
+    /// Puts `id` at `p` in zone `zone` (moving it if it is already in), with a number `key` that
+    /// [`ZonePoints::for_each_in_zone`] passes on.
+    pub fn insert(&mut self, id: u32, zone: usize, p: GridPoint, key: f64) {
         self.remove(id);
         if self.slot.len() <= id as usize {
             self.slot.resize(id as usize + 1, None);
         }
         let z = &mut self.zones[zone];
-        z.entries.push(Entry { id, x: p.x, y: p.y });
+        z.entries.push(Entry {
+            id,
+            x: p.x,
+            y: p.y,
+            key,
+        });
         z.lo = GridPoint {
             x: z.lo.x.min(p.x),
             y: z.lo.y.min(p.y),
@@ -117,11 +125,19 @@ impl ZonePoints {
         }
     }
 
-    /// Calls `f` with every id of zone `zone` within L1 distance `reach` of `p`.
-    pub fn for_each_in_zone(&self, zone: usize, p: GridPoint, reach: f64, mut f: impl FnMut(u32)) {
+    /// Calls `f` with every id of zone `zone` within L1 distance `reach` of `p`, its distance and
+    /// its key.
+    pub fn for_each_in_zone(
+        &self,
+        zone: usize,
+        p: GridPoint,
+        reach: f64,
+        mut f: impl FnMut(u32, f64, f64),
+    ) {
         for e in &self.zones[zone].entries {
-            if (e.x - p.x).abs() + (e.y - p.y).abs() <= reach {
-                f(e.id);
+            let d = (e.x - p.x).abs() + (e.y - p.y).abs();
+            if d <= reach {
+                f(e.id, d, e.key);
             }
         }
     }
@@ -197,11 +213,11 @@ impl VehicleIndex {
         self.still.contains(vehicle) || self.moving_slot[vehicle as usize].is_some()
     }
 
-    /// Puts a vehicle that stays at `p` in zone `zone` until it is free in the index (moving it if
-    /// it is already indexed).
-    pub fn insert(&mut self, vehicle: u32, zone: usize, p: GridPoint) {
+    /// Puts a vehicle that stays at `p` in zone `zone` until it is free (at `free_at`) in the
+    /// index (moving it if it is already indexed).
+    pub fn insert(&mut self, vehicle: u32, zone: usize, p: GridPoint, free_at: f64) {
         self.remove(vehicle);
-        self.still.insert(vehicle, zone, p);
+        self.still.insert(vehicle, zone, p, free_at);
     }
 
     /// Puts a vehicle driving in a straight line from `from` to `to` in the index.
@@ -261,13 +277,14 @@ impl VehicleIndex {
         );
     }
 
-    /// Calls `f` with every still vehicle of zone `zone` within L1 distance `reach` of `p`.
+    /// Calls `f` with every still vehicle of zone `zone` within L1 distance `reach` of `p`, its
+    /// distance and when it is free.
     pub fn for_each_still_in_zone(
         &self,
         zone: usize,
         p: GridPoint,
         reach: f64,
-        f: impl FnMut(u32),
+        f: impl FnMut(u32, f64, f64),
     ) {
         self.still.for_each_in_zone(zone, p, reach, f);
     }
@@ -330,7 +347,7 @@ mod tests {
         let mut index = VehicleIndex::new(&model, 3);
         let p = centre(&model);
         for v in 0..3 {
-            index.insert(v, model.zone_of(p).index(), p);
+            index.insert(v, model.zone_of(p).index(), p, 0.0);
         }
         index.remove(0);
         assert_eq!(near(&index, &model, p, 0.1), vec![1, 2]);
@@ -344,7 +361,7 @@ mod tests {
         let p = centre(&model);
         for (v, dx) in [(0, 4.0), (1, 0.5)] {
             let q = GridPoint { x: p.x + dx, ..p };
-            index.insert(v, model.zone_of(q).index(), q);
+            index.insert(v, model.zone_of(q).index(), q, 0.0);
         }
         // A drive passing by within reach is visited even though it starts and ends out of it.
         let (a, b) = (
@@ -379,7 +396,7 @@ mod tests {
                 let p = point(&mut rng);
                 match rng.random_range(0..3) {
                     0 => {
-                        index.insert(v, model.zone_of(p).index(), p);
+                        index.insert(v, model.zone_of(p).index(), p, 0.0);
                         at[v as usize] = Some((p, None));
                     }
                     1 => {

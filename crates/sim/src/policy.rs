@@ -134,7 +134,7 @@ impl Scanner {
         if until > view.now {
             if !quiet.contains(r) {
                 let req = &view.requests[i];
-                quiet.insert(r, req.origin_zone.index(), req.origin);
+                quiet.insert(r, req.origin_zone.index(), req.origin, req.release);
                 if !self.listed[i] {
                     self.listed[i] = true;
                     self.quiet_ids.push(r);
