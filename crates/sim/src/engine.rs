@@ -230,21 +230,18 @@ impl DecisionView<'_> {
             }
             let speed = speed_of(z);
             let reach = PICKUP_LIMIT_SECS * speed;
-            let now = self.now;
+            let (now, model) = (self.now, self.model);
+            let zone_idx = ZoneIdx(u8::try_from(z).unwrap_or(u8::MAX));
             self.grid
                 .for_each_still_in_zone(z as usize, r.origin, reach, |v, km, free_at| {
-                    // A vehicle busy for longer than the drive leaves it is not feasible yet: its
-                    // expected pickup is at least its wait + km at the reach speed, which holds
-                    // for drives starting within 600 s. It may become feasible from then on (a
-                    // lower bound on what `check` says, so the request is looked at again in time).
+                    // A vehicle busy for longer than the drive leaves it is not feasible yet (its
+                    // expected pickup is at least its wait + km at the reach speed, which bounds
+                    // drives starting within 600 s); it becomes feasible when its wait + mean
+                    // drive from where it is free, then, is 300 s — what `check` says, without it.
                     let wait = free_at - now;
                     if wait + km / speed > PICKUP_LIMIT_SECS {
-                        let from = if wait <= 2.0 * PICKUP_LIMIT_SECS {
-                            free_at + km / speed - PICKUP_LIMIT_SECS
-                        } else {
-                            free_at - PICKUP_LIMIT_SECS
-                        };
-                        until = until.min(from);
+                        let drive = model.mean_secs(km, zone_idx, r.origin_zone, free_at);
+                        until = until.min(free_at + drive - PICKUP_LIMIT_SECS);
                         return;
                     }
                     visit(v, best, &mut until, out);
