@@ -822,6 +822,7 @@ pub fn simulate(
         });
         world.outcome.lost += lost;
         actions.clear();
+        world.grid.promote_due(now, &mut world.touched);
         let t0 = stopwatch.now_ns();
         {
             let view = DecisionView {

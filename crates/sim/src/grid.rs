@@ -12,7 +12,10 @@
 //! speed — so a vehicle a query does not visit cannot come within reach before it changes again
 //! (arrives, or is diverted), which policies that remember a request's answer rely on.
 
-use crate::instance::{GridPoint, Model};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::instance::{GridPoint, Model, PICKUP_LIMIT_SECS};
 
 /// A point and its id.
 #[derive(Debug, Clone, Copy)]
@@ -186,11 +189,27 @@ struct Moving {
     hi: GridPoint,
 }
 
+/// A still vehicle that is not in reach of any pickup yet.
+#[derive(Debug, Clone, Copy)]
+struct Later {
+    zone: u32,
+    p: GridPoint,
+    free_at: f64,
+}
+
 /// The eligible vehicles.
 #[derive(Debug, Clone)]
 pub struct VehicleIndex {
-    /// Vehicles standing still until they are free, per zone of where they become free.
+    /// Vehicles standing still until they are free and free within 300 s, per zone of where they
+    /// become free.
     still: ZonePoints,
+    /// Vehicles standing still that are busy for more than 300 s: no request can take them yet.
+    later: Vec<Option<Later>>,
+    /// When each later vehicle is due in `still` (its free time − 300 s), earliest first; entries
+    /// of vehicles that changed since are skipped.
+    due: BinaryHeap<Reverse<(u64, u32)>>,
+    /// The time of the last [`VehicleIndex::promote_due`].
+    promoted_at: f64,
     /// Vehicles driving to a lot.
     moving: Vec<Moving>,
     /// Per vehicle, its position in `moving`.
@@ -202,6 +221,9 @@ impl VehicleIndex {
     pub fn new(model: &Model, vehicles: usize) -> VehicleIndex {
         VehicleIndex {
             still: ZonePoints::new(model.centroids.len(), vehicles),
+            later: vec![None; vehicles],
+            due: BinaryHeap::new(),
+            promoted_at: f64::NEG_INFINITY,
             moving: Vec::new(),
             moving_slot: vec![None; vehicles],
         }
@@ -210,14 +232,50 @@ impl VehicleIndex {
     /// Whether a vehicle is in the index.
     #[cfg(test)]
     pub fn contains(&self, vehicle: u32) -> bool {
-        self.still.contains(vehicle) || self.moving_slot[vehicle as usize].is_some()
+        self.still.contains(vehicle)
+            || self.later[vehicle as usize].is_some()
+            || self.moving_slot[vehicle as usize].is_some()
     }
 
     /// Puts a vehicle that stays at `p` in zone `zone` until it is free (at `free_at`) in the
     /// index (moving it if it is already indexed).
+    ///
+    /// It is visible to queries from the first [`VehicleIndex::promote_due`] at or after 300 s
+    /// before it is free (until then it cannot reach any pickup within 300 s).
     pub fn insert(&mut self, vehicle: u32, zone: usize, p: GridPoint, free_at: f64) {
         self.remove(vehicle);
-        self.still.insert(vehicle, zone, p, free_at);
+        let due = free_at - PICKUP_LIMIT_SECS;
+        self.later[vehicle as usize] = Some(Later {
+            zone: index_u32(zone),
+            p,
+            free_at,
+        });
+        self.due.push(Reverse((time_key(due), vehicle)));
+    }
+
+    /// Makes the still vehicles due by `now` visible to queries, and appends to `woken` those that
+    /// became due since the previous call (those inserted since were reported when inserted).
+    pub fn promote_due(&mut self, now: f64, woken: &mut Vec<u32>) {
+        let limit = time_key(now);
+        while let Some(&Reverse((key, v))) = self.due.peek() {
+            if key > limit {
+                break;
+            }
+            self.due.pop();
+            let Some(later) = self.later[v as usize] else {
+                continue;
+            };
+            if time_key(later.free_at - PICKUP_LIMIT_SECS) != key {
+                continue; // re-inserted since, with another time
+            }
+            self.later[v as usize] = None;
+            self.still
+                .insert(v, later.zone as usize, later.p, later.free_at);
+            if later.free_at - PICKUP_LIMIT_SECS > self.promoted_at {
+                woken.push(v);
+            }
+        }
+        self.promoted_at = now;
     }
 
     /// Puts a vehicle driving in a straight line from `from` to `to` in the index.
@@ -240,6 +298,7 @@ impl VehicleIndex {
     /// Takes a vehicle out of the index (nothing happens if it is not in it).
     pub fn remove(&mut self, vehicle: u32) {
         self.still.remove(vehicle);
+        self.later[vehicle as usize] = None;
         let Some(at) = self.moving_slot[vehicle as usize].take() else {
             return;
         };
@@ -314,6 +373,17 @@ impl VehicleIndex {
     }
 }
 
+/// A key of a simulated time that orders like the time (times are non-negative or slightly
+/// negative; negatives order first).
+fn time_key(t: f64) -> u64 {
+    let bits = t.to_bits();
+    if t.is_sign_negative() {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
 fn index_u32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
@@ -350,6 +420,7 @@ mod tests {
             index.insert(v, model.zone_of(p).index(), p, 0.0);
         }
         index.remove(0);
+        index.promote_due(0.0, &mut Vec::new());
         assert_eq!(near(&index, &model, p, 0.1), vec![1, 2]);
         assert!(!index.contains(0));
     }
@@ -369,9 +440,41 @@ mod tests {
             GridPoint { x: p.x + 3.0, ..p },
         );
         index.insert_moving(2, a, b);
+        index.promote_due(0.0, &mut Vec::new());
         assert_eq!(near(&index, &model, p, 1.0), vec![1, 2]);
         index.insert_moving(2, a, GridPoint { x: p.x - 2.0, ..p });
         assert_eq!(near(&index, &model, p, 1.0), vec![1]);
+    }
+
+    /// A vehicle busy for more than 300 s is invisible until 300 s before it is free, and is
+    /// reported woken then unless it was inserted since the previous promotion.
+    #[test]
+    fn a_busy_vehicle_shows_up_300_s_before_it_is_free() {
+        let model = Model::manhattan();
+        let mut index = VehicleIndex::new(&model, 3);
+        let p = centre(&model);
+        let zone = model.zone_of(p).index();
+        index.insert(0, zone, p, 1000.0);
+        index.insert(1, zone, p, 100.0);
+        let mut woken = Vec::new();
+        index.promote_due(0.0, &mut woken);
+        assert_eq!(near(&index, &model, p, 0.1), vec![1]);
+        assert_eq!(woken, vec![1]);
+        woken.clear();
+        // Re-inserted with a later free time: the first due time no longer counts.
+        index.insert(0, zone, p, 1200.0);
+        index.promote_due(750.0, &mut woken);
+        assert_eq!(near(&index, &model, p, 0.1), vec![1]);
+        assert!(woken.is_empty());
+        index.promote_due(900.0, &mut woken);
+        assert_eq!(near(&index, &model, p, 0.1), vec![0, 1]);
+        assert_eq!(woken, vec![0]);
+        // Inserted at 950, due at once: reported as inserted, not again.
+        index.insert(2, zone, p, 1100.0);
+        woken.clear();
+        index.promote_due(960.0, &mut woken);
+        assert_eq!(near(&index, &model, p, 0.1), vec![0, 1, 2]);
+        assert!(woken.is_empty());
     }
 
     /// Every vehicle within reach at the speed of its zone is visited, inside and outside the
@@ -410,6 +513,7 @@ mod tests {
                     }
                 }
             }
+            index.promote_due(0.0, &mut Vec::new());
             let q = point(&mut rng);
             let to = model.zone_of(q);
             let t = f64::from(round) * 400.0;
