@@ -190,7 +190,7 @@ impl Policy for Greedy {
             Search {
                 k: rows.len(),
                 per_km: |speed: f64| 1.0 / speed,
-                recheck_served: false,
+                recheck_served: None,
             },
             |_, f| f.eta_secs(),
             |_| PICKUP_LIMIT_SECS * 10.0,
@@ -211,14 +211,15 @@ struct Search<F> {
     k: usize,
     /// A lower bound on a candidate's cost per km of distance at a mean speed (km/s).
     per_km: F,
-    /// Whether a request with candidates is scanned again at the next decision.
-    recheck_served: bool,
+    /// For a policy that may leave a request with candidates waiting: scan such a request again
+    /// after at most this many seconds (0: at the next decision).
+    recheck_served: Option<f64>,
 }
 
 /// Builds a problem of the requests `rows` whose columns are the vehicles seen by any of them
 /// (renumbered densely in `vehicles`), calling `cost` for each feasible pair and `unassigned` for
 /// each request, and records each scan in `scanner` (a request with candidates is due again at the
-/// next decision if `recheck_served`, since the batch policy may leave it waiting).
+/// time given by `recheck_served`, since the batch policy may leave it waiting).
 #[allow(
     clippy::too_many_arguments,
     reason = "the reusable buffers of the policies"
@@ -253,8 +254,10 @@ fn build_problem(
             scratch,
             feasible,
         );
-        if search.recheck_served && !feasible.is_empty() {
-            until = view.now;
+        if let Some(secs) = search.recheck_served
+            && !feasible.is_empty()
+        {
+            until = until.min(view.now + secs);
         }
         scanner.scanned(view, request, until);
         for f in feasible.iter() {
@@ -314,6 +317,9 @@ pub struct BatchTuning {
     /// free (chaining) — a tie-breaker between a vehicle that is free now and one that is closer but
     /// busy.
     pub wait_secs_value: f64,
+    /// A request the matching leaves waiting although it has candidates is matched again when a
+    /// vehicle near it changes, when the speed window turns, and at least this often (seconds).
+    pub recheck_secs: f64,
     /// Seconds between two redistributions of idle vehicles.
     pub reposition_interval_secs: f64,
     /// How far (L1 km) an idle vehicle may be sent to a lot.
@@ -333,6 +339,7 @@ impl Default for BatchTuning {
             patience_margin: 0.0,
             candidates_per_request: 16,
             wait_secs_value: 0.02,
+            recheck_secs: 10.0,
             reposition_interval_secs: 60.0,
             reposition_max_km: 20.0,
             reposition_exponent: 1.0,
@@ -470,7 +477,7 @@ impl Policy for Batch {
             Search {
                 k: t.candidates_per_request,
                 per_km: |speed: f64| COST_PER_KM + theta / speed,
-                recheck_served: true,
+                recheck_served: Some(t.recheck_secs),
             },
             |_, f| {
                 COST_PER_KM * f.drive_km + theta * f.drive_secs + t.wait_secs_value * f.wait_secs
