@@ -53,8 +53,9 @@ impl Scanner {
         self.decision = 0;
     }
 
-    /// Finds the requests to scan at this decision (in `rows`).
-    fn prepare(&mut self, view: &DecisionView<'_>) {
+    /// Finds the requests to scan at this decision (in `rows`); `carried` are vehicles that
+    /// changed at earlier decisions that did not call this.
+    fn prepare(&mut self, view: &DecisionView<'_>, carried: &[u32]) {
         if self.quiet_until.len() != view.requests.len() || self.quiet.is_none() {
             self.start_day(view.model, view.requests.len());
         }
@@ -87,7 +88,7 @@ impl Scanner {
         // shrinks).
         let model = view.model;
         let (woken, quiet_until) = (&mut self.woken, &mut self.quiet_until);
-        for &v in view.changed {
+        for &v in view.changed.iter().chain(carried) {
             let (p, zone, extra_km) = view.wake_area(v);
             quiet.for_each_near(
                 p,
@@ -174,7 +175,7 @@ impl Policy for Greedy {
     }
 
     fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
-        self.scanner.prepare(view);
+        self.scanner.prepare(view, &[]);
         let rows = std::mem::take(&mut self.scanner.rows);
         build_problem(
             view,
@@ -317,6 +318,10 @@ pub struct BatchTuning {
     /// free (chaining) — a tie-breaker between a vehicle that is free now and one that is closer but
     /// busy.
     pub wait_secs_value: f64,
+    /// When decisions come at least four times as often as this (seconds), the policy matches at
+    /// most once per this window and lets requests gather in between, as the live dispatcher's
+    /// batching window does; below that rate it matches at every decision.
+    pub window_secs: f64,
     /// A request the matching leaves waiting although it has candidates is matched again when a
     /// vehicle near it changes, when the speed window turns, and at least this often (seconds).
     pub recheck_secs: f64,
@@ -340,6 +345,7 @@ impl Default for BatchTuning {
             candidates_per_request: 16,
             wait_secs_value: 0.02,
             recheck_secs: 10.0,
+            window_secs: 1.0,
             reposition_interval_secs: 60.0,
             reposition_max_km: 20.0,
             reposition_exponent: 1.0,
@@ -376,6 +382,12 @@ pub struct Batch {
     column_of: Vec<u32>,
     /// Per simulated 15-minute window, the demand pressure from the historical table.
     pressure: Vec<f64>,
+    /// When the last decision and the last matching were, the mean time between decisions, and
+    /// the vehicles that changed at decisions without a matching since.
+    last_decision: f64,
+    last_solve: f64,
+    mean_gap: f64,
+    carried: Vec<u32>,
 }
 
 impl Batch {
@@ -391,6 +403,10 @@ impl Batch {
             vehicles: Vec::new(),
             column_of: Vec::new(),
             pressure: Vec::new(),
+            last_decision: 0.0,
+            last_solve: f64::NEG_INFINITY,
+            mean_gap: f64::INFINITY,
+            carried: Vec::new(),
         }
     }
 
@@ -455,14 +471,36 @@ impl Policy for Batch {
             r.start_day(model, day);
         }
         self.scanner.start_day(model, day.requests.len());
+        self.last_decision = 0.0;
+        self.last_solve = f64::NEG_INFINITY;
+        self.mean_gap = f64::INFINITY;
+        self.carried.clear();
     }
 
     fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
         let t = self.tuning;
         let now = view.now;
+        // The batching window: when decisions come much faster than the window, requests gather
+        // for up to a window before a matching (the changed vehicles are kept for it).
+        let gap = now - self.last_decision;
+        self.last_decision = now;
+        self.mean_gap = if self.mean_gap.is_finite() {
+            0.95 * self.mean_gap + 0.05 * gap
+        } else {
+            gap
+        };
+        if now - self.last_solve < t.window_secs && self.mean_gap * 4.0 < t.window_secs {
+            self.carried.extend_from_slice(view.changed);
+            if let Some(r) = &mut self.reposition {
+                r.decide(view, &[], actions);
+            }
+            return;
+        }
+        self.last_solve = now;
         let theta = self.secs_value(now);
         let model = view.model;
-        self.scanner.prepare(view);
+        self.scanner.prepare(view, &self.carried);
+        self.carried.clear();
         let rows = std::mem::take(&mut self.scanner.rows);
         build_problem(
             view,
