@@ -165,7 +165,9 @@ def main():
                 sent += int((action["req_assgts"] != num_v).sum())
                 obs, _reward, done, _info = env.step(action)
                 steps += 1
-            served = int(env._requests["vehicle"].notna().sum())  # diagnostics only
+            # Diagnostics, read from the environment's request table.
+            served = int(env._requests["vehicle"].notna().sum())
+            request_value = float(env._requests["value"].sum())
             print(json.dumps({
                 "episode": args.skip + k,
                 "config": args.config,
@@ -173,6 +175,7 @@ def main():
                 "profit": round(float(env.rewards), 2),
                 "served": served,
                 "requests": config["num_requests"],
+                "request_value": round(request_value, 2),
                 "refused_assignments": sent - served,
                 "weekday": int(obs["dow"]),
                 "steps": steps,
