@@ -41,6 +41,9 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Lets an outside simulator drive a dispatch policy: observations in, actions out, one JSON
+    /// object per line (docs/policy-protocol.md).
+    Policy(doorstep_sim::stdio::PolicyArgs),
     /// Manages operator accounts.
     Admin {
         #[command(subcommand)]
@@ -189,7 +192,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     // The demo prints a KPI line; keep its terminal free of per-request logs unless RUST_LOG asks.
     let default_filter = match cli.command {
-        Command::Demo(_) => "warn",
+        Command::Demo(_) | Command::Policy(_) => "warn",
         _ => "info,sqlx=warn,tower_http=warn",
     };
     init_logging(&cli.log_format, default_filter);
@@ -203,6 +206,15 @@ async fn main() -> Result<()> {
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),
             BenchCommand::Ingest(args) => Ok(doorstep_loadtest::run_ingest(&args).await?),
         },
+        Command::Policy(args) => {
+            let mut session = doorstep_sim::stdio::PolicySession::new(args.class, args.policy)?;
+            doorstep_sim::stdio::serve(
+                &mut session,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+            )
+            .context("reading observations from stdin or writing actions to stdout")
+        }
         Command::Migrate(db) => {
             let store = open_store(&db.database_url).await?;
             println!("migrations applied to {}", redact_url(&db.database_url));

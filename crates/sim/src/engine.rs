@@ -121,6 +121,39 @@ pub struct DecisionView<'a> {
     grid: &'a VehicleIndex,
 }
 
+impl<'a> DecisionView<'a> {
+    /// A view of a state the simulator did not produce: the `doorstep policy --stdio` adapter
+    /// rebuilds one from each observation of an outside simulator. `grid` must hold exactly the
+    /// eligible vehicles (vehicles driving to a lot with `insert_moving`), as the simulator's does.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the view, named at the one call site"
+    )]
+    pub(crate) fn from_parts(
+        now: f64,
+        model: &'a Model,
+        fleet_size: usize,
+        pending: &'a [u32],
+        requests: &'a [Request],
+        vehicles: &'a [Vehicle],
+        day_requests: usize,
+        changed: &'a [u32],
+        grid: &'a VehicleIndex,
+    ) -> DecisionView<'a> {
+        DecisionView {
+            now,
+            model,
+            fleet_size,
+            pending,
+            requests,
+            vehicles,
+            day_requests,
+            changed,
+            grid,
+        }
+    }
+}
+
 impl DecisionView<'_> {
     /// Appends to `out` every eligible vehicle that can reach request `request`'s pickup within
     /// 300 s of now (time until free + mean drive time), visiting only nearby grid cells.

@@ -11,6 +11,8 @@
 //! and draws every random number from a `rand_pcg::Pcg64` seeded from the day's seed, so the same
 //! seed gives the same [`Outcome`]. Only [`bench`] (the runner) reads the wall clock, the process's
 //! memory and writes files; decision times reach the simulation through the [`Stopwatch`] trait.
+//! [`stdio`] (the adapter behind `doorstep policy --stdio`) reads and writes only the streams its
+//! caller passes.
 //!
 //! Architecture invariant: every policy solves its matchings with the `doorstep_dispatch` functions
 //! that the live dispatcher calls (`assign_min_cost`, `assign_greedy`, `prune_candidates`): a
@@ -23,6 +25,9 @@ mod grid;
 mod instance;
 mod offline;
 mod policy;
+/// `doorstep policy --stdio`: the JSON-lines adapter through which an outside simulator (such as
+/// pyhailing) is driven by the same policies.
+pub mod stdio;
 
 pub use engine::{
     Actions, DECISION_INTERVAL_SECS, DecisionView, Feasible, Leg, LegKind, NoStopwatch, Outcome,

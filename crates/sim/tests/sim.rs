@@ -6,6 +6,9 @@ use doorstep_sim::{
     NoStopwatch, Outcome, PICKUP_LIMIT_SECS, Policy, chain_bound, loose_bound, simulate,
 };
 
+#[path = "sim/protocol.rs"]
+mod protocol;
+
 fn run(model: &Model, day: &Day, policy: &mut dyn Policy) -> Outcome {
     simulate(model, day, policy, &mut NoStopwatch).outcome
 }
