@@ -736,34 +736,52 @@ impl Repositioner {
         for (col, &v) in idle.iter().enumerate() {
             idle_in_zone[view.vehicles[v as usize].free_zone.index()].push(col);
         }
+        // Per zone, the idle vehicles of the nearest zones with their km to the zone's lot, enough
+        // for every slot of the zone. A zone's slots are alike: with up to 8 slots each gets the
+        // whole list; with more (large fleets), the k-th slot gets 24 of them from the k-th on,
+        // which keeps the problem linear in the slots instead of quadratic.
+        let mut lists: Vec<Option<Vec<(usize, f64)>>> = vec![None; zones];
+        let mut slot_rank = vec![0usize; zones];
         for (row, &z) in slots.iter().enumerate() {
             let Some((_, target)) = lot_pos(z) else {
                 continue;
             };
-            // The idle vehicles of the nearest zones, enough for every slot of this zone.
-            let wanted = 2 * slots_in_zone[z.index()] + 8;
-            let mut found = 0;
-            for &y in &self.near_zones[z.index()] {
-                if found >= wanted {
-                    break;
-                }
-                for &col in &idle_in_zone[y] {
-                    let v = idle[col];
-                    let vehicle = &view.vehicles[v as usize];
-                    let km = if vehicle.free_zone == z {
-                        0.0
-                    } else {
-                        vehicle.free_pos.l1(target)
-                    };
-                    if km < self.max_km {
-                        found += 1;
-                        problem.candidates.push(Candidate {
-                            request: row,
-                            driver: col,
-                            cost: km,
-                        });
+            let in_zone = slots_in_zone[z.index()];
+            let list = lists[z.index()].get_or_insert_with(|| {
+                let wanted = 2 * in_zone + 8;
+                let mut list = Vec::new();
+                for &y in &self.near_zones[z.index()] {
+                    if list.len() >= wanted {
+                        break;
+                    }
+                    for &col in &idle_in_zone[y] {
+                        let vehicle = &view.vehicles[idle[col] as usize];
+                        let km = if vehicle.free_zone == z {
+                            0.0
+                        } else {
+                            vehicle.free_pos.l1(target)
+                        };
+                        if km < self.max_km {
+                            list.push((col, km));
+                        }
                     }
                 }
+                list
+            });
+            let rank = slot_rank[z.index()];
+            slot_rank[z.index()] += 1;
+            let window = if in_zone <= 8 {
+                &list[..]
+            } else {
+                let start = rank.min(list.len().saturating_sub(24));
+                &list[start..(start + 24).min(list.len())]
+            };
+            for &(col, km) in window {
+                problem.candidates.push(Candidate {
+                    request: row,
+                    driver: col,
+                    cost: km,
+                });
             }
         }
         let Ok(solution) = assign_min_cost(&problem) else {
