@@ -2,10 +2,11 @@
 //! workload in the same run.
 //!
 //! What each number measures:
-//! - server ingest: location points sent as WebSocket text batches by `--drivers` connections
-//!   (one per driver account) and not refused, divided by the time until the server had answered
-//!   a ping sent after each connection's last batch. It includes JSON parsing, validation of each
-//!   point, the hot fleet state (`MoverIndex` upsert) and the bus, through one process's sockets.
+//! - server ingest: location points sent as WebSocket batches (`--format json`: text
+//!   `{"type":"locations",...}`; `binary`: the compact 16-bytes-a-point frames) by `--drivers`
+//!   connections (one per driver account) and not refused, divided by the time until the server had
+//!   answered a ping sent after each connection's last batch. It includes parsing, validation of each
+//!   point, the hot fleet state (grid index upsert) and the bus, through one process's sockets.
 //! - server queries: `GET /v1/drivers/nearby?limit=10` by one rider, one request at a time, during
 //!   the load: HTTP, authentication, rate limiting, the 10-nearest query within 3 km and JSON.
 //! - Redis ingest: the same drivers, each sending `GEOADD` commands pipelined `--batch` at a time
@@ -49,6 +50,9 @@ pub struct IngestArgs {
     /// Points per batch (1 to 100, the server's limit).
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
+    /// How drivers send their batches to the server: JSON text or the compact binary frames.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Json)]
+    pub format: BatchFormat,
     /// Pause of each driver between two batches, ms (0: send as fast as the socket takes them).
     #[arg(long, default_value_t = 0)]
     pub interval_ms: u64,
@@ -76,6 +80,17 @@ pub struct IngestArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How the simulated drivers encode a batch of points on the WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchFormat {
+    /// `{"type":"locations","points":[{"lat":..,"lng":..,"at":"RFC 3339"}]}` text frames.
+    Json,
+    /// Binary frames: a version byte `1`, then per point `lat·10⁷: i32`, `lng·10⁷: i32`,
+    /// `at: i64` Unix ms, little-endian.
+    Binary,
 }
 
 /// The password of every load-test account.
@@ -296,6 +311,35 @@ fn rfc3339_ms(unix_ms: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
+/// Writes `{"type":"locations","points":[...]}` for `(lat, lng, unix ms)` points into `body`.
+fn json_batch(body: &mut String, points: &mut impl Iterator<Item = (f64, f64, i64)>) {
+    body.clear();
+    body.push_str("{\"type\":\"locations\",\"points\":[");
+    for (j, (lat, lng, at)) in points.enumerate() {
+        if j > 0 {
+            body.push(',');
+        }
+        let at = rfc3339_ms(at);
+        body.push_str(&format!(
+            "{{\"lat\":{lat:.6},\"lng\":{lng:.6},\"at\":\"{at}\"}}"
+        ));
+    }
+    body.push_str("]}");
+}
+
+/// The binary frame of `(lat, lng, unix ms)` points: version byte `1`, then 16 bytes a point.
+pub fn binary_batch(points: &mut impl Iterator<Item = (f64, f64, i64)>) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(1 + 16 * 100);
+    frame.push(1u8);
+    for (lat, lng, at) in points {
+        // Coordinates are inside Manhattan's box, so the rounded values fit an i32.
+        frame.extend_from_slice(&((lat * 1e7).round() as i32).to_le_bytes());
+        frame.extend_from_slice(&((lng * 1e7).round() as i32).to_le_bytes());
+        frame.extend_from_slice(&at.to_le_bytes());
+    }
+    frame
+}
+
 fn unix_ms_now() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
@@ -307,6 +351,7 @@ struct LoadCounters {
     sent_points: AtomicU64,
     sent_batches: AtomicU64,
     refused_batches: AtomicU64,
+    shed_batches: AtomicU64,
 }
 
 /// What a run measured, for one system.
@@ -320,6 +365,8 @@ pub struct IngestRow {
     pub drivers: usize,
     /// Points per batch.
     pub batch: usize,
+    /// How the server's batches were encoded (`None` for Redis).
+    pub format: Option<BatchFormat>,
     /// Seconds from the first batch until the last was answered.
     pub seconds: f64,
     /// Points sent.
@@ -327,6 +374,9 @@ pub struct IngestRow {
     /// Points in batches the system refused (server: answered with an error; Redis: the pipeline
     /// failed).
     pub refused_points: u64,
+    /// Points in batches the server shed because it was behind (answered `overloaded`; part of
+    /// `refused_points`).
+    pub shed_points: u64,
     /// Accepted points per second.
     pub accepted_per_s: f64,
     /// For the server: the growth of its `location_updates_total` over the run.
@@ -427,9 +477,11 @@ fn empty_row(system: &'static str) -> IngestRow {
         system,
         drivers: 0,
         batch: 0,
+        format: None,
         seconds: 0.0,
         sent_points: 0,
         refused_points: 0,
+        shed_points: 0,
         accepted_per_s: 0.0,
         server_counted: None,
         queries_per_s: 0.0,
@@ -501,7 +553,7 @@ async fn run_server_load(
     for (i, socket) in sockets {
         let counters = counters.clone();
         let stop = stop.clone();
-        let (batch, interval) = (args.batch, args.interval_ms);
+        let (batch, interval, format) = (args.batch, args.interval_ms, args.format);
         let seed = args.seed;
         drivers.spawn(async move {
             let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
@@ -511,6 +563,7 @@ async fn run_server_load(
             };
             let (mut sink, mut stream) = socket.split();
             let refused = AtomicU64::new(0);
+            let shed = AtomicU64::new(0);
             let reader = async {
                 // Until the pong that answers the final ping: every batch before it is processed.
                 while let Some(message) = stream.next().await {
@@ -522,6 +575,9 @@ async fn run_server_load(
                     };
                     if text.as_str().contains("\"type\":\"error\"") {
                         refused.fetch_add(1, Ordering::Relaxed);
+                        if text.as_str().contains("\"code\":\"overloaded\"") {
+                            shed.fetch_add(1, Ordering::Relaxed);
+                        }
                     } else if text.as_str().contains("\"type\":\"pong\"") {
                         break;
                     }
@@ -533,21 +589,19 @@ async fn run_server_load(
                 while !stop.load(Ordering::Relaxed) {
                     // Strictly increasing timestamps per driver, ending now.
                     let now = unix_ms_now().max(last_ms + batch as i64);
-                    body.clear();
-                    body.push_str("{\"type\":\"locations\",\"points\":[");
-                    for j in 0..batch {
+                    let mut points = (0..batch).map(|j| {
                         let (lat, lng) = walker.step(&mut rng, sw, ne);
-                        let at = rfc3339_ms(now - (batch - 1 - j) as i64);
-                        if j > 0 {
-                            body.push(',');
+                        (lat, lng, now - (batch - 1 - j) as i64)
+                    });
+                    let message = match format {
+                        BatchFormat::Json => {
+                            json_batch(&mut body, &mut points);
+                            Message::text(body.clone())
                         }
-                        body.push_str(&format!(
-                            "{{\"lat\":{lat:.6},\"lng\":{lng:.6},\"at\":\"{at}\"}}"
-                        ));
-                    }
-                    body.push_str("]}");
+                        BatchFormat::Binary => Message::binary(binary_batch(&mut points)),
+                    };
                     last_ms = now;
-                    if sink.send(Message::text(body.clone())).await.is_err() {
+                    if sink.send(message).await.is_err() {
                         return;
                     }
                     counters
@@ -564,6 +618,9 @@ async fn run_server_load(
             counters
                 .refused_batches
                 .fetch_add(refused.load(Ordering::Relaxed), Ordering::Relaxed);
+            counters
+                .shed_batches
+                .fetch_add(shed.load(Ordering::Relaxed), Ordering::Relaxed);
             let _ = sink_close(sink).await;
         });
     }
@@ -582,15 +639,18 @@ async fn run_server_load(
     let after = scrape_updates(http, base).await?;
     let sent = counters.sent_points.load(Ordering::Relaxed);
     let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
+    let shed = counters.shed_batches.load(Ordering::Relaxed) * args.batch as u64;
     let summary = LatencySummary::from_nanos(&mut nanos);
     let loaded = IngestRow {
         bench: "ingest",
         system: "server",
         drivers: args.drivers,
         batch: args.batch,
+        format: Some(args.format),
         seconds,
         sent_points: sent,
         refused_points: refused,
+        shed_points: shed,
         accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
         server_counted: Some(after - before),
         queries_per_s: summary.count as f64 / args.seconds as f64,
@@ -754,9 +814,11 @@ async fn run_redis(url: &str, args: &IngestArgs) -> Result<Vec<IngestRow>, Loadt
         system: "redis",
         drivers: args.drivers,
         batch: args.batch,
+        format: None,
         seconds,
         sent_points: sent,
         refused_points: refused,
+        shed_points: 0,
         accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
         server_counted: None,
         queries_per_s: summary.count as f64 / args.seconds as f64,
@@ -849,9 +911,11 @@ where
         system,
         drivers,
         batch: 0,
+        format: None,
         seconds,
         sent_points: 0,
         refused_points: 0,
+        shed_points: 0,
         accepted_per_s: 0.0,
         server_counted: None,
         queries_per_s: summary.count as f64 / seconds,
@@ -954,13 +1018,19 @@ fn print_row(row: &IngestRow, json: bool) -> Result<(), LoadtestError> {
         return Ok(());
     }
     println!(
-        "{:<14} drivers {:>7}  batch {:>3}  {:>6.1} s  sent {:>10}  refused {:>8}  accepted/s {:>11.0}{}",
+        "{:<14} drivers {:>7}  batch {:>3}{}  {:>6.1} s  sent {:>10}  refused {:>8} (shed {})  accepted/s {:>11.0}{}",
         row.system,
         row.drivers,
         row.batch,
+        match row.format {
+            Some(BatchFormat::Json) => " json",
+            Some(BatchFormat::Binary) => " binary",
+            None => "",
+        },
         row.seconds,
         row.sent_points,
         row.refused_points,
+        row.shed_points,
         row.accepted_per_s,
         match row.server_counted {
             Some(c) => format!("  (server counted {c:.0})"),
