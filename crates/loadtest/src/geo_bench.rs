@@ -1,9 +1,12 @@
 //! `doorstep bench geo`: the live index ([`doorstep_geo::GridIndex`], what the server's fleet
-//! queries) in process, with the share of its answers that equal an exact great-circle ranking.
+//! queries) in process, with the share of its answers that equal an exact great-circle ranking,
+//! and the server's own path around it ([`Fleet`]) under the same workload.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use doorstep_app::fleet::Fleet;
+use doorstep_domain::{Timestamp, UserId};
 use doorstep_geo::{City, GridIndex, LatLng, haversine_km};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -212,8 +215,99 @@ pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
         }
         let row = measure(index, started, rss0, &work, args);
         print_row(&row, args.json)?;
+        let fleet = measure_fleet(&work, args);
+        if args.json {
+            println!("{}", serde_json::to_string(&fleet)?);
+        } else {
+            println!(
+                "{:>9} fleet: Fleet::report_positions in batches of {FLEET_BATCH} points of one driver \
+                 {:.1} M points/s ({:.0} ns a batch); Fleet::candidates (k {}, {} km) mean {:.2} µs, \
+                 p50 {:.2}, p99 {:.2}",
+                fleet.drivers,
+                fleet.points_per_s / 1e6,
+                fleet.batch_ns,
+                args.k,
+                args.max_km,
+                fleet.query.mean_us,
+                fleet.query.p50_us,
+                fleet.query.p99_us,
+            );
+        }
     }
     Ok(())
+}
+
+/// Points per batch in the fleet row, as the server's load test sends them.
+const FLEET_BATCH: usize = 10;
+
+/// The live server's path for the same workload: [`Fleet::report_positions`] (driver lookup, index
+/// update, push bookkeeping) and [`Fleet::candidates`] (index query, great-circle re-ranking,
+/// freshness), on one thread without the lock around them.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetRow {
+    /// Always `"geo_fleet"`.
+    pub bench: &'static str,
+    /// Fleet size.
+    pub drivers: usize,
+    /// Points applied per second, in batches of ten consecutive moves given to one driver.
+    pub points_per_s: f64,
+    /// Nanoseconds per batch.
+    pub batch_ns: f64,
+    /// Latency of one `candidates` call.
+    pub query: LatencySummary,
+}
+
+fn measure_fleet(work: &Workload, args: &GeoArgs) -> FleetRow {
+    let mut fleet = Fleet::new(City::manhattan());
+    let ids: Vec<UserId> = (0..work.initial.len())
+        .map(|i| UserId::from_uuid(uuid::Uuid::from_u128(i as u128 + 1)))
+        .collect();
+    let start = Timestamp::from_millis(1_800_000_000_000);
+    for (&id, &p) in ids.iter().zip(&work.initial) {
+        fleet.set_online(id, true);
+        fleet.report_positions(id, &[(p, start)], 2_000);
+    }
+    // Each run of ten moves goes to the driver of its first move, with increasing times.
+    let batches: Vec<(UserId, Vec<(LatLng, Timestamp)>)> = work
+        .moves
+        .chunks(FLEET_BATCH)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let points = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, &(_, p))| (p, start.plus_millis(1 + (c * FLEET_BATCH + j) as i64)))
+                .collect();
+            (ids[chunk[0].0 as usize], points)
+        })
+        .collect();
+    let started = Instant::now();
+    for (id, points) in &batches {
+        black_box(fleet.report_positions(*id, points, 2_000));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let fresh_since = start;
+    let mut nanos = Vec::with_capacity(work.queries.len());
+    for &q in &work.queries {
+        let t = Instant::now();
+        black_box(fleet.candidates(q, args.k, args.max_km, fresh_since));
+        nanos.push(t.elapsed().as_nanos() as u64);
+    }
+    FleetRow {
+        bench: "geo_fleet",
+        drivers: work.initial.len(),
+        points_per_s: if seconds > 0.0 {
+            work.moves.len() as f64 / seconds
+        } else {
+            0.0
+        },
+        batch_ns: if batches.is_empty() {
+            0.0
+        } else {
+            seconds * 1e9 / batches.len() as f64
+        },
+        query: LatencySummary::from_nanos(&mut nanos),
+    }
 }
 
 /// Times updates and queries on an index already filled with `work.initial` (the fill was

@@ -16,7 +16,7 @@ mod ingest;
 mod prometheus;
 mod stats;
 
-pub use geo_bench::{GeoArgs, GeoRow, run_geo};
+pub use geo_bench::{FleetRow, GeoArgs, GeoRow, run_geo};
 pub use ingest::{BatchFormat, IngestArgs, IngestRow, binary_batch, run_ingest};
 pub use prometheus::metric_value;
 pub use stats::{LatencySummary, vm_rss_bytes};
