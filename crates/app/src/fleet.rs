@@ -111,14 +111,31 @@ pub struct ReportOutcome {
     pub console: Option<(&'static str, LatLng, Timestamp)>,
 }
 
+/// What a query needs of the driver in a slot.
+#[derive(Debug, Clone, Copy)]
+struct SlotEntry {
+    owner: Option<UserId>,
+    position: Option<LatLng>,
+    last_seen: Option<Timestamp>,
+}
+
+impl SlotEntry {
+    const FREE: SlotEntry = SlotEntry {
+        owner: None,
+        position: None,
+        last_seen: None,
+    };
+}
+
 /// Hot state of all drivers and waiting pickups of the city.
 #[derive(Debug)]
 pub struct Fleet {
     drivers: HashMap<UserId, DriverState>,
     /// Online, available drivers with a position, by slot.
     available: GridIndex,
-    /// The driver holding each slot.
-    slot_owner: Vec<Option<UserId>>,
+    /// By slot: the driver holding it and a copy of its position and when it was taken, so that a
+    /// query reads one dense array instead of looking each answer up in `drivers`.
+    slots: Vec<SlotEntry>,
     /// Slots given back, for reuse.
     free_slots: Vec<u32>,
     pending: HashMap<RideId, LatLng>,
@@ -140,7 +157,7 @@ impl Fleet {
         Fleet {
             drivers: HashMap::new(),
             available: GridIndex::new(sw, ne, INDEX_CELL_KM),
-            slot_owner: Vec::new(),
+            slots: Vec::new(),
             free_slots: Vec::new(),
             pending: HashMap::new(),
             unsaved: Vec::new(),
@@ -152,20 +169,24 @@ impl Fleet {
     fn state_mut(&mut self, driver: UserId) -> &mut DriverState {
         let Fleet {
             drivers,
-            slot_owner,
+            slots,
             free_slots,
             ..
         } = self;
         drivers.entry(driver).or_insert_with(|| {
+            let entry = SlotEntry {
+                owner: Some(driver),
+                ..SlotEntry::FREE
+            };
             let slot = match free_slots.pop() {
                 Some(slot) => {
-                    slot_owner[slot as usize] = Some(driver);
+                    slots[slot as usize] = entry;
                     slot
                 }
                 None => {
-                    slot_owner.push(Some(driver));
+                    slots.push(entry);
                     // Slots are bounded by the drivers known at once, far below 2^32.
-                    u32::try_from(slot_owner.len() - 1).unwrap_or(u32::MAX)
+                    u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
                 }
             };
             DriverState::new(slot)
@@ -179,8 +200,8 @@ impl Fleet {
             return;
         };
         self.available.remove(d.slot);
-        if let Some(owner) = self.slot_owner.get_mut(d.slot as usize) {
-            *owner = None;
+        if let Some(entry) = self.slots.get_mut(d.slot as usize) {
+            *entry = SlotEntry::FREE;
             self.free_slots.push(d.slot);
         }
         if d.unsaved
@@ -244,6 +265,10 @@ impl Fleet {
         if let Some(d) = self.drivers.get_mut(&driver) {
             d.position = Some(p);
             d.last_seen = Some(at);
+            if let Some(entry) = self.slots.get_mut(d.slot as usize) {
+                entry.position = Some(p);
+                entry.last_seen = Some(at);
+            }
         }
         self.reindex(driver);
     }
@@ -312,6 +337,11 @@ impl Fleet {
             (true, true, DriverStatus::Available, Some(p)) => Some((d.slot, p)),
             _ => None,
         };
+        let (slot, position, last_seen) = (d.slot, d.position, d.last_seen);
+        if moved && let Some(entry) = self.slots.get_mut(slot as usize) {
+            entry.position = position;
+            entry.last_seen = last_seen;
+        }
         if newly_unsaved {
             self.unsaved.push(driver);
         }
@@ -353,11 +383,10 @@ impl Fleet {
             .nearest(p, k.saturating_mul(2), max_km * PLANE_SLACK)
             .into_iter()
             .filter_map(|(slot, _)| {
-                let id = (*self.slot_owner.get(slot as usize)?)?;
-                let d = self.drivers.get(&id)?;
-                let position = d.position?;
+                let entry = self.slots.get(slot as usize)?;
+                let (id, position) = (entry.owner?, entry.position?);
+                let fresh = entry.last_seen.is_some_and(|t| t >= fresh_since);
                 let km = haversine_km(p, position);
-                let fresh = d.last_seen.is_some_and(|t| t >= fresh_since);
                 (fresh && km <= max_km).then_some((id, position, km))
             })
             .collect();

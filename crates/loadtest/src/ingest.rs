@@ -53,6 +53,10 @@ pub struct IngestArgs {
     /// How drivers send their batches to the server: JSON text or the compact binary frames.
     #[arg(long, value_enum, default_value_t = BatchFormat::Json)]
     pub format: BatchFormat,
+    /// How the rider asks the server for the nearest drivers: `GET /v1/drivers/nearby`, or
+    /// `{"type":"nearby",...}` messages on its event stream (one connection, like Redis's).
+    #[arg(long, value_enum, default_value_t = QueryVia::Http)]
+    pub query_via: QueryVia,
     /// Pause of each driver between two batches, ms (0: send as fast as the socket takes them).
     #[arg(long, default_value_t = 0)]
     pub interval_ms: u64,
@@ -91,6 +95,18 @@ pub enum BatchFormat {
     /// Binary frames: a version byte `1`, then per point `lat·10⁷: i32`, `lng·10⁷: i32`,
     /// `at: i64` Unix ms, little-endian.
     Binary,
+}
+
+/// How the load test's rider asks the server for the nearest drivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryVia {
+    /// `GET /v1/drivers/nearby?lat=..&lng=..&limit=10`, one request at a time on a kept-alive
+    /// connection.
+    Http,
+    /// `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":n}` on the rider's WebSocket, one at a
+    /// time.
+    Websocket,
 }
 
 /// The password of every load-test account.
@@ -411,8 +427,10 @@ pub async fn run_ingest(args: &IngestArgs) -> Result<(), LoadtestError> {
     let base = args.url.trim_end_matches('/').to_string();
     let (tokens, rider) = ensure_accounts(&http, args, &say).await?;
     say(&format!(
-        "server: {} drivers online; opening WebSockets",
-        tokens.len()
+        "server: {} drivers online; opening WebSockets; batches as {:?}, nearest queries via {:?}",
+        tokens.len(),
+        args.format,
+        args.query_via
     ));
     let server = run_server_load(&http, &base, args, tokens, &rider).await?;
     for row in &server {
@@ -629,6 +647,7 @@ async fn run_server_load(
         base.to_string(),
         rider.to_string(),
         args.seed,
+        args.query_via,
         QueryUntil::Stop(stop.clone()),
     ));
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
@@ -668,6 +687,7 @@ async fn run_server_load(
             base.to_string(),
             rider.to_string(),
             args.seed,
+            args.query_via,
             deadline(rest),
         ),
     )
@@ -693,8 +713,12 @@ async fn query_server_loop(
     base: String,
     rider: String,
     seed: u64,
+    via: QueryVia,
     until: QueryUntil,
 ) -> (Vec<u64>, usize, u64) {
+    if via == QueryVia::Websocket {
+        return query_server_socket_loop(base, rider, seed, until).await;
+    }
     let (sw, ne) = load_box();
     let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
     let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
@@ -731,6 +755,68 @@ async fn query_server_loop(
             errors += 1;
         }
     }
+    (nanos, found, errors)
+}
+
+/// The query loop of [`query_server_loop`] on the rider's event stream:
+/// `{"type":"nearby",...}` messages, one at a time, each answered before the next is sent.
+async fn query_server_socket_loop(
+    base: String,
+    rider: String,
+    seed: u64,
+    until: QueryUntil,
+) -> QueryResult {
+    let (sw, ne) = load_box();
+    let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
+    let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(ws_url(&base, &rider)).await else {
+        return (nanos, found, 1);
+    };
+    // The hello message.
+    let _ = socket.next().await;
+    if matches!(until, QueryUntil::Stop(_)) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut id = 0u64;
+    while !until.done() {
+        id += 1;
+        let lat = rng.random_range(sw.lat()..=ne.lat());
+        let lng = rng.random_range(sw.lng()..=ne.lng());
+        let query = format!(
+            "{{\"type\":\"nearby\",\"lat\":{lat:.6},\"lng\":{lng:.6},\"limit\":10,\"id\":{id}}}"
+        );
+        let t = Instant::now();
+        if socket.send(Message::text(query)).await.is_err() {
+            errors += 1;
+            break;
+        }
+        let answer = loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let Ok(value) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+                        continue;
+                    };
+                    if value["id"].as_u64() == Some(id) {
+                        break Some(value);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break None,
+            }
+        };
+        match answer {
+            Some(value) if value["type"] == "nearby" => {
+                nanos.push(t.elapsed().as_nanos() as u64);
+                found += value["drivers"].as_array().map_or(0, Vec::len);
+            }
+            Some(_) => errors += 1,
+            None => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    let _ = socket.close(None).await;
     (nanos, found, errors)
 }
 

@@ -17,7 +17,7 @@ mod prometheus;
 mod stats;
 
 pub use geo_bench::{FleetRow, GeoArgs, GeoRow, run_geo};
-pub use ingest::{BatchFormat, IngestArgs, IngestRow, binary_batch, run_ingest};
+pub use ingest::{BatchFormat, IngestArgs, IngestRow, QueryVia, binary_batch, run_ingest};
 pub use prometheus::metric_value;
 pub use stats::{LatencySummary, vm_rss_bytes};
 

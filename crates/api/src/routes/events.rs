@@ -51,8 +51,18 @@ struct ClientMessage<'a> {
     kind: Cow<'a, str>,
     #[serde(default, borrow)]
     points: Option<Vec<WireLocationPoint<'a>>>,
+    /// Latitude of a `nearby` query.
+    lat: Option<f64>,
+    /// Longitude of a `nearby` query.
+    lng: Option<f64>,
+    /// How many drivers a `nearby` query wants (1 to 50, default 10).
+    limit: Option<usize>,
+    /// Echoed in the answer to a `nearby` query, to match answers to questions.
+    id: Option<u64>,
 }
 
+/// Read buffer of a socket (several full location batches).
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 /// How many events one catch-up read returns.
 const PAGE: i64 = 500;
 /// A driver's socket lets the others take a turn after this many location batches in a row.
@@ -69,6 +79,8 @@ const BATCHES_PER_TURN: u32 = 16;
 /// `invalid_binary_batch`, `invalid_batch`, `invalid_location`, `location_in_future` (422), `forbidden`
 /// (403)) and the socket stays open; `overloaded` (503) means the server shed the batch because it is
 /// behind. `{"type":"ping"}` is answered `{"type":"pong"}` after every earlier message was handled.
+/// Riders (and admins) may ask `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":7}` on the socket and get
+/// `{"type":"nearby","id":7,"drivers":[...]}`, the answer of `GET /v1/drivers/nearby`.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn events(
@@ -113,6 +125,10 @@ pub async fn events(
     };
     Ok(ws
         .max_message_size(256 * 1024)
+        // tungstenite zero-fills the free part of its read buffer before every read: at the default
+        // 128 KiB that memset was the largest single cost of a location batch. A full batch is under
+        // 8 KiB as JSON and 1.6 KiB as binary.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             if user.role == Role::Driver {
                 driver_sockets::spawn(stream(state, user, after, socket));
@@ -332,6 +348,14 @@ async fn handle_text(
             }
             report(state, user, points).await
         }
+        ("nearby", _) => Some(nearby(
+            state,
+            user,
+            message.lat,
+            message.lng,
+            message.limit,
+            message.id,
+        )),
         ("locations", None) => Some(error_frame(&ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_message",
@@ -340,8 +364,42 @@ async fn handle_text(
         (other, _) => Some(error_frame(&ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_message",
-            format!("unknown message type {other:?} (expected \"locations\" or \"ping\")"),
+            format!(
+                "unknown message type {other:?} (expected \"locations\", \"nearby\" or \"ping\")"
+            ),
         ))),
+    }
+}
+
+/// The answer to `{"type":"nearby","lat":..,"lng":..}`: `GET /v1/drivers/nearby` on the socket, without
+/// an HTTP request per query (the rider's map can refresh as often as it likes at little cost).
+fn nearby(
+    state: &ApiState,
+    user: &User,
+    lat: Option<f64>,
+    lng: Option<f64>,
+    limit: Option<usize>,
+    id: Option<u64>,
+) -> serde_json::Value {
+    let (Some(lat), Some(lng)) = (lat, lng) else {
+        return error_frame(&ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+            "a nearby query needs lat and lng",
+        ));
+    };
+    let answer = LatLng::try_from(crate::dto::LatLngDto { lat, lng })
+        .and_then(|p| Ok(state.app.nearby_drivers(user, p, limit.unwrap_or(10))?));
+    match answer {
+        Ok(found) => {
+            let drivers = crate::routes::drivers::NearbyResponse::new(found).drivers;
+            serde_json::json!({"type": "nearby", "id": id, "drivers": drivers})
+        }
+        Err(e) => {
+            let mut frame = error_frame(&e);
+            frame["id"] = serde_json::json!(id);
+            frame
+        }
     }
 }
 

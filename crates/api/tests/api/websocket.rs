@@ -373,3 +373,77 @@ pub async fn drivers_send_binary_location_batches_and_bad_messages_get_error_fra
     socket.close().await?;
     server.stop().await
 }
+
+pub async fn riders_ask_for_nearby_drivers_on_the_event_stream(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let near = server.driver_at(BRYANT_PARK).await?;
+    let _far = server.driver_at(UNION_SQUARE).await?;
+    let rider = server.signup("rider").await?;
+    let mut socket = EventStream::open(&server, &rider.token, None).await?;
+
+    // The same answer as GET /v1/drivers/nearby, with the query's id.
+    socket
+        .send(&json!({"type": "nearby", "lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng, "limit": 5, "id": 7}))
+        .await?;
+    let answer = socket.next_message().await?;
+    let path = format!(
+        "/v1/drivers/nearby?lat={}&lng={}&limit=5",
+        TIMES_SQUARE.lat, TIMES_SQUARE.lng
+    );
+    let over_http = server.get(&path, &rider.token).await?.expect(200);
+    assert_eq!(
+        (answer["type"].as_str(), answer["id"].as_u64()),
+        (Some("nearby"), Some(7)),
+        "{answer}"
+    );
+    assert_eq!(answer["drivers"], over_http["drivers"]);
+    assert_eq!(
+        answer["drivers"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_string().contains(&near.id),
+        "no driver ids are revealed"
+    );
+
+    // Bad queries get error frames with the id; the socket stays open.
+    socket
+        .send(&json!({"type": "nearby", "lat": 123.0, "lng": 0.0, "id": 8}))
+        .await?;
+    let error = socket.next_message().await?;
+    assert_eq!(
+        (
+            error["code"].as_str(),
+            error["status"].as_u64(),
+            error["id"].as_u64()
+        ),
+        (Some("invalid_coordinates"), Some(422), Some(8)),
+        "{error}"
+    );
+    socket
+        .send(&json!({"type": "nearby", "lat": 40.75}))
+        .await?;
+    let error = socket.next_message().await?;
+    assert_eq!(
+        (error["code"].as_str(), error["status"].as_u64()),
+        (Some("invalid_message"), Some(400)),
+        "{error}"
+    );
+
+    // Drivers cannot ask.
+    let mut driver_socket = EventStream::open(&server, &near.token, None).await?;
+    driver_socket
+        .send(&json!({"type": "nearby", "lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng}))
+        .await?;
+    let error = driver_socket.next_message().await?;
+    assert_eq!(
+        (error["code"].as_str(), error["status"].as_u64()),
+        (Some("forbidden"), Some(403)),
+        "{error}"
+    );
+
+    socket.close().await?;
+    driver_socket.close().await?;
+    server.stop().await
+}
