@@ -123,9 +123,17 @@ impl App {
         let now = self.clock().now();
         let fresh_since = now.plus_secs(-self.config().driver_stale_secs);
         let found = self.with_fleet(|f| f.candidates(p, limit.clamp(1, 50), 3.0, fresh_since));
+        // The query point's projection and the time of day are the same for every answer: computed once,
+        // they are a good part of a query's cost (trigonometry and the New York calendar).
+        let (to, seconds_of_day) = (doorstep_geo::to_utm(p), self.seconds_of_day(now));
         Ok(found
             .into_iter()
-            .map(|(_, pos, km)| (pos, km * 1000.0, self.travel_secs(pos, p, now)))
+            .map(|(_, pos, km)| {
+                let eta =
+                    self.city()
+                        .mean_travel_secs(doorstep_geo::to_utm(pos), to, seconds_of_day);
+                (pos, km * 1000.0, eta)
+            })
             .collect())
     }
 
