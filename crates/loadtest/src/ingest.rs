@@ -605,11 +605,14 @@ async fn run_server_load(
                 let mut last_ms = 0i64;
                 let mut body = String::with_capacity(64 + batch * 90);
                 while !stop.load(Ordering::Relaxed) {
-                    // Strictly increasing timestamps per driver, ending now.
-                    let now = unix_ms_now().max(last_ms + batch as i64);
+                    // Non-decreasing timestamps per driver, one millisecond apart where the clock
+                    // allows, never ahead of it: the server applies a point unless it is older
+                    // than the driver's last one, and refuses points more than a minute ahead.
+                    let now = unix_ms_now().max(last_ms);
+                    let floor = last_ms;
                     let mut points = (0..batch).map(|j| {
                         let (lat, lng) = walker.step(&mut rng, sw, ne);
-                        (lat, lng, now - (batch - 1 - j) as i64)
+                        (lat, lng, (now - (batch - 1 - j) as i64).max(floor))
                     });
                     let message = match format {
                         BatchFormat::Json => {
