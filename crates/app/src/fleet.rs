@@ -285,6 +285,10 @@ impl Fleet {
         push_interval_ms: i64,
     ) -> ReportOutcome {
         let mut outcome = ReportOutcome::default();
+        if points.is_empty() {
+            // Nothing to record: the fleet does not start tracking a driver for an empty batch.
+            return outcome;
+        }
         let d = self.state_mut(driver);
         let mut moved = false;
         for &(p, at) in points {

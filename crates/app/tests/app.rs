@@ -86,6 +86,9 @@ fn a_batch_moves_the_driver_to_its_newest_point_and_ignores_older_ones() {
     let (a, b, c) = (ll(40.75, -73.99), ll(40.76, -73.98), ll(40.77, -73.97));
     fleet.report_positions(d, &[(a, at(1)), (b, at(2))], 2000);
     assert_eq!(fleet.driver(d).and_then(|s| s.position), Some(b));
+    // An empty batch (all points too old for the app) makes no driver known.
+    fleet.report_positions(user(9), &[], 2000);
+    assert!(fleet.driver(user(9)).is_none());
     // Points older than the last one recorded change nothing.
     fleet.report_positions(d, &[(c, at(1))], 2000);
     assert_eq!(fleet.driver(d).and_then(|s| s.position), Some(b));
