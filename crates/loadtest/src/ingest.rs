@@ -327,20 +327,62 @@ fn rfc3339_ms(unix_ms: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
-/// Writes `{"type":"locations","points":[...]}` for `(lat, lng, unix ms)` points into `body`.
-fn json_batch(body: &mut String, points: &mut impl Iterator<Item = (f64, f64, i64)>) {
-    body.clear();
-    body.push_str("{\"type\":\"locations\",\"points\":[");
-    for (j, (lat, lng, at)) in points.enumerate() {
-        if j > 0 {
-            body.push(',');
+/// Writes `{"type":"locations","points":[...]}` batches without an allocation per point: the
+/// load generator must not cost more than the server it drives (it shares the machine's cores).
+/// The date and time up to the second are formatted once per second, coordinates as integers.
+#[derive(Debug)]
+struct JsonBatchWriter {
+    body: String,
+    /// The second (Unix) that `prefix` spells.
+    second: i64,
+    /// `YYYY-MM-DDTHH:MM:SS.` of `second`.
+    prefix: String,
+}
+
+impl JsonBatchWriter {
+    fn new() -> JsonBatchWriter {
+        JsonBatchWriter {
+            body: String::with_capacity(64 + 100 * 80),
+            second: i64::MIN,
+            prefix: String::new(),
         }
-        let at = rfc3339_ms(at);
-        body.push_str(&format!(
-            "{{\"lat\":{lat:.6},\"lng\":{lng:.6},\"at\":\"{at}\"}}"
-        ));
     }
-    body.push_str("]}");
+
+    /// The batch of `(lat, lng, unix ms)` points.
+    fn write(&mut self, points: &mut impl Iterator<Item = (f64, f64, i64)>) -> &str {
+        use std::fmt::Write as _;
+        self.body.clear();
+        self.body.push_str("{\"type\":\"locations\",\"points\":[");
+        for (j, (lat, lng, at)) in points.enumerate() {
+            if j > 0 {
+                self.body.push(',');
+            }
+            let second = at.div_euclid(1000);
+            if second != self.second {
+                self.second = second;
+                self.prefix = rfc3339_ms(second * 1000);
+                self.prefix.truncate("YYYY-MM-DDTHH:MM:SS.".len());
+            }
+            self.body.push_str("{\"lat\":");
+            push_fixed6(&mut self.body, lat);
+            self.body.push_str(",\"lng\":");
+            push_fixed6(&mut self.body, lng);
+            self.body.push_str(",\"at\":\"");
+            self.body.push_str(&self.prefix);
+            let _ = write!(self.body, "{:03}Z\"}}", at.rem_euclid(1000));
+        }
+        self.body.push_str("]}");
+        &self.body
+    }
+}
+
+/// Appends `x` with six decimals, formatted as integers (what `{x:.6}` gives for coordinates).
+fn push_fixed6(body: &mut String, x: f64) {
+    use std::fmt::Write as _;
+    let micro = (x * 1e6).round() as i64;
+    let sign = if micro < 0 { "-" } else { "" };
+    let abs = micro.unsigned_abs();
+    let _ = write!(body, "{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000);
 }
 
 /// The binary frame of `(lat, lng, unix ms)` points: version byte `1`, then 16 bytes a point.
@@ -603,7 +645,7 @@ async fn run_server_load(
             };
             let writer = async {
                 let mut last_ms = 0i64;
-                let mut body = String::with_capacity(64 + batch * 90);
+                let mut json = JsonBatchWriter::new();
                 while !stop.load(Ordering::Relaxed) {
                     // Non-decreasing timestamps per driver, one millisecond apart where the clock
                     // allows, never ahead of it: the server applies a point unless it is older
@@ -615,10 +657,7 @@ async fn run_server_load(
                         (lat, lng, (now - (batch - 1 - j) as i64).max(floor))
                     });
                     let message = match format {
-                        BatchFormat::Json => {
-                            json_batch(&mut body, &mut points);
-                            Message::text(body.clone())
-                        }
+                        BatchFormat::Json => Message::text(json.write(&mut points).to_owned()),
                         BatchFormat::Binary => Message::binary(binary_batch(&mut points)),
                     };
                     last_ms = now;
