@@ -58,6 +58,16 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The stable machine code, e.g. `invalid_location`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The human-readable explanation (generic for our own faults).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<AppError> for ApiError {

@@ -6,6 +6,7 @@
 //! a 4xx with a machine-readable code ([`error::ApiError`]). Every route but `/healthz`, `/readyz`,
 //! `/metrics` and the public docs requires a bearer token, and the use cases check role and ownership.
 
+pub mod driver_sockets;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -113,6 +113,8 @@ on_both_backends!(
     a_client_that_reconnects_after_its_last_event_gets_exactly_the_events_it_missed,
     the_rider_receives_driver_locations_sent_over_the_drivers_websocket,
     the_event_stream_refuses_a_missing_or_bad_token_with_401,
+    drivers_send_binary_location_batches_and_bad_messages_get_error_frames,
+    riders_ask_for_nearby_drivers_on_the_event_stream,
     // Operations.
     health_and_readiness_answer_200_without_a_token,
     metrics_count_requests_rides_by_state_and_dispatch_batch_sizes,

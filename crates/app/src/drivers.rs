@@ -4,9 +4,10 @@
 
 use crate::bus::LocationUpdate;
 use crate::{App, AppError, BusMessage};
-use doorstep_domain::{Role, Timestamp, User, UserId};
+use doorstep_domain::{Role, Timestamp, User};
 use doorstep_geo::LatLng;
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use tokio::sync::watch;
 
 /// The most points one batch may carry.
@@ -16,10 +17,11 @@ const MAX_AGE_SECS: i64 = 600;
 /// Points further in the future than this are refused (a wrong phone clock).
 const MAX_FUTURE_SECS: i64 = 60;
 
-/// Positions received since the last flush to the store.
-#[derive(Debug, Default)]
-pub struct PositionBuffer {
-    latest: std::sync::Mutex<HashMap<UserId, (LatLng, Timestamp)>>,
+/// The counter of accepted location points, registered once (with the recorder installed by then: the
+/// first location arrives after the server is up) instead of looked up by name for every batch.
+fn location_updates() -> &'static metrics::Counter {
+    static COUNTER: OnceLock<metrics::Counter> = OnceLock::new();
+    COUNTER.get_or_init(|| metrics::counter!("location_updates_total"))
 }
 
 impl App {
@@ -67,25 +69,21 @@ impl App {
                 "a point is more than a minute in the future",
             ));
         }
-        let mut sorted: Vec<(LatLng, Timestamp)> = points
-            .iter()
-            .copied()
-            .filter(|(_, at)| now.secs_since(*at) <= MAX_AGE_SECS)
-            .collect();
-        sorted.sort_by_key(|(_, at)| *at);
+        let fresh = |at: Timestamp| now.secs_since(at) <= MAX_AGE_SECS;
+        // Phones send their points oldest first and fresh: then the batch is used as it is.
+        let in_order = points.windows(2).all(|w| w[0].1 <= w[1].1);
+        let sorted: Cow<'_, [(LatLng, Timestamp)]> =
+            if in_order && points.iter().all(|p| fresh(p.1)) {
+                Cow::Borrowed(points)
+            } else {
+                let mut kept: Vec<(LatLng, Timestamp)> =
+                    points.iter().copied().filter(|p| fresh(p.1)).collect();
+                kept.sort_by_key(|(_, at)| *at);
+                Cow::Owned(kept)
+            };
         let interval = self.config().location_push_interval_ms;
-        let mut pushes = Vec::new();
-        let console = self.with_fleet(|f| {
-            for (p, at) in &sorted {
-                if let Some(push) = f.report_position(driver.id, *p, *at, interval) {
-                    pushes.push((push, *p, *at));
-                }
-            }
-            let (p, at) = sorted.last()?;
-            f.console_push_due(driver.id, *at, interval)
-                .map(|status| (status, *p, *at))
-        });
-        if let Some((status, position, at)) = console {
+        let outcome = self.with_fleet(|f| f.report_positions(driver.id, &sorted, interval));
+        if let Some((status, position, at)) = outcome.console {
             self.bus().publish_position(crate::bus::DriverPosition {
                 driver: driver.id,
                 status,
@@ -93,7 +91,7 @@ impl App {
                 at,
             });
         }
-        for (push, p, at) in pushes {
+        for (push, p, at) in outcome.pushes {
             let eta_s = push
                 .pickup
                 .map(|pickup| crate::rides::to_u32(self.travel_secs(p, pickup, now)));
@@ -106,12 +104,7 @@ impl App {
                 eta_s,
             }));
         }
-        if let Some(last) = sorted.last()
-            && let Ok(mut buffer) = self.inner.positions.latest.lock()
-        {
-            buffer.insert(driver.id, *last);
-        }
-        metrics::counter!("location_updates_total").increment(sorted.len() as u64);
+        location_updates().increment(sorted.len() as u64);
         Ok(sorted.len())
     }
 
@@ -130,17 +123,22 @@ impl App {
         let now = self.clock().now();
         let fresh_since = now.plus_secs(-self.config().driver_stale_secs);
         let found = self.with_fleet(|f| f.candidates(p, limit.clamp(1, 50), 3.0, fresh_since));
+        // The query point's projection and the time of day are the same for every answer: computed once,
+        // they are a good part of a query's cost (trigonometry and the New York calendar).
+        let (to, seconds_of_day) = (doorstep_geo::to_utm(p), self.seconds_of_day(now));
         Ok(found
             .into_iter()
-            .map(|(_, pos, km)| (pos, km * 1000.0, self.travel_secs(pos, p, now)))
+            .map(|(_, pos, km)| {
+                let eta =
+                    self.city()
+                        .mean_travel_secs(doorstep_geo::to_utm(pos), to, seconds_of_day);
+                (pos, km * 1000.0, eta)
+            })
             .collect())
     }
 
     async fn flush_positions_once(&self) {
-        let batch: Vec<(UserId, LatLng, Timestamp)> = match self.inner.positions.latest.lock() {
-            Ok(mut buffer) => buffer.drain().map(|(d, (p, t))| (d, p, t)).collect(),
-            Err(_) => return,
-        };
+        let batch = self.with_fleet(|f| f.take_unsaved_positions());
         if batch.is_empty() {
             return;
         }

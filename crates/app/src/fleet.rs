@@ -1,10 +1,26 @@
 //! The hot state of a city: online drivers, where they are and what they are doing, and the pickups
 //! waiting for dispatch. It lives in memory behind one short lock ([`crate::App::with_fleet`]); the store is
 //! the record and [`crate::App::start`] rebuilds this from it after a restart.
+//!
+//! Available drivers are kept in a [`GridIndex`] under dense slot numbers: a driver gets a slot when the
+//! fleet first hears of it and gives it back when the fleet forgets it, so the index's id table stays as
+//! small as the number of drivers known at once. The grid ranks by a projected plane distance; the
+//! answers given out here are re-ranked by great-circle distance ([`haversine_km`]), as before.
 
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
-use doorstep_geo::{LatLng, MoverIndex, haversine_km};
+use doorstep_geo::{City, GridIndex, LatLng, haversine_km};
 use std::collections::HashMap;
+
+/// Side of the index's cells, km: about 0.2 km measured fastest for 100k drivers over Manhattan
+/// (`doorstep bench geo --grid-cell-km 0.2`) and stays cheap for small fleets (empty cells cost a
+/// length check each).
+pub const INDEX_CELL_KM: f64 = 0.2;
+/// How far beyond the city's bounding box the index's cells reach, degrees (about 5 km); positions
+/// beyond that are still indexed, in an overflow bucket every query reads.
+const INDEX_MARGIN_DEG: f64 = 0.05;
+/// Widening of a query's radius in the grid's plane so that every driver within the radius by
+/// great-circle distance is among the grid's answers (the two distances differ by < 0.2 % in a city).
+const PLANE_SLACK: f64 = 1.01;
 
 /// What a driver is doing.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,11 +69,17 @@ pub struct DriverState {
     pub last_push: Option<Timestamp>,
     /// When a position of this driver was last pushed to the operations console.
     pub last_console_push: Option<Timestamp>,
+    /// The driver's slot in the index of available drivers.
+    slot: u32,
+    /// Whether the latest position has yet to be written to the store.
+    unsaved: bool,
 }
 
 impl DriverState {
-    fn new() -> Self {
+    fn new(slot: u32) -> Self {
         DriverState {
+            slot,
+            unsaved: false,
             online: false,
             status: DriverStatus::Available,
             position: None,
@@ -80,15 +102,115 @@ pub struct RidePosition {
     pub pickup: Option<LatLng>,
 }
 
-/// Hot state of all drivers and waiting pickups of the city.
+/// What a batch of positions did ([`Fleet::report_positions`]).
 #[derive(Debug, Default)]
+pub struct ReportOutcome {
+    /// Positions to push to riders: the ride, and the point with its time.
+    pub pushes: Vec<(RidePosition, LatLng, Timestamp)>,
+    /// The status name and the position to push to the operations console, when one is due.
+    pub console: Option<(&'static str, LatLng, Timestamp)>,
+}
+
+/// What a query needs of the driver in a slot.
+#[derive(Debug, Clone, Copy)]
+struct SlotEntry {
+    owner: Option<UserId>,
+    position: Option<LatLng>,
+    last_seen: Option<Timestamp>,
+}
+
+impl SlotEntry {
+    const FREE: SlotEntry = SlotEntry {
+        owner: None,
+        position: None,
+        last_seen: None,
+    };
+}
+
+/// Hot state of all drivers and waiting pickups of the city.
+#[derive(Debug)]
 pub struct Fleet {
     drivers: HashMap<UserId, DriverState>,
-    available: MoverIndex<UserId>,
+    /// Online, available drivers with a position, by slot.
+    available: GridIndex,
+    /// By slot: the driver holding it and a copy of its position and when it was taken, so that a
+    /// query reads one dense array instead of looking each answer up in `drivers`.
+    slots: Vec<SlotEntry>,
+    /// Slots given back, for reuse.
+    free_slots: Vec<u32>,
     pending: HashMap<RideId, LatLng>,
+    /// Drivers whose `unsaved` flag was set since the last [`Fleet::take_unsaved_positions`].
+    unsaved: Vec<UserId>,
+    /// Latest unsaved positions of drivers the fleet forgot before they were saved.
+    unsaved_forgotten: Vec<(UserId, LatLng, Timestamp)>,
 }
 
 impl Fleet {
+    /// An empty fleet whose index covers `city` (and a margin around it).
+    pub fn new(city: &City) -> Fleet {
+        let (sw, ne) = city.bounding_box();
+        let corner = |lat: f64, lng: f64, fallback: LatLng| {
+            LatLng::new(lat.clamp(-90.0, 90.0), lng.clamp(-180.0, 180.0)).unwrap_or(fallback)
+        };
+        let sw = corner(sw.lat() - INDEX_MARGIN_DEG, sw.lng() - INDEX_MARGIN_DEG, sw);
+        let ne = corner(ne.lat() + INDEX_MARGIN_DEG, ne.lng() + INDEX_MARGIN_DEG, ne);
+        Fleet {
+            drivers: HashMap::new(),
+            available: GridIndex::new(sw, ne, INDEX_CELL_KM),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            pending: HashMap::new(),
+            unsaved: Vec::new(),
+            unsaved_forgotten: Vec::new(),
+        }
+    }
+
+    /// The state of `driver`, created (with a fresh slot) if the fleet does not know it yet.
+    fn state_mut(&mut self, driver: UserId) -> &mut DriverState {
+        let Fleet {
+            drivers,
+            slots,
+            free_slots,
+            ..
+        } = self;
+        drivers.entry(driver).or_insert_with(|| {
+            let entry = SlotEntry {
+                owner: Some(driver),
+                ..SlotEntry::FREE
+            };
+            let slot = match free_slots.pop() {
+                Some(slot) => {
+                    slots[slot as usize] = entry;
+                    slot
+                }
+                None => {
+                    slots.push(entry);
+                    // Slots are bounded by the drivers known at once, far below 2^32.
+                    u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
+                }
+            };
+            DriverState::new(slot)
+        })
+    }
+
+    /// Forgets `driver` (offline and not on a ride): its slot goes back, an unsaved position is kept
+    /// for the next flush.
+    fn forget(&mut self, driver: UserId) {
+        let Some(d) = self.drivers.remove(&driver) else {
+            return;
+        };
+        self.available.remove(d.slot);
+        if let Some(entry) = self.slots.get_mut(d.slot as usize) {
+            *entry = SlotEntry::FREE;
+            self.free_slots.push(d.slot);
+        }
+        if d.unsaved
+            && let (Some(p), Some(at)) = (d.position, d.last_seen)
+        {
+            self.unsaved_forgotten.push((driver, p, at));
+        }
+    }
+
     /// The state of `driver`, if known.
     pub fn driver(&self, driver: UserId) -> Option<&DriverState> {
         self.drivers.get(&driver)
@@ -116,29 +238,25 @@ impl Fleet {
 
     fn reindex(&mut self, driver: UserId) {
         let Some(d) = self.drivers.get(&driver) else {
-            self.available.remove(&driver);
             return;
         };
         match (d.online, d.status, d.position) {
-            (true, DriverStatus::Available, Some(p)) => self.available.upsert(driver, p),
+            (true, DriverStatus::Available, Some(p)) => self.available.upsert(d.slot, p),
             _ => {
-                self.available.remove(&driver);
+                self.available.remove(d.slot);
             }
         }
     }
 
     /// The driver goes online (keeps any ride in progress).
     pub fn set_online(&mut self, driver: UserId, online: bool) {
-        self.drivers
-            .entry(driver)
-            .or_insert_with(DriverState::new)
-            .online = online;
+        self.state_mut(driver).online = online;
         self.reindex(driver);
         if !online
             && let Some(d) = self.drivers.get(&driver)
             && d.status == DriverStatus::Available
         {
-            self.drivers.remove(&driver);
+            self.forget(driver);
         }
     }
 
@@ -147,72 +265,111 @@ impl Fleet {
         if let Some(d) = self.drivers.get_mut(&driver) {
             d.position = Some(p);
             d.last_seen = Some(at);
+            if let Some(entry) = self.slots.get_mut(d.slot as usize) {
+                entry.position = Some(p);
+                entry.last_seen = Some(at);
+            }
         }
         self.reindex(driver);
     }
 
-    /// Records a reported position. Returns the ride to push it to, if the driver is on one and the last
-    /// push is at least `push_interval_ms` old. Positions older than the last one are ignored.
-    pub fn report_position(
+    /// Records a batch of reported positions of one driver, oldest first, with one lookup of the driver
+    /// and one index update for the whole batch. Positions older than the last one recorded are ignored.
+    /// Returns the positions to push to the driver's rider (at most one per `push_interval_ms`) and, with
+    /// the batch's last point, whether the operations console is due one (at most one per
+    /// `push_interval_ms` too).
+    pub fn report_positions(
         &mut self,
         driver: UserId,
-        p: LatLng,
-        at: Timestamp,
+        points: &[(LatLng, Timestamp)],
         push_interval_ms: i64,
-    ) -> Option<RidePosition> {
-        let d = self.drivers.entry(driver).or_insert_with(DriverState::new);
-        if d.last_seen.is_some_and(|seen| at < seen) {
-            return None;
+    ) -> ReportOutcome {
+        let mut outcome = ReportOutcome::default();
+        if points.is_empty() {
+            // Nothing to record: the fleet does not start tracking a driver for an empty batch.
+            return outcome;
         }
-        if let (DriverStatus::OnTrip { .. }, Some(prev)) = (d.status, d.position) {
-            d.trip_odometer_m += haversine_km(prev, p) * 1000.0;
+        let d = self.state_mut(driver);
+        let mut moved = false;
+        for &(p, at) in points {
+            if d.last_seen.is_some_and(|seen| at < seen) {
+                continue;
+            }
+            if let (DriverStatus::OnTrip { .. }, Some(prev)) = (d.status, d.position) {
+                d.trip_odometer_m += haversine_km(prev, p) * 1000.0;
+            }
+            d.position = Some(p);
+            d.last_seen = Some(at);
+            moved = true;
+            let push = match d.status {
+                DriverStatus::ToPickup {
+                    ride,
+                    rider,
+                    pickup,
+                } => Some(RidePosition {
+                    ride,
+                    rider,
+                    pickup: Some(pickup),
+                }),
+                DriverStatus::OnTrip { ride, rider } => Some(RidePosition {
+                    ride,
+                    rider,
+                    pickup: None,
+                }),
+                DriverStatus::Available | DriverStatus::Offered { .. } => None,
+            };
+            let due = d
+                .last_push
+                .is_none_or(|last| at.millis_since(last) >= push_interval_ms);
+            if let Some(push) = push.filter(|_| due) {
+                d.last_push = Some(at);
+                outcome.pushes.push((push, p, at));
+            }
         }
-        d.position = Some(p);
-        d.last_seen = Some(at);
-        let push = match d.status {
-            DriverStatus::ToPickup {
-                ride,
-                rider,
-                pickup,
-            } => Some(RidePosition {
-                ride,
-                rider,
-                pickup: Some(pickup),
-            }),
-            DriverStatus::OnTrip { ride, rider } => Some(RidePosition {
-                ride,
-                rider,
-                pickup: None,
-            }),
-            DriverStatus::Available | DriverStatus::Offered { .. } => None,
+        if let Some(&(p, at)) = points.last() {
+            let console_due = d
+                .last_console_push
+                .is_none_or(|last| at.millis_since(last) >= push_interval_ms);
+            if console_due {
+                d.last_console_push = Some(at);
+                outcome.console = Some((crate::ops::status_name(d.online, d.status), p, at));
+            }
+        }
+        let newly_unsaved = moved && !d.unsaved;
+        d.unsaved |= moved;
+        let index_at = match (moved, d.online, d.status, d.position) {
+            (true, true, DriverStatus::Available, Some(p)) => Some((d.slot, p)),
+            _ => None,
         };
-        let due = d
-            .last_push
-            .is_none_or(|last| at.millis_since(last) >= push_interval_ms);
-        let result = if due { push } else { None };
-        if result.is_some() {
-            d.last_push = Some(at);
+        let (slot, position, last_seen) = (d.slot, d.position, d.last_seen);
+        if moved && let Some(entry) = self.slots.get_mut(slot as usize) {
+            entry.position = position;
+            entry.last_seen = last_seen;
         }
-        self.reindex(driver);
-        result
+        if newly_unsaved {
+            self.unsaved.push(driver);
+        }
+        if let Some((slot, p)) = index_at {
+            self.available.upsert(slot, p);
+        }
+        outcome
     }
 
-    /// Whether the driver's position at `at` should go to the operations console (at most one push per
-    /// `interval_ms`); returns the driver's status name when it should.
-    pub fn console_push_due(
-        &mut self,
-        driver: UserId,
-        at: Timestamp,
-        interval_ms: i64,
-    ) -> Option<&'static str> {
-        let d = self.drivers.get_mut(&driver)?;
-        if d.last_console_push
-            .is_some_and(|last| at.millis_since(last) < interval_ms)
-        {
-            return None;
+    /// The latest position of every driver that reported one since the last call: what the store has yet
+    /// to record.
+    pub fn take_unsaved_positions(&mut self) -> Vec<(UserId, LatLng, Timestamp)> {
+        let mut batch = std::mem::take(&mut self.unsaved_forgotten);
+        for driver in std::mem::take(&mut self.unsaved) {
+            if let Some(d) = self.drivers.get_mut(&driver)
+                && d.unsaved
+            {
+                d.unsaved = false;
+                if let (Some(p), Some(at)) = (d.position, d.last_seen) {
+                    batch.push((driver, p, at));
+                }
+            }
         }
-        d.last_console_push = Some(at);
-        Some(crate::ops::status_name(d.online, d.status))
+        batch
     }
 
     /// Up to `k` available drivers nearest to `p` within `max_km` whose position is no older than
@@ -225,22 +382,27 @@ impl Fleet {
         fresh_since: Timestamp,
     ) -> Vec<(UserId, LatLng, f64)> {
         // Ask for more than k so that stale drivers filtered out below do not shrink the list much.
-        self.available
-            .nearest(p, k.saturating_mul(2), max_km)
+        let mut found: Vec<(UserId, LatLng, f64)> = self
+            .available
+            .nearest(p, k.saturating_mul(2), max_km * PLANE_SLACK)
             .into_iter()
-            .filter_map(|(id, km)| {
-                let d = self.drivers.get(&id)?;
-                let fresh = d.last_seen.is_some_and(|t| t >= fresh_since);
-                Some((id, d.position?, km)).filter(|_| fresh)
+            .filter_map(|(slot, _)| {
+                let entry = self.slots.get(slot as usize)?;
+                let (id, position) = (entry.owner?, entry.position?);
+                let fresh = entry.last_seen.is_some_and(|t| t >= fresh_since);
+                let km = haversine_km(p, position);
+                (fresh && km <= max_km).then_some((id, position, km))
             })
-            .take(k)
-            .collect()
+            .collect();
+        found.sort_by(|a, b| a.2.total_cmp(&b.2));
+        found.truncate(k);
+        found
     }
 
     /// Available drivers and waiting pickups within `radius_km` of `p`: the demand and supply that set
     /// the surge of a pickup area.
     pub fn demand_supply_near(&self, p: LatLng, radius_km: f64) -> (u32, u32) {
-        let supply = self.available.nearest(p, 200, radius_km).len();
+        let supply = self.available.count_within(p, radius_km);
         let demand = self
             .pending
             .values()
@@ -264,10 +426,7 @@ impl Fleet {
 
     /// The driver holds an offer and leaves the available index.
     pub fn reserve(&mut self, driver: UserId, ride: RideId, offer: OfferId) {
-        self.drivers
-            .entry(driver)
-            .or_insert_with(DriverState::new)
-            .status = DriverStatus::Offered { ride, offer };
+        self.state_mut(driver).status = DriverStatus::Offered { ride, offer };
         self.reindex(driver);
     }
 
@@ -283,7 +442,7 @@ impl Fleet {
 
     /// The driver accepted `ride` and drives to its pickup.
     pub fn to_pickup(&mut self, driver: UserId, ride: RideId, rider: UserId, pickup: LatLng) {
-        let d = self.drivers.entry(driver).or_insert_with(DriverState::new);
+        let d = self.state_mut(driver);
         d.status = DriverStatus::ToPickup {
             ride,
             rider,
@@ -296,7 +455,7 @@ impl Fleet {
 
     /// The rider is on board: the odometer starts from zero.
     pub fn trip_started(&mut self, driver: UserId, ride: RideId, rider: UserId) {
-        let d = self.drivers.entry(driver).or_insert_with(DriverState::new);
+        let d = self.state_mut(driver);
         d.status = DriverStatus::OnTrip { ride, rider };
         d.trip_odometer_m = 0.0;
         self.reindex(driver);
@@ -321,10 +480,11 @@ impl Fleet {
         let odometer = d.trip_odometer_m;
         d.status = DriverStatus::Available;
         d.trip_odometer_m = 0.0;
-        if !d.online {
-            self.drivers.remove(&driver);
+        if d.online {
+            self.reindex(driver);
+        } else {
+            self.forget(driver);
         }
-        self.reindex(driver);
         odometer
     }
 }

@@ -49,7 +49,6 @@ struct AppInner {
     dispatch: mpsc::UnboundedSender<dispatcher::DispatchCommand>,
     clock: Clock,
     sessions: auth::SessionCache,
-    positions: drivers::PositionBuffer,
 }
 
 /// The background tasks of a running [`App`]; await [`Background::stopped`] after signalling shutdown.
@@ -85,11 +84,10 @@ impl App {
                 config,
                 city: City::manhattan(),
                 bus: EventBus::new(),
-                fleet: Mutex::new(fleet::Fleet::default()),
+                fleet: Mutex::new(fleet::Fleet::new(City::manhattan())),
                 dispatch: tx,
                 clock,
                 sessions: auth::SessionCache::default(),
-                positions: drivers::PositionBuffer::default(),
             }),
         };
         let pending = app.rebuild_hot_state().await?;

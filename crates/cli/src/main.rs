@@ -124,6 +124,14 @@ struct TuningArgs {
     /// Sustained requests per second allowed per client IP without a token (bursts of three times that).
     #[arg(long, env = "DOORSTEP_RATE_PER_IP", default_value_t = 10)]
     rate_per_ip: u32,
+    /// Worker threads of the runtime drivers' WebSockets (location ingest) run on, apart from the
+    /// threads serving HTTP (0: share the HTTP runtime, never shed).
+    #[arg(long, env = "DOORSTEP_INGEST_THREADS", default_value_t = 1)]
+    ingest_threads: usize,
+    /// Lag of the drivers' socket runtime, in milliseconds, above which location batches are
+    /// dropped and answered with an `overloaded` error frame.
+    #[arg(long, env = "DOORSTEP_SHED_LAG_MS", default_value_t = 1000)]
+    shed_lag_ms: u64,
 }
 
 impl TuningArgs {
@@ -133,6 +141,13 @@ impl TuningArgs {
             per_token_burst: self.rate_per_token.saturating_mul(3),
             per_ip_per_sec: self.rate_per_ip,
             per_ip_burst: self.rate_per_ip.saturating_mul(3),
+        }
+    }
+
+    fn ingest(&self) -> doorstep_api::driver_sockets::IngestOptions {
+        doorstep_api::driver_sockets::IngestOptions {
+            threads: self.ingest_threads,
+            shed_lag_ms: self.shed_lag_ms,
         }
     }
 
@@ -352,6 +367,7 @@ impl Running {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    doorstep_api::driver_sockets::configure(args.tuning.ingest());
     let running = start_server(
         args.addr,
         &args.database.database_url,
@@ -382,6 +398,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         per_ip_burst: 10_000,
         ..args.tuning.limits()
     };
+    doorstep_api::driver_sockets::configure(args.tuning.ingest());
     let running = start_server(args.addr, &url, args.tuning.config(), limits).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
     match running

@@ -34,13 +34,14 @@ impl Timestamp {
         Self(self.0.saturating_add(millis))
     }
 
-    /// Seconds elapsed from `earlier` to `self` (negative if `earlier` is later), rounded toward zero.
+    /// Seconds elapsed from `earlier` to `self` (negative if `earlier` is later), rounded toward zero
+    /// (saturating: instants from untrusted input may lie at either end of the range).
     pub const fn secs_since(self, earlier: Timestamp) -> i64 {
-        (self.0 - earlier.0) / 1000
+        self.0.saturating_sub(earlier.0) / 1000
     }
 
-    /// Milliseconds elapsed from `earlier` to `self`.
+    /// Milliseconds elapsed from `earlier` to `self` (saturating).
     pub const fn millis_since(self, earlier: Timestamp) -> i64 {
-        self.0 - earlier.0
+        self.0.saturating_sub(earlier.0)
     }
 }

@@ -83,40 +83,12 @@ impl LatLng {
 
 /// Great-circle distance in kilometres on a sphere of radius [`EARTH_RADIUS_KM`].
 ///
-/// Good to about 0.5% against the ellipsoid, which is plenty for dispatch; it is the distance
-/// [`crate::MoverIndex::nearest`] ranks by.
+/// Good to about 0.5% against the ellipsoid, which is plenty for dispatch. [`crate::GridIndex`]
+/// ranks by a projected plane distance that agrees with this one within 0.2% over a city.
 pub fn haversine_km(a: LatLng, b: LatLng) -> f64 {
-    haversine_to_km(haversine(&HaversinePoint::new(a), &HaversinePoint::new(b)))
-}
-
-/// A position with the trigonometry [`haversine`] needs computed once, for scanning many
-/// distances from one point. Using it gives bit-for-bit the same results as [`haversine_km`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct HaversinePoint {
-    lat_rad: f64,
-    cos_lat: f64,
-    lng_deg: f64,
-}
-
-impl HaversinePoint {
-    pub(crate) fn new(p: LatLng) -> Self {
-        let lat_rad = p.lat.to_radians();
-        HaversinePoint {
-            lat_rad,
-            cos_lat: lat_rad.cos(),
-            lng_deg: p.lng,
-        }
-    }
-}
-
-/// The haversine of the central angle between two points, in [0, 1]; monotone in the distance.
-pub(crate) fn haversine(a: &HaversinePoint, b: &HaversinePoint) -> f64 {
-    let dlat = b.lat_rad - a.lat_rad;
-    let dlng = (b.lng_deg - a.lng_deg).to_radians();
-    (dlat / 2.0).sin().powi(2) + a.cos_lat * b.cos_lat * (dlng / 2.0).sin().powi(2)
-}
-
-/// Converts a [`haversine`] value to kilometres.
-pub(crate) fn haversine_to_km(h: f64) -> f64 {
+    let (lat_a, lat_b) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = lat_b - lat_a;
+    let dlng = (b.lng - a.lng).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat_a.cos() * lat_b.cos() * (dlng / 2.0).sin().powi(2);
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }

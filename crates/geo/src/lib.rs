@@ -1,6 +1,6 @@
 //! Geography for Doorstep: coordinates, the UTM projection, the city model (zones, travel
-//! speeds, demand, parking lots) of Manhattan, New York local time, and a spatial index of moving
-//! providers keyed by H3 cells.
+//! speeds, demand, parking lots) of Manhattan, New York local time, and [`GridIndex`], the spatial
+//! index of moving providers that the live fleet and the benchmarks share.
 //!
 //! Architecture invariant: this crate is pure. It does no IO (city data is compiled in with
 //! `include_bytes!`), is not async, reads no clock and no global random generator: the time and a
@@ -13,9 +13,9 @@
 
 mod city;
 mod demand;
+mod grid_index;
 mod latlng;
 mod local_time;
-mod mover_index;
 mod polygon;
 mod projection;
 
@@ -23,7 +23,9 @@ pub use city::{
     City, CityDataError, Lot, MAX_SPEED_KMPS, MIN_SPEED_KMPS, SpeedStats, Zone, ZoneIdx,
 };
 pub use demand::{DemandTable, TripRow};
+pub use grid_index::{GridIndex, PlanePoint};
 pub use latlng::{EARTH_RADIUS_KM, InvalidLatLng, LatLng, haversine_km};
-pub use local_time::{LocalTime, civil_from_days, new_york_local, new_york_utc_offset_secs};
-pub use mover_index::{DEFAULT_RESOLUTION, MoverIndex};
+pub use local_time::{
+    LocalTime, civil_from_days, days_from_civil, new_york_local, new_york_utc_offset_secs,
+};
 pub use projection::{Utm, to_latlng, to_utm};

@@ -77,8 +77,9 @@ fn nth_sunday(year: i64, month: u32, n: i64) -> i64 {
     first + (6 - weekday).rem_euclid(7) + 7 * (n - 1)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm); the inverse of
+/// [`civil_from_days`]. The date is not checked: callers pass a month in 1..=12 and a day of it.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

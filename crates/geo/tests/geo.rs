@@ -1,13 +1,14 @@
 //! Integration tests of doorstep-geo: projection, city data, travel times, demand sampling,
-//! local time and the mover index.
+//! local time and the grid index of movers.
 
 use doorstep_geo::{
-    City, CityDataError, LatLng, LocalTime, MAX_SPEED_KMPS, MoverIndex, Utm, ZoneIdx, haversine_km,
-    new_york_local, new_york_utc_offset_secs, to_latlng, to_utm,
+    City, CityDataError, GridIndex, LatLng, LocalTime, MAX_SPEED_KMPS, PlanePoint, Utm, ZoneIdx,
+    haversine_km, new_york_local, new_york_utc_offset_secs, to_latlng, to_utm,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
+use std::collections::HashMap;
 
 fn ll(lat: f64, lng: f64) -> LatLng {
     LatLng::new(lat, lng).expect("valid test coordinate")
@@ -659,13 +660,26 @@ fn extreme_timestamps_do_not_panic() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Mover index
+// Grid index of movers
 // ---------------------------------------------------------------------------------------------
 
-fn brute_force(movers: &[(u32, LatLng)], p: LatLng, k: usize, max_km: f64) -> Vec<f64> {
+/// A box of about 4 km × 4 km in Midtown.
+fn small_box() -> (LatLng, LatLng) {
+    (ll(40.74, -74.00), ll(40.776, -73.953))
+}
+
+/// The k nearest distances by scanning every mover, computed as the index computes them.
+fn brute_force(
+    index: &GridIndex,
+    movers: &HashMap<u32, LatLng>,
+    q: LatLng,
+    k: usize,
+    max_km: f64,
+) -> Vec<f64> {
+    let origin = index.project(q);
     let mut d: Vec<f64> = movers
-        .iter()
-        .map(|&(_, q)| haversine_km(p, q))
+        .values()
+        .map(|&p| origin.distance_km(index.project(p)))
         .filter(|&d| d <= max_km)
         .collect();
     d.sort_by(f64::total_cmp);
@@ -673,116 +687,144 @@ fn brute_force(movers: &[(u32, LatLng)], p: LatLng, k: usize, max_km: f64) -> Ve
     d
 }
 
-#[test]
-fn an_index_tracks_upserts_moves_and_removals() {
-    let mut index = MoverIndex::new();
-    assert!(index.is_empty());
-    index.upsert(1u32, ll(40.7484, -73.9857));
-    index.upsert(2, ll(40.7580, -73.9855));
-    index.upsert(1, ll(40.74841, -73.98571)); // a few metres, same cell
-    assert_eq!(index.len(), 2);
-    assert_eq!(index.position(&1), Some(ll(40.74841, -73.98571)));
-    index.upsert(1, ll(40.7829, -73.9654)); // to Central Park
-    assert_eq!(index.position(&1), Some(ll(40.7829, -73.9654)));
-    assert!(index.remove(&2));
-    assert!(!index.remove(&2));
-    assert_eq!(index.position(&2), None);
-    assert_eq!(index.len(), 1);
-    let near = index.nearest(ll(40.78, -73.96), 5, 10.0);
-    assert_eq!(near.len(), 1);
-    assert_eq!(near[0].0, 1);
-    assert!(index.nearest(ll(40.78, -73.96), 5, 0.1).is_empty());
-    assert!(index.nearest(ll(40.78, -73.96), 0, 10.0).is_empty());
-}
-
-#[test]
-fn nearest_on_a_dense_fleet_matches_a_scan() {
-    let city = City::manhattan();
-    let mut rng = rng(21);
-    let mut movers = Vec::new();
-    for id in 0..20_000u32 {
-        let z = ZoneIdx((id % 61) as u8);
-        movers.push((id, to_latlng(city.random_point_in_zone(z, &mut rng))));
-    }
-    // Resolution 11 cells (about 25 m) make queries walk many rings of mostly empty cells.
-    for resolution in [h3o::Resolution::Nine, h3o::Resolution::Eleven] {
-        let mut index = MoverIndex::with_resolution(resolution);
-        for &(id, p) in &movers {
-            index.upsert(id, p);
-        }
-        for q in 0..100u32 {
-            let z = ZoneIdx((q * 7 % 61) as u8);
-            let p = to_latlng(city.random_point_in_zone(z, &mut rng));
-            for (k, max_km) in [
-                (1, 5.0),
-                (10, 5.0),
-                (50, 0.5),
-                (10, f64::INFINITY),
-                (200, 0.3),
-            ] {
-                let got: Vec<f64> = index.nearest(p, k, max_km).iter().map(|e| e.1).collect();
-                assert_eq!(
-                    got,
-                    brute_force(&movers, p, k, max_km),
-                    "query {q} k {k} {resolution}"
-                );
-            }
-        }
-    }
-}
-
-fn manhattan_point() -> impl Strategy<Value = LatLng> {
-    (40.68f64..40.90, -74.05f64..-73.88).prop_map(|(lat, lng)| ll(lat, lng))
+/// Coordinates mostly inside the small box, some around it (the overflow bucket).
+fn grid_point() -> impl Strategy<Value = (f64, f64)> {
+    (40.72f64..40.80, -74.02f64..-73.93)
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    Upsert(u32, LatLng),
+    Upsert(u32, (f64, f64)),
     Remove(u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        8 => (0u32..400, manhattan_point()).prop_map(|(id, p)| Op::Upsert(id, p)),
-        1 => (0u32..400).prop_map(Op::Remove),
+        4 => (0u32..300, grid_point()).prop_map(|(id, p)| Op::Upsert(id, p)),
+        1 => (0u32..300).prop_map(Op::Remove),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn nearest_equals_brute_force(
-        ops in prop::collection::vec(op(), 0..1500),
-        resolution in prop::sample::select(vec![7u8, 9, 10, 11]),
-        queries in prop::collection::vec((manhattan_point(), 1usize..30, 0.0f64..8.0), 1..20),
+    fn the_grid_finds_the_same_nearest_distances_and_counts_as_brute_force(
+        ops in prop::collection::vec(op(), 1..600),
+        queries in prop::collection::vec((grid_point(), 1usize..15, 0.0f64..3.0), 1..20),
+        cell_km in 0.05f64..1.5,
     ) {
-        let resolution = h3o::Resolution::try_from(resolution).expect("valid resolution");
-        let mut index = MoverIndex::with_resolution(resolution);
-        let mut truth = std::collections::BTreeMap::new();
+        let (sw, ne) = small_box();
+        let mut index = GridIndex::new(sw, ne, cell_km);
+        let mut movers = HashMap::new();
         for op in ops {
             match op {
-                Op::Upsert(id, p) => {
-                    index.upsert(id, p);
-                    truth.insert(id, p);
+                Op::Upsert(id, (lat, lng)) => {
+                    index.upsert(id, ll(lat, lng));
+                    movers.insert(id, ll(lat, lng));
                 }
                 Op::Remove(id) => {
-                    prop_assert_eq!(index.remove(&id), truth.remove(&id).is_some());
+                    prop_assert_eq!(index.remove(id), movers.remove(&id).is_some());
                 }
             }
         }
-        prop_assert_eq!(index.len(), truth.len());
-        for (&id, &p) in &truth {
-            prop_assert_eq!(index.position(&id), Some(p));
-        }
-        let movers: Vec<(u32, LatLng)> = truth.iter().map(|(&id, &p)| (id, p)).collect();
-        for (p, k, max_km) in queries {
-            let got = index.nearest(p, k, max_km);
-            for &(id, d) in &got {
-                prop_assert_eq!(d, haversine_km(p, truth[&id]));
+        prop_assert_eq!(index.len(), movers.len());
+        for ((lat, lng), k, max_km) in queries {
+            let q = ll(lat, lng);
+            let found = index.nearest(q, k, max_km);
+            let distances: Vec<f64> = found.iter().map(|&(_, d)| d).collect();
+            prop_assert_eq!(&distances, &brute_force(&index, &movers, q, k, max_km));
+            for (id, d) in found {
+                let p = movers.get(&id).copied();
+                prop_assert!(p.is_some(), "found a removed mover {}", id);
+                if let Some(p) = p {
+                    prop_assert_eq!(index.project(q).distance_km(index.project(p)), d);
+                }
             }
-            let distances: Vec<f64> = got.iter().map(|e| e.1).collect();
-            prop_assert_eq!(distances, brute_force(&movers, p, k, max_km));
+            let within = brute_force(&index, &movers, q, usize::MAX, max_km).len();
+            prop_assert_eq!(index.count_within(q, max_km), within);
         }
     }
+}
+
+#[test]
+fn a_grid_mover_can_be_moved_removed_and_found_again() {
+    let (sw, ne) = small_box();
+    let mut index = GridIndex::new(sw, ne, 0.2);
+    assert!(index.is_empty());
+    index.upsert(3, ll(40.75, -73.99));
+    index.upsert(9, ll(40.76, -73.98));
+    assert_eq!(index.len(), 2);
+    index.upsert(3, ll(40.7601, -73.9801));
+    assert_eq!(index.len(), 2);
+    let near = index.nearest(ll(40.76, -73.98), 1, 1.0);
+    assert_eq!(near.first().map(|&(id, _)| id), Some(9));
+    assert!(index.remove(9));
+    assert!(!index.remove(9));
+    assert!(!index.remove(1000));
+    let near = index.nearest(ll(40.76, -73.98), 5, 1.0);
+    assert_eq!(near.iter().map(|&(id, _)| id).collect::<Vec<_>>(), vec![3]);
+    assert!(index.position(9).is_none());
+    assert_eq!(index.iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![3]);
+    assert!(index.heap_bytes() > 0);
+}
+
+#[test]
+fn movers_outside_the_grid_are_still_found_and_counted() {
+    let (sw, ne) = small_box();
+    let mut index = GridIndex::new(sw, ne, 0.5);
+    index.upsert(1, ll(40.70, -74.05));
+    let from_inside = index.nearest(ll(40.741, -73.999), 1, 100.0);
+    assert_eq!(from_inside.len(), 1);
+    let from_outside = index.nearest(ll(40.69, -74.06), 1, 100.0);
+    assert_eq!(from_outside.first().map(|&(id, _)| id), Some(1));
+    assert_eq!(index.count_within(ll(40.741, -73.999), 100.0), 1);
+    assert_eq!(index.count_within(ll(40.69, -74.06), f64::INFINITY), 1);
+    assert_eq!(index.count_within(ll(40.741, -73.999), 1.0), 0);
+}
+
+#[test]
+fn grid_queries_with_odd_limits_answer_empty_or_everything_never_panic() {
+    let (sw, ne) = small_box();
+    let mut index = GridIndex::new(sw, ne, f64::NAN);
+    let q = ll(40.75, -73.98);
+    assert!(index.nearest(q, 10, 1.0).is_empty());
+    index.upsert(0, ll(40.75, -73.98));
+    index.upsert(1, ll(40.751, -73.981));
+    assert!(index.nearest(q, 0, 1.0).is_empty());
+    assert!(index.nearest(q, 10, -1.0).is_empty());
+    assert!(index.nearest(q, 10, f64::NAN).is_empty());
+    assert_eq!(index.nearest(q, usize::MAX, f64::INFINITY).len(), 2);
+    assert_eq!(index.count_within(q, f64::NAN), 0);
+    assert_eq!(index.count_within(q, -1.0), 0);
+    assert_eq!(index.count_within(q, f64::INFINITY), 2);
+    // A degenerate box still holds movers (all in one cell or the overflow bucket).
+    let mut point_box = GridIndex::new(q, q, 0.1);
+    point_box.upsert(4, ll(40.76, -73.97));
+    assert_eq!(point_box.nearest(q, 1, 5.0).len(), 1);
+}
+
+#[test]
+fn plane_distance_is_close_to_the_great_circle_distance_in_manhattan() {
+    let (sw, ne) = City::manhattan().bounding_box();
+    let index = GridIndex::new(sw, ne, 0.1);
+    let (a, b) = (ll(40.7069, -74.0113), ll(40.8682, -73.9205));
+    let plane = index.project(a).distance_km(index.project(b));
+    let sphere = haversine_km(a, b);
+    assert!(
+        (plane - sphere).abs() / sphere < 0.003,
+        "{plane} vs {sphere}"
+    );
+    let origin = PlanePoint { x: 0.0, y: 0.0 };
+    assert_eq!(origin.distance_km(PlanePoint { x: 3.0, y: 4.0 }), 5.0);
+}
+
+#[test]
+fn a_grid_sized_for_a_fleet_has_a_few_movers_per_cell() {
+    let (sw, ne) = City::manhattan().bounding_box();
+    let small = GridIndex::for_fleet(sw, ne, 10_000);
+    let big = GridIndex::for_fleet(sw, ne, 1_000_000);
+    assert!(big.cell_km() < small.cell_km());
+    let per_cell = 1_000_000.0 / big.cell_count() as f64;
+    assert!((2.0..=8.0).contains(&per_cell), "{per_cell}");
 }

@@ -1,16 +1,19 @@
-//! `doorstep bench geo`: the live index in process, H3 buckets against a uniform grid.
+//! `doorstep bench geo`: the live index ([`doorstep_geo::GridIndex`], what the server's fleet
+//! queries) in process, with the share of its answers that equal an exact great-circle ranking,
+//! and the server's own path around it ([`Fleet`]) under the same workload.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use clap::ValueEnum;
-use doorstep_geo::{City, LatLng, MoverIndex};
+use doorstep_app::fleet::Fleet;
+use doorstep_domain::{Timestamp, UserId};
+use doorstep_geo::{City, GridIndex, LatLng, haversine_km};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use serde::Serialize;
 
+use crate::LoadtestError;
 use crate::stats::{LatencySummary, vm_rss_bytes};
-use crate::{GridIndex, LoadtestError};
 
 /// Arguments of `doorstep bench geo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,9 +33,6 @@ pub struct GeoArgs {
     /// Search radius of a query, km (the server's nearby query uses 3 km).
     #[arg(long, default_value_t = 3.0)]
     pub max_km: f64,
-    /// Indexes to measure, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values = ["h3", "grid"])]
-    pub index: Vec<IndexKind>,
     /// Side of the grid's cells in km (default: sized for about four drivers per cell).
     #[arg(long)]
     pub grid_cell_km: Option<f64>,
@@ -44,33 +44,21 @@ pub struct GeoArgs {
     pub json: bool,
 }
 
-/// An index under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IndexKind {
-    /// `doorstep_geo::MoverIndex<u32>`: H3 resolution 9 buckets, great-circle distances.
-    H3,
-    /// [`GridIndex`]: uniform grid in projected km, dense `u32` ids.
-    Grid,
-}
-
-/// One measured (fleet size, index) pair: a table row, or a JSON line.
+/// One measured fleet size: a table row, or a JSON line.
 #[derive(Debug, Clone, Serialize)]
 pub struct GeoRow {
     /// Always `"geo"`.
     pub bench: &'static str,
-    /// Which index.
-    pub index: IndexKind,
     /// Fleet size.
     pub drivers: usize,
-    /// Bucket size: H3 resolution 9 (≈ 0.17 km edges) or the grid's cell side in km.
+    /// The grid's cell side, km.
     pub cell: String,
     /// Initial inserts per second (building the index).
     pub inserts_per_s: f64,
     /// Location updates per second (upsert of an existing driver, projection included).
     pub updates_per_s: f64,
-    /// Nanoseconds per update spent computing the bucket alone (H3 `to_cell`, or the grid's
-    /// projection and floor): a floor under the cost of an update.
+    /// Nanoseconds per update spent computing the bucket alone (the projection and the floor): a
+    /// floor under the cost of an update.
     pub bucket_ns: f64,
     /// Share of updates that changed bucket.
     pub bucket_changes: f64,
@@ -83,11 +71,12 @@ pub struct GeoRow {
     /// Growth of the resident set while building the index, per driver (approximate: the
     /// allocator may reuse memory freed by an earlier row, which hides small indexes).
     pub rss_bytes_per_driver: Option<f64>,
-    /// Heap bytes per driver as counted by the index from its vectors' capacities (grid only).
-    pub counted_bytes_per_driver: Option<f64>,
-    /// Share of sampled queries whose neighbour set equals the other index's (the metrics differ:
-    /// great-circle against projected plane), when both ran.
-    pub agreement_with_other: Option<f64>,
+    /// Heap bytes per driver as counted by the index from its vectors' capacities.
+    pub counted_bytes_per_driver: f64,
+    /// Share of sampled queries whose neighbour set equals the exact great-circle answer (a scan
+    /// of every driver by [`haversine_km`]): the grid ranks by a projected plane distance, so the
+    /// two differ only between near-ties.
+    pub agreement_with_great_circle: Option<f64>,
 }
 
 /// The workload of one fleet size: initial positions, moves and query points, all in the box.
@@ -99,8 +88,8 @@ struct Workload {
 
 /// How far a move goes at most in each of latitude and longitude, degrees (about 55 m × 42 m).
 const STEP_DEG: f64 = 0.0005;
-/// How many queries per index are kept to compare neighbour sets.
-const AGREEMENT_SAMPLE: usize = 2000;
+/// How many queries are compared with a great-circle scan of every driver.
+const AGREEMENT_SAMPLE: usize = 200;
 
 fn clamp_to(sw: LatLng, ne: LatLng, lat: f64, lng: f64) -> LatLng {
     LatLng::new(lat.clamp(sw.lat(), ne.lat()), lng.clamp(sw.lng(), ne.lng())).unwrap_or(sw)
@@ -150,60 +139,19 @@ impl Workload {
     }
 }
 
-/// What the benchmark needs of an index.
-trait LiveIndex {
-    fn upsert(&mut self, id: u32, p: LatLng);
-    fn nearest_ids(&self, p: LatLng, k: usize, max_km: f64) -> Vec<u32>;
-    fn bucket_of(&self, p: LatLng) -> u64;
-    /// Heap bytes counted by the index itself, where it can.
-    fn counted_bytes(&self) -> Option<usize> {
-        None
-    }
+/// The bucket of a point as [`GridIndex`] computes it: the projection and the floor.
+fn bucket_of(index: &GridIndex, p: LatLng) -> u64 {
+    let q = index.project(p);
+    let cell = index.cell_km();
+    let (x, y) = (
+        (f64::from(q.x) / cell).floor() as i64,
+        (f64::from(q.y) / cell).floor() as i64,
+    );
+    ((x as u64) << 32) ^ (y as u64)
 }
 
-impl LiveIndex for MoverIndex<u32> {
-    fn upsert(&mut self, id: u32, p: LatLng) {
-        MoverIndex::upsert(self, id, p);
-    }
-    fn nearest_ids(&self, p: LatLng, k: usize, max_km: f64) -> Vec<u32> {
-        self.nearest(p, k, max_km)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
-    }
-    fn bucket_of(&self, p: LatLng) -> u64 {
-        h3o::LatLng::new(p.lat(), p.lng())
-            .map(|ll| u64::from(ll.to_cell(self.resolution())))
-            .unwrap_or(0)
-    }
-}
-
-impl LiveIndex for GridIndex {
-    fn counted_bytes(&self) -> Option<usize> {
-        Some(self.heap_bytes())
-    }
-    fn upsert(&mut self, id: u32, p: LatLng) {
-        GridIndex::upsert(self, id, p);
-    }
-    fn nearest_ids(&self, p: LatLng, k: usize, max_km: f64) -> Vec<u32> {
-        self.nearest(p, k, max_km)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
-    }
-    fn bucket_of(&self, p: LatLng) -> u64 {
-        let q = self.project(p);
-        let cell = self.cell_km();
-        let (x, y) = (
-            (f64::from(q.x) / cell).floor() as i64,
-            (f64::from(q.y) / cell).floor() as i64,
-        );
-        ((x as u64) << 32) ^ (y as u64)
-    }
-}
-
-/// Runs `doorstep bench geo`: for each fleet size and index, builds the index, applies random
-/// moves, runs nearest queries, and prints a row.
+/// Runs `doorstep bench geo`: for each fleet size, builds the index, applies random moves, runs
+/// nearest queries, and prints a row.
 pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
     if args.drivers.is_empty()
         || args
@@ -214,9 +162,6 @@ pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
         return Err(LoadtestError::Usage(
             "--drivers takes fleet sizes from 1 to 2^32 - 1".into(),
         ));
-    }
-    if args.index.is_empty() {
-        return Err(LoadtestError::Usage("--index names no index".into()));
     }
     if args.k == 0 || args.max_km.is_nan() || args.max_km < 0.0 {
         return Err(LoadtestError::Usage(
@@ -240,10 +185,9 @@ pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
             args.seed
         );
         println!(
-            "{:>9} {:>5} {:>9} {:>11} {:>11} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10} {:>6}",
+            "{:>9} {:>9} {:>11} {:>11} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10} {:>6}",
             "drivers",
-            "index",
-            "bucket",
+            "cell",
             "inserts/s",
             "updates/s",
             "cell ns",
@@ -260,72 +204,136 @@ pub fn run_geo(args: &GeoArgs) -> Result<(), LoadtestError> {
     }
     for &n in &args.drivers {
         let work = Workload::new(args.seed, n, args.updates, args.queries, sw, ne);
-        let mut rows: Vec<(GeoRow, Vec<Vec<u32>>)> = Vec::new();
-        for &kind in &args.index {
-            let measured = match kind {
-                IndexKind::H3 => {
-                    let rss0 = vm_rss_bytes();
-                    let started = Instant::now();
-                    let mut index = MoverIndex::<u32>::new();
-                    for (i, &p) in work.initial.iter().enumerate() {
-                        index.upsert(i as u32, p);
-                    }
-                    measure(kind, "h3 res 9".into(), index, started, rss0, &work, args)
-                }
-                IndexKind::Grid => {
-                    let rss0 = vm_rss_bytes();
-                    let started = Instant::now();
-                    let mut index = match args.grid_cell_km {
-                        Some(cell_km) => GridIndex::new(sw, ne, cell_km),
-                        None => GridIndex::for_fleet(sw, ne, n),
-                    };
-                    let cell = format!("{:.3} km", index.cell_km());
-                    for (i, &p) in work.initial.iter().enumerate() {
-                        index.upsert(i as u32, p);
-                    }
-                    measure(kind, cell, index, started, rss0, &work, args)
-                }
-            };
-            rows.push(measured);
+        let rss0 = vm_rss_bytes();
+        let started = Instant::now();
+        let mut index = match args.grid_cell_km {
+            Some(cell_km) => GridIndex::new(sw, ne, cell_km),
+            None => GridIndex::for_fleet(sw, ne, n),
+        };
+        for (i, &p) in work.initial.iter().enumerate() {
+            index.upsert(i as u32, p);
         }
-        if rows.len() == 2 {
-            let agree = agreement(&rows[0].1, &rows[1].1);
-            for (row, _) in &mut rows {
-                row.agreement_with_other = agree;
-            }
-        }
-        for (row, _) in &rows {
-            print_row(row, args.json)?;
+        let row = measure(index, started, rss0, &work, args);
+        print_row(&row, args.json)?;
+        let fleet = measure_fleet(&work, args);
+        if args.json {
+            println!("{}", serde_json::to_string(&fleet)?);
+        } else {
+            println!(
+                "{:>9} fleet: Fleet::report_positions in batches of {FLEET_BATCH} points of one driver \
+                 {:.1} M points/s ({:.0} ns a batch); Fleet::candidates (k {}, {} km) mean {:.2} µs, \
+                 p50 {:.2}, p99 {:.2}",
+                fleet.drivers,
+                fleet.points_per_s / 1e6,
+                fleet.batch_ns,
+                args.k,
+                args.max_km,
+                fleet.query.mean_us,
+                fleet.query.p50_us,
+                fleet.query.p99_us,
+            );
         }
     }
     Ok(())
 }
 
+/// Points per batch in the fleet row, as the server's load test sends them.
+const FLEET_BATCH: usize = 10;
+
+/// The live server's path for the same workload: [`Fleet::report_positions`] (driver lookup, index
+/// update, push bookkeeping) and [`Fleet::candidates`] (index query, great-circle re-ranking,
+/// freshness), on one thread without the lock around them.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetRow {
+    /// Always `"geo_fleet"`.
+    pub bench: &'static str,
+    /// Fleet size.
+    pub drivers: usize,
+    /// Points applied per second, in batches of ten consecutive moves given to one driver.
+    pub points_per_s: f64,
+    /// Nanoseconds per batch.
+    pub batch_ns: f64,
+    /// Latency of one `candidates` call.
+    pub query: LatencySummary,
+}
+
+fn measure_fleet(work: &Workload, args: &GeoArgs) -> FleetRow {
+    let mut fleet = Fleet::new(City::manhattan());
+    let ids: Vec<UserId> = (0..work.initial.len())
+        .map(|i| UserId::from_uuid(uuid::Uuid::from_u128(i as u128 + 1)))
+        .collect();
+    let start = Timestamp::from_millis(1_800_000_000_000);
+    for (&id, &p) in ids.iter().zip(&work.initial) {
+        fleet.set_online(id, true);
+        fleet.report_positions(id, &[(p, start)], 2_000);
+    }
+    // Each run of ten moves goes to the driver of its first move, with increasing times.
+    let batches: Vec<(UserId, Vec<(LatLng, Timestamp)>)> = work
+        .moves
+        .chunks(FLEET_BATCH)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let points = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, &(_, p))| (p, start.plus_millis(1 + (c * FLEET_BATCH + j) as i64)))
+                .collect();
+            (ids[chunk[0].0 as usize], points)
+        })
+        .collect();
+    let started = Instant::now();
+    for (id, points) in &batches {
+        black_box(fleet.report_positions(*id, points, 2_000));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let fresh_since = start;
+    let mut nanos = Vec::with_capacity(work.queries.len());
+    for &q in &work.queries {
+        let t = Instant::now();
+        black_box(fleet.candidates(q, args.k, args.max_km, fresh_since));
+        nanos.push(t.elapsed().as_nanos() as u64);
+    }
+    FleetRow {
+        bench: "geo_fleet",
+        drivers: work.initial.len(),
+        points_per_s: if seconds > 0.0 {
+            work.moves.len() as f64 / seconds
+        } else {
+            0.0
+        },
+        batch_ns: if batches.is_empty() {
+            0.0
+        } else {
+            seconds * 1e9 / batches.len() as f64
+        },
+        query: LatencySummary::from_nanos(&mut nanos),
+    }
+}
+
 /// Times updates and queries on an index already filled with `work.initial` (the fill was
 /// started at `started`, with the resident set at `rss0` before it).
-fn measure<I: LiveIndex>(
-    kind: IndexKind,
-    cell: String,
-    mut index: I,
+fn measure(
+    mut index: GridIndex,
     started: Instant,
     rss0: Option<u64>,
     work: &Workload,
     args: &GeoArgs,
-) -> (GeoRow, Vec<Vec<u32>>) {
+) -> GeoRow {
     let n = work.initial.len();
+    let index_cell_km = index.cell_km();
     let insert_s = started.elapsed().as_secs_f64();
     let rss1 = vm_rss_bytes();
-    let counted_bytes_per_driver = index.counted_bytes().map(|b| b as f64 / n as f64);
+    let counted_bytes_per_driver = index.heap_bytes() as f64 / n as f64;
     let rss_bytes_per_driver = match (rss0, rss1) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / n as f64),
         _ => None,
     };
 
     // How many moves change bucket: computed outside the timed loop.
-    let mut last: Vec<u64> = work.initial.iter().map(|&p| index.bucket_of(p)).collect();
+    let mut last: Vec<u64> = work.initial.iter().map(|&p| bucket_of(&index, p)).collect();
     let mut changes = 0usize;
     for &(id, p) in &work.moves {
-        let b = index.bucket_of(p);
+        let b = bucket_of(&index, p);
         if last[id as usize] != b {
             changes += 1;
             last[id as usize] = b;
@@ -338,12 +346,12 @@ fn measure<I: LiveIndex>(
     }
     let update_s = started.elapsed().as_secs_f64();
 
-    // The bucket computation alone (H3: `LatLng::to_cell`; grid: projection and floor), the part
-    // of an update no bucket layout can avoid.
+    // The bucket computation alone (projection and floor), the part of an update no bucket layout
+    // can avoid.
     let started = Instant::now();
     let mut fold = 0u64;
     for &(_, p) in &work.moves {
-        fold = fold.wrapping_add(index.bucket_of(black_box(p)));
+        fold = fold.wrapping_add(bucket_of(&index, black_box(p)));
     }
     black_box(fold);
     let bucket_s = started.elapsed().as_secs_f64();
@@ -354,7 +362,11 @@ fn measure<I: LiveIndex>(
     let started = Instant::now();
     for (i, &q) in work.queries.iter().enumerate() {
         let t = Instant::now();
-        let ids = index.nearest_ids(q, args.k, args.max_km);
+        let ids: Vec<u32> = index
+            .nearest(q, args.k, args.max_km)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         nanos.push(t.elapsed().as_nanos() as u64);
         found += ids.len();
         if i < AGREEMENT_SAMPLE {
@@ -364,13 +376,20 @@ fn measure<I: LiveIndex>(
         }
     }
     let query_s = started.elapsed().as_secs_f64();
+    let positions: Vec<LatLng> = {
+        let mut now = work.initial.clone();
+        for &(id, p) in &work.moves {
+            now[id as usize] = p;
+        }
+        now
+    };
+    let agreement_with_great_circle = agreement(&sample, &work.queries, &positions, args);
     drop(index);
     let per_s = |count: usize, s: f64| if s > 0.0 { count as f64 / s } else { 0.0 };
-    let row = GeoRow {
+    GeoRow {
         bench: "geo",
-        index: kind,
         drivers: n,
-        cell,
+        cell: format!("{:.3} km", index_cell_km),
         inserts_per_s: per_s(n, insert_s),
         updates_per_s: per_s(work.moves.len(), update_s),
         bucket_ns: if work.moves.is_empty() {
@@ -392,28 +411,40 @@ fn measure<I: LiveIndex>(
         },
         rss_bytes_per_driver,
         counted_bytes_per_driver,
-        agreement_with_other: None,
-    };
-    (row, sample)
+        agreement_with_great_circle,
+    }
 }
 
-/// Share of queries whose neighbour sets are equal.
-fn agreement(a: &[Vec<u32>], b: &[Vec<u32>]) -> Option<f64> {
-    let n = a.len().min(b.len());
-    if n == 0 {
+/// Share of the sampled queries whose neighbour set equals a great-circle scan of every driver
+/// (`sample[i]` answers `queries[i]`; drivers are at `positions`).
+fn agreement(
+    sample: &[Vec<u32>],
+    queries: &[LatLng],
+    positions: &[LatLng],
+    args: &GeoArgs,
+) -> Option<f64> {
+    if sample.is_empty() {
         return None;
     }
-    let same = a
+    let same = sample
         .iter()
-        .zip(b)
-        .filter(|(x, y)| {
-            let (mut x, mut y) = ((*x).clone(), (*y).clone());
-            x.sort_unstable();
-            y.sort_unstable();
-            x == y
+        .zip(queries)
+        .filter(|(ids, q)| {
+            let mut exact: Vec<(f64, u32)> = positions
+                .iter()
+                .enumerate()
+                .map(|(id, &p)| (haversine_km(**q, p), id as u32))
+                .filter(|&(d, _)| d <= args.max_km)
+                .collect();
+            exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut exact: Vec<u32> = exact.iter().take(args.k).map(|&(_, id)| id).collect();
+            let mut got = (*ids).clone();
+            exact.sort_unstable();
+            got.sort_unstable();
+            exact == got
         })
         .count();
-    Some(same as f64 / n as f64)
+    Some(same as f64 / sample.len() as f64)
 }
 
 fn print_row(row: &GeoRow, json: bool) -> Result<(), LoadtestError> {
@@ -426,12 +457,8 @@ fn print_row(row: &GeoRow, json: bool) -> Result<(), LoadtestError> {
         None => "-".into(),
     };
     println!(
-        "{:>9} {:>5} {:>9} {:>11.0} {:>11.0} {:>7.1} {:>7.1} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>6.1} {:>9} {:>10} {:>6}",
+        "{:>9} {:>9} {:>11.0} {:>11.0} {:>7.1} {:>7.1} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>6.1} {:>9} {:>10.0} {:>6}",
         row.drivers,
-        match row.index {
-            IndexKind::H3 => "h3",
-            IndexKind::Grid => "grid",
-        },
         row.cell,
         row.inserts_per_s,
         row.updates_per_s,
@@ -443,8 +470,8 @@ fn print_row(row: &GeoRow, json: bool) -> Result<(), LoadtestError> {
         row.query.p99_us,
         row.mean_found,
         opt(row.rss_bytes_per_driver, 1.0, 0),
-        opt(row.counted_bytes_per_driver, 1.0, 0),
-        match row.agreement_with_other {
+        row.counted_bytes_per_driver,
+        match row.agreement_with_great_circle {
             Some(a) => format!("{:.1}%", a * 100.0),
             None => "-".into(),
         },

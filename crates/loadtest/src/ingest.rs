@@ -2,10 +2,11 @@
 //! workload in the same run.
 //!
 //! What each number measures:
-//! - server ingest: location points sent as WebSocket text batches by `--drivers` connections
-//!   (one per driver account) and not refused, divided by the time until the server had answered
-//!   a ping sent after each connection's last batch. It includes JSON parsing, validation of each
-//!   point, the hot fleet state (`MoverIndex` upsert) and the bus, through one process's sockets.
+//! - server ingest: location points sent as WebSocket batches (`--format json`: text
+//!   `{"type":"locations",...}`; `binary`: the compact 16-bytes-a-point frames) by `--drivers`
+//!   connections (one per driver account) and not refused, divided by the time until the server had
+//!   answered a ping sent after each connection's last batch. It includes parsing, validation of each
+//!   point, the hot fleet state (grid index upsert) and the bus, through one process's sockets.
 //! - server queries: `GET /v1/drivers/nearby?limit=10` by one rider, one request at a time, during
 //!   the load: HTTP, authentication, rate limiting, the 10-nearest query within 3 km and JSON.
 //! - Redis ingest: the same drivers, each sending `GEOADD` commands pipelined `--batch` at a time
@@ -49,6 +50,13 @@ pub struct IngestArgs {
     /// Points per batch (1 to 100, the server's limit).
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
+    /// How drivers send their batches to the server: JSON text or the compact binary frames.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Json)]
+    pub format: BatchFormat,
+    /// How the rider asks the server for the nearest drivers: `GET /v1/drivers/nearby`, or
+    /// `{"type":"nearby",...}` messages on its event stream (one connection, like Redis's).
+    #[arg(long, value_enum, default_value_t = QueryVia::Http)]
+    pub query_via: QueryVia,
     /// Pause of each driver between two batches, ms (0: send as fast as the socket takes them).
     #[arg(long, default_value_t = 0)]
     pub interval_ms: u64,
@@ -76,6 +84,29 @@ pub struct IngestArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How the simulated drivers encode a batch of points on the WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchFormat {
+    /// `{"type":"locations","points":[{"lat":..,"lng":..,"at":"RFC 3339"}]}` text frames.
+    Json,
+    /// Binary frames: a version byte `1`, then per point `lat·10⁷: i32`, `lng·10⁷: i32`,
+    /// `at: i64` Unix ms, little-endian.
+    Binary,
+}
+
+/// How the load test's rider asks the server for the nearest drivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryVia {
+    /// `GET /v1/drivers/nearby?lat=..&lng=..&limit=10`, one request at a time on a kept-alive
+    /// connection.
+    Http,
+    /// `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":n}` on the rider's WebSocket, one at a
+    /// time.
+    Websocket,
 }
 
 /// The password of every load-test account.
@@ -296,6 +327,77 @@ fn rfc3339_ms(unix_ms: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
+/// Writes `{"type":"locations","points":[...]}` batches without an allocation per point: the
+/// load generator must not cost more than the server it drives (it shares the machine's cores).
+/// The date and time up to the second are formatted once per second, coordinates as integers.
+#[derive(Debug)]
+struct JsonBatchWriter {
+    body: String,
+    /// The second (Unix) that `prefix` spells.
+    second: i64,
+    /// `YYYY-MM-DDTHH:MM:SS.` of `second`.
+    prefix: String,
+}
+
+impl JsonBatchWriter {
+    fn new() -> JsonBatchWriter {
+        JsonBatchWriter {
+            body: String::with_capacity(64 + 100 * 80),
+            second: i64::MIN,
+            prefix: String::new(),
+        }
+    }
+
+    /// The batch of `(lat, lng, unix ms)` points.
+    fn write(&mut self, points: &mut impl Iterator<Item = (f64, f64, i64)>) -> &str {
+        use std::fmt::Write as _;
+        self.body.clear();
+        self.body.push_str("{\"type\":\"locations\",\"points\":[");
+        for (j, (lat, lng, at)) in points.enumerate() {
+            if j > 0 {
+                self.body.push(',');
+            }
+            let second = at.div_euclid(1000);
+            if second != self.second {
+                self.second = second;
+                self.prefix = rfc3339_ms(second * 1000);
+                self.prefix.truncate("YYYY-MM-DDTHH:MM:SS.".len());
+            }
+            self.body.push_str("{\"lat\":");
+            push_fixed6(&mut self.body, lat);
+            self.body.push_str(",\"lng\":");
+            push_fixed6(&mut self.body, lng);
+            self.body.push_str(",\"at\":\"");
+            self.body.push_str(&self.prefix);
+            let _ = write!(self.body, "{:03}Z\"}}", at.rem_euclid(1000));
+        }
+        self.body.push_str("]}");
+        &self.body
+    }
+}
+
+/// Appends `x` with six decimals, formatted as integers (what `{x:.6}` gives for coordinates).
+fn push_fixed6(body: &mut String, x: f64) {
+    use std::fmt::Write as _;
+    let micro = (x * 1e6).round() as i64;
+    let sign = if micro < 0 { "-" } else { "" };
+    let abs = micro.unsigned_abs();
+    let _ = write!(body, "{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000);
+}
+
+/// The binary frame of `(lat, lng, unix ms)` points: version byte `1`, then 16 bytes a point.
+pub fn binary_batch(points: &mut impl Iterator<Item = (f64, f64, i64)>) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(1 + 16 * 100);
+    frame.push(1u8);
+    for (lat, lng, at) in points {
+        // Coordinates are inside Manhattan's box, so the rounded values fit an i32.
+        frame.extend_from_slice(&((lat * 1e7).round() as i32).to_le_bytes());
+        frame.extend_from_slice(&((lng * 1e7).round() as i32).to_le_bytes());
+        frame.extend_from_slice(&at.to_le_bytes());
+    }
+    frame
+}
+
 fn unix_ms_now() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
@@ -307,6 +409,7 @@ struct LoadCounters {
     sent_points: AtomicU64,
     sent_batches: AtomicU64,
     refused_batches: AtomicU64,
+    shed_batches: AtomicU64,
 }
 
 /// What a run measured, for one system.
@@ -320,6 +423,8 @@ pub struct IngestRow {
     pub drivers: usize,
     /// Points per batch.
     pub batch: usize,
+    /// How the server's batches were encoded (`None` for Redis).
+    pub format: Option<BatchFormat>,
     /// Seconds from the first batch until the last was answered.
     pub seconds: f64,
     /// Points sent.
@@ -327,6 +432,9 @@ pub struct IngestRow {
     /// Points in batches the system refused (server: answered with an error; Redis: the pipeline
     /// failed).
     pub refused_points: u64,
+    /// Points in batches the server shed because it was behind (answered `overloaded`; part of
+    /// `refused_points`).
+    pub shed_points: u64,
     /// Accepted points per second.
     pub accepted_per_s: f64,
     /// For the server: the growth of its `location_updates_total` over the run.
@@ -361,8 +469,10 @@ pub async fn run_ingest(args: &IngestArgs) -> Result<(), LoadtestError> {
     let base = args.url.trim_end_matches('/').to_string();
     let (tokens, rider) = ensure_accounts(&http, args, &say).await?;
     say(&format!(
-        "server: {} drivers online; opening WebSockets",
-        tokens.len()
+        "server: {} drivers online; opening WebSockets; batches as {:?}, nearest queries via {:?}",
+        tokens.len(),
+        args.format,
+        args.query_via
     ));
     let server = run_server_load(&http, &base, args, tokens, &rider).await?;
     for row in &server {
@@ -427,9 +537,11 @@ fn empty_row(system: &'static str) -> IngestRow {
         system,
         drivers: 0,
         batch: 0,
+        format: None,
         seconds: 0.0,
         sent_points: 0,
         refused_points: 0,
+        shed_points: 0,
         accepted_per_s: 0.0,
         server_counted: None,
         queries_per_s: 0.0,
@@ -501,7 +613,7 @@ async fn run_server_load(
     for (i, socket) in sockets {
         let counters = counters.clone();
         let stop = stop.clone();
-        let (batch, interval) = (args.batch, args.interval_ms);
+        let (batch, interval, format) = (args.batch, args.interval_ms, args.format);
         let seed = args.seed;
         drivers.spawn(async move {
             let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
@@ -511,6 +623,7 @@ async fn run_server_load(
             };
             let (mut sink, mut stream) = socket.split();
             let refused = AtomicU64::new(0);
+            let shed = AtomicU64::new(0);
             let reader = async {
                 // Until the pong that answers the final ping: every batch before it is processed.
                 while let Some(message) = stream.next().await {
@@ -522,6 +635,9 @@ async fn run_server_load(
                     };
                     if text.as_str().contains("\"type\":\"error\"") {
                         refused.fetch_add(1, Ordering::Relaxed);
+                        if text.as_str().contains("\"code\":\"overloaded\"") {
+                            shed.fetch_add(1, Ordering::Relaxed);
+                        }
                     } else if text.as_str().contains("\"type\":\"pong\"") {
                         break;
                     }
@@ -529,25 +645,23 @@ async fn run_server_load(
             };
             let writer = async {
                 let mut last_ms = 0i64;
-                let mut body = String::with_capacity(64 + batch * 90);
+                let mut json = JsonBatchWriter::new();
                 while !stop.load(Ordering::Relaxed) {
-                    // Strictly increasing timestamps per driver, ending now.
-                    let now = unix_ms_now().max(last_ms + batch as i64);
-                    body.clear();
-                    body.push_str("{\"type\":\"locations\",\"points\":[");
-                    for j in 0..batch {
+                    // Non-decreasing timestamps per driver, one millisecond apart where the clock
+                    // allows, never ahead of it: the server applies a point unless it is older
+                    // than the driver's last one, and refuses points more than a minute ahead.
+                    let now = unix_ms_now().max(last_ms);
+                    let floor = last_ms;
+                    let mut points = (0..batch).map(|j| {
                         let (lat, lng) = walker.step(&mut rng, sw, ne);
-                        let at = rfc3339_ms(now - (batch - 1 - j) as i64);
-                        if j > 0 {
-                            body.push(',');
-                        }
-                        body.push_str(&format!(
-                            "{{\"lat\":{lat:.6},\"lng\":{lng:.6},\"at\":\"{at}\"}}"
-                        ));
-                    }
-                    body.push_str("]}");
+                        (lat, lng, (now - (batch - 1 - j) as i64).max(floor))
+                    });
+                    let message = match format {
+                        BatchFormat::Json => Message::text(json.write(&mut points).to_owned()),
+                        BatchFormat::Binary => Message::binary(binary_batch(&mut points)),
+                    };
                     last_ms = now;
-                    if sink.send(Message::text(body.clone())).await.is_err() {
+                    if sink.send(message).await.is_err() {
                         return;
                     }
                     counters
@@ -564,6 +678,9 @@ async fn run_server_load(
             counters
                 .refused_batches
                 .fetch_add(refused.load(Ordering::Relaxed), Ordering::Relaxed);
+            counters
+                .shed_batches
+                .fetch_add(shed.load(Ordering::Relaxed), Ordering::Relaxed);
             let _ = sink_close(sink).await;
         });
     }
@@ -572,6 +689,7 @@ async fn run_server_load(
         base.to_string(),
         rider.to_string(),
         args.seed,
+        args.query_via,
         QueryUntil::Stop(stop.clone()),
     ));
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
@@ -582,15 +700,18 @@ async fn run_server_load(
     let after = scrape_updates(http, base).await?;
     let sent = counters.sent_points.load(Ordering::Relaxed);
     let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
+    let shed = counters.shed_batches.load(Ordering::Relaxed) * args.batch as u64;
     let summary = LatencySummary::from_nanos(&mut nanos);
     let loaded = IngestRow {
         bench: "ingest",
         system: "server",
         drivers: args.drivers,
         batch: args.batch,
+        format: Some(args.format),
         seconds,
         sent_points: sent,
         refused_points: refused,
+        shed_points: shed,
         accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
         server_counted: Some(after - before),
         queries_per_s: summary.count as f64 / args.seconds as f64,
@@ -608,6 +729,7 @@ async fn run_server_load(
             base.to_string(),
             rider.to_string(),
             args.seed,
+            args.query_via,
             deadline(rest),
         ),
     )
@@ -633,8 +755,12 @@ async fn query_server_loop(
     base: String,
     rider: String,
     seed: u64,
+    via: QueryVia,
     until: QueryUntil,
 ) -> (Vec<u64>, usize, u64) {
+    if via == QueryVia::Websocket {
+        return query_server_socket_loop(base, rider, seed, until).await;
+    }
     let (sw, ne) = load_box();
     let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
     let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
@@ -671,6 +797,68 @@ async fn query_server_loop(
             errors += 1;
         }
     }
+    (nanos, found, errors)
+}
+
+/// The query loop of [`query_server_loop`] on the rider's event stream:
+/// `{"type":"nearby",...}` messages, one at a time, each answered before the next is sent.
+async fn query_server_socket_loop(
+    base: String,
+    rider: String,
+    seed: u64,
+    until: QueryUntil,
+) -> QueryResult {
+    let (sw, ne) = load_box();
+    let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
+    let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(ws_url(&base, &rider)).await else {
+        return (nanos, found, 1);
+    };
+    // The hello message.
+    let _ = socket.next().await;
+    if matches!(until, QueryUntil::Stop(_)) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut id = 0u64;
+    while !until.done() {
+        id += 1;
+        let lat = rng.random_range(sw.lat()..=ne.lat());
+        let lng = rng.random_range(sw.lng()..=ne.lng());
+        let query = format!(
+            "{{\"type\":\"nearby\",\"lat\":{lat:.6},\"lng\":{lng:.6},\"limit\":10,\"id\":{id}}}"
+        );
+        let t = Instant::now();
+        if socket.send(Message::text(query)).await.is_err() {
+            errors += 1;
+            break;
+        }
+        let answer = loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let Ok(value) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+                        continue;
+                    };
+                    if value["id"].as_u64() == Some(id) {
+                        break Some(value);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break None,
+            }
+        };
+        match answer {
+            Some(value) if value["type"] == "nearby" => {
+                nanos.push(t.elapsed().as_nanos() as u64);
+                found += value["drivers"].as_array().map_or(0, Vec::len);
+            }
+            Some(_) => errors += 1,
+            None => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    let _ = socket.close(None).await;
     (nanos, found, errors)
 }
 
@@ -754,9 +942,11 @@ async fn run_redis(url: &str, args: &IngestArgs) -> Result<Vec<IngestRow>, Loadt
         system: "redis",
         drivers: args.drivers,
         batch: args.batch,
+        format: None,
         seconds,
         sent_points: sent,
         refused_points: refused,
+        shed_points: 0,
         accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
         server_counted: None,
         queries_per_s: summary.count as f64 / args.seconds as f64,
@@ -849,9 +1039,11 @@ where
         system,
         drivers,
         batch: 0,
+        format: None,
         seconds,
         sent_points: 0,
         refused_points: 0,
+        shed_points: 0,
         accepted_per_s: 0.0,
         server_counted: None,
         queries_per_s: summary.count as f64 / seconds,
@@ -954,13 +1146,19 @@ fn print_row(row: &IngestRow, json: bool) -> Result<(), LoadtestError> {
         return Ok(());
     }
     println!(
-        "{:<14} drivers {:>7}  batch {:>3}  {:>6.1} s  sent {:>10}  refused {:>8}  accepted/s {:>11.0}{}",
+        "{:<14} drivers {:>7}  batch {:>3}{}  {:>6.1} s  sent {:>10}  refused {:>8} (shed {})  accepted/s {:>11.0}{}",
         row.system,
         row.drivers,
         row.batch,
+        match row.format {
+            Some(BatchFormat::Json) => " json",
+            Some(BatchFormat::Binary) => " binary",
+            None => "",
+        },
         row.seconds,
         row.sent_points,
         row.refused_points,
+        row.shed_points,
         row.accepted_per_s,
         match row.server_counted {
             Some(c) => format!("  (server counted {c:.0})"),

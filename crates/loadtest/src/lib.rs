@@ -1,9 +1,8 @@
 //! Benchmarks of Doorstep's live driver index, behind `doorstep bench geo` and `doorstep bench ingest`.
 //!
-//! - [`run_geo`] measures, in process, location updates per second and 10-nearest queries on the
-//!   H3-bucketed [`doorstep_geo::MoverIndex`] (what the live dispatcher uses) and on
-//!   [`GridIndex`], a uniform grid in projected kilometres kept here as the candidate replacement,
-//!   side by side in the same run, with memory per driver.
+//! - [`run_geo`] measures, in process, location updates per second and 10-nearest queries on
+//!   [`doorstep_geo::GridIndex`], the index the server's fleet queries, with memory per driver and
+//!   the share of answers equal to an exact great-circle scan.
 //! - [`run_ingest`] drives a running server with simulated drivers sending location batches over
 //!   the WebSocket while a rider asks `GET /v1/drivers/nearby`, and runs the same workload against
 //!   Redis (`GEOADD` pipelined, `GEOSEARCH`) in the same run, printing the ratios.
@@ -13,15 +12,12 @@
 //! its timings) is reproducible. Tables go to stdout; with `--json`, one JSON object per line.
 
 mod geo_bench;
-mod grid_index;
 mod ingest;
 mod prometheus;
 mod stats;
 
-pub use geo_bench::IndexKind;
-pub use geo_bench::{GeoArgs, GeoRow, run_geo};
-pub use grid_index::{GridIndex, PlanePoint};
-pub use ingest::{IngestArgs, IngestRow, run_ingest};
+pub use geo_bench::{FleetRow, GeoArgs, GeoRow, run_geo};
+pub use ingest::{BatchFormat, IngestArgs, IngestRow, QueryVia, binary_batch, run_ingest};
 pub use prometheus::metric_value;
 pub use stats::{LatencySummary, vm_rss_bytes};
 

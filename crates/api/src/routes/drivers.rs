@@ -152,7 +152,8 @@ pub struct NearbyResponse {
     pub drivers: Vec<NearbyDriver>,
 }
 
-/// Available drivers near a point (within 3 km), closest first: the cars a rider's map shows.
+/// Available drivers near a point (within 3 km), closest first: the cars a rider's map shows. The same
+/// query is answered on the event stream: `{"type":"nearby","lat":..,"lng":..,"limit":10}`.
 #[utoipa::path(get, path = "/v1/drivers/nearby", tag = "rides", security(("bearer" = [])), params(NearbyQuery),
     responses((status = 200, body = NearbyResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn nearby(
@@ -165,22 +166,29 @@ pub async fn nearby(
         lng: q.lng,
     })?;
     let found = state.app.nearby_drivers(&user, p, q.limit.unwrap_or(10))?;
-    let round = |x: f64| {
-        if x.is_finite() && x > 0.0 {
-            x.round().min(f64::from(u32::MAX)) as u32
-        } else {
-            0
+    Ok(Json(NearbyResponse::new(found)))
+}
+
+impl NearbyResponse {
+    /// The answer for `(position, metres, seconds)` triples, closest first.
+    pub fn new(found: Vec<(doorstep_geo::LatLng, f64, f64)>) -> NearbyResponse {
+        let round = |x: f64| {
+            if x.is_finite() && x > 0.0 {
+                x.round().min(f64::from(u32::MAX)) as u32
+            } else {
+                0
+            }
+        };
+        NearbyResponse {
+            drivers: found
+                .into_iter()
+                .map(|(pos, m, eta)| NearbyDriver {
+                    lat: pos.lat(),
+                    lng: pos.lng(),
+                    distance_m: round(m),
+                    eta_s: round(eta),
+                })
+                .collect(),
         }
-    };
-    Ok(Json(NearbyResponse {
-        drivers: found
-            .into_iter()
-            .map(|(pos, m, eta)| NearbyDriver {
-                lat: pos.lat(),
-                lng: pos.lng(),
-                distance_m: round(m),
-                eta_s: round(eta),
-            })
-            .collect(),
-    }))
+    }
 }

@@ -290,3 +290,53 @@ pub async fn ratings_outside_one_to_five_stars_are_refused(db: TestDb) -> TestRe
         .expect(201);
     server.stop().await
 }
+
+proptest::proptest! {
+    /// Location batches carry one time per point, so the canonical `...Z` form is parsed by a fast
+    /// path; whatever it accepts must read as the general RFC 3339 parser reads it, and whatever it
+    /// refuses falls through to that parser.
+    #[test]
+    fn timestamps_read_the_same_on_the_fast_path_as_with_the_general_parser(
+        year in 1960i32..2200,
+        month in 0u8..14,
+        day in 0u8..33,
+        hour in 0u8..26,
+        minute in 0u8..62,
+        second in 0u8..62,
+        fraction in proptest::option::of("[0-9]{1,10}"),
+        zone in proptest::sample::select(vec!["Z", "z", "+00:00", "-05:00"]),
+    ) {
+        let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+        let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{zone}");
+        let general = time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok());
+        let ours = doorstep_api::dto::parse_rfc3339(&text).ok().map(|t| t.millis());
+        proptest::prop_assert_eq!(ours, general, "{}", text);
+    }
+}
+
+#[test]
+fn odd_timestamps_are_refused_or_read_exactly() {
+    use doorstep_api::dto::parse_rfc3339;
+    let millis = |s: &str| parse_rfc3339(s).ok().map(|t| t.millis());
+    assert_eq!(millis("1970-01-01T00:00:00Z"), Some(0));
+    assert_eq!(
+        millis("2026-11-28T12:00:00.123456789Z"),
+        Some(1_795_867_200_123)
+    );
+    assert_eq!(millis("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
+    for bad in [
+        "",
+        "Z",
+        "2026-11-28",
+        "2026-11-28T12:00:00",
+        "2023-02-29T00:00:00Z",
+        "2026-11-28T12:00:00.Z",
+        "2026-11-28T24:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "２０２６-11-28T12:00:00Z",
+    ] {
+        assert_eq!(millis(bad), None, "{bad:?}");
+    }
+}

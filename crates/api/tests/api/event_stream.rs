@@ -112,6 +112,12 @@ impl EventStream {
         Ok(())
     }
 
+    /// Sends a binary message.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) -> TestResult {
+        self.socket.send(Message::binary(bytes)).await?;
+        Ok(())
+    }
+
     /// Closes the stream.
     pub async fn close(mut self) -> TestResult {
         self.socket.close(None).await?;

@@ -221,3 +221,229 @@ pub async fn the_event_stream_refuses_a_missing_or_bad_token_with_401(db: TestDb
     stream.close().await?;
     server.stop().await
 }
+
+/// A binary location batch: version byte 1, then `(lat·10⁷, lng·10⁷, unix ms)` little-endian per point.
+fn binary_batch(points: &[(f64, f64, i64)]) -> Vec<u8> {
+    let mut frame = vec![1u8];
+    for &(lat, lng, at) in points {
+        frame.extend_from_slice(&((lat * 1e7).round() as i32).to_le_bytes());
+        frame.extend_from_slice(&((lng * 1e7).round() as i32).to_le_bytes());
+        frame.extend_from_slice(&at.to_le_bytes());
+    }
+    frame
+}
+
+/// The next message, which must be an error frame with `status` and `code`.
+async fn expect_error_frame(socket: &mut EventStream, status: u16, code: &str) -> TestResult {
+    let error = socket.next_message().await?;
+    assert_eq!(
+        (
+            error["type"].as_str(),
+            error["status"].as_u64(),
+            error["code"].as_str()
+        ),
+        (Some("error"), Some(u64::from(status)), Some(code)),
+        "{error}"
+    );
+    assert!(error["message"].is_string(), "{error}");
+    Ok(())
+}
+
+pub async fn drivers_send_binary_location_batches_and_bad_messages_get_error_frames(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let driver = server.driver_at(UNION_SQUARE).await?;
+    let mut socket = EventStream::open(&server, &driver.token, None).await?;
+    let nearby_path = format!(
+        "/v1/drivers/nearby?lat={}&lng={}&limit=5",
+        BRYANT_PARK.lat, BRYANT_PARK.lng
+    );
+
+    // A good binary batch moves the driver (the last point wins) and gets no answer.
+    server.clock.advance_secs(5);
+    let now = server.clock.now().millis();
+    let on_the_way = GRAND_CENTRAL.toward(BRYANT_PARK, 0.5);
+    socket
+        .send_binary(binary_batch(&[
+            (on_the_way.lat, on_the_way.lng, now - 2_000),
+            (BRYANT_PARK.lat, BRYANT_PARK.lng, now - 1_000),
+        ]))
+        .await?;
+    socket.send(&json!({"type": "ping"})).await?;
+    assert_eq!(
+        socket.next_message().await?["type"],
+        "pong",
+        "no error before the pong"
+    );
+    let nearby = server.get(&nearby_path, &rider.token).await?.expect(200);
+    let first = &nearby["drivers"][0];
+    assert!(
+        (first["lat"].as_f64().unwrap_or(0.0) - BRYANT_PARK.lat).abs() < 1e-6
+            && (first["lng"].as_f64().unwrap_or(0.0) - BRYANT_PARK.lng).abs() < 1e-6,
+        "the driver is where the binary batch put it: {nearby}"
+    );
+    assert!(first["distance_m"].as_u64() < Some(1), "{nearby}");
+
+    // Malformed binary frames: no version byte, another version, a cut point, no points, too many.
+    let point = (BRYANT_PARK.lat, BRYANT_PARK.lng, now);
+    let mut cut = binary_batch(&[point]);
+    cut.pop();
+    let mut other_version = binary_batch(&[point]);
+    other_version[0] = 2;
+    for frame in [Vec::new(), other_version, cut, vec![1u8]] {
+        socket.send_binary(frame.clone()).await?;
+        let code = if frame == vec![1u8] {
+            "invalid_batch"
+        } else {
+            "invalid_binary_batch"
+        };
+        expect_error_frame(&mut socket, 422, code).await?;
+    }
+    socket.send_binary(binary_batch(&[point; 101])).await?;
+    expect_error_frame(&mut socket, 422, "invalid_batch").await?;
+    // Coordinates out of range, a time in the future; extreme times never panic: a point from the
+    // far past is skipped, one from the far future refused.
+    socket
+        .send_binary(binary_batch(&[(95.0, 0.0, now)]))
+        .await?;
+    expect_error_frame(&mut socket, 422, "invalid_location").await?;
+    socket
+        .send_binary(binary_batch(&[(BRYANT_PARK.lat, 181.0, now)]))
+        .await?;
+    expect_error_frame(&mut socket, 422, "invalid_location").await?;
+    socket
+        .send_binary(binary_batch(&[(
+            BRYANT_PARK.lat,
+            BRYANT_PARK.lng,
+            now + 3_600_000,
+        )]))
+        .await?;
+    expect_error_frame(&mut socket, 422, "location_in_future").await?;
+    socket
+        .send_binary(binary_batch(&[(
+            BRYANT_PARK.lat,
+            BRYANT_PARK.lng,
+            i64::MAX,
+        )]))
+        .await?;
+    expect_error_frame(&mut socket, 422, "location_in_future").await?;
+    socket
+        .send_binary(binary_batch(&[(
+            UNION_SQUARE.lat,
+            UNION_SQUARE.lng,
+            i64::MIN,
+        )]))
+        .await?;
+
+    // Malformed text frames.
+    for text in [
+        json!("not an object"),
+        json!({"type": "teleport"}),
+        json!({"type": "locations"}),
+        json!({"points": []}),
+    ] {
+        socket.send(&text).await?;
+        expect_error_frame(&mut socket, 400, "invalid_message").await?;
+    }
+    socket.send(&json!({"type": "locations", "points": [{"lat": 40.75, "lng": -73.98, "at": "yesterday"}]})).await?;
+    expect_error_frame(&mut socket, 422, "invalid_location").await?;
+    socket
+        .send(&json!({"type": "locations", "points": []}))
+        .await?;
+    expect_error_frame(&mut socket, 422, "invalid_batch").await?;
+
+    // The socket is still open, and nothing bad moved the driver.
+    socket.send(&json!({"type": "ping"})).await?;
+    assert_eq!(socket.next_message().await?["type"], "pong");
+    let nearby = server.get(&nearby_path, &rider.token).await?.expect(200);
+    assert!(
+        BRYANT_PARK.is(&nearby["drivers"][0])
+            || nearby["drivers"][0]["distance_m"].as_u64() < Some(1),
+        "{nearby}"
+    );
+
+    // A rider's binary batch is refused: only drivers report locations.
+    let mut rider_socket = EventStream::open(&server, &rider.token, None).await?;
+    rider_socket.send_binary(binary_batch(&[point])).await?;
+    expect_error_frame(&mut rider_socket, 403, "forbidden").await?;
+
+    rider_socket.close().await?;
+    socket.close().await?;
+    server.stop().await
+}
+
+pub async fn riders_ask_for_nearby_drivers_on_the_event_stream(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let near = server.driver_at(BRYANT_PARK).await?;
+    let _far = server.driver_at(UNION_SQUARE).await?;
+    let rider = server.signup("rider").await?;
+    let mut socket = EventStream::open(&server, &rider.token, None).await?;
+
+    // The same answer as GET /v1/drivers/nearby, with the query's id.
+    socket
+        .send(&json!({"type": "nearby", "lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng, "limit": 5, "id": 7}))
+        .await?;
+    let answer = socket.next_message().await?;
+    let path = format!(
+        "/v1/drivers/nearby?lat={}&lng={}&limit=5",
+        TIMES_SQUARE.lat, TIMES_SQUARE.lng
+    );
+    let over_http = server.get(&path, &rider.token).await?.expect(200);
+    assert_eq!(
+        (answer["type"].as_str(), answer["id"].as_u64()),
+        (Some("nearby"), Some(7)),
+        "{answer}"
+    );
+    assert_eq!(answer["drivers"], over_http["drivers"]);
+    assert_eq!(
+        answer["drivers"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_string().contains(&near.id),
+        "no driver ids are revealed"
+    );
+
+    // Bad queries get error frames with the id; the socket stays open.
+    socket
+        .send(&json!({"type": "nearby", "lat": 123.0, "lng": 0.0, "id": 8}))
+        .await?;
+    let error = socket.next_message().await?;
+    assert_eq!(
+        (
+            error["code"].as_str(),
+            error["status"].as_u64(),
+            error["id"].as_u64()
+        ),
+        (Some("invalid_coordinates"), Some(422), Some(8)),
+        "{error}"
+    );
+    socket
+        .send(&json!({"type": "nearby", "lat": 40.75}))
+        .await?;
+    let error = socket.next_message().await?;
+    assert_eq!(
+        (error["code"].as_str(), error["status"].as_u64()),
+        (Some("invalid_message"), Some(400)),
+        "{error}"
+    );
+
+    // Drivers cannot ask.
+    let mut driver_socket = EventStream::open(&server, &near.token, None).await?;
+    driver_socket
+        .send(&json!({"type": "nearby", "lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng}))
+        .await?;
+    let error = driver_socket.next_message().await?;
+    assert_eq!(
+        (error["code"].as_str(), error["status"].as_u64()),
+        (Some("forbidden"), Some(403)),
+        "{error}"
+    );
+
+    socket.close().await?;
+    driver_socket.close().await?;
+    server.stop().await
+}

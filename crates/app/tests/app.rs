@@ -1,0 +1,242 @@
+//! The hot state of the fleet on its own, without a store or a server: the index of available drivers
+//! (slots given and taken back, answers by great-circle distance, freshness), batches of positions, and
+//! the positions the store has yet to record.
+
+use doorstep_app::fleet::{DriverStatus, Fleet};
+use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
+use doorstep_geo::{City, LatLng, haversine_km};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+fn ll(lat: f64, lng: f64) -> LatLng {
+    LatLng::new(lat, lng).expect("valid coordinates")
+}
+
+fn user(n: u128) -> UserId {
+    UserId::from_uuid(Uuid::from_u128(n + 1))
+}
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_millis(1_795_867_200_000 + secs * 1000)
+}
+
+const TIMES_SQUARE: (f64, f64) = (40.758, -73.9855);
+
+fn online_at(fleet: &mut Fleet, driver: UserId, p: LatLng, when: Timestamp) {
+    fleet.set_online(driver, true);
+    fleet.report_positions(driver, &[(p, when)], 2000);
+}
+
+#[test]
+fn candidates_come_closest_first_by_great_circle_distance_and_skip_stale_or_busy_drivers() {
+    let mut fleet = Fleet::new(City::manhattan());
+    let q = ll(TIMES_SQUARE.0, TIMES_SQUARE.1);
+    for i in 0..20u32 {
+        let p = ll(
+            40.758 + f64::from(i) * 0.001,
+            -73.9855 + f64::from(i % 3) * 0.001,
+        );
+        // Driver 0, the nearest, last reported long ago.
+        online_at(
+            &mut fleet,
+            user(u128::from(i)),
+            p,
+            at(if i == 0 { 0 } else { 100 }),
+        );
+    }
+    // Driver 1 holds an offer, driver 2 went offline.
+    fleet.reserve(
+        user(1),
+        RideId::from_uuid(Uuid::from_u128(9)),
+        OfferId::from_uuid(Uuid::from_u128(9)),
+    );
+    fleet.set_online(user(2), false);
+    assert_eq!(fleet.available_count(), 18);
+
+    let found = fleet.candidates(q, 5, 5.0, at(50));
+    assert_eq!(found.len(), 5);
+    let ids: Vec<UserId> = found.iter().map(|f| f.0).collect();
+    assert!(
+        !ids.contains(&user(0)) && !ids.contains(&user(1)) && !ids.contains(&user(2)),
+        "{ids:?}"
+    );
+    for w in found.windows(2) {
+        assert!(w[0].2 <= w[1].2, "closest first: {found:?}");
+    }
+    for (id, p, km) in &found {
+        assert_eq!(
+            *km,
+            haversine_km(q, *p),
+            "the great-circle distance of {id}"
+        );
+    }
+    // A radius is a great-circle radius, even at its edge.
+    let edge = found[2].2;
+    let within = fleet.candidates(q, 50, edge, at(50));
+    assert!(within.iter().all(|f| f.2 <= edge));
+    assert_eq!(within.len(), 3, "{within:?}");
+    assert!(fleet.candidates(q, 0, 5.0, at(50)).is_empty());
+}
+
+#[test]
+fn a_batch_moves_the_driver_to_its_newest_point_and_ignores_older_ones() {
+    let mut fleet = Fleet::new(City::manhattan());
+    let d = user(1);
+    fleet.set_online(d, true);
+    let (a, b, c) = (ll(40.75, -73.99), ll(40.76, -73.98), ll(40.77, -73.97));
+    fleet.report_positions(d, &[(a, at(1)), (b, at(2))], 2000);
+    assert_eq!(fleet.driver(d).and_then(|s| s.position), Some(b));
+    // An empty batch (all points too old for the app) makes no driver known.
+    fleet.report_positions(user(9), &[], 2000);
+    assert!(fleet.driver(user(9)).is_none());
+    // Points older than the last one recorded change nothing.
+    fleet.report_positions(d, &[(c, at(1))], 2000);
+    assert_eq!(fleet.driver(d).and_then(|s| s.position), Some(b));
+    assert_eq!(
+        fleet.candidates(b, 1, 1.0, at(0)).first().map(|f| f.0),
+        Some(d)
+    );
+}
+
+#[test]
+fn a_driver_on_a_trip_gets_pushes_at_most_every_interval_and_counts_its_odometer() {
+    let mut fleet = Fleet::new(City::manhattan());
+    let (d, rider, ride) = (user(1), user(2), RideId::from_uuid(Uuid::from_u128(7)));
+    online_at(&mut fleet, d, ll(40.75, -73.99), at(0));
+    fleet.trip_started(d, ride, rider);
+    assert_eq!(
+        fleet.available_count(),
+        0,
+        "a driver on a trip is not available"
+    );
+    let path = [
+        (ll(40.751, -73.99), at(1)),
+        (ll(40.752, -73.99), at(2)),
+        (ll(40.753, -73.99), at(4)),
+    ];
+    let outcome = fleet.report_positions(d, &path, 2000);
+    let pushed: Vec<Timestamp> = outcome.pushes.iter().map(|p| p.2).collect();
+    assert_eq!(pushed, vec![at(1), at(4)], "one push per 2 s");
+    assert!(
+        outcome
+            .pushes
+            .iter()
+            .all(|p| p.0.ride == ride && p.0.rider == rider && p.0.pickup.is_none())
+    );
+    assert!(
+        outcome.console.is_some(),
+        "the console gets the first position"
+    );
+    let odometer = fleet.ride_ended(d, ride);
+    let expected = haversine_km(ll(40.75, -73.99), ll(40.753, -73.99)) * 1000.0;
+    assert!(
+        (odometer - expected).abs() < 1.0,
+        "{odometer} vs {expected}"
+    );
+    assert_eq!(
+        fleet.driver(d).map(|s| s.status),
+        Some(DriverStatus::Available)
+    );
+    assert_eq!(fleet.available_count(), 1);
+}
+
+#[test]
+fn unsaved_positions_are_handed_out_once_even_for_drivers_gone_offline() {
+    let mut fleet = Fleet::new(City::manhattan());
+    online_at(&mut fleet, user(1), ll(40.75, -73.99), at(1));
+    online_at(&mut fleet, user(2), ll(40.76, -73.98), at(2));
+    fleet.report_positions(user(1), &[(ll(40.751, -73.99), at(3))], 2000);
+    fleet.set_online(user(2), false);
+    assert!(
+        fleet.driver(user(2)).is_none(),
+        "an available driver going offline is forgotten"
+    );
+    let mut saved = fleet.take_unsaved_positions();
+    saved.sort_by_key(|s| s.0);
+    assert_eq!(
+        saved,
+        vec![
+            (user(1), ll(40.751, -73.99), at(3)),
+            (user(2), ll(40.76, -73.98), at(2))
+        ]
+    );
+    assert!(fleet.take_unsaved_positions().is_empty());
+    // Restored positions come from the store: nothing to save.
+    fleet.set_online(user(3), true);
+    fleet.restore_position(user(3), ll(40.77, -73.97), at(4));
+    assert!(fleet.take_unsaved_positions().is_empty());
+}
+
+#[test]
+fn supply_near_a_pickup_counts_every_available_driver_in_the_radius() {
+    let mut fleet = Fleet::new(City::manhattan());
+    let q = ll(TIMES_SQUARE.0, TIMES_SQUARE.1);
+    for i in 0..300u32 {
+        let p = ll(
+            40.758 + f64::from(i % 20) * 0.0002,
+            -73.9855 + f64::from(i / 20) * 0.0002,
+        );
+        online_at(&mut fleet, user(u128::from(i)), p, at(1));
+    }
+    online_at(&mut fleet, user(1000), ll(40.80, -73.95), at(1));
+    fleet.add_pending(RideId::from_uuid(Uuid::from_u128(1)), q);
+    assert_eq!(fleet.demand_supply_near(q, 1.5), (1, 300));
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Online(u8, (f64, f64), i64),
+    Offline(u8),
+    Move(u8, (f64, f64), i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let point = (40.70f64..40.88, -74.02f64..-73.91);
+    prop_oneof![
+        2 => (0u8..40, point.clone(), 0i64..100).prop_map(|(d, p, t)| Op::Online(d, p, t)),
+        1 => (0u8..40).prop_map(Op::Offline),
+        4 => (0u8..40, point, 0i64..100).prop_map(|(d, p, t)| Op::Move(d, p, t)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Drivers come and go (their slots are reused) and move; the candidates are always the nearest
+    /// online, fresh drivers by great-circle distance, as a scan of every driver finds them.
+    #[test]
+    fn candidates_equal_a_scan_of_every_driver(
+        ops in prop::collection::vec(op(), 1..300),
+        queries in prop::collection::vec(((40.70f64..40.88, -74.02f64..-73.91), 1usize..12, 0.1f64..6.0), 1..10),
+    ) {
+        let mut fleet = Fleet::new(City::manhattan());
+        for op in ops {
+            match op {
+                Op::Online(d, (lat, lng), t) => online_at(&mut fleet, user(u128::from(d)), ll(lat, lng), at(t)),
+                Op::Offline(d) => fleet.set_online(user(u128::from(d)), false),
+                Op::Move(d, (lat, lng), t) => {
+                    fleet.report_positions(user(u128::from(d)), &[(ll(lat, lng), at(t))], 2000);
+                }
+            }
+        }
+        for ((lat, lng), k, max_km) in queries {
+            let q = ll(lat, lng);
+            let fresh_since = at(50);
+            let mut scan: Vec<f64> = fleet
+                .drivers()
+                .filter(|(_, s)| s.online && s.status == DriverStatus::Available)
+                .filter(|(_, s)| s.last_seen.is_some_and(|t| t >= fresh_since))
+                .filter_map(|(_, s)| s.position)
+                .map(|p| haversine_km(q, p))
+                .filter(|&d| d <= max_km)
+                .collect();
+            scan.sort_by(f64::total_cmp);
+            scan.truncate(k);
+            let got: Vec<f64> = fleet.candidates(q, k, max_km, fresh_since).iter().map(|f| f.2).collect();
+            // The index asks for 2k and drops stale drivers: with many stale drivers nearer than the
+            // fresh ones it may find fewer, never different or farther ones.
+            prop_assert!(got.len() <= scan.len());
+            prop_assert_eq!(&got[..], &scan[..got.len()]);
+        }
+    }
+}
