@@ -291,10 +291,17 @@ impl DecisionView<'_> {
 
     fn check(&self, v: u32, r: &Request) -> (Option<Feasible>, f64) {
         let vehicle = &self.vehicles[v as usize];
-        if let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
+        let moving = reposition_progress(vehicle, self.now);
+        // A vehicle driving to a lot that is out of reach at the fastest speed into the pickup's
+        // zone is infeasible without the zone lookup of where it is.
+        let out_of_reach = moving.is_some_and(|(pos, _)| {
+            pos.l1(r.origin)
+                > PICKUP_LIMIT_SECS * self.model.reach_speed_any(r.origin_zone, self.now)
+        });
+        if !out_of_reach && let Some(f) = feasibility(self.model, self.now, v, vehicle, r) {
             return (Some(f), f64::INFINITY);
         }
-        if let Some((pos, _)) = reposition_progress(vehicle, self.now) {
+        if let Some((pos, _)) = moving {
             // Driving to a lot: it cannot come within the 300 s reach sooner than its speed along
             // the drive allows, and it changes (is indexed again) when it arrives.
             let [leg] = vehicle.legs.as_slice() else {
