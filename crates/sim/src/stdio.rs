@@ -16,11 +16,12 @@
 //! observations of the same job, or one plus the known start of a job this session assigned, give
 //! its end).
 //!
-//! Two rules of pyhailing are applied to the policy's decisions, neither of which changes what the
-//! policy decides in the simulator: an assignment the environment would refuse (its feasibility
-//! check uses the speed window of the decision's rounded second) becomes "wait", and a vehicle
-//! reported without any job (it has just dropped a passenger and must be told where to go) that
-//! the policy neither gives a request nor sends to a lot is sent to the nearest lot.
+//! The policy's decisions then pass three rules of the environment, none of which exists in the
+//! simulator: an assignment pyhailing would refuse (its feasibility check uses the speed window of
+//! the decision's rounded second) becomes "wait"; so does an assignment queued behind a ride whose
+//! end is only estimated (it would be refused if the ride ended later); and a vehicle reported
+//! without any job (it has just dropped a passenger and must be told where to go) that the policy
+//! neither gives a request nor sends to a lot is sent to the nearest lot.
 //!
 //! The session does no IO itself: [`PolicySession::handle_line`] maps a line to a line, and
 //! [`serve`] runs it over any reader and writer (the CLI passes stdin and stdout).
