@@ -157,12 +157,7 @@ impl Scanner {
 /// full rescan at every decision.
 #[derive(Debug, Default)]
 pub struct Greedy {
-    scanner: Scanner,
-    scratch: ScanScratch,
-    feasible: Vec<Feasible>,
-    problem: AssignmentProblem,
-    vehicles: Vec<u32>,
-    column_of: Vec<u32>,
+    matching: Matching,
 }
 
 impl Policy for Greedy {
@@ -171,42 +166,34 @@ impl Policy for Greedy {
     }
 
     fn start_day(&mut self, model: &Model, day: &Day) {
-        self.scanner.start_day(model, day.requests.len());
+        self.matching.start_day(model, day.requests.len());
     }
 
     fn decide(&mut self, view: &DecisionView<'_>, actions: &mut Actions) {
-        self.scanner.prepare(view, &[]);
-        let rows = std::mem::take(&mut self.scanner.rows);
-        build_problem(
+        let m = &mut self.matching;
+        m.build(
             view,
-            &rows,
-            &mut self.scanner,
-            &mut self.feasible,
-            &mut self.problem,
-            &mut self.vehicles,
-            &mut self.column_of,
-            &mut self.scratch,
+            &[],
             // A request with as many candidates as there are rows is served whatever the older
             // ones take, so the nearest that many are enough.
-            Search {
-                k: rows.len(),
+            |rows| Search {
+                k: rows,
                 per_km: |speed: f64| 1.0 / speed,
                 recheck_served: None,
             },
             |_, f| f.eta_secs(),
             |_| PICKUP_LIMIT_SECS * 10.0,
         );
-        if !self.problem.candidates.is_empty() {
-            let order: Vec<usize> = (0..self.problem.requests).collect();
-            if let Ok(solution) = assign_greedy(&self.problem, &order) {
-                push_assignments(&rows, &self.vehicles, &solution.driver_of, actions);
+        if !m.problem.candidates.is_empty() {
+            let order: Vec<usize> = (0..m.problem.requests).collect();
+            if let Ok(solution) = assign_greedy(&m.problem, &order) {
+                m.push_assignments(&solution.driver_of, actions);
             }
         }
-        self.scanner.rows = rows;
     }
 }
 
-/// How [`build_problem`] looks for candidates.
+/// How [`Matching::build`] looks for candidates.
 struct Search<F> {
     /// Enough candidates per request (0: all of them).
     k: usize,
@@ -217,80 +204,102 @@ struct Search<F> {
     recheck_served: Option<f64>,
 }
 
-/// Builds a problem of the requests `rows` whose columns are the vehicles seen by any of them
-/// (renumbered densely in `vehicles`), calling `cost` for each feasible pair and `unassigned` for
-/// each request, and records each scan in `scanner` (a request with candidates is due again at the
-/// time given by `recheck_served`, since the batch policy may leave it waiting).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the reusable buffers of the policies"
-)]
-fn build_problem(
-    view: &DecisionView<'_>,
-    rows: &[u32],
-    scanner: &mut Scanner,
-    feasible: &mut Vec<Feasible>,
-    problem: &mut AssignmentProblem,
-    vehicles: &mut Vec<u32>,
-    column_of: &mut Vec<u32>,
-    scratch: &mut ScanScratch,
-    search: Search<impl Fn(f64) -> f64>,
-    cost: impl Fn(u32, &Feasible) -> f64,
-    mut unassigned: impl FnMut(u32) -> f64,
-) {
-    problem.requests = rows.len();
-    problem.candidates.clear();
-    problem.unassigned_cost.clear();
-    vehicles.clear();
-    if column_of.len() != view.vehicles.len() {
-        *column_of = vec![u32::MAX; view.vehicles.len()];
-    }
-    for (row, &request) in rows.iter().enumerate() {
-        feasible.clear();
-        let mut until = view.cheapest_feasible_vehicles(
-            request,
-            search.k,
-            &search.per_km,
-            |f| cost(request, f),
-            scratch,
-            feasible,
-        );
-        if let Some(secs) = search.recheck_served
-            && !feasible.is_empty()
-        {
-            until = until.min(view.now + secs);
-        }
-        scanner.scanned(view, request, until);
-        for f in feasible.iter() {
-            let c = cost(request, f);
-            let col = &mut column_of[f.vehicle as usize];
-            if *col == u32::MAX {
-                *col = u32::try_from(vehicles.len()).unwrap_or(u32::MAX);
-                vehicles.push(f.vehicle);
-            }
-            problem.candidates.push(Candidate {
-                request: row,
-                driver: *col as usize,
-                cost: c,
-            });
-        }
-        problem.unassigned_cost.push(unassigned(request));
-    }
-    problem.drivers = vehicles.len();
-    for &v in vehicles.iter() {
-        column_of[v as usize] = u32::MAX;
-    }
+/// The candidates and the assignment problem of one decision, with the buffers the policies reuse
+/// between decisions.
+#[derive(Debug, Default)]
+struct Matching {
+    scanner: Scanner,
+    scratch: ScanScratch,
+    feasible: Vec<Feasible>,
+    problem: AssignmentProblem,
+    /// The requests of the problem's rows, oldest first.
+    rows: Vec<u32>,
+    /// The vehicles of the problem's columns.
+    vehicles: Vec<u32>,
+    column_of: Vec<u32>,
 }
 
-fn push_assignments(
-    rows: &[u32],
-    vehicles: &[u32],
-    driver_of: &[Option<usize>],
-    actions: &mut Actions,
-) {
-    for (row, driver) in driver_of.iter().enumerate() {
-        if let Some(col) = driver {
-            actions.assign.push((rows[row], vehicles[*col]));
+impl Matching {
+    fn start_day(&mut self, model: &Model, requests: usize) {
+        self.scanner.start_day(model, requests);
+    }
+
+    /// Builds the problem of the requests the [`Scanner`] says to look at (`carried`: vehicles
+    /// that changed at decisions that built nothing), whose columns are the vehicles seen by any of
+    /// them (renumbered densely), calling `cost` for each feasible pair and `unassigned` for each
+    /// request; `search` says, given the number of rows, how to look for candidates. Each scan is
+    /// recorded in the scanner (a request with candidates is due again at the time given by
+    /// `recheck_served`, since the batch policy may leave it waiting).
+    fn build<F: Fn(f64) -> f64>(
+        &mut self,
+        view: &DecisionView<'_>,
+        carried: &[u32],
+        search: impl FnOnce(usize) -> Search<F>,
+        cost: impl Fn(u32, &Feasible) -> f64,
+        mut unassigned: impl FnMut(u32) -> f64,
+    ) {
+        self.scanner.prepare(view, carried);
+        std::mem::swap(&mut self.rows, &mut self.scanner.rows);
+        let search = search(self.rows.len());
+        let Matching {
+            scanner,
+            scratch,
+            feasible,
+            problem,
+            rows,
+            vehicles,
+            column_of,
+        } = self;
+        problem.requests = rows.len();
+        problem.candidates.clear();
+        problem.unassigned_cost.clear();
+        vehicles.clear();
+        if column_of.len() != view.vehicles.len() {
+            *column_of = vec![u32::MAX; view.vehicles.len()];
+        }
+        for (row, &request) in rows.iter().enumerate() {
+            feasible.clear();
+            let mut until = view.cheapest_feasible_vehicles(
+                request,
+                search.k,
+                &search.per_km,
+                |f| cost(request, f),
+                scratch,
+                feasible,
+            );
+            if let Some(secs) = search.recheck_served
+                && !feasible.is_empty()
+            {
+                until = until.min(view.now + secs);
+            }
+            scanner.scanned(view, request, until);
+            for f in feasible.iter() {
+                let c = cost(request, f);
+                let col = &mut column_of[f.vehicle as usize];
+                if *col == u32::MAX {
+                    *col = u32::try_from(vehicles.len()).unwrap_or(u32::MAX);
+                    vehicles.push(f.vehicle);
+                }
+                problem.candidates.push(Candidate {
+                    request: row,
+                    driver: *col as usize,
+                    cost: c,
+                });
+            }
+            problem.unassigned_cost.push(unassigned(request));
+        }
+        problem.drivers = vehicles.len();
+        for &v in vehicles.iter() {
+            column_of[v as usize] = u32::MAX;
+        }
+    }
+
+    /// Appends the assignments of a solution of the problem (a column per row, if any).
+    fn push_assignments(&self, driver_of: &[Option<usize>], actions: &mut Actions) {
+        for (row, driver) in driver_of.iter().enumerate() {
+            if let Some(col) = driver {
+                actions.assign.push((self.rows[row], self.vehicles[*col]));
+            }
         }
     }
 }
@@ -374,12 +383,7 @@ impl Default for BatchTuning {
 pub struct Batch {
     tuning: BatchTuning,
     reposition: Option<Repositioner>,
-    scanner: Scanner,
-    scratch: ScanScratch,
-    feasible: Vec<Feasible>,
-    problem: AssignmentProblem,
-    vehicles: Vec<u32>,
-    column_of: Vec<u32>,
+    matching: Matching,
     /// Per simulated 15-minute window, the demand pressure from the historical table.
     pressure: Vec<f64>,
     /// When the last decision and the last matching were, the mean time between decisions, and
@@ -396,12 +400,7 @@ impl Batch {
         Batch {
             tuning,
             reposition: None,
-            scanner: Scanner::default(),
-            scratch: ScanScratch::default(),
-            feasible: Vec::new(),
-            problem: AssignmentProblem::default(),
-            vehicles: Vec::new(),
-            column_of: Vec::new(),
+            matching: Matching::default(),
             pressure: Vec::new(),
             last_decision: 0.0,
             last_solve: f64::NEG_INFINITY,
@@ -470,7 +469,7 @@ impl Policy for Batch {
         if let Some(r) = &mut self.reposition {
             r.start_day(model, day);
         }
-        self.scanner.start_day(model, day.requests.len());
+        self.matching.start_day(model, day.requests.len());
         self.last_decision = 0.0;
         self.last_solve = f64::NEG_INFINITY;
         self.mean_gap = f64::INFINITY;
@@ -499,20 +498,12 @@ impl Policy for Batch {
         self.last_solve = now;
         let theta = self.secs_value(now);
         let model = view.model;
-        self.scanner.prepare(view, &self.carried);
-        self.carried.clear();
-        let rows = std::mem::take(&mut self.scanner.rows);
-        build_problem(
+        let m = &mut self.matching;
+        m.build(
             view,
-            &rows,
-            &mut self.scanner,
-            &mut self.feasible,
-            &mut self.problem,
-            &mut self.vehicles,
-            &mut self.column_of,
-            &mut self.scratch,
+            &self.carried,
             // Only the cheapest `candidates_per_request` survive the pruning below.
-            Search {
+            |_| Search {
                 k: t.candidates_per_request,
                 per_km: |speed: f64| COST_PER_KM + theta / speed,
                 recheck_served: Some(t.recheck_secs),
@@ -530,21 +521,16 @@ impl Policy for Batch {
                 value.max(0.0)
             },
         );
+        self.carried.clear();
         let mut assigned_vehicles = Vec::new();
-        if !self.problem.candidates.is_empty() {
-            prune_candidates(&mut self.problem, t.candidates_per_request);
-            if let Ok(solution) = assign_min_cost(&self.problem) {
-                push_assignments(&rows, &self.vehicles, &solution.driver_of, actions);
-                assigned_vehicles.extend(
-                    solution
-                        .driver_of
-                        .iter()
-                        .flatten()
-                        .map(|&c| self.vehicles[c]),
-                );
+        if !m.problem.candidates.is_empty() {
+            prune_candidates(&mut m.problem, t.candidates_per_request);
+            if let Ok(solution) = assign_min_cost(&m.problem) {
+                m.push_assignments(&solution.driver_of, actions);
+                assigned_vehicles
+                    .extend(solution.driver_of.iter().flatten().map(|&c| m.vehicles[c]));
             }
         }
-        self.scanner.rows = rows;
         if let Some(r) = &mut self.reposition {
             r.decide(view, &assigned_vehicles, actions);
         }
