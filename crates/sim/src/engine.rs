@@ -172,29 +172,6 @@ impl DecisionView<'_> {
             });
     }
 
-    /// As [`DecisionView::feasible_vehicles`], and returns the earliest time at which one of the
-    /// vehicles it looked at, infeasible now, becomes feasible as its wait shrinks (infinity if
-    /// none; `now` if a vehicle on the move was seen, whose reach changes continuously). Until then,
-    /// and unless a vehicle changes (see [`DecisionView::changed`]) or the 15-minute speed window
-    /// does, the request's candidates stay the same.
-    pub fn feasible_vehicles_until(&self, request: u32, out: &mut Vec<Feasible>) -> f64 {
-        let r = &self.requests[request as usize];
-        let (speeds, max_speed) = (
-            self.model.reach_speeds(r.origin_zone, self.now),
-            self.model.reach_speed_any(r.origin_zone, self.now),
-        );
-        let mut until = f64::INFINITY;
-        self.grid
-            .for_each_near(r.origin, PICKUP_LIMIT_SECS, speeds, max_speed, |v| {
-                let (f, from) = self.check(v, r);
-                if let Some(f) = f {
-                    out.push(f);
-                }
-                until = until.min(from);
-            });
-        until
-    }
-
     /// Where vehicle `v` (changed since the previous decision) may serve requests from: the point
     /// it starts a drive to a pickup from, the zone of its travel times there (`None` for a vehicle
     /// driving to a lot, whose zone changes on the way), and how far beyond that point it may still
@@ -208,12 +185,16 @@ impl DecisionView<'_> {
         }
     }
 
-    /// As [`DecisionView::feasible_vehicles_until`], but it may stop once it holds `k` feasible
-    /// vehicles (`k > 0`) that all cost less (by `cost`) than any vehicle it has not looked at can:
-    /// it visits the zones by a lower bound on their vehicles' cost, `d × per_km(s)` for a zone
-    /// whose box is `d` km from the pickup and whose mean speed to it is at most `s` km/s. Returns
-    /// what [`DecisionView::feasible_vehicles_until`] returns if it looked at every vehicle in
-    /// reach, and `now` if it stopped early.
+    /// Appends to `out` the eligible vehicles that can reach request `request`'s pickup within
+    /// 300 s of now, cheapest first by zone, and returns the earliest time at which one of the
+    /// vehicles it looked at, infeasible now, becomes feasible as its wait shrinks (infinity if
+    /// none). Until then, and unless a vehicle changes (see [`DecisionView::changed`]) or the
+    /// 15-minute speed window does, the request's candidates stay the same.
+    ///
+    /// It may stop once it holds `k` feasible vehicles (`k > 0`) that all cost less (by `cost`)
+    /// than any vehicle it has not looked at can: it visits the zones by a lower bound on their
+    /// vehicles' cost, `d × per_km(s)` for a zone whose box is `d` km from the pickup and whose mean
+    /// speed to it is at most `s` km/s. It then returns `now`.
     pub fn cheapest_feasible_vehicles(
         &self,
         request: u32,
@@ -284,7 +265,7 @@ impl DecisionView<'_> {
     }
 
     /// Whether vehicle `v` is feasible for request `request` now, and from when it becomes feasible
-    /// if it is not (as in [`DecisionView::feasible_vehicles_until`]).
+    /// if it is not (as in [`DecisionView::cheapest_feasible_vehicles`]).
     pub fn check_vehicle(&self, request: u32, v: u32) -> (Option<Feasible>, f64) {
         self.check(v, &self.requests[request as usize])
     }

@@ -12,7 +12,7 @@ use crate::instance::{COST_PER_KM, Day, GridPoint, Model, PICKUP_LIMIT_SECS};
 
 /// Which pending requests need their candidates looked up at a decision, shared by the policies.
 ///
-/// A scan of a request ([`DecisionView::feasible_vehicles_until`]) also says until when its answer
+/// A scan of a request ([`DecisionView::cheapest_feasible_vehicles`]) also says until when its answer
 /// holds for the vehicles it saw that are infeasible now (as their wait shrinks). A request whose
 /// last scan found no feasible vehicle keeps that answer ("quiet") until then, unless a vehicle
 /// changes near it (looked up through an index of the quiet requests by origin, from the
@@ -153,7 +153,7 @@ impl Scanner {
 /// [`doorstep_dispatch::assign_greedy`].
 ///
 /// Every request greedy leaves pending has no feasible vehicle, so between decisions it rescans
-/// only the requests a [`Scanner`] says may have some now. The assignment is the same as with a
+/// only the requests a `Scanner` says may have some now. The assignment is the same as with a
 /// full rescan at every decision.
 #[derive(Debug, Default)]
 pub struct Greedy {
@@ -378,7 +378,7 @@ impl Default for BatchTuning {
 /// low for the fleet (pressure ≤ `pressure_low`), `vehicle_secs_value` at high pressure. So at the
 /// peaks a request is served only if it earns more than the time it takes is worth, and at every
 /// decision the matching minimises wasted driving. With `batch+reposition`, idle vehicles are also
-/// sent to lots by a historical demand forecast ([`Repositioner`]), solved as a second assignment.
+/// sent to lots by a historical demand forecast (`Repositioner`), solved as a second assignment.
 #[derive(Debug)]
 pub struct Batch {
     tuning: BatchTuning,
