@@ -1,8 +1,9 @@
 //! Parameter sweep of the batch policies, printing the mean profit and served share over seeds:
 //!
 //! `cargo run --release -p doorstep-sim --example tune -- CLASS SEEDS THETAS PATIENCES [r|n] RANGE_KM
-//! EXPONENT PRESSURE_LOW PRESSURE_HIGH WAIT_VALUE INTERVAL_S`, lists comma-separated, for example
-//! `tune -- SUI 10 0.015,0.03 0 r 20 1 1 2 0.02 60` (`r`: with repositioning).
+//! EXPONENT PRESSURE_LOW PRESSURE_HIGH WAIT_VALUE INTERVAL_S [RECHECK_S [WINDOW_S]]`, lists
+//! comma-separated, for example `tune -- SUI 10 0.015,0.03 0 r 20 1 1 2 0.02 60` (`r`: with
+//! repositioning).
 
 use doorstep_sim::{Batch, BatchTuning, Day, InstanceClass, Model, NoStopwatch, simulate};
 
@@ -28,6 +29,15 @@ fn main() {
     let phi: f64 = args.get(9).and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let wait_value: f64 = args.get(10).and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let interval: f64 = args.get(11).and_then(|s| s.parse().ok()).unwrap_or(60.0);
+    let defaults = BatchTuning::default();
+    let recheck: f64 = args
+        .get(12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(defaults.recheck_secs);
+    let window: f64 = args
+        .get(13)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(defaults.window_secs);
     let model = Model::manhattan();
     let days: Vec<Day> = (0..seeds)
         .map(|s| Day::generate(&model, class, s))
@@ -44,7 +54,9 @@ fn main() {
                 pressure_high: phi,
                 wait_secs_value: wait_value,
                 reposition_interval_secs: interval,
-                ..BatchTuning::default()
+                recheck_secs: recheck,
+                window_secs: window,
+                ..defaults
             };
             let mut total = 0.0;
             let mut served = 0.0;
