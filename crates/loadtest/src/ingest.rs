@@ -692,11 +692,8 @@ async fn run_server_load(
         args.query_via,
         QueryUntil::Stop(stop.clone()),
     ));
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    while drivers.join_next().await.is_some() {}
-    let seconds = started.elapsed().as_secs_f64();
-    let (mut nanos, found, errors) = join_thread(queries).await?;
+    let (seconds, (mut nanos, found, errors)) =
+        run_for(args.seconds, &stop, &mut drivers, started, queries).await?;
     let after = scrape_updates(http, base).await?;
     let sent = counters.sent_points.load(Ordering::Relaxed);
     let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
@@ -929,11 +926,8 @@ async fn run_redis(url: &str, args: &IngestArgs) -> Result<Vec<IngestRow>, Loadt
         args.seed,
         QueryUntil::Stop(stop.clone()),
     ));
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    while drivers.join_next().await.is_some() {}
-    let seconds = started.elapsed().as_secs_f64();
-    let (mut nanos, found, errors) = join_thread(queries).await?;
+    let (seconds, (mut nanos, found, errors)) =
+        run_for(args.seconds, &stop, &mut drivers, started, queries).await?;
     let sent = counters.sent_points.load(Ordering::Relaxed);
     let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
     let summary = LatencySummary::from_nanos(&mut nanos);
@@ -1085,6 +1079,22 @@ where
             .ok()?;
         Some(runtime.block_on(future))
     })
+}
+
+/// Lets the flood run for `secs`, stops the drivers and waits for them, then collects the query
+/// thread: the flood's duration (from `started`) and the queries' results.
+async fn run_for<T: 'static>(
+    secs: u64,
+    stop: &AtomicBool,
+    drivers: &mut JoinSet<T>,
+    started: Instant,
+    queries: std::thread::JoinHandle<Option<QueryResult>>,
+) -> Result<(f64, QueryResult), LoadtestError> {
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    while drivers.join_next().await.is_some() {}
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((seconds, join_thread(queries).await?))
 }
 
 async fn join_thread(
