@@ -6,7 +6,7 @@ use crate::{App, AppError};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use doorstep_domain::user::{check_password_policy, parse_display_name};
+use doorstep_domain::user::{UserFieldError, check_password_policy, parse_display_name};
 use doorstep_domain::{Email, Role, Timestamp, User, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -60,10 +60,20 @@ fn digest_hex(token: &str) -> String {
     s
 }
 
+/// The prefix of every token this server issues, followed by 64 lower-case hex digits.
+const TOKEN_PREFIX: &str = "dst_";
+
+/// Whether `token` has the shape of a token this server issues (`dst_` and 64 lower-case hex digits).
+pub fn is_token_shaped(token: &str) -> bool {
+    token.strip_prefix(TOKEN_PREFIX).is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 fn new_token() -> Token {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let mut s = String::from("dst_");
+    let mut s = String::from(TOKEN_PREFIX);
     for b in bytes {
         let _ = write!(s, "{b:02x}");
     }
@@ -111,6 +121,17 @@ async fn verify_password(password: String, hash: String) -> Result<bool, AppErro
     .map_err(|e| AppError::Internal(format!("verify task: {e}")))?
 }
 
+/// The error of a refused account field: `code`, or `invalid_characters` for invisible or reordering
+/// characters.
+fn field_error(code: &'static str, e: UserFieldError) -> AppError {
+    match e {
+        UserFieldError::ForbiddenCharacter(_) => AppError::invalid("invalid_characters", e.to_string()),
+        UserFieldError::InvalidEmail | UserFieldError::WeakPassword | UserFieldError::InvalidName => {
+            AppError::invalid(code, e.to_string())
+        }
+    }
+}
+
 impl App {
     /// Creates an account. Anyone may sign up as rider, driver, merchant or provider; admins are created
     /// from the command line only ([`App::create_admin`]).
@@ -146,12 +167,10 @@ impl App {
         name: &str,
         role: Role,
     ) -> Result<SignedUp, AppError> {
-        let email =
-            Email::parse(email).map_err(|e| AppError::invalid("invalid_email", e.to_string()))?;
-        check_password_policy(password)
-            .map_err(|e| AppError::invalid("weak_password", e.to_string()))?;
-        let name = parse_display_name(name)
-            .map_err(|e| AppError::invalid("invalid_name", e.to_string()))?;
+        // Every check of the input comes before the database and the (deliberately slow) hash.
+        let email = Email::parse(email).map_err(|e| field_error("invalid_email", e))?;
+        check_password_policy(password).map_err(|e| field_error("weak_password", e))?;
+        let name = parse_display_name(name).map_err(|e| field_error("invalid_name", e))?;
         let now = self.clock().now();
         let user = User {
             id: UserId::from_uuid(uuid::Uuid::now_v7()),
@@ -169,7 +188,10 @@ impl App {
 
     /// Checks an e-mail and password and returns the account with a fresh token.
     pub async fn log_in(&self, email: &str, password: &str) -> Result<(User, Token), AppError> {
+        // A malformed address or a password no account can have is refused before the database and
+        // the hash: neither reveals whether an account exists.
         let email = Email::parse(email).map_err(|_| AppError::InvalidCredentials)?;
+        check_password_policy(password).map_err(|_| AppError::InvalidCredentials)?;
         let Some((user, hash)) = self.store().user_by_email(&email).await? else {
             // Spend the same effort as a real check so that response time does not reveal accounts.
             let _ = hash_password(password.to_owned()).await;
@@ -194,7 +216,8 @@ impl App {
 
     /// Resolves a bearer token to its user, or [`AppError::Unauthenticated`].
     pub async fn authenticate(&self, token: &str) -> Result<User, AppError> {
-        if token.len() > 200 {
+        // Only the shape this server issues is looked up: anything else costs no hash and no query.
+        if !is_token_shaped(token) {
             return Err(AppError::Unauthenticated);
         }
         let digest = digest_hex(token);

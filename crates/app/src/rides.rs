@@ -8,7 +8,7 @@ use doorstep_domain::ledger::{cancellation_fee_posting, ride_fare_posting};
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::{SurgeMillis, price_trip};
 use doorstep_domain::quote::Quote;
-use doorstep_domain::rating::{Rating, Stars, parse_comment};
+use doorstep_domain::rating::{Rating, RatingError, Stars, parse_comment};
 use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState};
 use doorstep_domain::{Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId};
 use doorstep_geo::{LatLng, new_york_local, to_utm};
@@ -406,6 +406,16 @@ impl App {
         stars: u8,
         comment: &str,
     ) -> Result<Rating, AppError> {
+        let stars =
+            Stars::new(stars).map_err(|e| AppError::invalid("invalid_stars", e.to_string()))?;
+        let comment = parse_comment(comment).map_err(|e| match e {
+            RatingError::ForbiddenCharacter(_) => {
+                AppError::invalid("invalid_characters", e.to_string())
+            }
+            RatingError::CommentTooLong | RatingError::StarsOutOfRange => {
+                AppError::invalid("comment_too_long", e.to_string())
+            }
+        })?;
         let ride = self.ride_for(user, id).await?;
         let to = match (ride.driver, user.id == ride.rider) {
             (Some(driver), true) => driver,
@@ -418,10 +428,6 @@ impl App {
                 "only completed rides can be rated",
             ));
         }
-        let stars =
-            Stars::new(stars).map_err(|e| AppError::invalid("invalid_stars", e.to_string()))?;
-        let comment = parse_comment(comment)
-            .map_err(|e| AppError::invalid("comment_too_long", e.to_string()))?;
         let rating = Rating {
             ride_id: id,
             from: user.id,

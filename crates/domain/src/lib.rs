@@ -17,6 +17,7 @@ pub mod pricing;
 pub mod quote;
 pub mod rating;
 pub mod ride;
+pub mod text;
 pub mod time;
 pub mod user;
 

@@ -16,15 +16,21 @@ pub enum RatingError {
     /// The comment is longer than [`MAX_COMMENT_CHARS`].
     #[error("comment is longer than 500 characters")]
     CommentTooLong,
+    /// The comment holds a control or bidirectional character.
+    #[error("{0}")]
+    ForbiddenCharacter(crate::text::TextError),
 }
 
 /// The longest comment accepted, in characters.
-pub const MAX_COMMENT_CHARS: usize = 500;
+pub const MAX_COMMENT_CHARS: usize = crate::text::RATING_COMMENT.max_chars;
+
+/// The fewest and most stars.
+pub const STARS: std::ops::RangeInclusive<u8> = 1..=5;
 
 impl Stars {
     /// Accepts 1 to 5.
     pub fn new(stars: u8) -> Result<Stars, RatingError> {
-        if (1..=5).contains(&stars) {
+        if STARS.contains(&stars) {
             Ok(Stars(stars))
         } else {
             Err(RatingError::StarsOutOfRange)
@@ -51,13 +57,15 @@ impl From<Stars> for u8 {
     }
 }
 
-/// Trims a comment and checks its length.
+/// Checks a comment by [`crate::text::RATING_COMMENT`] and trims it.
 pub fn parse_comment(raw: &str) -> Result<String, RatingError> {
-    let s = raw.trim();
-    if s.chars().count() > MAX_COMMENT_CHARS {
-        return Err(RatingError::CommentTooLong);
+    match crate::text::RATING_COMMENT.check(raw) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(e @ crate::text::TextError::ForbiddenCharacter(_)) => {
+            Err(RatingError::ForbiddenCharacter(e))
+        }
+        Err(_) => Err(RatingError::CommentTooLong),
     }
-    Ok(s.to_owned())
 }
 
 /// A rating one party of a ride gives the other.

@@ -66,32 +66,49 @@ pub enum UserFieldError {
     /// The password is too short or too long.
     #[error("password must be 8 to 128 characters")]
     WeakPassword,
-    /// The display name is empty or too long.
-    #[error("name must be 1 to 100 characters")]
+    /// The display name is empty, blank or too long.
+    #[error("name must be 1 to 100 characters, not only spaces")]
     InvalidName,
+    /// A control, bidirectional or zero-width character in a name or an address.
+    #[error("{0}")]
+    ForbiddenCharacter(crate::text::TextError),
 }
 
 impl Email {
-    /// Parses an address: one `@`, a non-empty local part, a domain with a dot, at most 254 characters.
+    /// Parses an address as sent, exactly as [`crate::text::email_pattern`] describes it: a non-empty
+    /// local part, one `@`, a domain that contains a dot and neither starts nor ends with one, at most
+    /// [`crate::text::EMAIL_MAX_CHARS`] characters, no white space, control, bidirectional or zero-width
+    /// characters. It is kept lower-cased.
     pub fn parse(raw: &str) -> Result<Email, UserFieldError> {
-        let s = raw.trim().to_lowercase();
-        let ok = s.len() <= 254
-            && !s.chars().any(char::is_whitespace)
-            && match s.split_once('@') {
-                Some((local, domain)) => {
-                    !local.is_empty()
-                        && !domain.contains('@')
-                        && domain.contains('.')
-                        && !domain.starts_with('.')
-                        && !domain.ends_with('.')
-                }
-                None => false,
-            };
+        if raw.chars().count() > crate::text::EMAIL_MAX_CHARS {
+            return Err(UserFieldError::InvalidEmail);
+        }
+        if let Some(c) = raw.chars().find(|&c| crate::text::is_forbidden_in_line(c)) {
+            return Err(UserFieldError::ForbiddenCharacter(
+                crate::text::TextError::ForbiddenCharacter(u32::from(c)),
+            ));
+        }
+        let ok = match raw.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.chars().all(crate::text::is_email_char)
+                    && domain.chars().all(crate::text::is_email_char)
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
         if ok {
-            Ok(Email(s))
+            Ok(Email(raw.to_lowercase()))
         } else {
             Err(UserFieldError::InvalidEmail)
         }
+    }
+
+    /// An address read back from the store, where only parsed addresses are written.
+    pub fn from_stored(s: String) -> Email {
+        Email(s)
     }
 
     /// The normalised address.
@@ -100,24 +117,22 @@ impl Email {
     }
 }
 
-/// Checks a new password's length (characters, not bytes).
+/// Checks a new password's length (characters, not bytes) by [`crate::text::PASSWORD`].
 pub fn check_password_policy(password: &str) -> Result<(), UserFieldError> {
-    let n = password.chars().count();
-    if (8..=128).contains(&n) {
-        Ok(())
-    } else {
-        Err(UserFieldError::WeakPassword)
-    }
+    crate::text::PASSWORD
+        .check(password)
+        .map(|_| ())
+        .map_err(|_| UserFieldError::WeakPassword)
 }
 
-/// Trims a display name and checks its length.
+/// Checks a display name by [`crate::text::DISPLAY_NAME`] and trims it.
 pub fn parse_display_name(raw: &str) -> Result<String, UserFieldError> {
-    let s = raw.trim();
-    let n = s.chars().count();
-    if (1..=100).contains(&n) {
-        Ok(s.to_owned())
-    } else {
-        Err(UserFieldError::InvalidName)
+    match crate::text::DISPLAY_NAME.check(raw) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(e @ crate::text::TextError::ForbiddenCharacter(_)) => {
+            Err(UserFieldError::ForbiddenCharacter(e))
+        }
+        Err(_) => Err(UserFieldError::InvalidName),
     }
 }
 
@@ -128,9 +143,13 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(
-            Email::parse(" Ann@Example.COM ").map(|e| e.0),
+            Email::parse("Ann@Example.COM").map(|e| e.0),
             Ok("ann@example.com".to_owned())
         );
+        assert!(matches!(
+            Email::parse("ann\u{200b}@example.com"),
+            Err(UserFieldError::ForbiddenCharacter(_))
+        ));
         for bad in [
             "",
             "ann",
@@ -139,6 +158,9 @@ mod tests {
             "ann@example",
             "a b@example.com",
             "a@b@c.com",
+            " ann@example.com",
+            "ann@.example.com",
+            "ann@example.com.",
         ] {
             assert_eq!(
                 Email::parse(bad),

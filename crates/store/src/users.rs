@@ -11,8 +11,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email: String = get(row, "email")?;
     Ok(User {
         id: id(row, "id")?,
-        email: Email::parse(&email)
-            .map_err(|e| StoreError::Corrupt(format!("email {email:?}: {e}")))?,
+        email: Email::from_stored(email),
         name: get(row, "name")?,
         role: named(row, "role", Role::parse)?,
         created_at: timestamp(row, "created_at")?,
