@@ -188,8 +188,10 @@ impl WireLocationPoint<'_> {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 pub struct LatLngDto {
     /// Latitude, −90 to 90.
+    #[schema(schema_with = crate::schema::latitude)]
     pub lat: f64,
     /// Longitude, −180 to 180.
+    #[schema(schema_with = crate::schema::longitude)]
     pub lng: f64,
 }
 
@@ -280,10 +282,13 @@ impl From<SignupRole> for Role {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
     /// Login address.
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
     /// 8 to 128 characters.
+    #[schema(schema_with = crate::schema::password)]
     pub password: String,
     /// Display name.
+    #[schema(schema_with = crate::schema::display_name)]
     pub name: String,
     /// What the account is for.
     pub role: SignupRole,
@@ -386,6 +391,7 @@ impl From<&doorstep_domain::quote::Quote> for QuoteResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RideRequestBody {
     /// A quote from `POST /v1/rides/quotes`, not expired.
+    #[schema(value_type = uuid::Uuid)]
     pub quote_id: String,
 }
 
@@ -478,6 +484,7 @@ pub struct RideList {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StartBody {
     /// The rider's four-digit PIN.
+    #[schema(schema_with = crate::schema::pin)]
     pub pin: String,
 }
 
@@ -485,9 +492,11 @@ pub struct StartBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RatingBody {
     /// 1 to 5.
+    #[schema(schema_with = crate::schema::stars)]
     pub stars: u8,
     /// Optional comment, up to 500 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::rating_comment)]
     pub comment: String,
 }
 
@@ -508,10 +517,13 @@ pub struct RatingResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct LocationPoint {
     /// Latitude.
+    #[schema(schema_with = crate::schema::latitude)]
     pub lat: f64,
     /// Longitude.
+    #[schema(schema_with = crate::schema::longitude)]
     pub lng: f64,
-    /// When the position was taken, RFC 3339.
+    /// When the position was taken, RFC 3339; not in the future.
+    #[schema(schema_with = crate::schema::date_time)]
     pub at: String,
 }
 
@@ -593,12 +605,37 @@ pub struct DeclineResponse {
 }
 
 /// `GET /v1/drivers/me/earnings` query.
-#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct EarningsQuery {
-    /// Start, RFC 3339 (default: 24 hours ago).
+    /// Start, RFC 3339 (default: 24 hours before `to`).
     pub from: Option<String>,
-    /// End, RFC 3339 (default: now).
+    /// End, RFC 3339, not before `from` (default: now).
     pub to: Option<String>,
+}
+
+impl utoipa::IntoParams for EarningsQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::schema::{date_time, parameter};
+        use utoipa::openapi::path::ParameterIn::Query;
+        vec![
+            parameter(
+                Query,
+                "from",
+                false,
+                date_time(),
+                "Start (default: 24 hours before `to`)",
+            ),
+            parameter(
+                Query,
+                "to",
+                false,
+                date_time(),
+                "End, not before `from` (default: now)",
+            ),
+        ]
+    }
 }
 
 /// One line of an earnings statement.

@@ -40,6 +40,15 @@ impl ApiError {
         }
     }
 
+    /// 401 `unauthenticated`: no token, or one that is not valid.
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "a valid bearer token is required",
+        )
+    }
+
     /// 422 with `code`.
     pub fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
@@ -73,11 +82,7 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::Unauthenticated => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "a valid bearer token is required",
-            ),
+            AppError::Unauthenticated => ApiError::unauthenticated(),
             AppError::InvalidCredentials => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",

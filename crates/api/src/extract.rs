@@ -4,7 +4,7 @@ use crate::ApiState;
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, header};
 use doorstep_domain::User;
 use serde::de::DeserializeOwned;
 
@@ -36,14 +36,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
 /// The bearer token of a request, from `Authorization: Bearer ...`.
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_token_of(&parts.headers)
+}
+
+/// The bearer token in `headers`, from `Authorization: Bearer ...`.
+pub fn bearer_token_of(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(token.trim())
 }
 
-/// The authenticated user making the request.
+/// The authenticated user making the request. On the operations that need a token the access guard
+/// ([`crate::contract::guard`]) has already authenticated and authorised the caller; elsewhere this
+/// authenticates the bearer token itself.
 #[derive(Debug, Clone)]
 pub struct Caller(pub User);
 
@@ -54,13 +61,10 @@ impl FromRequestParts<ApiState> for Caller {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "a valid bearer token is required",
-            )
-        })?;
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let token = bearer_token(parts).ok_or_else(ApiError::unauthenticated)?;
         Ok(Caller(state.app.authenticate(token).await?))
     }
 }

@@ -6,12 +6,14 @@
 //! a 4xx with a machine-readable code ([`error::ApiError`]). Every route but `/healthz`, `/readyz`,
 //! `/metrics` and the public docs requires a bearer token, and the use cases check role and ownership.
 
+pub mod contract;
 pub mod driver_sockets;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod rate_limit;
 pub mod routes;
+pub mod schema;
 pub mod web;
 
 use axum::Router;
@@ -27,7 +29,6 @@ use std::time::{Duration, Instant};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The largest request body accepted, in bytes.
@@ -84,50 +85,69 @@ impl utoipa::Modify for BearerSecurity {
                     .build(),
             ),
         );
+        // The event stream's WebSocket: browsers cannot set headers on it, so they fetch a short-lived
+        // single-use ticket with their bearer token and put the ticket in the URL.
+        components.add_security_scheme(
+            "ticket",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Query(
+                utoipa::openapi::security::ApiKeyValue::new("ticket"),
+            )),
+        );
     }
 }
 
-/// The documented routes, and the OpenAPI document built from their annotations.
-fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+/// The documented routes with who may call them, the OpenAPI document built from their annotations and
+/// that table ([`contract`]), and the table itself.
+fn api_routes() -> (
+    Router<ApiState>,
+    serde_json::Value,
+    Arc<contract::AccessTable>,
+) {
+    use contract::{ANY_ROLE, Access, Api};
+    use doorstep_domain::Role::{Admin, Driver, Rider};
     use routes::{admin, auth, drivers, events, ops, rides};
-    let (router, mut openapi) =
-        OpenApiRouter::<ApiState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
-            .routes(routes!(auth::signup))
-            .routes(routes!(auth::login))
-            .routes(routes!(auth::logout))
-            .routes(routes!(auth::me))
-            .routes(routes!(rides::quote))
-            .routes(routes!(rides::request, rides::list))
-            .routes(routes!(rides::get))
-            .routes(routes!(rides::events))
-            .routes(routes!(rides::cancel))
-            .routes(routes!(rides::arrive))
-            .routes(routes!(rides::start))
-            .routes(routes!(rides::complete))
-            .routes(routes!(rides::rate))
-            .routes(routes!(drivers::online))
-            .routes(routes!(drivers::offline))
-            .routes(routes!(drivers::locations))
-            .routes(routes!(drivers::earnings))
-            .routes(routes!(drivers::offers))
-            .routes(routes!(drivers::nearby))
-            .routes(routes!(drivers::accept))
-            .routes(routes!(drivers::decline))
-            .routes(routes!(events::events))
-            .routes(routes!(admin::fleet))
-            .routes(routes!(admin::kpis))
-            .routes(routes!(admin::zones))
-            .routes(routes!(admin::rides))
-            .routes(routes!(ops::healthz))
-            .routes(routes!(ops::readyz))
-            .routes(routes!(ops::metrics))
-            .split_for_parts();
-    utoipa::Modify::modify(&BearerSecurity, &mut openapi);
-    (router, openapi)
+    const RIDER: Access = Access::Roles(&[Rider]);
+    const DRIVER: Access = Access::Roles(&[Driver]);
+    const ADMIN: Access = Access::Roles(&[Admin]);
+    const RIDE_PARTIES: Access = Access::Roles(&[Rider, Driver, Admin]);
+    let mut base = <ApiDoc as utoipa::OpenApi>::openapi();
+    utoipa::Modify::modify(&BearerSecurity, &mut base);
+    Api::new(base)
+        .add(Access::Public, routes!(auth::signup))
+        .add(Access::Public, routes!(auth::login))
+        .add(ANY_ROLE, routes!(auth::logout))
+        .add(ANY_ROLE, routes!(auth::me))
+        .add(RIDER, routes!(rides::quote))
+        .add(RIDER, routes!(rides::request))
+        .add(RIDE_PARTIES, routes!(rides::list))
+        .add(RIDE_PARTIES, routes!(rides::get))
+        .add(RIDE_PARTIES, routes!(rides::events))
+        .add(RIDE_PARTIES, routes!(rides::cancel))
+        .add(DRIVER, routes!(rides::arrive))
+        .add(DRIVER, routes!(rides::start))
+        .add(DRIVER, routes!(rides::complete))
+        .add(Access::Roles(&[Rider, Driver]), routes!(rides::rate))
+        .add(DRIVER, routes!(drivers::online))
+        .add(DRIVER, routes!(drivers::offline))
+        .add(DRIVER, routes!(drivers::locations))
+        .add(DRIVER, routes!(drivers::earnings))
+        .add(DRIVER, routes!(drivers::offers))
+        .add(Access::Roles(&[Rider, Admin]), routes!(drivers::nearby))
+        .add(DRIVER, routes!(drivers::accept))
+        .add(DRIVER, routes!(drivers::decline))
+        .add(Access::Ticket, routes!(events::events))
+        .add(ADMIN, routes!(admin::fleet))
+        .add(ADMIN, routes!(admin::kpis))
+        .add(ADMIN, routes!(admin::zones))
+        .add(ADMIN, routes!(admin::rides))
+        .add(Access::Public, routes!(ops::healthz))
+        .add(Access::Public, routes!(ops::readyz))
+        .add(ADMIN, routes!(ops::metrics))
+        .finish()
 }
 
-/// The OpenAPI 3.1 document of the API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
+pub fn openapi() -> serde_json::Value {
     api_routes().1
 }
 
@@ -138,22 +158,32 @@ pub fn router(app: App) -> Router {
 
 /// Builds the whole HTTP application over `app`.
 pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
-    let (api, openapi) = api_routes();
-    let openapi_text = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
+    let (api, openapi, access) = api_routes();
+    let openapi_text = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
     let state = ApiState {
         app,
         metrics: metrics_handle(),
         openapi: Arc::new(openapi_text),
     };
+    let guard = contract::Guard {
+        app: state.app.clone(),
+        table: access,
+    };
     // Swagger UI's default online validator loads a badge from validator.swagger.io (and sends it our
     // document's URL) whenever the page is not on localhost: the docs must work offline, so it is off.
+    // The page reads the document this router serves at `/openapi.json`.
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
-        .url("/openapi.json", openapi)
-        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
+        .config(utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none"));
     Router::new()
         .merge(api)
+        .route(
+            "/openapi.json",
+            axum::routing::get(routes::ops::openapi_json),
+        )
         .merge(docs)
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(guard, contract::guard))
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn_with_state(
             rate_limit::Limiter::new(state.app.clone(), limits),
@@ -167,6 +197,15 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+    .into_response()
 }
 
 async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {

@@ -19,6 +19,8 @@ mod backend;
 mod bad_input;
 #[path = "api/cancellation.rs"]
 mod cancellation;
+#[path = "api/contract.rs"]
+mod contract;
 #[path = "api/dispatch.rs"]
 mod dispatch;
 #[path = "api/event_stream.rs"]
@@ -43,6 +45,7 @@ mod websocket;
 use authorization::*;
 use bad_input::*;
 use cancellation::*;
+use contract::*;
 use dispatch::*;
 use operations::*;
 use ops::*;
@@ -74,6 +77,9 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    // The contract: the document and the authorization matrix read from it.
+    every_operation_in_the_document_answers_owner_stranger_other_roles_admin_and_no_token_as_documented,
+    the_document_lists_the_shared_statuses_and_the_codes_of_every_error,
     // The operations console.
     only_admins_read_the_operations_endpoints,
     the_console_sees_drivers_rides_kpis_and_zone_demand,

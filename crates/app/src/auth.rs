@@ -125,10 +125,12 @@ async fn verify_password(password: String, hash: String) -> Result<bool, AppErro
 /// characters.
 fn field_error(code: &'static str, e: UserFieldError) -> AppError {
     match e {
-        UserFieldError::ForbiddenCharacter(_) => AppError::invalid("invalid_characters", e.to_string()),
-        UserFieldError::InvalidEmail | UserFieldError::WeakPassword | UserFieldError::InvalidName => {
-            AppError::invalid(code, e.to_string())
+        UserFieldError::ForbiddenCharacter(_) => {
+            AppError::invalid("invalid_characters", e.to_string())
         }
+        UserFieldError::InvalidEmail
+        | UserFieldError::WeakPassword
+        | UserFieldError::InvalidName => AppError::invalid(code, e.to_string()),
     }
 }
 

@@ -12,6 +12,9 @@ use tokio::sync::watch;
 
 /// The most points one batch may carry.
 pub const MAX_BATCH: usize = 100;
+
+/// How many drivers a nearby query may ask for.
+pub const NEARBY_LIMIT: std::ops::RangeInclusive<usize> = 1..=50;
 /// Points older than this are ignored (a phone replaying a long offline buffer).
 const MAX_AGE_SECS: i64 = 600;
 /// Points further in the future than this are refused (a wrong phone clock).
@@ -122,7 +125,14 @@ impl App {
         }
         let now = self.clock().now();
         let fresh_since = now.plus_secs(-self.config().driver_stale_secs);
-        let found = self.with_fleet(|f| f.candidates(p, limit.clamp(1, 50), 3.0, fresh_since));
+        let found = self.with_fleet(|f| {
+            f.candidates(
+                p,
+                limit.clamp(*NEARBY_LIMIT.start(), *NEARBY_LIMIT.end()),
+                3.0,
+                fresh_since,
+            )
+        });
         // The query point's projection and the time of day are the same for every answer: computed once,
         // they are a good part of a query's cost (trigonometry and the New York calendar).
         let (to, seconds_of_day) = (doorstep_geo::to_utm(p), self.seconds_of_day(now));

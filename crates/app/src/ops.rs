@@ -97,6 +97,12 @@ pub struct ZoneStat {
     pub requests_last_hour: u32,
 }
 
+/// How many rides one search may return.
+pub const RIDE_SEARCH_LIMIT: std::ops::RangeInclusive<i64> = 1..=500;
+
+/// The longest search text, in characters.
+pub const RIDE_SEARCH_TEXT_MAX_CHARS: usize = 100;
+
 fn require_admin(user: &User) -> Result<(), AppError> {
     if user.role == Role::Admin {
         Ok(())
@@ -168,7 +174,7 @@ impl App {
         limit: i64,
     ) -> Result<Vec<Ride>, AppError> {
         require_admin(admin)?;
-        let limit = limit.clamp(1, 500);
+        let limit = limit.clamp(*RIDE_SEARCH_LIMIT.start(), *RIDE_SEARCH_LIMIT.end());
         let needle = text
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty());

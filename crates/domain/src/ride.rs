@@ -98,6 +98,9 @@ impl fmt::Display for RideState {
     }
 }
 
+/// How many digits a ride's PIN has.
+pub const PIN_DIGITS: usize = 4;
+
 /// A four-digit code the rider tells the driver; the ride starts only with it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -109,9 +112,9 @@ impl Pin {
         Pin(format!("{:04}", rng.random_range(0..10_000u32)))
     }
 
-    /// Accepts exactly four ASCII digits.
+    /// Accepts exactly [`PIN_DIGITS`] ASCII digits.
     pub fn parse(s: &str) -> Option<Pin> {
-        (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| Pin(s.to_owned()))
+        (s.len() == PIN_DIGITS && s.bytes().all(|b| b.is_ascii_digit())).then(|| Pin(s.to_owned()))
     }
 
     /// The four digits.

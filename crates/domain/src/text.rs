@@ -229,7 +229,13 @@ mod tests {
             Err(TextError::Length { .. })
         ));
         for bad in [
-            "A\u{0}nn", "An\nn", "A\rn", "\u{202e}nnA", "An\u{200b}n", "Ann\u{feff}", "A\u{2066}n",
+            "A\u{0}nn",
+            "An\nn",
+            "A\rn",
+            "\u{202e}nnA",
+            "An\u{200b}n",
+            "Ann\u{feff}",
+            "A\u{2066}n",
             "A\u{85}n",
         ] {
             assert!(
@@ -276,8 +282,9 @@ mod tests {
     fn edgy_text() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         let chars = prop::sample::select(vec![
-            'a', 'Z', '7', 'é', '李', '@', '.', ' ', '\t', '\n', '\u{a0}', '\u{3000}', '\u{0}', '\u{7f}',
-            '\u{85}', '\u{200b}', '\u{200d}', '\u{202e}', '\u{2066}', '\u{feff}', '\u{2028}', '-',
+            'a', 'Z', '7', 'é', '李', '@', '.', ' ', '\t', '\n', '\u{a0}', '\u{3000}', '\u{0}',
+            '\u{7f}', '\u{85}', '\u{200b}', '\u{200d}', '\u{202e}', '\u{2066}', '\u{feff}',
+            '\u{2028}', '-',
         ]);
         prop::collection::vec(chars, 0..14).prop_map(|v| v.into_iter().collect())
     }

@@ -5,6 +5,12 @@ use serde::{Deserialize, Serialize};
 /// Mean radius of the Earth in kilometres (IUGG), used by [`haversine_km`].
 pub const EARTH_RADIUS_KM: f64 = 6371.0088;
 
+/// The latitudes of a [`LatLng`], in degrees.
+pub const LATITUDE_DEGREES: std::ops::RangeInclusive<f64> = -90.0..=90.0;
+
+/// The longitudes of a [`LatLng`], in degrees.
+pub const LONGITUDE_DEGREES: std::ops::RangeInclusive<f64> = -180.0..=180.0;
+
 /// A WGS84 position in degrees; always finite, latitude in [-90, 90], longitude in [-180, 180].
 ///
 /// The fields are private so that an invalid position cannot be built: use [`LatLng::new`].
@@ -45,10 +51,10 @@ impl LatLng {
     /// Builds a position from degrees, rejecting NaN, infinities and out-of-range values.
     pub fn new(lat: f64, lng: f64) -> Result<LatLng, InvalidLatLng> {
         // `contains` is false for NaN, and the bounds exclude infinities.
-        if !(-90.0..=90.0).contains(&lat) {
+        if !LATITUDE_DEGREES.contains(&lat) {
             return Err(InvalidLatLng::Latitude(lat));
         }
-        if !(-180.0..=180.0).contains(&lng) {
+        if !LONGITUDE_DEGREES.contains(&lng) {
             return Err(InvalidLatLng::Longitude(lng));
         }
         Ok(LatLng { lat, lng })

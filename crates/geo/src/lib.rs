@@ -24,7 +24,9 @@ pub use city::{
 };
 pub use demand::{DemandTable, TripRow};
 pub use grid_index::{GridIndex, PlanePoint};
-pub use latlng::{EARTH_RADIUS_KM, InvalidLatLng, LatLng, haversine_km};
+pub use latlng::{
+    EARTH_RADIUS_KM, InvalidLatLng, LATITUDE_DEGREES, LONGITUDE_DEGREES, LatLng, haversine_km,
+};
 pub use local_time::{
     LocalTime, civil_from_days, days_from_civil, new_york_local, new_york_utc_offset_secs,
 };

@@ -2,7 +2,7 @@
 
 use crate::ApiState;
 use crate::dto::{LatLngDto, MoneyDto, RideView, rfc3339};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiQuery, Caller};
 use axum::Json;
 use axum::extract::State;
@@ -36,8 +36,8 @@ pub struct FleetResponse {
 
 /// The live fleet and open rides. Keep it current with the `/v1/events` WebSocket (`driver_position`
 /// messages and ride events), not by polling.
-#[utoipa::path(get, path = "/v1/admin/fleet", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, body = FleetResponse), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/admin/fleet", operation_id = "admin_fleet", tag = "operations",
+    responses((status = 200, body = FleetResponse)))]
 pub async fn fleet(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -108,8 +108,8 @@ pub struct KpiResponse {
 }
 
 /// KPIs of the last hour and a two-hour series.
-#[utoipa::path(get, path = "/v1/admin/kpis", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, body = KpiResponse), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/admin/kpis", operation_id = "admin_kpis", tag = "operations",
+    responses((status = 200, body = KpiResponse)))]
 pub async fn kpis(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -164,8 +164,8 @@ pub struct ZoneStatsResponse {
 }
 
 /// Demand and supply by taxi zone, for the heatmap.
-#[utoipa::path(get, path = "/v1/admin/zones", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, body = ZoneStatsResponse), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/admin/zones", operation_id = "admin_zones", tag = "operations",
+    responses((status = 200, body = ZoneStatsResponse)))]
 pub async fn zones(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -186,7 +186,7 @@ pub async fn zones(
 }
 
 /// Ride search query.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct RideSearch {
     /// Only rides in this state.
     pub state: Option<String>,
@@ -196,9 +196,41 @@ pub struct RideSearch {
     pub limit: Option<i64>,
 }
 
+impl utoipa::IntoParams for RideSearch {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::schema::{parameter, ride_search_limit, ride_search_text, ride_state};
+        use utoipa::openapi::path::ParameterIn::Query;
+        vec![
+            parameter(
+                Query,
+                "state",
+                false,
+                ride_state(),
+                "Only rides in this state",
+            ),
+            parameter(
+                Query,
+                "q",
+                false,
+                ride_search_text(),
+                "Text contained in the ride, rider or driver id",
+            ),
+            parameter(
+                Query,
+                "limit",
+                false,
+                ride_search_limit(),
+                "At most this many (default 100)",
+            ),
+        ]
+    }
+}
+
 /// Rides, newest first, filtered by state and id text.
-#[utoipa::path(get, path = "/v1/admin/rides", tag = "operations", security(("bearer" = [])), params(RideSearch),
-    responses((status = 200, body = crate::dto::RideList), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/admin/rides", operation_id = "admin_rides", tag = "operations", params(RideSearch),
+    responses((status = 200, body = crate::dto::RideList), (status = 422, description = "invalid_state, invalid_limit, invalid_query_text")))]
 pub async fn rides(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -210,9 +242,29 @@ pub async fn rides(
         })?),
         None => None,
     };
+    let range = doorstep_app::ops::RIDE_SEARCH_LIMIT;
+    let limit = q.limit.unwrap_or(100);
+    if !range.contains(&limit) {
+        return Err(ApiError::unprocessable(
+            "invalid_limit",
+            format!("limit must be {} to {}", range.start(), range.end()),
+        ));
+    }
+    if q.q
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > doorstep_app::ops::RIDE_SEARCH_TEXT_MAX_CHARS)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_query_text",
+            format!(
+                "q is at most {} characters",
+                doorstep_app::ops::RIDE_SEARCH_TEXT_MAX_CHARS
+            ),
+        ));
+    }
     let rides = state
         .app
-        .search_rides(&user, ride_state, q.q.as_deref(), q.limit.unwrap_or(100))
+        .search_rides(&user, ride_state, q.q.as_deref(), limit)
         .await?;
     Ok(Json(crate::dto::RideList {
         rides: rides

@@ -2,7 +2,7 @@
 
 use crate::ApiState;
 use crate::dto::{LoginRequest, LoginResponse, MeResponse, SignupRequest, SignupResponse};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, bearer_token};
 use axum::Json;
 use axum::extract::State;
@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 /// Creates an account and returns its first token.
-#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = SignupResponse), (status = 409, description = "email_taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/auth/signup", operation_id = "sign_up", tag = "auth", request_body = SignupRequest,
+    responses((status = 201, body = SignupResponse), (status = 409, description = "email_taken"),
+        (status = 422, description = "invalid_email, weak_password, invalid_name, invalid_characters")))]
 pub async fn signup(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<SignupRequest>,
@@ -30,8 +31,8 @@ pub async fn signup(
 }
 
 /// Exchanges an e-mail and password for a token.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/auth/login", operation_id = "log_in", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials")))]
 pub async fn login(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -46,8 +47,7 @@ pub async fn login(
 }
 
 /// Ends the session of the token used.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/auth/logout", operation_id = "log_out", tag = "auth", responses((status = 204, description = "The token no longer works")))]
 pub async fn logout(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -60,8 +60,7 @@ pub async fn logout(
 }
 
 /// The caller's account and rating.
-#[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/me", operation_id = "get_me", tag = "auth", responses((status = 200, body = MeResponse)))]
 pub async fn me(
     State(state): State<ApiState>,
     Caller(user): Caller,

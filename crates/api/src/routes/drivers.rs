@@ -5,7 +5,7 @@ use crate::dto::{
     DeclineResponse, EarningsQuery, EarningsResponse, LocationPoint, LocationsAccepted, OfferDto,
     OfferList, OnlineResponse, RideView, parse_rfc3339,
 };
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Caller, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use doorstep_domain::OfferId;
 
 /// The driver starts taking offers.
-#[utoipa::path(post, path = "/v1/drivers/me/online", tag = "driving", security(("bearer" = [])),
-    responses((status = 200, body = OnlineResponse), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/drivers/me/online", operation_id = "go_online", tag = "driving",
+    responses((status = 200, body = OnlineResponse)))]
 pub async fn online(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -24,8 +24,8 @@ pub async fn online(
 }
 
 /// The driver stops taking offers.
-#[utoipa::path(post, path = "/v1/drivers/me/offline", tag = "driving", security(("bearer" = [])),
-    responses((status = 200, body = OnlineResponse), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/drivers/me/offline", operation_id = "go_offline", tag = "driving",
+    responses((status = 200, body = OnlineResponse)))]
 pub async fn offline(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -35,9 +35,10 @@ pub async fn offline(
 }
 
 /// A batch of 1 to 100 positions (the WebSocket takes the same batches as `{"type":"locations","points":[...]}`).
-#[utoipa::path(post, path = "/v1/drivers/me/locations", tag = "driving", security(("bearer" = [])),
-    request_body = Vec<LocationPoint>,
-    responses((status = 202, body = LocationsAccepted), (status = 422, description = "invalid_coordinates, invalid_timestamp, invalid_batch", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/drivers/me/locations", operation_id = "report_locations", tag = "driving",
+    request_body = crate::schema::LocationBatch,
+    responses((status = 202, body = LocationsAccepted),
+        (status = 422, description = "invalid_coordinates, invalid_timestamp, invalid_batch, location_in_future")))]
 pub async fn locations(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -52,8 +53,8 @@ pub async fn locations(
 }
 
 /// The driver's earnings statement (default: the last 24 hours).
-#[utoipa::path(get, path = "/v1/drivers/me/earnings", tag = "driving", security(("bearer" = [])), params(EarningsQuery),
-    responses((status = 200, body = EarningsResponse), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/drivers/me/earnings", operation_id = "earnings", tag = "driving", params(EarningsQuery),
+    responses((status = 200, body = EarningsResponse), (status = 422, description = "invalid_timestamp, invalid_period")))]
 pub async fn earnings(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -70,14 +71,20 @@ pub async fn earnings(
         .as_deref()
         .map(parse_rfc3339)
         .transpose()?
-        .unwrap_or(now.plus_secs(-24 * 3600));
+        .unwrap_or(to.plus_secs(-24 * 3600));
+    if from > to {
+        return Err(ApiError::unprocessable(
+            "invalid_period",
+            "from must not be after to",
+        ));
+    }
     let statement = state.app.earnings(&user, from, to).await?;
     Ok(Json(EarningsResponse::new(&statement, from, to)))
 }
 
 /// The calling driver's pending offers.
-#[utoipa::path(get, path = "/v1/offers", tag = "driving", security(("bearer" = [])),
-    responses((status = 200, body = OfferList), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/offers", operation_id = "list_offers", tag = "driving",
+    responses((status = 200, body = OfferList)))]
 pub async fn offers(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -89,8 +96,9 @@ pub async fn offers(
 }
 
 /// Accepts an offer made to the caller: the ride is theirs.
-#[utoipa::path(post, path = "/v1/offers/{id}/accept", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = RideView), (status = 404, description = "offer_not_found (also for offers made to others)", body = ErrorBody), (status = 409, description = "offer_expired, offer_not_pending", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/offers/{offer_id}/accept", operation_id = "accept_offer", tag = "driving", params(("offer_id" = uuid::Uuid, Path, description = "The offer")),
+    responses((status = 200, body = RideView), (status = 404, description = "offer_not_found"),
+        (status = 409, description = "offer_expired, offer_not_pending, invalid_ride_state, concurrent_update")))]
 pub async fn accept(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -104,8 +112,9 @@ pub async fn accept(
 }
 
 /// Declines an offer made to the caller.
-#[utoipa::path(post, path = "/v1/offers/{id}/decline", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = DeclineResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/offers/{offer_id}/decline", operation_id = "decline_offer", tag = "driving", params(("offer_id" = uuid::Uuid, Path, description = "The offer")),
+    responses((status = 200, body = DeclineResponse), (status = 404, description = "offer_not_found"),
+        (status = 409, description = "offer_expired, offer_not_pending, concurrent_update")))]
 pub async fn decline(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -122,14 +131,34 @@ pub async fn decline(
 }
 
 /// Query of the nearby-drivers map.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, serde::Deserialize)]
 pub struct NearbyQuery {
     /// Latitude of the point.
     pub lat: f64,
     /// Longitude of the point.
     pub lng: f64,
     /// How many drivers (1 to 50, default 10).
-    pub limit: Option<usize>,
+    pub limit: Option<i64>,
+}
+
+impl utoipa::IntoParams for NearbyQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::schema::{latitude, longitude, nearby_limit, parameter};
+        use utoipa::openapi::path::ParameterIn::Query;
+        vec![
+            parameter(Query, "lat", true, latitude(), "Latitude of the point"),
+            parameter(Query, "lng", true, longitude(), "Longitude of the point"),
+            parameter(
+                Query,
+                "limit",
+                false,
+                nearby_limit(),
+                "How many drivers (default 10)",
+            ),
+        ]
+    }
 }
 
 /// One available driver near a point, without identity.
@@ -154,8 +183,8 @@ pub struct NearbyResponse {
 
 /// Available drivers near a point (within 3 km), closest first: the cars a rider's map shows. The same
 /// query is answered on the event stream: `{"type":"nearby","lat":..,"lng":..,"limit":10}`.
-#[utoipa::path(get, path = "/v1/drivers/nearby", tag = "rides", security(("bearer" = [])), params(NearbyQuery),
-    responses((status = 200, body = NearbyResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/drivers/nearby", operation_id = "nearby_drivers", tag = "rides", params(NearbyQuery),
+    responses((status = 200, body = NearbyResponse), (status = 422, description = "invalid_coordinates, invalid_limit")))]
 pub async fn nearby(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -165,8 +194,27 @@ pub async fn nearby(
         lat: q.lat,
         lng: q.lng,
     })?;
-    let found = state.app.nearby_drivers(&user, p, q.limit.unwrap_or(10))?;
+    let limit = nearby_limit(q.limit)?;
+    let found = state.app.nearby_drivers(&user, p, limit)?;
     Ok(Json(NearbyResponse::new(found)))
+}
+
+/// The `limit` of a nearby query: 10 when absent, 422 `invalid_limit` outside
+/// [`doorstep_app::drivers::NEARBY_LIMIT`].
+pub fn nearby_limit(limit: Option<i64>) -> Result<usize, ApiError> {
+    let range = doorstep_app::drivers::NEARBY_LIMIT;
+    match limit {
+        None => Ok(10),
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "invalid_limit",
+                    format!("limit must be {} to {}", range.start(), range.end()),
+                )
+            }),
+    }
 }
 
 impl NearbyResponse {

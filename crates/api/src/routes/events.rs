@@ -81,8 +81,9 @@ const BATCHES_PER_TURN: u32 = 16;
 /// behind. `{"type":"ping"}` is answered `{"type":"pong"}` after every earlier message was handled.
 /// Riders (and admins) may ask `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":7}` on the socket and get
 /// `{"type":"nearby","id":7,"drivers":[...]}`, the answer of `GET /v1/drivers/nearby`.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
-    responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/events", operation_id = "event_stream", tag = "events", params(EventsQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 422, description = "invalid_after"), (status = 426, description = "websocket_required")))]
 pub async fn events(
     State(state): State<ApiState>,
     Query(q): Query<EventsQuery>,

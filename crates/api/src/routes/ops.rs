@@ -6,26 +6,33 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "ops", responses((status = 200, description = "ok", content_type = "text/plain", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "ops",
+    responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, description = "database_unavailable")))]
 pub async fn readyz(State(state): State<ApiState>) -> Response {
     match state.app.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            crate::error::ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database does not answer",
+            )
+            .into_response()
         }
     }
 }
 
 /// Prometheus metrics: requests by route and status, rides by state, dispatch batch size and solve time,
 /// location updates.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<ApiState>) -> Response {
     if let Ok(counts) = state.app.store().count_rides_by_state().await {
         for s in doorstep_domain::ride::RideState::ALL {

@@ -5,7 +5,7 @@ use crate::dto::{
     EventList, QuoteRequest, QuoteResponse, RatingBody, RatingResponse, RideList, RideRequestBody,
     RideView, StartBody, event_json,
 };
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -24,8 +24,8 @@ fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
 }
 
 /// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes.
-#[utoipa::path(post, path = "/v1/rides/quotes", tag = "rides", security(("bearer" = [])), request_body = QuoteRequest,
-    responses((status = 201, body = QuoteResponse), (status = 422, description = "invalid_coordinates, outside_service_area", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/rides/quotes", operation_id = "create_quote", tag = "rides", request_body = QuoteRequest,
+    responses((status = 201, body = QuoteResponse), (status = 422, description = "invalid_coordinates, outside_service_area")))]
 pub async fn quote(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -37,43 +37,49 @@ pub async fn quote(
     Ok((StatusCode::CREATED, Json(QuoteResponse::from(&quote))))
 }
 
+/// The header that makes a request safe to retry (read from the headers by hand; this documents it).
+struct IdempotencyHeader;
+
+impl utoipa::IntoParams for IdempotencyHeader {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![crate::schema::parameter(
+            utoipa::openapi::path::ParameterIn::Header,
+            "Idempotency-Key",
+            false,
+            crate::schema::idempotency_key(),
+            "Client-chosen key: a retry with the same key and body returns the same ride; the same key \
+             with another body is refused",
+        )]
+    }
+}
+
 /// Requests a ride from a quote. Send an `Idempotency-Key` header: a retry with the same key returns the
 /// same ride and never creates a second one.
-#[utoipa::path(post, path = "/v1/rides", tag = "rides", security(("bearer" = [])), request_body = RideRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen key, up to 100 characters")),
-    responses((status = 201, body = RideView), (status = 404, body = ErrorBody), (status = 409, description = "quote_expired, quote_already_used", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/rides", operation_id = "request_ride", tag = "rides", request_body = RideRequestBody,
+    params(IdempotencyHeader),
+    responses((status = 201, body = RideView), (status = 404, description = "quote_not_found"),
+        (status = 409, description = "quote_expired, quote_already_used"),
+        (status = 422, description = "invalid_idempotency_key, idempotency_key_reused")))]
 pub async fn request(
     State(state): State<ApiState>,
     Caller(user): Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RideRequestBody>,
 ) -> Result<(StatusCode, Json<RideView>), ApiError> {
-    let key = match headers.get("idempotency-key") {
-        Some(v) => {
-            let k = v.to_str().map_err(|_| {
-                ApiError::unprocessable("invalid_idempotency_key", "the key must be ASCII")
-            })?;
-            if k.is_empty() || k.len() > 100 {
-                return Err(ApiError::unprocessable(
-                    "invalid_idempotency_key",
-                    "the key must be 1 to 100 characters",
-                ));
-            }
-            Some(k.to_owned())
-        }
-        None => None,
-    };
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
+        .transpose()?;
     let quote_id: QuoteId = parse_id(&body.quote_id, "quote")?;
-    let ride = state
-        .app
-        .request_ride(&user, quote_id, key.as_deref())
-        .await?;
+    let ride = state.app.request_ride(&user, quote_id, key).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &ride, &user))))
 }
 
 /// A ride of the caller (404 for anyone else's).
-#[utoipa::path(get, path = "/v1/rides/{id}", tag = "rides", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = RideView), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/rides/{ride_id}", operation_id = "get_ride", tag = "rides", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
+    responses((status = 200, body = RideView), (status = 404, description = "ride_not_found")))]
 pub async fn get(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -87,7 +93,7 @@ pub async fn get(
 }
 
 /// The caller's rides, newest first (all rides for an admin).
-#[utoipa::path(get, path = "/v1/rides", tag = "rides", security(("bearer" = [])), responses((status = 200, body = RideList)))]
+#[utoipa::path(get, path = "/v1/rides", operation_id = "list_rides", tag = "rides", responses((status = 200, body = RideList)))]
 pub async fn list(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -99,8 +105,8 @@ pub async fn list(
 }
 
 /// The events of a ride, oldest first.
-#[utoipa::path(get, path = "/v1/rides/{id}/events", tag = "rides", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = EventList), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/rides/{ride_id}/events", operation_id = "ride_events", tag = "rides", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
+    responses((status = 200, body = EventList), (status = 404, description = "ride_not_found")))]
 pub async fn events(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -118,8 +124,9 @@ pub async fn events(
 /// Cancels a ride. The rider cancels for free until two minutes after a driver is assigned and pays the
 /// fee after (shown beforehand as `cancel_fee_now`); the assigned driver's cancellation sends the ride back
 /// to dispatch.
-#[utoipa::path(post, path = "/v1/rides/{id}/cancel", tag = "rides", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = RideView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/rides/{ride_id}/cancel", operation_id = "cancel_ride", tag = "rides", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
+    responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
+        (status = 409, description = "invalid_ride_state, concurrent_update")))]
 pub async fn cancel(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -133,8 +140,9 @@ pub async fn cancel(
 }
 
 /// The assigned driver is at the pickup.
-#[utoipa::path(post, path = "/v1/rides/{id}/arrive", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = RideView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/rides/{ride_id}/arrive", operation_id = "arrive", tag = "driving", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
+    responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
+        (status = 409, description = "invalid_ride_state, concurrent_update")))]
 pub async fn arrive(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -148,25 +156,31 @@ pub async fn arrive(
 }
 
 /// The assigned driver starts the trip with the rider's PIN.
-#[utoipa::path(post, path = "/v1/rides/{id}/start", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/rides/{ride_id}/start", operation_id = "start_trip", tag = "driving", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
     request_body = StartBody,
-    responses((status = 200, body = RideView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, description = "wrong_pin", body = ErrorBody)))]
+    responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
+        (status = 409, description = "invalid_ride_state, concurrent_update"), (status = 422, description = "wrong_pin, invalid_pin")))]
 pub async fn start(
     State(state): State<ApiState>,
     Caller(user): Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Json<RideView>, ApiError> {
-    let ride = state
-        .app
-        .start_trip(&user, parse_id::<RideId>(&id, "ride")?, &body.pin)
-        .await?;
+    let ride_id = parse_id::<RideId>(&id, "ride")?;
+    if doorstep_domain::ride::Pin::parse(&body.pin).is_none() {
+        return Err(ApiError::unprocessable(
+            "invalid_pin",
+            format!("the pin is {} digits", doorstep_domain::ride::PIN_DIGITS),
+        ));
+    }
+    let ride = state.app.start_trip(&user, ride_id, &body.pin).await?;
     Ok(Json(view(&state, &ride, &user)))
 }
 
 /// The assigned driver ends the trip; the final fare comes from the distance driven and the time taken.
-#[utoipa::path(post, path = "/v1/rides/{id}/complete", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = RideView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/rides/{ride_id}/complete", operation_id = "complete_trip", tag = "driving", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
+    responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
+        (status = 409, description = "invalid_ride_state, concurrent_update")))]
 pub async fn complete(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -180,9 +194,11 @@ pub async fn complete(
 }
 
 /// The rider rates the driver, or the driver the rider, after a completed ride.
-#[utoipa::path(post, path = "/v1/rides/{id}/rating", tag = "rides", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/rides/{ride_id}/rating", operation_id = "rate_ride", tag = "rides", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
     request_body = RatingBody,
-    responses((status = 201, body = RatingResponse), (status = 404, body = ErrorBody), (status = 409, description = "already_rated, ride_not_completed", body = ErrorBody)))]
+    responses((status = 201, body = RatingResponse), (status = 404, description = "ride_not_found"),
+        (status = 409, description = "already_rated, ride_not_completed"),
+        (status = 422, description = "invalid_stars, comment_too_long, invalid_characters")))]
 pub async fn rate(
     State(state): State<ApiState>,
     Caller(user): Caller,

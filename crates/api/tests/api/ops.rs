@@ -26,16 +26,35 @@ pub async fn metrics_count_requests_rides_by_state_and_dispatch_batch_sizes(
 ) -> TestResult {
     let server = TestServer::start(&db).await?;
     let rider = server.signup("rider").await?;
+    let admin = server.admin().await?;
+    // Metrics are for operators: a token is needed, and an admin's.
+    server
+        .call(reqwest::Method::GET, "/metrics", None, None)
+        .await?
+        .expect_error(401, "unauthenticated");
+    server
+        .get("/metrics", &rider.token)
+        .await?
+        .expect_error(403, "forbidden");
     // A ride waiting for a driver makes the dispatcher solve non-empty batches.
     server
         .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
         .await?;
     let srv = &server;
-    let text = eventually("a dispatch batch in the metrics", move || async move {
-        let response = srv.http.get(srv.url("/metrics")).send().await?;
-        assert_eq!(response.status().as_u16(), 200);
-        let text = response.text().await?;
-        Ok(text.contains("dispatch_batch_size").then_some(text))
+    let token = admin.token.clone();
+    let text = eventually("a dispatch batch in the metrics", move || {
+        let token = token.clone();
+        async move {
+            let response = srv
+                .http
+                .get(srv.url("/metrics"))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            assert_eq!(response.status().as_u16(), 200);
+            let text = response.text().await?;
+            Ok(text.contains("dispatch_batch_size").then_some(text))
+        }
     })
     .await?;
     assert!(text.contains("http_requests_total{"), "{text}");
@@ -68,14 +87,14 @@ pub async fn the_openapi_document_is_version_3_1_and_lists_the_ride_routes(
     assert!(version.starts_with("3.1"), "{version}");
     let paths = document["paths"].as_object().ok_or("paths")?;
     for path in [
-        "/v1/rides/{id}",
+        "/v1/rides/{ride_id}",
         "/v1/rides",
         "/v1/rides/quotes",
         "/v1/events",
     ] {
         assert!(paths.contains_key(path), "{path} is documented");
     }
-    assert!(document["paths"]["/v1/rides/{id}"]["get"].is_object());
+    assert!(document["paths"]["/v1/rides/{ride_id}"]["get"].is_object());
     server.stop().await
 }
 
