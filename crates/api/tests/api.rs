@@ -25,6 +25,8 @@ mod contract;
 mod dispatch;
 #[path = "api/event_stream.rs"]
 mod event_stream;
+#[path = "api/hygiene.rs"]
+mod hygiene;
 #[path = "api/operations.rs"]
 mod operations;
 #[path = "api/ops.rs"]
@@ -47,6 +49,7 @@ use bad_input::*;
 use cancellation::*;
 use contract::*;
 use dispatch::*;
+use hygiene::*;
 use operations::*;
 use ops::*;
 use restart::*;
@@ -80,6 +83,10 @@ on_both_backends!(
     // The contract: the document and the authorization matrix read from it.
     every_operation_in_the_document_answers_owner_stranger_other_roles_admin_and_no_token_as_documented,
     the_document_lists_the_shared_statuses_and_the_codes_of_every_error,
+    // Input hygiene.
+    names_and_emails_with_control_bidi_or_zero_width_characters_are_refused,
+    an_empty_malformed_or_reused_idempotency_key_is_refused_and_creates_nothing,
+    every_error_is_json_with_a_code_and_ranges_are_checked_as_documented,
     // The operations console.
     only_admins_read_the_operations_endpoints,
     the_console_sees_drivers_rides_kpis_and_zone_demand,

@@ -49,6 +49,19 @@ fn require_role(user: &User, role: Role) -> Result<(), AppError> {
     }
 }
 
+/// The ride an idempotency key created, if it was created from `quote_id`: a key reused for another
+/// quote is refused with `idempotency_key_reused`.
+fn same_request(existing: Ride, quote_id: QuoteId) -> Result<Ride, AppError> {
+    if existing.quote_id == quote_id {
+        Ok(existing)
+    } else {
+        Err(AppError::invalid(
+            "idempotency_key_reused",
+            "this idempotency key was used for a request with another quote",
+        ))
+    }
+}
+
 /// Who may see an event of `ride`.
 pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
     match event {
@@ -173,6 +186,13 @@ impl App {
         idempotency_key: Option<&str>,
     ) -> Result<Ride, AppError> {
         require_role(rider, Role::Rider)?;
+        // A retry returns the ride its key created, even after the quote expired; the same key with
+        // another quote is a client bug that must not pass for a success.
+        if let Some(key) = idempotency_key
+            && let Some(existing) = self.store().ride_by_idempotency_key(rider.id, key).await?
+        {
+            return same_request(existing, quote_id);
+        }
         let quote = self
             .store()
             .quote(quote_id)
@@ -194,12 +214,6 @@ impl App {
             now,
         );
         if !quote.is_valid_at(now) {
-            // A retry of a request that succeeded must still find its ride after the quote expired.
-            if let Some(key) = idempotency_key
-                && let Some(existing) = self.store().ride_by_idempotency_key(rider.id, key).await?
-            {
-                return Ok(existing);
-            }
             return Err(AppError::conflict(
                 "quote_expired",
                 "the quote has expired; ask for a new one",
@@ -219,7 +233,7 @@ impl App {
                 tracing::debug!(ride_id = %ride.id, "ride requested");
                 Ok(ride)
             }
-            Created::Existing(ride) => Ok(ride),
+            Created::Existing(ride) => same_request(ride, quote_id),
         }
     }
 

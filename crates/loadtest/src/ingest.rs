@@ -84,6 +84,10 @@ pub struct IngestArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// An admin's bearer token, to read the server's own count of location updates from `/metrics`
+    /// (which only admins may read); without it that column stays empty.
+    #[arg(long, env = "DOORSTEP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// How the simulated drivers encode a batch of points on the WebSocket.
@@ -551,13 +555,26 @@ fn empty_row(system: &'static str) -> IngestRow {
     }
 }
 
-async fn scrape_updates(http: &reqwest::Client, base: &str) -> Result<f64, LoadtestError> {
-    let answer = http.get(format!("{base}/metrics")).send().await?;
+async fn scrape_updates(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+) -> Result<Option<f64>, LoadtestError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let answer = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await?;
     if !answer.status().is_success() {
         return Err(server_error("GET /metrics", answer).await);
     }
     let text = answer.text().await?;
-    Ok(metric_value(&text, "location_updates_total").unwrap_or(0.0))
+    Ok(Some(
+        metric_value(&text, "location_updates_total").unwrap_or(0.0),
+    ))
 }
 
 fn ws_url(base: &str, token: &str) -> String {
@@ -605,7 +622,7 @@ async fn run_server_load(
         }
     }
 
-    let before = scrape_updates(http, base).await?;
+    let before = scrape_updates(http, base, args.metrics_token.as_deref()).await?;
     let counters = Arc::new(LoadCounters::default());
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -694,7 +711,7 @@ async fn run_server_load(
     ));
     let (seconds, (mut nanos, found, errors)) =
         run_for(args.seconds, &stop, &mut drivers, started, queries).await?;
-    let after = scrape_updates(http, base).await?;
+    let after = scrape_updates(http, base, args.metrics_token.as_deref()).await?;
     let sent = counters.sent_points.load(Ordering::Relaxed);
     let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
     let shed = counters.shed_batches.load(Ordering::Relaxed) * args.batch as u64;
@@ -710,7 +727,7 @@ async fn run_server_load(
         refused_points: refused,
         shed_points: shed,
         accepted_per_s: sent.saturating_sub(refused) as f64 / seconds,
-        server_counted: Some(after - before),
+        server_counted: before.zip(after).map(|(b, a)| a - b),
         queries_per_s: summary.count as f64 / args.seconds as f64,
         query: summary,
         mean_found: mean_found(found, summary.count),

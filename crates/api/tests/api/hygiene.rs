@@ -1,0 +1,191 @@
+//! Input hygiene: invisible and control characters, idempotency keys, documented ranges, and errors
+//! that are always `{"code","message"}` JSON.
+
+use crate::backend::{TestDb, TestResult};
+use crate::places::{TIMES_SQUARE, UNION_SQUARE};
+use crate::server::{TestServer, field};
+use reqwest::Method;
+use serde_json::json;
+
+pub async fn names_and_emails_with_control_bidi_or_zero_width_characters_are_refused(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let email = format!("clean-{}@example.com", uuid::Uuid::new_v4().simple());
+    for name in [
+        "Ann\u{0}",
+        "Ann\r\nX-Injected: 1",
+        "\u{202e}nnA",
+        "A\u{200b}nn",
+        "Ann\u{2066}",
+        "Ann\u{85}",
+    ] {
+        let body =
+            json!({"email": email, "password": "correct horse", "name": name, "role": "rider"});
+        server
+            .call(Method::POST, "/v1/auth/signup", None, Some(&body))
+            .await?
+            .expect_error(422, "invalid_characters");
+    }
+    for bad_email in [
+        format!("a\u{200b}{email}"),
+        format!("{email}\u{0}"),
+        format!("\u{202e}{email}"),
+    ] {
+        let body = json!({"email": bad_email, "password": "correct horse", "name": "Ann", "role": "rider"});
+        server
+            .call(Method::POST, "/v1/auth/signup", None, Some(&body))
+            .await?
+            .expect_error(422, "invalid_characters");
+    }
+    // Spaces around an address are not trimmed silently: the document's pattern refuses them too.
+    let spaced = json!({"email": format!(" {email}"), "password": "correct horse", "name": "Ann", "role": "rider"});
+    server
+        .call(Method::POST, "/v1/auth/signup", None, Some(&spaced))
+        .await?
+        .expect_error(422, "invalid_email");
+    // Nothing was kept: the address is still free, and a name is trimmed.
+    let body =
+        json!({"email": email, "password": "correct horse", "name": "  Ann Lee ", "role": "rider"});
+    let signed = server
+        .call(Method::POST, "/v1/auth/signup", None, Some(&body))
+        .await?
+        .expect(201);
+    let me = server
+        .get("/v1/me", &field(&signed, "token")?)
+        .await?
+        .expect(200);
+    assert_eq!(me["name"], "Ann Lee");
+    server.stop().await
+}
+
+pub async fn an_empty_malformed_or_reused_idempotency_key_is_refused_and_creates_nothing(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let first = server.quote(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    let second = server.quote(&rider, UNION_SQUARE, TIMES_SQUARE).await?;
+    let request = |quote: &serde_json::Value, key: &str| {
+        let quote_id = quote["quote_id"].clone();
+        server
+            .http
+            .post(server.url("/v1/rides"))
+            .bearer_auth(&rider.token)
+            .header("idempotency-key", key)
+            .json(&json!({"quote_id": quote_id}))
+            .send()
+    };
+    let long = "k".repeat(101);
+    for key in ["", "two words", long.as_str()] {
+        TestServer::reply(request(&first, key).await?)
+            .await?
+            .expect_error(422, "invalid_idempotency_key");
+    }
+    let ride = TestServer::reply(request(&first, "key-1").await?)
+        .await?
+        .expect(201);
+    let again = TestServer::reply(request(&first, "key-1").await?)
+        .await?
+        .expect(201);
+    assert_eq!(
+        again["ride_id"], ride["ride_id"],
+        "a retry is the same ride"
+    );
+    TestServer::reply(request(&second, "key-1").await?)
+        .await?
+        .expect_error(422, "idempotency_key_reused");
+    let rides = server.get("/v1/rides", &rider.token).await?.expect(200);
+    assert_eq!(
+        rides["rides"].as_array().map(Vec::len),
+        Some(1),
+        "only the first request made a ride: {rides}"
+    );
+    server.stop().await
+}
+
+pub async fn every_error_is_json_with_a_code_and_ranges_are_checked_as_documented(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let driver = server.signup("driver").await?;
+    let admin = server.admin().await?;
+    server
+        .call(Method::GET, "/v1/no-such-thing", Some(&rider.token), None)
+        .await?
+        .expect_error(404, "route_not_found");
+    let response = server
+        .http
+        .delete(server.url("/v1/rides"))
+        .bearer_auth(&rider.token)
+        .send()
+        .await?;
+    let allow = response
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    TestServer::reply(response)
+        .await?
+        .expect_error(405, "method_not_allowed");
+    assert!(
+        allow
+            .as_deref()
+            .is_some_and(|a| a.contains("GET") && a.contains("POST")),
+        "405 names the methods: {allow:?}"
+    );
+    for limit in ["0", "501", "-1"] {
+        server
+            .get(&format!("/v1/admin/rides?limit={limit}"), &admin.token)
+            .await?
+            .expect_error(422, "invalid_limit");
+    }
+    server
+        .get("/v1/admin/rides?limit=500", &admin.token)
+        .await?
+        .expect(200);
+    server
+        .get("/v1/admin/rides?limit=abc", &admin.token)
+        .await?
+        .expect_error(400, "invalid_query");
+    server
+        .get("/v1/admin/rides?state=flying", &admin.token)
+        .await?
+        .expect_error(422, "invalid_state");
+    for limit in ["0", "51"] {
+        server
+            .get(
+                &format!("/v1/drivers/nearby?lat=40.758&lng=-73.9855&limit={limit}"),
+                &rider.token,
+            )
+            .await?
+            .expect_error(422, "invalid_limit");
+    }
+    server
+        .get("/v1/drivers/nearby?lat=40.758", &rider.token)
+        .await?
+        .expect_error(400, "invalid_query");
+    server
+        .get(
+            "/v1/drivers/me/earnings?from=2026-11-25T12:00:00Z&to=2026-11-24T12:00:00Z",
+            &driver.token,
+        )
+        .await?
+        .expect_error(422, "invalid_period");
+    server
+        .get("/v1/drivers/me/earnings?from=yesterday", &driver.token)
+        .await?
+        .expect_error(422, "invalid_timestamp");
+    // A role that may not call an operation is refused before its body is read.
+    server
+        .call(
+            Method::POST,
+            "/v1/rides/quotes",
+            Some(&driver.token),
+            Some(&json!("not even an object")),
+        )
+        .await?
+        .expect_error(403, "forbidden");
+    server.stop().await
+}
