@@ -334,6 +334,13 @@ fn complete_operation(operation: &mut Value, path: &str, access: Access) {
     if has_query {
         add_error(operation, 400, &["invalid_query"]);
     }
+    // An empty path parameter leaves a path that no route matches.
+    let has_path_params = operation["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "path"));
+    if has_path_params {
+        add_error(operation, 404, &["route_not_found"]);
+    }
 }
 
 /// The links of one answer: the operation, its status, and each link's name and object.

@@ -181,6 +181,13 @@ impl App {
             role,
             created_at: now,
         };
+        // A taken address is refused before the hash (the insert below still decides a race).
+        if self.store().user_by_email(&user.email).await?.is_some() {
+            return Err(AppError::conflict(
+                "email_taken",
+                "an account with this email exists",
+            ));
+        }
         let hash = hash_password(password.to_owned()).await?;
         self.store().insert_user(&user, &hash).await?;
         tracing::debug!(user_id = %user.id, role = %role, "account created");
