@@ -103,6 +103,7 @@ fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
             .routes(routes!(rides::cancel))
             .routes(routes!(rides::arrive))
             .routes(routes!(rides::start))
+            .routes(routes!(rides::reissue_pin))
             .routes(routes!(rides::complete))
             .routes(routes!(rides::rate))
             .routes(routes!(drivers::online))

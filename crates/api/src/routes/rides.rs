@@ -1,4 +1,5 @@
-//! Rides: quotes, requests, reading, cancelling, the driver's arrive/start/complete, and ratings.
+//! Rides: quotes, requests, reading, cancelling, a new PIN, the driver's arrive/start/complete, and
+//! ratings.
 
 use crate::ApiState;
 use crate::dto::{
@@ -10,7 +11,7 @@ use crate::extract::{ApiJson, Caller, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use doorstep_domain::ride::Ride;
+use doorstep_domain::ride::{Pin, Ride};
 use doorstep_domain::{QuoteId, RideId, User};
 use doorstep_geo::LatLng;
 
@@ -20,7 +21,7 @@ fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
     } else {
         None
     };
-    RideView::new(ride, user.id, fee)
+    RideView::new(ride, user.id, fee, state.app.config().pin_max_attempts)
 }
 
 /// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes.
@@ -147,19 +148,43 @@ pub async fn arrive(
     Ok(Json(view(&state, &ride, &user)))
 }
 
-/// The assigned driver starts the trip with the rider's PIN.
+/// The assigned driver starts the trip with the rider's PIN. Wrong PINs are limited (5 by default,
+/// `--pin-max-attempts`): each is counted before it is answered and shows in the ride's events as
+/// `pin_attempt_failed`; the last allowed one locks the PIN (`pin_locked`) until the rider issues a new one
+/// with `POST /v1/rides/{id}/pin`.
 #[utoipa::path(post, path = "/v1/rides/{id}/start", tag = "driving", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = StartBody,
-    responses((status = 200, body = RideView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, description = "wrong_pin", body = ErrorBody)))]
+    responses((status = 200, body = RideView), (status = 404, body = ErrorBody),
+        (status = 409, description = "pin_locked (too many wrong PINs; the rider must issue a new one), invalid_ride_state, concurrent_update", body = ErrorBody),
+        (status = 422, description = "wrong_pin (counted; the message says how many tries are left), invalid_pin (not exactly 4 digits; not counted)", body = ErrorBody)))]
 pub async fn start(
     State(state): State<ApiState>,
     Caller(user): Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Json<RideView>, ApiError> {
+    let id = parse_id::<RideId>(&id, "ride")?;
+    let pin = Pin::try_from(&body)?;
+    let ride = state.app.start_trip(&user, id, &pin).await?;
+    Ok(Json(view(&state, &ride, &user)))
+}
+
+/// The rider (or an operator) replaces the ride's PIN with a new random one, until the trip starts. This
+/// also unlocks a PIN locked by too many wrong tries. The answer carries the new `pin`; the event
+/// `pin_reissued`, which the driver receives too, does not.
+#[utoipa::path(post, path = "/v1/rides/{id}/pin", tag = "rides", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = RideView),
+        (status = 403, description = "forbidden (the ride's driver)", body = ErrorBody),
+        (status = 404, description = "ride_not_found (also for other riders' and drivers' rides)", body = ErrorBody),
+        (status = 409, description = "invalid_ride_state (the trip started or the ride ended), concurrent_update", body = ErrorBody)))]
+pub async fn reissue_pin(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RideView>, ApiError> {
     let ride = state
         .app
-        .start_trip(&user, parse_id::<RideId>(&id, "ride")?, &body.pin)
+        .reissue_pin(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
     Ok(Json(view(&state, &ride, &user)))
 }
