@@ -427,7 +427,10 @@ impl App {
                     }
                     metrics::counter!("pin_checks_total", "result" => "wrong").increment(1);
                     tracing::info!(attempts_left, "wrong pin");
-                    return Err(AppError::invalid("wrong_pin", wrong_pin_message(attempts_left)));
+                    return Err(AppError::invalid(
+                        "wrong_pin",
+                        wrong_pin_message(attempts_left),
+                    ));
                 }
             }
         }
@@ -647,7 +650,8 @@ impl App {
 /// What the driver is told after a wrong PIN.
 fn wrong_pin_message(attempts_left: u8) -> String {
     match attempts_left {
-        0 => "wrong pin; no tries left: the pin is now locked, ask the rider for the new pin".to_owned(),
+        0 => "wrong pin; no tries left: the pin is now locked, ask the rider for the new pin"
+            .to_owned(),
         1 => "wrong pin; 1 try left before the pin is locked".to_owned(),
         n => format!("wrong pin; {n} tries left before the pin is locked"),
     }
