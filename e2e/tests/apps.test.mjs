@@ -176,7 +176,23 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
   await driver.getByRole('button', { name: "I've arrived" }).click();
   await driver.locator('#ride-state[data-state="driver_arrived"]').waitFor();
   await rider.locator('#ride-state[data-state="driver_arrived"]').waitFor();
-  await driver.getByLabel("Rider's PIN").fill(pin);
+  // A wrong PIN is counted: the driver sees the tries left, the rider sees that someone tried.
+  const wrong = String((Number(pin) + 1) % 10000).padStart(4, '0');
+  await driver.getByLabel("Rider's PIN").fill(wrong);
+  await driver.getByRole('button', { name: 'Start trip' }).click();
+  await driver.locator('#pin-status', { hasText: '4 tries left' }).waitFor();
+  assert.equal(await driver.locator('#pin-status').getAttribute('role'), 'alert');
+  await rider.locator('#pin-alert', { hasText: 'A wrong PIN was entered 1 time' }).waitFor();
+  await screenshot(driver, 'driver-wrong-pin-390');
+  await screenshot(rider, 'rider-wrong-pin-390');
+  // The rider issues a new PIN (which also clears the count) and tells it to the driver.
+  await rider.getByRole('button', { name: 'New PIN' }).click();
+  await rider.getByText('You have a new PIN').waitFor();
+  await rider.locator('#pin-alert:empty').waitFor({ state: 'attached' });
+  const newPin = (await rider.locator('#pin').textContent()).trim();
+  assert.match(newPin, /^\d{4}$/);
+  await driver.locator('#pin-status:empty').waitFor({ state: 'attached', timeout: 15000 });
+  await driver.getByLabel("Rider's PIN").fill(newPin);
   await screenshot(driver, 'driver-pin-390');
   await driver.getByRole('button', { name: 'Start trip' }).click();
   await driver.locator('#ride-state[data-state="in_progress"]').waitFor();

@@ -1,6 +1,6 @@
 // The driver app: go online, share the car's position (the browser's Geolocation API when allowed, or a
 // simulated drive toward the pickup and the drop-off), answer offers before they expire, drive the ride
-// (arrive, PIN, start, complete), rate the rider and read today's earnings.
+// (arrive, PIN with the tries left or the lock, start, complete), rate the rider and read today's earnings.
 import { Api, errorText } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
@@ -260,8 +260,15 @@ async function refreshRide() {
   try {
     const r = await api.get(`/v1/rides/${st.ride.ride_id}`);
     const changed = !st.ride.state || st.ride.state !== r.state;
+    // Wrong tries, the lock and a new PIN change the PIN notice but not the screen.
+    const pinChanged = !changed && (st.ride.pin_locked !== r.pin_locked || st.ride.pin_failed_attempts !== r.pin_failed_attempts);
     st.ride = r;
     if (changed && st.screen === 'drive') draw(true);
+    else if (pinChanged && st.screen === 'drive') {
+      const typed = $('#pin') ? $('#pin').value : '';
+      draw();
+      if ($('#pin')) $('#pin').value = typed;
+    }
   } catch (e) {
     console.warn('ride', e);
   }
@@ -312,7 +319,8 @@ function drive() {
       <form id="pin-form" novalidate>
         <label for="pin">Rider's PIN</label>
         <p class="hint" id="pin-hint">Ask the rider for the 4-digit PIN shown in their app.</p>
-        <input id="pin" name="pin" inputmode="numeric" pattern="[0-9]{4}" maxlength="4" autocomplete="one-time-code" aria-describedby="pin-hint" required>
+        <input id="pin" name="pin" inputmode="numeric" pattern="[0-9]{4}" maxlength="4" autocomplete="one-time-code" aria-describedby="pin-hint pin-status" ${r.pin_locked ? html`aria-invalid="true"` : ''} required>
+        <div id="pin-status" class="notice ${r.pin_locked ? 'bad' : 'warn'}" role="alert" aria-live="assertive" data-locked="${r.pin_locked ? 'true' : 'false'}">${pinStatus(r)}</div>
         <p class="error" role="alert" id="ride-error"></p>
         <button class="primary" id="start">Start trip</button>
       </form>
@@ -380,6 +388,15 @@ function drive() {
   render(panel, html`${body}${r && fmt.OPEN_STATES.includes(r.state) ? simControls : ''}`);
   drawMap();
   bindDrive(r);
+}
+
+/** What the driver is told about wrong PINs so far: nothing, the tries left, or the lock. */
+function pinStatus(r) {
+  if (r.pin_locked)
+    return html`<strong>Too many wrong PINs: the PIN is locked.</strong> Ask the rider for the new PIN — they get one with “New PIN” in their app — then enter it here.`;
+  if (r.pin_failed_attempts > 0)
+    return html`Wrong PIN. ${r.pin_attempts_left} ${r.pin_attempts_left === 1 ? 'try' : 'tries'} left before the PIN is locked.`;
+  return '';
 }
 
 function bindDrive(r) {
@@ -467,7 +484,17 @@ function bindDrive(r) {
         return;
       }
       busy($('#start'), $('#ride-error'), async () => {
-        st.ride = await api.post(`/v1/rides/${r.ride_id}/start`, { pin });
+        try {
+          st.ride = await api.post(`/v1/rides/${r.ride_id}/start`, { pin });
+        } catch (err) {
+          if (err.code !== 'wrong_pin' && err.code !== 'pin_locked') throw err;
+          // The server counted the try: show the tries left, or the lock, from the ride as it is now.
+          st.ride = await api.get(`/v1/rides/${r.ride_id}`).catch(() => ({ ...st.ride, pin_locked: err.code === 'pin_locked' }));
+          draw();
+          $('#pin').value = '';
+          $('#pin').focus();
+          return;
+        }
         map.fitPoints([st.pos, st.ride.dropoff].filter(Boolean), 120);
         draw(true);
       });

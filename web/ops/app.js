@@ -484,6 +484,9 @@ function describe(e) {
     case 'cancelled': return html`Cancelled by ${e.by}${e.fee ? html`, fee ${fmt.money(e.fee)}` : ', no fee'}`;
     case 'driver_cancelled': return html`Driver ${who(e.driver)} dropped the ride; back to dispatch`;
     case 'no_driver_available': return html`No driver available (${String(e.reason || '').replace(/_/g, ' ')})`;
+    case 'pin_attempt_failed': return html`Wrong PIN tried (${e.attempts_left} ${e.attempts_left === 1 ? 'try' : 'tries'} left)`;
+    case 'pin_locked': return html`PIN locked after too many wrong tries`;
+    case 'pin_reissued': return html`New PIN issued`;
     default: return html`${e.type}`;
   }
 }

@@ -1,5 +1,6 @@
 // The rider app: sign in, choose pickup and drop-off on the map or by zone name, get an itemised quote,
-// request, follow the driver live, show the PIN, see the receipt, rate, and browse past rides.
+// request, follow the driver live, show the PIN (with wrong tries, the lock, and a new PIN on demand), see
+// the receipt, rate, and browse past rides.
 import { Api, errorText, newIdempotencyKey } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
@@ -270,14 +271,22 @@ async function refreshRide() {
   }
 }
 
+/** The PIN fields of a ride view, to tell whether they changed. */
+function pinKey(r) {
+  return r ? `${r.pin}|${r.pin_locked}|${r.pin_failed_attempts}` : '';
+}
+
 function applyRide(r) {
   const before = st.ride && st.ride.state;
+  const pinBefore = pinKey(st.ride);
   st.ride = r;
   if (r.state !== 'driver_assigned') st.eta = r.state === 'driver_arrived' ? { s: 0, at: Date.now() } : st.eta;
   if (st.screen === 'ride' || st.screen === 'receipt') {
     if (r.state === 'completed' && before !== 'completed') go('receipt');
     else if (st.screen === 'ride') {
       if (before !== r.state) go('ride');
+      // Wrong PINs, the lock or a new PIN: redraw in place, without moving focus.
+      else if (pinBefore !== pinKey(r)) rideScreen();
       else drawRideMap();
     }
   }
@@ -351,8 +360,13 @@ function rideScreen() {
       ${r.state === 'driver_arrived' ? html`<p><strong>Your driver is at the pickup.</strong></p>` : ''}
       ${r.state === 'in_progress' ? html`<p>On the way to the drop-off. Enjoy the ride.</p>` : ''}
       ${r.pin && r.state !== 'in_progress'
-        ? html`<div class="card"><p class="muted" id="pin-label">Tell your driver this PIN to start the trip</p>
-          <p class="pin" id="pin" aria-labelledby="pin-label">${r.pin}</p></div>`
+        ? html`<div class="card" aria-labelledby="pin-label"><p class="muted" id="pin-label">Tell your driver this PIN to start the trip</p>
+          <p class="pin" id="pin" aria-labelledby="pin-label" data-locked="${r.pin_locked ? 'true' : 'false'}">${r.pin}</p>
+          <div id="pin-alert" class="notice ${r.pin_locked ? 'bad' : 'warn'}" role="alert" aria-live="assertive">${pinAlert(r)}</div>
+          <p role="status" id="pin-done"></p>
+          <p class="error" role="alert" id="pin-error"></p>
+          <button class="${r.pin_locked ? 'primary' : 'secondary'}" id="new-pin" style="width:100%" aria-describedby="new-pin-hint">New PIN</button>
+          <p class="hint" id="new-pin-hint">Replaces this PIN${r.pin_locked ? ' and unlocks it' : ''}. Only tell it to your driver at the car.</p></div>`
         : ''}
       <dl class="kv"><dt>Quoted fare</dt><dd>${fmt.money(r.fare)}</dd>
         ${r.surge_multiplier > 1.0001 ? html`<dt>Surge</dt><dd>×${r.surge_multiplier.toFixed(2)}</dd>` : ''}
@@ -381,6 +395,29 @@ function rideScreen() {
     });
   const cancel = $('#cancel');
   if (cancel) cancel.addEventListener('click', () => cancelRide(cancel));
+  const newPin = $('#new-pin');
+  if (newPin) newPin.addEventListener('click', () => reissuePin(newPin));
+}
+
+/** What the rider is told about wrong PINs entered for their ride: nothing, the tries, or the lock. */
+function pinAlert(r) {
+  const n = r.pin_failed_attempts || 0;
+  const times = `${n} time${n === 1 ? '' : 's'}`;
+  if (r.pin_locked)
+    return html`<strong>A wrong PIN was entered ${times}, so this PIN is locked and the trip cannot start.</strong>
+      If you are at the car with your driver, get a new PIN and tell it to them.`;
+  if (n > 0)
+    return html`A wrong PIN was entered ${times} for this ride (${r.pin_attempts_left} ${r.pin_attempts_left === 1 ? 'try' : 'tries'} left before it locks). Only tell the PIN to your driver at the car.`;
+  return '';
+}
+
+async function reissuePin(button) {
+  await busy(button, $('#pin-error'), async () => {
+    st.ride = await api.post(`/v1/rides/${st.ride.ride_id}/pin`);
+    rideScreen();
+    $('#pin-done').textContent = 'You have a new PIN. Tell it to your driver.';
+    $('#new-pin')?.focus();
+  });
 }
 
 async function cancelRide(button) {

@@ -100,6 +100,8 @@ export function errorText(e) {
     outside_service_area: 'That place is outside the service area (Manhattan).',
     quote_expired: 'The price has expired. Get a new quote.',
     wrong_pin: 'Wrong PIN. Ask the rider for the 4-digit PIN shown in their app.',
+    invalid_pin: 'The PIN has 4 digits (0–9).',
+    pin_locked: 'Too many wrong PINs: the PIN is locked. Ask the rider for the new PIN (they get one in their app).',
     rate_limited: 'Too many requests. Wait a moment and try again.',
     unauthenticated: 'Your session has ended. Please log in again.',
     already_rated: 'You have already rated this ride.',

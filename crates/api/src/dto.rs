@@ -4,7 +4,7 @@
 use crate::error::ApiError;
 use doorstep_app::rides::{EarningsStatement, OfferView};
 use doorstep_domain::pricing::FareBreakdown;
-use doorstep_domain::ride::{Ride, RideEvent};
+use doorstep_domain::ride::{Pin, Ride, RideEvent};
 use doorstep_domain::{Money, Role, Timestamp, UserId};
 use doorstep_geo::LatLng;
 use doorstep_store::StoredEvent;
@@ -420,9 +420,16 @@ pub struct RideView {
     pub final_fare: Option<MoneyDto>,
     /// Final fare, itemised.
     pub final_breakdown: Option<Vec<FareLineDto>>,
-    /// The PIN the rider tells the driver (shown to the rider only).
+    /// The PIN the rider tells the driver (shown to the rider only). A new one replaces it after
+    /// `POST /v1/rides/{id}/pin`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
+    /// Whether too many wrong PINs locked the PIN: the trip cannot start until the rider issues a new one.
+    pub pin_locked: bool,
+    /// How many more wrong PINs the driver may try before the PIN locks (0 when locked).
+    pub pin_attempts_left: u8,
+    /// Wrong PINs tried since the PIN was issued.
+    pub pin_failed_attempts: u8,
     /// Estimated pickup time at assignment, seconds.
     pub pickup_eta_s: Option<u32>,
     /// When requested.
@@ -444,8 +451,14 @@ pub struct RideView {
 }
 
 impl RideView {
-    /// The view of `ride` for `viewer`; `cancel_fee_now` is computed by the caller.
-    pub fn new(ride: &Ride, viewer: UserId, cancel_fee_now: Option<Money>) -> RideView {
+    /// The view of `ride` for `viewer`; `cancel_fee_now` is computed by the caller, and `pin_max_attempts`
+    /// is the app's limit of wrong PINs.
+    pub fn new(
+        ride: &Ride,
+        viewer: UserId,
+        cancel_fee_now: Option<Money>,
+        pin_max_attempts: u8,
+    ) -> RideView {
         let t = |x: Option<Timestamp>| x.map(rfc3339);
         RideView {
             ride_id: ride.id.to_string(),
@@ -460,6 +473,9 @@ impl RideView {
             final_fare: ride.final_fare.as_ref().map(|f| f.total.into()),
             final_breakdown: ride.final_fare.as_ref().map(breakdown),
             pin: (viewer == ride.rider).then(|| ride.pin.as_str().to_owned()),
+            pin_locked: ride.pin_locked(pin_max_attempts),
+            pin_attempts_left: ride.pin.attempts_left(pin_max_attempts),
+            pin_failed_attempts: ride.pin.failed_attempts(),
             pickup_eta_s: ride.pickup_eta_s,
             requested_at: rfc3339(ride.requested_at),
             assigned_at: t(ride.assigned_at),
@@ -483,9 +499,19 @@ pub struct RideList {
 /// `POST /v1/rides/{id}/start`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StartBody {
-    /// The rider's four-digit PIN.
+    /// The rider's PIN: exactly four ASCII digits.
     #[schema(schema_with = crate::schema::pin)]
     pub pin: String,
+}
+
+impl TryFrom<&StartBody> for Pin {
+    type Error = ApiError;
+
+    fn try_from(body: &StartBody) -> Result<Self, Self::Error> {
+        Pin::parse(&body.pin).ok_or_else(|| {
+            ApiError::unprocessable("invalid_pin", "the pin must be exactly 4 digits (0-9)")
+        })
+    }
 }
 
 /// `POST /v1/rides/{id}/rating`.

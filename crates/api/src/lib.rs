@@ -125,6 +125,7 @@ fn api_routes() -> (
         .add(RIDE_PARTIES, routes!(rides::cancel))
         .add(DRIVER, routes!(rides::arrive))
         .add(DRIVER, routes!(rides::start))
+        .add(Access::Roles(&[Rider, Admin]), routes!(rides::reissue_pin))
         .add(DRIVER, routes!(rides::complete))
         .add(Access::Roles(&[Rider, Driver]), routes!(rides::rate))
         .add(DRIVER, routes!(drivers::online))

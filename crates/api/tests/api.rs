@@ -31,6 +31,8 @@ mod hygiene;
 mod operations;
 #[path = "api/ops.rs"]
 mod ops;
+#[path = "api/pin.rs"]
+mod pin;
 #[path = "api/places.rs"]
 mod places;
 #[path = "api/restart.rs"]
@@ -52,6 +54,7 @@ use dispatch::*;
 use hygiene::*;
 use operations::*;
 use ops::*;
+use pin::*;
 use restart::*;
 use ride_flow::*;
 use websocket::*;
@@ -134,6 +137,11 @@ on_both_backends!(
     the_openapi_document_is_version_3_1_and_lists_the_ride_routes,
     the_docs_page_is_html_that_loads_nothing_from_other_hosts,
     a_caller_over_its_quota_gets_429_with_retry_after_and_other_callers_do_not,
+    // The ride PIN: limited guesses, the lock, a new PIN.
+    a_driver_guessing_pins_is_locked_out_after_the_configured_tries_even_with_the_right_pin,
+    the_rider_sees_wrong_pins_and_the_lock_live_and_a_new_pin_lets_the_driver_start,
+    only_the_rider_or_an_admin_can_issue_a_new_pin,
+    concurrent_guesses_never_get_more_wrong_answers_than_the_limit_nor_start_after_the_lock,
     // Restart.
     after_a_restart_waiting_rides_are_dispatched_assigned_rides_stay_assigned_and_the_ledger_balances,
 );

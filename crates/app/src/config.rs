@@ -28,6 +28,9 @@ pub struct AppConfig {
     pub position_flush_interval: Duration,
     /// Minimum interval between two location events of one driver pushed to a rider.
     pub location_push_interval_ms: i64,
+    /// Wrong PINs a ride accepts (counted since the PIN was issued) before its PIN locks until the rider
+    /// issues a new one. 0 locks every PIN from the start.
+    pub pin_max_attempts: u8,
 }
 
 impl Default for AppConfig {
@@ -44,6 +47,7 @@ impl Default for AppConfig {
             surge_radius_km: 1.5,
             position_flush_interval: Duration::from_secs(5),
             location_push_interval_ms: 2000,
+            pin_max_attempts: 5,
         }
     }
 }

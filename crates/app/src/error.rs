@@ -84,7 +84,11 @@ impl From<RideError> for AppError {
         match e {
             RideError::Transition { .. } => AppError::conflict("invalid_ride_state", e.to_string()),
             RideError::NotYourRide => AppError::NotFound("ride"),
-            RideError::WrongPin => AppError::invalid("wrong_pin", "the pin does not match"),
+            RideError::PinLocked => AppError::conflict(
+                "pin_locked",
+                "too many wrong pins: the pin is locked; ask the rider for the new pin",
+            ),
+            RideError::MalformedPin { .. } => AppError::invalid("invalid_pin", e.to_string()),
         }
     }
 }

@@ -1,6 +1,10 @@
 //! Ride use cases: quote, request, read, cancel, the driver's arrive/start/complete, offers, ratings and
 //! earnings. Each loads the ride, applies one domain transition, and saves the ride with its events (and
 //! any offer or ledger posting) in one store transaction before touching the hot state or the bus.
+//!
+//! Starting a trip and issuing a new PIN retry a lost race: a PIN guess is answered (right or wrong) only
+//! after the attempt is durably counted under the ride's version, so concurrent guesses cannot evaluate
+//! more wrong PINs than the limit, and a right PIN cannot win after a concurrent wrong one locked it.
 
 use crate::dispatcher::DispatchCommand;
 use crate::{App, AppError, BusMessage};
@@ -9,13 +13,17 @@ use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::{SurgeMillis, price_trip};
 use doorstep_domain::quote::Quote;
 use doorstep_domain::rating::{Rating, RatingError, Stars, parse_comment};
-use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState};
+use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState, StartOutcome};
 use doorstep_domain::{Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId};
 use doorstep_geo::{LatLng, new_york_local, to_utm};
-use doorstep_store::{Audience, Created, RideChange, StatementLine, StoredEvent};
+use doorstep_store::{Audience, Created, RideChange, StatementLine, StoreError, StoredEvent};
 
 /// The most rides a list returns.
 pub const RIDE_LIST_LIMIT: i64 = 100;
+
+/// How many times a PIN check or a new PIN re-reads the ride after losing a race to a concurrent change
+/// before it gives up with 409 `concurrent_update`.
+pub const RIDE_CHANGE_TRIES: usize = 8;
 
 /// A pending offer with the ride it is for.
 #[derive(Debug, Clone)]
@@ -81,7 +89,10 @@ pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
         | RideEvent::DriverArrived { .. }
         | RideEvent::Started { .. }
         | RideEvent::Completed { .. }
-        | RideEvent::Cancelled { .. } => Audience {
+        | RideEvent::Cancelled { .. }
+        | RideEvent::PinAttemptFailed { .. }
+        | RideEvent::PinLocked
+        | RideEvent::PinReissued => Audience {
             rider: Some(ride.rider),
             driver: ride.driver,
         },
@@ -98,6 +109,21 @@ impl App {
         events: &[RideEvent],
         posting: Option<&doorstep_domain::ledger::Posting>,
     ) -> Result<Vec<StoredEvent>, AppError> {
+        Ok(self
+            .try_commit(ride, expected_version, offers, events, posting)
+            .await?)
+    }
+
+    /// [`App::commit`], with the store's error as it is, so that a caller can retry a lost race
+    /// ([`StoreError::Conflict`]).
+    async fn try_commit(
+        &self,
+        ride: &Ride,
+        expected_version: i64,
+        offers: &[Offer],
+        events: &[RideEvent],
+        posting: Option<&doorstep_domain::ledger::Posting>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let events: Vec<_> = events
             .iter()
             .map(|e| (e.clone(), audience_of(ride, e)))
@@ -200,7 +226,7 @@ impl App {
             .filter(|q| q.rider == rider.id)
             .ok_or(AppError::NotFound("quote"))?;
         let now = self.clock().now();
-        let pin = Pin::random(&mut rand::rng());
+        let pin = Pin::issue(&mut rand::rng());
         let (ride, event) = Ride::request(
             NewRide {
                 id: RideId::from_uuid(uuid::Uuid::now_v7()),
@@ -371,13 +397,87 @@ impl App {
     }
 
     /// The driver starts the trip with the rider's PIN.
-    pub async fn start_trip(&self, driver: &User, id: RideId, pin: &str) -> Result<Ride, AppError> {
-        let mut ride = self.drivers_ride(driver, id).await?;
-        let expected = ride.version;
-        let event = ride.start(driver.id, pin, self.clock().now())?;
-        self.commit(&ride, expected, &[], &[event], None).await?;
-        self.with_fleet(|f| f.trip_started(driver.id, ride.id, ride.rider));
-        Ok(ride)
+    ///
+    /// A wrong PIN is counted before it is answered: the ride (its count of wrong PINs, and the lock at
+    /// [`AppConfig::pin_max_attempts`](crate::AppConfig)) and the `pin_attempt_failed`/`pin_locked` events
+    /// are saved under the version the guess was checked against, and only then does the driver get 422
+    /// `wrong_pin`. If a concurrent change won the race, the guess is checked again against the ride as it
+    /// now is (which may be locked, or started); after [`RIDE_CHANGE_TRIES`] lost races the answer is 409
+    /// `concurrent_update`, which says nothing about the PIN.
+    #[tracing::instrument(skip_all, fields(ride_id = %id))]
+    pub async fn start_trip(&self, driver: &User, id: RideId, pin: &Pin) -> Result<Ride, AppError> {
+        let max = self.config().pin_max_attempts;
+        for _ in 0..RIDE_CHANGE_TRIES {
+            let mut ride = self.drivers_ride(driver, id).await?;
+            let expected = ride.version;
+            let outcome = match ride.start(driver.id, pin, max, self.clock().now()) {
+                Ok(outcome) => outcome,
+                Err(refused) => {
+                    if matches!(refused, doorstep_domain::ride::RideError::PinLocked) {
+                        metrics::counter!("pin_checks_total", "result" => "locked").increment(1);
+                    }
+                    return Err(refused.into());
+                }
+            };
+            match outcome {
+                StartOutcome::Started(event) => {
+                    match self.try_commit(&ride, expected, &[], &[event], None).await {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                    metrics::counter!("pin_checks_total", "result" => "right").increment(1);
+                    self.with_fleet(|f| f.trip_started(driver.id, ride.id, ride.rider));
+                    return Ok(ride);
+                }
+                StartOutcome::WrongPin {
+                    attempts_left,
+                    events,
+                } => {
+                    match self.try_commit(&ride, expected, &[], &events, None).await {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                    metrics::counter!("pin_checks_total", "result" => "wrong").increment(1);
+                    tracing::info!(attempts_left, "wrong pin");
+                    return Err(AppError::invalid(
+                        "wrong_pin",
+                        wrong_pin_message(attempts_left),
+                    ));
+                }
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// The rider (or an admin) replaces the ride's PIN with a new random one, which also unlocks it after
+    /// too many wrong PINs. The `pin_reissued` event does not carry the PIN; the rider reads it from the
+    /// ride. Anyone else gets 404 (the ride's driver 403: they know the ride exists).
+    #[tracing::instrument(skip_all, fields(ride_id = %id))]
+    pub async fn reissue_pin(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
+        for _ in 0..RIDE_CHANGE_TRIES {
+            let mut ride = self.ride_for(user, id).await?;
+            let expected = ride.version;
+            let event = match user.role {
+                Role::Admin => ride.reissue_pin_by_admin(&mut rand::rng())?,
+                Role::Rider if ride.rider == user.id => {
+                    ride.reissue_pin_by_rider(user.id, &mut rand::rng())?
+                }
+                _ if ride.driver == Some(user.id) => {
+                    return Err(AppError::Forbidden(
+                        "only the rider or an operator can issue a new pin",
+                    ));
+                }
+                _ => return Err(AppError::NotFound("ride")),
+            };
+            match self.try_commit(&ride, expected, &[], &[event], None).await {
+                Ok(_) => return Ok(ride),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
     }
 
     /// The driver ends the trip. The final fare uses the distance driven (from the driver's reported
@@ -564,6 +664,16 @@ impl App {
     /// Whether `user` is allowed to see driver `driver`'s ratings (anyone signed in).
     pub async fn rating_summary(&self, user: UserId) -> Result<(f64, i64), AppError> {
         Ok(self.store().rating_summary(user).await?)
+    }
+}
+
+/// What the driver is told after a wrong PIN.
+fn wrong_pin_message(attempts_left: u8) -> String {
+    match attempts_left {
+        0 => "wrong pin; no tries left: the pin is now locked, ask the rider for the new pin"
+            .to_owned(),
+        1 => "wrong pin; 1 try left before the pin is locked".to_owned(),
+        n => format!("wrong pin; {n} tries left before the pin is locked"),
     }
 }
 

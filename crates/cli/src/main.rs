@@ -132,6 +132,9 @@ struct TuningArgs {
     /// dropped and answered with an `overloaded` error frame.
     #[arg(long, env = "DOORSTEP_SHED_LAG_MS", default_value_t = 1000)]
     shed_lag_ms: u64,
+    /// Wrong PINs a ride accepts before its PIN locks until the rider issues a new one (1 to 20).
+    #[arg(long, env = "DOORSTEP_PIN_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=20))]
+    pin_max_attempts: u8,
 }
 
 impl TuningArgs {
@@ -157,6 +160,7 @@ impl TuningArgs {
             offer_timeout_secs: self.offer_timeout_s.max(1),
             pickup_limit_secs: self.pickup_limit_s.max(1),
             driver_stale_secs: self.driver_stale_s.max(1),
+            pin_max_attempts: self.pin_max_attempts,
             ..AppConfig::default()
         };
         c.pricing.free_cancel_secs = self.free_cancel_s.max(0);

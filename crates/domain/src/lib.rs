@@ -8,7 +8,11 @@
 //!
 //! Every change of a ride's state goes through [`ride::Ride`]'s methods; an illegal transition returns
 //! [`ride::RideError::Transition`] and leaves the ride untouched.
+//!
+//! Secrets one party presents to another (a ride's PIN; later a delivery's hand-over code and a house
+//! call's check-in code) are [`code::VerificationCode`]s: they count wrong guesses and lock at a limit.
 
+pub mod code;
 pub mod ids;
 pub mod ledger;
 pub mod money;

@@ -2,15 +2,22 @@
 //!
 //! ```text
 //! requested ──assign──▶ driver_assigned ──arrive──▶ driver_arrived ──start(pin)──▶ in_progress ──complete──▶ completed
-//!     │  ▲                   │                          │
-//!     │  └──driver cancels───┴──────────────────────────┘
+//!     │  ▲                   │                          │  ▲ │ wrong pin: attempts+1 (locks at the limit)
+//!     │  └──driver cancels───┴──────────────────────────┘  └─┘ new pin (rider, admin): unlocks
 //!     ├──no driver──▶ no_driver_available
 //!     └──rider cancels (also from driver_assigned, driver_arrived)──▶ cancelled
 //! ```
 //!
 //! Each method checks who acts and from which state, changes the ride, bumps its version and returns the
 //! event to record; an illegal transition returns an error and leaves the ride untouched.
+//!
+//! The PIN is a [`VerificationCode`]: a wrong PIN is not an illegal transition but a counted attempt, so
+//! [`Ride::start`] changes the ride (attempts + 1, version + 1) and returns [`StartOutcome::WrongPin`]
+//! with the events to record; the caller saves them before telling the driver. At the limit the PIN
+//! locks and every start is refused ([`RideError::PinLocked`]) until the rider (or an operator) issues a
+//! new one ([`Ride::reissue_pin_by_rider`], [`Ride::reissue_pin_by_admin`]).
 
+use crate::code::{CodeError, CodeLength, VerificationCode};
 use crate::ids::{OfferId, QuoteId, RideId, UserId};
 use crate::money::Money;
 use crate::pricing::{FareBreakdown, PricingConfig};
@@ -99,28 +106,48 @@ impl fmt::Display for RideState {
 }
 
 /// How many digits a ride's PIN has.
-pub const PIN_DIGITS: usize = 4;
+pub const PIN_DIGITS: usize = Pin::LENGTH.get() as usize;
 
-/// A four-digit code the rider tells the driver; the ride starts only with it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A PIN as the driver types it: exactly four ASCII digits. The ride's own PIN, the secret with its count
+/// of wrong attempts, is a [`VerificationCode`] of [`Pin::LENGTH`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pin(String);
 
 impl Pin {
-    /// A uniformly random PIN from `0000` to `9999`.
-    pub fn random(rng: &mut impl rand::Rng) -> Pin {
-        Pin(format!("{:04}", rng.random_range(0..10_000u32)))
+    /// How many digits a ride's PIN has.
+    pub const LENGTH: CodeLength = CodeLength::FOUR;
+
+    /// A new ride PIN, uniformly random from `0000` to `9999`, with no failed attempts.
+    pub fn issue(rng: &mut impl rand::Rng) -> VerificationCode {
+        VerificationCode::random(Pin::LENGTH, rng)
     }
 
     /// Accepts exactly [`PIN_DIGITS`] ASCII digits.
     pub fn parse(s: &str) -> Option<Pin> {
-        (s.len() == PIN_DIGITS && s.bytes().all(|b| b.is_ascii_digit())).then(|| Pin(s.to_owned()))
+        (s.len() == usize::from(Pin::LENGTH.get()) && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Pin(s.to_owned()))
     }
 
     /// The four digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What a start attempt with a well-formed PIN did. Both outcomes change the ride; save it with the
+/// events before answering the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartOutcome {
+    /// The PIN matched: the trip started.
+    Started(RideEvent),
+    /// The PIN did not match. The attempt was counted; the events are
+    /// [`RideEvent::PinAttemptFailed`] and, when this attempt reached the limit, [`RideEvent::PinLocked`].
+    WrongPin {
+        /// How many more wrong PINs lock the ride's PIN (0: this one locked it).
+        attempts_left: u8,
+        /// The events to record, in order.
+        events: Vec<RideEvent>,
+    },
 }
 
 /// Who ended a ride early.
@@ -221,6 +248,16 @@ pub enum RideEvent {
         /// Why.
         reason: NoDriverReason,
     },
+    /// The driver tried a wrong PIN; the rider sees that someone is trying.
+    PinAttemptFailed {
+        /// How many more wrong PINs lock it.
+        attempts_left: u8,
+    },
+    /// Too many wrong PINs: the ride cannot start until the rider issues a new PIN.
+    PinLocked,
+    /// A new PIN replaced the old one (and unlocked it). The event never carries the PIN: drivers receive
+    /// events too; the rider reads the new PIN from the ride.
+    PinReissued,
 }
 
 impl RideEvent {
@@ -236,6 +273,9 @@ impl RideEvent {
             RideEvent::Cancelled { .. } => "cancelled",
             RideEvent::DriverCancelled { .. } => "driver_cancelled",
             RideEvent::NoDriverAvailable { .. } => "no_driver_available",
+            RideEvent::PinAttemptFailed { .. } => "pin_attempt_failed",
+            RideEvent::PinLocked => "pin_locked",
+            RideEvent::PinReissued => "pin_reissued",
         }
     }
 }
@@ -254,9 +294,17 @@ pub enum RideError {
     /// The actor is not the ride's rider or assigned driver.
     #[error("not your ride")]
     NotYourRide,
-    /// The PIN does not match.
-    #[error("wrong pin")]
-    WrongPin,
+    /// Too many wrong PINs were tried: the PIN is locked until the rider issues a new one. The PIN given
+    /// was not compared.
+    #[error("the pin is locked after too many wrong tries; the rider must issue a new pin")]
+    PinLocked,
+    /// The PIN given is not a PIN of the ride's length (never the case for a parsed [`Pin`] and a ride
+    /// PIN from [`Pin::issue`]).
+    #[error("a pin is {expected} digits")]
+    MalformedPin {
+        /// The number of digits expected.
+        expected: u8,
+    },
 }
 
 /// Everything needed to create a ride from an accepted quote.
@@ -274,8 +322,8 @@ pub struct NewRide {
     pub dropoff: LatLng,
     /// The quoted fare.
     pub quoted: FareBreakdown,
-    /// The rider's PIN for this ride.
-    pub pin: Pin,
+    /// The rider's PIN for this ride (from [`Pin::issue`]).
+    pub pin: VerificationCode,
 }
 
 /// A ride and its history in timestamps.
@@ -299,8 +347,8 @@ pub struct Ride {
     pub state: RideState,
     /// The assigned driver while one is attached (kept after completion).
     pub driver: Option<UserId>,
-    /// The rider's PIN.
-    pub pin: Pin,
+    /// The rider's PIN and its count of wrong attempts.
+    pub pin: VerificationCode,
     /// Estimated pickup time given at assignment, in seconds.
     pub pickup_eta_s: Option<u32>,
     /// Drivers who declined, let an offer expire, or cancelled: dispatch does not offer them this ride again.
@@ -393,17 +441,86 @@ impl Ride {
         Ok(RideEvent::DriverArrived { driver: by })
     }
 
-    /// The assigned driver starts the trip with the rider's PIN.
-    pub fn start(&mut self, by: UserId, pin: &str, now: Timestamp) -> Result<RideEvent, RideError> {
+    /// The assigned driver starts the trip with the rider's PIN, allowing at most `max_pin_attempts` wrong
+    /// PINs since the PIN was issued.
+    ///
+    /// A wrong PIN changes the ride (its count of failed attempts and its version) and returns
+    /// [`StartOutcome::WrongPin`]; at the limit the PIN locks, and from then on every start is refused
+    /// with [`RideError::PinLocked`] without comparing the PIN, the right one included.
+    pub fn start(
+        &mut self,
+        by: UserId,
+        pin: &Pin,
+        max_pin_attempts: u8,
+        now: Timestamp,
+    ) -> Result<StartOutcome, RideError> {
         self.expect_driver(by)?;
         self.expect_state(RideState::DriverArrived, "start")?;
-        if pin != self.pin.as_str() {
-            return Err(RideError::WrongPin);
+        match self.pin.check(pin.as_str(), max_pin_attempts) {
+            Ok(()) => {
+                self.state = RideState::InProgress;
+                self.started_at = Some(now);
+                self.version += 1;
+                Ok(StartOutcome::Started(RideEvent::Started { driver: by }))
+            }
+            Err(CodeError::Wrong { attempts_left }) => {
+                self.version += 1;
+                let mut events = vec![RideEvent::PinAttemptFailed { attempts_left }];
+                if attempts_left == 0 {
+                    events.push(RideEvent::PinLocked);
+                }
+                Ok(StartOutcome::WrongPin {
+                    attempts_left,
+                    events,
+                })
+            }
+            Err(CodeError::Locked) => Err(RideError::PinLocked),
+            Err(CodeError::Malformed { expected }) => Err(RideError::MalformedPin { expected }),
         }
-        self.state = RideState::InProgress;
-        self.started_at = Some(now);
+    }
+
+    /// Whether the PIN is locked under a limit of `max_pin_attempts` wrong PINs.
+    pub fn pin_locked(&self, max_pin_attempts: u8) -> bool {
+        self.pin.is_locked(max_pin_attempts)
+    }
+
+    /// The rider replaces the PIN with a new random one, which also unlocks it. Allowed until the trip
+    /// starts.
+    pub fn reissue_pin_by_rider(
+        &mut self,
+        by: UserId,
+        rng: &mut impl rand::Rng,
+    ) -> Result<RideEvent, RideError> {
+        if by != self.rider {
+            return Err(RideError::NotYourRide);
+        }
+        self.reissue_pin(rng)
+    }
+
+    /// An operator replaces the PIN with a new random one (the rider reads it in their app).
+    pub fn reissue_pin_by_admin(
+        &mut self,
+        rng: &mut impl rand::Rng,
+    ) -> Result<RideEvent, RideError> {
+        self.reissue_pin(rng)
+    }
+
+    fn reissue_pin(&mut self, rng: &mut impl rand::Rng) -> Result<RideEvent, RideError> {
+        match self.state {
+            RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived => {}
+            from @ (RideState::InProgress
+            | RideState::Completed
+            | RideState::Cancelled
+            | RideState::NoDriverAvailable) => {
+                return Err(RideError::Transition {
+                    from,
+                    command: "issue a new pin for",
+                });
+            }
+        }
+        self.pin.reissue(rng);
         self.version += 1;
-        Ok(RideEvent::Started { driver: by })
+        Ok(RideEvent::PinReissued)
     }
 
     /// The assigned driver ends the trip; `final_fare` is priced from the actual distance and time.

@@ -1,12 +1,13 @@
 //! Behaviour of the ride state machine, offers and the ledger.
 
+use doorstep_domain::code::VerificationCode;
 use doorstep_domain::ledger::{
     Account, LedgerEntry, Posting, PostingKind, cancellation_fee_posting, ride_fare_posting,
 };
 use doorstep_domain::offer::{Offer, OfferError, OfferState};
 use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
 use doorstep_domain::ride::{
-    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState,
+    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
 };
 use doorstep_domain::{Currency, Money, OfferId, QuoteId, RideId, Timestamp, UserId};
 use doorstep_geo::LatLng;
@@ -32,9 +33,29 @@ fn new_ride() -> Ride {
         pickup: LatLng::new(40.7484, -73.9857).expect("valid"),
         dropoff: LatLng::new(40.7580, -73.9855).expect("valid"),
         quoted,
-        pin: Pin::parse("1234").expect("valid pin"),
+        pin: VerificationCode::restore("1234", 0).expect("valid pin"),
     };
     Ride::request(new, t(0)).0
+}
+
+/// The default limit of wrong PINs.
+const MAX: u8 = 5;
+
+fn pin(s: &str) -> Pin {
+    Pin::parse(s).expect("four digits")
+}
+
+/// Starts `ride` as `driver` with `digits`, keeping only the started event (a wrong PIN is an error here).
+fn start(
+    ride: &mut Ride,
+    driver: UserId,
+    digits: &str,
+    now: Timestamp,
+) -> Result<RideEvent, RideError> {
+    match ride.start(driver, &pin(digits), MAX, now)? {
+        StartOutcome::Started(event) => Ok(event),
+        StartOutcome::WrongPin { .. } => Err(RideError::PinLocked),
+    }
 }
 
 fn final_fare() -> doorstep_domain::pricing::FareBreakdown {
@@ -53,7 +74,7 @@ fn a_ride_runs_from_request_to_completion() {
         })
     );
     assert!(ride.arrive(driver, t(250)).is_ok());
-    assert!(ride.start(driver, "1234", t(300)).is_ok());
+    assert!(start(&mut ride, driver, "1234", t(300)).is_ok());
     let event = ride.complete(driver, final_fare(), t(1000));
     assert!(matches!(event, Ok(RideEvent::Completed { .. })));
     assert_eq!(ride.state, RideState::Completed);
@@ -62,14 +83,91 @@ fn a_ride_runs_from_request_to_completion() {
 }
 
 #[test]
-fn a_ride_does_not_start_with_a_wrong_pin() {
+fn a_wrong_pin_is_counted_and_does_not_start_the_ride() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
     ride.arrive(driver, t(60)).expect("arrive");
     let before = ride.clone();
-    assert_eq!(ride.start(driver, "9999", t(70)), Err(RideError::WrongPin));
-    assert_eq!(ride, before);
+    assert_eq!(
+        ride.start(driver, &pin("9999"), MAX, t(70)),
+        Ok(StartOutcome::WrongPin {
+            attempts_left: 4,
+            events: vec![RideEvent::PinAttemptFailed { attempts_left: 4 }]
+        })
+    );
+    assert_eq!(ride.state, RideState::DriverArrived);
+    assert_eq!(ride.started_at, None);
+    assert_eq!(ride.pin.failed_attempts(), 1);
+    assert_eq!(ride.version, before.version + 1);
+}
+
+#[test]
+fn the_last_allowed_wrong_pin_locks_and_then_even_the_right_pin_is_refused() {
+    let mut ride = new_ride();
+    let driver = user(2);
+    ride.assign(driver, 60, t(1)).expect("assign");
+    ride.arrive(driver, t(60)).expect("arrive");
+    for left in (1..MAX).rev() {
+        assert!(matches!(
+            ride.start(driver, &pin("0000"), MAX, t(70)),
+            Ok(StartOutcome::WrongPin { attempts_left, .. }) if attempts_left == left
+        ));
+    }
+    assert_eq!(
+        ride.start(driver, &pin("0000"), MAX, t(71)),
+        Ok(StartOutcome::WrongPin {
+            attempts_left: 0,
+            events: vec![
+                RideEvent::PinAttemptFailed { attempts_left: 0 },
+                RideEvent::PinLocked
+            ]
+        })
+    );
+    assert!(ride.pin_locked(MAX));
+    let locked = ride.clone();
+    assert_eq!(
+        ride.start(driver, &pin("1234"), MAX, t(72)),
+        Err(RideError::PinLocked)
+    );
+    assert_eq!(ride, locked);
+}
+
+#[test]
+fn a_new_pin_from_the_rider_unlocks_and_the_driver_starts_with_it() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut ride = new_ride();
+    let driver = user(2);
+    ride.assign(driver, 60, t(1)).expect("assign");
+    ride.arrive(driver, t(60)).expect("arrive");
+    for _ in 0..MAX {
+        ride.start(driver, &pin("0000"), MAX, t(70))
+            .expect("counted");
+    }
+    assert!(ride.pin_locked(MAX));
+    // Neither the driver nor a stranger may issue a new PIN.
+    for who in [driver, user(7)] {
+        assert_eq!(
+            ride.reissue_pin_by_rider(who, &mut rng),
+            Err(RideError::NotYourRide)
+        );
+    }
+    let version = ride.version;
+    assert_eq!(
+        ride.reissue_pin_by_rider(user(1), &mut rng),
+        Ok(RideEvent::PinReissued)
+    );
+    assert_eq!(ride.version, version + 1);
+    assert!(!ride.pin_locked(MAX));
+    let new_pin = ride.pin.as_str().to_owned();
+    assert!(start(&mut ride, driver, &new_pin, t(80)).is_ok());
+    assert_eq!(ride.state, RideState::InProgress);
+    // Once the trip started there is no PIN to replace.
+    assert!(matches!(
+        ride.reissue_pin_by_admin(&mut rng),
+        Err(RideError::Transition { .. })
+    ));
 }
 
 #[test]
@@ -86,7 +184,7 @@ fn a_completed_ride_cannot_be_cancelled() {
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
     ride.arrive(driver, t(60)).expect("arrive");
-    ride.start(driver, "1234", t(70)).expect("start");
+    start(&mut ride, driver, "1234", t(70)).expect("start");
     ride.complete(driver, final_fare(), t(500))
         .expect("complete");
     assert_eq!(
@@ -248,6 +346,7 @@ enum Command {
     Assign(u128),
     Arrive(u128),
     Start(u128, bool),
+    Reissue(u128),
     Complete(u128),
     RiderCancel,
     DriverCancel(u128),
@@ -259,6 +358,7 @@ fn command() -> impl Strategy<Value = Command> {
         (2u128..4).prop_map(Command::Assign),
         (2u128..4).prop_map(Command::Arrive),
         ((2u128..4), any::<bool>()).prop_map(|(d, ok)| Command::Start(d, ok)),
+        (1u128..3).prop_map(Command::Reissue),
         (2u128..4).prop_map(Command::Complete),
         Just(Command::RiderCancel),
         (2u128..4).prop_map(Command::DriverCancel),
@@ -273,6 +373,7 @@ proptest! {
     fn any_command_sequence_keeps_the_ride_and_books_consistent(commands in proptest::collection::vec(command(), 0..25), commission in 0i64..5000) {
         let pricing = PricingConfig::default();
         let mut ride = new_ride();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(commission as u64);
         let mut clock = 0i64;
         for c in commands {
             clock += 37;
@@ -280,7 +381,15 @@ proptest! {
             let result = match c {
                 Command::Assign(d) => ride.assign(user(d), 100, t(clock)),
                 Command::Arrive(d) => ride.arrive(user(d), t(clock)),
-                Command::Start(d, ok) => ride.start(user(d), if ok { "1234" } else { "0000" }, t(clock)),
+                Command::Start(d, ok) => {
+                    let right = ride.pin.as_str().to_owned();
+                    let guess = if ok { right } else { format!("{:04}", (right.parse::<u32>().unwrap_or(0) + 1) % 10_000) };
+                    ride.start(user(d), &pin(&guess), MAX, t(clock)).map(|outcome| match outcome {
+                        StartOutcome::Started(event) => event,
+                        StartOutcome::WrongPin { events, .. } => events[0].clone(),
+                    })
+                }
+                Command::Reissue(who) => ride.reissue_pin_by_rider(user(who), &mut rng),
                 Command::Complete(d) => ride.complete(user(d), final_fare(), t(clock)),
                 Command::RiderCancel => ride.cancel_by_rider(user(1), &pricing, t(clock)),
                 Command::DriverCancel(d) => ride.cancel_by_driver(user(d), t(clock)),
@@ -298,6 +407,10 @@ proptest! {
             }
             if ride.state == RideState::Requested {
                 prop_assert!(ride.driver.is_none());
+            }
+            prop_assert!(ride.pin.failed_attempts() <= MAX);
+            if before.pin_locked(MAX) && before.pin == ride.pin {
+                prop_assert!(ride.state != RideState::InProgress || before.state == RideState::InProgress);
             }
         }
         let mut balance: HashMap<Account, i64> = HashMap::new();
@@ -320,7 +433,7 @@ proptest! {
         let total = fare.total.minor;
         ride.assign(user(2), 1, t(1)).expect("assign");
         ride.arrive(user(2), t(2)).expect("arrive");
-        ride.start(user(2), "1234", t(3)).expect("start");
+        start(&mut ride, user(2), "1234", t(3)).expect("start");
         ride.complete(user(2), fare, t(4)).expect("complete");
         let posting = ride_fare_posting(&ride, commission, t(5)).expect("posting");
         let sum: i64 = posting.entries().iter().map(|e| e.amount.minor).sum();

@@ -8,9 +8,10 @@ use crate::columns::{
 use crate::events::{Audience, StoredEvent, append_events};
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
+use doorstep_domain::code::VerificationCode;
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
-use doorstep_domain::ride::{Pin, Ride, RideEvent, RideState};
+use doorstep_domain::ride::{Ride, RideEvent, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -67,7 +68,7 @@ macro_rules! select_rides {
             "SELECT r.id, r.rider_id, r.quote_id, r.pickup_lat, r.pickup_lng, r.dropoff_lat, r.dropoff_lng, ",
             "r.quoted_fare, r.final_fare, r.state, r.driver_id, r.pin, r.pickup_eta_s, r.excluded_drivers, ",
             "r.requested_at, r.assigned_at, r.arrived_at, r.started_at, r.ended_at, r.cancelled_by, ",
-            "r.cancel_fee_minor, r.cancel_fee_currency, r.no_driver_reason, r.version FROM rides r ",
+            "r.cancel_fee_minor, r.cancel_fee_currency, r.no_driver_reason, r.version, r.pin_failed_attempts FROM rides r ",
             $rest
         )
     };
@@ -86,6 +87,9 @@ macro_rules! select_offers {
 
 fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
     let pin: String = get(row, "pin")?;
+    let failed: i64 = get(row, "pin_failed_attempts")?;
+    let failed = u8::try_from(failed)
+        .map_err(|_| StoreError::Corrupt(format!("pin_failed_attempts: {failed} is not a u8")))?;
     Ok(Ride {
         id: id(row, "id")?,
         rider: id(row, "rider_id")?,
@@ -96,8 +100,8 @@ fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
         final_fare: opt_json(row, "final_fare")?,
         state: named(row, "state", RideState::parse)?,
         driver: opt_id(row, "driver_id")?,
-        pin: Pin::parse(&pin)
-            .ok_or_else(|| StoreError::Corrupt(format!("pin: {pin:?} is not four digits")))?,
+        pin: VerificationCode::restore(&pin, failed)
+            .map_err(|e| StoreError::Corrupt(format!("pin: {e}")))?,
         pickup_eta_s: opt_u32_col(row, "pickup_eta_s")?,
         excluded_drivers: json(row, "excluded_drivers")?,
         requested_at: timestamp(row, "requested_at")?,
@@ -143,6 +147,8 @@ struct MutableColumns {
     cancel_fee_currency: Option<String>,
     no_driver_reason: Option<&'static str>,
     version: i64,
+    pin: String,
+    pin_failed_attempts: i64,
 }
 
 impl MutableColumns {
@@ -166,12 +172,14 @@ impl MutableColumns {
             cancel_fee_currency: ride.cancel_fee.map(|m| m.currency.as_str().to_owned()),
             no_driver_reason: ride.no_driver_reason.map(|r| r.as_str()),
             version: ride.version,
+            pin: ride.pin.as_str().to_owned(),
+            pin_failed_attempts: i64::from(ride.pin.failed_attempts()),
         })
     }
 
     /// Binds the columns in their statement order: final_fare, state, driver_id, pickup_eta_s,
     /// excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor,
-    /// cancel_fee_currency, no_driver_reason, version.
+    /// cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts.
     fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
             .bind(self.final_fare)
@@ -188,6 +196,8 @@ impl MutableColumns {
             .bind(self.cancel_fee_currency)
             .bind(self.no_driver_reason)
             .bind(self.version)
+            .bind(self.pin)
+            .bind(self.pin_failed_attempts)
     }
 }
 
@@ -204,10 +214,10 @@ async fn insert_ride(
     let m = MutableColumns::of(ride)?;
     let query = sqlx::query(
         "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, quoted_fare, \
-         pin, requested_at, idempotency_key, updated_at, final_fare, state, driver_id, pickup_eta_s, \
+         requested_at, idempotency_key, updated_at, final_fare, state, driver_id, pickup_eta_s, \
          excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor, \
-         cancel_fee_currency, no_driver_reason, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+         cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts) VALUES ($1, $2, $3, $4, $5, \
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
     )
     .bind(ride.id.to_string())
     .bind(ride.rider.to_string())
@@ -217,7 +227,6 @@ async fn insert_ride(
     .bind(ride.dropoff.lat())
     .bind(ride.dropoff.lng())
     .bind(to_json(&ride.quoted, "quoted fare")?)
-    .bind(ride.pin.as_str().to_owned())
     .bind(ride.requested_at.millis())
     .bind(idempotency_key.map(str::to_owned))
     .bind(now.millis());
@@ -471,8 +480,9 @@ impl Store {
     /// records the posting ([`StoreError::DuplicatePosting`] if the ride already has one of its kind, and
     /// nothing is written), and appends the events. Returns the stored events, in the order given.
     ///
-    /// A ride's id, rider, quote, places, quoted fare, PIN and request time are fixed at creation; the
-    /// rest is written from `change.ride`.
+    /// A ride's id, rider, quote, places, quoted fare and request time are fixed at creation; the rest
+    /// (the PIN and its count of wrong attempts included) is written from `change.ride`. A wrong PIN is a
+    /// change like any other: the count is durable once this returns.
     #[tracing::instrument(skip_all, fields(ride_id = %change.ride.id, version = change.ride.version))]
     pub async fn save_ride_change(
         &self,
@@ -485,7 +495,7 @@ impl Store {
             "UPDATE rides SET final_fare = $3, state = $4, driver_id = $5, pickup_eta_s = $6, excluded_drivers = $7, \
              assigned_at = $8, arrived_at = $9, started_at = $10, ended_at = $11, cancelled_by = $12, \
              cancel_fee_minor = $13, cancel_fee_currency = $14, no_driver_reason = $15, version = $16, \
-             updated_at = $17 WHERE id = $1 AND version = $2",
+             pin = $17, pin_failed_attempts = $18, updated_at = $19 WHERE id = $1 AND version = $2",
         )
         .bind(ride.id.to_string())
         .bind(change.expected_version);

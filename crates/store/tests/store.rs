@@ -12,7 +12,7 @@ use doorstep_domain::pricing::{FareBreakdown, PricingConfig, SurgeMillis, price_
 use doorstep_domain::quote::Quote;
 use doorstep_domain::rating::{Rating, Stars};
 use doorstep_domain::ride::{
-    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideEvent, RideState,
+    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
 };
 use doorstep_domain::{
     Currency, Email, Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId,
@@ -256,7 +256,7 @@ async fn unsaved_ride(
             pickup: quote.pickup,
             dropoff: quote.dropoff,
             quoted: quote.fare,
-            pin: Pin::parse("0427").ok_or("bad pin")?,
+            pin: doorstep_domain::code::VerificationCode::restore("0427", 0)?,
         },
         now,
     ))
@@ -383,7 +383,11 @@ async fn completed_ride(
     })
     .await?;
     step(store, &mut ride, now.plus_secs(90), |r| {
-        r.start(driver, "0427", now.plus_secs(90))
+        let pin = Pin::parse("0427").ok_or(RideError::PinLocked)?;
+        match r.start(driver, &pin, 5, now.plus_secs(90))? {
+            StartOutcome::Started(event) => Ok(event),
+            StartOutcome::WrongPin { .. } => Err(RideError::PinLocked),
+        }
     })
     .await?;
     let before = ride.version;
@@ -536,6 +540,8 @@ async fn a_ride_round_trip_preserves_every_field(store: Store) -> TestResult {
         cancelled_by: Some(CancelledBy::Admin),
         cancel_fee: Some(Money::new(-1_234, eur)),
         no_driver_reason: Some(NoDriverReason::AllDriversDeclined),
+        // A reissued PIN with wrong attempts counted: both change after creation.
+        pin: doorstep_domain::code::VerificationCode::restore("9031", 3)?,
         version: requested.version + 7,
         ..requested.clone()
     };

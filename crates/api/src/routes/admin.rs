@@ -58,7 +58,7 @@ pub async fn fleet(
         open_rides: snapshot
             .open_rides
             .iter()
-            .map(|r| RideView::new(r, user.id, None))
+            .map(|r| RideView::new(r, user.id, None, state.app.config().pin_max_attempts))
             .collect(),
     }))
 }
@@ -269,7 +269,7 @@ pub async fn rides(
     Ok(Json(crate::dto::RideList {
         rides: rides
             .iter()
-            .map(|r| RideView::new(r, user.id, None))
+            .map(|r| RideView::new(r, user.id, None, state.app.config().pin_max_attempts))
             .collect(),
     }))
 }

@@ -108,7 +108,12 @@ pub async fn accept(
         .app
         .accept_offer(&user, parse_id::<OfferId>(&id, "offer")?)
         .await?;
-    Ok(Json(RideView::new(&ride, user.id, None)))
+    Ok(Json(RideView::new(
+        &ride,
+        user.id,
+        None,
+        state.app.config().pin_max_attempts,
+    )))
 }
 
 /// Declines an offer made to the caller.

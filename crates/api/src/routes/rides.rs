@@ -1,4 +1,5 @@
-//! Rides: quotes, requests, reading, cancelling, the driver's arrive/start/complete, and ratings.
+//! Rides: quotes, requests, reading, cancelling, a new PIN, the driver's arrive/start/complete, and
+//! ratings.
 
 use crate::ApiState;
 use crate::dto::{
@@ -10,7 +11,7 @@ use crate::extract::{ApiJson, Caller, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use doorstep_domain::ride::Ride;
+use doorstep_domain::ride::{Pin, Ride};
 use doorstep_domain::{QuoteId, RideId, User};
 use doorstep_geo::LatLng;
 
@@ -20,7 +21,7 @@ fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
     } else {
         None
     };
-    RideView::new(ride, user.id, fee)
+    RideView::new(ride, user.id, fee, state.app.config().pin_max_attempts)
 }
 
 /// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes.
@@ -155,25 +156,42 @@ pub async fn arrive(
     Ok(Json(view(&state, &ride, &user)))
 }
 
-/// The assigned driver starts the trip with the rider's PIN.
+/// The assigned driver starts the trip with the rider's PIN. Wrong PINs are limited (5 by default,
+/// `--pin-max-attempts`): each is counted before it is answered and shows in the ride's events as
+/// `pin_attempt_failed`; the last allowed one locks the PIN (`pin_locked`) until the rider issues a new one
+/// with `POST /v1/rides/{ride_id}/pin`. `wrong_pin` is counted (the message says how many tries are left);
+/// `invalid_pin` (not exactly 4 digits) is not.
 #[utoipa::path(post, path = "/v1/rides/{ride_id}/start", operation_id = "start_trip", tag = "driving", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
     request_body = StartBody,
     responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
-        (status = 409, description = "invalid_ride_state, concurrent_update"), (status = 422, description = "wrong_pin, invalid_pin")))]
+        (status = 409, description = "pin_locked, invalid_ride_state, concurrent_update"), (status = 422, description = "wrong_pin, invalid_pin")))]
 pub async fn start(
     State(state): State<ApiState>,
     Caller(user): Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Json<RideView>, ApiError> {
-    let ride_id = parse_id::<RideId>(&id, "ride")?;
-    if doorstep_domain::ride::Pin::parse(&body.pin).is_none() {
-        return Err(ApiError::unprocessable(
-            "invalid_pin",
-            format!("the pin is {} digits", doorstep_domain::ride::PIN_DIGITS),
-        ));
-    }
-    let ride = state.app.start_trip(&user, ride_id, &body.pin).await?;
+    let id = parse_id::<RideId>(&id, "ride")?;
+    let pin = Pin::try_from(&body)?;
+    let ride = state.app.start_trip(&user, id, &pin).await?;
+    Ok(Json(view(&state, &ride, &user)))
+}
+
+/// The rider (or an operator) replaces the ride's PIN with a new random one, until the trip starts. This
+/// also unlocks a PIN locked by too many wrong tries. The answer carries the new `pin`; the event
+/// `pin_reissued`, which the driver receives too, does not.
+#[utoipa::path(post, path = "/v1/rides/{ride_id}/pin", operation_id = "reissue_pin", tag = "rides", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
+    responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
+        (status = 409, description = "invalid_ride_state, concurrent_update")))]
+pub async fn reissue_pin(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RideView>, ApiError> {
+    let ride = state
+        .app
+        .reissue_pin(&user, parse_id::<RideId>(&id, "ride")?)
+        .await?;
     Ok(Json(view(&state, &ride, &user)))
 }
 

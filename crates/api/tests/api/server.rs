@@ -135,6 +135,16 @@ impl TestServer {
         TestServer::launch(db, config, clock, RateLimits::default()).await
     }
 
+    /// Starts a server on `db` with `config`, a new manual clock at [`WEDNESDAY_2PM`] and the rate limits
+    /// `limits`.
+    pub async fn start_configured(
+        db: &TestDb,
+        config: AppConfig,
+        limits: RateLimits,
+    ) -> TestResult<TestServer> {
+        TestServer::launch(db, config, Clock::manual(WEDNESDAY_2PM), limits).await
+    }
+
     /// Starts a server on `db` with the test configuration and the rate limits `limits`.
     pub async fn start_with_limits(db: &TestDb, limits: RateLimits) -> TestResult<TestServer> {
         TestServer::launch(db, test_config(), Clock::manual(WEDNESDAY_2PM), limits).await
