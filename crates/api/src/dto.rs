@@ -349,8 +349,10 @@ pub struct MeResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct QuoteRequest {
     /// Pickup point, inside the service area.
+    #[schema(schema_with = crate::schema::service_point)]
     pub pickup: LatLngDto,
     /// Drop-off point, inside the service area.
+    #[schema(schema_with = crate::schema::service_point)]
     pub dropoff: LatLngDto,
 }
 
@@ -519,11 +521,26 @@ impl TryFrom<&StartBody> for Pin {
 pub struct RatingBody {
     /// 1 to 5.
     #[schema(schema_with = crate::schema::stars)]
+    #[serde(deserialize_with = "whole_number")]
     pub stars: u8,
     /// Optional comment, up to 500 characters.
     #[serde(default)]
     #[schema(schema_with = crate::schema::rating_comment)]
     pub comment: String,
+}
+
+/// A whole number that fits a `u8`, written as `4` or `4.0`: JSON Schema's `integer` accepts both, so the
+/// server does too. Other numbers are refused as an invalid body.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=255.0).contains(f))
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|w| u8::try_from(w).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number from 0 to 255")))
 }
 
 /// A rating as stored.

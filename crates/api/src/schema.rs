@@ -89,6 +89,36 @@ pub fn longitude() -> RefOr<Schema> {
     )
 }
 
+/// A point that must be in the service area: a position whose latitude and longitude lie within the city's
+/// bounding box (the exact area, a polygon, answers 422 `outside_service_area`).
+pub fn service_point() -> RefOr<Schema> {
+    let (south_west, north_east) = doorstep_geo::City::manhattan().bounding_box();
+    let coordinate = |lo: f64, hi: f64, what: &str| {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Number))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+            .minimum(Some(lo))
+            .maximum(Some(hi))
+            .description(Some(what))
+    };
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Object))
+        .property(
+            "lat",
+            coordinate(south_west.lat(), north_east.lat(), "Latitude, degrees (WGS84)"),
+        )
+        .required("lat")
+        .property(
+            "lng",
+            coordinate(south_west.lng(), north_east.lng(), "Longitude, degrees (WGS84)"),
+        )
+        .required("lng")
+        .description(Some(
+            "A point in the service area (Manhattan): within these bounds, and inside the area itself",
+        ))
+        .into()
+}
+
 /// An e-mail address to sign up with.
 pub fn email() -> RefOr<Schema> {
     string()
