@@ -86,9 +86,14 @@ export async function launch() {
     ],
   });
   const foreign = [];
+  // URLs that carried a bearer token (must stay empty) and the WebSocket URLs opened.
+  const tokenInUrl = [];
+  const sockets = [];
   const watcher = {
     browser,
     foreign,
+    tokenInUrl,
+    sockets,
     /** A fresh context (own storage) with one page; every request is checked to stay on localhost. */
     async page(viewport = PHONE) {
       const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'America/New_York' });
@@ -99,9 +104,13 @@ export async function launch() {
         if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) {
           foreign.push(url);
         }
+        if (u.searchParams.has('token') || /dst_[0-9a-f]{16}/.test(url)) tokenInUrl.push(url);
       };
       page.on('request', (req) => check(req.url()));
-      page.on('websocket', (ws) => check(ws.url()));
+      page.on('websocket', (ws) => {
+        check(ws.url());
+        sockets.push(ws.url());
+      });
       page.errors = [];
       page.logs = [];
       page.on('console', (m) => page.logs.push(`${m.type()}: ${m.text()}`));

@@ -263,3 +263,10 @@ test('no page made a request to another host than localhost', () => {
   assert.ok(b.requests > 50, 'requests were watched');
   assert.deepEqual(b.foreign, []);
 });
+
+test('no page put a bearer token in a URL: every WebSocket opened with a single-use ticket', () => {
+  assert.deepEqual(b.tokenInUrl, []);
+  assert.ok(b.sockets.length >= 3, `the apps opened their event streams: ${b.sockets.length}`);
+  for (const url of b.sockets) assert.ok(new URL(url).searchParams.get('ticket'), url);
+  assert.equal(new Set(b.sockets.map((u) => new URL(u).searchParams.get('ticket'))).size, b.sockets.length, 'a new ticket each time');
+});

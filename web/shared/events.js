@@ -1,6 +1,12 @@
 // The live event stream (`/v1/events` WebSocket) with resume: after a drop it reconnects with
 // `after=<last durable id>` so no event is missed or repeated, backing off up to 10 s between tries.
-// Status changes ('connecting' | 'live' | 'reconnecting' | 'closed') are reported so apps can show them.
+// A browser cannot set an Authorization header on a WebSocket, and the bearer token must never appear
+// in a URL: before every (re)connect the stream trades the token for a single-use ticket
+// (`POST /v1/events/tickets`) and opens `/v1/events?ticket=...`.
+// Status changes ('connecting' | 'live' | 'reconnecting' | 'superseded' | 'closed') are reported so apps
+// can show them; 'superseded' means the server closed this socket because the same account opened newer
+// ones elsewhere (close code 1008, too_many_connections): it does not reconnect by itself, so that two
+// windows do not take the connection from each other forever.
 
 export class EventStream {
   /**
@@ -29,10 +35,39 @@ export class EventStream {
     this.onStatus(s);
   }
 
-  connect() {
+  /** A fresh single-use ticket for the next socket, or null if none could be had. */
+  async fetchTicket() {
+    try {
+      const res = await fetch('/v1/events/tickets', {
+        method: 'POST',
+        headers: { accept: 'application/json', authorization: `Bearer ${this.token()}` },
+      });
+      if (!res.ok) return null;
+      const body = await res.json();
+      return typeof body.ticket === 'string' ? body.ticket : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits before the next try, longer after each failure. */
+  retryLater(opened) {
+    this.attempt += 1;
+    this.setStatus('reconnecting');
+    const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt - 1, 5)) * (0.75 + Math.random() / 2);
+    this.timer = setTimeout(() => this.connect(), opened ? Math.min(delay, 1000) : delay);
+  }
+
+  async connect() {
     if (this.closed) return;
+    const ticket = await this.fetchTicket();
+    if (this.closed) return;
+    if (ticket === null) {
+      this.retryLater(false);
+      return;
+    }
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    let url = `${proto}//${location.host}/v1/events?token=${encodeURIComponent(this.token())}`;
+    let url = `${proto}//${location.host}/v1/events?ticket=${encodeURIComponent(ticket)}`;
     if (this.lastId !== null) url += `&after=${this.lastId}`;
     const ws = new WebSocket(url);
     this.ws = ws;
@@ -60,17 +95,18 @@ export class EventStream {
       }
       this.onMessage(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.closed) {
         this.setStatus('closed');
         return;
       }
-      this.attempt += 1;
-      this.setStatus('reconnecting');
-      const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt - 1, 5)) * (0.75 + Math.random() / 2);
-      this.timer = setTimeout(() => this.connect(), opened ? Math.min(delay, 1000) : delay);
+      if (ev.code === 1008 && ev.reason === 'too_many_connections') {
+        this.setStatus('superseded');
+        return;
+      }
+      this.retryLater(opened);
     };
     ws.onerror = () => {
       // onclose follows and schedules the retry.
@@ -99,7 +135,14 @@ export function bindConnectionBanner(el, stream) {
   const show = (s) => {
     el.hidden = s === 'live' || s === 'closed';
     el.dataset.status = s;
-    el.textContent = s === 'reconnecting' ? 'Connection lost — reconnecting…' : s === 'connecting' ? 'Connecting…' : '';
+    el.textContent =
+      s === 'reconnecting'
+        ? 'Connection lost — reconnecting…'
+        : s === 'connecting'
+          ? 'Connecting…'
+          : s === 'superseded'
+            ? 'Live updates moved to a newer window of this account — reload to get them here.'
+            : '';
   };
   const prev = stream.onStatus;
   stream.onStatus = (s) => {

@@ -11,6 +11,7 @@ pub mod driver_sockets;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod open_sockets;
 pub mod rate_limit;
 pub mod routes;
 pub mod schema;
@@ -43,6 +44,10 @@ pub struct ApiState {
     pub metrics: PrometheusHandle,
     /// The OpenAPI document, serialised once.
     pub openapi: Arc<String>,
+    /// The per-user and per-IP request quotas (HTTP requests and `nearby` queries on the event stream).
+    pub limiter: rate_limit::Limiter,
+    /// The open WebSockets and their caps.
+    pub sockets: open_sockets::OpenSockets,
 }
 
 /// The process-wide Prometheus recorder (installed once; later calls share it).
@@ -137,6 +142,7 @@ fn api_routes() -> (
         .add(DRIVER, routes!(drivers::accept))
         .add(DRIVER, routes!(drivers::decline))
         .add(Access::Ticket, routes!(events::events))
+        .add(ANY_ROLE, routes!(events::ticket))
         .add(ADMIN, routes!(admin::fleet))
         .add(ADMIN, routes!(admin::kpis))
         .add(ADMIN, routes!(admin::zones))
@@ -157,11 +163,22 @@ pub fn router(app: App) -> Router {
     router_with_limits(app, rate_limit::RateLimits::default())
 }
 
-/// Builds the whole HTTP application over `app`.
+/// Builds the whole HTTP application over `app` with the default WebSocket caps.
 pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
+    router_with(app, limits, open_sockets::SocketCaps::default())
+}
+
+/// Builds the whole HTTP application over `app` with request quotas `limits` and WebSocket caps `caps`.
+pub fn router_with(
+    app: App,
+    limits: rate_limit::RateLimits,
+    caps: open_sockets::SocketCaps,
+) -> Router {
     let (api, openapi, access) = api_routes();
     let openapi_text = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
     let state = ApiState {
+        limiter: rate_limit::Limiter::new(app.clone(), limits),
+        sockets: open_sockets::OpenSockets::new(caps),
         app,
         metrics: metrics_handle(),
         openapi: Arc::new(openapi_text),
@@ -187,7 +204,7 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
         .layer(middleware::from_fn_with_state(guard, contract::guard))
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn_with_state(
-            rate_limit::Limiter::new(state.app.clone(), limits),
+            state.clone(),
             rate_limit::limit,
         ))
         .layer(middleware::from_fn(record_request))
@@ -196,7 +213,7 @@ pub fn router_with_limits(app: App, limits: rate_limit::RateLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
 
@@ -207,6 +224,12 @@ async fn method_not_allowed() -> Response {
         "this route does not take that method",
     )
     .into_response()
+}
+
+/// The span of a request: its method and path only. Never the query string (a mistaken `?token=` must not
+/// reach a log) nor any header (`Authorization`).
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
 async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {

@@ -1,8 +1,12 @@
-//! Request rate limits (GCRA, the `governor` crate): per user for callers whose bearer token authenticates,
-//! per client IP for everyone else (sign-up, login, health, and any request with a made-up token, so that
-//! inventing tokens buys no extra allowance). A caller over its quota gets 429 `rate_limited` with
-//! `Retry-After`, and nothing of the request is processed.
+//! Request rate limits (GCRA, the `governor` crate): per user for callers whose `Authorization: Bearer`
+//! token authenticates, per client IP for everyone else (sign-up, login, health, a WebSocket opened with a
+//! `?ticket=`, and any request with a made-up token, so that inventing tokens buys no extra allowance).
+//! Tokens are read from the header only, never from the URL. A caller over its quota gets 429
+//! `rate_limited` with `Retry-After`, and nothing of the request is processed. The same per-user quota
+//! also meters `nearby` queries on the event stream ([`Limiter::check_user`]), which cost what
+//! `GET /v1/drivers/nearby` costs.
 
+use crate::ApiState;
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -70,15 +74,28 @@ impl Limiter {
             seen: Arc::new(AtomicU64::new(0)),
         }
     }
+
+    /// Takes one request from `user`'s allowance: `Err` with the seconds to wait when it is used up.
+    pub fn check_user(&self, user: doorstep_domain::UserId) -> Result<(), u64> {
+        self.by_token.check_key(&user).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+        })
+    }
 }
 
-fn too_many(wait_secs: u64) -> Response {
-    let mut response = ApiError::new(
+/// The error of a caller over its quota.
+pub fn rate_limited() -> ApiError {
+    ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         "too many requests; slow down",
     )
-    .into_response();
+}
+
+fn too_many(wait_secs: u64) -> Response {
+    let mut response = rate_limited().into_response();
     if let Ok(v) = HeaderValue::from_str(&wait_secs.max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -86,7 +103,8 @@ fn too_many(wait_secs: u64) -> Response {
 }
 
 /// The middleware.
-pub async fn limit(State(limiter): State<Limiter>, request: Request, next: Next) -> Response {
+pub async fn limit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let limiter = &state.limiter;
     // Forget idle keys now and then so that memory stays bounded.
     if limiter.seen.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
         limiter.by_token.retain_recent();
@@ -100,14 +118,7 @@ pub async fn limit(State(limiter): State<Limiter>, request: Request, next: Next)
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
-            let query = request.uri().query()?;
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("token="))
-                .map(str::to_owned)
-        });
+        .map(str::to_owned);
     // Only a token that authenticates earns its own allowance (resolved tokens are cached by the app).
     let user = match token {
         Some(t) => {

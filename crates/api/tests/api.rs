@@ -45,6 +45,8 @@ mod ride_steps;
 mod server;
 #[path = "api/websocket.rs"]
 mod websocket;
+#[path = "api/websocket_limits.rs"]
+mod websocket_limits;
 
 use authorization::*;
 use bad_input::*;
@@ -58,6 +60,7 @@ use pin::*;
 use restart::*;
 use ride_flow::*;
 use websocket::*;
+use websocket_limits::*;
 
 /// Instantiates each suite function as `on_sqlite::<name>` and `on_postgres::<name>` (CI looks for
 /// `on_postgres` in the test output to know the PostgreSQL suite ran).
@@ -131,6 +134,15 @@ on_both_backends!(
     the_event_stream_refuses_a_missing_or_bad_token_with_401,
     drivers_send_binary_location_batches_and_bad_messages_get_error_frames,
     riders_ask_for_nearby_drivers_on_the_event_stream,
+    // Abuse limits of the event stream and the nearby map.
+    a_ticket_opens_one_socket_once_and_only_before_it_expires,
+    a_bearer_token_in_the_url_is_refused_with_400_json,
+    a_non_numeric_after_is_refused_with_400_json,
+    one_account_opening_forty_sockets_keeps_its_newest_five_and_others_still_connect,
+    a_client_ip_over_its_socket_cap_loses_its_oldest_sockets_whoever_holds_them,
+    a_message_over_the_size_limit_closes_the_socket_with_1009,
+    riders_see_nearby_drivers_on_a_coarse_grid_and_admins_see_exact_positions,
+    nearby_queries_on_the_socket_count_against_the_callers_rate_limit,
     // Operations.
     health_and_readiness_answer_200_without_a_token,
     metrics_count_requests_rides_by_state_and_dispatch_batch_sizes,

@@ -1,6 +1,12 @@
 //! Accounts and sessions: sign-up and login with argon2id password hashes, and opaque bearer tokens of
 //! which the store keeps only a SHA-256 digest. Resolved tokens are cached briefly so that a driver
 //! streaming locations does not cost a database read per request.
+//!
+//! WebSocket tickets: a browser cannot set headers on a WebSocket, and a bearer token in a URL ends up in
+//! proxy and debug logs. So a client trades its token for a ticket ([`App::issue_ws_ticket`]): random,
+//! single-use, valid for [`crate::AppConfig::ws_ticket_ttl_secs`], stored (as a digest) in the database so
+//! that any server node can redeem it ([`App::redeem_ws_ticket`]); expired ones are purged by
+//! [`purge_expired_tickets`].
 
 use crate::{App, AppError};
 use argon2::Argon2;
@@ -31,6 +37,23 @@ impl std::fmt::Debug for Token {
 
 impl Token {
     /// The token text to send to the client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A single-use WebSocket ticket as handed to a client. Its `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ticket(String);
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ticket(<redacted>)")
+    }
+}
+
+impl Ticket {
+    /// The ticket text to send to the client.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -70,14 +93,19 @@ pub fn is_token_shaped(token: &str) -> bool {
     })
 }
 
-fn new_token() -> Token {
+/// 32 random bytes in hex after `prefix`.
+fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let mut s = String::from(TOKEN_PREFIX);
+    let mut s = String::from(prefix);
     for b in bytes {
         let _ = write!(s, "{b:02x}");
     }
-    Token(s)
+    s
+}
+
+fn new_token() -> Token {
+    Token(new_secret(TOKEN_PREFIX))
 }
 
 /// Password hashing is deliberately expensive: argon2id takes 19 MiB and tens of milliseconds per hash.
@@ -251,6 +279,29 @@ impl App {
         Ok(user)
     }
 
+    /// A fresh single-use ticket for `user`'s next WebSocket, and when it expires.
+    pub async fn issue_ws_ticket(&self, user: &User) -> Result<(Ticket, Timestamp), AppError> {
+        let ticket = Ticket(new_secret("dwt_"));
+        let now = self.clock().now();
+        let expires = now.plus_secs(self.config().ws_ticket_ttl_secs);
+        self.store()
+            .insert_ws_ticket(&digest_hex(ticket.expose()), user.id, now, expires)
+            .await?;
+        Ok((ticket, expires))
+    }
+
+    /// Consumes a WebSocket ticket and returns its user, or [`AppError::Unauthenticated`] if the ticket is
+    /// unknown, already used or expired.
+    pub async fn redeem_ws_ticket(&self, ticket: &str) -> Result<User, AppError> {
+        if ticket.len() > 200 {
+            return Err(AppError::Unauthenticated);
+        }
+        self.store()
+            .consume_ws_ticket(&digest_hex(ticket), self.clock().now())
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
     /// Ends the session of `token`.
     pub async fn log_out(&self, token: &str) -> Result<(), AppError> {
         let digest = digest_hex(token);
@@ -259,5 +310,29 @@ impl App {
         }
         self.store().delete_session(&digest).await?;
         Ok(())
+    }
+}
+
+/// How often expired WebSocket tickets are deleted.
+const TICKET_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Deletes expired WebSocket tickets every minute until shutdown.
+pub async fn purge_expired_tickets(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(TICKET_PURGE_INTERVAL);
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            _ = ticker.tick() => {
+                match app.store().delete_expired_ws_tickets(app.clock().now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(tickets = n, "expired websocket tickets purged"),
+                    Err(e) => tracing::warn!(error = %e, "could not purge expired websocket tickets"),
+                }
+            }
+        }
     }
 }

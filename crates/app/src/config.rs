@@ -22,6 +22,8 @@ pub struct AppConfig {
     pub driver_stale_secs: i64,
     /// How long a login token is valid.
     pub session_ttl_secs: i64,
+    /// How long a WebSocket ticket (`POST /v1/events/tickets`) may wait to be used.
+    pub ws_ticket_ttl_secs: i64,
     /// Radius of the pickup area whose demand and supply set the surge multiplier.
     pub surge_radius_km: f64,
     /// How often the latest driver positions are written to the store.
@@ -44,6 +46,7 @@ impl Default for AppConfig {
             candidates_per_request: 30,
             driver_stale_secs: 60,
             session_ttl_secs: 30 * 24 * 3600,
+            ws_ticket_ttl_secs: 30,
             surge_radius_km: 1.5,
             position_flush_interval: Duration::from_secs(5),
             location_push_interval_ms: 2000,

@@ -111,15 +111,18 @@ impl App {
         Ok(sorted.len())
     }
 
-    /// Up to `limit` (at most 50) available drivers nearest to `p` within 3 km, closest first, as positions
-    /// with the straight-line distance in metres and the estimated drive to `p` in seconds. No driver
-    /// identities: this is what a rider's map shows before requesting.
+    /// Up to `limit` (at most 50) available drivers nearest to `p` within 3 km, as positions with the
+    /// straight-line distance in metres and the estimated drive to `p` in seconds. No driver identities:
+    /// this is what a rider's map shows before requesting. Riders get coarse sightings
+    /// ([`doorstep_geo::coarsen_sightings`]: positions on a 50 m grid, distances in 50 m and ETAs in 30 s
+    /// steps, closest first by coarse distance with ties in random order), so that repeated queries
+    /// cannot track a car; admins (the operations console) get exact ones, closest first.
     pub fn nearby_drivers(
         &self,
         user: &User,
         p: LatLng,
         limit: usize,
-    ) -> Result<Vec<(LatLng, f64, f64)>, AppError> {
+    ) -> Result<Vec<doorstep_geo::Sighting>, AppError> {
         if !matches!(user.role, Role::Rider | Role::Admin) {
             return Err(AppError::Forbidden("only riders and admins can do this"));
         }
@@ -129,22 +132,28 @@ impl App {
             f.candidates(
                 p,
                 limit.clamp(*NEARBY_LIMIT.start(), *NEARBY_LIMIT.end()),
-                3.0,
+                NEARBY_RADIUS_KM,
                 fresh_since,
             )
         });
         // The query point's projection and the time of day are the same for every answer: computed once,
         // they are a good part of a query's cost (trigonometry and the New York calendar).
         let (to, seconds_of_day) = (doorstep_geo::to_utm(p), self.seconds_of_day(now));
-        Ok(found
+        let exact: Vec<doorstep_geo::Sighting> = found
             .into_iter()
-            .map(|(_, pos, km)| {
-                let eta =
-                    self.city()
-                        .mean_travel_secs(doorstep_geo::to_utm(pos), to, seconds_of_day);
-                (pos, km * 1000.0, eta)
+            .map(|(_, pos, km)| doorstep_geo::Sighting {
+                position: pos,
+                distance_m: km * 1000.0,
+                eta_s: self
+                    .city()
+                    .mean_travel_secs(doorstep_geo::to_utm(pos), to, seconds_of_day),
             })
-            .collect())
+            .collect();
+        Ok(if user.role == Role::Admin {
+            exact
+        } else {
+            doorstep_geo::coarsen_sightings(&exact, &mut rand::rng())
+        })
     }
 
     async fn flush_positions_once(&self) {
@@ -157,6 +166,11 @@ impl App {
         }
     }
 }
+
+/// The most drivers a nearby query answers.
+pub const MAX_NEARBY: usize = *NEARBY_LIMIT.end();
+/// How far from the point a nearby query looks, km.
+pub const NEARBY_RADIUS_KM: f64 = 3.0;
 
 fn require_driver(user: &User) -> Result<(), AppError> {
     if user.role == Role::Driver {

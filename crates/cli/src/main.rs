@@ -124,6 +124,13 @@ struct TuningArgs {
     /// Sustained requests per second allowed per client IP without a token (bursts of three times that).
     #[arg(long, env = "DOORSTEP_RATE_PER_IP", default_value_t = 10)]
     rate_per_ip: u32,
+    /// WebSockets one user may hold open at once; a newer one closes the oldest (close code 1008,
+    /// reason `too_many_connections`).
+    #[arg(long, env = "DOORSTEP_WS_PER_USER", default_value_t = 5)]
+    ws_per_user: usize,
+    /// WebSockets one client IP may hold open at once; a newer one closes the oldest (close code 1008).
+    #[arg(long, env = "DOORSTEP_WS_PER_IP", default_value_t = 50)]
+    ws_per_ip: usize,
     /// Worker threads of the runtime drivers' WebSockets (location ingest) run on, apart from the
     /// threads serving HTTP (0: share the HTTP runtime, never shed).
     #[arg(long, env = "DOORSTEP_INGEST_THREADS", default_value_t = 1)]
@@ -144,6 +151,13 @@ impl TuningArgs {
             per_token_burst: self.rate_per_token.saturating_mul(3),
             per_ip_per_sec: self.rate_per_ip,
             per_ip_burst: self.rate_per_ip.saturating_mul(3),
+        }
+    }
+
+    fn sockets(&self) -> doorstep_api::open_sockets::SocketCaps {
+        doorstep_api::open_sockets::SocketCaps {
+            per_user: self.ws_per_user.max(1),
+            per_ip: self.ws_per_ip.max(1),
         }
     }
 
@@ -215,6 +229,7 @@ async fn main() -> Result<()> {
         _ => "info,sqlx=warn,tower_http=warn",
     };
     init_logging(&cli.log_format, default_filter);
+    raise_open_file_limit();
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => demo(args).await,
@@ -269,6 +284,16 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit: every WebSocket is a file descriptor, and the
+/// usual soft limit (1024) is far below what a busy server (or `bench ingest`) holds. The per-user and
+/// per-IP socket caps keep any one caller from using them up.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
     }
 }
 
@@ -334,6 +359,7 @@ async fn start_server(
     database_url: &str,
     config: AppConfig,
     limits: doorstep_api::rate_limit::RateLimits,
+    sockets: doorstep_api::open_sockets::SocketCaps,
 ) -> Result<Running> {
     let store = open_store(database_url).await?;
     let (stop, stopped) = watch::channel(false);
@@ -342,7 +368,7 @@ async fn start_server(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let router = doorstep_api::router_with_limits(app.clone(), limits);
+    let router = doorstep_api::router_with(app.clone(), limits, sockets);
     let mut http_stop = stopped;
     let http = tokio::spawn(doorstep_api::serve(listener, router, async move {
         let _ = http_stop.wait_for(|s| *s).await;
@@ -377,12 +403,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &args.database.database_url,
         args.tuning.config(),
         args.tuning.limits(),
+        args.tuning.sockets(),
     )
     .await?;
     println!("Doorstep listening on http://{}", running.addr);
     shutdown_signal().await;
     running.stop().await
 }
+
+/// The per-IP WebSocket cap of the demo, whose simulated phones all connect from 127.0.0.1: room for
+/// a fleet of tens of thousands.
+const DEMO_SOCKETS_PER_IP: usize = 100_000;
 
 async fn demo(args: DemoArgs) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
@@ -402,8 +433,13 @@ async fn demo(args: DemoArgs) -> Result<()> {
         per_ip_burst: 10_000,
         ..args.tuning.limits()
     };
+    // ... and the per-IP socket cap too: hundreds of simulated phones hold one socket each.
+    let sockets = doorstep_api::open_sockets::SocketCaps {
+        per_ip: args.tuning.sockets().per_ip.max(DEMO_SOCKETS_PER_IP),
+        ..args.tuning.sockets()
+    };
     doorstep_api::driver_sockets::configure(args.tuning.ingest());
-    let running = start_server(args.addr, &url, args.tuning.config(), limits).await?;
+    let running = start_server(args.addr, &url, args.tuning.config(), limits, sockets).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
     match running
         .app

@@ -1,9 +1,15 @@
-//! Crash safety of the real binary: SIGKILL `doorstep serve` in the middle of a busy city, restart it on
-//! the same SQLite file, and check that every ride acknowledged with a 2xx is still there in a state at
-//! least as far along as acknowledged, that completed rides were charged exactly once, and that the
-//! ledger balances.
+//! Tests of the real binary (this crate's one integration test binary).
+//!
+//! Crash safety: SIGKILL `doorstep serve` in the middle of a busy city, restart it on the same SQLite file,
+//! and check that every ride acknowledged with a 2xx is still there in a state at least as far along as
+//! acknowledged, that completed rides were charged exactly once, and that the ledger balances.
+//!
+//! [`secrets_in_logs`]: no bearer token, WebSocket ticket or password reaches the server's log at any level.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+#[path = "cli/secrets_in_logs.rs"]
+mod secrets_in_logs;
 
 use doorstep_domain::RideId;
 use doorstep_domain::ledger::PostingKind;

@@ -107,13 +107,13 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    /// The URL to connect to now: the token, and the last event id if there is one.
+    /// The URL to connect to now: with the last event id if there is one. The token goes in the
+    /// `Authorization` header, never in the URL.
     fn url_after(&self, after: i64) -> String {
-        let token = percent_encode(&self.token);
         if after > 0 {
-            format!("{}?token={token}&after={after}", self.url)
+            format!("{}?after={after}", self.url)
         } else {
-            format!("{}?token={token}", self.url)
+            self.url.clone()
         }
     }
 }
@@ -135,7 +135,7 @@ async fn maintain(
         let url = endpoint.url_after(last_event_id.load(Ordering::Relaxed));
         let request = match url.as_str().into_client_request() {
             Ok(mut request) => {
-                // The token goes in the query (as browsers must send it) and in the header.
+                // Apps that can set headers authenticate the socket like any request.
                 if let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", endpoint.token)) {
                     request.headers_mut().insert(AUTHORIZATION, value);
                 }
@@ -223,19 +223,6 @@ async fn maintain(
         }
         pause = (pause * 2).min(MAX_BACKOFF);
     }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, for a token in a query string.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// Small socket buffers: each agent exchanges a few short JSON messages a second, and the demo runs

@@ -12,6 +12,7 @@
 //! [`to_utm`] and [`to_latlng`] convert between them.
 
 mod city;
+mod coarse;
 mod demand;
 mod grid_index;
 mod latlng;
@@ -21,6 +22,9 @@ mod projection;
 
 pub use city::{
     City, CityDataError, Lot, MAX_SPEED_KMPS, MIN_SPEED_KMPS, SpeedStats, Zone, ZoneIdx,
+};
+pub use coarse::{
+    COARSE_CELL_M, COARSE_ETA_S, Sighting, coarsen_sightings, round_to_step, snap_to_grid,
 };
 pub use demand::{DemandTable, TripRow};
 pub use grid_index::{GridIndex, PlanePoint};

@@ -828,3 +828,108 @@ fn a_grid_sized_for_a_fleet_has_a_few_movers_per_cell() {
     let per_cell = 1_000_000.0 / big.cell_count() as f64;
     assert!((2.0..=8.0).contains(&per_cell), "{per_cell}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Coarse sightings
+// ---------------------------------------------------------------------------------------------
+
+proptest! {
+    #[test]
+    fn a_snapped_position_is_near_the_true_one_and_snapping_it_again_changes_nothing(
+        lat in 40.68f64..40.88, lng in -74.03f64..-73.90,
+    ) {
+        let p = ll(lat, lng);
+        let snapped = doorstep_geo::snap_to_grid(p, doorstep_geo::COARSE_CELL_M);
+        // Half the diagonal of a 50 m cell, with a little slack for the spherical model.
+        prop_assert!(haversine_km(p, snapped) * 1000.0 <= 36.0, "{p:?} -> {snapped:?}");
+        prop_assert_eq!(doorstep_geo::snap_to_grid(snapped, doorstep_geo::COARSE_CELL_M), snapped);
+    }
+}
+
+#[test]
+fn positions_in_one_cell_snap_to_the_same_node_and_far_ones_do_not() {
+    use doorstep_geo::{COARSE_CELL_M, snap_to_grid};
+    let a = snap_to_grid(ll(40.758_000, -73.985_500), COARSE_CELL_M);
+    let b = snap_to_grid(ll(40.758_010, -73.985_510), COARSE_CELL_M);
+    let far = snap_to_grid(ll(40.759_000, -73.985_500), COARSE_CELL_M);
+    assert_eq!(a, b, "a metre apart");
+    assert_ne!(a, far, "110 m apart");
+    // A cell that is not positive leaves the position as it is.
+    assert_eq!(snap_to_grid(ll(40.7, -73.9), 0.0), ll(40.7, -73.9));
+    // The grid stays inside the valid range at the edges of the world.
+    for (lat, lng) in [(90.0, 180.0), (-90.0, -180.0), (89.9999, 179.9999)] {
+        let s = snap_to_grid(ll(lat, lng), COARSE_CELL_M);
+        assert!(s.lat().abs() <= 90.0 && s.lng().abs() <= 180.0, "{s:?}");
+    }
+}
+
+#[test]
+fn coarse_sightings_round_distances_and_etas_and_sort_by_the_coarse_distance() {
+    use doorstep_geo::{COARSE_CELL_M, COARSE_ETA_S, Sighting, coarsen_sightings, snap_to_grid};
+    let exact = [
+        Sighting {
+            position: ll(40.7600, -73.9800),
+            distance_m: 612.4,
+            eta_s: 151.0,
+        },
+        Sighting {
+            position: ll(40.7500, -73.9900),
+            distance_m: 37.0,
+            eta_s: 14.0,
+        },
+        Sighting {
+            position: ll(40.7550, -73.9850),
+            distance_m: 290.0,
+            eta_s: 95.0,
+        },
+        Sighting {
+            position: ll(40.7551, -73.9851),
+            distance_m: -3.0,
+            eta_s: f64::NAN,
+        },
+    ];
+    let coarse = coarsen_sightings(&exact, &mut rng(1));
+    assert_eq!(coarse.len(), exact.len());
+    let distances: Vec<f64> = coarse.iter().map(|s| s.distance_m).collect();
+    assert_eq!(distances, [0.0, 50.0, 300.0, 600.0]);
+    let etas: Vec<f64> = coarse.iter().map(|s| s.eta_s).collect();
+    assert_eq!(etas, [0.0, 0.0, 90.0, 150.0]);
+    for s in &coarse {
+        assert_eq!(
+            snap_to_grid(s.position, COARSE_CELL_M),
+            s.position,
+            "on the grid"
+        );
+        assert_eq!(s.distance_m % COARSE_CELL_M, 0.0);
+        assert_eq!(s.eta_s % COARSE_ETA_S, 0.0);
+    }
+}
+
+#[test]
+fn sightings_at_the_same_coarse_distance_come_in_a_random_order() {
+    use doorstep_geo::{Sighting, coarsen_sightings};
+    let exact: Vec<Sighting> = (0..6)
+        .map(|i| Sighting {
+            position: ll(40.75 + f64::from(i) * 0.001, -73.98),
+            distance_m: 400.0 + f64::from(i),
+            eta_s: 120.0,
+        })
+        .collect();
+    let orders: std::collections::HashSet<Vec<u64>> = (0..20)
+        .map(|seed| {
+            coarsen_sightings(&exact, &mut rng(seed))
+                .iter()
+                .map(|s| s.position.lat().to_bits())
+                .collect()
+        })
+        .collect();
+    assert!(
+        orders.len() > 1,
+        "ties are shuffled, not kept in the exact order"
+    );
+    // The same seed gives the same order.
+    assert_eq!(
+        coarsen_sightings(&exact, &mut rng(3)),
+        coarsen_sightings(&exact, &mut rng(3))
+    );
+}

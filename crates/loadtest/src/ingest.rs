@@ -37,8 +37,9 @@ use crate::stats::LatencySummary;
 /// Arguments of `doorstep bench ingest`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
-    /// Base URL of a running `doorstep serve` (start it with high rate limits:
-    /// `DOORSTEP_RATE_PER_TOKEN=100000 DOORSTEP_RATE_PER_IP=100000`).
+    /// Base URL of a running `doorstep serve` (start it with high rate limits and a per-IP socket cap
+    /// above `--drivers`, since every simulated driver connects from this machine:
+    /// `DOORSTEP_RATE_PER_TOKEN=100000 DOORSTEP_RATE_PER_IP=100000 DOORSTEP_WS_PER_IP=100000`).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// Simulated drivers, one account and one WebSocket each.
@@ -414,6 +415,8 @@ struct LoadCounters {
     sent_batches: AtomicU64,
     refused_batches: AtomicU64,
     shed_batches: AtomicU64,
+    /// Sockets the server closed because its per-IP (or per-user) socket cap was reached.
+    closed_by_cap: AtomicU64,
 }
 
 /// What a run measured, for one system.
@@ -577,13 +580,26 @@ async fn scrape_updates(
     ))
 }
 
-fn ws_url(base: &str, token: &str) -> String {
+/// The upgrade request of the event stream as the holder of `token`: the token goes in the
+/// `Authorization` header (the server refuses one in the URL).
+fn ws_request(
+    base: &str,
+    token: &str,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, LoadtestError> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::{HeaderValue, header::AUTHORIZATION};
     let rest = base
         .strip_prefix("https://")
         .map(|r| format!("wss://{r}"))
         .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
         .unwrap_or_else(|| base.to_string());
-    format!("{rest}/v1/events?token={token}")
+    let mut request = format!("{rest}/v1/events")
+        .into_client_request()
+        .map_err(Box::new)?;
+    let value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| LoadtestError::Usage("a token that is not a header value".to_owned()))?;
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(request)
 }
 
 async fn run_server_load(
@@ -601,12 +617,12 @@ async fn run_server_load(
     let connect_limit = Arc::new(Semaphore::new(64));
     let mut connecting = JoinSet::new();
     for (i, token) in tokens.into_iter().enumerate() {
-        let url = ws_url(base, &token);
+        let request = ws_request(base, &token)?;
         let limit = connect_limit.clone();
         connecting.spawn(async move {
             let _permit = limit.acquire().await;
             let (mut socket, _) =
-                tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+                tokio_tungstenite::connect_async_with_config(request, Some(config), true)
                     .await
                     .map_err(Box::new)?;
             // The hello message.
@@ -645,6 +661,11 @@ async fn run_server_load(
                 // Until the pong that answers the final ping: every batch before it is processed.
                 while let Some(message) = stream.next().await {
                     let Ok(Message::Text(text)) = message else {
+                        if let Ok(Message::Close(Some(frame))) = &message
+                            && frame.reason.as_str() == "too_many_connections"
+                        {
+                            counters.closed_by_cap.fetch_add(1, Ordering::Relaxed);
+                        }
                         if matches!(message, Ok(Message::Close(_)) | Err(_)) {
                             break;
                         }
@@ -712,6 +733,14 @@ async fn run_server_load(
     let (seconds, (mut nanos, found, errors)) =
         run_for(args.seconds, &stop, &mut drivers, started, queries).await?;
     let after = scrape_updates(http, base, args.metrics_token.as_deref()).await?;
+    let closed_by_cap = counters.closed_by_cap.load(Ordering::Relaxed);
+    if closed_by_cap > 0 {
+        return Err(LoadtestError::Usage(format!(
+            "the server closed {closed_by_cap} sockets (1008 too_many_connections): every simulated \
+             driver connects from this machine, so start it with a per-IP socket cap above --drivers \
+             (DOORSTEP_WS_PER_IP=100000)"
+        )));
+    }
     let sent = counters.sent_points.load(Ordering::Relaxed);
     let refused = counters.refused_batches.load(Ordering::Relaxed) * args.batch as u64;
     let shed = counters.shed_batches.load(Ordering::Relaxed) * args.batch as u64;
@@ -825,7 +854,10 @@ async fn query_server_socket_loop(
     let (sw, ne) = load_box();
     let mut rng = Pcg64::seed_from_u64(seed ^ 0x5151);
     let (mut nanos, mut found, mut errors) = (Vec::new(), 0usize, 0u64);
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(ws_url(&base, &rider)).await else {
+    let Ok(request) = ws_request(&base, &rider) else {
+        return (nanos, found, 1);
+    };
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
         return (nanos, found, 1);
     };
     // The hello message.

@@ -28,6 +28,7 @@ mod events;
 mod ledger;
 mod ratings;
 mod rides;
+mod tickets;
 mod users;
 
 pub use error::StoreError;

@@ -165,6 +165,7 @@ on_both_backends!(
     migrating_again_changes_nothing,
     users_round_trip_and_a_taken_email_is_refused,
     sessions_last_until_they_expire_and_end_when_deleted,
+    a_websocket_ticket_is_consumed_once_and_only_before_it_expires,
     a_quote_round_trips,
     a_ride_round_trip_preserves_every_field,
     retrying_a_ride_request_with_the_same_idempotency_key_returns_the_first_ride,
@@ -484,6 +485,49 @@ async fn sessions_last_until_they_expire_and_end_when_deleted(store: Store) -> T
     store.delete_session("bbbb").await?;
     assert_eq!(store.session_user("bbbb", at(1_000)).await?, None);
     store.delete_session("bbbb").await?;
+    Ok(())
+}
+
+async fn a_websocket_ticket_is_consumed_once_and_only_before_it_expires(
+    store: Store,
+) -> TestResult {
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    store
+        .insert_ws_ticket("t1", ann.id, at(0), at(30_000))
+        .await?;
+    store
+        .insert_ws_ticket("t2", ann.id, at(0), at(30_000))
+        .await?;
+    store
+        .insert_ws_ticket("t3", ann.id, at(0), at(30_000))
+        .await?;
+    assert_eq!(
+        store.consume_ws_ticket("t1", at(29_999)).await?,
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.consume_ws_ticket("t1", at(29_999)).await?,
+        None,
+        "a ticket is good for one socket"
+    );
+    assert_eq!(
+        store.consume_ws_ticket("t2", at(30_000)).await?,
+        None,
+        "a ticket ends at its expiry"
+    );
+    assert_eq!(store.consume_ws_ticket("nope", at(0)).await?, None);
+    // Of two concurrent attempts with one ticket, exactly one wins.
+    let (a, b) = tokio::join!(
+        store.consume_ws_ticket("t3", at(1)),
+        store.consume_ws_ticket("t3", at(1))
+    );
+    assert_eq!(
+        [a?, b?].iter().filter(|u| u.is_some()).count(),
+        1,
+        "one winner"
+    );
+    assert_eq!(store.delete_expired_ws_tickets(at(30_000)).await?, 1);
+    assert_eq!(store.delete_expired_ws_tickets(at(30_000)).await?, 0);
     Ok(())
 }
 

@@ -166,7 +166,8 @@ impl utoipa::IntoParams for NearbyQuery {
     }
 }
 
-/// One available driver near a point, without identity.
+/// One available driver near a point, without identity. For riders the position is snapped to a 50 m
+/// grid, the distance rounded to 50 m and the ETA to 30 s; admins see exact values.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct NearbyDriver {
     /// Latitude.
@@ -182,12 +183,15 @@ pub struct NearbyDriver {
 /// Available drivers near the point.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct NearbyResponse {
-    /// Closest first.
+    /// Closest first (for riders by the rounded distance, equal ones in random order).
     pub drivers: Vec<NearbyDriver>,
 }
 
-/// Available drivers near a point (within 3 km), closest first: the cars a rider's map shows. The same
-/// query is answered on the event stream: `{"type":"nearby","lat":..,"lng":..,"limit":10}`.
+/// Up to 50 available drivers near a point (within 3 km), closest first: the cars a rider's map shows.
+/// Riders get coarse answers (positions on a 50 m grid, distances in 50 m and ETAs in 30 s steps, no
+/// identities, equal distances in random order); admins get exact positions. The same query is answered
+/// on the event stream: `{"type":"nearby","lat":..,"lng":..,"limit":10}`, and counts against the same
+/// per-user rate limit.
 #[utoipa::path(get, path = "/v1/drivers/nearby", operation_id = "nearby_drivers", tag = "rides", params(NearbyQuery),
     responses((status = 200, body = NearbyResponse), (status = 422, description = "invalid_coordinates, invalid_limit")))]
 pub async fn nearby(
@@ -223,8 +227,8 @@ pub fn nearby_limit(limit: Option<i64>) -> Result<usize, ApiError> {
 }
 
 impl NearbyResponse {
-    /// The answer for `(position, metres, seconds)` triples, closest first.
-    pub fn new(found: Vec<(doorstep_geo::LatLng, f64, f64)>) -> NearbyResponse {
+    /// The answer for the sightings of [`doorstep_app::App::nearby_drivers`], in their order.
+    pub fn new(found: Vec<doorstep_geo::Sighting>) -> NearbyResponse {
         let round = |x: f64| {
             if x.is_finite() && x > 0.0 {
                 x.round().min(f64::from(u32::MAX)) as u32
@@ -235,11 +239,11 @@ impl NearbyResponse {
         NearbyResponse {
             drivers: found
                 .into_iter()
-                .map(|(pos, m, eta)| NearbyDriver {
-                    lat: pos.lat(),
-                    lng: pos.lng(),
-                    distance_m: round(m),
-                    eta_s: round(eta),
+                .map(|s| NearbyDriver {
+                    lat: s.position.lat(),
+                    lng: s.position.lng(),
+                    distance_m: round(s.distance_m),
+                    eta_s: round(s.eta_s),
                 })
                 .collect(),
         }

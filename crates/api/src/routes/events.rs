@@ -13,15 +13,26 @@
 //! bytes a point). A good batch gets no answer; a bad one gets an error frame
 //! `{"type":"error","status":422,"code":"invalid_location","message":"..."}` and the socket stays open.
 //! Drivers' sockets run on their own runtime and may be shed under overload ([`crate::driver_sockets`]).
+//!
+//! Authentication: `Authorization: Bearer` on the upgrade request (apps that can set headers), or a
+//! single-use ticket from `POST /v1/events/tickets` in `?ticket=` (browsers, which cannot). A bearer token
+//! in the URL (`?token=`) is refused with 400 `token_in_url`: URLs end up in proxy and debug logs.
+//!
+//! Limits: a message over [`MAX_MESSAGE_BYTES`] closes the socket with close code 1009 (message too big);
+//! each user and each client IP may hold a few sockets at once ([`crate::open_sockets`]), and the oldest
+//! one over a cap is closed with 1008 `too_many_connections`; `nearby` queries count against the caller's
+//! request quota ([`crate::rate_limit`]) and are answered `rate_limited` (429) over it.
 
 use crate::ApiState;
 use crate::driver_sockets;
 use crate::dto::{WireLocationPoint, event_json, parse_binary_locations, rfc3339};
 use crate::error::ApiError;
-use crate::extract::bearer_token;
+use crate::extract::{ApiQuery, Caller, bearer_token};
+use crate::open_sockets::{Cap, Registration, TOO_MANY_CONNECTIONS};
+use axum::Json;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -35,12 +46,35 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// Query of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// Bearer token (browsers cannot set headers on a WebSocket); the `Authorization` header also works.
-    pub token: Option<String>,
+    /// A single-use ticket from `POST /v1/events/tickets` (browsers cannot set headers on a WebSocket);
+    /// clients that can send `Authorization: Bearer` instead. Never put the bearer token itself in the URL:
+    /// `?token=` is refused with 400 `token_in_url`.
+    pub ticket: Option<String>,
     /// Resume after this event id.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
+
+/// A ticket that opens one event stream.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TicketResponse {
+    /// Pass it as `GET /v1/events?ticket=...`; it works once.
+    pub ticket: String,
+    /// When it stops working if unused (RFC 3339, about 30 s after issue).
+    pub expires_at: String,
+}
+
+/// The largest message a client may send on the event stream, bytes; a larger one closes the socket
+/// with close code 1009.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// The largest frame read before it is refused unread. Frames up to this size are read whole, so that the
+/// 1009 close frame reaches the client before the connection ends; beyond it the connection may be
+/// reset before the client reads the close frame.
+const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// Close reason of a message over [`MAX_MESSAGE_BYTES`].
+pub const MESSAGE_TOO_BIG: &str = "message_too_big";
 
 /// A message from the client: `{"type":"ping"}` or `{"type":"locations","points":[...]}`. Read as a
 /// plain struct, not an internally tagged enum, so that serde parses the text once and the points'
@@ -68,40 +102,90 @@ const PAGE: i64 = 500;
 /// A driver's socket lets the others take a turn after this many location batches in a row.
 const BATCHES_PER_TURN: u32 = 16;
 
+/// Issues a single-use ticket for the event stream: `GET /v1/events?ticket=...` within about 30 s.
+///
+/// Browsers cannot set an `Authorization` header on a WebSocket, and a bearer token in a URL ends up in
+/// proxy and debug logs; a ticket in the URL is worthless once used or expired. Fetch a new one before
+/// every (re)connect.
+#[utoipa::path(post, path = "/v1/events/tickets", operation_id = "create_ticket", tag = "events",
+    responses((status = 201, body = TicketResponse)))]
+pub async fn ticket(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+) -> Result<(StatusCode, Json<TicketResponse>), ApiError> {
+    let (ticket, expires_at) = state.app.issue_ws_ticket(&user).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TicketResponse {
+            ticket: ticket.expose().to_owned(),
+            expires_at: rfc3339(expires_at),
+        }),
+    ))
+}
+
+/// Whether a query string carries a `token` parameter.
+fn has_token_param(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&').any(|kv| {
+            kv.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("token"))
+        })
+    })
+}
+
 /// Opens the event stream (WebSocket upgrade).
 ///
-/// The server sends `{"type":"hello","last_event_id":N}`, then the caller's events after `after`, then live
+/// Authenticate with `Authorization: Bearer <token>` or with `?ticket=` (from `POST /v1/events/tickets`,
+/// single use); `?token=` is refused with 400 `token_in_url`. The server sends
+/// `{"type":"hello","last_event_id":N}`, then the caller's events after `after`, then live
 /// events, each once and in id order. Drivers send their positions on the same socket, either as text
 /// `{"type":"locations","points":[{"lat":..,"lng":..,"at":"RFC 3339"}]}` or as compact binary messages: a
 /// version byte `1`, then 1 to 100 points of 16 bytes, little-endian: latitude × 10⁷ (`i32`), longitude ×
 /// 10⁷ (`i32`), time in Unix milliseconds (`i64`). Good batches get no answer. A bad message gets an error
 /// frame `{"type":"error","status":422,"code":"...","message":"..."}` (codes `invalid_message` (400),
 /// `invalid_binary_batch`, `invalid_batch`, `invalid_location`, `location_in_future` (422), `forbidden`
-/// (403)) and the socket stays open; `overloaded` (503) means the server shed the batch because it is
-/// behind. `{"type":"ping"}` is answered `{"type":"pong"}` after every earlier message was handled.
-/// Riders (and admins) may ask `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":7}` on the socket and get
-/// `{"type":"nearby","id":7,"drivers":[...]}`, the answer of `GET /v1/drivers/nearby`.
+/// (403), `rate_limited` (429)) and the socket stays open; `overloaded` (503) means the server shed the
+/// batch because it is behind. `{"type":"ping"}` is answered `{"type":"pong"}` after every earlier message
+/// was handled. Riders (and admins) may ask `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":7}` on the
+/// socket and get `{"type":"nearby","id":7,"drivers":[...]}`, the answer of `GET /v1/drivers/nearby`,
+/// counted against the same per-user rate limit.
+///
+/// Close codes: 1009 `message_too_big` for a message over 256 KiB; 1008 `too_many_connections` when a
+/// newer socket of the same user (default cap 5) or client IP (default 50) took this one's place.
 #[utoipa::path(get, path = "/v1/events", operation_id = "event_stream", tag = "events", params(EventsQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 400, description = "token_in_url"),
         (status = 422, description = "invalid_after"), (status = 426, description = "websocket_required")))]
 pub async fn events(
     State(state): State<ApiState>,
-    Query(q): Query<EventsQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
     parts: Parts,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let token = q
-        .token
-        .as_deref()
-        .or_else(|| bearer_token(&parts))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "a valid bearer token is required",
-            )
-        })?;
-    let user = state.app.authenticate(token).await?;
+    if has_token_param(parts.uri.query()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "token_in_url",
+            "never put a bearer token in a URL: send it as Authorization: Bearer, or get a ticket \
+             from POST /v1/events/tickets and open /v1/events?ticket=...",
+        ));
+    }
+    let unauthenticated = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "a valid bearer token or ticket is required",
+        )
+    };
+    let bearer = bearer_token(&parts);
+    // A bearer token is checked at once (checking spends nothing); a ticket only once the request is
+    // known to be a well-formed upgrade, because redeeming spends it.
+    let bearer_user = match (&q.ticket, bearer) {
+        (None, None) => return Err(unauthenticated()),
+        (None, Some(token)) => Some(state.app.authenticate(token).await?),
+        (Some(_), _) => None,
+    };
     let ws = ws.map_err(|_| {
         ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -109,13 +193,19 @@ pub async fn events(
             "open this endpoint as a WebSocket",
         )
     })?;
+    if q.after.is_some_and(|a| a < 0) {
+        return Err(ApiError::unprocessable(
+            "invalid_after",
+            "after must be a non-negative id",
+        ));
+    }
+    // Only now, with a well-formed request, is a ticket spent.
+    let user = match (bearer_user, &q.ticket) {
+        (Some(user), _) => user,
+        (None, Some(ticket)) => state.app.redeem_ws_ticket(ticket).await?,
+        (None, None) => return Err(unauthenticated()),
+    };
     let after = match q.after {
-        Some(a) if a < 0 => {
-            return Err(ApiError::unprocessable(
-                "invalid_after",
-                "after must be a non-negative id",
-            ));
-        }
         Some(a) => a,
         None => state
             .app
@@ -124,19 +214,54 @@ pub async fn events(
             .await
             .map_err(doorstep_app::AppError::from)?,
     };
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
     Ok(ws
-        .max_message_size(256 * 1024)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
         // tungstenite zero-fills the free part of its read buffer before every read: at the default
         // 128 KiB that memset was the largest single cost of a location batch. A full batch is under
         // 8 KiB as JSON and 1.6 KiB as binary.
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
+            let registration = state.sockets.register(user.id, ip);
             if user.role == Role::Driver {
-                driver_sockets::spawn(stream(state, user, after, socket));
+                driver_sockets::spawn(stream(state, user, after, socket, registration));
             } else {
-                stream(state, user, after, socket).await;
+                stream(state, user, after, socket, registration).await;
             }
         }))
+}
+
+/// Sends a close frame with `code` and `reason`; the caller then drops the socket.
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    // The peer may be gone already.
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Whether a read failed because the message was over the size limit (tungstenite's capacity error,
+/// wrapped by axum).
+fn message_too_big(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
+    error
+        .into_inner()
+        .downcast_ref::<Error>()
+        .is_some_and(|e| matches!(e, Error::Capacity(CapacityError::MessageTooLong { .. })))
+}
+
+/// Resolves when a newer socket took this one's place under a cap; never otherwise.
+async fn superseded(registration: &mut Registration) -> Cap {
+    match (&mut registration.superseded).await {
+        Ok(cap) => cap,
+        // The registry dropped the sender without a word: only at the socket's own end.
+        Err(_) => std::future::pending().await,
+    }
 }
 
 async fn send_json(socket: &mut WebSocket, value: &serde_json::Value) -> bool {
@@ -189,7 +314,13 @@ fn location_json(l: &LocationUpdate) -> serde_json::Value {
     })
 }
 
-async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) {
+async fn stream(
+    state: ApiState,
+    user: User,
+    after: i64,
+    mut socket: WebSocket,
+    mut registration: Registration,
+) {
     // Subscribe before reading the backlog so that nothing falls between the two.
     let mut bus = state.app.bus().subscribe();
     // Only the operations console listens to every driver's position.
@@ -252,7 +383,13 @@ async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) 
                     Some(Ok(Message::Binary(bytes))) => {
                         handle_binary(&state, &user, &bytes, &mut points).await
                     }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(e)) => {
+                        if message_too_big(e) {
+                            close_with(&mut socket, close_code::SIZE, MESSAGE_TOO_BIG).await;
+                        }
+                        break;
+                    }
                     Some(Ok(_)) => continue,
                 };
                 if let Some(reply) = reply
@@ -265,6 +402,11 @@ async fn stream(state: ApiState, user: User, after: i64, mut socket: WebSocket) 
                     batches_in_a_row = 0;
                     tokio::task::yield_now().await;
                 }
+            }
+            cap = superseded(&mut registration) => {
+                tracing::debug!(user_id = %user.id, cap = cap.as_str(), "websocket superseded by a newer one");
+                close_with(&mut socket, close_code::POLICY, TOO_MANY_CONNECTIONS).await;
+                break;
             }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
@@ -382,6 +524,12 @@ fn nearby(
     limit: Option<usize>,
     id: Option<u64>,
 ) -> serde_json::Value {
+    if let Err(wait_secs) = state.limiter.check_user(user.id) {
+        let mut frame = error_frame(&crate::rate_limit::rate_limited());
+        frame["id"] = serde_json::json!(id);
+        frame["retry_after_s"] = serde_json::json!(wait_secs.max(1));
+        return frame;
+    }
     let (Some(lat), Some(lng)) = (lat, lng) else {
         return error_frame(&ApiError::new(
             StatusCode::BAD_REQUEST,

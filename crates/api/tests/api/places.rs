@@ -28,6 +28,20 @@ impl Place {
         let close = |a: f64, b: Option<f64>| b.is_some_and(|b| (a - b).abs() < 1e-9);
         close(self.lat, other["lat"].as_f64()) && close(self.lng, other["lng"].as_f64())
     }
+
+    /// Whether the `lat`/`lng` of `other` are within `metres` of this place (great-circle).
+    pub fn within_m(self, other: &Value, metres: f64) -> bool {
+        let (Some(lat), Some(lng)) = (other["lat"].as_f64(), other["lng"].as_f64()) else {
+            return false;
+        };
+        match (
+            doorstep_geo::LatLng::new(self.lat, self.lng),
+            doorstep_geo::LatLng::new(lat, lng),
+        ) {
+            (Ok(a), Ok(b)) => doorstep_geo::haversine_km(a, b) * 1000.0 <= metres,
+            _ => false,
+        }
+    }
 }
 
 pub const TIMES_SQUARE: Place = Place {

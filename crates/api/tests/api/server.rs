@@ -3,6 +3,7 @@
 
 use crate::backend::{TestDb, TestResult};
 use crate::places::Place;
+use doorstep_api::open_sockets::SocketCaps;
 use doorstep_api::rate_limit::RateLimits;
 use doorstep_app::{App, AppConfig, Background, Clock};
 use doorstep_domain::Timestamp;
@@ -132,7 +133,14 @@ impl TestServer {
         config: AppConfig,
         clock: Clock,
     ) -> TestResult<TestServer> {
-        TestServer::launch(db, config, clock, RateLimits::default()).await
+        TestServer::launch(
+            db,
+            config,
+            clock,
+            RateLimits::default(),
+            SocketCaps::default(),
+        )
+        .await
     }
 
     /// Starts a server on `db` with `config`, a new manual clock at [`WEDNESDAY_2PM`] and the rate limits
@@ -142,12 +150,38 @@ impl TestServer {
         config: AppConfig,
         limits: RateLimits,
     ) -> TestResult<TestServer> {
-        TestServer::launch(db, config, Clock::manual(WEDNESDAY_2PM), limits).await
+        TestServer::launch(
+            db,
+            config,
+            Clock::manual(WEDNESDAY_2PM),
+            limits,
+            SocketCaps::default(),
+        )
+        .await
     }
 
     /// Starts a server on `db` with the test configuration and the rate limits `limits`.
     pub async fn start_with_limits(db: &TestDb, limits: RateLimits) -> TestResult<TestServer> {
-        TestServer::launch(db, test_config(), Clock::manual(WEDNESDAY_2PM), limits).await
+        TestServer::launch(
+            db,
+            test_config(),
+            Clock::manual(WEDNESDAY_2PM),
+            limits,
+            SocketCaps::default(),
+        )
+        .await
+    }
+
+    /// Starts a server on `db` with the test configuration and the WebSocket caps `caps`.
+    pub async fn start_with_caps(db: &TestDb, caps: SocketCaps) -> TestResult<TestServer> {
+        TestServer::launch(
+            db,
+            test_config(),
+            Clock::manual(WEDNESDAY_2PM),
+            RateLimits::default(),
+            caps,
+        )
+        .await
     }
 
     async fn launch(
@@ -155,6 +189,7 @@ impl TestServer {
         config: AppConfig,
         clock: Clock,
         limits: RateLimits,
+        caps: SocketCaps,
     ) -> TestResult<TestServer> {
         let store = Store::connect(&db.url).await?;
         store.migrate().await?;
@@ -165,7 +200,7 @@ impl TestServer {
         let mut stop = shutdown.subscribe();
         let serving = tokio::spawn(doorstep_api::serve(
             listener,
-            doorstep_api::router_with_limits(app.clone(), limits),
+            doorstep_api::router_with(app.clone(), limits, caps),
             async move {
                 // Also stops when the sender is dropped (a test that failed half-way).
                 let _ = stop.wait_for(|stopped| *stopped).await;
