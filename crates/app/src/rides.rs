@@ -531,17 +531,21 @@ impl App {
             }
         })?;
         let ride = self.ride_for(user, id).await?;
-        let to = match (ride.driver, user.id == ride.rider) {
-            (Some(driver), true) => driver,
-            (Some(driver), false) if driver == user.id => ride.rider,
-            _ => return Err(AppError::NotFound("ride")),
-        };
-        if ride.state != RideState::Completed {
-            return Err(AppError::conflict(
-                "ride_not_completed",
-                "only completed rides can be rated",
-            ));
+        // Only the ride's rider and its driver rate; for them an unfinished ride (even one that never
+        // had a driver) is a state conflict, for anyone else the ride does not exist.
+        if !ride.involves(user.id) {
+            return Err(AppError::NotFound("ride"));
         }
+        let to = match (ride.state, ride.driver) {
+            (RideState::Completed, Some(driver)) if user.id == ride.rider => driver,
+            (RideState::Completed, Some(_)) => ride.rider,
+            _ => {
+                return Err(AppError::conflict(
+                    "ride_not_completed",
+                    "only completed rides can be rated",
+                ));
+            }
+        };
         let rating = Rating {
             ride_id: id,
             from: user.id,

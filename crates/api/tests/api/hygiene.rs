@@ -189,3 +189,24 @@ pub async fn every_error_is_json_with_a_code_and_ranges_are_checked_as_documente
         .expect_error(403, "forbidden");
     server.stop().await
 }
+
+pub async fn rating_an_unfinished_ride_is_a_conflict_for_its_rider_and_not_found_for_others(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let stranger = server.signup("rider").await?;
+    let ride = server
+        .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    let path = format!("/v1/rides/{}/rating", field(&ride, "ride_id")?);
+    server
+        .post(&path, &rider.token, json!({"stars": 5}))
+        .await?
+        .expect_error(409, "ride_not_completed");
+    server
+        .post(&path, &stranger.token, json!({"stars": 5}))
+        .await?
+        .expect_error(404, "ride_not_found");
+    server.stop().await
+}
