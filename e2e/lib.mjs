@@ -5,9 +5,12 @@ import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SHOTS = path.join(ROOT, 'e2e', 'screenshots');
@@ -142,6 +145,21 @@ export async function screenshot(page, name) {
       .map((el) => el.outerHTML.slice(0, 120)),
   );
   if (unnamed.length) throw new Error(`${name}: controls without an accessible name: ${unnamed.join(' | ')}`);
+  await assertNoAxeViolations(page, name);
+}
+
+/** The axe-core rules (WCAG 2.0–2.2 A and AA, and axe's best practices) on the page as it is now: every
+ *  screen the suite photographs must have no violation. axe is injected from node_modules, never a CDN. */
+export async function assertNoAxeViolations(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  });
+  if (violations.length) throw new Error(`${name}: axe violations: ${violations.join(' | ')}`);
 }
 
 export async function api(base, method, p, body, token) {
