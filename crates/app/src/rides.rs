@@ -317,11 +317,7 @@ impl App {
                     .rides_of_driver(user.id, RIDE_LIST_LIMIT)
                     .await?
             }
-            Role::Admin => {
-                self.store()
-                    .rides_in_states(&RideState::ALL, RIDE_LIST_LIMIT)
-                    .await?
-            }
+            Role::Admin => self.store().recent_rides(RIDE_LIST_LIMIT).await?,
             Role::Merchant | Role::Provider => Vec::new(),
         })
     }

@@ -210,3 +210,31 @@ pub async fn rating_an_unfinished_ride_is_a_conflict_for_its_rider_and_not_found
         .expect_error(404, "ride_not_found");
     server.stop().await
 }
+
+pub async fn an_admins_ride_list_is_newest_first_like_everyone_elses(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let admin = server.admin().await?;
+    let first = server
+        .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    server.clock.advance_secs(60);
+    let second = server
+        .request_ride(&rider, UNION_SQUARE, TIMES_SQUARE)
+        .await?;
+    for who in [&rider, &admin] {
+        let list = server.get("/v1/rides", &who.token).await?.expect(200);
+        let ids: Vec<&str> = list["rides"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["ride_id"].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [field(&second, "ride_id")?, field(&first, "ride_id")?],
+            "newest first"
+        );
+    }
+    server.stop().await
+}
