@@ -102,6 +102,25 @@ impl App {
         ))
     }
 
+    /// The app for managing accounts from the command line (`doorstep admin create`): no hot state, no
+    /// dispatcher, no background task, so that it never acts on the rides of a live database that a
+    /// running server owns. Only the account use cases (sign-up, admin creation, login) may be called on it.
+    pub fn for_accounts(store: Store, config: AppConfig, clock: Clock) -> App {
+        let (tx, _closed) = mpsc::unbounded_channel();
+        App {
+            inner: Arc::new(AppInner {
+                store,
+                config,
+                city: City::manhattan(),
+                bus: EventBus::new(),
+                fleet: Mutex::new(fleet::Fleet::new(City::manhattan())),
+                dispatch: tx,
+                clock,
+                sessions: auth::SessionCache::default(),
+            }),
+        }
+    }
+
     /// The system of record.
     pub fn store(&self) -> &Store {
         &self.inner.store

@@ -274,9 +274,10 @@ async fn main() -> Result<()> {
                 }
             };
             let store = open_store(&database.database_url).await?;
-            let (_tx, rx) = watch::channel(false);
-            let (app, _bg) = App::start(store, AppConfig::default(), Clock::System, rx).await?;
+            // Only `serve` and `demo` run a dispatcher: an account tool must not act on live rides.
+            let app = App::for_accounts(store.clone(), AppConfig::default(), Clock::System);
             let admin = app.create_admin(&email, &password, &name).await?;
+            store.close().await;
             println!(
                 "admin {} created with id {}",
                 admin.user.email.as_str(),
