@@ -6,7 +6,7 @@
 //! proxy and debug logs. So a client trades its token for a ticket ([`App::issue_ws_ticket`]): random,
 //! single-use, valid for [`crate::AppConfig::ws_ticket_ttl_secs`], stored (as a digest) in the database so
 //! that any server node can redeem it ([`App::redeem_ws_ticket`]); expired ones are purged by
-//! [`purge_expired_tickets`].
+//! [`purge_expired`], with expired sessions and unused quotes.
 
 use crate::{App, AppError};
 use argon2::Argon2;
@@ -163,6 +163,28 @@ fn field_error(code: &'static str, e: UserFieldError) -> AppError {
 }
 
 impl App {
+    /// Deletes what can never be used again: expired WebSocket tickets, expired sessions (login tokens)
+    /// and quotes that expired without becoming a ride. Failures are logged and retried at the next run.
+    pub async fn purge_expired_records(&self) {
+        let now = self.clock().now();
+        let store = self.store();
+        let purged = [
+            (
+                "websocket tickets",
+                store.delete_expired_ws_tickets(now).await,
+            ),
+            ("sessions", store.delete_expired_sessions(now).await),
+            ("quotes", store.delete_expired_unused_quotes(now).await),
+        ];
+        for (what, result) in purged {
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(what, purged = n, "expired records purged"),
+                Err(e) => tracing::warn!(what, error = %e, "could not purge expired records"),
+            }
+        }
+    }
+
     /// Creates an account. Anyone may sign up as rider, driver, merchant or provider; admins are created
     /// from the command line only ([`App::create_admin`]).
     pub async fn sign_up(
@@ -313,11 +335,11 @@ impl App {
     }
 }
 
-/// How often expired WebSocket tickets are deleted.
+/// How often expired tickets, sessions and unused quotes are deleted.
 const TICKET_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Deletes expired WebSocket tickets every minute until shutdown.
-pub async fn purge_expired_tickets(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn purge_expired(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(TICKET_PURGE_INTERVAL);
     loop {
         tokio::select! {
@@ -327,11 +349,7 @@ pub async fn purge_expired_tickets(app: App, mut shutdown: tokio::sync::watch::R
                 }
             }
             _ = ticker.tick() => {
-                match app.store().delete_expired_ws_tickets(app.clock().now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(tickets = n, "expired websocket tickets purged"),
-                    Err(e) => tracing::warn!(error = %e, "could not purge expired websocket tickets"),
-                }
+                app.purge_expired_records().await;
             }
         }
     }

@@ -70,7 +70,7 @@ impl Background {
 
 impl App {
     /// Builds the app on a migrated store, rebuilds the hot state from the record, and spawns the dispatcher,
-    /// the position flusher and the purge of expired WebSocket tickets. They stop when `shutdown` becomes `true`.
+    /// the position flusher and the purge of expired tickets, sessions and unused quotes. They stop when `shutdown` becomes `true`.
     pub async fn start(
         store: Store,
         config: AppConfig,
@@ -93,7 +93,7 @@ impl App {
         let pending = app.rebuild_hot_state().await?;
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
-        let purger = tokio::spawn(auth::purge_expired_tickets(app.clone(), shutdown));
+        let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
         Ok((
             app,
             Background {

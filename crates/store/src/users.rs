@@ -173,4 +173,17 @@ impl Store {
         .await?;
         row.as_ref().map(quote_from_row).transpose()
     }
+
+    /// Deletes the quotes that expired at or before `before` and never became a ride (a ride keeps its
+    /// quote); returns how many.
+    pub async fn delete_expired_unused_quotes(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM quotes WHERE expires_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM rides r WHERE r.quote_id = quotes.id)",
+        )
+        .bind(before.millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

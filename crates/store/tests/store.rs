@@ -166,6 +166,7 @@ on_both_backends!(
     users_round_trip_and_a_taken_email_is_refused,
     sessions_last_until_they_expire_and_end_when_deleted,
     a_websocket_ticket_is_consumed_once_and_only_before_it_expires,
+    expired_sessions_and_unused_expired_quotes_are_purged_and_nothing_else,
     a_quote_round_trips,
     a_ride_round_trip_preserves_every_field,
     retrying_a_ride_request_with_the_same_idempotency_key_returns_the_first_ride,
@@ -1455,5 +1456,38 @@ async fn a_sqlite_file_is_switched_to_write_ahead_logging() -> TestResult {
         let _ = std::fs::remove_file(file);
     }
     assert_eq!(mode, "wal");
+    Ok(())
+}
+
+async fn expired_sessions_and_unused_expired_quotes_are_purged_and_nothing_else(
+    store: Store,
+) -> TestResult {
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    store
+        .insert_session("expired", ann.id, at(0), at(1_000))
+        .await?;
+    store
+        .insert_session("current", ann.id, at(0), at(1_000_000))
+        .await?;
+    // Quotes expire 300 s after they are made: one unused, one that became a ride, one still valid.
+    let unused = new_quote(&store, ann.id, at(0)).await?;
+    let (ride, event) = unsaved_ride(&store, ann.id, at(0)).await?;
+    store
+        .create_ride(&ride, None, &event, &Audience::of_ride(&ride), at(0))
+        .await?;
+    let fresh = new_quote(&store, ann.id, at(600_000)).await?;
+
+    let now = at(400_000);
+    assert_eq!(store.delete_expired_sessions(now).await?, 1);
+    assert_eq!(store.delete_expired_unused_quotes(now).await?, 1);
+    assert_eq!(store.session_user("expired", at(0)).await?, None);
+    assert_eq!(store.session_user("current", now).await?, Some(ann.clone()));
+    assert_eq!(store.quote(unused.id).await?, None);
+    assert!(
+        store.quote(ride.quote_id).await?.is_some(),
+        "a ride keeps its quote"
+    );
+    assert!(store.quote(fresh.id).await?.is_some());
+    assert_eq!(store.ride(ride.id).await?, Some(ride));
     Ok(())
 }
