@@ -180,12 +180,18 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let Some(Access::Roles(roles)) = access else {
         return next.run(request).await;
     };
-    let Some(token) = bearer_token_of(request.headers()) else {
-        return ApiError::unauthenticated().into_response();
-    };
-    let user = match guard.app.authenticate(token).await {
-        Ok(user) => user,
-        Err(e) => return ApiError::from(e).into_response(),
+    // The rate limiter, which runs first on `/v1/`, has usually authenticated the token already.
+    let user = match request.extensions().get::<Caller>() {
+        Some(Caller(user)) => user.clone(),
+        None => {
+            let Some(token) = bearer_token_of(request.headers()) else {
+                return ApiError::unauthenticated().into_response();
+            };
+            match guard.app.authenticate(token).await {
+                Ok(user) => user,
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
     };
     if !roles.contains(&user.role) {
         return ApiError::new(

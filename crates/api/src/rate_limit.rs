@@ -103,7 +103,7 @@ fn too_many(wait_secs: u64) -> Response {
 }
 
 /// The middleware.
-pub async fn limit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub async fn limit(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
     let limiter = &state.limiter;
     // Forget idle keys now and then so that memory stays bounded.
     if limiter.seen.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
@@ -114,24 +114,17 @@ pub async fn limit(State(state): State<ApiState>, request: Request, next: Next) 
     if request.method() == axum::http::Method::GET && !request.uri().path().starts_with("/v1/") {
         return next.run(request).await;
     }
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    // Only a token that authenticates earns its own allowance (resolved tokens are cached by the app).
-    let user = match token {
-        Some(t) => {
-            let t = t
-                .strip_prefix("Bearer ")
-                .or_else(|| t.strip_prefix("bearer "))
-                .unwrap_or(&t)
-                .trim()
-                .to_owned();
-            limiter.app.authenticate(&t).await.ok()
-        }
+    // Only a token that authenticates earns its own allowance. The caller found here travels on with the
+    // request, so that the access guard does not authenticate the same token again.
+    let user = match crate::extract::bearer_token_of(request.headers()) {
+        Some(token) => limiter.app.authenticate(token).await.ok(),
         None => None,
     };
+    if let Some(u) = &user {
+        request
+            .extensions_mut()
+            .insert(crate::extract::Caller(u.clone()));
+    }
     let verdict = match user {
         Some(u) => limiter.by_token.check_key(&u.id),
         None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {

@@ -77,19 +77,7 @@ impl App {
         clock: Clock,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(App, Background), AppError> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let app = App {
-            inner: Arc::new(AppInner {
-                store,
-                config,
-                city: City::manhattan(),
-                bus: EventBus::new(),
-                fleet: Mutex::new(fleet::Fleet::new(City::manhattan())),
-                dispatch: tx,
-                clock,
-                sessions: auth::SessionCache::default(),
-            }),
-        };
+        let (app, rx) = App::build(store, config, clock);
         let pending = app.rebuild_hot_state().await?;
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
@@ -106,8 +94,17 @@ impl App {
     /// dispatcher, no background task, so that it never acts on the rides of a live database that a
     /// running server owns. Only the account use cases (sign-up, admin creation, login) may be called on it.
     pub fn for_accounts(store: Store, config: AppConfig, clock: Clock) -> App {
-        let (tx, _closed) = mpsc::unbounded_channel();
-        App {
+        App::build(store, config, clock).0
+    }
+
+    /// The app with empty hot state, and the receiving end of its dispatcher's commands.
+    fn build(
+        store: Store,
+        config: AppConfig,
+        clock: Clock,
+    ) -> (App, mpsc::UnboundedReceiver<dispatcher::DispatchCommand>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = App {
             inner: Arc::new(AppInner {
                 store,
                 config,
@@ -118,7 +115,8 @@ impl App {
                 clock,
                 sessions: auth::SessionCache::default(),
             }),
-        }
+        };
+        (app, rx)
     }
 
     /// The system of record.
