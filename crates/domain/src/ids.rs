@@ -57,3 +57,27 @@ id_type!(
     /// One offer of a ride to one driver.
     OfferId
 );
+id_type!(
+    /// A job: one unit of work a worker fulfils for a customer (a ride, a delivery, a house call). A ride's
+    /// job has the ride's own id, so rides move onto jobs without new ids.
+    JobId
+);
+id_type!(
+    /// A merchant: a business that sells through the platform (a restaurant, a clinic). Its staff are
+    /// users; the merchant itself is not a person and has its own account in the ledger.
+    MerchantId
+);
+
+impl From<RideId> for JobId {
+    /// A ride's job: the same id.
+    fn from(ride: RideId) -> JobId {
+        JobId(ride.0)
+    }
+}
+
+impl From<JobId> for RideId {
+    /// The ride whose job this is (meaningful for jobs of kind ride, which share their ride's id).
+    fn from(job: JobId) -> RideId {
+        RideId(job.0)
+    }
+}

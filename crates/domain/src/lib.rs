@@ -1,5 +1,6 @@
-//! Pure order logic of Doorstep: identifiers, money, roles, the ride state machine, pricing, ledger
-//! postings and the events a ride emits.
+//! Pure order logic of Doorstep: identifiers, money, roles, the job state machine every service shares
+//! (rides, deliveries, house calls), workers and their routes, the ride state machine, pricing, ledger
+//! postings and the events jobs and rides emit.
 //!
 //! Architecture invariant: this crate does no IO, is not async, reads no clock and no random generator.
 //! Callers pass `now` and, where randomness is needed (a ride's PIN), a `&mut impl Rng`. Given the same
@@ -9,11 +10,16 @@
 //! Every change of a ride's state goes through [`ride::Ride`]'s methods; an illegal transition returns
 //! [`ride::RideError::Transition`] and leaves the ride untouched.
 //!
+//! Every change of a job goes through [`job::Job`]'s methods, which bump its version in one place and
+//! return the events to record; a worker's committed stops are a [`worker::Route`] that keeps its
+//! invariants (each job's stops in order, pickups before drop-offs, load within capacity) on every change.
+//!
 //! Secrets one party presents to another (a ride's PIN; later a delivery's hand-over code and a house
 //! call's check-in code) are [`code::VerificationCode`]s: they count wrong guesses and lock at a limit.
 
 pub mod code;
 pub mod ids;
+pub mod job;
 pub mod ledger;
 pub mod money;
 pub mod offer;
@@ -21,11 +27,13 @@ pub mod pricing;
 pub mod quote;
 pub mod rating;
 pub mod ride;
+pub mod route_offer;
 pub mod text;
 pub mod time;
 pub mod user;
+pub mod worker;
 
-pub use ids::{OfferId, QuoteId, RideId, UserId};
+pub use ids::{JobId, MerchantId, OfferId, QuoteId, RideId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use time::Timestamp;
 pub use user::{Email, Role, User};
