@@ -676,16 +676,22 @@ enum RideCommand {
     NoDriver,
 }
 
+/// Mostly driver 2, sometimes driver 3: commands from the assigned driver are the common case.
+fn driver() -> impl Strategy<Value = u128> {
+    prop_oneof![4 => Just(2u128), 1 => Just(3u128)]
+}
+
+/// Weighted toward the path that moves a ride forward, so that every state is reached often.
 fn ride_command() -> impl Strategy<Value = RideCommand> {
     prop_oneof![
-        (2u128..4).prop_map(RideCommand::Assign),
-        (2u128..4).prop_map(RideCommand::Arrive),
-        ((2u128..4), any::<bool>()).prop_map(|(d, ok)| RideCommand::Start(d, ok)),
-        Just(RideCommand::Reissue),
-        (2u128..4).prop_map(RideCommand::Complete),
-        Just(RideCommand::RiderCancel),
-        (2u128..4).prop_map(RideCommand::DriverCancel),
-        Just(RideCommand::NoDriver),
+        3 => driver().prop_map(RideCommand::Assign),
+        3 => driver().prop_map(RideCommand::Arrive),
+        3 => (driver(), proptest::bool::weighted(0.7)).prop_map(|(d, ok)| RideCommand::Start(d, ok)),
+        1 => Just(RideCommand::Reissue),
+        3 => driver().prop_map(RideCommand::Complete),
+        1 => Just(RideCommand::RiderCancel),
+        1 => driver().prop_map(RideCommand::DriverCancel),
+        1 => Just(RideCommand::NoDriver),
     ]
 }
 
@@ -769,8 +775,10 @@ enum JobCommand {
     Decline(u128),
     Expire(u128),
     Assign(u128),
-    Arrive(u128, usize, bool),
-    Complete(u128, usize, bool, bool),
+    /// Arrive at a stop (`None`: the job's next stop), near its place or far from it.
+    Arrive(u128, Option<usize>, bool),
+    /// Complete a stop (`None`: the next), near or far, with the right code or a wrong one.
+    Complete(u128, Option<usize>, bool, bool),
     Reissue(usize),
     Window(usize),
     CustomerCancel,
@@ -780,22 +788,24 @@ enum JobCommand {
     Fail(u128),
 }
 
+/// Weighted toward the path that moves a job forward, so that every state of every kind is reached.
 fn job_command() -> impl Strategy<Value = JobCommand> {
-    let worker = 2u128..4;
+    let stop = || proptest::option::weighted(0.2, 0usize..3);
+    let likely = || proptest::bool::weighted(0.8);
     prop_oneof![
-        1 => (0u128..3, worker.clone()).prop_map(|(o, w)| JobCommand::Offer(o, w)),
+        1 => (0u128..3, driver()).prop_map(|(o, w)| JobCommand::Offer(o, w)),
         1 => (0u128..3).prop_map(JobCommand::Decline),
         1 => (0u128..3).prop_map(JobCommand::Expire),
-        3 => worker.clone().prop_map(JobCommand::Assign),
-        4 => (worker.clone(), 0usize..3, any::<bool>()).prop_map(|(w, s, near)| JobCommand::Arrive(w, s, near)),
-        4 => (worker.clone(), 0usize..3, any::<bool>(), any::<bool>()).prop_map(|(w, s, near, right)| JobCommand::Complete(w, s, near, right)),
+        4 => driver().prop_map(JobCommand::Assign),
+        6 => (driver(), stop(), likely()).prop_map(|(w, s, near)| JobCommand::Arrive(w, s, near)),
+        6 => (driver(), stop(), likely(), likely()).prop_map(|(w, s, near, right)| JobCommand::Complete(w, s, near, right)),
         1 => (0usize..3).prop_map(JobCommand::Reissue),
         1 => (0usize..3).prop_map(JobCommand::Window),
         1 => Just(JobCommand::CustomerCancel),
         1 => Just(JobCommand::OperatorCancel),
-        1 => worker.clone().prop_map(JobCommand::WorkerCancel),
+        1 => driver().prop_map(JobCommand::WorkerCancel),
         1 => Just(JobCommand::GiveUp),
-        1 => worker.prop_map(JobCommand::Fail),
+        1 => driver().prop_map(JobCommand::Fail),
     ]
 }
 
@@ -842,10 +852,12 @@ proptest! {
                 JobCommand::Expire(o) => job.offer_expired(offer_id(o)).map(|e| vec![e]),
                 JobCommand::Assign(w) => job.assign(user(w), 60, now).map(|e| vec![e]),
                 JobCommand::Arrive(w, s, near) => {
+                    let s = s.or(job.next_stop()).unwrap_or(0);
                     let p = place_of(&job, s, near);
                     job.arrive(user(w), s, p, RADIUS, now).map(|e| vec![e])
                 }
                 JobCommand::Complete(w, s, near, right) => {
+                    let s = s.or(job.next_stop()).unwrap_or(0);
                     let p = place_of(&job, s, near);
                     let proof = job.stops.get(s).and_then(|st| st.proof.as_ref()).map(|code| {
                         let wrong = if code.as_str().starts_with('9') { "8" } else { "9" };
