@@ -29,7 +29,7 @@
 use crate::code::{CodeError, VerificationCode};
 use crate::ids::{JobId, MerchantId, OfferId, RideId, UserId};
 use crate::money::Money;
-use crate::ride::{CancelledBy, NoDriverReason, Ride, RideState};
+use crate::ride::{CancelledBy, NoDriverReason, Ride, RideEvent, RideState};
 use crate::time::Timestamp;
 use crate::worker::{Requirements, RouteStop, Skill, VehicleKind};
 use doorstep_geo::{LatLng, haversine_km};
@@ -413,6 +413,8 @@ pub enum JobEvent {
         worker: UserId,
         /// Deadline to answer.
         expires_at: Timestamp,
+        /// Estimated time to the job's first stop, in seconds.
+        eta_s: u32,
     },
     /// The worker declined; dispatch does not offer the job to it again.
     OfferDeclined {
@@ -598,6 +600,13 @@ pub enum JobError {
     /// The stop has no code to reissue.
     #[error("this stop has no code")]
     NoProof,
+    /// The reason is not one this actor gives: dispatch gives up for want of workers; a worker fails
+    /// for what it found on site.
+    #[error("{reason:?} is not a reason this actor gives")]
+    WrongReason {
+        /// The reason given.
+        reason: UnfulfilledReason,
+    },
 }
 
 impl JobError {
@@ -617,6 +626,7 @@ impl JobError {
             JobError::ProofLocked => "code_locked",
             JobError::MalformedProof { .. } => "malformed_code",
             JobError::NoProof => "no_code",
+            JobError::WrongReason { .. } => "wrong_reason",
         }
     }
 }
@@ -966,6 +976,7 @@ impl Job {
         offer: OfferId,
         worker: UserId,
         expires_at: Timestamp,
+        eta_s: u32,
     ) -> Result<JobEvent, JobError> {
         self.transition(|job| {
             job.expect_state(JobState::Open, "offer")?;
@@ -984,6 +995,7 @@ impl Job {
                 offer,
                 worker,
                 expires_at,
+                eta_s,
             })
         })
     }
@@ -1268,10 +1280,7 @@ impl Job {
         self.transition(|job| {
             job.expect_state(JobState::Open, "give up on")?;
             if !reason.is_dispatch_reason() {
-                return Err(JobError::Transition {
-                    from: JobState::Open,
-                    command: "fail",
-                });
+                return Err(JobError::WrongReason { reason });
             }
             job.end(JobState::Unfulfilled, now);
             job.unfulfilled_reason = Some(reason);
@@ -1294,10 +1303,7 @@ impl Job {
             job.expect_worker(by)?;
             job.expect_working("fail")?;
             if reason.is_dispatch_reason() {
-                return Err(JobError::Transition {
-                    from: job.state,
-                    command: "give up on",
-                });
+                return Err(JobError::WrongReason { reason });
             }
             job.end(JobState::Unfulfilled, now);
             job.unfulfilled_reason = Some(reason);
@@ -1511,5 +1517,71 @@ impl Job {
             d.completion = done_at(ride.ended_at).filter(|_| dropoff == StopState::Done);
         }
         job
+    }
+}
+
+/// The ride event a ride's job event stands for, so that rides run on jobs keep their events (stored
+/// and on the wire) unchanged. `ride` is the ride after the change (its quote gives the requested fare,
+/// its final fare the completed one). Job events rides never had (offer declined or expired, a window
+/// changed, the drop-off arrived at or done before the completion) stand for none.
+pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
+    const PICKUP: usize = 0;
+    match *event {
+        JobEvent::Opened { .. } => Some(RideEvent::Requested {
+            fare: ride.quoted.total,
+            pickup: Some(ride.pickup),
+            dropoff: Some(ride.dropoff),
+        }),
+        JobEvent::Offered {
+            offer,
+            worker,
+            expires_at,
+            eta_s,
+        } => Some(RideEvent::Offered {
+            offer_id: offer,
+            driver: worker,
+            expires_at,
+            pickup_eta_s: eta_s,
+        }),
+        JobEvent::Assigned { worker, eta_s } => Some(RideEvent::DriverAssigned {
+            driver: worker,
+            pickup_eta_s: eta_s,
+        }),
+        JobEvent::Arrived { worker, stop, .. } => {
+            (stop == PICKUP).then_some(RideEvent::DriverArrived { driver: worker })
+        }
+        JobEvent::StopDone { worker, stop, .. } => {
+            (stop == PICKUP).then_some(RideEvent::Started { driver: worker })
+        }
+        JobEvent::Completed { worker } => ride.final_fare.as_ref().map(|f| RideEvent::Completed {
+            driver: worker,
+            fare: f.total,
+        }),
+        JobEvent::Cancelled { by, fee, .. } => Some(RideEvent::Cancelled {
+            by: match by {
+                Canceller::Customer => CancelledBy::Rider,
+                Canceller::Merchant | Canceller::Operator => CancelledBy::Admin,
+            },
+            fee,
+        }),
+        JobEvent::WorkerCancelled { worker } => Some(RideEvent::DriverCancelled { driver: worker }),
+        JobEvent::Unfulfilled { reason, .. } => match reason {
+            UnfulfilledReason::NoWorkersNearby => Some(NoDriverReason::NoDriversNearby),
+            UnfulfilledReason::AllWorkersDeclined => Some(NoDriverReason::AllDriversDeclined),
+            UnfulfilledReason::CustomerUnreachable | UnfulfilledReason::PickupUnavailable => None,
+        }
+        .map(|reason| RideEvent::NoDriverAvailable { reason }),
+        JobEvent::ProofAttemptFailed {
+            stop: PICKUP,
+            attempts_left,
+        } => Some(RideEvent::PinAttemptFailed { attempts_left }),
+        JobEvent::ProofLocked { stop: PICKUP } => Some(RideEvent::PinLocked),
+        JobEvent::ProofReissued { stop: PICKUP } => Some(RideEvent::PinReissued),
+        JobEvent::ProofAttemptFailed { .. }
+        | JobEvent::ProofLocked { .. }
+        | JobEvent::ProofReissued { .. }
+        | JobEvent::OfferDeclined { .. }
+        | JobEvent::OfferExpired { .. }
+        | JobEvent::WindowChanged { .. } => None,
     }
 }

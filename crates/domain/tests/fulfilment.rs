@@ -5,7 +5,7 @@ use doorstep_domain::code::VerificationCode;
 use doorstep_domain::job::{
     Canceller, Job, JobError, JobEvent, JobKind, JobState, NewDeliveryJob, NewHouseCallJob,
     NewRideJob, StopKind, StopOutcome, StopState, TimeWindow, UnfulfilledReason, job_state_of_ride,
-    ride_state_of_job,
+    ride_event_of, ride_state_of_job,
 };
 use doorstep_domain::ledger::{
     Account, DeliveryCharge, HouseCallCharge, LedgerError, Posting, PostingKey, PostingKind,
@@ -14,7 +14,9 @@ use doorstep_domain::ledger::{
 };
 use doorstep_domain::offer::{OfferError, OfferState};
 use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
-use doorstep_domain::ride::{NewRide, NoDriverReason, Pin, Ride, RideState, StartOutcome};
+use doorstep_domain::ride::{
+    NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
+};
 use doorstep_domain::route_offer::RouteOffer;
 use doorstep_domain::worker::{
     Capabilities, Ineligible, Requirements, Route, RouteError, RouteStop, Skill, VehicleKind,
@@ -151,7 +153,7 @@ fn a_ride_job_runs_from_open_to_completed_with_one_version_per_transition() {
     assert_eq!(job.stops[0].window.latest(), t(600));
     assert!(job.stops[1].window.is_open_ended());
     assert_eq!(job.version, 1);
-    job.offer(offer_id(1), driver, t(15)).expect("offer");
+    job.offer(offer_id(1), driver, t(15), 240).expect("offer");
     assert_eq!(job.state, JobState::Open);
     assert_eq!(
         job.assign(driver, 240, t(10)),
@@ -315,7 +317,7 @@ fn a_worker_cancellation_reopens_the_job_without_that_worker() {
     assert_eq!(job.excluded_workers, vec![user(2)]);
     assert_eq!(job.assign(user(2), 1, t(40)), Err(JobError::WorkerExcluded));
     assert_eq!(
-        job.offer(offer_id(1), user(2), t(60)),
+        job.offer(offer_id(1), user(2), t(60), 60),
         Err(JobError::WorkerExcluded)
     );
     assert!(job.assign(user(3), 90, t(40)).is_ok());
@@ -324,9 +326,9 @@ fn a_worker_cancellation_reopens_the_job_without_that_worker() {
 #[test]
 fn a_declined_or_expired_offer_excludes_its_worker_and_a_pending_one_blocks_others() {
     let mut job = delivery_job();
-    job.offer(offer_id(1), user(2), t(15)).expect("offer");
+    job.offer(offer_id(1), user(2), t(15), 60).expect("offer");
     assert_eq!(
-        job.offer(offer_id(2), user(3), t(15)),
+        job.offer(offer_id(2), user(3), t(15), 60),
         Err(JobError::OfferPending)
     );
     assert_eq!(job.assign(user(3), 1, t(2)), Err(JobError::OfferPending));
@@ -338,7 +340,7 @@ fn a_declined_or_expired_offer_excludes_its_worker_and_a_pending_one_blocks_othe
             worker: user(2)
         })
     );
-    job.offer(offer_id(2), user(3), t(30)).expect("offer");
+    job.offer(offer_id(2), user(3), t(30), 60).expect("offer");
     assert_eq!(
         job.offer_expired(offer_id(2)),
         Ok(JobEvent::OfferExpired {
@@ -488,9 +490,11 @@ fn dispatch_gives_up_only_on_open_jobs_and_workers_fail_only_with_their_reasons(
         job.give_up(UnfulfilledReason::NoWorkersNearby, t(5))
             .is_err()
     );
-    assert!(
-        job.fail(user(2), UnfulfilledReason::NoWorkersNearby, t(5))
-            .is_err()
+    assert_eq!(
+        job.fail(user(2), UnfulfilledReason::NoWorkersNearby, t(5)),
+        Err(JobError::WrongReason {
+            reason: UnfulfilledReason::NoWorkersNearby
+        })
     );
     assert_eq!(
         job.fail(user(2), UnfulfilledReason::CustomerUnreachable, t(500)),
@@ -516,7 +520,7 @@ fn job_events_serialise_with_a_type_tag_and_read_back() {
         Err(e) => panic!("{e}"),
     };
     let mut events = vec![opened];
-    events.push(job.offer(offer_id(1), user(2), t(15)).expect("offer"));
+    events.push(job.offer(offer_id(1), user(2), t(15), 60).expect("offer"));
     events.push(job.assign(user(2), 60, t(3)).expect("assign"));
     events.push(job.cancel(Canceller::Merchant, None, t(4)).expect("cancel"));
     for event in events {
@@ -663,6 +667,40 @@ fn a_ride_fare_posting_is_the_fare_posting_of_its_job() {
     assert_eq!(from_ride.ride_id(), ride.id);
 }
 
+#[test]
+fn a_ride_jobs_opening_and_offer_stand_for_the_rides_request_and_offer() {
+    let ride = new_ride();
+    let (mut job, opened) = Job::ride(NewRideJob {
+        id: ride.id,
+        customer: ride.rider,
+        pickup: ride.pickup,
+        dropoff: ride.dropoff,
+        requested_at: ride.requested_at,
+        pickup_limit_secs: 600,
+        pin: ride.pin.clone(),
+    });
+    assert_eq!(
+        ride_event_of(&opened, &ride),
+        Some(RideEvent::Requested {
+            fare: ride.quoted.total,
+            pickup: Some(a()),
+            dropoff: Some(b())
+        })
+    );
+    let offered = job.offer(offer_id(1), user(2), t(15), 240).expect("offer");
+    assert_eq!(
+        ride_event_of(&offered, &ride),
+        Some(RideEvent::Offered {
+            offer_id: offer_id(1),
+            driver: user(2),
+            expires_at: t(15),
+            pickup_eta_s: 240
+        })
+    );
+    let declined = job.offer_declined(offer_id(1)).expect("decline");
+    assert_eq!(ride_event_of(&declined, &ride), None);
+}
+
 /// A command thrown at a ride and, translated, at its job.
 #[derive(Debug, Clone)]
 enum RideCommand {
@@ -697,7 +735,8 @@ fn ride_command() -> impl Strategy<Value = RideCommand> {
 
 proptest! {
     /// The job model reproduces the ride state machine: the same commands, translated, are accepted and
-    /// refused alike, and after each one the job's states map to the ride's state. (Dispatch never
+    /// refused alike, the job's events stand for exactly the ride's events, and after each command the
+    /// job's states map to the ride's state. (Dispatch never
     /// offers a ride to a driver it excluded; jobs refuse such an assignment outright, so the test does
     /// not send it.)
     #[test]
@@ -712,49 +751,58 @@ proptest! {
         for c in commands {
             clock += 37;
             let now = t(clock);
-            let (ride_ok, job_ok) = match c {
+            // Each side's events, or the refusal.
+            let (ride_events, job_events): (Result<Vec<RideEvent>, RideError>, Result<Vec<JobEvent>, JobError>) = match c {
                 RideCommand::Assign(d) => {
                     if ride.excluded_drivers.contains(&user(d)) {
                         continue;
                     }
-                    (ride.assign(user(d), 100, now).is_ok(), job.assign(user(d), 100, now).is_ok())
+                    (ride.assign(user(d), 100, now).map(|e| vec![e]), job.assign(user(d), 100, now).map(|e| vec![e]))
                 }
                 RideCommand::Arrive(d) => (
-                    ride.arrive(user(d), now).is_ok(),
-                    job.arrive(user(d), 0, a(), RADIUS, now).is_ok(),
+                    ride.arrive(user(d), now).map(|e| vec![e]),
+                    job.arrive(user(d), 0, a(), RADIUS, now).map(|e| vec![e]),
                 ),
                 RideCommand::Start(d, right) => {
                     let guess = if right { ride.pin.as_str().to_owned() } else { format!("{:04}", (ride.pin.as_str().parse::<u32>().unwrap_or(0) + 1) % 10_000) };
                     let pin = Pin::parse(&guess).expect("pin");
                     (
-                        ride.start(user(d), &pin, MAX, now).is_ok(),
-                        job.complete_stop(user(d), 0, Some(&guess), MAX, a(), RADIUS, now).is_ok(),
+                        ride.start(user(d), &pin, MAX, now).map(|o| match o {
+                            StartOutcome::Started(e) => vec![e],
+                            StartOutcome::WrongPin { events, .. } => events,
+                        }),
+                        job.complete_stop(user(d), 0, Some(&guess), MAX, a(), RADIUS, now).map(|o| o.events().to_vec()),
                     )
                 }
                 RideCommand::Reissue => (
-                    ride.reissue_pin_by_rider(user(1), &mut ride_rng).is_ok(),
-                    job.reissue_proof(0, &mut job_rng).is_ok(),
+                    ride.reissue_pin_by_rider(user(1), &mut ride_rng).map(|e| vec![e]),
+                    job.reissue_proof(0, &mut job_rng).map(|e| vec![e]),
                 ),
                 RideCommand::Complete(d) => (
-                    ride.complete(user(d), fare.clone(), now).is_ok(),
-                    job.complete_stop(user(d), 1, None, MAX, b(), RADIUS, now).is_ok(),
+                    ride.complete(user(d), fare.clone(), now).map(|e| vec![e]),
+                    job.complete_stop(user(d), 1, None, MAX, b(), RADIUS, now).map(|o| o.events().to_vec()),
                 ),
                 RideCommand::RiderCancel => {
                     let fee = ride.cancel_fee_at(&pricing, now);
                     (
-                        ride.cancel_by_rider(user(1), &pricing, now).is_ok(),
-                        job.cancel_by_customer(user(1), fee, now).is_ok(),
+                        ride.cancel_by_rider(user(1), &pricing, now).map(|e| vec![e]),
+                        job.cancel_by_customer(user(1), fee, now).map(|e| vec![e]),
                     )
                 }
                 RideCommand::DriverCancel(d) => (
-                    ride.cancel_by_driver(user(d), now).is_ok(),
-                    job.cancel_by_worker(user(d)).is_ok(),
+                    ride.cancel_by_driver(user(d), now).map(|e| vec![e]),
+                    job.cancel_by_worker(user(d)).map(|e| vec![e]),
                 ),
                 RideCommand::NoDriver => (
-                    ride.no_driver_available(NoDriverReason::AllDriversDeclined, now).is_ok(),
-                    job.give_up(UnfulfilledReason::AllWorkersDeclined, now).is_ok(),
+                    ride.no_driver_available(NoDriverReason::AllDriversDeclined, now).map(|e| vec![e]),
+                    job.give_up(UnfulfilledReason::AllWorkersDeclined, now).map(|e| vec![e]),
                 ),
             };
+            let (ride_ok, job_ok) = (ride_events.is_ok(), job_events.is_ok());
+            if let (Ok(ride_events), Ok(job_events)) = (&ride_events, &job_events) {
+                let mapped: Vec<RideEvent> = job_events.iter().filter_map(|e| ride_event_of(e, &ride)).collect();
+                prop_assert_eq!(&mapped, ride_events);
+            }
             prop_assert_eq!(ride_ok, job_ok, "{:?}", c);
             let stops: Vec<StopState> = job.stops.iter().map(|s| s.state).collect();
             prop_assert_eq!(ride_state_of_job(job.state, &stops, job.unfulfilled_reason), Some(ride.state));
@@ -847,7 +895,7 @@ proptest! {
             let far = six_hundred_metres_from_a();
             let place_of = |job: &Job, stop: usize, near: bool| if near { job.stops.get(stop).map_or(a(), |s| s.place) } else { far };
             let result: Result<Vec<JobEvent>, JobError> = match c {
-                JobCommand::Offer(o, w) => job.offer(offer_id(o), user(w), now.plus_secs(15)).map(|e| vec![e]),
+                JobCommand::Offer(o, w) => job.offer(offer_id(o), user(w), now.plus_secs(15), 60).map(|e| vec![e]),
                 JobCommand::Decline(o) => job.offer_declined(offer_id(o)).map(|e| vec![e]),
                 JobCommand::Expire(o) => job.offer_expired(offer_id(o)).map(|e| vec![e]),
                 JobCommand::Assign(w) => job.assign(user(w), 60, now).map(|e| vec![e]),
