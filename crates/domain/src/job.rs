@@ -199,11 +199,28 @@ impl StopState {
     }
 }
 
-/// When a stop may be served: not before `earliest`, not after `latest`.
+/// When a stop may be served: not before `earliest`, not after `latest`. A stored window that ends
+/// before it starts is refused when read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawWindow")]
 pub struct TimeWindow {
     earliest: Timestamp,
     latest: Timestamp,
+}
+
+/// A window as stored, before its check.
+#[derive(Deserialize)]
+struct RawWindow {
+    earliest: Timestamp,
+    latest: Timestamp,
+}
+
+impl TryFrom<RawWindow> for TimeWindow {
+    type Error = InvalidWindow;
+
+    fn try_from(raw: RawWindow) -> Result<TimeWindow, InvalidWindow> {
+        TimeWindow::new(raw.earliest, raw.latest)
+    }
 }
 
 /// A window that ends before it starts.

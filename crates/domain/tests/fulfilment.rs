@@ -534,6 +534,18 @@ fn job_events_serialise_with_a_type_tag_and_read_back() {
     }
 }
 
+#[test]
+fn a_stored_window_that_ends_before_it_starts_is_refused() {
+    let window = TimeWindow::new(t(1), t(2)).expect("window");
+    let json = serde_json::to_string(&window).expect("serialise");
+    assert_eq!(serde_json::from_str::<TimeWindow>(&json).ok(), Some(window));
+    let backwards = json.replace(&t(2).millis().to_string(), "0");
+    assert!(
+        serde_json::from_str::<TimeWindow>(&backwards).is_err(),
+        "{backwards}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Rides onto jobs.
 
