@@ -6,11 +6,14 @@
 //! kinds, windows, service times and proofs), never in new job states:
 //!
 //! ```text
-//! open ──assign──▶ assigned ──complete first stop──▶ in_progress ──complete last stop──▶ completed
-//!  │ ▲ (offer made / declined / expired: open)│             │  (a one-stop job goes assigned ──▶ completed)
-//!  │ └───────worker cancels (excluded)─────────┘             │
-//!  ├──give up──▶ unfulfilled ◀──worker fails (reason)────────┴── (also from assigned)
-//!  └──customer / merchant / operator cancels (also from assigned)──▶ cancelled
+//!   offer made / declined / expired: stays open (a decline or an expiry excludes that worker)
+//!    ┌──┐
+//!    ▼  │
+//!   open ──assign──▶ assigned ──complete a stop, not the last──▶ in_progress
+//!    │ ▲                │   │                                       │
+//!    │ └─worker cancels─┘   └──complete the last stop──▶ completed ◀─┘ complete the last stop
+//!    ├──dispatch gives up──▶ unfulfilled ◀──worker fails (from assigned or in_progress)
+//!    └──customer, merchant or operator cancels (also from assigned)──▶ cancelled
 //! ```
 //!
 //! Stop-level progress lives on the stops: `pending ──arrive──▶ arrived ──complete──▶ done`; a job that
@@ -25,6 +28,24 @@
 //! Every transition is a method that checks who acts and from which state, and then changes the job
 //! through one private function, which also bumps `version` (the only place that does) and leaves the
 //! job untouched when the transition is refused. Each returns the events to record with the change.
+//!
+//! How a service drives a job, with the worker's route (`crate::worker`) and a route offer
+//! (`crate::route_offer`):
+//! 1. create it with [`Job::ride`], [`Job::delivery`] or [`Job::house_call`] and save it with its
+//!    [`JobEvent::Opened`];
+//! 2. dispatch plans a `RouteOffer` for a worker and records it on each of its jobs ([`Job::offer`]);
+//!    a decline or an expiry is [`Job::offer_declined`] / [`Job::offer_expired`];
+//! 3. on accept: `RouteOffer::accept`, [`Job::assign`] for each job, then `Route::replan` of the
+//!    worker's route with the offer's route (refused if the route moved since the plan);
+//! 4. on the road: [`Job::arrive`] and [`Job::complete_stop`], and `Worker::stop_done` for the route;
+//! 5. early ends: [`Job::cancel_by_customer`], [`Job::cancel`], [`Job::cancel_by_worker`],
+//!    [`Job::give_up`], [`Job::fail`], and `Worker::drop_job` for the route.
+//!
+//! A new kind of job plugs in as a constructor that builds its stops (kinds, windows, service times,
+//! proofs), its requirements and its load; the state machine, the route and the ledger stay as they are.
+//!
+//! Rides run on jobs with their ids: [`Job::from_ride`], [`job_state_of_ride`] and [`ride_state_of_job`]
+//! map states both ways, and [`ride_event_of`] maps a ride's job events to the ride's own events.
 
 use crate::code::{CodeError, VerificationCode};
 use crate::ids::{JobId, MerchantId, OfferId, RideId, UserId};
@@ -1450,7 +1471,7 @@ pub const fn job_state_of_ride(state: RideState) -> (JobState, [StopState; 2]) {
 }
 
 /// The ride state a ride's job stands for, or `None` for a combination no ride can be in (a job of
-/// another shape, a drop-off arrived at, a worker's failure).
+/// another shape, a worker's failure). A drop-off arrived at is still `in_progress`.
 pub fn ride_state_of_job(
     state: JobState,
     stops: &[StopState],
@@ -1464,7 +1485,8 @@ pub fn ride_state_of_job(
         (JobState::Open, Pending, Pending) => Some(RideState::Requested),
         (JobState::Assigned, Pending, Pending) => Some(RideState::DriverAssigned),
         (JobState::Assigned, Arrived, Pending) => Some(RideState::DriverArrived),
-        (JobState::InProgress, Done, Pending) => Some(RideState::InProgress),
+        // A ride has no state for "at the drop-off": the trip is in progress until it completes.
+        (JobState::InProgress, Done, Pending | Arrived) => Some(RideState::InProgress),
         (JobState::Completed, Done, Done) => Some(RideState::Completed),
         (JobState::Cancelled, Skipped, Skipped) => Some(RideState::Cancelled),
         (JobState::Unfulfilled, Skipped, Skipped)

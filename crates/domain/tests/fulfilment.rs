@@ -647,11 +647,16 @@ fn every_ride_state_maps_to_a_job_and_stop_states_and_back() {
 }
 
 #[test]
-fn job_states_that_no_ride_can_be_in_map_to_no_ride_state() {
+fn job_states_that_no_ride_can_be_in_map_to_no_ride_state_and_a_dropoff_arrival_is_still_in_progress()
+ {
     use StopState::{Arrived, Done, Pending};
     assert_eq!(ride_state_of_job(JobState::Open, &[Pending], None), None);
     assert_eq!(
         ride_state_of_job(JobState::InProgress, &[Done, Arrived], None),
+        Some(RideState::InProgress)
+    );
+    assert_eq!(
+        ride_state_of_job(JobState::Assigned, &[Pending, Arrived], None),
         None
     );
     assert_eq!(
