@@ -221,6 +221,12 @@ pub enum RouteError {
         /// The capacity.
         capacity: u32,
     },
+    /// A stop's load change does not fit its kind (a pickup adds, a drop-off removes, a service neither).
+    #[error("a stop of job {job} changes the load against its kind")]
+    LoadChange {
+        /// The job.
+        job: JobId,
+    },
     /// The positions given do not fit the stops inserted (not one per stop, not increasing, or past
     /// the end of the new route).
     #[error("bad insertion positions")]
@@ -301,7 +307,7 @@ impl Route {
 
     /// The load on board before the first stop: jobs whose pickup is done and drop-off is not.
     pub fn load_on_board(&self) -> i64 {
-        -self.stops.iter().map(|s| s.load_change).sum::<i64>()
+        total_change(&self.stops).saturating_neg()
     }
 
     /// Inserts a job's stops (`stops`, in the job's order) so that `stops[i]` lands at `positions[i]` of
@@ -405,6 +411,13 @@ impl Route {
     }
 }
 
+/// The sum of the stops' load changes (saturating: the fields are public, the sum must not panic).
+fn total_change(stops: &[RouteStop]) -> i64 {
+    stops
+        .iter()
+        .fold(0i64, |sum, s| sum.saturating_add(s.load_change))
+}
+
 /// The route invariants: each job's stops in order and once, pickups followed by their drop-offs, load
 /// within 0..=capacity before and after every stop.
 fn check(stops: &[RouteStop], capacity: u32) -> Result<(), RouteError> {
@@ -417,6 +430,14 @@ fn check(stops: &[RouteStop], capacity: u32) -> Result<(), RouteError> {
             return Err(RouteError::OutOfOrder { job: s.job });
         }
         *last = Some(s.stop_index);
+        let sign_fits = match s.kind {
+            StopKind::Pickup => s.load_change >= 0,
+            StopKind::Dropoff => s.load_change <= 0,
+            StopKind::Service => s.load_change == 0,
+        };
+        if !sign_fits {
+            return Err(RouteError::LoadChange { job: s.job });
+        }
         match s.kind {
             StopKind::Pickup if *dropped => {
                 return Err(RouteError::DropoffBeforePickup { job: s.job });
@@ -428,7 +449,7 @@ fn check(stops: &[RouteStop], capacity: u32) -> Result<(), RouteError> {
             }
             StopKind::Service => {}
         }
-        *net += s.load_change;
+        *net = net.saturating_add(s.load_change);
     }
     for (job, (_, picked, _, net)) in &jobs {
         if *picked || *net > 0 {
@@ -436,7 +457,7 @@ fn check(stops: &[RouteStop], capacity: u32) -> Result<(), RouteError> {
         }
     }
     let capacity_i = i64::from(capacity);
-    let mut load = -stops.iter().map(|s| s.load_change).sum::<i64>();
+    let mut load = total_change(stops).saturating_neg();
     let out_of_range = |load: i64| load < 0 || load > capacity_i;
     if out_of_range(load) {
         return Err(RouteError::Load {
@@ -446,7 +467,7 @@ fn check(stops: &[RouteStop], capacity: u32) -> Result<(), RouteError> {
         });
     }
     for (i, s) in stops.iter().enumerate() {
-        load += s.load_change;
+        load = load.saturating_add(s.load_change);
         if out_of_range(load) {
             return Err(RouteError::Load {
                 position: i + 1,

@@ -1053,6 +1053,20 @@ fn a_drop_off_before_its_pickup_is_refused() {
 }
 
 #[test]
+fn a_stop_whose_load_change_does_not_fit_its_kind_is_refused() {
+    let mut stops = route_stops_of(&delivery_job());
+    stops[0].load_change = -2;
+    stops[1].load_change = 2;
+    assert!(matches!(
+        Route::from_stops(stops, 4, 0),
+        Err(RouteError::LoadChange { .. })
+    ));
+    let mut service = route_stops_of(&house_call_job());
+    service[0].load_change = i64::MAX;
+    assert!(Route::from_stops(service, 4, 0).is_err());
+}
+
+#[test]
 fn positions_for_an_insertion_must_fit_the_new_route() {
     let mut route = Route::new();
     let stops = route_stops_of(&delivery_job());
