@@ -307,6 +307,18 @@ fn int(row: &AnyRow, column: &str) -> TestResult<i64> {
     Ok(row.try_get::<i64, _>(column)?)
 }
 
+/// A foreign key as SQLite lists it, one row per column.
+#[derive(Default)]
+struct SqliteForeignKey {
+    table: String,
+    target: String,
+    from: Vec<String>,
+    /// `None` where the key names no column: the target's primary key.
+    to: Vec<Option<String>>,
+    on_update: String,
+    on_delete: String,
+}
+
 /// The schema of a SQLite database, read with its `pragma_*` table functions.
 async fn sqlite_schema(conn: &mut AnyConnection) -> TestResult<Facts> {
     let tables = sqlx::query(
@@ -413,37 +425,36 @@ async fn sqlite_schema(conn: &mut AnyConnection) -> TestResult<Facts> {
         .bind(&table)
         .fetch_all(&mut *conn)
         .await?;
-        let mut by_id: BTreeMap<i64, (String, Vec<String>, Vec<Option<String>>, String, String)> =
-            BTreeMap::new();
+        let mut by_id: BTreeMap<i64, SqliteForeignKey> = BTreeMap::new();
         for key in &keys {
-            let entry = by_id.entry(int(key, "id")?).or_insert_with(|| {
-                (
-                    String::new(),
-                    Vec::new(),
-                    Vec::new(),
-                    String::new(),
-                    String::new(),
-                )
-            });
-            entry.0 = text(key, "target")?;
-            entry.1.push(text(key, "source")?);
-            entry.2.push(opt_text(key, "target_column")?);
-            entry.3 = text(key, "on_update")?.to_ascii_lowercase();
-            entry.4 = text(key, "on_delete")?.to_ascii_lowercase();
+            let entry = by_id
+                .entry(int(key, "id")?)
+                .or_insert_with(|| SqliteForeignKey {
+                    table: table.clone(),
+                    ..SqliteForeignKey::default()
+                });
+            entry.target = text(key, "target")?;
+            entry.from.push(text(key, "source")?);
+            entry.to.push(opt_text(key, "target_column")?);
+            entry.on_update = text(key, "on_update")?.to_ascii_lowercase();
+            entry.on_delete = text(key, "on_delete")?.to_ascii_lowercase();
         }
-        for (_, (target, from, to, on_update, on_delete)) in by_id {
-            foreign_keys.push((table.clone(), target, from, to, on_update, on_delete));
-        }
+        foreign_keys.extend(by_id.into_values());
     }
     // `REFERENCES users` without a column means the referenced table's primary key.
-    for (table, target, from, to, on_update, on_delete) in foreign_keys {
-        let to: Vec<String> = if to.iter().all(Option::is_none) {
-            primary_keys.get(&target).cloned().unwrap_or_default()
+    for key in foreign_keys {
+        let to: Vec<String> = if key.to.iter().all(Option::is_none) {
+            primary_keys.get(&key.target).cloned().unwrap_or_default()
         } else {
-            to.into_iter().map(Option::unwrap_or_default).collect()
+            key.to.into_iter().map(Option::unwrap_or_default).collect()
         };
         facts.insert(foreign_key_fact(
-            &table, &from, &target, &to, &on_update, &on_delete,
+            &key.table,
+            &key.from,
+            &key.target,
+            &to,
+            &key.on_update,
+            &key.on_delete,
         ));
     }
     Ok(facts)
