@@ -565,7 +565,11 @@ async fn read_ride(server: &TestServer, who: &Account, ride_id: &str) -> TestRes
     }))
 }
 
-/// Every durable event `who` reads on the event stream from the start, up to and including `last_id`.
+/// How long the event stream may pause in the middle of sending the backlog.
+const BACKLOG_PAUSE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The durable events `who` reads on the event stream after the id `after`, up to and including
+/// `last_id` (fewer if the stream stops sending before).
 pub async fn stream_events(
     server: &TestServer,
     who: &Account,
@@ -579,7 +583,11 @@ pub async fn stream_events(
         .and_then(|e: &Value| e["id"].as_i64())
         .is_none_or(|id| id < last_id)
     {
-        let message = stream.next_message().await?;
+        // The backlog comes at once: a pause means an event is missing, which the caller's comparison
+        // reports better than a time-out would.
+        let Some(message) = stream.next_message_within(BACKLOG_PAUSE).await? else {
+            break;
+        };
         // Driver positions and answers carry no id: they are not part of the record.
         if message.get("id").is_some() {
             events.push(message);
