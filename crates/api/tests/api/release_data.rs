@@ -128,6 +128,11 @@ async fn migrates_forward(db: TestDb, release: &str) -> TestResult {
     let store = Store::connect(&db.url).await?;
     store.migrate_through(schema_version).await?;
     store.close().await;
+    assert_eq!(
+        applied_version(&db.url).await?,
+        schema_version,
+        "the database has the release's schema, and no later migration, before its data is loaded"
+    );
     load(&db.url, &data).await?;
 
     // Today's server on it, at the instant the fixture was recorded; starting migrates to the latest.
@@ -409,6 +414,17 @@ async fn postings(server: &TestServer, ride: RideId) -> TestResult<Vec<Value>> {
             })
         })
         .collect())
+}
+
+/// The highest migration version applied to the database at `url`.
+async fn applied_version(url: &str) -> TestResult<i64> {
+    let mut conn = AnyConnection::connect(url).await?;
+    let version: i64 = sqlx::query("SELECT MAX(version) AS version FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await?
+        .try_get("version")?;
+    conn.close().await?;
+    Ok(version)
 }
 
 /// Loads a fixture's `data.sql` into a database migrated to the fixture's schema, in one transaction.
