@@ -522,9 +522,17 @@ async fn play(server: &TestServer) -> TestResult<Book> {
     server.wait_for_offer(&d[4], &ride.ride_id).await?;
     book.ride("requested, offered to a driver (pending)", ride, &[&d[4]]);
 
-    // 17. Waiting: requested, nobody free to offer it to.
+    // 17. Waiting: declined by the one driver still free, who stays online and idle. Only the ride's
+    // record of who declined keeps it from being offered to them again, so losing that record shows.
+    server.go_online_at(&d[2], MET_MUSEUM).await?;
     let ride = request(server, &r[4], MET_MUSEUM, GRAND_CENTRAL).await?;
-    book.ride("requested, waiting for a driver", ride, &[]);
+    let offer = server.wait_for_offer(&d[2], &ride.ride_id).await?;
+    decline(server, &d[2], &offer).await?;
+    book.ride(
+        "requested, declined by the only free driver, waiting",
+        ride,
+        &[&d[2]],
+    );
 
     // A quote never used.
     server.quote(&r[5], WASHINGTON_SQUARE, MET_MUSEUM).await?;
@@ -537,6 +545,7 @@ async fn play(server: &TestServer) -> TestResult<Book> {
         "requested"
     );
     assert_eq!(server.offers(&d[4]).await?.len(), 1);
+    assert!(server.offers(&d[2]).await?.is_empty());
     Ok(book)
 }
 
