@@ -601,7 +601,7 @@ async fn postgres_schema(conn: &mut AnyConnection) -> TestResult<Facts> {
     Ok(facts)
 }
 
-#[cfg(test)]
+/// The normalisation the comparison relies on.
 mod normalising {
     use super::*;
 
