@@ -35,6 +35,10 @@ mod ops;
 mod pin;
 #[path = "api/places.rs"]
 mod places;
+#[path = "api/release_data.rs"]
+mod release_data;
+#[path = "api/release_fixture.rs"]
+mod release_fixture;
 #[path = "api/restart.rs"]
 mod restart;
 #[path = "api/ride_flow.rs"]
@@ -57,6 +61,7 @@ use hygiene::*;
 use operations::*;
 use ops::*;
 use pin::*;
+use release_data::*;
 use restart::*;
 use ride_flow::*;
 use websocket::*;
@@ -158,4 +163,19 @@ on_both_backends!(
     concurrent_guesses_never_get_more_wrong_answers_than_the_limit_nor_start_after_the_lock,
     // Restart.
     after_a_restart_waiting_rides_are_dispatched_assigned_rides_stay_assigned_and_the_ledger_balances,
+    // Data kept: a database made by an earlier release migrates forward.
+    a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
 );
+
+/// Writes the release fixture named by `DOORSTEP_FIXTURE_RELEASE` (docs/migrations.md). Run by hand, once
+/// per release, at the release's commit; it is not a check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes crates/api/tests/fixtures/release-<release>/; run by hand, see docs/migrations.md"]
+async fn generate_release_fixture() -> backend::TestResult {
+    backend::run_on(
+        backend::Engine::Sqlite,
+        "generate_release_fixture",
+        release_fixture::generate_release_fixture,
+    )
+    .await
+}

@@ -156,12 +156,21 @@ impl Store {
     /// Applies the backend's pending migrations; harmless to call again.
     #[tracing::instrument(skip_all, fields(backend = %self.backend))]
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.migrate_through(i64::MAX).await
+    }
+
+    /// Applies the backend's pending migrations numbered `version` or lower, and no later one: the schema
+    /// a release that shipped with migrations up to `version` left behind. Tests use it to build a
+    /// database of an older release (docs/migrations.md) before [`Store::migrate`] applies the rest.
+    #[tracing::instrument(skip_all, fields(backend = %self.backend, version))]
+    pub async fn migrate_through(&self, version: i64) -> Result<(), StoreError> {
         let embedded = match self.backend {
             Backend::Sqlite => embedded::SQLITE,
             Backend::Postgres => embedded::POSTGRES,
         };
         let migrations = embedded
             .iter()
+            .filter(|&&(v, _, _)| v <= version)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,

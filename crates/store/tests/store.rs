@@ -6,6 +6,9 @@
 //! dropped afterwards). Without that variable the PostgreSQL variants print `POSTGRES_SKIPPED` and pass
 //! (or fail, when `DOORSTEP_REQUIRE_POSTGRES` is set); CI sets both and also fails on that line.
 
+#[path = "store/schema_agreement.rs"]
+mod schema_agreement;
+
 use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKind, ride_fare_posting};
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::{FareBreakdown, PricingConfig, SurgeMillis, price_trip};
@@ -183,6 +186,13 @@ on_both_backends!(
     rides_are_listed_by_rider_by_driver_and_by_state,
     pending_offers_are_listed_per_driver_and_overall,
 );
+
+/// The two dialects' migrations describe one schema (needs both databases, so it runs once, not per
+/// backend).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_and_postgres_schemas_agree_after_each_migration() -> TestResult {
+    schema_agreement::sqlite_and_postgres_schemas_agree_after_each_migration().await
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures

@@ -184,7 +184,9 @@ impl TestServer {
         .await
     }
 
-    async fn launch(
+    /// Starts a server on `db` (migrating it if needed) with `config`, `clock`, the rate limits `limits`
+    /// and the WebSocket caps `caps`.
+    pub async fn launch(
         db: &TestDb,
         config: AppConfig,
         clock: Clock,
