@@ -30,18 +30,13 @@ pub async fn readyz(State(state): State<ApiState>) -> Response {
 }
 
 /// Prometheus metrics: requests by route and status, rides by state, dispatch batch size and solve time,
-/// location updates.
+/// location updates and rejected location points by reason. Rides by state are counted in memory (from the
+/// record once at start, then by every committed change): a scrape runs no query.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<ApiState>) -> Response {
-    if let Ok(counts) = state.app.store().count_rides_by_state().await {
-        for s in doorstep_domain::ride::RideState::ALL {
-            let n = counts
-                .iter()
-                .find(|(st, _)| *st == s)
-                .map_or(0, |(_, n)| *n);
-            metrics::gauge!("rides", "state" => s.as_str()).set(n as f64);
-        }
+    for (s, n) in state.app.ride_counts().snapshot() {
+        metrics::gauge!("rides", "state" => s.as_str()).set(n as f64);
     }
     let (online, available, pending) = state
         .app
