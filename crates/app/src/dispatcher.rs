@@ -313,7 +313,8 @@ async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), cr
     };
     let (from, expected) = (ride.state, ride.version);
     let event = ride.no_driver_available(reason, app.clock().now())?;
-    app.commit(&ride, from, expected, &[], &[event], None).await?;
+    app.commit(&ride, from, expected, &[], &[event], None)
+        .await?;
     app.with_fleet(|f| f.remove_pending(id));
     tracing::debug!(ride_id = %id, reason = reason.as_str(), "no driver available");
     Ok(())

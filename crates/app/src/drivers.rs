@@ -4,8 +4,8 @@
 
 use crate::bus::LocationUpdate;
 use crate::fleet::Rejected;
-use doorstep_domain::position::Implausible;
 use crate::{App, AppError, BusMessage};
+use doorstep_domain::position::Implausible;
 use doorstep_domain::{Role, Timestamp, User};
 use doorstep_geo::LatLng;
 use std::borrow::Cow;
@@ -33,7 +33,8 @@ fn location_updates() -> &'static metrics::Counter {
 fn location_points_rejected(reason: Implausible) -> &'static metrics::Counter {
     static COUNTERS: OnceLock<[metrics::Counter; 2]> = OnceLock::new();
     let counters = COUNTERS.get_or_init(|| {
-        Implausible::ALL.map(|r| metrics::counter!("location_points_rejected_total", "reason" => r.as_str()))
+        Implausible::ALL
+            .map(|r| metrics::counter!("location_points_rejected_total", "reason" => r.as_str()))
     });
     match reason {
         Implausible::TooFast => &counters[0],

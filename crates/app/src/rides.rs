@@ -339,7 +339,8 @@ impl App {
                 return Err(AppError::NotFound("ride"));
             }
             let event = ride.cancel_by_driver(user.id, now)?;
-            self.commit(&ride, from, expected, &[], &[event], None).await?;
+            self.commit(&ride, from, expected, &[], &[event], None)
+                .await?;
             self.with_fleet(|f| {
                 f.ride_ended(user.id, ride.id);
                 f.add_pending(ride.id, ride.pickup);
@@ -400,7 +401,8 @@ impl App {
             self.config().stop_radii,
             self.clock().now(),
         )?;
-        self.commit(&ride, from, expected, &[], &[event], None).await?;
+        self.commit(&ride, from, expected, &[], &[event], None)
+            .await?;
         Ok(ride)
     }
 
@@ -429,7 +431,10 @@ impl App {
             };
             match outcome {
                 StartOutcome::Started(event) => {
-                    match self.try_commit(&ride, from, expected, &[], &[event], None).await {
+                    match self
+                        .try_commit(&ride, from, expected, &[], &[event], None)
+                        .await
+                    {
                         Ok(_) => {}
                         Err(StoreError::Conflict) => continue,
                         Err(e) => return Err(e.into()),
@@ -442,7 +447,10 @@ impl App {
                     attempts_left,
                     events,
                 } => {
-                    match self.try_commit(&ride, from, expected, &[], &events, None).await {
+                    match self
+                        .try_commit(&ride, from, expected, &[], &events, None)
+                        .await
+                    {
                         Ok(_) => {}
                         Err(StoreError::Conflict) => continue,
                         Err(e) => return Err(e.into()),
@@ -479,7 +487,10 @@ impl App {
                 }
                 _ => return Err(AppError::NotFound("ride")),
             };
-            match self.try_commit(&ride, from, expected, &[], &[event], None).await {
+            match self
+                .try_commit(&ride, from, expected, &[], &[event], None)
+                .await
+            {
                 Ok(_) => return Ok(ride),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -634,8 +645,15 @@ impl App {
         let (from, expected) = (ride.state, ride.version);
         offer.decline(driver.id, self.clock().now())?;
         ride.exclude_driver(driver.id);
-        self.commit(&ride, from, expected, std::slice::from_ref(&offer), &[], None)
-            .await?;
+        self.commit(
+            &ride,
+            from,
+            expected,
+            std::slice::from_ref(&offer),
+            &[],
+            None,
+        )
+        .await?;
         self.with_fleet(|f| f.release(driver.id, ride.id));
         self.dispatch(DispatchCommand::Requeue(ride.id));
         metrics::counter!("offers_answered_total", "answer" => "declined").increment(1);
@@ -658,8 +676,15 @@ impl App {
             return Ok(false);
         }
         ride.exclude_driver(offer.driver);
-        self.commit(&ride, from, expected, std::slice::from_ref(&offer), &[], None)
-            .await?;
+        self.commit(
+            &ride,
+            from,
+            expected,
+            std::slice::from_ref(&offer),
+            &[],
+            None,
+        )
+        .await?;
         self.with_fleet(|f| f.release(offer.driver, ride.id));
         metrics::counter!("offers_answered_total", "answer" => "expired").increment(1);
         Ok(true)

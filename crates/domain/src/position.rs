@@ -53,8 +53,8 @@ impl Implausible {
 
 /// Judges `next` against the previous accepted point of the same worker (`None` for the first one).
 ///
-/// A point outside the service area plus the margin is [`Implausible::OutsideServiceArea`]. A point
-/// farther from the previous one than the speed limit allows in the time between them is
+/// A point outside the service area plus the margin is [`Implausible::OutsideServiceArea`] (whatever its
+/// speed). A point farther from the previous one than the speed limit allows in the time between them is
 /// [`Implausible::TooFast`]; two points taken at the same instant must be at the same place. Time is
 /// the time the phone stamped on the points: a phone can stretch it by at most what the server allows
 /// (points no more than a minute in the future and never older than the previous accepted one), so the
@@ -66,6 +66,9 @@ pub fn check_position(
     next: (LatLng, Timestamp),
 ) -> Result<(), Implausible> {
     let (p, at) = next;
+    if !city.within_km(p, limits.service_area_margin_km) {
+        return Err(Implausible::OutsideServiceArea);
+    }
     if let Some((q, then)) = previous {
         let km = haversine_km(q, p);
         // Milliseconds between the points as a float; a point older than the previous one is not
@@ -74,9 +77,6 @@ pub fn check_position(
         if km > limits.max_speed_kmh * hours {
             return Err(Implausible::TooFast);
         }
-    }
-    if !city.within_km(p, limits.service_area_margin_km) {
-        return Err(Implausible::OutsideServiceArea);
     }
     Ok(())
 }

@@ -306,12 +306,30 @@ mod tests {
         // A tiny trip: raised at the drop-off, kept as it is after an early end.
         let tiny = price_trip(&c, 10, 10, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(tiny.total.minor, 800);
-        let (raised, why) =
-            bound_fare(&quoted, tiny.clone(), FareBand { min_pct: 80, max_pct: 200 }, true)
-                .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((raised.total.minor, why), (1260, Some(FareAdjustment::RaisedToMinimum)));
-        let (kept, why) = bound_fare(&quoted, tiny.clone(), FareBand { min_pct: 80, max_pct: 200 }, false)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (raised, why) = bound_fare(
+            &quoted,
+            tiny.clone(),
+            FareBand {
+                min_pct: 80,
+                max_pct: 200,
+            },
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (raised.total.minor, why),
+            (1260, Some(FareAdjustment::RaisedToMinimum))
+        );
+        let (kept, why) = bound_fare(
+            &quoted,
+            tiny.clone(),
+            FareBand {
+                min_pct: 80,
+                max_pct: 200,
+            },
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((kept, why), (tiny, None));
     }
 

@@ -7,8 +7,8 @@ use doorstep_domain::ledger::{
 use doorstep_domain::offer::{Offer, OfferError, OfferState};
 use doorstep_domain::pricing::{FareAdjustment, FareBand, PricingConfig, SurgeMillis, price_trip};
 use doorstep_domain::ride::{
-    CancelledBy, EarlyEnd, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
-    StopRadii, TripEnd,
+    CancelledBy, EarlyEnd, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState,
+    StartOutcome, StopRadii, TripEnd,
 };
 use doorstep_domain::{Currency, Money, OfferId, QuoteId, RideId, Timestamp, UserId};
 use doorstep_geo::LatLng;
@@ -85,9 +85,19 @@ fn a_ride_runs_from_request_to_completion() {
             pickup_eta_s: 240
         })
     );
-    assert!(ride.arrive(driver, pickup(), StopRadii::default(), t(250)).is_ok());
+    assert!(
+        ride.arrive(driver, pickup(), StopRadii::default(), t(250))
+            .is_ok()
+    );
     assert!(start(&mut ride, driver, "1234", t(300)).is_ok());
-    let event = ride.complete(driver, &trip_to_dropoff(), &PricingConfig::default(), StopRadii::default(), FareBand::default(), t(1000));
+    let event = ride.complete(
+        driver,
+        &trip_to_dropoff(),
+        &PricingConfig::default(),
+        StopRadii::default(),
+        FareBand::default(),
+        t(1000),
+    );
     assert!(matches!(event, Ok(RideEvent::Completed { .. })));
     assert_eq!(ride.state, RideState::Completed);
     assert_eq!(ride.ended_at, Some(t(1000)));
@@ -99,7 +109,8 @@ fn a_wrong_pin_is_counted_and_does_not_start_the_ride() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, pickup(), StopRadii::default(), t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     let before = ride.clone();
     assert_eq!(
         ride.start(driver, &pin("9999"), MAX, t(70)),
@@ -119,7 +130,8 @@ fn the_last_allowed_wrong_pin_locks_and_then_even_the_right_pin_is_refused() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, pickup(), StopRadii::default(), t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     for left in (1..MAX).rev() {
         assert!(matches!(
             ride.start(driver, &pin("0000"), MAX, t(70)),
@@ -152,7 +164,8 @@ fn a_new_pin_from_the_rider_unlocks_and_the_driver_starts_with_it() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, pickup(), StopRadii::default(), t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     for _ in 0..MAX {
         ride.start(driver, &pin("0000"), MAX, t(70))
             .expect("counted");
@@ -186,8 +199,14 @@ fn a_new_pin_from_the_rider_unlocks_and_the_driver_starts_with_it() {
 fn only_the_assigned_driver_moves_the_ride() {
     let mut ride = new_ride();
     ride.assign(user(2), 60, t(1)).expect("assign");
-    assert_eq!(ride.arrive(user(3), pickup(), StopRadii::default(), t(60)), Err(RideError::NotYourRide));
-    assert_eq!(ride.arrive(user(1), pickup(), StopRadii::default(), t(60)), Err(RideError::NotYourRide));
+    assert_eq!(
+        ride.arrive(user(3), pickup(), StopRadii::default(), t(60)),
+        Err(RideError::NotYourRide)
+    );
+    assert_eq!(
+        ride.arrive(user(1), pickup(), StopRadii::default(), t(60)),
+        Err(RideError::NotYourRide)
+    );
 }
 
 #[test]
@@ -195,10 +214,18 @@ fn a_completed_ride_cannot_be_cancelled() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, pickup(), StopRadii::default(), t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     start(&mut ride, driver, "1234", t(70)).expect("start");
-    ride.complete(driver, &trip_to_dropoff(), &PricingConfig::default(), StopRadii::default(), FareBand::default(), t(500))
-        .expect("complete");
+    ride.complete(
+        driver,
+        &trip_to_dropoff(),
+        &PricingConfig::default(),
+        StopRadii::default(),
+        FareBand::default(),
+        t(500),
+    )
+    .expect("complete");
     assert_eq!(
         ride.cancel_by_rider(user(1), &PricingConfig::default(), t(600)),
         Err(RideError::Transition {
@@ -488,7 +515,10 @@ fn a_driver_arrives_only_within_the_radius_of_the_pickup() {
     assert_eq!(ride, before, "a refused arrival changes nothing");
     // About 110 m away: within the radius.
     let near = Some(LatLng::new(40.7494, -73.9857).expect("valid"));
-    assert!(ride.arrive(user(2), near, StopRadii::default(), t(61)).is_ok());
+    assert!(
+        ride.arrive(user(2), near, StopRadii::default(), t(61))
+            .is_ok()
+    );
     assert_eq!(ride.state, RideState::DriverArrived);
 }
 
@@ -515,7 +545,10 @@ fn a_completion_far_from_the_drop_off_is_an_early_end_charged_for_what_was_drive
     assert!(ride.dropoff_distance_m.is_some_and(|d| d > 200));
     // Charged for 600 m and 700 s, not raised to the band's minimum.
     let tariff = price_trip(&PricingConfig::default(), 600, 700, SurgeMillis::NONE).expect("fare");
-    assert_eq!(ride.final_fare.as_ref().map(|f| f.total), Some(tariff.total));
+    assert_eq!(
+        ride.final_fare.as_ref().map(|f| f.total),
+        Some(tariff.total)
+    );
     assert_eq!(ride.fare_adjustment, None);
     assert!(matches!(
         event,

@@ -804,7 +804,9 @@ async fn a_ride_change_with_a_stale_version_is_a_conflict_and_writes_nothing(
     Ok(())
 }
 
-async fn an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance(store: Store) -> TestResult {
+async fn an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance(
+    store: Store,
+) -> TestResult {
     let ann = new_user(&store, Role::Rider, "ann").await?;
     let bob = new_user(&store, Role::Driver, "bob").await?;
     let (mut ride, _) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
