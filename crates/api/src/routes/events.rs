@@ -11,7 +11,9 @@
 //! Drivers send their positions on the same socket, as JSON text `{"type":"locations","points":[{lat,lng,at}]}`
 //! or, more cheaply, as binary batches ([`crate::dto::parse_binary_locations`]: a version byte `1`, then 16
 //! bytes a point). A good batch gets no answer; a bad one gets an error frame
-//! `{"type":"error","status":422,"code":"invalid_location","message":"..."}` and the socket stays open.
+//! `{"type":"error","status":422,"code":"invalid_location","message":"..."}` and the socket stays open; a
+//! batch with points the server does not believe (too fast, outside the service area's margin) gets
+//! `{"type":"locations_rejected","accepted":..,"rejected":..,"too_fast":..,"outside_service_area":..}`.
 //! Drivers' sockets run on their own runtime and may be shed under overload ([`crate::driver_sockets`]).
 //!
 //! Authentication: `Authorization: Bearer` on the upgrade request (apps that can set headers), or a
