@@ -626,7 +626,7 @@ impl LocationPoint {
 /// batch with rejected points (a batch with none gets no answer there).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LocationsAccepted {
-    /// Points taken (points older than ten minutes, or older than the last one taken, are skipped).
+    /// Points taken: fresh and believed (points older than ten minutes are skipped and not counted).
     pub accepted: usize,
     /// Points not believed: they moved neither the car nor a trip's distance. The sum of the reasons.
     pub rejected: usize,

@@ -45,7 +45,8 @@ fn location_points_rejected(reason: Implausible) -> &'static metrics::Counter {
 /// What the server did with a batch of positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocationReport {
-    /// Points taken: fresh, believed, and not older than the driver's last position.
+    /// Points taken: fresh (at most ten minutes old) and believed. A point older than the driver's last
+    /// recorded one is counted here but changes nothing, as before.
     pub accepted: usize,
     /// Points not believed ([`doorstep_domain::position::check_position`]), by reason: they moved nothing.
     pub rejected: Rejected,
