@@ -173,6 +173,9 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
   await ops.locator('#kpi-open').waitFor();
   await screenshot(ops, 'ops-live-1440');
 
+  // The server lets a driver arrive only near the pickup, by the last position it accepted: the app's
+  // simulated car (the browser shares no GPS) drives there, and "I've arrived" reports where it is first.
+  await driver.locator('#to-target', { hasText: /^0 m$/ }).waitFor({ timeout: 30000 });
   await driver.getByRole('button', { name: "I've arrived" }).click();
   await driver.locator('#ride-state[data-state="driver_arrived"]').waitFor();
   await rider.locator('#ride-state[data-state="driver_arrived"]').waitFor();

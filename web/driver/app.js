@@ -16,6 +16,9 @@ let stream = null;
 let timersStarted = false;
 const SEND_EVERY_MS = 2000;
 const SIM_SPEED_MPS = 11; // about 40 km/h through Manhattan
+// The server refuses positions that imply more than 150 km/h (`--max-speed-kmh`): 3× (119 km/h) is the
+// fastest simulated drive it believes.
+const SIM_SPEEDS = [1, 2, 3];
 
 const saved = JSON.parse(localStorage.getItem('doorstep.driver.state') || '{}');
 const st = {
@@ -23,7 +26,7 @@ const st = {
   online: false,
   source: 'sim', // 'sim' | 'gps'
   simulate: saved.simulate ?? true,
-  simSpeed: saved.simSpeed || 1,
+  simSpeed: SIM_SPEEDS.includes(saved.simSpeed) ? saved.simSpeed : 1,
   pos: saved.pos || null,
   offer: null,
   ride: null,
@@ -210,6 +213,14 @@ function tick() {
   }
 }
 
+// Arriving and completing are judged by the last position the server accepted: report the car's position
+// and wait for the answer before asking.
+async function reportPositionNow() {
+  if (!st.pos) return;
+  const point = { lat: st.pos.lat, lng: st.pos.lng, at: new Date().toISOString() };
+  await api.post('/v1/drivers/me/locations', [point]).catch(() => {});
+}
+
 function sendPosition() {
   if (!st.online || !st.pos) return;
   const point = { lat: st.pos.lat, lng: st.pos.lng, at: new Date().toISOString() };
@@ -333,7 +344,10 @@ function drive() {
   } else if (r && r.state === 'completed') {
     body = html`<h1 id="ride-state" data-state="completed">Trip complete</h1>
       <div class="card"><p class="muted">Fare charged to the rider</p><p class="big" id="trip-fare">${fmt.money(r.final_fare || r.fare)}</p>
-      <p class="muted">${zoneName(r.pickup)} → ${zoneName(r.dropoff)}</p></div>
+      <p class="muted">${zoneName(r.pickup)} → ${zoneName(r.dropoff)}</p>
+      ${r.early_end ? html`<p class="muted" id="early-end">Ended before the drop-off: charged for the ${fmt.distance(r.trip_distance_m)} driven.</p>` : ''}
+      ${r.fare_adjustment === 'capped_at_maximum' ? html`<p class="muted" id="fare-adjustment">Capped at the most this trip may cost, a band around the quote.</p>` : ''}
+      ${r.fare_adjustment === 'raised_to_minimum' ? html`<p class="muted" id="fare-adjustment">Raised to the least this trip may cost, a band around the quote.</p>` : ''}</div>
       ${st.rated.has(r.ride_id)
         ? html`<p role="status">Thanks — rating sent.</p>`
         : html`<form class="card" id="rate-form">
@@ -383,7 +397,7 @@ function drive() {
     ? html`<div class="card toggle"><label for="simulate" style="margin:0">Simulate driving toward the pickup and drop-off</label>
         <input type="checkbox" id="simulate" style="width:auto;transform:scale(1.5)" ${st.simulate ? 'checked' : ''}></div>
         <label for="sim-speed">Simulated speed</label>
-        <select id="sim-speed">${[1, 5, 20].map((s) => html`<option value="${s}" ${st.simSpeed === s ? 'selected' : ''}>${s}× real time</option>`)}</select>`
+        <select id="sim-speed">${SIM_SPEEDS.map((s) => html`<option value="${s}" ${st.simSpeed === s ? 'selected' : ''}>${s}× real time</option>`)}</select>`
     : '';
   render(panel, html`${body}${r && fmt.OPEN_STATES.includes(r.state) ? simControls : ''}`);
   drawMap();
@@ -469,6 +483,7 @@ function bindDrive(r) {
   );
   on('arrive', (e) =>
     busy(e.target, $('#ride-error'), async () => {
+      await reportPositionNow();
       st.ride = await api.post(`/v1/rides/${r.ride_id}/arrive`);
       draw(true);
       $('#pin')?.focus();
@@ -501,6 +516,7 @@ function bindDrive(r) {
     });
   on('complete', (e) =>
     busy(e.target, $('#ride-error'), async () => {
+      await reportPositionNow();
       st.ride = await api.post(`/v1/rides/${r.ride_id}/complete`);
       draw(true);
     }),

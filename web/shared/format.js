@@ -75,6 +75,7 @@ const LINES = {
   surge: 'Surge',
   minimum_fare: 'Minimum fare top-up',
   minimum: 'Minimum fare top-up',
+  band_adjustment: 'Adjusted to the quote’s band',
   fare: 'Fare',
   commission: 'Platform commission',
   driver_earnings: 'Trip earnings',

@@ -234,7 +234,8 @@ impl From<Money> for MoneyDto {
 /// One itemised line of a fare.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FareLineDto {
-    /// `base`, `distance`, `time`, `surge`, `booking_fee` or `minimum_fare`.
+    /// `base`, `distance`, `time`, `surge`, `booking_fee`, `minimum_fare` or `band_adjustment` (a final
+    /// fare brought into its band around the quote: negative when capped, positive when raised).
     pub kind: String,
     /// The line's amount.
     pub amount: MoneyDto,
@@ -450,6 +451,41 @@ pub struct RideView {
     pub cancel_fee_now: Option<MoneyDto>,
     /// Why no driver was found.
     pub no_driver_reason: Option<String>,
+    /// Metres the final fare is charged for, once completed: the distance driven, summed from the
+    /// driver's accepted positions.
+    pub trip_distance_m: Option<u32>,
+    /// Why the final fare differs from the tariff's price of the trip: `capped_at_maximum` (above the
+    /// band around the quote, `--fare-max-pct`) or `raised_to_minimum` (below it, `--fare-min-pct`, for a
+    /// trip that reached its drop-off); null when it does not.
+    #[schema(value_type = Option<FareAdjustmentName>)]
+    pub fare_adjustment: Option<String>,
+    /// Why the trip counts as ended early: `far_from_dropoff` (completed farther than the drop-off radius
+    /// from it) or `position_unknown`; null when it ended at the drop-off. An early end is charged for what
+    /// was driven.
+    #[schema(value_type = Option<EarlyEndName>)]
+    pub early_end: Option<String>,
+    /// How far from the drop-off the driver was at completion, metres (null when unknown or not completed).
+    pub dropoff_distance_m: Option<u32>,
+}
+
+/// Why a final fare was brought into its band around the quote.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FareAdjustmentName {
+    /// Capped at the band's maximum.
+    CappedAtMaximum,
+    /// Raised to the band's minimum.
+    RaisedToMinimum,
+}
+
+/// Why a completed trip counts as ended early.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyEndName {
+    /// The driver's last accepted position was farther from the drop-off than the radius.
+    FarFromDropoff,
+    /// The server had no position of the driver.
+    PositionUnknown,
 }
 
 impl RideView {
@@ -487,6 +523,10 @@ impl RideView {
             cancel_fee: ride.cancel_fee.map(Into::into),
             cancel_fee_now: cancel_fee_now.map(Into::into),
             no_driver_reason: ride.no_driver_reason.map(|r| r.as_str().to_owned()),
+            trip_distance_m: ride.trip_distance_m,
+            fare_adjustment: ride.fare_adjustment.map(|a| a.as_str().to_owned()),
+            early_end: ride.early_end.map(|e| e.as_str().to_owned()),
+            dropoff_distance_m: ride.dropoff_distance_m,
         }
     }
 }
@@ -581,11 +621,32 @@ impl LocationPoint {
     }
 }
 
-/// Answer to a location batch.
+/// Answer to a location batch. The same counts come on the WebSocket as
+/// `{"type":"locations_rejected","accepted":..,"rejected":..,"too_fast":..,"outside_service_area":..}` for a
+/// batch with rejected points (a batch with none gets no answer there).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LocationsAccepted {
-    /// Points taken (points older than ten minutes are skipped).
+    /// Points taken: fresh and believed (points older than ten minutes are skipped and not counted).
     pub accepted: usize,
+    /// Points not believed: they moved neither the car nor a trip's distance. The sum of the reasons.
+    pub rejected: usize,
+    /// Rejected because reaching them from the previous accepted point would take more than the speed
+    /// limit (`--max-speed-kmh`, default 150 km/h).
+    pub too_fast: usize,
+    /// Rejected because they are outside the service area and its margin (`--service-area-margin-km`,
+    /// default 5 km).
+    pub outside_service_area: usize,
+}
+
+impl From<doorstep_app::drivers::LocationReport> for LocationsAccepted {
+    fn from(r: doorstep_app::drivers::LocationReport) -> Self {
+        LocationsAccepted {
+            accepted: r.accepted,
+            rejected: r.rejected.total(),
+            too_fast: r.rejected.too_fast,
+            outside_service_area: r.rejected.outside_service_area,
+        }
+    }
 }
 
 /// Online status of the calling driver.

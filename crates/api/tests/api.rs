@@ -47,6 +47,8 @@ mod ride_flow;
 mod ride_steps;
 #[path = "api/server.rs"]
 mod server;
+#[path = "api/trip_checks.rs"]
+mod trip_checks;
 #[path = "api/websocket.rs"]
 mod websocket;
 #[path = "api/websocket_limits.rs"]
@@ -64,6 +66,7 @@ use pin::*;
 use release_data::*;
 use restart::*;
 use ride_flow::*;
+use trip_checks::*;
 use websocket::*;
 use websocket_limits::*;
 
@@ -163,6 +166,12 @@ on_both_backends!(
     concurrent_guesses_never_get_more_wrong_answers_than_the_limit_nor_start_after_the_lock,
     // Restart.
     after_a_restart_waiting_rides_are_dispatched_assigned_rides_stay_assigned_and_the_ledger_balances,
+    // What a driver's phone says is checked; rides by state are counted in memory.
+    implausible_positions_are_rejected_counted_by_reason_and_move_nothing,
+    a_driver_arrives_only_near_the_pickup_by_a_believed_position,
+    a_completion_away_from_the_drop_off_is_an_early_end_charged_for_what_was_driven,
+    a_final_fare_is_capped_at_the_top_of_its_band_with_the_reason_recorded,
+    metrics_count_rides_by_state_in_memory_without_reading_the_database_on_a_scrape,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
 );

@@ -1,6 +1,8 @@
 //! Tunables of the app, with production defaults.
 
-use doorstep_domain::pricing::PricingConfig;
+use doorstep_domain::position::PositionLimits;
+use doorstep_domain::pricing::{FareBand, PricingConfig};
+use doorstep_domain::ride::StopRadii;
 use std::time::Duration;
 
 /// Everything the use cases and the dispatcher can be tuned with.
@@ -33,6 +35,14 @@ pub struct AppConfig {
     /// Wrong PINs a ride accepts (counted since the PIN was issued) before its PIN locks until the rider
     /// issues a new one. 0 locks every PIN from the start.
     pub pin_max_attempts: u8,
+    /// What a reported position must respect to be believed (speed from the previous accepted point,
+    /// distance from the service area); a point that is not believed moves nothing.
+    pub position_limits: PositionLimits,
+    /// How close to the pickup a driver must be to arrive, and to the drop-off to complete without an
+    /// early end.
+    pub stop_radii: StopRadii,
+    /// The band around the quote that a final fare is brought into.
+    pub fare_band: FareBand,
 }
 
 impl Default for AppConfig {
@@ -51,6 +61,9 @@ impl Default for AppConfig {
             position_flush_interval: Duration::from_secs(5),
             location_push_interval_ms: 2000,
             pin_max_attempts: 5,
+            position_limits: PositionLimits::default(),
+            stop_radii: StopRadii::default(),
+            fare_band: FareBand::default(),
         }
     }
 }

@@ -295,6 +295,7 @@ async fn make_offer(
     };
     app.commit(
         &ride,
+        RideState::Requested,
         expected,
         std::slice::from_ref(&offer),
         &[event],
@@ -310,9 +311,10 @@ async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), cr
     let Some(mut ride) = app.store().ride(id).await? else {
         return Ok(());
     };
-    let expected = ride.version;
+    let (from, expected) = (ride.state, ride.version);
     let event = ride.no_driver_available(reason, app.clock().now())?;
-    app.commit(&ride, expected, &[], &[event], None).await?;
+    app.commit(&ride, from, expected, &[], &[event], None)
+        .await?;
     app.with_fleet(|f| f.remove_pending(id));
     tracing::debug!(ride_id = %id, reason = reason.as_str(), "no driver available");
     Ok(())

@@ -3,7 +3,9 @@
 //! driver in one batched write every few seconds, never one transaction per ping.
 
 use crate::bus::LocationUpdate;
+use crate::fleet::Rejected;
 use crate::{App, AppError, BusMessage};
+use doorstep_domain::position::Implausible;
 use doorstep_domain::{Role, Timestamp, User};
 use doorstep_geo::LatLng;
 use std::borrow::Cow;
@@ -27,6 +29,29 @@ fn location_updates() -> &'static metrics::Counter {
     COUNTER.get_or_init(|| metrics::counter!("location_updates_total"))
 }
 
+/// The counter of rejected location points for `reason`, registered once per reason.
+fn location_points_rejected(reason: Implausible) -> &'static metrics::Counter {
+    static COUNTERS: OnceLock<[metrics::Counter; 2]> = OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        Implausible::ALL
+            .map(|r| metrics::counter!("location_points_rejected_total", "reason" => r.as_str()))
+    });
+    match reason {
+        Implausible::TooFast => &counters[0],
+        Implausible::OutsideServiceArea => &counters[1],
+    }
+}
+
+/// What the server did with a batch of positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocationReport {
+    /// Points taken: fresh (at most ten minutes old) and believed. A point older than the driver's last
+    /// recorded one is counted here but changes nothing, as before.
+    pub accepted: usize,
+    /// Points not believed ([`doorstep_domain::position::check_position`]), by reason: they moved nothing.
+    pub rejected: Rejected,
+}
+
 impl App {
     /// The driver starts taking offers.
     pub async fn go_online(&self, driver: &User) -> Result<(), AppError> {
@@ -48,13 +73,15 @@ impl App {
         Ok(())
     }
 
-    /// Takes a batch of positions, oldest first or in any order. Returns how many were accepted; points
-    /// older than ten minutes are skipped, points more than a minute in the future are refused.
+    /// Takes a batch of positions, oldest first or in any order. Returns how many were accepted and how
+    /// many were not believed (too fast from the previous accepted point, or outside the service area and
+    /// its margin: [`AppConfig::position_limits`](crate::AppConfig)); points older than ten minutes are
+    /// skipped, points more than a minute in the future are refused.
     pub async fn report_locations(
         &self,
         driver: &User,
         points: &[(LatLng, Timestamp)],
-    ) -> Result<usize, AppError> {
+    ) -> Result<LocationReport, AppError> {
         require_driver(driver)?;
         if points.is_empty() || points.len() > MAX_BATCH {
             return Err(AppError::invalid(
@@ -107,8 +134,21 @@ impl App {
                 eta_s,
             }));
         }
-        location_updates().increment(sorted.len() as u64);
-        Ok(sorted.len())
+        let rejected = outcome.rejected;
+        let accepted = sorted.len().saturating_sub(rejected.total());
+        location_updates().increment(accepted as u64);
+        if rejected.total() > 0 {
+            for reason in Implausible::ALL {
+                location_points_rejected(reason).increment(rejected.of(reason) as u64);
+            }
+            tracing::debug!(
+                driver_id = %driver.id,
+                too_fast = rejected.too_fast,
+                outside_service_area = rejected.outside_service_area,
+                "implausible positions rejected"
+            );
+        }
+        Ok(LocationReport { accepted, rejected })
     }
 
     /// Up to `limit` (at most 50) available drivers nearest to `p` within 3 km, as positions with the

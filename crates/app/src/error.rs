@@ -89,6 +89,8 @@ impl From<RideError> for AppError {
                 "too many wrong pins: the pin is locked; ask the rider for the new pin",
             ),
             RideError::MalformedPin { .. } => AppError::invalid("invalid_pin", e.to_string()),
+            RideError::NotAtPickup { .. } => AppError::conflict("not_at_pickup", e.to_string()),
+            RideError::Fare(_) => AppError::Internal(e.to_string()),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! small as the number of drivers known at once. The grid ranks by a projected plane distance; the
 //! answers given out here are re-ranked by great-circle distance ([`haversine_km`]), as before.
 
+use doorstep_domain::position::{Implausible, PositionLimits, check_position};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, GridIndex, LatLng, haversine_km};
 use std::collections::HashMap;
@@ -102,9 +103,42 @@ pub struct RidePosition {
     pub pickup: Option<LatLng>,
 }
 
+/// How many points of a batch were not believed, by reason ([`check_position`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected {
+    /// Implausibly far from the previous accepted point for the time between them.
+    pub too_fast: usize,
+    /// Outside the service area and its margin.
+    pub outside_service_area: usize,
+}
+
+impl Rejected {
+    /// Every rejected point.
+    pub const fn total(&self) -> usize {
+        self.too_fast + self.outside_service_area
+    }
+
+    /// The points rejected for `reason`.
+    pub const fn of(&self, reason: Implausible) -> usize {
+        match reason {
+            Implausible::TooFast => self.too_fast,
+            Implausible::OutsideServiceArea => self.outside_service_area,
+        }
+    }
+
+    fn count(&mut self, reason: Implausible) {
+        match reason {
+            Implausible::TooFast => self.too_fast += 1,
+            Implausible::OutsideServiceArea => self.outside_service_area += 1,
+        }
+    }
+}
+
 /// What a batch of positions did ([`Fleet::report_positions`]).
 #[derive(Debug, Default)]
 pub struct ReportOutcome {
+    /// Points not believed: they moved nothing.
+    pub rejected: Rejected,
     /// Positions to push to riders: the ride, and the point with its time.
     pub pushes: Vec<(RidePosition, LatLng, Timestamp)>,
     /// The status name and the position to push to the operations console, when one is due.
@@ -143,6 +177,8 @@ pub struct Fleet {
     unsaved: Vec<UserId>,
     /// Latest unsaved positions of drivers the fleet forgot before they were saved.
     unsaved_forgotten: Vec<(UserId, LatLng, Timestamp)>,
+    /// The city and the limits reported positions are judged by; `None` believes every point.
+    limits: Option<(&'static City, PositionLimits)>,
 }
 
 impl Fleet {
@@ -162,7 +198,16 @@ impl Fleet {
             pending: HashMap::new(),
             unsaved: Vec::new(),
             unsaved_forgotten: Vec::new(),
+            limits: None,
         }
+    }
+
+    /// The fleet judging every reported position by `limits` in `city` ([`check_position`]): a point
+    /// that is not believed moves neither the driver nor a trip's odometer. The app's fleet is built so; a
+    /// fleet from [`Fleet::new`] alone believes every point (benchmarks of the index).
+    pub fn with_position_limits(mut self, city: &'static City, limits: PositionLimits) -> Fleet {
+        self.limits = Some((city, limits));
+        self
     }
 
     /// The state of `driver`, created (with a fresh slot) if the fleet does not know it yet.
@@ -274,7 +319,9 @@ impl Fleet {
     }
 
     /// Records a batch of reported positions of one driver, oldest first, with one lookup of the driver
-    /// and one index update for the whole batch. Positions older than the last one recorded are ignored.
+    /// and one index update for the whole batch. Positions older than the last one recorded are ignored;
+    /// positions the fleet's limits do not believe are counted in [`ReportOutcome::rejected`] and change
+    /// nothing, and the next point is judged against the last accepted one.
     /// Returns the positions to push to the driver's rider (at most one per `push_interval_ms`) and, with
     /// the batch's last point, whether the operations console is due one (at most one per
     /// `push_interval_ms` too).
@@ -289,11 +336,19 @@ impl Fleet {
             // Nothing to record: the fleet does not start tracking a driver for an empty batch.
             return outcome;
         }
+        let limits = self.limits;
         let d = self.state_mut(driver);
         let mut moved = false;
         for &(p, at) in points {
             if d.last_seen.is_some_and(|seen| at < seen) {
                 continue;
+            }
+            if let Some((city, limits)) = &limits {
+                let previous = d.position.zip(d.last_seen);
+                if let Err(reason) = check_position(limits, city, previous, (p, at)) {
+                    outcome.rejected.count(reason);
+                    continue;
+                }
             }
             if let (DriverStatus::OnTrip { .. }, Some(prev)) = (d.status, d.position) {
                 d.trip_odometer_m += haversine_km(prev, p) * 1000.0;
@@ -326,7 +381,7 @@ impl Fleet {
                 outcome.pushes.push((push, p, at));
             }
         }
-        if let Some(&(p, at)) = points.last() {
+        if let (true, Some(p), Some(at)) = (moved, d.position, d.last_seen) {
             let console_due = d
                 .last_console_push
                 .is_none_or(|last| at.millis_since(last) >= push_interval_ms);

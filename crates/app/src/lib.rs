@@ -19,6 +19,7 @@ pub mod drivers;
 pub mod error;
 pub mod fleet;
 pub mod ops;
+pub mod ride_counts;
 pub mod rides;
 
 pub use bus::{BusMessage, DriverPosition, EventBus, LocationUpdate};
@@ -49,6 +50,7 @@ struct AppInner {
     dispatch: mpsc::UnboundedSender<dispatcher::DispatchCommand>,
     clock: Clock,
     sessions: auth::SessionCache,
+    ride_counts: ride_counts::RideCounts,
 }
 
 /// The background tasks of a running [`App`]; await [`Background::stopped`] after signalling shutdown.
@@ -79,6 +81,9 @@ impl App {
     ) -> Result<(App, Background), AppError> {
         let (app, rx) = App::build(store, config, clock);
         let pending = app.rebuild_hot_state().await?;
+        // The one count of the record; from here on the counts follow the committed changes.
+        let counts = app.store().count_rides_by_state().await?;
+        app.inner.ride_counts.load(&counts);
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
         let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
@@ -104,16 +109,21 @@ impl App {
         clock: Clock,
     ) -> (App, mpsc::UnboundedReceiver<dispatcher::DispatchCommand>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let position_limits = config.position_limits;
         let app = App {
             inner: Arc::new(AppInner {
                 store,
                 config,
                 city: City::manhattan(),
                 bus: EventBus::new(),
-                fleet: Mutex::new(fleet::Fleet::new(City::manhattan())),
+                fleet: Mutex::new(
+                    fleet::Fleet::new(City::manhattan())
+                        .with_position_limits(City::manhattan(), position_limits),
+                ),
                 dispatch: tx,
                 clock,
                 sessions: auth::SessionCache::default(),
+                ride_counts: ride_counts::RideCounts::default(),
             }),
         };
         (app, rx)
@@ -137,6 +147,12 @@ impl App {
     /// The event bus.
     pub fn bus(&self) -> &EventBus {
         &self.inner.bus
+    }
+
+    /// How many rides are in each state (for `/metrics`): counted from the record once at start, then kept
+    /// up to date by every committed change, so that reading them costs no query.
+    pub fn ride_counts(&self) -> &ride_counts::RideCounts {
+        &self.inner.ride_counts
     }
 
     /// The clock.

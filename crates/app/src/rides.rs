@@ -13,7 +13,7 @@ use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::{SurgeMillis, price_trip};
 use doorstep_domain::quote::Quote;
 use doorstep_domain::rating::{Rating, RatingError, Stars, parse_comment};
-use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState, StartOutcome};
+use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState, StartOutcome, TripEnd};
 use doorstep_domain::{Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId};
 use doorstep_geo::{LatLng, new_york_local, to_utm};
 use doorstep_store::{Audience, Created, RideChange, StatementLine, StoreError, StoredEvent};
@@ -100,17 +100,19 @@ pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
 }
 
 impl App {
-    /// Saves a ride change in one transaction, then publishes its events.
+    /// Saves a ride change in one transaction, then counts the change of state (`from`, the state the
+    /// change was computed from, to the ride's state) and publishes its events.
     pub(crate) async fn commit(
         &self,
         ride: &Ride,
+        from: RideState,
         expected_version: i64,
         offers: &[Offer],
         events: &[RideEvent],
         posting: Option<&doorstep_domain::ledger::Posting>,
     ) -> Result<Vec<StoredEvent>, AppError> {
         Ok(self
-            .try_commit(ride, expected_version, offers, events, posting)
+            .try_commit(ride, from, expected_version, offers, events, posting)
             .await?)
     }
 
@@ -119,6 +121,7 @@ impl App {
     async fn try_commit(
         &self,
         ride: &Ride,
+        from: RideState,
         expected_version: i64,
         offers: &[Offer],
         events: &[RideEvent],
@@ -139,6 +142,7 @@ impl App {
                 at: self.clock().now(),
             })
             .await?;
+        self.ride_counts().changed(from, ride.state);
         for e in &stored {
             metrics::counter!("ride_events_total", "type" => e.event.kind()).increment(1);
             self.bus().publish(BusMessage::Event(e.clone()));
@@ -252,6 +256,7 @@ impl App {
             .await?
         {
             Created::New(ride, stored) => {
+                self.ride_counts().created(ride.state);
                 metrics::counter!("rides_requested_total").increment(1);
                 self.bus().publish(BusMessage::Event(stored));
                 self.with_fleet(|f| f.add_pending(ride.id, ride.pickup));
@@ -326,7 +331,7 @@ impl App {
     /// back to dispatch), or an admin.
     pub async fn cancel_ride(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.ride_for(user, id).await?;
-        let expected = ride.version;
+        let (from, expected) = (ride.state, ride.version);
         let now = self.clock().now();
         let pricing = &self.config().pricing;
         if user.role == Role::Driver {
@@ -334,7 +339,8 @@ impl App {
                 return Err(AppError::NotFound("ride"));
             }
             let event = ride.cancel_by_driver(user.id, now)?;
-            self.commit(&ride, expected, &[], &[event], None).await?;
+            self.commit(&ride, from, expected, &[], &[event], None)
+                .await?;
             self.with_fleet(|f| {
                 f.ride_ended(user.id, ride.id);
                 f.add_pending(ride.id, ride.pickup);
@@ -355,7 +361,7 @@ impl App {
             ),
             None => None,
         };
-        self.commit(&ride, expected, &offers, &[event], posting.as_ref())
+        self.commit(&ride, from, expected, &offers, &[event], posting.as_ref())
             .await?;
         self.with_fleet(|f| {
             f.remove_pending(ride.id);
@@ -383,12 +389,20 @@ impl App {
         Ok(ride)
     }
 
-    /// The driver is at the pickup.
+    /// The driver is at the pickup: allowed only within [`AppConfig::stop_radii`](crate::AppConfig) of
+    /// it, by the driver's last accepted position (409 `not_at_pickup` otherwise).
     pub async fn arrive(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.drivers_ride(driver, id).await?;
-        let expected = ride.version;
-        let event = ride.arrive(driver.id, self.clock().now())?;
-        self.commit(&ride, expected, &[], &[event], None).await?;
+        let (from, expected) = (ride.state, ride.version);
+        let position = self.with_fleet(|f| f.driver(driver.id).and_then(|d| d.position));
+        let event = ride.arrive(
+            driver.id,
+            position,
+            self.config().stop_radii,
+            self.clock().now(),
+        )?;
+        self.commit(&ride, from, expected, &[], &[event], None)
+            .await?;
         Ok(ride)
     }
 
@@ -405,7 +419,7 @@ impl App {
         let max = self.config().pin_max_attempts;
         for _ in 0..RIDE_CHANGE_TRIES {
             let mut ride = self.drivers_ride(driver, id).await?;
-            let expected = ride.version;
+            let (from, expected) = (ride.state, ride.version);
             let outcome = match ride.start(driver.id, pin, max, self.clock().now()) {
                 Ok(outcome) => outcome,
                 Err(refused) => {
@@ -417,7 +431,10 @@ impl App {
             };
             match outcome {
                 StartOutcome::Started(event) => {
-                    match self.try_commit(&ride, expected, &[], &[event], None).await {
+                    match self
+                        .try_commit(&ride, from, expected, &[], &[event], None)
+                        .await
+                    {
                         Ok(_) => {}
                         Err(StoreError::Conflict) => continue,
                         Err(e) => return Err(e.into()),
@@ -430,7 +447,10 @@ impl App {
                     attempts_left,
                     events,
                 } => {
-                    match self.try_commit(&ride, expected, &[], &events, None).await {
+                    match self
+                        .try_commit(&ride, from, expected, &[], &events, None)
+                        .await
+                    {
                         Ok(_) => {}
                         Err(StoreError::Conflict) => continue,
                         Err(e) => return Err(e.into()),
@@ -454,7 +474,7 @@ impl App {
     pub async fn reissue_pin(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
         for _ in 0..RIDE_CHANGE_TRIES {
             let mut ride = self.ride_for(user, id).await?;
-            let expected = ride.version;
+            let (from, expected) = (ride.state, ride.version);
             let event = match user.role {
                 Role::Admin => ride.reissue_pin_by_admin(&mut rand::rng())?,
                 Role::Rider if ride.rider == user.id => {
@@ -467,7 +487,10 @@ impl App {
                 }
                 _ => return Err(AppError::NotFound("ride")),
             };
-            match self.try_commit(&ride, expected, &[], &[event], None).await {
+            match self
+                .try_commit(&ride, from, expected, &[], &[event], None)
+                .await
+            {
                 Ok(_) => return Ok(ride),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -476,35 +499,50 @@ impl App {
         Err(StoreError::Conflict.into())
     }
 
-    /// The driver ends the trip. The final fare uses the distance driven (from the driver's reported
-    /// positions; the street distance between pickup and drop-off when none were reported) and the time
-    /// from start to now, at the quote's surge. The fare is posted to the ledger in the same transaction.
+    /// The driver ends the trip ([`Ride::complete`]). The final fare uses the distance driven (summed
+    /// from the driver's accepted positions; for a trip that reached the drop-off with none on the way,
+    /// the street distance between pickup and drop-off) and the time from start to now, at the quote's
+    /// surge, brought into [`AppConfig::fare_band`](crate::AppConfig) around the quote. A completion
+    /// farther than the drop-off radius from it is recorded as an early end and charged for what was
+    /// driven. The fare is posted to the ledger in the same transaction.
     pub async fn complete_trip(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.drivers_ride(driver, id).await?;
-        let expected = ride.version;
+        let (from, expected) = (ride.state, ride.version);
         let now = self.clock().now();
-        let odometer = self.with_fleet(|f| f.driver(driver.id).map_or(0.0, |d| d.trip_odometer_m));
-        let distance_m = if odometer >= 1.0 {
-            odometer
-        } else {
-            self.street_distance_m(ride.pickup, ride.dropoff)
-        };
+        let (odometer, position) = self.with_fleet(|f| {
+            f.driver(driver.id)
+                .map_or((0.0, None), |d| (d.trip_odometer_m, d.position))
+        });
         let duration_s = ride.started_at.map_or(0, |s| now.secs_since(s).max(0));
-        let pricing = &self.config().pricing;
-        let fare = price_trip(
+        let trip = TripEnd {
+            position,
+            driven_m: to_u32(odometer),
+            street_m: to_u32(self.street_distance_m(ride.pickup, ride.dropoff)),
+            duration_s: u32::try_from(duration_s).unwrap_or(u32::MAX),
+        };
+        let config = self.config();
+        let pricing = &config.pricing;
+        let event = ride.complete(
+            driver.id,
+            &trip,
             pricing,
-            to_u32(distance_m),
-            u32::try_from(duration_s).unwrap_or(u32::MAX),
-            ride.quoted.surge,
-        )
-        .map_err(|e| AppError::Internal(format!("pricing: {e}")))?;
-        let event = ride.complete(driver.id, fare, now)?;
+            config.stop_radii,
+            config.fare_band,
+            now,
+        )?;
         let posting = ride_fare_posting(&ride, pricing.commission_bps, now)
             .map_err(|e| AppError::Internal(format!("fare posting: {e}")))?;
-        self.commit(&ride, expected, &[], &[event], Some(&posting))
+        self.commit(&ride, from, expected, &[], &[event], Some(&posting))
             .await?;
         self.with_fleet(|f| f.ride_ended(driver.id, ride.id));
         metrics::counter!("rides_completed_total").increment(1);
+        if let Some(reason) = ride.early_end {
+            metrics::counter!("rides_ended_early_total", "reason" => reason.as_str()).increment(1);
+        }
+        if let Some(adjustment) = ride.fare_adjustment {
+            metrics::counter!("fares_adjusted_total", "adjustment" => adjustment.as_str())
+                .increment(1);
+        }
         Ok(ride)
     }
 
@@ -589,11 +627,11 @@ impl App {
     /// The driver accepts an offer made to them: the ride is theirs.
     pub async fn accept_offer(&self, driver: &User, id: OfferId) -> Result<Ride, AppError> {
         let (mut offer, mut ride) = self.drivers_offer(driver, id).await?;
-        let expected = ride.version;
+        let (from, expected) = (ride.state, ride.version);
         let now = self.clock().now();
         offer.accept(driver.id, now)?;
         let event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
-        self.commit(&ride, expected, &[offer], &[event], None)
+        self.commit(&ride, from, expected, &[offer], &[event], None)
             .await?;
         self.with_fleet(|f| f.to_pickup(driver.id, ride.id, ride.rider, ride.pickup));
         self.dispatch(DispatchCommand::Gone(ride.id));
@@ -604,11 +642,18 @@ impl App {
     /// The driver declines an offer: the ride goes to the next best driver.
     pub async fn decline_offer(&self, driver: &User, id: OfferId) -> Result<Offer, AppError> {
         let (mut offer, mut ride) = self.drivers_offer(driver, id).await?;
-        let expected = ride.version;
+        let (from, expected) = (ride.state, ride.version);
         offer.decline(driver.id, self.clock().now())?;
         ride.exclude_driver(driver.id);
-        self.commit(&ride, expected, std::slice::from_ref(&offer), &[], None)
-            .await?;
+        self.commit(
+            &ride,
+            from,
+            expected,
+            std::slice::from_ref(&offer),
+            &[],
+            None,
+        )
+        .await?;
         self.with_fleet(|f| f.release(driver.id, ride.id));
         self.dispatch(DispatchCommand::Requeue(ride.id));
         metrics::counter!("offers_answered_total", "answer" => "declined").increment(1);
@@ -626,13 +671,20 @@ impl App {
         let Some(mut ride) = self.store().ride(offer.ride_id).await? else {
             return Ok(false);
         };
-        let expected = ride.version;
+        let (from, expected) = (ride.state, ride.version);
         if !offer.expire_if_due(self.clock().now()) {
             return Ok(false);
         }
         ride.exclude_driver(offer.driver);
-        self.commit(&ride, expected, std::slice::from_ref(&offer), &[], None)
-            .await?;
+        self.commit(
+            &ride,
+            from,
+            expected,
+            std::slice::from_ref(&offer),
+            &[],
+            None,
+        )
+        .await?;
         self.with_fleet(|f| f.release(offer.driver, ride.id));
         metrics::counter!("offers_answered_total", "answer" => "expired").increment(1);
         Ok(true)

@@ -240,3 +240,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn implausible_points_move_neither_the_driver_nor_the_odometer_and_are_counted_by_reason() {
+    let limits = doorstep_domain::position::PositionLimits::default();
+    let mut fleet = Fleet::new(City::manhattan()).with_position_limits(City::manhattan(), limits);
+    let (d, rider, ride) = (user(1), user(2), RideId::from_uuid(Uuid::from_u128(7)));
+    let start = ll(40.75, -73.99);
+    online_at(&mut fleet, d, start, at(0));
+    fleet.trip_started(d, ride, rider);
+    let path = [
+        // About 111 m in 10 s: believed.
+        (ll(40.751, -73.99), at(10)),
+        // Harlem one second later: too fast.
+        (ll(40.81, -73.95), at(11)),
+        // Philadelphia an hour later (130 km: not too fast), outside the service area.
+        (ll(39.9526, -75.1652), at(3600)),
+        // Another 111 m from the last believed point, 10 s after it: judged against that point, believed.
+        (ll(40.752, -73.99), at(20)),
+    ];
+    let outcome = fleet.report_positions(d, &path, 2000);
+    assert_eq!(outcome.rejected.too_fast, 1);
+    assert_eq!(outcome.rejected.outside_service_area, 1);
+    assert_eq!(
+        fleet.driver(d).and_then(|s| s.position),
+        Some(ll(40.752, -73.99))
+    );
+    let odometer = fleet.ride_ended(d, ride);
+    let expected = haversine_km(start, ll(40.752, -73.99)) * 1000.0;
+    assert!(
+        (odometer - expected).abs() < 1.0,
+        "{odometer} vs {expected}"
+    );
+}

@@ -142,6 +142,33 @@ struct TuningArgs {
     /// Wrong PINs a ride accepts before its PIN locks until the rider issues a new one (1 to 20).
     #[arg(long, env = "DOORSTEP_PIN_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=20))]
     pin_max_attempts: u8,
+    /// Highest speed, km/h, between a driver's consecutive positions that the server believes; a point
+    /// implying more is rejected and moves nothing (`demo` multiplies it by `--speed`).
+    #[arg(long, env = "DOORSTEP_MAX_SPEED_KMH", default_value_t = 150.0, value_parser = positive_f64)]
+    max_speed_kmh: f64,
+    /// How far outside the service area, km, a driver's position is still believed.
+    #[arg(long, env = "DOORSTEP_SERVICE_AREA_MARGIN_KM", default_value_t = 5.0, value_parser = positive_f64)]
+    service_area_margin_km: f64,
+    /// A driver may arrive only within this many metres of the pickup (by the last accepted position).
+    #[arg(long, env = "DOORSTEP_ARRIVE_RADIUS_M", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    arrive_radius_m: u32,
+    /// A completion farther than this many metres from the drop-off is recorded as an early end.
+    #[arg(long, env = "DOORSTEP_DROPOFF_RADIUS_M", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    dropoff_radius_m: u32,
+    /// Highest final fare, per cent of the quote (100 to 1000).
+    #[arg(long, env = "DOORSTEP_FARE_MAX_PCT", default_value_t = 200, value_parser = clap::value_parser!(u32).range(100..=1000))]
+    fare_max_pct: u32,
+    /// Lowest final fare of a trip that reached its drop-off, per cent of the quote (0 to 100).
+    #[arg(long, env = "DOORSTEP_FARE_MIN_PCT", default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
+    fare_min_pct: u32,
+}
+
+/// A finite number above zero.
+fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("{s:?} is not a number above zero")),
+    }
 }
 
 impl TuningArgs {
@@ -175,6 +202,18 @@ impl TuningArgs {
             pickup_limit_secs: self.pickup_limit_s.max(1),
             driver_stale_secs: self.driver_stale_s.max(1),
             pin_max_attempts: self.pin_max_attempts,
+            position_limits: doorstep_domain::position::PositionLimits {
+                max_speed_kmh: self.max_speed_kmh,
+                service_area_margin_km: self.service_area_margin_km,
+            },
+            stop_radii: doorstep_domain::ride::StopRadii {
+                pickup_m: self.arrive_radius_m,
+                dropoff_m: self.dropoff_radius_m,
+            },
+            fare_band: doorstep_domain::pricing::FareBand {
+                min_pct: self.fare_min_pct,
+                max_pct: self.fare_max_pct,
+            },
             ..AppConfig::default()
         };
         c.pricing.free_cancel_secs = self.free_cancel_s.max(0);
@@ -440,7 +479,11 @@ async fn demo(args: DemoArgs) -> Result<()> {
         ..args.tuning.sockets()
     };
     doorstep_api::driver_sockets::configure(args.tuning.ingest());
-    let running = start_server(args.addr, &url, args.tuning.config(), limits, sockets).await?;
+    // The simulated cars run on a clock `--speed` times faster than the wall clock their positions are
+    // stamped with: to the server they move that much faster than cars do.
+    let mut config = args.tuning.config();
+    config.position_limits.max_speed_kmh *= args.speed.max(1.0);
+    let running = start_server(args.addr, &url, config, limits, sockets).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
     match running
         .app

@@ -91,6 +91,9 @@ pub enum FareLineKind {
     BookingFee,
     /// Top-up to the minimum fare.
     MinimumFare,
+    /// The change that brought a final fare into its band around the quote ([`bound_fare`]): negative
+    /// when capped, positive when raised.
+    BandAdjustment,
 }
 
 /// One itemised line of a fare.
@@ -159,6 +162,92 @@ pub fn price_trip(
     })
 }
 
+/// How far a final fare may stray from its quote, in per cent of the quoted total.
+///
+/// The final fare is priced from the positions the driver's phone reported, which the rider cannot check;
+/// the band bounds what a faulty or dishonest phone can do to the rider (the maximum) and to the driver
+/// (the minimum) while leaving room for real detours and traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FareBand {
+    /// The lowest final fare of a trip that ended at its drop-off, per cent of the quote.
+    pub min_pct: u32,
+    /// The highest final fare, per cent of the quote.
+    pub max_pct: u32,
+}
+
+impl Default for FareBand {
+    /// 50 % to 200 % of the quote. A trip priced at twice its quote took twice the quoted distance and
+    /// time at the quote's surge: beyond that a fault is likelier than a detour, and a rider is never
+    /// charged more than twice what they agreed to. A trip that really reached its drop-off but is priced
+    /// at less than half its quote lost its positions on the way (a phone without signal), not distance.
+    fn default() -> Self {
+        Self {
+            min_pct: 50,
+            max_pct: 200,
+        }
+    }
+}
+
+/// Why a final fare was changed to fit its band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FareAdjustment {
+    /// The fare from the reported trip was above the band: it was capped at the maximum.
+    CappedAtMaximum,
+    /// The fare from the reported trip of a ride that ended at its drop-off was below the band: it was
+    /// raised to the minimum.
+    RaisedToMinimum,
+}
+
+impl FareAdjustment {
+    /// Every reason.
+    pub const ALL: [FareAdjustment; 2] = [
+        FareAdjustment::CappedAtMaximum,
+        FareAdjustment::RaisedToMinimum,
+    ];
+
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FareAdjustment::CappedAtMaximum => "capped_at_maximum",
+            FareAdjustment::RaisedToMinimum => "raised_to_minimum",
+        }
+    }
+
+    /// Parses the name produced by [`FareAdjustment::as_str`].
+    pub fn parse(s: &str) -> Option<FareAdjustment> {
+        FareAdjustment::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Brings `fare` into `band` around `quoted`: above the maximum it is capped; below the minimum it is
+/// raised, but only when `raise_to_minimum` (a trip that ended early pays for what was driven). The change
+/// is a [`FareLineKind::BandAdjustment`] line, so the lines still sum to the total; the distance and time
+/// the fare was computed from are kept. Returns the fare and why it changed, if it did.
+pub fn bound_fare(
+    quoted: &FareBreakdown,
+    mut fare: FareBreakdown,
+    band: FareBand,
+    raise_to_minimum: bool,
+) -> Result<(FareBreakdown, Option<FareAdjustment>), MoneyError> {
+    let max = quoted.total.scaled(i64::from(band.max_pct), 100)?;
+    let min = quoted.total.scaled(i64::from(band.min_pct), 100)?;
+    let (target, why) = if fare.total.minor > max.minor {
+        (max, FareAdjustment::CappedAtMaximum)
+    } else if raise_to_minimum && fare.total.minor < min.minor {
+        (min, FareAdjustment::RaisedToMinimum)
+    } else {
+        return Ok((fare, None));
+    };
+    let change = target.checked_sub(fare.total)?;
+    fare.lines.push(FareLine {
+        kind: FareLineKind::BandAdjustment,
+        amount: change,
+    });
+    fare.total = target;
+    Ok((fare, Some(why)))
+}
+
 /// The platform's commission on `fare` at `commission_bps`, rounded half away from zero.
 pub fn commission(fare: Money, commission_bps: i64) -> Result<Money, MoneyError> {
     fare.scaled(commission_bps, 10_000)
@@ -198,7 +287,65 @@ mod tests {
         assert_eq!(SurgeMillis::from_demand_supply(1000, 1), SurgeMillis::CAP);
     }
 
+    #[test]
+    fn a_fare_above_the_band_is_capped_and_one_below_is_raised_only_at_the_drop_off() {
+        let c = PricingConfig::default();
+        let quoted = price_trip(&c, 3000, 600, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(quoted.total.minor, 1575);
+        let band = FareBand::default();
+        // A phone that claims 5,000 km.
+        let huge =
+            price_trip(&c, 5_000_000, 900, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+        let (capped, why) =
+            bound_fare(&quoted, huge.clone(), band, true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(capped.total.minor, 3150);
+        assert_eq!(why, Some(FareAdjustment::CappedAtMaximum));
+        assert_eq!(capped.distance_m, huge.distance_m);
+        let sum: i64 = capped.lines.iter().map(|l| l.amount.minor).sum();
+        assert_eq!(sum, capped.total.minor);
+        // A tiny trip: raised at the drop-off, kept as it is after an early end.
+        let tiny = price_trip(&c, 10, 10, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tiny.total.minor, 800);
+        let (raised, why) = bound_fare(
+            &quoted,
+            tiny.clone(),
+            FareBand {
+                min_pct: 80,
+                max_pct: 200,
+            },
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (raised.total.minor, why),
+            (1260, Some(FareAdjustment::RaisedToMinimum))
+        );
+        let (kept, why) = bound_fare(
+            &quoted,
+            tiny.clone(),
+            FareBand {
+                min_pct: 80,
+                max_pct: 200,
+            },
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((kept, why), (tiny, None));
+    }
+
     proptest! {
+        #[test]
+        fn bounded_fares_stay_in_the_band_and_their_lines_sum_to_the_total(d in 0u32..10_000_000, t in 0u32..100_000, qd in 0u32..50_000) {
+            let c = PricingConfig::default();
+            let quoted = price_trip(&c, qd, qd / 8, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+            let fare = price_trip(&c, d, t, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+            let (bounded, _) = bound_fare(&quoted, fare, FareBand::default(), true).unwrap_or_else(|e| panic!("{e}"));
+            let sum: i64 = bounded.lines.iter().map(|l| l.amount.minor).sum();
+            prop_assert_eq!(sum, bounded.total.minor);
+            prop_assert!(bounded.total.minor <= quoted.total.minor * 2);
+            prop_assert!(2 * bounded.total.minor >= quoted.total.minor);
+        }
+
         #[test]
         fn fare_lines_always_sum_to_the_total(d in 0u32..200_000, t in 0u32..20_000, s in 1000u32..=3000) {
             let fare = price_trip(&PricingConfig::default(), d, t, SurgeMillis(s)).unwrap_or_else(|e| panic!("{e}"));

@@ -20,7 +20,10 @@
 use crate::code::{CodeError, CodeLength, VerificationCode};
 use crate::ids::{OfferId, QuoteId, RideId, UserId};
 use crate::money::Money;
-use crate::pricing::{FareBreakdown, PricingConfig};
+use crate::pricing::{
+    FareAdjustment, FareBand, FareBreakdown, PricingConfig, bound_fare, price_trip,
+};
+use crate::stop::{Presence, presence};
 use crate::time::Timestamp;
 use doorstep_geo::LatLng;
 use serde::{Deserialize, Serialize};
@@ -180,6 +183,68 @@ impl NoDriverReason {
     }
 }
 
+/// Why a completed trip counts as ended early: the driver completed it away from the drop-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyEnd {
+    /// The driver's last accepted position was farther from the drop-off than the radius.
+    FarFromDropoff,
+    /// The server had no position of the driver.
+    PositionUnknown,
+}
+
+impl EarlyEnd {
+    /// Every reason.
+    pub const ALL: [EarlyEnd; 2] = [EarlyEnd::FarFromDropoff, EarlyEnd::PositionUnknown];
+
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EarlyEnd::FarFromDropoff => "far_from_dropoff",
+            EarlyEnd::PositionUnknown => "position_unknown",
+        }
+    }
+
+    /// Parses the name produced by [`EarlyEnd::as_str`].
+    pub fn parse(s: &str) -> Option<EarlyEnd> {
+        EarlyEnd::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// How far from a stop a driver may act there, in metres: the rule of [`presence`] for a ride's stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopRadii {
+    /// A driver arrives only within this distance of the pickup.
+    pub pickup_m: u32,
+    /// A completion farther than this from the drop-off is an early end.
+    pub dropoff_m: u32,
+}
+
+impl Default for StopRadii {
+    /// 200 m: a block and a half of Manhattan, more than a phone's GPS error between tall buildings
+    /// (typically 20–100 m), less than the distance a rider would walk to a car that stopped elsewhere.
+    fn default() -> Self {
+        Self {
+            pickup_m: 200,
+            dropoff_m: 200,
+        }
+    }
+}
+
+/// What the server knows of a trip when the driver completes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TripEnd {
+    /// The driver's last accepted position.
+    pub position: Option<LatLng>,
+    /// Metres driven since the start, summed from the driver's accepted positions.
+    pub driven_m: u32,
+    /// The street distance from the pickup to the drop-off, metres: what a trip that reached the
+    /// drop-off is charged for when no position was reported on the way.
+    pub street_m: u32,
+    /// Seconds from the start to now.
+    pub duration_s: u32,
+}
+
 /// Something that happened to a ride. Recorded with the state change in one transaction and pushed to the
 /// ride's rider and driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,6 +295,15 @@ pub enum RideEvent {
         driver: UserId,
         /// The final fare.
         fare: Money,
+        /// Metres the fare is charged for (absent in events recorded before it was added).
+        #[serde(default)]
+        distance_m: Option<u32>,
+        /// Why the fare was changed to fit its band around the quote, if it was.
+        #[serde(default)]
+        fare_adjustment: Option<FareAdjustment>,
+        /// Why the trip counts as ended early (away from the drop-off), if it does.
+        #[serde(default)]
+        early_end: Option<EarlyEnd>,
     },
     /// The rider (or an operator) cancelled.
     Cancelled {
@@ -298,6 +372,17 @@ pub enum RideError {
     /// was not compared.
     #[error("the pin is locked after too many wrong tries; the rider must issue a new pin")]
     PinLocked,
+    /// The driver is not at the pickup: farther than the radius, or with no position known.
+    #[error("{}", not_at_pickup_message(.distance_m, .radius_m))]
+    NotAtPickup {
+        /// How far from the pickup the driver's last accepted position is, if one is known.
+        distance_m: Option<u32>,
+        /// How close the driver must be.
+        radius_m: u32,
+    },
+    /// The final fare could not be computed (an amount overflowed).
+    #[error("the fare cannot be computed: {0}")]
+    Fare(crate::money::MoneyError),
     /// The PIN given is not a PIN of the ride's length (never the case for a parsed [`Pin`] and a ride
     /// PIN from [`Pin::issue`]).
     #[error("a pin is {expected} digits")]
@@ -305,6 +390,17 @@ pub enum RideError {
         /// The number of digits expected.
         expected: u8,
     },
+}
+
+fn not_at_pickup_message(distance_m: &Option<u32>, radius_m: &u32) -> String {
+    match distance_m {
+        Some(d) => format!(
+            "you are {d} m from the pickup; arrive within {radius_m} m (send your position first)"
+        ),
+        None => format!(
+            "no position of yours is known; send your position within {radius_m} m of the pickup first"
+        ),
+    }
 }
 
 /// Everything needed to create a ride from an accepted quote.
@@ -369,6 +465,14 @@ pub struct Ride {
     pub cancel_fee: Option<Money>,
     /// Why no driver was found, when that is how it ended.
     pub no_driver_reason: Option<NoDriverReason>,
+    /// Metres the final fare is charged for, once completed.
+    pub trip_distance_m: Option<u32>,
+    /// Why the final fare was changed to fit its band around the quote, if it was.
+    pub fare_adjustment: Option<FareAdjustment>,
+    /// Why the trip counts as ended early (completed away from the drop-off), if it does.
+    pub early_end: Option<EarlyEnd>,
+    /// How far from the drop-off the driver was at completion, metres, when a position was known.
+    pub dropoff_distance_m: Option<u32>,
     /// Incremented by every transition; the store uses it for optimistic concurrency.
     pub version: i64,
 }
@@ -402,6 +506,10 @@ impl Ride {
             cancelled_by: None,
             cancel_fee: None,
             no_driver_reason: None,
+            trip_distance_m: None,
+            fare_adjustment: None,
+            early_end: None,
+            dropoff_distance_m: None,
             version: 1,
         };
         (ride, event)
@@ -431,10 +539,24 @@ impl Ride {
         })
     }
 
-    /// The assigned driver reached the pickup.
-    pub fn arrive(&mut self, by: UserId, now: Timestamp) -> Result<RideEvent, RideError> {
+    /// The assigned driver reached the pickup: their last accepted `position` must be within
+    /// `radii.pickup_m` of it ([`presence`]), else [`RideError::NotAtPickup`] and nothing changes.
+    pub fn arrive(
+        &mut self,
+        by: UserId,
+        position: Option<LatLng>,
+        radii: StopRadii,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
         self.expect_driver(by)?;
         self.expect_state(RideState::DriverAssigned, "arrive at")?;
+        let here = presence(self.pickup, radii.pickup_m, position);
+        if !here.is_at() {
+            return Err(RideError::NotAtPickup {
+                distance_m: here.distance_m(),
+                radius_m: radii.pickup_m,
+            });
+        }
         self.state = RideState::DriverArrived;
         self.arrived_at = Some(now);
         self.version += 1;
@@ -523,21 +645,56 @@ impl Ride {
         Ok(RideEvent::PinReissued)
     }
 
-    /// The assigned driver ends the trip; `final_fare` is priced from the actual distance and time.
+    /// The assigned driver ends the trip.
+    ///
+    /// Where the driver is decides how: within `radii.dropoff_m` of the drop-off ([`presence`]) the trip
+    /// reached it; farther, or with no position known, it ended early ([`EarlyEnd`]). The fare is the
+    /// tariff for the distance driven (`trip.driven_m`; for a trip that reached the drop-off with no
+    /// position on the way, the street distance) and the time taken, at the quote's surge, then bounded by
+    /// `band` around the quote ([`bound_fare`]): capped above in every case, raised below only for a trip
+    /// that reached the drop-off, since an early end pays for what was driven.
     pub fn complete(
         &mut self,
         by: UserId,
-        final_fare: FareBreakdown,
+        trip: &TripEnd,
+        pricing: &PricingConfig,
+        radii: StopRadii,
+        band: FareBand,
         now: Timestamp,
     ) -> Result<RideEvent, RideError> {
         self.expect_driver(by)?;
         self.expect_state(RideState::InProgress, "complete")?;
+        let here = presence(self.dropoff, radii.dropoff_m, trip.position);
+        let early_end = match here {
+            Presence::At { .. } => None,
+            Presence::Away { .. } => Some(EarlyEnd::FarFromDropoff),
+            Presence::Unknown => Some(EarlyEnd::PositionUnknown),
+        };
+        let distance_m = if early_end.is_none() && trip.driven_m == 0 {
+            trip.street_m
+        } else {
+            trip.driven_m
+        };
+        let priced = price_trip(pricing, distance_m, trip.duration_s, self.quoted.surge)
+            .map_err(RideError::Fare)?;
+        let (final_fare, fare_adjustment) =
+            bound_fare(&self.quoted, priced, band, early_end.is_none()).map_err(RideError::Fare)?;
         let fare = final_fare.total;
         self.state = RideState::Completed;
         self.final_fare = Some(final_fare);
+        self.trip_distance_m = Some(distance_m);
+        self.fare_adjustment = fare_adjustment;
+        self.early_end = early_end;
+        self.dropoff_distance_m = here.distance_m();
         self.ended_at = Some(now);
         self.version += 1;
-        Ok(RideEvent::Completed { driver: by, fare })
+        Ok(RideEvent::Completed {
+            driver: by,
+            fare,
+            distance_m: Some(distance_m),
+            fare_adjustment,
+            early_end,
+        })
     }
 
     /// The fee the rider would pay to cancel at `now`: none before a driver is assigned or within the free

@@ -5,9 +5,10 @@ use doorstep_domain::ledger::{
     Account, LedgerEntry, Posting, PostingKind, cancellation_fee_posting, ride_fare_posting,
 };
 use doorstep_domain::offer::{Offer, OfferError, OfferState};
-use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
+use doorstep_domain::pricing::{FareAdjustment, FareBand, PricingConfig, SurgeMillis, price_trip};
 use doorstep_domain::ride::{
-    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
+    CancelledBy, EarlyEnd, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState,
+    StartOutcome, StopRadii, TripEnd,
 };
 use doorstep_domain::{Currency, Money, OfferId, QuoteId, RideId, Timestamp, UserId};
 use doorstep_geo::LatLng;
@@ -58,8 +59,19 @@ fn start(
     }
 }
 
-fn final_fare() -> doorstep_domain::pricing::FareBreakdown {
-    price_trip(&PricingConfig::default(), 3500, 700, SurgeMillis::NONE).expect("valid fare")
+/// The driver's position at the pickup of [`new_ride`].
+fn pickup() -> Option<LatLng> {
+    Some(LatLng::new(40.7484, -73.9857).expect("valid"))
+}
+
+/// A trip of [`new_ride`] that reached its drop-off after 3.5 km and 700 s.
+fn trip_to_dropoff() -> TripEnd {
+    TripEnd {
+        position: Some(LatLng::new(40.7580, -73.9855).expect("valid")),
+        driven_m: 3500,
+        street_m: 1200,
+        duration_s: 700,
+    }
 }
 
 #[test]
@@ -73,9 +85,19 @@ fn a_ride_runs_from_request_to_completion() {
             pickup_eta_s: 240
         })
     );
-    assert!(ride.arrive(driver, t(250)).is_ok());
+    assert!(
+        ride.arrive(driver, pickup(), StopRadii::default(), t(250))
+            .is_ok()
+    );
     assert!(start(&mut ride, driver, "1234", t(300)).is_ok());
-    let event = ride.complete(driver, final_fare(), t(1000));
+    let event = ride.complete(
+        driver,
+        &trip_to_dropoff(),
+        &PricingConfig::default(),
+        StopRadii::default(),
+        FareBand::default(),
+        t(1000),
+    );
     assert!(matches!(event, Ok(RideEvent::Completed { .. })));
     assert_eq!(ride.state, RideState::Completed);
     assert_eq!(ride.ended_at, Some(t(1000)));
@@ -87,7 +109,8 @@ fn a_wrong_pin_is_counted_and_does_not_start_the_ride() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     let before = ride.clone();
     assert_eq!(
         ride.start(driver, &pin("9999"), MAX, t(70)),
@@ -107,7 +130,8 @@ fn the_last_allowed_wrong_pin_locks_and_then_even_the_right_pin_is_refused() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     for left in (1..MAX).rev() {
         assert!(matches!(
             ride.start(driver, &pin("0000"), MAX, t(70)),
@@ -140,7 +164,8 @@ fn a_new_pin_from_the_rider_unlocks_and_the_driver_starts_with_it() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     for _ in 0..MAX {
         ride.start(driver, &pin("0000"), MAX, t(70))
             .expect("counted");
@@ -174,8 +199,14 @@ fn a_new_pin_from_the_rider_unlocks_and_the_driver_starts_with_it() {
 fn only_the_assigned_driver_moves_the_ride() {
     let mut ride = new_ride();
     ride.assign(user(2), 60, t(1)).expect("assign");
-    assert_eq!(ride.arrive(user(3), t(60)), Err(RideError::NotYourRide));
-    assert_eq!(ride.arrive(user(1), t(60)), Err(RideError::NotYourRide));
+    assert_eq!(
+        ride.arrive(user(3), pickup(), StopRadii::default(), t(60)),
+        Err(RideError::NotYourRide)
+    );
+    assert_eq!(
+        ride.arrive(user(1), pickup(), StopRadii::default(), t(60)),
+        Err(RideError::NotYourRide)
+    );
 }
 
 #[test]
@@ -183,10 +214,18 @@ fn a_completed_ride_cannot_be_cancelled() {
     let mut ride = new_ride();
     let driver = user(2);
     ride.assign(driver, 60, t(1)).expect("assign");
-    ride.arrive(driver, t(60)).expect("arrive");
+    ride.arrive(driver, pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
     start(&mut ride, driver, "1234", t(70)).expect("start");
-    ride.complete(driver, final_fare(), t(500))
-        .expect("complete");
+    ride.complete(
+        driver,
+        &trip_to_dropoff(),
+        &PricingConfig::default(),
+        StopRadii::default(),
+        FareBand::default(),
+        t(500),
+    )
+    .expect("complete");
     assert_eq!(
         ride.cancel_by_rider(user(1), &PricingConfig::default(), t(600)),
         Err(RideError::Transition {
@@ -380,7 +419,7 @@ proptest! {
             let before = ride.clone();
             let result = match c {
                 Command::Assign(d) => ride.assign(user(d), 100, t(clock)),
-                Command::Arrive(d) => ride.arrive(user(d), t(clock)),
+                Command::Arrive(d) => ride.arrive(user(d), pickup(), StopRadii::default(), t(clock)),
                 Command::Start(d, ok) => {
                     let right = ride.pin.as_str().to_owned();
                     let guess = if ok { right } else { format!("{:04}", (right.parse::<u32>().unwrap_or(0) + 1) % 10_000) };
@@ -390,7 +429,7 @@ proptest! {
                     })
                 }
                 Command::Reissue(who) => ride.reissue_pin_by_rider(user(who), &mut rng),
-                Command::Complete(d) => ride.complete(user(d), final_fare(), t(clock)),
+                Command::Complete(d) => ride.complete(user(d), &trip_to_dropoff(), &PricingConfig::default(), StopRadii::default(), FareBand::default(), t(clock)),
                 Command::RiderCancel => ride.cancel_by_rider(user(1), &pricing, t(clock)),
                 Command::DriverCancel(d) => ride.cancel_by_driver(user(d), t(clock)),
                 Command::NoDriver => ride.no_driver_available(NoDriverReason::AllDriversDeclined, t(clock)),
@@ -429,16 +468,143 @@ proptest! {
     #[test]
     fn fare_postings_split_the_fare_between_driver_and_platform_exactly(distance in 0u32..100_000, secs in 0u32..10_000, commission in 0i64..=10_000) {
         let mut ride = new_ride();
-        let fare = price_trip(&PricingConfig::default(), distance, secs, SurgeMillis(1300)).expect("fare");
-        let total = fare.total.minor;
         ride.assign(user(2), 1, t(1)).expect("assign");
-        ride.arrive(user(2), t(2)).expect("arrive");
+        ride.arrive(user(2), pickup(), StopRadii::default(), t(2)).expect("arrive");
         start(&mut ride, user(2), "1234", t(3)).expect("start");
-        ride.complete(user(2), fare, t(4)).expect("complete");
+        let trip = TripEnd { driven_m: distance, duration_s: secs, ..trip_to_dropoff() };
+        let any_fare = FareBand { min_pct: 0, max_pct: u32::MAX };
+        ride.complete(user(2), &trip, &PricingConfig::default(), StopRadii::default(), any_fare, t(4)).expect("complete");
+        let total = ride.final_fare.as_ref().expect("a final fare").total.minor;
         let posting = ride_fare_posting(&ride, commission, t(5)).expect("posting");
         let sum: i64 = posting.entries().iter().map(|e| e.amount.minor).sum();
         prop_assert_eq!(sum, 0);
         let driver: i64 = posting.entries().iter().filter(|e| e.account == Account::DriverEarnings(user(2))).map(|e| e.amount.minor).sum();
         prop_assert!(driver >= 0 && driver <= total);
     }
+}
+
+/// A ride of [`new_ride`] on its trip with driver `user(2)`.
+fn ride_on_trip() -> Ride {
+    let mut ride = new_ride();
+    ride.assign(user(2), 60, t(1)).expect("assign");
+    ride.arrive(user(2), pickup(), StopRadii::default(), t(60))
+        .expect("arrive");
+    start(&mut ride, user(2), "1234", t(70)).expect("start");
+    ride
+}
+
+#[test]
+fn a_driver_arrives_only_within_the_radius_of_the_pickup() {
+    let mut ride = new_ride();
+    ride.assign(user(2), 60, t(1)).expect("assign");
+    let before = ride.clone();
+    // Herald Square, about 700 m from the pickup at the Empire State Building.
+    let herald_square = Some(LatLng::new(40.7505, -73.9934).expect("valid"));
+    let refused = ride.arrive(user(2), herald_square, StopRadii::default(), t(60));
+    assert!(
+        matches!(refused, Err(RideError::NotAtPickup { distance_m: Some(d), radius_m: 200 }) if (600..800).contains(&d)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        ride.arrive(user(2), None, StopRadii::default(), t(60)),
+        Err(RideError::NotAtPickup {
+            distance_m: None,
+            radius_m: 200
+        })
+    );
+    assert_eq!(ride, before, "a refused arrival changes nothing");
+    // About 110 m away: within the radius.
+    let near = Some(LatLng::new(40.7494, -73.9857).expect("valid"));
+    assert!(
+        ride.arrive(user(2), near, StopRadii::default(), t(61))
+            .is_ok()
+    );
+    assert_eq!(ride.state, RideState::DriverArrived);
+}
+
+#[test]
+fn a_completion_far_from_the_drop_off_is_an_early_end_charged_for_what_was_driven() {
+    let mut ride = ride_on_trip();
+    let halfway = TripEnd {
+        position: Some(LatLng::new(40.7532, -73.9856).expect("valid")),
+        driven_m: 600,
+        ..trip_to_dropoff()
+    };
+    let event = ride
+        .complete(
+            user(2),
+            &halfway,
+            &PricingConfig::default(),
+            StopRadii::default(),
+            FareBand::default(),
+            t(400),
+        )
+        .expect("complete");
+    assert_eq!(ride.early_end, Some(EarlyEnd::FarFromDropoff));
+    assert_eq!(ride.trip_distance_m, Some(600));
+    assert!(ride.dropoff_distance_m.is_some_and(|d| d > 200));
+    // Charged for 600 m and 700 s, not raised to the band's minimum.
+    let tariff = price_trip(&PricingConfig::default(), 600, 700, SurgeMillis::NONE).expect("fare");
+    assert_eq!(
+        ride.final_fare.as_ref().map(|f| f.total),
+        Some(tariff.total)
+    );
+    assert_eq!(ride.fare_adjustment, None);
+    assert!(matches!(
+        event,
+        RideEvent::Completed {
+            early_end: Some(EarlyEnd::FarFromDropoff),
+            distance_m: Some(600),
+            fare_adjustment: None,
+            ..
+        }
+    ));
+    // With no position known at all, the end is early too.
+    let mut unknown = ride_on_trip();
+    let nowhere = TripEnd {
+        position: None,
+        ..trip_to_dropoff()
+    };
+    unknown
+        .complete(
+            user(2),
+            &nowhere,
+            &PricingConfig::default(),
+            StopRadii::default(),
+            FareBand::default(),
+            t(400),
+        )
+        .expect("complete");
+    assert_eq!(unknown.early_end, Some(EarlyEnd::PositionUnknown));
+}
+
+#[test]
+fn a_phone_claiming_a_huge_trip_is_charged_at_most_the_top_of_the_band() {
+    let mut ride = ride_on_trip();
+    let quoted = ride.quoted.total.minor;
+    let claimed = TripEnd {
+        driven_m: 2_000_000_000,
+        ..trip_to_dropoff()
+    };
+    let event = ride
+        .complete(
+            user(2),
+            &claimed,
+            &PricingConfig::default(),
+            StopRadii::default(),
+            FareBand::default(),
+            t(400),
+        )
+        .expect("complete");
+    let total = ride.final_fare.as_ref().map(|f| f.total.minor);
+    assert_eq!(total, Some(quoted * 2));
+    assert_eq!(ride.fare_adjustment, Some(FareAdjustment::CappedAtMaximum));
+    assert_eq!(ride.early_end, None);
+    assert!(matches!(
+        event,
+        RideEvent::Completed {
+            fare_adjustment: Some(FareAdjustment::CappedAtMaximum),
+            ..
+        }
+    ));
 }

@@ -298,11 +298,25 @@ impl City {
 
     /// Whether `p` is in the service area: inside some zone polygon or within 200 m of one.
     pub fn covers(&self, p: LatLng) -> bool {
+        self.within_km(p, COVER_MARGIN_KM)
+    }
+
+    /// Whether `p` is inside some zone polygon or within `margin_km` of one (an infinite margin takes
+    /// every point; a negative one or NaN counts as zero).
+    pub fn within_km(&self, p: LatLng, margin_km: f64) -> bool {
+        if margin_km == f64::INFINITY {
+            return true;
+        }
+        let margin = if margin_km.is_finite() {
+            margin_km.max(0.0)
+        } else {
+            0.0
+        };
         let u = to_utm(p);
         self.zones.iter().zip(&self.shapes).any(|(zone, shape)| {
-            in_box(shape, u, COVER_MARGIN_KM)
+            in_box(shape, u, margin)
                 && (polygon::contains(&zone.polygon, u)
-                    || polygon::distance_to_boundary(&zone.polygon, u) <= COVER_MARGIN_KM)
+                    || polygon::distance_to_boundary(&zone.polygon, u) <= margin)
         })
     }
 

@@ -11,7 +11,8 @@ use crate::{Store, StoreError};
 use doorstep_domain::code::VerificationCode;
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
-use doorstep_domain::ride::{Ride, RideEvent, RideState};
+use doorstep_domain::pricing::FareAdjustment;
+use doorstep_domain::ride::{EarlyEnd, Ride, RideEvent, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -68,7 +69,8 @@ macro_rules! select_rides {
             "SELECT r.id, r.rider_id, r.quote_id, r.pickup_lat, r.pickup_lng, r.dropoff_lat, r.dropoff_lng, ",
             "r.quoted_fare, r.final_fare, r.state, r.driver_id, r.pin, r.pickup_eta_s, r.excluded_drivers, ",
             "r.requested_at, r.assigned_at, r.arrived_at, r.started_at, r.ended_at, r.cancelled_by, ",
-            "r.cancel_fee_minor, r.cancel_fee_currency, r.no_driver_reason, r.version, r.pin_failed_attempts FROM rides r ",
+            "r.cancel_fee_minor, r.cancel_fee_currency, r.no_driver_reason, r.version, r.pin_failed_attempts, ",
+            "r.trip_distance_m, r.fare_adjustment, r.early_end, r.dropoff_distance_m FROM rides r ",
             $rest
         )
     };
@@ -112,6 +114,10 @@ fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
         cancelled_by: opt_named(row, "cancelled_by", parse_cancelled_by)?,
         cancel_fee: opt_money(row, "cancel_fee_minor", "cancel_fee_currency")?,
         no_driver_reason: opt_named(row, "no_driver_reason", parse_no_driver_reason)?,
+        trip_distance_m: opt_u32_col(row, "trip_distance_m")?,
+        fare_adjustment: opt_named(row, "fare_adjustment", FareAdjustment::parse)?,
+        early_end: opt_named(row, "early_end", EarlyEnd::parse)?,
+        dropoff_distance_m: opt_u32_col(row, "dropoff_distance_m")?,
         version: get(row, "version")?,
     })
 }
@@ -149,6 +155,10 @@ struct MutableColumns {
     version: i64,
     pin: String,
     pin_failed_attempts: i64,
+    trip_distance_m: Option<i64>,
+    fare_adjustment: Option<&'static str>,
+    early_end: Option<&'static str>,
+    dropoff_distance_m: Option<i64>,
 }
 
 impl MutableColumns {
@@ -174,12 +184,17 @@ impl MutableColumns {
             version: ride.version,
             pin: ride.pin.as_str().to_owned(),
             pin_failed_attempts: i64::from(ride.pin.failed_attempts()),
+            trip_distance_m: ride.trip_distance_m.map(i64::from),
+            fare_adjustment: ride.fare_adjustment.map(FareAdjustment::as_str),
+            early_end: ride.early_end.map(EarlyEnd::as_str),
+            dropoff_distance_m: ride.dropoff_distance_m.map(i64::from),
         })
     }
 
     /// Binds the columns in their statement order: final_fare, state, driver_id, pickup_eta_s,
     /// excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor,
-    /// cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts.
+    /// cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts, trip_distance_m,
+    /// fare_adjustment, early_end, dropoff_distance_m.
     fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
             .bind(self.final_fare)
@@ -198,6 +213,10 @@ impl MutableColumns {
             .bind(self.version)
             .bind(self.pin)
             .bind(self.pin_failed_attempts)
+            .bind(self.trip_distance_m)
+            .bind(self.fare_adjustment)
+            .bind(self.early_end)
+            .bind(self.dropoff_distance_m)
     }
 }
 
@@ -216,8 +235,9 @@ async fn insert_ride(
         "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, quoted_fare, \
          requested_at, idempotency_key, updated_at, final_fare, state, driver_id, pickup_eta_s, \
          excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor, \
-         cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts) VALUES ($1, $2, $3, $4, $5, \
-         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+         cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts, trip_distance_m, fare_adjustment, \
+         early_end, dropoff_distance_m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
     )
     .bind(ride.id.to_string())
     .bind(ride.rider.to_string())
@@ -495,7 +515,8 @@ impl Store {
             "UPDATE rides SET final_fare = $3, state = $4, driver_id = $5, pickup_eta_s = $6, excluded_drivers = $7, \
              assigned_at = $8, arrived_at = $9, started_at = $10, ended_at = $11, cancelled_by = $12, \
              cancel_fee_minor = $13, cancel_fee_currency = $14, no_driver_reason = $15, version = $16, \
-             pin = $17, pin_failed_attempts = $18, updated_at = $19 WHERE id = $1 AND version = $2",
+             pin = $17, pin_failed_attempts = $18, trip_distance_m = $19, fare_adjustment = $20, early_end = $21, \
+             dropoff_distance_m = $22, updated_at = $23 WHERE id = $1 AND version = $2",
         )
         .bind(ride.id.to_string())
         .bind(change.expected_version);

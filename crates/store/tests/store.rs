@@ -11,11 +11,12 @@ mod schema_agreement;
 
 use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKind, ride_fare_posting};
 use doorstep_domain::offer::{Offer, OfferState};
-use doorstep_domain::pricing::{FareBreakdown, PricingConfig, SurgeMillis, price_trip};
+use doorstep_domain::pricing::{FareBand, FareBreakdown, PricingConfig, SurgeMillis, price_trip};
 use doorstep_domain::quote::Quote;
 use doorstep_domain::rating::{Rating, Stars};
 use doorstep_domain::ride::{
     CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
+    StopRadii, TripEnd,
 };
 use doorstep_domain::{
     Currency, Email, Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId,
@@ -166,6 +167,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     migrating_again_changes_nothing,
+    an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance,
     users_round_trip_and_a_taken_email_is_refused,
     sessions_last_until_they_expire_and_end_when_deleted,
     a_websocket_ticket_is_consumed_once_and_only_before_it_expires,
@@ -391,7 +393,8 @@ async fn completed_ride(
     let ride = requested_ride(store, rider, now).await?;
     let (mut ride, _) = assigned_ride(store, ride, driver, now.plus_secs(1)).await?;
     step(store, &mut ride, now.plus_secs(60), |r| {
-        r.arrive(driver, now.plus_secs(60))
+        let at_pickup = Some(r.pickup);
+        r.arrive(driver, at_pickup, StopRadii::default(), now.plus_secs(60))
     })
     .await?;
     step(store, &mut ride, now.plus_secs(90), |r| {
@@ -404,7 +407,21 @@ async fn completed_ride(
     .await?;
     let before = ride.version;
     let end = now.plus_secs(900);
-    let event = ride.complete(driver, fare(6_500)?, end)?;
+    // 6.5 km to the drop-off (within the fare band of the quote), so that the final fare is the tariff's.
+    let trip = TripEnd {
+        position: Some(ride.dropoff),
+        driven_m: 6_500,
+        street_m: 6_500,
+        duration_s: 600,
+    };
+    let event = ride.complete(
+        driver,
+        &trip,
+        &PricingConfig::default(),
+        StopRadii::default(),
+        FareBand::default(),
+        end,
+    )?;
     let posting = ride_fare_posting(&ride, PricingConfig::default().commission_bps, end)?;
     store
         .save_ride_change(RideChange {
@@ -797,6 +814,35 @@ async fn a_ride_change_with_a_stale_version_is_a_conflict_and_writes_nothing(
     Ok(())
 }
 
+async fn an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance(
+    store: Store,
+) -> TestResult {
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    let bob = new_user(&store, Role::Driver, "bob").await?;
+    let (mut ride, _) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
+    assert_eq!(ride.trip_distance_m, Some(6_500));
+    assert_eq!(ride.early_end, None);
+    // The same columns with every field set, as a capped early end would leave them.
+    let before = ride.version;
+    ride.version += 1;
+    ride.trip_distance_m = Some(4_000_000);
+    ride.fare_adjustment = Some(doorstep_domain::pricing::FareAdjustment::CappedAtMaximum);
+    ride.early_end = Some(doorstep_domain::ride::EarlyEnd::FarFromDropoff);
+    ride.dropoff_distance_m = Some(1_234);
+    store
+        .save_ride_change(RideChange {
+            ride: &ride,
+            expected_version: before,
+            offers: &[],
+            events: &[],
+            posting: None,
+            at: at(1_000),
+        })
+        .await?;
+    assert_eq!(store.ride(ride.id).await?, Some(ride));
+    Ok(())
+}
+
 async fn a_ride_lifecycle_writes_ride_offers_events_and_posting_together(
     store: Store,
 ) -> TestResult {
@@ -872,6 +918,9 @@ async fn a_duplicate_posting_rolls_back_the_whole_ride_change(store: Store) -> T
                 RideEvent::Completed {
                     driver: bob.id,
                     fare: usd(1),
+                    distance_m: None,
+                    fare_adjustment: None,
+                    early_end: None,
                 },
                 Audience::of_ride(&again),
             )],

@@ -35,6 +35,12 @@ pub async fn offline(
 }
 
 /// A batch of 1 to 100 positions (the WebSocket takes the same batches as `{"type":"locations","points":[...]}`).
+///
+/// A point is believed only if reaching it from the driver's previous accepted point needs no more than the
+/// speed limit (`--max-speed-kmh`, default 150 km/h; two points of one instant must be at one place) and it is
+/// within the service area's margin (`--service-area-margin-km`, default 5 km). Points that are not believed
+/// are counted in the answer (`rejected`, by reason) and move nothing: not the car, not a trip's distance,
+/// not who is at a pickup.
 #[utoipa::path(post, path = "/v1/drivers/me/locations", operation_id = "report_locations", tag = "driving",
     request_body = crate::schema::LocationBatch,
     responses((status = 202, body = LocationsAccepted),
@@ -48,8 +54,8 @@ pub async fn locations(
         .iter()
         .map(LocationPoint::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let accepted = state.app.report_locations(&user, &parsed).await?;
-    Ok((StatusCode::ACCEPTED, Json(LocationsAccepted { accepted })))
+    let report = state.app.report_locations(&user, &parsed).await?;
+    Ok((StatusCode::ACCEPTED, Json(LocationsAccepted::from(report))))
 }
 
 /// The driver's earnings statement (default: the last 24 hours).

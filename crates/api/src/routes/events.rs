@@ -11,7 +11,9 @@
 //! Drivers send their positions on the same socket, as JSON text `{"type":"locations","points":[{lat,lng,at}]}`
 //! or, more cheaply, as binary batches ([`crate::dto::parse_binary_locations`]: a version byte `1`, then 16
 //! bytes a point). A good batch gets no answer; a bad one gets an error frame
-//! `{"type":"error","status":422,"code":"invalid_location","message":"..."}` and the socket stays open.
+//! `{"type":"error","status":422,"code":"invalid_location","message":"..."}` and the socket stays open; a
+//! batch with points the server does not believe (too fast, outside the service area's margin) gets
+//! `{"type":"locations_rejected","accepted":..,"rejected":..,"too_fast":..,"outside_service_area":..}`.
 //! Drivers' sockets run on their own runtime and may be shed under overload ([`crate::driver_sockets`]).
 //!
 //! Authentication: `Authorization: Bearer` on the upgrade request (apps that can set headers), or a
@@ -145,7 +147,10 @@ fn has_token_param(query: Option<&str>) -> bool {
 /// 10⁷ (`i32`), time in Unix milliseconds (`i64`). Good batches get no answer. A bad message gets an error
 /// frame `{"type":"error","status":422,"code":"...","message":"..."}` (codes `invalid_message` (400),
 /// `invalid_binary_batch`, `invalid_batch`, `invalid_location`, `location_in_future` (422), `forbidden`
-/// (403), `rate_limited` (429)) and the socket stays open; `overloaded` (503) means the server shed the
+/// (403), `rate_limited` (429)) and the socket stays open. A batch with points the server does not believe
+/// (too fast from the previous accepted point, or outside the service area's margin; see
+/// `POST /v1/drivers/me/locations`) is answered
+/// `{"type":"locations_rejected","accepted":N,"rejected":M,"too_fast":..,"outside_service_area":..}`; `overloaded` (503) means the server shed the
 /// batch because it is behind. `{"type":"ping"}` is answered `{"type":"pong"}` after every earlier message
 /// was handled. Riders (and admins) may ask `{"type":"nearby","lat":..,"lng":..,"limit":10,"id":7}` on the
 /// socket and get `{"type":"nearby","id":7,"drivers":[...]}`, the answer of `GET /v1/drivers/nearby`,
@@ -568,14 +573,21 @@ async fn handle_binary(
     report(state, user, points).await
 }
 
-/// Hands a parsed batch to the fleet; an error frame if it is refused.
+/// Hands a parsed batch to the fleet; an error frame if it is refused, a `locations_rejected` frame with
+/// the counts if some points were not believed, nothing otherwise.
 async fn report(
     state: &ApiState,
     user: &User,
     points: &[(LatLng, Timestamp)],
 ) -> Option<serde_json::Value> {
     match state.app.report_locations(user, points).await {
-        Ok(_) => None,
+        Ok(report) if report.rejected.total() == 0 => None,
+        Ok(report) => {
+            let counts = crate::dto::LocationsAccepted::from(report);
+            let mut frame = serde_json::json!(counts);
+            frame["type"] = "locations_rejected".into();
+            Some(frame)
+        }
         Err(e) => Some(error_frame(&ApiError::from(e))),
     }
 }

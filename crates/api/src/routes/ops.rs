@@ -4,6 +4,7 @@ use crate::ApiState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::fmt::Write as _;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "ops", responses((status = 200, description = "ok", content_type = "text/plain", body = String)))]
@@ -30,30 +31,26 @@ pub async fn readyz(State(state): State<ApiState>) -> Response {
 }
 
 /// Prometheus metrics: requests by route and status, rides by state, dispatch batch size and solve time,
-/// location updates.
+/// location updates and rejected location points by reason. Rides by state are counted in memory (from the
+/// record once at start, then by every committed change): a scrape runs no query.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<ApiState>) -> Response {
-    if let Ok(counts) = state.app.store().count_rides_by_state().await {
-        for s in doorstep_domain::ride::RideState::ALL {
-            let n = counts
-                .iter()
-                .find(|(st, _)| *st == s)
-                .map_or(0, |(_, n)| *n);
-            metrics::gauge!("rides", "state" => s.as_str()).set(n as f64);
-        }
-    }
     let (online, available, pending) = state
         .app
         .with_fleet(|f| (f.online_count(), f.available_count(), f.pending_count()));
     metrics::gauge!("drivers_online").set(online as f64);
     metrics::gauge!("drivers_available").set(available as f64);
     metrics::gauge!("rides_waiting_for_dispatch").set(pending as f64);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    // Rides by state belong to this app, not to the process-wide recorder (which every app of the
+    // process shares): written here from the app's own counts.
+    text.push_str("# HELP rides Rides by state.\n# TYPE rides gauge\n");
+    for (s, n) in state.app.ride_counts().snapshot() {
+        // Writing to a String cannot fail.
+        let _ = writeln!(text, "rides{{state=\"{}\"}} {n}", s.as_str());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The OpenAPI 3.1 document of this API.

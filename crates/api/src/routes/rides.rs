@@ -140,10 +140,12 @@ pub async fn cancel(
     Ok(Json(view(&state, &ride, &user)))
 }
 
-/// The assigned driver is at the pickup.
+/// The assigned driver is at the pickup. Allowed only within 200 m of it (`--arrive-radius-m`), by the last
+/// position the server accepted from the driver: send a position there first. Farther, or with no position
+/// known, the answer is 409 `not_at_pickup` (the message says how far) and the ride does not change.
 #[utoipa::path(post, path = "/v1/rides/{ride_id}/arrive", operation_id = "arrive", tag = "driving", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
     responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
-        (status = 409, description = "invalid_ride_state, concurrent_update")))]
+        (status = 409, description = "not_at_pickup, invalid_ride_state, concurrent_update")))]
 pub async fn arrive(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -195,7 +197,12 @@ pub async fn reissue_pin(
     Ok(Json(view(&state, &ride, &user)))
 }
 
-/// The assigned driver ends the trip; the final fare comes from the distance driven and the time taken.
+/// The assigned driver ends the trip; the final fare comes from the distance driven (summed from the
+/// driver's accepted positions) and the time taken, at the quote's surge, and stays within a band around the
+/// quote (50 % to 200 % by default, `--fare-min-pct`, `--fare-max-pct`; `fare_adjustment` says when the band
+/// applied). A completion farther than 200 m from the drop-off (`--dropoff-radius-m`) is recorded as an early
+/// end (`early_end`) and charged for what was driven, without the band's minimum. The `completed` event
+/// carries `fare`, `distance_m`, `fare_adjustment` and `early_end`.
 #[utoipa::path(post, path = "/v1/rides/{ride_id}/complete", operation_id = "complete_trip", tag = "driving", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
     responses((status = 200, body = RideView), (status = 404, description = "ride_not_found"),
         (status = 409, description = "invalid_ride_state, concurrent_update")))]

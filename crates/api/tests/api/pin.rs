@@ -37,6 +37,7 @@ async fn at_the_pickup(server: &TestServer) -> TestResult<AtPickup> {
         .assigned_ride(&rider, &driver, TIMES_SQUARE, UNION_SQUARE)
         .await?;
     let ride_id = field(&assigned, "ride_id")?;
+    server.drive_to(&driver, TIMES_SQUARE).await?;
     let arrived = server
         .post_empty(&format!("/v1/rides/{ride_id}/arrive"), &driver.token)
         .await?

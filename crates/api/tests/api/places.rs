@@ -23,6 +23,14 @@ impl Place {
         }
     }
 
+    /// The place of an API `{lat, lng}`.
+    pub fn of(v: &Value) -> Option<Place> {
+        Some(Place {
+            lat: v["lat"].as_f64()?,
+            lng: v["lng"].as_f64()?,
+        })
+    }
+
     /// Whether `other` is (numerically) this place.
     pub fn is(self, other: &Value) -> bool {
         let close = |a: f64, b: Option<f64>| b.is_some_and(|b| (a - b).abs() < 1e-9);

@@ -21,7 +21,7 @@ pub async fn after_a_restart_waiting_rides_are_dispatched_assigned_rides_stay_as
         .await?;
     let fare = usd(&done["final_fare"]);
     // The driver is back near Times Square and takes another ride.
-    before.report_position(&driver, TIMES_SQUARE).await?;
+    before.drive_to(&driver, TIMES_SQUARE).await?;
     let assigned = before
         .assigned_ride(&rider, &driver, TIMES_SQUARE, WASHINGTON_SQUARE)
         .await?;
@@ -70,6 +70,7 @@ pub async fn after_a_restart_waiting_rides_are_dispatched_assigned_rides_stay_as
         .await?
         .expect(200);
     after.clock.advance_secs(300);
+    after.report_position(&driver, WASHINGTON_SQUARE).await?;
     let completed = after
         .post_empty(&format!("/v1/rides/{assigned_id}/complete"), &driver.token)
         .await?

@@ -53,6 +53,7 @@ pub async fn a_rider_and_a_driver_complete_a_ride_rate_each_other_and_the_ledger
     assert_eq!(seen_by_rider["driver_id"], driver.id.as_str());
     assert!(seen_by_rider["assigned_at"].is_string());
 
+    server.drive_to(&driver, TIMES_SQUARE).await?;
     let arrived = server
         .post_empty(&format!("/v1/rides/{ride_id}/arrive"), &driver.token)
         .await?
@@ -83,6 +84,7 @@ pub async fn a_rider_and_a_driver_complete_a_ride_rate_each_other_and_the_ledger
     assert_eq!(started["state"], "in_progress");
 
     server.clock.advance_secs(900);
+    server.report_position(&driver, UNION_SQUARE).await?;
     let completed = server
         .post_empty(&format!("/v1/rides/{ride_id}/complete"), &driver.token)
         .await?

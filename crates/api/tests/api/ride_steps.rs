@@ -167,6 +167,9 @@ impl TestServer {
     ) -> TestResult<Value> {
         let ride_id = field(assigned, "ride_id")?;
         let pin = field(assigned, "pin")?;
+        let pickup = Place::of(&assigned["pickup"]).ok_or("a pickup")?;
+        let dropoff = Place::of(&assigned["dropoff"]).ok_or("a drop-off")?;
+        self.drive_to(driver, pickup).await?;
         let arrived = self
             .post_empty(&format!("/v1/rides/{ride_id}/arrive"), &driver.token)
             .await?
@@ -182,6 +185,7 @@ impl TestServer {
             .expect(200);
         assert_eq!(started["state"], "in_progress");
         self.clock.advance_secs(trip_secs);
+        self.report_position(driver, dropoff).await?;
         let completed = self
             .post_empty(&format!("/v1/rides/{ride_id}/complete"), &driver.token)
             .await?

@@ -273,6 +273,18 @@ impl TestServer {
         self.call(Method::GET, path, Some(token), None).await
     }
 
+    /// `GET path` as `token`, answered 200 with a text body (`/metrics`).
+    pub async fn get_text(&self, path: &str, token: &str) -> TestResult<String> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        Ok(response.text().await?)
+    }
+
     /// `POST path` with a JSON body as `token`.
     pub async fn post(&self, path: &str, token: &str, body: Value) -> TestResult<Reply> {
         self.call(Method::POST, path, Some(token), Some(&body))
@@ -323,6 +335,23 @@ impl TestServer {
             "the position is recent: {accepted}"
         );
         Ok(())
+    }
+
+    /// `driver` drives to `place`: the clock moves on by the time a car at 100 km/h needs in a straight
+    /// line from the driver's last position (the server refuses faster jumps), then the driver reports
+    /// being there. Arriving and completing are judged by the driver's position.
+    pub async fn drive_to(&self, driver: &Account, place: Place) -> TestResult {
+        let id: doorstep_domain::UserId = driver.id.parse().map_err(|_| "a driver id")?;
+        let from = self
+            .app
+            .with_fleet(|f| f.driver(id).and_then(|d| d.position));
+        if let Some(from) = from {
+            let to = doorstep_geo::LatLng::new(place.lat, place.lng)?;
+            let metres = doorstep_geo::haversine_km(from, to) * 1000.0;
+            let secs = (metres / (100.0 / 3.6)).ceil() as i64;
+            self.clock.advance_secs(secs.max(1));
+        }
+        self.report_position(driver, place).await
     }
 
     /// Signs up a driver who goes online at `place`.

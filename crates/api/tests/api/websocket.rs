@@ -140,12 +140,13 @@ pub async fn the_rider_receives_driver_locations_sent_over_the_drivers_websocket
     let mut rider_events = EventStream::open(&server, &rider.token, None).await?;
     let mut driver_socket = EventStream::open(&server, &driver.token, None).await?;
 
-    // Two positions on the way, taken after the one reported when going online, seconds apart.
-    server.clock.advance_secs(10);
+    // Two positions on the way, taken after the one reported when going online, at a car's pace (the
+    // server refuses faster jumps).
+    server.clock.advance_secs(60);
     let now = server.clock.now();
     let on_the_way = [
-        (BRYANT_PARK.toward(TIMES_SQUARE, 0.5), now.plus_secs(-6)),
-        (BRYANT_PARK.toward(TIMES_SQUARE, 0.9), now.plus_secs(-3)),
+        (BRYANT_PARK.toward(TIMES_SQUARE, 0.5), now.plus_secs(-40)),
+        (BRYANT_PARK.toward(TIMES_SQUARE, 0.9), now.plus_secs(-20)),
     ];
     let points: Vec<Value> = on_the_way
         .iter()
@@ -259,14 +260,15 @@ pub async fn drivers_send_binary_location_batches_and_bad_messages_get_error_fra
         BRYANT_PARK.lat, BRYANT_PARK.lng
     );
 
-    // A good binary batch moves the driver (the last point wins) and gets no answer.
-    server.clock.advance_secs(5);
+    // A good binary batch moves the driver (the last point wins) and gets no answer. The points are
+    // minutes apart: the server refuses jumps faster than a car.
+    server.clock.advance_secs(300);
     let now = server.clock.now().millis();
     let on_the_way = GRAND_CENTRAL.toward(BRYANT_PARK, 0.5);
     socket
         .send_binary(binary_batch(&[
-            (on_the_way.lat, on_the_way.lng, now - 2_000),
-            (BRYANT_PARK.lat, BRYANT_PARK.lng, now - 1_000),
+            (on_the_way.lat, on_the_way.lng, now - 60_000),
+            (BRYANT_PARK.lat, BRYANT_PARK.lng, now - 30_000),
         ]))
         .await?;
     socket.send(&json!({"type": "ping"})).await?;
