@@ -1595,6 +1595,9 @@ pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
         JobEvent::Completed { worker } => ride.final_fare.as_ref().map(|f| RideEvent::Completed {
             driver: worker,
             fare: f.total,
+            distance_m: ride.trip_distance_m,
+            fare_adjustment: ride.fare_adjustment,
+            early_end: ride.early_end,
         }),
         JobEvent::Cancelled { by, fee, .. } => Some(RideEvent::Cancelled {
             by: match by {

@@ -593,12 +593,12 @@ fn ride_in(state: RideState) -> Ride {
     for step in path {
         let ok = match step {
             RideState::DriverAssigned => ride.assign(driver, 120, t(10)).is_ok(),
-            RideState::DriverArrived => ride.arrive(driver, t(100)).is_ok(),
+            RideState::DriverArrived => ride.arrive(driver, Some(ride.pickup), doorstep_domain::ride::StopRadii::default(), t(100)).is_ok(),
             RideState::InProgress => matches!(
                 ride.start(driver, &pin, MAX, t(130)),
                 Ok(StartOutcome::Started(_))
             ),
-            RideState::Completed => ride.complete(driver, fare.clone(), t(900)).is_ok(),
+            RideState::Completed => { let _ = &fare; ride.complete(driver, &doorstep_domain::ride::TripEnd { position: Some(ride.dropoff), driven_m: 3500, street_m: 3500, duration_s: 700 }, &PricingConfig::default(), doorstep_domain::ride::StopRadii::default(), doorstep_domain::pricing::FareBand { min_pct: 0, max_pct: u32::MAX }, t(900)).is_ok() }
             RideState::Cancelled => ride
                 .cancel_by_rider(user(1), &PricingConfig::default(), t(300))
                 .is_ok(),
@@ -777,7 +777,7 @@ proptest! {
                     (ride.assign(user(d), 100, now).map(|e| vec![e]), job.assign(user(d), 100, now).map(|e| vec![e]))
                 }
                 RideCommand::Arrive(d) => (
-                    ride.arrive(user(d), now).map(|e| vec![e]),
+                    ride.arrive(user(d), Some(a()), doorstep_domain::ride::StopRadii { pickup_m: RADIUS, dropoff_m: RADIUS }, now).map(|e| vec![e]),
                     job.arrive(user(d), 0, a(), RADIUS, now).map(|e| vec![e]),
                 ),
                 RideCommand::Start(d, right) => {
@@ -796,7 +796,7 @@ proptest! {
                     job.reissue_proof(0, &mut job_rng).map(|e| vec![e]),
                 ),
                 RideCommand::Complete(d) => (
-                    ride.complete(user(d), fare.clone(), now).map(|e| vec![e]),
+                    { let _ = &fare; ride.complete(user(d), &doorstep_domain::ride::TripEnd { position: Some(b()), driven_m: 3500, street_m: 3500, duration_s: 700 }, &pricing, doorstep_domain::ride::StopRadii { pickup_m: RADIUS, dropoff_m: RADIUS }, doorstep_domain::pricing::FareBand { min_pct: 0, max_pct: u32::MAX }, now).map(|e| vec![e]) },
                     job.complete_stop(user(d), 1, None, MAX, b(), RADIUS, now).map(|o| o.events().to_vec()),
                 ),
                 RideCommand::RiderCancel => {
