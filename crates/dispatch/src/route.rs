@@ -18,6 +18,46 @@ pub trait TravelTime {
     /// Seconds to drive from `from` to `to` when leaving at `depart`; `None` if `to` cannot be
     /// reached from `from`. Must be finite and `>= 0` when `Some`.
     fn travel_secs(&self, from: &Self::Place, to: &Self::Place, depart: f64) -> Option<f64>;
+
+    /// A bound on how far away (straight line, km) a worker can be and still reach `to` within
+    /// `secs` when leaving around `at`: candidates farther away are not priced. The default never
+    /// prunes.
+    fn reach_km(&self, _to: &Self::Place, _secs: f64, _at: f64) -> f64 {
+        f64::INFINITY
+    }
+
+    /// A lower bound on the seconds to drive `km` (straight line) to `to` when leaving around
+    /// `at` (within the next few minutes): it lets a scan stop before pricing workers too far to
+    /// beat the ones it has. The default, 0, never stops a scan.
+    fn min_secs(&self, _km: f64, _to: &Self::Place, _at: f64) -> f64 {
+        0.0
+    }
+
+    /// The drive from `from` to `to` leaving at `depart`: its seconds and what the platform pays
+    /// for it, in the units the dispatcher minimises (and `OpenJob::unassigned_cost` is in). The
+    /// default: the cost is the seconds.
+    fn drive(&self, from: &Self::Place, to: &Self::Place, depart: f64) -> Option<(f64, f64)> {
+        self.travel_secs(from, to, depart).map(|secs| (secs, secs))
+    }
+
+    /// A lower bound on the cost of [`TravelTime::drive`] for a drive of `km` (straight line) to `to`
+    /// leaving around `at`. The default: [`TravelTime::min_secs`].
+    fn min_drive_cost(&self, km: f64, to: &Self::Place, at: f64) -> f64 {
+        self.min_secs(km, to, at)
+    }
+
+    /// What `secs` of a worker's time (a detour, a wait) cost at `at`, in the same units. The
+    /// default: the seconds themselves.
+    fn secs_cost(&self, secs: f64, _at: f64) -> f64 {
+        secs
+    }
+
+    /// Until when travel times stay as they are at `at` (the end of the current speed window):
+    /// an answer that depends on them may be kept until then. The default: they may change at any
+    /// moment.
+    fn stable_until(&self, at: f64) -> f64 {
+        at
+    }
 }
 
 /// When a worker may arrive at a stop: service starts at `max(arrival, earliest)`, and arriving
