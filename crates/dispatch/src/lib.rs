@@ -8,6 +8,10 @@
 //!   sparse candidate graph), see [`AssignmentProblem`] for the semantics.
 //! - [`assign_greedy`]: the "nearest free driver, first come first served" baseline it is measured against.
 //! - [`prune_candidates`]: keep each request's `k` cheapest candidates to bound the problem size.
+//! - [`route`]: a worker's route of stops across jobs (time windows, service times, load) and
+//!   [`best_insertion`] of a new job's stops into it, at the cost the batch minimises.
+//! - [`core`]: the [`Dispatcher`], an IO-free state machine (`handle(input, now) -> actions`) that
+//!   the server's async shell and the simulator both drive.
 //!
 //! Architecture invariant: this crate is pure. It does no IO, is not async, reads no clock and no global random
 //! generator (time and randomness, when an algorithm needs them, are parameters), and keeps no global state. Given
@@ -17,13 +21,21 @@
 //! Costs are `f64` (typically seconds of pickup ETA) and must be finite and `>= 0`; invalid input is rejected with
 //! [`InvalidProblem`] before any work is done, never by a panic.
 
+pub mod core;
 mod greedy;
 mod min_cost;
 mod problem;
 mod pruning;
 mod radix_heap;
+pub mod route;
 
 pub use greedy::assign_greedy;
 pub use min_cost::assign_min_cost;
 pub use problem::{Assignment, AssignmentProblem, Candidate, InvalidMatching, InvalidProblem};
 pub use pruning::prune_candidates;
+pub use route::{Insertion, Route, RouteStop, Schedule, TravelTime, Window, best_insertion};
+
+pub use crate::core::{
+    Action, DispatchConfig, DispatchCounts, Dispatcher, Forecast, Input, NoForecast, OfferNo,
+    OpenJob, Planar, Unfulfilled,
+};

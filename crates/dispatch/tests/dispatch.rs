@@ -6,6 +6,14 @@ use doorstep_dispatch::{
     assign_min_cost, prune_candidates,
 };
 use proptest::prelude::*;
+
+#[path = "dispatch/common.rs"]
+mod common;
+#[path = "dispatch/core.rs"]
+mod core;
+#[path = "dispatch/route.rs"]
+mod route;
+
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;

@@ -31,11 +31,11 @@ pub struct RidehailArgs {
     /// Instance class: SUI, MUI, LUI, LTI or XL.
     #[arg(long, default_value = "SUI")]
     pub class: InstanceClass,
-    /// Policies to run, comma-separated: greedy, batch, batch+reposition, offline.
+    /// Policies to run, comma-separated: greedy, batch, batch+reposition, live, offline.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "greedy,batch,batch+reposition,offline"
+        default_value = "greedy,batch,batch+reposition,live,offline"
     )]
     pub policy: Vec<PolicyName>,
     /// Number of seeded days per policy.
@@ -61,6 +61,8 @@ pub enum PolicyName {
     Batch,
     /// [`Batch`] with repositioning.
     BatchReposition,
+    /// [`crate::live::Live`]: the server's dispatcher core.
+    Live,
     /// The offline bound.
     Offline,
 }
@@ -72,6 +74,7 @@ impl PolicyName {
             PolicyName::Greedy => "greedy",
             PolicyName::Batch => "batch",
             PolicyName::BatchReposition => "batch+reposition",
+            PolicyName::Live => "live",
             PolicyName::Offline => "offline",
         }
     }
@@ -84,6 +87,7 @@ impl PolicyName {
             PolicyName::BatchReposition => {
                 Some(Box::new(Batch::with_reposition(BatchTuning::default())))
             }
+            PolicyName::Live => Some(Box::new(crate::live::Live::new())),
             PolicyName::Offline => None,
         }
     }
@@ -91,7 +95,7 @@ impl PolicyName {
 
 /// A policy name that is not one of the four.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown policy {0:?} (expected greedy, batch, batch+reposition or offline)")]
+#[error("unknown policy {0:?} (expected greedy, batch, batch+reposition, live or offline)")]
 pub struct UnknownPolicy(pub String);
 
 impl FromStr for PolicyName {
@@ -102,6 +106,7 @@ impl FromStr for PolicyName {
             "greedy" => Ok(PolicyName::Greedy),
             "batch" => Ok(PolicyName::Batch),
             "batch+reposition" => Ok(PolicyName::BatchReposition),
+            "live" => Ok(PolicyName::Live),
             "offline" => Ok(PolicyName::Offline),
             other => Err(UnknownPolicy(other.to_owned())),
         }

@@ -162,7 +162,7 @@ pub struct LotPoint {
 
 /// The model of the city as the simulator and the policies see it: the city data plus precomputed
 /// rotated geometry and speed bounds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Model {
     /// The city (zones, speeds, lots, demand).
     pub city: &'static City,

@@ -23,6 +23,8 @@ pub mod bench;
 mod engine;
 mod grid;
 mod instance;
+/// `live`: the server's IO-free dispatcher driven through the simulator.
+pub mod live;
 mod offline;
 mod policy;
 /// `doorstep policy --stdio`: the JSON-lines adapter through which an outside simulator (such as

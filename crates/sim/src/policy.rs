@@ -411,19 +411,7 @@ impl Batch {
 
     /// The value of a second of vehicle time at `now`.
     fn secs_value(&self, now: f64) -> f64 {
-        let t = self.tuning;
-        if t.pressure_high <= t.pressure_low {
-            return t.vehicle_secs_value;
-        }
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "simulated time is within the day"
-        )]
-        let w = ((now / 900.0) as usize).min(95);
-        let p = self.pressure.get(w).copied().unwrap_or(0.0);
-        t.vehicle_secs_value
-            * ((p - t.pressure_low) / (t.pressure_high - t.pressure_low)).clamp(0.0, 1.0)
+        secs_value(&self.tuning, &self.pressure, now)
     }
 
     /// The batch policy with repositioning of idle vehicles.
@@ -450,22 +438,7 @@ impl Policy for Batch {
     }
 
     fn start_day(&mut self, model: &Model, day: &Day) {
-        let demand = model.city.demand();
-        let total: f64 = (0..5u8).map(|d| demand.weekday_total(d) as f64).sum();
-        let fleet = day.class.vehicles().max(1) as f64;
-        self.pressure = (0..96usize)
-            .map(|sim_window| {
-                let w = u8::try_from(
-                    (sim_window + usize::from(crate::instance::DEMAND_WINDOW_SHIFT)) % 96,
-                )
-                .unwrap_or(0);
-                let trips: f64 = (0..5u8)
-                    .map(|d| f64::from(demand.trips_in_window(d, w)))
-                    .sum();
-                let per_sec = trips / total.max(1.0) * day.requests.len() as f64 / 900.0;
-                per_sec * 900.0 / fleet
-            })
-            .collect();
+        self.pressure = demand_pressure(model, day);
         if let Some(r) = &mut self.reposition {
             r.start_day(model, day);
         }
@@ -535,6 +508,43 @@ impl Policy for Batch {
             r.decide(view, &assigned_vehicles, actions);
         }
     }
+}
+
+/// Per simulated 15-minute window, the demand pressure of the day from the historical table:
+/// expected requests in the window × a typical service time of 900 s ÷ fleet size.
+pub(crate) fn demand_pressure(model: &Model, day: &Day) -> Vec<f64> {
+    let demand = model.city.demand();
+    let total: f64 = (0..5u8).map(|d| demand.weekday_total(d) as f64).sum();
+    let fleet = day.class.vehicles().max(1) as f64;
+    (0..96usize)
+        .map(|sim_window| {
+            let w =
+                u8::try_from((sim_window + usize::from(crate::instance::DEMAND_WINDOW_SHIFT)) % 96)
+                    .unwrap_or(0);
+            let trips: f64 = (0..5u8)
+                .map(|d| f64::from(demand.trips_in_window(d, w)))
+                .sum();
+            let per_sec = trips / total.max(1.0) * day.requests.len() as f64 / 900.0;
+            per_sec * 900.0 / fleet
+        })
+        .collect()
+}
+
+/// θ(t): the value of a second of vehicle time at `now` (see [`Batch`]), from the tuning and the
+/// day's [`demand_pressure`].
+pub(crate) fn secs_value(t: &BatchTuning, pressure: &[f64], now: f64) -> f64 {
+    if t.pressure_high <= t.pressure_low {
+        return t.vehicle_secs_value;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "simulated time is within the day"
+    )]
+    let w = ((now.max(0.0) / 900.0) as usize).min(95);
+    let p = pressure.get(w).copied().unwrap_or(0.0);
+    t.vehicle_secs_value
+        * ((p - t.pressure_low) / (t.pressure_high - t.pressure_low)).clamp(0.0, 1.0)
 }
 
 /// Sends idle vehicles towards the zones where the historical table expects pickups soon.

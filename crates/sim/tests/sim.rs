@@ -18,7 +18,34 @@ fn online_policies() -> Vec<Box<dyn Policy>> {
         Box::new(Greedy::default()),
         Box::new(Batch::new(BatchTuning::default())),
         Box::new(Batch::with_reposition(BatchTuning::default())),
+        Box::new(doorstep_sim::live::Live::new()),
     ]
+}
+
+/// `live` runs the server's dispatcher core (`doorstep_dispatch::Dispatcher`) through the
+/// simulator. It must earn what the best benchmarked policy earns: here, on four SUI days, at
+/// least 97% of batch+reposition's mean profit (a day's spread is about 1.5%), with no action the
+/// simulator refuses. (`docs/benchmarks.md` has the 10-seed tables for SUI, MUI and LUI.)
+#[test]
+fn live_earns_what_batch_with_repositioning_earns() {
+    let model = Model::manhattan();
+    let (mut live, mut best) = (0.0, 0.0);
+    for seed in 40..44 {
+        let day = Day::generate(&model, InstanceClass::Sui, seed);
+        let l = run(&model, &day, &mut doorstep_sim::live::Live::new());
+        let b = run(
+            &model,
+            &day,
+            &mut Batch::with_reposition(BatchTuning::default()),
+        );
+        assert_eq!(l.refused, Default::default(), "seed {seed}");
+        live += l.profit;
+        best += b.profit;
+    }
+    assert!(
+        live >= 0.97 * best,
+        "live earned {live:.0}, batch+reposition {best:.0}"
+    );
 }
 
 #[test]

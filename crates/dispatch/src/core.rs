@@ -1,0 +1,1425 @@
+//! The dispatcher as a state machine with time as an input: [`Dispatcher::handle`] takes what
+//! happened ([`Input`]) and the time, and returns what to do ([`Action`]s). It does no IO, reads
+//! no clock, spawns nothing and never fails; the server's async shell and the simulator both drive
+//! this one value, so the benchmark measures what the server runs.
+//!
+//! The core keeps the jobs waiting for a worker and the workers it may offer them to (their place,
+//! when they are there, whether they are online, and the stops they have committed to). At each
+//! [`Input::Tick`] it:
+//!
+//! 1. expires offers past their deadline (the worker is excluded from that job);
+//! 2. ends jobs past their deadline without an offer out as unfulfilled, with a reason;
+//! 3. matches every waiting job to at most one worker at the least total cost: for each job, the
+//!    nearest free workers within reach are priced by the [`best_insertion`] of the job's stops
+//!    into their route, and [`assign_min_cost`] solves the batch;
+//! 4. suggests idle workers move towards where demand is expected ([`Forecast`]).
+//!
+//! **No job is ever dropped.** A job leaves the core only through [`Input::JobGone`], which the
+//! shell sends once the store says the job no longer waits (assigned, cancelled, ended). An
+//! unfulfilled verdict the shell could not record is repeated after `retry_secs`; an offer the
+//! shell could not record comes back as [`Input::OfferFailed`] and the job waits again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::route::{Insertion, Route, RouteStop, TravelTime, best_insertion};
+use crate::{AssignmentProblem, Candidate, assign_min_cost};
+
+/// A place on a plane in kilometres (UTM, or the simulator's grid), for finding nearby workers.
+pub trait Planar {
+    /// East and north, km.
+    fn xy_km(&self) -> (f64, f64);
+}
+
+/// Where demand is expected, for repositioning idle workers.
+pub trait Forecast<P> {
+    /// Places idle workers should spread over at `now`, each with the share of demand expected
+    /// near it soon (any non-negative scale). Empty: no suggestion.
+    fn targets(&self, now: f64) -> Vec<(P, f64)>;
+
+    /// The target (an index into `targets`) whose area `place` is in, where a worker there
+    /// counts and stays without moving; `None` if it is in no target's area. The default: the
+    /// nearest target along the grid.
+    fn home(&self, place: &P, targets: &[(P, f64)]) -> Option<usize>
+    where
+        P: Planar,
+    {
+        let (x, y) = place.xy_km();
+        let mut best: Option<(usize, f64)> = None;
+        for (t, (p, _)) in targets.iter().enumerate() {
+            let (tx, ty) = p.xy_km();
+            let km = (x - tx).abs() + (y - ty).abs();
+            if best.is_none_or(|b| km < b.1) {
+                best = Some((t, km));
+            }
+        }
+        best.map(|b| b.0)
+    }
+}
+
+/// A forecast that never suggests a move.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoForecast;
+
+impl<P> Forecast<P> for NoForecast {
+    fn targets(&self, _now: f64) -> Vec<(P, f64)> {
+        Vec::new()
+    }
+}
+
+/// The number of an offer made by a [`Dispatcher`]: unique and increasing within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OfferNo(pub u64);
+
+/// Why a job found no worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfulfilled {
+    /// No worker could reach it in time.
+    NoWorkerNearby,
+    /// Workers were offered the job and every one declined or let the offer expire.
+    AllWorkersDeclined,
+}
+
+/// A job that needs a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenJob<J, W, P> {
+    /// The job.
+    pub job: J,
+    /// Its stops in order (for a ride: pickup, then drop-off).
+    pub stops: Vec<RouteStop<J, P>>,
+    /// When it started to wait (ties in the batch go to the older job).
+    pub opened_at: f64,
+    /// When it ends as unfulfilled if no offer is out.
+    pub give_up_at: f64,
+    /// What leaving it unserved for one more batch costs, in the units of the insertion cost
+    /// (seconds): above every insertion cost to serve as many jobs as possible.
+    pub unassigned_cost: f64,
+    /// Workers who may not be offered it (they declined, let an offer expire, or cancelled).
+    pub excluded: Vec<W>,
+}
+
+/// What happened, as the shell or the simulator tells the core.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input<J, W, P> {
+    /// A job waits for a worker (new, back after its worker cancelled, or rebuilt at start-up).
+    /// Opening a job the core already holds replaces it (its offer, if any, is forgotten).
+    JobOpened(OpenJob<J, W, P>),
+    /// The job no longer waits: assigned, cancelled or ended, as recorded.
+    JobGone(J),
+    /// The worker answered an offer (`accepted: false` for a decline).
+    OfferAnswered {
+        /// The offer.
+        offer: OfferNo,
+        /// Whether the worker took it.
+        accepted: bool,
+    },
+    /// The shell could not record an offer the core asked for: the job waits again, the worker
+    /// is free again and not excluded.
+    OfferFailed(OfferNo),
+    /// A worker's place and state: `at` is when it is at `place` (now, when its last position was
+    /// reported, or when its current leg ends), `stops` the stops it has committed to, in order.
+    WorkerMoved {
+        /// The worker.
+        worker: W,
+        /// Where it is (or will be free).
+        place: P,
+        /// When it is there.
+        at: f64,
+        /// Whether it takes work.
+        online: bool,
+        /// The most it carries at once (seats, bags).
+        capacity: i32,
+        /// The stops it has committed to.
+        stops: Vec<RouteStop<J, P>>,
+    },
+    /// The worker logged off or was removed.
+    WorkerGone(W),
+    /// Time passed: decide.
+    Tick,
+}
+
+/// What the core asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action<J, W, P> {
+    /// Offer the job to the worker until `expires_at`, with where its stops go in the route.
+    Offer {
+        /// The offer's number (answers refer to it).
+        offer: OfferNo,
+        /// The job.
+        job: J,
+        /// The worker.
+        worker: W,
+        /// When the offer lapses.
+        expires_at: f64,
+        /// Where the job's stops go and what they cost.
+        insertion: Insertion,
+    },
+    /// The offer lapsed unanswered: record it (the worker is excluded from the job).
+    ExpireOffer {
+        /// The offer.
+        offer: OfferNo,
+        /// Its job.
+        job: J,
+        /// Its worker.
+        worker: W,
+    },
+    /// End the job without a worker.
+    Unfulfilled {
+        /// The job.
+        job: J,
+        /// Why.
+        reason: Unfulfilled,
+    },
+    /// Suggest that an idle worker move to `to`, where demand is expected.
+    Reposition {
+        /// The worker.
+        worker: W,
+        /// Where to.
+        to: P,
+    },
+}
+
+/// How the core decides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DispatchConfig {
+    /// How long a worker has to answer an offer, seconds.
+    pub offer_timeout_secs: f64,
+    /// Workers priced per job (the nearest free ones first).
+    pub candidates_per_job: usize,
+    /// Only workers within this straight-line distance of a job's first stop are considered, km.
+    pub max_reach_km: f64,
+    /// A worker must reach the job's first stop within this many seconds from now.
+    pub max_first_stop_secs: f64,
+    /// A worker whose place is older than this is not offered work, seconds.
+    pub stale_after_secs: f64,
+    /// The cost of a second a job waits for a busy worker to become free, on top of the insertion's
+    /// detour (0: chaining costs only its detour), in the units of [`TravelTime::drive_cost`].
+    pub wait_secs_weight: f64,
+    /// How long the shell has to record an unfulfilled verdict before the core repeats it, seconds.
+    pub retry_secs: f64,
+    /// A job the batch left waiting although a worker could serve it is priced again when a
+    /// worker near it changes, and at least this often, seconds.
+    pub recheck_secs: f64,
+    /// Seconds between two rounds of repositioning suggestions.
+    pub reposition_interval_secs: f64,
+    /// The farthest an idle worker is sent, km (along the grid).
+    pub reposition_max_km: f64,
+    /// Workers busy until at most this many seconds from now count where they will be free.
+    pub reposition_horizon_secs: f64,
+    /// The grid cell of the worker index, km.
+    pub cell_km: f64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            offer_timeout_secs: 15.0,
+            candidates_per_job: 8,
+            max_reach_km: 5.0,
+            max_first_stop_secs: f64::INFINITY,
+            stale_after_secs: 60.0,
+            wait_secs_weight: 0.0,
+            retry_secs: 10.0,
+            recheck_secs: 10.0,
+            reposition_interval_secs: 60.0,
+            reposition_max_km: 3.0,
+            reposition_horizon_secs: 300.0,
+            cell_km: 0.5,
+        }
+    }
+}
+
+/// Where a job is in the core.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase<W> {
+    /// In the next batch.
+    Waiting,
+    /// Offered to `worker` until `expires_at`.
+    Offered {
+        offer: OfferNo,
+        worker: W,
+        expires_at: f64,
+    },
+    /// Declared unfulfilled at `since`; repeated until the shell says it is gone.
+    Ending { reason: Unfulfilled, since: f64 },
+}
+
+#[derive(Debug, Clone)]
+struct JobEntry<J, W, P> {
+    open: OpenJob<J, W, P>,
+    phase: Phase<W>,
+    /// The last scan found no worker; until this time (when a busy worker in reach may become
+    /// able to make it, or travel times change) only a worker changing near the job can alter
+    /// that, so it is not scanned again unless woken.
+    quiet_until: f64,
+    /// The straight-line reach of that scan, km: workers changing farther away do not wake it.
+    quiet_reach_km: f64,
+}
+
+#[derive(Debug, Clone)]
+struct WorkerEntry<J, P> {
+    place: P,
+    at: f64,
+    online: bool,
+    capacity: i32,
+    stops: Vec<RouteStop<J, P>>,
+    /// The grid cell it is indexed in; `None` while it is busy for longer than any job may wait
+    /// (it is indexed again, by a timer, once it could make a first stop in time).
+    cell: Option<(i64, i64)>,
+    /// The offer out to this worker, if any (one at a time).
+    offer: Option<OfferNo>,
+    /// The target this worker was last sent to and until when it is expected to be driving there.
+    heading: Option<(usize, f64)>,
+}
+
+/// A hasher for grid cells: two integers mixed by multiplication (the cells of a city are few and
+/// not chosen by an adversary), much cheaper than the default SipHash on the scan's hot path.
+#[derive(Debug, Clone, Copy, Default)]
+struct CellHasher;
+
+impl std::hash::BuildHasher for CellHasher {
+    type Hasher = CellHash;
+    fn build_hasher(&self) -> CellHash {
+        CellHash(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CellHash(u64);
+
+impl std::hash::Hasher for CellHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.0 = (self.0.rotate_left(29) ^ i.cast_unsigned()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A quiet job in the index of quiet jobs: where its first stop is and the reach of its scan.
+#[derive(Debug, Clone, Copy)]
+struct QuietEntry<J> {
+    job: J,
+    x: f64,
+    y: f64,
+    reach_km: f64,
+}
+
+/// A parked worker's time to be indexed again.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    key: f64,
+    slot: usize,
+    /// Its `at` when parked: a worker that moved since is not unparked by this entry.
+    at_bits: u64,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    /// Reversed: the earliest is the greatest, for a min-heap out of `BinaryHeap`.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .key
+            .total_cmp(&self.key)
+            .then(other.slot.cmp(&self.slot))
+            .then(other.at_bits.cmp(&self.at_bits))
+    }
+}
+
+/// Workers by id, each in a stable slot (the grid index holds slots, so a scan of nearby workers
+/// hashes nothing).
+#[derive(Debug)]
+struct Table<W, E> {
+    slot_of: HashMap<W, usize>,
+    entries: Vec<Option<(W, E)>>,
+    vacant: Vec<usize>,
+}
+
+impl<W: Copy + Eq + std::hash::Hash, E> Table<W, E> {
+    fn new() -> Self {
+        Table {
+            slot_of: HashMap::new(),
+            entries: Vec::new(),
+            vacant: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.slot_of.len()
+    }
+
+    fn get(&self, id: &W) -> Option<&E> {
+        let slot = *self.slot_of.get(id)?;
+        self.entries.get(slot)?.as_ref().map(|(_, e)| e)
+    }
+
+    fn get_mut(&mut self, id: &W) -> Option<&mut E> {
+        let slot = *self.slot_of.get(id)?;
+        self.entries.get_mut(slot)?.as_mut().map(|(_, e)| e)
+    }
+
+    fn slot(&self, id: &W) -> Option<usize> {
+        self.slot_of.get(id).copied()
+    }
+
+    fn at(&self, slot: usize) -> Option<(W, &E)> {
+        self.entries.get(slot)?.as_ref().map(|(w, e)| (*w, e))
+    }
+
+    fn at_mut(&mut self, slot: usize) -> Option<&mut E> {
+        self.entries.get_mut(slot)?.as_mut().map(|(_, e)| e)
+    }
+
+    /// Inserts or replaces; returns the slot.
+    fn insert(&mut self, id: W, entry: E) -> usize {
+        if let Some(&slot) = self.slot_of.get(&id) {
+            self.entries[slot] = Some((id, entry));
+            return slot;
+        }
+        let slot = match self.vacant.pop() {
+            Some(slot) => {
+                self.entries[slot] = Some((id, entry));
+                slot
+            }
+            None => {
+                self.entries.push(Some((id, entry)));
+                self.entries.len() - 1
+            }
+        };
+        self.slot_of.insert(id, slot);
+        slot
+    }
+
+    fn remove(&mut self, id: &W) -> Option<(usize, E)> {
+        let slot = self.slot_of.remove(id)?;
+        let (_, e) = self.entries.get_mut(slot)?.take()?;
+        self.vacant.push(slot);
+        Some((slot, e))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (W, &E)> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.as_ref().map(|(w, e)| (*w, e)))
+    }
+}
+
+impl<W: Copy + Eq + std::hash::Hash, E> std::ops::Index<&W> for Table<W, E> {
+    type Output = E;
+    fn index(&self, id: &W) -> &E {
+        match self.get(id) {
+            Some(e) => e,
+            None => panic!("a worker the core holds"),
+        }
+    }
+}
+
+/// What the core holds, for the shell's metrics and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DispatchCounts {
+    /// Jobs in the next batch.
+    pub waiting: usize,
+    /// Jobs with an offer out.
+    pub offered: usize,
+    /// Jobs declared unfulfilled, not yet confirmed gone.
+    pub ending: usize,
+    /// Workers known.
+    pub workers: usize,
+}
+
+/// The IO-free dispatcher of one city. See the module documentation.
+#[derive(Debug)]
+pub struct Dispatcher<J, W, P, T, F = NoForecast> {
+    config: DispatchConfig,
+    travel: T,
+    forecast: F,
+    jobs: BTreeMap<J, JobEntry<J, W, P>>,
+    workers: Table<W, WorkerEntry<J, P>>,
+    /// Workers out of the grid index until they could make a first stop in time.
+    parked: std::collections::BinaryHeap<Due>,
+    /// The grid index: per cell, the slots of the workers in it.
+    cells: HashMap<(i64, i64), Vec<usize>, CellHasher>,
+    offers: BTreeMap<OfferNo, J>,
+    /// How many jobs may be quiet (an upper bound; 0 skips waking).
+    quiet: usize,
+    /// The quiet jobs by the cell of their first stop (with, until the next tidy, some that no
+    /// longer are), and the largest reach of their scans.
+    quiet_cells: HashMap<(i64, i64), Vec<QuietEntry<J>>, CellHasher>,
+    /// Entries in `quiet_cells` (tidied when far above `quiet`).
+    quiet_listed: usize,
+    max_quiet_reach_km: f64,
+    /// Workers that changed since the last tick (they may wake quiet jobs).
+    woken_workers: Vec<W>,
+    next_offer: u64,
+    last_reposition: f64,
+}
+
+impl<J, W, P, T, F> Dispatcher<J, W, P, T, F>
+where
+    J: Copy + Ord,
+    W: Copy + Ord + std::hash::Hash,
+    P: Copy + Planar,
+    T: TravelTime<Place = P>,
+    F: Forecast<P>,
+{
+    /// A dispatcher with no jobs and no workers.
+    pub fn new(config: DispatchConfig, travel: T, forecast: F) -> Self {
+        Dispatcher {
+            config,
+            travel,
+            forecast,
+            jobs: BTreeMap::new(),
+            workers: Table::new(),
+            parked: std::collections::BinaryHeap::new(),
+            cells: HashMap::default(),
+            offers: BTreeMap::new(),
+            quiet: 0,
+            quiet_cells: HashMap::default(),
+            quiet_listed: 0,
+            max_quiet_reach_km: 0.0,
+            woken_workers: Vec::new(),
+            next_offer: 0,
+            last_reposition: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DispatchConfig {
+        &self.config
+    }
+
+    /// The travel model.
+    pub fn travel(&self) -> &T {
+        &self.travel
+    }
+
+    /// How many jobs wait, are offered or are ending, and how many workers are known.
+    pub fn counts(&self) -> DispatchCounts {
+        let mut c = DispatchCounts {
+            workers: self.workers.len(),
+            ..DispatchCounts::default()
+        };
+        for j in self.jobs.values() {
+            match j.phase {
+                Phase::Waiting => c.waiting += 1,
+                Phase::Offered { .. } => c.offered += 1,
+                Phase::Ending { .. } => c.ending += 1,
+            }
+        }
+        c
+    }
+
+    /// Whether the core holds `job` (waiting, offered or ending).
+    pub fn holds(&self, job: J) -> bool {
+        self.jobs.contains_key(&job)
+    }
+
+    /// The worker `job` is offered to now, if any.
+    pub fn offered_to(&self, job: J) -> Option<W> {
+        match self.jobs.get(&job)?.phase {
+            Phase::Offered { worker, .. } => Some(worker),
+            _ => None,
+        }
+    }
+
+    /// Workers the job may not be offered to.
+    pub fn excluded(&self, job: J) -> &[W] {
+        self.jobs.get(&job).map_or(&[], |j| &j.open.excluded)
+    }
+
+    /// Takes one input at `now` and returns what to do, in order.
+    pub fn handle(&mut self, input: Input<J, W, P>, now: f64) -> Vec<Action<J, W, P>> {
+        let mut actions = Vec::new();
+        match input {
+            Input::JobOpened(open) => {
+                if let Some(old) = self.jobs.remove(&open.job) {
+                    if old.quiet_until != f64::NEG_INFINITY {
+                        self.quiet = self.quiet.saturating_sub(1);
+                    }
+                    self.release(old.phase);
+                }
+                self.jobs.insert(
+                    open.job,
+                    JobEntry {
+                        open,
+                        phase: Phase::Waiting,
+                        quiet_until: f64::NEG_INFINITY,
+                        quiet_reach_km: 0.0,
+                    },
+                );
+            }
+            Input::JobGone(job) => {
+                if let Some(old) = self.jobs.remove(&job) {
+                    if old.quiet_until != f64::NEG_INFINITY {
+                        self.quiet = self.quiet.saturating_sub(1);
+                    }
+                    self.release(old.phase);
+                }
+            }
+            Input::OfferAnswered { offer, accepted } => {
+                if let Some(job) = self.offers.get(&offer).copied() {
+                    if accepted {
+                        // The job waits until the shell confirms the assignment with JobGone, but
+                        // is offered to no one else meanwhile: keep it as offered, with no deadline.
+                        if let Some(entry) = self.jobs.get_mut(&job)
+                            && let Phase::Offered { expires_at, .. } = &mut entry.phase
+                        {
+                            *expires_at = f64::INFINITY;
+                        }
+                    } else {
+                        self.end_offer(job, true);
+                    }
+                }
+            }
+            Input::OfferFailed(offer) => {
+                if let Some(job) = self.offers.get(&offer).copied() {
+                    self.end_offer(job, false);
+                }
+            }
+            Input::WorkerMoved {
+                worker,
+                place,
+                at,
+                online,
+                capacity,
+                stops,
+            } => self.move_worker(worker, place, at, online, capacity, stops, now),
+            Input::WorkerGone(worker) => {
+                if let Some((slot, w)) = self.workers.remove(&worker) {
+                    if let Some(cell) = w.cell {
+                        self.unindex(slot, cell);
+                    }
+                    if let Some(offer) = w.offer
+                        && let Some(job) = self.offers.get(&offer).copied()
+                    {
+                        // An offer to a worker who left is as good as declined.
+                        self.end_offer(job, true);
+                    }
+                }
+            }
+            Input::Tick => self.tick(now, &mut actions),
+        }
+        actions
+    }
+
+    fn release(&mut self, phase: Phase<W>) {
+        if let Phase::Offered { offer, worker, .. } = phase {
+            self.offers.remove(&offer);
+            if let Some(w) = self.workers.get_mut(&worker)
+                && w.offer == Some(offer)
+            {
+                w.offer = None;
+                self.woken_workers.push(worker);
+            }
+        }
+    }
+
+    /// Worker `worker` changed: each quiet job it can now serve is scanned again at the next
+    /// tick; for one it could serve only once its current work is done, the job stays quiet
+    /// until then at most.
+    fn wake_by(&mut self, worker: W, now: f64) {
+        if self.quiet == 0 {
+            return;
+        }
+        let Some(w) = self.workers.get(&worker) else {
+            return;
+        };
+        if !self.free(w, now) {
+            return;
+        }
+        let route = Self::route_of(w, now);
+        let (x, y) = w.place.xy_km();
+        let max_first = self.config.max_first_stop_secs;
+        if w.cell.is_none() {
+            return; // parked: it can serve nothing yet, and wakes when it is indexed
+        }
+        // The quiet jobs whose cells are within the largest quiet reach of the worker.
+        let size = self.config.cell_km.max(0.01);
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a reach of a few km is a few cells"
+        )]
+        let r = (self.max_quiet_reach_km.min(1.0e6) / size).ceil() as i64;
+        let (cx, cy) = self.cell_of(&w.place);
+        let mut near: Vec<J> = Vec::new();
+        let close =
+            |q: &QuietEntry<J>| ((q.x - x).powi(2) + (q.y - y).powi(2)).sqrt() <= q.reach_km;
+        let side = 2 * r + 1;
+        if usize::try_from(side.saturating_mul(side)).unwrap_or(usize::MAX) > self.quiet_cells.len()
+        {
+            for (&(gx, gy), jobs) in &self.quiet_cells {
+                if (gx - cx).abs() <= r && (gy - cy).abs() <= r {
+                    near.extend(jobs.iter().filter(|q| close(q)).map(|q| q.job));
+                }
+            }
+        } else {
+            for gx in cx - r..=cx + r {
+                for gy in cy - r..=cy + r {
+                    if let Some(jobs) = self.quiet_cells.get(&(gx, gy)) {
+                        near.extend(jobs.iter().filter(|q| close(q)).map(|q| q.job));
+                    }
+                }
+            }
+        }
+        let mut woke = 0;
+        for job in near {
+            let Some(e) = self.jobs.get_mut(&job) else {
+                continue;
+            };
+            if e.quiet_until == f64::NEG_INFINITY {
+                continue;
+            }
+            let first = e.open.stops[0].place;
+            let (jx, jy) = first.xy_km();
+            if ((jx - x).powi(2) + (jy - y).powi(2)).sqrt() > e.quiet_reach_km
+                || e.open.excluded.contains(&worker)
+            {
+                continue;
+            }
+            if route.stops.is_empty() {
+                // The drive to the first stop settles most workers without the full insertion.
+                match self
+                    .travel
+                    .travel_secs(&route.start, &first, route.start_at)
+                {
+                    Some(drive) if route.start_at + drive - now > max_first => {
+                        if route.start_at > now {
+                            e.quiet_until = e.quiet_until.min(route.start_at + drive - max_first);
+                        }
+                        continue;
+                    }
+                    None => continue,
+                    Some(_) => {}
+                }
+            }
+            match best_insertion(&route, &e.open.stops, &self.travel) {
+                Some(ins) if ins.first_arrival - now <= max_first => {
+                    e.quiet_until = f64::NEG_INFINITY;
+                    woke += 1;
+                }
+                Some(ins) if route.start_at > now => {
+                    e.quiet_until = e.quiet_until.min(ins.first_arrival - max_first);
+                }
+                _ => {}
+            }
+        }
+        self.quiet = self.quiet.saturating_sub(woke);
+    }
+
+    /// Records `job` as quiet until `until` with its scan's reach, in the index of quiet jobs.
+    fn make_quiet(&mut self, job: J, until: f64, reach: f64) {
+        let Some(e) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        let was_quiet = e.quiet_until != f64::NEG_INFINITY;
+        e.quiet_until = until;
+        e.quiet_reach_km = reach;
+        self.max_quiet_reach_km = self.max_quiet_reach_km.max(reach);
+        if !was_quiet {
+            let place = e.open.stops[0].place;
+            let (x, y) = place.xy_km();
+            let cell = self.cell_of(&place);
+            self.quiet_cells.entry(cell).or_default().push(QuietEntry {
+                job,
+                x,
+                y,
+                reach_km: reach,
+            });
+            self.quiet += 1;
+            self.quiet_listed += 1;
+        } else {
+            // Its entry keeps the reach of an earlier scan: keep the larger one.
+            let place = e.open.stops[0].place;
+            let cell = self.cell_of(&place);
+            if let Some(list) = self.quiet_cells.get_mut(&cell)
+                && let Some(q) = list.iter_mut().find(|q| q.job == job)
+            {
+                q.reach_km = q.reach_km.max(reach);
+            }
+        }
+    }
+
+    /// Drops from the index of quiet jobs those that are no longer quiet (woken, scanned, gone).
+    fn tidy_quiet(&mut self) {
+        if self.quiet_listed <= 2 * self.quiet + 64 {
+            return;
+        }
+        let jobs = &self.jobs;
+        let mut count = 0;
+        let mut reach: f64 = 0.0;
+        self.quiet_cells.retain(|_, list| {
+            list.sort_unstable_by_key(|q| q.job);
+            list.dedup_by(|a, b| a.job == b.job);
+            list.retain(|q| {
+                jobs.get(&q.job)
+                    .is_some_and(|e| e.quiet_until != f64::NEG_INFINITY)
+            });
+            count += list.len();
+            for q in list.iter() {
+                reach = reach.max(q.reach_km);
+            }
+            !list.is_empty()
+        });
+        self.quiet = count;
+        self.quiet_listed = count;
+        self.max_quiet_reach_km = reach;
+    }
+
+    /// The job's offer ended without an assignment; the worker is excluded if `exclude`.
+    fn end_offer(&mut self, job: J, exclude: bool) {
+        let Some(entry) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        let phase = entry.phase;
+        if let Phase::Offered { worker, .. } = phase {
+            entry.phase = Phase::Waiting;
+            if exclude && !entry.open.excluded.contains(&worker) {
+                entry.open.excluded.push(worker);
+            }
+        }
+        self.release(phase);
+    }
+
+    fn cell_of(&self, place: &P) -> (i64, i64) {
+        let (x, y) = place.xy_km();
+        let size = self.config.cell_km.max(0.01);
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "cells of a city's plane fit in i64 by far"
+        )]
+        let cell = ((x / size).floor() as i64, (y / size).floor() as i64);
+        cell
+    }
+
+    fn unindex(&mut self, slot: usize, cell: (i64, i64)) {
+        if let Some(set) = self.cells.get_mut(&cell) {
+            if let Some(i) = set.iter().position(|&s| s == slot) {
+                set.swap_remove(i);
+            }
+            if set.is_empty() {
+                self.cells.remove(&cell);
+            }
+        }
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of Input::WorkerMoved, and the time"
+    )]
+    fn move_worker(
+        &mut self,
+        worker: W,
+        place: P,
+        at: f64,
+        online: bool,
+        capacity: i32,
+        stops: Vec<RouteStop<J, P>>,
+        now: f64,
+    ) {
+        // Busy for longer than any job may wait for its first stop: parked out of the index
+        // until it could make one in time.
+        let due = at - self.config.max_first_stop_secs;
+        let cell = (due <= now).then(|| self.cell_of(&place));
+        let old = self.workers.get(&worker).map(|w| (w.cell, w.offer));
+        // A worker heading to a target keeps heading there while it stays free and online.
+        let heading = self
+            .workers
+            .get(&worker)
+            .and_then(|w| w.heading)
+            .filter(|_| online && stops.is_empty());
+        if let Some((Some(old_cell), _)) = old
+            && Some(old_cell) != cell
+            && let Some(slot) = self.workers.slot(&worker)
+        {
+            self.unindex(slot, old_cell);
+        }
+        if online && cell.is_some() {
+            self.woken_workers.push(worker);
+        }
+        let slot = self.workers.insert(
+            worker,
+            WorkerEntry {
+                place,
+                at,
+                online,
+                capacity,
+                stops,
+                cell,
+                offer: old.and_then(|(_, o)| o),
+                heading,
+            },
+        );
+        match cell {
+            Some(c) if old.is_none_or(|(old_cell, _)| old_cell != Some(c)) => {
+                self.cells.entry(c).or_default().push(slot);
+            }
+            Some(_) => {}
+            None => self.parked.push(Due {
+                key: due,
+                slot,
+                at_bits: at.to_bits(),
+            }),
+        }
+        if !online
+            && let Some(offer) = old.and_then(|(_, o)| o)
+            && let Some(job) = self.offers.get(&offer).copied()
+        {
+            // A worker who went offline will not answer.
+            self.end_offer(job, true);
+        }
+    }
+
+    /// Indexes the parked workers whose time has come (they may wake quiet jobs).
+    fn unpark(&mut self, now: f64) {
+        while self.parked.peek().is_some_and(|d| d.key <= now) {
+            let Some(due) = self.parked.pop() else {
+                break;
+            };
+            let Some((id, w)) = self.workers.at(due.slot) else {
+                continue;
+            };
+            if w.at.to_bits() != due.at_bits || w.cell.is_some() {
+                continue; // moved since it was parked
+            }
+            let cell = self.cell_of(&w.place);
+            if let Some(w) = self.workers.at_mut(due.slot) {
+                w.cell = Some(cell);
+            }
+            self.cells.entry(cell).or_default().push(due.slot);
+            self.woken_workers.push(id);
+        }
+    }
+
+    fn tick(&mut self, now: f64, actions: &mut Vec<Action<J, W, P>>) {
+        // 1. Offers past their deadline lapse; their workers are excluded.
+        let lapsed: Vec<(J, OfferNo, W)> = self
+            .jobs
+            .iter()
+            .filter_map(|(&job, e)| match e.phase {
+                Phase::Offered {
+                    offer,
+                    worker,
+                    expires_at,
+                } if now >= expires_at => Some((job, offer, worker)),
+                _ => None,
+            })
+            .collect();
+        for (job, offer, worker) in lapsed {
+            self.end_offer(job, true);
+            actions.push(Action::ExpireOffer { offer, job, worker });
+        }
+
+        // 2. Jobs past their deadline without an offer out end unfulfilled (again, if the shell
+        //    has not confirmed it after `retry_secs`).
+        let retry = self.config.retry_secs;
+        for (&job, e) in &mut self.jobs {
+            match e.phase {
+                Phase::Waiting if now >= e.open.give_up_at => {
+                    let reason = if e.open.excluded.is_empty() {
+                        Unfulfilled::NoWorkerNearby
+                    } else {
+                        Unfulfilled::AllWorkersDeclined
+                    };
+                    e.phase = Phase::Ending { reason, since: now };
+                    actions.push(Action::Unfulfilled { job, reason });
+                }
+                Phase::Ending { reason, since } if now - since >= retry => {
+                    e.phase = Phase::Ending { reason, since: now };
+                    actions.push(Action::Unfulfilled { job, reason });
+                }
+                _ => {}
+            }
+        }
+
+        // 3. One batch: every waiting job against the free workers near it (a quiet job only if
+        //    a worker that changed since the last tick can serve it now).
+        self.unpark(now);
+        let mut changed = std::mem::take(&mut self.woken_workers);
+        changed.sort_unstable();
+        changed.dedup();
+        self.tidy_quiet();
+        for &w in &changed {
+            self.wake_by(w, now);
+        }
+        changed.clear();
+        self.woken_workers = changed;
+        let assigned = self.match_batch(now, actions);
+
+        // 4. Idle workers towards expected demand.
+        if now - self.last_reposition >= self.config.reposition_interval_secs {
+            self.last_reposition = now;
+            self.reposition(now, &assigned, actions);
+        }
+    }
+
+    /// Whether the worker may be offered a job at `now`.
+    fn free(&self, w: &WorkerEntry<J, P>, now: f64) -> bool {
+        w.online && w.offer.is_none() && now - w.at <= self.config.stale_after_secs
+    }
+
+    /// The route of a worker as of `now`.
+    fn route_of(w: &WorkerEntry<J, P>, now: f64) -> Route<J, P> {
+        Route {
+            start: w.place,
+            start_at: w.at.max(now),
+            start_load: 0,
+            capacity: w.capacity,
+            stops: w.stops.clone(),
+        }
+    }
+
+    /// The free workers in the cells on Chebyshev ring `ring` around `place`'s cell that are
+    /// within `reach_km` of it, into `out` (slot, km, id), in no particular order (pricing keeps
+    /// every worker that can be among the best, whatever the order within a ring).
+    fn ring_slots(
+        &self,
+        place: &P,
+        ring: i64,
+        reach_km: f64,
+        now: f64,
+        out: &mut Vec<(usize, f64, W)>,
+    ) {
+        out.clear();
+        let (x, y) = place.xy_km();
+        let (cx, cy) = self.cell_of(place);
+        let mut visit = |cell: (i64, i64)| {
+            let Some(set) = self.cells.get(&cell) else {
+                return;
+            };
+            for &slot in set {
+                let Some((id, w)) = self.workers.at(slot) else {
+                    continue;
+                };
+                let (wx, wy) = w.place.xy_km();
+                let d = ((wx - x).powi(2) + (wy - y).powi(2)).sqrt();
+                if d <= reach_km && self.free(w, now) {
+                    out.push((slot, d, id));
+                }
+            }
+        };
+        if ring == 0 {
+            visit((cx, cy));
+        } else {
+            for gx in cx - ring..=cx + ring {
+                visit((gx, cy - ring));
+                visit((gx, cy + ring));
+            }
+            for gy in cy - ring + 1..cy + ring {
+                visit((cx - ring, gy));
+                visit((cx + ring, gy));
+            }
+        }
+    }
+
+    /// Solves one batch and emits its offers; returns the workers offered a job.
+    fn match_batch(&mut self, now: f64, actions: &mut Vec<Action<J, W, P>>) -> Vec<W> {
+        let mut rows: Vec<J> = self
+            .jobs
+            .iter()
+            .filter(|(_, e)| {
+                e.phase == Phase::Waiting && !e.open.stops.is_empty() && e.quiet_until <= now
+            })
+            .map(|(&j, _)| j)
+            .collect();
+        // Rows scanned now are not quiet any more (a scan may make them quiet again).
+        for j in &rows {
+            if let Some(e) = self.jobs.get_mut(j)
+                && e.quiet_until != f64::NEG_INFINITY
+            {
+                e.quiet_until = f64::NEG_INFINITY;
+                self.quiet = self.quiet.saturating_sub(1);
+            }
+        }
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        rows.sort_by(|a, b| {
+            let (ea, eb) = (&self.jobs[a], &self.jobs[b]);
+            ea.open
+                .opened_at
+                .total_cmp(&eb.open.opened_at)
+                .then(a.cmp(b))
+        });
+        let k = self.config.candidates_per_job.max(1);
+        let mut columns: Vec<W> = Vec::new();
+        let mut column_of: HashMap<W, usize> = HashMap::new();
+        let mut problem = AssignmentProblem {
+            requests: rows.len(),
+            drivers: 0,
+            candidates: Vec::new(),
+            unassigned_cost: Vec::with_capacity(rows.len()),
+        };
+        let mut insertions: BTreeMap<(usize, usize), Insertion> = BTreeMap::new();
+        let mut quiet: Vec<(J, f64, f64)> = Vec::new();
+        let mut row_reach: Vec<f64> = Vec::with_capacity(rows.len());
+        // Whether any worker has stops: their detour does not grow with their distance, so a
+        // scan cannot stop at a distance bound.
+        let routed = self.workers.iter().any(|(_, w)| !w.stops.is_empty());
+        for (row, job) in rows.iter().enumerate() {
+            let entry = &self.jobs[job];
+            let first = entry.open.stops[0].place;
+            let reach = self.config.max_reach_km.min(self.travel.reach_km(
+                &first,
+                self.config.max_first_stop_secs,
+                now,
+            ));
+            let mut priced: Vec<(f64, W, Insertion)> = Vec::new();
+            // Until when "nobody can serve it" holds if nobody near it changes.
+            let mut quiet_until = self.travel.stable_until(now);
+            // Workers are priced nearest first; once the k-th best cost is below what any
+            // farther worker with an empty route could cost, only workers with stops are left
+            // to price (their detour does not grow with their distance).
+            let mut kth = vec![f64::INFINITY; k];
+            let size = self.config.cell_km.max(0.01);
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a reach of a few km is a few cells"
+            )]
+            let rings = (reach.min(1.0e6) / size).ceil() as i64;
+            let mut ring_slots: Vec<(usize, f64, W)> = Vec::new();
+            for ring in 0..=rings {
+                if ring >= 2 && !routed {
+                    // Every worker on this ring or farther is at least this far away.
+                    #[allow(clippy::cast_precision_loss, reason = "a few rings")]
+                    let inner_km = (ring - 1) as f64 * size;
+                    if self.travel.min_drive_cost(inner_km, &first, now) > kth[k - 1] {
+                        break;
+                    }
+                }
+                self.ring_slots(&first, ring, reach, now, &mut ring_slots);
+                for &(slot, km, _) in &ring_slots {
+                    let Some((worker, w)) = self.workers.at(slot) else {
+                        continue;
+                    };
+                    if entry.open.excluded.contains(&worker) {
+                        continue;
+                    }
+                    if w.stops.is_empty()
+                        && self.travel.min_drive_cost(km, &first, now) > kth[k - 1]
+                    {
+                        continue;
+                    }
+                    let route = Self::route_of(w, now);
+                    let mut first_leg = None;
+                    if route.stops.is_empty() {
+                        // An empty route: the drive to the first stop bounds both the arrival and
+                        // the detour, so most workers are settled without the full insertion.
+                        let Some((drive, drive_cost)) =
+                            self.travel.drive(&w.place, &first, route.start_at)
+                        else {
+                            continue;
+                        };
+                        first_leg = Some((drive, drive_cost));
+                        let arrival = route.start_at + drive;
+                        let wait = route.start_at - now;
+                        if arrival - now > self.config.max_first_stop_secs {
+                            if route.start_at > now {
+                                quiet_until =
+                                    quiet_until.min(arrival - self.config.max_first_stop_secs);
+                            }
+                            continue;
+                        }
+                        if drive_cost + self.config.wait_secs_weight * wait.max(0.0) > kth[k - 1] {
+                            continue;
+                        }
+                    }
+                    let Some(ins) = best_insertion(&route, &entry.open.stops, &self.travel) else {
+                        continue;
+                    };
+                    if ins.first_arrival - now > self.config.max_first_stop_secs {
+                        if route.start_at > now {
+                            // Busy until then: its first arrival stays put as now moves on.
+                            quiet_until = quiet_until
+                                .min(ins.first_arrival - self.config.max_first_stop_secs);
+                        }
+                        continue;
+                    }
+                    let wait = (route.start_at - now).max(0.0);
+                    // An empty route's detour is the drive to the first stop (and any wait for its
+                    // window); a longer route's detour is a mix of legs, priced as time.
+                    let detour = match first_leg {
+                        Some((drive, drive_cost)) => {
+                            drive_cost
+                                + self
+                                    .travel
+                                    .secs_cost((ins.detour_secs - drive).max(0.0), now)
+                        }
+                        None => self.travel.secs_cost(ins.detour_secs, now),
+                    };
+                    let cost = detour + self.config.wait_secs_weight * wait;
+                    if cost.is_finite() && cost >= 0.0 {
+                        if cost < kth[k - 1] {
+                            kth[k - 1] = cost;
+                            kth.sort_unstable_by(f64::total_cmp);
+                        }
+                        priced.push((cost, worker, ins));
+                    }
+                }
+            }
+            row_reach.push(reach);
+            if priced.is_empty() {
+                quiet.push((*job, quiet_until.max(now + 1e-9), reach));
+            }
+            priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            priced.truncate(k);
+            for (cost, worker, ins) in priced {
+                let col = *column_of.entry(worker).or_insert_with(|| {
+                    columns.push(worker);
+                    columns.len() - 1
+                });
+                problem.candidates.push(Candidate {
+                    request: row,
+                    driver: col,
+                    cost,
+                });
+                insertions.insert((row, col), ins);
+            }
+            let u = entry.open.unassigned_cost;
+            problem
+                .unassigned_cost
+                .push(if u.is_finite() && u >= 0.0 { u } else { 1.0e7 });
+        }
+        problem.drivers = columns.len();
+        for (job, until, reach) in quiet {
+            self.make_quiet(job, until, reach);
+        }
+        if problem.candidates.is_empty() {
+            return Vec::new();
+        }
+        let Ok(solution) = assign_min_cost(&problem) else {
+            return Vec::new();
+        };
+        let mut offered = Vec::new();
+        let recheck = (now + self.config.recheck_secs).min(self.travel.stable_until(now));
+        for (row, col) in solution.driver_of.iter().enumerate() {
+            let Some(col) = *col else {
+                // Left waiting although someone could serve it (it is not worth it yet): it is
+                // priced again when a worker near it changes, or after `recheck_secs`.
+                if recheck > now {
+                    self.make_quiet(rows[row], recheck, row_reach[row]);
+                }
+                continue;
+            };
+            let (job, worker) = (rows[row], columns[col]);
+            let Some(insertion) = insertions.remove(&(row, col)) else {
+                continue;
+            };
+            let offer = OfferNo(self.next_offer);
+            self.next_offer += 1;
+            let expires_at = now + self.config.offer_timeout_secs;
+            if let Some(e) = self.jobs.get_mut(&job) {
+                e.phase = Phase::Offered {
+                    offer,
+                    worker,
+                    expires_at,
+                };
+            }
+            if let Some(w) = self.workers.get_mut(&worker) {
+                w.offer = Some(offer);
+            }
+            self.offers.insert(offer, job);
+            offered.push(worker);
+            actions.push(Action::Offer {
+                offer,
+                job,
+                worker,
+                expires_at,
+                insertion,
+            });
+        }
+        offered
+    }
+
+    /// Spreads the fleet over the forecast's targets. Every online worker belongs to its nearest
+    /// target. The whole fleet is wanted spread over the targets in proportion to their weights;
+    /// workers busy until at most `reposition_horizon_secs` from now, and workers already heading
+    /// to a target, count where they will be; the idle ones fill the largest remaining deficits
+    /// ("slots", at most twice as many as idle workers). A min-cost assignment
+    /// ([`assign_min_cost`]) of slots to idle workers by km to the target (0 for a worker already
+    /// at home there) decides who moves.
+    fn reposition(&mut self, now: f64, assigned: &[W], actions: &mut Vec<Action<J, W, P>>) {
+        let targets = self.forecast.targets(now);
+        let weights: Vec<f64> = targets.iter().map(|t| t.1.max(0.0)).collect();
+        let total: f64 = weights.iter().sum();
+        if targets.is_empty() || total <= 0.0 {
+            return;
+        }
+        let txy: Vec<(f64, f64)> = targets.iter().map(|t| t.0.xy_km()).collect();
+        let forecast = &self.forecast;
+        let home = |p: &P| forecast.home(p, &targets);
+        let horizon = now + self.config.reposition_horizon_secs;
+        let mut deficit: Vec<f64> = Vec::new();
+        let mut idle: Vec<(W, Option<usize>, f64, f64)> = Vec::new(); // worker, home, x, y
+        let mut fleet = 0.0;
+        for (id, w) in self.workers.iter() {
+            let heading = w.heading.filter(|h| h.1 > now);
+            let free_now = self.free(w, now) && w.stops.is_empty() && w.at <= now;
+            if !(w.online || w.at > now) {
+                continue;
+            }
+            fleet += 1.0;
+            // A worker offered a job in this batch is neither idle nor where it will be free.
+            if assigned.contains(&id) {
+                continue;
+            }
+            if let Some((t, _)) = heading
+                && t < targets.len()
+                && !assigned.contains(&id)
+            {
+                deficit.resize(targets.len(), 0.0);
+                deficit[t] -= 1.0;
+                continue;
+            }
+            if free_now && !assigned.contains(&id) {
+                let (x, y) = w.place.xy_km();
+                idle.push((id, home(&w.place), x, y));
+            } else if w.at <= horizon
+                && let Some(h) = home(&w.place)
+            {
+                deficit.resize(targets.len(), 0.0);
+                deficit[h] -= 1.0;
+            }
+        }
+        if idle.is_empty() {
+            return;
+        }
+        // The workers were visited in hash order: fix the order for a deterministic answer.
+        idle.sort_by_key(|a| a.0);
+        deficit.resize(targets.len(), 0.0);
+        for (d, w) in deficit.iter_mut().zip(&weights) {
+            *d += fleet * w / total;
+        }
+        let cap = idle.len() * 2;
+        let mut slots: Vec<usize> = Vec::new();
+        let whole: f64 = deficit
+            .iter()
+            .filter(|d| **d > 0.0)
+            .map(|d| d.floor())
+            .sum();
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "deficits are positive here and at most the fleet size"
+        )]
+        if whole > cap as f64 {
+            // Keep the targets with the largest deficits only.
+            let mut order: Vec<usize> = (0..targets.len()).filter(|&t| deficit[t] > 0.0).collect();
+            order.sort_by(|&a, &b| deficit[b].total_cmp(&deficit[a]).then(a.cmp(&b)));
+            for t in order {
+                let k = (deficit[t].ceil() as usize).min(cap - slots.len());
+                slots.extend(std::iter::repeat_n(t, k));
+                if slots.len() >= cap {
+                    break;
+                }
+            }
+        } else {
+            let mut remainders: Vec<(f64, usize)> = Vec::new();
+            for (t, &d) in deficit.iter().enumerate() {
+                if d <= 0.0 {
+                    continue;
+                }
+                slots.extend(std::iter::repeat_n(t, d.floor() as usize));
+                if d > d.floor() {
+                    remainders.push((d - d.floor(), t));
+                }
+            }
+            remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let room = cap.saturating_sub(slots.len());
+            slots.extend(remainders.iter().take(room).map(|r| r.1));
+        }
+        if slots.is_empty() {
+            return;
+        }
+        let max_km = self.config.reposition_max_km;
+        let mut problem = AssignmentProblem {
+            requests: slots.len(),
+            drivers: idle.len(),
+            candidates: Vec::new(),
+            unassigned_cost: vec![max_km; slots.len()],
+        };
+        // Per target, its idle workers nearest first; the k-th slot of a target sees a window of
+        // that list (all of it for up to 8 slots), which keeps the problem linear in the slots.
+        let mut slots_at = vec![0usize; targets.len()];
+        for &t in &slots {
+            slots_at[t] += 1;
+        }
+        let mut lists: BTreeMap<usize, Vec<(usize, f64)>> = BTreeMap::new();
+        let mut rank = vec![0usize; targets.len()];
+        for (row, &t) in slots.iter().enumerate() {
+            let (tx, ty) = txy[t];
+            let list = lists.entry(t).or_insert_with(|| {
+                let mut list: Vec<(usize, f64)> = idle
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(col, &(_, h, x, y))| {
+                        let km = if h == Some(t) {
+                            0.0
+                        } else {
+                            (x - tx).abs() + (y - ty).abs()
+                        };
+                        (km < max_km).then_some((col, km))
+                    })
+                    .collect();
+                list.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                list.truncate(2 * slots_at[t] + 8);
+                list
+            });
+            let r = rank[t];
+            rank[t] += 1;
+            let window = if slots_at[t] <= 8 {
+                &list[..]
+            } else {
+                let start = r.min(list.len().saturating_sub(24));
+                &list[start..(start + 24).min(list.len())]
+            };
+            for &(col, km) in window {
+                problem.candidates.push(Candidate {
+                    request: row,
+                    driver: col,
+                    cost: km,
+                });
+            }
+        }
+        let Ok(solution) = assign_min_cost(&problem) else {
+            return;
+        };
+        for (row, col) in solution.driver_of.iter().enumerate() {
+            let Some(col) = *col else { continue };
+            let (worker, h, x, y) = idle[col];
+            let t = slots[row];
+            let (tx, ty) = txy[t];
+            if h == Some(t) || (x - tx).abs() + (y - ty).abs() <= 0.3 {
+                continue;
+            }
+            let to = targets[t].0;
+            let place = self.workers[&worker].place;
+            let eta = self
+                .travel
+                .travel_secs(&place, &to, now)
+                .unwrap_or(self.config.reposition_interval_secs);
+            if let Some(w) = self.workers.get_mut(&worker) {
+                // Expected there by `eta`; kept for twice that (drives take longer than the mean)
+                // unless it arrives, takes work or goes offline first.
+                w.heading = Some((t, now + 2.0 * eta + self.config.reposition_interval_secs));
+            }
+            actions.push(Action::Reposition { worker, to });
+        }
+    }
+}
