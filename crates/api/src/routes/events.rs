@@ -41,6 +41,7 @@ use doorstep_domain::{Role, Timestamp, User};
 use doorstep_geo::LatLng;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -101,6 +102,22 @@ const READ_BUFFER_BYTES: usize = 16 * 1024;
 const PAGE: i64 = 500;
 /// A driver's socket lets the others take a turn after this many location batches in a row.
 const BATCHES_PER_TURN: u32 = 16;
+
+/// How many times a socket's task woke for a message from the bus, over all sockets of this process.
+static BUS_WAKEUPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times a socket's task woke for a message from the bus (a durable event's doorbell or a
+/// driver location), summed over every socket of this process since it started; also served as
+/// `websocket_bus_wakeups_total`. `doorstep bench fanout` divides it by the messages published.
+pub fn bus_wakeups() -> u64 {
+    BUS_WAKEUPS.load(Ordering::Relaxed)
+}
+
+/// Counts one wake-up of a socket's task for a bus message.
+fn count_bus_wakeup() {
+    BUS_WAKEUPS.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("websocket_bus_wakeups_total").increment(1);
+}
 
 /// Issues a single-use ticket for the event stream: `GET /v1/events?ticket=...` within about 30 s.
 ///
@@ -340,6 +357,7 @@ async fn stream(
     loop {
         tokio::select! {
             message = bus.recv() => {
+                count_bus_wakeup();
                 let alive = match message {
                     Ok(BusMessage::Event(e)) => {
                         let mine = user.role == Role::Admin
