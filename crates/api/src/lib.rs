@@ -176,12 +176,7 @@ pub fn router_with(
     limits: rate_limit::RateLimits,
     caps: open_sockets::SocketCaps,
 ) -> Router {
-    router_with_timings(
-        app,
-        limits,
-        caps,
-        routes::events::StreamTimings::default(),
-    )
+    router_with_timings(app, limits, caps, routes::events::StreamTimings::default())
 }
 
 /// [`router_with`], and the event stream's timings `streams` (tests shorten them).

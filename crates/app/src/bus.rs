@@ -261,3 +261,108 @@ impl EventBus {
         routes.by_user.values().map(Vec::len).sum::<usize>() + routes.everything.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_domain::ride::RideEvent;
+    use doorstep_store::{Recipient, RecipientRole};
+    use std::time::Duration;
+
+    fn user() -> UserId {
+        UserId::from_uuid(uuid::Uuid::now_v7())
+    }
+
+    /// Whether `subscription` gets something within a moment.
+    async fn woken(subscription: &mut Subscription) -> Option<Delivery> {
+        tokio::time::timeout(Duration::from_millis(50), subscription.recv())
+            .await
+            .ok()
+    }
+
+    fn event_for(recipients: &[(UserId, RecipientRole)]) -> StoredEvent {
+        StoredEvent {
+            id: 1,
+            ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+            at: Timestamp::from_millis(0),
+            recipients: recipients
+                .iter()
+                .map(|&(user, role)| Recipient { user, role })
+                .collect(),
+            event: RideEvent::PinLocked,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_wakes_its_recipients_and_the_operators_and_no_other_socket() {
+        let bus = EventBus::new();
+        let (rider, driver, other_driver, admin) = (user(), user(), user(), user());
+        let mut riders = bus.subscribe(rider, Interest::Own);
+        let mut drivers = bus.subscribe(driver, Interest::Own);
+        let mut others = bus.subscribe(other_driver, Interest::Own);
+        let mut console = bus.subscribe(admin, Interest::Everything);
+        bus.publish(BusMessage::Event(event_for(&[
+            (rider, RecipientRole::Customer),
+            (driver, RecipientRole::Worker),
+        ])));
+        assert!(matches!(woken(&mut riders).await, Some(Delivery::Events)));
+        assert!(matches!(woken(&mut drivers).await, Some(Delivery::Events)));
+        assert!(matches!(woken(&mut console).await, Some(Delivery::Events)));
+        assert!(
+            woken(&mut others).await.is_none(),
+            "another driver's socket slept"
+        );
+        // A burst of events is one doorbell: the stream reads them all from the store at once.
+        for _ in 0..3 {
+            bus.publish(BusMessage::Event(event_for(&[(
+                rider,
+                RecipientRole::Customer,
+            )])));
+        }
+        assert!(matches!(woken(&mut riders).await, Some(Delivery::Events)));
+        assert!(woken(&mut riders).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_location_reaches_the_rides_rider_and_the_operators_only() {
+        let bus = EventBus::new();
+        let (rider, driver, admin) = (user(), user(), user());
+        let mut riders = bus.subscribe(rider, Interest::Own);
+        let mut drivers = bus.subscribe(driver, Interest::Own);
+        let mut console = bus.subscribe(admin, Interest::Everything);
+        let position = LatLng::new(40.75, -73.98).unwrap();
+        bus.publish(BusMessage::Location(LocationUpdate {
+            ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+            rider,
+            driver,
+            position,
+            at: Timestamp::from_millis(0),
+            eta_s: None,
+        }));
+        assert!(
+            matches!(woken(&mut riders).await, Some(Delivery::Location(l)) if l.rider == rider)
+        );
+        assert!(matches!(
+            woken(&mut console).await,
+            Some(Delivery::Location(_))
+        ));
+        assert!(
+            woken(&mut drivers).await.is_none(),
+            "the driver's own socket slept"
+        );
+    }
+
+    #[test]
+    fn a_dropped_subscription_leaves_the_registry() {
+        let bus = EventBus::new();
+        let ann = user();
+        let first = bus.subscribe(ann, Interest::Own);
+        let second = bus.subscribe(ann, Interest::Own);
+        let console = bus.subscribe(user(), Interest::Everything);
+        assert_eq!(bus.subscribers(), 3);
+        drop(first);
+        assert_eq!(bus.subscribers(), 2);
+        drop((second, console));
+        assert_eq!(bus.subscribers(), 0);
+    }
+}

@@ -21,7 +21,9 @@ pub mod fleet;
 pub mod ops;
 pub mod rides;
 
-pub use bus::{BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription};
+pub use bus::{
+    BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription,
+};
 pub use clock::Clock;
 pub use config::AppConfig;
 pub use error::AppError;

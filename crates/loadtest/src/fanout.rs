@@ -127,10 +127,7 @@ pub async fn run_fanout(args: &FanoutArgs) -> Result<Vec<FanoutRow>, LoadtestErr
     result
 }
 
-async fn run_in(
-    args: &FanoutArgs,
-    dir: &std::path::Path,
-) -> Result<Vec<FanoutRow>, LoadtestError> {
+async fn run_in(args: &FanoutArgs, dir: &std::path::Path) -> Result<Vec<FanoutRow>, LoadtestError> {
     let url = format!("sqlite://{}?mode=rwc", dir.join("fanout.db").display());
     let store = Store::connect(&url)
         .await
@@ -168,10 +165,7 @@ async fn run_in(
         },
     ));
 
-    eprintln!(
-        "fanout: making {} accounts ...",
-        args.sockets + args.admins
-    );
+    eprintln!("fanout: making {} accounts ...", args.sockets + args.admins);
     let riders = args.sockets / 2;
     let mut rider_ids = Vec::with_capacity(riders);
     let mut driver_ids = Vec::with_capacity(args.sockets - riders);
@@ -488,7 +482,11 @@ pub async fn run_fanout_clients(args: &FanoutClientArgs) -> Result<(), LoadtestE
     let (done_tx, mut done) = mpsc::channel::<()>(1);
     std::thread::spawn(move || {
         let mut rest = String::new();
-        while std::io::stdin().lock().read_line(&mut rest).is_ok_and(|n| n > 0) {
+        while std::io::stdin()
+            .lock()
+            .read_line(&mut rest)
+            .is_ok_and(|n| n > 0)
+        {
             rest.clear();
         }
         let _ = done_tx.blocking_send(());

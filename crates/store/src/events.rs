@@ -234,9 +234,9 @@ pub(crate) async fn append_events(
         .await?;
         for r in recipients {
             let user = r.user.to_string();
-            let seq = next_seq.get_mut(&user).ok_or_else(|| {
-                StoreError::Corrupt("a recipient without a cursor".to_owned())
-            })?;
+            let seq = next_seq
+                .get_mut(&user)
+                .ok_or_else(|| StoreError::Corrupt("a recipient without a cursor".to_owned()))?;
             sqlx::query(
                 "INSERT INTO event_recipients (event_id, recipient, role, seq) VALUES ($1, $2, $3, $4)",
             )
@@ -276,7 +276,10 @@ impl Store {
         .bind(row_limit(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(last) = events.last().map(|e| e.id) {
             let rows = sqlx::query(
                 "SELECT a.event_id, a.recipient, a.role FROM event_recipients r \
@@ -296,11 +299,16 @@ impl Store {
 
     /// Every event of a ride, oldest first.
     pub async fn events_of_ride(&self, ride: RideId) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("events e WHERE e.ride_id = $1 ORDER BY e.id"))
-            .bind(ride.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(select_events!(
+            "events e WHERE e.ride_id = $1 ORDER BY e.id"
+        ))
+        .bind(ride.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let rows = sqlx::query(
             "SELECT a.event_id, a.recipient, a.role FROM events e \
              JOIN event_recipients a ON a.event_id = e.id WHERE e.ride_id = $1 ORDER BY a.event_id, a.seq",
@@ -319,12 +327,17 @@ impl Store {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"))
-            .bind(after_id)
-            .bind(row_limit(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(select_events!(
+            "events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(row_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(last) = events.last().map(|e| e.id) {
             let rows = sqlx::query(
                 "SELECT a.event_id, a.recipient, a.role FROM event_recipients a \

@@ -956,11 +956,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
 
     for user in [ann.id, cat.id, bob.id, dan.id] {
         let mine = store.events_for_user(user, 0, 100).await?;
-        let expected: Vec<StoredEvent> = all
-            .iter()
-            .filter(|e| e.is_for(user))
-            .cloned()
-            .collect();
+        let expected: Vec<StoredEvent> = all.iter().filter(|e| e.is_for(user)).cloned().collect();
         assert_eq!(mine, expected);
     }
     assert_eq!(store.events_for_user(dan.id, 0, 100).await?, offered_to_dan);
@@ -1005,7 +1001,11 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
     let watcher = new_user(&store, Role::Rider, "watcher").await?;
     let mut drivers = Vec::new();
     for i in 0..4 {
-        drivers.push(new_user(&store, Role::Driver, &format!("driver{i}")).await?.id);
+        drivers.push(
+            new_user(&store, Role::Driver, &format!("driver{i}"))
+                .await?
+                .id,
+        );
     }
     let mut writers = tokio::task::JoinSet::new();
     for w in 0..WRITERS {
@@ -1043,7 +1043,11 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
             continue;
         }
         for e in &page {
-            assert!(e.id > last, "delivered in ascending order: {} after {last}", e.id);
+            assert!(
+                e.id > last,
+                "delivered in ascending order: {} after {last}",
+                e.id
+            );
             seen.push(e.id);
             last = e.id;
         }
@@ -1058,8 +1062,15 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
         .map(|e| e.id)
         .collect();
     assert_eq!(all.len(), WRITERS * RIDES_PER_WRITER);
-    let missed: Vec<i64> = all.iter().copied().filter(|id| !seen.contains(id)).collect();
-    assert!(missed.is_empty(), "the resuming reader never saw {missed:?}");
+    let missed: Vec<i64> = all
+        .iter()
+        .copied()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "the resuming reader never saw {missed:?}"
+    );
     assert_eq!(seen, all, "each event once, in order");
     // Each driver got its own share, in order too.
     for driver in drivers {
