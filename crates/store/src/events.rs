@@ -28,8 +28,20 @@
 //! bumps before the event inserts and after every other lock of the transaction; [`append_events`] is
 //! therefore called last in a transaction.
 //!
-//! The operators' feed of *every* event (`events_after`) reads the whole log by id; a single cursor for
-//! "everything" would serialise every writer again.
+//! # The operators' feed: a visibility horizon
+//!
+//! Operators read *every* event ([`Store::events_after`]); one cursor row for "everyone" would serialise
+//! every writer again. Their feed is read below a visibility horizon instead: on PostgreSQL each writing
+//! transaction, before it draws its first event id, takes a shared transaction-level advisory lock keyed
+//! by the highest id drawn so far, `K` (every id it then draws is above `K`). The lock shows in
+//! `pg_locks` until the transaction ends. A reader first reads the highest id drawn so far, `S`, then
+//! the smallest key `H` held in `pg_locks`, and reads only ids up to `min(S, H)`. Any event at or below
+//! that horizon is committed (or rolled back, and never appears): its id was drawn before `S` was read,
+//! so its writer's lock was granted before that, and had the writer still been running when `pg_locks`
+//! was read, `H` would be at most its key, below its id. Later events have ids above the horizon. So
+//! reading "id > after AND id <= horizon" in id order never skips an event that commits later; the feed
+//! trails the newest commit only by the transactions still running. SQLite has one writer at a time and
+//! needs no horizon. Nothing ever waits on these locks: they are only taken in shared mode.
 
 use crate::columns::{get, id, named, row_limit, timestamp, to_json};
 use crate::{Backend, Store, StoreError};
@@ -159,6 +171,13 @@ macro_rules! select_events {
     };
 }
 
+/// The highest id `events_id_seq` has handed out (on PostgreSQL), as an SQL expression over it.
+macro_rules! drawn_so_far {
+    () => {
+        "CASE WHEN is_called THEN last_value ELSE last_value - 1 END"
+    };
+}
+
 fn event_from_row(row: &AnyRow) -> Result<StoredEvent, StoreError> {
     let payload: String = get(row, "payload")?;
     Ok(StoredEvent {
@@ -191,7 +210,7 @@ fn attach_recipients(events: &mut [StoredEvent], rows: &[AnyRow]) -> Result<(), 
 /// the module documentation).
 pub(crate) async fn append_events(
     conn: &mut AnyConnection,
-    _backend: Backend,
+    backend: Backend,
     ride_id: RideId,
     events: &[(RideEvent, Vec<Recipient>)],
     at: Timestamp,
@@ -220,6 +239,20 @@ pub(crate) async fn append_events(
         .fetch_one(&mut *conn)
         .await?;
         next_seq.insert(recipient, last - n + 1);
+    }
+    match backend {
+        Backend::Sqlite => {}
+        // Shows this transaction in `pg_locks`, keyed below every id it draws, until it ends: the
+        // operators' horizon (see the module documentation).
+        Backend::Postgres => {
+            sqlx::query(concat!(
+                "SELECT pg_advisory_xact_lock_shared(",
+                drawn_so_far!(),
+                ") FROM events_id_seq"
+            ))
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     let mut stored = Vec::with_capacity(events.len());
     for (event, recipients) in events {
@@ -320,18 +353,49 @@ impl Store {
         Ok(events)
     }
 
-    /// All events with an id above `after_id`, oldest first, at most `limit` (for operators and the
-    /// publisher).
+    /// The operators' visibility horizon: every event with an id at or below it is committed, and every
+    /// event committed later has a larger id (see the module documentation).
+    pub async fn event_horizon(&self) -> Result<i64, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.last_event_id().await,
+            Backend::Postgres => {
+                let row = sqlx::query(concat!(
+                    "SELECT ",
+                    drawn_so_far!(),
+                    " AS drawn FROM events_id_seq"
+                ))
+                .fetch_one(&self.pool)
+                .await?;
+                let drawn: i64 = get(&row, "drawn")?;
+                // Read after `drawn`: a writer not listed now draws its ids above it. The bigint key of an
+                // advisory lock shows as classid (high half) and objid (low half), with objsubid 1.
+                let row = sqlx::query(
+                    "SELECT MIN((classid::int8 << 32) | objid::int8) AS running FROM pg_locks \
+                     WHERE locktype = 'advisory' AND objsubid = 1 \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let running: Option<i64> = get(&row, "running")?;
+                Ok(running.map_or(drawn, |r| r.min(drawn)))
+            }
+        }
+    }
+
+    /// All events with an id above `after_id`, oldest first, at most `limit`, up to the
+    /// [horizon](Store::event_horizon) (for operators, who see every event).
     pub async fn events_after(
         &self,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let horizon = self.event_horizon().await?;
         let rows = sqlx::query(select_events!(
-            "events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"
+            "events e WHERE e.id > $1 AND e.id <= $3 ORDER BY e.id LIMIT $2"
         ))
         .bind(after_id)
         .bind(row_limit(limit))
+        .bind(horizon)
         .fetch_all(&self.pool)
         .await?;
         let mut events = rows

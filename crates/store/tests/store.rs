@@ -989,15 +989,16 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
 
 /// Many transactions append events for one shared recipient (and one of a few others each) at once,
 /// while a reader resumes again and again from the last id it saw, a few events at a time, as a
-/// reconnecting client does. It must end up with every event of its own exactly once, in ascending id
-/// order. On PostgreSQL ids are drawn before commit: without the per-recipient cursor (or the old table
-/// lock) a later id commits first now and then, the reader moves past it, and the earlier one is never
-/// read.
+/// reconnecting client does, and an operator reads the whole log the same way. Each must end up with
+/// every event exactly once, in ascending id order. On PostgreSQL ids are drawn before commit: without the
+/// per-recipient cursor (for the recipient) or the visibility horizon (for the operator), or the old
+/// table lock, a later id commits first now and then, the reader moves past it, and the earlier one is
+/// never read.
 async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_events_once_in_order(
     store: Store,
 ) -> TestResult {
     const WRITERS: usize = 16;
-    const RIDES_PER_WRITER: usize = 40;
+    const RIDES_PER_WRITER: usize = 60;
     let watcher = new_user(&store, Role::Rider, "watcher").await?;
     let mut drivers = Vec::new();
     for i in 0..4 {
@@ -1007,18 +1008,42 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
                 .id,
         );
     }
+    // Even writers write for the watcher (and one of the drivers); odd ones each for a rider of their
+    // own, so their transactions share no recipient and commit in any order.
+    let mut loners = Vec::new();
+    for w in 0..WRITERS / 2 {
+        loners.push(
+            new_user(&store, Role::Rider, &format!("loner{w}"))
+                .await?
+                .id,
+        );
+    }
     let mut writers = tokio::task::JoinSet::new();
     for w in 0..WRITERS {
         let store = store.clone();
         let drivers = drivers.clone();
-        let watcher = watcher.id;
+        let (watcher, loner) = (watcher.id, loners[w / 2]);
         writers.spawn(async move {
             for i in 0..RIDES_PER_WRITER {
-                let (ride, event) = unsaved_ride(&store, watcher, at(0)).await?;
-                let audience = Audience {
-                    rider: Some(watcher),
-                    driver: Some(drivers[(w + i) % drivers.len()]),
+                let (rider, audience) = if w % 2 == 0 {
+                    let driver = drivers[(w / 2 + i) % drivers.len()];
+                    (
+                        watcher,
+                        Audience {
+                            rider: Some(watcher),
+                            driver: Some(driver),
+                        },
+                    )
+                } else {
+                    (
+                        loner,
+                        Audience {
+                            rider: Some(loner),
+                            driver: None,
+                        },
+                    )
                 };
+                let (ride, event) = unsaved_ride(&store, rider, at(0)).await?;
                 store
                     .create_ride(&ride, None, &event, &audience, at(0))
                     .await?;
@@ -1026,42 +1051,49 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
         });
     }
-    let mut seen: Vec<i64> = Vec::new();
-    let mut last = 0;
-    let mut writing = true;
-    loop {
-        let page = store.events_for_user(watcher.id, last, 5).await?;
-        if page.is_empty() {
-            if !writing {
-                break;
+    // The watcher resumes from its own events and an operator from the whole log, each in a loop of its
+    // own, until the writers are done and a last read finds nothing new.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = |operator: bool| {
+        let (store, writing, watcher) = (store.clone(), writing.clone(), watcher.id);
+        tokio::spawn(async move {
+            let (mut seen, mut last) = (Vec::<i64>::new(), 0);
+            loop {
+                let still_writing = writing.load(std::sync::atomic::Ordering::SeqCst);
+                let page = if operator {
+                    store.events_after(last, 100).await?
+                } else {
+                    store.events_for_user(watcher, last, 5).await?
+                };
+                if page.is_empty() && !still_writing {
+                    return Ok::<_, StoreError>(seen);
+                }
+                for e in &page {
+                    assert!(
+                        e.id > last,
+                        "delivered in ascending order: {} after {last}",
+                        e.id
+                    );
+                    seen.push(e.id);
+                    last = e.id;
+                }
             }
-            writing = !writers.is_empty();
-            while let Some(done) = writers.try_join_next() {
-                done??;
-            }
-            tokio::task::yield_now().await;
-            continue;
-        }
-        for e in &page {
-            assert!(
-                e.id > last,
-                "delivered in ascending order: {} after {last}",
-                e.id
-            );
-            seen.push(e.id);
-            last = e.id;
-        }
-    }
+        })
+    };
+    let (watching, operating) = (reader(false), reader(true));
     while let Some(done) = writers.join_next().await {
         done??;
     }
+    writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let seen = watching.await??;
+    let operator_seen = operating.await??;
     let all: Vec<i64> = store
         .events_for_user(watcher.id, 0, 100_000)
         .await?
         .iter()
         .map(|e| e.id)
         .collect();
-    assert_eq!(all.len(), WRITERS * RIDES_PER_WRITER);
+    assert_eq!(all.len(), WRITERS / 2 * RIDES_PER_WRITER);
     let missed: Vec<i64> = all
         .iter()
         .copied()
@@ -1072,10 +1104,30 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
         "the resuming reader never saw {missed:?}"
     );
     assert_eq!(seen, all, "each event once, in order");
+    let everything: Vec<i64> = store
+        .events_after(0, 100_000)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(everything.len(), WRITERS * RIDES_PER_WRITER);
+    let operator_missed: Vec<i64> = everything
+        .iter()
+        .copied()
+        .filter(|id| !operator_seen.contains(id))
+        .collect();
+    assert!(
+        operator_missed.is_empty(),
+        "the operator's feed never saw {operator_missed:?}"
+    );
+    assert_eq!(
+        operator_seen, everything,
+        "the operator's feed: each event once, in order"
+    );
     // Each driver got its own share, in order too.
     for driver in drivers {
         let theirs = store.events_for_user(driver, 0, 100_000).await?;
-        assert_eq!(theirs.len(), WRITERS * RIDES_PER_WRITER / 4);
+        assert_eq!(theirs.len(), WRITERS / 2 * RIDES_PER_WRITER / 4);
         assert!(theirs.windows(2).all(|w| w[0].id < w[1].id));
     }
     Ok(())

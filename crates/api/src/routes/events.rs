@@ -254,12 +254,12 @@ pub async fn events(
     };
     let after = match q.after {
         Some(a) => a,
-        // Operators read the whole log; anyone else starts after their own newest event, which every
-        // later event of theirs follows (crates/store/src/events.rs).
+        // Operators read the whole log below its visibility horizon; anyone else starts after their own
+        // newest event, which every later event of theirs follows (crates/store/src/events.rs).
         None if user.role == Role::Admin => state
             .app
             .store()
-            .last_event_id()
+            .event_horizon()
             .await
             .map_err(doorstep_app::AppError::from)?,
         None => state
