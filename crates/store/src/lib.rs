@@ -156,12 +156,19 @@ impl Store {
     /// Applies the backend's pending migrations; harmless to call again.
     #[tracing::instrument(skip_all, fields(backend = %self.backend))]
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.migrate_to(i64::MAX).await
+    }
+
+    /// Applies the migrations up to and including `version` (tests of a migration build the schema
+    /// before it, fill it, then migrate the rest).
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
         let embedded = match self.backend {
             Backend::Sqlite => embedded::SQLITE,
             Backend::Postgres => embedded::POSTGRES,
         };
         let migrations = embedded
             .iter()
+            .filter(|&&(v, _, _)| v <= version)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,

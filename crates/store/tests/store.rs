@@ -48,10 +48,21 @@ enum Cleanup {
     PostgresDatabase(String),
 }
 
-/// Runs `test` on a fresh database of `engine`, then removes the database, whatever the outcome.
+/// Runs `test` on a fresh, migrated database of `engine`, then removes the database, whatever the
+/// outcome.
 async fn run_on<F, Fut>(engine: Engine, name: &str, test: F) -> TestResult
 where
     F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = TestResult> + Send + 'static,
+{
+    run_on_database(engine, name, true, |store, _url| test(store)).await
+}
+
+/// Runs `test` on a fresh database of `engine` (migrated if `migrate`), with its URL, then removes the
+/// database, whatever the outcome.
+async fn run_on_database<F, Fut>(engine: Engine, name: &str, migrate: bool, test: F) -> TestResult
+where
+    F: FnOnce(Store, String) -> Fut,
     Fut: Future<Output = TestResult> + Send + 'static,
 {
     let (url, cleanup) = match engine {
@@ -91,10 +102,15 @@ where
     let store = Store::connect(&url).await;
     let outcome = match store {
         Ok(store) => {
-            let outcome = match store.migrate().await {
+            let migrated = if migrate {
+                store.migrate().await
+            } else {
+                Ok(())
+            };
+            let outcome = match migrated {
                 // A panicking assertion inside the spawned task comes back as a JoinError, so the database
                 // is still removed before the panic is resumed below.
-                Ok(()) => tokio::spawn(test(store.clone())).await,
+                Ok(()) => tokio::spawn(test(store.clone(), url.clone())).await,
                 Err(e) => Ok(Err(e.into())),
             };
             store.close().await;
@@ -185,6 +201,36 @@ on_both_backends!(
     rides_are_listed_by_rider_by_driver_and_by_state,
     pending_offers_are_listed_per_driver_and_overall,
 );
+
+/// Tests of one migration: each starts from an empty database.
+mod on_sqlite_from_an_older_schema {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn existing_events_keep_exactly_their_recipients_through_migration_0005()
+    -> super::TestResult {
+        super::run_on_database(
+            super::Engine::Sqlite,
+            "existing_events_keep_exactly_their_recipients_through_migration_0005",
+            false,
+            super::existing_events_keep_exactly_their_recipients_through_migration_0005,
+        )
+        .await
+    }
+}
+
+/// Tests of one migration: each starts from an empty database.
+mod on_postgres_from_an_older_schema {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn existing_events_keep_exactly_their_recipients_through_migration_0005()
+    -> super::TestResult {
+        super::run_on_database(
+            super::Engine::Postgres,
+            "existing_events_keep_exactly_their_recipients_through_migration_0005",
+            false,
+            super::existing_events_keep_exactly_their_recipients_through_migration_0005,
+        )
+        .await
+    }
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures
@@ -1130,6 +1176,116 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
         assert_eq!(theirs.len(), WRITERS / 2 * RIDES_PER_WRITER / 4);
         assert!(theirs.windows(2).all(|w| w[0].id < w[1].id));
     }
+    Ok(())
+}
+
+/// A database with events written before the recipients table (rider_id / driver_id columns) keeps, for
+/// every event, exactly its rider as customer and its driver as worker; each user's sequence continues
+/// after the migrated events.
+async fn existing_events_keep_exactly_their_recipients_through_migration_0005(
+    store: Store,
+    url: String,
+) -> TestResult {
+    store.migrate_to(4).await?;
+    let pool = sqlx::AnyPool::connect(&url).await?;
+    let (rider, driver, other) = (
+        UserId::from_uuid(Uuid::now_v7()),
+        UserId::from_uuid(Uuid::now_v7()),
+        UserId::from_uuid(Uuid::now_v7()),
+    );
+    for (user, role) in [(rider, "rider"), (driver, "driver"), (other, "rider")] {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, 'Old', $3, 'x', 0)",
+        )
+        .bind(user.to_string())
+        .bind(format!("{user}@example.com"))
+        .bind(role)
+        .execute(&pool)
+        .await?;
+    }
+    let ride = RideId::from_uuid(Uuid::now_v7());
+    sqlx::query(
+        "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, \
+         quoted_fare, state, driver_id, pin, excluded_drivers, requested_at, version, updated_at) \
+         VALUES ($1, $2, $3, 40.75, -73.98, 40.71, -74.0, '{}', 'assigned', $4, '0427', '[]', 0, 1, 0)",
+    )
+    .bind(ride.to_string())
+    .bind(rider.to_string())
+    .bind(Uuid::now_v7().to_string())
+    .bind(driver.to_string())
+    .execute(&pool)
+    .await?;
+    let payload = serde_json::to_string(&RideEvent::PinLocked)?;
+    // Rider only, driver only, both, neither (operators only), and the other rider's.
+    let audiences = [
+        (Some(rider), None),
+        (None, Some(driver)),
+        (Some(rider), Some(driver)),
+        (None, None),
+        (Some(other), None),
+    ];
+    for (i, (r, d)) in audiences.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (ride_id, rider_id, driver_id, kind, payload, at) \
+             VALUES ($1, $2, $3, 'pin_locked', $4, $5)",
+        )
+        .bind(ride.to_string())
+        .bind(r.map(|u| u.to_string()))
+        .bind(d.map(|u| u.to_string()))
+        .bind(&payload)
+        .bind(i64::try_from(i)?)
+        .execute(&pool)
+        .await?;
+    }
+    pool.close().await;
+    store.migrate().await?;
+
+    let customer = |user| Recipient {
+        user,
+        role: RecipientRole::Customer,
+    };
+    let worker = |user| Recipient {
+        user,
+        role: RecipientRole::Worker,
+    };
+    let all = store.events_after(0, 100).await?;
+    let recipients: Vec<Vec<Recipient>> = all.iter().map(|e| e.recipients.clone()).collect();
+    assert_eq!(
+        recipients,
+        [
+            vec![customer(rider)],
+            vec![worker(driver)],
+            vec![customer(rider), worker(driver)],
+            vec![],
+            vec![customer(other)],
+        ]
+    );
+    let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+    let riders: Vec<i64> = store
+        .events_for_user(rider, 0, 100)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(riders, [ids[0], ids[2]]);
+    let drivers: Vec<i64> = store
+        .events_for_user(driver, 0, 100)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(drivers, [ids[1], ids[2]]);
+    assert_eq!(store.last_event_id_for(rider).await?, ids[2]);
+
+    // The rider's sequence goes on after the migrated events.
+    let (next, event) = unsaved_ride(&store, rider, at(10)).await?;
+    store
+        .create_ride(&next, None, &event, &Audience::of_ride(&next), at(10))
+        .await?;
+    let riders = store.events_for_user(rider, 0, 100).await?;
+    assert_eq!(riders.len(), 3);
+    assert_eq!(riders[2].event, event);
     Ok(())
 }
 
