@@ -186,7 +186,8 @@ fn has_token_param(query: Option<&str>) -> bool {
 /// Authenticate with `Authorization: Bearer <token>` or with `?ticket=` (from `POST /v1/events/tickets`,
 /// single use); `?token=` is refused with 400 `token_in_url`. The server sends
 /// `{"type":"hello","last_event_id":N}`, then the caller's events after `after`, then live
-/// events, each once and in id order. Drivers send their positions on the same socket, either as text
+/// events, each once and in id order. Each durable event is an `EventV1` (schema below: `v: 1`, `id`,
+/// `ride_id`, `at`, `type` and the type's fields), the same as in `GET /v1/rides/{id}/events`. Drivers send their positions on the same socket, either as text
 /// `{"type":"locations","points":[{"lat":..,"lng":..,"at":"RFC 3339"}]}` or as compact binary messages: a
 /// version byte `1`, then 1 to 100 points of 16 bytes, little-endian: latitude × 10⁷ (`i32`), longitude ×
 /// 10⁷ (`i32`), time in Unix milliseconds (`i64`). Good batches get no answer. A bad message gets an error
