@@ -933,19 +933,21 @@ mod event_wire_tests {
     use doorstep_domain::ride::NoDriverReason;
     use doorstep_domain::{Currency, OfferId, RideId};
 
+    type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
     /// Every event type, with every optional field both set and unset.
-    fn every_event() -> Vec<RideEvent> {
-        let usd = Currency::parse("USD").unwrap();
+    fn every_event() -> TestResult<Vec<RideEvent>> {
+        let usd = Currency::parse("USD")?;
         let driver = UserId::from_uuid(uuid::Uuid::now_v7());
-        let place = LatLng::new(40.75, -73.98).unwrap();
-        vec![
+        let place = LatLng::new(40.75, -73.98)?;
+        Ok(vec![
             RideEvent::Requested {
-                fare: Money::new(1234, usd.clone()),
+                fare: Money::new(1234, usd),
                 pickup: Some(place),
                 dropoff: Some(place),
             },
             RideEvent::Requested {
-                fare: Money::new(1234, usd.clone()),
+                fare: Money::new(1234, usd),
                 pickup: None,
                 dropoff: None,
             },
@@ -963,7 +965,7 @@ mod event_wire_tests {
             RideEvent::Started { driver },
             RideEvent::Completed {
                 driver,
-                fare: Money::new(2000, usd.clone()),
+                fare: Money::new(2000, usd),
             },
             RideEvent::Cancelled {
                 by: CancelledBy::Rider,
@@ -980,28 +982,28 @@ mod event_wire_tests {
             RideEvent::PinAttemptFailed { attempts_left: 2 },
             RideEvent::PinLocked,
             RideEvent::PinReissued,
-        ]
+        ])
     }
 
     /// The wire format before it had a DTO: the stored serde of the event with `id`, `ride_id`, `at`, and
     /// `expires_at` in RFC 3339. The web apps and the demo agents read this shape.
-    fn unversioned_wire(e: &StoredEvent) -> serde_json::Value {
-        let mut v = serde_json::to_value(&e.event).unwrap();
-        let obj = v.as_object_mut().unwrap();
+    fn unversioned_wire(e: &StoredEvent) -> TestResult<serde_json::Value> {
+        let mut v = serde_json::to_value(&e.event)?;
+        let obj = v.as_object_mut().ok_or("an event is an object")?;
         obj.insert("id".into(), e.id.into());
         obj.insert("ride_id".into(), e.ride_id.to_string().into());
         obj.insert("at".into(), rfc3339(e.at).into());
         if let RideEvent::Offered { expires_at, .. } = &e.event {
             obj.insert("expires_at".into(), rfc3339(*expires_at).into());
         }
-        v
+        Ok(v)
     }
 
     #[test]
-    fn version_1_is_the_unversioned_wire_format_with_v_1_for_every_event_type() {
-        for (i, event) in every_event().into_iter().enumerate() {
+    fn version_1_is_the_unversioned_wire_format_with_v_1_for_every_event_type() -> TestResult {
+        for (i, event) in every_event()?.into_iter().enumerate() {
             let stored = StoredEvent {
-                id: i64::try_from(i).unwrap() + 1,
+                id: i64::try_from(i)? + 1,
                 ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
                 at: Timestamp::from_millis(1_795_633_200_000),
                 recipients: Vec::new(),
@@ -1009,8 +1011,9 @@ mod event_wire_tests {
             };
             let mut wire = event_json(&stored);
             assert_eq!(wire["v"], 1, "{wire}");
-            wire.as_object_mut().unwrap().remove("v");
-            assert_eq!(wire, unversioned_wire(&stored));
+            wire.as_object_mut().ok_or("an object")?.remove("v");
+            assert_eq!(wire, unversioned_wire(&stored)?);
         }
+        Ok(())
     }
 }

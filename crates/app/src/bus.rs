@@ -324,13 +324,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_location_reaches_the_rides_rider_and_the_operators_only() {
+    async fn a_location_reaches_the_rides_rider_and_the_operators_only()
+    -> Result<(), doorstep_geo::InvalidLatLng> {
         let bus = EventBus::new();
         let (rider, driver, admin) = (user(), user(), user());
         let mut riders = bus.subscribe(rider, Interest::Own);
         let mut drivers = bus.subscribe(driver, Interest::Own);
         let mut console = bus.subscribe(admin, Interest::Everything);
-        let position = LatLng::new(40.75, -73.98).unwrap();
+        let position = LatLng::new(40.75, -73.98)?;
         bus.publish(BusMessage::Location(LocationUpdate {
             ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
             rider,
@@ -350,6 +351,7 @@ mod tests {
             woken(&mut drivers).await.is_none(),
             "the driver's own socket slept"
         );
+        Ok(())
     }
 
     #[test]
