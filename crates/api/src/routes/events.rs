@@ -2,9 +2,12 @@
 //!
 //! On connect the server sends `{"type":"hello","last_event_id":N}`, then every durable event of the
 //! caller's rides after `after` (the last id the client saw; default: now), then live events as they happen,
-//! in id order, each once. A durable event on the bus is only a doorbell: the handler reads the caller's
-//! events after its last delivered id from the store, so a slow or reconnecting client never sees a gap or a
-//! duplicate. Driver positions on the caller's rides arrive as ephemeral `driver_location` messages without
+//! in id order, each once. Each socket subscribes to the bus under its user id ([`doorstep_app::bus`]): only
+//! the recipients of an event (and operators' sockets) are woken for it. A durable event on the bus is only a
+//! doorbell: the handler reads the caller's events after its last delivered id from the store, a bounded page
+//! at a time, so a slow or reconnecting client never sees a gap or a duplicate (why ids of one recipient only
+//! grow, without a table lock: `doorstep_store`'s `events` module). Events go out in the versioned wire format
+//! [`crate::dto::EventV1`]. Driver positions on the caller's rides arrive as ephemeral `driver_location` messages without
 //! an id; admins also receive every driver's `driver_position` (with `status`) every few seconds, for the
 //! operations console.
 //!
@@ -21,7 +24,8 @@
 //! Limits: a message over [`MAX_MESSAGE_BYTES`] closes the socket with close code 1009 (message too big);
 //! each user and each client IP may hold a few sockets at once ([`crate::open_sockets`]), and the oldest
 //! one over a cap is closed with 1008 `too_many_connections`; `nearby` queries count against the caller's
-//! request quota ([`crate::rate_limit`]) and are answered `rate_limited` (429) over it.
+//! request quota ([`crate::rate_limit`]) and are answered `rate_limited` (429) over it. Writes have a
+//! timeout and pings a pong deadline ([`StreamTimings`]; a silent peer is closed with 1001 `pong_timeout`).
 
 use crate::ApiState;
 use crate::driver_sockets;
