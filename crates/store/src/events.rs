@@ -205,6 +205,17 @@ fn attach_recipients(events: &mut [StoredEvent], rows: &[AnyRow]) -> Result<(), 
     Ok(())
 }
 
+/// `recipients` with each user once (the first role given wins): a user receives an event once.
+fn distinct_users(recipients: &[Recipient]) -> Vec<Recipient> {
+    let mut distinct: Vec<Recipient> = Vec::with_capacity(recipients.len());
+    for r in recipients {
+        if !distinct.iter().any(|d| d.user == r.user) {
+            distinct.push(*r);
+        }
+    }
+    distinct
+}
+
 /// Appends `events` of `ride_id` at `at`, in order, inside the caller's transaction. Call it last in the
 /// transaction, right before commit: it locks the cursor rows of the events' recipients until then (see
 /// the module documentation).
@@ -220,8 +231,12 @@ pub(crate) async fn append_events(
     }
     // How many of these events each recipient gets; a BTreeMap, so the cursors are locked in the order
     // of recipient ids in every transaction.
+    let events: Vec<(&RideEvent, Vec<Recipient>)> = events
+        .iter()
+        .map(|(event, recipients)| (event, distinct_users(recipients)))
+        .collect();
     let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-    for (_, recipients) in events {
+    for (_, recipients) in &events {
         for r in recipients {
             *counts.entry(r.user.to_string()).or_default() += 1;
         }
@@ -255,7 +270,7 @@ pub(crate) async fn append_events(
         }
     }
     let mut stored = Vec::with_capacity(events.len());
-    for (event, recipients) in events {
+    for (event, recipients) in &events {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO events (ride_id, kind, payload, at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -286,7 +301,7 @@ pub(crate) async fn append_events(
             ride_id,
             at,
             recipients: recipients.clone(),
-            event: event.clone(),
+            event: (*event).clone(),
         });
     }
     Ok(stored)

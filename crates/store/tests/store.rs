@@ -194,6 +194,7 @@ on_both_backends!(
     of_two_concurrent_changes_from_the_same_version_exactly_one_wins,
     events_for_a_user_are_theirs_only_ascending_and_after_the_given_id,
     a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_events_once_in_order,
+    a_user_named_twice_among_the_recipients_receives_the_event_once,
     postings_balance_to_zero_and_a_repeat_is_refused,
     a_driver_statement_lists_the_earnings_of_the_period_oldest_first,
     a_user_can_rate_a_ride_only_once,
@@ -1176,6 +1177,32 @@ async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_event
         assert_eq!(theirs.len(), WRITERS / 2 * RIDES_PER_WRITER / 4);
         assert!(theirs.windows(2).all(|w| w[0].id < w[1].id));
     }
+    Ok(())
+}
+
+async fn a_user_named_twice_among_the_recipients_receives_the_event_once(
+    store: Store,
+) -> TestResult {
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    let (ride, event) = unsaved_ride(&store, ann.id, at(0)).await?;
+    let twice = Audience {
+        rider: Some(ann.id),
+        driver: Some(ann.id),
+    };
+    let Created::New(_, stored) = store
+        .create_ride(&ride, None, &event, &twice, at(0))
+        .await?
+    else {
+        return Err("a first create must be new".into());
+    };
+    let once = [Recipient {
+        user: ann.id,
+        role: RecipientRole::Customer,
+    }];
+    assert_eq!(stored.recipients, once);
+    let read = store.events_for_user(ann.id, 0, 10).await?;
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].recipients, once);
     Ok(())
 }
 
