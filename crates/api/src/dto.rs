@@ -4,7 +4,7 @@
 use crate::error::ApiError;
 use doorstep_app::rides::{EarningsStatement, OfferView};
 use doorstep_domain::pricing::FareBreakdown;
-use doorstep_domain::ride::{Pin, Ride, RideEvent};
+use doorstep_domain::ride::{CancelledBy, Pin, Ride, RideEvent};
 use doorstep_domain::{Money, Role, Timestamp, UserId};
 use doorstep_geo::LatLng;
 use doorstep_store::StoredEvent;
@@ -796,25 +796,307 @@ impl EarningsResponse {
     }
 }
 
-/// A durable event as sent on the WebSocket and in a ride's timeline: `id`, `ride_id`, `at` and the
-/// event's own fields, with `type` naming it.
+/// The version of the public wire format of events, sent as `v` in every event.
+pub const EVENT_WIRE_VERSION: u8 = 1;
+
+/// A durable ride event as sent on the event stream and in a ride's timeline: version 1 of the public
+/// wire format (`v: 1`).
+///
+/// This is the public contract, kept apart from the stored format (`doorstep_domain::ride::RideEvent`'s
+/// serde, in the `events` table), so that the store can change without breaking clients. An addition
+/// (a new event type, a new field) keeps `v`; a change that would break a client that reads `v: 1` gets
+/// a new version, sent side by side until the apps move.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventV1 {
+    /// The wire format's version: 1.
+    #[schema(minimum = 1, maximum = 1)]
+    pub v: u8,
+    /// Position in the log. Resume the event stream with `?after=` the last one received: ids of the
+    /// caller's own events only ever grow.
+    pub id: i64,
+    /// The ride it happened to.
+    pub ride_id: String,
+    /// When it was recorded (RFC 3339).
+    pub at: String,
+    /// What happened: `type` and that type's fields.
+    #[serde(flatten)]
+    pub body: EventBodyV1,
+}
+
+/// What happened, by `type`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBodyV1 {
+    /// The rider requested the ride.
+    Requested {
+        /// The quoted fare.
+        fare: MoneyDto,
+        /// The pickup (null for rides recorded before it was kept with the event).
+        pickup: Option<LatLngDto>,
+        /// The drop-off (null likewise).
+        dropoff: Option<LatLngDto>,
+    },
+    /// A driver was offered the ride (sent to that driver only).
+    Offered {
+        /// The offer to accept or decline.
+        offer_id: String,
+        /// The driver offered.
+        driver: String,
+        /// When the offer lapses (RFC 3339).
+        expires_at: String,
+        /// Estimated seconds to the pickup.
+        pickup_eta_s: u32,
+    },
+    /// A driver accepted and is on the way.
+    DriverAssigned {
+        /// The driver.
+        driver: String,
+        /// Estimated seconds to the pickup.
+        pickup_eta_s: u32,
+    },
+    /// The driver is at the pickup.
+    DriverArrived {
+        /// The driver.
+        driver: String,
+    },
+    /// The trip started.
+    Started {
+        /// The driver.
+        driver: String,
+    },
+    /// The trip ended and was charged.
+    Completed {
+        /// The driver.
+        driver: String,
+        /// The final fare.
+        fare: MoneyDto,
+        /// Metres the fare is charged for (absent for rides completed before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        distance_m: Option<u32>,
+        /// Why the fare was changed to fit its band around the quote (`capped_at_maximum`,
+        /// `raised_to_minimum`), if it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fare_adjustment: Option<String>,
+        /// Why the trip counts as ended early (`far_from_dropoff`, `position_unknown`), if it does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        early_end: Option<String>,
+    },
+    /// The ride was cancelled.
+    Cancelled {
+        /// `rider` or `admin`.
+        by: String,
+        /// The cancellation fee, if one was charged.
+        fee: Option<MoneyDto>,
+    },
+    /// The assigned driver cancelled; the ride is dispatched again.
+    DriverCancelled {
+        /// The driver who cancelled.
+        driver: String,
+    },
+    /// Dispatch gave up.
+    NoDriverAvailable {
+        /// `no_drivers_nearby` or `all_drivers_declined`.
+        reason: String,
+    },
+    /// A wrong PIN was entered.
+    PinAttemptFailed {
+        /// Wrong attempts left before the PIN locks.
+        attempts_left: u8,
+    },
+    /// The PIN locked after too many wrong attempts.
+    PinLocked,
+    /// The rider (or an operator) issued a new PIN.
+    PinReissued,
+}
+
+impl From<&RideEvent> for EventBodyV1 {
+    fn from(event: &RideEvent) -> Self {
+        match event {
+            RideEvent::Requested {
+                fare,
+                pickup,
+                dropoff,
+            } => EventBodyV1::Requested {
+                fare: (*fare).into(),
+                pickup: pickup.map(LatLngDto::from),
+                dropoff: dropoff.map(LatLngDto::from),
+            },
+            RideEvent::Offered {
+                offer_id,
+                driver,
+                expires_at,
+                pickup_eta_s,
+            } => EventBodyV1::Offered {
+                offer_id: offer_id.to_string(),
+                driver: driver.to_string(),
+                expires_at: rfc3339(*expires_at),
+                pickup_eta_s: *pickup_eta_s,
+            },
+            RideEvent::DriverAssigned {
+                driver,
+                pickup_eta_s,
+            } => EventBodyV1::DriverAssigned {
+                driver: driver.to_string(),
+                pickup_eta_s: *pickup_eta_s,
+            },
+            RideEvent::DriverArrived { driver } => EventBodyV1::DriverArrived {
+                driver: driver.to_string(),
+            },
+            RideEvent::Started { driver } => EventBodyV1::Started {
+                driver: driver.to_string(),
+            },
+            RideEvent::Completed {
+                driver,
+                fare,
+                distance_m,
+                fare_adjustment,
+                early_end,
+            } => EventBodyV1::Completed {
+                driver: driver.to_string(),
+                fare: (*fare).into(),
+                distance_m: *distance_m,
+                fare_adjustment: fare_adjustment.map(|a| a.as_str().to_owned()),
+                early_end: early_end.map(|e| e.as_str().to_owned()),
+            },
+            RideEvent::Cancelled { by, fee } => EventBodyV1::Cancelled {
+                by: match by {
+                    CancelledBy::Rider => "rider",
+                    CancelledBy::Admin => "admin",
+                }
+                .to_owned(),
+                fee: fee.map(MoneyDto::from),
+            },
+            RideEvent::DriverCancelled { driver } => EventBodyV1::DriverCancelled {
+                driver: driver.to_string(),
+            },
+            RideEvent::NoDriverAvailable { reason } => EventBodyV1::NoDriverAvailable {
+                reason: reason.as_str().to_owned(),
+            },
+            RideEvent::PinAttemptFailed { attempts_left } => EventBodyV1::PinAttemptFailed {
+                attempts_left: *attempts_left,
+            },
+            RideEvent::PinLocked => EventBodyV1::PinLocked,
+            RideEvent::PinReissued => EventBodyV1::PinReissued,
+        }
+    }
+}
+
+impl From<&StoredEvent> for EventV1 {
+    fn from(e: &StoredEvent) -> Self {
+        EventV1 {
+            v: EVENT_WIRE_VERSION,
+            id: e.id,
+            ride_id: e.ride_id.to_string(),
+            at: rfc3339(e.at),
+            body: EventBodyV1::from(&e.event),
+        }
+    }
+}
+
+/// A durable event as sent on the WebSocket: its [`EventV1`] as JSON.
 pub fn event_json(e: &StoredEvent) -> serde_json::Value {
-    let mut v = serde_json::to_value(&e.event)
-        .unwrap_or_else(|_| serde_json::json!({"type": e.event.kind()}));
-    if let Some(obj) = v.as_object_mut() {
+    serde_json::to_value(EventV1::from(e)).unwrap_or_else(
+        |_| serde_json::json!({"v": EVENT_WIRE_VERSION, "id": e.id, "type": e.event.kind()}),
+    )
+}
+
+/// A ride's event timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    /// Events, oldest first, in the event stream's wire format.
+    pub events: Vec<EventV1>,
+}
+
+#[cfg(test)]
+mod event_wire_tests {
+    use super::*;
+    use doorstep_domain::ride::NoDriverReason;
+    use doorstep_domain::{Currency, OfferId, RideId};
+
+    type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+    /// Every event type, with every optional field both set and unset.
+    fn every_event() -> TestResult<Vec<RideEvent>> {
+        let usd = Currency::parse("USD")?;
+        let driver = UserId::from_uuid(uuid::Uuid::now_v7());
+        let place = LatLng::new(40.75, -73.98)?;
+        Ok(vec![
+            RideEvent::Requested {
+                fare: Money::new(1234, usd),
+                pickup: Some(place),
+                dropoff: Some(place),
+            },
+            RideEvent::Requested {
+                fare: Money::new(1234, usd),
+                pickup: None,
+                dropoff: None,
+            },
+            RideEvent::Offered {
+                offer_id: OfferId::from_uuid(uuid::Uuid::now_v7()),
+                driver,
+                expires_at: Timestamp::from_millis(1_795_633_200_000),
+                pickup_eta_s: 240,
+            },
+            RideEvent::DriverAssigned {
+                driver,
+                pickup_eta_s: 240,
+            },
+            RideEvent::DriverArrived { driver },
+            RideEvent::Started { driver },
+            RideEvent::Completed {
+                driver,
+                fare: Money::new(2000, usd),
+                distance_m: Some(3200),
+                fare_adjustment: None,
+                early_end: None,
+            },
+            RideEvent::Cancelled {
+                by: CancelledBy::Rider,
+                fee: Some(Money::new(500, usd)),
+            },
+            RideEvent::Cancelled {
+                by: CancelledBy::Admin,
+                fee: None,
+            },
+            RideEvent::DriverCancelled { driver },
+            RideEvent::NoDriverAvailable {
+                reason: NoDriverReason::AllDriversDeclined,
+            },
+            RideEvent::PinAttemptFailed { attempts_left: 2 },
+            RideEvent::PinLocked,
+            RideEvent::PinReissued,
+        ])
+    }
+
+    /// The wire format before it had a DTO: the stored serde of the event with `id`, `ride_id`, `at`, and
+    /// `expires_at` in RFC 3339. The web apps and the demo agents read this shape.
+    fn unversioned_wire(e: &StoredEvent) -> TestResult<serde_json::Value> {
+        let mut v = serde_json::to_value(&e.event)?;
+        let obj = v.as_object_mut().ok_or("an event is an object")?;
         obj.insert("id".into(), e.id.into());
         obj.insert("ride_id".into(), e.ride_id.to_string().into());
         obj.insert("at".into(), rfc3339(e.at).into());
         if let RideEvent::Offered { expires_at, .. } = &e.event {
             obj.insert("expires_at".into(), rfc3339(*expires_at).into());
         }
+        Ok(v)
     }
-    v
-}
 
-/// A ride's event timeline.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventList {
-    /// Events, oldest first, each with `id`, `ride_id`, `at` and `type`.
-    pub events: Vec<serde_json::Value>,
+    #[test]
+    fn version_1_is_the_unversioned_wire_format_with_v_1_for_every_event_type() -> TestResult {
+        for (i, event) in every_event()?.into_iter().enumerate() {
+            let stored = StoredEvent {
+                id: i64::try_from(i)? + 1,
+                ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+                at: Timestamp::from_millis(1_795_633_200_000),
+                recipients: Vec::new(),
+                event,
+            };
+            let mut wire = event_json(&stored);
+            assert_eq!(wire["v"], 1, "{wire}");
+            wire.as_object_mut().ok_or("an object")?.remove("v");
+            assert_eq!(wire, unversioned_wire(&stored)?);
+        }
+        Ok(())
+    }
 }

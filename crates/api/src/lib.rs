@@ -48,6 +48,8 @@ pub struct ApiState {
     pub limiter: rate_limit::Limiter,
     /// The open WebSockets and their caps.
     pub sockets: open_sockets::OpenSockets,
+    /// The event stream's write timeout, ping interval, pong deadline and catch-up page.
+    pub streams: routes::events::StreamTimings,
 }
 
 /// The process-wide Prometheus recorder (installed once; later calls share it).
@@ -174,11 +176,22 @@ pub fn router_with(
     limits: rate_limit::RateLimits,
     caps: open_sockets::SocketCaps,
 ) -> Router {
+    router_with_timings(app, limits, caps, routes::events::StreamTimings::default())
+}
+
+/// [`router_with`], and the event stream's timings `streams` (tests shorten them).
+pub fn router_with_timings(
+    app: App,
+    limits: rate_limit::RateLimits,
+    caps: open_sockets::SocketCaps,
+    streams: routes::events::StreamTimings,
+) -> Router {
     let (api, openapi, access) = api_routes();
     let openapi_text = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
     let state = ApiState {
         limiter: rate_limit::Limiter::new(app.clone(), limits),
         sockets: open_sockets::OpenSockets::new(caps),
+        streams,
         app,
         metrics: metrics_handle(),
         openapi: Arc::new(openapi_text),

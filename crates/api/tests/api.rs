@@ -49,6 +49,8 @@ mod ride_steps;
 mod server;
 #[path = "api/trip_checks.rs"]
 mod trip_checks;
+#[path = "api/stream_hygiene.rs"]
+mod stream_hygiene;
 #[path = "api/websocket.rs"]
 mod websocket;
 #[path = "api/websocket_limits.rs"]
@@ -67,6 +69,7 @@ use release_data::*;
 use restart::*;
 use ride_flow::*;
 use trip_checks::*;
+use stream_hygiene::*;
 use websocket::*;
 use websocket_limits::*;
 
@@ -151,6 +154,10 @@ on_both_backends!(
     one_account_opening_forty_sockets_keeps_its_newest_five_and_others_still_connect,
     a_client_ip_over_its_socket_cap_loses_its_oldest_sockets_whoever_holds_them,
     a_message_over_the_size_limit_closes_the_socket_with_1009,
+    // Slow, silent and far-behind clients of the event stream.
+    a_client_that_stops_reading_is_dropped_once_a_write_times_out,
+    a_client_that_never_answers_a_ping_is_closed_after_the_pong_deadline,
+    a_client_far_behind_catches_up_in_pages_with_each_event_once_in_order,
     riders_see_nearby_drivers_on_a_coarse_grid_and_admins_see_exact_positions,
     nearby_queries_on_the_socket_count_against_the_callers_rate_limit,
     // Operations.

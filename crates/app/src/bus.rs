@@ -1,12 +1,24 @@
-//! The in-process event bus. Durable ride events are published after their transaction commits; driver
-//! locations are ephemeral and pushed as they come. Subscribers that fall behind lose messages on the bus
-//! but never events: the WebSocket layer treats a durable event as a doorbell and reads the user's events
-//! from the store, so it resumes from its last delivered id without gaps or duplicates.
+//! The in-process event bus, routed by recipient. Durable events are published after their transaction
+//! commits; driver locations are ephemeral and pushed as they come.
+//!
+//! Every open event stream holds a [`Subscription`]: a mailbox in a registry keyed by user id. Publishing
+//! looks up the recipients of the message and wakes only their mailboxes, plus the operators' (admins
+//! watching the console subscribe to everything with [`Interest::Everything`]). A rider's or driver's
+//! stream therefore never wakes for somebody else's event: with 10,000 sockets open, one event wakes one
+//! or two tasks, not 10,000 (`doorstep bench fanout`, docs/benchmarks.md).
+//!
+//! A durable event rings a doorbell ([`Delivery::Events`]), a [`Notify`] that keeps at most one permit:
+//! the stream then reads the user's events after its last delivered one from the store, so a burst of
+//! events costs one wake and one bounded read, and a slow subscriber loses nothing. Locations travel in
+//! a bounded channel; a subscriber that lets it fill loses the oldest-undelivered positions (the next one
+//! supersedes them), counted in `bus_locations_dropped_total`.
 
 use doorstep_domain::{RideId, Timestamp, UserId};
 use doorstep_geo::LatLng;
 use doorstep_store::StoredEvent;
-use tokio::sync::broadcast;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 /// A driver's position pushed to the rider of the ride they are on.
 #[derive(Debug, Clone)]
@@ -38,21 +50,71 @@ pub struct DriverPosition {
     pub at: Timestamp,
 }
 
-/// What travels on the bus.
+/// What is published on the bus.
 #[derive(Debug, Clone)]
 pub enum BusMessage {
-    /// A ride event that is already in the store.
+    /// A ride event that is already in the store; it reaches its recipients and the operators.
     Event(StoredEvent),
-    /// A driver's position on a ride.
+    /// A driver's position on a ride; it reaches the ride's rider and the operators.
     Location(LocationUpdate),
 }
 
-/// Broadcast channels: [`BusMessage`]s for every subscriber, and every driver's position on a separate
-/// channel that only the operations console subscribes to (so that thousands of driver sockets are not
-/// woken for positions they would drop).
+/// What a subscription receives.
+#[derive(Debug)]
+pub enum Delivery {
+    /// One or more durable events for the subscriber were committed: read them from the store.
+    Events,
+    /// A driver's position for the subscriber.
+    Location(LocationUpdate),
+}
+
+/// What a subscriber wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// The events it is a recipient of, and the locations of the driver on its rides.
+    Own,
+    /// Every event and every location (operators).
+    Everything,
+}
+
+/// Locations a subscriber may have waiting before newer ones are dropped.
+const LOCATION_MAILBOX: usize = 64;
+
+/// One subscriber's mailbox, shared by the registry (the sending side) and the [`Subscription`].
+#[derive(Debug)]
+struct Mailbox {
+    id: u64,
+    doorbell: Notify,
+    locations: mpsc::Sender<LocationUpdate>,
+}
+
+impl Mailbox {
+    fn ring(&self) {
+        self.doorbell.notify_one();
+    }
+
+    fn push(&self, location: &LocationUpdate) {
+        if self.locations.try_send(location.clone()).is_err() {
+            metrics::counter!("bus_locations_dropped_total").increment(1);
+        }
+    }
+}
+
+/// The registry of subscribers.
+#[derive(Debug, Default)]
+struct Routes {
+    next_id: u64,
+    /// Mailboxes of users' own streams, by user.
+    by_user: HashMap<UserId, Vec<Arc<Mailbox>>>,
+    /// Mailboxes of operators' streams.
+    everything: Vec<Arc<Mailbox>>,
+}
+
+/// The routed bus (cheap to clone), and a broadcast channel of every driver's position that only the
+/// operations console subscribes to.
 #[derive(Debug, Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<BusMessage>,
+    routes: Arc<RwLock<Routes>>,
     fleet: broadcast::Sender<DriverPosition>,
 }
 
@@ -62,12 +124,70 @@ impl Default for EventBus {
     }
 }
 
+/// A subscriber's place on the bus; dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    user: UserId,
+    interest: Interest,
+    mailbox: Arc<Mailbox>,
+    locations: mpsc::Receiver<LocationUpdate>,
+    routes: Arc<RwLock<Routes>>,
+}
+
+impl Subscription {
+    /// The next delivery. Cancel-safe: a doorbell or location not returned stays for the next call.
+    pub async fn recv(&mut self) -> Delivery {
+        tokio::select! {
+            biased;
+            () = self.mailbox.doorbell.notified() => Delivery::Events,
+            location = self.locations.recv() => match location {
+                Some(l) => Delivery::Location(l),
+                // The registry holds a sender as long as this subscription exists.
+                None => std::future::pending().await,
+            },
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut routes = write(&self.routes);
+        let id = self.mailbox.id;
+        match self.interest {
+            Interest::Own => {
+                if let Some(boxes) = routes.by_user.get_mut(&self.user) {
+                    boxes.retain(|m| m.id != id);
+                    if boxes.is_empty() {
+                        routes.by_user.remove(&self.user);
+                    }
+                }
+            }
+            Interest::Everything => routes.everything.retain(|m| m.id != id),
+        }
+    }
+}
+
+// The registry is plain data: a panic elsewhere leaves it usable.
+fn read(routes: &RwLock<Routes>) -> RwLockReadGuard<'_, Routes> {
+    routes
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write(routes: &RwLock<Routes>) -> RwLockWriteGuard<'_, Routes> {
+    routes
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl EventBus {
-    /// A bus that buffers up to 8192 messages per slow subscriber.
+    /// A bus with no subscriber.
     pub fn new() -> EventBus {
-        let (tx, _) = broadcast::channel(8192);
         let (fleet, _) = broadcast::channel(8192);
-        EventBus { tx, fleet }
+        EventBus {
+            routes: Arc::new(RwLock::new(Routes::default())),
+            fleet,
+        }
     }
 
     /// Publishes a driver's position to the operations console subscribers (none is fine).
@@ -80,13 +200,171 @@ impl EventBus {
         self.fleet.subscribe()
     }
 
-    /// Publishes a message to every current subscriber (none is fine).
+    /// Delivers a message to its recipients' subscriptions and to the operators' (none is fine); wakes
+    /// no other subscriber.
     pub fn publish(&self, message: BusMessage) {
-        let _ = self.tx.send(message);
+        let routes = read(&self.routes);
+        match &message {
+            BusMessage::Event(e) => {
+                for user in e.recipient_users() {
+                    for mailbox in routes.by_user.get(&user).into_iter().flatten() {
+                        mailbox.ring();
+                    }
+                }
+                for mailbox in &routes.everything {
+                    mailbox.ring();
+                }
+            }
+            BusMessage::Location(l) => {
+                for mailbox in routes.by_user.get(&l.rider).into_iter().flatten() {
+                    mailbox.push(l);
+                }
+                for mailbox in &routes.everything {
+                    mailbox.push(l);
+                }
+            }
+        }
     }
 
-    /// A new subscription that sees every message published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
-        self.tx.subscribe()
+    /// A new subscription of `user`'s stream to what `interest` names, from now on.
+    pub fn subscribe(&self, user: UserId, interest: Interest) -> Subscription {
+        let (tx, locations) = mpsc::channel(LOCATION_MAILBOX);
+        let mut routes = write(&self.routes);
+        let id = routes.next_id;
+        routes.next_id += 1;
+        let mailbox = Arc::new(Mailbox {
+            id,
+            doorbell: Notify::new(),
+            locations: tx,
+        });
+        match interest {
+            Interest::Own => routes
+                .by_user
+                .entry(user)
+                .or_default()
+                .push(Arc::clone(&mailbox)),
+            Interest::Everything => routes.everything.push(Arc::clone(&mailbox)),
+        }
+        drop(routes);
+        Subscription {
+            user,
+            interest,
+            mailbox,
+            locations,
+            routes: Arc::clone(&self.routes),
+        }
+    }
+
+    /// How many subscriptions are open (for tests and metrics).
+    pub fn subscribers(&self) -> usize {
+        let routes = read(&self.routes);
+        routes.by_user.values().map(Vec::len).sum::<usize>() + routes.everything.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_domain::ride::RideEvent;
+    use doorstep_store::{Recipient, RecipientRole};
+    use std::time::Duration;
+
+    fn user() -> UserId {
+        UserId::from_uuid(uuid::Uuid::now_v7())
+    }
+
+    /// Whether `subscription` gets something within a moment.
+    async fn woken(subscription: &mut Subscription) -> Option<Delivery> {
+        tokio::time::timeout(Duration::from_millis(50), subscription.recv())
+            .await
+            .ok()
+    }
+
+    fn event_for(recipients: &[(UserId, RecipientRole)]) -> StoredEvent {
+        StoredEvent {
+            id: 1,
+            ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+            at: Timestamp::from_millis(0),
+            recipients: recipients
+                .iter()
+                .map(|&(user, role)| Recipient { user, role })
+                .collect(),
+            event: RideEvent::PinLocked,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_wakes_its_recipients_and_the_operators_and_no_other_socket() {
+        let bus = EventBus::new();
+        let (rider, driver, other_driver, admin) = (user(), user(), user(), user());
+        let mut riders = bus.subscribe(rider, Interest::Own);
+        let mut drivers = bus.subscribe(driver, Interest::Own);
+        let mut others = bus.subscribe(other_driver, Interest::Own);
+        let mut console = bus.subscribe(admin, Interest::Everything);
+        bus.publish(BusMessage::Event(event_for(&[
+            (rider, RecipientRole::Customer),
+            (driver, RecipientRole::Worker),
+        ])));
+        assert!(matches!(woken(&mut riders).await, Some(Delivery::Events)));
+        assert!(matches!(woken(&mut drivers).await, Some(Delivery::Events)));
+        assert!(matches!(woken(&mut console).await, Some(Delivery::Events)));
+        assert!(
+            woken(&mut others).await.is_none(),
+            "another driver's socket slept"
+        );
+        // A burst of events is one doorbell: the stream reads them all from the store at once.
+        for _ in 0..3 {
+            bus.publish(BusMessage::Event(event_for(&[(
+                rider,
+                RecipientRole::Customer,
+            )])));
+        }
+        assert!(matches!(woken(&mut riders).await, Some(Delivery::Events)));
+        assert!(woken(&mut riders).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_location_reaches_the_rides_rider_and_the_operators_only()
+    -> Result<(), doorstep_geo::InvalidLatLng> {
+        let bus = EventBus::new();
+        let (rider, driver, admin) = (user(), user(), user());
+        let mut riders = bus.subscribe(rider, Interest::Own);
+        let mut drivers = bus.subscribe(driver, Interest::Own);
+        let mut console = bus.subscribe(admin, Interest::Everything);
+        let position = LatLng::new(40.75, -73.98)?;
+        bus.publish(BusMessage::Location(LocationUpdate {
+            ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+            rider,
+            driver,
+            position,
+            at: Timestamp::from_millis(0),
+            eta_s: None,
+        }));
+        assert!(
+            matches!(woken(&mut riders).await, Some(Delivery::Location(l)) if l.rider == rider)
+        );
+        assert!(matches!(
+            woken(&mut console).await,
+            Some(Delivery::Location(_))
+        ));
+        assert!(
+            woken(&mut drivers).await.is_none(),
+            "the driver's own socket slept"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_dropped_subscription_leaves_the_registry() {
+        let bus = EventBus::new();
+        let ann = user();
+        let first = bus.subscribe(ann, Interest::Own);
+        let second = bus.subscribe(ann, Interest::Own);
+        let console = bus.subscribe(user(), Interest::Everything);
+        assert_eq!(bus.subscribers(), 3);
+        drop(first);
+        assert_eq!(bus.subscribers(), 2);
+        drop((second, console));
+        assert_eq!(bus.subscribers(), 0);
     }
 }

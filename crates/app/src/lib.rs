@@ -22,7 +22,9 @@ pub mod ops;
 pub mod ride_counts;
 pub mod rides;
 
-pub use bus::{BusMessage, DriverPosition, EventBus, LocationUpdate};
+pub use bus::{
+    BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription,
+};
 pub use clock::Clock;
 pub use config::AppConfig;
 pub use error::AppError;

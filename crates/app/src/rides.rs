@@ -301,11 +301,7 @@ impl App {
         let events = self.store().events_of_ride(id).await?;
         Ok(events
             .into_iter()
-            .filter(|e| {
-                user.role == Role::Admin
-                    || e.audience.rider == Some(user.id)
-                    || e.audience.driver == Some(user.id)
-            })
+            .filter(|e| user.role == Role::Admin || e.is_for(user.id))
             .collect())
     }
 

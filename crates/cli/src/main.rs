@@ -59,6 +59,12 @@ enum BenchCommand {
     Geo(doorstep_loadtest::GeoArgs),
     /// Drives a running server with simulated drivers over WebSockets (and Redis side by side).
     Ingest(doorstep_loadtest::IngestArgs),
+    /// Starts a server in process, connects thousands of event streams, and measures how many socket
+    /// tasks one event to one user wakes and its delivery latency.
+    Fanout(doorstep_loadtest::FanoutArgs),
+    /// The client sockets of `bench fanout`, in a process of their own (started by it).
+    #[command(hide = true)]
+    FanoutClients(doorstep_loadtest::FanoutClientArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,6 +284,13 @@ async fn main() -> Result<()> {
             )?),
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),
             BenchCommand::Ingest(args) => Ok(doorstep_loadtest::run_ingest(&args).await?),
+            BenchCommand::Fanout(args) => {
+                doorstep_loadtest::run_fanout(&args).await?;
+                Ok(())
+            }
+            BenchCommand::FanoutClients(args) => {
+                Ok(doorstep_loadtest::run_fanout_clients(&args).await?)
+            }
         },
         Command::Policy(args) => {
             let mut session = doorstep_sim::stdio::PolicySession::new(args.class, args.policy)?;

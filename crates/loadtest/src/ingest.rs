@@ -582,7 +582,7 @@ async fn scrape_updates(
 
 /// The upgrade request of the event stream as the holder of `token`: the token goes in the
 /// `Authorization` header (the server refuses one in the URL).
-fn ws_request(
+pub(crate) fn ws_request(
     base: &str,
     token: &str,
 ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, LoadtestError> {

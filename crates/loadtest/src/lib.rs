@@ -7,15 +7,21 @@
 //!   the WebSocket while a rider asks `GET /v1/drivers/nearby`, and runs the same workload against
 //!   Redis (`GEOADD` pipelined, `GEOSEARCH`) in the same run, printing the ratios.
 //!
+//! - [`run_fanout`] starts a server in process, connects thousands of event streams from a child
+//!   process, and measures how many socket tasks one event (or one driver location) wakes and how long
+//!   it takes from commit to the client.
+//!
 //! This crate only measures: it reports numbers and never asserts on them, and it changes nothing
 //! in the crates it measures. Randomness comes from a seeded generator, so a run's workload (not
 //! its timings) is reproducible. Tables go to stdout; with `--json`, one JSON object per line.
 
+mod fanout;
 mod geo_bench;
 mod ingest;
 mod prometheus;
 mod stats;
 
+pub use fanout::{FanoutArgs, FanoutClientArgs, FanoutRow, run_fanout, run_fanout_clients};
 pub use geo_bench::{FleetRow, GeoArgs, GeoRow, run_geo};
 pub use ingest::{BatchFormat, IngestArgs, IngestRow, QueryVia, binary_batch, run_ingest};
 pub use prometheus::metric_value;

@@ -32,7 +32,7 @@ mod tickets;
 mod users;
 
 pub use error::StoreError;
-pub use events::{Audience, StoredEvent};
+pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use ledger::StatementLine;
 pub use rides::{Created, RideChange};
 

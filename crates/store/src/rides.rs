@@ -337,7 +337,7 @@ impl Store {
             &mut tx,
             self.backend,
             ride.id,
-            &[(event.clone(), *audience)],
+            &[(event.clone(), audience.recipients())],
             now,
         )
         .await?;
@@ -545,8 +545,12 @@ impl Store {
             // On an error the transaction is dropped, which rolls it back.
             insert_posting_in(&mut tx, posting).await?;
         }
-        let stored =
-            append_events(&mut tx, self.backend, ride.id, change.events, change.at).await?;
+        let events: Vec<_> = change
+            .events
+            .iter()
+            .map(|(event, audience)| (event.clone(), audience.recipients()))
+            .collect();
+        let stored = append_events(&mut tx, self.backend, ride.id, &events, change.at).await?;
         tx.commit().await?;
         Ok(stored)
     }

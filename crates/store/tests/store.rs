@@ -23,7 +23,8 @@ use doorstep_domain::{
 };
 use doorstep_geo::LatLng;
 use doorstep_store::{
-    Audience, Backend, Created, RideChange, StatementLine, Store, StoreError, StoredEvent,
+    Audience, Backend, Created, Recipient, RecipientRole, RideChange, StatementLine, Store,
+    StoreError, StoredEvent,
 };
 use std::future::Future;
 use std::io::Write as _;
@@ -51,10 +52,21 @@ enum Cleanup {
     PostgresDatabase(String),
 }
 
-/// Runs `test` on a fresh database of `engine`, then removes the database, whatever the outcome.
+/// Runs `test` on a fresh, migrated database of `engine`, then removes the database, whatever the
+/// outcome.
 async fn run_on<F, Fut>(engine: Engine, name: &str, test: F) -> TestResult
 where
     F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = TestResult> + Send + 'static,
+{
+    run_on_database(engine, name, true, |store, _url| test(store)).await
+}
+
+/// Runs `test` on a fresh database of `engine` (migrated if `migrate`), with its URL, then removes the
+/// database, whatever the outcome.
+async fn run_on_database<F, Fut>(engine: Engine, name: &str, migrate: bool, test: F) -> TestResult
+where
+    F: FnOnce(Store, String) -> Fut,
     Fut: Future<Output = TestResult> + Send + 'static,
 {
     let (url, cleanup) = match engine {
@@ -94,10 +106,15 @@ where
     let store = Store::connect(&url).await;
     let outcome = match store {
         Ok(store) => {
-            let outcome = match store.migrate().await {
+            let migrated = if migrate {
+                store.migrate().await
+            } else {
+                Ok(())
+            };
+            let outcome = match migrated {
                 // A panicking assertion inside the spawned task comes back as a JoinError, so the database
                 // is still removed before the panic is resumed below.
-                Ok(()) => tokio::spawn(test(store.clone())).await,
+                Ok(()) => tokio::spawn(test(store.clone(), url.clone())).await,
                 Err(e) => Ok(Err(e.into())),
             };
             store.close().await;
@@ -181,6 +198,8 @@ on_both_backends!(
     a_duplicate_posting_rolls_back_the_whole_ride_change,
     of_two_concurrent_changes_from_the_same_version_exactly_one_wins,
     events_for_a_user_are_theirs_only_ascending_and_after_the_given_id,
+    a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_events_once_in_order,
+    a_user_named_twice_among_the_recipients_receives_the_event_once,
     postings_balance_to_zero_and_a_repeat_is_refused,
     a_driver_statement_lists_the_earnings_of_the_period_oldest_first,
     a_user_can_rate_a_ride_only_once,
@@ -194,6 +213,36 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_agree_after_each_migration() -> TestResult {
     schema_agreement::sqlite_and_postgres_schemas_agree_after_each_migration().await
+}
+
+/// Tests of one migration: each starts from an empty database.
+mod on_sqlite_from_an_older_schema {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn existing_events_keep_exactly_their_recipients_through_migration_0005()
+    -> super::TestResult {
+        super::run_on_database(
+            super::Engine::Sqlite,
+            "existing_events_keep_exactly_their_recipients_through_migration_0005",
+            false,
+            super::existing_events_keep_exactly_their_recipients_through_migration_0005,
+        )
+        .await
+    }
+}
+
+/// Tests of one migration: each starts from an empty database.
+mod on_postgres_from_an_older_schema {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn existing_events_keep_exactly_their_recipients_through_migration_0005()
+    -> super::TestResult {
+        super::run_on_database(
+            super::Engine::Postgres,
+            "existing_events_keep_exactly_their_recipients_through_migration_0005",
+            false,
+            super::existing_events_keep_exactly_their_recipients_through_migration_0005,
+        )
+        .await
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -586,11 +635,11 @@ async fn a_ride_round_trip_preserves_every_field(store: Store) -> TestResult {
     assert_eq!(stored, requested);
     assert_eq!(stored_event.event, event);
     assert_eq!(
-        stored_event.audience,
-        Audience {
-            rider: Some(ann.id),
-            driver: None
-        }
+        stored_event.recipients,
+        [Recipient {
+            user: ann.id,
+            role: RecipientRole::Customer
+        }]
     );
     assert_eq!(store.ride(requested.id).await?, Some(requested.clone()));
 
@@ -1013,11 +1062,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
 
     for user in [ann.id, cat.id, bob.id, dan.id] {
         let mine = store.events_for_user(user, 0, 100).await?;
-        let expected: Vec<StoredEvent> = all
-            .iter()
-            .filter(|e| e.audience.includes(user))
-            .cloned()
-            .collect();
+        let expected: Vec<StoredEvent> = all.iter().filter(|e| e.is_for(user)).cloned().collect();
         assert_eq!(mine, expected);
     }
     assert_eq!(store.events_for_user(dan.id, 0, 100).await?, offered_to_dan);
@@ -1045,6 +1090,288 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
 
     let after_first = store.events_after(all[0].id, 2).await?;
     assert_eq!(after_first, all[1..3].to_vec());
+    Ok(())
+}
+
+/// Many transactions append events for one shared recipient (and one of a few others each) at once,
+/// while a reader resumes again and again from the last id it saw, a few events at a time, as a
+/// reconnecting client does, and an operator reads the whole log the same way. Each must end up with
+/// every event exactly once, in ascending id order. On PostgreSQL ids are drawn before commit: without the
+/// per-recipient cursor (for the recipient) or the visibility horizon (for the operator), or the old
+/// table lock, a later id commits first now and then, the reader moves past it, and the earlier one is
+/// never read.
+async fn a_reader_resuming_during_many_concurrent_writers_sees_each_of_its_events_once_in_order(
+    store: Store,
+) -> TestResult {
+    const WRITERS: usize = 16;
+    const RIDES_PER_WRITER: usize = 60;
+    let watcher = new_user(&store, Role::Rider, "watcher").await?;
+    let mut drivers = Vec::new();
+    for i in 0..4 {
+        drivers.push(
+            new_user(&store, Role::Driver, &format!("driver{i}"))
+                .await?
+                .id,
+        );
+    }
+    // Even writers write for the watcher (and one of the drivers); odd ones each for a rider of their
+    // own, so their transactions share no recipient and commit in any order.
+    let mut loners = Vec::new();
+    for w in 0..WRITERS / 2 {
+        loners.push(
+            new_user(&store, Role::Rider, &format!("loner{w}"))
+                .await?
+                .id,
+        );
+    }
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let store = store.clone();
+        let drivers = drivers.clone();
+        let (watcher, loner) = (watcher.id, loners[w / 2]);
+        writers.spawn(async move {
+            for i in 0..RIDES_PER_WRITER {
+                let (rider, audience) = if w % 2 == 0 {
+                    let driver = drivers[(w / 2 + i) % drivers.len()];
+                    (
+                        watcher,
+                        Audience {
+                            rider: Some(watcher),
+                            driver: Some(driver),
+                        },
+                    )
+                } else {
+                    (
+                        loner,
+                        Audience {
+                            rider: Some(loner),
+                            driver: None,
+                        },
+                    )
+                };
+                let (ride, event) = unsaved_ride(&store, rider, at(0)).await?;
+                store
+                    .create_ride(&ride, None, &event, &audience, at(0))
+                    .await?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        });
+    }
+    // The watcher resumes from its own events and an operator from the whole log, each in a loop of its
+    // own, until the writers are done and a last read finds nothing new.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = |operator: bool| {
+        let (store, writing, watcher) = (store.clone(), writing.clone(), watcher.id);
+        tokio::spawn(async move {
+            let (mut seen, mut last) = (Vec::<i64>::new(), 0);
+            loop {
+                let still_writing = writing.load(std::sync::atomic::Ordering::SeqCst);
+                let page = if operator {
+                    store.events_after(last, 100).await?
+                } else {
+                    store.events_for_user(watcher, last, 5).await?
+                };
+                if page.is_empty() && !still_writing {
+                    return Ok::<_, StoreError>(seen);
+                }
+                for e in &page {
+                    assert!(
+                        e.id > last,
+                        "delivered in ascending order: {} after {last}",
+                        e.id
+                    );
+                    seen.push(e.id);
+                    last = e.id;
+                }
+            }
+        })
+    };
+    let (watching, operating) = (reader(false), reader(true));
+    while let Some(done) = writers.join_next().await {
+        done??;
+    }
+    writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let seen = watching.await??;
+    let operator_seen = operating.await??;
+    let all: Vec<i64> = store
+        .events_for_user(watcher.id, 0, 100_000)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(all.len(), WRITERS / 2 * RIDES_PER_WRITER);
+    let missed: Vec<i64> = all
+        .iter()
+        .copied()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "the resuming reader never saw {missed:?}"
+    );
+    assert_eq!(seen, all, "each event once, in order");
+    let everything: Vec<i64> = store
+        .events_after(0, 100_000)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(everything.len(), WRITERS * RIDES_PER_WRITER);
+    let operator_missed: Vec<i64> = everything
+        .iter()
+        .copied()
+        .filter(|id| !operator_seen.contains(id))
+        .collect();
+    assert!(
+        operator_missed.is_empty(),
+        "the operator's feed never saw {operator_missed:?}"
+    );
+    assert_eq!(
+        operator_seen, everything,
+        "the operator's feed: each event once, in order"
+    );
+    // Each driver got its own share, in order too.
+    for driver in drivers {
+        let theirs = store.events_for_user(driver, 0, 100_000).await?;
+        assert_eq!(theirs.len(), WRITERS / 2 * RIDES_PER_WRITER / 4);
+        assert!(theirs.windows(2).all(|w| w[0].id < w[1].id));
+    }
+    Ok(())
+}
+
+async fn a_user_named_twice_among_the_recipients_receives_the_event_once(
+    store: Store,
+) -> TestResult {
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    let (ride, event) = unsaved_ride(&store, ann.id, at(0)).await?;
+    let twice = Audience {
+        rider: Some(ann.id),
+        driver: Some(ann.id),
+    };
+    let Created::New(_, stored) = store
+        .create_ride(&ride, None, &event, &twice, at(0))
+        .await?
+    else {
+        return Err("a first create must be new".into());
+    };
+    let once = [Recipient {
+        user: ann.id,
+        role: RecipientRole::Customer,
+    }];
+    assert_eq!(stored.recipients, once);
+    let read = store.events_for_user(ann.id, 0, 10).await?;
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].recipients, once);
+    Ok(())
+}
+
+/// A database with events written before the recipients table (rider_id / driver_id columns) keeps, for
+/// every event, exactly its rider as customer and its driver as worker; each user's sequence continues
+/// after the migrated events.
+async fn existing_events_keep_exactly_their_recipients_through_migration_0005(
+    store: Store,
+    url: String,
+) -> TestResult {
+    store.migrate_through(4).await?;
+    let pool = sqlx::AnyPool::connect(&url).await?;
+    let (rider, driver, other) = (
+        UserId::from_uuid(Uuid::now_v7()),
+        UserId::from_uuid(Uuid::now_v7()),
+        UserId::from_uuid(Uuid::now_v7()),
+    );
+    for (user, role) in [(rider, "rider"), (driver, "driver"), (other, "rider")] {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, 'Old', $3, 'x', 0)",
+        )
+        .bind(user.to_string())
+        .bind(format!("{user}@example.com"))
+        .bind(role)
+        .execute(&pool)
+        .await?;
+    }
+    let ride = RideId::from_uuid(Uuid::now_v7());
+    sqlx::query(
+        "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, \
+         quoted_fare, state, driver_id, pin, excluded_drivers, requested_at, version, updated_at) \
+         VALUES ($1, $2, $3, 40.75, -73.98, 40.71, -74.0, '{}', 'assigned', $4, '0427', '[]', 0, 1, 0)",
+    )
+    .bind(ride.to_string())
+    .bind(rider.to_string())
+    .bind(Uuid::now_v7().to_string())
+    .bind(driver.to_string())
+    .execute(&pool)
+    .await?;
+    let payload = serde_json::to_string(&RideEvent::PinLocked)?;
+    // Rider only, driver only, both, neither (operators only), and the other rider's.
+    let audiences = [
+        (Some(rider), None),
+        (None, Some(driver)),
+        (Some(rider), Some(driver)),
+        (None, None),
+        (Some(other), None),
+    ];
+    for (i, (r, d)) in audiences.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (ride_id, rider_id, driver_id, kind, payload, at) \
+             VALUES ($1, $2, $3, 'pin_locked', $4, $5)",
+        )
+        .bind(ride.to_string())
+        .bind(r.map(|u| u.to_string()))
+        .bind(d.map(|u| u.to_string()))
+        .bind(&payload)
+        .bind(i64::try_from(i)?)
+        .execute(&pool)
+        .await?;
+    }
+    pool.close().await;
+    store.migrate().await?;
+
+    let customer = |user| Recipient {
+        user,
+        role: RecipientRole::Customer,
+    };
+    let worker = |user| Recipient {
+        user,
+        role: RecipientRole::Worker,
+    };
+    let all = store.events_after(0, 100).await?;
+    let recipients: Vec<Vec<Recipient>> = all.iter().map(|e| e.recipients.clone()).collect();
+    assert_eq!(
+        recipients,
+        [
+            vec![customer(rider)],
+            vec![worker(driver)],
+            vec![customer(rider), worker(driver)],
+            vec![],
+            vec![customer(other)],
+        ]
+    );
+    let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+    let riders: Vec<i64> = store
+        .events_for_user(rider, 0, 100)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(riders, [ids[0], ids[2]]);
+    let drivers: Vec<i64> = store
+        .events_for_user(driver, 0, 100)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(drivers, [ids[1], ids[2]]);
+    assert_eq!(store.last_event_id_for(rider).await?, ids[2]);
+
+    // The rider's sequence goes on after the migrated events.
+    let (next, event) = unsaved_ride(&store, rider, at(10)).await?;
+    store
+        .create_ride(&next, None, &event, &Audience::of_ride(&next), at(10))
+        .await?;
+    let riders = store.events_for_user(rider, 0, 100).await?;
+    assert_eq!(riders.len(), 3);
+    assert_eq!(riders[2].event, event);
     Ok(())
 }
 

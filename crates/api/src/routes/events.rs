@@ -2,9 +2,12 @@
 //!
 //! On connect the server sends `{"type":"hello","last_event_id":N}`, then every durable event of the
 //! caller's rides after `after` (the last id the client saw; default: now), then live events as they happen,
-//! in id order, each once. A durable event on the bus is only a doorbell: the handler reads the caller's
-//! events after its last delivered id from the store, so a slow or reconnecting client never sees a gap or a
-//! duplicate. Driver positions on the caller's rides arrive as ephemeral `driver_location` messages without
+//! in id order, each once. Each socket subscribes to the bus under its user id ([`doorstep_app::bus`]): only
+//! the recipients of an event (and operators' sockets) are woken for it. A durable event on the bus is only a
+//! doorbell: the handler reads the caller's events after its last delivered id from the store, a bounded page
+//! at a time, so a slow or reconnecting client never sees a gap or a duplicate (why ids of one recipient only
+//! grow, without a table lock: `doorstep_store`'s `events` module). Events go out in the versioned wire format
+//! [`crate::dto::EventV1`]. Driver positions on the caller's rides arrive as ephemeral `driver_location` messages without
 //! an id; admins also receive every driver's `driver_position` (with `status`) every few seconds, for the
 //! operations console.
 //!
@@ -23,7 +26,8 @@
 //! Limits: a message over [`MAX_MESSAGE_BYTES`] closes the socket with close code 1009 (message too big);
 //! each user and each client IP may hold a few sockets at once ([`crate::open_sockets`]), and the oldest
 //! one over a cap is closed with 1008 `too_many_connections`; `nearby` queries count against the caller's
-//! request quota ([`crate::rate_limit`]) and are answered `rate_limited` (429) over it.
+//! request quota ([`crate::rate_limit`]) and are answered `rate_limited` (429) over it. Writes have a
+//! timeout and pings a pong deadline ([`StreamTimings`]; a silent peer is closed with 1001 `pong_timeout`).
 
 use crate::ApiState;
 use crate::driver_sockets;
@@ -38,13 +42,15 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
-use doorstep_app::{BusMessage, LocationUpdate};
+use doorstep_app::{Delivery, Interest, LocationUpdate};
 use doorstep_domain::{Role, Timestamp, User};
 use doorstep_geo::LatLng;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 /// Query of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -99,10 +105,55 @@ struct ClientMessage<'a> {
 
 /// Read buffer of a socket (several full location batches).
 const READ_BUFFER_BYTES: usize = 16 * 1024;
-/// How many events one catch-up read returns.
-const PAGE: i64 = 500;
+/// How an event stream treats a slow or silent peer.
+///
+/// A socket whose peer stopped reading would otherwise hold its task, its buffers and its database
+/// reads forever: every write has a deadline ([`StreamTimings::write_timeout`]), after which the socket
+/// is dropped. A peer that vanished without closing (a phone that lost its network) is found by pings: if
+/// nothing at all (a pong or any other message) arrives within [`StreamTimings::pong_deadline`] of a
+/// ping, the socket is closed. A socket that fell behind catches up from the store in pages of
+/// [`StreamTimings::catch_up_page`] events, one bounded query at a time, never one unbounded read.
+/// Closes are counted in `websocket_closed_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamTimings {
+    /// Longest a write to the socket may take.
+    pub write_timeout: Duration,
+    /// How often the server pings a quiet socket.
+    pub ping_interval: Duration,
+    /// How long after a ping the peer has to send a pong (or anything else).
+    pub pong_deadline: Duration,
+    /// How many events one catch-up query reads at most.
+    pub catch_up_page: i64,
+}
+
+impl Default for StreamTimings {
+    fn default() -> Self {
+        StreamTimings {
+            write_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            pong_deadline: Duration::from_secs(20),
+            catch_up_page: 500,
+        }
+    }
+}
 /// A driver's socket lets the others take a turn after this many location batches in a row.
 const BATCHES_PER_TURN: u32 = 16;
+
+/// How many times a socket's task woke for a message from the bus, over all sockets of this process.
+static BUS_WAKEUPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times a socket's task woke for a message from the bus (a durable event's doorbell or a
+/// driver location), summed over every socket of this process since it started; also served as
+/// `websocket_bus_wakeups_total`. `doorstep bench fanout` divides it by the messages published.
+pub fn bus_wakeups() -> u64 {
+    BUS_WAKEUPS.load(Ordering::Relaxed)
+}
+
+/// Counts one wake-up of a socket's task for a bus message.
+fn count_bus_wakeup() {
+    BUS_WAKEUPS.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("websocket_bus_wakeups_total").increment(1);
+}
 
 /// Issues a single-use ticket for the event stream: `GET /v1/events?ticket=...` within about 30 s.
 ///
@@ -141,7 +192,8 @@ fn has_token_param(query: Option<&str>) -> bool {
 /// Authenticate with `Authorization: Bearer <token>` or with `?ticket=` (from `POST /v1/events/tickets`,
 /// single use); `?token=` is refused with 400 `token_in_url`. The server sends
 /// `{"type":"hello","last_event_id":N}`, then the caller's events after `after`, then live
-/// events, each once and in id order. Drivers send their positions on the same socket, either as text
+/// events, each once and in id order. Each durable event is an `EventV1` (schema below: `v: 1`, `id`,
+/// `ride_id`, `at`, `type` and the type's fields), the same as in `GET /v1/rides/{id}/events`. Drivers send their positions on the same socket, either as text
 /// `{"type":"locations","points":[{"lat":..,"lng":..,"at":"RFC 3339"}]}` or as compact binary messages: a
 /// version byte `1`, then 1 to 100 points of 16 bytes, little-endian: latitude × 10⁷ (`i32`), longitude ×
 /// 10⁷ (`i32`), time in Unix milliseconds (`i64`). Good batches get no answer. A bad message gets an error
@@ -212,10 +264,18 @@ pub async fn events(
     };
     let after = match q.after {
         Some(a) => a,
+        // Operators read the whole log below its visibility horizon; anyone else starts after their own
+        // newest event, which every later event of theirs follows (crates/store/src/events.rs).
+        None if user.role == Role::Admin => state
+            .app
+            .store()
+            .event_horizon()
+            .await
+            .map_err(doorstep_app::AppError::from)?,
         None => state
             .app
             .store()
-            .last_event_id()
+            .last_event_id_for(user.id)
             .await
             .map_err(doorstep_app::AppError::from)?,
     };
@@ -240,14 +300,33 @@ pub async fn events(
         }))
 }
 
-/// Sends a close frame with `code` and `reason`; the caller then drops the socket.
-async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
+/// Sends a close frame with `code` and `reason`, within the write timeout; the caller then drops the
+/// socket.
+async fn close_with(state: &ApiState, socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
     };
     // The peer may be gone already.
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = send(state, socket, Message::Close(Some(frame))).await;
+}
+
+/// Counts a socket closed by the server for `reason` (a bounded set of names).
+fn count_close(reason: &'static str) {
+    metrics::counter!("websocket_closed_total", "reason" => reason).increment(1);
+}
+
+/// Sends one message within the write timeout. False if the peer is gone or did not take it in time
+/// (then the caller drops the socket).
+async fn send(state: &ApiState, socket: &mut WebSocket, message: Message) -> bool {
+    match tokio::time::timeout(state.streams.write_timeout, socket.send(message)).await {
+        Ok(sent) => sent.is_ok(),
+        Err(_) => {
+            count_close("write_timeout");
+            tracing::debug!("websocket write timed out; closing it");
+            false
+        }
+    }
 }
 
 /// Whether a read failed because the message was over the size limit (tungstenite's capacity error,
@@ -269,23 +348,27 @@ async fn superseded(registration: &mut Registration) -> Cap {
     }
 }
 
-async fn send_json(socket: &mut WebSocket, value: &serde_json::Value) -> bool {
-    socket
-        .send(Message::Text(Utf8Bytes::from(value.to_string())))
-        .await
-        .is_ok()
+async fn send_json(state: &ApiState, socket: &mut WebSocket, value: &serde_json::Value) -> bool {
+    send(
+        state,
+        socket,
+        Message::Text(Utf8Bytes::from(value.to_string())),
+    )
+    .await
 }
 
-/// Sends every event of `user` after `*last`, advancing `*last`. Returns false if the socket is gone.
+/// Sends every event of `user` after `*last`, advancing `*last`, reading at most a page at a time.
+/// Returns false if the socket is gone.
 async fn catch_up(state: &ApiState, user: &User, last: &mut i64, socket: &mut WebSocket) -> bool {
+    let page_size = state.streams.catch_up_page.max(1);
     loop {
         let page = if user.role == Role::Admin {
-            state.app.store().events_after(*last, PAGE).await
+            state.app.store().events_after(*last, page_size).await
         } else {
             state
                 .app
                 .store()
-                .events_for_user(user.id, *last, PAGE)
+                .events_for_user(user.id, *last, page_size)
                 .await
         };
         let events = match page {
@@ -296,12 +379,12 @@ async fn catch_up(state: &ApiState, user: &User, last: &mut i64, socket: &mut We
             }
         };
         for e in &events {
-            if !send_json(socket, &event_json(e)).await {
+            if !send_json(state, socket, &event_json(e)).await {
                 return false;
             }
             *last = e.id;
         }
-        if i64::try_from(events.len()).unwrap_or(0) < PAGE {
+        if i64::try_from(events.len()).unwrap_or(0) < page_size {
             return true;
         }
     }
@@ -326,41 +409,39 @@ async fn stream(
     mut socket: WebSocket,
     mut registration: Registration,
 ) {
-    // Subscribe before reading the backlog so that nothing falls between the two.
-    let mut bus = state.app.bus().subscribe();
+    // Subscribe before reading the backlog so that nothing falls between the two. Only this user's
+    // events and locations ring this socket; operators' sockets hear everything.
+    let interest = if user.role == Role::Admin {
+        Interest::Everything
+    } else {
+        Interest::Own
+    };
+    let mut bus = state.app.bus().subscribe(user.id, interest);
     // Only the operations console listens to every driver's position.
     let mut positions = (user.role == Role::Admin).then(|| state.app.bus().subscribe_positions());
     let mut last = after;
     let hello = serde_json::json!({"type": "hello", "last_event_id": after, "user_id": user.id.to_string()});
-    if !send_json(&mut socket, &hello).await
+    if !send_json(&state, &mut socket, &hello).await
         || !catch_up(&state, &user, &mut last, &mut socket).await
     {
         return;
     }
-    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    let timings = state.streams;
+    let mut ping = tokio::time::interval(timings.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
+    // When the peer must have answered the last ping; `None` while nothing is outstanding.
+    let mut pong_due: Option<Instant> = None;
     let mut points = Vec::with_capacity(doorstep_app::drivers::MAX_BATCH);
     let mut batches_in_a_row = 0u32;
     metrics::gauge!("websocket_connections").increment(1.0);
     loop {
         tokio::select! {
-            message = bus.recv() => {
-                let alive = match message {
-                    Ok(BusMessage::Event(e)) => {
-                        let mine = user.role == Role::Admin
-                            || e.audience.rider == Some(user.id)
-                            || e.audience.driver == Some(user.id);
-                        if mine && e.id > last { catch_up(&state, &user, &mut last, &mut socket).await } else { true }
-                    }
-                    Ok(BusMessage::Location(l)) => {
-                        if l.rider == user.id || user.role == Role::Admin {
-                            send_json(&mut socket, &location_json(&l)).await
-                        } else {
-                            true
-                        }
-                    }
-                    Err(RecvError::Lagged(_)) => catch_up(&state, &user, &mut last, &mut socket).await,
-                    Err(RecvError::Closed) => false,
+            delivery = bus.recv() => {
+                count_bus_wakeup();
+                let alive = match delivery {
+                    Delivery::Events => catch_up(&state, &user, &mut last, &mut socket).await,
+                    Delivery::Location(l) => send_json(&state, &mut socket, &location_json(&l)).await,
                 };
                 if !alive {
                     break;
@@ -376,11 +457,13 @@ async fn stream(
                     "lng": d.position.lng(),
                     "at": rfc3339(d.at),
                 });
-                if !send_json(&mut socket, &message).await {
+                if !send_json(&state, &mut socket, &message).await {
                     break;
                 }
             }
             incoming = socket.recv() => {
+                // Anything from the peer shows it is there.
+                pong_due = None;
                 let reply = match incoming {
                     Some(Ok(Message::Text(text))) => {
                         handle_text(&state, &user, text.as_str(), &mut points).await
@@ -391,14 +474,14 @@ async fn stream(
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Err(e)) => {
                         if message_too_big(e) {
-                            close_with(&mut socket, close_code::SIZE, MESSAGE_TOO_BIG).await;
+                            close_with(&state, &mut socket, close_code::SIZE, MESSAGE_TOO_BIG).await;
                         }
                         break;
                     }
                     Some(Ok(_)) => continue,
                 };
                 if let Some(reply) = reply
-                    && !send_json(&mut socket, &reply).await
+                    && !send_json(&state, &mut socket, &reply).await
                 {
                     break;
                 }
@@ -410,17 +493,37 @@ async fn stream(
             }
             cap = superseded(&mut registration) => {
                 tracing::debug!(user_id = %user.id, cap = cap.as_str(), "websocket superseded by a newer one");
-                close_with(&mut socket, close_code::POLICY, TOO_MANY_CONNECTIONS).await;
+                close_with(&state, &mut socket, close_code::POLICY, TOO_MANY_CONNECTIONS).await;
+                break;
+            }
+            () = pong_deadline(pong_due) => {
+                tracing::debug!(user_id = %user.id, "no pong within the deadline; closing the websocket");
+                count_close("pong_timeout");
+                close_with(&state, &mut socket, close_code::AWAY, PONG_TIMEOUT).await;
                 break;
             }
             _ = ping.tick() => {
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                if !send(&state, &mut socket, Message::Ping(Default::default())).await {
                     break;
+                }
+                if pong_due.is_none() {
+                    pong_due = Some(Instant::now() + timings.pong_deadline);
                 }
             }
         }
     }
     metrics::gauge!("websocket_connections").decrement(1.0);
+}
+
+/// Close reason of a socket whose peer did not answer a ping in time.
+pub const PONG_TIMEOUT: &str = "pong_timeout";
+
+/// Resolves at `due`; never when nothing is due.
+async fn pong_deadline(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The next driver position for an admin's socket; never resolves for other users. A lagging console

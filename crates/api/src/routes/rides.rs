@@ -3,8 +3,8 @@
 
 use crate::ApiState;
 use crate::dto::{
-    EventList, QuoteRequest, QuoteResponse, RatingBody, RatingResponse, RideList, RideRequestBody,
-    RideView, StartBody, event_json,
+    EventList, EventV1, QuoteRequest, QuoteResponse, RatingBody, RatingResponse, RideList,
+    RideRequestBody, RideView, StartBody,
 };
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, parse_id};
@@ -118,7 +118,7 @@ pub async fn events(
         .ride_events_for(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
     Ok(Json(EventList {
-        events: events.iter().map(event_json).collect(),
+        events: events.iter().map(EventV1::from).collect(),
     }))
 }
 

@@ -5,6 +5,7 @@ use crate::backend::{TestDb, TestResult};
 use crate::places::Place;
 use doorstep_api::open_sockets::SocketCaps;
 use doorstep_api::rate_limit::RateLimits;
+use doorstep_api::routes::events::StreamTimings;
 use doorstep_app::{App, AppConfig, Background, Clock};
 use doorstep_domain::Timestamp;
 use doorstep_store::Store;
@@ -184,6 +185,19 @@ impl TestServer {
         .await
     }
 
+    /// Starts a server on `db` with the test configuration and the event stream's timings `timings`.
+    pub async fn start_with_timings(db: &TestDb, timings: StreamTimings) -> TestResult<TestServer> {
+        TestServer::launch_with(
+            db,
+            test_config(),
+            Clock::manual(WEDNESDAY_2PM),
+            RateLimits::default(),
+            SocketCaps::default(),
+            timings,
+        )
+        .await
+    }
+
     /// Starts a server on `db` (migrating it if needed) with `config`, `clock`, the rate limits `limits`
     /// and the WebSocket caps `caps`.
     pub async fn launch(
@@ -192,6 +206,17 @@ impl TestServer {
         clock: Clock,
         limits: RateLimits,
         caps: SocketCaps,
+    ) -> TestResult<TestServer> {
+        TestServer::launch_with(db, config, clock, limits, caps, StreamTimings::default()).await
+    }
+
+    async fn launch_with(
+        db: &TestDb,
+        config: AppConfig,
+        clock: Clock,
+        limits: RateLimits,
+        caps: SocketCaps,
+        timings: StreamTimings,
     ) -> TestResult<TestServer> {
         let store = Store::connect(&db.url).await?;
         store.migrate().await?;
@@ -202,7 +227,7 @@ impl TestServer {
         let mut stop = shutdown.subscribe();
         let serving = tokio::spawn(doorstep_api::serve(
             listener,
-            doorstep_api::router_with(app.clone(), limits, caps),
+            doorstep_api::router_with_timings(app.clone(), limits, caps, timings),
             async move {
                 // Also stops when the sender is dropped (a test that failed half-way).
                 let _ = stop.wait_for(|stopped| *stopped).await;
