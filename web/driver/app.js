@@ -31,6 +31,8 @@ const st = {
   offer: null,
   ride: null,
   rated: new Set(),
+  // The dispatcher's latest suggestion of where riders are expected: { lat, lng, zone, at }.
+  suggestion: null,
 };
 
 function persist() {
@@ -231,8 +233,21 @@ function sendPosition() {
 
 // ---- live events
 
+// A suggestion holds for a few minutes (the dispatcher repositions idle drivers every minute).
+const SUGGESTION_MS = 5 * 60 * 1000;
+
+function liveSuggestion() {
+  const g = st.suggestion;
+  return g && st.online && !activeRide() && !st.offer && Date.now() - Date.parse(g.at) < SUGGESTION_MS ? g : null;
+}
+
 function onMessage(m) {
   const me = api.session && api.session.user_id;
+  if (m.type === 'reposition_suggested') {
+    st.suggestion = { lat: m.lat, lng: m.lng, zone: m.zone, at: m.at };
+    draw();
+    return;
+  }
   if (m.type === 'offered' && m.driver === me) {
     refreshOffers();
     return;
@@ -306,7 +321,15 @@ function drawMap() {
     keep.add('pickup').add('dropoff');
     const target = r && r.state === 'in_progress' ? r.dropoff : show.pickup;
     if (st.pos) map.setLine('route', [st.pos, target]);
-  } else map.removeLine('route');
+  } else {
+    const g = liveSuggestion();
+    if (g) {
+      map.setMarker('suggested', { lat: g.lat, lng: g.lng, kind: 'pickup', label: `Riders expected: ${g.zone}` });
+      keep.add('suggested');
+      if (st.pos) map.setLine('route', [st.pos, g]);
+      else map.removeLine('route');
+    } else map.removeLine('route');
+  }
   map.pruneMarkers((id) => keep.has(id));
 }
 
@@ -379,6 +402,10 @@ function drive() {
       <div class="toggle card"><span id="online-label">${st.online ? 'Waiting for ride offers…' : 'Go online to receive ride offers.'}</span>
         <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
       <p class="error" role="alert" id="online-error"></p>
+      ${liveSuggestion()
+        ? html`<div class="card" id="suggestion" role="status"><h2>Riders expected nearby</h2>
+            <p>More ride requests are expected in <strong>${liveSuggestion().zone}</strong> soon. Heading there is up to you.</p></div>`
+        : ''}
       <div class="card">
         <h2>Location</h2>
         <fieldset class="seg"><legend class="visually-hidden">Location source</legend>

@@ -23,6 +23,8 @@ mod cancellation;
 mod contract;
 #[path = "api/dispatch.rs"]
 mod dispatch;
+#[path = "api/dispatch_core.rs"]
+mod dispatch_core;
 #[path = "api/event_stream.rs"]
 mod event_stream;
 #[path = "api/hygiene.rs"]
@@ -47,10 +49,10 @@ mod ride_flow;
 mod ride_steps;
 #[path = "api/server.rs"]
 mod server;
-#[path = "api/trip_checks.rs"]
-mod trip_checks;
 #[path = "api/stream_hygiene.rs"]
 mod stream_hygiene;
+#[path = "api/trip_checks.rs"]
+mod trip_checks;
 #[path = "api/websocket.rs"]
 mod websocket;
 #[path = "api/websocket_limits.rs"]
@@ -61,6 +63,7 @@ use bad_input::*;
 use cancellation::*;
 use contract::*;
 use dispatch::*;
+use dispatch_core::*;
 use hygiene::*;
 use operations::*;
 use ops::*;
@@ -68,8 +71,8 @@ use pin::*;
 use release_data::*;
 use restart::*;
 use ride_flow::*;
-use trip_checks::*;
 use stream_hygiene::*;
+use trip_checks::*;
 use websocket::*;
 use websocket_limits::*;
 
@@ -138,6 +141,8 @@ on_both_backends!(
     a_declined_offer_goes_to_the_next_driver,
     without_any_driver_the_ride_ends_as_no_driver_available_at_the_pickup_limit,
     when_every_driver_declines_the_ride_ends_with_all_drivers_declined,
+    idle_drivers_crowded_in_one_place_are_suggested_where_riders_are_expected,
+    no_ride_is_dropped_while_the_store_refuses_the_dispatchers_writes,
     a_driver_whose_last_position_is_stale_gets_no_offer,
     a_batch_pairs_rides_and_drivers_by_least_total_pickup_time_not_first_come,
     // The WebSocket event stream.

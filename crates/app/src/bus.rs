@@ -50,6 +50,20 @@ pub struct DriverPosition {
     pub at: Timestamp,
 }
 
+/// A suggestion to an idle driver to move towards where riders are expected (the dispatcher's
+/// repositioning; the driver app shows it, the driver may ignore it).
+#[derive(Debug, Clone)]
+pub struct RepositionSuggestion {
+    /// The driver.
+    pub driver: UserId,
+    /// Where to go.
+    pub to: LatLng,
+    /// The taxi zone of `to`, for the driver app.
+    pub zone: String,
+    /// When it was made.
+    pub at: Timestamp,
+}
+
 /// What is published on the bus.
 #[derive(Debug, Clone)]
 pub enum BusMessage {
@@ -57,6 +71,8 @@ pub enum BusMessage {
     Event(StoredEvent),
     /// A driver's position on a ride; it reaches the ride's rider and the operators.
     Location(LocationUpdate),
+    /// A repositioning suggestion; it reaches its driver only.
+    Suggestion(RepositionSuggestion),
 }
 
 /// What a subscription receives.
@@ -66,6 +82,15 @@ pub enum Delivery {
     Events,
     /// A driver's position for the subscriber.
     Location(LocationUpdate),
+    /// A repositioning suggestion for the subscriber (a driver).
+    Suggestion(RepositionSuggestion),
+}
+
+/// An ephemeral message waiting in a mailbox.
+#[derive(Debug)]
+enum Push {
+    Location(LocationUpdate),
+    Suggestion(RepositionSuggestion),
 }
 
 /// What a subscriber wants.
@@ -85,7 +110,7 @@ const LOCATION_MAILBOX: usize = 64;
 struct Mailbox {
     id: u64,
     doorbell: Notify,
-    locations: mpsc::Sender<LocationUpdate>,
+    locations: mpsc::Sender<Push>,
 }
 
 impl Mailbox {
@@ -94,8 +119,22 @@ impl Mailbox {
     }
 
     fn push(&self, location: &LocationUpdate) {
-        if self.locations.try_send(location.clone()).is_err() {
+        if self
+            .locations
+            .try_send(Push::Location(location.clone()))
+            .is_err()
+        {
             metrics::counter!("bus_locations_dropped_total").increment(1);
+        }
+    }
+
+    fn suggest(&self, suggestion: &RepositionSuggestion) {
+        if self
+            .locations
+            .try_send(Push::Suggestion(suggestion.clone()))
+            .is_err()
+        {
+            metrics::counter!("bus_suggestions_dropped_total").increment(1);
         }
     }
 }
@@ -130,7 +169,7 @@ pub struct Subscription {
     user: UserId,
     interest: Interest,
     mailbox: Arc<Mailbox>,
-    locations: mpsc::Receiver<LocationUpdate>,
+    locations: mpsc::Receiver<Push>,
     routes: Arc<RwLock<Routes>>,
 }
 
@@ -141,7 +180,8 @@ impl Subscription {
             biased;
             () = self.mailbox.doorbell.notified() => Delivery::Events,
             location = self.locations.recv() => match location {
-                Some(l) => Delivery::Location(l),
+                Some(Push::Location(l)) => Delivery::Location(l),
+                Some(Push::Suggestion(r)) => Delivery::Suggestion(r),
                 // The registry holds a sender as long as this subscription exists.
                 None => std::future::pending().await,
             },
@@ -221,6 +261,11 @@ impl EventBus {
                 }
                 for mailbox in &routes.everything {
                     mailbox.push(l);
+                }
+            }
+            BusMessage::Suggestion(r) => {
+                for mailbox in routes.by_user.get(&r.driver).into_iter().flatten() {
+                    mailbox.suggest(r);
                 }
             }
         }

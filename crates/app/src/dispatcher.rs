@@ -1,17 +1,31 @@
-//! The live dispatcher of a city: one task that gathers rides waiting for a driver over a short batch
-//! window, then assigns them all at once by minimum total pickup ETA with
-//! [`doorstep_dispatch::assign_min_cost`] — the same solver the simulator and benchmarks call — and offers
-//! each ride to its driver. A ride is offered to one driver at a time; when that driver declines or lets
-//! the offer expire, the ride joins the next batch without them. A ride that finds no driver within the
-//! pickup limit ends as `no_driver_available` with the reason.
+//! The live dispatcher of a city: a thin async shell around [`doorstep_dispatch::Dispatcher`], the
+//! IO-free core that the simulator also drives (`doorstep bench ridehail --policy live`), so the
+//! benchmark measures what the server runs.
+//!
+//! The shell turns what happens into the core's inputs (a ride waits: the job opens; a ride is
+//! assigned, cancelled or ended: the job is gone; drivers' places and availability from the hot
+//! state at each tick), ticks the core every batch window, and carries out its actions against the
+//! store: offers, expiries, `no_driver_available` verdicts, and repositioning suggestions to idle
+//! drivers (published on the bus for their apps). Store errors never drop a ride:
+//!
+//! - an offer the store could not record goes back to the core ([`Input::OfferFailed`]) and the
+//!   ride waits for the next batch;
+//! - a verdict the store could not record is repeated by the core after `retry_secs`;
+//! - a ride the shell could not read is read again at every tick until it can;
+//! - every `reconcile_every` ticks the shell compares the core's jobs with the rides the store says
+//!   wait, so a command lost to a full queue (the queue is bounded) or a failed read is made good.
 
 use crate::App;
-use doorstep_dispatch::{AssignmentProblem, Candidate, assign_min_cost};
+use crate::bus::{BusMessage, RepositionSuggestion};
+use doorstep_dispatch::{
+    Action, DispatchConfig, Dispatcher, Forecast, Input, OfferNo, OpenJob, Planar, RouteStop,
+    TravelTime, Unfulfilled, Window,
+};
 use doorstep_domain::offer::{Offer, OfferState};
-use doorstep_domain::ride::{NoDriverReason, RideEvent, RideState};
+use doorstep_domain::ride::{NoDriverReason, Ride, RideEvent, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
-use doorstep_geo::LatLng;
-use std::collections::BTreeMap;
+use doorstep_geo::{City, LatLng, Utm, new_york_local, to_latlng, to_utm};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
@@ -26,7 +40,11 @@ pub enum DispatchCommand {
     Gone(RideId),
 }
 
-/// A ride waiting for a driver, as the dispatcher tracks it.
+/// How many commands may wait for the dispatcher; past that, senders drop the command and the
+/// periodic reconciliation with the store picks the ride up.
+pub const COMMAND_QUEUE: usize = 4096;
+
+/// A ride waiting for a driver when the server starts, as the record has it.
 #[derive(Debug, Clone)]
 pub struct PendingRide {
     /// The ride.
@@ -37,27 +55,273 @@ pub struct PendingRide {
     pub requested_at: Timestamp,
     /// Drivers who declined, let an offer expire, or cancelled.
     pub excluded: Vec<UserId>,
-    /// The offer out now, with its driver and deadline.
+    /// The offer out at the restart, with its driver and deadline.
     pub offer: Option<(OfferId, UserId, Timestamp)>,
 }
 
-/// Penalty for leaving a ride unassigned in a batch; far above any pickup ETA so that the solver first
-/// serves as many rides as possible, then minimises their total ETA.
-const UNASSIGNED_COST: f64 = 1.0e7;
+/// A place of the city for the core: the point and its UTM projection (km, for distances).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CityPlace {
+    /// The point.
+    pub point: LatLng,
+    /// Its projection.
+    pub utm: Utm,
+}
+
+impl CityPlace {
+    /// The place of `point`.
+    pub fn of(point: LatLng) -> CityPlace {
+        CityPlace {
+            point,
+            utm: to_utm(point),
+        }
+    }
+}
+
+impl Planar for CityPlace {
+    fn xy_km(&self) -> (f64, f64) {
+        (self.utm.x, self.utm.y)
+    }
+}
+
+/// Seconds on the core's clock (Unix seconds) of a timestamp, and back.
+fn secs(t: Timestamp) -> f64 {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "milliseconds of this era fit in f64"
+    )]
+    let s = t.millis() as f64 / 1000.0;
+    s
+}
+
+fn timestamp(s: f64) -> Timestamp {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "seconds of this era, in milliseconds, fit in i64"
+    )]
+    let ms = (s * 1000.0).round() as i64;
+    Timestamp::from_millis(ms)
+}
+
+/// The city's mean zone-to-zone travel times at New York local time: what the quote's and the
+/// offer's ETAs use. The cost the dispatcher minimises is the drive's seconds, so on an idle
+/// driver a ride's cost is exactly its pickup ETA.
+#[derive(Debug, Clone, Copy)]
+pub struct CityTravel {
+    city: &'static City,
+}
+
+impl TravelTime for CityTravel {
+    type Place = CityPlace;
+
+    fn travel_secs(&self, from: &CityPlace, to: &CityPlace, depart: f64) -> Option<f64> {
+        #[allow(clippy::cast_possible_truncation, reason = "Unix seconds of this era")]
+        let unix = depart.floor() as i64;
+        let secs =
+            self.city
+                .mean_travel_secs(from.utm, to.utm, new_york_local(unix).seconds_of_day);
+        (secs.is_finite() && secs >= 0.0).then_some(secs)
+    }
+}
+
+/// Where riders are expected: the 2018 demand of the city's taxi zones in the current and the next
+/// 15 minutes of the New York weekday, at each zone's lot (the lot nearest the zone's centroid).
+#[derive(Debug, Clone)]
+pub struct CityForecast {
+    city: &'static City,
+    /// Per zone, its lot as a place, if it has one.
+    lots: Vec<Option<CityPlace>>,
+    /// Per zone, its index among the targets.
+    target_of_zone: Vec<Option<usize>>,
+}
+
+impl CityForecast {
+    /// The forecast of `city`.
+    pub fn new(city: &'static City) -> CityForecast {
+        let lots: Vec<Option<CityPlace>> = city
+            .zones()
+            .iter()
+            .enumerate()
+            .map(|(z, zone)| {
+                city.lots()
+                    .iter()
+                    .filter(|l| l.zone.index() == z)
+                    .min_by(|a, b| {
+                        let d =
+                            |p: Utm| (p.x - zone.centroid.x).abs() + (p.y - zone.centroid.y).abs();
+                        d(a.pos).total_cmp(&d(b.pos))
+                    })
+                    .map(|l| CityPlace {
+                        point: to_latlng(l.pos),
+                        utm: l.pos,
+                    })
+            })
+            .collect();
+        let mut next = 0;
+        let target_of_zone = lots
+            .iter()
+            .map(|l| {
+                l.map(|_| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        CityForecast {
+            city,
+            lots,
+            target_of_zone,
+        }
+    }
+}
+
+impl Forecast<CityPlace> for CityForecast {
+    fn targets(&self, now: f64) -> Vec<(CityPlace, f64)> {
+        #[allow(clippy::cast_possible_truncation, reason = "Unix seconds of this era")]
+        let local = new_york_local(now.floor() as i64);
+        let demand = self.city.demand();
+        let window = u8::try_from(local.seconds_of_day / 900).unwrap_or(0) % 96;
+        let next = (window + 1) % 96;
+        // The table is by weekday (Monday 0 .. Friday 4); weekends use Friday's.
+        let dow = local.weekday.min(4);
+        let mut weight = vec![0.0; self.lots.len()];
+        for w in [window, next] {
+            for row in demand.rows(dow, w) {
+                if let Some(x) = weight.get_mut(row.pickup.index()) {
+                    *x += f64::from(row.trips);
+                }
+            }
+        }
+        self.lots
+            .iter()
+            .zip(weight)
+            .filter_map(|(lot, w)| lot.map(|l| (l, w)))
+            .collect()
+    }
+
+    fn home(&self, place: &CityPlace, _targets: &[(CityPlace, f64)]) -> Option<usize> {
+        let zone = self.city.zone_of(place.utm);
+        self.target_of_zone.get(zone.index()).copied().flatten()
+    }
+}
+
+type Core = Dispatcher<RideId, UserId, CityPlace, CityTravel, CityForecast>;
+
+/// The core's tuning from the app's configuration.
+pub fn core_config(app: &App) -> DispatchConfig {
+    let c = app.config();
+    #[allow(clippy::cast_precision_loss, reason = "seconds of configuration")]
+    DispatchConfig {
+        offer_timeout_secs: c.offer_timeout_secs as f64,
+        candidates_per_job: c.candidates_per_request.max(1),
+        max_reach_km: c.max_pickup_km,
+        max_first_stop_secs: f64::INFINITY,
+        stale_after_secs: c.driver_stale_secs as f64,
+        // Drivers on a ride take no other ride here (no chaining): the wait never arises.
+        wait_secs_weight: 0.0,
+        retry_secs: 10.0,
+        recheck_secs: 10.0,
+        reposition_interval_secs: 60.0,
+        reposition_max_km: 3.0,
+        reposition_horizon_secs: 300.0,
+        cell_km: 0.5,
+    }
+}
+
+/// The core for `app`'s city.
+pub fn new_core(app: &App) -> Core {
+    Dispatcher::new(
+        core_config(app),
+        CityTravel { city: app.city() },
+        CityForecast::new(app.city()),
+    )
+}
+
+/// The job of a ride: its pickup (waiting from the request for the pickup limit) and drop-off.
+fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
+    let requested = secs(ride.requested_at);
+    #[allow(clippy::cast_precision_loss, reason = "seconds of configuration")]
+    let limit = app.config().pickup_limit_secs as f64;
+    OpenJob {
+        job: ride.id,
+        stops: vec![
+            RouteStop {
+                job: ride.id,
+                place: CityPlace::of(ride.pickup),
+                window: Window {
+                    earliest: f64::NEG_INFINITY,
+                    latest: f64::INFINITY,
+                },
+                service_secs: 0.0,
+                load: 1,
+            },
+            RouteStop {
+                job: ride.id,
+                place: CityPlace::of(ride.dropoff),
+                window: Window::ANY,
+                service_secs: 0.0,
+                load: -1,
+            },
+        ],
+        opened_at: requested,
+        give_up_at: requested + limit,
+        // Far above any pickup ETA: serve as many rides as possible, then minimise their ETAs.
+        unassigned_cost: 1.0e7,
+        excluded: ride.excluded_drivers.clone(),
+    }
+}
+
+/// What the shell keeps besides the core.
+struct Shell {
+    core: Core,
+    /// The offers the core made that the store recorded.
+    offers: HashMap<OfferNo, OfferId>,
+    /// Offers out when the server started (made before the core existed): the shell expires
+    /// them itself, and their rides join the core once they are answered or expired.
+    inherited: HashMap<RideId, (OfferId, Timestamp)>,
+    /// Rides to read again (a read failed).
+    unread: BTreeSet<RideId>,
+    /// Offers whose expiry the store could not record yet.
+    unexpired: BTreeSet<OfferId>,
+    /// What the core was last told about each driver: place, time, available.
+    told: HashMap<UserId, (LatLng, Timestamp, bool)>,
+    ticks: u64,
+}
+
+/// Ticks between two reconciliations of the core's jobs with the waiting rides of the record.
+const RECONCILE_EVERY: u64 = 15;
 
 /// Runs the dispatcher until `shutdown` becomes true.
 pub async fn run(
     app: App,
-    mut commands: mpsc::UnboundedReceiver<DispatchCommand>,
+    mut commands: mpsc::Receiver<DispatchCommand>,
     initial: Vec<PendingRide>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut pending: BTreeMap<RideId, PendingRide> =
-        initial.into_iter().map(|p| (p.ride_id, p)).collect();
+    let mut shell = Shell {
+        core: new_core(&app),
+        offers: HashMap::new(),
+        inherited: HashMap::new(),
+        unread: BTreeSet::new(),
+        unexpired: BTreeSet::new(),
+        told: HashMap::new(),
+        ticks: 0,
+    };
+    let pending = initial.len();
+    for p in initial {
+        match p.offer {
+            Some((offer, _driver, deadline)) => {
+                shell.inherited.insert(p.ride_id, (offer, deadline));
+            }
+            None => {
+                shell.unread.insert(p.ride_id);
+            }
+        }
+    }
     let mut ticker = tokio::time::interval(app.config().batch_window);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
-        pending = pending.len(),
+        pending,
         window_ms = app.config().batch_window.as_millis(),
         "dispatcher started"
     );
@@ -70,190 +334,274 @@ pub async fn run(
             }
             command = commands.recv() => {
                 let Some(command) = command else { break };
-                apply(&app, &mut pending, command).await;
+                shell.command(&app, command).await;
             }
             _ = ticker.tick() => {
-                if let Err(e) = tick(&app, &mut pending).await {
-                    tracing::error!(error = %e, "dispatch tick failed");
-                }
+                shell.tick(&app).await;
             }
         }
     }
     tracing::info!("dispatcher stopped");
 }
 
-async fn apply(app: &App, pending: &mut BTreeMap<RideId, PendingRide>, command: DispatchCommand) {
-    match command {
-        DispatchCommand::NewRide(id) | DispatchCommand::Requeue(id) => {
-            match app.store().ride(id).await {
-                Ok(Some(ride)) if ride.state == RideState::Requested => {
-                    let entry = pending.entry(id).or_insert_with(|| PendingRide {
-                        ride_id: id,
-                        pickup: ride.pickup,
-                        requested_at: ride.requested_at,
-                        excluded: Vec::new(),
-                        offer: None,
-                    });
-                    entry.excluded = ride.excluded_drivers.clone();
-                    entry.offer = None;
-                }
-                Ok(_) => {
-                    pending.remove(&id);
-                }
-                Err(e) => {
-                    tracing::error!(ride_id = %id, error = %e, "dispatcher could not read ride")
-                }
+impl Shell {
+    async fn command(&mut self, app: &App, command: DispatchCommand) {
+        let now = secs(app.clock().now());
+        match command {
+            DispatchCommand::NewRide(id) | DispatchCommand::Requeue(id) => {
+                self.inherited.remove(&id);
+                self.read(app, id).await;
+            }
+            DispatchCommand::Gone(id) => {
+                self.inherited.remove(&id);
+                self.unread.remove(&id);
+                self.core.handle(Input::JobGone(id), now);
             }
         }
-        DispatchCommand::Gone(id) => {
-            pending.remove(&id);
+        self.gauge();
+    }
+
+    /// Reads the ride and opens or closes its job; a failed read is retried at the next tick.
+    async fn read(&mut self, app: &App, id: RideId) {
+        let now = secs(app.clock().now());
+        match app.store().ride(id).await {
+            Ok(Some(ride)) if ride.state == RideState::Requested => {
+                self.unread.remove(&id);
+                if !self.inherited.contains_key(&id) {
+                    self.core
+                        .handle(Input::JobOpened(open_job(app, &ride)), now);
+                }
+            }
+            Ok(_) => {
+                self.unread.remove(&id);
+                self.core.handle(Input::JobGone(id), now);
+            }
+            Err(e) => {
+                tracing::warn!(ride_id = %id, error = %e, "dispatcher could not read a ride; retrying");
+                metrics::counter!("dispatch_store_retries_total", "what" => "read").increment(1);
+                self.unread.insert(id);
+            }
         }
     }
-    metrics::gauge!("dispatch_pending_rides").set(pending.len() as f64);
-}
 
-async fn tick(
-    app: &App,
-    pending: &mut BTreeMap<RideId, PendingRide>,
-) -> Result<(), crate::AppError> {
-    let now = app.clock().now();
+    async fn tick(&mut self, app: &App) {
+        let now_ts = app.clock().now();
+        let now = secs(now_ts);
+        self.ticks += 1;
 
-    // 1. Offers past their deadline end; their drivers are excluded from the ride.
-    let expired: Vec<(RideId, OfferId, UserId)> = pending
-        .values()
-        .filter_map(|p| {
-            p.offer
-                .filter(|(_, _, deadline)| now > *deadline)
-                .map(|(o, d, _)| (p.ride_id, o, d))
-        })
-        .collect();
-    for (ride_id, offer_id, driver) in expired {
-        match app.expire_offer(offer_id).await {
-            Ok(_) => {
-                if let Some(p) = pending.get_mut(&ride_id) {
-                    p.offer = None;
-                    if !p.excluded.contains(&driver) {
-                        p.excluded.push(driver);
+        // Rides whose read failed, offers whose expiry failed, inherited offers past due.
+        for id in std::mem::take(&mut self.unread) {
+            self.read(app, id).await;
+        }
+        for offer in std::mem::take(&mut self.unexpired) {
+            self.expire(app, offer, None).await;
+        }
+        let due: Vec<(RideId, OfferId)> = self
+            .inherited
+            .iter()
+            .filter(|(_, (_, deadline))| now_ts > *deadline)
+            .map(|(&r, &(o, _))| (r, o))
+            .collect();
+        for (ride, offer) in due {
+            self.inherited.remove(&ride);
+            self.expire(app, offer, Some(ride)).await;
+        }
+        if self.ticks % RECONCILE_EVERY == 0 {
+            self.reconcile(app).await;
+        }
+
+        // Drivers: what changed since the core last heard.
+        self.sync_drivers(app, now);
+
+        let started = Instant::now();
+        let actions = self.core.handle(Input::Tick, now);
+        metrics::histogram!("dispatch_solve_seconds").record(started.elapsed().as_secs_f64());
+        let offers = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Offer { .. }))
+            .count();
+        metrics::histogram!("dispatch_batch_size").record(offers as f64);
+        for action in actions {
+            self.execute(app, action, now_ts).await;
+        }
+        self.gauge();
+    }
+
+    fn gauge(&self) {
+        let c = self.core.counts();
+        metrics::gauge!("dispatch_pending_rides").set((c.waiting + c.offered + c.ending) as f64);
+    }
+
+    /// Tells the core every driver whose place or availability changed, and which drivers left.
+    fn sync_drivers(&mut self, app: &App, now: f64) {
+        let mut seen: Vec<(UserId, LatLng, Timestamp, bool)> = Vec::new();
+        app.with_fleet(|f| {
+            for (id, d) in f.drivers() {
+                let (Some(p), Some(at)) = (d.position, d.last_seen) else {
+                    continue;
+                };
+                // An offered driver stays "online" for the core, which holds the offer itself.
+                let available = d.online
+                    && matches!(
+                        d.status,
+                        crate::fleet::DriverStatus::Available
+                            | crate::fleet::DriverStatus::Offered { .. }
+                    );
+                seen.push((id, p, at, available));
+            }
+        });
+        let mut present: BTreeSet<UserId> = BTreeSet::new();
+        for (id, p, at, available) in seen {
+            present.insert(id);
+            if self.told.get(&id) == Some(&(p, at, available)) {
+                continue;
+            }
+            self.told.insert(id, (p, at, available));
+            self.core.handle(
+                Input::WorkerMoved {
+                    worker: id,
+                    place: CityPlace::of(p),
+                    at: secs(at),
+                    online: available,
+                    capacity: 1,
+                    stops: Vec::new(),
+                },
+                now,
+            );
+        }
+        let gone: Vec<UserId> = self
+            .told
+            .keys()
+            .filter(|id| !present.contains(id))
+            .copied()
+            .collect();
+        for id in gone {
+            self.told.remove(&id);
+            self.core.handle(Input::WorkerGone(id), now);
+        }
+    }
+
+    /// Makes good what commands may have missed: rides waiting in the record that the core does
+    /// not hold are opened.
+    async fn reconcile(&mut self, app: &App) {
+        let waiting = match app
+            .store()
+            .rides_in_states(&[RideState::Requested], i64::MAX)
+            .await
+        {
+            Ok(rides) => rides,
+            Err(e) => {
+                tracing::warn!(error = %e, "dispatcher could not reconcile with the record");
+                return;
+            }
+        };
+        let now = secs(app.clock().now());
+        for ride in waiting {
+            if !self.core.holds(ride.id) && !self.inherited.contains_key(&ride.id) {
+                metrics::counter!("dispatch_reconciled_total").increment(1);
+                self.core
+                    .handle(Input::JobOpened(open_job(app, &ride)), now);
+            }
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        app: &App,
+        action: Action<RideId, UserId, CityPlace>,
+        now: Timestamp,
+    ) {
+        let now_s = secs(now);
+        match action {
+            Action::Offer {
+                offer,
+                job,
+                worker,
+                expires_at,
+                insertion,
+            } => {
+                let position = self
+                    .told
+                    .get(&worker)
+                    .map_or_else(|| LatLng::new(0.0, 0.0).ok(), |t| Some(t.0));
+                let eta = (insertion.first_arrival - now_s).max(0.0);
+                match make_offer(app, job, worker, eta, position, now, timestamp(expires_at)).await
+                {
+                    Ok(Some(made)) => {
+                        self.offers.insert(offer, made.id);
+                    }
+                    Ok(None) => {
+                        self.core.handle(Input::JobGone(job), now_s);
+                    }
+                    Err(e) => {
+                        tracing::warn!(ride_id = %job, error = %e, "offer not recorded; the ride waits for the next batch");
+                        metrics::counter!("dispatch_store_retries_total", "what" => "offer")
+                            .increment(1);
+                        self.core.handle(Input::OfferFailed(offer), now_s);
                     }
                 }
             }
-            // Someone else changed the ride meanwhile (accepted, cancelled): re-read it.
-            Err(e) => {
-                tracing::debug!(ride_id = %ride_id, error = %e, "offer expiry lost a race");
-                apply(app, pending, DispatchCommand::Requeue(ride_id)).await;
+            Action::ExpireOffer { offer, job, .. } => {
+                if let Some(id) = self.offers.remove(&offer) {
+                    self.expire(app, id, Some(job)).await;
+                }
+            }
+            Action::Unfulfilled { job, reason } => {
+                let reason = match reason {
+                    Unfulfilled::NoWorkerNearby => NoDriverReason::NoDriversNearby,
+                    Unfulfilled::AllWorkersDeclined => NoDriverReason::AllDriversDeclined,
+                };
+                match give_up(app, job, reason).await {
+                    Ok(()) => {
+                        self.core.handle(Input::JobGone(job), now_s);
+                    }
+                    // The core says it again after its retry interval.
+                    Err(e) => {
+                        tracing::warn!(ride_id = %job, error = %e, "could not end a ride without driver; retrying");
+                        metrics::counter!("dispatch_store_retries_total", "what" => "unfulfilled")
+                            .increment(1);
+                    }
+                }
+            }
+            Action::Reposition { worker, to } => {
+                metrics::counter!("reposition_suggestions_total").increment(1);
+                let zone = app
+                    .city()
+                    .zones()
+                    .get(app.city().zone_of(to.utm).index())
+                    .map(|z| z.name.clone())
+                    .unwrap_or_default();
+                app.bus()
+                    .publish(BusMessage::Suggestion(RepositionSuggestion {
+                        driver: worker,
+                        to: to.point,
+                        zone,
+                        at: now,
+                    }));
             }
         }
     }
 
-    // 2. Rides past the pickup limit without an offer out end as no_driver_available.
-    let limit = app.config().pickup_limit_secs;
-    let overdue: Vec<RideId> = pending
-        .values()
-        .filter(|p| p.offer.is_none() && now.secs_since(p.requested_at) >= limit)
-        .map(|p| p.ride_id)
-        .collect();
-    for id in overdue {
-        let reason = match pending.get(&id) {
-            Some(p) if !p.excluded.is_empty() => NoDriverReason::AllDriversDeclined,
-            _ => NoDriverReason::NoDriversNearby,
-        };
-        if let Err(e) = give_up(app, id, reason).await {
-            tracing::warn!(ride_id = %id, error = %e, "could not end ride without driver");
+    /// Records the expiry of an offer; `ride` (if known) is read again afterwards so that the
+    /// core sees its exclusions (or that it was taken meanwhile).
+    async fn expire(&mut self, app: &App, offer: OfferId, ride: Option<RideId>) {
+        match app.expire_offer(offer).await {
+            Ok(_) => {}
+            Err(e @ crate::AppError::Internal(_)) => {
+                tracing::warn!(error = %e, "offer expiry not recorded; retrying");
+                metrics::counter!("dispatch_store_retries_total", "what" => "expiry").increment(1);
+                self.unexpired.insert(offer);
+                return;
+            }
+            // Someone else changed the ride meanwhile (accepted, cancelled): read it again.
+            Err(e) => tracing::debug!(error = %e, "offer expiry lost a race"),
         }
-        pending.remove(&id);
-    }
-
-    // 3. One batch: every ride without an offer out, against every fresh available driver near it.
-    let batch: Vec<&PendingRide> = pending.values().filter(|p| p.offer.is_none()).collect();
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let started = Instant::now();
-    let config = app.config();
-    let fresh_since = now.plus_secs(-config.driver_stale_secs);
-    let seconds_of_day = app.seconds_of_day(now);
-    let mut drivers: Vec<(UserId, LatLng)> = Vec::new();
-    let mut column: std::collections::HashMap<UserId, usize> = std::collections::HashMap::new();
-    let mut candidates = Vec::new();
-    app.with_fleet(|fleet| {
-        for (row, p) in batch.iter().enumerate() {
-            for (driver, position, _km) in fleet.candidates(
-                p.pickup,
-                config.candidates_per_request,
-                config.max_pickup_km,
-                fresh_since,
-            ) {
-                if p.excluded.contains(&driver) {
-                    continue;
-                }
-                let col = *column.entry(driver).or_insert_with(|| {
-                    drivers.push((driver, position));
-                    drivers.len() - 1
-                });
-                let eta = app.city().mean_travel_secs(
-                    doorstep_geo::to_utm(position),
-                    doorstep_geo::to_utm(p.pickup),
-                    seconds_of_day,
-                );
-                if eta.is_finite() {
-                    candidates.push(Candidate {
-                        request: row,
-                        driver: col,
-                        cost: eta.max(0.0),
-                    });
-                }
-            }
-        }
-    });
-    let problem = AssignmentProblem {
-        requests: batch.len(),
-        drivers: drivers.len(),
-        candidates,
-        unassigned_cost: vec![UNASSIGNED_COST; batch.len()],
-    };
-    let assignment = assign_min_cost(&problem)
-        .map_err(|e| crate::AppError::Internal(format!("assignment: {e}")))?;
-    let solve = started.elapsed().as_secs_f64();
-    metrics::histogram!("dispatch_batch_size").record(batch.len() as f64);
-    metrics::histogram!("dispatch_solve_seconds").record(solve);
-    let cost_of: std::collections::HashMap<(usize, usize), f64> = problem
-        .candidates
-        .iter()
-        .map(|c| ((c.request, c.driver), c.cost))
-        .collect();
-    let offers: Vec<(RideId, UserId, f64, LatLng)> = assignment
-        .driver_of
-        .iter()
-        .enumerate()
-        .filter_map(|(row, col)| {
-            let col = (*col)?;
-            let (driver, position) = drivers[col];
-            let eta = cost_of.get(&(row, col)).copied().unwrap_or(0.0);
-            Some((batch[row].ride_id, driver, eta, position))
-        })
-        .collect();
-    tracing::debug!(
-        batch = batch.len(),
-        drivers = drivers.len(),
-        offers = offers.len(),
-        solve_ms = solve * 1e3,
-        "batch solved"
-    );
-    for (ride_id, driver, eta, position) in offers {
-        match make_offer(app, ride_id, driver, eta, position, now).await {
-            Ok(Some(offer)) => {
-                if let Some(p) = pending.get_mut(&ride_id) {
-                    p.offer = Some((offer.id, driver, offer.expires_at));
-                }
-            }
-            Ok(None) => {
-                pending.remove(&ride_id);
-            }
-            Err(e) => tracing::warn!(ride_id = %ride_id, error = %e, "offer failed"),
+        if let Some(ride) = ride
+            && self.inherited.remove(&ride).is_some()
+        {
+            self.read(app, ride).await;
         }
     }
-    metrics::gauge!("dispatch_pending_rides").set(pending.len() as f64);
-    Ok(())
 }
 
 /// Offers the ride to the driver; `None` if the ride no longer waits for a driver.
@@ -262,8 +610,9 @@ async fn make_offer(
     ride_id: RideId,
     driver: UserId,
     eta_s: f64,
-    driver_position: LatLng,
+    driver_position: Option<LatLng>,
     now: Timestamp,
+    expires_at: Timestamp,
 ) -> Result<Option<Offer>, crate::AppError> {
     let Some(mut ride) = app.store().ride(ride_id).await? else {
         return Ok(None);
@@ -280,10 +629,10 @@ async fn make_offer(
         driver,
         state: OfferState::Pending,
         created_at: now,
-        expires_at: now.plus_secs(app.config().offer_timeout_secs),
+        expires_at,
         pickup_eta_s: crate::rides::to_u32(eta_s),
         pickup_distance_m: crate::rides::to_u32(
-            app.street_distance_m(driver_position, ride.pickup),
+            driver_position.map_or(0.0, |p| app.street_distance_m(p, ride.pickup)),
         ),
         fare: ride.quoted.total,
     };
@@ -307,10 +656,14 @@ async fn make_offer(
     Ok(Some(offer))
 }
 
+/// Ends the ride as `no_driver_available`; a ride that no longer waits is fine (gone).
 async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), crate::AppError> {
     let Some(mut ride) = app.store().ride(id).await? else {
         return Ok(());
     };
+    if ride.state != RideState::Requested {
+        return Ok(());
+    }
     let (from, expected) = (ride.state, ride.version);
     let event = ride.no_driver_available(reason, app.clock().now())?;
     app.commit(&ride, from, expected, &[], &[event], None)

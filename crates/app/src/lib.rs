@@ -49,7 +49,7 @@ struct AppInner {
     city: &'static City,
     bus: EventBus,
     fleet: Mutex<fleet::Fleet>,
-    dispatch: mpsc::UnboundedSender<dispatcher::DispatchCommand>,
+    dispatch: mpsc::Sender<dispatcher::DispatchCommand>,
     clock: Clock,
     sessions: auth::SessionCache,
     ride_counts: ride_counts::RideCounts,
@@ -109,8 +109,8 @@ impl App {
         store: Store,
         config: AppConfig,
         clock: Clock,
-    ) -> (App, mpsc::UnboundedReceiver<dispatcher::DispatchCommand>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    ) -> (App, mpsc::Receiver<dispatcher::DispatchCommand>) {
+        let (tx, rx) = mpsc::channel(dispatcher::COMMAND_QUEUE);
         let position_limits = config.position_limits;
         let app = App {
             inner: Arc::new(AppInner {
@@ -231,7 +231,12 @@ impl App {
     }
 
     fn dispatch(&self, command: dispatcher::DispatchCommand) {
-        // The receiver only goes away at shutdown, when nothing needs dispatching any more.
-        let _ = self.inner.dispatch.send(command);
+        // The queue is bounded: a command that finds it full is dropped, and the dispatcher's
+        // periodic reconciliation with the record picks the ride up. The receiver only goes away
+        // at shutdown, when nothing needs dispatching any more.
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.inner.dispatch.try_send(command) {
+            metrics::counter!("dispatch_commands_dropped_total").increment(1);
+            tracing::warn!("dispatcher queue full; the ride waits for the next reconciliation");
+        }
     }
 }

@@ -593,12 +593,38 @@ fn ride_in(state: RideState) -> Ride {
     for step in path {
         let ok = match step {
             RideState::DriverAssigned => ride.assign(driver, 120, t(10)).is_ok(),
-            RideState::DriverArrived => ride.arrive(driver, Some(ride.pickup), doorstep_domain::ride::StopRadii::default(), t(100)).is_ok(),
+            RideState::DriverArrived => ride
+                .arrive(
+                    driver,
+                    Some(ride.pickup),
+                    doorstep_domain::ride::StopRadii::default(),
+                    t(100),
+                )
+                .is_ok(),
             RideState::InProgress => matches!(
                 ride.start(driver, &pin, MAX, t(130)),
                 Ok(StartOutcome::Started(_))
             ),
-            RideState::Completed => { let _ = &fare; ride.complete(driver, &doorstep_domain::ride::TripEnd { position: Some(ride.dropoff), driven_m: 3500, street_m: 3500, duration_s: 700 }, &PricingConfig::default(), doorstep_domain::ride::StopRadii::default(), doorstep_domain::pricing::FareBand { min_pct: 0, max_pct: u32::MAX }, t(900)).is_ok() }
+            RideState::Completed => {
+                let _ = &fare;
+                ride.complete(
+                    driver,
+                    &doorstep_domain::ride::TripEnd {
+                        position: Some(ride.dropoff),
+                        driven_m: 3500,
+                        street_m: 3500,
+                        duration_s: 700,
+                    },
+                    &PricingConfig::default(),
+                    doorstep_domain::ride::StopRadii::default(),
+                    doorstep_domain::pricing::FareBand {
+                        min_pct: 0,
+                        max_pct: u32::MAX,
+                    },
+                    t(900),
+                )
+                .is_ok()
+            }
             RideState::Cancelled => ride
                 .cancel_by_rider(user(1), &PricingConfig::default(), t(300))
                 .is_ok(),

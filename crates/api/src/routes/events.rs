@@ -442,6 +442,16 @@ async fn stream(
                 let alive = match delivery {
                     Delivery::Events => catch_up(&state, &user, &mut last, &mut socket).await,
                     Delivery::Location(l) => send_json(&state, &mut socket, &location_json(&l)).await,
+                    Delivery::Suggestion(r) => {
+                        let message = serde_json::json!({
+                            "type": "reposition_suggested",
+                            "lat": r.to.lat(),
+                            "lng": r.to.lng(),
+                            "zone": r.zone,
+                            "at": rfc3339(r.at),
+                        });
+                        send_json(&state, &mut socket, &message).await
+                    }
                 };
                 if !alive {
                     break;

@@ -18,6 +18,9 @@ pub struct EventStream {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The server's first message, `{"type":"hello","last_event_id":N}`.
     pub hello: Value,
+    /// Repositioning suggestions received so far (idle drivers get them at any moment, so the
+    /// other readers set them aside here).
+    pub suggestions: Vec<Value>,
 }
 
 /// The URL of the event stream, resuming after `after` if given (no credentials).
@@ -95,6 +98,7 @@ impl EventStream {
         let mut stream = EventStream {
             socket,
             hello: Value::Null,
+            suggestions: Vec::new(),
         };
         let hello = stream.next_message().await?;
         assert_eq!(hello["type"], "hello", "the stream opens with a hello");
@@ -151,7 +155,14 @@ impl EventStream {
                 Err(_) => return Ok(None),
             };
             match next {
-                Some(Ok(Message::Text(text))) => return Ok(Some(serde_json::from_str(&text)?)),
+                Some(Ok(Message::Text(text))) => {
+                    let message: Value = serde_json::from_str(&text)?;
+                    if message["type"] == "reposition_suggested" {
+                        self.suggestions.push(message);
+                        continue;
+                    }
+                    return Ok(Some(message));
+                }
                 Some(Ok(Message::Close(frame))) => {
                     return Err(format!("the server closed the stream: {frame:?}").into());
                 }
