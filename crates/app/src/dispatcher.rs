@@ -406,7 +406,7 @@ impl Shell {
             self.inherited.remove(&ride);
             self.expire(app, offer, Some(ride)).await;
         }
-        if self.ticks % RECONCILE_EVERY == 0 {
+        if self.ticks.is_multiple_of(RECONCILE_EVERY) {
             self.reconcile(app).await;
         }
 
