@@ -871,14 +871,14 @@ pub enum EventBodyV1 {
         /// The final fare.
         fare: MoneyDto,
         /// Metres the fare is charged for (absent for rides completed before it was recorded).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         distance_m: Option<u32>,
         /// Why the fare was changed to fit its band around the quote (`capped_at_maximum`,
         /// `raised_to_minimum`), if it was.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         fare_adjustment: Option<String>,
         /// Why the trip counts as ended early (`far_from_dropoff`, `position_unknown`), if it does.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         early_end: Option<String>,
     },
     /// The ride was cancelled.

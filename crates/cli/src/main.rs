@@ -55,13 +55,17 @@ enum Command {
 enum BenchCommand {
     /// The DIMACS ride-hailing benchmark on Manhattan demand (a re-implementation of pyhailing).
     Ridehail(doorstep_sim::bench::RidehailArgs),
+    #[cfg(feature = "loadtest")]
     /// In-process location updates and nearest-driver queries on the live index, at several fleet sizes.
     Geo(doorstep_loadtest::GeoArgs),
+    #[cfg(feature = "loadtest")]
     /// Drives a running server with simulated drivers over WebSockets (and Redis side by side).
     Ingest(doorstep_loadtest::IngestArgs),
+    #[cfg(feature = "loadtest")]
     /// Starts a server in process, connects thousands of event streams, and measures how many socket
     /// tasks one event to one user wakes and its delivery latency.
     Fanout(doorstep_loadtest::FanoutArgs),
+    #[cfg(feature = "loadtest")]
     /// The client sockets of `bench fanout`, in a process of their own (started by it).
     #[command(hide = true)]
     FanoutClients(doorstep_loadtest::FanoutClientArgs),
@@ -282,12 +286,16 @@ async fn main() -> Result<()> {
             BenchCommand::Ridehail(args) => Ok(doorstep_sim::bench::run(
                 doorstep_sim::bench::BenchCommand::Ridehail(args),
             )?),
+            #[cfg(feature = "loadtest")]
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),
+            #[cfg(feature = "loadtest")]
             BenchCommand::Ingest(args) => Ok(doorstep_loadtest::run_ingest(&args).await?),
+            #[cfg(feature = "loadtest")]
             BenchCommand::Fanout(args) => {
                 doorstep_loadtest::run_fanout(&args).await?;
                 Ok(())
             }
+            #[cfg(feature = "loadtest")]
             BenchCommand::FanoutClients(args) => {
                 Ok(doorstep_loadtest::run_fanout_clients(&args).await?)
             }
