@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+#[path = "cli/admin_create.rs"]
+mod admin_create;
 #[path = "cli/secrets_in_logs.rs"]
 mod secrets_in_logs;
 
