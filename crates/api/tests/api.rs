@@ -37,6 +37,8 @@ mod ops;
 mod pin;
 #[path = "api/places.rs"]
 mod places;
+#[path = "api/races.rs"]
+mod races;
 #[path = "api/release_data.rs"]
 mod release_data;
 #[path = "api/release_fixture.rs"]
@@ -68,6 +70,7 @@ use hygiene::*;
 use operations::*;
 use ops::*;
 use pin::*;
+use races::*;
 use release_data::*;
 use restart::*;
 use ride_flow::*;
@@ -143,6 +146,11 @@ on_both_backends!(
     when_every_driver_declines_the_ride_ends_with_all_drivers_declined,
     idle_drivers_crowded_in_one_place_are_suggested_where_riders_are_expected,
     no_ride_is_dropped_while_the_store_refuses_the_dispatchers_writes,
+    // Races between use cases, and the hot state against the record.
+    accept_racing_a_riders_cancellation_leaves_the_driver_as_the_record_says,
+    a_drivers_and_a_riders_cancellation_racing_leave_the_driver_as_the_record_says,
+    accept_racing_the_offers_expiry_leaves_the_driver_as_the_record_says,
+    a_decline_racing_the_next_batch_leaves_both_drivers_as_the_record_says,
     a_driver_whose_last_position_is_stale_gets_no_offer,
     a_batch_pairs_rides_and_drivers_by_least_total_pickup_time_not_first_come,
     // The WebSocket event stream.

@@ -167,6 +167,7 @@ impl App {
     /// and quotes that expired without becoming a ride. Failures are logged and retried at the next run.
     pub async fn purge_expired_records(&self) {
         let now = self.clock().now();
+        self.with_fleet(|f| f.forget_applied_before(now.plus_secs(-600)));
         let store = self.store();
         let purged = [
             (

@@ -43,6 +43,10 @@ pub struct AppConfig {
     pub stop_radii: StopRadii,
     /// The band around the quote that a final fare is brought into.
     pub fare_band: FareBand,
+    /// Fault injection for race tests, zero in production: after each commit the use case waits a
+    /// random time up to this before it applies the change to the hot state, so that concurrent
+    /// changes reach the hot state in every order.
+    pub hot_state_jitter: std::time::Duration,
 }
 
 impl Default for AppConfig {
@@ -64,6 +68,7 @@ impl Default for AppConfig {
             position_limits: PositionLimits::default(),
             stop_radii: StopRadii::default(),
             fare_band: FareBand::default(),
+            hot_state_jitter: std::time::Duration::ZERO,
         }
     }
 }

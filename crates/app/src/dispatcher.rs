@@ -651,7 +651,7 @@ async fn make_offer(
         None,
     )
     .await?;
-    app.with_fleet(|f| f.reserve(driver, ride_id, offer.id));
+    app.apply_committed(&ride, Some((driver, offer.id)));
     metrics::counter!("offers_made_total").increment(1);
     Ok(Some(offer))
 }
@@ -668,7 +668,7 @@ async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), cr
     let event = ride.no_driver_available(reason, app.clock().now())?;
     app.commit(&ride, from, expected, &[], &[event], None)
         .await?;
-    app.with_fleet(|f| f.remove_pending(id));
+    app.apply_committed(&ride, None);
     tracing::debug!(ride_id = %id, reason = reason.as_str(), "no driver available");
     Ok(())
 }

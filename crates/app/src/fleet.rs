@@ -8,6 +8,7 @@
 //! answers given out here are re-ranked by great-circle distance ([`haversine_km`]), as before.
 
 use doorstep_domain::position::{Implausible, PositionLimits, check_position};
+use doorstep_domain::ride::RideState;
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, GridIndex, LatLng, haversine_km};
 use std::collections::HashMap;
@@ -51,6 +52,53 @@ pub enum DriverStatus {
         /// Its rider.
         rider: UserId,
     },
+}
+
+impl DriverStatus {
+    /// The ride the driver is bound to (offered, driving to its pickup, carrying its rider).
+    pub fn ride(&self) -> Option<RideId> {
+        match *self {
+            DriverStatus::Available => None,
+            DriverStatus::Offered { ride, .. }
+            | DriverStatus::ToPickup { ride, .. }
+            | DriverStatus::OnTrip { ride, .. } => Some(ride),
+        }
+    }
+}
+
+/// What the hot state needs of a ride after a committed change: its version, state, people, pickup,
+/// and the offer out (only while it waits for a driver).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RideSnapshot {
+    /// The ride.
+    pub id: RideId,
+    /// Its version after the change.
+    pub version: i64,
+    /// Its state.
+    pub state: RideState,
+    /// Its rider.
+    pub rider: UserId,
+    /// Where the rider waits.
+    pub pickup: LatLng,
+    /// The assigned driver, if any.
+    pub driver: Option<UserId>,
+    /// The offer out (driver, offer), if any.
+    pub offer: Option<(UserId, OfferId)>,
+}
+
+impl RideSnapshot {
+    /// The snapshot of `ride` with the offer out `offer`.
+    pub fn of(ride: &doorstep_domain::ride::Ride, offer: Option<(UserId, OfferId)>) -> Self {
+        RideSnapshot {
+            id: ride.id,
+            version: ride.version,
+            state: ride.state,
+            rider: ride.rider,
+            pickup: ride.pickup,
+            driver: ride.driver,
+            offer,
+        }
+    }
 }
 
 /// One driver's hot state.
@@ -177,6 +225,9 @@ pub struct Fleet {
     unsaved: Vec<UserId>,
     /// Latest unsaved positions of drivers the fleet forgot before they were saved.
     unsaved_forgotten: Vec<(UserId, LatLng, Timestamp)>,
+    /// Per ride, the version of the last committed change applied to this hot state and when: a
+    /// change of an older version arrives late and is refused ([`Fleet::apply`]).
+    applied: HashMap<RideId, (i64, Timestamp)>,
     /// The city and the limits reported positions are judged by; `None` believes every point.
     limits: Option<(&'static City, PositionLimits)>,
 }
@@ -198,6 +249,7 @@ impl Fleet {
             pending: HashMap::new(),
             unsaved: Vec::new(),
             unsaved_forgotten: Vec::new(),
+            applied: HashMap::new(),
             limits: None,
         }
     }
@@ -467,6 +519,98 @@ impl Fleet {
             u32::try_from(demand).unwrap_or(u32::MAX),
             u32::try_from(supply).unwrap_or(u32::MAX),
         )
+    }
+
+    /// Derives the hot state of `ride` from its committed state: who is bound to it (offered,
+    /// driving to its pickup, carrying its rider) and whether it waits for dispatch. Drivers the hot
+    /// state had bound to the ride who are no longer are freed. A snapshot older (by version) than
+    /// one already applied arrived out of commit order and is refused (`false`): the newer one says
+    /// everything about the ride, so the order in which concurrent commits reach the hot state does
+    /// not matter.
+    pub fn apply_ride(&mut self, ride: &RideSnapshot, at: Timestamp) -> bool {
+        if let Some(&(last, _)) = self.applied.get(&ride.id)
+            && ride.version < last
+        {
+            metrics::counter!("hot_state_stale_changes_total").increment(1);
+            return false;
+        }
+        self.applied.insert(ride.id, (ride.version, at));
+        // Who the ride binds now, and how.
+        let bound: Option<(UserId, DriverStatus)> = match (ride.state, ride.driver, ride.offer) {
+            (RideState::Requested, _, Some((driver, offer))) => Some((
+                driver,
+                DriverStatus::Offered {
+                    ride: ride.id,
+                    offer,
+                },
+            )),
+            (RideState::DriverAssigned | RideState::DriverArrived, Some(driver), _) => Some((
+                driver,
+                DriverStatus::ToPickup {
+                    ride: ride.id,
+                    rider: ride.rider,
+                    pickup: ride.pickup,
+                },
+            )),
+            (RideState::InProgress, Some(driver), _) => Some((
+                driver,
+                DriverStatus::OnTrip {
+                    ride: ride.id,
+                    rider: ride.rider,
+                },
+            )),
+            _ => None,
+        };
+        if ride.state == RideState::Requested {
+            self.pending.insert(ride.id, ride.pickup);
+        } else {
+            self.pending.remove(&ride.id);
+        }
+        // Free every driver the hot state had on this ride who is not bound to it any more.
+        let stale: Vec<UserId> = self
+            .drivers
+            .iter()
+            .filter(|(id, d)| {
+                d.status.ride() == Some(ride.id) && bound.is_none_or(|(b, _)| b != **id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for driver in stale {
+            self.free(driver);
+        }
+        if let Some((driver, status)) = bound {
+            let d = self.state_mut(driver);
+            if d.status != status {
+                match status {
+                    DriverStatus::ToPickup { .. } => d.last_push = None,
+                    DriverStatus::OnTrip { .. } => d.trip_odometer_m = 0.0,
+                    _ => {}
+                }
+                d.status = status;
+            }
+            self.reindex(driver);
+        }
+        true
+    }
+
+    /// The driver is bound to no ride: available (or forgotten, if offline).
+    fn free(&mut self, driver: UserId) {
+        let Some(d) = self.drivers.get_mut(&driver) else {
+            return;
+        };
+        d.status = DriverStatus::Available;
+        d.trip_odometer_m = 0.0;
+        if d.online {
+            self.reindex(driver);
+        } else {
+            self.forget(driver);
+        }
+    }
+
+    /// Forgets the applied versions of rides not changed since `before` (their late changes would
+    /// be minutes late).
+    pub fn forget_applied_before(&mut self, before: Timestamp) {
+        self.applied.retain(|_, (_, at)| *at >= before);
     }
 
     /// A pickup starts waiting for dispatch.

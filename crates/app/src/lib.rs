@@ -230,6 +230,19 @@ impl App {
         Ok(pending)
     }
 
+    /// Derives the hot state of `ride` from its committed state (at its new version) with `offer` the
+    /// offer out, if any; refused if a newer change of the ride got there first
+    /// ([`fleet::Fleet::apply_ride`]).
+    pub(crate) fn apply_committed(
+        &self,
+        ride: &doorstep_domain::ride::Ride,
+        offer: Option<(doorstep_domain::UserId, doorstep_domain::OfferId)>,
+    ) {
+        let now = self.clock().now();
+        let snapshot = fleet::RideSnapshot::of(ride, offer);
+        self.with_fleet(|f| f.apply_ride(&snapshot, now));
+    }
+
     fn dispatch(&self, command: dispatcher::DispatchCommand) {
         // The queue is bounded: a command that finds it full is dropped, and the dispatcher's
         // periodic reconciliation with the record picks the ride up. The receiver only goes away

@@ -143,6 +143,14 @@ impl App {
             })
             .await?;
         self.ride_counts().changed(from, ride.state);
+        let jitter = self.config().hot_state_jitter;
+        if !jitter.is_zero() {
+            let wait = rand::random_range(0..=jitter.as_millis().max(1));
+            tokio::time::sleep(std::time::Duration::from_millis(
+                u64::try_from(wait).unwrap_or(0),
+            ))
+            .await;
+        }
         for e in &stored {
             metrics::counter!("ride_events_total", "type" => e.event.kind()).increment(1);
             self.bus().publish(BusMessage::Event(e.clone()));
@@ -259,7 +267,7 @@ impl App {
                 self.ride_counts().created(ride.state);
                 metrics::counter!("rides_requested_total").increment(1);
                 self.bus().publish(BusMessage::Event(stored));
-                self.with_fleet(|f| f.add_pending(ride.id, ride.pickup));
+                self.apply_committed(&ride, None);
                 self.dispatch(DispatchCommand::NewRide(ride.id));
                 tracing::debug!(ride_id = %ride.id, "ride requested");
                 Ok(ride)
@@ -337,10 +345,7 @@ impl App {
             let event = ride.cancel_by_driver(user.id, now)?;
             self.commit(&ride, from, expected, &[], &[event], None)
                 .await?;
-            self.with_fleet(|f| {
-                f.ride_ended(user.id, ride.id);
-                f.add_pending(ride.id, ride.pickup);
-            });
+            self.apply_committed(&ride, None);
             self.dispatch(DispatchCommand::NewRide(ride.id));
             return Ok(ride);
         }
@@ -359,15 +364,7 @@ impl App {
         };
         self.commit(&ride, from, expected, &offers, &[event], posting.as_ref())
             .await?;
-        self.with_fleet(|f| {
-            f.remove_pending(ride.id);
-            for o in &offers {
-                f.release(o.driver, ride.id);
-            }
-            if let Some(d) = ride.driver {
-                f.ride_ended(d, ride.id);
-            }
-        });
+        self.apply_committed(&ride, None);
         self.dispatch(DispatchCommand::Gone(ride.id));
         Ok(ride)
     }
@@ -436,7 +433,7 @@ impl App {
                         Err(e) => return Err(e.into()),
                     }
                     metrics::counter!("pin_checks_total", "result" => "right").increment(1);
-                    self.with_fleet(|f| f.trip_started(driver.id, ride.id, ride.rider));
+                    self.apply_committed(&ride, None);
                     return Ok(ride);
                 }
                 StartOutcome::WrongPin {
@@ -530,7 +527,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("fare posting: {e}")))?;
         self.commit(&ride, from, expected, &[], &[event], Some(&posting))
             .await?;
-        self.with_fleet(|f| f.ride_ended(driver.id, ride.id));
+        self.apply_committed(&ride, None);
         metrics::counter!("rides_completed_total").increment(1);
         if let Some(reason) = ride.early_end {
             metrics::counter!("rides_ended_early_total", "reason" => reason.as_str()).increment(1);
@@ -629,7 +626,7 @@ impl App {
         let event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
         self.commit(&ride, from, expected, &[offer], &[event], None)
             .await?;
-        self.with_fleet(|f| f.to_pickup(driver.id, ride.id, ride.rider, ride.pickup));
+        self.apply_committed(&ride, None);
         self.dispatch(DispatchCommand::Gone(ride.id));
         metrics::counter!("offers_answered_total", "answer" => "accepted").increment(1);
         Ok(ride)
@@ -650,7 +647,7 @@ impl App {
             None,
         )
         .await?;
-        self.with_fleet(|f| f.release(driver.id, ride.id));
+        self.apply_committed(&ride, None);
         self.dispatch(DispatchCommand::Requeue(ride.id));
         metrics::counter!("offers_answered_total", "answer" => "declined").increment(1);
         Ok(offer)
@@ -681,7 +678,7 @@ impl App {
             None,
         )
         .await?;
-        self.with_fleet(|f| f.release(offer.driver, ride.id));
+        self.apply_committed(&ride, None);
         metrics::counter!("offers_answered_total", "answer" => "expired").increment(1);
         Ok(true)
     }
