@@ -520,10 +520,7 @@ impl Shell {
                 expires_at,
                 insertion,
             } => {
-                let position = self
-                    .told
-                    .get(&worker)
-                    .map_or_else(|| LatLng::new(0.0, 0.0).ok(), |t| Some(t.0));
+                let position = self.told.get(&worker).map(|t| t.0);
                 let eta = (insertion.first_arrival - now_s).max(0.0);
                 match make_offer(app, job, worker, eta, position, now, timestamp(expires_at)).await
                 {
