@@ -232,6 +232,10 @@ pub fn live_config(model: &Model) -> DispatchConfig {
     }
 }
 
+/// How often the places of vehicles driving to a lot are sent to the core, simulated seconds (an
+/// offer the vehicle can no longer make from where it has got to is checked and handed back).
+const MOVING_REFRESH_SECS: f64 = 5.0;
+
 type Core = Dispatcher<u32, u32, SimPlace, SimTravel, ZoneForecast>;
 
 /// The `live` policy: see the module documentation.
@@ -249,6 +253,8 @@ pub struct Live {
     dirty: Vec<u32>,
     /// Vehicles driving to a lot (their place changes as they drive).
     moving: Vec<u32>,
+    /// When the places of the vehicles driving to a lot were last sent.
+    moving_sent: f64,
 }
 
 impl Live {
@@ -332,6 +338,7 @@ impl Policy for Live {
         self.seen = vec![0; day.requests.len()];
         self.decision = 0;
         self.moving.clear();
+        self.moving_sent = f64::NEG_INFINITY;
         self.dirty = (0..u32::try_from(day.class.vehicles()).unwrap_or(u32::MAX)).collect();
     }
 
@@ -407,7 +414,12 @@ impl Policy for Live {
                 matches!(vehicle.legs.as_slice(), [leg] if matches!(leg.kind, LegKind::Reposition { .. }))
             })
         });
-        for &v in view.changed.iter().chain(&self.dirty).chain(&self.moving) {
+        let refresh_moving = now - self.moving_sent >= MOVING_REFRESH_SECS;
+        if refresh_moving {
+            self.moving_sent = now;
+        }
+        let moving: &[u32] = if refresh_moving { &self.moving } else { &[] };
+        for &v in view.changed.iter().chain(&self.dirty).chain(moving) {
             if let Some(vehicle) = view.vehicles.get(v as usize) {
                 core.handle(worker_input(model, now, v, vehicle), now);
             }
@@ -415,6 +427,14 @@ impl Policy for Live {
         self.dirty.clear();
         for action in core.handle(Input::Tick, now) {
             match action {
+                Action::Offer {
+                    offer, job, worker, ..
+                } if view.check_vehicle(job, worker).0.is_none() => {
+                    // The core priced a vehicle driving to a lot from where it was at the last
+                    // refresh; it has moved on and cannot make the pickup in time from here.
+                    core.handle(Input::OfferFailed(offer), now);
+                    self.dirty.push(worker);
+                }
                 Action::Offer {
                     offer, job, worker, ..
                 } => {
