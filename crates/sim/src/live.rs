@@ -16,10 +16,9 @@ use doorstep_geo::ZoneIdx;
 
 use crate::engine::{Actions, DecisionView, LegKind, Policy, Vehicle};
 use crate::instance::{
-    COST_PER_KM, DEMAND_WINDOW_SHIFT, Day, GridPoint, Model, PICKUP_LIMIT_SECS,
-    SPEED_CLOCK_OFFSET_SECS,
+    COST_PER_KM, Day, GridPoint, Model, PICKUP_LIMIT_SECS, SPEED_CLOCK_OFFSET_SECS,
 };
-use crate::policy::{BatchTuning, demand_pressure, secs_value};
+use crate::policy::{BatchTuning, demand_pressure, pickups_by_window, secs_value, zone_lots};
 
 /// A place as the core sees it in the simulator: a point of the street grid, its zone for the
 /// speed model, and the lot it is (for repositioning targets).
@@ -129,35 +128,19 @@ pub struct ZoneForecast {
 
 impl ZoneForecast {
     fn new(model: &Model, day: &Day) -> ZoneForecast {
-        let city = model.city;
-        let demand = city.demand();
-        let zones = city.zones().len();
+        let demand = model.city.demand();
         let total: f64 = (0..5u8).map(|d| demand.weekday_total(d) as f64).sum();
-        let scale = day.requests.len() as f64 / total.max(1.0);
-        let mut per_window = vec![0.0; 96 * zones];
-        for dow in 0..5u8 {
-            for w in 0..96u8 {
-                let sim_window = (usize::from(w) + 96 - usize::from(DEMAND_WINDOW_SHIFT)) % 96;
-                for row in demand.rows(dow, w) {
-                    per_window[sim_window * zones + row.pickup.index()] +=
-                        f64::from(row.trips) * scale;
-                }
-            }
-        }
-        let lots: Vec<Option<SimPlace>> = (0..zones)
-            .map(|z| {
-                let c = model.centroids[z];
-                model
-                    .lots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| l.zone.index() == z)
-                    .min_by(|a, b| a.1.pos.l1(c).total_cmp(&b.1.pos.l1(c)))
-                    .map(|(i, l)| SimPlace {
-                        pos: l.pos,
-                        zone: l.zone,
-                        lot: u32::try_from(i).ok(),
-                    })
+        let per_window = pickups_by_window(model, day.requests.len() as f64 / total.max(1.0));
+        let lots: Vec<Option<SimPlace>> = zone_lots(model)
+            .into_iter()
+            .map(|lot| {
+                let i = lot?;
+                let l = model.lots.get(i as usize)?;
+                Some(SimPlace {
+                    pos: l.pos,
+                    zone: l.zone,
+                    lot: Some(i),
+                })
             })
             .collect();
         let mut next = 0;

@@ -547,6 +547,40 @@ pub(crate) fn secs_value(t: &BatchTuning, pressure: &[f64], now: f64) -> f64 {
         * ((p - t.pressure_low) / (t.pressure_high - t.pressure_low)).clamp(0.0, 1.0)
 }
 
+/// Per simulated 15-minute window × zone, the historical table's pickups summed over the five
+/// weekdays, times `scale`.
+pub(crate) fn pickups_by_window(model: &Model, scale: f64) -> Vec<f64> {
+    let demand = model.city.demand();
+    let zones = model.city.zones().len();
+    let mut forecast = vec![0.0; 96 * zones];
+    for dow in 0..5u8 {
+        for w in 0..96u8 {
+            let sim_window =
+                (usize::from(w) + 96 - usize::from(crate::instance::DEMAND_WINDOW_SHIFT)) % 96;
+            for row in demand.rows(dow, w) {
+                forecast[sim_window * zones + row.pickup.index()] += f64::from(row.trips) * scale;
+            }
+        }
+    }
+    forecast
+}
+
+/// Per zone, the lot (index into [`Model::lots`]) of that zone nearest its centroid, if any.
+pub(crate) fn zone_lots(model: &Model) -> Vec<Option<u32>> {
+    (0..model.city.zones().len())
+        .map(|z| {
+            let c = model.centroids[z];
+            model
+                .lots
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.zone.index() == z)
+                .min_by(|a, b| a.1.pos.l1(c).total_cmp(&b.1.pos.l1(c)))
+                .and_then(|(i, _)| u32::try_from(i).ok())
+        })
+        .collect()
+}
+
 /// Sends idle vehicles towards the zones where the historical table expects pickups soon.
 ///
 /// The forecast is the mean over the five weekdays of the table's pickups per zone in the coming
@@ -581,29 +615,8 @@ impl Repositioner {
         self.last = f64::NEG_INFINITY;
         let total: f64 = (0..5u8).map(|d| demand.weekday_total(d) as f64).sum();
         let scale = day.requests.len() as f64 * 5.0 / total.max(1.0) / 5.0;
-        self.forecast = vec![0.0; 96 * zones];
-        for dow in 0..5u8 {
-            for w in 0..96u8 {
-                let sim_window =
-                    (usize::from(w) + 96 - usize::from(crate::instance::DEMAND_WINDOW_SHIFT)) % 96;
-                for row in demand.rows(dow, w) {
-                    self.forecast[sim_window * zones + row.pickup.index()] +=
-                        f64::from(row.trips) * scale;
-                }
-            }
-        }
-        self.zone_lot = (0..zones)
-            .map(|z| {
-                let c = model.centroids[z];
-                model
-                    .lots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| l.zone.index() == z)
-                    .min_by(|a, b| a.1.pos.l1(c).total_cmp(&b.1.pos.l1(c)))
-                    .and_then(|(i, _)| u32::try_from(i).ok())
-            })
-            .collect();
+        self.forecast = pickups_by_window(model, scale);
+        self.zone_lot = zone_lots(model);
         self.near_zones = (0..zones)
             .map(|z| match self.zone_lot[z] {
                 Some(lot) => {
