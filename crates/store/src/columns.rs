@@ -3,7 +3,6 @@
 //! is reported as [`StoreError::Corrupt`] rather than papered over.
 
 use crate::StoreError;
-use doorstep_domain::ride::{CancelledBy, NoDriverReason};
 use doorstep_domain::{Currency, Money, Timestamp};
 use doorstep_geo::LatLng;
 use serde::Serialize;
@@ -149,31 +148,6 @@ pub(crate) fn opt_named<T>(
         parse(&t).ok_or_else(|| StoreError::Corrupt(format!("{name}: unknown value {t:?}")))
     })
     .transpose()
-}
-
-/// The stored name of who cancelled (the domain type has no `as_str`; these match its serde names).
-pub(crate) const fn cancelled_by_name(by: CancelledBy) -> &'static str {
-    match by {
-        CancelledBy::Rider => "rider",
-        CancelledBy::Admin => "admin",
-    }
-}
-
-/// Parses the name produced by [`cancelled_by_name`].
-pub(crate) fn parse_cancelled_by(s: &str) -> Option<CancelledBy> {
-    [CancelledBy::Rider, CancelledBy::Admin]
-        .into_iter()
-        .find(|b| cancelled_by_name(*b) == s)
-}
-
-/// Parses the name produced by [`NoDriverReason::as_str`].
-pub(crate) fn parse_no_driver_reason(s: &str) -> Option<NoDriverReason> {
-    [
-        NoDriverReason::NoDriversNearby,
-        NoDriverReason::AllDriversDeclined,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == s)
 }
 
 /// A row limit as the databases expect it: never negative (PostgreSQL refuses a negative `LIMIT`, SQLite

@@ -167,7 +167,7 @@ impl StoredEvent {
 /// statement.
 macro_rules! select_events {
     ($rest:literal) => {
-        concat!("SELECT e.id, e.ride_id, e.payload, e.at FROM ", $rest)
+        concat!("SELECT e.id, e.job_id, e.payload, e.at FROM ", $rest)
     };
 }
 
@@ -182,7 +182,7 @@ fn event_from_row(row: &AnyRow) -> Result<StoredEvent, StoreError> {
     let payload: String = get(row, "payload")?;
     Ok(StoredEvent {
         id: get(row, "id")?,
-        ride_id: id(row, "ride_id")?,
+        ride_id: id(row, "job_id")?,
         at: timestamp(row, "at")?,
         recipients: Vec::new(),
         event: serde_json::from_str(&payload)
@@ -272,7 +272,7 @@ pub(crate) async fn append_events(
     let mut stored = Vec::with_capacity(events.len());
     for (event, recipients) in &events {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (ride_id, kind, payload, at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO events (job_id, kind, payload, at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(ride_id.to_string())
         .bind(event.kind())
@@ -347,19 +347,17 @@ impl Store {
 
     /// Every event of a ride, oldest first.
     pub async fn events_of_ride(&self, ride: RideId) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!(
-            "events e WHERE e.ride_id = $1 ORDER BY e.id"
-        ))
-        .bind(ride.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_events!("events e WHERE e.job_id = $1 ORDER BY e.id"))
+            .bind(ride.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         let mut events = rows
             .iter()
             .map(event_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         let rows = sqlx::query(
             "SELECT a.event_id, a.recipient, a.role FROM events e \
-             JOIN event_recipients a ON a.event_id = e.id WHERE e.ride_id = $1 ORDER BY a.event_id, a.seq",
+             JOIN event_recipients a ON a.event_id = e.id WHERE e.job_id = $1 ORDER BY a.event_id, a.seq",
         )
         .bind(ride.to_string())
         .fetch_all(&self.pool)

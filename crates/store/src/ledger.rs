@@ -2,8 +2,8 @@
 
 use crate::columns::{get, id, money, named, parse_currency, timestamp};
 use crate::{Store, StoreError};
-use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKind};
-use doorstep_domain::{Money, RideId, Timestamp, UserId};
+use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKey, PostingKind};
+use doorstep_domain::{JobId, Money, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 
 /// One line of a driver's statement: an entry on their earnings account.
@@ -20,23 +20,24 @@ pub struct StatementLine {
 }
 
 /// Writes a posting and its entries inside the caller's transaction. [`StoreError::DuplicatePosting`] if
-/// the ride already has a posting of this kind; the caller must then drop the transaction.
+/// the job already has a posting with this idempotency key; the caller must then drop the transaction.
 pub(crate) async fn insert_posting_in(
     conn: &mut AnyConnection,
     posting: &Posting,
 ) -> Result<(), StoreError> {
     let inserted = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO postings (ride_id, kind, at) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO postings (job_id, kind, idempotency_key, at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
-    .bind(posting.ride_id().to_string())
+    .bind(posting.job_id().to_string())
     .bind(posting.kind().as_str())
+    .bind(posting.key().as_str())
     .bind(posting.at().millis())
     .fetch_one(&mut *conn)
     .await
     .map_err(StoreError::from);
     let posting_id = match inserted {
         Ok(id) => id,
-        // (ride_id, kind) is the only unique key a caller can repeat.
+        // (job_id, idempotency_key) is the only unique key a caller can repeat.
         Err(e) if e.is_unique_violation() => return Err(StoreError::DuplicatePosting),
         Err(e) => return Err(e),
     };
@@ -63,18 +64,25 @@ impl Store {
         Ok(())
     }
 
-    /// The postings of a ride, in the order they were made, each rebuilt (and so re-checked for balance).
+    /// The postings of a ride (its job's), in the order they were made, each rebuilt (and so re-checked
+    /// for balance).
     pub async fn postings_of_ride(&self, ride: RideId) -> Result<Vec<Posting>, StoreError> {
+        self.postings_of_job(JobId::from(ride)).await
+    }
+
+    /// The postings of a job of any kind, in the order they were made, each rebuilt (and so re-checked
+    /// for balance).
+    pub async fn postings_of_job(&self, job: JobId) -> Result<Vec<Posting>, StoreError> {
         let rows = sqlx::query(
-            "SELECT p.id AS posting_id, p.ride_id, p.kind, p.at, e.account, e.amount, e.currency \
-             FROM postings p JOIN ledger_entries e ON e.posting_id = p.id WHERE p.ride_id = $1 ORDER BY p.id, e.id",
+            "SELECT p.id AS posting_id, p.job_id, p.kind, p.idempotency_key, p.at, e.account, e.amount, e.currency \
+             FROM postings p JOIN ledger_entries e ON e.posting_id = p.id WHERE p.job_id = $1 ORDER BY p.id, e.id",
         )
-        .bind(ride.to_string())
+        .bind(job.to_string())
         .fetch_all(&self.pool)
         .await?;
         // Rows come grouped by posting: fold runs of one posting id into a posting.
         let mut postings = Vec::new();
-        let mut current: Option<(i64, RideId, PostingKind, Timestamp, Vec<LedgerEntry>)> = None;
+        let mut current: Option<PostingRows> = None;
         for row in &rows {
             let posting_id: i64 = get(row, "posting_id")?;
             let entry = LedgerEntry {
@@ -87,10 +95,13 @@ impl Store {
                     if let Some(done) = current.take() {
                         postings.push(rebuild_posting(done)?);
                     }
+                    let key: String = get(row, "idempotency_key")?;
                     current = Some((
                         posting_id,
-                        id(row, "ride_id")?,
+                        id(row, "job_id")?,
                         named(row, "kind", PostingKind::parse)?,
+                        PostingKey::parse(&key)
+                            .map_err(|e| StoreError::Corrupt(format!("posting key: {e}")))?,
                         timestamp(row, "at")?,
                         vec![entry],
                     ));
@@ -146,7 +157,7 @@ impl Store {
         to: Timestamp,
     ) -> Result<Vec<StatementLine>, StoreError> {
         let rows = sqlx::query(
-            "SELECT p.ride_id, p.kind, e.amount, e.currency, e.at FROM ledger_entries e \
+            "SELECT p.job_id, p.kind, e.amount, e.currency, e.at FROM ledger_entries e \
              JOIN postings p ON p.id = e.posting_id \
              WHERE e.account = $1 AND e.at >= $2 AND e.at < $3 ORDER BY e.at, e.id",
         )
@@ -158,7 +169,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(StatementLine {
-                    ride_id: id(row, "ride_id")?,
+                    ride_id: id(row, "job_id")?,
                     kind: named(row, "kind", PostingKind::parse)?,
                     amount: money(row, "amount", "currency")?,
                     at: timestamp(row, "at")?,
@@ -168,9 +179,17 @@ impl Store {
     }
 }
 
-fn rebuild_posting(
-    (_, ride_id, kind, at, entries): (i64, RideId, PostingKind, Timestamp, Vec<LedgerEntry>),
-) -> Result<Posting, StoreError> {
-    Posting::new(ride_id, kind, at, entries)
-        .map_err(|e| StoreError::Corrupt(format!("posting of ride {ride_id}: {e}")))
+/// A posting's id, job, kind, key and time, and the entries read so far.
+type PostingRows = (
+    i64,
+    JobId,
+    PostingKind,
+    PostingKey,
+    Timestamp,
+    Vec<LedgerEntry>,
+);
+
+fn rebuild_posting((_, job, kind, key, at, entries): PostingRows) -> Result<Posting, StoreError> {
+    Posting::for_job(job, kind, key, at, entries)
+        .map_err(|e| StoreError::Corrupt(format!("posting of job {job}: {e}")))
 }

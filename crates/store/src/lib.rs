@@ -25,6 +25,7 @@ mod columns;
 mod drivers;
 mod error;
 mod events;
+mod jobs;
 mod ledger;
 mod ratings;
 mod rides;

@@ -13,7 +13,7 @@ fn rating_from_row(row: &AnyRow) -> Result<Rating, StoreError> {
         .and_then(|s| Stars::new(s).ok())
         .ok_or_else(|| StoreError::Corrupt(format!("stars: {stars} is not 1 to 5")))?;
     Ok(Rating {
-        ride_id: id(row, "ride_id")?,
+        ride_id: id(row, "job_id")?,
         from: id(row, "from_id")?,
         to: id(row, "to_id")?,
         stars,
@@ -23,10 +23,10 @@ fn rating_from_row(row: &AnyRow) -> Result<Rating, StoreError> {
 }
 
 impl Store {
-    /// Records a rating. [`StoreError::AlreadyRated`] if `r.from` already rated this ride.
+    /// Records a rating. [`StoreError::AlreadyRated`] if `r.from` already rated `r.to` for this ride's job.
     pub async fn insert_rating(&self, r: &Rating) -> Result<(), StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO ratings (ride_id, from_id, to_id, stars, comment, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO ratings (job_id, from_id, to_id, stars, comment, at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(r.ride_id.to_string())
         .bind(r.from.to_string())
@@ -39,7 +39,7 @@ impl Store {
         .map_err(StoreError::from);
         match inserted {
             Ok(_) => Ok(()),
-            // (ride_id, from_id) is the table's only unique key.
+            // (job_id, from_id, to_id) is the table's only unique key.
             Err(e) if e.is_unique_violation() => Err(StoreError::AlreadyRated),
             Err(e) => Err(e),
         }
@@ -63,7 +63,7 @@ impl Store {
     /// The ratings given for a ride (at most one from each party), oldest first.
     pub async fn ratings_of_ride(&self, ride: RideId) -> Result<Vec<Rating>, StoreError> {
         let rows = sqlx::query(
-            "SELECT ride_id, from_id, to_id, stars, comment, at FROM ratings WHERE ride_id = $1 ORDER BY at, from_id",
+            "SELECT job_id, from_id, to_id, stars, comment, at FROM ratings WHERE job_id = $1 ORDER BY at, from_id",
         )
         .bind(ride.to_string())
         .fetch_all(&self.pool)

@@ -1,18 +1,22 @@
 //! Rides and their offers: creating a ride, changing one in a single transaction, and the reads.
 
 use crate::columns::{
-    cancelled_by_name, get, id, json, latlng, money, named, opt_id, opt_json, opt_millis,
-    opt_money, opt_named, opt_timestamp, opt_u32_col, parse_cancelled_by, parse_no_driver_reason,
-    row_limit, timestamp, to_json, u32_col,
+    get, id, json, money, named, opt_json, opt_named, opt_u32_col, row_limit, timestamp, to_json,
+    u32_col,
 };
 use crate::events::{Audience, StoredEvent, append_events};
+use crate::jobs::{
+    AnyQuery, insert_job, job_columns, job_from_row, stop_columns, stop_from_row, update_job,
+};
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
-use doorstep_domain::code::VerificationCode;
+use doorstep_domain::job::{
+    Canceller, Job, JobKind, JobState, StopCompletion, StopState, TimeWindow, UnfulfilledReason,
+};
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::FareAdjustment;
-use doorstep_domain::ride::{EarlyEnd, Ride, RideEvent, RideState};
+use doorstep_domain::ride::{CancelledBy, EarlyEnd, NoDriverReason, Ride, RideEvent, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -62,128 +66,157 @@ pub struct RideChange<'a> {
     pub at: Timestamp,
 }
 
-/// `SELECT`s the columns [`ride_from_row`] reads from `rides r`, followed by the rest of the statement.
+/// `SELECT`s what [`ride_from_row`] reads: the ride's record `r`, its job `j` and the job's pickup `p` and
+/// drop-off `d` stops, in one statement (so they are one committed state), followed by the rest of the
+/// statement.
 macro_rules! select_rides {
     ($rest:literal) => {
         concat!(
-            "SELECT r.id, r.rider_id, r.quote_id, r.pickup_lat, r.pickup_lng, r.dropoff_lat, r.dropoff_lng, ",
-            "r.quoted_fare, r.final_fare, r.state, r.driver_id, r.pin, r.pickup_eta_s, r.excluded_drivers, ",
-            "r.requested_at, r.assigned_at, r.arrived_at, r.started_at, r.ended_at, r.cancelled_by, ",
-            "r.cancel_fee_minor, r.cancel_fee_currency, r.no_driver_reason, r.version, r.pin_failed_attempts, ",
-            "r.trip_distance_m, r.fare_adjustment, r.early_end, r.dropoff_distance_m FROM rides r ",
+            "SELECT ",
+            job_columns!(),
+            ", r.quote_id, r.quoted_fare, r.final_fare, r.trip_distance_m, r.fare_adjustment, r.early_end, ",
+            "r.dropoff_distance_m, ",
+            stop_columns!(p),
+            ", ",
+            stop_columns!(d),
+            " FROM rides r JOIN jobs j ON j.id = r.id ",
+            "JOIN job_stops p ON p.job_id = r.id AND p.stop_index = 0 ",
+            "JOIN job_stops d ON d.job_id = r.id AND d.stop_index = 1 ",
             $rest
         )
     };
 }
 
-/// `SELECT`s the columns [`offer_from_row`] reads, followed by the rest of the statement.
+/// `SELECT`s the columns [`offer_from_row`] reads (an offer `o` with the job `oj` it covers), followed by
+/// the rest of the statement.
 macro_rules! select_offers {
     ($rest:literal) => {
         concat!(
-            "SELECT id, ride_id, driver_id, state, created_at, expires_at, pickup_eta_s, pickup_distance_m, ",
-            "fare_minor, fare_currency FROM offers ",
+            "SELECT o.id, oj.job_id, o.worker_id, o.state, o.created_at, o.expires_at, o.eta_s, o.distance_m, ",
+            "o.fare_minor, o.fare_currency FROM offers o JOIN offer_jobs oj ON oj.offer_id = o.id ",
             $rest
         )
     };
 }
 
-fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
-    let pin: String = get(row, "pin")?;
-    let failed: i64 = get(row, "pin_failed_attempts")?;
-    let failed = u8::try_from(failed)
-        .map_err(|_| StoreError::Corrupt(format!("pin_failed_attempts: {failed} is not a u8")))?;
+/// The job a ride is stored as: its pickup (with the PIN as proof) and drop-off, windows that never close
+/// (rides have no pickup deadline), the pickup completed when the trip started and the drop-off when it
+/// completed. [`ride_of_job`] reads it back unchanged.
+fn job_of_ride(ride: &Ride) -> Job {
+    let mut job = Job::from_ride(ride, 0);
+    if let [pickup, dropoff] = job.stops.as_mut_slice() {
+        pickup.window = TimeWindow::open_from(ride.requested_at);
+        dropoff.window = TimeWindow::open_from(ride.requested_at);
+        pickup.completion = ride.started_at.map(|at| StopCompletion {
+            at,
+            distance_m: 0,
+            early_end: false,
+        });
+        dropoff.completion = ride
+            .ended_at
+            .filter(|_| ride.state == RideState::Completed)
+            .map(|at| StopCompletion {
+                at,
+                distance_m: ride.dropoff_distance_m.unwrap_or(0),
+                early_end: ride.early_end.is_some(),
+            });
+    }
+    job
+}
+
+/// The ride that `job` (written by [`job_of_ride`]) and the ride's own columns in `row` stand for.
+fn ride_of_job(job: Job, row: &AnyRow) -> Result<Ride, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("ride {}: {what}", job.id));
+    if job.kind != JobKind::Ride {
+        return Err(corrupt("its job is not a ride"));
+    }
+    let [pickup, dropoff] = job.stops.as_slice() else {
+        return Err(corrupt("its job does not have two stops"));
+    };
+    let state = match job.state {
+        JobState::Open => RideState::Requested,
+        JobState::Assigned if pickup.state == StopState::Arrived => RideState::DriverArrived,
+        JobState::Assigned => RideState::DriverAssigned,
+        JobState::InProgress => RideState::InProgress,
+        JobState::Completed => RideState::Completed,
+        JobState::Cancelled => RideState::Cancelled,
+        JobState::Unfulfilled => RideState::NoDriverAvailable,
+    };
+    let no_driver_reason = match job.unfulfilled_reason {
+        None => None,
+        Some(UnfulfilledReason::NoWorkersNearby) => Some(NoDriverReason::NoDriversNearby),
+        Some(UnfulfilledReason::AllWorkersDeclined) => Some(NoDriverReason::AllDriversDeclined),
+        Some(other) => return Err(corrupt(&format!("unfulfilled reason {}", other.as_str()))),
+    };
     Ok(Ride {
-        id: id(row, "id")?,
-        rider: id(row, "rider_id")?,
+        id: RideId::from(job.id),
+        rider: job.customer,
         quote_id: id(row, "quote_id")?,
-        pickup: latlng(row, "pickup_lat", "pickup_lng")?,
-        dropoff: latlng(row, "dropoff_lat", "dropoff_lng")?,
+        pickup: pickup.place,
+        dropoff: dropoff.place,
         quoted: json(row, "quoted_fare")?,
         final_fare: opt_json(row, "final_fare")?,
-        state: named(row, "state", RideState::parse)?,
-        driver: opt_id(row, "driver_id")?,
-        pin: VerificationCode::restore(&pin, failed)
-            .map_err(|e| StoreError::Corrupt(format!("pin: {e}")))?,
-        pickup_eta_s: opt_u32_col(row, "pickup_eta_s")?,
-        excluded_drivers: json(row, "excluded_drivers")?,
-        requested_at: timestamp(row, "requested_at")?,
-        assigned_at: opt_timestamp(row, "assigned_at")?,
-        arrived_at: opt_timestamp(row, "arrived_at")?,
-        started_at: opt_timestamp(row, "started_at")?,
-        ended_at: opt_timestamp(row, "ended_at")?,
-        cancelled_by: opt_named(row, "cancelled_by", parse_cancelled_by)?,
-        cancel_fee: opt_money(row, "cancel_fee_minor", "cancel_fee_currency")?,
-        no_driver_reason: opt_named(row, "no_driver_reason", parse_no_driver_reason)?,
+        state,
+        driver: job.worker,
+        pin: pickup.proof.clone().ok_or_else(|| corrupt("no PIN"))?,
+        pickup_eta_s: job.eta_s,
+        excluded_drivers: job.excluded_workers.clone(),
+        requested_at: job.opened_at,
+        assigned_at: job.assigned_at,
+        arrived_at: pickup.arrived_at,
+        started_at: pickup.completion.map(|c| c.at),
+        ended_at: job.ended_at,
+        cancelled_by: job.cancelled_by.map(|by| match by {
+            Canceller::Customer => CancelledBy::Rider,
+            Canceller::Merchant | Canceller::Operator => CancelledBy::Admin,
+        }),
+        cancel_fee: job.cancel_fee,
+        no_driver_reason,
         trip_distance_m: opt_u32_col(row, "trip_distance_m")?,
         fare_adjustment: opt_named(row, "fare_adjustment", FareAdjustment::parse)?,
         early_end: opt_named(row, "early_end", EarlyEnd::parse)?,
         dropoff_distance_m: opt_u32_col(row, "dropoff_distance_m")?,
-        version: get(row, "version")?,
+        version: job.version,
     })
+}
+
+fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
+    let stops = vec![stop_from_row(row, "p_")?, stop_from_row(row, "d_")?];
+    ride_of_job(job_from_row(row, stops)?, row)
 }
 
 fn offer_from_row(row: &AnyRow) -> Result<Offer, StoreError> {
     Ok(Offer {
         id: id(row, "id")?,
-        ride_id: id(row, "ride_id")?,
-        driver: id(row, "driver_id")?,
+        ride_id: id(row, "job_id")?,
+        driver: id(row, "worker_id")?,
         state: named(row, "state", OfferState::parse)?,
         created_at: timestamp(row, "created_at")?,
         expires_at: timestamp(row, "expires_at")?,
-        pickup_eta_s: u32_col(row, "pickup_eta_s")?,
-        pickup_distance_m: u32_col(row, "pickup_distance_m")?,
+        pickup_eta_s: u32_col(row, "eta_s")?,
+        pickup_distance_m: u32_col(row, "distance_m")?,
         fare: money(row, "fare_minor", "fare_currency")?,
     })
 }
 
-/// The columns of a ride that change after creation, encoded before any statement runs so that an
+/// The ride's own columns that change after creation, encoded before any statement runs so that an
 /// encoding failure never leaves a transaction half done.
-struct MutableColumns {
+struct RideColumns {
     final_fare: Option<String>,
-    state: &'static str,
-    driver: Option<String>,
-    pickup_eta_s: Option<i64>,
-    excluded_drivers: String,
-    assigned_at: Option<i64>,
-    arrived_at: Option<i64>,
-    started_at: Option<i64>,
-    ended_at: Option<i64>,
-    cancelled_by: Option<&'static str>,
-    cancel_fee_minor: Option<i64>,
-    cancel_fee_currency: Option<String>,
-    no_driver_reason: Option<&'static str>,
-    version: i64,
-    pin: String,
-    pin_failed_attempts: i64,
     trip_distance_m: Option<i64>,
     fare_adjustment: Option<&'static str>,
     early_end: Option<&'static str>,
     dropoff_distance_m: Option<i64>,
 }
 
-impl MutableColumns {
-    fn of(ride: &Ride) -> Result<MutableColumns, StoreError> {
-        Ok(MutableColumns {
+impl RideColumns {
+    fn of(ride: &Ride) -> Result<RideColumns, StoreError> {
+        Ok(RideColumns {
             final_fare: ride
                 .final_fare
                 .as_ref()
                 .map(|f| to_json(f, "final fare"))
                 .transpose()?,
-            state: ride.state.as_str(),
-            driver: ride.driver.map(|d| d.to_string()),
-            pickup_eta_s: ride.pickup_eta_s.map(i64::from),
-            excluded_drivers: to_json(&ride.excluded_drivers, "excluded drivers")?,
-            assigned_at: opt_millis(ride.assigned_at),
-            arrived_at: opt_millis(ride.arrived_at),
-            started_at: opt_millis(ride.started_at),
-            ended_at: opt_millis(ride.ended_at),
-            cancelled_by: ride.cancelled_by.map(cancelled_by_name),
-            cancel_fee_minor: ride.cancel_fee.map(|m| m.minor),
-            cancel_fee_currency: ride.cancel_fee.map(|m| m.currency.as_str().to_owned()),
-            no_driver_reason: ride.no_driver_reason.map(|r| r.as_str()),
-            version: ride.version,
-            pin: ride.pin.as_str().to_owned(),
-            pin_failed_attempts: i64::from(ride.pin.failed_attempts()),
             trip_distance_m: ride.trip_distance_m.map(i64::from),
             fare_adjustment: ride.fare_adjustment.map(FareAdjustment::as_str),
             early_end: ride.early_end.map(EarlyEnd::as_str),
@@ -191,28 +224,11 @@ impl MutableColumns {
         })
     }
 
-    /// Binds the columns in their statement order: final_fare, state, driver_id, pickup_eta_s,
-    /// excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor,
-    /// cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts, trip_distance_m,
-    /// fare_adjustment, early_end, dropoff_distance_m.
+    /// Binds the columns in their statement order: final_fare, trip_distance_m, fare_adjustment,
+    /// early_end, dropoff_distance_m.
     fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
             .bind(self.final_fare)
-            .bind(self.state)
-            .bind(self.driver)
-            .bind(self.pickup_eta_s)
-            .bind(self.excluded_drivers)
-            .bind(self.assigned_at)
-            .bind(self.arrived_at)
-            .bind(self.started_at)
-            .bind(self.ended_at)
-            .bind(self.cancelled_by)
-            .bind(self.cancel_fee_minor)
-            .bind(self.cancel_fee_currency)
-            .bind(self.no_driver_reason)
-            .bind(self.version)
-            .bind(self.pin)
-            .bind(self.pin_failed_attempts)
             .bind(self.trip_distance_m)
             .bind(self.fare_adjustment)
             .bind(self.early_end)
@@ -220,72 +236,40 @@ impl MutableColumns {
     }
 }
 
-/// A statement on the `Any` driver with its arguments.
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
-
-/// Inserts a new ride row.
+/// Inserts a new ride: its job and stops, then its own row.
 async fn insert_ride(
     conn: &mut AnyConnection,
     ride: &Ride,
     idempotency_key: Option<&str>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let m = MutableColumns::of(ride)?;
+    let own = RideColumns::of(ride)?;
+    let quoted = to_json(&ride.quoted, "quoted fare")?;
+    insert_job(conn, &job_of_ride(ride), idempotency_key, now).await?;
     let query = sqlx::query(
-        "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, quoted_fare, \
-         requested_at, idempotency_key, updated_at, final_fare, state, driver_id, pickup_eta_s, \
-         excluded_drivers, assigned_at, arrived_at, started_at, ended_at, cancelled_by, cancel_fee_minor, \
-         cancel_fee_currency, no_driver_reason, version, pin, pin_failed_attempts, trip_distance_m, fare_adjustment, \
-         early_end, dropoff_distance_m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
+        "INSERT INTO rides (id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment, early_end, \
+         dropoff_distance_m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(ride.id.to_string())
-    .bind(ride.rider.to_string())
     .bind(ride.quote_id.to_string())
-    .bind(ride.pickup.lat())
-    .bind(ride.pickup.lng())
-    .bind(ride.dropoff.lat())
-    .bind(ride.dropoff.lng())
-    .bind(to_json(&ride.quoted, "quoted fare")?)
-    .bind(ride.requested_at.millis())
-    .bind(idempotency_key.map(str::to_owned))
-    .bind(now.millis());
-    m.bind_to(query).execute(&mut *conn).await?;
+    .bind(quoted);
+    own.bind_to(query).execute(&mut *conn).await?;
     Ok(())
 }
 
-/// Remembers that `driver` was assigned to `ride` (kept when the driver later cancels).
-async fn remember_driver(
-    conn: &mut AnyConnection,
-    ride: RideId,
-    driver: UserId,
-    assigned_at: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO ride_drivers (ride_id, driver_id, assigned_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (ride_id, driver_id) DO NOTHING",
-    )
-    .bind(ride.to_string())
-    .bind(driver.to_string())
-    .bind(assigned_at.millis())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Inserts an offer, or updates the state of the stored one (the rest of an offer never changes).
+/// Inserts an offer and the job it covers, or updates the state of the stored offer (the rest of an offer
+/// never changes).
 async fn upsert_offer(
     conn: &mut AnyConnection,
     offer: &Offer,
     at: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO offers (id, ride_id, driver_id, state, created_at, expires_at, pickup_eta_s, pickup_distance_m, \
-         fare_minor, fare_currency, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO offers (id, worker_id, state, created_at, expires_at, eta_s, distance_m, fare_minor, \
+         fare_currency, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
     )
     .bind(offer.id.to_string())
-    .bind(offer.ride_id.to_string())
     .bind(offer.driver.to_string())
     .bind(offer.state.as_str())
     .bind(offer.created_at.millis())
@@ -295,6 +279,13 @@ async fn upsert_offer(
     .bind(offer.fare.minor)
     .bind(offer.fare.currency.as_str())
     .bind(at.millis())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO offer_jobs (offer_id, job_id) VALUES ($1, $2) ON CONFLICT (offer_id, job_id) DO NOTHING",
+    )
+    .bind(offer.id.to_string())
+    .bind(offer.ride_id.to_string())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -329,9 +320,6 @@ impl Store {
                 return self.explain_duplicate_ride(ride, idempotency_key, e).await;
             }
             Err(e) => return Err(e),
-        }
-        if let Some(driver) = ride.driver {
-            remember_driver(&mut tx, ride.id, driver, ride.assigned_at.unwrap_or(now)).await?;
         }
         let mut stored = append_events(
             &mut tx,
@@ -379,7 +367,7 @@ impl Store {
         key: &str,
     ) -> Result<Option<Ride>, StoreError> {
         let row = sqlx::query(select_rides!(
-            "WHERE r.rider_id = $1 AND r.idempotency_key = $2"
+            "WHERE j.customer_id = $1 AND j.idempotency_key = $2"
         ))
         .bind(rider.to_string())
         .bind(key)
@@ -400,7 +388,7 @@ impl Store {
     /// The rider's rides, newest first, at most `limit`.
     pub async fn rides_of_rider(&self, rider: UserId, limit: i64) -> Result<Vec<Ride>, StoreError> {
         let rows = sqlx::query(select_rides!(
-            "WHERE r.rider_id = $1 ORDER BY r.requested_at DESC, r.id DESC LIMIT $2"
+            "WHERE j.customer_id = $1 ORDER BY j.opened_at DESC, j.id DESC LIMIT $2"
         ))
         .bind(rider.to_string())
         .bind(row_limit(limit))
@@ -417,8 +405,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Ride>, StoreError> {
         let rows = sqlx::query(select_rides!(
-            "WHERE r.driver_id = $1 OR r.id IN (SELECT ride_id FROM ride_drivers WHERE driver_id = $1) \
-             ORDER BY r.requested_at DESC, r.id DESC LIMIT $2"
+            "WHERE j.worker_id = $1 OR j.id IN (SELECT job_id FROM job_workers WHERE worker_id = $1) \
+             ORDER BY j.opened_at DESC, j.id DESC LIMIT $2"
         ))
         .bind(driver.to_string())
         .bind(row_limit(limit))
@@ -430,7 +418,7 @@ impl Store {
     /// The most recently requested rides, newest first, at most `limit` (the operations console).
     pub async fn recent_rides(&self, limit: i64) -> Result<Vec<Ride>, StoreError> {
         let rows = sqlx::query(select_rides!(
-            "ORDER BY r.requested_at DESC, r.id DESC LIMIT $1"
+            "ORDER BY j.opened_at DESC, j.id DESC LIMIT $1"
         ))
         .bind(row_limit(limit))
         .fetch_all(&self.pool)
@@ -445,7 +433,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Ride>, StoreError> {
         let rows = sqlx::query(select_rides!(
-            "WHERE r.requested_at >= $1 ORDER BY r.requested_at, r.id LIMIT $2"
+            "WHERE j.opened_at >= $1 ORDER BY j.opened_at, j.id LIMIT $2"
         ))
         .bind(since.millis())
         .bind(row_limit(limit))
@@ -464,16 +452,31 @@ impl Store {
         if states.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (2..states.len() + 2).map(|i| format!("${i}")).collect();
+        // A ride state is a job state, and for an assigned job whether its pickup was arrived at.
+        let mut conditions = Vec::with_capacity(states.len());
+        let mut values = Vec::with_capacity(states.len() * 2);
+        for &state in states {
+            let (job_state, pickup) = job_filter_of(state);
+            values.push(job_state.as_str());
+            let n = values.len() + 1;
+            match pickup {
+                None => conditions.push(format!("j.state = ${n}")),
+                Some((arrived, is)) => {
+                    values.push(arrived.as_str());
+                    let op = if is { "=" } else { "<>" };
+                    conditions.push(format!("(j.state = ${n} AND p.state {op} ${})", n + 1));
+                }
+            }
+        }
         // Only placeholders are formatted into the statement; every value is bound.
         let sql = format!(
-            "{}WHERE r.state IN ({}) ORDER BY r.requested_at, r.id LIMIT $1",
+            "{}WHERE {} ORDER BY j.opened_at, j.id LIMIT $1",
             select_rides!(""),
-            placeholders.join(", ")
+            conditions.join(" OR ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(row_limit(limit));
-        for state in states {
-            query = query.bind(state.as_str());
+        for value in values {
+            query = query.bind(value);
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(ride_from_row).collect()
@@ -481,15 +484,27 @@ impl Store {
 
     /// How many rides are in each state, for every state (zero included), in lifecycle order.
     pub async fn count_rides_by_state(&self) -> Result<Vec<(RideState, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM rides GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT j.state AS job_state, p.state AS pickup_state, COUNT(*) AS n FROM rides r \
+             JOIN jobs j ON j.id = r.id JOIN job_stops p ON p.job_id = r.id AND p.stop_index = 0 \
+             GROUP BY j.state, p.state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut counts: Vec<(RideState, i64)> = RideState::ALL.iter().map(|&s| (s, 0)).collect();
         for row in &rows {
-            let state = named(row, "state", RideState::parse)?;
+            let job_state = named(row, "job_state", JobState::parse)?;
+            let pickup = named(row, "pickup_state", StopState::parse)?;
             let n: i64 = get(row, "n")?;
+            let state = RideState::ALL
+                .into_iter()
+                .find(|&s| {
+                    let (js, p) = job_filter_of(s);
+                    js == job_state && p.is_none_or(|(arrived, is)| (pickup == arrived) == is)
+                })
+                .ok_or_else(|| StoreError::Corrupt(format!("job state {job_state}")))?;
             if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == state) {
-                slot.1 = n;
+                slot.1 += n;
             }
         }
         Ok(counts)
@@ -509,35 +524,19 @@ impl Store {
         change: RideChange<'_>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let ride = change.ride;
-        let m = MutableColumns::of(ride)?;
+        let own = RideColumns::of(ride)?;
+        let job = job_of_ride(ride);
         let mut tx = self.begin_write().await?;
-        let query = sqlx::query(
-            "UPDATE rides SET final_fare = $3, state = $4, driver_id = $5, pickup_eta_s = $6, excluded_drivers = $7, \
-             assigned_at = $8, arrived_at = $9, started_at = $10, ended_at = $11, cancelled_by = $12, \
-             cancel_fee_minor = $13, cancel_fee_currency = $14, no_driver_reason = $15, version = $16, \
-             pin = $17, pin_failed_attempts = $18, trip_distance_m = $19, fare_adjustment = $20, early_end = $21, \
-             dropoff_distance_m = $22, updated_at = $23 WHERE id = $1 AND version = $2",
-        )
-        .bind(ride.id.to_string())
-        .bind(change.expected_version);
-        let updated = m
-            .bind_to(query)
-            .bind(change.at.millis())
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
+        if !update_job(&mut tx, &job, change.expected_version, change.at).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
         }
-        if let Some(driver) = ride.driver {
-            remember_driver(
-                &mut tx,
-                ride.id,
-                driver,
-                ride.assigned_at.unwrap_or(change.at),
-            )
-            .await?;
-        }
+        let query = sqlx::query(
+            "UPDATE rides SET final_fare = $2, trip_distance_m = $3, fare_adjustment = $4, early_end = $5, \
+             dropoff_distance_m = $6 WHERE id = $1",
+        )
+        .bind(ride.id.to_string());
+        own.bind_to(query).execute(&mut *tx).await?;
         for offer in change.offers {
             upsert_offer(&mut tx, offer, change.at).await?;
         }
@@ -557,7 +556,7 @@ impl Store {
 
     /// The offer with this id.
     pub async fn offer(&self, id: OfferId) -> Result<Option<Offer>, StoreError> {
-        let row = sqlx::query(select_offers!("WHERE id = $1"))
+        let row = sqlx::query(select_offers!("WHERE o.id = $1"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -566,10 +565,12 @@ impl Store {
 
     /// Every offer of a ride, oldest first.
     pub async fn offers_of_ride(&self, ride: RideId) -> Result<Vec<Offer>, StoreError> {
-        let rows = sqlx::query(select_offers!("WHERE ride_id = $1 ORDER BY created_at, id"))
-            .bind(ride.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(select_offers!(
+            "WHERE oj.job_id = $1 ORDER BY o.created_at, o.id"
+        ))
+        .bind(ride.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(offer_from_row).collect()
     }
 
@@ -577,7 +578,7 @@ impl Store {
     /// has passed its deadline).
     pub async fn pending_offers_of_driver(&self, driver: UserId) -> Result<Vec<Offer>, StoreError> {
         let rows = sqlx::query(select_offers!(
-            "WHERE driver_id = $1 AND state = $2 ORDER BY created_at, id"
+            "WHERE o.worker_id = $1 AND o.state = $2 ORDER BY o.created_at, o.id"
         ))
         .bind(driver.to_string())
         .bind(OfferState::Pending.as_str())
@@ -588,10 +589,26 @@ impl Store {
 
     /// Every pending offer, oldest first (the dispatcher rebuilds its timers from them after a restart).
     pub async fn pending_offers(&self) -> Result<Vec<Offer>, StoreError> {
-        let rows = sqlx::query(select_offers!("WHERE state = $1 ORDER BY created_at, id"))
-            .bind(OfferState::Pending.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(select_offers!(
+            "WHERE o.state = $1 ORDER BY o.created_at, o.id"
+        ))
+        .bind(OfferState::Pending.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(offer_from_row).collect()
+    }
+}
+
+/// The job state a ride state is, and for the two assigned states whether the pickup must be (`true`) or
+/// must not be (`false`) in [`StopState::Arrived`].
+const fn job_filter_of(state: RideState) -> (JobState, Option<(StopState, bool)>) {
+    match state {
+        RideState::Requested => (JobState::Open, None),
+        RideState::DriverAssigned => (JobState::Assigned, Some((StopState::Arrived, false))),
+        RideState::DriverArrived => (JobState::Assigned, Some((StopState::Arrived, true))),
+        RideState::InProgress => (JobState::InProgress, None),
+        RideState::Completed => (JobState::Completed, None),
+        RideState::Cancelled => (JobState::Cancelled, None),
+        RideState::NoDriverAvailable => (JobState::Unfulfilled, None),
     }
 }

@@ -206,6 +206,7 @@ on_both_backends!(
     driver_positions_are_upserted_and_older_ones_are_ignored,
     rides_are_listed_by_rider_by_driver_and_by_state,
     pending_offers_are_listed_per_driver_and_overall,
+    jobs_of_every_kind_round_trip_with_their_stops_and_versions,
 );
 
 /// The two dialects' migrations describe one schema (needs both databases, so it runs once, not per
@@ -1294,7 +1295,7 @@ async fn existing_events_keep_exactly_their_recipients_through_migration_0005(
     sqlx::query(
         "INSERT INTO rides (id, rider_id, quote_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng, \
          quoted_fare, state, driver_id, pin, excluded_drivers, requested_at, version, updated_at) \
-         VALUES ($1, $2, $3, 40.75, -73.98, 40.71, -74.0, '{}', 'assigned', $4, '0427', '[]', 0, 1, 0)",
+         VALUES ($1, $2, $3, 40.75, -73.98, 40.71, -74.0, '{}', 'driver_assigned', $4, '0427', '[]', 0, 1, 0)",
     )
     .bind(ride.to_string())
     .bind(rider.to_string())
@@ -1875,5 +1876,91 @@ async fn expired_sessions_and_unused_expired_quotes_are_purged_and_nothing_else(
     );
     assert!(store.quote(fresh.id).await?.is_some());
     assert_eq!(store.ride(ride.id).await?, Some(ride));
+    Ok(())
+}
+
+/// A delivery and a house call (the job kinds that have no service table yet) are stored and read back
+/// whole: merchant, requirements, load, windows, service times, proofs with their wrong attempts, stop
+/// states and completions, worker history; a stale version is refused.
+async fn jobs_of_every_kind_round_trip_with_their_stops_and_versions(store: Store) -> TestResult {
+    use doorstep_domain::code::VerificationCode;
+    use doorstep_domain::job::{Job, NewDeliveryJob, NewHouseCallJob, StopOutcome, TimeWindow};
+    use doorstep_domain::worker::Skill;
+    use doorstep_domain::{JobId, MerchantId};
+
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    let cat = new_user(&store, Role::Driver, "cat").await?;
+    let merchant = MerchantId::from_uuid(Uuid::now_v7());
+    let kitchen = place(40.7420, -73.9890)?;
+    let door = place(40.7480, -73.9850)?;
+    let (mut delivery, _) = Job::delivery(
+        NewDeliveryJob {
+            id: JobId::from_uuid(Uuid::now_v7()),
+            customer: ann.id,
+            merchant,
+            pickup: kitchen,
+            dropoff: door,
+            ready_at: at(600_000),
+            deliver_by: at(2_400_000),
+            pickup_service_s: 120,
+            dropoff_service_s: 60,
+            handover: Some(VerificationCode::restore("5821", 0)?),
+            bags: 2,
+        },
+        at(0),
+    )?;
+    store.create_job(&delivery, Some("order-1"), at(0)).await?;
+    assert_eq!(store.job(delivery.id).await?, Some(delivery.clone()));
+
+    let before = delivery.version;
+    delivery.assign(cat.id, 300, at(1_000))?;
+    delivery.arrive(cat.id, 0, kitchen, 100, at(600_000))?;
+    delivery.complete_stop(cat.id, 0, None, 5, kitchen, 100, at(700_000))?;
+    delivery.arrive(cat.id, 1, door, 100, at(1_200_000))?;
+    // A wrong hand-over code is counted on the stop, and the count is stored.
+    let outcome = delivery.complete_stop(cat.id, 1, Some("0000"), 5, door, 100, at(1_210_000))?;
+    assert!(matches!(
+        outcome,
+        StopOutcome::WrongProof {
+            attempts_left: 4,
+            ..
+        }
+    ));
+    store.save_job(&delivery, before, at(1_210_000)).await?;
+    let stored = store
+        .job(delivery.id)
+        .await?
+        .ok_or("the delivery is stored")?;
+    assert_eq!(stored, delivery);
+    assert_eq!(
+        stored.stops[1]
+            .proof
+            .as_ref()
+            .map(VerificationCode::failed_attempts),
+        Some(1)
+    );
+    assert!(stored.stops[0].completion.is_some());
+    assert_eq!(store.workers_of_job(delivery.id).await?, vec![cat.id]);
+    assert!(matches!(
+        store.save_job(&delivery, before, at(1_220_000)).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let (house_call, _) = Job::house_call(
+        NewHouseCallJob {
+            id: JobId::from_uuid(Uuid::now_v7()),
+            customer: ann.id,
+            merchant: None,
+            place: door,
+            slot: TimeWindow::new(at(3_600_000), at(5_400_000))?,
+            service_s: 3_600,
+            proof: None,
+            skills: [Skill::parse("massage")?].into_iter().collect(),
+        },
+        at(0),
+    );
+    store.create_job(&house_call, None, at(0)).await?;
+    assert_eq!(store.job(house_call.id).await?, Some(house_call));
+    assert_eq!(store.job(JobId::from_uuid(Uuid::now_v7())).await?, None);
     Ok(())
 }

@@ -82,12 +82,12 @@ async fn inject_faults(db: &TestDb) -> TestResult {
         &[
             "CREATE FUNCTION inject_fault() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql",
             "CREATE TRIGGER inject_offer_fault BEFORE INSERT ON offers FOR EACH ROW EXECUTE FUNCTION inject_fault()",
-            "CREATE TRIGGER inject_verdict_fault BEFORE UPDATE ON rides FOR EACH ROW WHEN (NEW.state = 'no_driver_available') EXECUTE FUNCTION inject_fault()",
+            "CREATE TRIGGER inject_verdict_fault BEFORE UPDATE ON jobs FOR EACH ROW WHEN (NEW.state = 'unfulfilled') EXECUTE FUNCTION inject_fault()",
         ]
     } else {
         &[
             "CREATE TRIGGER inject_offer_fault BEFORE INSERT ON offers BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
-            "CREATE TRIGGER inject_verdict_fault BEFORE UPDATE ON rides WHEN NEW.state = 'no_driver_available' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+            "CREATE TRIGGER inject_verdict_fault BEFORE UPDATE ON jobs WHEN NEW.state = 'unfulfilled' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
         ]
     };
     for s in statements {
@@ -104,7 +104,7 @@ async fn clear_faults(db: &TestDb) -> TestResult {
     let statements: &[&str] = if db.url.starts_with("postgres") {
         &[
             "DROP TRIGGER inject_offer_fault ON offers",
-            "DROP TRIGGER inject_verdict_fault ON rides",
+            "DROP TRIGGER inject_verdict_fault ON jobs",
             "DROP FUNCTION inject_fault()",
         ]
     } else {
