@@ -12,7 +12,7 @@ use doorstep_domain::code::VerificationCode;
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::FareAdjustment;
-use doorstep_domain::ride::{EarlyEnd, Ride, RideEvent, RideState};
+use doorstep_domain::ride::{EarlyEnd, FlatRide, Ride, RideEvent, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -92,7 +92,7 @@ fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
     let failed: i64 = get(row, "pin_failed_attempts")?;
     let failed = u8::try_from(failed)
         .map_err(|_| StoreError::Corrupt(format!("pin_failed_attempts: {failed} is not a u8")))?;
-    Ok(Ride {
+    Ok(Ride::from_flat(FlatRide {
         id: id(row, "id")?,
         rider: id(row, "rider_id")?,
         quote_id: id(row, "quote_id")?,
@@ -119,7 +119,7 @@ fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
         early_end: opt_named(row, "early_end", EarlyEnd::parse)?,
         dropoff_distance_m: opt_u32_col(row, "dropoff_distance_m")?,
         version: get(row, "version")?,
-    })
+    }))
 }
 
 fn offer_from_row(row: &AnyRow) -> Result<Offer, StoreError> {
@@ -169,21 +169,21 @@ impl MutableColumns {
                 .as_ref()
                 .map(|f| to_json(f, "final fare"))
                 .transpose()?,
-            state: ride.state.as_str(),
-            driver: ride.driver.map(|d| d.to_string()),
-            pickup_eta_s: ride.pickup_eta_s.map(i64::from),
-            excluded_drivers: to_json(&ride.excluded_drivers, "excluded drivers")?,
-            assigned_at: opt_millis(ride.assigned_at),
-            arrived_at: opt_millis(ride.arrived_at),
-            started_at: opt_millis(ride.started_at),
-            ended_at: opt_millis(ride.ended_at),
-            cancelled_by: ride.cancelled_by.map(cancelled_by_name),
-            cancel_fee_minor: ride.cancel_fee.map(|m| m.minor),
-            cancel_fee_currency: ride.cancel_fee.map(|m| m.currency.as_str().to_owned()),
-            no_driver_reason: ride.no_driver_reason.map(|r| r.as_str()),
-            version: ride.version,
-            pin: ride.pin.as_str().to_owned(),
-            pin_failed_attempts: i64::from(ride.pin.failed_attempts()),
+            state: ride.state().as_str(),
+            driver: ride.driver().map(|d| d.to_string()),
+            pickup_eta_s: ride.pickup_eta_s().map(i64::from),
+            excluded_drivers: to_json(&ride.excluded_drivers(), "excluded drivers")?,
+            assigned_at: opt_millis(ride.assigned_at()),
+            arrived_at: opt_millis(ride.arrived_at()),
+            started_at: opt_millis(ride.started_at()),
+            ended_at: opt_millis(ride.ended_at()),
+            cancelled_by: ride.cancelled_by().map(cancelled_by_name),
+            cancel_fee_minor: ride.cancel_fee().map(|m| m.minor),
+            cancel_fee_currency: ride.cancel_fee().map(|m| m.currency.as_str().to_owned()),
+            no_driver_reason: ride.no_driver_reason().map(|r| r.as_str()),
+            version: ride.version(),
+            pin: ride.pin().as_str().to_owned(),
+            pin_failed_attempts: i64::from(ride.pin().failed_attempts()),
             trip_distance_m: ride.trip_distance_m.map(i64::from),
             fare_adjustment: ride.fare_adjustment.map(FareAdjustment::as_str),
             early_end: ride.early_end.map(EarlyEnd::as_str),
@@ -239,15 +239,15 @@ async fn insert_ride(
          early_end, dropoff_distance_m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
          $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
     )
-    .bind(ride.id.to_string())
-    .bind(ride.rider.to_string())
+    .bind(ride.id().to_string())
+    .bind(ride.rider().to_string())
     .bind(ride.quote_id.to_string())
-    .bind(ride.pickup.lat())
-    .bind(ride.pickup.lng())
-    .bind(ride.dropoff.lat())
-    .bind(ride.dropoff.lng())
+    .bind(ride.pickup().lat())
+    .bind(ride.pickup().lng())
+    .bind(ride.dropoff().lat())
+    .bind(ride.dropoff().lng())
     .bind(to_json(&ride.quoted, "quoted fare")?)
-    .bind(ride.requested_at.millis())
+    .bind(ride.requested_at().millis())
     .bind(idempotency_key.map(str::to_owned))
     .bind(now.millis());
     m.bind_to(query).execute(&mut *conn).await?;
@@ -307,7 +307,7 @@ impl Store {
     /// [`Created::Existing`] with that ride and writes nothing (whatever the new request contains). A
     /// retry of the very same ride (same id and quote) is also `Existing`. If another ride already used the
     /// quote: [`StoreError::QuoteAlreadyUsed`].
-    #[tracing::instrument(skip_all, fields(ride_id = %ride.id))]
+    #[tracing::instrument(skip_all, fields(ride_id = %ride.id()))]
     pub async fn create_ride(
         &self,
         ride: &Ride,
@@ -317,7 +317,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Created<Ride>, StoreError> {
         if let Some(key) = idempotency_key
-            && let Some(existing) = self.ride_by_idempotency_key(ride.rider, key).await?
+            && let Some(existing) = self.ride_by_idempotency_key(ride.rider(), key).await?
         {
             return Ok(Created::Existing(existing));
         }
@@ -330,13 +330,19 @@ impl Store {
             }
             Err(e) => return Err(e),
         }
-        if let Some(driver) = ride.driver {
-            remember_driver(&mut tx, ride.id, driver, ride.assigned_at.unwrap_or(now)).await?;
+        if let Some(driver) = ride.driver() {
+            remember_driver(
+                &mut tx,
+                ride.id(),
+                driver,
+                ride.assigned_at().unwrap_or(now),
+            )
+            .await?;
         }
         let mut stored = append_events(
             &mut tx,
             self.backend,
-            ride.id,
+            ride.id(),
             &[(event.clone(), audience.recipients())],
             now,
         )
@@ -357,7 +363,7 @@ impl Store {
         original: StoreError,
     ) -> Result<Created<Ride>, StoreError> {
         if let Some(key) = idempotency_key
-            && let Some(existing) = self.ride_by_idempotency_key(ride.rider, key).await?
+            && let Some(existing) = self.ride_by_idempotency_key(ride.rider(), key).await?
         {
             return Ok(Created::Existing(existing));
         }
@@ -366,7 +372,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         match row.as_ref().map(ride_from_row).transpose()? {
-            Some(existing) if existing.id == ride.id => Ok(Created::Existing(existing)),
+            Some(existing) if existing.id() == ride.id() => Ok(Created::Existing(existing)),
             Some(_) => Err(StoreError::QuoteAlreadyUsed),
             None => Err(original),
         }
@@ -503,7 +509,7 @@ impl Store {
     /// A ride's id, rider, quote, places, quoted fare and request time are fixed at creation; the rest
     /// (the PIN and its count of wrong attempts included) is written from `change.ride`. A wrong PIN is a
     /// change like any other: the count is durable once this returns.
-    #[tracing::instrument(skip_all, fields(ride_id = %change.ride.id, version = change.ride.version))]
+    #[tracing::instrument(skip_all, fields(ride_id = %change.ride.id(), version = change.ride.version()))]
     pub async fn save_ride_change(
         &self,
         change: RideChange<'_>,
@@ -518,7 +524,7 @@ impl Store {
              pin = $17, pin_failed_attempts = $18, trip_distance_m = $19, fare_adjustment = $20, early_end = $21, \
              dropoff_distance_m = $22, updated_at = $23 WHERE id = $1 AND version = $2",
         )
-        .bind(ride.id.to_string())
+        .bind(ride.id().to_string())
         .bind(change.expected_version);
         let updated = m
             .bind_to(query)
@@ -529,12 +535,12 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
         }
-        if let Some(driver) = ride.driver {
+        if let Some(driver) = ride.driver() {
             remember_driver(
                 &mut tx,
-                ride.id,
+                ride.id(),
                 driver,
-                ride.assigned_at.unwrap_or(change.at),
+                ride.assigned_at().unwrap_or(change.at),
             )
             .await?;
         }
@@ -550,7 +556,7 @@ impl Store {
             .iter()
             .map(|(event, audience)| (event.clone(), audience.recipients()))
             .collect();
-        let stored = append_events(&mut tx, self.backend, ride.id, &events, change.at).await?;
+        let stored = append_events(&mut tx, self.backend, ride.id(), &events, change.at).await?;
         tx.commit().await?;
         Ok(stored)
     }
