@@ -22,7 +22,7 @@ use doorstep_dispatch::{
     TravelTime, Unfulfilled, Window,
 };
 use doorstep_domain::offer::{Offer, OfferState};
-use doorstep_domain::ride::{NoDriverReason, Ride, RideEvent, RideState};
+use doorstep_domain::ride::{NoDriverReason, Ride, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, LatLng, Utm, new_york_local, to_latlng, to_utm};
 use std::collections::{BTreeSet, HashMap};
@@ -239,15 +239,15 @@ pub fn new_core(app: &App) -> Core {
 
 /// The job of a ride: its pickup (waiting from the request for the pickup limit) and drop-off.
 fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
-    let requested = secs(ride.requested_at);
+    let requested = secs(ride.requested_at());
     #[allow(clippy::cast_precision_loss, reason = "seconds of configuration")]
     let limit = app.config().pickup_limit_secs as f64;
     OpenJob {
-        job: ride.id,
+        job: ride.id(),
         stops: vec![
             RouteStop {
-                job: ride.id,
-                place: CityPlace::of(ride.pickup),
+                job: ride.id(),
+                place: CityPlace::of(ride.pickup()),
                 window: Window {
                     earliest: f64::NEG_INFINITY,
                     latest: f64::INFINITY,
@@ -256,8 +256,8 @@ fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
                 load: 1,
             },
             RouteStop {
-                job: ride.id,
-                place: CityPlace::of(ride.dropoff),
+                job: ride.id(),
+                place: CityPlace::of(ride.dropoff()),
                 window: Window::ANY,
                 service_secs: 0.0,
                 load: -1,
@@ -267,7 +267,7 @@ fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
         give_up_at: requested + limit,
         // Far above any pickup ETA: serve as many rides as possible, then minimise their ETAs.
         unassigned_cost: 1.0e7,
-        excluded: ride.excluded_drivers.clone(),
+        excluded: ride.excluded_drivers().to_vec(),
     }
 }
 
@@ -365,7 +365,7 @@ impl Shell {
     async fn read(&mut self, app: &App, id: RideId) {
         let now = secs(app.clock().now());
         match app.store().ride(id).await {
-            Ok(Some(ride)) if ride.state == RideState::Requested => {
+            Ok(Some(ride)) if ride.state() == RideState::Requested => {
                 self.unread.remove(&id);
                 if !self.inherited.contains_key(&id) {
                     self.core
@@ -497,7 +497,7 @@ impl Shell {
         };
         let now = secs(app.clock().now());
         for ride in waiting {
-            if !self.core.holds(ride.id) && !self.inherited.contains_key(&ride.id) {
+            if !self.core.holds(ride.id()) && !self.inherited.contains_key(&ride.id()) {
                 metrics::counter!("dispatch_reconciled_total").increment(1);
                 self.core
                     .handle(Input::JobOpened(open_job(app, &ride)), now);
@@ -614,12 +614,10 @@ async fn make_offer(
     let Some(mut ride) = app.store().ride(ride_id).await? else {
         return Ok(None);
     };
-    if ride.state != RideState::Requested {
+    if ride.state() != RideState::Requested {
         return Ok(None);
     }
-    let expected = ride.version;
-    // Recording an offer is not a state change, but it must collide with any concurrent change.
-    ride.version += 1;
+    let expected = ride.version();
     let offer = Offer {
         id: OfferId::from_uuid(uuid::Uuid::now_v7()),
         ride_id,
@@ -629,16 +627,13 @@ async fn make_offer(
         expires_at,
         pickup_eta_s: crate::rides::to_u32(eta_s),
         pickup_distance_m: crate::rides::to_u32(
-            driver_position.map_or(0.0, |p| app.street_distance_m(p, ride.pickup)),
+            driver_position.map_or(0.0, |p| app.street_distance_m(p, ride.pickup())),
         ),
         fare: ride.quoted.total,
     };
-    let event = RideEvent::Offered {
-        offer_id: offer.id,
-        driver,
-        expires_at: offer.expires_at,
-        pickup_eta_s: offer.pickup_eta_s,
-    };
+    // Recording an offer is not a state change, but it must collide with any concurrent change: the
+    // ride's job bumps its version.
+    let event = ride.offer(offer.id, driver, offer.expires_at, offer.pickup_eta_s)?;
     app.commit(
         &ride,
         RideState::Requested,
@@ -658,10 +653,10 @@ async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), cr
     let Some(mut ride) = app.store().ride(id).await? else {
         return Ok(());
     };
-    if ride.state != RideState::Requested {
+    if ride.state() != RideState::Requested {
         return Ok(());
     }
-    let (from, expected) = (ride.state, ride.version);
+    let (from, expected) = (ride.state(), ride.version());
     let event = ride.no_driver_available(reason, app.clock().now())?;
     app.commit(&ride, from, expected, &[], &[event], None)
         .await?;

@@ -90,7 +90,10 @@ impl From<RideError> for AppError {
             ),
             RideError::MalformedPin { .. } => AppError::invalid("invalid_pin", e.to_string()),
             RideError::NotAtPickup { .. } => AppError::conflict("not_at_pickup", e.to_string()),
-            RideError::Fare(_) => AppError::Internal(e.to_string()),
+            RideError::DriverExcluded => AppError::conflict("driver_excluded", e.to_string()),
+            RideError::Fare(_) | RideError::Job(_) | RideError::NoRideEvent { .. } => {
+                AppError::Internal(e.to_string())
+            }
         }
     }
 }

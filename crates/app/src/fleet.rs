@@ -90,12 +90,12 @@ impl RideSnapshot {
     /// The snapshot of `ride` with the offer out `offer`.
     pub fn of(ride: &doorstep_domain::ride::Ride, offer: Option<(UserId, OfferId)>) -> Self {
         RideSnapshot {
-            id: ride.id,
-            version: ride.version,
-            state: ride.state,
-            rider: ride.rider,
-            pickup: ride.pickup,
-            driver: ride.driver,
+            id: ride.id(),
+            version: ride.version(),
+            state: ride.state(),
+            rider: ride.rider(),
+            pickup: ride.pickup(),
+            driver: ride.driver(),
             offer,
         }
     }

@@ -198,25 +198,25 @@ impl App {
                 }
             }
             for ride in &active {
-                match (ride.state, ride.driver) {
+                match (ride.state(), ride.driver()) {
                     (RideState::Requested, _) => {
-                        f.add_pending(ride.id, ride.pickup);
-                        let offer = offers.iter().find(|o| o.ride_id == ride.id);
+                        f.add_pending(ride.id(), ride.pickup());
+                        let offer = offers.iter().find(|o| o.ride_id == ride.id());
                         if let Some(o) = offer {
-                            f.reserve(o.driver, ride.id, o.id);
+                            f.reserve(o.driver, ride.id(), o.id);
                         }
                         pending.push(dispatcher::PendingRide {
-                            ride_id: ride.id,
-                            pickup: ride.pickup,
-                            requested_at: ride.requested_at,
-                            excluded: ride.excluded_drivers.clone(),
+                            ride_id: ride.id(),
+                            pickup: ride.pickup(),
+                            requested_at: ride.requested_at(),
+                            excluded: ride.excluded_drivers().to_vec(),
                             offer: offer.map(|o| (o.id, o.driver, o.expires_at)),
                         });
                     }
                     (RideState::DriverAssigned | RideState::DriverArrived, Some(d)) => {
-                        f.to_pickup(d, ride.id, ride.rider, ride.pickup);
+                        f.to_pickup(d, ride.id(), ride.rider(), ride.pickup());
                     }
-                    (RideState::InProgress, Some(d)) => f.trip_started(d, ride.id, ride.rider),
+                    (RideState::InProgress, Some(d)) => f.trip_started(d, ride.id(), ride.rider()),
                     _ => {}
                 }
             }

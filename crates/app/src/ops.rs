@@ -185,12 +185,12 @@ impl App {
         };
         Ok(candidates
             .into_iter()
-            .filter(|r| state.is_none_or(|s| r.state == s))
+            .filter(|r| state.is_none_or(|s| r.state() == s))
             .filter(|r| {
                 needle.as_deref().is_none_or(|n| {
-                    r.id.to_string().contains(n)
-                        || r.rider.to_string().contains(n)
-                        || r.driver.is_some_and(|d| d.to_string().contains(n))
+                    r.id().to_string().contains(n)
+                        || r.rider().to_string().contains(n)
+                        || r.driver().is_some_and(|d| d.to_string().contains(n))
                 })
             })
             .take(usize::try_from(limit).unwrap_or(500))
@@ -230,26 +230,26 @@ impl App {
         let (mut eligible, mut quick, mut eta_sum, mut eta_n) = (0u32, 0u32, 0f64, 0u32);
         let (mut completed, mut cancelled, mut no_driver, mut gross) = (0u32, 0u32, 0u32, 0i64);
         for r in &rides {
-            if let Some(b) = bucket_of(r.requested_at) {
+            if let Some(b) = bucket_of(r.requested_at()) {
                 series[b].requested += 1;
             }
-            if r.requested_at >= hour_ago && now.secs_since(r.requested_at) >= 60 {
+            if r.requested_at() >= hour_ago && now.secs_since(r.requested_at()) >= 60 {
                 eligible += 1;
-                if r.assigned_at
-                    .is_some_and(|a| a.secs_since(r.requested_at) <= 60)
+                if r.assigned_at()
+                    .is_some_and(|a| a.secs_since(r.requested_at()) <= 60)
                 {
                     quick += 1;
                 }
             }
-            if let (Some(at), Some(eta)) = (r.assigned_at, r.pickup_eta_s)
+            if let (Some(at), Some(eta)) = (r.assigned_at(), r.pickup_eta_s())
                 && at >= hour_ago
             {
                 eta_sum += f64::from(eta);
                 eta_n += 1;
             }
-            let Some(ended) = r.ended_at else { continue };
+            let Some(ended) = r.ended_at() else { continue };
             let in_hour = ended >= hour_ago;
-            match r.state {
+            match r.state() {
                 RideState::Completed => {
                     let fare = r.final_fare.as_ref().map_or(0, |f| f.total.minor);
                     if let Some(b) = bucket_of(ended) {
@@ -339,9 +339,9 @@ impl App {
             .rides_requested_since(now.plus_secs(-3600), KPI_RIDE_LIMIT)
             .await?
         {
-            if let Some(s) = stats.get_mut(zone_index(r.pickup)) {
+            if let Some(s) = stats.get_mut(zone_index(r.pickup())) {
                 s.requests_last_hour += 1;
-                if r.state == RideState::Requested {
+                if r.state() == RideState::Requested {
                     s.open_requests += 1;
                 }
             }

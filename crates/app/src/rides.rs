@@ -78,11 +78,11 @@ pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
             driver: Some(*driver),
         },
         RideEvent::DriverCancelled { driver } => Audience {
-            rider: Some(ride.rider),
+            rider: Some(ride.rider()),
             driver: Some(*driver),
         },
         RideEvent::Requested { .. } | RideEvent::NoDriverAvailable { .. } => Audience {
-            rider: Some(ride.rider),
+            rider: Some(ride.rider()),
             driver: None,
         },
         RideEvent::DriverAssigned { .. }
@@ -93,8 +93,8 @@ pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
         | RideEvent::PinAttemptFailed { .. }
         | RideEvent::PinLocked
         | RideEvent::PinReissued => Audience {
-            rider: Some(ride.rider),
-            driver: ride.driver,
+            rider: Some(ride.rider()),
+            driver: ride.driver(),
         },
     }
 }
@@ -142,7 +142,7 @@ impl App {
                 at: self.clock().now(),
             })
             .await?;
-        self.ride_counts().changed(from, ride.state);
+        self.ride_counts().changed(from, ride.state());
         let jitter = self.config().hot_state_jitter;
         if !jitter.is_zero() {
             let wait = rand::random_range(0..=jitter.as_millis().max(1));
@@ -264,12 +264,12 @@ impl App {
             .await?
         {
             Created::New(ride, stored) => {
-                self.ride_counts().created(ride.state);
+                self.ride_counts().created(ride.state());
                 metrics::counter!("rides_requested_total").increment(1);
                 self.bus().publish(BusMessage::Event(stored));
                 self.apply_committed(&ride, None);
-                self.dispatch(DispatchCommand::NewRide(ride.id));
-                tracing::debug!(ride_id = %ride.id, "ride requested");
+                self.dispatch(DispatchCommand::NewRide(ride.id()));
+                tracing::debug!(ride_id = %ride.id(), "ride requested");
                 Ok(ride)
             }
             Created::Existing(ride) => same_request(ride, quote_id),
@@ -335,27 +335,27 @@ impl App {
     /// back to dispatch), or an admin.
     pub async fn cancel_ride(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.ride_for(user, id).await?;
-        let (from, expected) = (ride.state, ride.version);
+        let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         let pricing = &self.config().pricing;
         if user.role == Role::Driver {
-            if ride.driver != Some(user.id) {
+            if ride.driver() != Some(user.id) {
                 return Err(AppError::NotFound("ride"));
             }
             let event = ride.cancel_by_driver(user.id, now)?;
             self.commit(&ride, from, expected, &[], &[event], None)
                 .await?;
             self.apply_committed(&ride, None);
-            self.dispatch(DispatchCommand::NewRide(ride.id));
+            self.dispatch(DispatchCommand::NewRide(ride.id()));
             return Ok(ride);
         }
         let event = match user.role {
             Role::Admin => ride.cancel_by_admin(now)?,
             _ => ride.cancel_by_rider(user.id, pricing, now)?,
         };
-        let mut offers = self.store().offers_of_ride(ride.id).await?;
+        let mut offers = self.store().offers_of_ride(ride.id()).await?;
         offers.retain_mut(Offer::withdraw);
-        let posting = match ride.cancel_fee {
+        let posting = match ride.cancel_fee() {
             Some(_) => Some(
                 cancellation_fee_posting(&ride, pricing.commission_bps, now)
                     .map_err(|e| AppError::Internal(format!("fee posting: {e}")))?,
@@ -365,7 +365,7 @@ impl App {
         self.commit(&ride, from, expected, &offers, &[event], posting.as_ref())
             .await?;
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Gone(ride.id));
+        self.dispatch(DispatchCommand::Gone(ride.id()));
         Ok(ride)
     }
 
@@ -376,7 +376,7 @@ impl App {
             .ride(id)
             .await?
             .ok_or(AppError::NotFound("ride"))?;
-        if ride.driver != Some(driver.id) {
+        if ride.driver() != Some(driver.id) {
             return Err(AppError::NotFound("ride"));
         }
         Ok(ride)
@@ -386,7 +386,7 @@ impl App {
     /// it, by the driver's last accepted position (409 `not_at_pickup` otherwise).
     pub async fn arrive(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.drivers_ride(driver, id).await?;
-        let (from, expected) = (ride.state, ride.version);
+        let (from, expected) = (ride.state(), ride.version());
         let position = self.with_fleet(|f| f.driver(driver.id).and_then(|d| d.position));
         let event = ride.arrive(
             driver.id,
@@ -412,7 +412,7 @@ impl App {
         let max = self.config().pin_max_attempts;
         for _ in 0..RIDE_CHANGE_TRIES {
             let mut ride = self.drivers_ride(driver, id).await?;
-            let (from, expected) = (ride.state, ride.version);
+            let (from, expected) = (ride.state(), ride.version());
             let outcome = match ride.start(driver.id, pin, max, self.clock().now()) {
                 Ok(outcome) => outcome,
                 Err(refused) => {
@@ -467,13 +467,13 @@ impl App {
     pub async fn reissue_pin(&self, user: &User, id: RideId) -> Result<Ride, AppError> {
         for _ in 0..RIDE_CHANGE_TRIES {
             let mut ride = self.ride_for(user, id).await?;
-            let (from, expected) = (ride.state, ride.version);
+            let (from, expected) = (ride.state(), ride.version());
             let event = match user.role {
                 Role::Admin => ride.reissue_pin_by_admin(&mut rand::rng())?,
-                Role::Rider if ride.rider == user.id => {
+                Role::Rider if ride.rider() == user.id => {
                     ride.reissue_pin_by_rider(user.id, &mut rand::rng())?
                 }
-                _ if ride.driver == Some(user.id) => {
+                _ if ride.driver() == Some(user.id) => {
                     return Err(AppError::Forbidden(
                         "only the rider or an operator can issue a new pin",
                     ));
@@ -500,17 +500,17 @@ impl App {
     /// driven. The fare is posted to the ledger in the same transaction.
     pub async fn complete_trip(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.drivers_ride(driver, id).await?;
-        let (from, expected) = (ride.state, ride.version);
+        let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         let (odometer, position) = self.with_fleet(|f| {
             f.driver(driver.id)
                 .map_or((0.0, None), |d| (d.trip_odometer_m, d.position))
         });
-        let duration_s = ride.started_at.map_or(0, |s| now.secs_since(s).max(0));
+        let duration_s = ride.started_at().map_or(0, |s| now.secs_since(s).max(0));
         let trip = TripEnd {
             position,
             driven_m: to_u32(odometer),
-            street_m: to_u32(self.street_distance_m(ride.pickup, ride.dropoff)),
+            street_m: to_u32(self.street_distance_m(ride.pickup(), ride.dropoff())),
             duration_s: u32::try_from(duration_s).unwrap_or(u32::MAX),
         };
         let config = self.config();
@@ -563,9 +563,9 @@ impl App {
         if !ride.involves(user.id) {
             return Err(AppError::NotFound("ride"));
         }
-        let to = match (ride.state, ride.driver) {
-            (RideState::Completed, Some(driver)) if user.id == ride.rider => driver,
-            (RideState::Completed, Some(_)) => ride.rider,
+        let to = match (ride.state(), ride.driver()) {
+            (RideState::Completed, Some(driver)) if user.id == ride.rider() => driver,
+            (RideState::Completed, Some(_)) => ride.rider(),
             _ => {
                 return Err(AppError::conflict(
                     "ride_not_completed",
@@ -620,14 +620,14 @@ impl App {
     /// The driver accepts an offer made to them: the ride is theirs.
     pub async fn accept_offer(&self, driver: &User, id: OfferId) -> Result<Ride, AppError> {
         let (mut offer, mut ride) = self.drivers_offer(driver, id).await?;
-        let (from, expected) = (ride.state, ride.version);
+        let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         offer.accept(driver.id, now)?;
         let event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
         self.commit(&ride, from, expected, &[offer], &[event], None)
             .await?;
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Gone(ride.id));
+        self.dispatch(DispatchCommand::Gone(ride.id()));
         metrics::counter!("offers_answered_total", "answer" => "accepted").increment(1);
         Ok(ride)
     }
@@ -635,7 +635,7 @@ impl App {
     /// The driver declines an offer: the ride goes to the next best driver.
     pub async fn decline_offer(&self, driver: &User, id: OfferId) -> Result<Offer, AppError> {
         let (mut offer, mut ride) = self.drivers_offer(driver, id).await?;
-        let (from, expected) = (ride.state, ride.version);
+        let (from, expected) = (ride.state(), ride.version());
         offer.decline(driver.id, self.clock().now())?;
         ride.exclude_driver(driver.id);
         self.commit(
@@ -648,7 +648,7 @@ impl App {
         )
         .await?;
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Requeue(ride.id));
+        self.dispatch(DispatchCommand::Requeue(ride.id()));
         metrics::counter!("offers_answered_total", "answer" => "declined").increment(1);
         Ok(offer)
     }
@@ -664,7 +664,7 @@ impl App {
         let Some(mut ride) = self.store().ride(offer.ride_id).await? else {
             return Ok(false);
         };
-        let (from, expected) = (ride.state, ride.version);
+        let (from, expected) = (ride.state(), ride.version());
         if !offer.expire_if_due(self.clock().now()) {
             return Ok(false);
         }

@@ -547,7 +547,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         Box::pin(async move {
             let id = ride_id.parse().ok()?;
             let ride = record.store().ride(id).await.ok()??;
-            Some(ride.pin.as_str().to_owned())
+            Some(ride.pin().as_str().to_owned())
         })
     });
     let simulation = tokio::spawn(doorstep_demo::run_with_pin_teller(

@@ -390,9 +390,9 @@ async fn a_killed_server_restarts_with_every_acknowledged_ride_and_balanced_book
             .unwrap()
             .unwrap_or_else(|| panic!("ride {id} acknowledged but lost"));
         assert!(
-            rank(ride.state) >= rank(*acked),
+            rank(ride.state()) >= rank(*acked),
             "ride {id} was acknowledged {acked:?} but is {:?} after restart",
-            ride.state
+            ride.state()
         );
         let fares = store.postings_of_ride(ride_id).await.unwrap();
         let fare_postings = fares
@@ -401,14 +401,14 @@ async fn a_killed_server_restarts_with_every_acknowledged_ride_and_balanced_book
             .count();
         assert_eq!(
             fare_postings,
-            usize::from(ride.state == RideState::Completed),
+            usize::from(ride.state() == RideState::Completed),
             "ride {id} charged {fare_postings} times"
         );
-        if ride.state.has_driver() {
+        if ride.state().has_driver() {
             assert!(
-                ride.driver.is_some(),
+                ride.driver().is_some(),
                 "ride {id} is {:?} without a driver",
-                ride.state
+                ride.state()
             );
         }
     }

@@ -21,9 +21,11 @@
 //! done) can be arrived at or completed, so a pickup is always done before its drop-off.
 //!
 //! Arrival is refused farther than a caller-given radius from the stop's place
-//! ([`JobError::TooFarFromStop`]); completion is never refused for distance, but a completion farther than
-//! the radius is recorded as an early end ([`StopCompletion::early_end`]) so the service can price what
-//! was really done. Both rules are [`within_radius`], the same for every kind of stop.
+//! ([`JobError::TooFarFromStop`]) or with no position of the worker known ([`JobError::PositionUnknown`]);
+//! completion is never refused for distance, but a completion farther than the radius, or with no
+//! position known at a stop the worker never arrived at, is recorded as an early end
+//! ([`StopCompletion::early_end`]) so the service can price what was really done. Both rules read the
+//! worker's last believed position through [`presence`], the one rule for every kind of stop.
 //!
 //! Every transition is a method that checks who acts and from which state, and then changes the job
 //! through one private function, which also bumps `version` (the only place that does) and leaves the
@@ -44,16 +46,19 @@
 //! A new kind of job plugs in as a constructor that builds its stops (kinds, windows, service times,
 //! proofs), its requirements and its load; the state machine, the route and the ledger stay as they are.
 //!
-//! Rides run on jobs with their ids: [`Job::from_ride`], [`job_state_of_ride`] and [`ride_state_of_job`]
-//! map states both ways, and [`ride_event_of`] maps a ride's job events to the ride's own events.
+//! Rides run on jobs with their ids: a [`Ride`] is its job and a ride record on top, and each of its
+//! transitions is a transition of its job. [`job_state_of_ride`] and [`ride_state_of_job`] map states
+//! both ways, [`ride_event_of`] maps a ride's job events to the ride's own events, and
+//! [`Job::from_flat_ride`] builds the job of a ride stored in the flat shape rides had before.
 
 use crate::code::{CodeError, VerificationCode};
 use crate::ids::{JobId, MerchantId, OfferId, RideId, UserId};
 use crate::money::Money;
-use crate::ride::{CancelledBy, NoDriverReason, Ride, RideEvent, RideState};
+use crate::ride::{CancelledBy, FlatRide, NoDriverReason, Ride, RideEvent, RideState};
+use crate::stop::{Presence, presence};
 use crate::time::Timestamp;
 use crate::worker::{Requirements, RouteStop, Skill, VehicleKind};
-use doorstep_geo::{LatLng, haversine_km};
+use doorstep_geo::LatLng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -293,10 +298,11 @@ impl TimeWindow {
 pub struct StopCompletion {
     /// When the worker marked the stop done.
     pub at: Timestamp,
-    /// How far the worker was from the stop's place, in metres.
-    pub distance_m: u32,
-    /// The worker was farther than the radius from the stop's place: the job ended early, elsewhere
-    /// (the service prices what was really done).
+    /// How far the worker's last believed position was from the stop's place, in whole metres (rounded
+    /// up, as [`presence`] measures), when one was known.
+    pub distance_m: Option<u32>,
+    /// The job ended early, elsewhere (the service prices what was really done): the worker was farther
+    /// than the radius from the stop's place, or no position was known at a stop it never arrived at.
     pub early_end: bool,
 }
 
@@ -514,9 +520,9 @@ pub enum JobEvent {
         worker: UserId,
         /// The stop.
         stop: usize,
-        /// How far from the stop's place, in metres.
-        distance_m: u32,
-        /// Completed farther than the radius from the stop's place.
+        /// How far from the stop's place, in metres, when the worker's position was known.
+        distance_m: Option<u32>,
+        /// Completed away from the stop's place ([`StopCompletion::early_end`]).
         early_end: bool,
     },
     /// Every stop is done.
@@ -623,6 +629,12 @@ pub enum JobError {
         /// The radius allowed.
         radius_m: u32,
     },
+    /// No position of the worker is known, so it cannot be at the stop.
+    #[error("no position of the worker is known; it must be within {radius_m} m of the stop")]
+    PositionUnknown {
+        /// The radius allowed.
+        radius_m: u32,
+    },
     /// The stop needs a code and none was given.
     #[error("this stop needs a code")]
     ProofRequired,
@@ -660,6 +672,7 @@ impl JobError {
             JobError::NotTheNextStop { .. } => "not_the_next_stop",
             JobError::StopTransition { .. } => "invalid_stop_transition",
             JobError::TooFarFromStop { .. } => "too_far_from_stop",
+            JobError::PositionUnknown { .. } => "position_unknown",
             JobError::ProofRequired => "code_required",
             JobError::ProofLocked => "code_locked",
             JobError::MalformedProof { .. } => "malformed_code",
@@ -691,20 +704,6 @@ impl StopOutcome {
             StopOutcome::Done(events) | StopOutcome::WrongProof { events, .. } => events,
         }
     }
-}
-
-/// Great-circle distance between a worker and a place, in whole metres (rounded).
-pub fn distance_m(position: LatLng, place: LatLng) -> u32 {
-    let metres = (haversine_km(position, place) * 1000.0).round();
-    // The distance between two points on Earth is below 20,038 km, well within u32 metres.
-    metres as u32
-}
-
-/// The one proximity rule for every kind of stop: `Ok(distance)` when `position` is within `radius_m`
-/// metres of `place`, `Err(distance)` otherwise (distances in metres).
-pub fn within_radius(position: LatLng, place: LatLng, radius_m: u32) -> Result<u32, u32> {
-    let d = distance_m(position, place);
-    if d <= radius_m { Ok(d) } else { Err(d) }
 }
 
 /// A ride's job: pickup (with the PIN as its proof) and drop-off.
@@ -1098,16 +1097,19 @@ impl Job {
         })
     }
 
-    /// The assigned worker is at the job's next stop. Refused with [`JobError::TooFarFromStop`] when
-    /// `position` is farther than `radius_m` metres from the stop's place (the same rule for every kind).
+    /// The assigned worker is at the job's next stop. `position` is the worker's last believed
+    /// position, if one is known; by [`presence`] (the same rule for every kind), arrival is refused with
+    /// [`JobError::TooFarFromStop`] when it is farther than `radius_m` metres from the stop's place, and
+    /// with [`JobError::PositionUnknown`] when none is known.
     pub fn arrive(
         &mut self,
         by: UserId,
         stop: usize,
-        position: LatLng,
+        position: impl Into<Option<LatLng>>,
         radius_m: u32,
         now: Timestamp,
     ) -> Result<JobEvent, JobError> {
+        let position = position.into();
         self.transition(|job| {
             job.expect_worker(by)?;
             job.expect_working("arrive at")?;
@@ -1119,12 +1121,16 @@ impl Job {
                     command: "arrive at",
                 });
             }
-            let distance_m = within_radius(position, s.place, radius_m).map_err(|distance_m| {
-                JobError::TooFarFromStop {
-                    distance_m,
-                    radius_m,
+            let distance_m = match presence(s.place, radius_m, position) {
+                Presence::At { distance_m } => distance_m,
+                Presence::Away { distance_m } => {
+                    return Err(JobError::TooFarFromStop {
+                        distance_m,
+                        radius_m,
+                    });
                 }
-            })?;
+                Presence::Unknown => return Err(JobError::PositionUnknown { radius_m }),
+            };
             s.state = StopState::Arrived;
             s.arrived_at = Some(now);
             Ok(JobEvent::Arrived {
@@ -1139,9 +1145,12 @@ impl Job {
     /// at most `max_attempts` wrong codes since it was issued.
     ///
     /// A pickup or service stop must be arrived at first; a drop-off may be completed from anywhere (the
-    /// trip ended elsewhere). Completion farther than `radius_m` from the stop's place is recorded as an
-    /// early end. A wrong code is counted (the job changes) and answered with
-    /// [`StopOutcome::WrongProof`]; a locked code refuses every code, the right one included.
+    /// trip ended elsewhere). `position` is the worker's last believed position, if one is known. By
+    /// [`presence`], a completion farther than `radius_m` from the stop's place is recorded as an early
+    /// end, and so is one with no position known at a stop the worker never arrived at; at a stop it
+    /// arrived at (its presence checked then) a completion with no position known is not early. A wrong
+    /// code is counted (the job changes) and answered with [`StopOutcome::WrongProof`]; a locked code
+    /// refuses every code, the right one included.
     #[allow(
         clippy::too_many_arguments,
         reason = "who, which stop, the code and its limit, where, the radius and when are all inputs"
@@ -1152,10 +1161,11 @@ impl Job {
         stop: usize,
         proof: Option<&str>,
         max_attempts: u8,
-        position: LatLng,
+        position: impl Into<Option<LatLng>>,
         radius_m: u32,
         now: Timestamp,
     ) -> Result<StopOutcome, JobError> {
+        let position = position.into();
         self.transition(|job| {
             job.expect_worker(by)?;
             job.expect_working("complete a stop of")?;
@@ -1194,10 +1204,13 @@ impl Job {
                     }
                 }
             }
-            let (distance_m, early_end) = match within_radius(position, s.place, radius_m) {
-                Ok(d) => (d, false),
-                Err(d) => (d, true),
+            let here = presence(s.place, radius_m, position);
+            let early_end = match here {
+                Presence::At { .. } => false,
+                Presence::Away { .. } => true,
+                Presence::Unknown => s.state != StopState::Arrived,
             };
+            let distance_m = here.distance_m();
             s.state = StopState::Done;
             s.completion = Some(StopCompletion {
                 at: now,
@@ -1304,9 +1317,30 @@ impl Job {
                 s.state = StopState::Pending;
                 s.arrived_at = None;
             }
-            job.excluded_workers.push(by);
+            if !job.excluded_workers.contains(&by) {
+                job.excluded_workers.push(by);
+            }
             Ok(JobEvent::WorkerCancelled { worker: by })
         })
+    }
+
+    /// Records that `worker` gave up this job outside the job's own offer methods (it declined or let
+    /// expire an offer the service keeps, as rides keep theirs), so dispatch does not offer it the job
+    /// again; a pending offer to it is dropped. Returns whether the job changed: excluding a worker
+    /// already excluded changes nothing. It is not a state change and is allowed in every state, but it
+    /// changes the job, so it bumps the version.
+    pub fn exclude_worker(&mut self, worker: UserId) -> bool {
+        if self.excluded_workers.contains(&worker) {
+            return false;
+        }
+        self.transition(|job| {
+            job.excluded_workers.push(worker);
+            if job.pending_offer.is_some_and(|p| p.worker == worker) {
+                job.pending_offer = None;
+            }
+            Ok(())
+        })
+        .is_ok()
     }
 
     /// Dispatch gives up on an open job (`reason` must be a dispatch reason: no workers, all declined).
@@ -1517,17 +1551,34 @@ impl From<CancelledBy> for Canceller {
 }
 
 impl Job {
-    /// The job that stands for `ride`, with the ride's id, PIN, driver, times and excluded drivers, in
-    /// the states [`job_state_of_ride`] gives (for moving stored rides onto jobs). `pickup_limit_secs`
-    /// closes the pickup window, as for a new ride. The version is the ride's.
+    /// The job `ride` is, with its pickup window closing `pickup_limit_secs` after the request (as
+    /// dispatch plans a ride that waits at most that long; the ride's own job keeps the window open, see
+    /// [`crate::ride::RIDE_PICKUP_WINDOW_SECS`]). The id, the PIN, the states and the version are the ride's.
     pub fn from_ride(ride: &Ride, pickup_limit_secs: i64) -> Job {
+        let mut job = ride.job().clone();
+        if let Some(pickup) = job.stops.first_mut() {
+            pickup.window = TimeWindow {
+                earliest: pickup.window.earliest,
+                latest: pickup.window.earliest.plus_secs(pickup_limit_secs.max(0)),
+            };
+        }
+        job
+    }
+
+    /// The job of a ride stored in the flat shape rides had before they sat on jobs: the ride's id, PIN,
+    /// driver, times and excluded drivers, in the states [`job_state_of_ride`] gives, with the pickup
+    /// window of a new ride ([`crate::ride::RIDE_PICKUP_WINDOW_SECS`]). The trip's start is the pickup's
+    /// completion (where it was arrived at: no distance, not early), kept as stored even where the state
+    /// would not have it, so that no stored time is lost; a completed ride's end is the drop-off's
+    /// completion (at the recorded distance, early if the ride ended early). The version is the ride's.
+    pub fn from_flat_ride(ride: &FlatRide) -> Job {
         let (mut job, _) = Job::ride(NewRideJob {
             id: ride.id,
             customer: ride.rider,
             pickup: ride.pickup,
             dropoff: ride.dropoff,
             requested_at: ride.requested_at,
-            pickup_limit_secs,
+            pickup_limit_secs: crate::ride::RIDE_PICKUP_WINDOW_SECS,
             pin: ride.pin.clone(),
         });
         let (state, [pickup, dropoff]) = job_state_of_ride(ride.state);
@@ -1541,19 +1592,23 @@ impl Job {
         job.cancel_fee = ride.cancel_fee;
         job.unfulfilled_reason = ride.no_driver_reason.map(UnfulfilledReason::from);
         job.version = ride.version;
-        let done_at = |at: Option<Timestamp>| {
-            at.map(|at| StopCompletion {
-                at,
-                distance_m: 0,
-                early_end: false,
-            })
-        };
         if let [p, d] = job.stops.as_mut_slice() {
             p.state = pickup;
             p.arrived_at = ride.arrived_at;
-            p.completion = done_at(ride.started_at).filter(|_| pickup == StopState::Done);
+            p.completion = ride.started_at.map(|at| StopCompletion {
+                at,
+                distance_m: None,
+                early_end: false,
+            });
             d.state = dropoff;
-            d.completion = done_at(ride.ended_at).filter(|_| dropoff == StopState::Done);
+            d.completion = ride
+                .ended_at
+                .filter(|_| dropoff == StopState::Done)
+                .map(|at| StopCompletion {
+                    at,
+                    distance_m: ride.dropoff_distance_m,
+                    early_end: ride.early_end.is_some(),
+                });
         }
         job
     }
@@ -1568,8 +1623,8 @@ pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
     match *event {
         JobEvent::Opened { .. } => Some(RideEvent::Requested {
             fare: ride.quoted.total,
-            pickup: Some(ride.pickup),
-            dropoff: Some(ride.dropoff),
+            pickup: Some(ride.pickup()),
+            dropoff: Some(ride.dropoff()),
         }),
         JobEvent::Offered {
             offer,

@@ -376,12 +376,12 @@ fn split(
     let platform_share = commission(amount, commission_bps)?;
     let driver_share = amount.checked_sub(platform_share)?;
     Posting::new(
-        ride.id,
+        ride.id(),
         kind,
         at,
         vec![
             LedgerEntry {
-                account: Account::Rider(ride.rider),
+                account: Account::Rider(ride.rider()),
                 amount: amount.negated(),
             },
             LedgerEntry {
@@ -403,7 +403,7 @@ pub fn ride_fare_posting(
     commission_bps: i64,
     at: Timestamp,
 ) -> Result<Posting, LedgerError> {
-    match (ride.state, &ride.final_fare, ride.driver) {
+    match (ride.state(), &ride.final_fare, ride.driver()) {
         (RideState::Completed, Some(fare), Some(driver)) => split(
             ride,
             PostingKind::RideFare,
@@ -413,7 +413,7 @@ pub fn ride_fare_posting(
             commission_bps,
             at,
         ),
-        _ => Err(LedgerError::NothingToPost(ride.state)),
+        _ => Err(LedgerError::NothingToPost(ride.state())),
     }
 }
 
@@ -424,7 +424,7 @@ pub fn cancellation_fee_posting(
     commission_bps: i64,
     at: Timestamp,
 ) -> Result<Posting, LedgerError> {
-    match (ride.state, ride.cancel_fee, ride.driver) {
+    match (ride.state(), ride.cancel_fee(), ride.driver()) {
         (RideState::Cancelled, Some(fee), Some(driver)) => split(
             ride,
             PostingKind::CancellationFee,
@@ -434,7 +434,7 @@ pub fn cancellation_fee_posting(
             commission_bps,
             at,
         ),
-        _ => Err(LedgerError::NothingToPost(ride.state)),
+        _ => Err(LedgerError::NothingToPost(ride.state())),
     }
 }
 

@@ -7,8 +7,9 @@
 //! inputs every function returns the same outputs, so the simulator can replay a day exactly and the live
 //! server and the benchmarks run the same code.
 //!
-//! Every change of a ride's state goes through [`ride::Ride`]'s methods; an illegal transition returns
-//! [`ride::RideError::Transition`] and leaves the ride untouched.
+//! Every change of a ride's state goes through [`ride::Ride`]'s methods, each a transition of the ride's
+//! [`job::Job`]; an illegal transition returns [`ride::RideError::Transition`] and leaves the ride
+//! untouched.
 //!
 //! Every change of a job goes through [`job::Job`]'s methods, which bump its version in one place and
 //! return the events to record; a worker's committed stops are a [`worker::Route`] that keeps its

@@ -8,8 +8,17 @@
 //!     └──rider cancels (also from driver_assigned, driver_arrived)──▶ cancelled
 //! ```
 //!
-//! Each method checks who acts and from which state, changes the ride, bumps its version and returns the
-//! event to record; an illegal transition returns an error and leaves the ride untouched.
+//! A [`Ride`] is the service record on top of a [`Job`] of kind ride (pickup, then drop-off; the PIN is
+//! the pickup's proof): the job holds the state, the driver, the PIN, the times and the one version, the
+//! ride its quote and fare. Each method is a transition of the job (which checks who acts and from which
+//! state, changes the job and bumps its version, in one place) with the ride's own rules around it (who
+//! may reissue a PIN, the cancellation fee, the fare), and returns the ride events the job's events stand
+//! for ([`ride_event_of`]); a refused command returns a [`RideError`] and leaves the ride untouched.
+//!
+//! How the ride states sit on the job: `requested` is an open job; `driver_assigned` an assigned job
+//! whose pickup is pending, `driver_arrived` one whose pickup is arrived at; `in_progress` a job whose
+//! pickup is done (the PIN was right); `completed`, `cancelled` and `no_driver_available` are a completed,
+//! cancelled and unfulfilled job ([`job_state_of_ride`](crate::job::job_state_of_ride), [`ride_state_of_job`]).
 //!
 //! The PIN is a [`VerificationCode`]: a wrong PIN is not an illegal transition but a counted attempt, so
 //! [`Ride::start`] changes the ride (attempts + 1, version + 1) and returns [`StartOutcome::WrongPin`]
@@ -17,13 +26,16 @@
 //! locks and every start is refused ([`RideError::PinLocked`]) until the rider (or an operator) issues a
 //! new one ([`Ride::reissue_pin_by_rider`], [`Ride::reissue_pin_by_admin`]).
 
-use crate::code::{CodeError, CodeLength, VerificationCode};
+use crate::code::{CodeLength, VerificationCode};
 use crate::ids::{OfferId, QuoteId, RideId, UserId};
+use crate::job::{
+    Canceller, Job, JobError, JobEvent, JobKind, JobState, NewRideJob, Stop, StopCompletion,
+    StopKind, StopOutcome, StopState, UnfulfilledReason, ride_event_of, ride_state_of_job,
+};
 use crate::money::Money;
 use crate::pricing::{
     FareAdjustment, FareBand, FareBreakdown, PricingConfig, bound_fare, price_trip,
 };
-use crate::stop::{Presence, presence};
 use crate::time::Timestamp;
 use doorstep_geo::LatLng;
 use serde::{Deserialize, Serialize};
@@ -211,7 +223,7 @@ impl EarlyEnd {
     }
 }
 
-/// How far from a stop a driver may act there, in metres: the rule of [`presence`] for a ride's stops.
+/// How far from a stop a driver may act there, in metres: the rule of [`presence`](crate::stop::presence) for a ride's stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopRadii {
     /// A driver arrives only within this distance of the pickup.
@@ -390,6 +402,21 @@ pub enum RideError {
         /// The number of digits expected.
         expected: u8,
     },
+    /// The driver declined, let an offer expire or cancelled this ride before: they cannot be assigned
+    /// to it (dispatch does not offer it to them again).
+    #[error("this driver gave up this ride before")]
+    DriverExcluded,
+    /// The ride's job refused the command for a reason no ride command meets (a bug, not the user's
+    /// fault).
+    #[error("the ride's job refused the command: {0}")]
+    Job(JobError),
+    /// The ride's job changed with an event no ride event stands for (a bug, not the user's fault); the
+    /// ride did not change.
+    #[error("the ride's job did {event}, which no ride event stands for")]
+    NoRideEvent {
+        /// The kind of the job event (or `none`).
+        event: &'static str,
+    },
 }
 
 fn not_at_pickup_message(distance_m: &Option<u32>, radius_m: &u32) -> String {
@@ -422,9 +449,91 @@ pub struct NewRide {
     pub pin: VerificationCode,
 }
 
-/// A ride and its history in timestamps.
+/// How long after the request the pickup window of a ride's job stays open: forever. A ride has no
+/// pickup deadline of its own; the dispatcher's pickup limit ends a ride that waits too long, with
+/// [`Ride::no_driver_available`]. (The window's end saturates at the last instant, an open-ended window.)
+pub const RIDE_PICKUP_WINDOW_SECS: i64 = i64::MAX;
+
+/// The index of a ride's pickup among its job's stops.
+const PICKUP: usize = 0;
+/// The index of a ride's drop-off among its job's stops.
+const DROPOFF: usize = 1;
+
+/// What a ride keeps beside its job: the quote it came from and how the trip was charged. The store
+/// keeps it in the `rides` table; the job in the job tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RideRecord {
+    /// The quote the ride came from.
+    pub quote_id: QuoteId,
+    /// The quoted fare.
+    pub quoted: FareBreakdown,
+    /// The final fare, once completed.
+    pub final_fare: Option<FareBreakdown>,
+    /// Metres the final fare is charged for, once completed.
+    pub trip_distance_m: Option<u32>,
+    /// Why the final fare was changed to fit its band around the quote, if it was.
+    pub fare_adjustment: Option<FareAdjustment>,
+    /// Why the trip counts as ended early (completed away from the drop-off), if it does.
+    pub early_end: Option<EarlyEnd>,
+    /// How far from the drop-off the driver was at completion, metres, when a position was known.
+    pub dropoff_distance_m: Option<u32>,
+}
+
+/// A ride: the service record on top of its [`Job`] (kind ride; a pickup whose proof is the rider's PIN,
+/// then a drop-off; the job has the ride's id).
+///
+/// The job holds the state, the driver, the PIN, the times, the excluded drivers and the version; the
+/// ride reads them through its accessors ([`Ride::state`], [`Ride::driver`], ...) and owns only what is
+/// a ride's own: the quote and the fare. Every transition of the ride is a transition of its job (which
+/// bumps the version, the only version), and its events are the job's events as the ride's
+/// ([`ride_event_of`]). The job is private, so a ride's job always has a ride's shape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ride {
+    /// The job the ride is (state, driver, PIN, times, excluded drivers, version).
+    job: Job,
+    /// The quote it came from.
+    pub quote_id: QuoteId,
+    /// The quoted fare.
+    pub quoted: FareBreakdown,
+    /// The final fare, once completed.
+    pub final_fare: Option<FareBreakdown>,
+    /// Metres the final fare is charged for, once completed.
+    pub trip_distance_m: Option<u32>,
+    /// Why the final fare was changed to fit its band around the quote, if it was.
+    pub fare_adjustment: Option<FareAdjustment>,
+    /// Why the trip counts as ended early (completed away from the drop-off), if it does: the job's
+    /// drop-off completion in the ride's terms ([`Ride::complete`] sets both; change them together).
+    pub early_end: Option<EarlyEnd>,
+    /// How far from the drop-off the driver was at completion, metres, when a position was known (as
+    /// the job's drop-off completion records it).
+    pub dropoff_distance_m: Option<u32>,
+}
+
+/// Why a job and a ride record do not make a ride.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotARideJob {
+    /// The job is of another kind.
+    #[error("a ride's job is of kind ride, not {}", .0.as_str())]
+    Kind(JobKind),
+    /// The job's stops are not a pickup with the rider's PIN and then a drop-off.
+    #[error("a ride's job has two stops: a pickup with the rider's pin, then a drop-off")]
+    Stops,
+    /// No ride state stands for the job's state and its stops' states (a worker's failure, a pickup
+    /// arrived at while the job is open, ...).
+    #[error("no ride state stands for a job that is {state} with stops {stops:?}")]
+    State {
+        /// The job's state.
+        state: JobState,
+        /// Its stops' states.
+        stops: Vec<StopState>,
+    },
+}
+
+/// A ride in the flat shape it had before it sat on a job: the state, the driver, the PIN and the times
+/// beside the quote and the fare, in one record (the columns of the `rides` table). [`Ride::from_flat`]
+/// reads a ride stored that way and [`Ride::flat`] gives any ride in that shape; the two are inverse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatRide {
     /// Identity.
     pub id: RideId,
     /// The rider who requested it.
@@ -473,74 +582,330 @@ pub struct Ride {
     pub early_end: Option<EarlyEnd>,
     /// How far from the drop-off the driver was at completion, metres, when a position was known.
     pub dropoff_distance_m: Option<u32>,
-    /// Incremented by every transition; the store uses it for optimistic concurrency.
+    /// The version: incremented by every transition.
     pub version: i64,
 }
 
+/// The ride state a job of a ride's shape stands for: the job's state, with `assigned` split by its
+/// pickup (arrived at: `driver_arrived`). Total; on every job [`Ride::from_parts`] accepts it agrees with
+/// [`ride_state_of_job`], which [`Ride::from_parts`] checks.
+fn ride_state_in(job: &Job) -> RideState {
+    match job.state {
+        JobState::Open => RideState::Requested,
+        JobState::Assigned => match job.stops.get(PICKUP).map(|s| s.state) {
+            Some(StopState::Arrived) => RideState::DriverArrived,
+            Some(StopState::Pending | StopState::Done | StopState::Skipped) | None => {
+                RideState::DriverAssigned
+            }
+        },
+        JobState::InProgress => RideState::InProgress,
+        JobState::Completed => RideState::Completed,
+        JobState::Cancelled => RideState::Cancelled,
+        JobState::Unfulfilled => RideState::NoDriverAvailable,
+    }
+}
+
 impl Ride {
-    /// A new ride in `requested`, and its first event.
+    /// A new ride in `requested`, and its first event. Its job opens with the pickup window open from the
+    /// request on ([`RIDE_PICKUP_WINDOW_SECS`]) and the rider's PIN as the pickup's proof.
     pub fn request(new: NewRide, now: Timestamp) -> (Ride, RideEvent) {
+        let (job, _opened) = Job::ride(NewRideJob {
+            id: new.id,
+            customer: new.rider,
+            pickup: new.pickup,
+            dropoff: new.dropoff,
+            requested_at: now,
+            pickup_limit_secs: RIDE_PICKUP_WINDOW_SECS,
+            pin: new.pin,
+        });
+        // What `ride_event_of` gives for the job's opening.
         let event = RideEvent::Requested {
             fare: new.quoted.total,
             pickup: Some(new.pickup),
             dropoff: Some(new.dropoff),
         };
         let ride = Ride {
-            id: new.id,
-            rider: new.rider,
+            job,
             quote_id: new.quote_id,
-            pickup: new.pickup,
-            dropoff: new.dropoff,
             quoted: new.quoted,
             final_fare: None,
-            state: RideState::Requested,
-            driver: None,
-            pin: new.pin,
-            pickup_eta_s: None,
-            excluded_drivers: Vec::new(),
-            requested_at: now,
-            assigned_at: None,
-            arrived_at: None,
-            started_at: None,
-            ended_at: None,
-            cancelled_by: None,
-            cancel_fee: None,
-            no_driver_reason: None,
             trip_distance_m: None,
             fare_adjustment: None,
             early_end: None,
             dropoff_distance_m: None,
-            version: 1,
         };
         (ride, event)
     }
 
-    /// Whether `user` is this ride's rider or its assigned driver.
-    pub fn involves(&self, user: UserId) -> bool {
-        self.rider == user || self.driver == Some(user)
+    /// The ride made of a stored job and ride record. Refused unless the job has a ride's shape: kind
+    /// ride, a pickup with the rider's PIN then a drop-off, in states some ride state stands for
+    /// ([`ride_state_of_job`]).
+    pub fn from_parts(job: Job, record: RideRecord) -> Result<Ride, NotARideJob> {
+        if job.kind != JobKind::Ride {
+            return Err(NotARideJob::Kind(job.kind));
+        }
+        match job.stops.as_slice() {
+            [pickup, dropoff]
+                if pickup.kind == StopKind::Pickup
+                    && pickup.proof.is_some()
+                    && dropoff.kind == StopKind::Dropoff => {}
+            _ => return Err(NotARideJob::Stops),
+        }
+        let stops: Vec<StopState> = job.stops.iter().map(|s| s.state).collect();
+        if ride_state_of_job(job.state, &stops, job.unfulfilled_reason) != Some(ride_state_in(&job))
+        {
+            return Err(NotARideJob::State {
+                state: job.state,
+                stops,
+            });
+        }
+        let RideRecord {
+            quote_id,
+            quoted,
+            final_fare,
+            trip_distance_m,
+            fare_adjustment,
+            early_end,
+            dropoff_distance_m,
+        } = record;
+        Ok(Ride {
+            job,
+            quote_id,
+            quoted,
+            final_fare,
+            trip_distance_m,
+            fare_adjustment,
+            early_end,
+            dropoff_distance_m,
+        })
     }
 
-    /// A driver accepted an offer for this ride.
+    /// The ride stored in the flat shape rides had before they sat on jobs ([`Job::from_flat_ride`]).
+    pub fn from_flat(flat: FlatRide) -> Ride {
+        let job = Job::from_flat_ride(&flat);
+        Ride {
+            job,
+            quote_id: flat.quote_id,
+            quoted: flat.quoted,
+            final_fare: flat.final_fare,
+            trip_distance_m: flat.trip_distance_m,
+            fare_adjustment: flat.fare_adjustment,
+            early_end: flat.early_end,
+            dropoff_distance_m: flat.dropoff_distance_m,
+        }
+    }
+
+    /// The ride in the flat shape (the inverse of [`Ride::from_flat`]).
+    pub fn flat(&self) -> FlatRide {
+        FlatRide {
+            id: self.id(),
+            rider: self.rider(),
+            quote_id: self.quote_id,
+            pickup: self.pickup(),
+            dropoff: self.dropoff(),
+            quoted: self.quoted.clone(),
+            final_fare: self.final_fare.clone(),
+            state: self.state(),
+            driver: self.driver(),
+            pin: self.pin().clone(),
+            pickup_eta_s: self.pickup_eta_s(),
+            excluded_drivers: self.excluded_drivers().to_vec(),
+            requested_at: self.requested_at(),
+            assigned_at: self.assigned_at(),
+            arrived_at: self.arrived_at(),
+            started_at: self.started_at(),
+            ended_at: self.ended_at(),
+            cancelled_by: self.cancelled_by(),
+            cancel_fee: self.cancel_fee(),
+            no_driver_reason: self.no_driver_reason(),
+            trip_distance_m: self.trip_distance_m,
+            fare_adjustment: self.fare_adjustment,
+            early_end: self.early_end,
+            dropoff_distance_m: self.dropoff_distance_m,
+            version: self.version(),
+        }
+    }
+
+    /// The job the ride is.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The ride's own record (what it keeps beside its job).
+    pub fn record(&self) -> RideRecord {
+        RideRecord {
+            quote_id: self.quote_id,
+            quoted: self.quoted.clone(),
+            final_fare: self.final_fare.clone(),
+            trip_distance_m: self.trip_distance_m,
+            fare_adjustment: self.fare_adjustment,
+            early_end: self.early_end,
+            dropoff_distance_m: self.dropoff_distance_m,
+        }
+    }
+
+    /// The job and the ride record, for the store (the inverse of [`Ride::from_parts`]).
+    pub fn into_parts(self) -> (Job, RideRecord) {
+        let record = self.record();
+        (self.job, record)
+    }
+
+    /// Identity (the job's, which is the ride's).
+    pub fn id(&self) -> RideId {
+        RideId::from(self.job.id)
+    }
+
+    /// The rider who requested it (the job's customer).
+    pub fn rider(&self) -> UserId {
+        self.job.customer
+    }
+
+    fn pickup_stop(&self) -> &Stop {
+        &self.job.stops[PICKUP]
+    }
+
+    fn dropoff_stop(&self) -> &Stop {
+        &self.job.stops[DROPOFF]
+    }
+
+    /// Pickup point.
+    pub fn pickup(&self) -> LatLng {
+        self.pickup_stop().place
+    }
+
+    /// Drop-off point.
+    pub fn dropoff(&self) -> LatLng {
+        self.dropoff_stop().place
+    }
+
+    /// Current state: the job's state, with `assigned` split by the pickup (arrived at: `driver_arrived`).
+    pub fn state(&self) -> RideState {
+        ride_state_in(&self.job)
+    }
+
+    /// The assigned driver while one is attached (kept after completion and cancellation).
+    pub fn driver(&self) -> Option<UserId> {
+        self.job.worker
+    }
+
+    /// The rider's PIN and its count of wrong attempts (the pickup's proof).
+    pub fn pin(&self) -> &VerificationCode {
+        // A ride's pickup always has the PIN: `request`, `from_parts` and `from_flat` make sure of it,
+        // the job is private, and no transition of a job removes a proof.
+        self.pickup_stop()
+            .proof
+            .as_ref()
+            .expect("a ride's pickup has its pin")
+    }
+
+    /// Estimated pickup time given at assignment, in seconds.
+    pub fn pickup_eta_s(&self) -> Option<u32> {
+        self.job.eta_s
+    }
+
+    /// Drivers who declined, let an offer expire, or cancelled: dispatch does not offer them this ride
+    /// again, and they cannot be assigned to it.
+    pub fn excluded_drivers(&self) -> &[UserId] {
+        &self.job.excluded_workers
+    }
+
+    /// When requested (the job opened).
+    pub fn requested_at(&self) -> Timestamp {
+        self.job.opened_at
+    }
+
+    /// When the current (or last) driver was assigned.
+    pub fn assigned_at(&self) -> Option<Timestamp> {
+        self.job.assigned_at
+    }
+
+    /// When the driver arrived at the pickup.
+    pub fn arrived_at(&self) -> Option<Timestamp> {
+        self.pickup_stop().arrived_at
+    }
+
+    /// When the trip started (the pickup was done).
+    pub fn started_at(&self) -> Option<Timestamp> {
+        self.pickup_stop().completion.map(|c| c.at)
+    }
+
+    /// When it reached a terminal state.
+    pub fn ended_at(&self) -> Option<Timestamp> {
+        self.job.ended_at
+    }
+
+    /// Who cancelled, when cancelled.
+    pub fn cancelled_by(&self) -> Option<CancelledBy> {
+        self.job.cancelled_by.map(|by| match by {
+            Canceller::Customer => CancelledBy::Rider,
+            Canceller::Merchant | Canceller::Operator => CancelledBy::Admin,
+        })
+    }
+
+    /// Fee charged for a late cancellation.
+    pub fn cancel_fee(&self) -> Option<Money> {
+        self.job.cancel_fee
+    }
+
+    /// Why no driver was found, when that is how it ended.
+    pub fn no_driver_reason(&self) -> Option<NoDriverReason> {
+        self.job.unfulfilled_reason.and_then(|reason| match reason {
+            UnfulfilledReason::NoWorkersNearby => Some(NoDriverReason::NoDriversNearby),
+            UnfulfilledReason::AllWorkersDeclined => Some(NoDriverReason::AllDriversDeclined),
+            UnfulfilledReason::CustomerUnreachable | UnfulfilledReason::PickupUnavailable => None,
+        })
+    }
+
+    /// The job's version: incremented by every transition of the job (and only there); the store uses
+    /// it for optimistic concurrency.
+    pub fn version(&self) -> i64 {
+        self.job.version
+    }
+
+    /// Whether `user` is this ride's rider or its assigned driver.
+    pub fn involves(&self, user: UserId) -> bool {
+        self.job.involves(user)
+    }
+
+    /// Records that dispatch offered the ride to `driver` until `expires_at` (the offer itself, an
+    /// [`Offer`](crate::offer::Offer), is kept beside the ride). Not a state change, but it must collide
+    /// with any concurrent change, so the job's transition bumps the version. Refused unless the ride is
+    /// requested and the driver not excluded ([`Job::offer`]).
+    pub fn offer(
+        &mut self,
+        offer: OfferId,
+        driver: UserId,
+        expires_at: Timestamp,
+        pickup_eta_s: u32,
+    ) -> Result<RideEvent, RideError> {
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .offer(offer, driver, expires_at, pickup_eta_s)
+                .map_err(|e| ride.refusal(e, "offer"))?;
+            ride.ride_event(&event)
+        })
+    }
+
+    /// A driver accepted an offer for this ride. A driver the ride excludes is refused
+    /// ([`RideError::DriverExcluded`]).
     pub fn assign(
         &mut self,
         driver: UserId,
         pickup_eta_s: u32,
         now: Timestamp,
     ) -> Result<RideEvent, RideError> {
-        self.expect_state(RideState::Requested, "assign")?;
-        self.state = RideState::DriverAssigned;
-        self.driver = Some(driver);
-        self.pickup_eta_s = Some(pickup_eta_s);
-        self.assigned_at = Some(now);
-        self.version += 1;
-        Ok(RideEvent::DriverAssigned {
-            driver,
-            pickup_eta_s,
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .assign(driver, pickup_eta_s, now)
+                .map_err(|e| ride.refusal(e, "assign"))?;
+            ride.ride_event(&event)
         })
     }
 
     /// The assigned driver reached the pickup: their last accepted `position` must be within
-    /// `radii.pickup_m` of it ([`presence`]), else [`RideError::NotAtPickup`] and nothing changes.
+    /// `radii.pickup_m` of it ([`presence`](crate::stop::presence)), else [`RideError::NotAtPickup`] and nothing changes.
     pub fn arrive(
         &mut self,
         by: UserId,
@@ -548,23 +913,17 @@ impl Ride {
         radii: StopRadii,
         now: Timestamp,
     ) -> Result<RideEvent, RideError> {
-        self.expect_driver(by)?;
-        self.expect_state(RideState::DriverAssigned, "arrive at")?;
-        let here = presence(self.pickup, radii.pickup_m, position);
-        if !here.is_at() {
-            return Err(RideError::NotAtPickup {
-                distance_m: here.distance_m(),
-                radius_m: radii.pickup_m,
-            });
-        }
-        self.state = RideState::DriverArrived;
-        self.arrived_at = Some(now);
-        self.version += 1;
-        Ok(RideEvent::DriverArrived { driver: by })
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .arrive(by, PICKUP, position, radii.pickup_m, now)
+                .map_err(|e| ride.refusal(e, "arrive at"))?;
+            ride.ride_event(&event)
+        })
     }
 
     /// The assigned driver starts the trip with the rider's PIN, allowing at most `max_pin_attempts` wrong
-    /// PINs since the PIN was issued.
+    /// PINs since the PIN was issued: the job's pickup is done with the PIN as its proof.
     ///
     /// A wrong PIN changes the ride (its count of failed attempts and its version) and returns
     /// [`StartOutcome::WrongPin`]; at the limit the PIN locks, and from then on every start is refused
@@ -576,34 +935,47 @@ impl Ride {
         max_pin_attempts: u8,
         now: Timestamp,
     ) -> Result<StartOutcome, RideError> {
-        self.expect_driver(by)?;
-        self.expect_state(RideState::DriverArrived, "start")?;
-        match self.pin.check(pin.as_str(), max_pin_attempts) {
-            Ok(()) => {
-                self.state = RideState::InProgress;
-                self.started_at = Some(now);
-                self.version += 1;
-                Ok(StartOutcome::Started(RideEvent::Started { driver: by }))
-            }
-            Err(CodeError::Wrong { attempts_left }) => {
-                self.version += 1;
-                let mut events = vec![RideEvent::PinAttemptFailed { attempts_left }];
-                if attempts_left == 0 {
-                    events.push(RideEvent::PinLocked);
+        self.transition(|ride| {
+            // The driver's presence at the pickup was checked on arrival: the pickup is done where it was
+            // arrived at, with no position of its own.
+            let outcome = ride
+                .job
+                .complete_stop(
+                    by,
+                    PICKUP,
+                    Some(pin.as_str()),
+                    max_pin_attempts,
+                    None,
+                    0,
+                    now,
+                )
+                .map_err(|e| ride.refusal(e, "start"))?;
+            match outcome {
+                StopOutcome::Done(events) => {
+                    let mut events = ride.ride_events(&events);
+                    match (events.pop(), events.is_empty()) {
+                        (Some(started @ RideEvent::Started { .. }), true) => {
+                            Ok(StartOutcome::Started(started))
+                        }
+                        (other, _) => Err(RideError::NoRideEvent {
+                            event: other.map_or("none", |e| e.kind()),
+                        }),
+                    }
                 }
-                Ok(StartOutcome::WrongPin {
+                StopOutcome::WrongProof {
                     attempts_left,
                     events,
-                })
+                } => Ok(StartOutcome::WrongPin {
+                    attempts_left,
+                    events: ride.ride_events(&events),
+                }),
             }
-            Err(CodeError::Locked) => Err(RideError::PinLocked),
-            Err(CodeError::Malformed { expected }) => Err(RideError::MalformedPin { expected }),
-        }
+        })
     }
 
     /// Whether the PIN is locked under a limit of `max_pin_attempts` wrong PINs.
     pub fn pin_locked(&self, max_pin_attempts: u8) -> bool {
-        self.pin.is_locked(max_pin_attempts)
+        self.pin().is_locked(max_pin_attempts)
     }
 
     /// The rider replaces the PIN with a new random one, which also unlocks it. Allowed until the trip
@@ -613,7 +985,7 @@ impl Ride {
         by: UserId,
         rng: &mut impl rand::Rng,
     ) -> Result<RideEvent, RideError> {
-        if by != self.rider {
+        if by != self.rider() {
             return Err(RideError::NotYourRide);
         }
         self.reissue_pin(rng)
@@ -628,31 +1000,24 @@ impl Ride {
     }
 
     fn reissue_pin(&mut self, rng: &mut impl rand::Rng) -> Result<RideEvent, RideError> {
-        match self.state {
-            RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived => {}
-            from @ (RideState::InProgress
-            | RideState::Completed
-            | RideState::Cancelled
-            | RideState::NoDriverAvailable) => {
-                return Err(RideError::Transition {
-                    from,
-                    command: "issue a new pin for",
-                });
-            }
-        }
-        self.pin.reissue(rng);
-        self.version += 1;
-        Ok(RideEvent::PinReissued)
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .reissue_proof(PICKUP, rng)
+                .map_err(|e| ride.refusal(e, "issue a new pin for"))?;
+            ride.ride_event(&event)
+        })
     }
 
-    /// The assigned driver ends the trip.
+    /// The assigned driver ends the trip: the job's drop-off is done.
     ///
-    /// Where the driver is decides how: within `radii.dropoff_m` of the drop-off ([`presence`]) the trip
+    /// Where the driver is decides how: within `radii.dropoff_m` of the drop-off ([`presence`](crate::stop::presence)) the trip
     /// reached it; farther, or with no position known, it ended early ([`EarlyEnd`]). The fare is the
     /// tariff for the distance driven (`trip.driven_m`; for a trip that reached the drop-off with no
     /// position on the way, the street distance) and the time taken, at the quote's surge, then bounded by
     /// `band` around the quote ([`bound_fare`]): capped above in every case, raised below only for a trip
-    /// that reached the drop-off, since an early end pays for what was driven.
+    /// that reached the drop-off, since an early end pays for what was driven. A fare that cannot be
+    /// computed refuses the completion and changes nothing.
     pub fn complete(
         &mut self,
         by: UserId,
@@ -662,45 +1027,59 @@ impl Ride {
         band: FareBand,
         now: Timestamp,
     ) -> Result<RideEvent, RideError> {
-        self.expect_driver(by)?;
-        self.expect_state(RideState::InProgress, "complete")?;
-        let here = presence(self.dropoff, radii.dropoff_m, trip.position);
-        let early_end = match here {
-            Presence::At { .. } => None,
-            Presence::Away { .. } => Some(EarlyEnd::FarFromDropoff),
-            Presence::Unknown => Some(EarlyEnd::PositionUnknown),
-        };
-        let distance_m = if early_end.is_none() && trip.driven_m == 0 {
-            trip.street_m
-        } else {
-            trip.driven_m
-        };
-        let priced = price_trip(pricing, distance_m, trip.duration_s, self.quoted.surge)
-            .map_err(RideError::Fare)?;
-        let (final_fare, fare_adjustment) =
-            bound_fare(&self.quoted, priced, band, early_end.is_none()).map_err(RideError::Fare)?;
-        let fare = final_fare.total;
-        self.state = RideState::Completed;
-        self.final_fare = Some(final_fare);
-        self.trip_distance_m = Some(distance_m);
-        self.fare_adjustment = fare_adjustment;
-        self.early_end = early_end;
-        self.dropoff_distance_m = here.distance_m();
-        self.ended_at = Some(now);
-        self.version += 1;
-        Ok(RideEvent::Completed {
-            driver: by,
-            fare,
-            distance_m: Some(distance_m),
-            fare_adjustment,
-            early_end,
+        self.transition(|ride| {
+            let outcome = ride
+                .job
+                .complete_stop(by, DROPOFF, None, 0, trip.position, radii.dropoff_m, now)
+                .map_err(|e| ride.refusal(e, "complete"))?;
+            let completion = ride.dropoff_stop().completion;
+            let (early_end, dropoff_distance_m) = match completion {
+                Some(StopCompletion {
+                    early_end: false,
+                    distance_m,
+                    ..
+                }) => (None, distance_m),
+                Some(StopCompletion {
+                    early_end: true,
+                    distance_m: Some(d),
+                    ..
+                }) => (Some(EarlyEnd::FarFromDropoff), Some(d)),
+                Some(StopCompletion {
+                    early_end: true,
+                    distance_m: None,
+                    ..
+                })
+                | None => (Some(EarlyEnd::PositionUnknown), None),
+            };
+            let distance_m = if early_end.is_none() && trip.driven_m == 0 {
+                trip.street_m
+            } else {
+                trip.driven_m
+            };
+            let priced = price_trip(pricing, distance_m, trip.duration_s, ride.quoted.surge)
+                .map_err(RideError::Fare)?;
+            let (final_fare, fare_adjustment) =
+                bound_fare(&ride.quoted, priced, band, early_end.is_none())
+                    .map_err(RideError::Fare)?;
+            ride.final_fare = Some(final_fare);
+            ride.trip_distance_m = Some(distance_m);
+            ride.fare_adjustment = fare_adjustment;
+            ride.early_end = early_end;
+            ride.dropoff_distance_m = dropoff_distance_m;
+            let mut events = ride.ride_events(outcome.events());
+            match (events.pop(), events.is_empty()) {
+                (Some(completed @ RideEvent::Completed { .. }), true) => Ok(completed),
+                (other, _) => Err(RideError::NoRideEvent {
+                    event: other.map_or("none", |e| e.kind()),
+                }),
+            }
         })
     }
 
     /// The fee the rider would pay to cancel at `now`: none before a driver is assigned or within the free
     /// window after assignment, the configured fee after it.
     pub fn cancel_fee_at(&self, pricing: &PricingConfig, now: Timestamp) -> Option<Money> {
-        match (self.state, self.assigned_at) {
+        match (self.state(), self.assigned_at()) {
             (RideState::DriverAssigned | RideState::DriverArrived, Some(assigned_at))
                 if now.secs_since(assigned_at) >= pricing.free_cancel_secs
                     && pricing.cancel_fee_minor > 0 =>
@@ -718,46 +1097,25 @@ impl Ride {
         pricing: &PricingConfig,
         now: Timestamp,
     ) -> Result<RideEvent, RideError> {
-        if by != self.rider {
-            return Err(RideError::NotYourRide);
-        }
-        self.cancel(CancelledBy::Rider, pricing, now)
+        let fee = self.cancel_fee_at(pricing, now);
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .cancel_by_customer(by, fee, now)
+                .map_err(|e| ride.refusal(e, "cancel"))?;
+            ride.ride_event(&event)
+        })
     }
 
     /// An operator cancels (never a fee).
     pub fn cancel_by_admin(&mut self, now: Timestamp) -> Result<RideEvent, RideError> {
-        let free = PricingConfig {
-            cancel_fee_minor: 0,
-            ..PricingConfig::default()
-        };
-        self.cancel(CancelledBy::Admin, &free, now)
-    }
-
-    fn cancel(
-        &mut self,
-        by: CancelledBy,
-        pricing: &PricingConfig,
-        now: Timestamp,
-    ) -> Result<RideEvent, RideError> {
-        match self.state {
-            RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived => {}
-            from @ (RideState::InProgress
-            | RideState::Completed
-            | RideState::Cancelled
-            | RideState::NoDriverAvailable) => {
-                return Err(RideError::Transition {
-                    from,
-                    command: "cancel",
-                });
-            }
-        }
-        let fee = self.cancel_fee_at(pricing, now);
-        self.state = RideState::Cancelled;
-        self.cancelled_by = Some(by);
-        self.cancel_fee = fee;
-        self.ended_at = Some(now);
-        self.version += 1;
-        Ok(RideEvent::Cancelled { by, fee })
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .cancel(Canceller::Operator, None, now)
+                .map_err(|e| ride.refusal(e, "cancel"))?;
+            ride.ride_event(&event)
+        })
     }
 
     /// The assigned driver cancels before the trip starts: the ride goes back to dispatch and this driver
@@ -767,28 +1125,13 @@ impl Ride {
         by: UserId,
         _now: Timestamp,
     ) -> Result<RideEvent, RideError> {
-        self.expect_driver(by)?;
-        match self.state {
-            RideState::DriverAssigned | RideState::DriverArrived => {}
-            from @ (RideState::Requested
-            | RideState::InProgress
-            | RideState::Completed
-            | RideState::Cancelled
-            | RideState::NoDriverAvailable) => {
-                return Err(RideError::Transition {
-                    from,
-                    command: "cancel as driver",
-                });
-            }
-        }
-        self.state = RideState::Requested;
-        self.driver = None;
-        self.pickup_eta_s = None;
-        self.assigned_at = None;
-        self.arrived_at = None;
-        self.exclude_driver(by);
-        self.version += 1;
-        Ok(RideEvent::DriverCancelled { driver: by })
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .cancel_by_worker(by)
+                .map_err(|e| ride.refusal(e, "cancel as driver"))?;
+            ride.ride_event(&event)
+        })
     }
 
     /// Dispatch gives up: no driver within the pickup limit.
@@ -797,39 +1140,80 @@ impl Ride {
         reason: NoDriverReason,
         now: Timestamp,
     ) -> Result<RideEvent, RideError> {
-        self.expect_state(RideState::Requested, "give up on")?;
-        self.state = RideState::NoDriverAvailable;
-        self.no_driver_reason = Some(reason);
-        self.ended_at = Some(now);
-        self.version += 1;
-        Ok(RideEvent::NoDriverAvailable { reason })
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .give_up(UnfulfilledReason::from(reason), now)
+                .map_err(|e| ride.refusal(e, "give up on"))?;
+            ride.ride_event(&event)
+        })
     }
 
     /// Records that `driver` declined or let an offer of this ride expire, so dispatch skips them. This is
-    /// not a state change, but it bumps the version when the stored ride changes.
+    /// not a state change, but it bumps the version when the ride changes ([`Job::exclude_worker`]).
     pub fn exclude_driver(&mut self, driver: UserId) {
-        if !self.excluded_drivers.contains(&driver) {
-            self.excluded_drivers.push(driver);
-            self.version += 1;
-        }
+        self.job.exclude_worker(driver);
     }
 
-    fn expect_state(&self, expected: RideState, command: &'static str) -> Result<(), RideError> {
-        if self.state == expected {
-            Ok(())
-        } else {
-            Err(RideError::Transition {
-                from: self.state,
+    /// Runs `change` on a copy of the ride and keeps the copy only if it succeeds, so a command refused
+    /// by the job, or by the ride after the job changed (a fare that cannot be computed), leaves the ride
+    /// untouched. The version is bumped by the job's transition, never here.
+    fn transition<T>(
+        &mut self,
+        change: impl FnOnce(&mut Ride) -> Result<T, RideError>,
+    ) -> Result<T, RideError> {
+        let mut next = self.clone();
+        let out = change(&mut next)?;
+        *self = next;
+        Ok(out)
+    }
+
+    /// The ride's refusal of `command` for its job's refusal `error`. Errors about the job's or a stop's
+    /// state are the ride's [`RideError::Transition`] from its current state.
+    fn refusal(&self, error: JobError, command: &'static str) -> RideError {
+        match error {
+            JobError::Transition { .. }
+            | JobError::NoSuchStop { .. }
+            | JobError::NotTheNextStop { .. }
+            | JobError::StopTransition { .. } => RideError::Transition {
+                from: self.state(),
                 command,
-            })
+            },
+            JobError::NotYourJob => RideError::NotYourRide,
+            JobError::WorkerExcluded => RideError::DriverExcluded,
+            JobError::TooFarFromStop {
+                distance_m,
+                radius_m,
+            } => RideError::NotAtPickup {
+                distance_m: Some(distance_m),
+                radius_m,
+            },
+            JobError::PositionUnknown { radius_m } => RideError::NotAtPickup {
+                distance_m: None,
+                radius_m,
+            },
+            JobError::ProofLocked => RideError::PinLocked,
+            JobError::MalformedProof { expected } => RideError::MalformedPin { expected },
+            e @ (JobError::OfferPending
+            | JobError::NoSuchOffer
+            | JobError::ProofRequired
+            | JobError::NoProof
+            | JobError::WrongReason { .. }) => RideError::Job(e),
         }
     }
 
-    fn expect_driver(&self, by: UserId) -> Result<(), RideError> {
-        if self.driver == Some(by) {
-            Ok(())
-        } else {
-            Err(RideError::NotYourRide)
-        }
+    /// The ride event a job event of this ride stands for.
+    fn ride_event(&self, event: &JobEvent) -> Result<RideEvent, RideError> {
+        ride_event_of(event, self).ok_or(RideError::NoRideEvent {
+            event: event.kind(),
+        })
+    }
+
+    /// The ride events the job events of this ride stand for (job events rides never had stand for none).
+    fn ride_events(&self, events: &[JobEvent]) -> Vec<RideEvent> {
+        events
+            .iter()
+            .filter_map(|e| ride_event_of(e, self))
+            .collect()
     }
 }

@@ -99,9 +99,9 @@ fn a_ride_runs_from_request_to_completion() {
         t(1000),
     );
     assert!(matches!(event, Ok(RideEvent::Completed { .. })));
-    assert_eq!(ride.state, RideState::Completed);
-    assert_eq!(ride.ended_at, Some(t(1000)));
-    assert_eq!(ride.version, 5);
+    assert_eq!(ride.state(), RideState::Completed);
+    assert_eq!(ride.ended_at(), Some(t(1000)));
+    assert_eq!(ride.version(), 5);
 }
 
 #[test]
@@ -119,10 +119,10 @@ fn a_wrong_pin_is_counted_and_does_not_start_the_ride() {
             events: vec![RideEvent::PinAttemptFailed { attempts_left: 4 }]
         })
     );
-    assert_eq!(ride.state, RideState::DriverArrived);
-    assert_eq!(ride.started_at, None);
-    assert_eq!(ride.pin.failed_attempts(), 1);
-    assert_eq!(ride.version, before.version + 1);
+    assert_eq!(ride.state(), RideState::DriverArrived);
+    assert_eq!(ride.started_at(), None);
+    assert_eq!(ride.pin().failed_attempts(), 1);
+    assert_eq!(ride.version(), before.version() + 1);
 }
 
 #[test]
@@ -178,16 +178,16 @@ fn a_new_pin_from_the_rider_unlocks_and_the_driver_starts_with_it() {
             Err(RideError::NotYourRide)
         );
     }
-    let version = ride.version;
+    let version = ride.version();
     assert_eq!(
         ride.reissue_pin_by_rider(user(1), &mut rng),
         Ok(RideEvent::PinReissued)
     );
-    assert_eq!(ride.version, version + 1);
+    assert_eq!(ride.version(), version + 1);
     assert!(!ride.pin_locked(MAX));
-    let new_pin = ride.pin.as_str().to_owned();
+    let new_pin = ride.pin().as_str().to_owned();
     assert!(start(&mut ride, driver, &new_pin, t(80)).is_ok());
-    assert_eq!(ride.state, RideState::InProgress);
+    assert_eq!(ride.state(), RideState::InProgress);
     // Once the trip started there is no PIN to replace.
     assert!(matches!(
         ride.reissue_pin_by_admin(&mut rng),
@@ -260,7 +260,7 @@ fn cancelling_within_two_minutes_of_assignment_is_free_and_later_costs_the_fee()
             fee: Some(fee)
         })
     );
-    assert_eq!(late.cancel_fee, Some(fee));
+    assert_eq!(late.cancel_fee(), Some(fee));
 }
 
 #[test]
@@ -278,7 +278,7 @@ fn another_rider_cannot_cancel_the_ride() {
         ride.cancel_by_rider(user(7), &PricingConfig::default(), t(5)),
         Err(RideError::NotYourRide)
     );
-    assert_eq!(ride.state, RideState::Requested);
+    assert_eq!(ride.state(), RideState::Requested);
 }
 
 #[test]
@@ -289,9 +289,9 @@ fn a_driver_cancellation_returns_the_ride_to_dispatch_without_that_driver() {
         ride.cancel_by_driver(user(2), t(30)),
         Ok(RideEvent::DriverCancelled { driver: user(2) })
     );
-    assert_eq!(ride.state, RideState::Requested);
-    assert_eq!(ride.driver, None);
-    assert_eq!(ride.excluded_drivers, vec![user(2)]);
+    assert_eq!(ride.state(), RideState::Requested);
+    assert_eq!(ride.driver(), None);
+    assert_eq!(ride.excluded_drivers(), vec![user(2)]);
     assert!(ride.assign(user(3), 90, t(40)).is_ok());
 }
 
@@ -305,7 +305,7 @@ fn a_ride_without_drivers_ends_with_its_reason() {
             reason: NoDriverReason::NoDriversNearby
         })
     );
-    assert!(ride.state.is_terminal());
+    assert!(ride.state().is_terminal());
     assert!(ride.assign(user(2), 1, t(301)).is_err());
 }
 
@@ -421,7 +421,7 @@ proptest! {
                 Command::Assign(d) => ride.assign(user(d), 100, t(clock)),
                 Command::Arrive(d) => ride.arrive(user(d), pickup(), StopRadii::default(), t(clock)),
                 Command::Start(d, ok) => {
-                    let right = ride.pin.as_str().to_owned();
+                    let right = ride.pin().as_str().to_owned();
                     let guess = if ok { right } else { format!("{:04}", (right.parse::<u32>().unwrap_or(0) + 1) % 10_000) };
                     ride.start(user(d), &pin(&guess), MAX, t(clock)).map(|outcome| match outcome {
                         StartOutcome::Started(event) => event,
@@ -436,20 +436,20 @@ proptest! {
             };
             match result {
                 Ok(_) => {
-                    prop_assert!(ride.version > before.version);
-                    prop_assert!(!before.state.is_terminal());
+                    prop_assert!(ride.version() > before.version());
+                    prop_assert!(!before.state().is_terminal());
                 }
                 Err(_) => prop_assert_eq!(&ride, &before),
             }
-            if ride.state.has_driver() {
-                prop_assert!(ride.driver.is_some());
+            if ride.state().has_driver() {
+                prop_assert!(ride.driver().is_some());
             }
-            if ride.state == RideState::Requested {
-                prop_assert!(ride.driver.is_none());
+            if ride.state() == RideState::Requested {
+                prop_assert!(ride.driver().is_none());
             }
-            prop_assert!(ride.pin.failed_attempts() <= MAX);
-            if before.pin_locked(MAX) && before.pin == ride.pin {
-                prop_assert!(ride.state != RideState::InProgress || before.state == RideState::InProgress);
+            prop_assert!(ride.pin().failed_attempts() <= MAX);
+            if before.pin_locked(MAX) && before.pin() == ride.pin() {
+                prop_assert!(ride.state() != RideState::InProgress || before.state() == RideState::InProgress);
             }
         }
         let mut balance: HashMap<Account, i64> = HashMap::new();
@@ -460,7 +460,7 @@ proptest! {
             }
         }
         prop_assert_eq!(balance.values().sum::<i64>(), 0);
-        if ride.state == RideState::Completed {
+        if ride.state() == RideState::Completed {
             prop_assert_eq!(balance.get(&Account::Rider(user(1))).copied(), Some(-ride.final_fare.as_ref().map_or(0, |f| f.total.minor)));
         }
     }
@@ -519,7 +519,7 @@ fn a_driver_arrives_only_within_the_radius_of_the_pickup() {
         ride.arrive(user(2), near, StopRadii::default(), t(61))
             .is_ok()
     );
-    assert_eq!(ride.state, RideState::DriverArrived);
+    assert_eq!(ride.state(), RideState::DriverArrived);
 }
 
 #[test]

@@ -178,7 +178,7 @@ fn a_ride_job_runs_from_open_to_completed_with_one_version_per_transition() {
             JobEvent::StopDone {
                 worker: driver,
                 stop: 1,
-                distance_m: 0,
+                distance_m: Some(0),
                 early_end: false
             },
             JobEvent::Completed { worker: driver }
@@ -259,7 +259,7 @@ fn completing_a_dropoff_far_from_its_place_is_recorded_as_an_early_end() {
     ));
     let completion = job.stops[1].completion.expect("completed");
     assert!(completion.early_end);
-    assert!(completion.distance_m > RADIUS);
+    assert!(completion.distance_m.is_some_and(|d| d > RADIUS));
     assert_eq!(job.state, JobState::Completed);
 }
 
@@ -596,7 +596,7 @@ fn ride_in(state: RideState) -> Ride {
             RideState::DriverArrived => ride
                 .arrive(
                     driver,
-                    Some(ride.pickup),
+                    Some(ride.pickup()),
                     doorstep_domain::ride::StopRadii::default(),
                     t(100),
                 )
@@ -610,7 +610,7 @@ fn ride_in(state: RideState) -> Ride {
                 ride.complete(
                     driver,
                     &doorstep_domain::ride::TripEnd {
-                        position: Some(ride.dropoff),
+                        position: Some(ride.dropoff()),
                         driven_m: 3500,
                         street_m: 3500,
                         duration_s: 700,
@@ -635,7 +635,7 @@ fn ride_in(state: RideState) -> Ride {
         };
         assert!(ok, "{step} on the way to {state}");
     }
-    assert_eq!(ride.state, state);
+    assert_eq!(ride.state(), state);
     ride
 }
 
@@ -650,17 +650,17 @@ fn every_ride_state_maps_to_a_job_and_stop_states_and_back() {
             "{state}"
         );
         let job = Job::from_ride(&ride, 600);
-        assert_eq!(job.id, JobId::from(ride.id), "{state}");
-        assert_eq!(RideId::from(job.id), ride.id);
+        assert_eq!(job.id, JobId::from(ride.id()), "{state}");
+        assert_eq!(RideId::from(job.id), ride.id());
         assert_eq!(job.kind, JobKind::Ride);
         assert_eq!(job.state, job_state, "{state}");
         assert_eq!(job.state.has_worker(), state.has_driver(), "{state}");
         assert_eq!(job.state.is_terminal(), state.is_terminal(), "{state}");
-        assert_eq!(job.worker, ride.driver, "{state}");
-        assert_eq!(job.version, ride.version);
+        assert_eq!(job.worker, ride.driver(), "{state}");
+        assert_eq!(job.version, ride.version());
         assert_eq!(
             job.stops[0].proof.as_ref().map(VerificationCode::as_str),
-            Some(ride.pin.as_str())
+            Some(ride.pin().as_str())
         );
         let stops: Vec<StopState> = job.stops.iter().map(|s| s.state).collect();
         assert_eq!(stops, stop_states.to_vec(), "{state}");
@@ -697,8 +697,8 @@ fn a_ride_fare_posting_is_the_fare_posting_of_its_job() {
     let from_ride = ride_fare_posting(&ride, 2000, t(901)).expect("posting");
     let fare = ride.final_fare.as_ref().map(|f| f.total).expect("fare");
     let from_job = fare_posting(
-        JobId::from(ride.id),
-        ride.rider,
+        JobId::from(ride.id()),
+        ride.rider(),
         user(2),
         fare,
         2000,
@@ -707,20 +707,20 @@ fn a_ride_fare_posting_is_the_fare_posting_of_its_job() {
     .expect("posting");
     assert_eq!(from_ride, from_job);
     assert_eq!(from_ride.key().as_str(), "ride_fare");
-    assert_eq!(from_ride.ride_id(), ride.id);
+    assert_eq!(from_ride.ride_id(), ride.id());
 }
 
 #[test]
 fn a_ride_jobs_opening_and_offer_stand_for_the_rides_request_and_offer() {
     let ride = new_ride();
     let (mut job, opened) = Job::ride(NewRideJob {
-        id: ride.id,
-        customer: ride.rider,
-        pickup: ride.pickup,
-        dropoff: ride.dropoff,
-        requested_at: ride.requested_at,
+        id: ride.id(),
+        customer: ride.rider(),
+        pickup: ride.pickup(),
+        dropoff: ride.dropoff(),
+        requested_at: ride.requested_at(),
         pickup_limit_secs: 600,
-        pin: ride.pin.clone(),
+        pin: ride.pin().clone(),
     });
     assert_eq!(
         ride_event_of(&opened, &ride),
@@ -797,7 +797,7 @@ proptest! {
             // Each side's events, or the refusal.
             let (ride_events, job_events): (Result<Vec<RideEvent>, RideError>, Result<Vec<JobEvent>, JobError>) = match c {
                 RideCommand::Assign(d) => {
-                    if ride.excluded_drivers.contains(&user(d)) {
+                    if ride.excluded_drivers().contains(&user(d)) {
                         continue;
                     }
                     (ride.assign(user(d), 100, now).map(|e| vec![e]), job.assign(user(d), 100, now).map(|e| vec![e]))
@@ -807,7 +807,7 @@ proptest! {
                     job.arrive(user(d), 0, a(), RADIUS, now).map(|e| vec![e]),
                 ),
                 RideCommand::Start(d, right) => {
-                    let guess = if right { ride.pin.as_str().to_owned() } else { format!("{:04}", (ride.pin.as_str().parse::<u32>().unwrap_or(0) + 1) % 10_000) };
+                    let guess = if right { ride.pin().as_str().to_owned() } else { format!("{:04}", (ride.pin().as_str().parse::<u32>().unwrap_or(0) + 1) % 10_000) };
                     let pin = Pin::parse(&guess).expect("pin");
                     (
                         ride.start(user(d), &pin, MAX, now).map(|o| match o {
@@ -848,11 +848,11 @@ proptest! {
             }
             prop_assert_eq!(ride_ok, job_ok, "{:?}", c);
             let stops: Vec<StopState> = job.stops.iter().map(|s| s.state).collect();
-            prop_assert_eq!(ride_state_of_job(job.state, &stops, job.unfulfilled_reason), Some(ride.state));
-            prop_assert_eq!(job.worker, ride.driver);
-            prop_assert_eq!(job.cancel_fee, ride.cancel_fee);
-            prop_assert_eq!(job.stops[0].proof.as_ref(), Some(&ride.pin));
-            prop_assert_eq!(&job.excluded_workers, &ride.excluded_drivers);
+            prop_assert_eq!(ride_state_of_job(job.state, &stops, job.unfulfilled_reason), Some(ride.state()));
+            prop_assert_eq!(job.worker, ride.driver());
+            prop_assert_eq!(job.cancel_fee, ride.cancel_fee());
+            prop_assert_eq!(job.stops[0].proof.as_ref(), Some(ride.pin()));
+            prop_assert_eq!(&job.excluded_workers, &ride.excluded_drivers());
         }
     }
 }

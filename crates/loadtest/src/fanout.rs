@@ -245,7 +245,7 @@ async fn run_in(args: &FanoutArgs, dir: &std::path::Path) -> Result<Vec<FanoutRo
         };
         app.bus().publish(BusMessage::Event(stored));
         let received = clients
-            .wait_for(&ride.id.to_string(), Duration::from_secs(30))
+            .wait_for(&ride.id().to_string(), Duration::from_secs(30))
             .await?;
         samples.push(u64::try_from(received.saturating_sub(committed)).unwrap_or(u64::MAX));
     }

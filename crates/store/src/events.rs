@@ -111,8 +111,8 @@ impl Audience {
     /// The ride's rider and its currently assigned driver, if any.
     pub fn of_ride(ride: &Ride) -> Audience {
         Audience {
-            rider: Some(ride.rider),
-            driver: ride.driver,
+            rider: Some(ride.rider()),
+            driver: ride.driver(),
         }
     }
 

@@ -175,7 +175,7 @@ pub(crate) fn stop_from_row(row: &AnyRow, prefix: &str) -> Result<Stop, StoreErr
             let early: Option<i64> = get(row, &col("completed_early"))?;
             Some(StopCompletion {
                 at,
-                distance_m: opt_u32_col(row, &col("completed_distance_m"))?.unwrap_or(0),
+                distance_m: opt_u32_col(row, &col("completed_distance_m"))?,
                 early_end: early.unwrap_or(0) != 0,
             })
         }
@@ -275,7 +275,7 @@ async fn write_stops(conn: &mut AnyConnection, job: &Job) -> Result<(), StoreErr
         .bind(stop.state.as_str())
         .bind(opt_millis(stop.arrived_at))
         .bind(opt_millis(stop.completion.map(|c| c.at)))
-        .bind(stop.completion.map(|c| i64::from(c.distance_m)))
+        .bind(stop.completion.and_then(|c| c.distance_m).map(i64::from))
         .bind(stop.completion.map(|c| i64::from(c.early_end)))
         .execute(&mut *conn)
         .await?;

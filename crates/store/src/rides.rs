@@ -10,13 +10,11 @@ use crate::jobs::{
 };
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
-use doorstep_domain::job::{
-    Canceller, Job, JobKind, JobState, StopCompletion, StopState, TimeWindow, UnfulfilledReason,
-};
+use doorstep_domain::job::{JobState, StopState};
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::FareAdjustment;
-use doorstep_domain::ride::{CancelledBy, EarlyEnd, NoDriverReason, Ride, RideEvent, RideState};
+use doorstep_domain::ride::{EarlyEnd, Ride, RideEvent, RideRecord, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -99,90 +97,20 @@ macro_rules! select_offers {
     };
 }
 
-/// The job a ride is stored as: its pickup (with the PIN as proof) and drop-off, windows that never close
-/// (rides have no pickup deadline), the pickup completed when the trip started and the drop-off when it
-/// completed. [`ride_of_job`] reads it back unchanged.
-fn job_of_ride(ride: &Ride) -> Job {
-    let mut job = Job::from_ride(ride, 0);
-    if let [pickup, dropoff] = job.stops.as_mut_slice() {
-        pickup.window = TimeWindow::open_from(ride.requested_at);
-        dropoff.window = TimeWindow::open_from(ride.requested_at);
-        pickup.completion = ride.started_at.map(|at| StopCompletion {
-            at,
-            distance_m: 0,
-            early_end: false,
-        });
-        dropoff.completion = ride
-            .ended_at
-            .filter(|_| ride.state == RideState::Completed)
-            .map(|at| StopCompletion {
-                at,
-                distance_m: ride.dropoff_distance_m.unwrap_or(0),
-                early_end: ride.early_end.is_some(),
-            });
-    }
-    job
-}
-
-/// The ride that `job` (written by [`job_of_ride`]) and the ride's own columns in `row` stand for.
-fn ride_of_job(job: Job, row: &AnyRow) -> Result<Ride, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("ride {}: {what}", job.id));
-    if job.kind != JobKind::Ride {
-        return Err(corrupt("its job is not a ride"));
-    }
-    let [pickup, dropoff] = job.stops.as_slice() else {
-        return Err(corrupt("its job does not have two stops"));
-    };
-    let state = match job.state {
-        JobState::Open => RideState::Requested,
-        JobState::Assigned if pickup.state == StopState::Arrived => RideState::DriverArrived,
-        JobState::Assigned => RideState::DriverAssigned,
-        JobState::InProgress => RideState::InProgress,
-        JobState::Completed => RideState::Completed,
-        JobState::Cancelled => RideState::Cancelled,
-        JobState::Unfulfilled => RideState::NoDriverAvailable,
-    };
-    let no_driver_reason = match job.unfulfilled_reason {
-        None => None,
-        Some(UnfulfilledReason::NoWorkersNearby) => Some(NoDriverReason::NoDriversNearby),
-        Some(UnfulfilledReason::AllWorkersDeclined) => Some(NoDriverReason::AllDriversDeclined),
-        Some(other) => return Err(corrupt(&format!("unfulfilled reason {}", other.as_str()))),
-    };
-    Ok(Ride {
-        id: RideId::from(job.id),
-        rider: job.customer,
+fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
+    let stops = vec![stop_from_row(row, "p_")?, stop_from_row(row, "d_")?];
+    let job = job_from_row(row, stops)?;
+    let job_id = job.id;
+    let record = RideRecord {
         quote_id: id(row, "quote_id")?,
-        pickup: pickup.place,
-        dropoff: dropoff.place,
         quoted: json(row, "quoted_fare")?,
         final_fare: opt_json(row, "final_fare")?,
-        state,
-        driver: job.worker,
-        pin: pickup.proof.clone().ok_or_else(|| corrupt("no PIN"))?,
-        pickup_eta_s: job.eta_s,
-        excluded_drivers: job.excluded_workers.clone(),
-        requested_at: job.opened_at,
-        assigned_at: job.assigned_at,
-        arrived_at: pickup.arrived_at,
-        started_at: pickup.completion.map(|c| c.at),
-        ended_at: job.ended_at,
-        cancelled_by: job.cancelled_by.map(|by| match by {
-            Canceller::Customer => CancelledBy::Rider,
-            Canceller::Merchant | Canceller::Operator => CancelledBy::Admin,
-        }),
-        cancel_fee: job.cancel_fee,
-        no_driver_reason,
         trip_distance_m: opt_u32_col(row, "trip_distance_m")?,
         fare_adjustment: opt_named(row, "fare_adjustment", FareAdjustment::parse)?,
         early_end: opt_named(row, "early_end", EarlyEnd::parse)?,
         dropoff_distance_m: opt_u32_col(row, "dropoff_distance_m")?,
-        version: job.version,
-    })
-}
-
-fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
-    let stops = vec![stop_from_row(row, "p_")?, stop_from_row(row, "d_")?];
-    ride_of_job(job_from_row(row, stops)?, row)
+    };
+    Ride::from_parts(job, record).map_err(|e| StoreError::Corrupt(format!("ride {job_id}: {e}")))
 }
 
 fn offer_from_row(row: &AnyRow) -> Result<Offer, StoreError> {
@@ -245,12 +173,12 @@ async fn insert_ride(
 ) -> Result<(), StoreError> {
     let own = RideColumns::of(ride)?;
     let quoted = to_json(&ride.quoted, "quoted fare")?;
-    insert_job(conn, &job_of_ride(ride), idempotency_key, now).await?;
+    insert_job(conn, ride.job(), idempotency_key, now).await?;
     let query = sqlx::query(
         "INSERT INTO rides (id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment, early_end, \
          dropoff_distance_m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(ride.id.to_string())
+    .bind(ride.id().to_string())
     .bind(ride.quote_id.to_string())
     .bind(quoted);
     own.bind_to(query).execute(&mut *conn).await?;
@@ -298,7 +226,7 @@ impl Store {
     /// [`Created::Existing`] with that ride and writes nothing (whatever the new request contains). A
     /// retry of the very same ride (same id and quote) is also `Existing`. If another ride already used the
     /// quote: [`StoreError::QuoteAlreadyUsed`].
-    #[tracing::instrument(skip_all, fields(ride_id = %ride.id))]
+    #[tracing::instrument(skip_all, fields(ride_id = %ride.id()))]
     pub async fn create_ride(
         &self,
         ride: &Ride,
@@ -308,7 +236,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Created<Ride>, StoreError> {
         if let Some(key) = idempotency_key
-            && let Some(existing) = self.ride_by_idempotency_key(ride.rider, key).await?
+            && let Some(existing) = self.ride_by_idempotency_key(ride.rider(), key).await?
         {
             return Ok(Created::Existing(existing));
         }
@@ -324,7 +252,7 @@ impl Store {
         let mut stored = append_events(
             &mut tx,
             self.backend,
-            ride.id,
+            ride.id(),
             &[(event.clone(), audience.recipients())],
             now,
         )
@@ -345,7 +273,7 @@ impl Store {
         original: StoreError,
     ) -> Result<Created<Ride>, StoreError> {
         if let Some(key) = idempotency_key
-            && let Some(existing) = self.ride_by_idempotency_key(ride.rider, key).await?
+            && let Some(existing) = self.ride_by_idempotency_key(ride.rider(), key).await?
         {
             return Ok(Created::Existing(existing));
         }
@@ -354,7 +282,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         match row.as_ref().map(ride_from_row).transpose()? {
-            Some(existing) if existing.id == ride.id => Ok(Created::Existing(existing)),
+            Some(existing) if existing.id() == ride.id() => Ok(Created::Existing(existing)),
             Some(_) => Err(StoreError::QuoteAlreadyUsed),
             None => Err(original),
         }
@@ -518,16 +446,15 @@ impl Store {
     /// A ride's id, rider, quote, places, quoted fare and request time are fixed at creation; the rest
     /// (the PIN and its count of wrong attempts included) is written from `change.ride`. A wrong PIN is a
     /// change like any other: the count is durable once this returns.
-    #[tracing::instrument(skip_all, fields(ride_id = %change.ride.id, version = change.ride.version))]
+    #[tracing::instrument(skip_all, fields(ride_id = %change.ride.id(), version = change.ride.version()))]
     pub async fn save_ride_change(
         &self,
         change: RideChange<'_>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let ride = change.ride;
         let own = RideColumns::of(ride)?;
-        let job = job_of_ride(ride);
         let mut tx = self.begin_write().await?;
-        if !update_job(&mut tx, &job, change.expected_version, change.at).await? {
+        if !update_job(&mut tx, ride.job(), change.expected_version, change.at).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
         }
@@ -535,7 +462,7 @@ impl Store {
             "UPDATE rides SET final_fare = $2, trip_distance_m = $3, fare_adjustment = $4, early_end = $5, \
              dropoff_distance_m = $6 WHERE id = $1",
         )
-        .bind(ride.id.to_string());
+        .bind(ride.id().to_string());
         own.bind_to(query).execute(&mut *tx).await?;
         for offer in change.offers {
             upsert_offer(&mut tx, offer, change.at).await?;
@@ -549,7 +476,7 @@ impl Store {
             .iter()
             .map(|(event, audience)| (event.clone(), audience.recipients()))
             .collect();
-        let stored = append_events(&mut tx, self.backend, ride.id, &events, change.at).await?;
+        let stored = append_events(&mut tx, self.backend, ride.id(), &events, change.at).await?;
         tx.commit().await?;
         Ok(stored)
     }

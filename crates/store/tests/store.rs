@@ -15,8 +15,8 @@ use doorstep_domain::pricing::{FareBand, FareBreakdown, PricingConfig, SurgeMill
 use doorstep_domain::quote::Quote;
 use doorstep_domain::rating::{Rating, Stars};
 use doorstep_domain::ride::{
-    CancelledBy, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState, StartOutcome,
-    StopRadii, TripEnd,
+    CancelledBy, FlatRide, NewRide, NoDriverReason, Pin, Ride, RideError, RideEvent, RideState,
+    StartOutcome, StopRadii, TripEnd,
 };
 use doorstep_domain::{
     Currency, Email, Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId,
@@ -343,7 +343,7 @@ async fn requested_ride(
 fn offer_of(ride: &Ride, driver: UserId, now: Timestamp) -> Offer {
     Offer {
         id: OfferId::from_uuid(Uuid::now_v7()),
-        ride_id: ride.id,
+        ride_id: ride.id(),
         driver,
         state: OfferState::Pending,
         created_at: now,
@@ -378,7 +378,7 @@ async fn offer_ride(
     let stored = store
         .save_ride_change(RideChange {
             ride,
-            expected_version: ride.version,
+            expected_version: ride.version(),
             offers: std::slice::from_ref(&offer),
             events: &[(offered_event(&offer), audience)],
             posting: None,
@@ -396,7 +396,7 @@ async fn assigned_ride(
     now: Timestamp,
 ) -> Result<(Ride, Offer), Box<dyn std::error::Error + Send + Sync>> {
     let (mut offer, _) = offer_ride(store, &ride, driver, now).await?;
-    let before = ride.version;
+    let before = ride.version();
     offer.accept(driver, now.plus_secs(5))?;
     let event = ride.assign(driver, offer.pickup_eta_s, now.plus_secs(5))?;
     store
@@ -419,7 +419,7 @@ async fn step(
     now: Timestamp,
     apply: impl FnOnce(&mut Ride) -> Result<RideEvent, doorstep_domain::ride::RideError>,
 ) -> Result<Vec<StoredEvent>, Box<dyn std::error::Error + Send + Sync>> {
-    let before = ride.version;
+    let before = ride.version();
     let event = apply(ride)?;
     Ok(store
         .save_ride_change(RideChange {
@@ -443,7 +443,7 @@ async fn completed_ride(
     let ride = requested_ride(store, rider, now).await?;
     let (mut ride, _) = assigned_ride(store, ride, driver, now.plus_secs(1)).await?;
     step(store, &mut ride, now.plus_secs(60), |r| {
-        let at_pickup = Some(r.pickup);
+        let at_pickup = Some(r.pickup());
         r.arrive(driver, at_pickup, StopRadii::default(), now.plus_secs(60))
     })
     .await?;
@@ -455,11 +455,11 @@ async fn completed_ride(
         }
     })
     .await?;
-    let before = ride.version;
+    let before = ride.version();
     let end = now.plus_secs(900);
     // 6.5 km to the drop-off (within the fare band of the quote), so that the final fare is the tariff's.
     let trip = TripEnd {
-        position: Some(ride.dropoff),
+        position: Some(ride.dropoff()),
         driven_m: 6_500,
         street_m: 6_500,
         duration_s: 600,
@@ -642,11 +642,11 @@ async fn a_ride_round_trip_preserves_every_field(store: Store) -> TestResult {
             role: RecipientRole::Customer
         }]
     );
-    assert_eq!(store.ride(requested.id).await?, Some(requested.clone()));
+    assert_eq!(store.ride(requested.id()).await?, Some(requested.clone()));
 
     // Every optional field set at once (no real ride gets here; the store must still keep them all).
     let eur = Currency::parse("EUR")?;
-    let full = Ride {
+    let full = Ride::from_flat(FlatRide {
         final_fare: Some(fare(7_777)?),
         state: RideState::Cancelled,
         driver: Some(bob.id),
@@ -664,37 +664,37 @@ async fn a_ride_round_trip_preserves_every_field(store: Store) -> TestResult {
         no_driver_reason: Some(NoDriverReason::AllDriversDeclined),
         // A reissued PIN with wrong attempts counted: both change after creation.
         pin: doorstep_domain::code::VerificationCode::restore("9031", 3)?,
-        version: requested.version + 7,
-        ..requested.clone()
-    };
+        version: requested.version() + 7,
+        ..requested.flat()
+    });
     store
         .save_ride_change(RideChange {
             ride: &full,
-            expected_version: requested.version,
+            expected_version: requested.version(),
             offers: &[],
             events: &[],
             posting: None,
             at: at(5_000),
         })
         .await?;
-    assert_eq!(store.ride(full.id).await?, Some(full.clone()));
+    assert_eq!(store.ride(full.id()).await?, Some(full.clone()));
 
     // And back to all-empty.
-    let cleared = Ride {
-        version: full.version + 1,
-        ..requested.clone()
-    };
+    let cleared = Ride::from_flat(FlatRide {
+        version: full.version() + 1,
+        ..requested.flat()
+    });
     store
         .save_ride_change(RideChange {
             ride: &cleared,
-            expected_version: full.version,
+            expected_version: full.version(),
             offers: &[],
             events: &[],
             posting: None,
             at: at(6_000),
         })
         .await?;
-    assert_eq!(store.ride(full.id).await?, Some(cleared));
+    assert_eq!(store.ride(full.id()).await?, Some(cleared));
     assert_eq!(store.ride(RideId::from_uuid(Uuid::now_v7())).await?, None);
     Ok(())
 }
@@ -728,8 +728,8 @@ async fn retrying_a_ride_request_with_the_same_idempotency_key_returns_the_first
         )
         .await?;
     assert_eq!(again, Created::Existing(first.clone()));
-    assert_eq!(store.ride(retry.id).await?, None);
-    assert_eq!(store.events_of_ride(first.id).await?.len(), 1);
+    assert_eq!(store.ride(retry.id()).await?, None);
+    assert_eq!(store.events_of_ride(first.id()).await?.len(), 1);
     assert_eq!(store.rides_of_rider(ann.id, 10).await?, vec![first.clone()]);
 
     // Keys belong to one rider: another rider may use the same one.
@@ -754,10 +754,10 @@ async fn a_quote_cannot_be_turned_into_two_rides(store: Store) -> TestResult {
         .create_ride(&first, None, &event, &Audience::of_ride(&first), at(0))
         .await?;
 
-    let second = Ride {
+    let second = Ride::from_flat(FlatRide {
         id: RideId::from_uuid(Uuid::now_v7()),
-        ..first.clone()
-    };
+        ..first.flat()
+    });
     let refused = store
         .create_ride(
             &second,
@@ -771,14 +771,14 @@ async fn a_quote_cannot_be_turned_into_two_rides(store: Store) -> TestResult {
         matches!(refused, Err(StoreError::QuoteAlreadyUsed)),
         "{refused:?}"
     );
-    assert_eq!(store.ride(second.id).await?, None);
+    assert_eq!(store.ride(second.id()).await?, None);
 
     // Sending the very same ride again is a retry, not a second use of the quote.
     let retried = store
         .create_ride(&first, None, &event, &Audience::of_ride(&first), at(2))
         .await?;
     assert_eq!(retried, Created::Existing(first.clone()));
-    assert_eq!(store.events_of_ride(first.id).await?.len(), 1);
+    assert_eq!(store.events_of_ride(first.id()).await?.len(), 1);
     Ok(())
 }
 
@@ -792,21 +792,24 @@ async fn a_ride_change_with_a_stale_version_is_a_conflict_and_writes_nothing(
     let stale = requested.clone();
     let (assigned, accepted) = assigned_ride(&store, requested, bob.id, at(1_000)).await?;
 
-    let ride_before = store.ride(assigned.id).await?;
-    let offers_before = store.offers_of_ride(assigned.id).await?;
-    let events_before = store.events_of_ride(assigned.id).await?;
+    let ride_before = store.ride(assigned.id()).await?;
+    let offers_before = store.offers_of_ride(assigned.id()).await?;
+    let events_before = store.events_of_ride(assigned.id()).await?;
     let last_event_before = store.last_event_id().await?;
 
     // A writer still holding the requested ride tries to cancel it with a fee, withdraw the offer and
     // offer the ride to someone else, all from the stale version.
     let mut late = stale.clone();
     let cancelled = late.cancel_by_admin(at(9_000))?;
-    late.cancel_fee = Some(usd(500));
+    let late = Ride::from_flat(FlatRide {
+        cancel_fee: Some(usd(500)),
+        ..late.flat()
+    });
     let mut withdrawn = accepted.clone();
     withdrawn.state = OfferState::Withdrawn;
     let new_offer = offer_of(&late, dan.id, at(9_000));
     let fee = Posting::new(
-        late.id,
+        late.id(),
         PostingKind::CancellationFee,
         at(9_000),
         vec![
@@ -823,7 +826,7 @@ async fn a_ride_change_with_a_stale_version_is_a_conflict_and_writes_nothing(
     let refused = store
         .save_ride_change(RideChange {
             ride: &late,
-            expected_version: stale.version,
+            expected_version: stale.version(),
             offers: &[withdrawn, new_offer.clone()],
             events: &[
                 (cancelled, Audience::of_ride(&late)),
@@ -835,25 +838,25 @@ async fn a_ride_change_with_a_stale_version_is_a_conflict_and_writes_nothing(
         .await;
     assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
 
-    assert_eq!(store.ride(assigned.id).await?, ride_before);
+    assert_eq!(store.ride(assigned.id()).await?, ride_before);
     assert_eq!(ride_before, Some(assigned.clone()));
-    assert_eq!(store.offers_of_ride(assigned.id).await?, offers_before);
+    assert_eq!(store.offers_of_ride(assigned.id()).await?, offers_before);
     assert_eq!(offers_before, vec![accepted]);
     assert_eq!(store.offer(new_offer.id).await?, None);
-    assert_eq!(store.events_of_ride(assigned.id).await?, events_before);
+    assert_eq!(store.events_of_ride(assigned.id()).await?, events_before);
     assert_eq!(store.last_event_id().await?, last_event_before);
-    assert_eq!(store.postings_of_ride(assigned.id).await?, vec![]);
+    assert_eq!(store.postings_of_ride(assigned.id()).await?, vec![]);
     assert_eq!(store.trial_balance().await?, vec![]);
 
     // A ride that does not exist is a conflict too.
-    let ghost = Ride {
+    let ghost = Ride::from_flat(FlatRide {
         id: RideId::from_uuid(Uuid::now_v7()),
-        ..assigned.clone()
-    };
+        ..assigned.flat()
+    });
     let refused = store
         .save_ride_change(RideChange {
             ride: &ghost,
-            expected_version: ghost.version,
+            expected_version: ghost.version(),
             offers: &[],
             events: &[],
             posting: None,
@@ -869,16 +872,19 @@ async fn an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance(
 ) -> TestResult {
     let ann = new_user(&store, Role::Rider, "ann").await?;
     let bob = new_user(&store, Role::Driver, "bob").await?;
-    let (mut ride, _) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
+    let (ride, _) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
     assert_eq!(ride.trip_distance_m, Some(6_500));
     assert_eq!(ride.early_end, None);
     // The same columns with every field set, as a capped early end would leave them.
-    let before = ride.version;
-    ride.version += 1;
-    ride.trip_distance_m = Some(4_000_000);
-    ride.fare_adjustment = Some(doorstep_domain::pricing::FareAdjustment::CappedAtMaximum);
-    ride.early_end = Some(doorstep_domain::ride::EarlyEnd::FarFromDropoff);
-    ride.dropoff_distance_m = Some(1_234);
+    let before = ride.version();
+    let ride = Ride::from_flat(FlatRide {
+        version: before + 1,
+        trip_distance_m: Some(4_000_000),
+        fare_adjustment: Some(doorstep_domain::pricing::FareAdjustment::CappedAtMaximum),
+        early_end: Some(doorstep_domain::ride::EarlyEnd::FarFromDropoff),
+        dropoff_distance_m: Some(1_234),
+        ..ride.flat()
+    });
     store
         .save_ride_change(RideChange {
             ride: &ride,
@@ -889,7 +895,7 @@ async fn an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance(
             at: at(1_000),
         })
         .await?;
-    assert_eq!(store.ride(ride.id).await?, Some(ride));
+    assert_eq!(store.ride(ride.id()).await?, Some(ride));
     Ok(())
 }
 
@@ -900,10 +906,10 @@ async fn a_ride_lifecycle_writes_ride_offers_events_and_posting_together(
     let bob = new_user(&store, Role::Driver, "bob").await?;
     let (ride, posting) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
 
-    assert_eq!(store.ride(ride.id).await?, Some(ride.clone()));
-    assert_eq!(ride.state, RideState::Completed);
+    assert_eq!(store.ride(ride.id()).await?, Some(ride.clone()));
+    assert_eq!(ride.state(), RideState::Completed);
     let kinds: Vec<&str> = store
-        .events_of_ride(ride.id)
+        .events_of_ride(ride.id())
         .await?
         .iter()
         .map(|e| e.event.kind())
@@ -919,13 +925,13 @@ async fn a_ride_lifecycle_writes_ride_offers_events_and_posting_together(
             "completed"
         ]
     );
-    let offers = store.offers_of_ride(ride.id).await?;
+    let offers = store.offers_of_ride(ride.id()).await?;
     assert_eq!(
         offers.iter().map(|o| o.state).collect::<Vec<_>>(),
         [OfferState::Accepted]
     );
     assert_eq!(
-        store.postings_of_ride(ride.id).await?,
+        store.postings_of_ride(ride.id()).await?,
         vec![posting.clone()]
     );
     assert_eq!(store.trial_balance().await?, vec![usd(0)]);
@@ -954,15 +960,17 @@ async fn a_duplicate_posting_rolls_back_the_whole_ride_change(store: Store) -> T
     let ann = new_user(&store, Role::Rider, "ann").await?;
     let bob = new_user(&store, Role::Driver, "bob").await?;
     let (ride, posting) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
-    let events_before = store.events_of_ride(ride.id).await?;
+    let events_before = store.events_of_ride(ride.id()).await?;
     let balances_before = store.account_balances().await?;
 
-    let mut again = ride.clone();
-    again.version += 1;
+    let again = Ride::from_flat(FlatRide {
+        version: ride.version() + 1,
+        ..ride.flat()
+    });
     let refused = store
         .save_ride_change(RideChange {
             ride: &again,
-            expected_version: ride.version,
+            expected_version: ride.version(),
             offers: &[],
             events: &[(
                 RideEvent::Completed {
@@ -983,11 +991,11 @@ async fn a_duplicate_posting_rolls_back_the_whole_ride_change(store: Store) -> T
         "{refused:?}"
     );
     assert_eq!(
-        store.ride(ride.id).await?,
+        store.ride(ride.id()).await?,
         Some(ride.clone()),
         "the version bump was rolled back"
     );
-    assert_eq!(store.events_of_ride(ride.id).await?, events_before);
+    assert_eq!(store.events_of_ride(ride.id()).await?, events_before);
     assert_eq!(store.account_balances().await?, balances_before);
     Ok(())
 }
@@ -1001,6 +1009,7 @@ async fn of_two_concurrent_changes_from_the_same_version_exactly_one_wins(
     let ride = requested_ride(&store, ann.id, at(0)).await?;
 
     let mut tasks = Vec::new();
+    let expected = ride.version();
     for driver in [bob.id, dan.id] {
         let store = store.clone();
         let mut mine = ride.clone();
@@ -1009,7 +1018,7 @@ async fn of_two_concurrent_changes_from_the_same_version_exactly_one_wins(
             let result = store
                 .save_ride_change(RideChange {
                     ride: &mine,
-                    expected_version: ride.version,
+                    expected_version: expected,
                     offers: &[],
                     events: &[(event, Audience::of_ride(&mine))],
                     posting: None,
@@ -1032,9 +1041,9 @@ async fn of_two_concurrent_changes_from_the_same_version_exactly_one_wins(
         }
     }
     assert_eq!(winners.len(), 1, "exactly one assignment wins");
-    let stored = store.ride(ride.id).await?.ok_or("ride vanished")?;
-    assert_eq!(stored.driver, winners.first().copied());
-    assert_eq!(store.events_of_ride(ride.id).await?.len(), 2);
+    let stored = store.ride(ride.id()).await?.ok_or("ride vanished")?;
+    assert_eq!(stored.driver(), winners.first().copied());
+    assert_eq!(store.events_of_ride(ride.id()).await?.len(), 2);
     Ok(())
 }
 
@@ -1072,7 +1081,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
     let anns_events = store.events_for_user(ann.id, 0, 100).await?;
     let kinds: Vec<&str> = anns_events.iter().map(|e| e.event.kind()).collect();
     assert_eq!(kinds, ["requested", "driver_assigned"]);
-    assert!(anns_events.iter().all(|e| e.ride_id == anns.id));
+    assert!(anns_events.iter().all(|e| e.ride_id == anns.id()));
 
     // Bob: two offers and two assignments, across both rides; resuming after the second one gives the rest.
     let bobs = store.events_for_user(bob.id, 0, 100).await?;
@@ -1087,7 +1096,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
         store.events_for_user(bob.id, bobs[3].id, 100).await?,
         vec![]
     );
-    assert!(rest.iter().any(|e| e.ride_id == cats.id));
+    assert!(rest.iter().any(|e| e.ride_id == cats.id()));
 
     let after_first = store.events_after(all[0].id, 2).await?;
     assert_eq!(after_first, all[1..3].to_vec());
@@ -1383,7 +1392,7 @@ async fn postings_balance_to_zero_and_a_repeat_is_refused(store: Store) -> TestR
     assert_eq!(store.trial_balance().await?, vec![]);
 
     let fee = Posting::new(
-        ride.id,
+        ride.id(),
         PostingKind::CancellationFee,
         at(5_000),
         vec![
@@ -1422,12 +1431,12 @@ async fn postings_balance_to_zero_and_a_repeat_is_refused(store: Store) -> TestR
         expected,
         "the repeat wrote no entries"
     );
-    assert_eq!(store.postings_of_ride(ride.id).await?, vec![fee]);
+    assert_eq!(store.postings_of_ride(ride.id()).await?, vec![fee]);
 
     // Another currency is summed apart.
     let eur = Currency::parse("EUR")?;
     let fare_in_eur = Posting::new(
-        ride.id,
+        ride.id(),
         PostingKind::RideFare,
         at(6_000),
         vec![
@@ -1469,7 +1478,7 @@ async fn a_driver_statement_lists_the_earnings_of_the_period_oldest_first(
     ] {
         let ride = requested_ride(&store, ann.id, at(0)).await?;
         let posting = Posting::new(
-            ride.id,
+            ride.id(),
             PostingKind::RideFare,
             at(when),
             vec![
@@ -1488,7 +1497,7 @@ async fn a_driver_statement_lists_the_earnings_of_the_period_oldest_first(
             ],
         )?;
         store.insert_posting(&posting).await?;
-        rides.push(ride.id);
+        rides.push(ride.id());
     }
     let statement = store
         .driver_statement(bob.id, at(1_000), at(10_000))
@@ -1541,23 +1550,23 @@ async fn a_user_can_rate_a_ride_only_once(store: Store) -> TestResult {
                 at: at(when),
             })
         };
-    let ann_rates_bob = rating(first.id, ann.id, bob.id, 5, 1_000_000)?;
-    let bob_rates_ann = rating(first.id, bob.id, ann.id, 4, 1_000_001)?;
+    let ann_rates_bob = rating(first.id(), ann.id, bob.id, 5, 1_000_000)?;
+    let bob_rates_ann = rating(first.id(), bob.id, ann.id, 4, 1_000_001)?;
     store.insert_rating(&ann_rates_bob).await?;
     store.insert_rating(&bob_rates_ann).await?;
     let again = store
-        .insert_rating(&rating(first.id, ann.id, bob.id, 1, 1_000_002)?)
+        .insert_rating(&rating(first.id(), ann.id, bob.id, 1, 1_000_002)?)
         .await;
     assert!(matches!(again, Err(StoreError::AlreadyRated)), "{again:?}");
     assert_eq!(
-        store.ratings_of_ride(first.id).await?,
+        store.ratings_of_ride(first.id()).await?,
         vec![ann_rates_bob, bob_rates_ann]
     );
     assert_eq!(store.rating_summary(bob.id).await?, (5.0, 1));
 
     let (second, _) = completed_ride(&store, ann.id, bob.id, at(2_000_000)).await?;
     store
-        .insert_rating(&rating(second.id, ann.id, bob.id, 4, 3_000_000)?)
+        .insert_rating(&rating(second.id(), ann.id, bob.id, 4, 3_000_000)?)
         .await?;
     assert_eq!(store.rating_summary(bob.id).await?, (4.5, 2));
     assert_eq!(store.rating_summary(ann.id).await?, (4.0, 1));
@@ -1660,9 +1669,9 @@ async fn rides_are_listed_by_rider_by_driver_and_by_state(store: Store) -> TestR
         .rides_of_rider(ann.id, 10)
         .await?
         .iter()
-        .map(|r| r.id)
+        .map(|r| r.id())
         .collect();
-    assert_eq!(newest_first, [third.id, second.id, first.id]);
+    assert_eq!(newest_first, [third.id(), second.id(), first.id()]);
     assert_eq!(store.rides_of_rider(ann.id, 2).await?.len(), 2);
     assert_eq!(store.rides_of_rider(cat.id, 10).await?, vec![cats.clone()]);
 
@@ -1672,7 +1681,7 @@ async fn rides_are_listed_by_rider_by_driver_and_by_state(store: Store) -> TestR
         r.cancel_by_driver(bob.id, at(11_000))
     })
     .await?;
-    assert_eq!(first.excluded_drivers, vec![bob.id]);
+    assert_eq!(first.excluded_drivers(), vec![bob.id]);
     let (first, _) = assigned_ride(&store, first, dan.id, at(12_000)).await?;
     let (second, _) = assigned_ride(&store, second, bob.id, at(13_000)).await?;
     let mut third = third;
@@ -1685,11 +1694,11 @@ async fn rides_are_listed_by_rider_by_driver_and_by_state(store: Store) -> TestR
         .rides_of_driver(bob.id, 10)
         .await?
         .iter()
-        .map(|r| r.id)
+        .map(|r| r.id())
         .collect();
     assert_eq!(
         bobs,
-        [second.id, first.id],
+        [second.id(), first.id()],
         "a cancelled assignment still counts"
     );
     assert_eq!(
@@ -1702,8 +1711,8 @@ async fn rides_are_listed_by_rider_by_driver_and_by_state(store: Store) -> TestR
         .rides_in_states(&[RideState::Requested, RideState::DriverAssigned], 10)
         .await?;
     assert_eq!(
-        open.iter().map(|r| r.id).collect::<Vec<_>>(),
-        [first.id, second.id, cats.id],
+        open.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        [first.id(), second.id(), cats.id()],
         "oldest first"
     );
     assert_eq!(
@@ -1754,7 +1763,7 @@ async fn pending_offers_are_listed_per_driver_and_overall(store: Store) -> TestR
     let mut declined = to_bob.clone();
     declined.decline(bob.id, at(3_000))?;
     let mut first = first;
-    let before = first.version;
+    let before = first.version();
     first.exclude_driver(bob.id);
     store
         .save_ride_change(RideChange {
@@ -1773,7 +1782,10 @@ async fn pending_offers_are_listed_per_driver_and_overall(store: Store) -> TestR
         Some(OfferState::Declined)
     );
     assert_eq!(
-        store.ride(first.id).await?.map(|r| r.excluded_drivers),
+        store
+            .ride(first.id())
+            .await?
+            .map(|r| r.excluded_drivers().to_vec()),
         Some(vec![bob.id])
     );
     Ok(())
@@ -1790,7 +1802,7 @@ async fn an_in_memory_sqlite_store_keeps_its_data_on_its_one_connection() -> Tes
     let ann = new_user(&store, Role::Rider, "ann").await?;
     let ride = requested_ride(&store, ann.id, at(0)).await?;
     // Sequential calls reuse the one connection, so they see the same database.
-    assert_eq!(store.ride(ride.id).await?, Some(ride));
+    assert_eq!(store.ride(ride.id()).await?, Some(ride));
     assert_eq!(store.last_event_id().await?, 1);
     store.close().await;
     Ok(())
@@ -1875,7 +1887,7 @@ async fn expired_sessions_and_unused_expired_quotes_are_purged_and_nothing_else(
         "a ride keeps its quote"
     );
     assert!(store.quote(fresh.id).await?.is_some());
-    assert_eq!(store.ride(ride.id).await?, Some(ride));
+    assert_eq!(store.ride(ride.id()).await?, Some(ride));
     Ok(())
 }
 

@@ -104,7 +104,7 @@ pub async fn offers(
 /// Accepts an offer made to the caller: the ride is theirs.
 #[utoipa::path(post, path = "/v1/offers/{offer_id}/accept", operation_id = "accept_offer", tag = "driving", params(("offer_id" = uuid::Uuid, Path, description = "The offer")),
     responses((status = 200, body = RideView), (status = 404, description = "offer_not_found"),
-        (status = 409, description = "offer_expired, offer_not_pending, invalid_ride_state, concurrent_update")))]
+        (status = 409, description = "offer_expired, offer_not_pending, invalid_ride_state, driver_excluded, concurrent_update")))]
 pub async fn accept(
     State(state): State<ApiState>,
     Caller(user): Caller,

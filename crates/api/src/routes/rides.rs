@@ -16,7 +16,7 @@ use doorstep_domain::{QuoteId, RideId, User};
 use doorstep_geo::LatLng;
 
 fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
-    let fee = if ride.rider == user.id {
+    let fee = if ride.rider() == user.id {
         state.app.cancel_fee_now(ride)
     } else {
         None

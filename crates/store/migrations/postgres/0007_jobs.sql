@@ -77,7 +77,7 @@ CREATE TABLE job_stops (
     state                 TEXT NOT NULL,          -- pending | arrived | done | skipped
     arrived_at            BIGINT,
     completed_at          BIGINT,
-    completed_distance_m  BIGINT,
+    completed_distance_m  BIGINT,                 -- NULL: where the worker was is unknown
     completed_early       BIGINT,                 -- 0/1: completed farther than the radius from the place
     PRIMARY KEY (job_id, stop_index)
 );
@@ -93,7 +93,7 @@ SELECT id, 0, 'pickup', pickup_lat, pickup_lng, requested_at, 922337203685477580
                   WHEN 'completed' THEN 'done'
                   ELSE 'skipped' END,
        arrived_at, started_at,
-       CASE WHEN started_at IS NULL THEN NULL ELSE 0 END,
+       NULL, -- how far from the pickup the trip started was never recorded
        CASE WHEN started_at IS NULL THEN NULL ELSE 0 END
 FROM rides;
 
@@ -107,7 +107,7 @@ SELECT id, 1, 'dropoff', dropoff_lat, dropoff_lng, requested_at, 922337203685477
                   ELSE 'pending' END,
        NULL,
        CASE WHEN state = 'completed' THEN ended_at END,
-       CASE WHEN state = 'completed' THEN COALESCE(dropoff_distance_m, 0) END,
+       CASE WHEN state = 'completed' THEN dropoff_distance_m END,
        CASE WHEN state = 'completed' THEN CASE WHEN early_end IS NULL THEN 0 ELSE 1 END END
 FROM rides;
 
