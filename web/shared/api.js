@@ -107,6 +107,7 @@ export function errorText(e) {
     already_rated: 'You have already rated this ride.',
     offer_expired: 'This offer has expired.',
     offer_not_pending: 'This offer is no longer available.',
+    driver_excluded: 'This ride is no longer offered to you.',
     invalid_ride_state: 'The ride has changed in the meantime; the screen updates in a moment.',
     quote_already_used: 'This price was already used for a ride. Get a new price.',
     concurrent_update: 'Someone else changed this at the same moment. Try again.',
