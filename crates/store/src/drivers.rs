@@ -1,11 +1,28 @@
-//! The record of drivers: whether they are online and where they were last seen. The hot state lives in
-//! the dispatcher's memory; this is what it rebuilds from after a restart.
+//! The record of workers (drivers, couriers, providers): their capabilities, whether they are online and
+//! where they were last seen. The hot state lives in the dispatcher's memory; this is what it rebuilds
+//! from after a restart. A driver is a worker with [`Capabilities::driver`]: the calls named for drivers
+//! create a worker row with those capabilities the first time they see one.
 
-use crate::columns::{get, id, opt_timestamp};
+use crate::columns::{get, id, json, opt_named, opt_timestamp, to_json};
 use crate::{Store, StoreError};
+use doorstep_domain::worker::{Capabilities, VehicleKind};
 use doorstep_domain::{Timestamp, UserId};
 use doorstep_geo::LatLng;
 use std::collections::BTreeMap;
+
+/// A driver's capabilities as stored ([`Capabilities::driver`]: a car, room for one ride, no skills);
+/// constants, so they may be written into a statement. A test checks they read back as the domain's.
+struct StoredCapabilities {
+    vehicle: &'static str,
+    capacity: i64,
+    skills: &'static str,
+}
+
+const DRIVER: StoredCapabilities = StoredCapabilities {
+    vehicle: "car",
+    capacity: 1,
+    skills: "[]",
+};
 
 /// Positions written per statement: 4 parameters each, far below both backends' parameter limits.
 const POSITIONS_PER_STATEMENT: usize = 250;
@@ -19,12 +36,15 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO drivers (user_id, online, updated_at) VALUES ($1, $2, $3) \
+            "INSERT INTO workers (user_id, online, updated_at, vehicle, capacity, skills) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (user_id) DO UPDATE SET online = excluded.online, updated_at = excluded.updated_at",
         )
         .bind(driver.to_string())
         .bind(i64::from(online))
         .bind(now.millis())
+        .bind(DRIVER.vehicle)
+        .bind(DRIVER.capacity)
+        .bind(DRIVER.skills)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -57,21 +77,24 @@ impl Store {
                 .map(|i| {
                     let p = 4 * i;
                     format!(
-                        "(${}, 0, ${}, ${}, ${}, ${})",
+                        "(${}, 0, ${}, ${}, ${}, ${}, '{}', {}, '{}')",
                         p + 1,
                         p + 2,
                         p + 3,
                         p + 4,
-                        p + 4
+                        p + 4,
+                        DRIVER.vehicle,
+                        DRIVER.capacity,
+                        DRIVER.skills
                     )
                 })
                 .collect();
             // Only placeholders are formatted into the statement; every value is bound.
             let sql = format!(
-                "INSERT INTO drivers (user_id, online, lat, lng, position_at, updated_at) VALUES {} \
-                 ON CONFLICT (user_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, \
+                "INSERT INTO workers (user_id, online, lat, lng, position_at, updated_at, vehicle, capacity, skills) \
+                 VALUES {} ON CONFLICT (user_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, \
                  position_at = excluded.position_at, updated_at = excluded.updated_at \
-                 WHERE drivers.position_at IS NULL OR drivers.position_at <= excluded.position_at",
+                 WHERE workers.position_at IS NULL OR workers.position_at <= excluded.position_at",
                 values.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -93,7 +116,7 @@ impl Store {
         &self,
     ) -> Result<Vec<(UserId, Option<(LatLng, Timestamp)>)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT user_id, lat, lng, position_at FROM drivers WHERE online = 1 ORDER BY user_id",
+            "SELECT user_id, lat, lng, position_at FROM workers WHERE online = 1 ORDER BY user_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -113,5 +136,50 @@ impl Store {
                 Ok((driver, position))
             })
             .collect()
+    }
+
+    /// Records what `worker` can do (a courier's bicycle and bags, a provider's skills), creating its
+    /// worker row (offline) if it has none.
+    pub async fn set_worker_capabilities(
+        &self,
+        worker: UserId,
+        capabilities: &Capabilities,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let skills = to_json(&capabilities.skills, "skills")?;
+        sqlx::query(
+            "INSERT INTO workers (user_id, online, updated_at, vehicle, capacity, skills) VALUES ($1, 0, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET vehicle = excluded.vehicle, capacity = excluded.capacity, \
+             skills = excluded.skills, updated_at = excluded.updated_at",
+        )
+        .bind(worker.to_string())
+        .bind(now.millis())
+        .bind(capabilities.vehicle.map(VehicleKind::as_str))
+        .bind(i64::from(capabilities.capacity))
+        .bind(skills)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What `worker` can do, if it has a worker row.
+    pub async fn worker_capabilities(
+        &self,
+        worker: UserId,
+    ) -> Result<Option<Capabilities>, StoreError> {
+        let row = sqlx::query("SELECT vehicle, capacity, skills FROM workers WHERE user_id = $1")
+            .bind(worker.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let capacity: i64 = get(&row, "capacity")?;
+        Ok(Some(Capabilities {
+            vehicle: opt_named(&row, "vehicle", VehicleKind::parse)?,
+            capacity: u32::try_from(capacity)
+                .map_err(|_| StoreError::Corrupt(format!("capacity: {capacity} is not a u32")))?,
+            skills: json(&row, "skills")?,
+        }))
     }
 }

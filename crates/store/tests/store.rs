@@ -26,6 +26,7 @@ use doorstep_store::{
     Audience, Backend, Created, Recipient, RecipientRole, RideChange, StatementLine, Store,
     StoreError, StoredEvent,
 };
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -207,6 +208,7 @@ on_both_backends!(
     rides_are_listed_by_rider_by_driver_and_by_state,
     pending_offers_are_listed_per_driver_and_overall,
     jobs_of_every_kind_round_trip_with_their_stops_and_versions,
+    a_driver_is_a_worker_with_a_car_and_other_workers_keep_their_capabilities,
 );
 
 /// The two dialects' migrations describe one schema (needs both databases, so it runs once, not per
@@ -1974,5 +1976,62 @@ async fn jobs_of_every_kind_round_trip_with_their_stops_and_versions(store: Stor
     store.create_job(&house_call, None, at(0)).await?;
     assert_eq!(store.job(house_call.id).await?, Some(house_call));
     assert_eq!(store.job(JobId::from_uuid(Uuid::now_v7())).await?, None);
+    Ok(())
+}
+
+/// Drivers become workers with the domain's driver capabilities the first time they go online or send a
+/// position; a courier's and a provider's capabilities are stored and read back as given.
+async fn a_driver_is_a_worker_with_a_car_and_other_workers_keep_their_capabilities(
+    store: Store,
+) -> TestResult {
+    use doorstep_domain::worker::{Capabilities, Skill, VehicleKind};
+
+    let dan = new_user(&store, Role::Driver, "dan").await?;
+    let eve = new_user(&store, Role::Driver, "eve").await?;
+    assert_eq!(store.worker_capabilities(dan.id).await?, None);
+    store.set_driver_online(dan.id, true, at(0)).await?;
+    store
+        .save_driver_positions(&[(eve.id, place(40.75, -73.98)?, at(1_000))])
+        .await?;
+    for driver in [dan.id, eve.id] {
+        assert_eq!(
+            store.worker_capabilities(driver).await?,
+            Some(Capabilities::driver())
+        );
+    }
+
+    let courier = Capabilities {
+        vehicle: Some(VehicleKind::Bicycle),
+        capacity: 3,
+        skills: BTreeSet::new(),
+    };
+    let provider = Capabilities {
+        vehicle: None,
+        capacity: 0,
+        skills: [Skill::parse("massage")?, Skill::parse("physio")?]
+            .into_iter()
+            .collect(),
+    };
+    let (cy, pat) = (
+        new_user(&store, Role::Driver, "cy").await?,
+        new_user(&store, Role::Driver, "pat").await?,
+    );
+    store
+        .set_worker_capabilities(cy.id, &courier, at(0))
+        .await?;
+    store
+        .set_worker_capabilities(pat.id, &provider, at(0))
+        .await?;
+    // Going online later keeps what the worker can do.
+    store.set_driver_online(cy.id, true, at(2_000)).await?;
+    assert_eq!(store.worker_capabilities(cy.id).await?, Some(courier));
+    assert_eq!(store.worker_capabilities(pat.id).await?, Some(provider));
+    let online: Vec<UserId> = store
+        .online_drivers()
+        .await?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    assert!(online.contains(&dan.id) && online.contains(&cy.id) && !online.contains(&pat.id));
     Ok(())
 }
