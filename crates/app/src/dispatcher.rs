@@ -12,8 +12,9 @@
 //!   ride waits for the next batch;
 //! - a verdict the store could not record is repeated by the core after `retry_secs`;
 //! - a ride the shell could not read is read again at every tick until it can;
-//! - every `reconcile_every` ticks the shell compares the core's jobs with the rides the store says
-//!   wait, so a command lost to a full queue (the queue is bounded) or a failed read is made good.
+//! - every `reconcile_every_ticks` ticks ([`crate::AppConfig`]) the shell compares the core's jobs
+//!   with the rides the store says wait, so a command lost to a full queue (the queue is bounded)
+//!   or a failed read is made good.
 
 use crate::App;
 use crate::bus::{BusMessage, RepositionSuggestion};
@@ -288,9 +289,6 @@ struct Shell {
     ticks: u64,
 }
 
-/// Ticks between two reconciliations of the core's jobs with the waiting rides of the record.
-const RECONCILE_EVERY: u64 = 15;
-
 /// Runs the dispatcher until `shutdown` becomes true.
 pub async fn run(
     app: App,
@@ -431,7 +429,10 @@ impl Shell {
             self.inherited.remove(&ride);
             self.expire(app, offer, Some(ride)).await;
         }
-        if self.ticks.is_multiple_of(RECONCILE_EVERY) {
+        if self
+            .ticks
+            .is_multiple_of(app.config().reconcile_every_ticks.max(1))
+        {
             self.reconcile(app).await;
         }
 

@@ -23,6 +23,8 @@ fn stagger(round: usize) -> Duration {
 async fn racing_server(db: &TestDb) -> TestResult<TestServer> {
     let config = doorstep_app::AppConfig {
         hot_state_jitter: Duration::from_millis(40),
+        // A reconciliation at every batch meets the commands of the rides it reads.
+        reconcile_every_ticks: 1,
         ..test_config()
     };
     TestServer::start_configured(db, config, RateLimits::default()).await
