@@ -362,38 +362,42 @@ impl Shell {
     /// Reads the ride and opens or closes its job; a failed read is retried at the next tick.
     async fn read(&mut self, app: &App, id: RideId) {
         let now = secs(app.clock().now());
+        // Opening a job the core holds forgets its offer. If the record still has that offer
+        // pending (the reconciliation opened the ride and the core offered it before the ride's
+        // own command came), the core would offer the ride a second time while the first offer
+        // stays pending: two pending offers of one ride, which no snapshot of the ride describes
+        // ([`crate::fleet::RideSnapshot`]). So the offer is looked up first and the ride read
+        // after it: a ride read after its offer ended carries what ended it (a decline's
+        // exclusion), one read before could not.
+        if !self.inherited.contains_key(&id)
+            && let Some(worker) = self.core.offered_to(id)
+        {
+            match app.store().offers_of_ride(id).await {
+                Ok(offers)
+                    if offers
+                        .iter()
+                        .any(|o| o.driver == worker && o.state == OfferState::Pending) =>
+                {
+                    self.unread.remove(&id);
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(ride_id = %id, error = %e, "dispatcher could not read a ride's offers; retrying");
+                    metrics::counter!("dispatch_store_retries_total", "what" => "read")
+                        .increment(1);
+                    self.unread.insert(id);
+                    return;
+                }
+            }
+        }
         match app.store().ride(id).await {
             Ok(Some(ride)) if ride.state == RideState::Requested => {
                 self.unread.remove(&id);
-                if self.inherited.contains_key(&id) {
-                    return;
+                if !self.inherited.contains_key(&id) {
+                    self.core
+                        .handle(Input::JobOpened(open_job(app, &ride)), now);
                 }
-                // Opening a job the core holds forgets its offer. If the record still has that
-                // offer pending (the reconciliation opened the ride and the core offered it
-                // before the ride's own command came), the core would offer the ride a second
-                // time while the first offer stays pending: two pending offers of one ride,
-                // which no snapshot of the ride can describe ([`crate::fleet::RideSnapshot`]).
-                if let Some(worker) = self.core.offered_to(id) {
-                    match app.store().offers_of_ride(id).await {
-                        Ok(offers)
-                            if offers
-                                .iter()
-                                .any(|o| o.driver == worker && o.state == OfferState::Pending) =>
-                        {
-                            return;
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!(ride_id = %id, error = %e, "dispatcher could not read a ride's offers; retrying");
-                            metrics::counter!("dispatch_store_retries_total", "what" => "read")
-                                .increment(1);
-                            self.unread.insert(id);
-                            return;
-                        }
-                    }
-                }
-                self.core
-                    .handle(Input::JobOpened(open_job(app, &ride)), now);
             }
             Ok(_) => {
                 self.unread.remove(&id);
