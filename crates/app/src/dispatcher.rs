@@ -669,11 +669,21 @@ async fn make_offer(
         expires_at: offer.expires_at,
         pickup_eta_s: offer.pickup_eta_s,
     };
+    // A ride has at most one pending offer, the one its snapshot names: an older one still
+    // pending is withdrawn in the same commit (the version check makes the read of the offers
+    // and the commit one step).
+    let mut offers = app.store().offers_of_ride(ride_id).await?;
+    offers.retain_mut(Offer::withdraw);
+    if !offers.is_empty() {
+        tracing::warn!(ride_id = %ride_id, withdrawn = offers.len(), "a ride offered again had a pending offer; withdrawn");
+        metrics::counter!("offers_superseded_total").increment(offers.len() as u64);
+    }
+    offers.push(offer.clone());
     app.commit(
         &ride,
         RideState::Requested,
         expected,
-        std::slice::from_ref(&offer),
+        &offers,
         &[event],
         None,
     )
