@@ -150,6 +150,7 @@ on_both_backends!(
     accept_racing_a_riders_cancellation_leaves_the_driver_as_the_record_says,
     a_drivers_and_a_riders_cancellation_racing_leave_the_driver_as_the_record_says,
     accept_racing_the_offers_expiry_leaves_the_driver_as_the_record_says,
+    a_decline_racing_the_next_batch_leaves_both_drivers_as_the_record_says,
     a_driver_whose_last_position_is_stale_gets_no_offer,
     a_batch_pairs_rides_and_drivers_by_least_total_pickup_time_not_first_come,
     // The WebSocket event stream.

@@ -47,6 +47,9 @@ pub struct AppConfig {
     /// random time up to this before it applies the change to the hot state, so that concurrent
     /// changes reach the hot state in every order.
     pub hot_state_jitter: std::time::Duration,
+    /// Dispatcher ticks between two reconciliations of its jobs with the rides waiting in the record
+    /// (at least 1; race tests reconcile at every tick so that a reconciliation meets every command).
+    pub reconcile_every_ticks: u64,
 }
 
 impl Default for AppConfig {
@@ -69,6 +72,7 @@ impl Default for AppConfig {
             stop_radii: StopRadii::default(),
             fare_band: FareBand::default(),
             hot_state_jitter: std::time::Duration::ZERO,
+            reconcile_every_ticks: 15,
         }
     }
 }

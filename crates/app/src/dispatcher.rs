@@ -12,8 +12,9 @@
 //!   ride waits for the next batch;
 //! - a verdict the store could not record is repeated by the core after `retry_secs`;
 //! - a ride the shell could not read is read again at every tick until it can;
-//! - every `reconcile_every` ticks the shell compares the core's jobs with the rides the store says
-//!   wait, so a command lost to a full queue (the queue is bounded) or a failed read is made good.
+//! - every `reconcile_every_ticks` ticks ([`crate::AppConfig`]) the shell compares the core's jobs
+//!   with the rides the store says wait, so a command lost to a full queue (the queue is bounded)
+//!   or a failed read is made good.
 
 use crate::App;
 use crate::bus::{BusMessage, RepositionSuggestion};
@@ -288,9 +289,6 @@ struct Shell {
     ticks: u64,
 }
 
-/// Ticks between two reconciliations of the core's jobs with the waiting rides of the record.
-const RECONCILE_EVERY: u64 = 15;
-
 /// Runs the dispatcher until `shutdown` becomes true.
 pub async fn run(
     app: App,
@@ -364,6 +362,35 @@ impl Shell {
     /// Reads the ride and opens or closes its job; a failed read is retried at the next tick.
     async fn read(&mut self, app: &App, id: RideId) {
         let now = secs(app.clock().now());
+        // Opening a job the core holds forgets its offer. If the record still has that offer
+        // pending (the reconciliation opened the ride and the core offered it before the ride's
+        // own command came), the core would offer the ride a second time while the first offer
+        // stays pending: two pending offers of one ride, which no snapshot of the ride describes
+        // ([`crate::fleet::RideSnapshot`]). So the offer is looked up first and the ride read
+        // after it: a ride read after its offer ended carries what ended it (a decline's
+        // exclusion), one read before could not.
+        if !self.inherited.contains_key(&id)
+            && let Some(worker) = self.core.offered_to(id)
+        {
+            match app.store().offers_of_ride(id).await {
+                Ok(offers)
+                    if offers
+                        .iter()
+                        .any(|o| o.driver == worker && o.state == OfferState::Pending) =>
+                {
+                    self.unread.remove(&id);
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(ride_id = %id, error = %e, "dispatcher could not read a ride's offers; retrying");
+                    metrics::counter!("dispatch_store_retries_total", "what" => "read")
+                        .increment(1);
+                    self.unread.insert(id);
+                    return;
+                }
+            }
+        }
         match app.store().ride(id).await {
             Ok(Some(ride)) if ride.state() == RideState::Requested => {
                 self.unread.remove(&id);
@@ -406,7 +433,10 @@ impl Shell {
             self.inherited.remove(&ride);
             self.expire(app, offer, Some(ride)).await;
         }
-        if self.ticks.is_multiple_of(RECONCILE_EVERY) {
+        if self
+            .ticks
+            .is_multiple_of(app.config().reconcile_every_ticks.max(1))
+        {
             self.reconcile(app).await;
         }
 
@@ -634,11 +664,21 @@ async fn make_offer(
     // Recording an offer is not a state change, but it must collide with any concurrent change: the
     // ride's job bumps its version.
     let event = ride.offer(offer.id, driver, offer.expires_at, offer.pickup_eta_s)?;
+    // A ride has at most one pending offer, the one its snapshot names: an older one still
+    // pending is withdrawn in the same commit (the version check makes the read of the offers
+    // and the commit one step).
+    let mut offers = app.store().offers_of_ride(ride_id).await?;
+    offers.retain_mut(Offer::withdraw);
+    if !offers.is_empty() {
+        tracing::warn!(ride_id = %ride_id, withdrawn = offers.len(), "a ride offered again had a pending offer; withdrawn");
+        metrics::counter!("offers_superseded_total").increment(offers.len() as u64);
+    }
+    offers.push(offer.clone());
     app.commit(
         &ride,
         RideState::Requested,
         expected,
-        std::slice::from_ref(&offer),
+        &offers,
         &[event],
         None,
     )

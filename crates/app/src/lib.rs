@@ -189,6 +189,7 @@ impl App {
             )
             .await?;
         let offers = self.store().pending_offers().await?;
+        let now = self.clock().now();
         let mut pending = Vec::new();
         self.with_fleet(|f| {
             for (driver, position) in &online {
@@ -197,27 +198,21 @@ impl App {
                     f.restore_position(*driver, *p, *at);
                 }
             }
+            // The rides go through the one applier of committed changes, as their snapshots.
             for ride in &active {
-                match (ride.state(), ride.driver()) {
-                    (RideState::Requested, _) => {
-                        f.add_pending(ride.id(), ride.pickup());
-                        let offer = offers.iter().find(|o| o.ride_id == ride.id());
-                        if let Some(o) = offer {
-                            f.reserve(o.driver, ride.id(), o.id);
-                        }
-                        pending.push(dispatcher::PendingRide {
-                            ride_id: ride.id(),
-                            pickup: ride.pickup(),
-                            requested_at: ride.requested_at(),
-                            excluded: ride.excluded_drivers().to_vec(),
-                            offer: offer.map(|o| (o.id, o.driver, o.expires_at)),
-                        });
-                    }
-                    (RideState::DriverAssigned | RideState::DriverArrived, Some(d)) => {
-                        f.to_pickup(d, ride.id(), ride.rider(), ride.pickup());
-                    }
-                    (RideState::InProgress, Some(d)) => f.trip_started(d, ride.id(), ride.rider()),
-                    _ => {}
+                let offer = offers.iter().find(|o| o.ride_id == ride.id());
+                let offered = (ride.state() == RideState::Requested)
+                    .then(|| offer.map(|o| (o.driver, o.id)))
+                    .flatten();
+                f.apply_ride(&fleet::RideSnapshot::of(ride, offered), now);
+                if ride.state() == RideState::Requested {
+                    pending.push(dispatcher::PendingRide {
+                        ride_id: ride.id(),
+                        pickup: ride.pickup(),
+                        requested_at: ride.requested_at(),
+                        excluded: ride.excluded_drivers().to_vec(),
+                        offer: offer.map(|o| (o.id, o.driver, o.expires_at)),
+                    });
                 }
             }
         });

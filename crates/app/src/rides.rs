@@ -143,6 +143,17 @@ impl App {
             })
             .await?;
         self.ride_counts().changed(from, ride.state());
+        self.hot_state_jitter().await;
+        for e in &stored {
+            metrics::counter!("ride_events_total", "type" => e.event.kind()).increment(1);
+            self.bus().publish(BusMessage::Event(e.clone()));
+        }
+        Ok(stored)
+    }
+
+    /// Waits a random time up to [`AppConfig::hot_state_jitter`](crate::AppConfig) (tests: the
+    /// hot-state update of a commit reaches the hot state late, in any order with other commits).
+    async fn hot_state_jitter(&self) {
         let jitter = self.config().hot_state_jitter;
         if !jitter.is_zero() {
             let wait = rand::random_range(0..=jitter.as_millis().max(1));
@@ -151,11 +162,6 @@ impl App {
             ))
             .await;
         }
-        for e in &stored {
-            metrics::counter!("ride_events_total", "type" => e.event.kind()).increment(1);
-            self.bus().publish(BusMessage::Event(e.clone()));
-        }
-        Ok(stored)
     }
 
     /// Seconds since local midnight in the city, for the time-of-day travel model.
@@ -265,6 +271,7 @@ impl App {
         {
             Created::New(ride, stored) => {
                 self.ride_counts().created(ride.state());
+                self.hot_state_jitter().await;
                 metrics::counter!("rides_requested_total").increment(1);
                 self.bus().publish(BusMessage::Event(stored));
                 self.apply_committed(&ride, None);

@@ -2,7 +2,8 @@
 //! (slots given and taken back, answers by great-circle distance, freshness), batches of positions, and
 //! the positions the store has yet to record.
 
-use doorstep_app::fleet::{DriverStatus, Fleet};
+use doorstep_app::fleet::{DriverStatus, Fleet, RideSnapshot};
+use doorstep_domain::ride::RideState;
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, LatLng, haversine_km};
 use proptest::prelude::*;
@@ -27,6 +28,26 @@ fn online_at(fleet: &mut Fleet, driver: UserId, p: LatLng, when: Timestamp) {
     fleet.report_positions(driver, &[(p, when)], 2000);
 }
 
+/// A committed change of ride `ride` as the hot state is handed it: at `version`, in `state`, with
+/// its assigned driver and its offer out.
+fn snapshot(
+    ride: RideId,
+    version: i64,
+    state: RideState,
+    driver: Option<UserId>,
+    offer: Option<(UserId, OfferId)>,
+) -> RideSnapshot {
+    RideSnapshot {
+        id: ride,
+        version,
+        state,
+        rider: user(500),
+        pickup: ll(TIMES_SQUARE.0, TIMES_SQUARE.1),
+        driver,
+        offer,
+    }
+}
+
 #[test]
 fn candidates_come_closest_first_by_great_circle_distance_and_skip_stale_or_busy_drivers() {
     let mut fleet = Fleet::new(City::manhattan());
@@ -45,10 +66,15 @@ fn candidates_come_closest_first_by_great_circle_distance_and_skip_stale_or_busy
         );
     }
     // Driver 1 holds an offer, driver 2 went offline.
-    fleet.reserve(
-        user(1),
-        RideId::from_uuid(Uuid::from_u128(9)),
-        OfferId::from_uuid(Uuid::from_u128(9)),
+    fleet.apply_ride(
+        &snapshot(
+            RideId::from_uuid(Uuid::from_u128(9)),
+            2,
+            RideState::Requested,
+            None,
+            Some((user(1), OfferId::from_uuid(Uuid::from_u128(9)))),
+        ),
+        at(100),
     );
     fleet.set_online(user(2), false);
     assert_eq!(fleet.available_count(), 18);
@@ -101,9 +127,12 @@ fn a_batch_moves_the_driver_to_its_newest_point_and_ignores_older_ones() {
 #[test]
 fn a_driver_on_a_trip_gets_pushes_at_most_every_interval_and_counts_its_odometer() {
     let mut fleet = Fleet::new(City::manhattan());
-    let (d, rider, ride) = (user(1), user(2), RideId::from_uuid(Uuid::from_u128(7)));
+    let (d, rider, ride) = (user(1), user(500), RideId::from_uuid(Uuid::from_u128(7)));
     online_at(&mut fleet, d, ll(40.75, -73.99), at(0));
-    fleet.trip_started(d, ride, rider);
+    fleet.apply_ride(
+        &snapshot(ride, 4, RideState::InProgress, Some(d), None),
+        at(0),
+    );
     assert_eq!(
         fleet.available_count(),
         0,
@@ -127,7 +156,11 @@ fn a_driver_on_a_trip_gets_pushes_at_most_every_interval_and_counts_its_odometer
         outcome.console.is_some(),
         "the console gets the first position"
     );
-    let odometer = fleet.ride_ended(d, ride);
+    let odometer = fleet.driver(d).map_or(0.0, |s| s.trip_odometer_m);
+    fleet.apply_ride(
+        &snapshot(ride, 5, RideState::Completed, Some(d), None),
+        at(5),
+    );
     let expected = haversine_km(ll(40.75, -73.99), ll(40.753, -73.99)) * 1000.0;
     assert!(
         (odometer - expected).abs() < 1.0,
@@ -179,7 +212,16 @@ fn supply_near_a_pickup_counts_every_available_driver_in_the_radius() {
         online_at(&mut fleet, user(u128::from(i)), p, at(1));
     }
     online_at(&mut fleet, user(1000), ll(40.80, -73.95), at(1));
-    fleet.add_pending(RideId::from_uuid(Uuid::from_u128(1)), q);
+    fleet.apply_ride(
+        &snapshot(
+            RideId::from_uuid(Uuid::from_u128(1)),
+            1,
+            RideState::Requested,
+            None,
+            None,
+        ),
+        at(1),
+    );
     assert_eq!(fleet.demand_supply_near(q, 1.5), (1, 300));
 }
 
@@ -245,10 +287,13 @@ proptest! {
 fn implausible_points_move_neither_the_driver_nor_the_odometer_and_are_counted_by_reason() {
     let limits = doorstep_domain::position::PositionLimits::default();
     let mut fleet = Fleet::new(City::manhattan()).with_position_limits(City::manhattan(), limits);
-    let (d, rider, ride) = (user(1), user(2), RideId::from_uuid(Uuid::from_u128(7)));
+    let (d, ride) = (user(1), RideId::from_uuid(Uuid::from_u128(7)));
     let start = ll(40.75, -73.99);
     online_at(&mut fleet, d, start, at(0));
-    fleet.trip_started(d, ride, rider);
+    fleet.apply_ride(
+        &snapshot(ride, 4, RideState::InProgress, Some(d), None),
+        at(0),
+    );
     let path = [
         // About 111 m in 10 s: believed.
         (ll(40.751, -73.99), at(10)),
@@ -266,10 +311,77 @@ fn implausible_points_move_neither_the_driver_nor_the_odometer_and_are_counted_b
         fleet.driver(d).and_then(|s| s.position),
         Some(ll(40.752, -73.99))
     );
-    let odometer = fleet.ride_ended(d, ride);
+    let odometer = fleet.driver(d).map_or(0.0, |s| s.trip_odometer_m);
     let expected = haversine_km(start, ll(40.752, -73.99)) * 1000.0;
     assert!(
         (odometer - expected).abs() < 1.0,
         "{odometer} vs {expected}"
     );
+}
+
+/// What a committed change of one ride binds: an offer to a driver, the ride assigned to or carried
+/// by a driver (drivers 0..3), or nobody (waiting without an offer, cancelled, completed).
+fn binding() -> impl Strategy<Value = (RideState, Option<u8>, bool)> {
+    prop_oneof![
+        Just((RideState::Requested, None, false)),
+        (0u8..3).prop_map(|d| (RideState::Requested, Some(d), true)),
+        (0u8..3).prop_map(|d| (RideState::DriverAssigned, Some(d), false)),
+        (0u8..3).prop_map(|d| (RideState::InProgress, Some(d), false)),
+        Just((RideState::Cancelled, None, false)),
+        (0u8..3).prop_map(|d| (RideState::Completed, Some(d), false)),
+    ]
+}
+
+/// The drivers' states and the pickups waiting, to compare two fleets.
+fn described(fleet: &Fleet) -> (Vec<Option<DriverStatus>>, usize, usize) {
+    (
+        (0..3u8)
+            .map(|d| fleet.driver(user(u128::from(d))).map(|s| s.status))
+            .collect(),
+        fleet.pending_count(),
+        fleet.available_count(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The committed changes of a ride reach the hot state in any order (their updates race after
+    /// the commits); whatever the order, the hot state ends as the newest change alone says: older
+    /// ones arriving late are refused by version, drivers bound before are freed.
+    #[test]
+    fn a_rides_changes_in_any_order_leave_the_hot_state_as_the_newest_says(
+        (changes, order) in prop::collection::vec(binding(), 1..8).prop_flat_map(|v| {
+            let n = v.len();
+            (Just(v), Just((0..n).collect::<Vec<usize>>()).prop_shuffle())
+        }),
+    ) {
+        let ride = RideId::from_uuid(Uuid::from_u128(77));
+        let snapshots: Vec<RideSnapshot> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, &(state, d, offered))| {
+                let version = i64::try_from(i).unwrap_or(0) + 1;
+                let d = d.map(|d| user(u128::from(d)));
+                let offer = d.filter(|_| offered).map(|d| (d, OfferId::from_uuid(Uuid::from_u128(1000 + i as u128))));
+                snapshot(ride, version, state, d.filter(|_| !offered), offer)
+            })
+            .collect();
+        let start = |fleet: &mut Fleet| {
+            for d in 0..3u8 {
+                online_at(fleet, user(u128::from(d)), ll(40.75 + f64::from(d) * 0.001, -73.99), at(0));
+            }
+        };
+        let mut raced = Fleet::new(City::manhattan());
+        start(&mut raced);
+        for &i in &order {
+            raced.apply_ride(&snapshots[i], at(1));
+        }
+        let mut newest = Fleet::new(City::manhattan());
+        start(&mut newest);
+        if let Some(last) = snapshots.last() {
+            prop_assert!(newest.apply_ride(last, at(1)));
+        }
+        prop_assert_eq!(described(&raced), described(&newest));
+    }
 }

@@ -23,6 +23,8 @@ fn stagger(round: usize) -> Duration {
 async fn racing_server(db: &TestDb) -> TestResult<TestServer> {
     let config = doorstep_app::AppConfig {
         hot_state_jitter: Duration::from_millis(40),
+        // A reconciliation at every batch meets the commands of the rides it reads.
+        reconcile_every_ticks: 1,
         ..test_config()
     };
     TestServer::start_configured(db, config, RateLimits::default()).await
@@ -86,21 +88,55 @@ async fn agrees(
     rides: &[(Account, String)],
     round: usize,
 ) -> TestResult {
-    let (want, got) = eventually("the hot state agrees with the record", || async {
+    let found = eventually("the hot state agrees with the record", || async {
         let want = expected(server, driver, rides).await?;
         let got = actual(server, driver)?;
         Ok((want == got).then_some((want, got)))
     })
-    .await
-    .map_err(|e| {
-        format!(
-            "round {round}: {e}; the hot state says {:?} of driver {}",
-            actual(server, driver).ok(),
-            driver.id
-        )
-    })?;
+    .await;
+    let (want, got) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            return Err(format!(
+                "round {round}: {e}; the hot state says {:?} of driver {}; the record's pending offers of the driver: {}",
+                actual(server, driver).ok(),
+                driver.id,
+                pending_offers(server, driver).await
+            )
+            .into());
+        }
+    };
     assert_eq!(want, got);
     Ok(())
+}
+
+/// The driver's pending offers as the record has them (ride and offer): what a failed check prints.
+async fn pending_offers(server: &TestServer, driver: &Account) -> String {
+    let Ok(id) = driver.id.parse::<UserId>() else {
+        return "(not a driver id)".to_owned();
+    };
+    let store = server.app.store();
+    let pending = match store.pending_offers_of_driver(id).await {
+        Ok(offers) => offers,
+        Err(e) => return format!("(not read: {e})"),
+    };
+    let mut said = Vec::new();
+    for o in &pending {
+        // Every offer of that ride, in the order made: who got it and what became of it.
+        let all = match store.offers_of_ride(o.ride_id).await {
+            Ok(all) => all
+                .iter()
+                .map(|a| format!("{} to {}: {}", a.id, a.driver, a.state.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(e) => format!("(not read: {e})"),
+        };
+        said.push(format!(
+            "ride {} offer {} (the ride's offers: {all})",
+            o.ride_id, o.id
+        ));
+    }
+    format!("{said:?}")
 }
 
 pub async fn accept_racing_a_riders_cancellation_leaves_the_driver_as_the_record_says(
@@ -226,6 +262,47 @@ pub async fn accept_racing_the_offers_expiry_leaves_the_driver_as_the_record_say
             .await?;
         server.report_position(&driver, BRYANT_PARK).await?;
         agrees(&server, &driver, &rides, round).await?;
+    }
+    server.stop().await
+}
+
+pub async fn a_decline_racing_the_next_batch_leaves_both_drivers_as_the_record_says(
+    db: TestDb,
+) -> TestResult {
+    let server = racing_server(&db).await?;
+    let a = server.driver_at(BRYANT_PARK).await?;
+    let b = server.driver_at(UNION_SQUARE).await?;
+    let mut rides = Vec::new();
+    for round in 0..ROUNDS {
+        let rider = server.signup("rider").await?;
+        let ride = server
+            .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
+            .await?;
+        let ride_id = field(&ride, "ride_id")?;
+        let (first, offer) = server.wait_for_offer_to_one_of(&[&a, &b], &ride_id).await?;
+        let (first, other) = if first == 0 { (&a, &b) } else { (&b, &a) };
+        // The decline sends the ride back to dispatch; the next batch offers it to the other driver
+        // while the decline's own update may still be on its way to the hot state.
+        server
+            .post_empty(
+                &format!("/v1/offers/{}/decline", field(&offer, "offer_id")?),
+                &first.token,
+            )
+            .await?
+            .expect(200);
+        rides.push((rider, ride_id.clone()));
+        server.wait_for_offer(other, &ride_id).await?;
+        agrees(&server, first, &rides, round).await?;
+        agrees(&server, other, &rides, round).await?;
+        server
+            .post_empty(
+                &format!("/v1/rides/{ride_id}/cancel"),
+                &rides[round].0.token,
+            )
+            .await?
+            .expect(200);
+        agrees(&server, first, &rides, round).await?;
+        agrees(&server, other, &rides, round).await?;
     }
     server.stop().await
 }
