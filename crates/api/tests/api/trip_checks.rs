@@ -351,13 +351,17 @@ pub async fn metrics_count_rides_by_state_in_memory_without_reading_the_database
     let cancelled = server
         .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
         .await?;
-    server
-        .post_empty(
-            &format!("/v1/rides/{}/cancel", field(&cancelled, "ride_id")?),
-            &rider.token,
-        )
-        .await?
-        .expect(200);
+    let cancel = format!("/v1/rides/{}/cancel", field(&cancelled, "ride_id")?);
+    // The driver is free again, so the dispatcher may offer them this ride between the cancel's read and
+    // its commit: that lost race answers 409 `concurrent_update`, and a client tries again.
+    let mut reply = server.post_empty(&cancel, &rider.token).await?;
+    for _ in 0..5 {
+        if reply.status != 409 || reply.body["code"] != "concurrent_update" {
+            break;
+        }
+        reply = server.post_empty(&cancel, &rider.token).await?;
+    }
+    reply.expect(200);
     let text = scrape().await?;
     assert_eq!(rides_in(&text, "cancelled"), Some(1), "{text}");
     // Should the clock have passed the pickup limit, this server's dispatcher may have given up on the ride
