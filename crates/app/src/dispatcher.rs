@@ -467,16 +467,12 @@ impl Shell {
         let mut seen: Vec<(UserId, LatLng, Timestamp, bool)> = Vec::new();
         app.with_fleet(|f| {
             for (id, d) in f.drivers() {
-                let (Some(p), Some(at)) = (d.position, d.last_seen) else {
+                let (Some(p), Some(at)) = (d.position(), d.last_seen()) else {
                     continue;
                 };
-                // An offered driver stays "online" for the core, which holds the offer itself.
-                let available = d.online
-                    && matches!(
-                        d.status,
-                        crate::fleet::DriverStatus::Available
-                            | crate::fleet::DriverStatus::Offered { .. }
-                    );
+                // A driver with stops to do takes no other ride here (no chaining); an offered
+                // driver stays "online" for the core, which holds the offer itself.
+                let available = d.takes_work();
                 seen.push((id, p, at, available));
             }
         });
