@@ -24,6 +24,7 @@ use doorstep_dispatch::{
 };
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::ride::{NoDriverReason, Ride, RideState};
+use doorstep_domain::worker;
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, LatLng, Utm, new_york_local, to_latlng, to_utm};
 use std::collections::{BTreeSet, HashMap};
@@ -272,6 +273,31 @@ fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
     }
 }
 
+/// What the core was last told about a driver: place, time, whether it takes work, and the stops of
+/// its route.
+type Told = (LatLng, Timestamp, bool, Vec<worker::RouteStop>);
+
+/// The core's stops of a worker's route (a ride's job has the ride's id).
+fn core_stops(route: &[worker::RouteStop]) -> Vec<RouteStop<RideId, CityPlace>> {
+    route
+        .iter()
+        .map(|s| RouteStop {
+            job: RideId::from(s.job),
+            place: CityPlace::of(s.place),
+            window: Window {
+                earliest: secs(s.window.earliest()),
+                latest: if s.window.is_open_ended() {
+                    f64::INFINITY
+                } else {
+                    secs(s.window.latest())
+                },
+            },
+            service_secs: f64::from(s.service_s),
+            load: i32::try_from(s.load_change).unwrap_or(0),
+        })
+        .collect()
+}
+
 /// What the shell keeps besides the core.
 struct Shell {
     core: Core,
@@ -284,8 +310,8 @@ struct Shell {
     unread: BTreeSet<RideId>,
     /// Offers whose expiry the store could not record yet.
     unexpired: BTreeSet<OfferId>,
-    /// What the core was last told about each driver: place, time, available.
-    told: HashMap<UserId, (LatLng, Timestamp, bool)>,
+    /// What the core was last told about each driver: place, time, available, its route's stops.
+    told: HashMap<UserId, Told>,
     ticks: u64,
 }
 
@@ -462,39 +488,39 @@ impl Shell {
         metrics::gauge!("dispatch_pending_rides").set((c.waiting + c.offered + c.ending) as f64);
     }
 
-    /// Tells the core every driver whose place or availability changed, and which drivers left.
+    /// Tells the core every driver whose place, availability or route changed, and which drivers
+    /// left.
     fn sync_drivers(&mut self, app: &App, now: f64) {
-        let mut seen: Vec<(UserId, LatLng, Timestamp, bool)> = Vec::new();
+        let mut seen: Vec<(UserId, Told, i32)> = Vec::new();
         app.with_fleet(|f| {
             for (id, d) in f.drivers() {
-                let (Some(p), Some(at)) = (d.position, d.last_seen) else {
+                let (Some(p), Some(at)) = (d.position(), d.last_seen()) else {
                     continue;
                 };
-                // An offered driver stays "online" for the core, which holds the offer itself.
-                let available = d.online
-                    && matches!(
-                        d.status,
-                        crate::fleet::DriverStatus::Available
-                            | crate::fleet::DriverStatus::Offered { .. }
-                    );
-                seen.push((id, p, at, available));
+                // A driver with stops to do takes no other ride here (no chaining); an offered
+                // driver stays "online" for the core, which holds the offer itself.
+                let available = d.takes_work();
+                let capacity = i32::try_from(d.worker().capabilities.capacity).unwrap_or(i32::MAX);
+                seen.push((id, (p, at, available, d.route().stops().to_vec()), capacity));
             }
         });
         let mut present: BTreeSet<UserId> = BTreeSet::new();
-        for (id, p, at, available) in seen {
+        for (id, told, capacity) in seen {
             present.insert(id);
-            if self.told.get(&id) == Some(&(p, at, available)) {
+            if self.told.get(&id) == Some(&told) {
                 continue;
             }
-            self.told.insert(id, (p, at, available));
+            let (p, at, available, _) = told;
+            let stops = core_stops(&told.3);
+            self.told.insert(id, told);
             self.core.handle(
                 Input::WorkerMoved {
                     worker: id,
                     place: CityPlace::of(p),
                     at: secs(at),
                     online: available,
-                    capacity: 1,
-                    stops: Vec::new(),
+                    capacity,
+                    stops,
                 },
                 now,
             );

@@ -1,15 +1,20 @@
-//! The hot state of a city: online drivers, where they are and what they are doing, and the pickups
-//! waiting for dispatch. It lives in memory behind one short lock ([`crate::App::with_fleet`]); the store is
-//! the record and [`crate::App::start`] rebuilds this from it after a restart.
+//! The hot state of a city: online drivers as workers (a driver's capabilities, online state,
+//! position, and a route of the stops it committed to across jobs, with a pending offer beside the
+//! route), what the fleet keeps per job on a route (its customer, its odometer), and the pickups waiting
+//! for dispatch. What a driver is doing ([`Activity`]) is derived from its route, never stored. It
+//! lives in memory behind one short lock ([`crate::App::with_fleet`]); the store is the record and
+//! [`crate::App::start`] rebuilds this from it after a restart.
 //!
 //! Available drivers are kept in a [`GridIndex`] under dense slot numbers: a driver gets a slot when the
 //! fleet first hears of it and gives it back when the fleet forgets it, so the index's id table stays as
 //! small as the number of drivers known at once. The grid ranks by a projected plane distance; the
 //! answers given out here are re-ranked by great-circle distance ([`haversine_km`]), as before.
 
+use doorstep_domain::job::StopKind;
 use doorstep_domain::position::{Implausible, PositionLimits, check_position};
 use doorstep_domain::ride::RideState;
-use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
+use doorstep_domain::worker::{Position, Route, RouteStop, Worker};
+use doorstep_domain::{JobId, OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, GridIndex, LatLng, haversine_km};
 use std::collections::HashMap;
 
@@ -24,51 +29,59 @@ const INDEX_MARGIN_DEG: f64 = 0.05;
 /// great-circle distance is among the grid's answers (the two distances differ by < 0.2 % in a city).
 const PLANE_SLACK: f64 = 1.01;
 
-/// What a driver is doing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum DriverStatus {
-    /// Free for offers (when online and recently seen).
-    Available,
-    /// Holding an offer; gets no other offer until it is answered or expires.
-    Offered {
-        /// The ride offered.
-        ride: RideId,
-        /// The offer.
-        offer: OfferId,
-    },
-    /// Driving to a pickup.
+/// An offer a driver holds: beside its route, not on it (an offer commits nobody). A driver holding
+/// one gets no other offer until it is answered or expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingOffer {
+    /// The job offered (a ride's job has the ride's id).
+    pub job: JobId,
+    /// The offer.
+    pub offer: OfferId,
+}
+
+/// What a driver is doing, as the console and the dispatcher summarise it: derived from its route and
+/// its pending offer ([`DriverState::activity`]), never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// No stops and no offer: free for offers (when online and recently seen).
+    Idle,
+    /// No stops, an offer pending.
+    Offered(PendingOffer),
+    /// Stops to do and nothing on board: on the way to the pickup of `job`, the route's first job.
     ToPickup {
-        /// The ride.
-        ride: RideId,
-        /// Its rider.
-        rider: UserId,
-        /// Where the rider waits.
-        pickup: LatLng,
+        /// The job whose stop is next.
+        job: JobId,
     },
-    /// Carrying a rider.
+    /// Something on board: carrying `job` (the first job on board).
     OnTrip {
-        /// The ride.
-        ride: RideId,
-        /// Its rider.
-        rider: UserId,
+        /// The job on board.
+        job: JobId,
     },
 }
 
-impl DriverStatus {
-    /// The ride the driver is bound to (offered, driving to its pickup, carrying its rider).
-    pub fn ride(&self) -> Option<RideId> {
+impl Activity {
+    /// The job the summary names, if any.
+    pub fn job(&self) -> Option<JobId> {
         match *self {
-            DriverStatus::Available => None,
-            DriverStatus::Offered { ride, .. }
-            | DriverStatus::ToPickup { ride, .. }
-            | DriverStatus::OnTrip { ride, .. } => Some(ride),
+            Activity::Idle => None,
+            Activity::Offered(o) => Some(o.job),
+            Activity::ToPickup { job } | Activity::OnTrip { job } => Some(job),
         }
     }
 }
 
-/// What the hot state needs of a ride after a committed change: its version, state, people, pickup,
-/// and the offer out (only while it waits for a driver).
+/// What the fleet keeps of a job bound to a driver's route, keyed by job.
 #[derive(Debug, Clone, Copy, PartialEq)]
+struct BoundJob {
+    /// Its customer (a ride's rider): who gets the worker's positions.
+    customer: UserId,
+    /// Metres driven (from reported positions) since the job went on board.
+    odometer_m: f64,
+}
+
+/// What the hot state needs of a ride after a committed change: its version, state, people, pickup,
+/// the stops of its job still to do, and the offer out (only while it waits for a driver).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RideSnapshot {
     /// The ride.
     pub id: RideId,
@@ -80,6 +93,11 @@ pub struct RideSnapshot {
     pub rider: UserId,
     /// Where the rider waits.
     pub pickup: LatLng,
+    /// The stops of its job not done yet, as a worker's route holds them ([`Job::route_stops`]):
+    /// pickup and drop-off until the rider is on board, then the drop-off.
+    ///
+    /// [`Job::route_stops`]: doorstep_domain::job::Job::route_stops
+    pub stops: Vec<RouteStop>,
     /// The assigned driver, if any.
     pub driver: Option<UserId>,
     /// The offer out (driver, offer), if any.
@@ -95,25 +113,20 @@ impl RideSnapshot {
             state: ride.state(),
             rider: ride.rider(),
             pickup: ride.pickup(),
+            stops: ride.job().route_stops(),
             driver: ride.driver(),
             offer,
         }
     }
 }
 
-/// One driver's hot state.
+/// One driver's hot state: the worker (a driver's capabilities, online state, position, and its route
+/// of stops across jobs), the offer it holds beside the route, and when it was last pushed.
 #[derive(Debug, Clone)]
 pub struct DriverState {
-    /// Whether the driver wants offers.
-    pub online: bool,
-    /// What the driver is doing.
-    pub status: DriverStatus,
-    /// Last reported position.
-    pub position: Option<LatLng>,
-    /// When that position was taken.
-    pub last_seen: Option<Timestamp>,
-    /// Metres driven since the current trip started (from reported positions).
-    pub trip_odometer_m: f64,
+    worker: Worker,
+    /// The offer it holds, if any.
+    offer: Option<PendingOffer>,
     /// When a location of this driver was last pushed to a rider.
     pub last_push: Option<Timestamp>,
     /// When a position of this driver was last pushed to the operations console.
@@ -125,19 +138,90 @@ pub struct DriverState {
 }
 
 impl DriverState {
-    fn new(slot: u32) -> Self {
+    fn new(driver: UserId, slot: u32) -> Self {
         DriverState {
+            worker: Worker::driver(driver),
+            offer: None,
             slot,
             unsaved: false,
-            online: false,
-            status: DriverStatus::Available,
-            position: None,
-            last_seen: None,
-            trip_odometer_m: 0.0,
             last_push: None,
             last_console_push: None,
         }
     }
+
+    /// The worker: capabilities, online state, position and route.
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Whether the driver wants offers.
+    pub fn online(&self) -> bool {
+        self.worker.online
+    }
+
+    /// Last reported position.
+    pub fn position(&self) -> Option<LatLng> {
+        self.worker.position.map(|p| p.at)
+    }
+
+    /// When that position was taken.
+    pub fn last_seen(&self) -> Option<Timestamp> {
+        self.worker.position.map(|p| p.seen_at)
+    }
+
+    /// The stops the driver committed to, across jobs.
+    pub fn route(&self) -> &Route {
+        &self.worker.route
+    }
+
+    /// The offer it holds, if any.
+    pub fn offer(&self) -> Option<PendingOffer> {
+        self.offer
+    }
+
+    /// Bound to nothing: no stops and no offer.
+    pub fn is_idle(&self) -> bool {
+        self.worker.route.is_empty() && self.offer.is_none()
+    }
+
+    /// Whether the dispatcher may count on it: online with no stops to do (an offer it holds is the
+    /// dispatcher's own business).
+    pub fn takes_work(&self) -> bool {
+        self.worker.online && self.worker.route.is_empty()
+    }
+
+    /// What it is doing, derived from the route (something on board: on a trip; stops to do: on the
+    /// way to a pickup) and then the offer.
+    pub fn activity(&self) -> Activity {
+        let route = &self.worker.route;
+        if let Some(job) = on_board(route).next() {
+            return Activity::OnTrip { job };
+        }
+        if let Some(first) = route.stops().first() {
+            return Activity::ToPickup { job: first.job };
+        }
+        self.offer.map_or(Activity::Idle, Activity::Offered)
+    }
+}
+
+/// The jobs on board of `route` (their first stop still to do is a drop-off), in route order.
+fn on_board(route: &Route) -> impl Iterator<Item = JobId> + '_ {
+    route.jobs().into_iter().filter(|job| {
+        route
+            .stops()
+            .iter()
+            .find(|s| s.job == *job)
+            .is_some_and(|s| s.kind == StopKind::Dropoff)
+    })
+}
+
+/// Where `job`'s pickup on `route` is, while it is still to do.
+fn pickup_on(route: &Route, job: JobId) -> Option<LatLng> {
+    route
+        .stops()
+        .iter()
+        .find(|s| s.job == job && s.kind == StopKind::Pickup)
+        .map(|s| s.place)
 }
 
 /// A location that should be pushed to a rider.
@@ -221,6 +305,8 @@ pub struct Fleet {
     /// Slots given back, for reuse.
     free_slots: Vec<u32>,
     pending: HashMap<RideId, LatLng>,
+    /// The jobs on drivers' routes, with what the fleet keeps of each (its customer, its odometer).
+    jobs: HashMap<JobId, BoundJob>,
     /// Drivers whose `unsaved` flag was set since the last [`Fleet::take_unsaved_positions`].
     unsaved: Vec<UserId>,
     /// Latest unsaved positions of drivers the fleet forgot before they were saved.
@@ -247,6 +333,7 @@ impl Fleet {
             slots: Vec::new(),
             free_slots: Vec::new(),
             pending: HashMap::new(),
+            jobs: HashMap::new(),
             unsaved: Vec::new(),
             unsaved_forgotten: Vec::new(),
             applied: HashMap::new(),
@@ -286,11 +373,11 @@ impl Fleet {
                     u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
                 }
             };
-            DriverState::new(slot)
+            DriverState::new(driver, slot)
         })
     }
 
-    /// Forgets `driver` (offline and not on a ride): its slot goes back, an unsaved position is kept
+    /// Forgets `driver` (offline and bound to nothing): its slot goes back, an unsaved position is kept
     /// for the next flush.
     fn forget(&mut self, driver: UserId) {
         let Some(d) = self.drivers.remove(&driver) else {
@@ -302,7 +389,7 @@ impl Fleet {
             self.free_slots.push(d.slot);
         }
         if d.unsaved
-            && let (Some(p), Some(at)) = (d.position, d.last_seen)
+            && let (Some(p), Some(at)) = (d.position(), d.last_seen())
         {
             self.unsaved_forgotten.push((driver, p, at));
         }
@@ -315,7 +402,7 @@ impl Fleet {
 
     /// Number of drivers online.
     pub fn online_count(&self) -> usize {
-        self.drivers.values().filter(|d| d.online).count()
+        self.drivers.values().filter(|d| d.online()).count()
     }
 
     /// Number of drivers in the available index.
@@ -337,21 +424,21 @@ impl Fleet {
         let Some(d) = self.drivers.get(&driver) else {
             return;
         };
-        match (d.online, d.status, d.position) {
-            (true, DriverStatus::Available, Some(p)) => self.available.upsert(d.slot, p),
+        match (d.online(), d.is_idle(), d.position()) {
+            (true, true, Some(p)) => self.available.upsert(d.slot, p),
             _ => {
                 self.available.remove(d.slot);
             }
         }
     }
 
-    /// The driver goes online (keeps any ride in progress).
+    /// The driver goes online or offline (keeps its route and any offer it holds).
     pub fn set_online(&mut self, driver: UserId, online: bool) {
-        self.state_mut(driver).online = online;
+        self.state_mut(driver).worker.online = online;
         self.reindex(driver);
         if !online
             && let Some(d) = self.drivers.get(&driver)
-            && d.status == DriverStatus::Available
+            && d.is_idle()
         {
             self.forget(driver);
         }
@@ -360,8 +447,7 @@ impl Fleet {
     /// Restores a driver's last known position after a restart, without counting it as fresh.
     pub fn restore_position(&mut self, driver: UserId, p: LatLng, at: Timestamp) {
         if let Some(d) = self.drivers.get_mut(&driver) {
-            d.position = Some(p);
-            d.last_seen = Some(at);
+            d.worker.position = Some(Position { at: p, seen_at: at });
             if let Some(entry) = self.slots.get_mut(d.slot as usize) {
                 entry.position = Some(p);
                 entry.last_seen = Some(at);
@@ -389,75 +475,88 @@ impl Fleet {
             return outcome;
         }
         let limits = self.limits;
-        let d = self.state_mut(driver);
+        self.state_mut(driver);
+        let Fleet {
+            drivers,
+            jobs,
+            slots,
+            unsaved,
+            available,
+            ..
+        } = self;
+        let Some(d) = drivers.get_mut(&driver) else {
+            return outcome;
+        };
         let mut moved = false;
         for &(p, at) in points {
-            if d.last_seen.is_some_and(|seen| at < seen) {
+            if d.last_seen().is_some_and(|seen| at < seen) {
                 continue;
             }
-            if let Some((city, limits)) = &limits {
-                let previous = d.position.zip(d.last_seen);
-                if let Err(reason) = check_position(limits, city, previous, (p, at)) {
-                    outcome.rejected.count(reason);
-                    continue;
+            let previous = d.worker.position.map(|q| (q.at, q.seen_at));
+            if let Some((city, limits)) = &limits
+                && let Err(reason) = check_position(limits, city, previous, (p, at))
+            {
+                outcome.rejected.count(reason);
+                continue;
+            }
+            if let Some((prev, _)) = previous {
+                let metres = haversine_km(prev, p) * 1000.0;
+                for job in on_board(&d.worker.route) {
+                    if let Some(bound) = jobs.get_mut(&job) {
+                        bound.odometer_m += metres;
+                    }
                 }
             }
-            if let (DriverStatus::OnTrip { .. }, Some(prev)) = (d.status, d.position) {
-                d.trip_odometer_m += haversine_km(prev, p) * 1000.0;
-            }
-            d.position = Some(p);
-            d.last_seen = Some(at);
+            d.worker.position = Some(Position { at: p, seen_at: at });
             moved = true;
-            let push = match d.status {
-                DriverStatus::ToPickup {
-                    ride,
-                    rider,
-                    pickup,
-                } => Some(RidePosition {
-                    ride,
-                    rider,
-                    pickup: Some(pickup),
-                }),
-                DriverStatus::OnTrip { ride, rider } => Some(RidePosition {
-                    ride,
-                    rider,
-                    pickup: None,
-                }),
-                DriverStatus::Available | DriverStatus::Offered { .. } => None,
-            };
             let due = d
                 .last_push
                 .is_none_or(|last| at.millis_since(last) >= push_interval_ms);
-            if let Some(push) = push.filter(|_| due) {
+            if !due {
+                continue;
+            }
+            // Every customer of a job on the route sees where the driver is.
+            let route = &d.worker.route;
+            let before = outcome.pushes.len();
+            for job in route.jobs() {
+                if let Some(bound) = jobs.get(&job) {
+                    let push = RidePosition {
+                        ride: RideId::from(job),
+                        rider: bound.customer,
+                        pickup: pickup_on(route, job),
+                    };
+                    outcome.pushes.push((push, p, at));
+                }
+            }
+            if outcome.pushes.len() > before {
                 d.last_push = Some(at);
-                outcome.pushes.push((push, p, at));
             }
         }
-        if let (true, Some(p), Some(at)) = (moved, d.position, d.last_seen) {
+        if let (true, Some(p), Some(at)) = (moved, d.position(), d.last_seen()) {
             let console_due = d
                 .last_console_push
                 .is_none_or(|last| at.millis_since(last) >= push_interval_ms);
             if console_due {
                 d.last_console_push = Some(at);
-                outcome.console = Some((crate::ops::status_name(d.online, d.status), p, at));
+                outcome.console = Some((crate::ops::status_name(d), p, at));
             }
         }
         let newly_unsaved = moved && !d.unsaved;
         d.unsaved |= moved;
-        let index_at = match (moved, d.online, d.status, d.position) {
-            (true, true, DriverStatus::Available, Some(p)) => Some((d.slot, p)),
+        let index_at = match (moved, d.online(), d.is_idle(), d.position()) {
+            (true, true, true, Some(p)) => Some((d.slot, p)),
             _ => None,
         };
-        let (slot, position, last_seen) = (d.slot, d.position, d.last_seen);
-        if moved && let Some(entry) = self.slots.get_mut(slot as usize) {
+        let (slot, position, last_seen) = (d.slot, d.position(), d.last_seen());
+        if moved && let Some(entry) = slots.get_mut(slot as usize) {
             entry.position = position;
             entry.last_seen = last_seen;
         }
         if newly_unsaved {
-            self.unsaved.push(driver);
+            unsaved.push(driver);
         }
         if let Some((slot, p)) = index_at {
-            self.available.upsert(slot, p);
+            available.upsert(slot, p);
         }
         outcome
     }
@@ -471,7 +570,7 @@ impl Fleet {
                 && d.unsaved
             {
                 d.unsaved = false;
-                if let (Some(p), Some(at)) = (d.position, d.last_seen) {
+                if let (Some(p), Some(at)) = (d.position(), d.last_seen()) {
                     batch.push((driver, p, at));
                 }
             }
@@ -521,12 +620,12 @@ impl Fleet {
         )
     }
 
-    /// Derives the hot state of `ride` from its committed state: who is bound to it (offered,
-    /// driving to its pickup, carrying its rider) and whether it waits for dispatch. Drivers the hot
-    /// state had bound to the ride who are no longer are freed. A snapshot older (by version) than
-    /// one already applied arrived out of commit order and is refused (`false`): the newer one says
-    /// everything about the ride, so the order in which concurrent commits reach the hot state does
-    /// not matter.
+    /// Derives the hot state of `ride` from its committed state: who is bound to it (offered it, or
+    /// with its stops on their route: its pickup and drop-off once assigned, its drop-off once on
+    /// board) and whether it waits for dispatch. Drivers the hot state had bound to the ride who are no
+    /// longer are freed of it. A snapshot older (by version) than one already applied arrived out of
+    /// commit order and is refused (`false`): the newer one says everything about the ride, so the order
+    /// in which concurrent commits reach the hot state does not matter.
     pub fn apply_ride(&mut self, ride: &RideSnapshot, at: Timestamp) -> bool {
         if let Some(&(last, _)) = self.applied.get(&ride.id)
             && ride.version < last
@@ -535,30 +634,15 @@ impl Fleet {
             return false;
         }
         self.applied.insert(ride.id, (ride.version, at));
-        // Who the ride binds now, and how.
-        let bound: Option<(UserId, DriverStatus)> = match (ride.state, ride.driver, ride.offer) {
-            (RideState::Requested, _, Some((driver, offer))) => Some((
-                driver,
-                DriverStatus::Offered {
-                    ride: ride.id,
-                    offer,
-                },
-            )),
-            (RideState::DriverAssigned | RideState::DriverArrived, Some(driver), _) => Some((
-                driver,
-                DriverStatus::ToPickup {
-                    ride: ride.id,
-                    rider: ride.rider,
-                    pickup: ride.pickup,
-                },
-            )),
-            (RideState::InProgress, Some(driver), _) => Some((
-                driver,
-                DriverStatus::OnTrip {
-                    ride: ride.id,
-                    rider: ride.rider,
-                },
-            )),
+        let job = JobId::from(ride.id);
+        // Who the ride binds now, and how: an offer beside the route, or its stops on the route.
+        let bound: Option<(UserId, Option<OfferId>)> = match (ride.state, ride.driver, ride.offer) {
+            (RideState::Requested, _, Some((driver, offer))) => Some((driver, Some(offer))),
+            (
+                RideState::DriverAssigned | RideState::DriverArrived | RideState::InProgress,
+                Some(driver),
+                _,
+            ) => Some((driver, None)),
             _ => None,
         };
         if ride.state == RideState::Requested {
@@ -571,40 +655,122 @@ impl Fleet {
             .drivers
             .iter()
             .filter(|(id, d)| {
-                d.status.ride() == Some(ride.id) && bound.is_none_or(|(b, _)| b != **id)
+                let holds = d.offer.is_some_and(|o| o.job == job)
+                    || d.worker.route.stops().iter().any(|s| s.job == job);
+                holds && bound.is_none_or(|(b, _)| b != **id)
             })
             .map(|(id, _)| *id)
             .collect();
         for driver in stale {
-            self.free(driver);
+            self.free(driver, job);
         }
-        if let Some((driver, status)) = bound {
-            let d = self.state_mut(driver);
-            if d.status != status {
-                match status {
-                    DriverStatus::ToPickup { .. } => d.last_push = None,
-                    DriverStatus::OnTrip { .. } => d.trip_odometer_m = 0.0,
-                    _ => {}
-                }
-                d.status = status;
+        match bound {
+            Some((driver, Some(offer))) => {
+                let d = self.state_mut(driver);
+                d.worker.drop_job(job);
+                d.offer = Some(PendingOffer { job, offer });
+                self.jobs.remove(&job);
+                self.reindex(driver);
             }
-            self.reindex(driver);
+            Some((driver, None)) => {
+                self.bind_route(driver, job, ride);
+                self.reindex(driver);
+            }
+            None => {
+                self.jobs.remove(&job);
+            }
         }
         true
     }
 
-    /// The driver is bound to no ride: available (or forgotten, if offline).
-    fn free(&mut self, driver: UserId) {
+    /// Puts the stops of `ride` (its job `job`) on `driver`'s route in place of those it had there,
+    /// after the stops of its other jobs, and clears an offer of the job it held. A driver newly on
+    /// the way to the pickup gets its next position pushed at once; a job newly on board starts its
+    /// odometer. Should the route not hold the job beside the others within the driver's capacity
+    /// ([`Route::check`]), the committed ride wins and the others go (they are bound in no newer
+    /// commit the hot state has seen).
+    fn bind_route(&mut self, driver: UserId, job: JobId, ride: &RideSnapshot) {
+        let d = self.state_mut(driver);
+        if d.offer.is_some_and(|o| o.job == job) {
+            d.offer = None;
+        }
+        let had_pickup = pickup_on(&d.worker.route, job).is_some();
+        let was_on_board = on_board(&d.worker.route).any(|j| j == job);
+        d.worker.drop_job(job);
+        let start = d.worker.route.stops().len();
+        let positions: Vec<usize> = (start..start + ride.stops.len()).collect();
+        if let Err(e) = d.worker.commit(&ride.stops, &positions) {
+            let others = d.worker.route.jobs();
+            tracing::warn!(%driver, %job, error = %e, dropped = others.len(),
+                "a committed ride does not fit beside the driver's other jobs: they go");
+            for other in &others {
+                d.worker.drop_job(*other);
+            }
+            if let Err(e) = d
+                .worker
+                .commit(&ride.stops, &(0..ride.stops.len()).collect::<Vec<_>>())
+            {
+                tracing::error!(%driver, %job, error = %e, "a committed ride's stops make no route");
+            }
+            for other in others {
+                self.unbind_if_on_no_route(other);
+            }
+        }
         let Some(d) = self.drivers.get_mut(&driver) else {
             return;
         };
-        d.status = DriverStatus::Available;
-        d.trip_odometer_m = 0.0;
-        if d.online {
+        if !d.worker.route.stops().iter().any(|s| s.job == job) {
+            self.jobs.remove(&job);
+            return;
+        }
+        let has_pickup = pickup_on(&d.worker.route, job).is_some();
+        let is_on_board = on_board(&d.worker.route).any(|j| j == job);
+        if has_pickup && !had_pickup {
+            d.last_push = None;
+        }
+        let entry = self.jobs.entry(job).or_insert(BoundJob {
+            customer: ride.rider,
+            odometer_m: 0.0,
+        });
+        entry.customer = ride.rider;
+        if is_on_board && !was_on_board {
+            entry.odometer_m = 0.0;
+        }
+    }
+
+    /// The driver is bound to `job` no more: its stops leave the route and an offer of it goes. A
+    /// driver bound to nothing then is available again (or forgotten, if offline).
+    fn free(&mut self, driver: UserId, job: JobId) {
+        let Some(d) = self.drivers.get_mut(&driver) else {
+            return;
+        };
+        d.worker.drop_job(job);
+        if d.offer.is_some_and(|o| o.job == job) {
+            d.offer = None;
+        }
+        let (online, idle) = (d.online(), d.is_idle());
+        self.unbind_if_on_no_route(job);
+        if online || !idle {
             self.reindex(driver);
         } else {
             self.forget(driver);
         }
+    }
+
+    /// Forgets what the fleet kept of `job` once no driver's route holds it.
+    fn unbind_if_on_no_route(&mut self, job: JobId) {
+        let held = self
+            .drivers
+            .values()
+            .any(|d| d.worker.route.stops().iter().any(|s| s.job == job));
+        if !held {
+            self.jobs.remove(&job);
+        }
+    }
+
+    /// Metres driven with `job` on board (from reported positions); 0 for a job on no route.
+    pub fn trip_odometer_m(&self, job: JobId) -> f64 {
+        self.jobs.get(&job).map_or(0.0, |j| j.odometer_m)
     }
 
     /// Forgets the applied versions of rides not changed since `before` (their late changes would

@@ -1,7 +1,7 @@
 //! What the operations console reads: a snapshot of the fleet and open rides, KPIs with time series, and
 //! demand and supply by zone. Admins only.
 
-use crate::fleet::DriverStatus;
+use crate::fleet::{Activity, DriverState};
 use crate::{App, AppError};
 use doorstep_domain::ride::{Ride, RideState};
 use doorstep_domain::{Money, RideId, Role, Timestamp, User, UserId};
@@ -111,23 +111,15 @@ fn require_admin(user: &User) -> Result<(), AppError> {
     }
 }
 
-/// The console's name of a driver status.
-pub fn status_name(online: bool, status: DriverStatus) -> &'static str {
-    match status {
-        DriverStatus::Available if online => "available",
-        DriverStatus::Available => "offline",
-        DriverStatus::Offered { .. } => "offered",
-        DriverStatus::ToPickup { .. } => "to_pickup",
-        DriverStatus::OnTrip { .. } => "on_trip",
-    }
-}
-
-fn ride_of(status: DriverStatus) -> Option<RideId> {
-    match status {
-        DriverStatus::Available => None,
-        DriverStatus::Offered { ride, .. }
-        | DriverStatus::ToPickup { ride, .. }
-        | DriverStatus::OnTrip { ride, .. } => Some(ride),
+/// The console's name of what a driver is doing, derived from its route and offer
+/// ([`DriverState::activity`]).
+pub fn status_name(driver: &DriverState) -> &'static str {
+    match driver.activity() {
+        Activity::Idle if driver.online() => "available",
+        Activity::Idle => "offline",
+        Activity::Offered(_) => "offered",
+        Activity::ToPickup { .. } => "to_pickup",
+        Activity::OnTrip { .. } => "on_trip",
     }
 }
 
@@ -139,10 +131,10 @@ impl App {
             f.drivers()
                 .map(|(id, d)| DriverSnapshot {
                     driver: id,
-                    status: status_name(d.online, d.status),
-                    position: d.position,
-                    last_seen: d.last_seen,
-                    ride: ride_of(d.status),
+                    status: status_name(d),
+                    position: d.position(),
+                    last_seen: d.last_seen(),
+                    ride: d.activity().job().map(RideId::from),
                 })
                 .collect()
         });
@@ -325,8 +317,8 @@ impl App {
         let zone_index = |p: LatLng| city.zone_of(to_utm(p)).index();
         let available: Vec<LatLng> = self.with_fleet(|f| {
             f.drivers()
-                .filter(|(_, d)| d.online && d.status == DriverStatus::Available)
-                .filter_map(|(_, d)| d.position)
+                .filter(|(_, d)| d.online() && d.is_idle())
+                .filter_map(|(_, d)| d.position())
                 .collect()
         });
         for p in available {

@@ -394,7 +394,7 @@ impl App {
     pub async fn arrive(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.drivers_ride(driver, id).await?;
         let (from, expected) = (ride.state(), ride.version());
-        let position = self.with_fleet(|f| f.driver(driver.id).and_then(|d| d.position));
+        let position = self.with_fleet(|f| f.driver(driver.id).and_then(|d| d.position()));
         let event = ride.arrive(
             driver.id,
             position,
@@ -510,8 +510,10 @@ impl App {
         let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         let (odometer, position) = self.with_fleet(|f| {
-            f.driver(driver.id)
-                .map_or((0.0, None), |d| (d.trip_odometer_m, d.position))
+            (
+                f.trip_odometer_m(id.into()),
+                f.driver(driver.id).and_then(|d| d.position()),
+            )
         });
         let duration_s = ride.started_at().map_or(0, |s| now.secs_since(s).max(0));
         let trip = TripEnd {

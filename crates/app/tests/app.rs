@@ -2,9 +2,11 @@
 //! (slots given and taken back, answers by great-circle distance, freshness), batches of positions, and
 //! the positions the store has yet to record.
 
-use doorstep_app::fleet::{DriverStatus, Fleet, RideSnapshot};
+use doorstep_app::fleet::{Activity, Fleet, RideSnapshot};
+use doorstep_domain::job::{StopKind, TimeWindow};
 use doorstep_domain::ride::RideState;
-use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
+use doorstep_domain::worker::RouteStop;
+use doorstep_domain::{JobId, OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, LatLng, haversine_km};
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -28,6 +30,29 @@ fn online_at(fleet: &mut Fleet, driver: UserId, p: LatLng, when: Timestamp) {
     fleet.report_positions(driver, &[(p, when)], 2000);
 }
 
+/// The stops of ride `ride`'s job still to do in `state`, as its job gives them: pickup and drop-off
+/// until the rider is on board, then the drop-off, none once it ended.
+fn stops(ride: RideId, state: RideState) -> Vec<RouteStop> {
+    let stop = |stop_index: usize, kind: StopKind, place: LatLng, load_change: i64| RouteStop {
+        job: JobId::from(ride),
+        stop_index,
+        kind,
+        place,
+        window: TimeWindow::open_from(at(0)),
+        service_s: 0,
+        load_change,
+    };
+    let pickup = stop(0, StopKind::Pickup, ll(TIMES_SQUARE.0, TIMES_SQUARE.1), 1);
+    let dropoff = stop(1, StopKind::Dropoff, ll(40.78, -73.95), -1);
+    match state {
+        RideState::Requested | RideState::DriverAssigned | RideState::DriverArrived => {
+            vec![pickup, dropoff]
+        }
+        RideState::InProgress => vec![dropoff],
+        _ => Vec::new(),
+    }
+}
+
 /// A committed change of ride `ride` as the hot state is handed it: at `version`, in `state`, with
 /// its assigned driver and its offer out.
 fn snapshot(
@@ -43,6 +68,7 @@ fn snapshot(
         state,
         rider: user(500),
         pickup: ll(TIMES_SQUARE.0, TIMES_SQUARE.1),
+        stops: stops(ride, state),
         driver,
         offer,
     }
@@ -111,13 +137,13 @@ fn a_batch_moves_the_driver_to_its_newest_point_and_ignores_older_ones() {
     fleet.set_online(d, true);
     let (a, b, c) = (ll(40.75, -73.99), ll(40.76, -73.98), ll(40.77, -73.97));
     fleet.report_positions(d, &[(a, at(1)), (b, at(2))], 2000);
-    assert_eq!(fleet.driver(d).and_then(|s| s.position), Some(b));
+    assert_eq!(fleet.driver(d).and_then(|s| s.position()), Some(b));
     // An empty batch (all points too old for the app) makes no driver known.
     fleet.report_positions(user(9), &[], 2000);
     assert!(fleet.driver(user(9)).is_none());
     // Points older than the last one recorded change nothing.
     fleet.report_positions(d, &[(c, at(1))], 2000);
-    assert_eq!(fleet.driver(d).and_then(|s| s.position), Some(b));
+    assert_eq!(fleet.driver(d).and_then(|s| s.position()), Some(b));
     assert_eq!(
         fleet.candidates(b, 1, 1.0, at(0)).first().map(|f| f.0),
         Some(d)
@@ -156,7 +182,7 @@ fn a_driver_on_a_trip_gets_pushes_at_most_every_interval_and_counts_its_odometer
         outcome.console.is_some(),
         "the console gets the first position"
     );
-    let odometer = fleet.driver(d).map_or(0.0, |s| s.trip_odometer_m);
+    let odometer = fleet.trip_odometer_m(ride.into());
     fleet.apply_ride(
         &snapshot(ride, 5, RideState::Completed, Some(d), None),
         at(5),
@@ -166,10 +192,7 @@ fn a_driver_on_a_trip_gets_pushes_at_most_every_interval_and_counts_its_odometer
         (odometer - expected).abs() < 1.0,
         "{odometer} vs {expected}"
     );
-    assert_eq!(
-        fleet.driver(d).map(|s| s.status),
-        Some(DriverStatus::Available)
-    );
+    assert_eq!(fleet.driver(d).map(|s| s.activity()), Some(Activity::Idle));
     assert_eq!(fleet.available_count(), 1);
 }
 
@@ -266,9 +289,9 @@ proptest! {
             let fresh_since = at(50);
             let mut scan: Vec<f64> = fleet
                 .drivers()
-                .filter(|(_, s)| s.online && s.status == DriverStatus::Available)
-                .filter(|(_, s)| s.last_seen.is_some_and(|t| t >= fresh_since))
-                .filter_map(|(_, s)| s.position)
+                .filter(|(_, s)| s.online() && s.activity() == Activity::Idle)
+                .filter(|(_, s)| s.last_seen().is_some_and(|t| t >= fresh_since))
+                .filter_map(|(_, s)| s.position())
                 .map(|p| haversine_km(q, p))
                 .filter(|&d| d <= max_km)
                 .collect();
@@ -308,10 +331,10 @@ fn implausible_points_move_neither_the_driver_nor_the_odometer_and_are_counted_b
     assert_eq!(outcome.rejected.too_fast, 1);
     assert_eq!(outcome.rejected.outside_service_area, 1);
     assert_eq!(
-        fleet.driver(d).and_then(|s| s.position),
+        fleet.driver(d).and_then(|s| s.position()),
         Some(ll(40.752, -73.99))
     );
-    let odometer = fleet.driver(d).map_or(0.0, |s| s.trip_odometer_m);
+    let odometer = fleet.trip_odometer_m(ride.into());
     let expected = haversine_km(start, ll(40.752, -73.99)) * 1000.0;
     assert!(
         (odometer - expected).abs() < 1.0,
@@ -332,11 +355,18 @@ fn binding() -> impl Strategy<Value = (RideState, Option<u8>, bool)> {
     ]
 }
 
-/// The drivers' states and the pickups waiting, to compare two fleets.
-fn described(fleet: &Fleet) -> (Vec<Option<DriverStatus>>, usize, usize) {
+/// The drivers' states (what they do, their routes and offers) and the pickups waiting, to compare
+/// two fleets.
+type Described = (Vec<Option<(Activity, Vec<RouteStop>)>>, usize, usize);
+
+fn described(fleet: &Fleet) -> Described {
     (
         (0..3u8)
-            .map(|d| fleet.driver(user(u128::from(d))).map(|s| s.status))
+            .map(|d| {
+                fleet
+                    .driver(user(u128::from(d)))
+                    .map(|s| (s.activity(), s.route().stops().to_vec()))
+            })
             .collect(),
         fleet.pending_count(),
         fleet.available_count(),
@@ -383,5 +413,82 @@ proptest! {
             prop_assert!(newest.apply_ride(last, at(1)));
         }
         prop_assert_eq!(described(&raced), described(&newest));
+        for (_, d) in raced.drivers() {
+            prop_assert_eq!(d.route().check(d.worker().capabilities.capacity), Ok(()));
+        }
     }
+}
+
+/// A driver's hot state is a route across jobs: a ride assigned puts its pickup and drop-off on it, a
+/// ride on board keeps its drop-off, and a second ride committed while the first is on board waits
+/// behind it within the driver's capacity; what the driver is doing is derived from the route.
+#[test]
+fn a_drivers_route_holds_the_stops_of_its_rides_and_says_what_it_is_doing() {
+    let mut fleet = Fleet::new(City::manhattan());
+    let d = user(1);
+    let (a, b) = (
+        RideId::from_uuid(Uuid::from_u128(7)),
+        RideId::from_uuid(Uuid::from_u128(8)),
+    );
+    online_at(&mut fleet, d, ll(40.75, -73.99), at(0));
+    let offer = OfferId::from_uuid(Uuid::from_u128(70));
+    fleet.apply_ride(
+        &snapshot(a, 1, RideState::Requested, None, Some((d, offer))),
+        at(0),
+    );
+    let state = |fleet: &Fleet| {
+        fleet
+            .driver(d)
+            .map(|s| (s.activity(), s.route().stops().len()))
+    };
+    assert_eq!(
+        state(&fleet),
+        Some((
+            Activity::Offered(doorstep_app::fleet::PendingOffer {
+                job: a.into(),
+                offer
+            }),
+            0
+        )),
+        "an offer waits beside the route"
+    );
+    assert_eq!(
+        fleet.available_count(),
+        0,
+        "an offered driver is not available"
+    );
+    fleet.apply_ride(
+        &snapshot(a, 2, RideState::DriverAssigned, Some(d), None),
+        at(1),
+    );
+    assert_eq!(
+        state(&fleet),
+        Some((Activity::ToPickup { job: a.into() }, 2))
+    );
+    fleet.apply_ride(&snapshot(a, 3, RideState::InProgress, Some(d), None), at(2));
+    assert_eq!(state(&fleet), Some((Activity::OnTrip { job: a.into() }, 1)));
+    fleet.apply_ride(
+        &snapshot(b, 1, RideState::DriverAssigned, Some(d), None),
+        at(3),
+    );
+    assert_eq!(
+        state(&fleet),
+        Some((Activity::OnTrip { job: a.into() }, 3)),
+        "the second ride waits behind the drop-off of the first"
+    );
+    let capacity = fleet.driver(d).map(|s| s.worker().capabilities.capacity);
+    assert_eq!(
+        capacity,
+        Some(1),
+        "a driver is a worker with a car for one ride"
+    );
+    assert_eq!(fleet.driver(d).map(|s| s.route().check(1)), Some(Ok(())));
+    fleet.apply_ride(&snapshot(a, 4, RideState::Completed, Some(d), None), at(4));
+    assert_eq!(
+        state(&fleet),
+        Some((Activity::ToPickup { job: b.into() }, 2))
+    );
+    fleet.apply_ride(&snapshot(b, 2, RideState::Cancelled, None, None), at(5));
+    assert_eq!(state(&fleet), Some((Activity::Idle, 0)));
+    assert_eq!(fleet.available_count(), 1);
 }

@@ -69,7 +69,7 @@ pub async fn me(
     let online = (user.role == doorstep_domain::Role::Driver).then(|| {
         state
             .app
-            .with_fleet(|f| f.driver(user.id).is_some_and(|d| d.online))
+            .with_fleet(|f| f.driver(user.id).is_some_and(|d| d.online()))
     });
     Ok(Json(MeResponse {
         user_id: user.id.to_string(),

@@ -7,8 +7,8 @@ use crate::backend::{TestDb, TestResult};
 use crate::places::{BRYANT_PARK, TIMES_SQUARE, UNION_SQUARE};
 use crate::server::{Account, TestServer, eventually, field, test_config};
 use doorstep_api::rate_limit::RateLimits;
-use doorstep_app::fleet::DriverStatus;
-use doorstep_domain::UserId;
+use doorstep_app::fleet::Activity;
+use doorstep_domain::{RideId, UserId};
 use std::time::Duration;
 
 /// Rounds per race.
@@ -71,13 +71,14 @@ fn actual(server: &TestServer, driver: &Account) -> TestResult<Expected> {
     let id: UserId = driver.id.parse().map_err(|_| "a driver id")?;
     let status = server
         .app
-        .with_fleet(|f| f.driver(id).map(|d| d.status))
+        .with_fleet(|f| f.driver(id).map(|d| d.activity()))
         .ok_or("the driver is in the hot state")?;
+    let ride = |job| RideId::from(job).to_string();
     Ok(match status {
-        DriverStatus::Available => Expected::Available,
-        DriverStatus::Offered { ride, .. } => Expected::Offered(ride.to_string()),
-        DriverStatus::ToPickup { ride, .. } => Expected::ToPickup(ride.to_string()),
-        DriverStatus::OnTrip { ride, .. } => Expected::OnTrip(ride.to_string()),
+        Activity::Idle => Expected::Available,
+        Activity::Offered(o) => Expected::Offered(ride(o.job)),
+        Activity::ToPickup { job } => Expected::ToPickup(ride(job)),
+        Activity::OnTrip { job } => Expected::OnTrip(ride(job)),
     })
 }
 

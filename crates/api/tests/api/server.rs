@@ -369,7 +369,7 @@ impl TestServer {
         let id: doorstep_domain::UserId = driver.id.parse().map_err(|_| "a driver id")?;
         let from = self
             .app
-            .with_fleet(|f| f.driver(id).and_then(|d| d.position));
+            .with_fleet(|f| f.driver(id).and_then(|d| d.position()));
         if let Some(from) = from {
             let to = doorstep_geo::LatLng::new(place.lat, place.lng)?;
             let metres = doorstep_geo::haversine_km(from, to) * 1000.0;
