@@ -1069,9 +1069,13 @@ where
         let mut insertions: BTreeMap<(usize, usize), Insertion> = BTreeMap::new();
         let mut quiet: Vec<(J, f64, f64)> = Vec::new();
         let mut row_reach: Vec<f64> = Vec::with_capacity(rows.len());
-        // Whether any worker has stops: their detour does not grow with their distance, so a
-        // scan cannot stop at a distance bound.
-        let routed = self.workers.iter().any(|(_, w)| !w.stops.is_empty());
+        // Whether any worker that is priced (online, so in the grid) has stops: their detour does
+        // not grow with their distance, so a scan cannot stop at a distance bound. Busy workers the
+        // shell reports offline with their committed stops are parked and do not count.
+        let routed = self
+            .workers
+            .iter()
+            .any(|(_, w)| w.online && !w.stops.is_empty());
         for (row, job) in rows.iter().enumerate() {
             let entry = &self.jobs[job];
             let first = entry.open.stops[0].place;
