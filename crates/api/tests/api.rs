@@ -194,6 +194,7 @@ on_both_backends!(
     metrics_count_rides_by_state_in_memory_without_reading_the_database_on_a_scrape,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
+    a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
 );
 
 /// Writes the release fixture named by `DOORSTEP_FIXTURE_RELEASE` (docs/migrations.md). Run by hand, once

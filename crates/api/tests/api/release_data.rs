@@ -35,6 +35,14 @@ pub async fn a_database_of_release_9931377_migrates_forward_and_reads_the_same_w
     migrates_forward(db, "release-9931377").await
 }
 
+/// The release before rides moved onto jobs (schema 0006: event recipients, trip checks): migrations
+/// 0007 (jobs) and 0008 (workers) carry its rides, offers, events, ratings and postings.
+pub async fn a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced(
+    db: TestDb,
+) -> TestResult {
+    migrates_forward(db, "release-2ffc678").await
+}
+
 /// The differences found, each a readable line.
 #[derive(Default)]
 struct Differences(Vec<String>);
