@@ -525,8 +525,8 @@ impl RideView {
             no_driver_reason: ride.no_driver_reason().map(|r| r.as_str().to_owned()),
             trip_distance_m: ride.trip_distance_m,
             fare_adjustment: ride.fare_adjustment.map(|a| a.as_str().to_owned()),
-            early_end: ride.early_end.map(|e| e.as_str().to_owned()),
-            dropoff_distance_m: ride.dropoff_distance_m,
+            early_end: ride.early_end().map(|e| e.as_str().to_owned()),
+            dropoff_distance_m: ride.dropoff_distance_m(),
         }
     }
 }

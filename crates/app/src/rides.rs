@@ -538,7 +538,7 @@ impl App {
             .await?;
         self.apply_committed(&ride, None);
         metrics::counter!("rides_completed_total").increment(1);
-        if let Some(reason) = ride.early_end {
+        if let Some(reason) = ride.early_end() {
             metrics::counter!("rides_ended_early_total", "reason" => reason.as_str()).increment(1);
         }
         if let Some(adjustment) = ride.fare_adjustment {

@@ -1652,7 +1652,7 @@ pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
             fare: f.total,
             distance_m: ride.trip_distance_m,
             fare_adjustment: ride.fare_adjustment,
-            early_end: ride.early_end,
+            early_end: ride.early_end(),
         }),
         JobEvent::Cancelled { by, fee, .. } => Some(RideEvent::Cancelled {
             by: match by {

@@ -473,10 +473,6 @@ pub struct RideRecord {
     pub trip_distance_m: Option<u32>,
     /// Why the final fare was changed to fit its band around the quote, if it was.
     pub fare_adjustment: Option<FareAdjustment>,
-    /// Why the trip counts as ended early (completed away from the drop-off), if it does.
-    pub early_end: Option<EarlyEnd>,
-    /// How far from the drop-off the driver was at completion, metres, when a position was known.
-    pub dropoff_distance_m: Option<u32>,
 }
 
 /// A ride: the service record on top of its [`Job`] (kind ride; a pickup whose proof is the rider's PIN,
@@ -501,12 +497,6 @@ pub struct Ride {
     pub trip_distance_m: Option<u32>,
     /// Why the final fare was changed to fit its band around the quote, if it was.
     pub fare_adjustment: Option<FareAdjustment>,
-    /// Why the trip counts as ended early (completed away from the drop-off), if it does: the job's
-    /// drop-off completion in the ride's terms ([`Ride::complete`] sets both; change them together).
-    pub early_end: Option<EarlyEnd>,
-    /// How far from the drop-off the driver was at completion, metres, when a position was known (as
-    /// the job's drop-off completion records it).
-    pub dropoff_distance_m: Option<u32>,
 }
 
 /// Why a job and a ride record do not make a ride.
@@ -631,8 +621,6 @@ impl Ride {
             final_fare: None,
             trip_distance_m: None,
             fare_adjustment: None,
-            early_end: None,
-            dropoff_distance_m: None,
         };
         (ride, event)
     }
@@ -665,8 +653,6 @@ impl Ride {
             final_fare,
             trip_distance_m,
             fare_adjustment,
-            early_end,
-            dropoff_distance_m,
         } = record;
         Ok(Ride {
             job,
@@ -675,8 +661,6 @@ impl Ride {
             final_fare,
             trip_distance_m,
             fare_adjustment,
-            early_end,
-            dropoff_distance_m,
         })
     }
 
@@ -690,8 +674,6 @@ impl Ride {
             final_fare: flat.final_fare,
             trip_distance_m: flat.trip_distance_m,
             fare_adjustment: flat.fare_adjustment,
-            early_end: flat.early_end,
-            dropoff_distance_m: flat.dropoff_distance_m,
         }
     }
 
@@ -720,8 +702,8 @@ impl Ride {
             no_driver_reason: self.no_driver_reason(),
             trip_distance_m: self.trip_distance_m,
             fare_adjustment: self.fare_adjustment,
-            early_end: self.early_end,
-            dropoff_distance_m: self.dropoff_distance_m,
+            early_end: self.early_end(),
+            dropoff_distance_m: self.dropoff_distance_m(),
             version: self.version(),
         }
     }
@@ -739,9 +721,34 @@ impl Ride {
             final_fare: self.final_fare.clone(),
             trip_distance_m: self.trip_distance_m,
             fare_adjustment: self.fare_adjustment,
-            early_end: self.early_end,
-            dropoff_distance_m: self.dropoff_distance_m,
         }
+    }
+
+    /// Why the trip counts as ended early, if it does: the job's drop-off completion in the ride's terms
+    /// (completed farther than the radius from the drop-off, or with no known position).
+    pub fn early_end(&self) -> Option<EarlyEnd> {
+        match self.dropoff_stop().completion {
+            Some(StopCompletion {
+                early_end: false, ..
+            })
+            | None => None,
+            Some(StopCompletion {
+                early_end: true,
+                distance_m: Some(_),
+                ..
+            }) => Some(EarlyEnd::FarFromDropoff),
+            Some(StopCompletion {
+                early_end: true,
+                distance_m: None,
+                ..
+            }) => Some(EarlyEnd::PositionUnknown),
+        }
+    }
+
+    /// How far from the drop-off the driver was at completion, metres, when a position was known (the
+    /// job's drop-off completion).
+    pub fn dropoff_distance_m(&self) -> Option<u32> {
+        self.dropoff_stop().completion.and_then(|c| c.distance_m)
     }
 
     /// The job and the ride record, for the store (the inverse of [`Ride::from_parts`]).
@@ -1032,25 +1039,7 @@ impl Ride {
                 .job
                 .complete_stop(by, DROPOFF, None, 0, trip.position, radii.dropoff_m, now)
                 .map_err(|e| ride.refusal(e, "complete"))?;
-            let completion = ride.dropoff_stop().completion;
-            let (early_end, dropoff_distance_m) = match completion {
-                Some(StopCompletion {
-                    early_end: false,
-                    distance_m,
-                    ..
-                }) => (None, distance_m),
-                Some(StopCompletion {
-                    early_end: true,
-                    distance_m: Some(d),
-                    ..
-                }) => (Some(EarlyEnd::FarFromDropoff), Some(d)),
-                Some(StopCompletion {
-                    early_end: true,
-                    distance_m: None,
-                    ..
-                })
-                | None => (Some(EarlyEnd::PositionUnknown), None),
-            };
+            let early_end = ride.early_end();
             let distance_m = if early_end.is_none() && trip.driven_m == 0 {
                 trip.street_m
             } else {
@@ -1064,8 +1053,6 @@ impl Ride {
             ride.final_fare = Some(final_fare);
             ride.trip_distance_m = Some(distance_m);
             ride.fare_adjustment = fare_adjustment;
-            ride.early_end = early_end;
-            ride.dropoff_distance_m = dropoff_distance_m;
             let mut events = ride.ride_events(outcome.events());
             match (events.pop(), events.is_empty()) {
                 (Some(completed @ RideEvent::Completed { .. }), true) => Ok(completed),

@@ -540,9 +540,9 @@ fn a_completion_far_from_the_drop_off_is_an_early_end_charged_for_what_was_drive
             t(400),
         )
         .expect("complete");
-    assert_eq!(ride.early_end, Some(EarlyEnd::FarFromDropoff));
+    assert_eq!(ride.early_end(), Some(EarlyEnd::FarFromDropoff));
     assert_eq!(ride.trip_distance_m, Some(600));
-    assert!(ride.dropoff_distance_m.is_some_and(|d| d > 200));
+    assert!(ride.dropoff_distance_m().is_some_and(|d| d > 200));
     // Charged for 600 m and 700 s, not raised to the band's minimum.
     let tariff = price_trip(&PricingConfig::default(), 600, 700, SurgeMillis::NONE).expect("fare");
     assert_eq!(
@@ -575,7 +575,7 @@ fn a_completion_far_from_the_drop_off_is_an_early_end_charged_for_what_was_drive
             t(400),
         )
         .expect("complete");
-    assert_eq!(unknown.early_end, Some(EarlyEnd::PositionUnknown));
+    assert_eq!(unknown.early_end(), Some(EarlyEnd::PositionUnknown));
 }
 
 #[test]
@@ -599,7 +599,7 @@ fn a_phone_claiming_a_huge_trip_is_charged_at_most_the_top_of_the_band() {
     let total = ride.final_fare.as_ref().map(|f| f.total.minor);
     assert_eq!(total, Some(quoted * 2));
     assert_eq!(ride.fare_adjustment, Some(FareAdjustment::CappedAtMaximum));
-    assert_eq!(ride.early_end, None);
+    assert_eq!(ride.early_end(), None);
     assert!(matches!(
         event,
         RideEvent::Completed {

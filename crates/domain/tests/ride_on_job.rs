@@ -763,8 +763,24 @@ fn every_field_of_the_flat_shape_survives_the_job_in_every_state() {
     let fare = price_trip(&PricingConfig::default(), 4000, 800, SurgeMillis::NONE).expect("fare");
     let (final_fare, fare_adjustment) =
         bound_fare(&fare, fare.clone(), FareBand::default(), true).expect("bounded");
-    for state in RideState::ALL {
-        // Every optional field set at once, whatever the state (the flat shape allows it).
+    let ends = [
+        (Some(EarlyEnd::FarFromDropoff), Some(777)),
+        (Some(EarlyEnd::PositionUnknown), None),
+        (None, Some(12)),
+        (None, None),
+    ];
+    for (state, (early_end, dropoff_distance_m)) in RideState::ALL
+        .into_iter()
+        .flat_map(|s| ends.map(|e| (s, e)))
+    {
+        // How the trip ended is the drop-off's completion, which only a completed ride has: the other
+        // states never carry one (no transition sets it), so the flat shape keeps it only there.
+        let (early_end, dropoff_distance_m) = if state == RideState::Completed {
+            (early_end, dropoff_distance_m)
+        } else {
+            (None, None)
+        };
+        // Every other optional field set at once, whatever the state (the flat shape allows it).
         let flat = FlatRide {
             final_fare: Some(final_fare.clone()),
             state,
@@ -780,8 +796,8 @@ fn every_field_of_the_flat_shape_survives_the_job_in_every_state() {
             no_driver_reason: Some(NoDriverReason::AllDriversDeclined),
             trip_distance_m: Some(4_000),
             fare_adjustment,
-            early_end: Some(EarlyEnd::FarFromDropoff),
-            dropoff_distance_m: Some(777),
+            early_end,
+            dropoff_distance_m,
             pin: VerificationCode::restore("9031", 2).expect("a pin"),
             version: 42,
             ..Ride::request(new_ride(), t(0)).0.flat()

@@ -14,7 +14,7 @@ use doorstep_domain::job::{JobState, StopState};
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::pricing::FareAdjustment;
-use doorstep_domain::ride::{EarlyEnd, Ride, RideEvent, RideRecord, RideState};
+use doorstep_domain::ride::{Ride, RideEvent, RideRecord, RideState};
 use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -72,8 +72,7 @@ macro_rules! select_rides {
         concat!(
             "SELECT ",
             job_columns!(),
-            ", r.quote_id, r.quoted_fare, r.final_fare, r.trip_distance_m, r.fare_adjustment, r.early_end, ",
-            "r.dropoff_distance_m, ",
+            ", r.quote_id, r.quoted_fare, r.final_fare, r.trip_distance_m, r.fare_adjustment, ",
             stop_columns!(p),
             ", ",
             stop_columns!(d),
@@ -107,8 +106,6 @@ fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
         final_fare: opt_json(row, "final_fare")?,
         trip_distance_m: opt_u32_col(row, "trip_distance_m")?,
         fare_adjustment: opt_named(row, "fare_adjustment", FareAdjustment::parse)?,
-        early_end: opt_named(row, "early_end", EarlyEnd::parse)?,
-        dropoff_distance_m: opt_u32_col(row, "dropoff_distance_m")?,
     };
     Ride::from_parts(job, record).map_err(|e| StoreError::Corrupt(format!("ride {job_id}: {e}")))
 }
@@ -133,8 +130,6 @@ struct RideColumns {
     final_fare: Option<String>,
     trip_distance_m: Option<i64>,
     fare_adjustment: Option<&'static str>,
-    early_end: Option<&'static str>,
-    dropoff_distance_m: Option<i64>,
 }
 
 impl RideColumns {
@@ -147,20 +142,15 @@ impl RideColumns {
                 .transpose()?,
             trip_distance_m: ride.trip_distance_m.map(i64::from),
             fare_adjustment: ride.fare_adjustment.map(FareAdjustment::as_str),
-            early_end: ride.early_end.map(EarlyEnd::as_str),
-            dropoff_distance_m: ride.dropoff_distance_m.map(i64::from),
         })
     }
 
-    /// Binds the columns in their statement order: final_fare, trip_distance_m, fare_adjustment,
-    /// early_end, dropoff_distance_m.
+    /// Binds the columns in their statement order: final_fare, trip_distance_m, fare_adjustment.
     fn bind_to<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
             .bind(self.final_fare)
             .bind(self.trip_distance_m)
             .bind(self.fare_adjustment)
-            .bind(self.early_end)
-            .bind(self.dropoff_distance_m)
     }
 }
 
@@ -175,8 +165,8 @@ async fn insert_ride(
     let quoted = to_json(&ride.quoted, "quoted fare")?;
     insert_job(conn, ride.job(), idempotency_key, now).await?;
     let query = sqlx::query(
-        "INSERT INTO rides (id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment, early_end, \
-         dropoff_distance_m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO rides (id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(ride.id().to_string())
     .bind(ride.quote_id.to_string())
@@ -459,8 +449,7 @@ impl Store {
             return Err(StoreError::Conflict);
         }
         let query = sqlx::query(
-            "UPDATE rides SET final_fare = $2, trip_distance_m = $3, fare_adjustment = $4, early_end = $5, \
-             dropoff_distance_m = $6 WHERE id = $1",
+            "UPDATE rides SET final_fare = $2, trip_distance_m = $3, fare_adjustment = $4 WHERE id = $1",
         )
         .bind(ride.id().to_string());
         own.bind_to(query).execute(&mut *tx).await?;

@@ -876,7 +876,7 @@ async fn an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance(
     let bob = new_user(&store, Role::Driver, "bob").await?;
     let (ride, _) = completed_ride(&store, ann.id, bob.id, at(0)).await?;
     assert_eq!(ride.trip_distance_m, Some(6_500));
-    assert_eq!(ride.early_end, None);
+    assert_eq!(ride.early_end(), None);
     // The same columns with every field set, as a capped early end would leave them.
     let before = ride.version();
     let ride = Ride::from_flat(FlatRide {

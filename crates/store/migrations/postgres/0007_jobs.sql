@@ -160,7 +160,9 @@ ALTER TABLE rides
     DROP COLUMN pin_failed_attempts, DROP COLUMN pickup_eta_s, DROP COLUMN excluded_drivers,
     DROP COLUMN requested_at, DROP COLUMN assigned_at, DROP COLUMN arrived_at, DROP COLUMN started_at,
     DROP COLUMN ended_at, DROP COLUMN cancelled_by, DROP COLUMN cancel_fee_minor, DROP COLUMN cancel_fee_currency,
-    DROP COLUMN no_driver_reason, DROP COLUMN idempotency_key, DROP COLUMN version, DROP COLUMN updated_at;
+    DROP COLUMN no_driver_reason, DROP COLUMN idempotency_key, DROP COLUMN version, DROP COLUMN updated_at,
+    -- a ride's early end and distance from the drop-off are its drop-off stop's completion (copied above)
+    DROP COLUMN early_end, DROP COLUMN dropoff_distance_m;
 ALTER TABLE rides ADD FOREIGN KEY (id) REFERENCES jobs (id);
 
 CREATE INDEX job_workers_worker ON job_workers (worker_id);

@@ -202,19 +202,17 @@ CREATE TABLE ratings_new (
 INSERT INTO ratings_new (job_id, from_id, to_id, stars, comment, at)
 SELECT ride_id, from_id, to_id, stars, comment, at FROM ratings;
 
+-- A ride's early end and distance from the drop-off are its drop-off stop's completion (copied above).
 CREATE TABLE rides_new (
-    id                 TEXT PRIMARY KEY NOT NULL REFERENCES jobs (id),
-    quote_id           TEXT NOT NULL UNIQUE, -- a quote makes at most one ride
-    quoted_fare        TEXT NOT NULL,
-    final_fare         TEXT,
-    trip_distance_m    BIGINT,
-    fare_adjustment    TEXT,
-    early_end          TEXT,
-    dropoff_distance_m BIGINT
+    id              TEXT PRIMARY KEY NOT NULL REFERENCES jobs (id),
+    quote_id        TEXT NOT NULL UNIQUE, -- a quote makes at most one ride
+    quoted_fare     TEXT NOT NULL,
+    final_fare      TEXT,
+    trip_distance_m BIGINT,
+    fare_adjustment TEXT
 );
-INSERT INTO rides_new (id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment, early_end,
-                       dropoff_distance_m)
-SELECT id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment, early_end, dropoff_distance_m
+INSERT INTO rides_new (id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment)
+SELECT id, quote_id, quoted_fare, final_fare, trip_distance_m, fare_adjustment
 FROM rides;
 
 -- Children before parents (see the top).
