@@ -529,6 +529,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
         "  {} drivers, speed ×{}, stop with Ctrl-C",
         args.drivers, args.speed
     );
+    if args.speed <= 1.0 {
+        // At real speed a trip takes a quarter of an hour: a newcomer would see nothing complete.
+        println!(
+            "  tip: `doorstep demo --speed 10` drives ten times faster, so whole rides complete within a minute or two"
+        );
+    }
 
     let (kpi_tx, mut kpi_rx) = watch::channel(doorstep_demo::Kpis::default());
     let (sim_stop_tx, mut sim_stop_rx) = watch::channel(false);
