@@ -23,6 +23,7 @@ const st = {
   quoteKey: null,
   ride: null,
   driverPos: null,
+  driverDropped: null, // the ride whose driver cancelled, until another is assigned
   eta: null, // {s, at: ms}
 };
 
@@ -300,7 +301,15 @@ function onMessage(m) {
     if (st.screen === 'ride') drawRideMap();
     return;
   }
-  if (m.type === 'driver_assigned') st.eta = { s: m.pickup_eta_s, at: Date.now() };
+  if (m.type === 'driver_assigned') {
+    st.eta = { s: m.pickup_eta_s, at: Date.now() };
+    st.driverDropped = null;
+  }
+  if (m.type === 'driver_cancelled') {
+    // Say so at once: the ride goes back to "finding a driver", and the rider must not think nothing happened.
+    st.driverDropped = m.ride_id;
+    st.driverPos = null;
+  }
   refreshRide();
 }
 
@@ -353,6 +362,9 @@ function rideScreen() {
       <button class="primary" id="again">Plan another ride</button>`;
   } else {
     body = html`
+      ${r.state === 'requested' && st.driverDropped === r.ride_id
+        ? html`<div class="notice warn" role="alert" id="driver-dropped">Your driver cancelled. We are finding you another driver, at no cost to you.</div>`
+        : ''}
       ${r.state === 'requested' ? html`<p class="loading">Finding the nearest driver…</p>` : ''}
       ${r.state === 'driver_assigned'
         ? html`<p>Your driver arrives in <strong class="countdown" id="eta" aria-live="off">${fmt.duration(etaLeft())}</strong></p>`
