@@ -242,6 +242,7 @@ function livePage() {
             <li><span class="dot" style="background:#d4a000"></span>Offered</li>
             <li><span class="dot" style="background:#e65100"></span>To pickup</li>
             <li><span class="dot" style="background:#1e4fd8"></span>On trip</li>
+            <li><span class="dot" style="background:#fff;border:2px solid #616161"></span>Stale (silent, not counted online)</li>
             <li><span class="dot" style="background:#c2185b;border-radius:2px"></span>Waiting request</li>
             <li><span class="dot" style="background:#e65100;border-radius:2px"></span>Assigned request</li>
             <li><span class="dot" style="background:#5e35b1;border-radius:2px"></span>Ride on trip</li>

@@ -115,6 +115,7 @@ on_both_backends!(
     // The operations console.
     only_admins_read_the_operations_endpoints,
     the_console_sees_drivers_rides_kpis_and_zone_demand,
+    a_silent_idle_driver_is_stale_and_not_counted_online,
     admins_receive_every_drivers_position_on_the_event_stream,
     riders_see_nearby_available_drivers_without_identities,
     // A whole ride, and requesting idempotently.

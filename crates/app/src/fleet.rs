@@ -184,6 +184,13 @@ impl DriverState {
         self.worker.route.is_empty() && self.offer.is_none()
     }
 
+    /// Whether it is online and idle but has sent no position since `fresh_since` (a closed browser, a
+    /// phone out of coverage): dispatch offers it nothing ([`Fleet::candidates`] has the same rule), so
+    /// the console shows it as stale and does not count it online.
+    pub fn is_stale(&self, fresh_since: Timestamp) -> bool {
+        self.worker.online && self.is_idle() && self.last_seen().is_none_or(|t| t < fresh_since)
+    }
+
     /// Whether the dispatcher may count on it: online with no stops to do (an offer it holds is the
     /// dispatcher's own business).
     pub fn takes_work(&self) -> bool {
@@ -400,9 +407,13 @@ impl Fleet {
         self.drivers.get(&driver)
     }
 
-    /// Number of drivers online.
-    pub fn online_count(&self) -> usize {
-        self.drivers.values().filter(|d| d.online()).count()
+    /// Number of drivers online and heard from since `fresh_since` (a driver on a ride counts even when
+    /// quiet; an idle one that went silent is stale, see [`DriverState::is_stale`]).
+    pub fn online_count(&self, fresh_since: Timestamp) -> usize {
+        self.drivers
+            .values()
+            .filter(|d| d.online() && !d.is_stale(fresh_since))
+            .count()
     }
 
     /// Number of drivers in the available index.
@@ -538,7 +549,8 @@ impl Fleet {
                 .is_none_or(|last| at.millis_since(last) >= push_interval_ms);
             if console_due {
                 d.last_console_push = Some(at);
-                outcome.console = Some((crate::ops::status_name(d), p, at));
+                // A driver that just reported a position is not stale.
+                outcome.console = Some((crate::ops::status_name(d, at), p, at));
             }
         }
         let newly_unsaved = moved && !d.unsaved;

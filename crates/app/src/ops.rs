@@ -19,7 +19,8 @@ const SERIES_SECS: i64 = 2 * 3600;
 pub struct DriverSnapshot {
     /// The driver.
     pub driver: UserId,
-    /// `available`, `offered`, `to_pickup`, `on_trip` or `offline` (offline but finishing a ride).
+    /// `available`, `stale` (online, idle and silent for longer than the dispatcher waits), `offered`,
+    /// `to_pickup`, `on_trip` or `offline` (offline but finishing a ride).
     pub status: &'static str,
     /// Last reported position.
     pub position: Option<LatLng>,
@@ -112,9 +113,10 @@ fn require_admin(user: &User) -> Result<(), AppError> {
 }
 
 /// The console's name of what a driver is doing, derived from its route and offer
-/// ([`DriverState::activity`]).
-pub fn status_name(driver: &DriverState) -> &'static str {
+/// ([`DriverState::activity`]); an idle online driver not heard from since `fresh_since` is `stale`.
+pub fn status_name(driver: &DriverState, fresh_since: Timestamp) -> &'static str {
     match driver.activity() {
+        Activity::Idle if driver.is_stale(fresh_since) => "stale",
         Activity::Idle if driver.online() => "available",
         Activity::Idle => "offline",
         Activity::Offered(_) => "offered",
@@ -124,14 +126,23 @@ pub fn status_name(driver: &DriverState) -> &'static str {
 }
 
 impl App {
+    /// The oldest last position an idle online driver may have and still be offered rides (and be
+    /// counted online): `driver_stale_secs` ago.
+    pub fn drivers_fresh_since(&self) -> Timestamp {
+        self.clock()
+            .now()
+            .plus_secs(-self.config().driver_stale_secs)
+    }
+
     /// Every online driver and every open ride.
     pub async fn fleet_snapshot(&self, admin: &User) -> Result<FleetSnapshot, AppError> {
         require_admin(admin)?;
+        let fresh_since = self.drivers_fresh_since();
         let drivers = self.with_fleet(|f| {
             f.drivers()
                 .map(|(id, d)| DriverSnapshot {
                     driver: id,
-                    status: status_name(d),
+                    status: status_name(d, fresh_since),
                     position: d.position(),
                     last_seen: d.last_seen(),
                     ride: d.activity().job().map(RideId::from),
@@ -271,8 +282,14 @@ impl App {
             self.config().pricing.commission_bps,
         )
         .map_err(|e| AppError::Internal(format!("kpis: {e}")))?;
-        let (online, available, pending) =
-            self.with_fleet(|f| (f.online_count(), f.available_count(), f.pending_count()));
+        let fresh_since = self.drivers_fresh_since();
+        let (online, available, pending) = self.with_fleet(|f| {
+            (
+                f.online_count(fresh_since),
+                f.available_count(),
+                f.pending_count(),
+            )
+        });
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Kpis {
             at: now,

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub struct FleetDriver {
     /// The driver.
     pub driver_id: String,
-    /// `available`, `offered`, `to_pickup`, `on_trip` or `offline`.
+    /// `available`, `stale`, `offered`, `to_pickup`, `on_trip` or `offline`.
     pub status: String,
     /// Last reported position.
     pub position: Option<LatLngDto>,

@@ -36,9 +36,14 @@ pub async fn readyz(State(state): State<ApiState>) -> Response {
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<ApiState>) -> Response {
-    let (online, available, pending) = state
-        .app
-        .with_fleet(|f| (f.online_count(), f.available_count(), f.pending_count()));
+    let fresh_since = state.app.drivers_fresh_since();
+    let (online, available, pending) = state.app.with_fleet(|f| {
+        (
+            f.online_count(fresh_since),
+            f.available_count(),
+            f.pending_count(),
+        )
+    });
     metrics::gauge!("drivers_online").set(online as f64);
     metrics::gauge!("drivers_available").set(available as f64);
     metrics::gauge!("rides_waiting_for_dispatch").set(pending as f64);

@@ -196,3 +196,56 @@ pub async fn riders_see_nearby_available_drivers_without_identities(db: TestDb) 
         .expect_error(422, "invalid_coordinates");
     server.stop().await
 }
+
+/// A driver who went online and then fell silent (a closed browser) is `stale` on the console's map and
+/// not counted online, as dispatch already stops offering it rides; a driver on a ride stays counted
+/// however quiet, and a stale driver that reports again is available again.
+pub async fn a_silent_idle_driver_is_stale_and_not_counted_online(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let quiet = server.driver_at(BRYANT_PARK).await?;
+    let busy = server.driver_at(TIMES_SQUARE).await?;
+    let rider = server.signup("rider").await?;
+    server
+        .assigned_ride(&rider, &busy, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    let status_of = |fleet: &serde_json::Value, driver: &str| {
+        fleet["drivers"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|d| d["driver_id"] == driver))
+            .map(|d| d["status"].clone())
+    };
+    let fleet = server
+        .get("/v1/admin/fleet", &admin.token)
+        .await?
+        .expect(200);
+    assert_eq!(status_of(&fleet, &quiet.id), Some("available".into()));
+    let kpis = server
+        .get("/v1/admin/kpis", &admin.token)
+        .await?
+        .expect(200);
+    assert_eq!(kpis["drivers_online"], 2, "{kpis}");
+
+    server
+        .clock
+        .advance_secs(server.app.config().driver_stale_secs + 1);
+    let fleet = server
+        .get("/v1/admin/fleet", &admin.token)
+        .await?
+        .expect(200);
+    assert_eq!(status_of(&fleet, &quiet.id), Some("stale".into()));
+    assert_eq!(status_of(&fleet, &busy.id), Some("to_pickup".into()));
+    let kpis = server
+        .get("/v1/admin/kpis", &admin.token)
+        .await?
+        .expect(200);
+    assert_eq!(kpis["drivers_online"], 1, "{kpis}");
+
+    server.report_position(&quiet, BRYANT_PARK).await?;
+    let fleet = server
+        .get("/v1/admin/fleet", &admin.token)
+        .await?
+        .expect(200);
+    assert_eq!(status_of(&fleet, &quiet.id), Some("available".into()));
+    server.stop().await
+}
