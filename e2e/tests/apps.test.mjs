@@ -56,8 +56,11 @@ test('a rider signs up and a demo driver takes the ride from assignment to the r
   await chooseTrip(page, 'Midtown Center', 'Murray Hill');
   await screenshot(page, 'rider-quote-390');
   assert.match(await page.locator('#quote-fare').textContent(), /^\$\d+\.\d\d$/);
+  // A new screen starts at its top, whatever the last one was scrolled to.
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   await page.getByRole('button', { name: 'Request ride' }).click();
   await page.locator('#ride-state').waitFor();
+  assert.equal(await page.evaluate(() => window.scrollY), 0, 'the ride screen starts at its top');
   await page.locator('#ride-state[data-state="driver_assigned"], #ride-state[data-state="driver_arrived"]').waitFor({ timeout: 60000 });
   assert.match(await page.locator('#pin').textContent(), /^\d{4}$/);
   // The assigned driver's position arrives over the WebSocket (driver_location) and is drawn.
@@ -72,7 +75,9 @@ test('a rider signs up and a demo driver takes the ride from assignment to the r
   await page.getByRole('button', { name: 'Cancel ride' }).click();
   await page.locator('#cancel-fee').waitFor();
   await screenshot(page, 'rider-cancel-390');
-  await page.getByRole('button', { name: 'Keep ride' }).click();
+  // Escape keeps the ride and gives focus back to the button that opened the dialog.
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'cancel', null, { timeout: 5000 });
   // The demo driver arrives, starts with the PIN and completes: the receipt follows.
   await page.locator('#receipt-title').waitFor({ timeout: 150000 });
   assert.match(await page.locator('#final-fare').textContent(), /^\$\d+\.\d\d$/);

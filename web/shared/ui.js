@@ -52,8 +52,13 @@ export function render(el, markup) {
   }
 }
 
-/** Moves focus to the first heading of a freshly shown screen so that screen readers announce it. */
+/**
+ * A freshly shown screen starts at its top (not at the last screen's scroll, which hid the header) and
+ * moves focus to its first heading so that screen readers announce it.
+ */
 export function focusHeading(el) {
+  window.scrollTo(0, 0);
+  el.scrollTop = 0;
   const h = el.querySelector('h1, h2');
   if (h) {
     h.setAttribute('tabindex', '-1');
@@ -152,8 +157,21 @@ export function authScreen(el, api, { title, signupRole, expectRole, onDone }) {
   draw();
 }
 
-/** Opens a modal confirmation dialog; resolves true if confirmed. */
+// The id of the last element outside a dialog that had focus: the button that opens a dialog is often
+// disabled while its action runs (`busy`), which takes focus from it before the dialog opens.
+let lastFocusedId = null;
+document.addEventListener('focusin', (e) => {
+  const t = e.target;
+  if (t instanceof Element && t.id && !t.closest('dialog')) lastFocusedId = t.id;
+});
+
+/**
+ * Opens a modal confirmation dialog; resolves true if confirmed. However it closes (a button, Escape),
+ * focus goes back to what had it before, found again by id if the screen re-rendered meanwhile.
+ */
 export function confirmDialog({ title, body, confirm, cancel = 'Keep', danger = false }) {
+  const active = document.activeElement;
+  const openerId = (active && active !== document.body && active.id) || lastFocusedId;
   return new Promise((resolve) => {
     const d = document.createElement('dialog');
     d.setAttribute('aria-labelledby', 'dlg-title');
@@ -168,6 +186,11 @@ export function confirmDialog({ title, body, confirm, cancel = 'Keep', danger = 
     d.addEventListener('close', () => {
       resolve(d.returnValue === 'yes');
       d.remove();
+      // After the caller's own reaction to the answer (re-enabling or re-rendering its button).
+      setTimeout(() => {
+        const back = openerId && document.getElementById(openerId);
+        if (back && !document.querySelector('dialog[open]')) back.focus();
+      }, 0);
     });
     d.showModal();
   });
