@@ -46,6 +46,48 @@ impl OfferState {
         .into_iter()
         .find(|x| x.as_str() == s)
     }
+
+    /// The offer's worker answers it (`to`: accepted or declined) at `now`. Refused if `by` is not
+    /// `worker`, the offer is no longer pending, or `now` is past `expires_at`; the one rule for every
+    /// kind of offer.
+    pub fn answer(
+        &mut self,
+        to: OfferState,
+        by: UserId,
+        worker: UserId,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), OfferError> {
+        if by != worker {
+            return Err(OfferError::NotYours);
+        }
+        if *self != OfferState::Pending {
+            return Err(OfferError::NotPending(*self));
+        }
+        if now > expires_at {
+            return Err(OfferError::Expired);
+        }
+        *self = to;
+        Ok(())
+    }
+
+    /// A pending offer past `expires_at` becomes expired; returns whether it changed.
+    pub fn expire_if_due(&mut self, expires_at: Timestamp, now: Timestamp) -> bool {
+        self.leave_pending(OfferState::Expired, now > expires_at)
+    }
+
+    /// A pending offer is withdrawn; returns whether it changed.
+    pub fn withdraw(&mut self) -> bool {
+        self.leave_pending(OfferState::Withdrawn, true)
+    }
+
+    fn leave_pending(&mut self, to: OfferState, when: bool) -> bool {
+        let changes = *self == OfferState::Pending && when;
+        if changes {
+            *self = to;
+        }
+        changes
+    }
 }
 
 /// Why an answer to an offer was refused.
@@ -88,48 +130,23 @@ pub struct Offer {
 impl Offer {
     /// The driver accepts. Refused if the offer is someone else's, no longer pending, or past its deadline.
     pub fn accept(&mut self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
-        self.check_answer(by, now)?;
-        self.state = OfferState::Accepted;
-        Ok(())
+        self.state
+            .answer(OfferState::Accepted, by, self.driver, self.expires_at, now)
     }
 
     /// The driver declines.
     pub fn decline(&mut self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
-        self.check_answer(by, now)?;
-        self.state = OfferState::Declined;
-        Ok(())
+        self.state
+            .answer(OfferState::Declined, by, self.driver, self.expires_at, now)
     }
 
     /// Marks a pending offer expired once its deadline has passed; returns whether it changed.
     pub fn expire_if_due(&mut self, now: Timestamp) -> bool {
-        if self.state == OfferState::Pending && now > self.expires_at {
-            self.state = OfferState::Expired;
-            true
-        } else {
-            false
-        }
+        self.state.expire_if_due(self.expires_at, now)
     }
 
     /// Withdraws a pending offer (the ride was cancelled); returns whether it changed.
     pub fn withdraw(&mut self) -> bool {
-        if self.state == OfferState::Pending {
-            self.state = OfferState::Withdrawn;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn check_answer(&self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
-        if by != self.driver {
-            return Err(OfferError::NotYours);
-        }
-        if self.state != OfferState::Pending {
-            return Err(OfferError::NotPending(self.state));
-        }
-        if now > self.expires_at {
-            return Err(OfferError::Expired);
-        }
-        Ok(())
+        self.state.withdraw()
     }
 }

@@ -45,53 +45,28 @@ pub struct RouteOffer {
 impl RouteOffer {
     /// The worker accepts. Refused if the offer is someone else's, no longer pending, or past its deadline.
     pub fn accept(&mut self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
-        self.check_answer(by, now)?;
-        self.state = OfferState::Accepted;
-        Ok(())
+        self.state
+            .answer(OfferState::Accepted, by, self.worker, self.expires_at, now)
     }
 
     /// The worker declines.
     pub fn decline(&mut self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
-        self.check_answer(by, now)?;
-        self.state = OfferState::Declined;
-        Ok(())
+        self.state
+            .answer(OfferState::Declined, by, self.worker, self.expires_at, now)
     }
 
     /// Marks a pending offer expired once its deadline has passed; returns whether it changed.
     pub fn expire_if_due(&mut self, now: Timestamp) -> bool {
-        if self.state == OfferState::Pending && now > self.expires_at {
-            self.state = OfferState::Expired;
-            true
-        } else {
-            false
-        }
+        self.state.expire_if_due(self.expires_at, now)
     }
 
     /// Withdraws a pending offer (one of its jobs went away); returns whether it changed.
     pub fn withdraw(&mut self) -> bool {
-        if self.state == OfferState::Pending {
-            self.state = OfferState::Withdrawn;
-            true
-        } else {
-            false
-        }
+        self.state.withdraw()
     }
 
     /// Whether the offer covers `job`.
     pub fn covers(&self, job: JobId) -> bool {
         self.jobs.contains(&job)
-    }
-
-    fn check_answer(&self, by: UserId, now: Timestamp) -> Result<(), OfferError> {
-        if by != self.worker {
-            return Err(OfferError::NotYours);
-        }
-        if self.state != OfferState::Pending {
-            return Err(OfferError::NotPending(self.state));
-        }
-        if now > self.expires_at {
-            return Err(OfferError::Expired);
-        }
-        Ok(())
     }
 }
