@@ -1,4 +1,6 @@
-// Formatting of money, durations, distances and times for display. Money is `{amount: minor units, currency}`.
+import { locale } from './i18n.js';
+
+// Formatting (in the current locale) of money, durations, distances and times for display. Money is `{amount: minor units, currency}`.
 
 const moneyFormats = new Map();
 
@@ -7,7 +9,7 @@ export function money(m) {
   const currency = m.currency || 'USD';
   let f = moneyFormats.get(currency);
   if (!f) {
-    f = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    f = new Intl.NumberFormat(locale(), { style: 'currency', currency });
     moneyFormats.set(currency, f);
   }
   const digits = f.resolvedOptions().maximumFractionDigits;
@@ -35,17 +37,17 @@ export function distance(m) {
 
 export function time(iso) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit', second: '2-digit' });
+  return new Date(iso).toLocaleTimeString(locale(), { hour: 'numeric', minute: '2-digit', second: '2-digit' });
 }
 
 export function shortTime(iso) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' });
+  return new Date(iso).toLocaleTimeString(locale(), { hour: 'numeric', minute: '2-digit' });
 }
 
 export function dateTime(iso) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleString('en-US', { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+  return new Date(iso).toLocaleString(locale(), { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
 }
 
 export function percent(x) {
