@@ -374,6 +374,36 @@ pub struct QuoteResponse {
     pub duration_s: u32,
     /// The quote can be used until then.
     pub expires_at: String,
+    /// The likely wait: seconds for the fastest idle car within the dispatcher's reach to get to the
+    /// pickup, from current supply; null when there is none (`no_eta_reason` says why).
+    pub pickup_eta_s: Option<u32>,
+    /// Idle cars within the dispatcher's reach of the pickup now.
+    pub drivers_nearby: u32,
+    /// Why `pickup_eta_s` is null: `no_drivers_nearby` (a request now would most likely end soon as
+    /// `no_driver_available`); null when there is an estimate.
+    #[schema(value_type = Option<NoEtaReason>)]
+    pub no_eta_reason: Option<String>,
+}
+
+/// Why a quote has no pickup estimate.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoEtaReason {
+    /// No idle car with a fresh position is within the dispatcher's reach of the pickup.
+    NoDriversNearby,
+}
+
+impl QuoteResponse {
+    /// The quote with the likely wait from current supply.
+    pub fn with_supply(mut self, supply: doorstep_app::contact::PickupSupply) -> QuoteResponse {
+        self.pickup_eta_s = supply.pickup_eta_s;
+        self.drivers_nearby = supply.drivers_nearby;
+        self.no_eta_reason = supply
+            .pickup_eta_s
+            .is_none()
+            .then(|| "no_drivers_nearby".to_owned());
+        self
+    }
 }
 
 impl From<&doorstep_domain::quote::Quote> for QuoteResponse {
@@ -386,6 +416,9 @@ impl From<&doorstep_domain::quote::Quote> for QuoteResponse {
             distance_m: q.fare.distance_m,
             duration_s: q.fare.duration_s,
             expires_at: rfc3339(q.expires_at),
+            pickup_eta_s: None,
+            drivers_nearby: 0,
+            no_eta_reason: None,
         }
     }
 }
@@ -449,8 +482,14 @@ pub struct RideView {
     pub cancel_fee: Option<MoneyDto>,
     /// The fee the rider would pay to cancel right now (null: free).
     pub cancel_fee_now: Option<MoneyDto>,
-    /// Why no driver was found.
+    /// Why no driver was found (see [`NoDriverReasonName`]).
+    #[schema(value_type = Option<NoDriverReasonName>)]
     pub no_driver_reason: Option<String>,
+    /// Who is coming: the assigned driver's name, initials, car and rating, for the ride's rider, its
+    /// driver and admins, from assignment until the trip ends (after a completed trip without the
+    /// rating, as on a receipt); null before assignment and for a ride that ended otherwise. Filled in
+    /// by `GET /v1/rides/{ride_id}`; null in other answers.
+    pub driver: Option<DriverCardDto>,
     /// Metres the final fare is charged for, once completed: the distance driven, summed from the
     /// driver's accepted positions.
     pub trip_distance_m: Option<u32>,
@@ -523,6 +562,7 @@ impl RideView {
             cancel_fee: ride.cancel_fee().map(Into::into),
             cancel_fee_now: cancel_fee_now.map(Into::into),
             no_driver_reason: ride.no_driver_reason().map(|r| r.as_str().to_owned()),
+            driver: None,
             trip_distance_m: ride.trip_distance_m,
             fare_adjustment: ride.fare_adjustment.map(|a| a.as_str().to_owned()),
             early_end: ride.early_end().map(|e| e.as_str().to_owned()),
@@ -853,6 +893,9 @@ pub enum EventBodyV1 {
         driver: String,
         /// Estimated seconds to the pickup.
         pickup_eta_s: u32,
+        /// Who is coming, at assignment (absent for rides assigned before it was recorded).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        driver_card: Option<DriverCardDto>,
     },
     /// The driver is at the pickup.
     DriverArrived {
@@ -895,8 +938,20 @@ pub enum EventBodyV1 {
     },
     /// Dispatch gave up.
     NoDriverAvailable {
-        /// `no_drivers_nearby` or `all_drivers_declined`.
+        /// Why (see [`NoDriverReasonName`]).
+        #[schema(value_type = NoDriverReasonName)]
         reason: String,
+    },
+    /// The rider or the driver sent the other a message (sent to both).
+    MessageSent {
+        /// The message.
+        message_id: String,
+        /// Who sent it.
+        from: String,
+        /// `customer` (the rider) or `worker` (the driver).
+        sender: String,
+        /// What it says.
+        text: String,
     },
     /// A wrong PIN was entered.
     PinAttemptFailed {
@@ -935,9 +990,11 @@ impl From<&RideEvent> for EventBodyV1 {
             RideEvent::DriverAssigned {
                 driver,
                 pickup_eta_s,
+                driver_card,
             } => EventBodyV1::DriverAssigned {
                 driver: driver.to_string(),
                 pickup_eta_s: *pickup_eta_s,
+                driver_card: driver_card.as_ref().map(DriverCardDto::from),
             },
             RideEvent::DriverArrived { driver } => EventBodyV1::DriverArrived {
                 driver: driver.to_string(),
@@ -971,6 +1028,17 @@ impl From<&RideEvent> for EventBodyV1 {
             },
             RideEvent::NoDriverAvailable { reason } => EventBodyV1::NoDriverAvailable {
                 reason: reason.as_str().to_owned(),
+            },
+            RideEvent::MessageSent {
+                message_id,
+                from,
+                sender,
+                text,
+            } => EventBodyV1::MessageSent {
+                message_id: message_id.to_string(),
+                from: from.to_string(),
+                sender: sender.as_str().to_owned(),
+                text: text.clone(),
             },
             RideEvent::PinAttemptFailed { attempts_left } => EventBodyV1::PinAttemptFailed {
                 attempts_left: *attempts_left,
@@ -1040,6 +1108,32 @@ mod event_wire_tests {
             RideEvent::DriverAssigned {
                 driver,
                 pickup_eta_s: 240,
+                driver_card: None,
+            },
+            RideEvent::DriverAssigned {
+                driver,
+                pickup_eta_s: 240,
+                driver_card: Some(doorstep_domain::contact::DriverCard {
+                    driver,
+                    name: "Ada Lovelace".to_owned(),
+                    initials: "AL".to_owned(),
+                    vehicle: Some(doorstep_domain::contact::Vehicle {
+                        make: "Toyota".to_owned(),
+                        model: "Prius".to_owned(),
+                        colour: "Blue".to_owned(),
+                        plate: "T123 456C".to_owned(),
+                    }),
+                    rating: Some(doorstep_domain::contact::RatingSummary {
+                        average: 4.5,
+                        count: 2,
+                    }),
+                }),
+            },
+            RideEvent::MessageSent {
+                message_id: doorstep_domain::MessageId::from_uuid(uuid::Uuid::now_v7()),
+                from: driver,
+                sender: doorstep_domain::contact::Sender::Worker,
+                text: "At the corner".to_owned(),
             },
             RideEvent::DriverArrived { driver },
             RideEvent::Started { driver },
@@ -1061,6 +1155,9 @@ mod event_wire_tests {
             RideEvent::DriverCancelled { driver },
             RideEvent::NoDriverAvailable {
                 reason: NoDriverReason::AllDriversDeclined,
+            },
+            RideEvent::NoDriverAvailable {
+                reason: NoDriverReason::DriverCancelledNoReplacement,
             },
             RideEvent::PinAttemptFailed { attempts_left: 2 },
             RideEvent::PinLocked,
@@ -1099,4 +1196,135 @@ mod event_wire_tests {
         }
         Ok(())
     }
+}
+
+/// Why dispatch found no driver for a ride.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDriverReasonName {
+    /// No online driver was within reach of the pickup and none was ever offered the ride: ended early
+    /// (after `--no-driver-grace-secs`, 6 s by default), not after the pickup limit.
+    NoDriversNearby,
+    /// Every driver offered the ride declined, and nobody else was in reach.
+    AllOffersDeclined,
+    /// At least one offer lapsed unanswered, and nobody else was in reach.
+    OffersExpired,
+    /// A driver accepted and then cancelled, and no other driver took the ride.
+    DriverCancelledNoReplacement,
+    /// Drivers were within reach but none became free before the pickup limit.
+    TimedOut,
+    /// Rides that ended before the reasons above existed: offers declined or expired, undistinguished.
+    AllDriversDeclined,
+}
+
+/// A driver's car, as registered and as riders see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VehicleDto {
+    /// Make, trimmed.
+    #[schema(schema_with = crate::schema::vehicle_text)]
+    pub make: String,
+    /// Model, trimmed.
+    #[schema(schema_with = crate::schema::vehicle_text)]
+    pub model: String,
+    /// Colour, trimmed.
+    #[schema(schema_with = crate::schema::vehicle_text)]
+    pub colour: String,
+    /// Number plate: kept upper-cased, with single spaces.
+    #[schema(schema_with = crate::schema::plate)]
+    pub plate: String,
+}
+
+impl From<&doorstep_domain::contact::Vehicle> for VehicleDto {
+    fn from(v: &doorstep_domain::contact::Vehicle) -> Self {
+        VehicleDto {
+            make: v.make.clone(),
+            model: v.model.clone(),
+            colour: v.colour.clone(),
+            plate: v.plate.clone(),
+        }
+    }
+}
+
+/// The ratings a driver received.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RatingSummaryDto {
+    /// Mean stars, 1 to 5.
+    pub average: f64,
+    /// How many ratings.
+    pub count: u32,
+}
+
+/// Who is coming.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DriverCardDto {
+    /// The driver.
+    pub driver: String,
+    /// Display name.
+    pub name: String,
+    /// Initials, for an avatar.
+    pub initials: String,
+    /// The car (null if the driver registered none).
+    pub vehicle: Option<VehicleDto>,
+    /// Ratings received (null before the first, and on a completed ride's receipt).
+    pub rating: Option<RatingSummaryDto>,
+}
+
+impl From<&doorstep_domain::contact::DriverCard> for DriverCardDto {
+    fn from(c: &doorstep_domain::contact::DriverCard) -> Self {
+        DriverCardDto {
+            driver: c.driver.to_string(),
+            name: c.name.clone(),
+            initials: c.initials.clone(),
+            vehicle: c.vehicle.as_ref().map(VehicleDto::from),
+            rating: c.rating.map(|r| RatingSummaryDto {
+                average: r.average,
+                count: r.count,
+            }),
+        }
+    }
+}
+
+/// `POST /v1/rides/{ride_id}/messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MessageBody {
+    /// What to say, trimmed.
+    #[schema(schema_with = crate::schema::message_text)]
+    pub text: String,
+}
+
+/// A message between a ride's rider and driver.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDto {
+    /// Identity.
+    pub message_id: String,
+    /// The ride.
+    pub ride_id: String,
+    /// Who sent it.
+    pub from: String,
+    /// `customer` (the rider) or `worker` (the driver).
+    pub sender: String,
+    /// What it says.
+    pub text: String,
+    /// When it was sent (RFC 3339).
+    pub at: String,
+}
+
+impl From<&doorstep_domain::contact::JobMessage> for MessageDto {
+    fn from(m: &doorstep_domain::contact::JobMessage) -> Self {
+        MessageDto {
+            message_id: m.id.to_string(),
+            ride_id: m.job.to_string(),
+            from: m.from.to_string(),
+            sender: m.sender.as_str().to_owned(),
+            text: m.text.clone(),
+            at: rfc3339(m.at),
+        }
+    }
+}
+
+/// A ride's messages, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    /// The messages.
+    pub messages: Vec<MessageDto>,
 }

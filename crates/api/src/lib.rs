@@ -112,7 +112,7 @@ fn api_routes() -> (
 ) {
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Rider};
-    use routes::{admin, auth, drivers, events, ops, rides};
+    use routes::{admin, auth, contact, drivers, events, ops, rides};
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
@@ -135,6 +135,10 @@ fn api_routes() -> (
         .add(Access::Roles(&[Rider, Admin]), routes!(rides::reissue_pin))
         .add(DRIVER, routes!(rides::complete))
         .add(Access::Roles(&[Rider, Driver]), routes!(rides::rate))
+        .add(RIDE_PARTIES, routes!(contact::list))
+        .add(RIDE_PARTIES, routes!(contact::send))
+        .add(DRIVER, routes!(contact::put_vehicle))
+        .add(DRIVER, routes!(contact::get_vehicle))
         .add(DRIVER, routes!(drivers::online))
         .add(DRIVER, routes!(drivers::offline))
         .add(DRIVER, routes!(drivers::locations))

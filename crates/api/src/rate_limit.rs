@@ -49,8 +49,13 @@ pub struct Limiter {
     app: doorstep_app::App,
     by_token: Arc<DefaultKeyedRateLimiter<doorstep_domain::UserId>>,
     by_ip: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// Chat messages per sender, on top of the request quota.
+    messages: Arc<DefaultKeyedRateLimiter<doorstep_domain::UserId>>,
     seen: Arc<AtomicU64>,
 }
+
+/// Chat messages a sender may send at once, and per second after that.
+pub const MESSAGE_BURST: u32 = 10;
 
 fn quota(per_sec: u32, burst: u32) -> Quota {
     let rate = NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -71,8 +76,18 @@ impl Limiter {
                 limits.per_ip_per_sec,
                 limits.per_ip_burst,
             ))),
+            messages: Arc::new(RateLimiter::keyed(quota(1, MESSAGE_BURST))),
             seen: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Takes one chat message from `user`'s allowance: `Err` with the seconds to wait when it is used up.
+    pub fn check_message(&self, user: doorstep_domain::UserId) -> Result<(), u64> {
+        self.messages.check_key(&user).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+        })
     }
 
     /// Takes one request from `user`'s allowance: `Err` with the seconds to wait when it is used up.
@@ -94,7 +109,8 @@ pub fn rate_limited() -> ApiError {
     )
 }
 
-fn too_many(wait_secs: u64) -> Response {
+/// 429 `rate_limited` with `Retry-After`.
+pub(crate) fn too_many(wait_secs: u64) -> Response {
     let mut response = rate_limited().into_response();
     if let Ok(v) = HeaderValue::from_str(&wait_secs.max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -109,6 +125,7 @@ pub async fn limit(State(state): State<ApiState>, mut request: Request, next: Ne
     if limiter.seen.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
         limiter.by_token.retain_recent();
         limiter.by_ip.retain_recent();
+        limiter.messages.retain_recent();
     }
     // Pages, scripts and map data of the web apps are not metered: one app load is a dozen requests.
     if request.method() == axum::http::Method::GET && !request.uri().path().starts_with("/v1/") {

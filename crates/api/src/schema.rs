@@ -151,6 +151,34 @@ pub fn rating_comment() -> RefOr<Schema> {
     )
 }
 
+/// A vehicle's make, model or colour.
+pub fn vehicle_text() -> RefOr<Schema> {
+    text(
+        &doorstep_domain::contact::VEHICLE_TEXT,
+        "Trimmed; no control, bidirectional or zero-width characters",
+    )
+}
+
+/// A number plate.
+pub fn plate() -> RefOr<Schema> {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(doorstep_domain::contact::PLATE_MAX_CHARS))
+        .pattern(Some(doorstep_domain::contact::PLATE_PATTERN))
+        .description(Some(
+            "Letters and digits, with spaces or hyphens after the first; kept upper-cased",
+        ))
+        .into()
+}
+
+/// A message's text.
+pub fn message_text() -> RefOr<Schema> {
+    text(
+        &doorstep_domain::contact::MESSAGE_TEXT,
+        "Trimmed, not blank; line breaks allowed, other control and bidirectional characters not",
+    )
+}
+
 /// The stars of a rating.
 pub fn stars() -> RefOr<Schema> {
     let stars = doorstep_domain::rating::STARS;

@@ -16,6 +16,10 @@ pub struct AppConfig {
     pub offer_timeout_secs: i64,
     /// How long a ride may wait for a driver before it ends as `no_driver_available`.
     pub pickup_limit_secs: i64,
+    /// A ride that no driver can reach (none online, fresh and not excluded within `max_pickup_km`)
+    /// for this many seconds ends at once as `no_driver_available` instead of waiting out
+    /// `pickup_limit_secs`.
+    pub no_driver_grace_secs: i64,
     /// Drivers farther than this from a pickup (straight line) are not offered it.
     pub max_pickup_km: f64,
     /// How many nearest drivers per request the dispatcher considers.
@@ -59,6 +63,7 @@ impl Default for AppConfig {
             batch_window: Duration::from_secs(2),
             offer_timeout_secs: 15,
             pickup_limit_secs: 300,
+            no_driver_grace_secs: 6,
             max_pickup_km: 5.0,
             candidates_per_request: 30,
             driver_stale_secs: 60,

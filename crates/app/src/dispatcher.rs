@@ -19,8 +19,8 @@
 use crate::App;
 use crate::bus::{BusMessage, RepositionSuggestion};
 use doorstep_dispatch::{
-    Action, DispatchConfig, Dispatcher, Forecast, Input, OfferNo, OpenJob, Planar, RouteStop,
-    TravelTime, Unfulfilled, Window,
+    Action, DispatchConfig, Dispatcher, Forecast, Input, JobHistory, OfferNo, OpenJob, Planar,
+    RouteStop, TravelTime, Unfulfilled, Window,
 };
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::ride::{NoDriverReason, Ride, RideState};
@@ -227,6 +227,31 @@ pub fn core_config(app: &App) -> DispatchConfig {
         reposition_max_km: 3.0,
         reposition_horizon_secs: 300.0,
         cell_km: 0.5,
+        give_up_unreachable_secs: c.no_driver_grace_secs as f64,
+    }
+}
+
+/// The ride's reason for the core's verdict.
+pub fn no_driver_reason(reason: Unfulfilled) -> NoDriverReason {
+    match reason {
+        Unfulfilled::NoWorkerNearby => NoDriverReason::NoDriversNearby,
+        Unfulfilled::AllOffersDeclined => NoDriverReason::AllOffersDeclined,
+        Unfulfilled::OffersExpired => NoDriverReason::OffersExpired,
+        Unfulfilled::WorkerCancelled => NoDriverReason::DriverCancelledNoReplacement,
+        Unfulfilled::TimedOut => NoDriverReason::TimedOut,
+    }
+}
+
+/// What the record says happened to a waiting ride's offers: declined, expired, and accepted ones (a
+/// ride that waits again after an accepted offer was cancelled by that driver).
+pub fn history_of(offers: &[Offer]) -> JobHistory {
+    let count = |state: OfferState| {
+        u32::try_from(offers.iter().filter(|o| o.state == state).count()).unwrap_or(u32::MAX)
+    };
+    JobHistory {
+        declined: count(OfferState::Declined),
+        expired: count(OfferState::Expired),
+        worker_cancelled: count(OfferState::Accepted),
     }
 }
 
@@ -239,8 +264,17 @@ pub fn new_core(app: &App) -> Core {
     )
 }
 
-/// The job of a ride: its pickup (waiting from the request for the pickup limit) and drop-off.
-fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
+/// The job of a ride: its pickup (waiting from the request for the pickup limit) and drop-off, with
+/// what the record says happened to its offers.
+async fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
+    let history = match app.store().offers_of_ride(ride.id()).await {
+        Ok(offers) => history_of(&offers),
+        // The core keeps the counts it saw itself; the reason may miss older ones.
+        Err(e) => {
+            tracing::warn!(ride_id = %ride.id(), error = %e, "dispatcher could not read a ride's offers");
+            JobHistory::default()
+        }
+    };
     let requested = secs(ride.requested_at());
     #[allow(clippy::cast_precision_loss, reason = "seconds of configuration")]
     let limit = app.config().pickup_limit_secs as f64;
@@ -270,6 +304,7 @@ fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
         // Far above any pickup ETA: serve as many rides as possible, then minimise their ETAs.
         unassigned_cost: 1.0e7,
         excluded: ride.excluded_drivers().to_vec(),
+        history,
     }
 }
 
@@ -421,8 +456,8 @@ impl Shell {
             Ok(Some(ride)) if ride.state() == RideState::Requested => {
                 self.unread.remove(&id);
                 if !self.inherited.contains_key(&id) {
-                    self.core
-                        .handle(Input::JobOpened(open_job(app, &ride)), now);
+                    let job = open_job(app, &ride).await;
+                    self.core.handle(Input::JobOpened(job), now);
                 }
             }
             Ok(_) => {
@@ -555,8 +590,8 @@ impl Shell {
         for ride in waiting {
             if !self.core.holds(ride.id()) && !self.inherited.contains_key(&ride.id()) {
                 metrics::counter!("dispatch_reconciled_total").increment(1);
-                self.core
-                    .handle(Input::JobOpened(open_job(app, &ride)), now);
+                let job = open_job(app, &ride).await;
+                self.core.handle(Input::JobOpened(job), now);
             }
         }
     }
@@ -600,10 +635,7 @@ impl Shell {
                 }
             }
             Action::Unfulfilled { job, reason } => {
-                let reason = match reason {
-                    Unfulfilled::NoWorkerNearby => NoDriverReason::NoDriversNearby,
-                    Unfulfilled::AllWorkersDeclined => NoDriverReason::AllDriversDeclined,
-                };
+                let reason = no_driver_reason(reason);
                 match give_up(app, job, reason).await {
                     Ok(()) => {
                         self.core.handle(Input::JobGone(job), now_s);

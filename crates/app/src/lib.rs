@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod contact;
 pub mod dispatcher;
 pub mod drivers;
 pub mod error;

@@ -86,6 +86,7 @@ pub(crate) fn audience_of(ride: &Ride, event: &RideEvent) -> Audience {
             driver: None,
         },
         RideEvent::DriverAssigned { .. }
+        | RideEvent::MessageSent { .. }
         | RideEvent::DriverArrived { .. }
         | RideEvent::Started { .. }
         | RideEvent::Completed { .. }
@@ -632,7 +633,11 @@ impl App {
         let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         offer.accept(driver.id, now)?;
-        let event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
+        let mut event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
+        // Who is coming, as the rider sees it from now on.
+        if let RideEvent::DriverAssigned { driver_card, .. } = &mut event {
+            *driver_card = Some(self.driver_card(driver.id).await?);
+        }
         self.commit(&ride, from, expected, &[offer], &[event], None)
             .await?;
         self.apply_committed(&ride, None);

@@ -70,13 +70,69 @@ impl<P> Forecast<P> for NoForecast {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OfferNo(pub u64);
 
-/// Why a job found no worker.
+/// Why a job found no worker: what really happened, from the job's [`JobHistory`] (first match).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unfulfilled {
-    /// No worker could reach it in time.
+    /// A worker accepted the job, then cancelled, and no other worker took it.
+    WorkerCancelled,
+    /// Offers were made and at least one lapsed unanswered (or its worker left); nobody else was left.
+    OffersExpired,
+    /// Offers were made and every one was declined; nobody else was left.
+    AllOffersDeclined,
+    /// No offer was ever made, and no free worker was ever within reach (ended as soon as
+    /// [`DispatchConfig::give_up_unreachable_secs`] passed with nobody in reach).
     NoWorkerNearby,
-    /// Workers were offered the job and every one declined or let the offer expire.
-    AllWorkersDeclined,
+    /// No offer was ever made, although workers were within reach at some time: none became free to
+    /// take it before its deadline.
+    TimedOut,
+}
+
+impl Unfulfilled {
+    /// The reason for a job with `history` that `seen_worker` (a free worker was within reach at
+    /// some scan) or not.
+    pub fn of(history: JobHistory, seen_worker: bool) -> Unfulfilled {
+        if history.worker_cancelled > 0 {
+            Unfulfilled::WorkerCancelled
+        } else if history.expired > 0 {
+            Unfulfilled::OffersExpired
+        } else if history.declined > 0 {
+            Unfulfilled::AllOffersDeclined
+        } else if seen_worker {
+            Unfulfilled::TimedOut
+        } else {
+            Unfulfilled::NoWorkerNearby
+        }
+    }
+}
+
+/// What happened to a job's offers so far. The shell gives what the record says when it opens the
+/// job; the core counts what it sees after that, and keeps the larger count of each when a job is
+/// opened again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobHistory {
+    /// Offers the worker declined.
+    pub declined: u32,
+    /// Offers that lapsed unanswered (or whose worker left or went offline).
+    pub expired: u32,
+    /// Workers who accepted the job and then cancelled.
+    pub worker_cancelled: u32,
+}
+
+impl JobHistory {
+    /// Each count the larger of the two.
+    #[must_use]
+    pub fn max(self, other: JobHistory) -> JobHistory {
+        JobHistory {
+            declined: self.declined.max(other.declined),
+            expired: self.expired.max(other.expired),
+            worker_cancelled: self.worker_cancelled.max(other.worker_cancelled),
+        }
+    }
+
+    /// Offers made that ended without an assignment.
+    pub fn offers_ended(self) -> u32 {
+        self.declined.saturating_add(self.expired)
+    }
 }
 
 /// A job that needs a worker.
@@ -95,6 +151,8 @@ pub struct OpenJob<J, W, P> {
     pub unassigned_cost: f64,
     /// Workers who may not be offered it (they declined, let an offer expire, or cancelled).
     pub excluded: Vec<W>,
+    /// What happened to its offers before (as the record has it).
+    pub history: JobHistory,
 }
 
 /// What happened, as the shell or the simulator tells the core.
@@ -207,6 +265,10 @@ pub struct DispatchConfig {
     pub reposition_horizon_secs: f64,
     /// The grid cell of the worker index, km.
     pub cell_km: f64,
+    /// A waiting job whose scans have found no free worker within reach (none online, fresh and not
+    /// excluded) for this long ends unfulfilled at once, instead of waiting for its `give_up_at`;
+    /// infinite: never early.
+    pub give_up_unreachable_secs: f64,
 }
 
 impl Default for DispatchConfig {
@@ -224,6 +286,7 @@ impl Default for DispatchConfig {
             reposition_max_km: 3.0,
             reposition_horizon_secs: 300.0,
             cell_km: 0.5,
+            give_up_unreachable_secs: f64::INFINITY,
         }
     }
 }
@@ -253,6 +316,11 @@ struct JobEntry<J, W, P> {
     quiet_until: f64,
     /// The straight-line reach of that scan, km: workers changing farther away do not wake it.
     quiet_reach_km: f64,
+    /// Since when every scan found no free worker within reach (`None`: the last scan found one, or
+    /// none was made yet).
+    unreachable_since: Option<f64>,
+    /// Whether any scan found a free worker within reach.
+    seen_worker: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -544,16 +612,25 @@ where
         self.jobs.get(&job).map_or(&[], |j| &j.open.excluded)
     }
 
+    /// What happened to the job's offers so far, as the core counts them.
+    pub fn history(&self, job: J) -> Option<JobHistory> {
+        self.jobs.get(&job).map(|j| j.open.history)
+    }
+
     /// Takes one input at `now` and returns what to do, in order.
     pub fn handle(&mut self, input: Input<J, W, P>, now: f64) -> Vec<Action<J, W, P>> {
         let mut actions = Vec::new();
         match input {
-            Input::JobOpened(open) => {
+            Input::JobOpened(mut open) => {
+                let mut seen_worker = false;
                 if let Some(old) = self.jobs.remove(&open.job) {
                     if old.quiet_until != f64::NEG_INFINITY {
                         self.quiet = self.quiet.saturating_sub(1);
                     }
                     self.release(old.phase);
+                    // The record may not have caught up with what the core saw, nor the other way.
+                    open.history = open.history.max(old.open.history);
+                    seen_worker = old.seen_worker;
                 }
                 self.jobs.insert(
                     open.job,
@@ -562,6 +639,8 @@ where
                         phase: Phase::Waiting,
                         quiet_until: f64::NEG_INFINITY,
                         quiet_reach_km: 0.0,
+                        unreachable_since: None,
+                        seen_worker,
                     },
                 );
             }
@@ -584,6 +663,7 @@ where
                             *expires_at = f64::INFINITY;
                         }
                     } else {
+                        self.count(job, |h| h.declined += 1);
                         self.end_offer(job, true);
                     }
                 }
@@ -609,7 +689,8 @@ where
                     if let Some(offer) = w.offer
                         && let Some(job) = self.offers.get(&offer).copied()
                     {
-                        // An offer to a worker who left is as good as declined.
+                        // An offer to a worker who left is as good as lapsed.
+                        self.count(job, |h| h.expired += 1);
                         self.end_offer(job, true);
                     }
                 }
@@ -617,6 +698,13 @@ where
             Input::Tick => self.tick(now, &mut actions),
         }
         actions
+    }
+
+    /// Counts something that happened to `job`'s offers.
+    fn count(&mut self, job: J, f: impl FnOnce(&mut JobHistory)) {
+        if let Some(e) = self.jobs.get_mut(&job) {
+            f(&mut e.open.history);
+        }
     }
 
     fn release(&mut self, phase: Phase<W>) {
@@ -882,6 +970,7 @@ where
             && let Some(job) = self.offers.get(&offer).copied()
         {
             // A worker who went offline will not answer.
+            self.count(job, |h| h.expired += 1);
             self.end_offer(job, true);
         }
     }
@@ -922,21 +1011,23 @@ where
             })
             .collect();
         for (job, offer, worker) in lapsed {
+            self.count(job, |h| h.expired += 1);
             self.end_offer(job, true);
             actions.push(Action::ExpireOffer { offer, job, worker });
         }
 
         // 2. Jobs past their deadline without an offer out end unfulfilled (again, if the shell
-        //    has not confirmed it after `retry_secs`).
+        //    has not confirmed it after `retry_secs`). A job no free worker could reach for
+        //    `give_up_unreachable_secs` ends now rather than at its deadline.
         let retry = self.config.retry_secs;
+        let grace = self.config.give_up_unreachable_secs;
         for (&job, e) in &mut self.jobs {
             match e.phase {
-                Phase::Waiting if now >= e.open.give_up_at => {
-                    let reason = if e.open.excluded.is_empty() {
-                        Unfulfilled::NoWorkerNearby
-                    } else {
-                        Unfulfilled::AllWorkersDeclined
-                    };
+                Phase::Waiting
+                    if now >= e.open.give_up_at
+                        || e.unreachable_since.is_some_and(|t| now - t >= grace) =>
+                {
+                    let reason = Unfulfilled::of(e.open.history, e.seen_worker);
                     e.phase = Phase::Ending { reason, since: now };
                     actions.push(Action::Unfulfilled { job, reason });
                 }
@@ -987,7 +1078,12 @@ where
 
     /// The free workers in the cells on Chebyshev ring `ring` around `place`'s cell that are
     /// within `reach_km` of it, into `out` (slot, km, id), in no particular order (pricing keeps
-    /// every worker that can be among the best, whatever the order within a ring).
+    /// every worker that can be among the best, whatever the order within a ring). Sets `seen` if
+    /// any online, fresh worker not in `excluded` is within reach, free or not.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the scan's place, ring, reach and time, and its two outputs"
+    )]
     fn ring_slots(
         &self,
         place: &P,
@@ -995,6 +1091,8 @@ where
         reach_km: f64,
         now: f64,
         out: &mut Vec<(usize, f64, W)>,
+        excluded: &[W],
+        seen: &mut bool,
     ) {
         out.clear();
         let (x, y) = place.xy_km();
@@ -1011,6 +1109,14 @@ where
                 let d = ((wx - x).powi(2) + (wy - y).powi(2)).sqrt();
                 if d <= reach_km && self.free(w, now) {
                     out.push((slot, d, id));
+                }
+                // In reach, online and fresh (an offer out to it ends soon): not "nobody nearby".
+                if d <= reach_km
+                    && w.online
+                    && now - w.at <= self.config.stale_after_secs
+                    && !excluded.contains(&id)
+                {
+                    *seen = true;
                 }
             }
         };
@@ -1069,6 +1175,7 @@ where
         let mut insertions: BTreeMap<(usize, usize), Insertion> = BTreeMap::new();
         let mut quiet: Vec<(J, f64, f64)> = Vec::new();
         let mut row_reach: Vec<f64> = Vec::with_capacity(rows.len());
+        let mut reachable: Vec<(J, bool)> = Vec::with_capacity(rows.len());
         // Whether any worker that is priced (online, so in the grid) has stops: their detour does
         // not grow with their distance, so a scan cannot stop at a distance bound. Busy workers the
         // shell reports offline with their committed stops are parked and do not count.
@@ -1098,6 +1205,7 @@ where
             )]
             let rings = (reach.min(1.0e6) / size).ceil() as i64;
             let mut ring_slots: Vec<(usize, f64, W)> = Vec::new();
+            let mut seen = false;
             for ring in 0..=rings {
                 if ring >= 2 && !routed {
                     // Every worker on this ring or farther is at least this far away.
@@ -1107,7 +1215,15 @@ where
                         break;
                     }
                 }
-                self.ring_slots(&first, ring, reach, now, &mut ring_slots);
+                self.ring_slots(
+                    &first,
+                    ring,
+                    reach,
+                    now,
+                    &mut ring_slots,
+                    &entry.open.excluded,
+                    &mut seen,
+                );
                 for &(slot, km, _) in &ring_slots {
                     let Some((worker, w)) = self.workers.at(slot) else {
                         continue;
@@ -1178,6 +1294,7 @@ where
                 }
             }
             row_reach.push(reach);
+            reachable.push((*job, seen));
             if priced.is_empty() {
                 quiet.push((*job, quiet_until.max(now + 1e-9), reach));
             }
@@ -1201,6 +1318,16 @@ where
                 .push(if u.is_finite() && u >= 0.0 { u } else { 1.0e7 });
         }
         problem.drivers = columns.len();
+        for (job, seen) in reachable {
+            if let Some(e) = self.jobs.get_mut(&job) {
+                if seen {
+                    e.unreachable_since = None;
+                    e.seen_worker = true;
+                } else {
+                    e.unreachable_since.get_or_insert(now);
+                }
+            }
+        }
         for (job, until, reach) in quiet {
             self.make_quiet(job, until, reach);
         }

@@ -37,5 +37,5 @@ pub use route::{Insertion, Route, RouteStop, Schedule, TravelTime, Window, best_
 
 pub use crate::core::{
     Action, DispatchConfig, DispatchCounts, Dispatcher, Forecast, Input, NoForecast, OfferNo,
-    OpenJob, Planar, Unfulfilled,
+    JobHistory, OpenJob, Planar, Unfulfilled,
 };

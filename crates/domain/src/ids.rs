@@ -81,3 +81,8 @@ impl From<JobId> for RideId {
         RideId(job.0)
     }
 }
+
+id_type!(
+    /// A message between the parties of a job (a ride's rider and driver).
+    MessageId
+);

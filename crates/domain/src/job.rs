@@ -403,9 +403,17 @@ impl Canceller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnfulfilledReason {
-    /// No eligible worker was within reach while the first stop's window was open.
+    /// No eligible worker was within reach of the first stop, and none was ever offered the job.
     NoWorkersNearby,
-    /// Workers were offered the job but every one declined or let the offer expire.
+    /// Workers were offered the job and every one declined; no other worker was left.
+    AllOffersDeclined,
+    /// Workers were offered the job and at least one let the offer lapse; no other worker was left.
+    OffersExpired,
+    /// A worker accepted the job, then cancelled, and no other worker took it.
+    WorkerCancelledNoReplacement,
+    /// Workers were within reach but none became free to take the job in time.
+    TimedOut,
+    /// Old records: offers declined or expired, undistinguished.
     AllWorkersDeclined,
     /// The worker could not reach or find the customer.
     CustomerUnreachable,
@@ -418,6 +426,10 @@ impl UnfulfilledReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             UnfulfilledReason::NoWorkersNearby => "no_workers_nearby",
+            UnfulfilledReason::AllOffersDeclined => "all_offers_declined",
+            UnfulfilledReason::OffersExpired => "offers_expired",
+            UnfulfilledReason::WorkerCancelledNoReplacement => "worker_cancelled_no_replacement",
+            UnfulfilledReason::TimedOut => "timed_out",
             UnfulfilledReason::AllWorkersDeclined => "all_workers_declined",
             UnfulfilledReason::CustomerUnreachable => "customer_unreachable",
             UnfulfilledReason::PickupUnavailable => "pickup_unavailable",
@@ -426,9 +438,34 @@ impl UnfulfilledReason {
 
     /// Whether dispatch gives this reason (the job never had a worker), rather than a worker.
     pub const fn is_dispatch_reason(self) -> bool {
+        self.no_driver_reason().is_some()
+    }
+
+    /// Every reason (to parse stored names).
+    pub const ALL: [UnfulfilledReason; 8] = [
+        UnfulfilledReason::NoWorkersNearby,
+        UnfulfilledReason::AllOffersDeclined,
+        UnfulfilledReason::OffersExpired,
+        UnfulfilledReason::WorkerCancelledNoReplacement,
+        UnfulfilledReason::TimedOut,
+        UnfulfilledReason::AllWorkersDeclined,
+        UnfulfilledReason::CustomerUnreachable,
+        UnfulfilledReason::PickupUnavailable,
+    ];
+
+    /// The ride's reason for a dispatch reason (`None` for a worker's failure): the one mapping,
+    /// inverse of `From<NoDriverReason>`.
+    pub const fn no_driver_reason(self) -> Option<NoDriverReason> {
         match self {
-            UnfulfilledReason::NoWorkersNearby | UnfulfilledReason::AllWorkersDeclined => true,
-            UnfulfilledReason::CustomerUnreachable | UnfulfilledReason::PickupUnavailable => false,
+            UnfulfilledReason::NoWorkersNearby => Some(NoDriverReason::NoDriversNearby),
+            UnfulfilledReason::AllOffersDeclined => Some(NoDriverReason::AllOffersDeclined),
+            UnfulfilledReason::OffersExpired => Some(NoDriverReason::OffersExpired),
+            UnfulfilledReason::WorkerCancelledNoReplacement => {
+                Some(NoDriverReason::DriverCancelledNoReplacement)
+            }
+            UnfulfilledReason::TimedOut => Some(NoDriverReason::TimedOut),
+            UnfulfilledReason::AllWorkersDeclined => Some(NoDriverReason::AllDriversDeclined),
+            UnfulfilledReason::CustomerUnreachable | UnfulfilledReason::PickupUnavailable => None,
         }
     }
 }
@@ -1536,6 +1573,12 @@ impl From<NoDriverReason> for UnfulfilledReason {
     fn from(reason: NoDriverReason) -> UnfulfilledReason {
         match reason {
             NoDriverReason::NoDriversNearby => UnfulfilledReason::NoWorkersNearby,
+            NoDriverReason::AllOffersDeclined => UnfulfilledReason::AllOffersDeclined,
+            NoDriverReason::OffersExpired => UnfulfilledReason::OffersExpired,
+            NoDriverReason::DriverCancelledNoReplacement => {
+                UnfulfilledReason::WorkerCancelledNoReplacement
+            }
+            NoDriverReason::TimedOut => UnfulfilledReason::TimedOut,
             NoDriverReason::AllDriversDeclined => UnfulfilledReason::AllWorkersDeclined,
         }
     }
@@ -1640,6 +1683,7 @@ pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
         JobEvent::Assigned { worker, eta_s } => Some(RideEvent::DriverAssigned {
             driver: worker,
             pickup_eta_s: eta_s,
+            driver_card: None,
         }),
         JobEvent::Arrived { worker, stop, .. } => {
             (stop == PICKUP).then_some(RideEvent::DriverArrived { driver: worker })
@@ -1662,12 +1706,9 @@ pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
             fee,
         }),
         JobEvent::WorkerCancelled { worker } => Some(RideEvent::DriverCancelled { driver: worker }),
-        JobEvent::Unfulfilled { reason, .. } => match reason {
-            UnfulfilledReason::NoWorkersNearby => Some(NoDriverReason::NoDriversNearby),
-            UnfulfilledReason::AllWorkersDeclined => Some(NoDriverReason::AllDriversDeclined),
-            UnfulfilledReason::CustomerUnreachable | UnfulfilledReason::PickupUnavailable => None,
-        }
-        .map(|reason| RideEvent::NoDriverAvailable { reason }),
+        JobEvent::Unfulfilled { reason, .. } => reason
+            .no_driver_reason()
+            .map(|reason| RideEvent::NoDriverAvailable { reason }),
         JobEvent::ProofAttemptFailed {
             stop: PICKUP,
             attempts_left,

@@ -19,6 +19,7 @@
 //! call's check-in code) are [`code::VerificationCode`]s: they count wrong guesses and lock at a limit.
 
 pub mod code;
+pub mod contact;
 pub mod ids;
 pub mod job;
 pub mod ledger;
@@ -36,7 +37,7 @@ pub mod time;
 pub mod user;
 pub mod worker;
 
-pub use ids::{JobId, MerchantId, OfferId, QuoteId, RideId, UserId};
+pub use ids::{JobId, MerchantId, MessageId, OfferId, QuoteId, RideId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use time::Timestamp;
 pub use user::{Email, Role, User};

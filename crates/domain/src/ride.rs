@@ -179,17 +179,42 @@ pub enum CancelledBy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoDriverReason {
-    /// No available driver was within reach of the pickup for the whole pickup limit.
+    /// No online driver (free, with a fresh position, not excluded) was within the dispatcher's reach
+    /// of the pickup, and no driver was ever offered the ride: ended early, after a short grace.
     NoDriversNearby,
-    /// Drivers were offered the ride but every one declined or let the offer expire.
+    /// Drivers were offered the ride and every one of them declined; no other driver was left.
+    AllOffersDeclined,
+    /// Drivers were offered the ride and at least one let the offer lapse unanswered (or went
+    /// offline with it); no other driver was left.
+    OffersExpired,
+    /// A driver accepted the ride and then cancelled it, and no other driver took it.
+    DriverCancelledNoReplacement,
+    /// Drivers were within reach but none became free to take the ride before the pickup limit.
+    TimedOut,
+    /// Recorded before the reasons above existed: offers were declined or expired (or a driver
+    /// cancelled), undistinguished. Only old records carry it.
     AllDriversDeclined,
 }
 
 impl NoDriverReason {
+    /// Every reason, in documentation order.
+    pub const ALL: [NoDriverReason; 6] = [
+        NoDriverReason::NoDriversNearby,
+        NoDriverReason::AllOffersDeclined,
+        NoDriverReason::OffersExpired,
+        NoDriverReason::DriverCancelledNoReplacement,
+        NoDriverReason::TimedOut,
+        NoDriverReason::AllDriversDeclined,
+    ];
+
     /// The stable snake_case name.
     pub const fn as_str(self) -> &'static str {
         match self {
             NoDriverReason::NoDriversNearby => "no_drivers_nearby",
+            NoDriverReason::AllOffersDeclined => "all_offers_declined",
+            NoDriverReason::OffersExpired => "offers_expired",
+            NoDriverReason::DriverCancelledNoReplacement => "driver_cancelled_no_replacement",
+            NoDriverReason::TimedOut => "timed_out",
             NoDriverReason::AllDriversDeclined => "all_drivers_declined",
         }
     }
@@ -290,6 +315,10 @@ pub enum RideEvent {
         driver: UserId,
         /// Estimated drive to the pickup in seconds.
         pickup_eta_s: u32,
+        /// Who is coming: name, car and rating at assignment (absent in events recorded before it
+        /// was added, and from transitions that do not know it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        driver_card: Option<crate::contact::DriverCard>,
     },
     /// The driver is at the pickup.
     DriverArrived {
@@ -334,6 +363,17 @@ pub enum RideEvent {
         /// Why.
         reason: NoDriverReason,
     },
+    /// The rider or the driver sent the other a message ([`crate::contact::JobMessage`]).
+    MessageSent {
+        /// The message.
+        message_id: crate::MessageId,
+        /// Who sent it.
+        from: UserId,
+        /// What the sender is to the ride.
+        sender: crate::contact::Sender,
+        /// What it says.
+        text: String,
+    },
     /// The driver tried a wrong PIN; the rider sees that someone is trying.
     PinAttemptFailed {
         /// How many more wrong PINs lock it.
@@ -359,6 +399,7 @@ impl RideEvent {
             RideEvent::Cancelled { .. } => "cancelled",
             RideEvent::DriverCancelled { .. } => "driver_cancelled",
             RideEvent::NoDriverAvailable { .. } => "no_driver_available",
+            RideEvent::MessageSent { .. } => "message_sent",
             RideEvent::PinAttemptFailed { .. } => "pin_attempt_failed",
             RideEvent::PinLocked => "pin_locked",
             RideEvent::PinReissued => "pin_reissued",
@@ -856,11 +897,9 @@ impl Ride {
 
     /// Why no driver was found, when that is how it ended.
     pub fn no_driver_reason(&self) -> Option<NoDriverReason> {
-        self.job.unfulfilled_reason.and_then(|reason| match reason {
-            UnfulfilledReason::NoWorkersNearby => Some(NoDriverReason::NoDriversNearby),
-            UnfulfilledReason::AllWorkersDeclined => Some(NoDriverReason::AllDriversDeclined),
-            UnfulfilledReason::CustomerUnreachable | UnfulfilledReason::PickupUnavailable => None,
-        })
+        self.job
+            .unfulfilled_reason
+            .and_then(UnfulfilledReason::no_driver_reason)
     }
 
     /// The job's version: incremented by every transition of the job (and only there); the store uses

@@ -82,7 +82,8 @@ fn a_ride_runs_from_request_to_completion() {
         ride.assign(driver, 240, t(10)),
         Ok(RideEvent::DriverAssigned {
             driver,
-            pickup_eta_s: 240
+            pickup_eta_s: 240,
+            driver_card: None,
         })
     );
     assert!(

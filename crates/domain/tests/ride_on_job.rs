@@ -150,6 +150,7 @@ impl Old {
         Ok(RideEvent::DriverAssigned {
             driver,
             pickup_eta_s,
+            driver_card: None,
         })
     }
 

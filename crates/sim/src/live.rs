@@ -9,8 +9,8 @@
 //! same table the server's city has). The decisions are the core's.
 
 use doorstep_dispatch::{
-    Action, DispatchConfig, Dispatcher, Forecast, Input, OpenJob, Planar, RouteStop, TravelTime,
-    Window,
+    Action, DispatchConfig, Dispatcher, Forecast, Input, JobHistory, OpenJob, Planar, RouteStop,
+    TravelTime, Window,
 };
 use doorstep_geo::ZoneIdx;
 
@@ -212,6 +212,8 @@ pub fn live_config(model: &Model) -> DispatchConfig {
         reposition_max_km: BatchTuning::default().reposition_max_km,
         reposition_horizon_secs: PICKUP_LIMIT_SECS,
         cell_km: 1.0,
+        // The simulator's requests wait out their pickup limit (the benchmark's rules).
+        give_up_unreachable_secs: f64::INFINITY,
     }
 }
 
@@ -374,6 +376,7 @@ impl Policy for Live {
                         // A request is worth serving if it earns more than its ride costs.
                         unassigned_cost: unassigned_cost(core.travel(), req, now),
                         excluded: Vec::new(),
+                        history: JobHistory::default(),
                     }),
                     now,
                 );

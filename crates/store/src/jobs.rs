@@ -108,13 +108,8 @@ fn parse_canceller(s: &str) -> Option<Canceller> {
 }
 
 fn parse_unfulfilled(s: &str) -> Option<UnfulfilledReason> {
-    [
-        UnfulfilledReason::NoWorkersNearby,
-        UnfulfilledReason::AllWorkersDeclined,
-        UnfulfilledReason::CustomerUnreachable,
-        UnfulfilledReason::PickupUnavailable,
-    ]
-    .into_iter()
+    UnfulfilledReason::ALL
+        .into_iter()
     .find(|r| r.as_str() == s)
 }
 

@@ -35,7 +35,11 @@ pub async fn quote(
     let pickup = LatLng::try_from(body.pickup)?;
     let dropoff = LatLng::try_from(body.dropoff)?;
     let quote = state.app.quote(&user, pickup, dropoff).await?;
-    Ok((StatusCode::CREATED, Json(QuoteResponse::from(&quote))))
+    let supply = state.app.pickup_supply(pickup);
+    Ok((
+        StatusCode::CREATED,
+        Json(QuoteResponse::from(&quote).with_supply(supply)),
+    ))
 }
 
 /// The header that makes a request safe to retry (read from the headers by hand; this documents it).
@@ -78,7 +82,7 @@ pub async fn request(
     Ok((StatusCode::CREATED, Json(view(&state, &ride, &user))))
 }
 
-/// A ride of the caller (404 for anyone else's).
+/// A ride of the caller (404 for anyone else's), with who is coming (`driver`) once a driver is assigned.
 #[utoipa::path(get, path = "/v1/rides/{ride_id}", operation_id = "get_ride", tag = "rides", params(("ride_id" = uuid::Uuid, Path, description = "The ride")),
     responses((status = 200, body = RideView), (status = 404, description = "ride_not_found")))]
 pub async fn get(
@@ -90,7 +94,14 @@ pub async fn get(
         .app
         .ride_for(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    Ok(Json(view(&state, &ride, &user)))
+    let mut view = view(&state, &ride, &user);
+    view.driver = state
+        .app
+        .driver_card_for(&user, &ride)
+        .await?
+        .as_ref()
+        .map(crate::dto::DriverCardDto::from);
+    Ok(Json(view))
 }
 
 /// The caller's rides, newest first (all rides for an admin).

@@ -3,8 +3,8 @@
 
 use super::common::{CITY, Grid, Pt, ride};
 use doorstep_dispatch::{
-    Action, DispatchConfig, Dispatcher, Forecast, Input, NoForecast, OfferNo, OpenJob, Unfulfilled,
-    Window,
+    Action, DispatchConfig, Dispatcher, Forecast, Input, JobHistory, NoForecast, OfferNo, OpenJob,
+    Unfulfilled, Window,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,7 @@ fn open(job: u32, at: Pt, now: f64) -> Input<u32, u32, Pt> {
         give_up_at: now + 120.0,
         unassigned_cost: 1.0e7,
         excluded: Vec::new(),
+        history: JobHistory::default(),
     })
 }
 
@@ -203,7 +204,7 @@ fn a_job_nobody_can_serve_ends_unfulfilled_with_the_reason_and_is_repeated_until
         actions,
         [Action::Unfulfilled {
             job: 11,
-            reason: Unfulfilled::AllWorkersDeclined
+            reason: Unfulfilled::AllOffersDeclined
         }]
     );
 }
@@ -461,4 +462,184 @@ fn worker_at(id: u32, at: Pt, now: f64, online: bool) -> Input<u32, u32, Pt> {
         capacity: 1,
         stops: Vec::new(),
     }
+}
+
+fn unfulfilled(actions: &[Action<u32, u32, Pt>]) -> Vec<(u32, Unfulfilled)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Unfulfilled { job, reason } => Some((*job, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unanswered_offer_makes_the_reason_offers_expired_and_a_decline_all_offers_declined() {
+    let mut core: Core = Dispatcher::new(config(), CITY, NoForecast);
+    core.handle(worker(1, Pt(0.0, 0.0), 0.0), 0.0);
+    core.handle(open(10, Pt(0.0, 0.0), 0.0), 0.0);
+    assert_eq!(offers(&core.handle(Input::Tick, 1.0)).len(), 1);
+    // Unanswered past its deadline: expired, counted.
+    let actions = core.handle(Input::Tick, 17.0);
+    assert!(matches!(actions[..], [Action::ExpireOffer { job: 10, .. }]));
+    assert_eq!(
+        core.history(10),
+        Some(JobHistory {
+            declined: 0,
+            expired: 1,
+            worker_cancelled: 0
+        })
+    );
+    core.handle(worker(1, Pt(0.0, 0.0), 100.0), 100.0);
+    assert_eq!(
+        unfulfilled(&core.handle(Input::Tick, 120.0)),
+        [(10, Unfulfilled::OffersExpired)]
+    );
+
+    // A worker who goes offline with an offer out did not answer it either.
+    core.handle(worker(2, Pt(0.0, 0.0), 200.0), 200.0);
+    core.handle(open(11, Pt(0.0, 0.0), 200.0), 200.0);
+    let o = offers(&core.handle(Input::Tick, 201.0));
+    assert_eq!(o[0].2, 2);
+    core.handle(Input::WorkerGone(2), 202.0);
+    assert_eq!(core.history(11).map(|h| h.expired), Some(1));
+    assert_eq!(core.history(11).map(|h| h.declined), Some(0));
+}
+
+#[test]
+fn a_job_opened_again_keeps_the_larger_counts_of_the_record_and_the_core() {
+    let mut core: Core = Dispatcher::new(config(), CITY, NoForecast);
+    core.handle(worker(1, Pt(0.0, 0.0), 0.0), 0.0);
+    let with_history = |history| {
+        Input::JobOpened(OpenJob {
+            job: 10,
+            stops: ride(10, Pt(0.0, 0.0), Pt(1.0, 0.0), Window::ANY).to_vec(),
+            opened_at: 0.0,
+            give_up_at: 120.0,
+            unassigned_cost: 1.0e7,
+            excluded: Vec::new(),
+            history,
+        })
+    };
+    core.handle(
+        with_history(JobHistory {
+            declined: 2,
+            expired: 0,
+            worker_cancelled: 0,
+        }),
+        0.0,
+    );
+    let o = offers(&core.handle(Input::Tick, 1.0));
+    core.handle(
+        Input::OfferAnswered {
+            offer: o[0].0,
+            accepted: false,
+        },
+        2.0,
+    );
+    // The shell reads the record, which has seen the decline too, and opens the job again.
+    core.handle(
+        with_history(JobHistory {
+            declined: 3,
+            expired: 0,
+            worker_cancelled: 1,
+        }),
+        3.0,
+    );
+    assert_eq!(
+        core.history(10),
+        Some(JobHistory {
+            declined: 3,
+            expired: 0,
+            worker_cancelled: 1
+        })
+    );
+    // A worker cancelled after accepting: that is what the verdict says, whatever else happened.
+    assert_eq!(
+        unfulfilled(&core.handle(Input::Tick, 120.0)),
+        [(10, Unfulfilled::WorkerCancelled)]
+    );
+}
+
+#[test]
+fn a_job_with_a_worker_in_reach_that_never_became_free_times_out() {
+    let mut core: Core = Dispatcher::new(config(), CITY, NoForecast);
+    core.handle(worker(1, Pt(0.0, 0.0), 0.0), 0.0);
+    core.handle(open(10, Pt(0.0, 0.0), 0.0), 0.0);
+    core.handle(open(11, Pt(0.0, 0.0), 0.0), 0.0);
+    let o = offers(&core.handle(Input::Tick, 1.0));
+    assert_eq!(o.len(), 1);
+    let (taken, other) = if o[0].1 == 10 { (10, 11) } else { (11, 10) };
+    // The worker takes the one job and keeps its offer until the shell confirms: it is never free.
+    core.handle(
+        Input::OfferAnswered {
+            offer: o[0].0,
+            accepted: true,
+        },
+        2.0,
+    );
+    let ended = unfulfilled(&core.handle(Input::Tick, 120.0));
+    assert_eq!(ended, [(other, Unfulfilled::TimedOut)]);
+    assert!(core.offered_to(taken).is_some());
+}
+
+#[test]
+fn a_job_nobody_can_reach_ends_early_and_one_a_worker_reaches_in_time_is_offered() {
+    let mut core: Core = Dispatcher::new(
+        DispatchConfig {
+            give_up_unreachable_secs: 4.0,
+            ..config()
+        },
+        CITY,
+        NoForecast,
+    );
+    core.handle(open(10, Pt(0.0, 0.0), 0.0), 0.0);
+    assert!(core.handle(Input::Tick, 1.0).is_empty());
+    assert!(core.handle(Input::Tick, 3.0).is_empty());
+    assert_eq!(
+        unfulfilled(&core.handle(Input::Tick, 5.0)),
+        [(10, Unfulfilled::NoWorkerNearby)]
+    );
+    core.handle(Input::JobGone(10), 6.0);
+
+    // Nobody at first; a worker comes online nearby within the grace: offered, not ended.
+    core.handle(open(11, Pt(20.0, 20.0), 10.0), 10.0);
+    assert!(core.handle(Input::Tick, 11.0).is_empty());
+    core.handle(worker(1, Pt(20.0, 20.5), 12.0), 12.0);
+    let got = core.handle(Input::Tick, 13.0);
+    assert_eq!(offers(&got).len(), 1, "{got:?}");
+    assert!(unfulfilled(&got).is_empty());
+
+    // A worker far out of reach does not count as nearby.
+    core.handle(worker(2, Pt(-40.0, -40.0), 20.0), 20.0);
+    core.handle(open(12, Pt(40.0, 40.0), 20.0), 20.0);
+    assert!(unfulfilled(&core.handle(Input::Tick, 21.0)).is_empty());
+    assert_eq!(
+        unfulfilled(&core.handle(Input::Tick, 25.0)),
+        [(12, Unfulfilled::NoWorkerNearby)]
+    );
+    core.handle(Input::JobGone(12), 26.0);
+
+    // After its only nearby worker declined, nobody else is in reach: ended early, with what happened.
+    core.handle(worker(3, Pt(-20.0, 20.0), 30.0), 30.0);
+    core.handle(open(13, Pt(-20.0, 20.0), 30.0), 30.0);
+    let o = offers(&core.handle(Input::Tick, 31.0));
+    assert_eq!(o.len(), 1);
+    core.handle(
+        Input::OfferAnswered {
+            offer: o[0].0,
+            accepted: false,
+        },
+        32.0,
+    );
+    assert!(unfulfilled(&core.handle(Input::Tick, 33.0)).is_empty());
+    // Job 11's offer lapsed at 28 and its worker is excluded now: nobody is left for it either.
+    assert_eq!(
+        unfulfilled(&core.handle(Input::Tick, 37.0)),
+        [
+            (11, Unfulfilled::OffersExpired),
+            (13, Unfulfilled::AllOffersDeclined)
+        ]
+    );
 }
