@@ -59,6 +59,8 @@ mod trip_checks;
 mod websocket;
 #[path = "api/websocket_limits.rs"]
 mod websocket_limits;
+#[path = "api/whocoming.rs"]
+mod whocoming;
 
 use authorization::*;
 use bad_input::*;
@@ -78,6 +80,7 @@ use stream_hygiene::*;
 use trip_checks::*;
 use websocket::*;
 use websocket_limits::*;
+use whocoming::*;
 
 /// Instantiates each suite function as `on_sqlite::<name>` and `on_postgres::<name>` (CI looks for
 /// `on_postgres` in the test output to know the PostgreSQL suite ran).
@@ -103,6 +106,14 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    // Who is coming, chat, and telling the truth early.
+    a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,
+    the_rider_sees_who_is_coming_from_assignment_on_and_nobody_else_does,
+    rider_and_driver_chat_over_the_event_stream_while_the_ride_is_open,
+    a_sender_is_rate_limited_after_a_burst_of_messages,
+    a_quote_says_how_far_the_nearest_car_is_or_that_none_is_near,
+    a_ride_no_driver_can_reach_ends_early_as_no_drivers_nearby,
+    no_driver_reasons_say_whether_offers_were_declined_or_expired_or_the_driver_cancelled,
     // The contract: the document and the authorization matrix read from it.
     every_operation_in_the_document_answers_owner_stranger_other_roles_admin_and_no_token_as_documented,
     the_document_lists_the_shared_statuses_and_the_codes_of_every_error,
@@ -144,7 +155,7 @@ on_both_backends!(
     an_unanswered_offer_expires_and_the_ride_is_offered_to_the_next_driver,
     a_declined_offer_goes_to_the_next_driver,
     without_any_driver_the_ride_ends_as_no_driver_available_at_the_pickup_limit,
-    when_every_driver_declines_the_ride_ends_with_all_drivers_declined,
+    when_every_driver_declines_the_ride_ends_with_all_offers_declined,
     idle_drivers_crowded_in_one_place_are_suggested_where_riders_are_expected,
     no_ride_is_dropped_while_the_store_refuses_the_dispatchers_writes,
     // Races between use cases, and the hot state against the record.

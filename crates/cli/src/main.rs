@@ -119,6 +119,10 @@ struct TuningArgs {
     /// Seconds a ride may wait for a driver before it ends as no_driver_available.
     #[arg(long, env = "DOORSTEP_PICKUP_LIMIT_S", default_value_t = 300)]
     pickup_limit_s: i64,
+    /// Seconds a ride that no online driver can reach waits before it ends early as
+    /// no_driver_available (no_drivers_nearby) instead of waiting out the pickup limit.
+    #[arg(long, env = "DOORSTEP_NO_DRIVER_GRACE_S", default_value_t = 6)]
+    no_driver_grace_s: i64,
     /// Seconds of silence after which a driver gets no offers.
     #[arg(long, env = "DOORSTEP_DRIVER_STALE_S", default_value_t = 60)]
     driver_stale_s: i64,
@@ -210,6 +214,7 @@ impl TuningArgs {
             batch_window: Duration::from_millis(self.batch_window_ms.max(50)),
             offer_timeout_secs: self.offer_timeout_s.max(1),
             pickup_limit_secs: self.pickup_limit_s.max(1),
+            no_driver_grace_secs: self.no_driver_grace_s.max(0),
             driver_stale_secs: self.driver_stale_s.max(1),
             pin_max_attempts: self.pin_max_attempts,
             position_limits: doorstep_domain::position::PositionLimits {

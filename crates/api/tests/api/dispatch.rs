@@ -121,7 +121,18 @@ pub async fn a_declined_offer_goes_to_the_next_driver(db: TestDb) -> TestResult 
 pub async fn without_any_driver_the_ride_ends_as_no_driver_available_at_the_pickup_limit(
     db: TestDb,
 ) -> TestResult {
-    let server = TestServer::start(&db).await?;
+    // With the early end for unreachable rides longer than the pickup limit (see whocoming.rs for the
+    // early end itself).
+    let config = doorstep_app::AppConfig {
+        no_driver_grace_secs: 100_000,
+        ..crate::server::test_config()
+    };
+    let server = TestServer::start_with(
+        &db,
+        config,
+        doorstep_app::Clock::manual(crate::server::WEDNESDAY_2PM),
+    )
+    .await?;
     let rider = server.signup("rider").await?;
     let ride = server
         .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
@@ -150,7 +161,7 @@ pub async fn without_any_driver_the_ride_ends_as_no_driver_available_at_the_pick
     server.stop().await
 }
 
-pub async fn when_every_driver_declines_the_ride_ends_with_all_drivers_declined(
+pub async fn when_every_driver_declines_the_ride_ends_with_all_offers_declined(
     db: TestDb,
 ) -> TestResult {
     let server = TestServer::start(&db).await?;
@@ -190,7 +201,7 @@ pub async fn when_every_driver_declines_the_ride_ends_with_all_drivers_declined(
     let ended = server
         .wait_for_state(&rider, &ride_id, "no_driver_available")
         .await?;
-    assert_eq!(ended["no_driver_reason"], "all_drivers_declined");
+    assert_eq!(ended["no_driver_reason"], "all_offers_declined");
     server.stop().await
 }
 
