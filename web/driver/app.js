@@ -6,8 +6,11 @@ import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
+import { Chat, vehicleFormHtml, bindVehicleForm, vehicleSummary } from '/shared/contact.js';
+import { t } from '/shared/i18n.js';
 
 const api = new Api('driver');
+const chat = new Chat(api, 'driver');
 const panel = $('#panel');
 const mapEl = $('#map');
 let map = null;
@@ -33,6 +36,8 @@ const st = {
   rated: new Set(),
   // The dispatcher's latest suggestion of where riders are expected: { lat, lng, zone, at }.
   suggestion: null,
+  vehicle: undefined, // the registered vehicle, null when none, undefined until read
+  editVehicle: false,
 };
 
 function persist() {
@@ -106,6 +111,10 @@ async function start() {
     stream = new EventStream(() => api.token, { onMessage, onResume: resync });
     bindConnectionBanner($('#conn'), stream);
     await chooseSource();
+    st.vehicle = await api.get('/v1/drivers/me/vehicle').catch((e) => {
+      if (e.status === 404) return null;
+      throw e;
+    });
     const { rides } = await api.get('/v1/rides');
     const me = api.session.user_id;
     st.ride = rides.find((r) => fmt.OPEN_STATES.includes(r.state) && r.driver_id === me) || null;
@@ -243,6 +252,10 @@ function liveSuggestion() {
 
 function onMessage(m) {
   const me = api.session && api.session.user_id;
+  if (m.type === 'message_sent') {
+    chat.onEvent(m);
+    return;
+  }
   if (m.type === 'reposition_suggested') {
     st.suggestion = { lat: m.lat, lng: m.lng, zone: m.zone, at: m.at };
     draw();
@@ -347,6 +360,7 @@ function drive() {
       <p>Pickup near <strong>${zoneName(r.pickup)}</strong>, <span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.pickup) : null)}</span> away.</p>
       <p class="error" role="alert" id="ride-error"></p>
       <button class="primary" id="arrive">I've arrived</button>
+      ${chat.html(r)}
       <p><button class="link" id="drop">Cancel this ride (it goes back to dispatch)</button></p>`;
   } else if (r && r.state === 'driver_arrived') {
     body = html`<h1 id="ride-state" data-state="${r.state}">Waiting for the rider</h1>
@@ -358,12 +372,14 @@ function drive() {
         <p class="error" role="alert" id="ride-error"></p>
         <button class="primary" id="start">Start trip</button>
       </form>
+      ${chat.html(r)}
       <p><button class="link" id="drop">Cancel this ride (it goes back to dispatch)</button></p>`;
   } else if (r && r.state === 'in_progress') {
     body = html`<h1 id="ride-state" data-state="${r.state}">On trip</h1>
       <p>Drop-off near <strong>${zoneName(r.dropoff)}</strong>, <span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.dropoff) : null)}</span> away.</p>
       <p class="error" role="alert" id="ride-error"></p>
-      <button class="primary" id="complete">Complete trip</button>`;
+      <button class="primary" id="complete">Complete trip</button>
+      ${chat.html(r)}`;
   } else if (r && r.state === 'completed') {
     body = html`<h1 id="ride-state" data-state="completed">Trip complete</h1>
       <div class="card"><p class="muted">Fare charged to the rider</p><p class="big" id="trip-fare">${fmt.money(r.final_fare || r.fare)}</p>
@@ -398,7 +414,14 @@ function drive() {
       <div class="row"><button class="secondary" id="decline">Decline</button><button class="primary" id="accept">Accept</button></div>
       </section>`;
   } else {
+    const needsVehicle = st.vehicle === null || st.editVehicle;
     body = html`<h1>${st.online ? 'You are online' : 'You are offline'}</h1>
+      ${needsVehicle
+        ? vehicleFormHtml(st.vehicle)
+        : st.vehicle
+          ? html`<p class="muted" id="vehicle-summary">${vehicleSummary(st.vehicle)}
+              <button class="link" id="edit-vehicle">${t('whocoming.edit_vehicle')}</button></p>`
+          : ''}
       <div class="toggle card"><span id="online-label">${st.online ? 'Waiting for ride offers…' : 'Go online to receive ride offers.'}</span>
         <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
       <p class="error" role="alert" id="online-error"></p>
@@ -429,6 +452,20 @@ function drive() {
   render(panel, html`${body}${r && fmt.OPEN_STATES.includes(r.state) ? simControls : ''}`);
   drawMap();
   bindDrive(r);
+  chat.bind(panel);
+  bindVehicleForm(panel, api, (saved) => {
+    st.vehicle = saved;
+    st.editVehicle = false;
+    draw();
+    $('#edit-vehicle')?.focus();
+  });
+  const edit = $('#edit-vehicle');
+  if (edit)
+    edit.addEventListener('click', () => {
+      st.editVehicle = true;
+      draw();
+      $('#vehicle-make')?.focus();
+    });
 }
 
 /** What the driver is told about wrong PINs so far: nothing, the tries left, or the lock. */

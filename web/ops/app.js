@@ -6,6 +6,10 @@ import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, authScreen, focusHeading } from '/shared/ui.js';
+import { addMessages, t } from '/shared/i18n.js';
+import whocoming from '/shared/messages/whocoming.js';
+
+addMessages(whocoming);
 
 const api = new Api('ops');
 const main = $('#main');
@@ -488,6 +492,7 @@ function describe(e) {
     case 'pin_attempt_failed': return html`Wrong PIN tried (${e.attempts_left} ${e.attempts_left === 1 ? 'try' : 'tries'} left)`;
     case 'pin_locked': return html`PIN locked after too many wrong tries`;
     case 'pin_reissued': return html`New PIN issued`;
+    case 'message_sent': return html`${t(e.sender === 'customer' ? 'whocoming.ops_message_rider' : 'whocoming.ops_message_driver', { text: e.text })}`;
     default: return html`${e.type}`;
   }
 }

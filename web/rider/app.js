@@ -6,8 +6,10 @@ import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
+import { Chat, driverCardHtml, supplyHtml, noDriverReasonText } from '/shared/contact.js';
 
 const api = new Api('rider');
+const chat = new Chat(api, 'rider');
 const panel = $('#panel');
 const mapEl = $('#map');
 let map = null;
@@ -102,6 +104,7 @@ async function start() {
     if (open) {
       st.ride = open;
       go('ride');
+      refreshRide(); // the list has no driver card
     } else go('home');
   } catch (e) {
     if (e.status === 401) return;
@@ -228,6 +231,7 @@ function quoteScreen() {
         ${surge ? html` <span class="badge warn" id="surge">Surge ×${q.surge_multiplier.toFixed(2)} — busy area</span>` : html` <span class="badge ok">No surge</span>`}</p>
       <p class="muted">${fmt.distance(q.distance_m)} · about ${fmt.duration(q.duration_s)}</p>
       ${breakdownTable(q.breakdown, q.fare, 'Price breakdown')}
+      ${supplyHtml(q)}
       <p class="hint" id="quote-expiry" aria-live="off"></p>
       <p class="error" role="alert" id="quote-error"></p>
       <div class="row"><button class="secondary" id="change">Change</button>
@@ -280,14 +284,15 @@ function pinKey(r) {
 function applyRide(r) {
   const before = st.ride && st.ride.state;
   const pinBefore = pinKey(st.ride);
+  const cardBefore = JSON.stringify((st.ride && st.ride.driver) || null);
   st.ride = r;
   if (r.state !== 'driver_assigned') st.eta = r.state === 'driver_arrived' ? { s: 0, at: Date.now() } : st.eta;
   if (st.screen === 'ride' || st.screen === 'receipt') {
     if (r.state === 'completed' && before !== 'completed') go('receipt');
     else if (st.screen === 'ride') {
       if (before !== r.state) go('ride');
-      // Wrong PINs, the lock or a new PIN: redraw in place, without moving focus.
-      else if (pinBefore !== pinKey(r)) rideScreen();
+      // Wrong PINs, the lock, a new PIN or who is coming: redraw in place, without moving focus.
+      else if (pinBefore !== pinKey(r) || cardBefore !== JSON.stringify(r.driver || null)) rideScreen();
       else drawRideMap();
     }
   }
@@ -295,6 +300,10 @@ function applyRide(r) {
 
 function onMessage(m) {
   if (!st.ride || m.ride_id !== st.ride.ride_id) return;
+  if (m.type === 'message_sent') {
+    chat.onEvent(m);
+    return;
+  }
   if (m.type === 'driver_location') {
     st.driverPos = { lat: m.lat, lng: m.lng };
     if (m.eta_s !== null && m.eta_s !== undefined) st.eta = { s: m.eta_s, at: Date.now() };
@@ -358,7 +367,7 @@ function rideScreen() {
   if (ended) {
     body = html`<p>${r.state === 'cancelled'
       ? html`This ride was cancelled${r.cancel_fee ? html` with a fee of <strong>${fmt.money(r.cancel_fee)}</strong>` : ' at no charge'}.`
-      : 'No driver could take this ride. You were not charged.'}</p>
+      : html`<span id="no-driver-reason" data-reason="${r.no_driver_reason || ''}">${noDriverReasonText(r.no_driver_reason)}</span>`}</p>
       <button class="primary" id="again">Plan another ride</button>`;
   } else {
     body = html`
@@ -371,6 +380,8 @@ function rideScreen() {
         : ''}
       ${r.state === 'driver_arrived' ? html`<p><strong>Your driver is at the pickup.</strong></p>` : ''}
       ${r.state === 'in_progress' ? html`<p>On the way to the drop-off. Enjoy the ride.</p>` : ''}
+      ${driverCardHtml(r.driver)}
+      ${chat.html(r)}
       ${r.pin && r.state !== 'in_progress'
         ? html`<div class="card" aria-labelledby="pin-label"><p class="muted" id="pin-label">Tell your driver this PIN to start the trip</p>
           <p class="pin" id="pin" aria-labelledby="pin-label" data-locked="${r.pin_locked ? 'true' : 'false'}">${r.pin}</p>
@@ -405,6 +416,7 @@ function rideScreen() {
       st.setting = 'pickup';
       go('plan');
     });
+  chat.bind(panel);
   const cancel = $('#cancel');
   if (cancel) cancel.addEventListener('click', () => cancelRide(cancel));
   const newPin = $('#new-pin');

@@ -67,6 +67,7 @@ export class Api {
 
   get(path) { return this.request('GET', path); }
   post(path, body, headers) { return this.request('POST', path, body, headers); }
+  put(path, body, headers) { return this.request('PUT', path, body, headers); }
 
   async signup(email, password, name, role) {
     const r = await this.post('/v1/auth/signup', { email, password, name, role });

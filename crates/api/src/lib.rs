@@ -136,7 +136,7 @@ fn api_routes() -> (
         .add(DRIVER, routes!(rides::complete))
         .add(Access::Roles(&[Rider, Driver]), routes!(rides::rate))
         .add(RIDE_PARTIES, routes!(contact::list))
-        .add(RIDE_PARTIES, routes!(contact::send))
+        .add(Access::Roles(&[Rider, Driver]), routes!(contact::send))
         .add(DRIVER, routes!(contact::put_vehicle))
         .add(DRIVER, routes!(contact::get_vehicle))
         .add(DRIVER, routes!(drivers::online))

@@ -166,6 +166,20 @@ impl Api {
             .map(drop)
     }
 
+    /// Registers the driver's car (what riders see from assignment on).
+    pub(crate) async fn register_vehicle(
+        &self,
+        token: &str,
+        vehicle: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.execute::<IgnoredAny>(
+            self.request(Method::PUT, "/v1/drivers/me/vehicle", Some(token))
+                .json(vehicle),
+        )
+        .await
+        .map(drop)
+    }
+
     pub(crate) async fn go_offline(&self, token: &str) -> Result<(), ApiError> {
         self.execute::<IgnoredAny>(self.request(
             Method::POST,

@@ -125,6 +125,25 @@ struct Driver {
     shutdown: Shutdown,
 }
 
+/// A car a New York ride-hailing driver might drive: make, model, colour and a TLC-style plate.
+fn plausible_vehicle(rng: &mut impl Rng) -> serde_json::Value {
+    const CARS: [(&str, &str); 8] = [
+        ("Toyota", "Camry"),
+        ("Toyota", "Prius"),
+        ("Honda", "Accord"),
+        ("Nissan", "Rogue"),
+        ("Hyundai", "Sonata"),
+        ("Ford", "Escape"),
+        ("Kia", "Niro"),
+        ("Toyota", "RAV4"),
+    ];
+    const COLOURS: [&str; 6] = ["Black", "White", "Silver", "Grey", "Blue", "Red"];
+    let (make, model) = CARS[rng.random_range(0..CARS.len())];
+    let colour = COLOURS[rng.random_range(0..COLOURS.len())];
+    let plate = format!("T{:06}C", rng.random_range(0..1_000_000));
+    serde_json::json!({"make": make, "model": model, "colour": colour, "plate": plate})
+}
+
 /// Runs driver number `index` until the demo stops, then takes it offline.
 pub(crate) async fn run_driver(ctx: Arc<Ctx>, index: usize, mut shutdown: Shutdown) {
     let mut rng = agent_rng(ctx.config.seed, Stream::Driver, index as u64);
@@ -161,6 +180,22 @@ pub(crate) async fn run_driver(ctx: Arc<Ctx>, index: usize, mut shutdown: Shutdo
         seen_offers: VecDeque::with_capacity(REMEMBERED_OFFERS),
         shutdown,
     };
+    // A stream of its own, so that the car does not change what the driver's other draws are.
+    let vehicle = plausible_vehicle(&mut agent_rng(
+        driver.ctx.config.seed ^ 0x00c0_ffee,
+        Stream::Driver,
+        index as u64,
+    ));
+    let registered = with_retry(&driver.shutdown, "register vehicle", || {
+        driver
+            .ctx
+            .api
+            .register_vehicle(&driver.account.token, &vehicle)
+    })
+    .await;
+    if let Err(error) = registered {
+        tracing::warn!(driver = index, %error, "registering the vehicle failed; driving without one");
+    }
     if driver.go_online().await {
         driver.resume_open_ride().await;
         driver.work().await;

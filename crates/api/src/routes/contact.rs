@@ -75,12 +75,12 @@ impl utoipa::IntoParams for MessageKeyHeader {
 
 /// The ride's rider or driver sends the other a message (1 to 500 characters), once a driver is
 /// assigned and until the ride ends. It is stored and delivered to both on the event stream as
-/// `message_sent`. A sender may send 10 at once and one a second after that (429 `rate_limited`).
+/// `message_sent`. Operators read messages but do not send them. A sender may send 10 at once and one a second after that (429 `rate_limited`).
 #[utoipa::path(post, path = "/v1/rides/{ride_id}/messages", operation_id = "send_message", tag = "rides",
     params(("ride_id" = uuid::Uuid, Path, description = "The ride"), MessageKeyHeader),
     request_body = MessageBody,
     responses((status = 201, body = MessageDto), (status = 200, body = MessageDto, description = "Sent before with this Idempotency-Key"),
-        (status = 403, description = "forbidden"), (status = 404, description = "ride_not_found"),
+        (status = 404, description = "ride_not_found"),
         (status = 409, description = "no_driver_yet, ride_closed"),
         (status = 422, description = "invalid_text, invalid_idempotency_key")))]
 pub async fn send(
