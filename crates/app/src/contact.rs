@@ -104,8 +104,7 @@ impl App {
         let Some(driver) = ride.driver() else {
             return Ok(None);
         };
-        let party =
-            viewer.id == ride.rider() || viewer.id == driver || viewer.role == Role::Admin;
+        let party = viewer.id == ride.rider() || viewer.id == driver || viewer.role == Role::Admin;
         if !party {
             return Ok(None);
         }
@@ -126,9 +125,8 @@ impl App {
     pub fn pickup_supply(&self, pickup: LatLng) -> PickupSupply {
         let now = self.clock().now();
         let fresh_since = now.plus_secs(-self.config().driver_stale_secs);
-        let found = self.with_fleet(|f| {
-            f.candidates(pickup, 50, self.config().max_pickup_km, fresh_since)
-        });
+        let found =
+            self.with_fleet(|f| f.candidates(pickup, 50, self.config().max_pickup_km, fresh_since));
         // The nearest few by distance; the fastest of them by the travel model.
         let eta = found
             .iter()
@@ -143,11 +141,7 @@ impl App {
     }
 
     /// The ride's messages, oldest first: for its rider, its driver and admins (404 for anyone else).
-    pub async fn messages_for(
-        &self,
-        user: &User,
-        id: RideId,
-    ) -> Result<Vec<JobMessage>, AppError> {
+    pub async fn messages_for(&self, user: &User, id: RideId) -> Result<Vec<JobMessage>, AppError> {
         let ride = self.ride_for(user, id).await?;
         if !(ride.involves(user.id) || user.role == Role::Admin) {
             return Err(AppError::NotFound("ride"));

@@ -36,6 +36,6 @@ pub use pruning::prune_candidates;
 pub use route::{Insertion, Route, RouteStop, Schedule, TravelTime, Window, best_insertion};
 
 pub use crate::core::{
-    Action, DispatchConfig, DispatchCounts, Dispatcher, Forecast, Input, NoForecast, OfferNo,
-    JobHistory, OpenJob, Planar, Unfulfilled,
+    Action, DispatchConfig, DispatchCounts, Dispatcher, Forecast, Input, JobHistory, NoForecast,
+    OfferNo, OpenJob, Planar, Unfulfilled,
 };

@@ -66,7 +66,12 @@ pub struct Vehicle {
 impl Vehicle {
     /// Checks and normalises what a driver typed: text trimmed, the plate upper-cased with runs of
     /// spaces made one.
-    pub fn parse(make: &str, model: &str, colour: &str, plate: &str) -> Result<Vehicle, VehicleError> {
+    pub fn parse(
+        make: &str,
+        model: &str,
+        colour: &str,
+        plate: &str,
+    ) -> Result<Vehicle, VehicleError> {
         let text = |field: &'static str, raw: &str| {
             VEHICLE_TEXT
                 .check(raw)

@@ -108,9 +108,7 @@ fn parse_canceller(s: &str) -> Option<Canceller> {
 }
 
 fn parse_unfulfilled(s: &str) -> Option<UnfulfilledReason> {
-    UnfulfilledReason::ALL
-        .into_iter()
-    .find(|r| r.as_str() == s)
+    UnfulfilledReason::ALL.into_iter().find(|r| r.as_str() == s)
 }
 
 fn parse_stop_kind(s: &str) -> Option<StopKind> {

@@ -16,7 +16,11 @@ const INWOOD: Place = Place {
     lng: -73.9212,
 };
 
-async fn put_vehicle(server: &TestServer, driver: &Account, body: Value) -> TestResult<crate::server::Reply> {
+async fn put_vehicle(
+    server: &TestServer,
+    driver: &Account,
+    body: Value,
+) -> TestResult<crate::server::Reply> {
     server
         .call(
             Method::PUT,
@@ -217,7 +221,11 @@ pub async fn rider_and_driver_chat_over_the_event_stream_while_the_ride_is_open(
 
     // Rider to driver.
     let sent = server
-        .post(&path, &rider.token, json!({"text": "  I'm by the red awning  "}))
+        .post(
+            &path,
+            &rider.token,
+            json!({"text": "  I'm by the red awning  "}),
+        )
         .await?
         .expect(201);
     assert_eq!(sent["text"], "I'm by the red awning");
@@ -282,7 +290,12 @@ pub async fn rider_and_driver_chat_over_the_event_stream_while_the_ride_is_open(
         .post(&path, &admin.token, json!({"text": "operator here"}))
         .await?
         .expect_error(403, "forbidden");
-    for bad in [json!({"text": ""}), json!({"text": "   "}), json!({"text": "x".repeat(501)}), json!({"text": "a\u{202e}b"})] {
+    for bad in [
+        json!({"text": ""}),
+        json!({"text": "   "}),
+        json!({"text": "x".repeat(501)}),
+        json!({"text": "a\u{202e}b"}),
+    ] {
         server
             .post(&path, &rider.token, bad)
             .await?
@@ -351,7 +364,10 @@ pub async fn a_quote_says_how_far_the_nearest_car_is_or_that_none_is_near(
     let eta = quoted["pickup_eta_s"].as_u64().ok_or("an eta")?;
     // Bryant Park is a few blocks from Times Square: a minute or two, not ten.
     assert!((1..600).contains(&eta), "{quoted}");
-    assert_eq!(quoted["drivers_nearby"], 1, "Inwood is out of reach: {quoted}");
+    assert_eq!(
+        quoted["drivers_nearby"], 1,
+        "Inwood is out of reach: {quoted}"
+    );
     assert!(quoted["no_eta_reason"].is_null());
     server.stop().await
 }
@@ -394,7 +410,12 @@ async fn offered(server: &TestServer, driver: &Account) -> TestResult<(Account, 
 }
 
 /// Lets the grace for unreachable rides pass, and waits for the ride to end.
-async fn ends_with(server: &TestServer, rider: &Account, ride_id: &str, reason: &str) -> TestResult {
+async fn ends_with(
+    server: &TestServer,
+    rider: &Account,
+    ride_id: &str,
+    reason: &str,
+) -> TestResult {
     let_dispatch_run().await;
     server
         .clock
