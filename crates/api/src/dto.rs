@@ -994,7 +994,7 @@ impl From<&RideEvent> for EventBodyV1 {
             } => EventBodyV1::DriverAssigned {
                 driver: driver.to_string(),
                 pickup_eta_s: *pickup_eta_s,
-                driver_card: driver_card.as_ref().map(DriverCardDto::from),
+                driver_card: driver_card.as_deref().map(DriverCardDto::from),
             },
             RideEvent::DriverArrived { driver } => EventBodyV1::DriverArrived {
                 driver: driver.to_string(),
@@ -1113,7 +1113,7 @@ mod event_wire_tests {
             RideEvent::DriverAssigned {
                 driver,
                 pickup_eta_s: 240,
-                driver_card: Some(doorstep_domain::contact::DriverCard {
+                driver_card: Some(Box::new(doorstep_domain::contact::DriverCard {
                     driver,
                     name: "Ada Lovelace".to_owned(),
                     initials: "AL".to_owned(),
@@ -1127,7 +1127,7 @@ mod event_wire_tests {
                         average: 4.5,
                         count: 2,
                     }),
-                }),
+                })),
             },
             RideEvent::MessageSent {
                 message_id: doorstep_domain::MessageId::from_uuid(uuid::Uuid::now_v7()),

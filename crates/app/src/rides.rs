@@ -636,7 +636,7 @@ impl App {
         let mut event = ride.assign(driver.id, offer.pickup_eta_s, now)?;
         // Who is coming, as the rider sees it from now on.
         if let RideEvent::DriverAssigned { driver_card, .. } = &mut event {
-            *driver_card = Some(self.driver_card(driver.id).await?);
+            *driver_card = Some(Box::new(self.driver_card(driver.id).await?));
         }
         self.commit(&ride, from, expected, &[offer], &[event], None)
             .await?;

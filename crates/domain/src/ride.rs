@@ -318,7 +318,7 @@ pub enum RideEvent {
         /// Who is coming: name, car and rating at assignment (absent in events recorded before it
         /// was added, and from transitions that do not know it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        driver_card: Option<crate::contact::DriverCard>,
+        driver_card: Option<Box<crate::contact::DriverCard>>,
     },
     /// The driver is at the pickup.
     DriverArrived {
