@@ -529,6 +529,11 @@ async fn demo(args: DemoArgs) -> Result<()> {
         "  {} drivers, speed ×{}, stop with Ctrl-C",
         args.drivers, args.speed
     );
+    let (lat, lng) = doorstep_demo::sandbox::SANDBOX_CENTER;
+    println!(
+        "  sandbox: the simulated fleet keeps clear of {:.0} m around {lat},{lng} (Inwood): drive there yourself (README: A ride with curl)",
+        doorstep_demo::sandbox::SANDBOX_RADIUS_M
+    );
     if args.speed <= 1.0 {
         // At real speed a trip takes a quarter of an hour: a newcomer would see nothing complete.
         println!(
