@@ -128,7 +128,7 @@ for (const { app, heading } of APPS) {
 
 // Records the page's notifications, vibrations and tones, and lets the test hide the page.
 const HOOKS = () => {
-  window.__alerts = { shown: [], vibrated: [], tones: 0 };
+  window.__alerts = { shown: [], vibrated: [], tones: 0, wakeLocks: [] };
   let hidden = false;
   window.__setHidden = (h) => {
     hidden = h;
@@ -154,6 +154,27 @@ const HOOKS = () => {
     window.__alerts.vibrated.push(p);
     return true;
   };
+  // A screen wake lock that the page's hiding releases, as the browser's does.
+  Object.defineProperty(navigator, 'wakeLock', {
+    configurable: true,
+    value: {
+      async request(type) {
+        const lock = new EventTarget();
+        lock.type = type;
+        lock.released = false;
+        lock.release = async () => {
+          if (lock.released) return;
+          lock.released = true;
+          lock.dispatchEvent(new Event('release'));
+        };
+        window.__alerts.wakeLocks.push(lock);
+        return lock;
+      },
+    },
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (hidden) for (const l of window.__alerts.wakeLocks) l.release();
+  }, true);
   const start = OscillatorNode.prototype.start;
   OscillatorNode.prototype.start = function (...a) {
     window.__alerts.tones += 1;
@@ -194,6 +215,14 @@ test("a driver account's offer rings, vibrates and, with the app hidden, raises 
   await driver.getByRole('button', { name: 'Go online' }).click();
   await driver.getByRole('heading', { name: 'You are online' }).waitFor();
   assert.equal(await driver.evaluate(() => Notification.permission), 'granted');
+  // Online, the screen stays on; hiding the page drops the lock and showing it takes it again.
+  const locks = () => driver.evaluate(() => window.__alerts.wakeLocks.map((l) => `${l.type}:${l.released ? 'released' : 'held'}`));
+  await driver.waitForFunction(() => window.__alerts.wakeLocks.length === 1);
+  assert.deepEqual(await locks(), ['screen:held']);
+  await driver.evaluate(() => window.__setHidden(true));
+  await driver.evaluate(() => window.__setHidden(false));
+  await driver.waitForFunction(() => window.__alerts.wakeLocks.length === 2);
+  assert.deepEqual(await locks(), ['screen:released', 'screen:held']);
   await driver.evaluate(() => window.__setHidden(true));
 
   const rider = await b.page(PHONE);
@@ -254,6 +283,7 @@ test("a driver account's offer rings, vibrates and, with the app hidden, raises 
   assert.equal((await driver.evaluate(() => window.__alerts.shown.length)), alerts.shown.length);
   await driver.getByRole('button', { name: 'Cancel this ride (it goes back to dispatch)' }).click();
   await driver.locator('#dlg-confirm').click();
+  await driver.getByRole('button', { name: 'Back to offers' }).or(driver.getByRole('heading', { name: 'You are online' })).first().waitFor();
   assert.deepEqual(driver.errors, []);
   assert.deepEqual(rider.errors, []);
   await driver.context().close();
