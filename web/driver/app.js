@@ -6,6 +6,7 @@ import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
+import { offerAlert, askPermission, unlockSound, keepAwake, permissionHint } from '/shared/alerts.js';
 
 const api = new Api('driver');
 const panel = $('#panel');
@@ -84,6 +85,7 @@ $('#nav').addEventListener('click', (e) => {
 $('#logout').addEventListener('click', async () => {
   if (st.online) await api.post('/v1/drivers/me/offline').catch(() => {});
   st.online = false;
+  keepAwake(false);
   persist();
   stop();
   await api.logout();
@@ -118,6 +120,7 @@ async function start() {
       sendPosition();
       refreshOffers();
     }
+    keepAwake(st.online);
     st.screen = 'drive';
     draw(true);
     if (!timersStarted) {
@@ -275,10 +278,23 @@ async function refreshOffers() {
       // A new offer takes over the screen (it expires in seconds).
       if (st.offer) st.screen = 'drive';
       if (st.screen === 'drive') draw(true);
+      if (st.offer) alertOffer(st.offer);
     }
   } catch (e) {
     console.warn('offers', e);
   }
+}
+
+/** Rings, vibrates and, if the app is in the background, notifies: an offer lasts seconds. */
+function alertOffer(o) {
+  const take = o.driver_take || o.driver_earnings;
+  offerAlert({
+    id: o.offer_id,
+    pickup: zoneName(o.pickup),
+    take: take ? fmt.money(take) : null,
+    fare: fmt.money(o.fare),
+    secondsLeft: (Date.parse(o.expires_at) - Date.now()) / 1000,
+  });
 }
 
 async function refreshRide() {
@@ -401,6 +417,7 @@ function drive() {
     body = html`<h1>${st.online ? 'You are online' : 'You are offline'}</h1>
       <div class="toggle card"><span id="online-label">${st.online ? 'Waiting for ride offers…' : 'Go online to receive ride offers.'}</span>
         <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
+      ${!st.online && permissionHint() ? html`<p class="hint" id="alerts-hint">${permissionHint()}</p>` : ''}
       <p class="error" role="alert" id="online-error"></p>
       ${liveSuggestion()
         ? html`<div class="card" id="suggestion" role="status"><h2>Riders expected nearby</h2>
@@ -452,10 +469,15 @@ function bindDrive(r) {
         st.online = false;
         st.offer = null;
         persist();
+        keepAwake(false);
       } else {
+        // This tap is the gesture that lets offers ring, and the moment to ask for notifications.
+        unlockSound();
+        askPermission();
         await api.post('/v1/drivers/me/online');
         st.online = true;
         persist();
+        keepAwake(true);
         sendPosition();
         refreshOffers();
       }

@@ -6,6 +6,7 @@ import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
+import { riderAlert, askPermission } from '/shared/alerts.js';
 
 const api = new Api('rider');
 const panel = $('#panel');
@@ -245,6 +246,7 @@ function quoteScreen() {
   $('#change').addEventListener('click', () => go('plan'));
   $('#request').addEventListener('click', (e) =>
     busy(e.target, $('#quote-error'), async () => {
+      askPermission(); // to say, while the app is in the background, that the driver is coming or here
       if (Date.parse(q.expires_at) < Date.now() + 2000) {
         st.quote = await api.post('/v1/rides/quotes', {
           pickup: { lat: st.pickup.lat, lng: st.pickup.lng },
@@ -301,6 +303,9 @@ function onMessage(m) {
     if (st.screen === 'ride') drawRideMap();
     return;
   }
+  // In the background, a notification says that a driver is coming or is at the door.
+  if (m.type === 'driver_assigned') riderAlert('assigned', m.ride_id);
+  if (m.type === 'driver_arrived') riderAlert('arrived', m.ride_id);
   if (m.type === 'driver_assigned') {
     st.eta = { s: m.pickup_eta_s, at: Date.now() };
     st.driverDropped = null;
