@@ -309,7 +309,10 @@ impl Places {
     /// Where streets `a` and `b` cross: a shared node (the one nearest `near` if several), else their
     /// closest points if within 40 m (a crossing drawn without a shared point).
     fn crossing(&self, a: u32, b: u32, near: Option<Xy>) -> Option<Xy> {
-        let (na, nb) = (&self.streets[a as usize].nodes, &self.streets[b as usize].nodes);
+        let (na, nb) = (
+            &self.streets[a as usize].nodes,
+            &self.streets[b as usize].nodes,
+        );
         let mut common = Vec::new();
         let (mut i, mut j) = (0, 0);
         while i < na.len() && j < nb.len() {
@@ -324,20 +327,22 @@ impl Places {
             }
         }
         if common.is_empty() {
+            // Each point of the shorter street against the other street's segments nearby.
+            let (short, other) = if na.len() <= nb.len() {
+                (na, b)
+            } else {
+                (nb, a)
+            };
             let mut best: Option<(Xy, Xy, f64)> = None;
-            for &u in na {
+            for &u in short {
                 let pu = self.graph.nodes[u as usize];
-                for &v in nb {
-                    let pv = self.graph.nodes[v as usize];
-                    let d = pu.dist(pv);
-                    if best.is_none_or(|b| d < b.2) {
-                        best = Some((pu, pv, d));
-                    }
+                if let Some(q) = self.graph.snap_to(pu, 40.0, other)
+                    && best.is_none_or(|b| q.dist_m < b.2)
+                {
+                    best = Some((pu, q.point, q.dist_m));
                 }
             }
-            return best
-                .filter(|b| b.2 <= 40.0)
-                .map(|(pu, pv, _)| lerp(pu, pv, 0.5));
+            return best.map(|(pu, pv, _)| lerp(pu, pv, 0.5));
         }
         match near {
             Some(n) => common
@@ -448,10 +453,7 @@ impl Places {
             && a.p.dist(b.p) <= 800.0
         {
             let t = f64::from(n - b.number) / f64::from(a.number - b.number);
-            return Some(interpolated(
-                lerp(b.p, a.p, t),
-                15.0 + 0.15 * a.p.dist(b.p),
-            ));
+            return Some(interpolated(lerp(b.p, a.p, t), 15.0 + 0.15 * a.p.dist(b.p)));
         }
         // The Manhattan arithmetic: avenues.
         if let Some((cross, side)) = avenue_cross_street(&street.name, n) {
@@ -512,10 +514,22 @@ mod tests {
     #[test]
     fn the_avenue_formula() {
         // The Empire State Building, 350 Fifth Avenue, is at 34th Street; the Met, 1000 Fifth, at 82nd.
-        assert_eq!(avenue_cross_street("5th Avenue", 350), Some((33, Side::East)));
-        assert_eq!(avenue_cross_street("5th Avenue", 1000), Some((82, Side::East)));
-        assert_eq!(avenue_cross_street("Central Park West", 250), Some((85, Side::West)));
-        assert_eq!(avenue_cross_street("Broadway", 2000), Some((69, Side::West)));
+        assert_eq!(
+            avenue_cross_street("5th Avenue", 350),
+            Some((33, Side::East))
+        );
+        assert_eq!(
+            avenue_cross_street("5th Avenue", 1000),
+            Some((82, Side::East))
+        );
+        assert_eq!(
+            avenue_cross_street("Central Park West", 250),
+            Some((85, Side::West))
+        );
+        assert_eq!(
+            avenue_cross_street("Broadway", 2000),
+            Some((69, Side::West))
+        );
         assert_eq!(avenue_cross_street("Broadway", 100), None);
         assert_eq!(avenue_cross_street("Mercer Street", 100), None);
         assert_eq!(numbered_street("West 52nd Street"), Some((Side::West, 52)));

@@ -32,7 +32,10 @@ impl Xy {
 
     /// Back to `(lat, lng)`.
     pub fn lat_lng(self) -> (f64, f64) {
-        (self.y / M_PER_DEG_LAT + LAT0, self.x / m_per_deg_lng() + LNG0)
+        (
+            self.y / M_PER_DEG_LAT + LAT0,
+            self.x / m_per_deg_lng() + LNG0,
+        )
     }
 
     /// Distance in metres.
@@ -169,7 +172,12 @@ impl Grid {
             let c1 = ((b[2] - min.x) / cell).floor() as usize;
             let r0 = ((b[1] - min.y) / cell).floor() as usize;
             let r1 = ((b[3] - min.y) / cell).floor() as usize;
-            (c0.min(cols - 1), c1.min(cols - 1), r0.min(rows - 1), r1.min(rows - 1))
+            (
+                c0.min(cols - 1),
+                c1.min(cols - 1),
+                r0.min(rows - 1),
+                r1.min(rows - 1),
+            )
         };
         for b in boxes {
             let (c0, c1, r0, r1) = cells_of(b);

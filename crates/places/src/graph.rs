@@ -7,6 +7,11 @@
 //! without a shared point), the two are joined: the segment is split there. The data has no one-way or
 //! turn information, so the graph is undirected and a route is what a car could drive if every street
 //! went both ways. Only the largest connected piece is routable: endpoints snap to its edges.
+//!
+//! A*'s lower bound of the time left is the larger of the straight line at the top speed and the ALT
+//! bound of [`LANDMARKS`] landmarks (travel times from a few far-apart nodes, computed once, and the
+//! triangle inequality): both consistent, so A* settles fewer nodes than Dijkstra and finds the same
+//! time, which the tests check on random pairs.
 
 use crate::geom::{Grid, Xy, project};
 use std::cmp::Reverse;
@@ -109,7 +114,12 @@ pub struct Graph {
     largest: u32,
     stats: GraphStats,
     grid: Grid,
+    /// Travel times from each landmark to every node (the ALT lower bounds of A*).
+    landmarks: Vec<Vec<f64>>,
 }
+
+/// How many landmarks A* takes its lower bounds from.
+pub const LANDMARKS: usize = 8;
 
 /// One street's line: its street id, speed, points.
 #[derive(Debug, Clone)]
@@ -168,6 +178,7 @@ impl Graph {
             adj,
             component: Vec::new(),
             largest: 0,
+            landmarks: Vec::new(),
             stats: GraphStats {
                 nodes: 0,
                 edges: 0,
@@ -179,7 +190,62 @@ impl Graph {
             },
         };
         graph.label_components();
+        graph.place_landmarks();
         graph
+    }
+
+    /// Picks [`LANDMARKS`] nodes of the largest component spread apart (each the farthest in a straight
+    /// line from those already picked, starting from the southernmost) and stores their travel times to
+    /// every node.
+    fn place_landmarks(&mut self) {
+        let in_largest: Vec<u32> = (0..self.nodes.len() as u32)
+            .filter(|&u| self.component[u as usize] == self.largest)
+            .collect();
+        let Some(&first) = in_largest.iter().min_by(|a, b| {
+            self.nodes[**a as usize]
+                .y
+                .total_cmp(&self.nodes[**b as usize].y)
+        }) else {
+            return;
+        };
+        let mut picked = vec![first];
+        let mut gap: Vec<f64> = in_largest
+            .iter()
+            .map(|&u| self.nodes[u as usize].dist(self.nodes[first as usize]))
+            .collect();
+        while picked.len() < LANDMARKS {
+            let Some((i, _)) = gap.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) else {
+                break;
+            };
+            let next = in_largest[i];
+            picked.push(next);
+            for (k, &u) in in_largest.iter().enumerate() {
+                gap[k] = gap[k].min(self.nodes[u as usize].dist(self.nodes[next as usize]));
+            }
+        }
+        self.landmarks = picked.iter().map(|&l| self.travel_times_from(l)).collect();
+    }
+
+    /// Travel times from `source` to every node (plain Dijkstra over the whole graph).
+    fn travel_times_from(&self, source: u32) -> Vec<f64> {
+        let mut dist = vec![f64::INFINITY; self.nodes.len()];
+        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        dist[source as usize] = 0.0;
+        heap.push(Reverse((0f64.to_bits(), source)));
+        while let Some(Reverse((d, u))) = heap.pop() {
+            let d = f64::from_bits(d);
+            if d > dist[u as usize] {
+                continue;
+            }
+            for &(v, e) in self.neighbours(u) {
+                let nd = d + self.edges[e as usize].secs;
+                if nd < dist[v as usize] {
+                    dist[v as usize] = nd;
+                    heap.push(Reverse((nd.to_bits(), v)));
+                }
+            }
+        }
+        dist
     }
 
     fn label_components(&mut self) {
@@ -290,6 +356,28 @@ impl Graph {
         best
     }
 
+    /// The nearest point within `max_m` of `p` on an edge of street `street`.
+    pub fn snap_to(&self, p: Xy, max_m: f64, street: u32) -> Option<Snap> {
+        let mut best: Option<Snap> = None;
+        self.grid.nearest(p, max_m, |e| {
+            let edge = &self.edges[e as usize];
+            if edge.street != street {
+                return None;
+            }
+            let (t, q, d) = project(p, self.nodes[edge.a as usize], self.nodes[edge.b as usize]);
+            if best.is_none_or(|b| d < b.dist_m) {
+                best = Some(Snap {
+                    edge: e,
+                    t,
+                    point: q,
+                    dist_m: d,
+                });
+            }
+            Some(d)
+        });
+        best
+    }
+
     /// The fastest route between two snapped points: A* with the straight line at
     /// [`MAX_SPEED_MPS`] as its (admissible and consistent) heuristic, or plain Dijkstra when `astar` is
     /// false. `None` when the points are in different components.
@@ -300,19 +388,36 @@ impl Graph {
         let mut dist = vec![f64::INFINITY; n + 1];
         let mut prev = vec![u32::MAX - 1; n + 1];
         let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        let et = self.edges[to.edge as usize];
+        // The goal's travel time from each landmark: through one end of its edge or the other.
+        let goal_times: Vec<f64> = self
+            .landmarks
+            .iter()
+            .map(|d| {
+                (d[et.a as usize] + to.t * et.secs).min(d[et.b as usize] + (1.0 - to.t) * et.secs)
+            })
+            .collect();
+        // The larger of two lower bounds of the time left: the straight line at the top speed, and the
+        // landmarks' triangle inequality (ALT). Both are consistent, so their maximum is too.
         let h = |u: usize| {
-            if astar && u != goal {
-                self.nodes[u].dist(to.point) / MAX_SPEED_MPS
-            } else {
-                0.0
+            if !astar || u == goal {
+                return 0.0;
             }
+            let mut best = self.nodes[u].dist(to.point) / MAX_SPEED_MPS;
+            for (d, g) in self.landmarks.iter().zip(&goal_times) {
+                let bound = (g - d[u]).abs();
+                if bound.is_finite() && bound > best {
+                    best = bound;
+                }
+            }
+            best
         };
         let relax = |heap: &mut BinaryHeap<Reverse<(u64, u32)>>,
-                         dist: &mut Vec<f64>,
-                         prev: &mut Vec<u32>,
-                         v: usize,
-                         d: f64,
-                         from: u32| {
+                     dist: &mut Vec<f64>,
+                     prev: &mut Vec<u32>,
+                     v: usize,
+                     d: f64,
+                     from: u32| {
             if d < dist[v] {
                 dist[v] = d;
                 prev[v] = from;
@@ -320,11 +425,31 @@ impl Graph {
             }
         };
         let es = self.edges[from.edge as usize];
-        let et = self.edges[to.edge as usize];
-        relax(&mut heap, &mut dist, &mut prev, es.a as usize, from.t * es.secs, start);
-        relax(&mut heap, &mut dist, &mut prev, es.b as usize, (1.0 - from.t) * es.secs, start);
+        relax(
+            &mut heap,
+            &mut dist,
+            &mut prev,
+            es.a as usize,
+            from.t * es.secs,
+            start,
+        );
+        relax(
+            &mut heap,
+            &mut dist,
+            &mut prev,
+            es.b as usize,
+            (1.0 - from.t) * es.secs,
+            start,
+        );
         if from.edge == to.edge {
-            relax(&mut heap, &mut dist, &mut prev, goal, (from.t - to.t).abs() * es.secs, start);
+            relax(
+                &mut heap,
+                &mut dist,
+                &mut prev,
+                goal,
+                (from.t - to.t).abs() * es.secs,
+                start,
+            );
         }
         let mut settled = 0;
         while let Some(Reverse((f, u))) = heap.pop() {
@@ -338,14 +463,35 @@ impl Graph {
                 break;
             }
             if u == et.a as usize {
-                relax(&mut heap, &mut dist, &mut prev, goal, d + to.t * et.secs, u as u32);
+                relax(
+                    &mut heap,
+                    &mut dist,
+                    &mut prev,
+                    goal,
+                    d + to.t * et.secs,
+                    u as u32,
+                );
             }
             if u == et.b as usize {
-                relax(&mut heap, &mut dist, &mut prev, goal, d + (1.0 - to.t) * et.secs, u as u32);
+                relax(
+                    &mut heap,
+                    &mut dist,
+                    &mut prev,
+                    goal,
+                    d + (1.0 - to.t) * et.secs,
+                    u as u32,
+                );
             }
             for &(v, e) in self.neighbours(u as u32) {
                 let secs = self.edges[e as usize].secs;
-                relax(&mut heap, &mut dist, &mut prev, v as usize, d + secs, u as u32);
+                relax(
+                    &mut heap,
+                    &mut dist,
+                    &mut prev,
+                    v as usize,
+                    d + secs,
+                    u as u32,
+                );
             }
         }
         if !dist[goal].is_finite() {
@@ -379,6 +525,11 @@ impl Graph {
             + self.adj_start.capacity() * 4
             + self.adj.capacity() * 8
             + self.component.capacity() * 4
+            + self
+                .landmarks
+                .iter()
+                .map(|d| d.capacity() * 8)
+                .sum::<usize>()
             + self.grid.heap_bytes()
     }
 }
@@ -484,4 +635,3 @@ fn join_dead_ends(nodes: &[Xy], raw: &mut Vec<(u32, u32, u32, f64)>) -> usize {
     *raw = out;
     joined
 }
-

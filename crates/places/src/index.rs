@@ -73,7 +73,13 @@ impl Entry {
     /// `neighborhood`).
     pub fn city_place(name: &str, category: &str, subcategory: &str, p: Xy) -> Entry {
         if category == "neighborhood" {
-            let mut e = Entry::new(name.to_owned(), Kind::Neighborhood, p, Precision::Area, 800.0);
+            let mut e = Entry::new(
+                name.to_owned(),
+                Kind::Neighborhood,
+                p,
+                Precision::Area,
+                800.0,
+            );
             e.importance = 0.08;
             return e;
         }
@@ -119,8 +125,11 @@ impl Entry {
             "tourism=attraction" | "place=square" => 0.16,
             "railway=station" | "tourism=museum" | "leisure=park" => 0.1,
             "building=address" => 0.05,
-            "railway=platform" | "public_transport=platform" | "railway=buffer_stop"
-            | "railway=stop" | "public_transport=stop_position" => -0.1,
+            "railway=platform"
+            | "public_transport=platform"
+            | "railway=buffer_stop"
+            | "railway=stop"
+            | "public_transport=stop_position" => -0.1,
             "railway=subway_entrance" => -0.02,
             c if c.starts_with("building=") || c.starts_with("tourism=") => 0.04,
             c if c.starts_with("historic=") || c.starts_with("office=") => 0.02,
@@ -275,7 +284,11 @@ impl TokenIndex {
                 .take_while(|(s, _)| s.starts_with(word))
                 .take(400)
             {
-                add(&mut found, *id, 0.7 + 0.25 * word.len() as f64 / s.len() as f64);
+                add(
+                    &mut found,
+                    *id,
+                    0.7 + 0.25 * word.len() as f64 / s.len() as f64,
+                );
             }
         }
         if found.is_empty() {

@@ -15,6 +15,7 @@
 //!   the service area is refused ([`PlaceError`]).
 //! - [`Places::route`]: the fastest route on the street graph ([`graph`]), A* checked against Dijkstra.
 
+pub mod bench;
 pub mod geom;
 pub mod graph;
 pub mod load;
@@ -133,7 +134,9 @@ impl std::fmt::Display for PlaceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             PlaceError::InWater => "the position is in the water",
-            PlaceError::OutsideServiceArea => "the position is outside the service area (Manhattan)",
+            PlaceError::OutsideServiceArea => {
+                "the position is outside the service area (Manhattan)"
+            }
             PlaceError::NoRoadNearby => "no street near the position",
             PlaceError::Unroutable => "no route joins the two positions",
         })
@@ -346,7 +349,10 @@ impl Places {
         }
         let mut known: HashMap<(u32, String), Vec<Xy>> = HashMap::new();
         for a in &addresses {
-            known.entry((a.street, a.text.clone())).or_default().push(a.p);
+            known
+                .entry((a.street, a.text.clone()))
+                .or_default()
+                .push(a.p);
         }
         let osm_rows = load::csv_rows(files::PLACES_OSM);
         for row in &osm_rows {
@@ -371,7 +377,7 @@ impl Places {
                 });
             }
         }
-        addresses.sort_by(|a, b| (a.street, a.number).cmp(&(b.street, b.number)));
+        addresses.sort_by_key(|a| (a.street, a.number));
         let mut address_ranges = vec![(0u32, 0u32); streets.len()];
         let mut i = 0;
         while i < addresses.len() {
@@ -437,11 +443,7 @@ impl Places {
         }
         for a in addresses.iter().filter(|a| !a.name.is_empty()) {
             let street = &streets[a.street as usize].name;
-            entries.push(Entry::osm_place(
-                &a.name,
-                "building=address",
-                a.p,
-            ));
+            entries.push(Entry::osm_place(&a.name, "building=address", a.p));
             if let Some(e) = entries.last_mut() {
                 e.address = format!("{} {street}", a.text);
             }
@@ -526,7 +528,12 @@ impl Places {
                 .map(|r| r.len() * 16)
                 .sum()
         };
-        let land: usize = self.land.iter().flat_map(|p| &p.rings).map(|r| r.len() * 16).sum();
+        let land: usize = self
+            .land
+            .iter()
+            .flat_map(|p| &p.rings)
+            .map(|r| r.len() * 16)
+            .sum();
         let addresses: usize = self
             .addresses
             .iter()

@@ -31,8 +31,14 @@ fn the_data_loads_into_one_connected_city() {
     assert!(s.addresses >= 21_000, "{s:?}");
     // What is cut off: the islands (Randall's, Roosevelt, Marble Hill: their bridges are not in the data)
     // and pieces of the unnamed 2012 highways.
-    assert!(s.graph.named_in_largest * 100 >= s.graph.named_nodes * 90, "{s:?}");
-    assert!(s.graph.largest_component * 100 >= s.graph.nodes * 75, "{s:?}");
+    assert!(
+        s.graph.named_in_largest * 100 >= s.graph.named_nodes * 90,
+        "{s:?}"
+    );
+    assert!(
+        s.graph.largest_component * 100 >= s.graph.nodes * 75,
+        "{s:?}"
+    );
     assert!(s.heap_bytes < 64 << 20, "{s:?}");
 }
 
@@ -42,14 +48,23 @@ fn a_house_number_finds_its_building() {
     assert_eq!(hit.label, "Empire State Building");
     assert_eq!(hit.kind, Kind::Address);
     assert_eq!(hit.precision, Precision::Exact);
-    assert!(metres(hit_point(&hit), at(40.7484, -73.9857)) < 50.0, "{hit:?}");
+    assert!(
+        metres(hit_point(&hit), at(40.7484, -73.9857)) < 50.0,
+        "{hit:?}"
+    );
     assert!(hit.address.starts_with("350 5th Avenue"), "{hit:?}");
     // While typing, before the street type.
     let typing = first("350 5th");
-    assert!(metres(hit_point(&typing), at(40.7484, -73.9857)) < 50.0, "{typing:?}");
+    assert!(
+        metres(hit_point(&typing), at(40.7484, -73.9857)) < 50.0,
+        "{typing:?}"
+    );
     // The Municipal Building.
     let centre = first("1 Centre Street");
-    assert!(metres(hit_point(&centre), at(40.7131, -74.0041)) < 60.0, "{centre:?}");
+    assert!(
+        metres(hit_point(&centre), at(40.7131, -74.0041)) < 60.0,
+        "{centre:?}"
+    );
     assert_eq!(centre.precision, Precision::Exact);
 }
 
@@ -57,11 +72,17 @@ fn a_house_number_finds_its_building() {
 fn upper_manhattan_house_numbers_come_from_the_arithmetic() {
     let met = first("1000 5th Ave");
     assert_eq!(met.precision, Precision::Interpolated, "{met:?}");
-    assert!(metres(hit_point(&met), at(40.7794, -73.9632)) < 200.0, "{met:?}");
+    assert!(
+        metres(hit_point(&met), at(40.7794, -73.9632)) < 200.0,
+        "{met:?}"
+    );
     let broadway = first("2000 Broadway");
     assert_eq!(broadway.precision, Precision::Interpolated, "{broadway:?}");
     // 2000 Broadway is at West 68th Street.
-    assert!(metres(hit_point(&broadway), at(40.7760, -73.9825)) < 250.0, "{broadway:?}");
+    assert!(
+        metres(hit_point(&broadway), at(40.7760, -73.9825)) < 250.0,
+        "{broadway:?}"
+    );
     let street = first("200 West 86th Street");
     assert_eq!(street.precision, Precision::Interpolated, "{street:?}");
 }
@@ -70,17 +91,29 @@ fn upper_manhattan_house_numbers_come_from_the_arithmetic() {
 fn landmarks_typos_and_neighbourhoods() {
     let times = first("Times Square");
     assert!(times.label.contains("Times Square"), "{times:?}");
-    assert!(metres(hit_point(&times), at(40.7580, -73.9855)) < 300.0, "{times:?}");
+    assert!(
+        metres(hit_point(&times), at(40.7580, -73.9855)) < 300.0,
+        "{times:?}"
+    );
     let typo = first("Tims Sqare");
     assert!(typo.label.contains("Times Square"), "{typo:?}");
     let esb = first("empire state building");
     assert_eq!(esb.label, "Empire State Building");
-    assert!(metres(hit_point(&esb), at(40.7484, -73.9857)) < 60.0, "{esb:?}");
+    assert!(
+        metres(hit_point(&esb), at(40.7484, -73.9857)) < 60.0,
+        "{esb:?}"
+    );
     let gct = first("Grand Central");
     assert!(gct.label.starts_with("Grand Central"), "{gct:?}");
-    assert!(metres(hit_point(&gct), at(40.7527, -73.9772)) < 250.0, "{gct:?}");
+    assert!(
+        metres(hit_point(&gct), at(40.7527, -73.9772)) < 250.0,
+        "{gct:?}"
+    );
     let harlem = places().search("Harlem", None, 8);
-    assert!(harlem.iter().any(|h| h.kind == Kind::Neighborhood), "{harlem:?}");
+    assert!(
+        harlem.iter().any(|h| h.kind == Kind::Neighborhood),
+        "{harlem:?}"
+    );
     let prefix = first("empire sta");
     assert_eq!(prefix.label, "Empire State Building");
 }
@@ -90,10 +123,16 @@ fn intersections() {
     let hit = first("W 52 St & 11 Ave");
     assert_eq!(hit.kind, Kind::Intersection);
     assert_eq!(hit.label, "West 52nd Street & 11th Avenue");
-    assert!(metres(hit_point(&hit), at(40.7672, -73.9937)) < 60.0, "{hit:?}");
+    assert!(
+        metres(hit_point(&hit), at(40.7672, -73.9937)) < 60.0,
+        "{hit:?}"
+    );
     let fifth = first("5th Ave and 42nd St");
     assert_eq!(fifth.kind, Kind::Intersection);
-    assert!(metres(hit_point(&fifth), at(40.7535, -73.9809)) < 60.0, "{fifth:?}");
+    assert!(
+        metres(hit_point(&fifth), at(40.7535, -73.9809)) < 60.0,
+        "{fifth:?}"
+    );
 }
 
 #[test]
@@ -126,16 +165,24 @@ fn water_and_outside_are_refused() {
 
 #[test]
 fn reverse_names_the_address_or_the_block() {
-    let esb = places().reverse(at(40.748442, -73.985659)).expect("on land");
+    let esb = places()
+        .reverse(at(40.748442, -73.985659))
+        .expect("on land");
     assert_eq!(esb.label, "Empire State Building");
     assert_eq!(esb.precision, Precision::Exact);
-    assert!(!esb.zip.is_empty() && !esb.neighborhood.is_empty(), "{esb:?}");
+    assert!(
+        !esb.zip.is_empty() && !esb.neighborhood.is_empty(),
+        "{esb:?}"
+    );
     // Upper West Side, mid-block on West 78th Street between Columbus and Amsterdam: no address points.
     let block = places().reverse(at(40.78186, -73.97709)).expect("on land");
     assert_eq!(block.street, "West 78th Street", "{block:?}");
     assert!(block.label.contains("between"), "{block:?}");
     assert_eq!(block.precision, Precision::Street);
-    assert!(metres(block.snapped, at(40.78186, -73.97709)) < 30.0, "{block:?}");
+    assert!(
+        metres(block.snapped, at(40.78186, -73.97709)) < 30.0,
+        "{block:?}"
+    );
 }
 
 #[test]
@@ -148,8 +195,16 @@ fn routes_follow_the_streets() {
     for (a, b) in pairs {
         let route = places().route(a, b).expect("routable");
         let straight = metres(a, b);
-        assert!(route.distance_m > straight, "{} vs {straight}", route.distance_m);
-        assert!(route.distance_m < 1.6 * straight, "{} vs {straight}", route.distance_m);
+        assert!(
+            route.distance_m > straight,
+            "{} vs {straight}",
+            route.distance_m
+        );
+        assert!(
+            route.distance_m < 1.6 * straight,
+            "{} vs {straight}",
+            route.distance_m
+        );
         assert!(route.points.len() > 2);
         assert!(route.duration_s > 0.0);
     }
@@ -165,10 +220,18 @@ fn a_star_agrees_with_dijkstra() {
     let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
     let mut checked = 0;
     while checked < 40 {
-        let p = at(rng.random_range(40.70..40.87), rng.random_range(-74.02..-73.91));
-        let q = at(rng.random_range(40.70..40.87), rng.random_range(-74.02..-73.91));
-        let (Ok(a), Ok(d)) = (places().route_with(p, q, true), places().route_with(p, q, false))
-        else {
+        let p = at(
+            rng.random_range(40.70..40.87),
+            rng.random_range(-74.02..-73.91),
+        );
+        let q = at(
+            rng.random_range(40.70..40.87),
+            rng.random_range(-74.02..-73.91),
+        );
+        let (Ok(a), Ok(d)) = (
+            places().route_with(p, q, true),
+            places().route_with(p, q, false),
+        ) else {
             continue;
         };
         assert!((a.duration_s - d.duration_s).abs() < 1e-6, "{p:?} {q:?}");

@@ -197,7 +197,12 @@ pub fn title_case(name: &str) -> String {
             out.push(' ');
         }
         let lower = word.to_lowercase();
-        if i > 0 && matches!(lower.as_str(), "of" | "the" | "and" | "at" | "in" | "on" | "for") {
+        if i > 0
+            && matches!(
+                lower.as_str(),
+                "of" | "the" | "and" | "at" | "in" | "on" | "for"
+            )
+        {
             out.push_str(&lower);
             continue;
         }
@@ -243,10 +248,7 @@ mod tests {
         assert_eq!(ordinal(52), "52nd");
         assert_eq!(ordinal(113), "113th");
         assert_eq!(ordinal(23), "23rd");
-        assert_eq!(
-            title_case("EMPIRE STATE BUILDING"),
-            "Empire State Building"
-        );
+        assert_eq!(title_case("EMPIRE STATE BUILDING"), "Empire State Building");
         assert_eq!(title_case("MUSEUM OF THE CITY"), "Museum of the City");
         assert_eq!(title_case("Times Square"), "Times Square");
         assert!(is_house_number("350"));

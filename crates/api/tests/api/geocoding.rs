@@ -50,12 +50,21 @@ pub async fn places_search_finds_addresses_landmarks_and_intersections_for_every
     assert_eq!(first["precision"], "exact");
     assert!(EMPIRE_STATE.within_m(first, 50.0), "{first}");
     assert!(first["precision_m"].as_f64().is_some_and(|m| m > 0.0));
-    assert!(first["address"].as_str().is_some_and(|a| a.starts_with("350 5th Avenue")));
+    assert!(
+        first["address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("350 5th Avenue"))
+    );
     // As typed, and by a driver too.
     let typing = search(&server, &driver.token, "350 5th").await?;
     assert!(EMPIRE_STATE.within_m(&typing[0], 50.0), "{typing:?}");
     let typo = search(&server, &rider.token, "Tims Sqare").await?;
-    assert!(typo[0]["label"].as_str().is_some_and(|l| l.contains("Times Square")), "{typo:?}");
+    assert!(
+        typo[0]["label"]
+            .as_str()
+            .is_some_and(|l| l.contains("Times Square")),
+        "{typo:?}"
+    );
     let crossing = search(&server, &rider.token, "W 52 St & 11 Ave").await?;
     assert_eq!(crossing[0]["kind"], "intersection", "{crossing:?}");
     assert_eq!(crossing[0]["label"], "West 52nd Street & 11th Avenue");
@@ -84,7 +93,10 @@ pub async fn places_search_finds_addresses_landmarks_and_intersections_for_every
         ("/v1/places/search?q=a&limit=21", "invalid_limit"),
         ("/v1/places/search?q=a&lat=40.75", "invalid_coordinates"),
     ] {
-        server.get(path, &rider.token).await?.expect_error(422, code);
+        server
+            .get(path, &rider.token)
+            .await?
+            .expect_error(422, code);
     }
     let long = "a".repeat(201);
     server
@@ -96,7 +108,12 @@ pub async fn places_search_finds_addresses_landmarks_and_intersections_for_every
         .await?
         .expect_error(400, "invalid_query");
     server
-        .call(reqwest::Method::GET, "/v1/places/search?q=times", None, None)
+        .call(
+            reqwest::Method::GET,
+            "/v1/places/search?q=times",
+            None,
+            None,
+        )
         .await?
         .expect_error(401, "unauthenticated");
     server.stop().await
@@ -108,13 +125,24 @@ pub async fn reverse_geocoding_names_the_place_snaps_to_the_street_and_refuses_t
     let server = TestServer::start(&db).await?;
     let rider = server.signup("rider").await?;
     let at = |p: Place| format!("/v1/places/reverse?lat={}&lng={}", p.lat, p.lng);
-    let esb = server.get(&at(EMPIRE_STATE), &rider.token).await?.expect(200);
+    let esb = server
+        .get(&at(EMPIRE_STATE), &rider.token)
+        .await?
+        .expect(200);
     assert_eq!(esb["label"], "Empire State Building", "{esb}");
     assert_eq!(esb["precision"], "exact");
     // Its point is mid-block: the nearest street is 5th Avenue or West 33rd or 34th Street.
-    assert!(esb["street"].as_str().is_some_and(|s| s == "5th Avenue" || s.starts_with("West 3")), "{esb}");
+    assert!(
+        esb["street"]
+            .as_str()
+            .is_some_and(|s| s == "5th Avenue" || s.starts_with("West 3")),
+        "{esb}"
+    );
     assert!(!esb["zip"].as_str().unwrap_or_default().is_empty(), "{esb}");
-    assert!(!esb["neighborhood"].as_str().unwrap_or_default().is_empty(), "{esb}");
+    assert!(
+        !esb["neighborhood"].as_str().unwrap_or_default().is_empty(),
+        "{esb}"
+    );
     assert!(EMPIRE_STATE.within_m(&esb["snapped"], 60.0), "{esb}");
     // Upper West Side, mid-block: no address points there, so the block.
     let block = Place {
@@ -124,7 +152,10 @@ pub async fn reverse_geocoding_names_the_place_snaps_to_the_street_and_refuses_t
     let uws = server.get(&at(block), &rider.token).await?.expect(200);
     assert_eq!(uws["street"], "West 78th Street", "{uws}");
     assert_eq!(uws["precision"], "street");
-    assert!(uws["label"].as_str().is_some_and(|l| l.contains("between")), "{uws}");
+    assert!(
+        uws["label"].as_str().is_some_and(|l| l.contains("between")),
+        "{uws}"
+    );
     assert!(block.within_m(&uws["snapped"], 30.0), "{uws}");
     server
         .get(&at(HUDSON), &rider.token)
@@ -160,7 +191,10 @@ pub async fn routes_follow_the_streets_and_refuse_the_water(db: TestDb) -> TestR
     ) * 1000.0;
     let distance = route["distance_m"].as_f64().unwrap_or_default();
     assert!(distance > straight && distance < 1.6 * straight, "{route}");
-    assert!(route["duration_s"].as_f64().is_some_and(|s| s > 60.0), "{route}");
+    assert!(
+        route["duration_s"].as_f64().is_some_and(|s| s > 60.0),
+        "{route}"
+    );
     let points = route["points"].as_array().cloned().unwrap_or_default();
     assert!(points.len() > 2, "{route}");
     // [lng, lat], starting next to the start.
@@ -171,7 +205,10 @@ pub async fn routes_follow_the_streets_and_refuse_the_water(db: TestDb) -> TestR
         .await?
         .expect_error(422, "in_water");
     server
-        .get(&path(crate::places::PROSPECT_PARK, TIMES_SQUARE), &rider.token)
+        .get(
+            &path(crate::places::PROSPECT_PARK, TIMES_SQUARE),
+            &rider.token,
+        )
         .await?
         .expect_error(422, "outside_service_area");
     server
