@@ -239,3 +239,15 @@ fn a_star_agrees_with_dijkstra() {
         checked += 1;
     }
 }
+
+#[test]
+fn the_citys_lots_where_demo_trips_start_and_end_are_on_land() {
+    let city = doorstep_geo::City::manhattan();
+    let wet: Vec<_> = city
+        .lots()
+        .iter()
+        .map(|l| doorstep_geo::to_latlng(l.pos))
+        .filter(|&p| !places().on_land(p))
+        .collect();
+    assert!(wet.is_empty(), "{wet:?}");
+}
