@@ -79,6 +79,9 @@ test('the rider map draws named streets and parks, with the attribution, and "Se
   await fit(page, [{ lat: 40.7532, lng: -73.9806 }], 40);
   const fifth = page.locator('#map .labels text', { hasText: /^5th Avenue$/ });
   await fifth.first().waitFor({ state: 'attached', timeout: 5000 });
+  // Cross streets (the detail layer, loaded when zoomed in) are named too.
+  await page.locator('#map .labels text.street', { hasText: /Street$/ }).first().waitFor({ state: 'attached', timeout: 5000 });
+  await page.waitForTimeout(300);
   const names = await page.locator('#map .labels text.street').allTextContents();
   assert.ok(names.length >= 5, `several streets named: ${names.join(', ')}`);
   assert.ok(names.some((n) => /Street$/.test(n)), `cross streets named: ${names.join(', ')}`);
@@ -103,16 +106,19 @@ test('the rider map draws named streets and parks, with the attribution, and "Se
   await page.context().close();
 });
 
-test('panning the street map: frame times in Chromium (canvas), with and without a 4x slower CPU', async () => {
+test('panning the street map: frame times in Chromium, with and without a 4x slower CPU', async () => {
   const page = await riderOnPlan();
   await fit(page, [{ lat: 40.7532, lng: -73.9806 }], 120);
   await page.waitForFunction(() => document.querySelector('#map').citymap.detail);
-  const pan = () =>
+  const measure = () =>
     page.evaluate(async () => {
       const m = document.querySelector('#map').citymap;
       const frame = () => new Promise((r) => requestAnimationFrame(r));
+      const sorted = (a) => [...a].sort((x, y) => x - y);
+      const p95 = (a) => sorted(a)[Math.floor(a.length * 0.95)];
+      const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
       await frame();
-      const draws = [];
+      // A drag: 60 frames of small moves and a few zoom steps, as the gestures call them.
       const gaps = [];
       let last = performance.now();
       for (let i = 0; i < 60; i++) {
@@ -122,24 +128,33 @@ test('panning the street map: frame times in Chromium (canvas), with and without
         const now = performance.now();
         gaps.push(now - last);
         last = now;
-        draws.push(m.stats.lastMs);
       }
-      const sorted = (a) => [...a].sort((x, y) => x - y);
-      const p95 = (a) => sorted(a)[Math.floor(a.length * 0.95)];
-      const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
-      return { drawMean: mean(draws), drawP95: p95(draws), frameMean: mean(gaps), frameP95: p95(gaps) };
+      // A full draw of the street map, rasterised (getImageData waits for the pixels).
+      const draws = [];
+      const ctx = m.canvas.getContext('2d');
+      for (let i = 0; i < 20; i++) {
+        m.panBy(i % 2 ? 4 : -4, 0);
+        const t0 = performance.now();
+        m.draw();
+        ctx.getImageData(0, 0, 1, 1);
+        draws.push(performance.now() - t0);
+        await frame();
+      }
+      return { frameMean: mean(gaps), frameP95: p95(gaps), drawMean: mean(draws), drawP95: p95(draws) };
     });
-  const fast = await pan();
+  const fast = await measure();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
-  const slow = await pan();
+  const slow = await measure();
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
   const f = (x) => x.toFixed(1);
   console.log(
-    `map pan/zoom at 390x844, detail streets drawn: draw ${f(fast.drawMean)} ms mean, ${f(fast.drawP95)} ms p95, frame ${f(fast.frameMean)} ms; ` +
-      `CPU 4x slower: draw ${f(slow.drawMean)} ms mean, ${f(slow.drawP95)} ms p95, frame ${f(slow.frameMean)} ms mean, ${f(slow.frameP95)} ms p95`,
+    `street map at 390x844 (detail layer in view): pan frames ${f(fast.frameMean)} ms mean, ${f(fast.frameP95)} ms p95; ` +
+      `full draw ${f(fast.drawMean)} ms mean, ${f(fast.drawP95)} ms p95. CPU 4x slower: pan frames ${f(slow.frameMean)} ms mean, ` +
+      `${f(slow.frameP95)} ms p95; full draw ${f(slow.drawMean)} ms mean, ${f(slow.drawP95)} ms p95`,
   );
-  assert.ok(fast.drawP95 < 40, `a frame's drawing takes ${fast.drawP95} ms (p95)`);
+  assert.ok(fast.frameP95 < 100, `a pan frame takes ${fast.frameP95} ms (p95)`);
+  assert.ok(fast.drawP95 < 100, `a full draw takes ${fast.drawP95} ms (p95)`);
   await page.context().close();
 });
 
@@ -246,7 +261,7 @@ test('a rider types "350 5th Ave" and gets the Empire State Building; a tap in t
   await fit(page, [{ lat: 40.758, lng: -74.01 }], 60);
   const river = await screenPoint(page, { lat: 40.758, lng: -74.012 });
   await page.mouse.click(river.x, river.y);
-  await page.locator('#plan-error', { hasText: /water/ }).waitFor({ timeout: 5000 });
+  await page.locator('#plan-error', { hasText: /water|outside the area/ }).waitFor({ timeout: 5000 });
   assert.equal(await page.locator('[data-marker="dropoff"]').count(), 0);
   // A drop-off on land: the route is drawn along the streets.
   const dropoff = page.getByRole('combobox', { name: 'Drop-off' });

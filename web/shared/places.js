@@ -123,7 +123,8 @@ export function addressCombobox(input, { api, zones, onPick, onError, near = () 
     const at = p ? `&lat=${p.lat.toFixed(5)}&lng=${p.lng.toFixed(5)}` : '';
     try {
       const r = await api.get(`/v1/places/search?q=${encodeURIComponent(q.trim())}&limit=8${at}`);
-      return r.results || [];
+      // A taxi zone's name the geocoder does not know ("Midtown Center") still names a place.
+      return r.results && r.results.length ? r.results : zoneResults(q);
     } catch (e) {
       if (e.status === 404 && e.code === 'route_not_found') {
         searchAvailable = false;
