@@ -48,7 +48,11 @@ pub fn asset(uri: &Uri) -> Option<Response> {
         let Some(map) = basemap() else {
             return Some(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         };
-        let (body, etag) = if base { (&map.base, &map.base_etag) } else { (&map.detail, &map.detail_etag) };
+        let (body, etag) = if base {
+            (&map.base, &map.base_etag)
+        } else {
+            (&map.detail, &map.detail_etag)
+        };
         return Some(
             (
                 [
@@ -143,13 +147,18 @@ pub fn basemap() -> Option<&'static Basemap> {
 }
 
 type Pt = (i32, i32);
+/// A street's name and road class.
+type StreetKey = (String, String);
 
 fn quantize(c: &Value) -> Option<Pt> {
     let lng = c.get(0)?.as_f64()?;
     let lat = c.get(1)?.as_f64()?;
     // Coordinates are a few degrees from the origin: far inside i32 at 1e-5 degree.
     #[allow(clippy::cast_possible_truncation)]
-    Some((((lng - X0) * Q).round() as i32, ((lat - Y0) * Q).round() as i32))
+    Some((
+        ((lng - X0) * Q).round() as i32,
+        ((lat - Y0) * Q).round() as i32,
+    ))
 }
 
 fn line(coords: &Value) -> Option<Vec<Pt>> {
@@ -211,7 +220,9 @@ fn join_segments(mut segs: Vec<Vec<Pt>>) -> Vec<Vec<Pt>> {
         // Grow at the tail, then turn round and grow at the (old) head.
         for _ in 0..2 {
             while let Some(&tail) = cur.last() {
-                let next = ends.get(&tail).and_then(|c| c.iter().copied().find(|&j| !used[j]));
+                let next = ends
+                    .get(&tail)
+                    .and_then(|c| c.iter().copied().find(|&j| !used[j]));
                 let Some(j) = next else { break };
                 used[j] = true;
                 let mut s = std::mem::take(&mut segs[j]);
@@ -235,16 +246,29 @@ fn build_basemap() -> Option<Basemap> {
     let land: Value = serde_json::from_str(LAND_GEOJSON).ok()?;
 
     // Streets grouped by (name, class), in the order first seen, each group's segments joined.
-    let mut groups: Vec<((String, String), Vec<Vec<Pt>>)> = Vec::new();
-    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut groups: Vec<(StreetKey, Vec<Vec<Pt>>)> = Vec::new();
+    let mut index: HashMap<StreetKey, usize> = HashMap::new();
     for f in streets.get("features")?.as_array()? {
         let props = f.get("properties")?;
-        let name = props.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
-        let class = props.get("class").and_then(Value::as_str).unwrap_or("road").to_owned();
+        let name = props
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let class = props
+            .get("class")
+            .and_then(Value::as_str)
+            .unwrap_or("road")
+            .to_owned();
         let geom = f.get("geometry")?;
         let lines = match geom.get("type")?.as_str()? {
             "LineString" => vec![line(geom.get("coordinates")?)?],
-            "MultiLineString" => geom.get("coordinates")?.as_array()?.iter().map(line).collect::<Option<_>>()?,
+            "MultiLineString" => geom
+                .get("coordinates")?
+                .as_array()?
+                .iter()
+                .map(line)
+                .collect::<Option<_>>()?,
             _ => continue,
         };
         let key = (name, class);
@@ -252,11 +276,16 @@ fn build_basemap() -> Option<Basemap> {
             groups.push((key, Vec::new()));
             groups.len() - 1
         });
-        groups[i].1.extend(lines.into_iter().filter(|l| l.len() >= 2));
+        groups[i]
+            .1
+            .extend(lines.into_iter().filter(|l| l.len() >= 2));
     }
 
     let header = |out: &mut String, layer: &str| {
-        let _ = write!(out, "{{\"v\":1,\"layer\":\"{layer}\",\"x0\":{X0},\"y0\":{Y0},\"q\":{Q}");
+        let _ = write!(
+            out,
+            "{{\"v\":1,\"layer\":\"{layer}\",\"x0\":{X0},\"y0\":{Y0},\"q\":{Q}"
+        );
     };
     let mut base = String::new();
     header(&mut base, "base");
@@ -336,7 +365,12 @@ fn build_basemap() -> Option<Basemap> {
     }
     let base_etag = etag(&base);
     let detail_etag = etag(&detail);
-    Some(Basemap { base, detail, base_etag, detail_etag })
+    Some(Basemap {
+        base,
+        detail,
+        base_etag,
+        detail_etag,
+    })
 }
 
 /// A strong entity tag: FNV-1a 64 of the body.
@@ -354,7 +388,12 @@ mod tests {
     use super::*;
 
     fn decode(coords: &Value) -> Vec<(f64, f64)> {
-        let v: Vec<i64> = coords.as_array().into_iter().flatten().filter_map(Value::as_i64).collect();
+        let v: Vec<i64> = coords
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .collect();
         let (mut x, mut y) = (0i64, 0i64);
         v.chunks(2)
             .map(|c| {
@@ -371,50 +410,95 @@ mod tests {
         let map = basemap().expect("the embedded street data parses");
         let base: Value = serde_json::from_str(&map.base).expect("base is JSON");
         let detail: Value = serde_json::from_str(&map.detail).expect("detail is JSON");
-        assert!(map.base.len() < 400_000, "base layer is {} bytes", map.base.len());
-        assert!(map.detail.len() < 200_000, "detail layer is {} bytes", map.detail.len());
+        assert!(
+            map.base.len() < 400_000,
+            "base layer is {} bytes",
+            map.base.len()
+        );
+        assert!(
+            map.detail.len() < 200_000,
+            "detail layer is {} bytes",
+            map.detail.len()
+        );
         assert!(!base["land"].as_array().expect("land").is_empty());
         let parks = base["parks"].as_array().expect("parks");
-        assert!(parks.iter().any(|p| p[0] == "Central Park"), "Central Park is a named park");
+        assert!(
+            parks.iter().any(|p| p[0] == "Central Park"),
+            "Central Park is a named park"
+        );
         let names = |layer: &Value| -> Vec<String> {
             let names = layer["names"].as_array().expect("names");
             layer["streets"]
                 .as_array()
                 .expect("streets")
                 .iter()
-                .map(|s| names[usize::try_from(s[0].as_u64().expect("index")).expect("usize")].as_str().expect("name").to_owned())
+                .map(|s| {
+                    names[usize::try_from(s[0].as_u64().expect("index")).expect("usize")]
+                        .as_str()
+                        .expect("name")
+                        .to_owned()
+                })
                 .collect()
         };
         let (major, minor) = (names(&base), names(&detail));
-        assert!(major.iter().any(|n| n == "5th Avenue"), "5th Avenue is a major road");
-        assert!(minor.iter().any(|n| n == "West 106th Street") || major.iter().any(|n| n == "West 106th Street"));
+        assert!(
+            major.iter().any(|n| n == "5th Avenue"),
+            "5th Avenue is a major road"
+        );
+        assert!(
+            minor.iter().any(|n| n == "West 106th Street")
+                || major.iter().any(|n| n == "West 106th Street")
+        );
         let classes = |layer: &Value| -> Vec<String> {
-            layer["classes"].as_array().expect("classes").iter().map(|c| c.as_str().expect("class").to_owned()).collect()
+            layer["classes"]
+                .as_array()
+                .expect("classes")
+                .iter()
+                .map(|c| c.as_str().expect("class").to_owned())
+                .collect()
         };
         assert!(classes(&base).iter().all(|c| MAJOR.contains(&c.as_str())));
-        assert!(classes(&detail).iter().all(|c| !MAJOR.contains(&c.as_str())));
+        assert!(
+            classes(&detail)
+                .iter()
+                .all(|c| !MAJOR.contains(&c.as_str()))
+        );
         assert!(classes(&detail).iter().any(|c| c == "residential"));
         // Every point decodes back into Manhattan, and joined streets are longer than the raw segments.
         let streets = base["streets"].as_array().expect("streets");
         let mut points = 0;
-        for s in streets.iter().chain(detail["streets"].as_array().expect("streets")) {
+        for s in streets
+            .iter()
+            .chain(detail["streets"].as_array().expect("streets"))
+        {
             let pts = decode(&s[2]);
             assert!(pts.len() >= 2);
             points += pts.len();
             for (lng, lat) in pts {
-                assert!((-74.1..-73.85).contains(&lng) && (40.67..40.9).contains(&lat), "{lng},{lat}");
+                assert!(
+                    (-74.1..-73.85).contains(&lng) && (40.67..40.9).contains(&lat),
+                    "{lng},{lat}"
+                );
             }
         }
         let raw: Value = serde_json::from_str(STREETS_GEOJSON).expect("streets");
         let raw_lines = raw["features"].as_array().expect("features").len();
         let lines = streets.len() + detail["streets"].as_array().expect("streets").len();
-        assert!(lines < raw_lines, "{lines} joined lines from {raw_lines} segments");
+        assert!(
+            lines < raw_lines,
+            "{lines} joined lines from {raw_lines} segments"
+        );
         assert!(points > 10_000, "{points} points");
     }
 
     #[test]
     fn joined_segments_keep_their_points_in_order() {
-        let segs = vec![vec![(2, 0), (3, 0)], vec![(0, 0), (1, 0)], vec![(2, 0), (1, 0)], vec![(9, 9), (8, 8)]];
+        let segs = vec![
+            vec![(2, 0), (3, 0)],
+            vec![(0, 0), (1, 0)],
+            vec![(2, 0), (1, 0)],
+            vec![(9, 9), (8, 8)],
+        ];
         let mut out = join_segments(segs);
         out.sort();
         assert_eq!(out.len(), 2);
