@@ -181,6 +181,38 @@ test('the quote screen draws the trip and keeps "Request ride" in view at 390x84
   await page.context().close();
 });
 
+test('the Pickup field is an ARIA combobox: options as you type, arrow keys, Enter picks, Escape closes then clears', async () => {
+  const page = await riderOnPlan();
+  const pickup = page.getByRole('combobox', { name: 'Pickup' });
+  assert.equal(await pickup.getAttribute('aria-expanded'), 'false');
+  await pickup.click();
+  await pickup.pressSequentially('Murray', { delay: 20 });
+  await page.getByRole('listbox', { name: 'Pickup' }).getByRole('option').first().waitFor({ timeout: 5000 });
+  assert.equal(await pickup.getAttribute('aria-expanded'), 'true');
+  assert.equal(await pickup.getAttribute('aria-controls'), 'pickup-search-list');
+  await screenshot(page, 'map-combobox-390');
+  await pickup.press('ArrowDown');
+  assert.equal(await pickup.getAttribute('aria-activedescendant'), 'pickup-search-opt-0');
+  assert.equal(await page.locator('#pickup-search-opt-0').getAttribute('aria-selected'), 'true');
+  const label = (await page.locator('#pickup-search-opt-0 .ac-label').textContent()).trim();
+  await pickup.press('Enter');
+  assert.equal(await pickup.inputValue(), label);
+  assert.equal(await pickup.getAttribute('aria-expanded'), 'false');
+  await page.locator('[data-marker="pickup"]').waitFor({ state: 'attached' });
+  // Escape closes the list, a second Escape clears the text.
+  const dropoff = page.getByRole('combobox', { name: 'Drop-off' });
+  await dropoff.click();
+  await dropoff.pressSequentially('Murray', { delay: 20 });
+  await page.getByRole('listbox', { name: 'Drop-off' }).getByRole('option').first().waitFor({ timeout: 5000 });
+  await dropoff.press('Escape');
+  assert.equal(await dropoff.getAttribute('aria-expanded'), 'false');
+  assert.equal(await dropoff.inputValue(), 'Murray');
+  await dropoff.press('Escape');
+  assert.equal(await dropoff.inputValue(), '');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('cars show their heading, and the driver\'s navigate link opens the phone\'s maps app', async () => {
   const page = await riderOnPlan();
   const heading = await page.evaluate(() => {

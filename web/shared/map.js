@@ -595,7 +595,7 @@ export class CityMap {
       ctx.stroke(base.parkPath);
     }
     // Widths grow with the zoom, from thin lines over the whole island to wide streets up close.
-    const grow = Math.min(Math.max(2 ** ((z - 1) * 0.75), 0.45), 5);
+    const grow = Math.min(Math.max(2 ** ((z - 1.8) * 0.75), 0.45), 5);
     const drawn = [];
     if (z >= DETAIL_Z) {
       if (this.detail) drawn.push(this.detail);
