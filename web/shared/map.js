@@ -454,6 +454,9 @@ export class CityMap {
   }
 
   setView(v) {
+    // A zoom hides the names until they are placed again for the new scale (a pan keeps them: they move
+    // with the map).
+    if (this.view && Math.abs(v.w / this.view.w - 1) > 0.02) this.gLabels.style.display = 'none';
     this.view = v;
     this.svg.setAttribute('viewBox', `${v.x} ${v.y} ${v.w} ${v.h}`);
     this.rescaleMarkers();
@@ -653,6 +656,7 @@ export class CityMap {
    */
   placeLabels() {
     this.gLabels.replaceChildren();
+    this.gLabels.style.display = '';
     if (!this.base || !this.view) return;
     const z = this.zoomLevel();
     const upp = this.unitsPerPixel();
