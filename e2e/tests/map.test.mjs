@@ -28,8 +28,9 @@ async function signUp(page, name) {
   await page.getByRole('button', { name: 'Sign up' }).click();
 }
 
-async function riderOnPlan(viewport = PHONE) {
+async function riderOnPlan(viewport = PHONE, setup = async () => {}) {
   const page = await b.page(viewport);
+  await setup(page);
   await page.goto(`${demo.base}/rider/`);
   await signUp(page, 'Mapa');
   await page.locator('#svc-ride').click();
@@ -78,9 +79,9 @@ test('the rider map draws named streets and parks, with the attribution, and "Se
   // Midtown up close: street names along the streets, 5th Avenue among them.
   await fit(page, [{ lat: 40.7532, lng: -73.9806 }], 40);
   const fifth = page.locator('#map .labels text', { hasText: /^5th Avenue$/ });
-  await fifth.first().waitFor({ state: 'attached', timeout: 5000 });
+  await fifth.first().waitFor({ state: 'visible', timeout: 5000 });
   // Cross streets (the detail layer, loaded when zoomed in) are named too.
-  await page.locator('#map .labels text.street', { hasText: /Street$/ }).first().waitFor({ state: 'attached', timeout: 5000 });
+  await page.locator('#map .labels text.street', { hasText: /Street$/ }).first().waitFor({ state: 'visible', timeout: 5000 });
   await page.waitForTimeout(300);
   const names = await page.locator('#map .labels text.street').allTextContents();
   assert.ok(names.length >= 5, `several streets named: ${names.join(', ')}`);
@@ -98,7 +99,7 @@ test('the rider map draws named streets and parks, with the attribution, and "Se
   await screenshot(page, 'map-midtown-390');
   // Central Park is a park, and named.
   await fit(page, [{ lat: 40.7644, lng: -73.9735 }, { lat: 40.7968, lng: -73.9492 }], 60);
-  await page.locator('#map .labels text.park', { hasText: 'Central Park' }).waitFor({ state: 'attached', timeout: 5000 });
+  await page.locator('#map .labels text.park', { hasText: 'Central Park' }).waitFor({ state: 'visible', timeout: 5000 });
   await screenshot(page, 'map-central-park-390');
   // The primary action is on screen without scrolling.
   await inViewport(page, page.getByRole('button', { name: 'See price' }));
@@ -260,6 +261,74 @@ test('the operations console: heat over the street map, with the attribution', a
   await screenshot(ops, 'map-ops-1440');
   assert.deepEqual(ops.errors, []);
   await ops.context().close();
+});
+
+// The client against the documented answers of the geocoder and router, served by the browser itself
+// (page.route), so that this runs before (and whatever) the server has.
+test('against the documented place and route answers: results with precision, a refused tap, a route along streets', async () => {
+  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+  const calls = { search: 0, reverse: 0, route: 0 };
+  const page = await riderOnPlan(PHONE, async (p) => {
+    await p.route('**/v1/places/search?*', (route) => {
+      calls.search += 1;
+      const q = new URL(route.request().url()).searchParams.get('q');
+      const esb = { label: 'Empire State Building', address: '350 5th Avenue, New York, NY 10118', kind: 'place', lat: 40.748441, lng: -73.985664, precision: 'exact', precision_m: 5 };
+      const gct = { label: 'Grand Central Terminal', address: '89 East 42nd Street, New York, NY 10017', kind: 'place', lat: 40.752726, lng: -73.977229, precision: 'exact', precision_m: 5 };
+      const addr = { label: '350 5th Avenue', address: '350 5th Avenue, New York, NY 10118', kind: 'address', lat: 40.7484, lng: -73.9856, precision: 'interpolated', precision_m: 40 };
+      json(route, 200, { results: /350/.test(q) ? [addr, esb] : /grand/i.test(q) ? [gct] : /^a$/.test(q) ? [esb] : [] });
+    });
+    await p.route('**/v1/places/reverse?*', (route) => {
+      calls.reverse += 1;
+      const u = new URL(route.request().url()).searchParams;
+      const lng = Number(u.get('lng'));
+      if (lng < -74.006) return json(route, 422, { code: 'in_water', message: 'the point is in the water' });
+      json(route, 200, { label: '20 West 34th Street', address: '20 West 34th Street, New York, NY 10001', street: 'West 34th Street', neighborhood: 'Midtown', zip: '10001', lat: Number(u.get('lat')), lng, snapped: { lat: 40.7486, lng: -73.9862 }, precision: 'street', precision_m: 15 });
+    });
+    await p.route('**/v1/route?*', (route) => {
+      calls.route += 1;
+      json(route, 200, { distance_m: 1400, duration_s: 360, points: [[-73.985664, 40.748441], [-73.9838, 40.7497], [-73.9818, 40.7510], [-73.9797, 40.7525], [-73.977229, 40.752726]] });
+    });
+  });
+  const pickup = page.getByRole('combobox', { name: 'Pickup' });
+  await pickup.click();
+  await pickup.pressSequentially('350 5th Ave', { delay: 20 });
+  const esb = page.getByRole('option', { name: /Empire State Building/ });
+  await esb.waitFor({ timeout: 5000 });
+  // Label, address line and how precise it is.
+  assert.match(await esb.textContent(), /350 5th Avenue, New York, NY 10118 · exact address/);
+  assert.match(await page.getByRole('option').first().textContent(), /estimated along the street \(about 40 m\)/);
+  await pickup.press('ArrowDown');
+  await pickup.press('ArrowDown');
+  await pickup.press('Enter');
+  assert.equal(await pickup.inputValue(), 'Empire State Building');
+  await page.locator('[data-marker="pickup"]').waitFor({ state: 'attached' });
+  // A tap in the Hudson: refused with the reason; no drop-off is set.
+  await page.getByText('Set drop-off').click();
+  await fit(page, [{ lat: 40.758, lng: -74.01 }], 60);
+  const river = await screenPoint(page, { lat: 40.758, lng: -74.012 });
+  await page.mouse.click(river.x, river.y);
+  await page.locator('#plan-error', { hasText: 'That point is in the water. Choose a place on land.' }).waitFor({ timeout: 5000 });
+  assert.equal(await page.locator('[data-marker="dropoff"]').count(), 0);
+  await screenshot(page, 'map-refused-390');
+  // A tap on land: named "Near …" and snapped to the street.
+  await fit(page, [{ lat: 40.7487, lng: -73.9866 }], 60);
+  const onLand = await screenPoint(page, { lat: 40.7487, lng: -73.9866 });
+  await page.mouse.click(onLand.x, onLand.y);
+  await page.waitForFunction(() => document.querySelector('#dropoff-search').value === 'Near 20 West 34th Street');
+  // The drop-off by search, then the price: the route drawn along the streets has all its points.
+  const dropoff = page.getByRole('combobox', { name: 'Drop-off' });
+  await dropoff.fill('Grand Central');
+  await dropoff.dispatchEvent('change');
+  await page.waitForFunction(() => document.querySelector('#dropoff-search').value === 'Grand Central Terminal');
+  await page.getByRole('button', { name: 'See price' }).click();
+  await page.getByRole('heading', { name: 'Your price' }).waitFor();
+  const line = page.locator('#map polyline[data-line="trip"].routed');
+  await line.waitFor({ state: 'attached', timeout: 5000 });
+  assert.equal(Number(await line.getAttribute('data-points')), 7, 'the 5 route points, from the pickup and to the drop-off');
+  assert.ok(calls.search > 0 && calls.reverse === 2 && calls.route >= 1, JSON.stringify(calls));
+  await screenshot(page, 'map-route-mocked-390');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
 });
 
 // Needs the server's geocoder and router (GET /v1/places/search, /v1/places/reverse, /v1/route).
