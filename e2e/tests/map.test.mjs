@@ -379,3 +379,8 @@ test('a rider types "350 5th Ave" and gets the Empire State Building; a tap in t
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('the maps made no request to another host (the attribution and navigate links are only links)', () => {
+  assert.ok(b.requests > 20, 'requests were watched');
+  assert.deepEqual(b.foreign, []);
+});
