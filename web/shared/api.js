@@ -2,6 +2,8 @@
 // `ApiError {status, code, message}`. Each app keeps its own session (token, user) in localStorage so that
 // a rider, a driver and an operator can be signed in side by side in one browser.
 
+import { t } from './i18n.js';
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message || code);
@@ -45,7 +47,7 @@ export class Api {
     try {
       res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
-      throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
+      throw new ApiError(0, 'network', t('common.error.network'));
     }
     const text = await res.text();
     let data = null;
@@ -58,7 +60,7 @@ export class Api {
     }
     if (!res.ok) {
       const code = (data && data.code) || `http_${res.status}`;
-      const message = (data && data.message) || res.statusText || 'request failed';
+      const message = (data && data.message) || res.statusText || t('common.error.request_failed');
       if (res.status === 401 && this.token) this.onUnauthorized();
       throw new ApiError(res.status, code, message);
     }
@@ -94,24 +96,9 @@ export class Api {
 /** A user-facing sentence for an error from the API. */
 export function errorText(e) {
   if (!(e instanceof ApiError)) return String((e && e.message) || e);
-  const known = {
-    network: 'The server cannot be reached. Check your connection and try again.',
-    invalid_credentials: 'Wrong email or password.',
-    email_taken: 'An account with this email already exists.',
-    outside_service_area: 'That place is outside the service area (Manhattan).',
-    quote_expired: 'The price has expired. Get a new quote.',
-    wrong_pin: 'Wrong PIN. Ask the rider for the 4-digit PIN shown in their app.',
-    invalid_pin: 'The PIN has 4 digits (0–9).',
-    pin_locked: 'Too many wrong PINs: the PIN is locked. Ask the rider for the new PIN (they get one in their app).',
-    rate_limited: 'Too many requests. Wait a moment and try again.',
-    unauthenticated: 'Your session has ended. Please log in again.',
-    already_rated: 'You have already rated this ride.',
-    offer_expired: 'This offer has expired.',
-    offer_not_pending: 'This offer is no longer available.',
-    driver_excluded: 'This ride is no longer offered to you.',
-    invalid_ride_state: 'The ride has changed in the meantime; the screen updates in a moment.',
-    quote_already_used: 'This price was already used for a ride. Get a new price.',
-    concurrent_update: 'Someone else changed this at the same moment. Try again.',
-  };
-  return known[e.code] || e.message || e.code;
+  // The codes the apps' users meet, in their language (`common.error.<code>`); others keep the server's text.
+  const key = `common.error.${e.code}`;
+  const known = t(key);
+  if (known !== key) return known;
+  return e.message || e.code;
 }

@@ -8,6 +8,8 @@
 // ones elsewhere (close code 1008, too_many_connections): it does not reconnect by itself, so that two
 // windows do not take the connection from each other forever.
 
+import { t } from './i18n.js';
+
 export class EventStream {
   /**
    * @param {() => string} token returns the current bearer token
@@ -137,11 +139,11 @@ export function bindConnectionBanner(el, stream) {
     el.dataset.status = s;
     el.textContent =
       s === 'reconnecting'
-        ? 'Connection lost — reconnecting…'
+        ? t('common.conn.reconnecting')
         : s === 'connecting'
-          ? 'Connecting…'
+          ? t('common.conn.connecting')
           : s === 'superseded'
-            ? 'Live updates moved to a newer window of this account — reload to get them here.'
+            ? t('common.conn.superseded')
             : '';
   };
   const prev = stream.onStatus;

@@ -1,4 +1,4 @@
-import { locale } from './i18n.js';
+import { locale, t, number } from './i18n.js';
 
 // Formatting (in the current locale) of money, durations, distances and times for display. Money is `{amount: minor units, currency}`.
 
@@ -19,10 +19,10 @@ export function money(m) {
 export function duration(s) {
   if (s === null || s === undefined || Number.isNaN(s)) return '—';
   s = Math.max(0, Math.round(s));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('common.unit.s', { n: s });
   const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 && m < 10 ? `${m} min ${s % 60} s` : `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return s % 60 && m < 10 ? t('common.unit.minS', { m, s: s % 60 }) : t('common.unit.min', { n: m });
+  return t('common.unit.hMin', { h: Math.floor(m / 60), m: m % 60 });
 }
 
 export function countdown(s) {
@@ -32,7 +32,9 @@ export function countdown(s) {
 
 export function distance(m) {
   if (m === null || m === undefined) return '—';
-  return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`;
+  return m < 1000
+    ? t('common.unit.m', { n: Math.round(m) })
+    : t('common.unit.km', { n: number(m / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
 }
 
 export function time(iso) {
@@ -52,40 +54,21 @@ export function dateTime(iso) {
 
 export function percent(x) {
   if (x === null || x === undefined) return '—';
-  return `${Math.round(x * 100)} %`;
+  return t('common.unit.percent', { n: Math.round(x * 100) });
 }
 
-const STATES = {
-  requested: 'Finding a driver',
-  driver_assigned: 'Driver on the way',
-  driver_arrived: 'Driver arrived',
-  in_progress: 'On trip',
-  completed: 'Completed',
-  cancelled: 'Cancelled',
-  no_driver_available: 'No driver available',
-};
-
+/** The name of a ride state (`common.state.*`), or the state itself if it has none. */
 export function rideState(s) {
-  return STATES[s] || s;
+  const key = `common.state.${s}`;
+  const name = t(key);
+  return name === key ? s : name;
 }
 
-const LINES = {
-  base: 'Base fare',
-  distance: 'Distance',
-  time: 'Time',
-  booking_fee: 'Booking fee',
-  surge: 'Surge',
-  minimum_fare: 'Minimum fare top-up',
-  minimum: 'Minimum fare top-up',
-  band_adjustment: 'Adjusted to the quote’s band',
-  fare: 'Fare',
-  commission: 'Platform commission',
-  driver_earnings: 'Trip earnings',
-  cancellation_fee: 'Cancellation fee',
-};
-
+/** The name of a price or statement line (`common.line.*`), else the kind made readable. */
 export function lineKind(k) {
-  return LINES[k] || k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+  const key = `common.line.${k}`;
+  const name = t(key);
+  return name === key ? k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : name;
 }
 
 export function shortId(id) {

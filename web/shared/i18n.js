@@ -10,8 +10,8 @@
 import common from './messages/common.js';
 
 export const LOCALES = [
-  { code: 'en', name: 'English' },
-  { code: 'zh-CN', name: '简体中文' },
+  { code: 'en', name: 'English', short: 'EN' },
+  { code: 'zh-CN', name: '简体中文', short: '中文' },
 ];
 
 const STORE_KEY = 'doorstep.locale';
@@ -103,10 +103,14 @@ export function number(x, options = {}) {
   return f.format(x);
 }
 
-/** Markup of the language switch (a labelled select); `bindLanguageSwitch` wires it. */
+/**
+ * Markup of the language switch (a labelled select); `bindLanguageSwitch` wires it. Each option shows
+ * its short name ("EN", "中文", in its own language), to fit a phone's top bar; the full name is its title.
+ */
 export function languageSwitchHtml(id = 'lang-switch') {
   const opts = LOCALES.map(
-    (l) => `<option value="${l.code}" lang="${l.code}"${l.code === current ? ' selected' : ''}>${l.name}</option>`,
+    (l) =>
+      `<option value="${l.code}" lang="${l.code}" title="${l.name}"${l.code === current ? ' selected' : ''}>${l.short}</option>`,
   ).join('');
   return `<label class="lang" for="${id}"><span class="visually-hidden">${t('common.language')}</span><select id="${id}">${opts}</select></label>`;
 }

@@ -1,6 +1,8 @@
 // Tiny DOM helpers: an escaping `html` template tag, rendering into an element, and the shared
 // sign-in form. No framework: each screen is a function from state to markup plus event handlers.
 
+import { t } from './i18n.js';
+
 class Raw {
   constructor(s) {
     this.s = s;
@@ -90,6 +92,13 @@ export async function busy(button, errorEl, action) {
   }
 }
 
+/** A role's name in the current language (`common.role.*`), else the role itself. */
+export function roleName(role) {
+  const key = `common.role.${role}`;
+  const name = t(key);
+  return name === key ? role : name;
+}
+
 /**
  * The sign-in screen shared by the apps: log in, and (if `signupRole`) create an account.
  * Calls `onDone(session)` once signed in.
@@ -102,24 +111,24 @@ export function authScreen(el, api, { title, signupRole, expectRole, onDone }) {
       el,
       html`<section class="auth card" aria-labelledby="auth-title">
         <h1 id="auth-title">${title}</h1>
-        <h2 class="sub">${signup ? 'Create your account' : 'Log in'}</h2>
+        <h2 class="sub">${signup ? t('common.auth.create') : t('common.auth.login')}</h2>
         <form id="auth-form" novalidate>
           ${signup
-            ? html`<label for="auth-name">Name</label>
+            ? html`<label for="auth-name">${t('common.auth.name')}</label>
                 <input id="auth-name" name="name" autocomplete="name" required>`
             : ''}
-          <label for="auth-email">Email</label>
+          <label for="auth-email">${t('common.auth.email')}</label>
           <input id="auth-email" name="email" type="email" autocomplete="email" required>
-          <label for="auth-password">Password</label>
+          <label for="auth-password">${t('common.auth.password')}</label>
           <input id="auth-password" name="password" type="password" minlength="8"
             autocomplete="${signup ? 'new-password' : 'current-password'}" required>
-          ${signup ? html`<p class="hint" id="pw-hint">At least 8 characters.</p>` : ''}
+          ${signup ? html`<p class="hint" id="pw-hint">${t('common.auth.passwordHint')}</p>` : ''}
           <p class="error" role="alert" id="auth-error"></p>
-          <button type="submit" class="primary" id="auth-submit">${signup ? 'Sign up' : 'Log in'}</button>
+          <button type="submit" class="primary" id="auth-submit">${signup ? t('common.auth.signup') : t('common.auth.login')}</button>
         </form>
         ${signupRole
-          ? html`<p class="switch">${signup ? 'Already have an account?' : 'New here?'}
-              <button type="button" class="link" id="auth-switch">${signup ? 'Log in' : 'Create an account'}</button></p>`
+          ? html`<p class="switch">${signup ? t('common.auth.haveAccount') : t('common.auth.newHere')}
+              <button type="button" class="link" id="auth-switch">${signup ? t('common.auth.login') : t('common.auth.createLink')}</button></p>`
           : ''}
       </section>`,
     );
@@ -131,7 +140,7 @@ export function authScreen(el, api, { title, signupRole, expectRole, onDone }) {
       const email = String(f.get('email') || '').trim();
       const password = String(f.get('password') || '');
       if (!email || !password || (signup && !String(f.get('name') || '').trim())) {
-        err.textContent = 'Please fill in every field.';
+        err.textContent = t('common.auth.fillAll');
         return;
       }
       busy($('#auth-submit', el), err, async () => {
@@ -140,7 +149,7 @@ export function authScreen(el, api, { title, signupRole, expectRole, onDone }) {
           : await api.login(email, password);
         if (expectRole && s.role !== expectRole) {
           await api.logout();
-          throw new Error(`This app is for ${expectRole} accounts; this account is a ${s.role}.`);
+          throw new Error(t('common.auth.wrongRole', { expected: roleName(expectRole), actual: roleName(s.role) }));
         }
         onDone(s);
       });
@@ -169,7 +178,7 @@ document.addEventListener('focusin', (e) => {
  * Opens a modal confirmation dialog; resolves true if confirmed. However it closes (a button, Escape),
  * focus goes back to what had it before, found again by id if the screen re-rendered meanwhile.
  */
-export function confirmDialog({ title, body, confirm, cancel = 'Keep', danger = false }) {
+export function confirmDialog({ title, body, confirm, cancel = t('common.keep'), danger = false }) {
   const active = document.activeElement;
   const openerId = (active && active !== document.body && active.id) || lastFocusedId;
   return new Promise((resolve) => {

@@ -228,6 +228,22 @@ pub fn ride_search_limit() -> RefOr<Schema> {
     )
 }
 
+/// The text of a place search.
+pub fn place_query() -> RefOr<Schema> {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(crate::routes::places::MAX_QUERY_CHARS))
+        .pattern(Some(r".*\S.*"))
+        .description(Some("The text as typed (not only spaces)"))
+        .into()
+}
+
+/// The `limit` of a place search.
+pub fn place_search_limit() -> RefOr<Schema> {
+    let limit = crate::routes::places::SEARCH_LIMIT;
+    integer_in(*limit.start(), *limit.end(), "How many results (default 8)")
+}
+
 /// The text of a ride search.
 pub fn ride_search_text() -> RefOr<Schema> {
     string()

@@ -27,6 +27,8 @@ mod dispatch;
 mod dispatch_core;
 #[path = "api/event_stream.rs"]
 mod event_stream;
+#[path = "api/geocoding.rs"]
+mod geocoding;
 #[path = "api/hygiene.rs"]
 mod hygiene;
 #[path = "api/operations.rs"]
@@ -68,6 +70,7 @@ use cancellation::*;
 use contract::*;
 use dispatch::*;
 use dispatch_core::*;
+use geocoding::*;
 use hygiene::*;
 use operations::*;
 use ops::*;
@@ -204,6 +207,11 @@ on_both_backends!(
     a_completion_away_from_the_drop_off_is_an_early_end_charged_for_what_was_driven,
     a_final_fare_is_capped_at_the_top_of_its_band_with_the_reason_recorded,
     metrics_count_rides_by_state_in_memory_without_reading_the_database_on_a_scrape,
+    // Places: search, reverse geocoding, routes, and no quote on the water.
+    places_search_finds_addresses_landmarks_and_intersections_for_every_role,
+    reverse_geocoding_names_the_place_snaps_to_the_street_and_refuses_the_water,
+    routes_follow_the_streets_and_refuse_the_water,
+    a_quote_with_a_pickup_or_drop_off_in_the_water_is_refused,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

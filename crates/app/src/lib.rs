@@ -83,6 +83,10 @@ impl App {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(App, Background), AppError> {
         let (app, rx) = App::build(store, config, clock);
+        // Parse the places data (streets, addresses, the road graph) now, off the request path.
+        drop(tokio::task::spawn_blocking(|| {
+            doorstep_places::Places::manhattan();
+        }));
         let pending = app.rebuild_hot_state().await?;
         // The one count of the record; from here on the counts follow the committed changes.
         let counts = app.store().count_rides_by_state().await?;

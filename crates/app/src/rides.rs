@@ -196,6 +196,12 @@ impl App {
                     format!("the {what} is outside the service area (Manhattan)"),
                 ));
             }
+            if !doorstep_places::Places::manhattan().on_land(p) {
+                return Err(AppError::invalid(
+                    "in_water",
+                    format!("the {what} is in the water"),
+                ));
+            }
         }
         let now = self.clock().now();
         let distance_m = self.street_distance_m(pickup, dropoff);

@@ -3,6 +3,8 @@
 //!
 //! This is the only crate that uses `anyhow`: errors from the libraries get context here and are printed.
 
+mod bench_places;
+
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use doorstep_app::{App, AppConfig, Clock};
@@ -55,6 +57,9 @@ enum Command {
 enum BenchCommand {
     /// The DIMACS ride-hailing benchmark on Manhattan demand (a re-implementation of pyhailing).
     Ridehail(doorstep_sim::bench::RidehailArgs),
+    /// Offline places in process: parse time and memory, search p50/p99 against a linear scan, A* routes
+    /// against Dijkstra.
+    Places(bench_places::PlacesArgs),
     #[cfg(feature = "loadtest")]
     /// In-process location updates and nearest-driver queries on the live index, at several fleet sizes.
     Geo(doorstep_loadtest::GeoArgs),
@@ -291,6 +296,7 @@ async fn main() -> Result<()> {
             BenchCommand::Ridehail(args) => Ok(doorstep_sim::bench::run(
                 doorstep_sim::bench::BenchCommand::Ridehail(args),
             )?),
+            BenchCommand::Places(args) => bench_places::run(&args),
             #[cfg(feature = "loadtest")]
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),
             #[cfg(feature = "loadtest")]
@@ -533,6 +539,11 @@ async fn demo(args: DemoArgs) -> Result<()> {
     println!(
         "  {} drivers, speed ×{}, stop with Ctrl-C",
         args.drivers, args.speed
+    );
+    let (lat, lng) = doorstep_demo::sandbox::SANDBOX_CENTER;
+    println!(
+        "  sandbox: the simulated fleet keeps clear of {:.0} m around {lat},{lng} (Inwood): drive there yourself (README: A ride with curl)",
+        doorstep_demo::sandbox::SANDBOX_RADIUS_M
     );
     if args.speed <= 1.0 {
         // At real speed a trip takes a quarter of an hour: a newcomer would see nothing complete.

@@ -27,12 +27,16 @@ use crate::clock::{rfc3339, wall_clock_unix};
 use crate::events::{EventLink, Inbound};
 use crate::motion::Leg;
 use crate::rating;
+use crate::sandbox;
 use crate::seed::{Stream, agent_rng};
 use crate::shutdown::Shutdown;
 use crate::wire::{EventKind, LocationPoint, LocationsMessage, RideState, RideView, ServerEvent};
 
 /// Share of offers a driver accepts.
 const ACCEPT_PROBABILITY: f64 = 0.9;
+/// A driver this close (km) to the sandbox checks an offer's pickup before considering it: a ride from
+/// the sandbox is declined at once, since the simulated fleet leaves those to people.
+const SANDBOX_REACH_KM: f64 = 6.0;
 /// How long a driver looks at an offer before answering, in simulated seconds.
 const THINK_SECS: Range<f64> = 2.0..8.0;
 /// The think time never exceeds this in real time, so that slow demos do not let offers expire.
@@ -155,7 +159,12 @@ pub(crate) async fn run_driver(ctx: Arc<Ctx>, index: usize, mut shutdown: Shutdo
             .map(|z| z.centroid)
             .unwrap_or_default()
     } else {
-        lots[rng.random_range(0..lots.len())].pos
+        // Any lot but those in the sandbox, which the simulated fleet keeps clear of.
+        let open: Vec<_> = lots.iter().filter(|l| !sandbox::contains(l.pos)).collect();
+        match open.len() {
+            0 => lots[rng.random_range(0..lots.len())].pos,
+            n => open[rng.random_range(0..n)].pos,
+        }
     };
     if !shutdown.sleep(STAGGER * (index % 400) as u32).await {
         return;
@@ -657,13 +666,17 @@ impl Driver {
         }
     }
 
-    /// Available again: drift toward the nearest lot, where idle cars wait.
+    /// Available again: drift toward the nearest lot outside the sandbox, where idle cars wait.
     fn after_ride(&self, now: f64) -> Duty {
         let city = self.ctx.city;
-        let nearest = city.lots().iter().min_by(|a, b| {
-            city.l1_km(self.position, a.pos)
-                .total_cmp(&city.l1_km(self.position, b.pos))
-        });
+        let nearest = city
+            .lots()
+            .iter()
+            .filter(|l| !sandbox::contains(l.pos))
+            .min_by(|a, b| {
+                city.l1_km(self.position, a.pos)
+                    .total_cmp(&city.l1_km(self.position, b.pos))
+            });
         let drift = nearest
             .filter(|lot| city.l1_km(self.position, lot.pos) > 0.01)
             .map(|lot| Leg::plan(city, &self.ctx.grid, self.position, lot.pos, now));
@@ -726,6 +739,19 @@ impl Driver {
         }
         let now = self.ctx.clock.now();
         self.position = self.position_at(now);
+        if sandbox::distance_km(self.position) < SANDBOX_REACH_KM
+            && self.offer_is_in_sandbox(&offer_id).await
+        {
+            if let Err(error) = self
+                .ctx
+                .api
+                .decline_offer(&self.account.token, &offer_id)
+                .await
+            {
+                tracing::debug!(driver = self.account.index, offer_id, %error, "declining a sandbox ride failed");
+            }
+            return;
+        }
         let think = self
             .rng
             .random_range(THINK_SECS)
@@ -737,6 +763,16 @@ impl Driver {
             decide_at: now + think,
             accept,
         };
+    }
+
+    /// Whether the offer's pickup is in the sandbox, which simulated drivers leave to people.
+    async fn offer_is_in_sandbox(&self, offer_id: &str) -> bool {
+        match self.ctx.api.offers(&self.account.token).await {
+            Ok(offers) => offers.offers.iter().any(|o| {
+                o.offer_id == offer_id && o.pickup.to_utm().is_some_and(sandbox::contains)
+            }),
+            Err(_) => false,
+        }
     }
 
     /// Polls the pending offers, in case an `offered` event was missed (only when available).

@@ -40,6 +40,7 @@ pub mod motion;
 mod pin_board;
 mod rating;
 mod rider;
+pub mod sandbox;
 pub mod schedule;
 pub mod seed;
 mod shutdown;

@@ -117,17 +117,20 @@ impl<'a> RiderSchedule<'a> {
 }
 
 impl RiderSchedule<'_> {
-    /// A uniform random point of `zone` that the city serves. Points are drawn in the zone's
-    /// convex hull, so a few fall in the river next to a concave zone: those are drawn again.
-    fn point_in(&mut self, zone: ZoneIdx) -> Utm {
+    /// A uniform random point of `zone` that the city serves, outside the demo's sandbox. Points are
+    /// drawn in the zone's convex hull, so a few fall in the river next to a concave zone: those (and
+    /// those in the sandbox) are drawn again.
+    fn point_in(&mut self, zone: ZoneIdx) -> Option<Utm> {
         let mut point = self.city.random_point_in_zone(zone, &mut self.rng);
         for _ in 0..MAX_REDRAWS {
-            if self.city.covers(to_latlng(point)) {
-                break;
+            if !crate::sandbox::contains(point) && self.city.covers(to_latlng(point)) {
+                return Some(point);
             }
             point = self.city.random_point_in_zone(zone, &mut self.rng);
         }
-        point
+        // A zone mostly inside the sandbox: no request this time. (The last draw of a concave zone
+        // may be in the river, as before: the server refuses it and the rider counts the failure.)
+        (!crate::sandbox::contains(point)).then_some(point)
     }
 }
 
@@ -138,29 +141,34 @@ impl Iterator for RiderSchedule<'_> {
         if self.demand_scale <= 0.0 || !self.demand_scale.is_finite() {
             return None;
         }
-        let at = self.next_arrival()?;
-        self.now = at;
-        let local = new_york_local(at.floor() as i64);
-        let demand = self.city.demand();
-        let weekday = demand_weekday(local.weekday);
-        // An arrival only lands in a window with trips, so sampling cannot fail; check anyway
-        // rather than let the table's assertion fire.
-        if demand.trips_in_window(weekday, local.window()) == 0 {
-            return None;
+        loop {
+            let at = self.next_arrival()?;
+            self.now = at;
+            let local = new_york_local(at.floor() as i64);
+            let demand = self.city.demand();
+            let weekday = demand_weekday(local.weekday);
+            // An arrival only lands in a window with trips, so sampling cannot fail; check anyway
+            // rather than let the table's assertion fire.
+            if demand.trips_in_window(weekday, local.window()) == 0 {
+                return None;
+            }
+            let (pickup_zone, dropoff_zone) =
+                demand.sample_pair(weekday, local.window(), &mut self.rng);
+            let (Some(pickup), Some(dropoff)) =
+                (self.point_in(pickup_zone), self.point_in(dropoff_zone))
+            else {
+                continue;
+            };
+            let index = self.next_index;
+            self.next_index += 1;
+            return Some(ScheduledRequest {
+                index,
+                at_unix: at,
+                pickup_zone,
+                dropoff_zone,
+                pickup,
+                dropoff,
+            });
         }
-        let (pickup_zone, dropoff_zone) =
-            demand.sample_pair(weekday, local.window(), &mut self.rng);
-        let pickup = self.point_in(pickup_zone);
-        let dropoff = self.point_in(dropoff_zone);
-        let index = self.next_index;
-        self.next_index += 1;
-        Some(ScheduledRequest {
-            index,
-            at_unix: at,
-            pickup_zone,
-            dropoff_zone,
-            pickup,
-            dropoff,
-        })
     }
 }

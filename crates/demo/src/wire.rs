@@ -148,6 +148,7 @@ pub(crate) struct RideView {
 pub(crate) struct Offer {
     pub(crate) offer_id: String,
     pub(crate) ride_id: String,
+    pub(crate) pickup: WirePoint,
 }
 
 #[derive(Debug, Clone, Deserialize)]

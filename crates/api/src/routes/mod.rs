@@ -6,4 +6,5 @@ pub mod contact;
 pub mod drivers;
 pub mod events;
 pub mod ops;
+pub mod places;
 pub mod rides;

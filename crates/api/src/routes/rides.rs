@@ -24,9 +24,10 @@ fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
     RideView::new(ride, user.id, fee, state.app.config().pin_max_attempts)
 }
 
-/// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes.
+/// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes. A pickup
+/// or drop-off on the water is refused (`in_water`).
 #[utoipa::path(post, path = "/v1/rides/quotes", operation_id = "create_quote", tag = "rides", request_body = QuoteRequest,
-    responses((status = 201, body = QuoteResponse), (status = 422, description = "invalid_coordinates, outside_service_area")))]
+    responses((status = 201, body = QuoteResponse), (status = 422, description = "invalid_coordinates, outside_service_area, in_water")))]
 pub async fn quote(
     State(state): State<ApiState>,
     Caller(user): Caller,
