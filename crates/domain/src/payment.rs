@@ -192,6 +192,12 @@ pub enum PaymentError {
     /// The wallet would pass its most.
     #[error("a wallet holds at most {0} minor units")]
     WalletFull(i64),
+    /// Cash cannot be charged from afar (a tip of a cash ride needs the wallet or a card).
+    #[error("cash cannot be charged in the app: use the wallet or a card")]
+    CashNotChargeable,
+    /// The provider failed (its service, or our record of it); retrying the same call is safe.
+    #[error("the payment provider failed: {0}")]
+    Provider(String),
 }
 
 impl PaymentError {
@@ -204,6 +210,8 @@ impl PaymentError {
             PaymentError::InvalidAmount => "invalid_amount",
             PaymentError::NotAuthorised(_) => "not_authorised",
             PaymentError::WalletFull(_) => "wallet_full",
+            PaymentError::CashNotChargeable => "payment_method_required",
+            PaymentError::Provider(_) => "payment_provider_failed",
         }
     }
 }

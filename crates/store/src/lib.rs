@@ -27,6 +27,7 @@ mod error;
 mod events;
 mod jobs;
 mod ledger;
+mod payments;
 mod ratings;
 mod rides;
 mod tickets;
@@ -35,6 +36,7 @@ mod users;
 pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use ledger::StatementLine;
+pub use payments::{Tip, TipOutcome, WalletChange, WalletOutcome};
 pub use rides::{Created, RideChange};
 
 use sqlx::any::AnyPoolOptions;
