@@ -74,7 +74,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "events"), (name = "operations"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -112,7 +112,7 @@ fn api_routes() -> (
 ) {
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Rider};
-    use routes::{admin, auth, drivers, events, ops, rides};
+    use routes::{admin, auth, drivers, events, ops, payments, rides};
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
@@ -135,6 +135,9 @@ fn api_routes() -> (
         .add(Access::Roles(&[Rider, Admin]), routes!(rides::reissue_pin))
         .add(DRIVER, routes!(rides::complete))
         .add(Access::Roles(&[Rider, Driver]), routes!(rides::rate))
+        .add(RIDER, routes!(payments::tip))
+        .add(RIDER, routes!(payments::list, payments::add))
+        .add(RIDER, routes!(payments::top_up))
         .add(DRIVER, routes!(drivers::online))
         .add(DRIVER, routes!(drivers::offline))
         .add(DRIVER, routes!(drivers::locations))
@@ -149,6 +152,7 @@ fn api_routes() -> (
         .add(ADMIN, routes!(admin::kpis))
         .add(ADMIN, routes!(admin::zones))
         .add(ADMIN, routes!(admin::rides))
+        .add(ADMIN, routes!(payments::postings))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -501,6 +501,13 @@ fn require_rider(user: &User) -> Result<(), AppError> {
 }
 
 impl App {
+    /// What a driver earns from `fare`: the fare less the platform's commission.
+    pub fn driver_take(&self, fare: Money) -> Money {
+        doorstep_domain::pricing::commission(fare, self.config().pricing.commission_bps)
+            .and_then(|c| fare.checked_sub(c))
+            .unwrap_or(fare)
+    }
+
     /// The provider of a kind of method.
     pub fn payment_provider(&self, kind: PaymentMethodKind) -> Box<dyn PaymentProvider> {
         match kind {

@@ -317,6 +317,111 @@ pub fn bound_fare(
     Ok((fare, Some(why)))
 }
 
+/// Why a final fare differs from its quote, one reason of a receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FareDifference {
+    /// What differed.
+    pub reason: FareDifferenceReason,
+    /// The quote's value (metres or seconds; none for a band adjustment or the minimum fare).
+    pub quoted: Option<u32>,
+    /// The trip's value.
+    pub actual: Option<u32>,
+}
+
+/// What made a final fare differ from its quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FareDifferenceReason {
+    /// The trip was longer than the quoted route (metres).
+    LongerRoute,
+    /// The trip was shorter than the quoted route (metres).
+    ShorterRoute,
+    /// The trip took longer than quoted: traffic, waiting, stops (seconds).
+    LongerTime,
+    /// The trip took less time than quoted (seconds).
+    ShorterTime,
+    /// The fare was topped up to the minimum fare.
+    MinimumFare,
+    /// The fare was capped at the top of the band around the quote.
+    CappedAtMaximum,
+    /// The fare was raised to the bottom of the band around the quote.
+    RaisedToMinimum,
+}
+
+impl FareDifferenceReason {
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FareDifferenceReason::LongerRoute => "longer_route",
+            FareDifferenceReason::ShorterRoute => "shorter_route",
+            FareDifferenceReason::LongerTime => "longer_time",
+            FareDifferenceReason::ShorterTime => "shorter_time",
+            FareDifferenceReason::MinimumFare => "minimum_fare",
+            FareDifferenceReason::CappedAtMaximum => "capped_at_maximum",
+            FareDifferenceReason::RaisedToMinimum => "raised_to_minimum",
+        }
+    }
+}
+
+/// Why `final_fare` differs from `quoted`: distance and time that differ by more than 10 % (and more
+/// than 200 m or 60 s), the minimum fare when only the final fare needed it, and the band adjustment.
+/// Empty when the totals are equal.
+pub fn explain_final_fare(
+    quoted: &FareBreakdown,
+    final_fare: &FareBreakdown,
+    adjustment: Option<FareAdjustment>,
+) -> Vec<FareDifference> {
+    let mut out = Vec::new();
+    if quoted.total == final_fare.total {
+        return out;
+    }
+    let differs = |q: u32, a: u32, floor: u32| q.abs_diff(a) > floor.max(q / 10);
+    let (qd, ad) = (quoted.distance_m, final_fare.distance_m);
+    if differs(qd, ad, 200) {
+        out.push(FareDifference {
+            reason: if ad > qd {
+                FareDifferenceReason::LongerRoute
+            } else {
+                FareDifferenceReason::ShorterRoute
+            },
+            quoted: Some(qd),
+            actual: Some(ad),
+        });
+    }
+    let (qt, at) = (quoted.duration_s, final_fare.duration_s);
+    if differs(qt, at, 60) {
+        out.push(FareDifference {
+            reason: if at > qt {
+                FareDifferenceReason::LongerTime
+            } else {
+                FareDifferenceReason::ShorterTime
+            },
+            quoted: Some(qt),
+            actual: Some(at),
+        });
+    }
+    let has_minimum =
+        |f: &FareBreakdown| f.lines.iter().any(|l| l.kind == FareLineKind::MinimumFare);
+    if has_minimum(final_fare) && !has_minimum(quoted) {
+        out.push(FareDifference {
+            reason: FareDifferenceReason::MinimumFare,
+            quoted: None,
+            actual: None,
+        });
+    }
+    if let Some(a) = adjustment {
+        out.push(FareDifference {
+            reason: match a {
+                FareAdjustment::CappedAtMaximum => FareDifferenceReason::CappedAtMaximum,
+                FareAdjustment::RaisedToMinimum => FareDifferenceReason::RaisedToMinimum,
+            },
+            quoted: None,
+            actual: None,
+        });
+    }
+    out
+}
+
 /// The platform's commission on `fare` at `commission_bps`, rounded half away from zero.
 pub fn commission(fare: Money, commission_bps: i64) -> Result<Money, MoneyError> {
     fare.scaled(commission_bps, 10_000)
@@ -354,6 +459,37 @@ mod tests {
         assert_eq!(SurgeMillis::from_demand_supply(20, 10), SurgeMillis(1500));
         assert_eq!(SurgeMillis::from_demand_supply(50, 0), SurgeMillis::CAP);
         assert_eq!(SurgeMillis::from_demand_supply(1000, 1), SurgeMillis::CAP);
+    }
+
+    #[test]
+    fn a_receipt_says_why_the_final_fare_differs_from_the_quote() {
+        let c = PricingConfig::default();
+        let price = |d, t| price_trip(&c, d, t, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+        let quoted = price(2400, 600);
+        assert!(explain_final_fare(&quoted, &quoted.clone(), None).is_empty());
+        let longer = price(3100, 620);
+        assert_eq!(
+            explain_final_fare(&quoted, &longer, None),
+            vec![FareDifference {
+                reason: FareDifferenceReason::LongerRoute,
+                quoted: Some(2400),
+                actual: Some(3100)
+            }]
+        );
+        let slow = price(2450, 1200);
+        let reasons: Vec<_> = explain_final_fare(&quoted, &slow, None)
+            .iter()
+            .map(|d| d.reason.as_str())
+            .collect();
+        assert_eq!(reasons, ["longer_time"]);
+        let huge = price(9000, 2000);
+        let (capped, why) = bound_fare(&quoted, huge, FareBand::default(), true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let reasons: Vec<_> = explain_final_fare(&quoted, &capped, why)
+            .iter()
+            .map(|d| d.reason.as_str())
+            .collect();
+        assert_eq!(reasons, ["longer_route", "longer_time", "capped_at_maximum"]);
     }
 
     #[test]

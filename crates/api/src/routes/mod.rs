@@ -5,4 +5,5 @@ pub mod auth;
 pub mod drivers;
 pub mod events;
 pub mod ops;
+pub mod payments;
 pub mod rides;

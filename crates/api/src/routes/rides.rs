@@ -24,6 +24,18 @@ fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
     RideView::new(ride, user.id, fee, state.app.config().pin_max_attempts)
 }
 
+/// The view of `ride` for `user` with how it is paid and tipped.
+pub(crate) async fn view_with_payment(
+    state: &ApiState,
+    ride: &Ride,
+    user: &User,
+) -> Result<RideView, ApiError> {
+    let mut v = view(state, ride, user);
+    let payment = state.app.ride_payment(ride).await?;
+    v.payment = crate::dto::RidePaymentDto::new(&payment);
+    Ok(v)
+}
+
 /// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes.
 #[utoipa::path(post, path = "/v1/rides/quotes", operation_id = "create_quote", tag = "rides", request_body = QuoteRequest,
     responses((status = 201, body = QuoteResponse), (status = 422, description = "invalid_coordinates, outside_service_area")))]
@@ -34,8 +46,11 @@ pub async fn quote(
 ) -> Result<(StatusCode, Json<QuoteResponse>), ApiError> {
     let pickup = LatLng::try_from(body.pickup)?;
     let dropoff = LatLng::try_from(body.dropoff)?;
-    let quote = state.app.quote(&user, pickup, dropoff).await?;
-    Ok((StatusCode::CREATED, Json(QuoteResponse::from(&quote))))
+    let (quote, reason) = state.app.quote_explained(&user, pickup, dropoff).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(QuoteResponse::explained(&quote, reason)),
+    ))
 }
 
 /// The header that makes a request safe to retry (read from the headers by hand; this documents it).
@@ -56,11 +71,14 @@ impl utoipa::IntoParams for IdempotencyHeader {
     }
 }
 
-/// Requests a ride from a quote. Send an `Idempotency-Key` header: a retry with the same key returns the
-/// same ride and never creates a second one.
+/// Requests a ride from a quote, paid with `payment_method_id` (default `cash`). The quoted fare is
+/// authorised on the method first: an empty wallet is 402 `insufficient_funds`, a declined card 402
+/// `card_declined`, and then no ride is created. Send an `Idempotency-Key` header: a retry with the same
+/// key returns the same ride and never creates (or authorises) a second one.
 #[utoipa::path(post, path = "/v1/rides", operation_id = "request_ride", tag = "rides", request_body = RideRequestBody,
     params(IdempotencyHeader),
-    responses((status = 201, body = RideView), (status = 404, description = "quote_not_found"),
+    responses((status = 201, body = RideView), (status = 402, description = "insufficient_funds, card_declined"),
+        (status = 404, description = "quote_not_found, payment_method_not_found"),
         (status = 409, description = "quote_expired, quote_already_used"),
         (status = 422, description = "invalid_idempotency_key, idempotency_key_reused")))]
 pub async fn request(
@@ -74,8 +92,12 @@ pub async fn request(
         .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
         .transpose()?;
     let quote_id: QuoteId = parse_id(&body.quote_id, "quote")?;
-    let ride = state.app.request_ride(&user, quote_id, key).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &ride, &user))))
+    let method = body.payment_method_id.as_deref();
+    let ride = state.app.request_ride(&user, quote_id, key, method).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view_with_payment(&state, &ride, &user).await?),
+    ))
 }
 
 /// A ride of the caller (404 for anyone else's).
@@ -90,7 +112,7 @@ pub async fn get(
         .app
         .ride_for(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    Ok(Json(view(&state, &ride, &user)))
+    Ok(Json(view_with_payment(&state, &ride, &user).await?))
 }
 
 /// The caller's rides, newest first (all rides for an admin).
@@ -137,7 +159,7 @@ pub async fn cancel(
         .app
         .cancel_ride(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    Ok(Json(view(&state, &ride, &user)))
+    Ok(Json(view_with_payment(&state, &ride, &user).await?))
 }
 
 /// The assigned driver is at the pickup. Allowed only within 200 m of it (`--arrive-radius-m`), by the last
@@ -215,7 +237,7 @@ pub async fn complete(
         .app
         .complete_trip(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    Ok(Json(view(&state, &ride, &user)))
+    Ok(Json(view_with_payment(&state, &ride, &user).await?))
 }
 
 /// The rider rates the driver, or the driver the rider, after a completed ride.
