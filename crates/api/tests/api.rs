@@ -29,6 +29,8 @@ mod dispatch_core;
 mod event_stream;
 #[path = "api/hygiene.rs"]
 mod hygiene;
+#[path = "api/money.rs"]
+mod money;
 #[path = "api/operations.rs"]
 mod operations;
 #[path = "api/ops.rs"]
@@ -67,6 +69,7 @@ use contract::*;
 use dispatch::*;
 use dispatch_core::*;
 use hygiene::*;
+use money::*;
 use operations::*;
 use ops::*;
 use pin::*;
@@ -193,6 +196,11 @@ on_both_backends!(
     a_completion_away_from_the_drop_off_is_an_early_end_charged_for_what_was_driven,
     a_final_fare_is_capped_at_the_top_of_its_band_with_the_reason_recorded,
     metrics_count_rides_by_state_in_memory_without_reading_the_database_on_a_scrape,
+    // Money: payment methods, tips, the driver's take and earnings; the books balance.
+    a_cash_ride_is_collected_by_the_driver_who_then_owes_the_commission_and_earnings_add_up,
+    a_wallet_ride_is_refused_without_funds_and_holds_then_captures_the_fare,
+    a_card_is_authorised_at_request_captured_at_completion_voided_on_cancel_and_a_declined_card_is_refused,
+    a_rider_tips_their_completed_ride_once_and_the_tip_posts_balanced_to_the_driver,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

@@ -191,7 +191,7 @@ impl WalletProvider {
                 at,
             })
             .await
-            .map_err(|e| PaymentError::Provider(e.to_string()))
+            .map_err(|e| PaymentError::Provider(format!("{e:?}")))
     }
 }
 

@@ -2,7 +2,7 @@
 //! conditional `UPDATE`, so concurrent holds and spends can never take a wallet below zero on either
 //! backend), the wallet's movements, and the one tip of a job.
 
-use crate::columns::{get, id, money, named, opt_money, parse_currency, timestamp};
+use crate::columns::{get, id, money, named, parse_currency, timestamp};
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
 use doorstep_domain::ledger::Posting;
@@ -164,7 +164,9 @@ fn authorisation_of(row: &AnyRow) -> Result<Authorisation, StoreError> {
         method_id: get(row, "method_id")?,
         kind: named(row, "kind", PaymentMethodKind::parse)?,
         authorised: money(row, "authorised", "currency")?,
-        captured: opt_money(row, "captured", "currency")?,
+        captured: get::<Option<i64>>(row, "captured")?
+            .map(|m| money(row, "authorised", "currency").map(|a| Money::new(m, a.currency)))
+            .transpose()?,
         uncollected: money(row, "uncollected", "currency")?,
         state: named(row, "state", AuthorisationState::parse)?,
         provider_ref: get(row, "provider_ref")?,

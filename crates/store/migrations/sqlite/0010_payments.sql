@@ -43,7 +43,7 @@ CREATE TABLE wallet_entries (
     kind            TEXT NOT NULL,             -- top_up | fare | tip | cancellation_fee
     amount          BIGINT NOT NULL,           -- signed: in positive, out negative
     currency        TEXT NOT NULL,
-    job_id          TEXT REFERENCES jobs (id),
+    job_id          TEXT,                      -- the job it is for (a hold comes before the job exists)
     idempotency_key TEXT NOT NULL,
     at              BIGINT NOT NULL,
     UNIQUE (user_id, idempotency_key)
