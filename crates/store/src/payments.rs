@@ -106,7 +106,7 @@ async fn change_wallet_in(
     .await?;
     let inserted = sqlx::query(
         "INSERT INTO wallet_entries (user_id, kind, amount, currency, job_id, idempotency_key, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, idempotency_key) DO NOTHING",
     )
     .bind(&user)
     .bind(change.kind)
@@ -116,15 +116,11 @@ async fn change_wallet_in(
     .bind(change.idempotency_key)
     .bind(change.at.millis())
     .execute(&mut *conn)
-    .await
-    .map_err(StoreError::from);
+    .await?;
     let current = |w: Option<Wallet>| w.unwrap_or(Wallet::empty(change.currency));
-    match inserted {
-        Ok(_) => {}
-        Err(e) if e.is_unique_violation() => {
-            return Ok(WalletOutcome::Duplicate(current(wallet_in(conn, change.user).await?)));
-        }
-        Err(e) => return Err(e),
+    // Nothing inserted: a movement with this key exists (no error, so PostgreSQL's transaction stays usable).
+    if inserted.rows_affected() == 0 {
+        return Ok(WalletOutcome::Duplicate(current(wallet_in(conn, change.user).await?)));
     }
     let updated = sqlx::query(
         "UPDATE wallets SET balance = balance + $2, held = held + $3, updated_at = $4 \
