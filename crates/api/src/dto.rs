@@ -646,7 +646,11 @@ impl RideView {
                 .final_fare
                 .as_ref()
                 .map(|f| {
-                    doorstep_domain::pricing::explain_final_fare(&ride.quoted, f, ride.fare_adjustment)
+                    doorstep_domain::pricing::explain_final_fare(
+                        &ride.quoted,
+                        f,
+                        ride.fare_adjustment,
+                    )
                 })
                 .unwrap_or_default()
                 .into_iter()

@@ -59,7 +59,13 @@ struct AppInner {
 }
 
 /// Each zone's surge multiplier and when it last moved, by zone index.
-type SurgeBoard = std::collections::HashMap<u8, (doorstep_domain::pricing::SurgeMillis, doorstep_domain::Timestamp)>;
+type SurgeBoard = std::collections::HashMap<
+    u8,
+    (
+        doorstep_domain::pricing::SurgeMillis,
+        doorstep_domain::Timestamp,
+    ),
+>;
 
 /// The background tasks of a running [`App`]; await [`Background::stopped`] after signalling shutdown.
 #[derive(Debug)]

@@ -167,28 +167,30 @@ pub struct WalletProvider {
     store: doorstep_store::Store,
 }
 
+/// A movement of a wallet for a job: what it does to the balance and to the held part.
+struct Movement<'a> {
+    user: UserId,
+    currency: doorstep_domain::Currency,
+    balance: i64,
+    held: i64,
+    kind: &'a str,
+    job: JobId,
+    key: &'a str,
+    at: Timestamp,
+}
+
 impl WalletProvider {
-    async fn change(
-        &self,
-        user: UserId,
-        amount: Money,
-        balance_delta: i64,
-        held_delta: i64,
-        kind: &str,
-        job: JobId,
-        key: &str,
-        at: Timestamp,
-    ) -> Result<WalletOutcome, PaymentError> {
+    async fn change(&self, m: Movement<'_>) -> Result<WalletOutcome, PaymentError> {
         self.store
             .change_wallet(&WalletChange {
-                user,
-                currency: amount.currency,
-                balance_delta,
-                held_delta,
-                kind,
-                job: Some(job),
-                idempotency_key: key,
-                at,
+                user: m.user,
+                currency: m.currency,
+                balance_delta: m.balance,
+                held_delta: m.held,
+                kind: m.kind,
+                job: Some(m.job),
+                idempotency_key: m.key,
+                at: m.at,
             })
             .await
             .map_err(|e| PaymentError::Provider(format!("{e:?}")))
@@ -220,7 +222,16 @@ impl PaymentProvider for WalletProvider {
             }
             let key = format!("hold:{job}");
             match self
-                .change(method.user, amount, 0, amount.minor, "hold", job, &key, at)
+                .change(Movement {
+                    user: method.user,
+                    currency: amount.currency,
+                    balance: 0,
+                    held: amount.minor,
+                    kind: "hold",
+                    job,
+                    key: &key,
+                    at,
+                })
                 .await?
             {
                 WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(Authorised {
@@ -254,7 +265,16 @@ impl PaymentProvider for WalletProvider {
                     });
                 }
                 match self
-                    .change(method.user, amount, -take, -held, "fare", auth.job, &key, at)
+                    .change(Movement {
+                        user: method.user,
+                        currency: amount.currency,
+                        balance: -take,
+                        held: -held,
+                        kind: "fare",
+                        job: auth.job,
+                        key: &key,
+                        at,
+                    })
                     .await?
                 {
                     WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => {
@@ -267,7 +287,9 @@ impl PaymentProvider for WalletProvider {
                     WalletOutcome::Refused(w) => take = take.min(w.available() + held),
                 }
             }
-            Err(PaymentError::Provider("the wallet changed during capture".to_owned()))
+            Err(PaymentError::Provider(
+                "the wallet changed during capture".to_owned(),
+            ))
         })
     }
 
@@ -284,7 +306,16 @@ impl PaymentProvider for WalletProvider {
                 return Ok(());
             }
             match self
-                .change(method.user, auth.authorised, 0, -held, "release", auth.job, &key, at)
+                .change(Movement {
+                    user: method.user,
+                    currency: auth.authorised.currency,
+                    balance: 0,
+                    held: -held,
+                    kind: "release",
+                    job: auth.job,
+                    key: &key,
+                    at,
+                })
                 .await?
             {
                 WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(()),
@@ -308,7 +339,16 @@ impl PaymentProvider for WalletProvider {
                 return Err(PaymentError::InvalidAmount);
             }
             match self
-                .change(method.user, amount, -amount.minor, 0, "tip", job, key, at)
+                .change(Movement {
+                    user: method.user,
+                    currency: amount.currency,
+                    balance: -amount.minor,
+                    held: 0,
+                    kind: "tip",
+                    job,
+                    key,
+                    at,
+                })
                 .await?
             {
                 WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(()),
@@ -330,7 +370,16 @@ impl PaymentProvider for WalletProvider {
                 return Err(PaymentError::InvalidAmount);
             }
             match self
-                .change(method.user, amount, amount.minor, 0, "refund", job, key, at)
+                .change(Movement {
+                    user: method.user,
+                    currency: amount.currency,
+                    balance: amount.minor,
+                    held: 0,
+                    kind: "refund",
+                    job,
+                    key,
+                    at,
+                })
                 .await?
             {
                 WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(()),
@@ -383,8 +432,10 @@ impl PaymentProvider for TestCardProvider {
     ) -> PaymentFuture<'a, Captured> {
         Box::pin(async move {
             let extra = amount.minor - auth.authorised.minor;
-            let reauthorised =
-                extra <= 0 || behaviour(method).authorise(Money::new(extra, amount.currency)).is_ok();
+            let reauthorised = extra <= 0
+                || behaviour(method)
+                    .authorise(Money::new(extra, amount.currency))
+                    .is_ok();
             let taken = if reauthorised {
                 amount.minor
             } else {
@@ -555,7 +606,11 @@ impl App {
     }
 
     /// Adds a test card by its number (only its last four digits and the test behaviour are kept).
-    pub async fn add_test_card(&self, user: &User, number: &str) -> Result<PaymentMethod, AppError> {
+    pub async fn add_test_card(
+        &self,
+        user: &User,
+        number: &str,
+    ) -> Result<PaymentMethod, AppError> {
         require_rider(user)?;
         let (behaviour, last4) = parse_test_card(number)?;
         if self.store().count_payment_methods(user.id).await? >= MAX_CARDS {
@@ -608,7 +663,9 @@ impl App {
             })
             .await?
         {
-            WalletOutcome::Applied(w) | WalletOutcome::Duplicate(w) if w.balance <= Wallet::MAX_BALANCE => {
+            WalletOutcome::Applied(w) | WalletOutcome::Duplicate(w)
+                if w.balance <= Wallet::MAX_BALANCE =>
+            {
                 Ok(w)
             }
             _ => Err(PaymentError::WalletFull(Wallet::MAX_BALANCE).into()),
@@ -694,7 +751,9 @@ impl App {
         let charge = match (ride.state(), &ride.final_fare) {
             (RideState::Completed, Some(fare)) => Some(fare.total),
             // A cash rider is not there to pay a cancellation fee: it stays owed (posted, uncollected).
-            (RideState::Cancelled, _) if method.kind != PaymentMethodKind::Cash => ride.cancel_fee(),
+            (RideState::Cancelled, _) if method.kind != PaymentMethodKind::Cash => {
+                ride.cancel_fee()
+            }
             _ => None,
         };
         let mut ended = auth.clone();
@@ -772,7 +831,10 @@ impl App {
             return if existing.idempotency_key == key && existing.amount.minor == amount_minor {
                 Ok((ride, existing))
             } else {
-                Err(AppError::conflict("already_tipped", "this ride was already tipped"))
+                Err(AppError::conflict(
+                    "already_tipped",
+                    "this ride was already tipped",
+                ))
             };
         }
         let (RideState::Completed, Some(driver), Some(ended)) =

@@ -155,9 +155,7 @@ fn totals_of(
         }
         PostingKind::Tip => t.tips = on(Account::Tips(driver))?,
         PostingKind::CashCollected => t.cash_collected = on(Account::CashCollected(driver))?,
-        PostingKind::DeliveryOrder
-        | PostingKind::HouseCallBooking
-        | PostingKind::Refund => {
+        PostingKind::DeliveryOrder | PostingKind::HouseCallBooking | PostingKind::Refund => {
             t.net = on(Account::worker_earnings(driver))?;
         }
     }
@@ -889,7 +887,8 @@ impl App {
     ) -> Result<EarningsStatement, AppError> {
         require_role(driver, Role::Driver)?;
         let currency = self.config().pricing.currency;
-        let internal = |e: doorstep_domain::MoneyError| AppError::Internal(format!("statement: {e}"));
+        let internal =
+            |e: doorstep_domain::MoneyError| AppError::Internal(format!("statement: {e}"));
         let lines: Vec<StatementLine> = self
             .store()
             .driver_statement(driver.id, from, to)

@@ -104,7 +104,9 @@ impl AuthorisationState {
 
     /// Parses the name produced by [`AuthorisationState::as_str`].
     pub fn parse(s: &str) -> Option<AuthorisationState> {
-        AuthorisationState::ALL.into_iter().find(|k| k.as_str() == s)
+        AuthorisationState::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -420,10 +422,16 @@ mod tests {
             Ok(TestCardBehaviour::InsufficientFunds)
         );
         for bad in ["4242 4242 4242 4241", "1234", "4242x4242x4242x4242", ""] {
-            assert_eq!(parse_test_card(bad), Err(PaymentError::InvalidCardNumber), "{bad}");
+            assert_eq!(
+                parse_test_card(bad),
+                Err(PaymentError::InvalidCardNumber),
+                "{bad}"
+            );
         }
         assert_eq!(
-            TestCardBehaviour::Decline.authorise(usd(100)).map_err(|e| e.code()),
+            TestCardBehaviour::Decline
+                .authorise(usd(100))
+                .map_err(|e| e.code()),
             Err("card_declined")
         );
         assert!(TestCardBehaviour::Approve.authorise(usd(100)).is_ok());
@@ -431,23 +439,33 @@ mod tests {
 
     #[test]
     fn a_wallet_holds_captures_and_releases_without_going_below_zero() {
-        let w = Wallet::empty(Currency::USD).top_up(usd(2000)).unwrap_or_else(|e| panic!("{e}"));
+        let w = Wallet::empty(Currency::USD)
+            .top_up(usd(2000))
+            .unwrap_or_else(|e| panic!("{e}"));
         let held = w.hold(usd(1500)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((held.balance, held.held, held.available()), (2000, 1500, 500));
+        assert_eq!(
+            (held.balance, held.held, held.available()),
+            (2000, 1500, 500)
+        );
         // A second ride cannot hold what the first holds.
         assert_eq!(
             held.hold(usd(600)).map_err(|e| e.code()),
             Err("insufficient_funds")
         );
         // The final fare is more than the hold: the rest comes from what is available.
-        let paid = held.capture(1500, usd(1800)).unwrap_or_else(|e| panic!("{e}"));
+        let paid = held
+            .capture(1500, usd(1800))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((paid.balance, paid.held), (200, 0));
         // More than the wallet has is refused and changes nothing.
         assert!(held.capture(1500, usd(2100)).is_err());
         assert_eq!(held.release(1500), w);
         assert_eq!(w.spend(usd(0)), Err(PaymentError::InvalidAmount));
         assert_eq!(
-            w.spend(Money::new(5, Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")))),
+            w.spend(Money::new(
+                5,
+                Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}"))
+            )),
             Err(PaymentError::InvalidAmount)
         );
         assert_eq!(
@@ -476,7 +494,10 @@ mod tests {
         assert!(voided.void(t).is_ok());
         assert!(voided.capture(usd(1), usd(0), t).is_err());
         assert!(a.capture(usd(900), usd(0), t).is_ok());
-        assert_eq!(a.void(t), Err(PaymentError::NotAuthorised(AuthorisationState::Captured)));
+        assert_eq!(
+            a.void(t),
+            Err(PaymentError::NotAuthorised(AuthorisationState::Captured))
+        );
     }
 
     #[derive(Debug, Clone)]

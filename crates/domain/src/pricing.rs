@@ -90,8 +90,7 @@ impl SurgePolicy {
         let step = self.step_millis.max(1);
         let ratio = Self::ratio_pm(demand, supply);
         let target = SurgeMillis::from_demand_supply(demand, supply).min(cap);
-        if demand >= self.min_demand && ratio >= u64::from(self.rise_ratio_pm) && target > current
-        {
+        if demand >= self.min_demand && ratio >= u64::from(self.rise_ratio_pm) && target > current {
             SurgeMillis((current.0 + step).min(target.0))
         } else if ratio <= u64::from(self.fall_ratio_pm) && current > SurgeMillis::NONE {
             SurgeMillis(current.0.saturating_sub(step).max(SurgeMillis::NONE.0))
@@ -464,7 +463,8 @@ mod tests {
     #[test]
     fn a_receipt_says_why_the_final_fare_differs_from_the_quote() {
         let c = PricingConfig::default();
-        let price = |d, t| price_trip(&c, d, t, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
+        let price =
+            |d, t| price_trip(&c, d, t, SurgeMillis::NONE).unwrap_or_else(|e| panic!("{e}"));
         let quoted = price(2400, 600);
         assert!(explain_final_fare(&quoted, &quoted.clone(), None).is_empty());
         let longer = price(3100, 620);
@@ -483,13 +483,16 @@ mod tests {
             .collect();
         assert_eq!(reasons, ["longer_time"]);
         let huge = price(9000, 2000);
-        let (capped, why) = bound_fare(&quoted, huge, FareBand::default(), true)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (capped, why) =
+            bound_fare(&quoted, huge, FareBand::default(), true).unwrap_or_else(|e| panic!("{e}"));
         let reasons: Vec<_> = explain_final_fare(&quoted, &capped, why)
             .iter()
             .map(|d| d.reason.as_str())
             .collect();
-        assert_eq!(reasons, ["longer_route", "longer_time", "capped_at_maximum"]);
+        assert_eq!(
+            reasons,
+            ["longer_route", "longer_time", "capped_at_maximum"]
+        );
     }
 
     #[test]
@@ -504,7 +507,9 @@ mod tests {
         }
         assert_eq!(
             seen,
-            [1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000, 2000, 2000]
+            [
+                1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000, 2000, 2000
+            ]
         );
     }
 

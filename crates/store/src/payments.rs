@@ -6,7 +6,9 @@ use crate::columns::{get, id, money, named, parse_currency, timestamp};
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
 use doorstep_domain::ledger::Posting;
-use doorstep_domain::payment::{Authorisation, AuthorisationState, PaymentMethod, PaymentMethodKind, Wallet};
+use doorstep_domain::payment::{
+    Authorisation, AuthorisationState, PaymentMethod, PaymentMethodKind, Wallet,
+};
 use doorstep_domain::{Currency, JobId, Money, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -120,7 +122,9 @@ async fn change_wallet_in(
     let current = |w: Option<Wallet>| w.unwrap_or(Wallet::empty(change.currency));
     // Nothing inserted: a movement with this key exists (no error, so PostgreSQL's transaction stays usable).
     if inserted.rows_affected() == 0 {
-        return Ok(WalletOutcome::Duplicate(current(wallet_in(conn, change.user).await?)));
+        return Ok(WalletOutcome::Duplicate(current(
+            wallet_in(conn, change.user).await?,
+        )));
     }
     let updated = sqlx::query(
         "UPDATE wallets SET balance = balance + $2, held = held + $3, updated_at = $4 \
@@ -246,7 +250,10 @@ impl Store {
     }
 
     /// Changes a wallet, in its own transaction (see [`WalletOutcome`]).
-    pub async fn change_wallet(&self, change: &WalletChange<'_>) -> Result<WalletOutcome, StoreError> {
+    pub async fn change_wallet(
+        &self,
+        change: &WalletChange<'_>,
+    ) -> Result<WalletOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let outcome = change_wallet_in(&mut tx, change).await?;
         if matches!(outcome, WalletOutcome::Applied(_)) {

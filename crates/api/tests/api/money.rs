@@ -78,7 +78,10 @@ async fn tip(
     TestServer::reply(
         server
             .http
-            .request(Method::POST, server.url(&format!("/v1/rides/{ride_id}/tip")))
+            .request(
+                Method::POST,
+                server.url(&format!("/v1/rides/{ride_id}/tip")),
+            )
             .bearer_auth(&who.token)
             .header("Idempotency-Key", key)
             .json(&body)
@@ -167,7 +170,10 @@ pub async fn a_cash_ride_is_collected_by_the_driver_who_then_owes_the_commission
         .map(|e| e.amount.minor)
         .sum();
     let commission = commission_of(&server, fare);
-    assert_eq!(driver_balance, -commission, "the driver owes the commission");
+    assert_eq!(
+        driver_balance, -commission,
+        "the driver owes the commission"
+    );
 
     // Earnings: gross − commission = net, with the cash collected beside them.
     let earnings = server
@@ -231,7 +237,11 @@ pub async fn a_wallet_ride_is_refused_without_funds_and_holds_then_captures_the_
     let w = top_up(&server, &rider, 5_000, "first").await?.expect(201);
     assert_eq!(usd(&w["balance"]), 5_000);
     let again = top_up(&server, &rider, 5_000, "first").await?.expect(201);
-    assert_eq!(usd(&again["balance"]), 5_000, "a retried top-up adds nothing");
+    assert_eq!(
+        usd(&again["balance"]),
+        5_000,
+        "a retried top-up adds nothing"
+    );
 
     // The quoted fare is held at request and the final fare taken at completion.
     let (quote, reply) = request_paid(&server, &rider, Some("wallet")).await?;
@@ -275,7 +285,10 @@ pub async fn a_card_is_authorised_at_request_captured_at_completion_voided_on_ca
     let card = add_card(&server, &rider, "4242 4242 4242 4242")
         .await?
         .expect(201);
-    assert_eq!((card["kind"].as_str(), card["last4"].as_str()), (Some("test_card"), Some("4242")));
+    assert_eq!(
+        (card["kind"].as_str(), card["last4"].as_str()),
+        (Some("test_card"), Some("4242"))
+    );
     let card_id = field(&card, "id")?;
     let listed = server
         .get("/v1/me/payment-methods", &rider.token)
@@ -309,10 +322,7 @@ pub async fn a_card_is_authorised_at_request_captured_at_completion_voided_on_ca
     // Authorise → capture.
     let (_, _, done) = completed_paid_ride(&server, &rider, &driver, Some(&card_id)).await?;
     assert_eq!(done["payment"]["state"], "captured");
-    assert_eq!(
-        usd(&done["payment"]["captured"]),
-        usd(&done["final_fare"])
-    );
+    assert_eq!(usd(&done["payment"]["captured"]), usd(&done["final_fare"]));
     assert_eq!(usd(&done["payment"]["uncollected"]), 0);
 
     // A declined card creates no ride.
