@@ -97,3 +97,63 @@ test('a rider pays a ride by test card, sees quote against final fare on the rec
   assert.ok(read.postings.some((p) => p.kind === 'ride_fare'), 'the fare is posted too');
   await page.context().close();
 });
+
+// A driver account's offer shows the driver's take (the fare less the commission), not only what the
+// rider pays; the earnings screen names gross fare, commission, net and tips.
+test("a driver's offer shows their take and the earnings screen shows gross, commission, net and tips", async () => {
+  const driver = await b.page(PHONE);
+  await driver.goto(`${demo.base}/driver/`);
+  await driver.getByLabel('Name').fill('Dora');
+  await driver.getByLabel('Email').fill(`dora-${unique()}@example.com`);
+  await driver.getByLabel('Password').fill('correct horse battery');
+  await driver.getByRole('button', { name: 'Sign up' }).click();
+  await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
+  await driver.getByLabel('Place the car in').fill('Inwood');
+  await driver.getByLabel('Place the car in').dispatchEvent('change');
+  await driver.getByRole('button', { name: 'Go online' }).click();
+  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+
+  // A rider (through the API) asks for rides from Inwood until our driver is offered one.
+  const rider = await api(demo.base, 'POST', '/v1/auth/signup', { email: `rex-${unique()}@example.com`, password: 'correct horse battery', name: 'Rex', role: 'rider' });
+  const inwood = { lat: 40.8677, lng: -73.9212 };
+  const heights = { lat: 40.8554, lng: -73.9335 };
+  let offered = null;
+  for (let attempt = 0; attempt < 5 && !offered; attempt++) {
+    const quote = await api(demo.base, 'POST', '/v1/rides/quotes', { pickup: inwood, dropoff: heights }, rider.token);
+    const ride = await api(demo.base, 'POST', '/v1/rides', { quote_id: quote.quote_id }, rider.token);
+    const deadline = Date.now() + 20000;
+    while (!offered && Date.now() < deadline) {
+      const offer = driver.locator('section.offer');
+      try {
+        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+      } catch {
+        break;
+      }
+      if ((await offer.getAttribute('data-ride')) === ride.ride_id) offered = { ride, quote };
+      else {
+        await driver.getByRole('button', { name: 'Decline' }).click();
+        await offer.waitFor({ state: 'detached' }).catch(() => {});
+      }
+    }
+    if (!offered) await api(demo.base, 'POST', `/v1/rides/${ride.ride_id}/cancel`, undefined, rider.token).catch(() => {});
+  }
+  assert.ok(offered, 'the driver account never got an offer');
+  const fare = offered.quote.fare.amount;
+  const commission = Math.round((fare * 2000) / 10000);
+  const cents = (s) => Math.round(Number(s.replace(/[^0-9.]/g, '')) * 100);
+  assert.equal(cents(await driver.locator('#offer-take').textContent()), fare - commission, 'the offer shows the take');
+  assert.equal(cents(await driver.locator('#offer-fare').textContent()), fare);
+  await screenshot(driver, 'money-driver-offer-390');
+  await driver.getByRole('button', { name: 'Decline' }).click();
+  await api(demo.base, 'POST', `/v1/rides/${offered.ride.ride_id}/cancel`, undefined, rider.token).catch(() => {});
+
+  await driver.getByRole('button', { name: 'Earnings' }).click();
+  await driver.getByRole('heading', { name: 'Earnings', level: 1 }).waitFor();
+  for (const label of ['Gross fare', 'Commission', 'Tips', 'Net']) {
+    await driver.locator('#earnings-today dt', { hasText: new RegExp(`^${label}$`) }).waitFor();
+  }
+  assert.equal(await driver.getByText('Ride fare', { exact: true }).count(), 0, 'no net amount is called a ride fare');
+  await screenshot(driver, 'money-driver-earnings-390');
+  assert.deepEqual(driver.errors, []);
+  await driver.context().close();
+});

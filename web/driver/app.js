@@ -397,11 +397,8 @@ function drive() {
       <dl class="kv"><dt>Pickup</dt><dd>${zoneName(o.pickup)}</dd>
         <dt>Pickup distance</dt><dd id="offer-distance">${fmt.distance(o.pickup_distance_m)} · ${fmt.duration(o.pickup_eta_s)}</dd>
         <dt>Drop-off</dt><dd>${zoneName(o.dropoff)}</dd></dl>
-      <p class="muted" id="offer-take-label">${t('money.youEarn')}</p>
-      <p class="take" id="offer-take">${fmt.money(o.driver_take || o.fare)}</p>
-      <dl class="kv"><dt>${t('money.riderPays')}</dt><dd id="offer-fare">${fmt.money(o.fare)}</dd>
-        ${o.commission ? html`<dt>${t('money.commission')}</dt><dd id="offer-commission">−${fmt.money(o.commission)}</dd>` : ''}</dl>
-      <p class="hint">${t('money.takeEstimate')}</p>
+      <p class="take" id="offer-take-line"><span class="muted">${t('money.youEarn')}</span> <span id="offer-take">${fmt.money(o.driver_take || o.fare)}</span></p>
+      <p class="hint" id="offer-take-detail">${t('money.riderPays')} <span id="offer-fare">${fmt.money(o.fare)}</span>${o.commission ? html` · ${t('money.commission')} −${fmt.money(o.commission)}` : ''} · ${t('money.estimate')}</p>
       <p class="error" role="alert" id="offer-error"></p>
       <div class="row"><button class="secondary" id="decline">Decline</button><button class="primary" id="accept">Accept</button></div>
       </section>`;
