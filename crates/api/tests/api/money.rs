@@ -309,6 +309,10 @@ pub async fn a_card_is_authorised_at_request_captured_at_completion_voided_on_ca
     assert_eq!(ride["payment"]["state"], "authorised");
     assert_eq!(ride["payment"]["last4"], "4242");
     assert_eq!(usd(&ride["payment"]["authorised"]), usd(&quote["fare"]));
+    // Once the dispatcher has offered it (a cancellation racing the offer's commit is a 409 to retry).
+    server
+        .wait_for_offer(&driver, &field(&ride, "ride_id")?)
+        .await?;
     let cancelled = server
         .post_empty(
             &format!("/v1/rides/{}/cancel", field(&ride, "ride_id")?),
@@ -359,6 +363,7 @@ pub async fn a_rider_tips_their_completed_ride_once_and_the_tip_posts_balanced_t
     tip(&server, &rider, &open_id, json!({"amount": 200}), "early")
         .await?
         .expect_error(409, "ride_not_completed");
+    server.wait_for_offer(&driver, &open_id).await?;
     server
         .post_empty(&format!("/v1/rides/{open_id}/cancel"), &rider.token)
         .await?
