@@ -201,6 +201,7 @@ on_both_backends!(
     a_wallet_ride_is_refused_without_funds_and_holds_then_captures_the_fare,
     a_card_is_authorised_at_request_captured_at_completion_voided_on_cancel_and_a_declined_card_is_refused,
     a_rider_tips_their_completed_ride_once_and_the_tip_posts_balanced_to_the_driver,
+    surge_rises_in_small_steps_and_the_quote_says_why,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

@@ -457,3 +457,32 @@ pub async fn a_rider_tips_their_completed_ride_once_and_the_tip_posts_balanced_t
     assert_books_balance(&server).await?;
     server.stop().await
 }
+
+pub async fn surge_rises_in_small_steps_and_the_quote_says_why(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let calm = server.quote(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    assert_eq!(calm["surge_multiplier"], 1.0);
+    assert!(calm["surge_reason"].is_null(), "{calm}");
+    // Four riders wait near Times Square and no car is free.
+    for _ in 0..4 {
+        let other = server.signup("rider").await?;
+        server
+            .request_ride(&other, TIMES_SQUARE, UNION_SQUARE)
+            .await?;
+    }
+    server.clock.advance_secs(30);
+    let busy = server.quote(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    // One step of 0.1×, not a jump to the cap, with its reason.
+    assert_eq!(busy["surge_multiplier"], 1.1, "{busy}");
+    assert_eq!(busy["surge_reason"]["requests"], 4);
+    assert_eq!(busy["surge_reason"]["cars"], 0);
+    assert!(busy["surge_reason"]["zone"].is_string());
+    // At most one step per interval.
+    let again = server.quote(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    assert_eq!(again["surge_multiplier"], 1.1, "{again}");
+    server.clock.advance_secs(30);
+    let higher = server.quote(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    assert_eq!(higher["surge_multiplier"], 1.2, "{higher}");
+    server.stop().await
+}
