@@ -35,6 +35,8 @@ const SHARED = [
   '/shared/contact.js',
   '/shared/contact.css',
   '/shared/messages/whocoming.js',
+  '/shared/messages/money.js',
+  '/shared/messages/console.js',
   '/shared/base.css',
   '/assets/zones.wgs84.geojson',
 ];

@@ -10,6 +10,10 @@ import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 import { offerAlert, askPermission, unlockSound, keepAwake, permissionHint } from '/shared/alerts.js';
 import { Chat, vehicleFormHtml, bindVehicleForm, vehicleSummary } from '/shared/contact.js';
+import { t, addMessages } from '/shared/i18n.js';
+import moneyMessages from '/shared/messages/money.js';
+
+addMessages(moneyMessages);
 
 const api = new Api('driver');
 const chat = new Chat(api, 'driver');
@@ -460,8 +464,9 @@ function drive() {
       <p>Answer within <span class="countdown" id="offer-countdown">${fmt.countdown((Date.parse(o.expires_at) - Date.now()) / 1000)}</span></p>
       <dl class="kv"><dt>Pickup</dt><dd>${zoneName(o.pickup)}</dd>
         <dt>Pickup distance</dt><dd id="offer-distance">${fmt.distance(o.pickup_distance_m)} · ${fmt.duration(o.pickup_eta_s)}</dd>
-        <dt>Drop-off</dt><dd>${zoneName(o.dropoff)}</dd>
-        <dt>Fare</dt><dd id="offer-fare">${fmt.money(o.fare)}</dd></dl>
+        <dt>Drop-off</dt><dd>${zoneName(o.dropoff)}</dd></dl>
+      <p class="take" id="offer-take-line"><span class="muted">${t('money.youEarn')}</span> <span id="offer-take">${fmt.money(o.driver_take || o.fare)}</span></p>
+      <p class="hint" id="offer-take-detail">${t('money.riderPays')} <span id="offer-fare">${fmt.money(o.fare)}</span>${o.commission ? html` · ${t('money.commission')} −${fmt.money(o.commission)}` : ''} · ${t('money.estimate')}</p>
       <p class="error" role="alert" id="offer-error"></p>
       <div class="row"><button class="secondary" id="decline">Decline</button><button class="primary" id="accept">Accept</button></div>
       </section>`;
@@ -683,29 +688,60 @@ function bindDrive(r) {
   }
 }
 
+/** Earnings over a period: gross fare, commission, net and tips (and cash collected, if any). */
+function earningsList(x, id) {
+  return html`<dl class="earn-main" id="${id}">
+    <dt>${t('money.gross')}</dt><dd data-k="gross">${fmt.money(x.gross)}</dd>
+    <dt>${t('money.commission')}</dt><dd data-k="commission">−${fmt.money(x.commission)}</dd>
+    <dt>${t('money.net')}</dt><dd data-k="net">${fmt.money(x.net)}</dd>
+    <dt>${t('money.tips')}</dt><dd data-k="tips">${fmt.money(x.tips)}</dd>
+    <dt class="net">${t('money.total')}</dt><dd class="net" data-k="total" ${id === 'earnings-today' ? html`id="earnings-total"` : ''}>${fmt.money({ ...x.net, amount: x.net.amount + x.tips.amount })}</dd>
+    ${x.cash_collected && x.cash_collected.amount ? html`<dt>${t('money.cashCollected')}</dt><dd data-k="cash">${fmt.money(x.cash_collected)}</dd>` : ''}
+  </dl>`;
+}
+
+function periodTable(list, caption, label) {
+  return html`<table><caption class="visually-hidden">${caption}</caption>
+    <thead><tr><th scope="col">${t('money.col.period')}</th><th scope="col" class="num">${t('money.gross')}</th><th scope="col" class="num">${t('money.commission')}</th><th scope="col" class="num">${t('money.tips')}</th><th scope="col" class="num">${t('money.net')}</th></tr></thead>
+    <tbody>${list.map((p) => html`<tr><th scope="row">${label(p)}</th><td class="num">${fmt.money(p.gross)}</td><td class="num">${fmt.money(p.commission)}</td><td class="num">${fmt.money(p.tips)}</td><td class="num">${fmt.money(p.net)}</td></tr>`)}</tbody></table>`;
+}
+
 async function earnings() {
   setNav('earnings');
   mapEl.hidden = true;
-  render(panel, html`<h1>Today's earnings</h1><p class="loading">Loading…</p>`);
-  const from = new Date();
-  from.setHours(0, 0, 0, 0);
+  const title = t('money.earningsTitle');
+  render(panel, html`<h1>${title}</h1><p class="loading">…</p>`);
+  // This week and last (New York weeks start on Monday; the server groups by day and week).
+  const from = new Date(Date.now() - 14 * 24 * 3600 * 1000);
   try {
     const e = await api.get(`/v1/drivers/me/earnings?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(new Date().toISOString())}`);
     if (st.screen !== 'earnings') return;
+    const zero = { amount: 0, currency: e.total.currency };
+    const empty = { gross: zero, commission: zero, net: zero, tips: zero, cash_collected: zero, rides: 0 };
+    const today = e.days.length ? e.days[e.days.length - 1] : null;
+    const todayKey = new Date().toLocaleDateString('en-CA', { timeZone: 'America/New_York' });
+    const todays = today && today.start === todayKey ? today : empty;
+    const week = e.weeks.length ? e.weeks[e.weeks.length - 1] : empty;
     render(
       panel,
-      html`<h1>Today's earnings</h1>
-        <div class="card"><p class="big" id="earnings-total">${fmt.money(e.total)}</p>
-        <p class="muted">${e.rides} ride${e.rides === 1 ? '' : 's'} since midnight</p></div>
-        <h2>Statement</h2>
-        ${e.lines.length === 0
-          ? html`<p class="muted">No earnings yet today.</p>`
-          : html`<table><caption class="visually-hidden">Statement lines</caption>
-            <thead><tr><th scope="col">Time</th><th scope="col">Ride</th><th scope="col">Item</th><th scope="col" class="num">Amount</th></tr></thead>
-            <tbody>${e.lines.map((l) => html`<tr><td>${fmt.shortTime(l.at)}</td><td>…${fmt.shortId(l.ride_id)}</td><td>${fmt.lineKind(l.kind)}</td><td class="num">${fmt.money(l.amount)}</td></tr>`)}</tbody></table>`}`,
+      html`<h1>${title}</h1>
+        <div class="card" aria-labelledby="today-title"><h2 id="today-title">${t('money.today')}</h2>
+          ${earningsList(todays, 'earnings-today')}
+          <p class="muted">${t('money.rides', { n: todays.rides })}</p></div>
+        <div class="card" aria-labelledby="week-title"><h2 id="week-title">${t('money.thisWeek')}</h2>
+          ${earningsList(week, 'earnings-week')}
+          <p class="muted">${t('money.rides', { n: week.rides })}</p></div>
+        ${e.days.length === 0
+          ? html`<p class="muted">${t('money.noEarnings')}</p>`
+          : html`<h2>${t('money.byDay')}</h2>${periodTable([...e.days].reverse(), t('money.byDay'), (p) => p.start)}
+            <h2>${t('money.byWeek')}</h2>${periodTable([...e.weeks].reverse(), t('money.byWeek'), (p) => t('money.weekOf', { date: p.start }))}
+            <h2>${t('money.statement')}</h2>
+            <table><caption class="visually-hidden">${t('money.statement')}</caption>
+            <thead><tr><th scope="col">${t('money.col.time')}</th><th scope="col">${t('money.col.ride')}</th><th scope="col">${t('money.col.item')}</th><th scope="col" class="num">${t('money.col.amount')}</th></tr></thead>
+            <tbody>${e.lines.map((l) => html`<tr><td>${fmt.dateTime(l.at)}</td><td>…${fmt.shortId(l.ride_id)}</td><td>${t(`money.line.${l.kind}`)}</td><td class="num">${fmt.money(l.amount)}</td></tr>`)}</tbody></table>`}`,
     );
   } catch (err) {
-    render(panel, html`<h1>Today's earnings</h1><p class="error" role="alert">${errorText(err)}</p>`);
+    render(panel, html`<h1>${title}</h1><p class="error" role="alert">${errorText(err)}</p>`);
   }
 }
 

@@ -11,6 +11,10 @@ import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 import { riderAlert, askPermission } from '/shared/alerts.js';
 import { Chat, driverCardHtml, supplyHtml, noDriverReasonText } from '/shared/contact.js';
+import { t, addMessages } from '/shared/i18n.js';
+import moneyMessages from '/shared/messages/money.js';
+
+addMessages(moneyMessages);
 
 const api = new Api('rider');
 const chat = new Chat(api, 'rider');
@@ -31,7 +35,26 @@ const st = {
   driverPos: null,
   driverDropped: null, // the ride whose driver cancelled, until another is assigned
   eta: null, // {s, at: ms}
+  methods: null, // {methods, wallet, default_method_id} from /v1/me/payment-methods
+  payMethod: localStorage.getItem('doorstep.rider.pay') || 'cash',
+  tipKey: null,
 };
+
+async function loadMethods() {
+  st.methods = await api.get('/v1/me/payment-methods');
+  if (!st.methods.methods.some((m) => m.id === st.payMethod)) st.payMethod = st.methods.default_method_id;
+}
+
+function methodLabel(m) {
+  if (m.kind === 'cash') return t('money.cash');
+  if (m.kind === 'wallet') return st.methods ? t('money.wallet', { balance: fmt.money(st.methods.wallet.available) }) : t('money.walletPlain');
+  return t('money.card', { last4: m.last4 || '' });
+}
+
+function choosePayMethod(id) {
+  st.payMethod = id;
+  localStorage.setItem('doorstep.rider.pay', id);
+}
 
 api.onUnauthorized = () => {
   if (stream) stream.close();
@@ -64,7 +87,7 @@ function setNav(current) {
 
 function go(screen) {
   st.screen = screen;
-  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt };
+  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen };
   screens[screen]();
   focusHeading(panel);
 }
@@ -139,9 +162,14 @@ function home() {
           <strong>Food</strong><span id="soon-food">Coming soon</span></button></div>
         <div role="listitem"><button class="service" disabled aria-describedby="soon-home">
           <strong>Home services</strong><span id="soon-home">Coming soon</span></button></div>
-      </div>`,
+      </div>
+      <p><button class="link" id="home-payment">${t('money.managePayment')}</button></p>`,
   );
   $('#svc-ride').addEventListener('click', () => go('plan'));
+  $('#home-payment').addEventListener('click', () => {
+    st.paymentBack = 'home';
+    go('payment');
+  });
 }
 
 // ---- planning: pickup and drop-off
@@ -266,6 +294,7 @@ function plan() {
         dropoff: { lat: st.dropoff.lat, lng: st.dropoff.lng },
       });
       st.quoteKey = newIdempotencyKey();
+      await loadMethods().catch(() => {});
       go('quote');
     }),
   );
@@ -293,8 +322,14 @@ function quoteScreen() {
       <p><span class="big" id="quote-fare">${fmt.money(q.fare)}</span>
         ${surge ? html` <span class="badge warn" id="surge">Surge ×${q.surge_multiplier.toFixed(2)} — busy area</span>` : html` <span class="badge ok">No surge</span>`}</p>
       <p class="muted">${fmt.distance(q.distance_m)} · about ${fmt.duration(q.duration_s)}</p>
+      ${q.surge_reason ? html`<p class="muted" id="surge-reason">${t('money.surgeReason', q.surge_reason)}</p>` : ''}
       ${breakdownTable(q.breakdown, q.fare, 'Price breakdown')}
       ${supplyHtml(q)}
+      ${st.methods
+        ? html`<div class="row pay"><label for="pay-method">${t('money.payWith')}</label>
+          <select id="pay-method">${st.methods.methods.map((m) => html`<option value="${m.id}" ${m.id === st.payMethod ? 'selected' : ''}>${methodLabel(m)}</option>`)}</select>
+          <button class="link" id="manage-payment">${t('money.managePayment')}</button></div>`
+        : ''}
       <p class="hint" id="quote-expiry" aria-live="off"></p>
       <p class="error" role="alert" id="quote-error"></p>
       <div class="row actionbar"><button class="secondary" id="change">Change</button>
@@ -310,6 +345,11 @@ function quoteScreen() {
   quoteTimer = setInterval(tick, 1000);
   tick();
   $('#change').addEventListener('click', () => go('plan'));
+  $('#pay-method')?.addEventListener('change', (e) => choosePayMethod(e.target.value));
+  $('#manage-payment')?.addEventListener('click', () => {
+    st.paymentBack = 'quote';
+    go('payment');
+  });
   $('#request').addEventListener('click', (e) =>
     busy(e.target, $('#quote-error'), async () => {
       askPermission(); // to say, while the app is in the background, that the driver is coming or here
@@ -320,7 +360,11 @@ function quoteScreen() {
         });
         st.quoteKey = newIdempotencyKey();
       }
-      st.ride = await api.post('/v1/rides', { quote_id: st.quote.quote_id }, { 'idempotency-key': st.quoteKey });
+      st.ride = await api.post(
+        '/v1/rides',
+        { quote_id: st.quote.quote_id, payment_method_id: st.payMethod },
+        { 'idempotency-key': st.quoteKey },
+      );
       st.driverPos = null;
       st.eta = null;
       go('ride');
@@ -546,10 +590,115 @@ async function cancelRide(button) {
 
 // ---- receipt and rating
 
+/** A fare difference's measure in its unit: metres for routes, seconds for times. */
+function measure(reason, v) {
+  return reason.endsWith('_route') ? fmt.distance(v) : fmt.duration(v);
+}
+
+function reasonText(r, d) {
+  if (d.quoted !== null && d.quoted !== undefined)
+    return t(`money.reason.${d.reason}`, { quoted: measure(d.reason, d.quoted), actual: measure(d.reason, d.actual) });
+  return t(`money.reason.${d.reason}`, { distance: fmt.distance(r.trip_distance_m) });
+}
+
+function paidWithText(p) {
+  if (!p) return t('money.cashToDriver');
+  if (p.kind === 'cash') return t('money.cashToDriver');
+  const name = p.kind === 'wallet' ? t('money.walletPlain') : t('money.card', { last4: p.last4 || '' });
+  const amount = p.captured || p.authorised;
+  return `${name} · ${fmt.money(amount)} ${t(`money.state.${p.state}`)}`;
+}
+
+/** The receipt's money: the quote against the final fare and why they differ, how it was paid, the tip. */
+function receiptMoney(r) {
+  const reasons = [...(r.fare_differences || [])];
+  if (r.early_end) reasons.push({ reason: 'ended_early' });
+  const differs = r.final_fare && r.final_fare.amount !== r.fare.amount;
+  const p = r.payment;
+  return html`<dl class="kv" id="quote-vs-final"><dt>${t('money.quoted')}</dt><dd id="receipt-quoted">${fmt.money(r.fare)}</dd>
+      <dt>${t('money.final')}</dt><dd id="receipt-final">${fmt.money(r.final_fare || r.fare)}</dd>
+      <dt>${t('money.paidWith')}</dt><dd id="paid-with">${paidWithText(p)}</dd>
+      ${p && p.uncollected && p.uncollected.amount > 0 ? html`<dt></dt><dd>${t('money.uncollected', { amount: fmt.money(p.uncollected) })}</dd>` : ''}
+      ${p && p.tip ? html`<dt>${t('money.tip')}</dt><dd id="receipt-tip">${fmt.money(p.tip)}</dd>` : ''}</dl>
+    ${differs && reasons.length
+      ? html`<h2 class="small" id="why-title">${t('money.why')}</h2><ul id="fare-reasons" aria-labelledby="why-title">${reasons.map((d) => html`<li data-reason="${d.reason}">${reasonText(r, d)}</li>`)}</ul>`
+      : differs ? '' : html`<p class="muted" id="fare-reasons-none">${t('money.sameAsQuote')}</p>`}`;
+}
+
+/** The tip form of a completed ride not tipped yet: 10/15/20 % of the final fare or another amount. */
+function tipForm(r) {
+  const p = r.payment;
+  if (p && p.tip) return html`<p role="status" id="tip-done">${t('money.tipDone', { amount: fmt.money(p.tip) })}</p>`;
+  const total = r.final_fare || r.fare;
+  const options = [10, 15, 20].map((pct) => ({ pct, amount: { amount: Math.max(1, Math.round((total.amount * pct) / 100)), currency: total.currency } }));
+  const cash = !p || p.kind === 'cash';
+  const others = cash && st.methods ? st.methods.methods.filter((m) => m.kind !== 'cash') : [];
+  return html`<form class="card" id="tip-form">
+      <fieldset class="tips"><legend>${t('money.tipTitle')}</legend>
+        <p class="hint" id="tip-hint">${t('money.tipHint')}</p>
+        ${options.map((o, i) => html`<label><input type="radio" name="tip" value="${o.amount.amount}" ${i === 1 ? 'checked' : ''}><span>${t('money.tipPercent', { pct: o.pct, amount: fmt.money(o.amount) })}</span></label>`)}
+        <label><input type="radio" name="tip" value="custom"><span>${t('money.tipCustom')}</span></label>
+      </fieldset>
+      <label for="tip-custom">${t('money.tipCustomLabel', { currency: total.currency })}</label>
+      <input id="tip-custom" name="custom" inputmode="decimal" autocomplete="off">
+      ${cash
+        ? others.length
+          ? html`<label for="tip-method">${t('money.tipWith')}</label>
+            <select id="tip-method">${others.map((m) => html`<option value="${m.id}">${methodLabel(m)}</option>`)}</select>`
+          : html`<p class="hint">${t('money.tipNeedsMethod')}</p>`
+        : ''}
+      <p class="error" role="alert" id="tip-error"></p>
+      <button class="primary" id="tip-submit">${t('money.tipSend')}</button>
+    </form>`;
+}
+
+function bindTip(r) {
+  const form = $('#tip-form');
+  if (!form) return;
+  const custom = $('#tip-custom');
+  custom.addEventListener('input', () => {
+    const c = form.querySelector('input[name=tip][value=custom]');
+    if (c) c.checked = true;
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const choice = new FormData(form).get('tip');
+    let amount = Number(choice);
+    if (choice === 'custom') amount = Math.round(Number(String(custom.value).replace(',', '.')) * 100);
+    if (!Number.isInteger(amount) || amount < 1 || amount > 10000) {
+      $('#tip-error').textContent = t('money.tipInvalid');
+      return;
+    }
+    const body = { amount };
+    const method = $('#tip-method');
+    if (method) body.method_id = method.value;
+    if (!st.tipKey) st.tipKey = newIdempotencyKey();
+    busy($('#tip-submit'), $('#tip-error'), async () => {
+      const res = await api.post(`/v1/rides/${r.ride_id}/tip`, body, { 'idempotency-key': st.tipKey });
+      st.ride = res.ride;
+      st.tipKey = null;
+      receipt();
+      $('#tip-done')?.focus();
+    });
+  });
+}
+
 function receipt() {
   const r = st.ride;
   setNav('history');
   showMap(false);
+  // A ride from a list has no payment yet: read it whole once.
+  if (!r.payment && !r.paymentRead) {
+    r.paymentRead = true;
+    Promise.all([api.get(`/v1/rides/${r.ride_id}`), st.methods ? null : loadMethods().catch(() => {})])
+      .then(([full]) => {
+        if (st.screen === 'receipt' && st.ride && st.ride.ride_id === full.ride_id) {
+          st.ride = { ...full, paymentRead: true };
+          receipt();
+        }
+      })
+      .catch(() => {});
+  }
   const lines = r.final_breakdown || r.breakdown;
   const total = r.final_fare || r.fare;
   render(
@@ -558,10 +707,12 @@ function receipt() {
       <div class="card">
         <p class="big" id="final-fare">${fmt.money(total)}</p>
         <p class="muted">${fmt.dateTime(r.started_at || r.requested_at)} · ${placeLabel(r.pickup)} → ${placeLabel(r.dropoff)}</p>
+        ${receiptMoney(r)}
         ${breakdownTable(lines, total, 'Fare breakdown')}
         <dl class="kv"><dt>Picked up</dt><dd>${fmt.time(r.started_at)}</dd><dt>Dropped off</dt><dd>${fmt.time(r.ended_at)}</dd>
           ${r.surge_multiplier > 1.0001 ? html`<dt>Surge</dt><dd>×${r.surge_multiplier.toFixed(2)}</dd>` : ''}</dl>
       </div>
+      ${tipForm(r)}
       <form class="card" id="rate-form">
         <fieldset class="stars"><legend>Rate your driver</legend>
           ${[1, 2, 3, 4, 5].map((n) => html`<label><input type="radio" name="stars" value="${n}" ${n === 5 ? 'checked' : ''} aria-label="${n} star${n > 1 ? 's' : ''}"><span aria-hidden="true">★</span></label>`)}
@@ -574,6 +725,7 @@ function receipt() {
       </form>
       <button class="secondary" id="done" style="width:100%">Done</button>`,
   );
+  bindTip(r);
   const form = $('#rate-form');
   const paint = () => {
     const v = Number(new FormData(form).get('stars'));
@@ -597,6 +749,64 @@ function receipt() {
     if (map) map.pruneMarkers(() => false);
     go('home');
   });
+}
+
+// ---- payment methods: the wallet (top-ups through the test provider) and test cards
+
+async function paymentScreen() {
+  setNav(null);
+  showMap(false);
+  render(panel, html`<h1>${t('money.paymentTitle')}</h1><p class="loading">…</p>`);
+  try {
+    await loadMethods();
+  } catch (e) {
+    render(panel, html`<h1>${t('money.paymentTitle')}</h1><p class="error" role="alert">${errorText(e)}</p>`);
+    return;
+  }
+  if (st.screen !== 'payment') return;
+  const w = st.methods.wallet;
+  render(
+    panel,
+    html`<h1>${t('money.paymentTitle')}</h1>
+      <p class="hint">${t('money.testProvider')}</p>
+      <div class="card"><p class="muted">${t('money.walletBalance')}</p><p class="big" id="wallet-balance">${fmt.money(w.balance)}</p>
+        ${w.held.amount > 0 ? html`<p class="muted">${t('money.walletHeld', { held: fmt.money(w.held) })}</p>` : ''}
+        <form id="topup-form"><label for="topup-amount">${t('money.topUpAmount')}</label>
+          <select id="topup-amount">${[1000, 2000, 5000].map((a) => html`<option value="${a}">${fmt.money({ amount: a, currency: w.balance.currency })}</option>`)}</select>
+          <p class="error" role="alert" id="topup-error"></p><p role="status" id="topup-done"></p>
+          <button class="primary" id="topup-submit">${t('money.topUp')}</button></form></div>
+      <form class="card" id="card-form"><h2 class="small">${t('money.addCard')}</h2>
+        <label for="card-number">${t('money.cardNumber')}</label>
+        <input id="card-number" inputmode="numeric" autocomplete="off" aria-describedby="card-hint">
+        <p class="hint" id="card-hint">${t('money.cardHint')}</p>
+        <p class="error" role="alert" id="card-error"></p><p role="status" id="card-done"></p>
+        <button class="secondary" id="card-submit">${t('money.addCardButton')}</button></form>
+      <h2 class="small">${t('money.methodsTitle')}</h2>
+      <fieldset class="seg methods"><legend class="visually-hidden">${t('money.payWith')}</legend>
+        ${st.methods.methods.map((m) => html`<label><input type="radio" name="method" value="${m.id}" ${m.id === st.payMethod ? 'checked' : ''}><span>${methodLabel(m)}</span></label>`)}
+      </fieldset>
+      <button class="secondary" id="payment-back" style="width:100%">${t('money.back')}</button>`,
+  );
+  for (const radio of $$('input[name=method]', panel)) radio.addEventListener('change', () => choosePayMethod(radio.value));
+  $('#topup-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy($('#topup-submit'), $('#topup-error'), async () => {
+      const wallet = await api.post('/v1/me/wallet/top-ups', { amount: Number($('#topup-amount').value) }, { 'idempotency-key': newIdempotencyKey() });
+      choosePayMethod('wallet');
+      await paymentScreen();
+      $('#topup-done').textContent = t('money.topUpDone', { balance: fmt.money(wallet.balance) });
+    });
+  });
+  $('#card-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy($('#card-submit'), $('#card-error'), async () => {
+      const card = await api.post('/v1/me/payment-methods', { kind: 'test_card', number: $('#card-number').value });
+      choosePayMethod(card.id);
+      await paymentScreen();
+      $('#card-done').textContent = t('money.cardAdded', { last4: card.last4 });
+    });
+  });
+  $('#payment-back').addEventListener('click', () => go(st.paymentBack === 'quote' && st.quote ? 'quote' : 'home'));
 }
 
 // ---- history

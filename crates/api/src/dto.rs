@@ -383,6 +383,9 @@ pub struct QuoteResponse {
     /// `no_driver_available`); null when there is an estimate.
     #[schema(value_type = Option<NoEtaReason>)]
     pub no_eta_reason: Option<String>,
+    /// Why the price surges (null when it does not): the pickup's zone with its open requests and
+    /// available cars.
+    pub surge_reason: Option<SurgeReasonDto>,
 }
 
 /// Why a quote has no pickup estimate.
@@ -406,6 +409,34 @@ impl QuoteResponse {
     }
 }
 
+/// Why a price surges.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurgeReasonDto {
+    /// The pickup's zone ("Midtown Center").
+    pub zone: String,
+    /// Open requests near the pickup.
+    pub requests: u32,
+    /// Available cars near the pickup.
+    pub cars: u32,
+}
+
+impl QuoteResponse {
+    /// The quote with its surge's reason.
+    pub fn explained(
+        q: &doorstep_domain::quote::Quote,
+        reason: Option<doorstep_app::rides::SurgeReason>,
+    ) -> QuoteResponse {
+        QuoteResponse {
+            surge_reason: reason.map(|r| SurgeReasonDto {
+                zone: r.zone,
+                requests: r.requests,
+                cars: r.cars,
+            }),
+            ..QuoteResponse::from(q)
+        }
+    }
+}
+
 impl From<&doorstep_domain::quote::Quote> for QuoteResponse {
     fn from(q: &doorstep_domain::quote::Quote) -> Self {
         QuoteResponse {
@@ -419,6 +450,7 @@ impl From<&doorstep_domain::quote::Quote> for QuoteResponse {
             pickup_eta_s: None,
             drivers_nearby: 0,
             no_eta_reason: None,
+            surge_reason: None,
         }
     }
 }
@@ -429,6 +461,11 @@ pub struct RideRequestBody {
     /// A quote from `POST /v1/rides/quotes`, not expired.
     #[schema(value_type = uuid::Uuid)]
     pub quote_id: String,
+    /// How the ride is paid: `cash` (the default), `wallet`, or the id of a stored card from
+    /// `GET /v1/me/payment-methods`. The quoted fare is authorised on it at once.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub payment_method_id: Option<String>,
 }
 
 /// A ride as its rider, driver or an admin sees it.
@@ -505,6 +542,84 @@ pub struct RideView {
     pub early_end: Option<String>,
     /// How far from the drop-off the driver was at completion, metres (null when unknown or not completed).
     pub dropoff_distance_m: Option<u32>,
+    /// Why the final fare differs from the quote, once completed (empty when it does not): `reason` is
+    /// `longer_route` or `shorter_route` (metres), `longer_time` or `shorter_time` (seconds),
+    /// `minimum_fare`, `capped_at_maximum` or `raised_to_minimum` (the band around the quote), with the
+    /// quoted and actual values where they are measures.
+    pub fare_differences: Vec<FareDifferenceDto>,
+    /// How the ride is paid and tipped (in a single ride's answer to its rider, driver or an admin;
+    /// absent in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<RidePaymentDto>,
+}
+
+/// One reason a final fare differs from its quote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FareDifferenceDto {
+    /// `longer_route`, `shorter_route`, `longer_time`, `shorter_time`, `minimum_fare`,
+    /// `capped_at_maximum` or `raised_to_minimum`.
+    pub reason: String,
+    /// The quote's value: metres for a route, seconds for a time.
+    pub quoted: Option<u32>,
+    /// The trip's value, in the same unit.
+    pub actual: Option<u32>,
+}
+
+/// How a ride is paid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RidePaymentDto {
+    /// `cash`, `wallet` or a stored card's id.
+    pub method_id: String,
+    /// `cash`, `wallet` or `test_card`.
+    pub kind: String,
+    /// A card's last four digits.
+    pub last4: Option<String>,
+    /// `authorised` (held until the ride ends), `captured` or `voided`.
+    pub state: String,
+    /// What was authorised at request (zero for cash).
+    pub authorised: MoneyDto,
+    /// What was taken at the end (for cash: what the driver collected).
+    pub captured: Option<MoneyDto>,
+    /// What could not be taken (still owed).
+    pub uncollected: MoneyDto,
+    /// The tip, if the rider gave one.
+    pub tip: Option<MoneyDto>,
+}
+
+impl RidePaymentDto {
+    /// The view of a ride's payment; none for a ride requested before payments existed and not tipped.
+    pub fn new(p: &doorstep_app::payments::RidePayment) -> Option<RidePaymentDto> {
+        use doorstep_domain::payment::{AuthorisationState, CASH_METHOD_ID};
+        let tip = p.tip.as_ref().map(|t| MoneyDto::from(t.amount));
+        match &p.authorisation {
+            Some(a) => Some(RidePaymentDto {
+                method_id: a.method_id.clone(),
+                kind: a.kind.as_str().to_owned(),
+                last4: p.last4.clone(),
+                state: a.state.as_str().to_owned(),
+                authorised: a.authorised.into(),
+                captured: a.captured.map(Into::into),
+                uncollected: a.uncollected.into(),
+                tip,
+            }),
+            None => tip.map(|tip| RidePaymentDto {
+                method_id: CASH_METHOD_ID.to_owned(),
+                kind: "cash".to_owned(),
+                last4: None,
+                state: AuthorisationState::Captured.as_str().to_owned(),
+                authorised: MoneyDto {
+                    amount: 0,
+                    currency: tip.currency.clone(),
+                },
+                captured: None,
+                uncollected: MoneyDto {
+                    amount: 0,
+                    currency: tip.currency.clone(),
+                },
+                tip: Some(tip),
+            }),
+        }
+    }
 }
 
 /// Why a final fare was brought into its band around the quote.
@@ -567,6 +682,25 @@ impl RideView {
             fare_adjustment: ride.fare_adjustment.map(|a| a.as_str().to_owned()),
             early_end: ride.early_end().map(|e| e.as_str().to_owned()),
             dropoff_distance_m: ride.dropoff_distance_m(),
+            fare_differences: ride
+                .final_fare
+                .as_ref()
+                .map(|f| {
+                    doorstep_domain::pricing::explain_final_fare(
+                        &ride.quoted,
+                        f,
+                        ride.fare_adjustment,
+                    )
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| FareDifferenceDto {
+                    reason: d.reason.as_str().to_owned(),
+                    quoted: d.quoted,
+                    actual: d.actual,
+                })
+                .collect(),
+            payment: None,
         }
     }
 }
@@ -711,14 +845,22 @@ pub struct OfferDto {
     pub pickup_eta_s: u32,
     /// Estimated distance to the pickup, metres.
     pub pickup_distance_m: u32,
-    /// The quoted fare.
+    /// The quoted fare: what the rider pays.
     pub fare: MoneyDto,
+    /// What the driver earns from it (an estimate: the quoted fare less the platform's commission;
+    /// the final fare follows the trip).
+    pub driver_take: MoneyDto,
+    /// The platform's commission in the estimate.
+    pub commission: MoneyDto,
     /// Answer before this instant.
     pub expires_at: String,
 }
 
-impl From<&OfferView> for OfferDto {
-    fn from(v: &OfferView) -> Self {
+impl OfferDto {
+    /// The offer with the driver's take at `commission_bps`.
+    pub fn new(v: &OfferView, commission_bps: i64) -> OfferDto {
+        let commission = doorstep_domain::pricing::commission(v.offer.fare, commission_bps)
+            .unwrap_or(Money::zero(v.offer.fare.currency));
         OfferDto {
             offer_id: v.offer.id.to_string(),
             ride_id: v.ride.id().to_string(),
@@ -727,6 +869,13 @@ impl From<&OfferView> for OfferDto {
             pickup_eta_s: v.offer.pickup_eta_s,
             pickup_distance_m: v.offer.pickup_distance_m,
             fare: v.offer.fare.into(),
+            driver_take: v
+                .offer
+                .fare
+                .checked_sub(commission)
+                .unwrap_or(v.offer.fare)
+                .into(),
+            commission: commission.into(),
             expires_at: rfc3339(v.offer.expires_at),
         }
     }
@@ -787,7 +936,7 @@ impl utoipa::IntoParams for EarningsQuery {
 pub struct EarningsLine {
     /// The ride.
     pub ride_id: String,
-    /// `ride_fare` or `cancellation_fee`.
+    /// `ride_fare` or `cancellation_fee` (tips and cash collected are in the summary).
     pub kind: String,
     /// The driver's share.
     pub amount: MoneyDto,
@@ -802,12 +951,59 @@ pub struct EarningsResponse {
     pub from: String,
     /// End of the period.
     pub to: String,
-    /// Sum of the lines.
+    /// Sum of the lines: the net earnings from fares and fees (tips apart).
     pub total: MoneyDto,
     /// Number of completed rides in the period.
     pub rides: usize,
     /// Lines, oldest first.
     pub lines: Vec<EarningsLine>,
+    /// What riders paid for the driver's rides and fees.
+    pub gross: MoneyDto,
+    /// The platform's commission on it.
+    pub commission: MoneyDto,
+    /// The driver's share: gross less commission (equals `total`).
+    pub net: MoneyDto,
+    /// Tips, all the driver's.
+    pub tips: MoneyDto,
+    /// Cash the driver collected from riders; the commission in it is owed to the platform.
+    pub cash_collected: MoneyDto,
+    /// By New York calendar day, oldest first.
+    pub days: Vec<EarningsPeriod>,
+    /// By week (Monday to Sunday, New York time), oldest first.
+    pub weeks: Vec<EarningsPeriod>,
+}
+
+/// Earnings over one day or week.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EarningsPeriod {
+    /// The day, or the Monday that starts the week (`YYYY-MM-DD`, New York time).
+    pub start: String,
+    /// What riders paid.
+    pub gross: MoneyDto,
+    /// The platform's commission.
+    pub commission: MoneyDto,
+    /// The driver's share.
+    pub net: MoneyDto,
+    /// Tips.
+    pub tips: MoneyDto,
+    /// Cash collected.
+    pub cash_collected: MoneyDto,
+    /// Completed rides.
+    pub rides: u32,
+}
+
+impl EarningsPeriod {
+    fn new(start: &str, t: &doorstep_app::rides::EarningsTotals) -> EarningsPeriod {
+        EarningsPeriod {
+            start: start.to_owned(),
+            gross: t.gross.into(),
+            commission: t.commission.into(),
+            net: t.net.into(),
+            tips: t.tips.into(),
+            cash_collected: t.cash_collected.into(),
+            rides: t.rides,
+        }
+    }
 }
 
 impl EarningsResponse {
@@ -831,6 +1027,23 @@ impl EarningsResponse {
                     amount: l.amount.into(),
                     at: rfc3339(l.at),
                 })
+                .collect(),
+            gross: s.summary.totals.gross.into(),
+            commission: s.summary.totals.commission.into(),
+            net: s.summary.totals.net.into(),
+            tips: s.summary.totals.tips.into(),
+            cash_collected: s.summary.totals.cash_collected.into(),
+            days: s
+                .summary
+                .days
+                .iter()
+                .map(|(d, t)| EarningsPeriod::new(d, t))
+                .collect(),
+            weeks: s
+                .summary
+                .weeks
+                .iter()
+                .map(|(d, t)| EarningsPeriod::new(d, t))
                 .collect(),
         }
     }
@@ -886,6 +1099,10 @@ pub enum EventBodyV1 {
         expires_at: String,
         /// Estimated seconds to the pickup.
         pickup_eta_s: u32,
+        /// What the driver earns from the ride: the quoted fare less the platform's commission (an
+        /// estimate; sent on the event stream, absent from a ride's timeline).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        driver_take: Option<MoneyDto>,
     },
     /// A driver accepted and is on the way.
     DriverAssigned {
@@ -986,6 +1203,7 @@ impl From<&RideEvent> for EventBodyV1 {
                 driver: driver.to_string(),
                 expires_at: rfc3339(*expires_at),
                 pickup_eta_s: *pickup_eta_s,
+                driver_take: None,
             },
             RideEvent::DriverAssigned {
                 driver,

@@ -96,6 +96,9 @@ impl From<AppError> for ApiError {
             AppError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            AppError::PaymentRequired { code, message } => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, code, message)
+            }
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 ApiError::new(

@@ -74,7 +74,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "events"), (name = "operations"), (name = "places"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "places"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -112,7 +112,7 @@ fn api_routes() -> (
 ) {
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Rider};
-    use routes::{admin, auth, contact, drivers, events, ops, places, rides};
+    use routes::{admin, auth, contact, drivers, events, ops, payments, places, rides};
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
@@ -139,6 +139,9 @@ fn api_routes() -> (
         .add(Access::Roles(&[Rider, Driver]), routes!(contact::send))
         .add(DRIVER, routes!(contact::put_vehicle))
         .add(DRIVER, routes!(contact::get_vehicle))
+        .add(RIDER, routes!(payments::tip))
+        .add(RIDER, routes!(payments::list, payments::add))
+        .add(RIDER, routes!(payments::top_up))
         .add(DRIVER, routes!(drivers::online))
         .add(DRIVER, routes!(drivers::offline))
         .add(DRIVER, routes!(drivers::locations))
@@ -156,6 +159,7 @@ fn api_routes() -> (
         .add(ANY_ROLE, routes!(places::search))
         .add(ANY_ROLE, routes!(places::reverse))
         .add(ANY_ROLE, routes!(places::route))
+        .add(ADMIN, routes!(payments::postings))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -31,6 +31,8 @@ mod event_stream;
 mod geocoding;
 #[path = "api/hygiene.rs"]
 mod hygiene;
+#[path = "api/money.rs"]
+mod money;
 #[path = "api/operations.rs"]
 mod operations;
 #[path = "api/ops.rs"]
@@ -72,6 +74,7 @@ use dispatch::*;
 use dispatch_core::*;
 use geocoding::*;
 use hygiene::*;
+use money::*;
 use operations::*;
 use ops::*;
 use pin::*;
@@ -212,6 +215,12 @@ on_both_backends!(
     reverse_geocoding_names_the_place_snaps_to_the_street_and_refuses_the_water,
     routes_follow_the_streets_and_refuse_the_water,
     a_quote_with_a_pickup_or_drop_off_in_the_water_is_refused,
+    // Money: payment methods, tips, the driver's take and earnings; the books balance.
+    a_cash_ride_is_collected_by_the_driver_who_then_owes_the_commission_and_earnings_add_up,
+    a_wallet_ride_is_refused_without_funds_and_holds_then_captures_the_fare,
+    a_card_is_authorised_at_request_captured_at_completion_voided_on_cancel_and_a_declined_card_is_refused,
+    a_rider_tips_their_completed_ride_once_and_the_tip_posts_balanced_to_the_driver,
+    surge_rises_in_small_steps_and_the_quote_says_why,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

@@ -1,7 +1,7 @@
 //! Tunables of the app, with production defaults.
 
 use doorstep_domain::position::PositionLimits;
-use doorstep_domain::pricing::{FareBand, PricingConfig};
+use doorstep_domain::pricing::{FareBand, PricingConfig, SurgePolicy};
 use doorstep_domain::ride::StopRadii;
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ pub struct AppConfig {
     pub ws_ticket_ttl_secs: i64,
     /// Radius of the pickup area whose demand and supply set the surge multiplier.
     pub surge_radius_km: f64,
+    /// How surge moves: its step, thresholds (hysteresis), cap and pace.
+    pub surge: SurgePolicy,
     /// How often the latest driver positions are written to the store.
     pub position_flush_interval: Duration,
     /// Minimum interval between two location events of one driver pushed to a rider.
@@ -70,6 +72,7 @@ impl Default for AppConfig {
             session_ttl_secs: 30 * 24 * 3600,
             ws_ticket_ttl_secs: 30,
             surge_radius_km: 1.5,
+            surge: SurgePolicy::default(),
             position_flush_interval: Duration::from_secs(5),
             location_push_interval_ms: 2000,
             pin_max_attempts: 5,

@@ -759,6 +759,7 @@ async fn give_up(app: &App, id: RideId, reason: NoDriverReason) -> Result<(), cr
     app.commit(&ride, from, expected, &[], &[event], None)
         .await?;
     app.apply_committed(&ride, None);
+    app.settle_ride(&ride).await;
     tracing::debug!(ride_id = %id, reason = reason.as_str(), "no driver available");
     Ok(())
 }

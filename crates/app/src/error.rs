@@ -35,6 +35,14 @@ pub enum AppError {
         /// Human-readable detail.
         message: String,
     },
+    /// A payment was refused (insufficient funds, a declined card); `code` is the machine-readable reason.
+    #[error("{message}")]
+    PaymentRequired {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// Human-readable detail.
+        message: String,
+    },
     /// A fault of ours: logged, answered with a generic message.
     #[error("internal error: {0}")]
     Internal(String),

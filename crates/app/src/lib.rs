@@ -20,6 +20,7 @@ pub mod drivers;
 pub mod error;
 pub mod fleet;
 pub mod ops;
+pub mod payments;
 pub mod ride_counts;
 pub mod rides;
 
@@ -54,7 +55,18 @@ struct AppInner {
     clock: Clock,
     sessions: auth::SessionCache,
     ride_counts: ride_counts::RideCounts,
+    /// Each zone's surge multiplier and when it last moved (see [`App::surge_at`]).
+    surge: Mutex<SurgeBoard>,
 }
+
+/// Each zone's surge multiplier and when it last moved, by zone index.
+type SurgeBoard = std::collections::HashMap<
+    u8,
+    (
+        doorstep_domain::pricing::SurgeMillis,
+        doorstep_domain::Timestamp,
+    ),
+>;
 
 /// The background tasks of a running [`App`]; await [`Background::stopped`] after signalling shutdown.
 #[derive(Debug)]
@@ -131,9 +143,15 @@ impl App {
                 clock,
                 sessions: auth::SessionCache::default(),
                 ride_counts: ride_counts::RideCounts::default(),
+                surge: Mutex::new(SurgeBoard::new()),
             }),
         };
         (app, rx)
+    }
+
+    /// The zones' surge multipliers.
+    pub(crate) fn surge_board(&self) -> &Mutex<SurgeBoard> {
+        &self.inner.surge
     }
 
     /// The system of record.

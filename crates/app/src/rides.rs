@@ -34,13 +34,132 @@ pub struct OfferView {
     pub ride: Ride,
 }
 
+/// Why an area's price is surging: its open requests and available cars when the quote was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurgeReason {
+    /// The pickup's zone ("Midtown Center").
+    pub zone: String,
+    /// Open requests near the pickup.
+    pub requests: u32,
+    /// Available cars near the pickup.
+    pub cars: u32,
+}
+
 /// A driver's earnings between two instants.
 #[derive(Debug, Clone)]
 pub struct EarningsStatement {
-    /// Credits and debits on the driver's earnings account, oldest first.
+    /// Credits and debits on the driver's earnings account for fares and fees, oldest first (cash the
+    /// driver collected is in the summary, not here).
     pub lines: Vec<StatementLine>,
-    /// Their sum.
+    /// Their sum: the net earnings.
     pub total: Money,
+    /// Gross, commission, net and tips, in all and by New York day and week.
+    pub summary: EarningsSummary,
+}
+
+/// Gross fares, the platform's commission, the driver's net and tips over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarningsTotals {
+    /// What riders paid for the driver's rides and cancellation fees.
+    pub gross: Money,
+    /// The platform's share of it.
+    pub commission: Money,
+    /// The driver's share: gross less commission.
+    pub net: Money,
+    /// Tips, all the driver's.
+    pub tips: Money,
+    /// Cash the driver collected from riders (the driver holds it; the commission in it is owed).
+    pub cash_collected: Money,
+    /// Completed rides.
+    pub rides: u32,
+}
+
+impl EarningsTotals {
+    fn zero(c: doorstep_domain::Currency) -> EarningsTotals {
+        let z = Money::zero(c);
+        EarningsTotals {
+            gross: z,
+            commission: z,
+            net: z,
+            tips: z,
+            cash_collected: z,
+            rides: 0,
+        }
+    }
+
+    fn add(&mut self, other: &EarningsTotals) -> Result<(), doorstep_domain::MoneyError> {
+        self.gross = self.gross.checked_add(other.gross)?;
+        self.commission = self.commission.checked_add(other.commission)?;
+        self.net = self.net.checked_add(other.net)?;
+        self.tips = self.tips.checked_add(other.tips)?;
+        self.cash_collected = self.cash_collected.checked_add(other.cash_collected)?;
+        self.rides += other.rides;
+        Ok(())
+    }
+}
+
+/// Earnings in all and by period.
+#[derive(Debug, Clone)]
+pub struct EarningsSummary {
+    /// The whole period.
+    pub totals: EarningsTotals,
+    /// By New York calendar day (`YYYY-MM-DD`), oldest first.
+    pub days: Vec<(String, EarningsTotals)>,
+    /// By week starting on Monday in New York (the Monday's date), oldest first.
+    pub weeks: Vec<(String, EarningsTotals)>,
+}
+
+/// The New York calendar day of `at` and the Monday of its week, as `YYYY-MM-DD`.
+fn local_day_and_week(at: Timestamp) -> (String, String) {
+    let secs = at.unix_secs();
+    let local = secs + i64::from(doorstep_geo::new_york_utc_offset_secs(secs));
+    let days = local.div_euclid(86_400);
+    let monday = days - (days + 3).rem_euclid(7);
+    let date = |d: i64| {
+        let (y, m, dd) = doorstep_geo::civil_from_days(d);
+        format!("{y:04}-{m:02}-{dd:02}")
+    };
+    (date(days), date(monday))
+}
+
+/// What one posting did for `driver`'s earnings.
+fn totals_of(
+    posting: &doorstep_domain::ledger::Posting,
+    driver: UserId,
+) -> Result<EarningsTotals, doorstep_domain::MoneyError> {
+    use doorstep_domain::ledger::{Account, PostingKind};
+    let c = posting
+        .entries()
+        .first()
+        .map_or(doorstep_domain::Currency::USD, |e| e.amount.currency);
+    let mut t = EarningsTotals::zero(c);
+    let on = |wanted: Account| -> Result<Money, doorstep_domain::MoneyError> {
+        posting
+            .entries()
+            .iter()
+            .filter(|e| e.account == wanted)
+            .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))
+    };
+    match posting.kind() {
+        PostingKind::RideFare | PostingKind::CancellationFee => {
+            let net = on(Account::worker_earnings(driver))?;
+            let customers = posting
+                .entries()
+                .iter()
+                .filter(|e| e.account.customer_of().is_some())
+                .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))?;
+            t.gross = customers.negated();
+            t.net = net;
+            t.commission = t.gross.checked_sub(net)?;
+            t.rides = u32::from(posting.kind() == PostingKind::RideFare);
+        }
+        PostingKind::Tip => t.tips = on(Account::Tips(driver))?,
+        PostingKind::CashCollected => t.cash_collected = on(Account::CashCollected(driver))?,
+        PostingKind::DeliveryOrder | PostingKind::HouseCallBooking | PostingKind::Refund => {
+            t.net = on(Account::worker_earnings(driver))?;
+        }
+    }
+    Ok(t)
 }
 
 fn require_role(user: &User, role: Role) -> Result<(), AppError> {
@@ -188,6 +307,46 @@ impl App {
         pickup: LatLng,
         dropoff: LatLng,
     ) -> Result<Quote, AppError> {
+        Ok(self.quote_explained(rider, pickup, dropoff).await?.0)
+    }
+
+    /// The surge of the zone of `pickup` after one update from its demand and supply now: the zone's
+    /// multiplier moves by at most one [`SurgePolicy`](doorstep_domain::pricing::SurgePolicy) step per
+    /// `step_interval_secs`, with hysteresis, under the cap. Returns it with its reason when above 1.0×.
+    pub fn surge_at(&self, pickup: LatLng, now: Timestamp) -> (SurgeMillis, Option<SurgeReason>) {
+        let (demand, supply) =
+            self.with_fleet(|f| f.demand_supply_near(pickup, self.config().surge_radius_km));
+        let zone = self.city().zone_of(to_utm(pickup));
+        let policy = self.config().surge;
+        let surge = {
+            let mut board = self
+                .surge_board()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entry = board
+                .entry(zone.0)
+                .or_insert((SurgeMillis::NONE, Timestamp::from_millis(i64::MIN / 2)));
+            if now.secs_since(entry.1) >= policy.step_interval_secs {
+                let next = policy.next(entry.0, demand, supply);
+                *entry = (next, now);
+            }
+            entry.0
+        };
+        let reason = (surge > SurgeMillis::NONE).then(|| SurgeReason {
+            zone: self.city().zones()[usize::from(zone.0)].name.clone(),
+            requests: demand,
+            cars: supply,
+        });
+        (surge, reason)
+    }
+
+    /// [`App::quote`], with why the surge is what it is.
+    pub async fn quote_explained(
+        &self,
+        rider: &User,
+        pickup: LatLng,
+        dropoff: LatLng,
+    ) -> Result<(Quote, Option<SurgeReason>), AppError> {
         require_role(rider, Role::Rider)?;
         for (what, p) in [("pickup", pickup), ("dropoff", dropoff)] {
             if !self.city().covers(p) {
@@ -206,9 +365,7 @@ impl App {
         let now = self.clock().now();
         let distance_m = self.street_distance_m(pickup, dropoff);
         let duration_s = self.travel_secs(pickup, dropoff, now);
-        let (demand, supply) =
-            self.with_fleet(|f| f.demand_supply_near(pickup, self.config().surge_radius_km));
-        let surge = SurgeMillis::from_demand_supply(demand, supply);
+        let (surge, reason) = self.surge_at(pickup, now);
         let fare = price_trip(
             &self.config().pricing,
             to_u32(distance_m),
@@ -226,15 +383,18 @@ impl App {
             expires_at: now.plus_secs(self.config().pricing.quote_ttl_secs),
         };
         self.store().insert_quote(&quote).await?;
-        Ok(quote)
+        Ok((quote, reason))
     }
 
-    /// Turns a quote into a ride. With an idempotency key, a retry returns the ride created the first time.
+    /// Turns a quote into a ride paid with `payment_method_id` (default: cash). With an idempotency key,
+    /// a retry returns the ride created the first time. The quoted fare is authorised on the method
+    /// before the ride exists: a refusal (402 `insufficient_funds`, `card_declined`) creates nothing.
     pub async fn request_ride(
         &self,
         rider: &User,
         quote_id: QuoteId,
         idempotency_key: Option<&str>,
+        payment_method_id: Option<&str>,
     ) -> Result<Ride, AppError> {
         require_role(rider, Role::Rider)?;
         // A retry returns the ride its key created, even after the quote expired; the same key with
@@ -251,6 +411,12 @@ impl App {
             .filter(|q| q.rider == rider.id)
             .ok_or(AppError::NotFound("quote"))?;
         let now = self.clock().now();
+        let method = self
+            .payment_method(
+                rider.id,
+                payment_method_id.unwrap_or(doorstep_domain::payment::CASH_METHOD_ID),
+            )
+            .await?;
         let pin = Pin::issue(&mut rand::rng());
         let (ride, event) = Ride::request(
             NewRide {
@@ -270,13 +436,31 @@ impl App {
                 "the quote has expired; ask for a new one",
             ));
         }
+        let auth = self
+            .authorise_ride(&method, ride.id().into(), quote.fare.total)
+            .await?;
         let audience = audience_of(&ride, &event);
-        match self
+        let created = match self
             .store()
             .create_ride(&ride, idempotency_key, &event, &audience, now)
-            .await?
+            .await
         {
+            Ok(created) => created,
+            Err(e) => {
+                self.release_unused(&method, &auth).await;
+                return Err(e.into());
+            }
+        };
+        if !matches!(created, Created::New(..)) {
+            self.release_unused(&method, &auth).await;
+        }
+        match created {
             Created::New(ride, stored) => {
+                if let Err(e) = self.record_authorisation(&auth).await {
+                    // The ride exists: it is paid in cash, as a ride without an authorisation is.
+                    tracing::error!(error = %e, ride_id = %ride.id(), "recording the authorisation failed");
+                    self.release_unused(&method, &auth).await;
+                }
                 self.ride_counts().created(ride.state());
                 self.hot_state_jitter().await;
                 metrics::counter!("rides_requested_total").increment(1);
@@ -380,6 +564,7 @@ impl App {
             .await?;
         self.apply_committed(&ride, None);
         self.dispatch(DispatchCommand::Gone(ride.id()));
+        self.settle_ride(&ride).await;
         Ok(ride)
     }
 
@@ -544,6 +729,7 @@ impl App {
         self.commit(&ride, from, expected, &[], &[event], Some(&posting))
             .await?;
         self.apply_committed(&ride, None);
+        self.settle_ride(&ride).await;
         metrics::counter!("rides_completed_total").increment(1);
         if let Some(reason) = ride.early_end() {
             metrics::counter!("rides_ended_early_total", "reason" => reason.as_str()).increment(1);
@@ -711,14 +897,49 @@ impl App {
         to: Timestamp,
     ) -> Result<EarningsStatement, AppError> {
         require_role(driver, Role::Driver)?;
-        let lines = self.store().driver_statement(driver.id, from, to).await?;
-        let mut total = Money::zero(self.config().pricing.currency);
+        let currency = self.config().pricing.currency;
+        let internal =
+            |e: doorstep_domain::MoneyError| AppError::Internal(format!("statement: {e}"));
+        let lines: Vec<StatementLine> = self
+            .store()
+            .driver_statement(driver.id, from, to)
+            .await?
+            .into_iter()
+            .filter(|l| l.kind != doorstep_domain::ledger::PostingKind::CashCollected)
+            .collect();
+        let mut total = Money::zero(currency);
         for l in &lines {
-            total = total
-                .checked_add(l.amount)
-                .map_err(|e| AppError::Internal(format!("statement: {e}")))?;
+            total = total.checked_add(l.amount).map_err(internal)?;
         }
-        Ok(EarningsStatement { lines, total })
+        let mut totals = EarningsTotals::zero(currency);
+        let mut days: Vec<(String, EarningsTotals)> = Vec::new();
+        let mut weeks: Vec<(String, EarningsTotals)> = Vec::new();
+        for posting in self.store().postings_of_worker(driver.id, from, to).await? {
+            let t = totals_of(&posting, driver.id).map_err(internal)?;
+            totals.add(&t).map_err(internal)?;
+            let (day, week) = local_day_and_week(posting.at());
+            for (list, key) in [(&mut days, day), (&mut weeks, week)] {
+                match list.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, sum)) => sum.add(&t).map_err(internal)?,
+                    None => {
+                        let mut sum = EarningsTotals::zero(currency);
+                        sum.add(&t).map_err(internal)?;
+                        list.push((key, sum));
+                    }
+                }
+            }
+        }
+        days.sort_by(|a, b| a.0.cmp(&b.0));
+        weeks.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(EarningsStatement {
+            lines,
+            total,
+            summary: EarningsSummary {
+                totals,
+                days,
+                weeks,
+            },
+        })
     }
 
     /// The fee the rider would pay to cancel now.

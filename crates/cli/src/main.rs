@@ -180,6 +180,17 @@ struct TuningArgs {
     /// Lowest final fare of a trip that reached its drop-off, per cent of the quote (0 to 100).
     #[arg(long, env = "DOORSTEP_FARE_MIN_PCT", default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
     fare_min_pct: u32,
+    /// Highest surge multiplier, 1.0 (no surge) to 3.0; surge moves toward it in 0.1x steps.
+    #[arg(long, env = "DOORSTEP_SURGE_CAP", default_value_t = 2.0, value_parser = surge_cap)]
+    surge_cap: f64,
+}
+
+/// A surge cap: a multiplier from 1.0 to 3.0.
+fn surge_cap(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (1.0..=3.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a multiplier from 1.0 to 3.0")),
+    }
 }
 
 /// A finite number above zero.
@@ -236,6 +247,14 @@ impl TuningArgs {
             },
             ..AppConfig::default()
         };
+        // In 1.0..=3.0 by the parser, so the per mille value is 1000..=3000.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "1000 to 3000 by the parser"
+        )]
+        let cap = (self.surge_cap * 1000.0).round() as u32;
+        c.surge.cap = doorstep_domain::pricing::SurgeMillis(cap);
         c.pricing.free_cancel_secs = self.free_cancel_s.max(0);
         c.pricing.cancel_fee_minor = self.cancel_fee.max(0);
         c

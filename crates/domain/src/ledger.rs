@@ -42,6 +42,9 @@ pub enum Account {
     Tips(UserId),
     /// Refunds the platform gave customers (a running debit: the cost of refunds).
     Refunds,
+    /// Cash a worker collected from customers for the platform (a running credit). Its counterpart is a
+    /// debit on the worker's earnings: a cash fare leaves the worker owing the platform its commission.
+    CashCollected(UserId),
 }
 
 impl Account {
@@ -66,6 +69,7 @@ impl Account {
             Account::MerchantPayable(m) => format!("merchant:{m}"),
             Account::Tips(u) => format!("tips:{u}"),
             Account::Refunds => "platform:refunds".to_owned(),
+            Account::CashCollected(u) => format!("cash:{u}"),
         }
     }
 
@@ -76,6 +80,7 @@ impl Account {
             ("driver", u) => u.parse().ok().map(Account::DriverEarnings),
             ("merchant", m) => m.parse().ok().map(Account::MerchantPayable),
             ("tips", u) => u.parse().ok().map(Account::Tips),
+            ("cash", u) => u.parse().ok().map(Account::CashCollected),
             ("platform", "commission") => Some(Account::PlatformCommission),
             ("platform", "fees") => Some(Account::PlatformFees),
             ("platform", "refunds") => Some(Account::Refunds),
@@ -92,7 +97,8 @@ impl Account {
             | Account::PlatformFees
             | Account::MerchantPayable(_)
             | Account::Tips(_)
-            | Account::Refunds => None,
+            | Account::Refunds
+            | Account::CashCollected(_) => None,
         }
     }
 }
@@ -120,17 +126,20 @@ pub enum PostingKind {
     Tip,
     /// Money given back to the customer.
     Refund,
+    /// Cash the worker collected from the customer for the job.
+    CashCollected,
 }
 
 impl PostingKind {
     /// Every kind.
-    pub const ALL: [PostingKind; 6] = [
+    pub const ALL: [PostingKind; 7] = [
         PostingKind::RideFare,
         PostingKind::CancellationFee,
         PostingKind::DeliveryOrder,
         PostingKind::HouseCallBooking,
         PostingKind::Tip,
         PostingKind::Refund,
+        PostingKind::CashCollected,
     ];
 
     /// The stable snake_case name.
@@ -142,6 +151,7 @@ impl PostingKind {
             PostingKind::HouseCallBooking => "house_call_booking",
             PostingKind::Tip => "tip",
             PostingKind::Refund => "refund",
+            PostingKind::CashCollected => "cash_collected",
         }
     }
 
@@ -682,6 +692,35 @@ pub fn tip_posting(
             },
             LedgerEntry {
                 account: Account::Tips(worker),
+                amount,
+            },
+        ],
+    )
+}
+
+/// Cash the worker collected from the customer for a job (a cash fare): the worker's earnings account is
+/// debited by `amount` (they hold the money already) against their cash-collected account. Their
+/// earnings balance then shows what they owe the platform (its commission) or are owed. The customer's
+/// account is untouched: what they were charged stays on it. Keyed [`PostingKey::once`].
+pub fn cash_collected_posting(
+    job: JobId,
+    worker: UserId,
+    amount: Money,
+    at: Timestamp,
+) -> Result<Posting, LedgerError> {
+    check_positive(amount, "cash collected")?;
+    Posting::for_job(
+        job,
+        PostingKind::CashCollected,
+        PostingKey::once(PostingKind::CashCollected),
+        at,
+        vec![
+            LedgerEntry {
+                account: Account::worker_earnings(worker),
+                amount: amount.negated(),
+            },
+            LedgerEntry {
+                account: Account::CashCollected(worker),
                 amount,
             },
         ],

@@ -25,6 +25,7 @@ pub mod job;
 pub mod ledger;
 pub mod money;
 pub mod offer;
+pub mod payment;
 pub mod position;
 pub mod pricing;
 pub mod quote;

@@ -1342,6 +1342,7 @@ fn account_keys_of_every_account_round_trip() {
         Account::MerchantPayable(merchant()),
         Account::Tips(user(2)),
         Account::Refunds,
+        Account::CashCollected(user(2)),
     ] {
         assert_eq!(Account::parse_key(&acc.key()), Some(acc), "{acc}");
     }

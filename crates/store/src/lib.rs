@@ -28,6 +28,7 @@ mod events;
 mod jobs;
 mod ledger;
 mod messages;
+mod payments;
 mod ratings;
 mod rides;
 mod tickets;
@@ -37,6 +38,7 @@ pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use ledger::StatementLine;
 pub use messages::Sent;
+pub use payments::{Tip, TipOutcome, WalletChange, WalletOutcome};
 pub use rides::{Created, RideChange};
 
 use sqlx::any::AnyPoolOptions;

@@ -97,7 +97,10 @@ pub async fn offers(
 ) -> Result<Json<OfferList>, ApiError> {
     let offers = state.app.offers_for(&user).await?;
     Ok(Json(OfferList {
-        offers: offers.iter().map(OfferDto::from).collect(),
+        offers: offers
+            .iter()
+            .map(|o| OfferDto::new(o, state.app.config().pricing.commission_bps))
+            .collect(),
     }))
 }
 

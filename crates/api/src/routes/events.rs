@@ -379,7 +379,19 @@ async fn catch_up(state: &ApiState, user: &User, last: &mut i64, socket: &mut We
             }
         };
         for e in &events {
-            if !send_json(state, socket, &event_json(e)).await {
+            let mut wire = event_json(e);
+            if let doorstep_domain::ride::RideEvent::Offered { offer_id, .. } = &e.event
+                && let Ok(Some(offer)) = state.app.store().offer(*offer_id).await
+                && let Some(obj) = wire.as_object_mut()
+            {
+                // The driver sees what they earn, not what the rider pays.
+                let take = crate::dto::MoneyDto::from(state.app.driver_take(offer.fare));
+                obj.insert(
+                    "driver_take".to_owned(),
+                    serde_json::to_value(take).unwrap_or_default(),
+                );
+            }
+            if !send_json(state, socket, &wire).await {
                 return false;
             }
             *last = e.id;

@@ -7,4 +7,5 @@ pub mod drivers;
 pub mod events;
 pub mod ops;
 pub mod places;
+pub mod payments;
 pub mod rides;

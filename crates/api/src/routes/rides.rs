@@ -24,6 +24,18 @@ fn view(state: &ApiState, ride: &Ride, user: &User) -> RideView {
     RideView::new(ride, user.id, fee, state.app.config().pin_max_attempts)
 }
 
+/// The view of `ride` for `user` with how it is paid and tipped.
+pub(crate) async fn view_with_payment(
+    state: &ApiState,
+    ride: &Ride,
+    user: &User,
+) -> Result<RideView, ApiError> {
+    let mut v = view(state, ride, user);
+    let payment = state.app.ride_payment(ride).await?;
+    v.payment = crate::dto::RidePaymentDto::new(&payment);
+    Ok(v)
+}
+
 /// Prices a trip: the itemised fare with the surge of the pickup area, valid for a few minutes. A pickup
 /// or drop-off on the water is refused (`in_water`).
 #[utoipa::path(post, path = "/v1/rides/quotes", operation_id = "create_quote", tag = "rides", request_body = QuoteRequest,
@@ -35,11 +47,11 @@ pub async fn quote(
 ) -> Result<(StatusCode, Json<QuoteResponse>), ApiError> {
     let pickup = LatLng::try_from(body.pickup)?;
     let dropoff = LatLng::try_from(body.dropoff)?;
-    let quote = state.app.quote(&user, pickup, dropoff).await?;
+    let (quote, reason) = state.app.quote_explained(&user, pickup, dropoff).await?;
     let supply = state.app.pickup_supply(pickup);
     Ok((
         StatusCode::CREATED,
-        Json(QuoteResponse::from(&quote).with_supply(supply)),
+        Json(QuoteResponse::explained(&quote, reason).with_supply(supply)),
     ))
 }
 
@@ -61,11 +73,14 @@ impl utoipa::IntoParams for IdempotencyHeader {
     }
 }
 
-/// Requests a ride from a quote. Send an `Idempotency-Key` header: a retry with the same key returns the
-/// same ride and never creates a second one.
+/// Requests a ride from a quote, paid with `payment_method_id` (default `cash`). The quoted fare is
+/// authorised on the method first: an empty wallet is 402 `insufficient_funds`, a declined card 402
+/// `card_declined`, and then no ride is created. Send an `Idempotency-Key` header: a retry with the same
+/// key returns the same ride and never creates (or authorises) a second one.
 #[utoipa::path(post, path = "/v1/rides", operation_id = "request_ride", tag = "rides", request_body = RideRequestBody,
     params(IdempotencyHeader),
-    responses((status = 201, body = RideView), (status = 404, description = "quote_not_found"),
+    responses((status = 201, body = RideView), (status = 402, description = "insufficient_funds, card_declined"),
+        (status = 404, description = "quote_not_found, payment_method_not_found"),
         (status = 409, description = "quote_expired, quote_already_used"),
         (status = 422, description = "invalid_idempotency_key, idempotency_key_reused")))]
 pub async fn request(
@@ -79,8 +94,12 @@ pub async fn request(
         .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
         .transpose()?;
     let quote_id: QuoteId = parse_id(&body.quote_id, "quote")?;
-    let ride = state.app.request_ride(&user, quote_id, key).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &ride, &user))))
+    let method = body.payment_method_id.as_deref();
+    let ride = state.app.request_ride(&user, quote_id, key, method).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view_with_payment(&state, &ride, &user).await?),
+    ))
 }
 
 /// A ride of the caller (404 for anyone else's), with who is coming (`driver`) once a driver is assigned.
@@ -95,7 +114,7 @@ pub async fn get(
         .app
         .ride_for(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    let mut view = view(&state, &ride, &user);
+    let mut view = view_with_payment(&state, &ride, &user).await?;
     view.driver = state
         .app
         .driver_card_for(&user, &ride)
@@ -149,7 +168,7 @@ pub async fn cancel(
         .app
         .cancel_ride(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    Ok(Json(view(&state, &ride, &user)))
+    Ok(Json(view_with_payment(&state, &ride, &user).await?))
 }
 
 /// The assigned driver is at the pickup. Allowed only within 200 m of it (`--arrive-radius-m`), by the last
@@ -227,7 +246,7 @@ pub async fn complete(
         .app
         .complete_trip(&user, parse_id::<RideId>(&id, "ride")?)
         .await?;
-    Ok(Json(view(&state, &ride, &user)))
+    Ok(Json(view_with_payment(&state, &ride, &user).await?))
 }
 
 /// The rider rates the driver, or the driver the rider, after a completed ride.

@@ -43,6 +43,14 @@ pub async fn a_rider_on_the_event_stream_sees_the_whole_ride_in_order_and_the_dr
     assert_eq!(offered["ride_id"], ride_id.as_str());
     assert_eq!(offered["driver"], driver.id.as_str());
     assert!(offered["expires_at"].is_string(), "{offered}");
+    // The driver sees what they earn from it: the quoted fare less the platform's commission.
+    let fare = crate::server::usd(&ride["fare"]);
+    let commission = (fare * server.app.config().pricing.commission_bps + 5_000) / 10_000;
+    assert_eq!(
+        crate::server::usd(&offered["driver_take"]),
+        fare - commission,
+        "{offered}"
+    );
     // The offer on the stream is the one the driver can accept.
     server.accept(&driver, &offered).await?;
     let assigned = server.ride(&rider, &ride_id).await?;
