@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod drivers;
 pub mod events;
 pub mod ops;
