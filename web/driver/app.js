@@ -338,7 +338,12 @@ function onMessage(m) {
     refreshOffers();
     return;
   }
-  if (st.ride && m.ride_id === st.ride.ride_id) refreshRide();
+  // An operator took the ride from this driver (reassigned it, or put it back into dispatch).
+  if (st.ride && m.ride_id === st.ride.ride_id && m.type === 'driver_cancelled' && m.driver === me) {
+    st.ride = null;
+    draw(true);
+    refreshOffers();
+  } else if (st.ride && m.ride_id === st.ride.ride_id) refreshRide();
   else if (m.type === 'driver_assigned' && m.driver === me) {
     st.ride = { ride_id: m.ride_id };
     refreshRide();
@@ -382,6 +387,12 @@ async function refreshRide() {
       if ($('#pin')) $('#pin').value = typed;
     }
   } catch (e) {
+    // A ride that is no longer this driver's (an operator reassigned it) is gone from the screen.
+    if (e.status === 404 && st.screen === 'drive') {
+      st.ride = null;
+      draw(true);
+      return;
+    }
     console.warn('ride', e);
   }
 }
