@@ -478,21 +478,28 @@ impl App {
             return self.ride_ledger(act.admin, id).await;
         }
         self.ride_for_admin(id).await?;
-        let postings = self.store().postings_of_ride(id).await?;
         let amount = Money::new(amount_minor, self.config().pricing.currency);
-        let posting = refund_posting(
-            id.into(),
-            &postings,
-            amount,
-            refund_key(act.admin.id, act.key)?,
-            self.clock().now(),
-        )
-        .map_err(|e| ledger_refusal(&e, "nothing_to_refund"))?;
-        match self.store().insert_posting_audited(&posting, &entry).await {
-            Ok(()) | Err(StoreError::AuditKeyUsed) => {}
-            Err(e) => return Err(e.into()),
+        // A concurrent refund may win between the read and the write: the store refuses the one that
+        // would give back more than was paid, and the next read of the balance says how much is left.
+        for _ in 0..crate::rides::RIDE_CHANGE_TRIES {
+            let postings = self.store().postings_of_ride(id).await?;
+            let posting = refund_posting(
+                id.into(),
+                &postings,
+                amount,
+                refund_key(act.admin.id, act.key)?,
+                self.clock().now(),
+            )
+            .map_err(|e| ledger_refusal(&e, "nothing_to_refund"))?;
+            match self.store().insert_posting_audited(&posting, &entry).await {
+                Ok(()) | Err(StoreError::AuditKeyUsed) => {
+                    return self.ride_ledger(act.admin, id).await;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        self.ride_ledger(act.admin, id).await
+        Err(StoreError::Conflict.into())
     }
 
     /// Gives back the cancellation fee charged for the ride, as a waiver (409 `no_fee_to_waive`,
@@ -523,6 +530,16 @@ impl App {
             .map_err(|e| ledger_refusal(&e, "no_fee_to_waive"))?;
         match self.store().insert_posting_audited(&posting, &entry).await {
             Ok(()) | Err(StoreError::AuditKeyUsed) => {}
+            // A refund made meanwhile left less than the fee to give back.
+            Err(StoreError::Conflict) => {
+                let left = self.ride_ledger(act.admin, id).await?.refundable;
+                return Err(ledger_refusal(
+                    &LedgerError::RefundTooLarge {
+                        refundable: left.minor,
+                    },
+                    "no_fee_to_waive",
+                ));
+            }
             Err(StoreError::DuplicatePosting) => {
                 return Err(AppError::conflict(
                     "fee_already_waived",
@@ -799,6 +816,25 @@ impl App {
             onboarding,
             person,
         })
+    }
+
+    /// These accounts (unknown ids are left out), in the order asked.
+    pub async fn people_by_ids(
+        &self,
+        admin: &User,
+        ids: &[UserId],
+    ) -> Result<Vec<Person>, AppError> {
+        require_admin(admin)?;
+        let mut out: Vec<Person> = Vec::new();
+        for &id in ids {
+            if out.iter().any(|p| p.user.id == id) {
+                continue;
+            }
+            if let Some(p) = self.store().person(id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     /// The names of these accounts (unknown ids are left out), for showing people by name.

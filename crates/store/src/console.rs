@@ -159,16 +159,43 @@ impl Store {
         Ok(id)
     }
 
-    /// Records a posting and the operator action that made it, in one transaction
-    /// ([`StoreError::DuplicatePosting`] or [`StoreError::AuditKeyUsed`]: nothing is written).
+    /// Records a posting (a refund, a waiver) and the operator action that made it, in one transaction
+    /// ([`StoreError::DuplicatePosting`] or [`StoreError::AuditKeyUsed`]: nothing is written). The job is
+    /// locked first (SQLite's writer lock; PostgreSQL's row lock on the job), and the posting is refused
+    /// with [`StoreError::Conflict`] if afterwards a customer of it would have got back more than they
+    /// paid for the job: two refunds computed from the same balance cannot both pass.
     pub async fn insert_posting_audited(
         &self,
         posting: &Posting,
         audit: &NewAuditEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE")
+                .bind(posting.job_id().to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         insert_audit_in(&mut tx, audit).await?;
         insert_posting_in(&mut tx, posting).await?;
+        for entry in posting.entries() {
+            if entry.account.customer_of().is_none() {
+                continue;
+            }
+            let balance: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM ledger_entries e \
+                 JOIN postings p ON p.id = e.posting_id WHERE p.job_id = $1 AND e.account = $2 AND e.currency = $3",
+            )
+            .bind(posting.job_id().to_string())
+            .bind(entry.account.key())
+            .bind(entry.amount.currency.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            if balance > 0 {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict);
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -818,19 +818,10 @@ pub async fn people(
                     "ids is up to 100 comma-separated account ids",
                 )
             })?;
-        let mut people = Vec::new();
-        for id in parsed {
-            if people
-                .iter()
-                .any(|p: &PersonView| p.user_id == id.to_string())
-            {
-                continue;
-            }
-            if let Ok(page) = state.app.person_page(&user, id).await {
-                people.push(PersonView::from(&page.person));
-            }
-        }
-        return Ok(Json(PeopleList { people }));
+        let found = state.app.people_by_ids(&user, &parsed).await?;
+        return Ok(Json(PeopleList {
+            people: found.iter().map(PersonView::from).collect(),
+        }));
     }
     let text = q.q.unwrap_or_default();
     if text.chars().count() > doorstep_app::console::PEOPLE_SEARCH_MAX_CHARS {

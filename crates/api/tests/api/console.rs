@@ -207,6 +207,28 @@ pub async fn an_operator_refunds_part_of_a_fare_with_balanced_entries_and_never_
     assert!(server.trial_balance().await?.iter().all(|&sum| sum == 0));
     assert_eq!(server.audit_of(&admin, &ride_id).await?.len(), 2);
 
+    // Two refunds at once that each fit but not both: one is refused, whatever the order.
+    let second = server
+        .completed_ride(&rider, &driver, TIMES_SQUARE, UNION_SQUARE)
+        .await?;
+    let second_id = field(&second, "ride_id")?;
+    let second_paid = usd(&second["final_fare"]);
+    let path = format!("/v1/admin/rides/{second_id}/refund");
+    let body = json!({"amount": second_paid - 100, "reason": "double click in two tabs"});
+    let (a, b) = tokio::join!(
+        server.act(&admin, &path, "race-a", body.clone()),
+        server.act(&admin, &path, "race-b", body.clone()),
+    );
+    let mut statuses = [a?.status, b?.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    let ledger = server
+        .get(&format!("/v1/admin/rides/{second_id}/ledger"), &admin.token)
+        .await?
+        .expect(200);
+    assert_eq!(usd(&ledger["refundable"]), 100, "{ledger}");
+    assert!(server.trial_balance().await?.iter().all(|&sum| sum == 0));
+
     // A ride nobody paid for has nothing to refund.
     let unpaid = server
         .request_ride(&rider, TIMES_SQUARE, UNION_SQUARE)
