@@ -222,7 +222,7 @@ impl App {
 
     /// The driver declares a document (replacing the one of its kind): its number and its expiry date,
     /// which must not have passed (422 `invalid_document_kind`, `invalid_document_number`,
-    /// `invalid_expiry_date`, `document_expired`).
+    /// `invalid_expiry_date`; 409 `document_expired`: a matter of today's date, not of the input's form).
     pub async fn put_document(
         &self,
         driver: &User,
@@ -257,7 +257,7 @@ impl App {
             expires_on,
         };
         if document.is_expired(self.today()) {
-            return Err(AppError::invalid(
+            return Err(AppError::conflict(
                 "document_expired",
                 "this document has already expired",
             ));

@@ -39,9 +39,12 @@ pub fn reason_schema() -> RefOr<Schema> {
 }
 
 fn phone_schema() -> RefOr<Schema> {
-    string()
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .pattern(Some(PHONE_PATTERN))
-        .description(Some("Phone number in E.164, e.g. +12125550100"))
+        .description(Some(
+            "Phone number in E.164, e.g. +12125550100; null (or absent) removes it",
+        ))
         .into()
 }
 
@@ -57,7 +60,7 @@ fn expiry_schema() -> RefOr<Schema> {
         .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
             utoipa::openapi::schema::KnownFormat::Date,
         )))
-        .pattern(Some("^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"))
+        .pattern(Some("^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"))
         .description(Some("The last day the document is valid, YYYY-MM-DD"))
         .into()
 }
@@ -411,7 +414,7 @@ pub struct DocumentBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PhoneBody {
     /// The phone number; null removes it.
-    #[schema(schema_with = phone_schema, nullable)]
+    #[schema(schema_with = phone_schema)]
     pub phone: Option<String>,
 }
 
@@ -783,12 +786,16 @@ impl IntoParams for PeopleQuery {
                 ParameterIn::Query,
                 "ids",
                 false,
-                string().max_length(Some(3700)).into(),
+                string().pattern(Some(IDS_PATTERN)).into(),
                 "Comma-separated account ids (at most 100)",
             ),
         ]
     }
 }
+
+/// One to a hundred comma-separated UUIDs.
+const IDS_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\
+    (,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99}$";
 
 /// Found people.
 #[derive(Debug, Serialize, ToSchema)]
@@ -894,13 +901,32 @@ pub async fn onboarding(
     Ok(Json(OnboardingView::from(&o)))
 }
 
+/// A kind of document (the path parameter of `PUT /v1/drivers/me/documents/{kind}`).
+#[derive(Debug, ToSchema)]
+#[schema(as = DocumentKind)]
+#[allow(
+    dead_code,
+    reason = "documents the path parameter; the handler parses the text itself"
+)]
+pub enum DocumentKindParam {
+    /// The driving licence.
+    #[schema(rename = "licence")]
+    Licence,
+    /// The vehicle's insurance.
+    #[schema(rename = "insurance")]
+    Insurance,
+    /// The vehicle's registration.
+    #[schema(rename = "vehicle_registration")]
+    VehicleRegistration,
+}
+
 /// Declares (or replaces) one of the driver's documents: its number and expiry date. An operator checks
 /// them before approving the driver; an expired document takes the driver offline.
 #[utoipa::path(put, path = "/v1/drivers/me/documents/{kind}", operation_id = "put_driver_document", tag = "driving",
-    params(("kind" = String, Path, description = "`licence`, `insurance` or `vehicle_registration`")),
+    params(("kind" = inline(DocumentKindParam), Path, description = "Which document")),
     request_body = DocumentBody,
-    responses((status = 200, body = OnboardingView),
-        (status = 422, description = "invalid_document_kind, invalid_document_number, invalid_expiry_date, document_expired")))]
+    responses((status = 200, body = OnboardingView), (status = 409, description = "document_expired"),
+        (status = 422, description = "invalid_document_kind, invalid_document_number, invalid_expiry_date")))]
 pub async fn put_document(
     State(state): State<ApiState>,
     Caller(user): Caller,
