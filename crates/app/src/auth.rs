@@ -240,9 +240,13 @@ impl App {
             ));
         }
         let hash = hash_password(password.to_owned()).await?;
-        self.store().insert_user(&user, &hash).await?;
         if role == Role::Driver {
-            self.record_new_driver(user.id).await?;
+            // A driver is written with its approval in one transaction: none exists undecided.
+            self.store()
+                .insert_driver(&user, &hash, self.new_driver_approval())
+                .await?;
+        } else {
+            self.store().insert_user(&user, &hash).await?;
         }
         tracing::debug!(user_id = %user.id, role = %role, "account created");
         let token = self.issue_token(user.id).await?;

@@ -159,18 +159,14 @@ impl App {
         CalendarDate::from_days((secs + offset).div_euclid(86_400)).unwrap_or(CalendarDate::MIN)
     }
 
-    /// Records a driver who just signed up: pending, or approved when the server approves new drivers
+    /// The approval of a driver who signs up: pending, or approved when the server approves new drivers
     /// itself ([`AppConfig::require_driver_approval`](crate::AppConfig)).
-    pub(crate) async fn record_new_driver(&self, driver: UserId) -> Result<(), AppError> {
-        let approval = if self.config().require_driver_approval {
+    pub(crate) fn new_driver_approval(&self) -> Approval {
+        if self.config().require_driver_approval {
             Approval::Pending
         } else {
             Approval::Approved
-        };
-        self.store()
-            .set_driver_approval(driver, approval, None, None, self.clock().now())
-            .await?;
-        Ok(())
+        }
     }
 
     /// Refuses a driver who may not go online: not approved (409 `driver_not_approved`), suspended

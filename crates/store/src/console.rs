@@ -233,6 +233,49 @@ impl Store {
         rows.iter().map(person_from_row).collect()
     }
 
+    /// Adds a driver's account with its approval state, in one transaction, so that no driver exists
+    /// without a decision ([`Store::insert_user`] for the rest: [`StoreError::EmailTaken`]).
+    pub async fn insert_driver(
+        &self,
+        user: &User,
+        password_hash: &str,
+        approval: Approval,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.email.as_str())
+        .bind(user.name.as_str())
+        .bind(user.role.as_str())
+        .bind(password_hash)
+        .bind(user.created_at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from);
+        if let Err(e) = inserted {
+            drop(tx);
+            return Err(
+                if e.is_unique_violation() && self.user_by_email(&user.email).await?.is_some() {
+                    StoreError::EmailTaken
+                } else {
+                    e
+                },
+            );
+        }
+        sqlx::query(
+            "INSERT INTO driver_approvals (driver_id, state, reason, decided_by, updated_at) VALUES ($1, $2, NULL, NULL, $3)",
+        )
+        .bind(user.id.to_string())
+        .bind(approval.as_str())
+        .bind(user.created_at.millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Drivers waiting for an operator's approval, oldest first, at most `limit`.
     pub async fn pending_drivers(&self, limit: i64) -> Result<Vec<Person>, StoreError> {
         let rows = sqlx::query(concat!(
