@@ -29,14 +29,14 @@ export async function freePort() {
 }
 
 /** Starts `target/debug/doorstep demo`; resolves once it answers /healthz. */
-export async function startDemo({ speed = 20, drivers = 200 } = {}) {
+export async function startDemo({ speed = 20, drivers = 200, args = [] } = {}) {
   const bin = process.env.DOORSTEP_BIN || path.join(ROOT, 'target', 'debug', 'doorstep');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p doorstep-cli first`);
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'doorstep-e2e-'));
   const child = spawn(
     bin,
-    ['demo', '--addr', `127.0.0.1:${port}`, '--database-file', path.join(dir, 'demo.db'), '--speed', String(speed), '--drivers', String(drivers)],
+    ['demo', '--addr', `127.0.0.1:${port}`, '--database-file', path.join(dir, 'demo.db'), '--speed', String(speed), '--drivers', String(drivers), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';

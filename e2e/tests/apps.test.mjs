@@ -250,7 +250,8 @@ test('the operations console finds the ride in the table and shows its timeline 
   await row.waitFor();
   assert.match(await row.textContent(), /Completed/);
   await screenshot(ops, 'ops-rides-1440');
-  await row.getByRole('link').click();
+  // The row links the ride and, by name, its rider and driver: open the ride.
+  await row.locator('a[href^="#/rides/"]').click();
   await ops.locator('#ride-page-state[data-state="completed"]').waitFor();
   const types = await ops.locator('#timeline li').evaluateAll((lis) => lis.map((li) => li.dataset.type));
   for (const t of ['requested', 'offered', 'driver_assigned', 'driver_arrived', 'started', 'completed']) assert.ok(types.includes(t), `timeline has ${t}`);

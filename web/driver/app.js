@@ -11,9 +11,9 @@ import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } fr
 import { offerAlert, askPermission, unlockSound, keepAwake, permissionHint } from '/shared/alerts.js';
 import { Chat, vehicleFormHtml, bindVehicleForm, vehicleSummary } from '/shared/contact.js';
 import { t, addMessages } from '/shared/i18n.js';
-import moneyMessages from '/shared/messages/money.js';
+import consoleMessages from '/shared/messages/console.js';
 
-addMessages(moneyMessages);
+addMessages(moneyMessages, consoleMessages);
 
 const api = new Api('driver');
 const chat = new Chat(api, 'driver');
@@ -44,7 +44,94 @@ const st = {
   suggestion: null,
   vehicle: undefined, // the registered vehicle, null when none, undefined until read
   editVehicle: false,
+  // Approval and documents (GET /v1/drivers/me/onboarding), and why going online was refused.
+  onboarding: null,
+  onlineError: '',
 };
+
+const DOCUMENT_KINDS = ['licence', 'insurance', 'vehicle_registration'];
+const ONLINE_REFUSALS = ['driver_not_approved', 'document_expired', 'account_suspended'];
+
+async function refreshOnboarding() {
+  st.onboarding = await api.get('/v1/drivers/me/onboarding').catch(() => st.onboarding);
+}
+
+/** Goes online, or explains (in the driver's language) why not. Returns whether it worked. */
+async function goOnline() {
+  try {
+    await api.post('/v1/drivers/me/online');
+  } catch (e) {
+    if (!ONLINE_REFUSALS.includes(e.code)) throw e;
+    st.onlineError = t(`onboarding.error.${e.code}`);
+    await refreshOnboarding();
+    return false;
+  }
+  st.online = true;
+  st.onlineError = '';
+  persist();
+  keepAwake(true);
+  sendPosition();
+  refreshOffers();
+  return true;
+}
+
+/** The approval state and the documents form, when the driver may not go online yet. */
+function onboardingCard() {
+  const o = st.onboarding;
+  if (!o) return '';
+  const expired = o.documents.some((d) => d.expired);
+  if (o.may_go_online && o.missing.length === 0) return '';
+  const state = o.approval === 'approved'
+    ? (expired ? t('onboarding.expired') : t('onboarding.approved'))
+    : o.approval === 'rejected'
+      ? t('onboarding.rejected', { reason: o.reason || '' })
+      : t(`onboarding.${o.approval}`);
+  const doc = (kind) => o.documents.find((d) => d.kind === kind);
+  return html`<section class="card" id="onboarding" aria-labelledby="onboarding-title" data-approval="${o.approval}">
+    <h2 id="onboarding-title">${t('onboarding.title')}</h2>
+    <p id="onboarding-state">${state}</p>
+    <p id="onboarding-saved" role="status" class="hint"></p>
+    <h3>${t('onboarding.documents')}</h3>
+    ${DOCUMENT_KINDS.map((kind) => {
+      const d = doc(kind);
+      return html`<form class="doc-form" data-kind="${kind}" novalidate>
+        <h4>${t(`console.doc.${kind}`)} ${d ? (d.expired ? html`<span class="badge bad">${t('onboarding.expired_badge')}</span>` : '') : html`<span class="badge warn">${t('onboarding.missing')}</span>`}</h4>
+        <label for="doc-number-${kind}">${t('onboarding.number')}</label>
+        <input id="doc-number-${kind}" name="number" maxlength="40" autocomplete="off" value="${d ? d.number : ''}" required>
+        <label for="doc-expiry-${kind}">${t('onboarding.expires_on')}</label>
+        <input id="doc-expiry-${kind}" name="expires_on" type="date" value="${d ? d.expires_on : ''}" required>
+        <p class="error" role="alert" id="doc-error-${kind}"></p>
+        <button type="submit" class="secondary" id="doc-save-${kind}">${t('onboarding.save', { kind: t(`console.doc.${kind}`) })}</button>
+      </form>`;
+    })}
+  </section>`;
+}
+
+function bindOnboarding() {
+  for (const form of $$('.doc-form', panel))
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const kind = form.dataset.kind;
+      const f = new FormData(form);
+      busy($(`#doc-save-${kind}`, form), $(`#doc-error-${kind}`, form), async () => {
+        try {
+          st.onboarding = await api.request('PUT', `/v1/drivers/me/documents/${kind}`, {
+            number: String(f.get('number') || '').trim(),
+            expires_on: String(f.get('expires_on') || ''),
+          });
+        } catch (e) {
+          const known = { invalid_document_number: 'invalid_document_number', invalid_expiry_date: 'invalid_expiry_date', document_expired: 'document_expired_upload', invalid_body: 'invalid_expiry_date' };
+          if (known[e.code]) throw new Error(t(`onboarding.error.${known[e.code]}`));
+          throw e;
+        }
+        draw();
+        const saved = $(`#doc-save-${kind}`);
+        if (saved) saved.focus();
+        const status = $('#onboarding-saved');
+        if (status) status.textContent = t('onboarding.saved', { kind: t(`console.doc.${kind}`) });
+      });
+    });
+}
 
 function persist() {
   localStorage.setItem('doorstep.driver.state', JSON.stringify({ simulate: st.simulate, simSpeed: st.simSpeed, pos: st.pos, online: st.online }));
@@ -128,12 +215,8 @@ async function start() {
     st.offer = null;
     // A driver with a ride in hand is online; one who was online before a reload goes online again.
     st.online = !!st.ride;
-    if (!st.online && saved.online) {
-      await api.post('/v1/drivers/me/online');
-      st.online = true;
-      sendPosition();
-      refreshOffers();
-    }
+    await refreshOnboarding();
+    if (!st.online && saved.online) await goOnline();
     keepAwake(st.online);
     st.screen = 'drive';
     draw(true);
@@ -299,7 +382,12 @@ function onMessage(m) {
     refreshOffers();
     return;
   }
-  if (st.ride && m.ride_id === st.ride.ride_id) refreshRide();
+  // An operator took the ride from this driver (reassigned it, or put it back into dispatch).
+  if (st.ride && m.ride_id === st.ride.ride_id && m.type === 'driver_cancelled' && m.driver === me) {
+    st.ride = null;
+    draw(true);
+    refreshOffers();
+  } else if (st.ride && m.ride_id === st.ride.ride_id) refreshRide();
   else if (m.type === 'driver_assigned' && m.driver === me) {
     st.ride = { ride_id: m.ride_id };
     refreshRide();
@@ -356,6 +444,12 @@ async function refreshRide() {
       if ($('#pin')) $('#pin').value = typed;
     }
   } catch (e) {
+    // A ride that is no longer this driver's (an operator reassigned it) is gone from the screen.
+    if (e.status === 404 && st.screen === 'drive') {
+      st.ride = null;
+      draw(true);
+      return;
+    }
     console.warn('ride', e);
   }
 }
@@ -482,7 +576,8 @@ function drive() {
       <div class="toggle card"><span id="online-label">${st.online ? 'Waiting for ride offers…' : 'Go online to receive ride offers.'}</span>
         <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
       ${!st.online && permissionHint() ? html`<p class="hint" id="alerts-hint">${permissionHint()}</p>` : ''}
-      <p class="error" role="alert" id="online-error"></p>
+      <p class="error" role="alert" id="online-error">${st.online ? '' : st.onlineError}</p>
+      ${st.online ? '' : onboardingCard()}
       ${liveSuggestion()
         ? html`<div class="card" id="suggestion" role="status"><h2>Riders expected nearby</h2>
             <p>More ride requests are expected in <strong>${liveSuggestion().zone}</strong> soon. Heading there is up to you.</p></div>`
@@ -551,17 +646,14 @@ function bindDrive(r) {
       } else {
         // This tap is the gesture that lets offers ring, and the moment to ask for notifications.
         unlockSound();
-        askPermission();
-        await api.post('/v1/drivers/me/online');
-        st.online = true;
-        persist();
-        keepAwake(true);
-        sendPosition();
-        refreshOffers();
+        await goOnline();
       }
       draw();
+      const again = $('#online');
+      if (again) again.focus();
     }),
   );
+  bindOnboarding();
   for (const radio of $$('input[name=source]', panel))
     radio.addEventListener('change', () => {
       if (radio.value === 'gps') useGps();

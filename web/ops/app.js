@@ -9,6 +9,7 @@ import * as fmt from '/shared/format.js';
 import { html, render, $, $$, authScreen, focusHeading } from '/shared/ui.js';
 import { addMessages, t } from '/shared/i18n.js';
 import whocoming from '/shared/messages/whocoming.js';
+import { initConsole, loadNames, personLink, personName, peoplePage, personPage, auditPage, rideConsole } from './console.js';
 
 addMessages(whocoming);
 
@@ -50,8 +51,22 @@ $('#logout').addEventListener('click', async () => {
   showAuth();
 });
 
+// The console's People and Audit tabs (their labels come from the message catalogue).
+function addConsoleTabs() {
+  if ($('[data-nav="people"]')) return;
+  const logout = $('#logout');
+  for (const [which, path] of [['people', '#/people'], ['audit', '#/audit']]) {
+    const a = document.createElement('a');
+    a.href = path;
+    a.dataset.nav = which;
+    a.textContent = t(`console.nav.${which}`);
+    logout.before(a);
+  }
+}
+
 async function start() {
   $('#nav').hidden = false;
+  addConsoleTabs();
   render(main, html`<p class="loading">Loading the fleet…</p>`);
   try {
     const me = await api.get('/v1/me');
@@ -204,6 +219,7 @@ function drawHeat() {
 
 let rideOnPage = null;
 window.addEventListener('hashchange', route);
+initConsole({ api, main, setNav, drivers, onChanged: (id) => ridePage(id, true) });
 
 function setNav(which) {
   for (const a of $$('[data-nav]')) {
@@ -217,8 +233,12 @@ function route() {
   const h = location.hash.replace(/^#/, '') || '/';
   rideOnPage = null;
   const m = h.match(/^\/rides\/([\w-]+)$/);
+  const person = h.match(/^\/people\/([\w-]+)$/);
   if (m) ridePage(m[1]);
   else if (h.startsWith('/rides')) ridesPage();
+  else if (person) personPage(person[1]);
+  else if (h.startsWith('/people')) peoplePage();
+  else if (h.startsWith('/audit')) auditPage();
   else livePage();
 }
 
@@ -258,7 +278,7 @@ function livePage() {
           <section class="card chart" aria-labelledby="c1"><h2 id="c1">Rides per 5 minutes (2 h)</h2><div id="chart-rides"></div>
             <ul class="legend"><li><span class="dot" style="background:#c2185b"></span>Requested</li><li><span class="dot" style="background:#0a7a3d"></span>Completed</li><li><span class="dot" style="background:#8a5300"></span>Cancelled</li></ul></section>
           <section class="card chart" aria-labelledby="c2"><h2 id="c2">Gross bookings per 5 minutes</h2><div id="chart-gross"></div></section>
-          <section class="card" aria-labelledby="open-title"><h2 id="open-title">Open rides <span class="badge" id="open-count">0</span></h2>
+          <section class="card" aria-labelledby="open-title"><h2 id="open-title">${t('console.open_list')} <span class="badge" id="open-count">0</span></h2>
             <ul class="open-list" id="open-list"></ul></section>
           <section class="card" aria-labelledby="zones-title"><h2 id="zones-title">Busiest zones</h2><div id="zone-table"></div></section>
         </div>
@@ -308,15 +328,18 @@ function renderSide() {
   const k = kpis;
   const tiles = k
     ? [
-        ['Open requests', k.open_requests, 'kpi-open'],
-        ['Drivers online', `${k.drivers_online}`, 'kpi-online'],
-        ['Available drivers', k.drivers_available, 'kpi-available'],
-        ['Assigned within 1 min', fmt.percent(k.assigned_within_1min), 'kpi-assigned'],
-        ['Mean pickup ETA', fmt.duration(k.mean_pickup_eta_s), 'kpi-eta'],
-        ['Completed / hour', k.completed_last_hour, 'kpi-completed'],
-        ['Cancelled / hour', html`${k.cancelled_last_hour} <small>+ ${k.no_driver_last_hour} no driver</small>`, 'kpi-cancelled'],
-        ['Gross / hour', fmt.money(k.gross_last_hour), 'kpi-gross'],
-        ['Revenue / hour', fmt.money(k.revenue_last_hour), 'kpi-revenue'],
+        // Waiting + under way = every ride not yet ended (the list beside the map); drivers online counts
+        // only drivers heard from lately (stale ones are drawn as stale, not counted).
+        [t('console.tile.waiting'), k.waiting_for_driver, 'kpi-open'],
+        [t('console.tile.under_way'), k.rides_under_way, 'kpi-under-way'],
+        [t('console.tile.online'), `${k.drivers_online}`, 'kpi-online'],
+        [t('console.tile.available'), k.drivers_available, 'kpi-available'],
+        [t('console.tile.assigned_1min'), fmt.percent(k.assigned_within_1min), 'kpi-assigned'],
+        [t('console.tile.eta'), fmt.duration(k.mean_pickup_eta_s), 'kpi-eta'],
+        [t('console.tile.completed'), k.completed_last_hour, 'kpi-completed'],
+        [t('console.tile.cancelled'), html`${k.cancelled_last_hour} <small>${t('console.tile.no_driver', { count: k.no_driver_last_hour })}</small>`, 'kpi-cancelled'],
+        [t('console.tile.gross'), fmt.money(k.gross_last_hour), 'kpi-gross'],
+        [t('console.tile.revenue'), fmt.money(k.revenue_last_hour), 'kpi-revenue'],
       ]
     : [];
   render($('#kpis', liveEl), k ? tiles.map(([label, v, id]) => html`<li class="kpi" id="${id}"><span class="v">${v}</span><span class="k">${label}</span></li>`) : html`<li class="loading">Loading KPIs…</li>`);
@@ -418,14 +441,15 @@ async function loadRides() {
   if (!table) return;
   try {
     const { rides } = await api.get(`/v1/admin/rides?${params}`);
+    await loadNames(rides.flatMap((r) => [r.rider_id, r.driver_id]));
     if (!table.isConnected) return;
     $('#rides-status').textContent = `${rides.length}${rides.length === 100 ? '+' : ''} ride${rides.length === 1 ? '' : 's'}`;
     render(table, html`<table><caption class="visually-hidden">Rides, newest first</caption>
       <thead><tr><th scope="col">Ride</th><th scope="col">State</th><th scope="col">Requested</th><th scope="col">Pickup</th><th scope="col">Drop-off</th>
-      <th scope="col" class="num">Fare</th><th scope="col" class="num">Surge</th><th scope="col">Driver</th></tr></thead>
+      <th scope="col" class="num">Fare</th><th scope="col" class="num">Surge</th><th scope="col">${t('console.rider')}</th><th scope="col">${t('console.driver')}</th></tr></thead>
       <tbody>${rides.map((r) => html`<tr data-ride="${r.ride_id}"><td><a href="#/rides/${r.ride_id}">…${fmt.shortId(r.ride_id)}</a></td>
         <td>${fmt.rideState(r.state)}</td><td>${fmt.time(r.requested_at)}</td><td>${zoneName(r.pickup)}</td><td>${zoneName(r.dropoff)}</td>
-        <td class="num">${fmt.money(r.final_fare || r.fare)}</td><td class="num">×${r.surge_multiplier.toFixed(2)}</td><td>${r.driver_id ? `…${fmt.shortId(r.driver_id)}` : '—'}</td></tr>`)}</tbody></table>`);
+        <td class="num">${fmt.money(r.final_fare || r.fare)}</td><td class="num">×${r.surge_multiplier.toFixed(2)}</td><td>${personLink(r.rider_id)}</td><td>${personLink(r.driver_id)}</td></tr>`)}</tbody></table>`);
   } catch (e) {
     if (table.isConnected) render(table, html`<p class="error" role="alert">${errorText(e)}</p>`);
   }
@@ -439,6 +463,7 @@ async function ridePage(id, quiet = false) {
   if (!quiet) render(main, html`<p><a href="#/rides">← All rides</a></p><h1>Ride …${fmt.shortId(id)}</h1><p class="loading">Loading the ride…</p>`);
   try {
     const [r, ev] = await Promise.all([api.get(`/v1/rides/${id}`), api.get(`/v1/rides/${id}/events`)]);
+    await loadNames([r.rider_id, r.driver_id, ...ev.events.map((e) => e.driver)]);
     if (rideOnPage !== id) return;
     render(main, html`<p><a href="#/rides">← All rides</a></p>
       <h1>Ride …${fmt.shortId(id)} <span class="badge" id="ride-page-state" data-state="${r.state}">${fmt.rideState(r.state)}</span></h1>
@@ -447,7 +472,7 @@ async function ridePage(id, quiet = false) {
         <div>
           <div id="ride-map" class="ridemap"></div>
           <section class="card" aria-labelledby="people"><h2 id="people">Details</h2>
-            <dl class="kv"><dt>Rider</dt><dd>${r.rider_id}</dd><dt>Driver</dt><dd>${r.driver_id || '—'}</dd>
+            <dl class="kv"><dt>${t('console.rider')}</dt><dd id="ride-rider">${personLink(r.rider_id)}</dd><dt>${t('console.driver')}</dt><dd id="ride-driver">${personLink(r.driver_id)}</dd>
             <dt>Pickup</dt><dd>${zoneName(r.pickup)}</dd><dt>Drop-off</dt><dd>${zoneName(r.dropoff)}</dd>
             <dt>Pickup ETA at assignment</dt><dd>${fmt.duration(r.pickup_eta_s)}</dd>
             ${r.no_driver_reason ? html`<dt>No driver</dt><dd>${r.no_driver_reason.replace(/_/g, ' ')}</dd>` : ''}
@@ -461,7 +486,12 @@ async function ridePage(id, quiet = false) {
           <section class="card" aria-labelledby="tl"><h2 id="tl">Timeline</h2>
             <ol class="timeline" id="timeline">${ev.events.map((e) => html`<li data-type="${e.type}"><time datetime="${e.at}">${fmt.time(e.at)}</time><br>${describe(e)}</li>`)}</ol></section>
         </div>
-      </div>`);
+      </div>
+      <div class="ride-page" id="ride-console"></div>`);
+    rideConsole($('#ride-console'), r).catch((e) => {
+      const el = $('#ride-console');
+      if (el) render(el, html`<p class="error" role="alert">${errorText(e)}</p>`);
+    });
     const m = new CityMap($('#ride-map'), { label: 'Map of the ride: pickup (A) and drop-off (B)' });
     m.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: 'Pickup' });
     m.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: 'Drop-off' });
@@ -479,7 +509,7 @@ function lines(ls, total) {
 }
 
 function describe(e) {
-  const who = (id) => (id ? `…${fmt.shortId(id)}` : '');
+  const who = (id) => (id ? personName(id) : '');
   switch (e.type) {
     case 'requested': return html`Requested, quoted ${fmt.money(e.fare)}`;
     case 'offered': return html`Offered to driver ${who(e.driver)} (pickup in ${fmt.duration(e.pickup_eta_s)}, answer by ${fmt.time(e.expires_at)})`;

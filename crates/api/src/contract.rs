@@ -317,6 +317,8 @@ fn complete_operation(operation: &mut Value, path: &str, access: Access) {
         Access::Roles(_) => {
             operation["security"] = json!([{"bearer": []}]);
             add_error(operation, 401, &["unauthenticated"]);
+            // An operator may suspend any rider's or driver's account; its tokens then answer this.
+            add_error(operation, 403, &["account_suspended"]);
         }
     }
     if access.needs_token() {

@@ -91,6 +91,11 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(message) => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
             }
+            AppError::Suspended => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "account_suspended",
+                "this account is suspended; contact support",
+            ),
             AppError::NotFound(what) => ApiError::not_found(what),
             AppError::Invalid { code, message } => ApiError::unprocessable(code, message),
             AppError::Conflict { code, message } => {

@@ -74,7 +74,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "places"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -112,7 +112,7 @@ fn api_routes() -> (
 ) {
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Rider};
-    use routes::{admin, auth, contact, drivers, events, ops, payments, places, rides};
+    use routes::{admin, auth, console, contact, drivers, events, ops, payments, places, rides};
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
@@ -160,6 +160,21 @@ fn api_routes() -> (
         .add(ANY_ROLE, routes!(places::reverse))
         .add(ANY_ROLE, routes!(places::route))
         .add(ADMIN, routes!(payments::postings))
+        .add(ADMIN, routes!(console::cancel_ride))
+        .add(ADMIN, routes!(console::refund))
+        .add(ADMIN, routes!(console::waive_fee))
+        .add(ADMIN, routes!(console::reassign))
+        .add(ADMIN, routes!(console::ride_ledger))
+        .add(ADMIN, routes!(console::suspend))
+        .add(ADMIN, routes!(console::reinstate))
+        .add(ADMIN, routes!(console::approve))
+        .add(ADMIN, routes!(console::reject))
+        .add(ADMIN, routes!(console::audit))
+        .add(ADMIN, routes!(console::people))
+        .add(ADMIN, routes!(console::person))
+        .add(DRIVER, routes!(console::onboarding))
+        .add(DRIVER, routes!(console::put_document))
+        .add(ANY_ROLE, routes!(console::set_phone))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

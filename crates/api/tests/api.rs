@@ -19,6 +19,8 @@ mod backend;
 mod bad_input;
 #[path = "api/cancellation.rs"]
 mod cancellation;
+#[path = "api/console.rs"]
+mod console;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/dispatch.rs"]
@@ -69,6 +71,7 @@ mod whocoming;
 use authorization::*;
 use bad_input::*;
 use cancellation::*;
+use console::*;
 use contract::*;
 use dispatch::*;
 use dispatch_core::*;
@@ -135,6 +138,15 @@ on_both_backends!(
     a_silent_idle_driver_is_stale_and_not_counted_online,
     admins_receive_every_drivers_position_on_the_event_stream,
     riders_see_nearby_available_drivers_without_identities,
+    // The console acts: audited, idempotent operator actions, onboarding, people.
+    an_operator_refunds_part_of_a_fare_with_balanced_entries_and_never_more_than_was_paid,
+    an_operator_cancels_with_or_without_a_fee_and_waives_a_charged_fee,
+    an_operator_reassigns_an_assigned_ride_to_another_driver_or_back_to_dispatch,
+    a_suspension_blocks_the_account_and_takes_a_driver_offline_until_reinstated,
+    a_driver_goes_online_only_after_an_operator_approves_them,
+    an_expired_document_takes_a_driver_offline_and_keeps_them_offline,
+    people_are_found_by_name_email_and_phone_and_have_a_page,
+    the_audit_log_pages_newest_first_and_filters_by_operator,
     // A whole ride, and requesting idempotently.
     a_rider_and_a_driver_complete_a_ride_rate_each_other_and_the_ledger_balances,
     retrying_a_request_with_the_same_idempotency_key_returns_the_same_ride_and_creates_no_other,

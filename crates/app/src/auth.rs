@@ -240,7 +240,14 @@ impl App {
             ));
         }
         let hash = hash_password(password.to_owned()).await?;
-        self.store().insert_user(&user, &hash).await?;
+        if role == Role::Driver {
+            // A driver is written with its approval in one transaction: none exists undecided.
+            self.store()
+                .insert_driver(&user, &hash, self.new_driver_approval())
+                .await?;
+        } else {
+            self.store().insert_user(&user, &hash).await?;
+        }
         tracing::debug!(user_id = %user.id, role = %role, "account created");
         let token = self.issue_token(user.id).await?;
         Ok(SignedUp { user, token })
@@ -259,6 +266,10 @@ impl App {
         };
         if !verify_password(password.to_owned(), hash).await? {
             return Err(AppError::InvalidCredentials);
+        }
+        // Only someone who knows the password learns that the account is suspended.
+        if self.store().is_suspended(user.id).await? {
+            return Err(AppError::Suspended);
         }
         let token = self.issue_token(user.id).await?;
         Ok((user, token))
@@ -290,11 +301,16 @@ impl App {
         {
             return Ok(user.clone());
         }
-        let user = self
+        let (user, suspended) = self
             .store()
-            .session_user(&digest, now)
+            .session_user_status(&digest, now)
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        // A suspended account's tokens are not cached: each use asks the store again, so a
+        // reinstatement takes effect at once.
+        if suspended {
+            return Err(AppError::Suspended);
+        }
         if let Ok(mut cache) = self.inner.sessions.entries.lock() {
             if cache.len() >= CACHE_CAP {
                 cache.clear();
@@ -302,6 +318,14 @@ impl App {
             cache.insert(digest, (user.clone(), now));
         }
         Ok(user)
+    }
+
+    /// Forgets the cached sessions of `user`, so that its next request reads the account again (after
+    /// a suspension).
+    pub(crate) fn forget_sessions_of(&self, user: UserId) {
+        if let Ok(mut cache) = self.inner.sessions.entries.lock() {
+            cache.retain(|_, (u, _)| u.id != user);
+        }
     }
 
     /// A fresh single-use ticket for `user`'s next WebSocket, and when it expires.
@@ -341,7 +365,8 @@ impl App {
 /// How often expired tickets, sessions and unused quotes are deleted.
 const TICKET_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Deletes expired WebSocket tickets every minute until shutdown.
+/// Deletes expired WebSocket tickets every minute until shutdown, and takes drivers whose documents
+/// expired offline ([`App::sweep_expired_documents`]).
 pub async fn purge_expired(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(TICKET_PURGE_INTERVAL);
     loop {
@@ -353,6 +378,9 @@ pub async fn purge_expired(app: App, mut shutdown: tokio::sync::watch::Receiver<
             }
             _ = ticker.tick() => {
                 app.purge_expired_records().await;
+                if let Err(e) = app.sweep_expired_documents().await {
+                    tracing::warn!(error = %e, "could not take drivers with expired documents offline");
+                }
             }
         }
     }

@@ -56,6 +56,10 @@ pub struct AppConfig {
     /// Dispatcher ticks between two reconciliations of its jobs with the rides waiting in the record
     /// (at least 1; race tests reconcile at every tick so that a reconciliation meets every command).
     pub reconcile_every_ticks: u64,
+    /// Whether a driver who signs up waits for an operator's approval before going online (`doorstep
+    /// serve`: yes). When false (`doorstep demo`, unless told otherwise) new drivers are approved at
+    /// sign-up; expired documents still keep them offline.
+    pub require_driver_approval: bool,
 }
 
 impl Default for AppConfig {
@@ -81,6 +85,7 @@ impl Default for AppConfig {
             fare_band: FareBand::default(),
             hot_state_jitter: std::time::Duration::ZERO,
             reconcile_every_ticks: 15,
+            require_driver_approval: true,
         }
     }
 }

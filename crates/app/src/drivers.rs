@@ -56,6 +56,7 @@ impl App {
     /// The driver starts taking offers.
     pub async fn go_online(&self, driver: &User) -> Result<(), AppError> {
         require_driver(driver)?;
+        self.check_may_go_online(driver.id).await?;
         self.store()
             .set_driver_online(driver.id, true, self.clock().now())
             .await?;

@@ -16,6 +16,9 @@ pub enum AppError {
     /// The caller's role may not do this.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The account is suspended by an operator: it cannot log in, and its tokens are refused.
+    #[error("this account is suspended")]
+    Suspended,
     /// The thing does not exist or is not the caller's (the two are indistinguishable on purpose).
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod contact;
 pub mod dispatcher;
 pub mod drivers;
@@ -261,7 +262,7 @@ impl App {
         self.with_fleet(|f| f.apply_ride(&snapshot, now));
     }
 
-    fn dispatch(&self, command: dispatcher::DispatchCommand) {
+    pub(crate) fn dispatch(&self, command: dispatcher::DispatchCommand) {
         // The queue is bounded: a command that finds it full is dropped, and the dispatcher's
         // periodic reconciliation with the record picks the ride up. The receiver only goes away
         // at shutdown, when nothing needs dispatching any more.

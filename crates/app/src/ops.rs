@@ -61,7 +61,12 @@ pub struct Kpis {
     pub at: Timestamp,
     /// Rides waiting for a driver now.
     pub open_requests: u32,
-    /// Drivers online now.
+    /// Rides in the record waiting for a driver now (requested).
+    pub waiting_for_driver: u32,
+    /// Rides in the record under way now: a driver on the way, at the pickup, or on the trip. With
+    /// [`Kpis::waiting_for_driver`], every ride not yet ended.
+    pub rides_under_way: u32,
+    /// Drivers online now (stale ones, silent for longer than dispatch waits, are not counted).
     pub drivers_online: u32,
     /// Drivers available now.
     pub drivers_available: u32,
@@ -291,9 +296,25 @@ impl App {
             )
         });
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let in_record = |states: &[RideState]| -> u32 {
+            let n: i64 = self
+                .ride_counts()
+                .snapshot()
+                .iter()
+                .filter(|(s, _)| states.contains(s))
+                .map(|(_, n)| (*n).max(0))
+                .sum();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
         Ok(Kpis {
             at: now,
             open_requests: count(pending),
+            waiting_for_driver: in_record(&[RideState::Requested]),
+            rides_under_way: in_record(&[
+                RideState::DriverAssigned,
+                RideState::DriverArrived,
+                RideState::InProgress,
+            ]),
             drivers_online: count(online),
             drivers_available: count(available),
             assigned_within_1min: if eligible == 0 {

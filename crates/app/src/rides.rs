@@ -247,20 +247,43 @@ impl App {
         events: &[RideEvent],
         posting: Option<&doorstep_domain::ledger::Posting>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.commit_audited(ride, from, expected_version, offers, events, posting, None)
+            .await
+    }
+
+    /// [`App::try_commit`] of an operator's action, recorded in the audit log in the same transaction
+    /// ([`StoreError::AuditKeyUsed`] if the operator already used the entry's idempotency key).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one ride change, spelled out as the store takes it"
+    )]
+    pub(crate) async fn commit_audited(
+        &self,
+        ride: &Ride,
+        from: RideState,
+        expected_version: i64,
+        offers: &[Offer],
+        events: &[RideEvent],
+        posting: Option<&doorstep_domain::ledger::Posting>,
+        audit: Option<&doorstep_domain::audit::NewAuditEntry>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let events: Vec<_> = events
             .iter()
             .map(|e| (e.clone(), audience_of(ride, e)))
             .collect();
         let stored = self
             .store()
-            .save_ride_change(RideChange {
-                ride,
-                expected_version,
-                offers,
-                events: &events,
-                posting,
-                at: self.clock().now(),
-            })
+            .save_ride_change_audited(
+                RideChange {
+                    ride,
+                    expected_version,
+                    offers,
+                    events: &events,
+                    posting,
+                    at: self.clock().now(),
+                },
+                audit,
+            )
             .await?;
         self.ride_counts().changed(from, ride.state());
         self.hot_state_jitter().await;
@@ -548,7 +571,7 @@ impl App {
             return Ok(ride);
         }
         let event = match user.role {
-            Role::Admin => ride.cancel_by_admin(now)?,
+            Role::Admin => ride.cancel_by_admin(None, now)?,
             _ => ride.cancel_by_rider(user.id, pricing, now)?,
         };
         let mut offers = self.store().offers_of_ride(ride.id()).await?;

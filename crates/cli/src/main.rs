@@ -109,6 +109,10 @@ struct ServeArgs {
     addr: SocketAddr,
     #[command(flatten)]
     database: DatabaseArgs,
+    /// Approve new drivers at sign-up instead of waiting for an operator (for trials and tests; in
+    /// production an operator approves each driver in the console).
+    #[arg(long, env = "DOORSTEP_AUTO_APPROVE_DRIVERS")]
+    auto_approve_drivers: bool,
     #[command(flatten)]
     tuning: TuningArgs,
 }
@@ -281,6 +285,10 @@ struct DemoArgs {
     /// Reuse the demo database of an earlier run (for example after a crash) instead of starting fresh.
     #[arg(long)]
     keep_database: bool,
+    /// Approve drivers who sign up in the browser at once (`--auto-approve-drivers false`: they wait
+    /// for the demo operator to approve them in the console; the simulated fleet is approved anyway).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    auto_approve_drivers: bool,
     #[command(flatten)]
     tuning: TuningArgs,
 }
@@ -489,10 +497,14 @@ impl Running {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     doorstep_api::driver_sockets::configure(args.tuning.ingest());
+    let config = AppConfig {
+        require_driver_approval: !args.auto_approve_drivers,
+        ..args.tuning.config()
+    };
     let running = start_server(
         args.addr,
         &args.database.database_url,
-        args.tuning.config(),
+        config,
         args.tuning.limits(),
         args.tuning.sockets(),
     )
@@ -500,6 +512,36 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("Doorstep listening on http://{}", running.addr);
     shutdown_signal().await;
     running.stop().await
+}
+
+/// Approves the demo's simulated drivers (`driverN@demo.doorstep.dev`) as they sign up, as the demo
+/// operator, when browser drivers wait for approval (`doorstep demo --auto-approve-drivers false`).
+async fn approve_demo_fleet(app: doorstep_app::App, operator: doorstep_domain::User) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let pending = match app.store().pending_drivers(500).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list pending drivers");
+                continue;
+            }
+        };
+        for person in pending
+            .iter()
+            .filter(|p| p.user.email.as_str().ends_with("@demo.doorstep.dev"))
+        {
+            let key = format!("demo-fleet-{}", person.user.id);
+            let act = doorstep_app::console::Act {
+                admin: &operator,
+                reason: "simulated demo driver",
+                key: &key,
+            };
+            if let Err(e) = app.admin_decide_driver(act, person.user.id, true).await {
+                tracing::debug!(error = %e, "could not approve a demo driver");
+            }
+        }
+    }
 }
 
 /// The per-IP WebSocket cap of the demo, whose simulated phones all connect from 127.0.0.1: room for
@@ -534,21 +576,34 @@ async fn demo(args: DemoArgs) -> Result<()> {
     // stamped with: to the server they move that much faster than cars do.
     let mut config = args.tuning.config();
     config.position_limits.max_speed_kmh *= args.speed.max(1.0);
+    config.require_driver_approval = !args.auto_approve_drivers;
     let running = start_server(args.addr, &url, config, limits, sockets).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
-    match running
+    let operator = match running
         .app
         .create_admin("admin@demo.doorstep.dev", password, "Demo operator")
         .await
     {
-        Ok(_) => {}
+        Ok(signed) => signed.user,
         // A resumed demo already has its operator.
         Err(doorstep_app::AppError::Conflict {
             code: "email_taken",
             ..
-        }) if args.keep_database => {}
+        }) if args.keep_database => {
+            let email = doorstep_domain::Email::parse("admin@demo.doorstep.dev")
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            running
+                .app
+                .store()
+                .user_by_email(&email)
+                .await?
+                .context("the demo operator")?
+                .0
+        }
         Err(e) => return Err(e).context("creating the demo operator"),
-    }
+    };
+    let approver = (!args.auto_approve_drivers)
+        .then(|| tokio::spawn(approve_demo_fleet(running.app.clone(), operator)));
     let base_url = format!("http://{}", running.addr);
     println!("Doorstep demo running on {base_url}  (API docs: {base_url}/docs/)");
     println!("  operator login: admin@demo.doorstep.dev / {password}");
@@ -564,6 +619,15 @@ async fn demo(args: DemoArgs) -> Result<()> {
         "  sandbox: the simulated fleet keeps clear of {:.0} m around {lat},{lng} (Inwood): drive there yourself (README: A ride with curl)",
         doorstep_demo::sandbox::SANDBOX_RADIUS_M
     );
+    if args.auto_approve_drivers {
+        println!(
+            "  drivers who sign up are approved at once (`--auto-approve-drivers false`: they wait for the operator's approval in the console)"
+        );
+    } else {
+        println!(
+            "  drivers who sign up wait for the operator's approval in the console (People); the simulated fleet is approved by the demo"
+        );
+    }
     if args.speed <= 1.0 {
         // At real speed a trip takes a quarter of an hour: a newcomer would see nothing complete.
         println!(
@@ -608,6 +672,9 @@ async fn demo(args: DemoArgs) -> Result<()> {
     });
     shutdown_signal().await;
     printer.abort();
+    if let Some(approver) = approver {
+        approver.abort();
+    }
     let _ = sim_stop_tx.send(true);
     match tokio::time::timeout(Duration::from_secs(10), simulation).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "simulation ended with an error"),

@@ -180,6 +180,26 @@ impl Api {
         .map(drop)
     }
 
+    /// Declares one of the driver's documents (`licence`, `insurance`, `vehicle_registration`).
+    pub(crate) async fn put_document(
+        &self,
+        token: &str,
+        kind: &str,
+        number: &str,
+        expires_on: &str,
+    ) -> Result<(), ApiError> {
+        self.execute::<IgnoredAny>(
+            self.request(
+                Method::PUT,
+                &format!("/v1/drivers/me/documents/{kind}"),
+                Some(token),
+            )
+            .json(&serde_json::json!({"number": number, "expires_on": expires_on})),
+        )
+        .await
+        .map(drop)
+    }
+
     pub(crate) async fn go_offline(&self, token: &str) -> Result<(), ApiError> {
         self.execute::<IgnoredAny>(self.request(
             Method::POST,

@@ -205,6 +205,7 @@ pub(crate) async fn run_driver(ctx: Arc<Ctx>, index: usize, mut shutdown: Shutdo
     if let Err(error) = registered {
         tracing::warn!(driver = index, %error, "registering the vehicle failed; driving without one");
     }
+    driver.declare_documents().await;
     if driver.go_online().await {
         driver.resume_open_ride().await;
         driver.work().await;
@@ -218,7 +219,34 @@ pub(crate) async fn run_driver(ctx: Arc<Ctx>, index: usize, mut shutdown: Shutdo
     }
 }
 
+/// When the demo drivers' documents expire: far beyond any demo run.
+const DEMO_DOCUMENTS_EXPIRE_ON: &str = "2030-12-31";
+
 impl Driver {
+    /// Declares the driver's licence, insurance and vehicle registration, as a new driver's app does
+    /// before an operator approves them; a failure is logged and does not keep the driver off the road.
+    async fn declare_documents(&self) {
+        for (kind, prefix) in [
+            ("licence", "DL"),
+            ("insurance", "INS"),
+            ("vehicle_registration", "REG"),
+        ] {
+            let number = format!("{prefix}-DEMO-{:05}", self.account.index);
+            let sent = with_retry(&self.shutdown, "declare a document", || {
+                self.ctx.api.put_document(
+                    &self.account.token,
+                    kind,
+                    &number,
+                    DEMO_DOCUMENTS_EXPIRE_ON,
+                )
+            })
+            .await;
+            if let Err(error) = sent {
+                tracing::debug!(driver = self.account.index, %error, "declaring a document failed");
+            }
+        }
+    }
+
     /// Goes online (and reports where the car is), retrying until it works; false if the demo
     /// stopped first.
     async fn go_online(&mut self) -> bool {

@@ -1361,6 +1361,22 @@ impl Job {
         })
     }
 
+    /// An operator takes the job from its assigned worker before any stop is done: the job is open
+    /// again and that worker is excluded from it, as if the worker had given it back
+    /// ([`Job::cancel_by_worker`], whose event it records).
+    pub fn release(&mut self) -> Result<JobEvent, JobError> {
+        let worker = match (self.state, self.worker) {
+            (JobState::Assigned, Some(worker)) => worker,
+            (from, _) => {
+                return Err(JobError::Transition {
+                    from,
+                    command: "release",
+                });
+            }
+        };
+        self.cancel_by_worker(worker)
+    }
+
     /// Records that `worker` gave up this job outside the job's own offer methods (it declined or let
     /// expire an offer the service keeps, as rides keep theirs), so dispatch does not offer it the job
     /// again; a pending offer to it is dropped. Returns whether the job changed: excluding a worker

@@ -780,6 +780,39 @@ pub fn refund_posting(
     )
 }
 
+/// The idempotency key of a job's fee waiver: a fee is waived at most once.
+pub const FEE_WAIVER_KEY: &str = "waiver:cancellation_fee";
+
+/// Waives the cancellation fee charged for a job: a refund ([`refund_posting`]) of what the fee charged
+/// the customer, keyed [`FEE_WAIVER_KEY`] so that it is posted at most once. Refused with
+/// [`LedgerError::NoCustomer`] if no fee was charged, and with
+/// [`LedgerError::RefundTooLarge`] if earlier refunds left less than the fee to give back.
+pub fn fee_waiver_posting(
+    job: JobId,
+    job_postings: &[Posting],
+    at: Timestamp,
+) -> Result<Posting, LedgerError> {
+    let fee = job_postings
+        .iter()
+        .filter(|p| p.job == job && p.kind == PostingKind::CancellationFee)
+        .flat_map(|p| p.entries.iter())
+        .find(|e| e.account.customer_of().is_some())
+        .map(|e| e.amount.negated())
+        .ok_or(LedgerError::NoCustomer)?;
+    refund_posting(
+        job,
+        job_postings,
+        fee,
+        PostingKey(FEE_WAIVER_KEY.to_owned()),
+        at,
+    )
+}
+
+/// Whether `posting` is a fee waiver ([`fee_waiver_posting`]) rather than a refund of another kind.
+pub fn is_fee_waiver(posting: &Posting) -> bool {
+    posting.kind == PostingKind::Refund && posting.key.as_str() == FEE_WAIVER_KEY
+}
+
 /// The balance of every account over a set of postings, per currency. Over any set of balanced postings
 /// the balances of each currency sum to zero.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -833,5 +866,48 @@ impl TrialBalance {
             *per_currency.entry(*c).or_default() += i128::from(*b);
         }
         per_currency.values().all(|&t| t == 0)
+    }
+}
+
+#[cfg(test)]
+mod waiver_tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn a_waiver_refunds_the_fee_once_and_balances() -> Result<(), LedgerError> {
+        let job = JobId::from_uuid(uuid::Uuid::from_u128(1));
+        let (rider, driver) = (
+            UserId::from_uuid(uuid::Uuid::from_u128(2)),
+            UserId::from_uuid(uuid::Uuid::from_u128(3)),
+        );
+        let at = Timestamp::from_millis(0);
+        let fee = Money::new(500, Currency::USD);
+        let charged = job_cancellation_fee_posting(job, rider, Some(driver), fee, 2500, at)?;
+        assert_eq!(
+            fee_waiver_posting(job, &[], at),
+            Err(LedgerError::NoCustomer)
+        );
+        let waiver = fee_waiver_posting(job, std::slice::from_ref(&charged), at)?;
+        assert!(is_fee_waiver(&waiver));
+        let mut books = TrialBalance::new();
+        books.post(&charged);
+        books.post(&waiver);
+        assert!(books.is_balanced());
+        assert_eq!(books.balance(Account::customer(rider), Currency::USD), 0);
+        assert_eq!(books.balance(Account::Refunds, Currency::USD), -500);
+        // After a partial refund less than the fee is left to give back.
+        let partial = refund_posting(
+            job,
+            std::slice::from_ref(&charged),
+            Money::new(100, Currency::USD),
+            PostingKey::nth(PostingKind::Refund, 1),
+            at,
+        )?;
+        assert_eq!(
+            fee_waiver_posting(job, &[charged, partial], at),
+            Err(LedgerError::RefundTooLarge { refundable: 400 })
+        );
+        Ok(())
     }
 }

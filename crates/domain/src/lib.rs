@@ -18,6 +18,7 @@
 //! Secrets one party presents to another (a ride's PIN; later a delivery's hand-over code and a house
 //! call's check-in code) are [`code::VerificationCode`]s: they count wrong guesses and lock at a limit.
 
+pub mod audit;
 pub mod code;
 pub mod contact;
 pub mod ids;
@@ -25,6 +26,7 @@ pub mod job;
 pub mod ledger;
 pub mod money;
 pub mod offer;
+pub mod onboarding;
 pub mod payment;
 pub mod position;
 pub mod pricing;

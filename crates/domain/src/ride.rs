@@ -1133,14 +1133,54 @@ impl Ride {
         })
     }
 
-    /// An operator cancels (never a fee).
-    pub fn cancel_by_admin(&mut self, now: Timestamp) -> Result<RideEvent, RideError> {
+    /// An operator cancels before the trip starts, charging `fee` (the console's choice) or nothing.
+    pub fn cancel_by_admin(
+        &mut self,
+        fee: Option<Money>,
+        now: Timestamp,
+    ) -> Result<RideEvent, RideError> {
         self.transition(|ride| {
             let event = ride
                 .job
-                .cancel(Canceller::Operator, None, now)
+                .cancel(Canceller::Operator, fee, now)
                 .map_err(|e| ride.refusal(e, "cancel"))?;
             ride.ride_event(&event)
+        })
+    }
+
+    /// An operator takes an assigned ride (driver on the way or at the pickup) from its driver: the ride
+    /// is back in dispatch and that driver is not offered it again. The event is the one a driver's own
+    /// cancellation records ([`RideEvent::DriverCancelled`]): for rider and driver the ride changes the
+    /// same way; the audit log says who did it.
+    pub fn release_by_admin(&mut self) -> Result<RideEvent, RideError> {
+        self.transition(|ride| {
+            let event = ride
+                .job
+                .release()
+                .map_err(|e| ride.refusal(e, "reassign"))?;
+            ride.ride_event(&event)
+        })
+    }
+
+    /// An operator gives an assigned ride to `driver` instead of its driver: released
+    /// ([`Ride::release_by_admin`]), then assigned to `driver` with `pickup_eta_s`, in one transition, so
+    /// a refusal (the new driver was excluded, the ride is not assigned) changes nothing.
+    pub fn reassign_by_admin(
+        &mut self,
+        driver: UserId,
+        pickup_eta_s: u32,
+        now: Timestamp,
+    ) -> Result<[RideEvent; 2], RideError> {
+        self.transition(|ride| {
+            if ride.driver() == Some(driver) {
+                return Err(RideError::Transition {
+                    from: ride.state(),
+                    command: "reassign to its own driver",
+                });
+            }
+            let released = ride.release_by_admin()?;
+            let assigned = ride.assign(driver, pickup_eta_s, now)?;
+            Ok([released, assigned])
         })
     }
 

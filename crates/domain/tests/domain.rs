@@ -609,3 +609,65 @@ fn a_phone_claiming_a_huge_trip_is_charged_at_most_the_top_of_the_band() {
         }
     ));
 }
+
+#[test]
+fn an_operator_reassigns_an_assigned_ride_or_puts_it_back_into_dispatch() {
+    let mut ride = new_ride();
+    let (first, second) = (user(2), user(3));
+    // Nothing to take from a ride without a driver.
+    assert!(matches!(
+        ride.release_by_admin(),
+        Err(RideError::Transition {
+            from: RideState::Requested,
+            ..
+        })
+    ));
+    ride.assign(first, 120, t(10)).expect("assign");
+    let version = ride.version();
+    // Not to its own driver; a refusal changes nothing.
+    assert!(ride.reassign_by_admin(first, 60, t(20)).is_err());
+    assert_eq!(ride.version(), version);
+    let events = ride.reassign_by_admin(second, 60, t(20)).expect("reassign");
+    assert_eq!(events[0], RideEvent::DriverCancelled { driver: first });
+    assert_eq!(
+        events[1],
+        RideEvent::DriverAssigned {
+            driver: second,
+            pickup_eta_s: 60,
+            driver_card: None,
+        }
+    );
+    assert_eq!(ride.driver(), Some(second));
+    assert_eq!(ride.state(), RideState::DriverAssigned);
+    assert!(ride.excluded_drivers().contains(&first));
+    // Back to dispatch: open again, without the second driver either; the first cannot be given it back.
+    assert_eq!(
+        ride.release_by_admin().expect("release"),
+        RideEvent::DriverCancelled { driver: second }
+    );
+    assert_eq!(ride.state(), RideState::Requested);
+    assert_eq!(ride.driver(), None);
+    assert!(ride.excluded_drivers().contains(&second));
+    ride.assign(user(4), 30, t(30)).expect("a third driver");
+    assert_eq!(
+        ride.reassign_by_admin(first, 10, t(40)),
+        Err(RideError::DriverExcluded)
+    );
+    assert_eq!(ride.driver(), Some(user(4)));
+}
+
+#[test]
+fn an_operator_cancels_with_the_fee_they_choose() {
+    let mut ride = new_ride();
+    ride.assign(user(2), 120, t(10)).expect("assign");
+    let fee = Money::new(500, Currency::USD);
+    assert_eq!(
+        ride.cancel_by_admin(Some(fee), t(11)).expect("cancel"),
+        RideEvent::Cancelled {
+            by: CancelledBy::Admin,
+            fee: Some(fee)
+        }
+    );
+    assert_eq!(ride.cancel_fee(), Some(fee));
+    assert!(ride.cancel_by_admin(None, t(12)).is_err());
+}

@@ -616,7 +616,7 @@ proptest! {
                     Some(one(old.cancel_by_rider(user(who), &pricing, now))),
                 ),
                 Command::AdminCancel => (
-                    one(ride.cancel_by_admin(now)),
+                    one(ride.cancel_by_admin(None, now)),
                     Some(one(old.cancel_by_admin(now))),
                 ),
                 Command::DriverCancel(d) => {

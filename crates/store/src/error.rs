@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The ride already has a posting of this kind.
     #[error("the ride already has a posting of this kind")]
     DuplicatePosting,
+    /// The operator already recorded an action with this idempotency key: the action is not done again.
+    #[error("this idempotency key was already used for an operator action")]
+    AuditKeyUsed,
     /// A stored value does not convert into its domain type (or a domain value could not be encoded).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

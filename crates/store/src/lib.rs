@@ -22,6 +22,7 @@
 //! - It reads no clock: every instant it stores is a parameter.
 
 mod columns;
+mod console;
 mod drivers;
 mod error;
 mod events;
@@ -34,6 +35,7 @@ mod rides;
 mod tickets;
 mod users;
 
+pub use console::Person;
 pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use ledger::StatementLine;

@@ -4,12 +4,14 @@ use crate::columns::{
     get, id, json, money, named, opt_json, opt_named, opt_u32_col, row_limit, timestamp, to_json,
     u32_col,
 };
+use crate::console::insert_audit_in;
 use crate::events::{Audience, StoredEvent, append_events};
 use crate::jobs::{
     AnyQuery, insert_job, job_columns, job_from_row, stop_columns, stop_from_row, update_job,
 };
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
+use doorstep_domain::audit::NewAuditEntry;
 use doorstep_domain::job::{JobState, StopState};
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
@@ -441,9 +443,23 @@ impl Store {
         &self,
         change: RideChange<'_>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.save_ride_change_audited(change, None).await
+    }
+
+    /// [`Store::save_ride_change`] with the operator's action that made the change recorded in the audit
+    /// log in the same transaction ([`StoreError::AuditKeyUsed`] if the operator already used its
+    /// idempotency key: then nothing is written).
+    pub async fn save_ride_change_audited(
+        &self,
+        change: RideChange<'_>,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let ride = change.ride;
         let own = RideColumns::of(ride)?;
         let mut tx = self.begin_write().await?;
+        if let Some(entry) = audit {
+            insert_audit_in(&mut tx, entry).await?;
+        }
         if !update_job(&mut tx, ride.job(), change.expected_version, change.at).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict);

@@ -7,7 +7,7 @@ use doorstep_domain::{Email, QuoteId, Role, Timestamp, User, UserId};
 use sqlx::any::AnyRow;
 
 /// Builds a user from the columns `id, email, name, role, created_at`.
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email: String = get(row, "email")?;
     Ok(User {
         id: id(row, "id")?,

@@ -802,7 +802,7 @@ async fn a_ride_change_with_a_stale_version_is_a_conflict_and_writes_nothing(
     // A writer still holding the requested ride tries to cancel it with a fee, withdraw the offer and
     // offer the ride to someone else, all from the stale version.
     let mut late = stale.clone();
-    let cancelled = late.cancel_by_admin(at(9_000))?;
+    let cancelled = late.cancel_by_admin(None, at(9_000))?;
     let late = Ride::from_flat(FlatRide {
         cancel_fee: Some(usd(500)),
         ..late.flat()

@@ -83,9 +83,14 @@ pub struct KpiBucketDto {
 pub struct KpiResponse {
     /// When computed.
     pub at: String,
-    /// Rides waiting for a driver.
+    /// Rides the dispatcher is working on now (requested, in its queue). Prefer `waiting_for_driver`.
     pub open_requests: u32,
-    /// Drivers online.
+    /// Rides in the record waiting for a driver now.
+    pub waiting_for_driver: u32,
+    /// Rides under way now: a driver on the way, at the pickup or on the trip. With `waiting_for_driver`,
+    /// every ride not yet ended.
+    pub rides_under_way: u32,
+    /// Drivers online and heard from lately (stale ones are not counted).
     pub drivers_online: u32,
     /// Drivers available.
     pub drivers_available: u32,
@@ -118,6 +123,8 @@ pub async fn kpis(
     Ok(Json(KpiResponse {
         at: rfc3339(k.at),
         open_requests: k.open_requests,
+        waiting_for_driver: k.waiting_for_driver,
+        rides_under_way: k.rides_under_way,
         drivers_online: k.drivers_online,
         drivers_available: k.drivers_available,
         assigned_within_1min: k.assigned_within_1min,

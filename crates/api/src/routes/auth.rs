@@ -32,7 +32,8 @@ pub async fn signup(
 
 /// Exchanges an e-mail and password for a token.
 #[utoipa::path(post, path = "/v1/auth/login", operation_id = "log_in", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"),
+        (status = 403, description = "account_suspended")))]
 pub async fn login(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<LoginRequest>,

@@ -12,9 +12,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use doorstep_domain::OfferId;
 
-/// The driver starts taking offers.
+/// The driver starts taking offers: only once an operator approved them (409 `driver_not_approved`) and
+/// with no document expired (409 `document_expired`).
 #[utoipa::path(post, path = "/v1/drivers/me/online", operation_id = "go_online", tag = "driving",
-    responses((status = 200, body = OnlineResponse)))]
+    responses((status = 200, body = OnlineResponse),
+        (status = 409, description = "driver_not_approved, document_expired")))]
 pub async fn online(
     State(state): State<ApiState>,
     Caller(user): Caller,

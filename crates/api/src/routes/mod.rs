@@ -2,10 +2,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod contact;
 pub mod drivers;
 pub mod events;
 pub mod ops;
-pub mod places;
 pub mod payments;
+pub mod places;
 pub mod rides;

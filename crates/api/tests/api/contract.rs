@@ -248,8 +248,16 @@ async fn owned_objects(server: &TestServer) -> TestResult<Owned> {
     })
 }
 
-/// The path parameters this suite has fixtures for, and the error code of a missing one.
-const OBJECT_KINDS: [(&str, &str); 2] = [("ride_id", "ride"), ("offer_id", "offer")];
+/// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
+/// the account of the fixture's driver (admins act on accounts; nobody owns one but itself).
+const OBJECT_KINDS: [(&str, &str); 3] = [
+    ("ride_id", "ride"),
+    ("offer_id", "offer"),
+    ("user_id", "user"),
+];
+
+/// Path parameters that name no object, only a value of a closed list, with the value used.
+const LITERAL_PARAMS: [(&str, &str); 1] = [("kind", "licence")];
 
 struct Checker<'a> {
     server: &'a TestServer,
@@ -351,9 +359,15 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
     // A ride and an offer of other accounts, which no list may show the cast.
     let listed = owned_objects(&server).await?;
     for op in &ops {
+        let literals: Vec<(&str, &str)> = LITERAL_PARAMS
+            .iter()
+            .filter(|(name, _)| op.path_params.iter().any(|p| p == name))
+            .copied()
+            .collect();
         let kinds: Vec<(&str, &str)> = op
             .path_params
             .iter()
+            .filter(|name| !literals.iter().any(|(l, _)| l == name))
             .map(|name| {
                 OBJECT_KINDS
                     .iter()
@@ -372,7 +386,7 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             continue;
         };
         if kinds.is_empty() {
-            checker.refuses_outsiders(op, &cast, &[]).await?;
+            checker.refuses_outsiders(op, &cast, &literals).await?;
             // Everyone allowed gets past the guard (a 404 here is about the body, e.g. an unknown
             // quote, not about the caller); nothing shows a ride or offer of someone else.
             for role in &roles {
@@ -381,7 +395,7 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
                     "driver" => &cast.stranger_driver,
                     other => cast.of(other).ok_or("cast")?,
                 };
-                let reply = checker.call(op, &[], Some(&account.token)).await?;
+                let reply = checker.call(op, &literals, Some(&account.token)).await?;
                 assert!(
                     !matches!(reply.status, 401 | 403),
                     "{} {} as a {role}: {}",
@@ -402,6 +416,37 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             continue;
         }
         with_objects += 1;
+        // Operations only admins may call: everyone else is refused, an admin gets in.
+        if !roles.iter().any(|r| r == "rider" || r == "driver") {
+            let owned = owned_objects(&server).await?;
+            let objects: Vec<(&str, &str)> = kinds
+                .iter()
+                .map(|(param, _)| {
+                    let id = match *param {
+                        "ride_id" => owned.ride_id.as_str(),
+                        "user_id" => owned.driver.id.as_str(),
+                        _ => owned.offer_id.as_str(),
+                    };
+                    (*param, id)
+                })
+                .collect();
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            if roles.iter().any(|r| r == "admin") {
+                let admin = cast.of("admin").ok_or("admin")?;
+                let reply = checker.call(op, &objects, Some(&admin.token)).await?;
+                assert!(
+                    lets_in(&reply),
+                    "{} {} as an admin: {}",
+                    op.method,
+                    op.path,
+                    reply.body
+                );
+            }
+            server
+                .post_empty("/v1/drivers/me/offline", &owned.driver.token)
+                .await?;
+            continue;
+        }
         // One fresh set of objects per owner, so that one owner's call (a cancellation, say) does not
         // decide what the next caller sees.
         for owner_role in ["rider", "driver"] {
@@ -417,10 +462,10 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             let objects: Vec<(&str, &str)> = kinds
                 .iter()
                 .map(|(param, _)| {
-                    let id = if *param == "ride_id" {
-                        owned.ride_id.as_str()
-                    } else {
-                        owned.offer_id.as_str()
+                    let id = match *param {
+                        "ride_id" => owned.ride_id.as_str(),
+                        "user_id" => owned.driver.id.as_str(),
+                        _ => owned.offer_id.as_str(),
                     };
                     (*param, id)
                 })

@@ -321,8 +321,28 @@ impl TestServer {
         self.call(Method::POST, path, Some(token), None).await
     }
 
-    /// Signs up a new user with `role` (`rider`, `driver`, ...).
+    /// Signs up a new user with `role` (`rider`, `driver`, ...). A driver is approved at once, as an
+    /// operator would approve them in the console (`signup_unapproved` leaves them pending).
     pub async fn signup(&self, role: &str) -> TestResult<Account> {
+        let account = self.signup_unapproved(role).await?;
+        if role == "driver" {
+            let id: doorstep_domain::UserId = account.id.parse().map_err(|_| "a driver id")?;
+            self.app
+                .store()
+                .set_driver_approval(
+                    id,
+                    doorstep_domain::onboarding::Approval::Approved,
+                    None,
+                    None,
+                    self.clock.now(),
+                )
+                .await?;
+        }
+        Ok(account)
+    }
+
+    /// Signs up a new user with `role`; a driver waits for an operator's approval.
+    pub async fn signup_unapproved(&self, role: &str) -> TestResult<Account> {
         let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
         let body = json!({"email": email, "password": "correct horse battery", "name": format!("A {role}"), "role": role});
         let reply = self

@@ -21,7 +21,12 @@ fn spawn_traced_server(db: &Path, port: u16, log: &Path, json_logs: bool) -> Chi
         command.args(["--log-format", "json"]);
     }
     command
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--auto-approve-drivers",
+        ])
         .arg("--database-url")
         .arg(format!("sqlite://{}?mode=rwc", db.display()))
         .env("RUST_LOG", "trace")

@@ -1,0 +1,182 @@
+//! The operations console's audit log: every operator action (cancel, refund, reassign, waive a fee,
+//! suspend, reinstate, approve, reject) is recorded with who did it, when, to what and why. The store
+//! writes the entry in the same transaction as the action, so the log never misses an action that
+//! happened nor records one that did not.
+
+use crate::ids::UserId;
+use crate::text::{FORBIDDEN_IN_PARAGRAPH, TextError, TextRule};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The reason an operator gives for an action: required, 1 to 500 characters, trimmed.
+pub const AUDIT_REASON: TextRule = TextRule {
+    min_chars: 1,
+    max_chars: 500,
+    forbidden: &FORBIDDEN_IN_PARAGRAPH,
+    needs_visible: true,
+    trimmed: true,
+};
+
+/// Checks an operator's reason by [`AUDIT_REASON`] and returns it trimmed.
+pub fn parse_reason(raw: &str) -> Result<String, TextError> {
+    AUDIT_REASON.check(raw).map(str::to_owned)
+}
+
+/// What an operator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Cancelled a ride without a fee.
+    CancelRide,
+    /// Cancelled a ride and charged the cancellation fee.
+    CancelRideWithFee,
+    /// Gave money back to a rider.
+    Refund,
+    /// Gave a charged fee back to a rider.
+    WaiveFee,
+    /// Took a ride from its driver and gave it to another.
+    ReassignRide,
+    /// Took a ride from its driver and put it back into dispatch.
+    ReleaseRide,
+    /// Suspended an account.
+    Suspend,
+    /// Lifted a suspension.
+    Reinstate,
+    /// Approved a driver.
+    ApproveDriver,
+    /// Rejected a driver.
+    RejectDriver,
+}
+
+impl AuditAction {
+    /// Every action.
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::CancelRide,
+        AuditAction::CancelRideWithFee,
+        AuditAction::Refund,
+        AuditAction::WaiveFee,
+        AuditAction::ReassignRide,
+        AuditAction::ReleaseRide,
+        AuditAction::Suspend,
+        AuditAction::Reinstate,
+        AuditAction::ApproveDriver,
+        AuditAction::RejectDriver,
+    ];
+
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::CancelRide => "cancel_ride",
+            AuditAction::CancelRideWithFee => "cancel_ride_with_fee",
+            AuditAction::Refund => "refund",
+            AuditAction::WaiveFee => "waive_fee",
+            AuditAction::ReassignRide => "reassign_ride",
+            AuditAction::ReleaseRide => "release_ride",
+            AuditAction::Suspend => "suspend",
+            AuditAction::Reinstate => "reinstate",
+            AuditAction::ApproveDriver => "approve_driver",
+            AuditAction::RejectDriver => "reject_driver",
+        }
+    }
+
+    /// Parses the name produced by [`AuditAction::as_str`].
+    pub fn parse(s: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The kind of thing the action is done to.
+    pub const fn target_kind(self) -> TargetKind {
+        match self {
+            AuditAction::CancelRide
+            | AuditAction::CancelRideWithFee
+            | AuditAction::Refund
+            | AuditAction::WaiveFee
+            | AuditAction::ReassignRide
+            | AuditAction::ReleaseRide => TargetKind::Ride,
+            AuditAction::Suspend
+            | AuditAction::Reinstate
+            | AuditAction::ApproveDriver
+            | AuditAction::RejectDriver => TargetKind::User,
+        }
+    }
+}
+
+/// What kind of thing an audit entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// A ride (its id is the ride's).
+    Ride,
+    /// An account.
+    User,
+}
+
+impl TargetKind {
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Ride => "ride",
+            TargetKind::User => "user",
+        }
+    }
+
+    /// Parses the name produced by [`TargetKind::as_str`].
+    pub fn parse(s: &str) -> Option<TargetKind> {
+        [TargetKind::Ride, TargetKind::User]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// An operator action to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// The operator.
+    pub actor: UserId,
+    /// What they did.
+    pub action: AuditAction,
+    /// The id of the ride or account acted on (its kind is the action's [`AuditAction::target_kind`]).
+    pub target: uuid::Uuid,
+    /// Why (checked by [`parse_reason`]).
+    pub reason: String,
+    /// Details of the action as a JSON object (an amount, the new driver), `{}` when none.
+    pub detail: String,
+    /// The request's idempotency key: a retry with the same operator and key is the same action.
+    pub idempotency_key: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A recorded operator action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its position in the log (grows with time): the cursor of the log's pages.
+    pub id: i64,
+    /// What was recorded.
+    pub entry: NewAuditEntry,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_required_and_trimmed() {
+        assert!(parse_reason("").is_err());
+        assert!(parse_reason("   ").is_err());
+        assert_eq!(
+            parse_reason("  rider was charged twice ").ok().as_deref(),
+            Some("rider was charged twice")
+        );
+        assert!(parse_reason(&"x".repeat(501)).is_err());
+        assert!(parse_reason("a\u{202e}b").is_err());
+    }
+
+    #[test]
+    fn action_names_round_trip() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(AuditAction::parse("delete_everything"), None);
+    }
+}
