@@ -112,7 +112,7 @@ fn api_routes() -> (
 ) {
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Rider};
-    use routes::{admin, auth, drivers, events, ops, places, rides};
+    use routes::{admin, auth, drivers, events, ops, places, rides, saved_places};
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
@@ -152,6 +152,10 @@ fn api_routes() -> (
         .add(ANY_ROLE, routes!(places::search))
         .add(ANY_ROLE, routes!(places::reverse))
         .add(ANY_ROLE, routes!(places::route))
+        // Every account keeps its own saved places (the routes name no account: only the caller's).
+        .add(ANY_ROLE, routes!(saved_places::list))
+        .add(ANY_ROLE, routes!(saved_places::save))
+        .add(ANY_ROLE, routes!(saved_places::delete))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -51,6 +51,8 @@ mod restart;
 mod ride_flow;
 #[path = "api/ride_steps.rs"]
 mod ride_steps;
+#[path = "api/saved_places.rs"]
+mod saved_places;
 #[path = "api/server.rs"]
 mod server;
 #[path = "api/stream_hygiene.rs"]
@@ -77,6 +79,7 @@ use races::*;
 use release_data::*;
 use restart::*;
 use ride_flow::*;
+use saved_places::*;
 use stream_hygiene::*;
 use trip_checks::*;
 use websocket::*;
@@ -201,6 +204,11 @@ on_both_backends!(
     reverse_geocoding_names_the_place_snaps_to_the_street_and_refuses_the_water,
     routes_follow_the_streets_and_refuse_the_water,
     a_quote_with_a_pickup_or_drop_off_in_the_water_is_refused,
+    // Saved places: owner-only, checked, limited, and first in place search.
+    saved_places_are_created_replaced_listed_and_deleted_by_their_owner_only,
+    saving_a_place_refuses_the_water_outside_the_area_and_bad_labels_or_text,
+    a_person_keeps_home_work_and_at_most_twenty_labels_of_their_own,
+    place_search_offers_the_callers_matching_saved_places_first,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

@@ -21,6 +21,7 @@ pub mod fleet;
 pub mod ops;
 pub mod ride_counts;
 pub mod rides;
+pub mod saved_places;
 
 pub use bus::{
     BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription,

@@ -173,12 +173,25 @@ pub fn run(args: &BenchConfig) -> Result<String, String> {
     let typed = typed_queries();
     let mut index_times = Vec::with_capacity(args.queries);
     let mut hits = 0;
+    let mut by_query: Vec<Vec<Duration>> = vec![Vec::new(); typed.len()];
     for i in 0..args.queries {
         let q = &typed[i % typed.len()];
         let t = Instant::now();
         hits += places.search(q, None, 8).len();
-        index_times.push(t.elapsed());
+        let took = t.elapsed();
+        index_times.push(took);
+        by_query[i % typed.len()].push(took);
     }
+    // The slowest queries by their median: what the tail is made of when it is not the machine.
+    let mut slowest: Vec<(Duration, &str)> = by_query
+        .iter_mut()
+        .zip(&typed)
+        .map(|(times, q)| {
+            times.sort();
+            (percentile(times, 0.5), q.as_str())
+        })
+        .collect();
+    slowest.sort_by(|a, b| b.0.cmp(&a.0));
     let names: Vec<(Vec<String>, LatLng)> = places
         .names()
         .map(|(label, p)| (text::tokens(label), p))
@@ -203,6 +216,16 @@ pub fn run(args: &BenchConfig) -> Result<String, String> {
         micros(percentile(&index_times, 0.5)),
         micros(percentile(&index_times, 0.99)),
         micros(index_times.last().copied().unwrap_or_default()),
+    );
+    let _ = writeln!(
+        out,
+        "slowest queries by median: {}",
+        slowest
+            .iter()
+            .take(3)
+            .map(|(d, q)| format!("{q:?} {:.0} us", micros(*d)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         out,

@@ -29,6 +29,7 @@ mod jobs;
 mod ledger;
 mod ratings;
 mod rides;
+mod saved_places;
 mod tickets;
 mod users;
 
@@ -36,6 +37,7 @@ pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use ledger::StatementLine;
 pub use rides::{Created, RideChange};
+pub use saved_places::PutPlace;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};

@@ -7,3 +7,4 @@ pub mod events;
 pub mod ops;
 pub mod places;
 pub mod rides;
+pub mod saved_places;
