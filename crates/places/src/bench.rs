@@ -191,7 +191,7 @@ pub fn run(args: &BenchConfig) -> Result<String, String> {
             (percentile(times, 0.5), q.as_str())
         })
         .collect();
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     let names: Vec<(Vec<String>, LatLng)> = places
         .names()
         .map(|(label, p)| (text::tokens(label), p))

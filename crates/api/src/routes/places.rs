@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiQuery, Caller};
 use axum::Json;
 use axum::extract::State;
+use doorstep_domain::saved_place::PLACE_LABEL;
 use doorstep_geo::LatLng;
 use doorstep_places::{Kind, PlaceError, Places, Precision};
 use serde::{Deserialize, Serialize};
@@ -206,10 +207,17 @@ pub async fn search(
             ));
         }
     };
-    let mut results: Vec<PlaceResult> = state
-        .app
-        .saved_places(&user)
-        .await?
+    // The caller's saved places first. Only a text as short as a label can begin one; and search keeps
+    // working on the offline data if the store cannot answer.
+    let saved = if q.q.trim().chars().count() <= PLACE_LABEL.max_chars {
+        state.app.saved_places(&user).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "saved places unavailable to place search");
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    let mut results: Vec<PlaceResult> = saved
         .into_iter()
         .filter(|p| p.label.answers(&q.q))
         .map(|p| PlaceResult {
