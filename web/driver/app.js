@@ -4,6 +4,8 @@
 import { Api, errorText } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
+import { routeLine, clearRoute, navigateUrl, fetchRoute } from '/shared/route.js';
+import { t } from '/shared/i18n.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 import { offerAlert, askPermission, unlockSound, keepAwake, permissionHint } from '/shared/alerts.js';
@@ -192,15 +194,41 @@ function simTarget() {
   return null;
 }
 
+// The simulated car follows the route along the streets to its target when the server gives one (else
+// it drives straight): `simPath` is the target and the waypoints still ahead.
+let simPath = null;
+
+function simStep(target, step) {
+  const key = `${target.lat},${target.lng}`;
+  if (!simPath || simPath.key !== key) {
+    simPath = { key, points: [] };
+    const mine = simPath;
+    fetchRoute(api, st.pos, target).then((r) => {
+      if (r && simPath === mine) mine.points = r.points.slice(1);
+    });
+  }
+  let left = step;
+  while (left > 0) {
+    const next = simPath.points[0] || target;
+    const d = metres(st.pos, next);
+    if (d <= left) {
+      setPos(next);
+      left -= d;
+      if (!simPath.points.length) return;
+      simPath.points.shift();
+    } else {
+      setPos({ lat: st.pos.lat + ((next.lat - st.pos.lat) * left) / d, lng: st.pos.lng + ((next.lng - st.pos.lng) * left) / d });
+      return;
+    }
+  }
+}
+
 function tick() {
-  // Simulated driving: move straight toward the current target.
+  // Simulated driving toward the current target.
   if (st.source === 'sim' && st.simulate && st.pos) {
     const t = simTarget();
     if (t) {
-      const d = metres(st.pos, t);
-      const step = SIM_SPEED_MPS * st.simSpeed;
-      if (d <= step) setPos(t);
-      else setPos({ lat: st.pos.lat + ((t.lat - st.pos.lat) * step) / d, lng: st.pos.lng + ((t.lng - st.pos.lng) * step) / d });
+      simStep(t, SIM_SPEED_MPS * st.simSpeed);
       drawMap();
       const el = $('#to-target');
       if (el) el.textContent = fmt.distance(metres(st.pos, t));
@@ -336,17 +364,24 @@ function drawMap() {
     map.setMarker('dropoff', { ...show.dropoff, kind: 'dropoff', label: 'Drop-off' });
     keep.add('pickup').add('dropoff');
     const target = r && r.state === 'in_progress' ? r.dropoff : show.pickup;
-    if (st.pos) map.setLine('route', [st.pos, target]);
+    if (st.pos) routeLine(api, map, 'route', st.pos, target);
   } else {
     const g = liveSuggestion();
     if (g) {
       map.setMarker('suggested', { lat: g.lat, lng: g.lng, kind: 'pickup', label: `Riders expected: ${g.zone}` });
       keep.add('suggested');
-      if (st.pos) map.setLine('route', [st.pos, g]);
-      else map.removeLine('route');
-    } else map.removeLine('route');
+      if (st.pos) routeLine(api, map, 'route', st.pos, g);
+      else clearRoute(map, 'route');
+    } else clearRoute(map, 'route');
   }
   map.pruneMarkers((id) => keep.has(id));
+}
+
+/** The hand-off of the current stop to the phone's maps app: a link the driver follows (nothing is
+ *  fetched by the app). */
+function navigateLink(to, stop) {
+  const name = t(stop === 'pickup' ? 'map.stop_pickup' : 'map.stop_dropoff');
+  return html`<a class="navigate" id="navigate" href="${navigateUrl(to, name)}" target="_blank" rel="noopener">${t('map.navigate_to', { stop: name })}</a>`;
 }
 
 function zoneName(p) {
@@ -361,6 +396,7 @@ function drive() {
   if (r && r.state === 'driver_assigned') {
     body = html`<h1 id="ride-state" data-state="${r.state}">Pick up the rider</h1>
       <p>Pickup near <strong>${zoneName(r.pickup)}</strong>, <span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.pickup) : null)}</span> away.</p>
+      ${navigateLink(r.pickup, 'pickup')}
       <p class="error" role="alert" id="ride-error"></p>
       <button class="primary" id="arrive">I've arrived</button>
       <p><button class="link" id="drop">Cancel this ride (it goes back to dispatch)</button></p>`;
@@ -378,6 +414,7 @@ function drive() {
   } else if (r && r.state === 'in_progress') {
     body = html`<h1 id="ride-state" data-state="${r.state}">On trip</h1>
       <p>Drop-off near <strong>${zoneName(r.dropoff)}</strong>, <span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.dropoff) : null)}</span> away.</p>
+      ${navigateLink(r.dropoff, 'dropoff')}
       <p class="error" role="alert" id="ride-error"></p>
       <button class="primary" id="complete">Complete trip</button>`;
   } else if (r && r.state === 'completed') {

@@ -4,6 +4,7 @@
 import { Api, errorText } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
+import { routeLine } from '/shared/route.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, authScreen, focusHeading } from '/shared/ui.js';
 
@@ -460,7 +461,7 @@ async function ridePage(id, quiet = false) {
     const m = new CityMap($('#ride-map'), { label: 'Map of the ride: pickup (A) and drop-off (B)' });
     m.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: 'Pickup' });
     m.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: 'Drop-off' });
-    m.setLine('trip', [r.pickup, r.dropoff]);
+    routeLine(api, m, 'trip', r.pickup, r.dropoff);
     m.ready.then(() => m.fitPoints([r.pickup, r.dropoff], 120));
     if (!quiet) focusHeading(main);
   } catch (e) {

@@ -4,6 +4,9 @@
 import { Api, errorText, newIdempotencyKey } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
+import { routeLine, clearRoute } from '/shared/route.js';
+import { addressCombobox, hasPlaceSearch, reversePlace, reverseErrorText } from '/shared/places.js';
+import { t } from '/shared/i18n.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 import { riderAlert, askPermission } from '/shared/alerts.js';
@@ -42,7 +45,7 @@ function showMap(on, tall = false) {
     map = new CityMap(mapEl, {
       label: 'Map of Manhattan. Tap to choose a place.',
       onTap: (p) => {
-        if (st.screen === 'plan') setPlace(st.setting, p, null);
+        if (st.screen === 'plan') pickPoint(st.setting, p);
       },
     });
   }
@@ -98,6 +101,7 @@ async function start() {
     stream = new EventStream(() => api.token, { onMessage, onResume: refreshRide });
     bindConnectionBanner($('#conn'), stream);
     zones = await loadZones().catch(() => []);
+    st.search = await hasPlaceSearch(api);
     const { rides } = await api.get('/v1/rides');
     const open = rides.find((r) => fmt.OPEN_STATES.includes(r.state));
     if (open) {
@@ -144,23 +148,56 @@ function placeLabel(p) {
 }
 
 function setPlace(which, p, label) {
-  st[which] = { lat: p.lat, lng: p.lng, label: label || `Near ${placeLabel(p)}` };
+  st[which] = { lat: p.lat, lng: p.lng, label: label || t('places.near', { name: placeLabel(p) }) };
   st.quote = null;
   if (map) {
     map.setMarker(which, { ...p, kind: which, label: `${which === 'pickup' ? 'Pickup' : 'Drop-off'}: ${st[which].label}` });
   }
   if (which === 'pickup' && !st.dropoff) st.setting = 'dropoff';
-  if (st.screen === 'plan') plan();
+  if (st.screen === 'plan') updatePlan(which);
+}
+
+/** Brings the plan screen up to date after a place was set, without redrawing it (so that what the
+ *  rider is typing in the other field stays). */
+function updatePlan(which) {
+  const input = $(`#${which}-search`);
+  if (input && input.value !== st[which].label) {
+    if (input.combobox) input.combobox.set(st[which].label);
+    else input.value = st[which].label;
+  }
+  for (const r of $$('input[name=setting]', panel)) r.checked = r.value === st.setting;
+  const button = $('#get-quote');
+  if (button) button.disabled = !(st.pickup && st.dropoff);
+}
+
+/** A point from a map tap or the device's location: named (and snapped to the street) by the server, or
+ *  refused (in the water, outside Manhattan) with the reason, and then not used. */
+let pickSeq = 0;
+async function pickPoint(which, p) {
+  const mine = ++pickSeq;
+  const err = $('#plan-error');
+  if (err) err.textContent = '';
+  try {
+    const place = await reversePlace(api, p, zones);
+    if (mine !== pickSeq || st.screen !== 'plan') return;
+    setPlace(which, place, place.label);
+    if (map) map.fitPoints([st.pickup, st.dropoff].filter(Boolean), 150);
+  } catch (e) {
+    if (mine !== pickSeq) return;
+    const el = $('#plan-error');
+    if (el) el.textContent = e.status === 422 ? reverseErrorText(e) : errorText(e);
+  }
 }
 
 function plan() {
   setNav('home');
   showMap(true);
   map.pruneMarkers((id) => id === 'pickup' || id === 'dropoff');
-  map.removeLine('trip');
+  clearRoute(map, 'trip');
+  clearRoute(map, 'approach');
   // Start on the busy middle of the island rather than the whole of it, which is small on a phone.
   if (!st.pickup && !st.dropoff) map.ready.then(() => map.fitPoints([{ lat: 40.735, lng: -74.0 }, { lat: 40.775, lng: -73.96 }], 150));
-  const options = zones.map((z) => html`<option value="${z.name}"></option>`);
+  const placeholder = st.search ? t('places.search_placeholder') : t('places.search_zone_placeholder');
   render(
     panel,
     html`<h1>Where to?</h1>
@@ -169,31 +206,56 @@ function plan() {
         <label><input type="radio" name="setting" value="pickup" ${st.setting === 'pickup' ? 'checked' : ''}><span>Set pickup</span></label>
         <label><input type="radio" name="setting" value="dropoff" ${st.setting === 'dropoff' ? 'checked' : ''}><span>Set drop-off</span></label>
       </fieldset>
-      <p class="hint" id="tap-hint">Tap the map, or search a neighbourhood below.</p>
-      <datalist id="zone-names">${options}</datalist>
-      <label for="pickup-search">Pickup</label>
-      <input id="pickup-search" list="zone-names" autocomplete="off" placeholder="Search a neighbourhood" value="${st.pickup ? st.pickup.label : ''}">
+      <p class="hint" id="tap-hint">${st.search ? t('places.tap_hint') : t('places.tap_hint_zones')}</p>
+      <div class="field-row"><label for="pickup-search">Pickup</label>
+        <button type="button" class="link" id="locate">${t('places.use_my_location')}</button></div>
+      <div class="ac"><input id="pickup-search" placeholder="${placeholder}" value="${st.pickup ? st.pickup.label : ''}"></div>
       <label for="dropoff-search">Drop-off</label>
-      <input id="dropoff-search" list="zone-names" autocomplete="off" placeholder="Search a neighbourhood" value="${st.dropoff ? st.dropoff.label : ''}">
+      <div class="ac"><input id="dropoff-search" placeholder="${placeholder}" value="${st.dropoff ? st.dropoff.label : ''}"></div>
       <p class="error" role="alert" id="plan-error"></p>
-      <button class="primary" id="get-quote" ${st.pickup && st.dropoff ? '' : 'disabled'}>See price</button>`,
+      <div class="actionbar"><button class="primary" id="get-quote" ${st.pickup && st.dropoff ? '' : 'disabled'}>See price</button></div>`,
   );
   for (const r of $$('input[name=setting]', panel)) r.addEventListener('change', () => (st.setting = r.value));
   for (const which of ['pickup', 'dropoff']) {
     const input = $(`#${which}-search`, panel);
-    input.addEventListener('change', () => {
-      const q = input.value.trim().toLowerCase();
-      if (!q) return;
-      const z = zones.find((zz) => zz.name.toLowerCase() === q) || zones.find((zz) => zz.name.toLowerCase().includes(q));
-      if (!z) {
-        $('#plan-error').textContent = `No neighbourhood matches “${input.value}”.`;
-        return;
-      }
-      setPlace(which, z.centroid, z.name);
-      if (map) map.fitPoints([st.pickup, st.dropoff].filter(Boolean), 150);
-      document.getElementById(which === 'pickup' ? 'dropoff-search' : 'get-quote')?.focus();
+    input.combobox = addressCombobox(input, {
+      api,
+      zones,
+      label: which === 'pickup' ? 'Pickup' : 'Drop-off',
+      near: () => st.pickup || (map && map.view ? map.unproject(map.view.x + map.view.w / 2, map.view.y + map.view.h / 2) : null),
+      onError: (e, text) => {
+        const el = $('#plan-error');
+        if (el) el.textContent = text || errorText(e);
+      },
+      onPick: (r) => {
+        $('#plan-error').textContent = '';
+        setPlace(which, { lat: r.lat, lng: r.lng }, r.label);
+        if (map) map.fitPoints([st.pickup, st.dropoff].filter(Boolean), 150);
+        document.getElementById(which === 'pickup' && !st.dropoff ? 'dropoff-search' : 'get-quote')?.focus();
+      },
     });
   }
+  $('#locate').addEventListener('click', (e) => {
+    const err = $('#plan-error');
+    if (!navigator.geolocation) {
+      err.textContent = t('places.location_denied');
+      return;
+    }
+    const button = e.currentTarget;
+    button.setAttribute('aria-busy', 'true');
+    err.textContent = '';
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        button.removeAttribute('aria-busy');
+        pickPoint('pickup', { lat: pos.coords.latitude, lng: pos.coords.longitude });
+      },
+      () => {
+        button.removeAttribute('aria-busy');
+        err.textContent = t('places.location_denied');
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 },
+    );
+  });
   $('#get-quote').addEventListener('click', (e) =>
     busy(e.target, $('#plan-error'), async () => {
       st.quote = await api.post('/v1/rides/quotes', {
@@ -218,7 +280,7 @@ let quoteTimer = null;
 function quoteScreen() {
   const q = st.quote;
   showMap(true);
-  map.setLine('trip', [st.pickup, st.dropoff]);
+  routeLine(api, map, 'trip', st.pickup, st.dropoff);
   map.fitPoints([st.pickup, st.dropoff], 150);
   const surge = q.surge_multiplier > 1.0001;
   render(
@@ -231,7 +293,7 @@ function quoteScreen() {
       ${breakdownTable(q.breakdown, q.fare, 'Price breakdown')}
       <p class="hint" id="quote-expiry" aria-live="off"></p>
       <p class="error" role="alert" id="quote-error"></p>
-      <div class="row"><button class="secondary" id="change">Change</button>
+      <div class="row actionbar"><button class="secondary" id="change">Change</button>
       <button class="primary" id="request">Request ride</button></div>`,
   );
   const tick = () => {
@@ -326,6 +388,18 @@ function drawRideMap() {
   if (st.driverPos && ['driver_assigned', 'driver_arrived', 'in_progress'].includes(r.state)) {
     map.setMarker('driver', { ...st.driverPos, kind: 'car', label: 'Your driver' });
   } else map.removeMarker('driver');
+  // The route along the streets: the driver's way to the pickup, then the trip to the drop-off.
+  if (['driver_assigned', 'driver_arrived'].includes(r.state) && st.driverPos) {
+    clearRoute(map, 'trip');
+    if (r.state === 'driver_assigned') routeLine(api, map, 'approach', st.driverPos, r.pickup);
+    else clearRoute(map, 'approach');
+  } else if (['requested', 'in_progress'].includes(r.state)) {
+    clearRoute(map, 'approach');
+    routeLine(api, map, 'trip', r.state === 'in_progress' && st.driverPos ? st.driverPos : r.pickup, r.dropoff, { refreshM: 250 });
+  } else {
+    clearRoute(map, 'approach');
+    clearRoute(map, 'trip');
+  }
 }
 
 function etaLeft() {
@@ -347,7 +421,6 @@ function rideScreen() {
   setNav('home');
   if (r.state === 'completed') return go('receipt');
   showMap(true, true);
-  map.removeLine('trip');
   map.pruneMarkers((id) => ['pickup', 'dropoff', 'driver'].includes(id));
   drawRideMap();
   if (!st.fitted || st.fitted !== r.ride_id + r.state) {
