@@ -112,7 +112,9 @@ fn api_routes() -> (
 ) {
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Rider};
-    use routes::{admin, auth, console, contact, drivers, events, ops, payments, places, rides};
+    use routes::{
+        admin, auth, console, contact, drivers, events, ops, payments, places, rides, saved_places,
+    };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
@@ -175,6 +177,10 @@ fn api_routes() -> (
         .add(DRIVER, routes!(console::onboarding))
         .add(DRIVER, routes!(console::put_document))
         .add(ANY_ROLE, routes!(console::set_phone))
+        // Every account keeps its own saved places (the routes name no account: only the caller's).
+        .add(ANY_ROLE, routes!(saved_places::list))
+        .add(ANY_ROLE, routes!(saved_places::save))
+        .add(ANY_ROLE, routes!(saved_places::delete))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -228,6 +228,49 @@ pub fn ride_search_limit() -> RefOr<Schema> {
     )
 }
 
+/// A latitude in the service area's bounding box (the area itself, a polygon, answers 422
+/// `outside_service_area`; the water inside it, `in_water`).
+pub fn service_latitude() -> RefOr<Schema> {
+    let (south_west, north_east) = doorstep_geo::City::manhattan().bounding_box();
+    number_in(
+        &(south_west.lat()..=north_east.lat()),
+        "Latitude, degrees (WGS84), in the service area",
+    )
+}
+
+/// A longitude in the service area's bounding box (see [`service_latitude`]).
+pub fn service_longitude() -> RefOr<Schema> {
+    let (south_west, north_east) = doorstep_geo::City::manhattan().bounding_box();
+    number_in(
+        &(south_west.lng()..=north_east.lng()),
+        "Longitude, degrees (WGS84), in the service area",
+    )
+}
+
+/// The label of a saved place.
+pub fn place_label() -> RefOr<Schema> {
+    text(
+        &doorstep_domain::saved_place::PLACE_LABEL,
+        "`home`, `work` or a label of your own; trimmed, compared without case; no control, bidirectional or zero-width characters",
+    )
+}
+
+/// The name of a saved place.
+pub fn place_name() -> RefOr<Schema> {
+    text(
+        &doorstep_domain::saved_place::PLACE_NAME,
+        "Optional name, trimmed; no control, bidirectional or zero-width characters",
+    )
+}
+
+/// The address line of a saved place.
+pub fn place_address() -> RefOr<Schema> {
+    text(
+        &doorstep_domain::saved_place::PLACE_ADDRESS,
+        "Optional address line, trimmed; no control, bidirectional or zero-width characters",
+    )
+}
+
 /// The text of a place search.
 pub fn place_query() -> RefOr<Schema> {
     string()

@@ -55,6 +55,8 @@ mod restart;
 mod ride_flow;
 #[path = "api/ride_steps.rs"]
 mod ride_steps;
+#[path = "api/saved_places.rs"]
+mod saved_places;
 #[path = "api/server.rs"]
 mod server;
 #[path = "api/stream_hygiene.rs"]
@@ -85,6 +87,7 @@ use races::*;
 use release_data::*;
 use restart::*;
 use ride_flow::*;
+use saved_places::*;
 use stream_hygiene::*;
 use trip_checks::*;
 use websocket::*;
@@ -233,6 +236,11 @@ on_both_backends!(
     a_card_is_authorised_at_request_captured_at_completion_voided_on_cancel_and_a_declined_card_is_refused,
     a_rider_tips_their_completed_ride_once_and_the_tip_posts_balanced_to_the_driver,
     surge_rises_in_small_steps_and_the_quote_says_why,
+    // Saved places: owner-only, checked, limited, and first in place search.
+    saved_places_are_created_replaced_listed_and_deleted_by_their_owner_only,
+    saving_a_place_refuses_the_water_outside_the_area_and_bad_labels_or_text,
+    a_person_keeps_home_work_and_at_most_twenty_labels_of_their_own,
+    place_search_offers_the_callers_matching_saved_places_first,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod payments;
 pub mod ride_counts;
 pub mod rides;
+pub mod saved_places;
 
 pub use bus::{
     BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription,

@@ -34,6 +34,7 @@ pub mod quote;
 pub mod rating;
 pub mod ride;
 pub mod route_offer;
+pub mod saved_place;
 pub mod stop;
 pub mod text;
 pub mod time;

@@ -1,12 +1,15 @@
 //! `doorstep bench places`: the offline places in process. Parses the data (time, memory), runs realistic
 //! searches (addresses, prefixes while typing, typos, intersections, landmarks) against the index and, as
-//! a baseline in the same run, a linear scan of every name with the same matching rules; then random
-//! routes by A* and, as the baseline, plain Dijkstra on the same graph.
+//! a baseline in the same run, a linear scan of every name with the same matching rules; the typo queries
+//! alone, with typo candidates from the deletion index and, as their baseline, from a scan of every
+//! spelling of a similar length; then random routes by A* and, as the baseline, plain Dijkstra on the
+//! same graph.
 
 //!
 //! The one module of the crate that reads a clock (`Instant`), for its timings; the places themselves
 //! never do.
 
+use crate::index::Fuzzy;
 use crate::{Places, text};
 use doorstep_geo::LatLng;
 use std::fmt::Write as _;
@@ -57,10 +60,24 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// The queries of [`QUERIES`] with typos.
+const TYPO_QUERIES: &[&str] = &[
+    "Tims Sqare",
+    "Emprie State Bulding",
+    "Grnad Central",
+    "Brodway",
+    "Lexingtn Ave",
+];
+
 /// The queries as typed: each query's prefixes from 3 characters, then the whole query.
 fn typed_queries() -> Vec<String> {
+    as_typed(QUERIES)
+}
+
+/// `queries` as typed: each one's prefixes from 3 characters, then the whole query.
+fn as_typed(queries: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
-    for q in QUERIES {
+    for q in queries {
         let chars: Vec<char> = q.chars().collect();
         for n in 3..chars.len() {
             out.push(chars[..n].iter().collect());
@@ -126,17 +143,18 @@ pub struct BenchConfig {
 pub fn run(args: &BenchConfig) -> Result<String, String> {
     let mut out = String::new();
     let started = Instant::now();
-    let places = Places::parse().map_err(|e| e.to_string())?;
+    let mut places = Places::parse().map_err(|e| e.to_string())?;
     let parse = started.elapsed();
     let stats = places.stats();
     let _ = writeln!(
         out,
-        "parse: {:.0} ms; {} streets, {} address points, {} names, {} tokens; ~{:.1} MiB held",
+        "parse: {:.0} ms; {} streets, {} address points, {} names, {} tokens, {} typo-index strings; ~{:.1} MiB held",
         parse.as_secs_f64() * 1e3,
         stats.streets,
         stats.addresses,
         stats.entries,
         stats.tokens,
+        stats.deletions,
         stats.heap_bytes as f64 / (1 << 20) as f64
     );
     let g = stats.graph;
@@ -155,12 +173,25 @@ pub fn run(args: &BenchConfig) -> Result<String, String> {
     let typed = typed_queries();
     let mut index_times = Vec::with_capacity(args.queries);
     let mut hits = 0;
+    let mut by_query: Vec<Vec<Duration>> = vec![Vec::new(); typed.len()];
     for i in 0..args.queries {
         let q = &typed[i % typed.len()];
         let t = Instant::now();
         hits += places.search(q, None, 8).len();
-        index_times.push(t.elapsed());
+        let took = t.elapsed();
+        index_times.push(took);
+        by_query[i % typed.len()].push(took);
     }
+    // The slowest queries by their median: what the tail is made of when it is not the machine.
+    let mut slowest: Vec<(Duration, &str)> = by_query
+        .iter_mut()
+        .zip(&typed)
+        .map(|(times, q)| {
+            times.sort();
+            (percentile(times, 0.5), q.as_str())
+        })
+        .collect();
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     let names: Vec<(Vec<String>, LatLng)> = places
         .names()
         .map(|(label, p)| (text::tokens(label), p))
@@ -188,6 +219,16 @@ pub fn run(args: &BenchConfig) -> Result<String, String> {
     );
     let _ = writeln!(
         out,
+        "slowest queries by median: {}",
+        slowest
+            .iter()
+            .take(3)
+            .map(|(d, q)| format!("{q:?} {:.0} us", micros(*d)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
         "search baseline (linear scan of {} names, {} queries): p50 {:.0} us, p99 {:.0} us; speedup of the index: {:.1}x at p50, {:.1}x in mean",
         names.len(),
         scans,
@@ -196,6 +237,38 @@ pub fn run(args: &BenchConfig) -> Result<String, String> {
         percentile(&scan_times, 0.5).as_secs_f64()
             / percentile(&index_times, 0.5).as_secs_f64().max(1e-9),
         mean(&scan_times) / mean(&index_times).max(1e-9),
+    );
+
+    // The typo queries alone (as typed), by the deletion index and by the scan it replaced, interleaved
+    // so that both see the same load.
+    let typos = as_typed(TYPO_QUERIES);
+    let (mut by_index, mut by_scan) = (Vec::new(), Vec::new());
+    for i in 0..(args.queries / 2).max(typos.len()) {
+        let q = &typos[i % typos.len()];
+        for (fuzzy, times) in [(Fuzzy::Index, &mut by_index), (Fuzzy::Scan, &mut by_scan)] {
+            places.index.fuzzy = fuzzy;
+            let t = Instant::now();
+            std::hint::black_box(places.search(q, None, 8));
+            times.push(t.elapsed());
+        }
+    }
+    places.index.fuzzy = Fuzzy::Index;
+    by_index.sort();
+    by_scan.sort();
+    let _ = writeln!(
+        out,
+        "typos: {} searches ({} distinct, as typed); deletion index p50 {:.0} us, p99 {:.0} us, max {:.0} us; scan of similar-length spellings p50 {:.0} us, p99 {:.0} us; speedup {:.1}x at p50, {:.1}x at p99",
+        by_index.len(),
+        typos.len(),
+        micros(percentile(&by_index, 0.5)),
+        micros(percentile(&by_index, 0.99)),
+        micros(by_index.last().copied().unwrap_or_default()),
+        micros(percentile(&by_scan, 0.5)),
+        micros(percentile(&by_scan, 0.99)),
+        percentile(&by_scan, 0.5).as_secs_f64()
+            / percentile(&by_index, 0.5).as_secs_f64().max(1e-9),
+        percentile(&by_scan, 0.99).as_secs_f64()
+            / percentile(&by_index, 0.99).as_secs_f64().max(1e-9),
     );
 
     let mut rng = Rng(args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);

@@ -1,5 +1,6 @@
 //! The name index: every searchable name as canonical tokens ([`crate::text`]), an inverted index from
-//! token to names, and the sorted spellings of the tokens for prefix and typo matching.
+//! token to names, the sorted spellings of the tokens for prefix matching, and a deletion index of the
+//! spellings for typo matching ([`DeletionIndex`]).
 
 use crate::geom::Xy;
 use crate::text;
@@ -194,8 +195,133 @@ pub struct TokenIndex {
     postings: Vec<Vec<u32>>,
     /// Spellings (the tokens themselves and the long forms of [`text::SURFACES`]), sorted.
     surfaces: Vec<(String, u32)>,
-    /// Indices into `surfaces` by spelling length.
+    /// Indices into `surfaces` by spelling length (the linear typo scan's baseline).
     by_len: Vec<Vec<u32>>,
+    /// The typo candidates of a word.
+    deletions: DeletionIndex,
+    /// How typos are looked up: the deletion index, or (the benchmark's and tests' baseline) a scan of
+    /// every spelling of a similar length.
+    pub(crate) fuzzy: Fuzzy,
+}
+
+/// How [`TokenIndex::matches`] finds the spellings within a word's typo allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fuzzy {
+    /// Candidates from the [`DeletionIndex`], each checked by edit distance.
+    Index,
+    /// Every spelling whose length is within the allowance, each checked by edit distance (the
+    /// baseline the index is tested and measured against; the same answers, slower).
+    Scan,
+}
+
+/// The deepest deletion kept: two typos, the most [`text::typos_allowed`] gives.
+const MAX_DELETIONS: usize = 2;
+
+/// Bits of a [`DeletionIndex`] posting that hold the spelling's index; the two above hold how many
+/// bytes were deleted from it.
+const SPELLING_BITS: u32 = 30;
+
+/// A deletion index of spellings (the SymSpell idea): every spelling is filed under each string made by
+/// deleting up to two of its bytes. If a word is within `k` typos of a spelling (insertions, deletions,
+/// substitutions, swaps of neighbours), deleting at most `k` bytes from each gives the same string — a
+/// substitution or a swap deletes one byte on both sides, an insertion or a deletion one byte on one side
+/// — so the word's own deletions up to `k` reach every spelling within `k` typos. Those candidates are then
+/// checked by edit distance, so the answers are exactly a full scan's; a typo query touches tens of
+/// spellings instead of thousands.
+///
+/// Only what a typo query can need is filed: a spelling of `n` bytes can be within reach of a word of at
+/// least 4 bytes (the shortest word allowed a typo) only if `n >= 3`, and within two typos of a word of at
+/// least 7 bytes (the shortest allowed two) only if `n >= 5`. Strings are filed by a 64-bit hash: a
+/// collision only adds a candidate that the edit distance then refuses.
+#[derive(Debug, Clone, Default)]
+pub struct DeletionIndex {
+    /// Hashes of the deleted-from strings, sorted.
+    keys: Vec<u64>,
+    /// Beside each key: the spelling's index in `surfaces` and (top bits) how many bytes were deleted.
+    postings: Vec<u32>,
+}
+
+/// FNV-1a of `bytes` without the bytes at `skip` (sorted positions).
+fn hash_without(bytes: &[u8], skip: &[usize]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut next = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if skip.get(next) == Some(&i) {
+            next += 1;
+            continue;
+        }
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Calls `f(hash, deleted)` for `bytes` itself and every string made by deleting up to `depth` of its
+/// bytes (one call per choice of positions; equal strings from different choices repeat).
+fn for_each_deletion(bytes: &[u8], depth: usize, mut f: impl FnMut(u64, usize)) {
+    f(hash_without(bytes, &[]), 0);
+    if depth >= 1 {
+        for i in 0..bytes.len() {
+            f(hash_without(bytes, &[i]), 1);
+            if depth >= 2 {
+                for j in i + 1..bytes.len() {
+                    f(hash_without(bytes, &[i, j]), 2);
+                }
+            }
+        }
+    }
+}
+
+impl DeletionIndex {
+    /// Files every spelling of `surfaces` (see the type's documentation for which ones and how deep).
+    fn build(surfaces: &[(String, u32)]) -> DeletionIndex {
+        let mut pairs: Vec<(u64, u32)> = Vec::new();
+        let mut own: Vec<(u64, u32)> = Vec::new();
+        for (i, (s, _)) in surfaces.iter().enumerate() {
+            let depth = match s.len() {
+                0..=2 => continue,
+                3..=4 => 1,
+                _ => MAX_DELETIONS,
+            };
+            own.clear();
+            for_each_deletion(s.as_bytes(), depth, |h, deleted| {
+                own.push((h, (deleted as u32) << SPELLING_BITS | i as u32));
+            });
+            // The same string by fewer deletions is the one to keep.
+            own.sort_unstable();
+            own.dedup_by_key(|p| p.0);
+            pairs.extend_from_slice(&own);
+        }
+        pairs.sort_unstable();
+        DeletionIndex {
+            keys: pairs.iter().map(|p| p.0).collect(),
+            postings: pairs.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// The spellings that `word` may be within `max` typos of (a superset of them): indices into the
+    /// spellings, each once, in no particular order.
+    fn candidates(&self, word: &[u8], max: usize, out: &mut Vec<u32>) {
+        let max = max.min(MAX_DELETIONS);
+        for_each_deletion(word, max, |h, _| {
+            let start = self.keys.partition_point(|&k| k < h);
+            for (&k, &p) in self.keys[start..].iter().zip(&self.postings[start..]) {
+                if k != h {
+                    break;
+                }
+                if (p >> SPELLING_BITS) as usize <= max {
+                    out.push(p & ((1 << SPELLING_BITS) - 1));
+                }
+            }
+        });
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// Entries held.
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
 }
 
 impl TokenIndex {
@@ -233,18 +359,26 @@ impl TokenIndex {
             }
             by_len[s.len()].push(i as u32);
         }
+        let deletions = DeletionIndex::build(&surfaces);
         TokenIndex {
             entries,
             ids,
             postings,
             surfaces,
             by_len,
+            deletions,
+            fuzzy: Fuzzy::Index,
         }
     }
 
     /// Distinct tokens.
     pub fn token_count(&self) -> usize {
         self.ids.len()
+    }
+
+    /// Strings filed in the deletion index.
+    pub fn deletion_count(&self) -> usize {
+        self.deletions.len()
     }
 
     /// Bytes held (approximately).
@@ -262,12 +396,16 @@ impl TokenIndex {
             .sum();
         let postings: usize = self.postings.iter().map(|p| 24 + p.len() * 4).sum();
         let surfaces: usize = self.surfaces.iter().map(|(s, _)| 28 + s.len()).sum();
-        entries + postings + surfaces * 2 + self.by_len.iter().map(|b| b.len() * 4).sum::<usize>()
+        entries
+            + postings
+            + surfaces * 2
+            + self.by_len.iter().map(|b| b.len() * 4).sum::<usize>()
+            + self.deletions.len() * 12
     }
 
     /// The tokens a query word matches: its canonical form exactly; when it is the word being typed
     /// (`prefix`), every spelling it begins; and when that finds nothing, spellings within the typos
-    /// its length allows ([`text::typos_allowed`]).
+    /// its length allows ([`text::typos_allowed`]), found as [`TokenIndex::fuzzy`] says.
     pub fn matches(&self, word: &str, prefix: bool) -> Matches {
         let mut found: HashMap<u32, f64> = HashMap::new();
         fn add(found: &mut HashMap<u32, f64>, id: u32, w: f64) {
@@ -294,15 +432,25 @@ impl TokenIndex {
         if found.is_empty() {
             let max = text::typos_allowed(word.len());
             if max > 0 {
-                let lo = word.len().saturating_sub(max);
-                let hi = (word.len() + max).min(self.by_len.len().saturating_sub(1));
-                for len in lo..=hi {
-                    for &i in &self.by_len[len] {
-                        let (s, id) = &self.surfaces[i as usize];
-                        if let Some(d) =
-                            text::edit_distance_within(word.as_bytes(), s.as_bytes(), max)
-                        {
-                            add(&mut found, *id, 0.8 - 0.15 * d as f64);
+                let mut typo = |i: u32| {
+                    let (s, id) = &self.surfaces[i as usize];
+                    if let Some(d) = text::edit_distance_within(word.as_bytes(), s.as_bytes(), max)
+                    {
+                        add(&mut found, *id, 0.8 - 0.15 * d as f64);
+                    }
+                };
+                match self.fuzzy {
+                    Fuzzy::Index => {
+                        let mut candidates = Vec::new();
+                        self.deletions
+                            .candidates(word.as_bytes(), max, &mut candidates);
+                        candidates.into_iter().for_each(&mut typo);
+                    }
+                    Fuzzy::Scan => {
+                        let lo = word.len().saturating_sub(max);
+                        let hi = (word.len() + max).min(self.by_len.len().saturating_sub(1));
+                        for len in lo..=hi {
+                            self.by_len[len].iter().copied().for_each(&mut typo);
                         }
                     }
                 }

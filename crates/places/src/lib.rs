@@ -193,6 +193,8 @@ pub struct PlacesStats {
     pub entries: usize,
     /// Distinct tokens of the index.
     pub tokens: usize,
+    /// Strings filed in the typo (deletion) index.
+    pub deletions: usize,
     /// The road graph.
     pub graph: graph::GraphStats,
     /// Approximate bytes held.
@@ -549,6 +551,7 @@ impl Places {
             addresses: self.addresses.len(),
             entries: self.index.entries.len(),
             tokens: self.index.token_count(),
+            deletions: self.index.deletion_count(),
             graph: self.graph.stats(),
             heap_bytes: self.graph.heap_bytes()
                 + self.index.heap_bytes()

@@ -251,3 +251,76 @@ fn the_citys_lots_where_demo_trips_start_and_end_are_on_land() {
         .collect();
     assert!(wet.is_empty(), "{wet:?}");
 }
+
+/// `word` with `edits` random typos: a deletion, an insertion, a substitution or a swap of neighbours.
+fn misspell(word: &str, edits: usize, rng: &mut impl rand::Rng) -> String {
+    let mut b = word.as_bytes().to_vec();
+    for _ in 0..edits {
+        let i = rng.random_range(0..b.len());
+        let letter = b"abcdefghijklmnopqrstuvwxyz"[rng.random_range(0..26)];
+        match rng.random_range(0..4) {
+            0 if b.len() > 1 => {
+                b.remove(i);
+            }
+            1 => b.insert(i, letter),
+            2 if i + 1 < b.len() => b.swap(i, i + 1),
+            _ => b[i] = letter,
+        }
+    }
+    String::from_utf8(b).unwrap_or_else(|_| word.to_owned())
+}
+
+#[test]
+fn the_typo_index_finds_what_a_scan_of_every_spelling_finds() {
+    use rand::{Rng, SeedableRng};
+    let indexed = places();
+    let mut scan = Places::parse().expect("embedded data parses");
+    scan.index.fuzzy = index::Fuzzy::Scan;
+    let names: Vec<&str> = indexed.names().map(|(label, _)| label).collect();
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(10);
+    let (mut queries, mut by_typo, mut found) = (0, 0, 0);
+    while queries < 300 {
+        let words = text::words(names[rng.random_range(0..names.len())]);
+        let long: Vec<usize> = (0..words.len())
+            .filter(|&k| words[k].len() >= 4 && words[k].is_ascii())
+            .collect();
+        if long.is_empty() {
+            continue;
+        }
+        let k = long[rng.random_range(0..long.len())];
+        let typo = misspell(&words[k], rng.random_range(1..=2), &mut rng);
+        // The word's own matches: the same spellings with the same weights.
+        for prefix in [false, true] {
+            assert_eq!(
+                indexed.index.matches(&typo, prefix),
+                scan.index.matches(&typo, prefix),
+                "{typo:?} (prefix: {prefix})"
+            );
+        }
+        let mut query: Vec<String> = words.clone();
+        query[k] = typo.clone();
+        // Half of the time the query stops inside the misspelt word, as while typing.
+        if rng.random_bool(0.5) {
+            query.truncate(k + 1);
+            let cut = rng.random_range(typo.len().min(4)..=typo.len());
+            query[k] = typo[..cut].to_owned();
+        }
+        let query = query.join(" ");
+        let (a, b) = (
+            indexed.search(&query, None, 8),
+            scan.search(&query, None, 8),
+        );
+        assert_eq!(a.first(), b.first(), "{query:?}");
+        assert_eq!(a, b, "{query:?}");
+        queries += 1;
+        let matched = indexed.index.matches(&typo, false);
+        if !matched.is_empty() && matched.iter().all(|&(_, w)| w < 1.0) {
+            by_typo += 1;
+            found += usize::from(!a.is_empty());
+        }
+    }
+    println!("{queries} queries, {by_typo} with the typo matched by typo, {found} of them found");
+    // Most generated typos are matched through the typo path, not as another real word.
+    assert!(by_typo >= 150, "{by_typo} of {queries}");
+    assert!(found >= 150, "{found} of {queries}");
+}

@@ -32,6 +32,7 @@ mod messages;
 mod payments;
 mod ratings;
 mod rides;
+mod saved_places;
 mod tickets;
 mod users;
 
@@ -42,6 +43,7 @@ pub use ledger::StatementLine;
 pub use messages::Sent;
 pub use payments::{Tip, TipOutcome, WalletChange, WalletOutcome};
 pub use rides::{Created, RideChange};
+pub use saved_places::PutPlace;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};

@@ -185,6 +185,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     migrating_again_changes_nothing,
+    saved_places_round_trip_per_user_and_concurrent_saves_keep_the_limit,
     an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance,
     users_round_trip_and_a_taken_email_is_refused,
     sessions_last_until_they_expire_and_end_when_deleted,
@@ -565,6 +566,78 @@ async fn sessions_last_until_they_expire_and_end_when_deleted(store: Store) -> T
     store.delete_session("bbbb").await?;
     assert_eq!(store.session_user("bbbb", at(1_000)).await?, None);
     store.delete_session("bbbb").await?;
+    Ok(())
+}
+
+async fn saved_places_round_trip_per_user_and_concurrent_saves_keep_the_limit(
+    store: Store,
+) -> TestResult {
+    use doorstep_domain::saved_place::{PlaceLabel, SavedPlace};
+    use doorstep_store::PutPlace;
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    let bob = new_user(&store, Role::Driver, "bob").await?;
+    let saved =
+        |label: &str, ms: i64| -> Result<SavedPlace, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(SavedPlace {
+                label: PlaceLabel::parse(label)?,
+                point: place(40.7580, -73.9855)?,
+                name: "Flat".to_owned(),
+                address: "1 Union Sq W".to_owned(),
+                updated_at: at(ms),
+            })
+        };
+    assert_eq!(
+        store.put_saved_place(ann.id, &saved("Gym", 0)?, 2).await?,
+        PutPlace::Created
+    );
+    assert_eq!(
+        store.put_saved_place(ann.id, &saved("HOME", 1)?, 2).await?,
+        PutPlace::Created
+    );
+    let mut moved = saved("gym", 2)?;
+    moved.point = place(40.7359, -73.9911)?;
+    assert_eq!(
+        store.put_saved_place(ann.id, &moved, 2).await?,
+        PutPlace::Replaced
+    );
+    let ann_places = store.saved_places(ann.id).await?;
+    assert_eq!(ann_places.len(), 2);
+    assert_eq!(ann_places[0], saved("home", 1)?);
+    assert_eq!(ann_places[1], moved, "the label's new spelling and point");
+    assert!(store.saved_places(bob.id).await?.is_empty());
+    assert!(!store.delete_saved_place(bob.id, "gym").await?);
+    // Ten concurrent new labels with room for one more of ann's own (home does not count).
+    let saves: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            let place = saved(&format!("race {i}"), 10 + i);
+            tokio::spawn(async move {
+                store
+                    .put_saved_place(ann.id, &place?, 2)
+                    .await
+                    .map_err(Into::into)
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for save in saves {
+        let outcome: Result<PutPlace, Box<dyn std::error::Error + Send + Sync>> = save.await?;
+        outcomes.push(outcome?);
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == PutPlace::Created).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == PutPlace::Full).count(),
+        9,
+        "{outcomes:?}"
+    );
+    assert_eq!(store.saved_places(ann.id).await?.len(), 3);
+    assert!(store.delete_saved_place(ann.id, "gym").await?);
+    assert!(!store.delete_saved_place(ann.id, "gym").await?);
+    assert_eq!(store.saved_places(ann.id).await?.len(), 2);
     Ok(())
 }
 

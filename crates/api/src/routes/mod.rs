@@ -10,3 +10,4 @@ pub mod ops;
 pub mod payments;
 pub mod places;
 pub mod rides;
+pub mod saved_places;

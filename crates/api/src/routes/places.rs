@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiQuery, Caller};
 use axum::Json;
 use axum::extract::State;
+use doorstep_domain::saved_place::PLACE_LABEL;
 use doorstep_geo::LatLng;
 use doorstep_places::{Kind, PlaceError, Places, Precision};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub enum PlaceKind {
     Street,
     /// A neighbourhood.
     Neighborhood,
+    /// One of the caller's saved places (`/v1/me/places`): its label is the saved label.
+    Saved,
 }
 
 impl From<Kind> for PlaceKind {
@@ -157,12 +160,15 @@ pub struct SearchResponse {
 /// "Empire State Building"), intersections ("W 52 St & 11 Ave", "5th Ave and 42nd St"), streets and
 /// neighbourhoods of Manhattan, tolerant of abbreviations, case and typos. The last word counts as a
 /// prefix unless the text ends with a space. House numbers outside the address points (about 40.701–40.759 N)
-/// are interpolated or computed by the Manhattan address arithmetic, and say so in `precision`.
+/// are interpolated or computed by the Manhattan address arithmetic, and say so in `precision`. The
+/// caller's saved places whose label the text begins ("h", "home" for `home`) come first, of kind
+/// `saved`, with the saved label as `label` and the saved name and address as `address`.
 #[utoipa::path(get, path = "/v1/places/search", operation_id = "search_places", tag = "places", params(SearchQuery),
     responses((status = 200, body = SearchResponse),
         (status = 422, description = "empty_query, query_too_long, invalid_limit, invalid_coordinates")))]
 pub async fn search(
-    _caller: Caller,
+    State(state): State<ApiState>,
+    Caller(user): Caller,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     if q.q.trim().is_empty() {
@@ -201,19 +207,51 @@ pub async fn search(
             ));
         }
     };
-    let results = Places::manhattan()
-        .search(&q.q, near, limit)
-        .into_iter()
-        .map(|h| PlaceResult {
-            label: h.label,
-            address: h.address,
-            kind: h.kind.into(),
-            lat: h.lat,
-            lng: h.lng,
-            precision: h.precision.into(),
-            precision_m: h.precision_m,
+    // The caller's saved places first. Only a text as short as a label can begin one; and search keeps
+    // working on the offline data if the store cannot answer.
+    let saved = if q.q.trim().chars().count() <= PLACE_LABEL.max_chars {
+        state.app.saved_places(&user).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "saved places unavailable to place search");
+            Vec::new()
         })
+    } else {
+        Vec::new()
+    };
+    let mut results: Vec<PlaceResult> = saved
+        .into_iter()
+        .filter(|p| p.label.answers(&q.q))
+        .map(|p| PlaceResult {
+            label: p.label.as_str().to_owned(),
+            address: [p.name.as_str(), p.address.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            kind: PlaceKind::Saved,
+            lat: p.point.lat(),
+            lng: p.point.lng(),
+            precision: PlacePrecision::Exact,
+            precision_m: 0.0,
+        })
+        .take(limit)
         .collect();
+    let rest = limit - results.len();
+    if rest > 0 {
+        results.extend(
+            Places::manhattan()
+                .search(&q.q, near, rest)
+                .into_iter()
+                .map(|h| PlaceResult {
+                    label: h.label,
+                    address: h.address,
+                    kind: h.kind.into(),
+                    lat: h.lat,
+                    lng: h.lng,
+                    precision: h.precision.into(),
+                    precision_m: h.precision_m,
+                }),
+        );
+    }
     Ok(Json(SearchResponse { results }))
 }
 
