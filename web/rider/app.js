@@ -6,15 +6,28 @@ import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName } from '/shared/map.js';
 import { routeLine, clearRoute } from '/shared/route.js';
 import { addressCombobox, hasPlaceSearch, reversePlace, reverseErrorText } from '/shared/places.js';
-import { t } from '/shared/i18n.js';
 import * as fmt from '/shared/format.js';
 import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 import { riderAlert, askPermission } from '/shared/alerts.js';
 import { Chat, driverCardHtml, supplyHtml, noDriverReasonText } from '/shared/contact.js';
 import { t, addMessages } from '/shared/i18n.js';
 import moneyMessages from '/shared/messages/money.js';
+import riderMessages from '/shared/messages/rider.js';
 
-addMessages(moneyMessages);
+addMessages(moneyMessages, riderMessages);
+
+// The static page's texts (kept in English in index.html): translated here, once.
+document.title = t('rider.page_title');
+for (const el of $$('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+for (const el of $$('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+
+/** A message with markup in its placeholders: `slots` maps a placeholder's name to an `html` fragment;
+ *  the rest of the text is escaped. */
+function tHtml(key, params, slots) {
+  return t(key, params)
+    .split(/\{(\w+)\}/)
+    .map((part, i) => (i % 2 ? (slots[part] ?? `{${part}}`) : part));
+}
 
 const api = new Api('rider');
 const chat = new Chat(api, 'rider');
@@ -68,7 +81,7 @@ function showMap(on, tall = false) {
   mapEl.classList.toggle('tall', tall);
   if (on && !map) {
     map = new CityMap(mapEl, {
-      label: 'Map of Manhattan. Tap to choose a place.',
+      label: t('rider.map_label'),
       onTap: (p) => {
         if (st.screen === 'plan') pickPoint(st.setting, p);
       },
@@ -111,7 +124,7 @@ function showAuth() {
   setNav(null);
   showMap(false);
   authScreen(panel, api, {
-    title: 'Doorstep — ride',
+    title: t('rider.auth_title'),
     signupRole: 'rider',
     expectRole: 'rider',
     onDone: () => start(),
@@ -120,7 +133,7 @@ function showAuth() {
 
 async function start() {
   setNav('home');
-  render(panel, html`<p class="loading">Loading your account…</p>`);
+  render(panel, html`<p class="loading">${t('rider.loading_account')}</p>`);
   try {
     await api.get('/v1/me');
     stream = new EventStream(() => api.token, { onMessage, onResume: refreshRide });
@@ -138,8 +151,8 @@ async function start() {
     if (e.status === 401) return;
     render(
       panel,
-      html`<div class="card"><h1>Something went wrong</h1><p class="error" role="alert">${errorText(e)}</p>
-        <button class="primary" id="retry">Try again</button></div>`,
+      html`<div class="card"><h1>${t('rider.error_title')}</h1><p class="error" role="alert">${errorText(e)}</p>
+        <button class="primary" id="retry">${t('rider.retry')}</button></div>`,
     );
     $('#retry').addEventListener('click', start);
   }
@@ -153,15 +166,15 @@ function home() {
   const name = (api.session && api.session.name) || '';
   render(
     panel,
-    html`<h1>Hi${name ? `, ${name}` : ''}</h1>
-      <p class="muted">What do you need today?</p>
+    html`<h1>${name ? t('rider.hi_name', { name }) : t('rider.hi')}</h1>
+      <p class="muted">${t('rider.home_question')}</p>
       <div class="services" role="list">
         <div role="listitem"><button class="service available" id="svc-ride">
-          <strong>Ride</strong><span>A car to your door, anywhere in Manhattan</span></button></div>
+          <strong>${t('rider.svc_ride')}</strong><span>${t('rider.svc_ride_desc')}</span></button></div>
         <div role="listitem"><button class="service" disabled aria-describedby="soon-food">
-          <strong>Food</strong><span id="soon-food">Coming soon</span></button></div>
+          <strong>${t('rider.svc_food')}</strong><span id="soon-food">${t('rider.coming_soon')}</span></button></div>
         <div role="listitem"><button class="service" disabled aria-describedby="soon-home">
-          <strong>Home services</strong><span id="soon-home">Coming soon</span></button></div>
+          <strong>${t('rider.svc_home')}</strong><span id="soon-home">${t('rider.coming_soon')}</span></button></div>
       </div>
       <p><button class="link" id="home-payment">${t('money.managePayment')}</button></p>`,
   );
@@ -182,7 +195,7 @@ function setPlace(which, p, label) {
   st[which] = { lat: p.lat, lng: p.lng, label: label || t('places.near', { name: placeLabel(p) }) };
   st.quote = null;
   if (map) {
-    map.setMarker(which, { ...p, kind: which, label: `${which === 'pickup' ? 'Pickup' : 'Drop-off'}: ${st[which].label}` });
+    map.setMarker(which, { ...p, kind: which, label: t(which === 'pickup' ? 'rider.marker_pickup' : 'rider.marker_dropoff', { label: st[which].label }) });
   }
   if (which === 'pickup' && !st.dropoff) st.setting = 'dropoff';
   if (st.screen === 'plan') updatePlan(which);
@@ -231,20 +244,20 @@ function plan() {
   const placeholder = st.search ? t('places.search_placeholder') : t('places.search_zone_placeholder');
   render(
     panel,
-    html`<h1>Where to?</h1>
+    html`<h1>${t('rider.plan_title')}</h1>
       <fieldset class="seg" aria-describedby="tap-hint">
-        <legend class="visually-hidden">Tapping the map sets</legend>
-        <label><input type="radio" name="setting" value="pickup" ${st.setting === 'pickup' ? 'checked' : ''}><span>Set pickup</span></label>
-        <label><input type="radio" name="setting" value="dropoff" ${st.setting === 'dropoff' ? 'checked' : ''}><span>Set drop-off</span></label>
+        <legend class="visually-hidden">${t('rider.tap_sets')}</legend>
+        <label><input type="radio" name="setting" value="pickup" ${st.setting === 'pickup' ? 'checked' : ''}><span>${t('rider.set_pickup')}</span></label>
+        <label><input type="radio" name="setting" value="dropoff" ${st.setting === 'dropoff' ? 'checked' : ''}><span>${t('rider.set_dropoff')}</span></label>
       </fieldset>
       <p class="hint" id="tap-hint">${st.search ? t('places.tap_hint') : t('places.tap_hint_zones')}</p>
-      <div class="field-row"><label for="pickup-search">Pickup</label>
+      <div class="field-row"><label for="pickup-search">${t('rider.pickup')}</label>
         <button type="button" class="link" id="locate">${t('places.use_my_location')}</button></div>
       <div class="ac"><input id="pickup-search" placeholder="${placeholder}" value="${st.pickup ? st.pickup.label : ''}"></div>
-      <label for="dropoff-search">Drop-off</label>
+      <label for="dropoff-search">${t('rider.dropoff')}</label>
       <div class="ac"><input id="dropoff-search" placeholder="${placeholder}" value="${st.dropoff ? st.dropoff.label : ''}"></div>
       <p class="error" role="alert" id="plan-error"></p>
-      <div class="actionbar"><button class="primary" id="get-quote" ${st.pickup && st.dropoff ? '' : 'disabled'}>See price</button></div>`,
+      <div class="actionbar"><button class="primary" id="get-quote" ${st.pickup && st.dropoff ? '' : 'disabled'}>${t('rider.see_price')}</button></div>`,
   );
   for (const r of $$('input[name=setting]', panel)) r.addEventListener('change', () => (st.setting = r.value));
   for (const which of ['pickup', 'dropoff']) {
@@ -252,7 +265,7 @@ function plan() {
     input.combobox = addressCombobox(input, {
       api,
       zones,
-      label: which === 'pickup' ? 'Pickup' : 'Drop-off',
+      label: t(which === 'pickup' ? 'rider.pickup' : 'rider.dropoff'),
       near: () => st.pickup || (map && map.view ? map.unproject(map.view.x + map.view.w / 2, map.view.y + map.view.h / 2) : null),
       onError: (e, text) => {
         const el = $('#plan-error');
@@ -305,7 +318,7 @@ function plan() {
 function breakdownTable(lines, total, caption) {
   return html`<table class="lines"><caption class="visually-hidden">${caption}</caption>
     <tbody>${lines.map((l) => html`<tr><td>${fmt.lineKind(l.kind)}</td><td>${fmt.money(l.amount)}</td></tr>`)}
-    <tr class="total"><td>Total</td><td>${fmt.money(total)}</td></tr></tbody></table>`;
+    <tr class="total"><td>${t('rider.total')}</td><td>${fmt.money(total)}</td></tr></tbody></table>`;
 }
 
 let quoteTimer = null;
@@ -317,13 +330,13 @@ function quoteScreen() {
   const surge = q.surge_multiplier > 1.0001;
   render(
     panel,
-    html`<h1>Your price</h1>
+    html`<h1>${t('rider.quote_title')}</h1>
       <p class="muted">${st.pickup.label} → ${st.dropoff.label}</p>
       <p><span class="big" id="quote-fare">${fmt.money(q.fare)}</span>
-        ${surge ? html` <span class="badge warn" id="surge">Surge ×${q.surge_multiplier.toFixed(2)} — busy area</span>` : html` <span class="badge ok">No surge</span>`}</p>
-      <p class="muted">${fmt.distance(q.distance_m)} · about ${fmt.duration(q.duration_s)}</p>
+        ${surge ? html` <span class="badge warn" id="surge">${t('rider.surge_badge', { multiplier: q.surge_multiplier.toFixed(2) })}</span>` : html` <span class="badge ok">${t('rider.no_surge')}</span>`}</p>
+      <p class="muted">${t('rider.trip_summary', { distance: fmt.distance(q.distance_m), duration: fmt.duration(q.duration_s) })}</p>
       ${q.surge_reason ? html`<p class="muted" id="surge-reason">${t('money.surgeReason', q.surge_reason)}</p>` : ''}
-      ${breakdownTable(q.breakdown, q.fare, 'Price breakdown')}
+      ${breakdownTable(q.breakdown, q.fare, t('rider.price_breakdown'))}
       ${supplyHtml(q)}
       ${st.methods
         ? html`<div class="row pay"><label for="pay-method">${t('money.payWith')}</label>
@@ -332,14 +345,14 @@ function quoteScreen() {
         : ''}
       <p class="hint" id="quote-expiry" aria-live="off"></p>
       <p class="error" role="alert" id="quote-error"></p>
-      <div class="row actionbar"><button class="secondary" id="change">Change</button>
-      <button class="primary" id="request">Request ride</button></div>`,
+      <div class="row actionbar"><button class="secondary" id="change">${t('rider.change')}</button>
+      <button class="primary" id="request">${t('rider.request')}</button></div>`,
   );
   const tick = () => {
     const left = (Date.parse(q.expires_at) - Date.now()) / 1000;
     const el = $('#quote-expiry');
     if (!el) return clearInterval(quoteTimer);
-    el.textContent = left > 0 ? `Price held for ${fmt.countdown(left)}` : 'This price has expired; requesting will ask for a new one.';
+    el.textContent = left > 0 ? t('rider.price_held', { time: fmt.countdown(left) }) : t('rider.price_expired');
   };
   clearInterval(quoteTimer);
   quoteTimer = setInterval(tick, 1000);
@@ -436,10 +449,10 @@ function onMessage(m) {
 function drawRideMap() {
   const r = st.ride;
   if (!map || !r) return;
-  map.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: 'Pickup' });
-  map.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: 'Drop-off' });
+  map.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: t('rider.pickup') });
+  map.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: t('rider.dropoff') });
   if (st.driverPos && ['driver_assigned', 'driver_arrived', 'in_progress'].includes(r.state)) {
-    map.setMarker('driver', { ...st.driverPos, kind: 'car', label: 'Your driver' });
+    map.setMarker('driver', { ...st.driverPos, kind: 'car', label: t('rider.your_driver') });
   } else map.removeMarker('driver');
   // The route along the streets: the driver's way to the pickup, then the trip to the drop-off.
   if (['driver_assigned', 'driver_arrived'].includes(r.state) && st.driverPos) {
@@ -460,13 +473,7 @@ function etaLeft() {
   return st.eta.s - (Date.now() - st.eta.at) / 1000;
 }
 
-const STEPS = [
-  ['requested', 'Requested'],
-  ['driver_assigned', 'Driver coming'],
-  ['driver_arrived', 'Arrived'],
-  ['in_progress', 'On trip'],
-  ['completed', 'Done'],
-];
+const STEPS = ['requested', 'driver_assigned', 'driver_arrived', 'in_progress', 'completed'];
 
 let rideTimer = null;
 function rideScreen() {
@@ -480,44 +487,46 @@ function rideScreen() {
     st.fitted = r.ride_id + r.state;
     map.fitPoints([r.pickup, r.state === 'in_progress' ? r.dropoff : r.pickup, st.driverPos].filter(Boolean), 150);
   }
-  const idx = STEPS.findIndex(([s]) => s === r.state);
+  const idx = STEPS.indexOf(r.state);
   const ended = ['cancelled', 'no_driver_available'].includes(r.state);
-  const steps = html`<ol class="steps" aria-label="Trip progress">${STEPS.map(
-    ([s, label], i) => html`<li class="${i < idx ? 'done' : ''}" ${i === idx ? html`aria-current="step"` : ''}>${label}</li>`,
+  const steps = html`<ol class="steps" aria-label="${t('rider.trip_progress')}">${STEPS.map(
+    (s, i) => html`<li class="${i < idx ? 'done' : ''}" ${i === idx ? html`aria-current="step"` : ''}>${t(`rider.step.${s}`)}</li>`,
   )}</ol>`;
   let body;
   if (ended) {
     body = html`<p>${r.state === 'cancelled'
-      ? html`This ride was cancelled${r.cancel_fee ? html` with a fee of <strong>${fmt.money(r.cancel_fee)}</strong>` : ' at no charge'}.`
+      ? r.cancel_fee
+        ? tHtml('rider.cancelled_fee', {}, { fee: html`<strong>${fmt.money(r.cancel_fee)}</strong>` })
+        : t('rider.cancelled_free')
       : html`<span id="no-driver-reason" data-reason="${r.no_driver_reason || ''}">${noDriverReasonText(r.no_driver_reason)}</span>`}</p>
-      <button class="primary" id="again">Plan another ride</button>`;
+      <button class="primary" id="again">${t('rider.plan_another')}</button>`;
   } else {
     body = html`
       ${r.state === 'requested' && st.driverDropped === r.ride_id
-        ? html`<div class="notice warn" role="alert" id="driver-dropped">Your driver cancelled. We are finding you another driver, at no cost to you.</div>`
+        ? html`<div class="notice warn" role="alert" id="driver-dropped">${t('rider.driver_dropped')}</div>`
         : ''}
-      ${r.state === 'requested' ? html`<p class="loading">Finding the nearest driver…</p>` : ''}
+      ${r.state === 'requested' ? html`<p class="loading">${t('rider.finding')}</p>` : ''}
       ${r.state === 'driver_assigned'
-        ? html`<p>Your driver arrives in <strong class="countdown" id="eta" aria-live="off">${fmt.duration(etaLeft())}</strong></p>`
+        ? html`<p>${tHtml('rider.arrives_in', {}, { eta: html`<strong class="countdown" id="eta" aria-live="off">${fmt.duration(etaLeft())}</strong>` })}</p>`
         : ''}
-      ${r.state === 'driver_arrived' ? html`<p><strong>Your driver is at the pickup.</strong></p>` : ''}
-      ${r.state === 'in_progress' ? html`<p>On the way to the drop-off. Enjoy the ride.</p>` : ''}
+      ${r.state === 'driver_arrived' ? html`<p><strong>${t('rider.at_pickup')}</strong></p>` : ''}
+      ${r.state === 'in_progress' ? html`<p>${t('rider.on_the_way')}</p>` : ''}
       ${driverCardHtml(r.driver)}
       ${chat.html(r)}
       ${r.pin && r.state !== 'in_progress'
-        ? html`<div class="card" aria-labelledby="pin-label"><p class="muted" id="pin-label">Tell your driver this PIN to start the trip</p>
+        ? html`<div class="card" aria-labelledby="pin-label"><p class="muted" id="pin-label">${t('rider.pin_label')}</p>
           <p class="pin" id="pin" aria-labelledby="pin-label" data-locked="${r.pin_locked ? 'true' : 'false'}">${r.pin}</p>
           <div id="pin-alert" class="notice ${r.pin_locked ? 'bad' : 'warn'}" role="alert" aria-live="assertive">${pinAlert(r)}</div>
           <p role="status" id="pin-done"></p>
           <p class="error" role="alert" id="pin-error"></p>
-          <button class="${r.pin_locked ? 'primary' : 'secondary'}" id="new-pin" style="width:100%" aria-describedby="new-pin-hint">New PIN</button>
-          <p class="hint" id="new-pin-hint">Replaces this PIN${r.pin_locked ? ' and unlocks it' : ''}. Only tell it to your driver at the car.</p></div>`
+          <button class="${r.pin_locked ? 'primary' : 'secondary'}" id="new-pin" style="width:100%" aria-describedby="new-pin-hint">${t('rider.new_pin')}</button>
+          <p class="hint" id="new-pin-hint">${t(r.pin_locked ? 'rider.new_pin_hint_locked' : 'rider.new_pin_hint')}</p></div>`
         : ''}
-      <dl class="kv"><dt>Quoted fare</dt><dd>${fmt.money(r.fare)}</dd>
-        ${r.surge_multiplier > 1.0001 ? html`<dt>Surge</dt><dd>×${r.surge_multiplier.toFixed(2)}</dd>` : ''}
-        <dt>Requested</dt><dd>${fmt.shortTime(r.requested_at)}</dd></dl>
+      <dl class="kv"><dt>${t('rider.quoted_fare')}</dt><dd>${fmt.money(r.fare)}</dd>
+        ${r.surge_multiplier > 1.0001 ? html`<dt>${t('rider.surge')}</dt><dd>×${r.surge_multiplier.toFixed(2)}</dd>` : ''}
+        <dt>${t('rider.requested_at')}</dt><dd>${fmt.shortTime(r.requested_at)}</dd></dl>
       <p class="error" role="alert" id="ride-error"></p>
-      ${r.state !== 'in_progress' ? html`<button class="secondary" id="cancel" style="width:100%">Cancel ride</button>` : ''}`;
+      ${r.state !== 'in_progress' ? html`<button class="secondary" id="cancel" style="width:100%">${t('rider.cancel_ride')}</button>` : ''}`;
   }
   render(
     panel,
@@ -548,12 +557,10 @@ function rideScreen() {
 /** What the rider is told about wrong PINs entered for their ride: nothing, the tries, or the lock. */
 function pinAlert(r) {
   const n = r.pin_failed_attempts || 0;
-  const times = `${n} time${n === 1 ? '' : 's'}`;
   if (r.pin_locked)
-    return html`<strong>A wrong PIN was entered ${times}, so this PIN is locked and the trip cannot start.</strong>
-      If you are at the car with your driver, get a new PIN and tell it to them.`;
-  if (n > 0)
-    return html`A wrong PIN was entered ${times} for this ride (${r.pin_attempts_left} ${r.pin_attempts_left === 1 ? 'try' : 'tries'} left before it locks). Only tell the PIN to your driver at the car.`;
+    return html`<strong>${t('rider.pin_locked', { count: n })}</strong>
+      ${t('rider.pin_locked_help')}`;
+  if (n > 0) return t('rider.pin_wrong', { count: n, left: r.pin_attempts_left });
   return '';
 }
 
@@ -561,7 +568,7 @@ async function reissuePin(button) {
   await busy(button, $('#pin-error'), async () => {
     st.ride = await api.post(`/v1/rides/${st.ride.ride_id}/pin`);
     rideScreen();
-    $('#pin-done').textContent = 'You have a new PIN. Tell it to your driver.';
+    $('#pin-done').textContent = t('rider.pin_renewed');
     $('#new-pin')?.focus();
   });
 }
@@ -574,12 +581,12 @@ async function cancelRide(button) {
     if (!fmt.OPEN_STATES.includes(fresh.state)) return go('ride');
     const fee = fresh.cancel_fee_now;
     const ok = await confirmDialog({
-      title: 'Cancel this ride?',
+      title: t('rider.cancel_title'),
       body: fee
-        ? html`<p>Your driver is already on the way: cancelling now costs <strong id="cancel-fee">${fmt.money(fee)}</strong>.</p>`
-        : html`<p id="cancel-fee">Cancelling now is free.</p>`,
-      confirm: fee ? `Cancel and pay ${fmt.money(fee)}` : 'Cancel ride',
-      cancel: 'Keep ride',
+        ? html`<p>${tHtml('rider.cancel_costs', {}, { fee: html`<strong id="cancel-fee">${fmt.money(fee)}</strong>` })}</p>`
+        : html`<p id="cancel-fee">${t('rider.cancel_free')}</p>`,
+      confirm: fee ? t('rider.cancel_pay', { fee: fmt.money(fee) }) : t('rider.cancel_ride'),
+      cancel: t('rider.keep_ride'),
       danger: true,
     });
     if (!ok) return;
@@ -703,27 +710,27 @@ function receipt() {
   const total = r.final_fare || r.fare;
   render(
     panel,
-    html`<h1 id="receipt-title">Receipt</h1>
+    html`<h1 id="receipt-title">${t('rider.receipt')}</h1>
       <div class="card">
         <p class="big" id="final-fare">${fmt.money(total)}</p>
         <p class="muted">${fmt.dateTime(r.started_at || r.requested_at)} · ${placeLabel(r.pickup)} → ${placeLabel(r.dropoff)}</p>
         ${receiptMoney(r)}
-        ${breakdownTable(lines, total, 'Fare breakdown')}
-        <dl class="kv"><dt>Picked up</dt><dd>${fmt.time(r.started_at)}</dd><dt>Dropped off</dt><dd>${fmt.time(r.ended_at)}</dd>
-          ${r.surge_multiplier > 1.0001 ? html`<dt>Surge</dt><dd>×${r.surge_multiplier.toFixed(2)}</dd>` : ''}</dl>
+        ${breakdownTable(lines, total, t('rider.fare_breakdown'))}
+        <dl class="kv"><dt>${t('rider.picked_up')}</dt><dd>${fmt.time(r.started_at)}</dd><dt>${t('rider.dropped_off')}</dt><dd>${fmt.time(r.ended_at)}</dd>
+          ${r.surge_multiplier > 1.0001 ? html`<dt>${t('rider.surge')}</dt><dd>×${r.surge_multiplier.toFixed(2)}</dd>` : ''}</dl>
       </div>
       ${tipForm(r)}
       <form class="card" id="rate-form">
-        <fieldset class="stars"><legend>Rate your driver</legend>
-          ${[1, 2, 3, 4, 5].map((n) => html`<label><input type="radio" name="stars" value="${n}" ${n === 5 ? 'checked' : ''} aria-label="${n} star${n > 1 ? 's' : ''}"><span aria-hidden="true">★</span></label>`)}
+        <fieldset class="stars"><legend>${t('rider.rate_title')}</legend>
+          ${[1, 2, 3, 4, 5].map((n) => html`<label><input type="radio" name="stars" value="${n}" ${n === 5 ? 'checked' : ''} aria-label="${t('rider.stars', { n })}"><span aria-hidden="true">★</span></label>`)}
         </fieldset>
-        <label for="rate-comment">Comment (optional)</label>
+        <label for="rate-comment">${t('rider.comment')}</label>
         <textarea id="rate-comment" name="comment" maxlength="500"></textarea>
         <p class="error" role="alert" id="rate-error"></p>
         <p role="status" id="rate-done"></p>
-        <button class="primary" id="rate-submit">Send rating</button>
+        <button class="primary" id="rate-submit">${t('rider.send_rating')}</button>
       </form>
-      <button class="secondary" id="done" style="width:100%">Done</button>`,
+      <button class="secondary" id="done" style="width:100%">${t('rider.done')}</button>`,
   );
   bindTip(r);
   const form = $('#rate-form');
@@ -738,7 +745,7 @@ function receipt() {
     const f = new FormData(form);
     busy($('#rate-submit'), $('#rate-error'), async () => {
       await api.post(`/v1/rides/${r.ride_id}/rating`, { stars: Number(f.get('stars')), comment: String(f.get('comment') || '') });
-      $('#rate-done').textContent = 'Thanks for your rating!';
+      $('#rate-done').textContent = t('rider.rated');
       $('#rate-submit').hidden = true;
     });
   });
@@ -814,14 +821,14 @@ async function paymentScreen() {
 async function history() {
   setNav('history');
   showMap(false);
-  render(panel, html`<h1>Your rides</h1><p class="loading">Loading rides…</p>`);
+  render(panel, html`<h1>${t('rider.history_title')}</h1><p class="loading">${t('rider.loading_rides')}</p>`);
   try {
     const { rides } = await api.get('/v1/rides');
     if (st.screen !== 'history') return;
     render(
       panel,
-      html`<h1>Your rides</h1>
-        ${rides.length === 0 ? html`<p class="muted">No rides yet.</p>` : ''}
+      html`<h1>${t('rider.history_title')}</h1>
+        ${rides.length === 0 ? html`<p class="muted">${t('rider.no_rides')}</p>` : ''}
         <ul class="history">${rides.map(
           (r) => html`<li><button data-ride="${r.ride_id}">
             <span><strong>${placeLabel(r.pickup)} → ${placeLabel(r.dropoff)}</strong><br>
@@ -836,7 +843,7 @@ async function history() {
         go(st.ride.state === 'completed' ? 'receipt' : 'ride');
       });
   } catch (e) {
-    render(panel, html`<h1>Your rides</h1><p class="error" role="alert">${errorText(e)}</p>`);
+    render(panel, html`<h1>${t('rider.history_title')}</h1><p class="error" role="alert">${errorText(e)}</p>`);
   }
 }
 
