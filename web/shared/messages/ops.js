@@ -244,8 +244,8 @@ export default {
     'ops.reason.all_drivers_declined': '所有司机均已拒绝',
 
     'ops.event.requested': '已叫车，报价 {fare}',
-    'ops.event.offered': '已派给司机 {driver}（{eta} 后到达上车点，需在 {until} 前答复）',
-    'ops.event.driver_assigned': '司机 {driver} 已接单，{eta} 后到达上车点',
+    'ops.event.offered': '已派给司机 {driver}（{eta}后到达上车点，需在 {until} 前答复）',
+    'ops.event.driver_assigned': '司机 {driver} 已接单，{eta}后到达上车点',
     'ops.event.driver_arrived': '司机已到达上车点',
     'ops.event.started': '行程已开始（PIN 已核对）',
     'ops.event.completed': '已完成，收费 {fare}',
