@@ -38,6 +38,7 @@ const SHARED = [
   '/shared/messages/money.js',
   '/shared/messages/console.js',
   '/shared/messages/rider.js',
+  '/shared/messages/ops.js',
   '/shared/base.css',
   '/assets/zones.wgs84.geojson',
 ];

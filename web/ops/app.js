@@ -9,9 +9,22 @@ import * as fmt from '/shared/format.js';
 import { html, render, $, $$, authScreen, focusHeading } from '/shared/ui.js';
 import { addMessages, t } from '/shared/i18n.js';
 import whocoming from '/shared/messages/whocoming.js';
+import opsMessages from '/shared/messages/ops.js';
 import { initConsole, loadNames, personLink, personName, peoplePage, personPage, auditPage, rideConsole } from './console.js';
 
-addMessages(whocoming);
+addMessages(whocoming, opsMessages);
+
+// The static page (index.html) in the reader's language: its English stays in the HTML for a browser
+// without JavaScript; elements marked `data-i18n` get the message's text, `data-i18n-label` its aria-label.
+document.title = t('ops.page_title');
+for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+
+/** `key`'s message, or `fallback` where the catalogue has none (a value the server added later). */
+function tOr(key, fallback, params) {
+  const text = t(key, params);
+  return text === key ? fallback : text;
+}
 
 const api = new Api('ops');
 const main = $('#main');
@@ -39,7 +52,7 @@ function showAuth() {
   $('#nav').hidden = true;
   liveEl = null;
   liveMap = null;
-  authScreen(main, api, { title: 'Operations console', expectRole: 'admin', onDone: () => start() });
+  authScreen(main, api, { title: t('ops.auth.title'), expectRole: 'admin', onDone: () => start() });
 }
 
 $('#logout').addEventListener('click', async () => {
@@ -67,7 +80,7 @@ function addConsoleTabs() {
 async function start() {
   $('#nav').hidden = false;
   addConsoleTabs();
-  render(main, html`<p class="loading">Loading the fleet…</p>`);
+  render(main, html`<p class="loading">${t('ops.loading_fleet')}</p>`);
   try {
     const me = await api.get('/v1/me');
     if (me.role !== 'admin') {
@@ -84,8 +97,8 @@ async function start() {
     route();
   } catch (e) {
     if (e.status === 401) return;
-    render(main, html`<div class="card"><h1>Something went wrong</h1><p class="error" role="alert">${errorText(e)}</p>
-      <button class="primary" id="retry" style="width:auto">Try again</button></div>`);
+    render(main, html`<div class="card"><h1>${t('ops.error.title')}</h1><p class="error" role="alert">${errorText(e)}</p>
+      <button class="primary" id="retry" style="width:auto">${t('ops.retry')}</button></div>`);
     $('#retry').addEventListener('click', start);
   }
 }
@@ -151,13 +164,13 @@ function onMessage(m) {
 function drawDriver(id, d) {
   if (!liveMap) return;
   if (!prefs.showDrivers || d.status === 'offline') return liveMap.removeMarker(`d:${id}`);
-  liveMap.setMarker(`d:${id}`, { lat: d.lat, lng: d.lng, kind: 'driver', status: d.status, label: `Driver …${fmt.shortId(id)}: ${d.status.replace('_', ' ')}` });
+  liveMap.setMarker(`d:${id}`, { lat: d.lat, lng: d.lng, kind: 'driver', status: d.status, label: t('ops.marker.driver', { id: fmt.shortId(id), status: tOr(`ops.driver_status.${d.status}`, d.status.replace('_', ' ')) }) });
 }
 
 function drawRide(r) {
   if (!liveMap) return;
   if (!prefs.showRides) return liveMap.removeMarker(`r:${r.ride_id}`);
-  liveMap.setMarker(`r:${r.ride_id}`, { ...r.pickup, kind: 'request', status: r.state, label: `Ride …${fmt.shortId(r.ride_id)}: ${fmt.rideState(r.state)}` });
+  liveMap.setMarker(`r:${r.ride_id}`, { ...r.pickup, kind: 'request', status: r.state, label: t('ops.marker.ride', { id: fmt.shortId(r.ride_id), state: fmt.rideState(r.state) }) });
 }
 
 function drawAllMarkers() {
@@ -175,21 +188,21 @@ async function refreshStats() {
     scheduleSideRender();
   } catch (e) {
     const el = $('#stats-error');
-    if (el) el.textContent = `KPIs could not be refreshed: ${errorText(e)}`;
+    if (el) el.textContent = t('ops.kpis_failed', { error: errorText(e) });
   }
 }
 
 // ---- heat layer
 
 const HEAT = {
-  demand: { label: 'Demand: requests in the last hour', get: (s) => s.requests_last_hour, hue: [194, 24, 91] },
-  open: { label: 'Open requests now', get: (s) => s.open_requests, hue: [230, 81, 0] },
-  supply: { label: 'Supply: available drivers', get: (s) => s.available_drivers, hue: [10, 122, 61] },
+  demand: { label: () => t('ops.heat.demand'), get: (s) => s.requests_last_hour, hue: [194, 24, 91] },
+  open: { label: () => t('ops.heat.open'), get: (s) => s.open_requests, hue: [230, 81, 0] },
+  supply: { label: () => t('ops.heat.supply'), get: (s) => s.available_drivers, hue: [10, 122, 61] },
 };
 
-function heatColour(hue, t) {
+function heatColour(hue, share) {
   const base = [238, 240, 234];
-  const c = base.map((b, i) => Math.round(b + (hue[i] - b) * Math.min(1, t) * 0.85));
+  const c = base.map((b, i) => Math.round(b + (hue[i] - b) * Math.min(1, share) * 0.85));
   return `rgb(${c.join(',')})`;
 }
 
@@ -208,11 +221,13 @@ function drawHeat() {
   });
   liveMap.setZoneTitle((id) => {
     const s = zoneStats.get(id);
-    return s ? `${s.name}: ${s.requests_last_hour} requests last hour, ${s.open_requests} open, ${s.available_drivers} available drivers` : '';
+    return s
+      ? t('ops.heat.zone_title', { name: s.name, requests: s.requests_last_hour, open: s.open_requests, available: s.available_drivers })
+      : '';
   });
   const legend = $('#heat-legend');
   if (legend)
-    legend.innerHTML = html`${h.label}: 0 <span class="heat-scale" style="background:linear-gradient(90deg, ${heatColour(h.hue, 0)}, ${heatColour(h.hue, 1)})"></span> ${max}`.toString();
+    legend.innerHTML = html`${t('ops.heat.legend', { label: h.label() })} <span class="heat-scale" style="background:linear-gradient(90deg, ${heatColour(h.hue, 0)}, ${heatColour(h.hue, 1)})"></span> ${max}`.toString();
 }
 
 // ---- routing
@@ -248,43 +263,43 @@ function livePage() {
   setNav('live');
   if (!liveEl) {
     liveEl = document.createElement('div');
-    liveEl.innerHTML = html`<h1 class="visually-hidden">Live operations</h1>
-      <ul class="kpis" id="kpis" aria-label="Key figures"></ul>
+    liveEl.innerHTML = html`<h1 class="visually-hidden">${t('ops.live.title')}</h1>
+      <ul class="kpis" id="kpis" aria-label="${t('ops.live.kpis')}"></ul>
       <p class="error" role="alert" id="stats-error"></p>
       <div class="live">
         <section aria-labelledby="map-title">
-          <h2 id="map-title">Live map</h2>
+          <h2 id="map-title">${t('ops.live.map')}</h2>
           <div class="layers">
-            <div><label for="heat">Zone heatmap</label>
-              <select id="heat"><option value="demand">Demand (last hour)</option><option value="open">Open requests</option>
-              <option value="supply">Supply (available drivers)</option><option value="off">Off</option></select></div>
-            <label class="check"><input type="checkbox" id="show-drivers" checked> Drivers</label>
-            <label class="check"><input type="checkbox" id="show-rides" checked> Open rides</label>
+            <div><label for="heat">${t('ops.live.heatmap')}</label>
+              <select id="heat"><option value="demand">${t('ops.live.heat_demand')}</option><option value="open">${t('ops.live.heat_open')}</option>
+              <option value="supply">${t('ops.live.heat_supply')}</option><option value="off">${t('ops.live.heat_off')}</option></select></div>
+            <label class="check"><input type="checkbox" id="show-drivers" checked> ${t('ops.live.show_drivers')}</label>
+            <label class="check"><input type="checkbox" id="show-rides" checked> ${t('ops.live.show_rides')}</label>
           </div>
           <div id="live-map" class="opsmap"></div>
-          <ul class="legend" aria-label="Map legend">
-            <li><span class="dot" style="background:#0a8f44"></span>Available</li>
-            <li><span class="dot" style="background:#d4a000"></span>Offered</li>
-            <li><span class="dot" style="background:#e65100"></span>To pickup</li>
-            <li><span class="dot" style="background:#1e4fd8"></span>On trip</li>
-            <li><span class="dot" style="background:#fff;border:2px solid #616161"></span>Stale (silent, not counted online)</li>
-            <li><span class="dot" style="background:#c2185b;border-radius:2px"></span>Waiting request</li>
-            <li><span class="dot" style="background:#e65100;border-radius:2px"></span>Assigned request</li>
-            <li><span class="dot" style="background:#5e35b1;border-radius:2px"></span>Ride on trip</li>
+          <ul class="legend" aria-label="${t('ops.live.map_legend')}">
+            <li><span class="dot" style="background:#0a8f44"></span>${t('ops.legend.available')}</li>
+            <li><span class="dot" style="background:#d4a000"></span>${t('ops.legend.offered')}</li>
+            <li><span class="dot" style="background:#e65100"></span>${t('ops.legend.to_pickup')}</li>
+            <li><span class="dot" style="background:#1e4fd8"></span>${t('ops.legend.on_trip')}</li>
+            <li><span class="dot" style="background:#fff;border:2px solid #616161"></span>${t('ops.legend.stale')}</li>
+            <li><span class="dot" style="background:#c2185b;border-radius:2px"></span>${t('ops.legend.waiting')}</li>
+            <li><span class="dot" style="background:#e65100;border-radius:2px"></span>${t('ops.legend.assigned')}</li>
+            <li><span class="dot" style="background:#5e35b1;border-radius:2px"></span>${t('ops.legend.ride_on_trip')}</li>
           </ul>
           <p class="hint" id="heat-legend"></p>
         </section>
         <div class="side">
-          <section class="card chart" aria-labelledby="c1"><h2 id="c1">Rides per 5 minutes (2 h)</h2><div id="chart-rides"></div>
-            <ul class="legend"><li><span class="dot" style="background:#c2185b"></span>Requested</li><li><span class="dot" style="background:#0a7a3d"></span>Completed</li><li><span class="dot" style="background:#8a5300"></span>Cancelled</li></ul></section>
-          <section class="card chart" aria-labelledby="c2"><h2 id="c2">Gross bookings per 5 minutes</h2><div id="chart-gross"></div></section>
+          <section class="card chart" aria-labelledby="c1"><h2 id="c1">${t('ops.chart.rides')}</h2><div id="chart-rides"></div>
+            <ul class="legend"><li><span class="dot" style="background:#c2185b"></span>${t('ops.chart.requested')}</li><li><span class="dot" style="background:#0a7a3d"></span>${t('ops.chart.completed')}</li><li><span class="dot" style="background:#8a5300"></span>${t('ops.chart.cancelled')}</li></ul></section>
+          <section class="card chart" aria-labelledby="c2"><h2 id="c2">${t('ops.chart.gross')}</h2><div id="chart-gross"></div></section>
           <section class="card" aria-labelledby="open-title"><h2 id="open-title">${t('console.open_list')} <span class="badge" id="open-count">0</span></h2>
             <ul class="open-list" id="open-list"></ul></section>
-          <section class="card" aria-labelledby="zones-title"><h2 id="zones-title">Busiest zones</h2><div id="zone-table"></div></section>
+          <section class="card" aria-labelledby="zones-title"><h2 id="zones-title">${t('ops.live.busiest')}</h2><div id="zone-table"></div></section>
         </div>
       </div>`.toString();
     liveMap = new CityMap($('#live-map', liveEl), {
-      label: 'Live map of Manhattan: drivers coloured by status and open ride requests',
+      label: t('ops.live.map_label'),
       onMarker: (id) => {
         if (id.startsWith('r:')) location.hash = `#/rides/${id.slice(2)}`;
       },
@@ -342,22 +357,22 @@ function renderSide() {
         [t('console.tile.revenue'), fmt.money(k.revenue_last_hour), 'kpi-revenue'],
       ]
     : [];
-  render($('#kpis', liveEl), k ? tiles.map(([label, v, id]) => html`<li class="kpi" id="${id}"><span class="v">${v}</span><span class="k">${label}</span></li>`) : html`<li class="loading">Loading KPIs…</li>`);
+  render($('#kpis', liveEl), k ? tiles.map(([label, v, id]) => html`<li class="kpi" id="${id}"><span class="v">${v}</span><span class="k">${label}</span></li>`) : html`<li class="loading">${t('ops.live.loading_kpis')}</li>`);
   if (k) {
-    render($('#chart-rides', liveEl), lineChart(k.series, ['requested', 'completed', 'cancelled'], 'Requested, completed and cancelled rides per 5 minutes over the last two hours'));
-    render($('#chart-gross', liveEl), barChart(k.series, 'gross', 'Gross bookings per 5 minutes over the last two hours', k.gross_last_hour.currency));
+    render($('#chart-rides', liveEl), lineChart(k.series, ['requested', 'completed', 'cancelled'], t('ops.chart.rides_label')));
+    render($('#chart-gross', liveEl), barChart(k.series, 'gross', t('ops.chart.gross_label'), k.gross_last_hour.currency));
   }
   const rides = [...openRides.values()].sort((a, b) => b.requested_at.localeCompare(a.requested_at));
   $('#open-count', liveEl).textContent = String(rides.length);
   render($('#open-list', liveEl), rides.length
     ? rides.slice(0, 100).map((r) => html`<li data-ride="${r.ride_id}"><a href="#/rides/${r.ride_id}">…${fmt.shortId(r.ride_id)} · ${zoneName(r.pickup)}</a>
       <span class="badge ${r.state === 'requested' ? 'bad' : 'info'}">${fmt.rideState(r.state)}</span></li>`)
-    : html`<li class="muted">No open rides.</li>`);
+    : html`<li class="muted">${t('ops.live.no_open')}</li>`);
   const top = [...zoneStats.values()].sort((a, b) => b.requests_last_hour - a.requests_last_hour || b.open_requests - a.open_requests).slice(0, 8);
   render($('#zone-table', liveEl), top.length
-    ? html`<table><thead><tr><th scope="col">Zone</th><th scope="col" class="num">Req/h</th><th scope="col" class="num">Open</th><th scope="col" class="num">Available</th></tr></thead>
+    ? html`<table><thead><tr><th scope="col">${t('ops.zones.zone')}</th><th scope="col" class="num">${t('ops.zones.req_h')}</th><th scope="col" class="num">${t('ops.zones.open')}</th><th scope="col" class="num">${t('ops.zones.available')}</th></tr></thead>
       <tbody>${top.map((s) => html`<tr><td>${s.name}</td><td class="num">${s.requests_last_hour}</td><td class="num">${s.open_requests}</td><td class="num">${s.available_drivers}</td></tr>`)}</tbody></table>`
-    : html`<p class="loading">Loading zones…</p>`);
+    : html`<p class="loading">${t('ops.zones.loading')}</p>`);
 }
 
 function zoneName(p) {
@@ -384,7 +399,7 @@ function lineChart(series, keys, title) {
   const x = (i) => PAD.l + (i / n) * (W - PAD.l - PAD.r);
   const y = (v) => H - PAD.b - (v / max) * (H - PAD.t - PAD.b);
   const last = series[series.length - 1] || {};
-  return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}. Last 5 minutes: ${keys.map((k) => `${last[k] ?? 0} ${k}`).join(', ')}">
+  return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${t('ops.chart.last5', { title, values: keys.map((k) => t('ops.chart.value', { count: last[k] ?? 0, series: t(`ops.chart.series.${k}`) })).join(', ') })}">
     ${axes(series, max, (t) => Math.round(t))}
     ${keys.map((k) => html`<polyline class="s-${k}" points="${series.map((s, i) => `${x(i).toFixed(1)},${y(s[k]).toFixed(1)}`).join(' ')}"></polyline>`)}
   </svg>`;
@@ -394,7 +409,7 @@ function barChart(series, key, title, currency) {
   const max = Math.max(1000, ...series.map((s) => s[key]));
   const bw = (W - PAD.l - PAD.r) / Math.max(1, series.length);
   const total = series.reduce((a, s) => a + s[key], 0);
-  return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}. Total ${fmt.money({ amount: total, currency })}">
+  return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${t('ops.chart.total', { title, total: fmt.money({ amount: total, currency }) })}">
     ${axes(series, max, (t) => fmt.money({ amount: Math.round(t), currency }).replace(/\.00$/, ''))}
     ${series.map((s, i) => {
       const h = (s[key] / max) * (H - PAD.t - PAD.b);
@@ -411,14 +426,14 @@ let searchTimer = null;
 
 function ridesPage() {
   setNav('rides');
-  render(main, html`<h1>Rides</h1>
+  render(main, html`<h1>${t('ops.rides.title')}</h1>
     <form class="filters" id="ride-filters" role="search">
-      <div><label for="q">Search by ride, rider or driver id</label><input id="q" type="search" value="${search.q}" placeholder="e.g. 4f2a"></div>
-      <div><label for="state">State</label><select id="state"><option value="">Any state</option>
+      <div><label for="q">${t('ops.rides.search')}</label><input id="q" type="search" value="${search.q}" placeholder="${t('ops.rides.placeholder')}"></div>
+      <div><label for="state">${t('ops.rides.state')}</label><select id="state"><option value="">${t('ops.rides.any_state')}</option>
         ${STATES.map((s) => html`<option value="${s}" ${search.state === s ? 'selected' : ''}>${fmt.rideState(s)}</option>`)}</select></div>
     </form>
     <p role="status" id="rides-status" class="muted"></p>
-    <div class="table-wrap" id="rides-table"><p class="loading">Loading rides…</p></div>`);
+    <div class="table-wrap" id="rides-table"><p class="loading">${t('ops.rides.loading')}</p></div>`);
   $('#ride-filters').addEventListener('submit', (e) => e.preventDefault());
   $('#q').addEventListener('input', (e) => {
     search.q = e.target.value.trim();
@@ -443,10 +458,10 @@ async function loadRides() {
     const { rides } = await api.get(`/v1/admin/rides?${params}`);
     await loadNames(rides.flatMap((r) => [r.rider_id, r.driver_id]));
     if (!table.isConnected) return;
-    $('#rides-status').textContent = `${rides.length}${rides.length === 100 ? '+' : ''} ride${rides.length === 1 ? '' : 's'}`;
-    render(table, html`<table><caption class="visually-hidden">Rides, newest first</caption>
-      <thead><tr><th scope="col">Ride</th><th scope="col">State</th><th scope="col">Requested</th><th scope="col">Pickup</th><th scope="col">Drop-off</th>
-      <th scope="col" class="num">Fare</th><th scope="col" class="num">Surge</th><th scope="col">${t('console.rider')}</th><th scope="col">${t('console.driver')}</th></tr></thead>
+    $('#rides-status').textContent = t(rides.length === 100 ? 'ops.rides.count_more' : 'ops.rides.count', { count: rides.length });
+    render(table, html`<table><caption class="visually-hidden">${t('ops.rides.caption')}</caption>
+      <thead><tr><th scope="col">${t('ops.rides.ride')}</th><th scope="col">${t('ops.rides.state')}</th><th scope="col">${t('ops.rides.requested')}</th><th scope="col">${t('ops.rides.pickup')}</th><th scope="col">${t('ops.rides.dropoff')}</th>
+      <th scope="col" class="num">${t('ops.rides.fare')}</th><th scope="col" class="num">${t('ops.rides.surge')}</th><th scope="col">${t('console.rider')}</th><th scope="col">${t('console.driver')}</th></tr></thead>
       <tbody>${rides.map((r) => html`<tr data-ride="${r.ride_id}"><td><a href="#/rides/${r.ride_id}">…${fmt.shortId(r.ride_id)}</a></td>
         <td>${fmt.rideState(r.state)}</td><td>${fmt.time(r.requested_at)}</td><td>${zoneName(r.pickup)}</td><td>${zoneName(r.dropoff)}</td>
         <td class="num">${fmt.money(r.final_fare || r.fare)}</td><td class="num">×${r.surge_multiplier.toFixed(2)}</td><td>${personLink(r.rider_id)}</td><td>${personLink(r.driver_id)}</td></tr>`)}</tbody></table>`);
@@ -460,30 +475,30 @@ async function loadRides() {
 async function ridePage(id, quiet = false) {
   setNav('rides');
   rideOnPage = id;
-  if (!quiet) render(main, html`<p><a href="#/rides">← All rides</a></p><h1>Ride …${fmt.shortId(id)}</h1><p class="loading">Loading the ride…</p>`);
+  if (!quiet) render(main, html`<p><a href="#/rides">${t('ops.ride.back')}</a></p><h1>${t('ops.ride.title', { id: fmt.shortId(id) })}</h1><p class="loading">${t('ops.ride.loading')}</p>`);
   try {
     const [r, ev] = await Promise.all([api.get(`/v1/rides/${id}`), api.get(`/v1/rides/${id}/events`)]);
     await loadNames([r.rider_id, r.driver_id, ...ev.events.map((e) => e.driver)]);
     if (rideOnPage !== id) return;
-    render(main, html`<p><a href="#/rides">← All rides</a></p>
-      <h1>Ride …${fmt.shortId(id)} <span class="badge" id="ride-page-state" data-state="${r.state}">${fmt.rideState(r.state)}</span></h1>
+    render(main, html`<p><a href="#/rides">${t('ops.ride.back')}</a></p>
+      <h1>${t('ops.ride.title', { id: fmt.shortId(id) })} <span class="badge" id="ride-page-state" data-state="${r.state}">${fmt.rideState(r.state)}</span></h1>
       <p class="muted">${r.ride_id}</p>
       <div class="ride-page">
         <div>
           <div id="ride-map" class="ridemap"></div>
-          <section class="card" aria-labelledby="people"><h2 id="people">Details</h2>
+          <section class="card" aria-labelledby="people"><h2 id="people">${t('ops.ride.details')}</h2>
             <dl class="kv"><dt>${t('console.rider')}</dt><dd id="ride-rider">${personLink(r.rider_id)}</dd><dt>${t('console.driver')}</dt><dd id="ride-driver">${personLink(r.driver_id)}</dd>
-            <dt>Pickup</dt><dd>${zoneName(r.pickup)}</dd><dt>Drop-off</dt><dd>${zoneName(r.dropoff)}</dd>
-            <dt>Pickup ETA at assignment</dt><dd>${fmt.duration(r.pickup_eta_s)}</dd>
-            ${r.no_driver_reason ? html`<dt>No driver</dt><dd>${r.no_driver_reason.replace(/_/g, ' ')}</dd>` : ''}
-            ${r.cancel_fee ? html`<dt>Cancellation fee</dt><dd>${fmt.money(r.cancel_fee)}</dd>` : ''}</dl></section>
+            <dt>${t('ops.rides.pickup')}</dt><dd>${zoneName(r.pickup)}</dd><dt>${t('ops.rides.dropoff')}</dt><dd>${zoneName(r.dropoff)}</dd>
+            <dt>${t('ops.ride.eta')}</dt><dd>${fmt.duration(r.pickup_eta_s)}</dd>
+            ${r.no_driver_reason ? html`<dt>${t('ops.ride.no_driver')}</dt><dd>${reasonText(r.no_driver_reason)}</dd>` : ''}
+            ${r.cancel_fee ? html`<dt>${t('ops.ride.cancel_fee')}</dt><dd>${fmt.money(r.cancel_fee)}</dd>` : ''}</dl></section>
         </div>
         <div>
-          <section class="card" aria-labelledby="price"><h2 id="price">Price</h2>
-            <h3>Quoted ${r.surge_multiplier > 1.0001 ? html`<span class="badge warn">surge ×${r.surge_multiplier.toFixed(2)}</span>` : ''}</h3>
+          <section class="card" aria-labelledby="price"><h2 id="price">${t('ops.ride.price')}</h2>
+            <h3>${t('ops.ride.quoted')} ${r.surge_multiplier > 1.0001 ? html`<span class="badge warn">${t('ops.ride.surge', { multiplier: r.surge_multiplier.toFixed(2) })}</span>` : ''}</h3>
             ${lines(r.breakdown, r.fare)}
-            ${r.final_breakdown ? html`<h3>Final</h3>${lines(r.final_breakdown, r.final_fare)}` : ''}</section>
-          <section class="card" aria-labelledby="tl"><h2 id="tl">Timeline</h2>
+            ${r.final_breakdown ? html`<h3>${t('ops.ride.final')}</h3>${lines(r.final_breakdown, r.final_fare)}` : ''}</section>
+          <section class="card" aria-labelledby="tl"><h2 id="tl">${t('ops.ride.timeline')}</h2>
             <ol class="timeline" id="timeline">${ev.events.map((e) => html`<li data-type="${e.type}"><time datetime="${e.at}">${fmt.time(e.at)}</time><br>${describe(e)}</li>`)}</ol></section>
         </div>
       </div>
@@ -492,37 +507,45 @@ async function ridePage(id, quiet = false) {
       const el = $('#ride-console');
       if (el) render(el, html`<p class="error" role="alert">${errorText(e)}</p>`);
     });
-    const m = new CityMap($('#ride-map'), { label: 'Map of the ride: pickup (A) and drop-off (B)' });
-    m.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: 'Pickup' });
-    m.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: 'Drop-off' });
+    const m = new CityMap($('#ride-map'), { label: t('ops.ride.map_label') });
+    m.setMarker('pickup', { ...r.pickup, kind: 'pickup', label: t('ops.rides.pickup') });
+    m.setMarker('dropoff', { ...r.dropoff, kind: 'dropoff', label: t('ops.rides.dropoff') });
     routeLine(api, m, 'trip', r.pickup, r.dropoff);
     m.ready.then(() => m.fitPoints([r.pickup, r.dropoff], 120));
     if (!quiet) focusHeading(main);
   } catch (e) {
-    render(main, html`<p><a href="#/rides">← All rides</a></p><h1>Ride …${fmt.shortId(id)}</h1><p class="error" role="alert">${errorText(e)}</p>`);
+    render(main, html`<p><a href="#/rides">${t('ops.ride.back')}</a></p><h1>${t('ops.ride.title', { id: fmt.shortId(id) })}</h1><p class="error" role="alert">${errorText(e)}</p>`);
   }
 }
 
 function lines(ls, total) {
   return html`<table class="lines"><tbody>${ls.map((l) => html`<tr><td>${fmt.lineKind(l.kind)}</td><td>${fmt.money(l.amount)}</td></tr>`)}
-    <tr class="total"><td>Total</td><td>${fmt.money(total)}</td></tr></tbody></table>`;
+    <tr class="total"><td>${t('ops.ride.total')}</td><td>${fmt.money(total)}</td></tr></tbody></table>`;
+}
+
+function reasonText(reason) {
+  const r = String(reason || '');
+  return tOr(`ops.reason.${r}`, r.replace(/_/g, ' '));
 }
 
 function describe(e) {
   const who = (id) => (id ? personName(id) : '');
   switch (e.type) {
-    case 'requested': return html`Requested, quoted ${fmt.money(e.fare)}`;
-    case 'offered': return html`Offered to driver ${who(e.driver)} (pickup in ${fmt.duration(e.pickup_eta_s)}, answer by ${fmt.time(e.expires_at)})`;
-    case 'driver_assigned': return html`Driver ${who(e.driver)} accepted, pickup in ${fmt.duration(e.pickup_eta_s)}`;
-    case 'driver_arrived': return html`Driver arrived at the pickup`;
-    case 'started': return html`Trip started (PIN checked)`;
-    case 'completed': return html`Completed, charged ${fmt.money(e.fare)}`;
-    case 'cancelled': return html`Cancelled by ${e.by}${e.fee ? html`, fee ${fmt.money(e.fee)}` : ', no fee'}`;
-    case 'driver_cancelled': return html`Driver ${who(e.driver)} dropped the ride; back to dispatch`;
-    case 'no_driver_available': return html`No driver available (${String(e.reason || '').replace(/_/g, ' ')})`;
-    case 'pin_attempt_failed': return html`Wrong PIN tried (${e.attempts_left} ${e.attempts_left === 1 ? 'try' : 'tries'} left)`;
-    case 'pin_locked': return html`PIN locked after too many wrong tries`;
-    case 'pin_reissued': return html`New PIN issued`;
+    case 'requested': return t('ops.event.requested', { fare: fmt.money(e.fare) });
+    case 'offered': return t('ops.event.offered', { driver: who(e.driver), eta: fmt.duration(e.pickup_eta_s), until: fmt.time(e.expires_at) });
+    case 'driver_assigned': return t('ops.event.driver_assigned', { driver: who(e.driver), eta: fmt.duration(e.pickup_eta_s) });
+    case 'driver_arrived': return t('ops.event.driver_arrived');
+    case 'started': return t('ops.event.started');
+    case 'completed': return t('ops.event.completed', { fare: fmt.money(e.fare) });
+    case 'cancelled': {
+      const by = tOr(`common.role.${e.by}`, e.by);
+      return e.fee ? t('ops.event.cancelled_fee', { by, fee: fmt.money(e.fee) }) : t('ops.event.cancelled', { by });
+    }
+    case 'driver_cancelled': return t('ops.event.driver_cancelled', { driver: who(e.driver) });
+    case 'no_driver_available': return t('ops.event.no_driver_available', { reason: reasonText(e.reason) });
+    case 'pin_attempt_failed': return t('ops.event.pin_attempt_failed', { count: e.attempts_left });
+    case 'pin_locked': return t('ops.event.pin_locked');
+    case 'pin_reissued': return t('ops.event.pin_reissued');
     case 'message_sent': return html`${t(e.sender === 'customer' ? 'whocoming.ops_message_rider' : 'whocoming.ops_message_driver', { text: e.text })}`;
     default: return html`${e.type}`;
   }
