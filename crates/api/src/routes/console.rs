@@ -812,7 +812,7 @@ pub async fn people(
     Caller(user): Caller,
     ApiQuery(q): ApiQuery<PeopleQuery>,
 ) -> Result<Json<PeopleList>, ApiError> {
-    if let Some(ids) = q.ids.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(ids) = q.ids.as_deref() {
         let parsed = ids
             .split(',')
             .map(|s| s.trim().parse::<UserId>())
