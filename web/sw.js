@@ -37,6 +37,7 @@ const SHARED = [
   '/shared/messages/whocoming.js',
   '/shared/messages/money.js',
   '/shared/messages/console.js',
+  '/shared/messages/driver.js',
   '/shared/base.css',
   '/assets/zones.wgs84.geojson',
 ];
