@@ -39,6 +39,7 @@ const SHARED = [
   '/shared/messages/console.js',
   '/shared/messages/rider.js',
   '/shared/messages/ops.js',
+  '/shared/messages/driver.js',
   '/shared/base.css',
   '/assets/zones.wgs84.geojson',
 ];

@@ -55,7 +55,7 @@ test('an unapproved driver cannot go online until an operator approves them in t
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
 
   // The driver declares a document (the form validates and saves it).
-  await driver.getByLabel('Number').first().fill('NY-D123 4567');
+  await driver.getByLabel('Number', { exact: true }).first().fill('NY-D123 4567');
   await driver.locator('#doc-expiry-licence').fill('2031-06-30');
   await driver.getByRole('button', { name: 'Save Driving licence' }).click();
   await driver.locator('#onboarding-saved', { hasText: 'Driving licence saved' }).waitFor();

@@ -5,15 +5,26 @@ import { Api, errorText } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
 import { routeLine, clearRoute, navigateUrl, fetchRoute } from '/shared/route.js';
-import { t } from '/shared/i18n.js';
 import * as fmt from '/shared/format.js';
-import { html, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
+import { html, raw, esc, render, $, $$, busy, authScreen, confirmDialog, focusHeading } from '/shared/ui.js';
 import { offerAlert, askPermission, unlockSound, keepAwake, permissionHint } from '/shared/alerts.js';
 import { Chat, vehicleFormHtml, bindVehicleForm, vehicleSummary } from '/shared/contact.js';
 import { t, addMessages } from '/shared/i18n.js';
+import moneyMessages from '/shared/messages/money.js';
 import consoleMessages from '/shared/messages/console.js';
+import driverMessages from '/shared/messages/driver.js';
 
-addMessages(moneyMessages, consoleMessages);
+addMessages(moneyMessages, consoleMessages, driverMessages);
+
+// The static page (index.html) in the chosen language: its English stays in the HTML for the first paint.
+document.title = t('driver.page_title');
+for (const el of $$('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+for (const el of $$('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+
+/** A message whose `{name}` placeholders are filled with markup (`parts`): the text itself is escaped. */
+function tHtml(key, parts) {
+  return raw(esc(t(key)).replace(/\{(\w+)\}/g, (whole, name) => (name in parts ? html`${parts[name]}`.s : whole)));
+}
 
 const api = new Api('driver');
 const chat = new Chat(api, 'driver');
@@ -154,7 +165,7 @@ function ensureMap() {
   mapEl.hidden = false;
   if (!map)
     map = new CityMap(mapEl, {
-      label: 'Map of Manhattan with your car, the pickup and the drop-off',
+      label: t('driver.map_label'),
       onTap: (p) => {
         if (st.source === 'sim' && !activeRide()) {
           setPos(p);
@@ -193,12 +204,12 @@ function showAuth() {
   st.screen = 'auth';
   setNav(null);
   mapEl.hidden = true;
-  authScreen(panel, api, { title: 'Doorstep — drive', signupRole: 'driver', expectRole: 'driver', onDone: () => start() });
+  authScreen(panel, api, { title: t('driver.auth_title'), signupRole: 'driver', expectRole: 'driver', onDone: () => start() });
 }
 
 async function start() {
   setNav('drive');
-  render(panel, html`<p class="loading">Loading your account…</p>`);
+  render(panel, html`<p class="loading">${t('driver.loading_account')}</p>`);
   try {
     await api.get('/v1/me');
     zones = await loadZones().catch(() => []);
@@ -229,8 +240,8 @@ async function start() {
     }
   } catch (e) {
     if (e.status === 401) return;
-    render(panel, html`<div class="card"><h1>Something went wrong</h1><p class="error" role="alert">${errorText(e)}</p>
-      <button class="primary" id="retry">Try again</button></div>`);
+    render(panel, html`<div class="card"><h1>${t('driver.error_title')}</h1><p class="error" role="alert">${errorText(e)}</p>
+      <button class="primary" id="retry">${t('driver.retry')}</button></div>`);
     $('#retry').addEventListener('click', start);
   }
 }
@@ -467,18 +478,18 @@ function drawMap() {
   const r = st.ride;
   const o = st.offer;
   const keep = new Set(['me']);
-  if (st.pos) map.setMarker('me', { ...st.pos, kind: 'me', label: 'Your car' });
+  if (st.pos) map.setMarker('me', { ...st.pos, kind: 'me', label: t('driver.marker.me') });
   const show = r && r.pickup && fmt.OPEN_STATES.includes(r.state) ? r : o;
   if (show) {
-    map.setMarker('pickup', { ...show.pickup, kind: 'pickup', label: 'Pickup' });
-    map.setMarker('dropoff', { ...show.dropoff, kind: 'dropoff', label: 'Drop-off' });
+    map.setMarker('pickup', { ...show.pickup, kind: 'pickup', label: t('driver.marker.pickup') });
+    map.setMarker('dropoff', { ...show.dropoff, kind: 'dropoff', label: t('driver.marker.dropoff') });
     keep.add('pickup').add('dropoff');
     const target = r && r.state === 'in_progress' ? r.dropoff : show.pickup;
     if (st.pos) routeLine(api, map, 'route', st.pos, target);
   } else {
     const g = liveSuggestion();
     if (g) {
-      map.setMarker('suggested', { lat: g.lat, lng: g.lng, kind: 'pickup', label: `Riders expected: ${g.zone}` });
+      map.setMarker('suggested', { lat: g.lat, lng: g.lng, kind: 'pickup', label: t('driver.marker.suggested', { zone: g.zone }) });
       keep.add('suggested');
       if (st.pos) routeLine(api, map, 'route', st.pos, g);
       else clearRoute(map, 'route');
@@ -504,103 +515,103 @@ function drive() {
   const r = activeRide() || (st.ride && st.ride.state ? st.ride : null);
   let body;
   if (r && r.state === 'driver_assigned') {
-    body = html`<h1 id="ride-state" data-state="${r.state}">Pick up the rider</h1>
-      <p>Pickup near <strong>${zoneName(r.pickup)}</strong>, <span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.pickup) : null)}</span> away.</p>
+    body = html`<h1 id="ride-state" data-state="${r.state}">${t('driver.to_pickup_title')}</h1>
+      <p>${tHtml('driver.pickup_near', { zone: html`<strong>${zoneName(r.pickup)}</strong>`, distance: html`<span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.pickup) : null)}</span>` })}</p>
       ${navigateLink(r.pickup, 'pickup')}
       <p class="error" role="alert" id="ride-error"></p>
-      <button class="primary" id="arrive">I've arrived</button>
+      <button class="primary" id="arrive">${t('driver.arrived')}</button>
       ${chat.html(r)}
-      <p><button class="link" id="drop">Cancel this ride (it goes back to dispatch)</button></p>`;
+      <p><button class="link" id="drop">${t('driver.drop')}</button></p>`;
   } else if (r && r.state === 'driver_arrived') {
-    body = html`<h1 id="ride-state" data-state="${r.state}">Waiting for the rider</h1>
+    body = html`<h1 id="ride-state" data-state="${r.state}">${t('driver.waiting_rider')}</h1>
       <form id="pin-form" novalidate>
-        <label for="pin">Rider's PIN</label>
-        <p class="hint" id="pin-hint">Ask the rider for the 4-digit PIN shown in their app.</p>
+        <label for="pin">${t('driver.pin_label')}</label>
+        <p class="hint" id="pin-hint">${t('driver.pin_hint')}</p>
         <input id="pin" name="pin" inputmode="numeric" pattern="[0-9]{4}" maxlength="4" autocomplete="one-time-code" aria-describedby="pin-hint pin-status" ${r.pin_locked ? html`aria-invalid="true"` : ''} required>
         <div id="pin-status" class="notice ${r.pin_locked ? 'bad' : 'warn'}" role="alert" aria-live="assertive" data-locked="${r.pin_locked ? 'true' : 'false'}">${pinStatus(r)}</div>
         <p class="error" role="alert" id="ride-error"></p>
-        <button class="primary" id="start">Start trip</button>
+        <button class="primary" id="start">${t('driver.start_trip')}</button>
       </form>
       ${chat.html(r)}
-      <p><button class="link" id="drop">Cancel this ride (it goes back to dispatch)</button></p>`;
+      <p><button class="link" id="drop">${t('driver.drop')}</button></p>`;
   } else if (r && r.state === 'in_progress') {
-    body = html`<h1 id="ride-state" data-state="${r.state}">On trip</h1>
-      <p>Drop-off near <strong>${zoneName(r.dropoff)}</strong>, <span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.dropoff) : null)}</span> away.</p>
+    body = html`<h1 id="ride-state" data-state="${r.state}">${t('driver.on_trip')}</h1>
+      <p>${tHtml('driver.dropoff_near', { zone: html`<strong>${zoneName(r.dropoff)}</strong>`, distance: html`<span id="to-target">${fmt.distance(st.pos ? metres(st.pos, r.dropoff) : null)}</span>` })}</p>
       ${navigateLink(r.dropoff, 'dropoff')}
       <p class="error" role="alert" id="ride-error"></p>
-      <button class="primary" id="complete">Complete trip</button>
+      <button class="primary" id="complete">${t('driver.complete_trip')}</button>
       ${chat.html(r)}`;
   } else if (r && r.state === 'completed') {
-    body = html`<h1 id="ride-state" data-state="completed">Trip complete</h1>
-      <div class="card"><p class="muted">Fare charged to the rider</p><p class="big" id="trip-fare">${fmt.money(r.final_fare || r.fare)}</p>
+    body = html`<h1 id="ride-state" data-state="completed">${t('driver.trip_complete')}</h1>
+      <div class="card"><p class="muted">${t('driver.fare_charged')}</p><p class="big" id="trip-fare">${fmt.money(r.final_fare || r.fare)}</p>
       <p class="muted">${zoneName(r.pickup)} → ${zoneName(r.dropoff)}</p>
-      ${r.early_end ? html`<p class="muted" id="early-end">Ended before the drop-off: charged for the ${fmt.distance(r.trip_distance_m)} driven.</p>` : ''}
-      ${r.fare_adjustment === 'capped_at_maximum' ? html`<p class="muted" id="fare-adjustment">Capped at the most this trip may cost, a band around the quote.</p>` : ''}
-      ${r.fare_adjustment === 'raised_to_minimum' ? html`<p class="muted" id="fare-adjustment">Raised to the least this trip may cost, a band around the quote.</p>` : ''}</div>
+      ${r.early_end ? html`<p class="muted" id="early-end">${t('driver.early_end', { distance: fmt.distance(r.trip_distance_m) })}</p>` : ''}
+      ${r.fare_adjustment === 'capped_at_maximum' ? html`<p class="muted" id="fare-adjustment">${t('driver.capped')}</p>` : ''}
+      ${r.fare_adjustment === 'raised_to_minimum' ? html`<p class="muted" id="fare-adjustment">${t('driver.raised')}</p>` : ''}</div>
       ${st.rated.has(r.ride_id)
-        ? html`<p role="status">Thanks — rating sent.</p>`
+        ? html`<p role="status">${t('driver.rating_sent')}</p>`
         : html`<form class="card" id="rate-form">
-          <fieldset class="stars"><legend>Rate the rider</legend>
-          ${[1, 2, 3, 4, 5].map((n) => html`<label><input type="radio" name="stars" value="${n}" ${n === 5 ? 'checked' : ''} aria-label="${n} star${n > 1 ? 's' : ''}"><span aria-hidden="true">★</span></label>`)}
+          <fieldset class="stars"><legend>${t('driver.rate_rider')}</legend>
+          ${[1, 2, 3, 4, 5].map((n) => html`<label><input type="radio" name="stars" value="${n}" ${n === 5 ? 'checked' : ''} aria-label="${t('driver.stars', { n })}"><span aria-hidden="true">★</span></label>`)}
           </fieldset>
-          <label for="rate-comment">Comment (optional)</label>
+          <label for="rate-comment">${t('driver.comment')}</label>
           <textarea id="rate-comment" name="comment" maxlength="500"></textarea>
           <p class="error" role="alert" id="rate-error"></p>
-          <button class="primary" id="rate-submit">Send rating</button></form>`}
-      <button class="secondary" id="next" style="width:100%">Back to offers</button>`;
+          <button class="primary" id="rate-submit">${t('driver.send_rating')}</button></form>`}
+      <button class="secondary" id="next" style="width:100%">${t('driver.back_to_offers')}</button>`;
   } else if (r && (r.state === 'cancelled' || r.state === 'no_driver_available')) {
-    body = html`<h1 id="ride-state" data-state="${r.state}">Ride cancelled</h1><p>The rider cancelled this ride.</p>
-      <button class="primary" id="next">Back to offers</button>`;
+    body = html`<h1 id="ride-state" data-state="${r.state}">${t('driver.cancelled_title')}</h1><p>${t('driver.cancelled_body')}</p>
+      <button class="primary" id="next">${t('driver.back_to_offers')}</button>`;
   } else if (st.offer) {
     const o = st.offer;
     body = html`<section class="card offer" aria-labelledby="offer-title" data-ride="${o.ride_id}">
-      <h1 id="offer-title">New ride offer</h1>
-      <p>Answer within <span class="countdown" id="offer-countdown">${fmt.countdown((Date.parse(o.expires_at) - Date.now()) / 1000)}</span></p>
-      <dl class="kv"><dt>Pickup</dt><dd>${zoneName(o.pickup)}</dd>
-        <dt>Pickup distance</dt><dd id="offer-distance">${fmt.distance(o.pickup_distance_m)} · ${fmt.duration(o.pickup_eta_s)}</dd>
-        <dt>Drop-off</dt><dd>${zoneName(o.dropoff)}</dd></dl>
+      <h1 id="offer-title">${t('driver.offer_title')}</h1>
+      <p>${tHtml('driver.answer_within', { countdown: html`<span class="countdown" id="offer-countdown">${fmt.countdown((Date.parse(o.expires_at) - Date.now()) / 1000)}</span>` })}</p>
+      <dl class="kv"><dt>${t('driver.pickup')}</dt><dd>${zoneName(o.pickup)}</dd>
+        <dt>${t('driver.pickup_distance')}</dt><dd id="offer-distance">${fmt.distance(o.pickup_distance_m)} · ${fmt.duration(o.pickup_eta_s)}</dd>
+        <dt>${t('driver.dropoff')}</dt><dd>${zoneName(o.dropoff)}</dd></dl>
       <p class="take" id="offer-take-line"><span class="muted">${t('money.youEarn')}</span> <span id="offer-take">${fmt.money(o.driver_take || o.fare)}</span></p>
       <p class="hint" id="offer-take-detail">${t('money.riderPays')} <span id="offer-fare">${fmt.money(o.fare)}</span>${o.commission ? html` · ${t('money.commission')} −${fmt.money(o.commission)}` : ''} · ${t('money.estimate')}</p>
       <p class="error" role="alert" id="offer-error"></p>
-      <div class="row"><button class="secondary" id="decline">Decline</button><button class="primary" id="accept">Accept</button></div>
+      <div class="row"><button class="secondary" id="decline">${t('driver.decline')}</button><button class="primary" id="accept">${t('driver.accept')}</button></div>
       </section>`;
   } else {
     const needsVehicle = st.vehicle === null || st.editVehicle;
-    body = html`<h1>${st.online ? 'You are online' : 'You are offline'}</h1>
+    body = html`<h1>${st.online ? t('driver.online_title') : t('driver.offline_title')}</h1>
       ${needsVehicle
         ? vehicleFormHtml(st.vehicle)
         : st.vehicle
           ? html`<p class="muted" id="vehicle-summary">${vehicleSummary(st.vehicle)}
               <button class="link" id="edit-vehicle">${t('whocoming.edit_vehicle')}</button></p>`
           : ''}
-      <div class="toggle card"><span id="online-label">${st.online ? 'Waiting for ride offers…' : 'Go online to receive ride offers.'}</span>
-        <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? 'Go offline' : 'Go online'}</button></div>
+      <div class="toggle card"><span id="online-label">${st.online ? t('driver.waiting_offers') : t('driver.go_online_hint')}</span>
+        <button id="online" class="${st.online ? 'go-offline' : 'go-online'}" aria-describedby="online-label">${st.online ? t('driver.go_offline') : t('driver.go_online')}</button></div>
       ${!st.online && permissionHint() ? html`<p class="hint" id="alerts-hint">${permissionHint()}</p>` : ''}
       <p class="error" role="alert" id="online-error">${st.online ? '' : st.onlineError}</p>
       ${st.online ? '' : onboardingCard()}
       ${liveSuggestion()
-        ? html`<div class="card" id="suggestion" role="status"><h2>Riders expected nearby</h2>
-            <p>More ride requests are expected in <strong>${liveSuggestion().zone}</strong> soon. Heading there is up to you.</p></div>`
+        ? html`<div class="card" id="suggestion" role="status"><h2>${t('driver.suggestion_title')}</h2>
+            <p>${tHtml('driver.suggestion', { zone: html`<strong>${liveSuggestion().zone}</strong>` })}</p></div>`
         : ''}
       <div class="card">
-        <h2>Location</h2>
-        <fieldset class="seg"><legend class="visually-hidden">Location source</legend>
-          <label><input type="radio" name="source" value="gps" ${st.source === 'gps' ? 'checked' : ''}><span>Device GPS</span></label>
-          <label><input type="radio" name="source" value="sim" ${st.source === 'sim' ? 'checked' : ''}><span>Simulated</span></label>
+        <h2>${t('driver.location')}</h2>
+        <fieldset class="seg"><legend class="visually-hidden">${t('driver.location_source')}</legend>
+          <label><input type="radio" name="source" value="gps" ${st.source === 'gps' ? 'checked' : ''}><span>${t('driver.source_gps')}</span></label>
+          <label><input type="radio" name="source" value="sim" ${st.source === 'sim' ? 'checked' : ''}><span>${t('driver.source_sim')}</span></label>
         </fieldset>
         ${st.source === 'sim'
-          ? html`<p class="hint">Tap the map or pick a neighbourhood to place the car.</p>
-            <label for="start-zone">Place the car in</label>
+          ? html`<p class="hint">${t('driver.sim_hint')}</p>
+            <label for="start-zone">${t('driver.place_car')}</label>
             <input id="start-zone" list="zone-names" autocomplete="off" placeholder="${zoneName(st.pos)}">
             <datalist id="zone-names">${zones.map((z) => html`<option value="${z.name}"></option>`)}</datalist>`
-          : html`<p class="hint">Using the device's location.</p>`}
+          : html`<p class="hint">${t('driver.gps_hint')}</p>`}
       </div>`;
   }
   const simControls = st.source === 'sim'
-    ? html`<div class="card toggle"><label for="simulate" style="margin:0">Simulate driving toward the pickup and drop-off</label>
+    ? html`<div class="card toggle"><label for="simulate" style="margin:0">${t('driver.simulate')}</label>
         <input type="checkbox" id="simulate" style="width:auto;transform:scale(1.5)" ${st.simulate ? 'checked' : ''}></div>
-        <label for="sim-speed">Simulated speed</label>
-        <select id="sim-speed">${SIM_SPEEDS.map((s) => html`<option value="${s}" ${st.simSpeed === s ? 'selected' : ''}>${s}× real time</option>`)}</select>`
+        <label for="sim-speed">${t('driver.sim_speed')}</label>
+        <select id="sim-speed">${SIM_SPEEDS.map((s) => html`<option value="${s}" ${st.simSpeed === s ? 'selected' : ''}>${t('driver.sim_speed_option', { speed: s })}</option>`)}</select>`
     : '';
   render(panel, html`${body}${r && fmt.OPEN_STATES.includes(r.state) ? simControls : ''}`);
   drawMap();
@@ -624,9 +635,9 @@ function drive() {
 /** What the driver is told about wrong PINs so far: nothing, the tries left, or the lock. */
 function pinStatus(r) {
   if (r.pin_locked)
-    return html`<strong>Too many wrong PINs: the PIN is locked.</strong> Ask the rider for the new PIN — they get one with “New PIN” in their app — then enter it here.`;
+    return html`<strong>${t('driver.pin_locked')}</strong> ${t('driver.pin_locked_help')}`;
   if (r.pin_failed_attempts > 0)
-    return html`Wrong PIN. ${r.pin_attempts_left} ${r.pin_attempts_left === 1 ? 'try' : 'tries'} left before the PIN is locked.`;
+    return t('driver.pin_wrong', { n: r.pin_attempts_left });
   return '';
 }
 
@@ -714,7 +725,7 @@ function bindDrive(r) {
       e.preventDefault();
       const pin = $('#pin').value.trim();
       if (!/^\d{4}$/.test(pin)) {
-        $('#ride-error').textContent = 'The PIN has 4 digits.';
+        $('#ride-error').textContent = t('driver.pin_digits');
         return;
       }
       busy($('#start'), $('#ride-error'), async () => {
@@ -742,10 +753,10 @@ function bindDrive(r) {
   );
   on('drop', async () => {
     const ok = await confirmDialog({
-      title: 'Cancel this ride?',
-      body: html`<p>The ride goes back to dispatch and another driver is offered it.</p>`,
-      confirm: 'Cancel ride',
-      cancel: 'Keep ride',
+      title: t('driver.drop_confirm_title'),
+      body: html`<p>${t('driver.drop_confirm_body')}</p>`,
+      confirm: t('driver.drop_confirm'),
+      cancel: t('driver.drop_keep'),
       danger: true,
     });
     if (!ok) return;
