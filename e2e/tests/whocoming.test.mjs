@@ -51,7 +51,7 @@ test('a rider sees who is coming (name, car, plate) and chats with the driver bo
   await driver.getByLabel('Model').fill('Prius');
   await driver.getByLabel('Colour').fill('Blue');
   await driver.getByLabel('Number plate').fill('t12 4567c');
-  await driver.getByRole('button', { name: 'Save vehicle' }).click();
+  await driver.getByRole('button', { name: 'Save vehicle', exact: true }).click();
   await driver.locator('#vehicle-summary', { hasText: 'T12 4567C' }).waitFor();
   // Placed at the centre of a northern zone, away from most of the demo fleet.
   await driver.getByLabel('Place the car in').fill('Inwood');
