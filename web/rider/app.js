@@ -517,7 +517,7 @@ function rideScreen() {
         ? html`<div class="card" aria-labelledby="pin-label"><p class="muted" id="pin-label">${t('rider.pin_label')}</p>
           <p class="pin" id="pin" aria-labelledby="pin-label" data-locked="${r.pin_locked ? 'true' : 'false'}">${r.pin}</p>
           <div id="pin-alert" class="notice ${r.pin_locked ? 'bad' : 'warn'}" role="alert" aria-live="assertive">${pinAlert(r)}</div>
-          <p role="status" id="pin-done"></p>
+          <p role="status" id="pin-done">${st.pinRenewed && st.pinRenewed === r.pin ? t('rider.pin_renewed') : ''}</p>
           <p class="error" role="alert" id="pin-error"></p>
           <button class="${r.pin_locked ? 'primary' : 'secondary'}" id="new-pin" style="width:100%" aria-describedby="new-pin-hint">${t('rider.new_pin')}</button>
           <p class="hint" id="new-pin-hint">${t(r.pin_locked ? 'rider.new_pin_hint_locked' : 'rider.new_pin_hint')}</p></div>`
@@ -568,6 +568,8 @@ async function reissuePin(button) {
   await busy(button, $('#pin-error'), async () => {
     st.ride = await api.post(`/v1/rides/${st.ride.ride_id}/pin`);
     rideScreen();
+    // Kept in the state so that a redraw (an event, the driver's position) does not wipe the notice.
+    st.pinRenewed = st.ride.pin;
     $('#pin-done').textContent = t('rider.pin_renewed');
     $('#new-pin')?.focus();
   });
