@@ -1134,6 +1134,13 @@ impl Job {
         })
     }
 
+    /// Records a change of the service record on top of the job that changes nothing of the job itself
+    /// (a kitchen starting or finishing an order): it bumps the version, so that it collides with any
+    /// concurrent change of the job. Refused once the job has ended.
+    pub fn service_changed(&mut self) -> Result<(), JobError> {
+        self.transition(|job| job.expect_live("change the service of"))
+    }
+
     /// The assigned worker is at the job's next stop. `position` is the worker's last believed
     /// position, if one is known; by [`presence`] (the same rule for every kind), arrival is refused with
     /// [`JobError::TooFarFromStop`] when it is farther than `radius_m` metres from the stop's place, and

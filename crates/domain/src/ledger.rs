@@ -45,6 +45,11 @@ pub enum Account {
     /// Cash a worker collected from customers for the platform (a running credit). Its counterpart is a
     /// debit on the worker's earnings: a cash fare leaves the worker owing the platform its commission.
     CashCollected(UserId),
+    /// Discounts the platform gave through promo codes (a running debit: the cost of promotions).
+    Promotions,
+    /// What the platform pays workers itself rather than as a share of a fare (a courier's pay per
+    /// order and per km): a running debit, the cost of delivery.
+    WorkerPay,
 }
 
 impl Account {
@@ -59,7 +64,8 @@ impl Account {
     }
 
     /// A stable text key for storage: `rider:<uuid>`, `driver:<uuid>`, `merchant:<uuid>`, `tips:<uuid>`,
-    /// `platform:commission`, `platform:fees`, `platform:refunds`.
+    /// `platform:commission`, `platform:fees`, `platform:refunds`, `platform:promotions`,
+    /// `platform:worker_pay`.
     pub fn key(&self) -> String {
         match self {
             Account::Rider(u) => format!("rider:{u}"),
@@ -70,6 +76,8 @@ impl Account {
             Account::Tips(u) => format!("tips:{u}"),
             Account::Refunds => "platform:refunds".to_owned(),
             Account::CashCollected(u) => format!("cash:{u}"),
+            Account::Promotions => "platform:promotions".to_owned(),
+            Account::WorkerPay => "platform:worker_pay".to_owned(),
         }
     }
 
@@ -84,6 +92,8 @@ impl Account {
             ("platform", "commission") => Some(Account::PlatformCommission),
             ("platform", "fees") => Some(Account::PlatformFees),
             ("platform", "refunds") => Some(Account::Refunds),
+            ("platform", "promotions") => Some(Account::Promotions),
+            ("platform", "worker_pay") => Some(Account::WorkerPay),
             _ => None,
         }
     }
@@ -98,7 +108,9 @@ impl Account {
             | Account::MerchantPayable(_)
             | Account::Tips(_)
             | Account::Refunds
-            | Account::CashCollected(_) => None,
+            | Account::CashCollected(_)
+            | Account::Promotions
+            | Account::WorkerPay => None,
         }
     }
 }
@@ -573,31 +585,48 @@ pub fn job_cancellation_fee_posting(
 /// What a customer pays for a delivered order, and how it is shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryCharge {
-    /// The food (the merchant's prices).
+    /// The food (the merchant's prices: the order's subtotal).
     pub food: Money,
-    /// The delivery fee, shared between courier and platform.
+    /// The delivery fee, the platform's.
     pub delivery_fee: Money,
-    /// The platform's service fee, all the platform's.
+    /// The platform's service fee.
     pub service_fee: Money,
+    /// The fee on an order under the minimum, the platform's.
+    pub small_order_fee: Money,
+    /// The busy-time surcharge, the platform's.
+    pub busy_fee: Money,
+    /// The promo code's discount, borne by the platform (its promotions account).
+    pub discount: Money,
     /// The platform's commission on the food, in basis points; the merchant gets the rest.
     pub merchant_commission_bps: i64,
-    /// The platform's share of the delivery fee, in basis points; the courier earns the rest.
-    pub delivery_fee_commission_bps: i64,
+    /// What the courier earns for the order (pay per order plus pay per km; tips are posted apart),
+    /// paid by the platform (its worker pay account).
+    pub courier_pay: Money,
 }
 
 impl DeliveryCharge {
-    /// What the customer pays in all.
+    /// The platform's fees on the order (delivery, service, small order, busy time).
+    pub fn fees(&self) -> Result<Money, LedgerError> {
+        Ok(self
+            .delivery_fee
+            .checked_add(self.service_fee)?
+            .checked_add(self.small_order_fee)?
+            .checked_add(self.busy_fee)?)
+    }
+
+    /// What the customer pays in all (before any tip): food + fees − discount.
     pub fn total(&self) -> Result<Money, LedgerError> {
         Ok(self
             .food
-            .checked_add(self.delivery_fee)?
-            .checked_add(self.service_fee)?)
+            .checked_add(self.fees()?)?
+            .checked_sub(self.discount)?)
     }
 }
 
-/// A delivered order: the customer pays food + delivery fee + service fee; the merchant is owed the food
-/// less commission, the courier earns the delivery fee less the platform's share, the platform keeps the
-/// commission (commission account) and its fee shares (fees account).
+/// A delivered order: the customer pays food + fees − discount; the merchant is owed the food less the
+/// platform's commission; the platform keeps the commission (commission account) and the fees (fees
+/// account), and bears the discount (promotions account) and the courier's pay (worker pay account),
+/// which the courier earns. Refused if the discount is more than the food and fees.
 pub fn delivery_order_posting(
     job: JobId,
     customer: UserId,
@@ -609,22 +638,52 @@ pub fn delivery_order_posting(
     check_not_negative(charge.food, "food")?;
     check_not_negative(charge.delivery_fee, "delivery fee")?;
     check_not_negative(charge.service_fee, "service fee")?;
+    check_not_negative(charge.small_order_fee, "small order fee")?;
+    check_not_negative(charge.busy_fee, "busy fee")?;
+    check_not_negative(charge.discount, "discount")?;
+    check_not_negative(charge.courier_pay, "courier pay")?;
     let total = charge.total()?;
     check_positive(total, "order total")?;
     let (merchant_share, commission) = split_off(charge.food, charge.merchant_commission_bps)?;
-    let (courier_share, fee_share) =
-        split_off(charge.delivery_fee, charge.delivery_fee_commission_bps)?;
     let mut lines = Lines::new();
     lines.add(Account::customer(customer), total.negated())?;
     lines.add(Account::MerchantPayable(merchant), merchant_share)?;
-    lines.add(Account::worker_earnings(courier), courier_share)?;
     lines.add(Account::PlatformCommission, commission)?;
-    lines.add(Account::PlatformFees, fee_share)?;
-    lines.add(Account::PlatformFees, charge.service_fee)?;
+    lines.add(Account::PlatformFees, charge.fees()?)?;
+    lines.add(Account::Promotions, charge.discount.negated())?;
+    lines.add(Account::worker_earnings(courier), charge.courier_pay)?;
+    lines.add(Account::WorkerPay, charge.courier_pay.negated())?;
     Posting::for_job(
         job,
         PostingKind::DeliveryOrder,
         PostingKey::once(PostingKind::DeliveryOrder),
+        at,
+        lines.into_entries(),
+    )
+}
+
+/// The fee of an order cancelled after the merchant accepted it (the kitchen had started): the customer
+/// pays `fee`; the merchant is owed it less the platform's `commission_bps`. Keyed like every
+/// cancellation fee ([`PostingKey::once`] of [`PostingKind::CancellationFee`]), so an operator can waive
+/// it with [`fee_waiver_posting`].
+pub fn order_cancellation_fee_posting(
+    job: JobId,
+    customer: UserId,
+    merchant: MerchantId,
+    fee: Money,
+    commission_bps: i64,
+    at: Timestamp,
+) -> Result<Posting, LedgerError> {
+    check_positive(fee, "cancellation fee")?;
+    let (merchant_share, commission) = split_off(fee, commission_bps)?;
+    let mut lines = Lines::new();
+    lines.add(Account::customer(customer), fee.negated())?;
+    lines.add(Account::MerchantPayable(merchant), merchant_share)?;
+    lines.add(Account::PlatformCommission, commission)?;
+    Posting::for_job(
+        job,
+        PostingKind::CancellationFee,
+        PostingKey::once(PostingKind::CancellationFee),
         at,
         lines.into_entries(),
     )

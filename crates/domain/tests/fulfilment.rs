@@ -10,7 +10,8 @@ use doorstep_domain::job::{
 use doorstep_domain::ledger::{
     Account, DeliveryCharge, HouseCallCharge, LedgerError, Posting, PostingKey, PostingKind,
     TrialBalance, delivery_order_posting, fare_posting, house_call_posting,
-    job_cancellation_fee_posting, refund_posting, ride_fare_posting, tip_posting,
+    job_cancellation_fee_posting, order_cancellation_fee_posting, refund_posting,
+    ride_fare_posting, tip_posting,
 };
 use doorstep_domain::offer::{OfferError, OfferState};
 use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
@@ -1370,14 +1371,18 @@ fn a_delivery_order_pays_merchant_courier_and_platform_exactly_what_the_customer
         food: usd(2599),
         delivery_fee: usd(399),
         service_fee: usd(150),
+        small_order_fee: usd(0),
+        busy_fee: usd(100),
+        discount: usd(500),
         merchant_commission_bps: 1500,
-        delivery_fee_commission_bps: 2000,
+        courier_pay: usd(612),
     };
     let p = delivery_order_posting(job_id(1), user(1), merchant(), user(5), &charge, t(0))
         .expect("posting");
     let mut tb = TrialBalance::new();
     tb.post(&p);
-    assert_eq!(tb.balance(Account::customer(user(1)), Currency::USD), -3148);
+    // 25.99 + 3.99 + 1.50 + 1.00 - 5.00
+    assert_eq!(tb.balance(Account::customer(user(1)), Currency::USD), -2748);
     // 15 % of 25.99 is 3.8985, rounded to 3.90.
     assert_eq!(tb.balance(Account::PlatformCommission, Currency::USD), 390);
     assert_eq!(
@@ -1386,10 +1391,23 @@ fn a_delivery_order_pays_merchant_courier_and_platform_exactly_what_the_customer
     );
     assert_eq!(
         tb.balance(Account::worker_earnings(user(5)), Currency::USD),
-        319
+        612
     );
-    assert_eq!(tb.balance(Account::PlatformFees, Currency::USD), 80 + 150);
+    assert_eq!(tb.balance(Account::WorkerPay, Currency::USD), -612);
+    assert_eq!(tb.balance(Account::Promotions, Currency::USD), -500);
+    assert_eq!(
+        tb.balance(Account::PlatformFees, Currency::USD),
+        399 + 150 + 100
+    );
     assert!(tb.is_balanced());
+    // A discount larger than what the order costs is refused.
+    let too_much = DeliveryCharge {
+        discount: usd(10_000),
+        ..charge
+    };
+    assert!(
+        delivery_order_posting(job_id(1), user(1), merchant(), user(5), &too_much, t(0)).is_err()
+    );
 }
 
 #[test]
@@ -1438,7 +1456,10 @@ fn commission_rates_outside_zero_to_one_hundred_percent_are_refused() {
 enum PostingCase {
     Fare(i64, i64),
     CancellationFee(i64, i64, bool),
-    Delivery(i64, i64, i64, i64, i64),
+    /// Food, delivery fee, service fee, small-order fee, busy fee, discount, commission, courier pay.
+    Delivery(i64, i64, i64, i64, i64, i64, i64, i64),
+    /// An order's late cancellation fee and the commission on it.
+    OrderCancellation(i64, i64),
     HouseCall(i64, i64, i64),
     Tip(i64),
     Refund(i64),
@@ -1457,8 +1478,20 @@ fn posting_case() -> impl Strategy<Value = PostingCase> {
         (amount(), rate()).prop_map(|(a, r)| PostingCase::Fare(a, r)),
         (amount(), rate(), any::<bool>())
             .prop_map(|(a, r, w)| PostingCase::CancellationFee(a, r, w)),
-        (amount(), amount(), amount(), rate(), rate())
-            .prop_map(|(f, d, s, r1, r2)| PostingCase::Delivery(f, d, s, r1, r2)),
+        (
+            amount(),
+            amount(),
+            amount(),
+            amount(),
+            amount(),
+            amount(),
+            rate(),
+            amount()
+        )
+            .prop_map(|(f, d, s, small, busy, off, r, pay)| PostingCase::Delivery(
+                f, d, s, small, busy, off, r, pay
+            )),
+        (amount(), rate()).prop_map(|(a, r)| PostingCase::OrderCancellation(a, r)),
         (amount(), amount(), rate()).prop_map(|(p, b, r)| PostingCase::HouseCall(p, b, r)),
         amount().prop_map(PostingCase::Tip),
         amount().prop_map(PostingCase::Refund),
@@ -1468,8 +1501,11 @@ fn posting_case() -> impl Strategy<Value = PostingCase> {
 /// What the customer pays in a case (before any refund), for the split check.
 fn customer_total(case: &PostingCase) -> i64 {
     match *case {
-        PostingCase::Fare(a, _) | PostingCase::CancellationFee(a, _, _) | PostingCase::Tip(a) => a,
-        PostingCase::Delivery(f, d, s, _, _) => f + d + s,
+        PostingCase::Fare(a, _)
+        | PostingCase::CancellationFee(a, _, _)
+        | PostingCase::OrderCancellation(a, _)
+        | PostingCase::Tip(a) => a,
+        PostingCase::Delivery(f, d, s, small, busy, off, _, _) => f + d + s + small + busy - off,
         PostingCase::HouseCall(p, b, _) => p + b,
         PostingCase::Refund(a) => -a,
     }
@@ -1491,9 +1527,11 @@ proptest! {
             let result = match *case {
                 PostingCase::Fare(a, r) => fare_posting(job, customer, user(2), usd(a), r, t(0)),
                 PostingCase::CancellationFee(a, r, w) => job_cancellation_fee_posting(job, customer, w.then_some(user(2)), usd(a), r, t(0)),
-                PostingCase::Delivery(f, d, s, r1, r2) => delivery_order_posting(job, customer, merchant(), user(5), &DeliveryCharge {
-                    food: usd(f), delivery_fee: usd(d), service_fee: usd(s), merchant_commission_bps: r1, delivery_fee_commission_bps: r2,
+                PostingCase::Delivery(f, d, s, small, busy, off, r, pay) => delivery_order_posting(job, customer, merchant(), user(5), &DeliveryCharge {
+                    food: usd(f), delivery_fee: usd(d), service_fee: usd(s), small_order_fee: usd(small), busy_fee: usd(busy),
+                    discount: usd(off), merchant_commission_bps: r, courier_pay: usd(pay),
                 }, t(0)),
+                PostingCase::OrderCancellation(a, r) => order_cancellation_fee_posting(job, customer, merchant(), usd(a), r, t(0)),
                 PostingCase::HouseCall(p, b, r) => house_call_posting(job, customer, user(6), &HouseCallCharge { price: usd(p), booking_fee: usd(b), commission_bps: r }, t(0)),
                 PostingCase::Tip(a) => tip_posting(job, customer, user(2), usd(a), key(PostingKind::Tip), t(0)),
                 PostingCase::Refund(a) => refund_posting(job, &postings, usd(a), key(PostingKind::Refund), t(0)),
@@ -1509,7 +1547,7 @@ proptest! {
             prop_assert_eq!(customer_line, -customer_total(case), "{:?}", case);
             for e in posting.entries() {
                 match e.account {
-                    Account::Rider(_) | Account::Refunds => {}
+                    Account::Rider(_) | Account::Refunds | Account::Promotions | Account::WorkerPay => {}
                     _ => prop_assert!(e.amount.minor >= 0, "{:?} debits {:?}", case, e.account),
                 }
             }
