@@ -3,6 +3,8 @@
 
 use crate::error::ApiError;
 use doorstep_app::rides::{EarningsStatement, OfferView};
+use doorstep_domain::event::Event;
+use doorstep_domain::food::order::OrderEvent;
 use doorstep_domain::pricing::FareBreakdown;
 use doorstep_domain::ride::{CancelledBy, Pin, Ride, RideEvent};
 use doorstep_domain::{Money, Role, Timestamp, UserId};
@@ -1067,8 +1069,11 @@ pub struct EventV1 {
     /// Position in the log. Resume the event stream with `?after=` the last one received: ids of the
     /// caller's own events only ever grow.
     pub id: i64,
-    /// The ride it happened to.
+    /// The ride it happened to; for an event of another job (a food order: `type` `order_*`), that
+    /// job's id, as in `job_id`.
     pub ride_id: String,
+    /// The job it happened to: a ride's id, or a food order's.
+    pub job_id: String,
     /// When it was recorded (RFC 3339).
     pub at: String,
     /// What happened: `type` and that type's fields.
@@ -1179,6 +1184,139 @@ pub enum EventBodyV1 {
     PinLocked,
     /// The rider (or an operator) issued a new PIN.
     PinReissued,
+    /// A customer placed a food order.
+    OrderPlaced {
+        /// The merchant.
+        merchant: String,
+        /// What the customer pays.
+        total: MoneyDto,
+        /// The delivery time promised (RFC 3339).
+        promised_at: String,
+    },
+    /// The merchant accepted the order.
+    OrderAccepted {
+        /// When the food should be ready (RFC 3339).
+        ready_at: String,
+        /// The delivery estimate (RFC 3339).
+        eta: String,
+    },
+    /// The kitchen started on the order.
+    OrderPreparing,
+    /// The food is ready for the courier.
+    OrderReady {
+        /// The delivery estimate (RFC 3339).
+        eta: String,
+    },
+    /// The merchant refused the order (nothing is charged).
+    OrderRejected {
+        /// Why: `item_unavailable`, `too_busy`, `closing` or `other`.
+        reason: String,
+    },
+    /// The order was cancelled.
+    OrderCancelled {
+        /// Who: `customer`, `merchant` or `operator`.
+        by: String,
+        /// The fee charged, if any.
+        fee: Option<MoneyDto>,
+    },
+    /// A courier took the order.
+    OrderCourierAssigned {
+        /// The courier.
+        courier: String,
+        /// Seconds to the restaurant.
+        eta_s: u32,
+    },
+    /// The courier is at the restaurant.
+    OrderCourierAtRestaurant {
+        /// The courier.
+        courier: String,
+    },
+    /// The courier has the food.
+    OrderPickedUp {
+        /// The courier.
+        courier: String,
+        /// The delivery estimate (RFC 3339).
+        eta: String,
+    },
+    /// A wrong hand-over code was tried at the door.
+    OrderHandoverAttemptFailed {
+        /// Wrong codes left before it locks.
+        attempts_left: u8,
+    },
+    /// The order was handed over.
+    OrderDelivered {
+        /// The courier.
+        courier: String,
+    },
+    /// The order could not be delivered.
+    OrderUndeliverable {
+        /// Why (`no_workers_nearby`, `customer_unreachable`, ...).
+        reason: String,
+    },
+}
+
+impl From<&OrderEvent> for EventBodyV1 {
+    fn from(event: &OrderEvent) -> Self {
+        match event {
+            OrderEvent::OrderPlaced {
+                merchant,
+                total,
+                promised_at,
+            } => EventBodyV1::OrderPlaced {
+                merchant: merchant.to_string(),
+                total: (*total).into(),
+                promised_at: rfc3339(*promised_at),
+            },
+            OrderEvent::OrderAccepted { ready_at, eta } => EventBodyV1::OrderAccepted {
+                ready_at: rfc3339(*ready_at),
+                eta: rfc3339(*eta),
+            },
+            OrderEvent::OrderPreparing => EventBodyV1::OrderPreparing,
+            OrderEvent::OrderReady { eta } => EventBodyV1::OrderReady { eta: rfc3339(*eta) },
+            OrderEvent::OrderRejected { reason } => EventBodyV1::OrderRejected {
+                reason: reason.as_str().to_owned(),
+            },
+            OrderEvent::OrderCancelled { by, fee } => EventBodyV1::OrderCancelled {
+                by: by.as_str().to_owned(),
+                fee: fee.map(MoneyDto::from),
+            },
+            OrderEvent::OrderCourierAssigned { courier, eta_s } => {
+                EventBodyV1::OrderCourierAssigned {
+                    courier: courier.to_string(),
+                    eta_s: *eta_s,
+                }
+            }
+            OrderEvent::OrderCourierAtRestaurant { courier } => {
+                EventBodyV1::OrderCourierAtRestaurant {
+                    courier: courier.to_string(),
+                }
+            }
+            OrderEvent::OrderPickedUp { courier, eta } => EventBodyV1::OrderPickedUp {
+                courier: courier.to_string(),
+                eta: rfc3339(*eta),
+            },
+            OrderEvent::OrderHandoverAttemptFailed { attempts_left } => {
+                EventBodyV1::OrderHandoverAttemptFailed {
+                    attempts_left: *attempts_left,
+                }
+            }
+            OrderEvent::OrderDelivered { courier } => EventBodyV1::OrderDelivered {
+                courier: courier.to_string(),
+            },
+            OrderEvent::OrderUndeliverable { reason } => EventBodyV1::OrderUndeliverable {
+                reason: reason.as_str().to_owned(),
+            },
+        }
+    }
+}
+
+impl From<&Event> for EventBodyV1 {
+    fn from(event: &Event) -> Self {
+        match event {
+            Event::Ride(e) => EventBodyV1::from(e),
+            Event::Order(e) => EventBodyV1::from(e),
+        }
+    }
 }
 
 impl From<&RideEvent> for EventBodyV1 {
@@ -1272,7 +1410,8 @@ impl From<&StoredEvent> for EventV1 {
         EventV1 {
             v: EVENT_WIRE_VERSION,
             id: e.id,
-            ride_id: e.ride_id.to_string(),
+            ride_id: e.job_id.to_string(),
+            job_id: e.job_id.to_string(),
             at: rfc3339(e.at),
             body: EventBodyV1::from(&e.event),
         }
@@ -1389,9 +1528,10 @@ mod event_wire_tests {
         let mut v = serde_json::to_value(&e.event)?;
         let obj = v.as_object_mut().ok_or("an event is an object")?;
         obj.insert("id".into(), e.id.into());
-        obj.insert("ride_id".into(), e.ride_id.to_string().into());
+        obj.insert("ride_id".into(), e.job_id.to_string().into());
+        obj.insert("job_id".into(), e.job_id.to_string().into());
         obj.insert("at".into(), rfc3339(e.at).into());
-        if let RideEvent::Offered { expires_at, .. } = &e.event {
+        if let Some(RideEvent::Offered { expires_at, .. }) = e.event.as_ride() {
             obj.insert("expires_at".into(), rfc3339(*expires_at).into());
         }
         Ok(v)
@@ -1402,15 +1542,79 @@ mod event_wire_tests {
         for (i, event) in every_event()?.into_iter().enumerate() {
             let stored = StoredEvent {
                 id: i64::try_from(i)? + 1,
-                ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+                job_id: RideId::from_uuid(uuid::Uuid::now_v7()).into(),
                 at: Timestamp::from_millis(1_795_633_200_000),
                 recipients: Vec::new(),
-                event,
+                event: event.into(),
             };
             let mut wire = event_json(&stored);
             assert_eq!(wire["v"], 1, "{wire}");
             wire.as_object_mut().ok_or("an object")?.remove("v");
             assert_eq!(wire, unversioned_wire(&stored)?);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_order_event_goes_out_with_its_type_its_job_and_times_in_rfc_3339() -> TestResult {
+        use doorstep_domain::food::order::{OrderEvent, RejectReason};
+        use doorstep_domain::job::{Canceller, UnfulfilledReason};
+        let t = Timestamp::from_millis(1_795_633_200_000);
+        let who = UserId::from_uuid(uuid::Uuid::now_v7());
+        let usd = |minor| doorstep_domain::Money::new(minor, Currency::USD);
+        let events = [
+            OrderEvent::OrderPlaced {
+                merchant: doorstep_domain::MerchantId::from_uuid(uuid::Uuid::now_v7()),
+                total: usd(2599),
+                promised_at: t,
+            },
+            OrderEvent::OrderAccepted {
+                ready_at: t,
+                eta: t,
+            },
+            OrderEvent::OrderPreparing,
+            OrderEvent::OrderReady { eta: t },
+            OrderEvent::OrderRejected {
+                reason: RejectReason::TooBusy,
+            },
+            OrderEvent::OrderCancelled {
+                by: Canceller::Customer,
+                fee: Some(usd(500)),
+            },
+            OrderEvent::OrderCourierAssigned {
+                courier: who,
+                eta_s: 300,
+            },
+            OrderEvent::OrderCourierAtRestaurant { courier: who },
+            OrderEvent::OrderPickedUp {
+                courier: who,
+                eta: t,
+            },
+            OrderEvent::OrderHandoverAttemptFailed { attempts_left: 2 },
+            OrderEvent::OrderDelivered { courier: who },
+            OrderEvent::OrderUndeliverable {
+                reason: UnfulfilledReason::CustomerUnreachable,
+            },
+        ];
+        let job = doorstep_domain::JobId::from_uuid(uuid::Uuid::now_v7());
+        for (i, event) in events.into_iter().enumerate() {
+            let kind = event.kind();
+            let stored = StoredEvent {
+                id: i64::try_from(i)? + 1,
+                job_id: job,
+                at: t,
+                recipients: Vec::new(),
+                event: event.into(),
+            };
+            let wire = event_json(&stored);
+            assert_eq!(wire["v"], 1, "{wire}");
+            assert_eq!(wire["type"], kind, "{wire}");
+            assert_eq!(wire["job_id"], job.to_string(), "{wire}");
+            for field in ["promised_at", "ready_at", "eta"] {
+                if let Some(v) = wire.get(field) {
+                    assert_eq!(v, &serde_json::Value::from(rfc3339(t)), "{wire}");
+                }
+            }
         }
         Ok(())
     }

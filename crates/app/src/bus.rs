@@ -328,13 +328,13 @@ mod tests {
     fn event_for(recipients: &[(UserId, RecipientRole)]) -> StoredEvent {
         StoredEvent {
             id: 1,
-            ride_id: RideId::from_uuid(uuid::Uuid::now_v7()),
+            job_id: doorstep_domain::JobId::from_uuid(uuid::Uuid::now_v7()),
             at: Timestamp::from_millis(0),
             recipients: recipients
                 .iter()
                 .map(|&(user, role)| Recipient { user, role })
                 .collect(),
-            event: RideEvent::PinLocked,
+            event: RideEvent::PinLocked.into(),
         }
     }
 

@@ -21,6 +21,7 @@
 pub mod audit;
 pub mod code;
 pub mod contact;
+pub mod event;
 pub mod food;
 pub mod ids;
 pub mod job;

@@ -45,8 +45,9 @@
 
 use crate::columns::{get, id, named, row_limit, timestamp, to_json};
 use crate::{Backend, Store, StoreError};
-use doorstep_domain::ride::{Ride, RideEvent};
-use doorstep_domain::{RideId, Timestamp, UserId};
+use doorstep_domain::event::Event;
+use doorstep_domain::ride::Ride;
+use doorstep_domain::{JobId, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::collections::{BTreeMap, HashMap};
@@ -141,14 +142,14 @@ pub struct StoredEvent {
     /// Position in the log: unique, and increasing in commit order for each recipient. Clients resume
     /// "after" the last id they saw.
     pub id: i64,
-    /// The ride it happened to.
-    pub ride_id: RideId,
+    /// The job it happened to (a ride's job has the ride's id).
+    pub job_id: JobId,
     /// When it was recorded.
     pub at: Timestamp,
     /// Who receives it, in the order they were given.
     pub recipients: Vec<Recipient>,
     /// What happened.
-    pub event: RideEvent,
+    pub event: Event,
 }
 
 impl StoredEvent {
@@ -182,7 +183,7 @@ fn event_from_row(row: &AnyRow) -> Result<StoredEvent, StoreError> {
     let payload: String = get(row, "payload")?;
     Ok(StoredEvent {
         id: get(row, "id")?,
-        ride_id: id(row, "job_id")?,
+        job_id: id(row, "job_id")?,
         at: timestamp(row, "at")?,
         recipients: Vec::new(),
         event: serde_json::from_str(&payload)
@@ -216,14 +217,14 @@ fn distinct_users(recipients: &[Recipient]) -> Vec<Recipient> {
     distinct
 }
 
-/// Appends `events` of `ride_id` at `at`, in order, inside the caller's transaction. Call it last in the
+/// Appends `events` of `job_id` at `at`, in order, inside the caller's transaction. Call it last in the
 /// transaction, right before commit: it locks the cursor rows of the events' recipients until then (see
 /// the module documentation).
 pub(crate) async fn append_events(
     conn: &mut AnyConnection,
     backend: Backend,
-    ride_id: RideId,
-    events: &[(RideEvent, Vec<Recipient>)],
+    job_id: JobId,
+    events: &[(Event, Vec<Recipient>)],
     at: Timestamp,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     if events.is_empty() {
@@ -231,7 +232,7 @@ pub(crate) async fn append_events(
     }
     // How many of these events each recipient gets; a BTreeMap, so the cursors are locked in the order
     // of recipient ids in every transaction.
-    let events: Vec<(&RideEvent, Vec<Recipient>)> = events
+    let events: Vec<(&Event, Vec<Recipient>)> = events
         .iter()
         .map(|(event, recipients)| (event, distinct_users(recipients)))
         .collect();
@@ -274,7 +275,7 @@ pub(crate) async fn append_events(
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO events (job_id, kind, payload, at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
-        .bind(ride_id.to_string())
+        .bind(job_id.to_string())
         .bind(event.kind())
         .bind(to_json(event, "event")?)
         .bind(at.millis())
@@ -298,7 +299,7 @@ pub(crate) async fn append_events(
         }
         stored.push(StoredEvent {
             id,
-            ride_id,
+            job_id,
             at,
             recipients: recipients.clone(),
             event: (*event).clone(),

@@ -6,7 +6,7 @@ use crate::events::{Recipient, append_events};
 use crate::{Store, StoreError, StoredEvent};
 use doorstep_domain::contact::{JobMessage, Sender, Vehicle};
 use doorstep_domain::ride::RideEvent;
-use doorstep_domain::{JobId, RideId, Timestamp, UserId};
+use doorstep_domain::{JobId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
 /// What sending a message did.
@@ -74,12 +74,11 @@ impl Store {
             sender: message.sender,
             text: message.text.clone(),
         };
-        let ride = RideId::from_uuid(message.job.as_uuid());
         let mut stored = append_events(
             &mut tx,
             self.backend,
-            ride,
-            &[(event, recipients.to_vec())],
+            message.job,
+            &[(event.into(), recipients.to_vec())],
             message.at,
         )
         .await?;

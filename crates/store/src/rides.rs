@@ -244,8 +244,8 @@ impl Store {
         let mut stored = append_events(
             &mut tx,
             self.backend,
-            ride.id(),
-            &[(event.clone(), audience.recipients())],
+            ride.id().into(),
+            &[(event.clone().into(), audience.recipients())],
             now,
         )
         .await?;
@@ -479,9 +479,10 @@ impl Store {
         let events: Vec<_> = change
             .events
             .iter()
-            .map(|(event, audience)| (event.clone(), audience.recipients()))
+            .map(|(event, audience)| (event.clone().into(), audience.recipients()))
             .collect();
-        let stored = append_events(&mut tx, self.backend, ride.id(), &events, change.at).await?;
+        let stored =
+            append_events(&mut tx, self.backend, ride.id().into(), &events, change.at).await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -709,7 +709,7 @@ async fn a_ride_round_trip_preserves_every_field(store: Store) -> TestResult {
         return Err("a first create must be new".into());
     };
     assert_eq!(stored, requested);
-    assert_eq!(stored_event.event, event);
+    assert_eq!(stored_event.event, event.clone().into());
     assert_eq!(
         stored_event.recipients,
         [Recipient {
@@ -1156,7 +1156,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
     let anns_events = store.events_for_user(ann.id, 0, 100).await?;
     let kinds: Vec<&str> = anns_events.iter().map(|e| e.event.kind()).collect();
     assert_eq!(kinds, ["requested", "driver_assigned"]);
-    assert!(anns_events.iter().all(|e| e.ride_id == anns.id()));
+    assert!(anns_events.iter().all(|e| e.job_id == anns.id().into()));
 
     // Bob: two offers and two assignments, across both rides; resuming after the second one gives the rest.
     let bobs = store.events_for_user(bob.id, 0, 100).await?;
@@ -1171,7 +1171,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
         store.events_for_user(bob.id, bobs[3].id, 100).await?,
         vec![]
     );
-    assert!(rest.iter().any(|e| e.ride_id == cats.id()));
+    assert!(rest.iter().any(|e| e.job_id == cats.id().into()));
 
     let after_first = store.events_after(all[0].id, 2).await?;
     assert_eq!(after_first, all[1..3].to_vec());
@@ -1456,7 +1456,7 @@ async fn existing_events_keep_exactly_their_recipients_through_migration_0005(
         .await?;
     let riders = store.events_for_user(rider, 0, 100).await?;
     assert_eq!(riders.len(), 3);
-    assert_eq!(riders[2].event, event);
+    assert_eq!(riders[2].event, event.clone().into());
     Ok(())
 }
 

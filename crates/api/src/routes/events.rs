@@ -380,7 +380,8 @@ async fn catch_up(state: &ApiState, user: &User, last: &mut i64, socket: &mut We
         };
         for e in &events {
             let mut wire = event_json(e);
-            if let doorstep_domain::ride::RideEvent::Offered { offer_id, .. } = &e.event
+            if let Some(doorstep_domain::ride::RideEvent::Offered { offer_id, .. }) =
+                e.event.as_ride()
                 && let Ok(Some(offer)) = state.app.store().offer(*offer_id).await
                 && let Some(obj) = wire.as_object_mut()
             {

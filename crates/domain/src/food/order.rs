@@ -23,8 +23,8 @@ use crate::code::VerificationCode;
 use crate::food::checkout::{CheckoutQuote, FeeSchedule};
 use crate::ids::{JobId, MerchantId, UserId};
 use crate::job::{
-    Canceller, Job, JobError, JobEvent, JobKind, JobState, NewDeliveryJob, StopKind, StopOutcome,
-    TimeWindow, UnfulfilledReason,
+    Canceller, Job, JobError, JobKind, JobState, NewDeliveryJob, StopKind, StopOutcome, TimeWindow,
+    UnfulfilledReason,
 };
 use crate::money::Money;
 use crate::time::Timestamp;
@@ -181,6 +181,117 @@ impl RejectReason {
     pub fn parse(s: &str) -> Option<RejectReason> {
         RejectReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
+}
+
+/// Something that happened to an order: recorded with the change in one transaction and sent to its
+/// customer, its merchant's staff and its courier. Every kind is named `order_*`, so an order's stored
+/// event never reads as a ride's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrderEvent {
+    /// The customer placed it.
+    OrderPlaced {
+        /// The merchant.
+        merchant: MerchantId,
+        /// What the customer pays.
+        total: Money,
+        /// The delivery time promised.
+        promised_at: Timestamp,
+    },
+    /// The merchant accepted it.
+    OrderAccepted {
+        /// When the food should be ready.
+        ready_at: Timestamp,
+        /// The delivery estimate.
+        eta: Timestamp,
+    },
+    /// The kitchen started on it.
+    OrderPreparing,
+    /// The food is ready.
+    OrderReady {
+        /// The delivery estimate.
+        eta: Timestamp,
+    },
+    /// The merchant refused it.
+    OrderRejected {
+        /// Why.
+        reason: RejectReason,
+    },
+    /// It was cancelled.
+    OrderCancelled {
+        /// Who cancelled.
+        by: Canceller,
+        /// The fee charged, if any.
+        fee: Option<Money>,
+    },
+    /// A courier took it.
+    OrderCourierAssigned {
+        /// The courier.
+        courier: UserId,
+        /// Seconds to the restaurant.
+        eta_s: u32,
+    },
+    /// The courier is at the restaurant.
+    OrderCourierAtRestaurant {
+        /// The courier.
+        courier: UserId,
+    },
+    /// The courier has the food.
+    OrderPickedUp {
+        /// The courier.
+        courier: UserId,
+        /// The delivery estimate.
+        eta: Timestamp,
+    },
+    /// A wrong hand-over code was tried.
+    OrderHandoverAttemptFailed {
+        /// Wrong codes left before it locks.
+        attempts_left: u8,
+    },
+    /// Handed over.
+    OrderDelivered {
+        /// The courier.
+        courier: UserId,
+    },
+    /// It could not be delivered.
+    OrderUndeliverable {
+        /// Why.
+        reason: UnfulfilledReason,
+    },
+}
+
+impl OrderEvent {
+    /// The stable snake_case name (the `type` field).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            OrderEvent::OrderPlaced { .. } => "order_placed",
+            OrderEvent::OrderAccepted { .. } => "order_accepted",
+            OrderEvent::OrderPreparing => "order_preparing",
+            OrderEvent::OrderReady { .. } => "order_ready",
+            OrderEvent::OrderRejected { .. } => "order_rejected",
+            OrderEvent::OrderCancelled { .. } => "order_cancelled",
+            OrderEvent::OrderCourierAssigned { .. } => "order_courier_assigned",
+            OrderEvent::OrderCourierAtRestaurant { .. } => "order_courier_at_restaurant",
+            OrderEvent::OrderPickedUp { .. } => "order_picked_up",
+            OrderEvent::OrderHandoverAttemptFailed { .. } => "order_handover_attempt_failed",
+            OrderEvent::OrderDelivered { .. } => "order_delivered",
+            OrderEvent::OrderUndeliverable { .. } => "order_undeliverable",
+        }
+    }
+}
+
+/// What a courier's hand-over attempt did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handover {
+    /// Delivered.
+    Delivered(Vec<OrderEvent>),
+    /// The code was wrong; the attempt is counted (the order changed).
+    WrongCode {
+        /// Wrong codes left before it locks.
+        attempts_left: u8,
+        /// What to record.
+        events: Vec<OrderEvent>,
+    },
 }
 
 /// One option chosen on a line, as priced at order time.
@@ -345,13 +456,13 @@ pub struct Order {
 impl Order {
     /// Places an order: the job opens with its windows from the estimate (the pickup window opens when
     /// the food should be ready, both close [`DELIVERY_GRACE_S`] after the promise).
-    pub fn place(new: NewOrder, now: Timestamp) -> Result<(Order, Vec<JobEvent>), OrderError> {
+    pub fn place(new: NewOrder, now: Timestamp) -> Result<(Order, Vec<OrderEvent>), OrderError> {
         let promised_at = match new.scheduled_for {
             Some(slot) if slot > new.estimate.delivered_at(now, now) => slot,
             _ => new.estimate.delivered_at(now, now),
         };
         let ready_at = ready_for(promised_at, &new.estimate, now);
-        let (job, event) = Job::delivery(
+        let (job, _) = Job::delivery(
             NewDeliveryJob {
                 id: new.id,
                 customer: new.customer,
@@ -368,6 +479,11 @@ impl Order {
             now,
         )
         .map_err(|_| OrderError::PrepTime)?;
+        let event = OrderEvent::OrderPlaced {
+            merchant: new.merchant,
+            total: new.quote.total,
+            promised_at,
+        };
         let record = OrderRecord {
             lines: new.lines,
             quote: new.quote,
@@ -492,16 +608,17 @@ impl Order {
     }
 
     /// Moves the pickup window's opening to `ready` (both windows keep their close).
-    fn set_ready(&mut self, ready: Timestamp) -> Result<JobEvent, OrderError> {
+    fn set_ready(&mut self, ready: Timestamp) -> Result<(), OrderError> {
         let latest = self.job.stops[PICKUP].window.latest().max(ready);
         let window = TimeWindow::new(ready, latest).map_err(|_| OrderError::PrepTime)?;
-        Ok(self.job.set_window(PICKUP, window)?)
+        self.job.set_window(PICKUP, window)?;
+        Ok(())
     }
 
     /// The merchant accepts with a prep time (`busy_s` of busy mode included by the caller): the food
     /// should be ready `prep_s` from now (or for a scheduled order, in time for its slot, whichever is
     /// later), and the promise's estimate follows.
-    pub fn accept(&mut self, prep_s: u32, now: Timestamp) -> Result<Vec<JobEvent>, OrderError> {
+    pub fn accept(&mut self, prep_s: u32, now: Timestamp) -> Result<Vec<OrderEvent>, OrderError> {
         if prep_s == 0 || prep_s > MAX_PREP_S {
             return Err(OrderError::PrepTime);
         }
@@ -515,38 +632,40 @@ impl Order {
                 Some(_) => cooked.max(ready_for(o.record.promised_at, &o.record.estimate, now)),
                 None => cooked,
             };
-            let event = o.set_ready(ready)?;
+            o.set_ready(ready)?;
             o.record.kitchen = KitchenState::Accepted;
             o.record.accepted_at = Some(now);
-            o.record.eta = ready
-                .max(now.plus_secs(i64::from(o.record.estimate.to_pickup_s)))
-                .plus_secs(o.record.estimate.after_pickup_s());
-            Ok(vec![event])
+            o.refresh_eta(now);
+            Ok(vec![OrderEvent::OrderAccepted {
+                ready_at: ready,
+                eta: o.record.eta,
+            }])
         })
     }
 
     /// The kitchen starts on it.
-    pub fn start_preparing(&mut self) -> Result<(), OrderError> {
+    pub fn start_preparing(&mut self) -> Result<Vec<OrderEvent>, OrderError> {
         if self.state() != OrderState::Accepted {
             return self.refuse("start preparing");
         }
         self.change(|o| {
             o.job.service_changed()?;
             o.record.kitchen = KitchenState::Preparing;
-            Ok(())
+            Ok(vec![OrderEvent::OrderPreparing])
         })
     }
 
     /// The kitchen says it is ready: the pickup window opens now.
-    pub fn mark_ready(&mut self, now: Timestamp) -> Result<Vec<JobEvent>, OrderError> {
+    pub fn mark_ready(&mut self, now: Timestamp) -> Result<Vec<OrderEvent>, OrderError> {
         if !matches!(self.state(), OrderState::Accepted | OrderState::Preparing) {
             return self.refuse("mark ready");
         }
         self.change(|o| {
-            let event = o.set_ready(now)?;
+            o.set_ready(now)?;
             o.record.kitchen = KitchenState::Ready;
             o.record.ready_at = Some(now);
-            Ok(vec![event])
+            o.refresh_eta(now);
+            Ok(vec![OrderEvent::OrderReady { eta: o.record.eta }])
         })
     }
 
@@ -556,15 +675,15 @@ impl Order {
         &mut self,
         reason: RejectReason,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
+    ) -> Result<Vec<OrderEvent>, OrderError> {
         if self.state() != OrderState::Placed {
             return self.refuse("reject");
         }
         self.change(|o| {
-            let event = o.job.cancel(Canceller::Merchant, None, now)?;
+            o.job.cancel(Canceller::Merchant, None, now)?;
             o.record.kitchen = KitchenState::Rejected;
             o.record.reject_reason = Some(reason);
-            Ok(vec![event])
+            Ok(vec![OrderEvent::OrderRejected { reason }])
         })
     }
 
@@ -587,11 +706,17 @@ impl Order {
         by: UserId,
         schedule: &FeeSchedule,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
+    ) -> Result<Vec<OrderEvent>, OrderError> {
         let Some(fee) = self.cancel_fee(schedule) else {
             return self.refuse("cancel");
         };
-        self.change(|o| Ok(vec![o.job.cancel_by_customer(by, fee, now)?]))
+        self.change(|o| {
+            o.job.cancel_by_customer(by, fee, now)?;
+            Ok(vec![OrderEvent::OrderCancelled {
+                by: Canceller::Customer,
+                fee,
+            }])
+        })
     }
 
     /// An operator cancels, with or without a fee; refused once picked up.
@@ -599,11 +724,17 @@ impl Order {
         &mut self,
         fee: Option<Money>,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
+    ) -> Result<Vec<OrderEvent>, OrderError> {
         if self.state().is_terminal() || self.state() == OrderState::PickedUp {
             return self.refuse("cancel");
         }
-        self.change(|o| Ok(vec![o.job.cancel(Canceller::Operator, fee, now)?]))
+        self.change(|o| {
+            o.job.cancel(Canceller::Operator, fee, now)?;
+            Ok(vec![OrderEvent::OrderCancelled {
+                by: Canceller::Operator,
+                fee,
+            }])
+        })
     }
 
     /// A courier takes the order (accepted an offer).
@@ -612,15 +743,15 @@ impl Order {
         courier: UserId,
         eta_s: u32,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
+    ) -> Result<Vec<OrderEvent>, OrderError> {
         if !self.wants_courier() {
             return self.refuse("assign a courier to");
         }
         self.change(|o| {
-            let event = o.job.assign(courier, eta_s, now)?;
+            o.job.assign(courier, eta_s, now)?;
             o.record.estimate.to_pickup_s = eta_s;
             o.refresh_eta(now);
-            Ok(vec![event])
+            Ok(vec![OrderEvent::OrderCourierAssigned { courier, eta_s }])
         })
     }
 
@@ -631,8 +762,11 @@ impl Order {
         position: Option<LatLng>,
         radius_m: u32,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
-        self.change(|o| Ok(vec![o.job.arrive(by, PICKUP, position, radius_m, now)?]))
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.change(|o| {
+            o.job.arrive(by, PICKUP, position, radius_m, now)?;
+            Ok(vec![OrderEvent::OrderCourierAtRestaurant { courier: by }])
+        })
     }
 
     /// The courier has the food. A kitchen that did not mark it ready is taken to have had it ready now.
@@ -642,7 +776,7 @@ impl Order {
         position: Option<LatLng>,
         radius_m: u32,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
+    ) -> Result<Vec<OrderEvent>, OrderError> {
         if !matches!(
             self.state(),
             OrderState::Accepted | OrderState::Preparing | OrderState::Ready
@@ -650,30 +784,27 @@ impl Order {
             return self.refuse("pick up");
         }
         self.change(|o| {
-            match o
-                .job
-                .complete_stop(by, PICKUP, None, 0, position, radius_m, now)?
-            {
-                StopOutcome::Done(events) => {
-                    if o.record.kitchen != KitchenState::Ready {
-                        o.record.kitchen = KitchenState::Ready;
-                        o.record.ready_at = Some(now);
-                    }
-                    o.record.estimate.to_pickup_s = 0;
-                    o.record.eta = now.plus_secs(
-                        i64::from(o.record.estimate.drive_s)
-                            + i64::from(o.record.estimate.dropoff_service_s),
-                    );
-                    Ok(events)
-                }
-                // A pickup has no code.
-                StopOutcome::WrongProof { events, .. } => Ok(events),
+            // A pickup has no code: it is done or refused.
+            o.job
+                .complete_stop(by, PICKUP, None, 0, position, radius_m, now)?;
+            if o.record.kitchen != KitchenState::Ready {
+                o.record.kitchen = KitchenState::Ready;
+                o.record.ready_at = Some(now);
             }
+            o.record.estimate.to_pickup_s = 0;
+            o.record.eta = now.plus_secs(
+                i64::from(o.record.estimate.drive_s)
+                    + i64::from(o.record.estimate.dropoff_service_s),
+            );
+            Ok(vec![OrderEvent::OrderPickedUp {
+                courier: by,
+                eta: o.record.eta,
+            }])
         })
     }
 
     /// The courier hands the food over with the customer's code, allowing `max_attempts` wrong codes. A
-    /// wrong code is counted (the order changes) and answered with [`StopOutcome::WrongProof`].
+    /// wrong code is counted (the order changes) and answered with [`Handover::WrongCode`].
     pub fn deliver(
         &mut self,
         by: UserId,
@@ -682,18 +813,26 @@ impl Order {
         position: Option<LatLng>,
         radius_m: u32,
         now: Timestamp,
-    ) -> Result<StopOutcome, OrderError> {
+    ) -> Result<Handover, OrderError> {
         if self.state() != OrderState::PickedUp {
             return self.refuse("deliver");
         }
         self.change(|o| {
-            let outcome =
-                o.job
-                    .complete_stop(by, DROPOFF, code, max_attempts, position, radius_m, now)?;
-            if matches!(outcome, StopOutcome::Done(_)) {
-                o.record.eta = now;
+            match o
+                .job
+                .complete_stop(by, DROPOFF, code, max_attempts, position, radius_m, now)?
+            {
+                StopOutcome::Done(_) => {
+                    o.record.eta = now;
+                    Ok(Handover::Delivered(vec![OrderEvent::OrderDelivered {
+                        courier: by,
+                    }]))
+                }
+                StopOutcome::WrongProof { attempts_left, .. } => Ok(Handover::WrongCode {
+                    attempts_left,
+                    events: vec![OrderEvent::OrderHandoverAttemptFailed { attempts_left }],
+                }),
             }
-            Ok(outcome)
         })
     }
 
@@ -704,8 +843,11 @@ impl Order {
         by: UserId,
         reason: UnfulfilledReason,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
-        self.change(|o| Ok(vec![o.job.fail(by, reason, now)?]))
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.change(|o| {
+            o.job.fail(by, reason, now)?;
+            Ok(vec![OrderEvent::OrderUndeliverable { reason }])
+        })
     }
 
     /// Dispatch found no courier (`reason` a dispatch reason).
@@ -713,13 +855,15 @@ impl Order {
         &mut self,
         reason: UnfulfilledReason,
         now: Timestamp,
-    ) -> Result<Vec<JobEvent>, OrderError> {
-        self.change(|o| Ok(vec![o.job.give_up(reason, now)?]))
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.change(|o| {
+            o.job.give_up(reason, now)?;
+            Ok(vec![OrderEvent::OrderUndeliverable { reason }])
+        })
     }
 
     /// A courier's new estimate to the restaurant (`to_pickup_s`, seconds from now): the live estimate of
-    /// the delivery follows. Not a change of the order's state (no version bump: the estimate is shown,
-    /// not kept consistent under concurrency).
+    /// the delivery follows. The estimate is shown, not a state: it changes no version.
     pub fn courier_progress(&mut self, to_pickup_s: u32, now: Timestamp) {
         if self.state() == OrderState::PickedUp || self.state().is_terminal() {
             return;

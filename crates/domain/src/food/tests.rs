@@ -4,7 +4,7 @@ use super::checkout::{CheckoutInput, FeeSchedule, quote_checkout};
 use super::order::*;
 use crate::code::VerificationCode;
 use crate::ids::{JobId, MerchantId, UserId};
-use crate::job::{JobState, StopOutcome, UnfulfilledReason};
+use crate::job::{JobState, UnfulfilledReason};
 use crate::ledger::{
     Account, PostingKey, PostingKind, TrialBalance, delivery_order_posting,
     order_cancellation_fee_posting, tip_posting,
@@ -139,7 +139,7 @@ fn an_order_goes_from_placed_to_delivered_and_its_money_balances() {
         .expect("counted");
     assert!(matches!(
         wrong,
-        StopOutcome::WrongProof {
+        Handover::WrongCode {
             attempts_left: 4,
             ..
         }
@@ -148,7 +148,7 @@ fn an_order_goes_from_placed_to_delivered_and_its_money_balances() {
     let done = o
         .deliver(user(COURIER), Some("4321"), 5, Some(home()), 100, at(1810))
         .expect("delivered");
-    assert!(matches!(done, StopOutcome::Done(_)));
+    assert!(matches!(done, Handover::Delivered(_)));
     assert_eq!(o.state(), OrderState::Delivered);
     assert_eq!(o.job().state, JobState::Completed);
 
