@@ -21,6 +21,7 @@
 pub mod audit;
 pub mod code;
 pub mod contact;
+pub mod food;
 pub mod ids;
 pub mod job;
 pub mod ledger;
@@ -41,7 +42,10 @@ pub mod time;
 pub mod user;
 pub mod worker;
 
-pub use ids::{JobId, MerchantId, MessageId, OfferId, QuoteId, RideId, UserId};
+pub use ids::{
+    JobId, MenuCategoryId, MenuItemId, MenuOptionId, MerchantId, MessageId, OfferId, OptionGroupId,
+    QuoteId, RideId, UserId,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use time::Timestamp;
 pub use user::{Email, Role, User};
