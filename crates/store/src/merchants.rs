@@ -513,26 +513,56 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a merchant's intake settings (pause, busy mode, cap on open orders).
-    pub async fn save_merchant_intake(
+    /// Sets or lifts a merchant's pause (only the pause: concurrent changes of busy mode or the cap are
+    /// kept).
+    pub async fn save_merchant_pause(
         &self,
         merchant: MerchantId,
-        intake: &Intake,
+        pause: Option<Pause>,
         at: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE merchants SET paused = $2, paused_until = $3, busy_minutes = $4, busy_until = $5, \
-             max_open_orders = $6, updated_at = $7 WHERE id = $1",
+            "UPDATE merchants SET paused = $2, paused_until = $3, updated_at = $4 WHERE id = $1",
         )
         .bind(merchant.to_string())
-        .bind(i64::from(intake.pause.is_some()))
-        .bind(intake.pause.and_then(|p| p.until).map(Timestamp::millis))
-        .bind(intake.busy.map(|b| i64::from(b.extra_minutes)))
-        .bind(intake.busy.and_then(|b| b.until).map(Timestamp::millis))
-        .bind(intake.max_open_orders.map(i64::from))
+        .bind(i64::from(pause.is_some()))
+        .bind(pause.and_then(|p| p.until).map(Timestamp::millis))
         .bind(at.millis())
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Sets or lifts a merchant's busy mode (only that).
+    pub async fn save_merchant_busy(
+        &self,
+        merchant: MerchantId,
+        busy: Option<Busy>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE merchants SET busy_minutes = $2, busy_until = $3, updated_at = $4 WHERE id = $1")
+            .bind(merchant.to_string())
+            .bind(busy.map(|b| i64::from(b.extra_minutes)))
+            .bind(busy.and_then(|b| b.until).map(Timestamp::millis))
+            .bind(at.millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets or lifts a merchant's cap on open orders (only that).
+    pub async fn save_merchant_max_open_orders(
+        &self,
+        merchant: MerchantId,
+        max: Option<u32>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE merchants SET max_open_orders = $2, updated_at = $3 WHERE id = $1")
+            .bind(merchant.to_string())
+            .bind(max.map(i64::from))
+            .bind(at.millis())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

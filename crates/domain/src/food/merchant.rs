@@ -129,7 +129,7 @@ pub enum ProfileError {
         "cuisine tag {0:?} must be lower-case letters and digits joined by hyphens, at most {CUISINE_TAG_MAX_CHARS} characters"
     )]
     Cuisine(String),
-    /// More than [`MAX_CUISINE_TAGS`] tags (after removing repeats).
+    /// More than [`MAX_CUISINE_TAGS`] tags.
     #[error("at most {MAX_CUISINE_TAGS} cuisine tags")]
     TooManyCuisines,
     /// A radius outside [`DELIVERY_RADIUS_M`].
@@ -182,6 +182,9 @@ impl Profile {
         let address = MERCHANT_ADDRESS
             .check(address)
             .map_err(ProfileError::Address)?;
+        if cuisines.len() > MAX_CUISINE_TAGS {
+            return Err(ProfileError::TooManyCuisines);
+        }
         let mut tags: Vec<CuisineTag> = Vec::new();
         for raw in cuisines {
             let tag = CuisineTag::parse(raw).ok_or_else(|| {
@@ -190,9 +193,6 @@ impl Profile {
             if !tags.contains(&tag) {
                 tags.push(tag);
             }
-        }
-        if tags.len() > MAX_CUISINE_TAGS {
-            return Err(ProfileError::TooManyCuisines);
         }
         if !DELIVERY_RADIUS_M.contains(&delivery_radius_m) {
             return Err(ProfileError::Radius(delivery_radius_m));

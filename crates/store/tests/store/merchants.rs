@@ -150,8 +150,10 @@ pub async fn a_merchant_round_trips_with_its_staff_hours_and_intake(store: Store
     store
         .save_merchant_profile(m.id, &changed.profile, at(10))
         .await?;
+    store.save_merchant_pause(m.id, None, at(10)).await?;
+    store.save_merchant_busy(m.id, None, at(10)).await?;
     store
-        .save_merchant_intake(m.id, &changed.intake(), at(10))
+        .save_merchant_max_open_orders(m.id, None, at(10))
         .await?;
     assert_eq!(store.merchant(m.id).await?, Some(changed));
 
