@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+pub mod merchants;
+
 /// Formats an instant as RFC 3339 UTC with milliseconds, e.g. `2026-11-28T12:00:00.000Z`.
 pub fn rfc3339(ts: Timestamp) -> String {
     let nanos = i128::from(ts.millis()) * 1_000_000;

@@ -74,7 +74,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "merchants"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -111,14 +111,17 @@ fn api_routes() -> (
     Arc<contract::AccessTable>,
 ) {
     use contract::{ANY_ROLE, Access, Api};
-    use doorstep_domain::Role::{Admin, Driver, Rider};
+    use doorstep_domain::Role::{Admin, Driver, Merchant, Rider};
     use routes::{
-        admin, auth, console, contact, drivers, events, ops, payments, places, rides, saved_places,
+        admin, auth, console, contact, drivers, events, merchants, ops, payments, places, rides,
+        saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
     const ADMIN: Access = Access::Roles(&[Admin]);
     const RIDE_PARTIES: Access = Access::Roles(&[Rider, Driver, Admin]);
+    // A merchant's own staff; the handlers answer 404 for any other merchant.
+    const MERCHANT_STAFF: Access = Access::Roles(&[Merchant]);
     let mut base = <ApiDoc as utoipa::OpenApi>::openapi();
     utoipa::Modify::modify(&BearerSecurity, &mut base);
     Api::new(base)
@@ -181,6 +184,30 @@ fn api_routes() -> (
         .add(ANY_ROLE, routes!(saved_places::list))
         .add(ANY_ROLE, routes!(saved_places::save))
         .add(ANY_ROLE, routes!(saved_places::delete))
+        // Merchants: operators create and approve them, their staff run them, anyone signed in browses
+        // approved ones.
+        .add(ADMIN, routes!(merchants::admin_create))
+        .add(ADMIN, routes!(merchants::admin_list))
+        .add(ADMIN, routes!(merchants::admin_get))
+        .add(ADMIN, routes!(merchants::admin_approve))
+        .add(ADMIN, routes!(merchants::admin_suspend))
+        .add(ADMIN, routes!(merchants::admin_reinstate))
+        .add(ADMIN, routes!(merchants::admin_add_staff))
+        .add(ADMIN, routes!(merchants::admin_remove_staff))
+        .add(MERCHANT_STAFF, routes!(merchants::mine))
+        .add(MERCHANT_STAFF, routes!(merchants::update_profile))
+        .add(MERCHANT_STAFF, routes!(merchants::set_hours))
+        .add(MERCHANT_STAFF, routes!(merchants::pause))
+        .add(MERCHANT_STAFF, routes!(merchants::resume))
+        .add(MERCHANT_STAFF, routes!(merchants::set_busy))
+        .add(MERCHANT_STAFF, routes!(merchants::clear_busy))
+        .add(MERCHANT_STAFF, routes!(merchants::set_max_open_orders))
+        .add(MERCHANT_STAFF, routes!(merchants::export_menu))
+        .add(MERCHANT_STAFF, routes!(merchants::import_menu))
+        .add(MERCHANT_STAFF, routes!(merchants::set_sold_out))
+        .add(ANY_ROLE, routes!(merchants::browse))
+        .add(ANY_ROLE, routes!(merchants::get))
+        .add(ANY_ROLE, routes!(merchants::menu))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))
@@ -287,18 +314,34 @@ async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response
     ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route").into_response()
 }
 
-/// Refuses a declared body larger than [`MAX_BODY_BYTES`] before reading it.
+/// The largest body `method` on the route `path` takes: [`MAX_BODY_BYTES`], but for a menu import.
+fn body_limit(method: &axum::http::Method, path: Option<&str>) -> usize {
+    if method == axum::http::Method::PUT && path == Some(routes::merchants::MENU_IMPORT_PATH) {
+        routes::merchants::MENU_IMPORT_MAX_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
+/// Refuses a declared body larger than its route takes ([`body_limit`]) before reading it.
 async fn limit_body(request: Request, next: Next) -> Response {
+    let limit = body_limit(
+        request.method(),
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if declared.is_some_and(|n| n > limit) {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            format!("the request body is larger than {limit} bytes"),
         )
         .into_response();
     }

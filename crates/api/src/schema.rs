@@ -43,7 +43,7 @@ pub fn check_idempotency_key(raw: &[u8]) -> Result<&str, ApiError> {
     }
 }
 
-fn string() -> ObjectBuilder {
+pub(crate) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(SchemaType::Type(Type::String))
 }
 
@@ -57,7 +57,7 @@ fn number_in(range: &RangeInclusive<f64>, description: &str) -> RefOr<Schema> {
         .into()
 }
 
-fn integer_in(min: i64, max: i64, description: &str) -> RefOr<Schema> {
+pub(crate) fn integer_in(min: i64, max: i64, description: &str) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::Integer))
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
@@ -67,7 +67,7 @@ fn integer_in(min: i64, max: i64, description: &str) -> RefOr<Schema> {
         .into()
 }
 
-fn text(rule: &TextRule, description: &str) -> RefOr<Schema> {
+pub(crate) fn text(rule: &TextRule, description: &str) -> RefOr<Schema> {
     string()
         .min_length(Some(rule.min_chars))
         .max_length(Some(rule.max_chars))

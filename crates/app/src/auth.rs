@@ -118,7 +118,7 @@ fn hashing_permits() -> &'static tokio::sync::Semaphore {
     })
 }
 
-async fn hash_password(password: String) -> Result<String, AppError> {
+pub(crate) async fn hash_password(password: String) -> Result<String, AppError> {
     let _permit = hashing_permits()
         .acquire()
         .await
@@ -151,7 +151,7 @@ async fn verify_password(password: String, hash: String) -> Result<bool, AppErro
 
 /// The error of a refused account field: `code`, or `invalid_characters` for invisible or reordering
 /// characters.
-fn field_error(code: &'static str, e: UserFieldError) -> AppError {
+pub(crate) fn field_error(code: &'static str, e: UserFieldError) -> AppError {
     match e {
         UserFieldError::ForbiddenCharacter(_) => {
             AppError::invalid("invalid_characters", e.to_string())

@@ -306,7 +306,7 @@ impl App {
 
     /// The earlier action recorded under the request's key: `Some` if this request is a retry of it
     /// (same action and target), an error if the key was used for something else, `None` if it is new.
-    async fn earlier(
+    pub(crate) async fn earlier(
         &self,
         act: &Act<'_>,
         actions: &[AuditAction],
@@ -323,7 +323,7 @@ impl App {
     }
 
     /// Checks the caller and the reason, and builds the audit entry of `action` on `target`.
-    fn audit_entry(
+    pub(crate) fn audit_entry(
         &self,
         act: &Act<'_>,
         action: AuditAction,

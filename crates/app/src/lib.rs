@@ -20,6 +20,7 @@ pub mod dispatcher;
 pub mod drivers;
 pub mod error;
 pub mod fleet;
+pub mod merchants;
 pub mod ops;
 pub mod payments;
 pub mod ride_counts;

@@ -1,5 +1,6 @@
 //! The operations console's audit log: every operator action (cancel, refund, reassign, waive a fee,
-//! suspend, reinstate, approve, reject) is recorded with who did it, when, to what and why. The store
+//! suspend, reinstate, approve, reject; create, approve, suspend and reinstate a merchant, change its
+//! staff) is recorded with who did it, when, to what and why. The store
 //! writes the entry in the same transaction as the action, so the log never misses an action that
 //! happened nor records one that did not.
 
@@ -46,11 +47,23 @@ pub enum AuditAction {
     ApproveDriver,
     /// Rejected a driver.
     RejectDriver,
+    /// Created a merchant (with its staff).
+    CreateMerchant,
+    /// Approved a merchant: customers see it.
+    ApproveMerchant,
+    /// Suspended a merchant: customers no longer see it.
+    SuspendMerchant,
+    /// Lifted a merchant's suspension.
+    ReinstateMerchant,
+    /// Made an account one of a merchant's staff.
+    AddMerchantStaff,
+    /// Took an account off a merchant's staff.
+    RemoveMerchantStaff,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -61,6 +74,12 @@ impl AuditAction {
         AuditAction::Reinstate,
         AuditAction::ApproveDriver,
         AuditAction::RejectDriver,
+        AuditAction::CreateMerchant,
+        AuditAction::ApproveMerchant,
+        AuditAction::SuspendMerchant,
+        AuditAction::ReinstateMerchant,
+        AuditAction::AddMerchantStaff,
+        AuditAction::RemoveMerchantStaff,
     ];
 
     /// The stable snake_case name.
@@ -76,6 +95,12 @@ impl AuditAction {
             AuditAction::Reinstate => "reinstate",
             AuditAction::ApproveDriver => "approve_driver",
             AuditAction::RejectDriver => "reject_driver",
+            AuditAction::CreateMerchant => "create_merchant",
+            AuditAction::ApproveMerchant => "approve_merchant",
+            AuditAction::SuspendMerchant => "suspend_merchant",
+            AuditAction::ReinstateMerchant => "reinstate_merchant",
+            AuditAction::AddMerchantStaff => "add_merchant_staff",
+            AuditAction::RemoveMerchantStaff => "remove_merchant_staff",
         }
     }
 
@@ -97,6 +122,12 @@ impl AuditAction {
             | AuditAction::Reinstate
             | AuditAction::ApproveDriver
             | AuditAction::RejectDriver => TargetKind::User,
+            AuditAction::CreateMerchant
+            | AuditAction::ApproveMerchant
+            | AuditAction::SuspendMerchant
+            | AuditAction::ReinstateMerchant
+            | AuditAction::AddMerchantStaff
+            | AuditAction::RemoveMerchantStaff => TargetKind::Merchant,
         }
     }
 }
@@ -109,6 +140,8 @@ pub enum TargetKind {
     Ride,
     /// An account.
     User,
+    /// A merchant (its id is the merchant's).
+    Merchant,
 }
 
 impl TargetKind {
@@ -117,12 +150,13 @@ impl TargetKind {
         match self {
             TargetKind::Ride => "ride",
             TargetKind::User => "user",
+            TargetKind::Merchant => "merchant",
         }
     }
 
     /// Parses the name produced by [`TargetKind::as_str`].
     pub fn parse(s: &str) -> Option<TargetKind> {
-        [TargetKind::Ride, TargetKind::User]
+        [TargetKind::Ride, TargetKind::User, TargetKind::Merchant]
             .into_iter()
             .find(|k| k.as_str() == s)
     }

@@ -86,3 +86,21 @@ id_type!(
     /// A message between the parties of a job (a ride's rider and driver).
     MessageId
 );
+
+id_type!(
+    /// A category of a merchant's menu ("Starters", "Drinks").
+    MenuCategoryId
+);
+id_type!(
+    /// An item of a merchant's menu (a dish). Unique across every merchant: the server mints it, and
+    /// a menu import keeps only the ids of the merchant's own current menu.
+    MenuItemId
+);
+id_type!(
+    /// A group of options of a menu item ("Size", "Toppings").
+    OptionGroupId
+);
+id_type!(
+    /// One option of an option group ("Large", "Extra cheese").
+    MenuOptionId
+);

@@ -43,7 +43,10 @@ pub mod time;
 pub mod user;
 pub mod worker;
 
-pub use ids::{JobId, MerchantId, MessageId, OfferId, QuoteId, RideId, UserId};
+pub use ids::{
+    JobId, MenuCategoryId, MenuItemId, MenuOptionId, MerchantId, MessageId, OfferId, OptionGroupId,
+    QuoteId, RideId, UserId,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use time::Timestamp;
 pub use user::{Email, Role, User};

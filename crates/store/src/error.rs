@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The operator already recorded an action with this idempotency key: the action is not done again.
     #[error("this idempotency key was already used for an operator action")]
     AuditKeyUsed,
+    /// The account is on a merchant's staff already (an account works for one merchant at most).
+    #[error("the account is on a merchant's staff already")]
+    StaffTaken,
     /// A stored value does not convert into its domain type (or a domain value could not be encoded).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

@@ -6,8 +6,12 @@
 //! dropped afterwards). Without that variable the PostgreSQL variants print `POSTGRES_SKIPPED` and pass
 //! (or fail, when `DOORSTEP_REQUIRE_POSTGRES` is set); CI sets both and also fails on that line.
 
+#[path = "store/merchants.rs"]
+mod merchants;
 #[path = "store/schema_agreement.rs"]
 mod schema_agreement;
+
+use merchants::*;
 
 use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKind, ride_fare_posting};
 use doorstep_domain::offer::{Offer, OfferState};
@@ -210,6 +214,10 @@ on_both_backends!(
     pending_offers_are_listed_per_driver_and_overall,
     jobs_of_every_kind_round_trip_with_their_stops_and_versions,
     a_driver_is_a_worker_with_a_car_and_other_workers_keep_their_capabilities,
+    a_merchant_round_trips_with_its_staff_hours_and_intake,
+    a_merchants_standing_changes_only_from_the_standing_it_was_read_in,
+    only_approved_merchants_around_a_point_are_listed_with_their_hours,
+    a_menu_is_replaced_whole_under_its_version_and_its_items_are_indexed,
 );
 
 /// The two dialects' migrations describe one schema (needs both databases, so it runs once, not per

@@ -77,7 +77,7 @@ fn amount_schema() -> RefOr<Schema> {
 }
 
 /// The required `Idempotency-Key` header of an operator action.
-struct ActionKey;
+pub(crate) struct ActionKey;
 
 impl IntoParams for ActionKey {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
@@ -92,7 +92,7 @@ impl IntoParams for ActionKey {
     }
 }
 
-fn action_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn action_key(headers: &HeaderMap) -> Result<&str, ApiError> {
     match headers.get("idempotency-key") {
         Some(v) => crate::schema::check_idempotency_key(v.as_bytes()),
         None => Err(ApiError::unprocessable(
