@@ -21,7 +21,8 @@
 
 use crate::code::VerificationCode;
 use crate::food::checkout::{CheckoutQuote, FeeSchedule};
-use crate::ids::{JobId, MerchantId, UserId};
+use crate::food::menu::PricedLine;
+use crate::ids::{JobId, MenuItemId, MenuOptionId, MerchantId, UserId};
 use crate::job::{
     Canceller, Job, JobError, JobKind, JobState, NewDeliveryJob, StopKind, StopOutcome, TimeWindow,
     UnfulfilledReason,
@@ -298,7 +299,7 @@ pub enum Handover {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChosenOption {
     /// The option's id in the menu.
-    pub id: uuid::Uuid,
+    pub id: MenuOptionId,
     /// Its name then.
     pub name: String,
     /// What it added to the unit price.
@@ -310,19 +311,42 @@ pub struct ChosenOption {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     /// The item's id in the menu.
-    pub item: uuid::Uuid,
+    pub item: MenuItemId,
     /// Its name then.
     pub name: String,
     /// How many.
     pub quantity: u32,
-    /// The item's price then, options excluded.
+    /// One item with its options, as priced then.
     pub unit_price: Money,
     /// The options chosen.
     pub options: Vec<ChosenOption>,
     /// The customer's note for the kitchen.
     pub note: Option<String>,
-    /// (unit price + options) × quantity.
+    /// `unit_price × quantity`.
     pub total: Money,
+}
+
+impl OrderLine {
+    /// The line the order keeps of a cart line priced against the menu, with the customer's note.
+    pub fn from_priced(line: PricedLine, note: Option<String>) -> OrderLine {
+        OrderLine {
+            item: line.item,
+            name: line.name,
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            options: line
+                .options
+                .into_iter()
+                .map(|o| ChosenOption {
+                    id: o.id,
+                    name: o.name,
+                    price_delta: o.price_delta,
+                })
+                .collect(),
+            note,
+            total: line.total,
+        }
+    }
 }
 
 /// The times an order's promise is made of, in seconds.

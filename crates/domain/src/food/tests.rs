@@ -70,7 +70,7 @@ fn new_order(scheduled_for: Option<Timestamp>) -> NewOrder {
         dropoff: home(),
         address: "350 5th Ave".to_owned(),
         lines: vec![OrderLine {
-            item: uuid::Uuid::from_u128(9),
+            item: crate::ids::MenuItemId::from_uuid(uuid::Uuid::from_u128(9)),
             name: "Dumplings".to_owned(),
             quantity: 2,
             unit_price: usd(1200),
