@@ -29,6 +29,15 @@ pub enum StoreError {
     /// The account is on a merchant's staff already (an account works for one merchant at most).
     #[error("the account is on a merchant's staff already")]
     StaffTaken,
+    /// Every use of the promo code is taken.
+    #[error("the promo code has run out")]
+    PromoExhausted,
+    /// The customer has used the promo code as often as it allows.
+    #[error("the customer has used the promo code as often as allowed")]
+    PromoUsedUp,
+    /// A promo code with this code exists already.
+    #[error("the promo code exists already")]
+    PromoTaken,
     /// A stored value does not convert into its domain type (or a domain value could not be encoded).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

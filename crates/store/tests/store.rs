@@ -8,10 +8,13 @@
 
 #[path = "store/merchants.rs"]
 mod merchants;
+#[path = "store/orders.rs"]
+mod orders;
 #[path = "store/schema_agreement.rs"]
 mod schema_agreement;
 
 use merchants::*;
+use orders::*;
 
 use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKind, ride_fare_posting};
 use doorstep_domain::offer::{Offer, OfferState};
@@ -218,6 +221,9 @@ on_both_backends!(
     a_merchants_standing_changes_only_from_the_standing_it_was_read_in,
     only_approved_merchants_around_a_point_are_listed_with_their_hours,
     a_menu_is_replaced_whole_under_its_version_and_its_items_are_indexed,
+    an_order_round_trips_and_a_repeated_key_returns_it_with_its_request_hash,
+    an_order_change_is_written_under_its_version_and_a_stale_one_is_refused,
+    a_promo_codes_limits_hold_under_concurrent_orders_and_a_cancelled_order_gives_its_use_back,
 );
 
 /// The two dialects' migrations describe one schema (needs both databases, so it runs once, not per

@@ -12,7 +12,12 @@ use uuid::Uuid;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn audit(actor: UserId, action: AuditAction, target: MerchantId, ms: i64) -> NewAuditEntry {
+pub(crate) fn audit(
+    actor: UserId,
+    action: AuditAction,
+    target: MerchantId,
+    ms: i64,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor,
         action,
@@ -26,7 +31,7 @@ fn audit(actor: UserId, action: AuditAction, target: MerchantId, ms: i64) -> New
 
 /// A pending merchant at `(lat, lng)` with a 1.5 km radius, open 11:00-15:00 and 18:00-02:00 every day,
 /// closed on Christmas Day and with short hours on New Year's Eve.
-fn merchant(name: &str, lat: f64, lng: f64) -> Result<Merchant, Error> {
+pub(crate) fn merchant(name: &str, lat: f64, lng: f64) -> Result<Merchant, Error> {
     let profile = Profile::new(
         name,
         &["thai".to_owned(), "noodles".to_owned()],

@@ -1,0 +1,429 @@
+//! Food orders (`orders` over `jobs`/`job_stops`) and promo codes (`promos`, `promo_customer_uses`).
+//!
+//! An order is written with its job in one transaction under the job's version, with its events and any
+//! posting, as a ride is ([`Store::save_ride_change`]). Reads take the job, its stops and the order's
+//! record in one statement, so they are one committed state.
+//!
+//! A promo code's uses are taken by conditional updates inside the placement's transaction
+//! (`used < total_limit`, per customer `used < per_user_limit`): two orders racing for the last use
+//! cannot both get it, on either backend. A use is given back when an order that took one is rejected
+//! or cancelled before the kitchen accepted it.
+
+use crate::columns::{get, json, timestamp, to_json};
+use crate::events::{Recipient, StoredEvent, append_events};
+use crate::jobs::{insert_job, job_columns, job_from_row, stop_columns, stop_from_row, update_job};
+use crate::ledger::insert_posting_in;
+use crate::{Store, StoreError};
+use doorstep_domain::food::order::{Order, OrderEvent, OrderRecord};
+use doorstep_domain::food::promo::{Promo, PromoCode};
+use doorstep_domain::ledger::Posting;
+use doorstep_domain::{JobId, MerchantId, Timestamp, UserId};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+/// `SELECT`s an order's job `j`, its stops `s` (one row each, in order) and its record `o`, followed by
+/// the rest of the statement.
+macro_rules! select_orders {
+    ($rest:literal) => {
+        concat!(
+            "SELECT ",
+            job_columns!(),
+            ", ",
+            stop_columns!(s),
+            ", o.record, o.request_hash FROM jobs j JOIN job_stops s ON s.job_id = j.id \
+             JOIN orders o ON o.id = j.id ",
+            $rest
+        )
+    };
+}
+
+/// Orders from rows of [`select_orders`], grouped by job in the order they first appear.
+fn orders_from_rows(rows: &[AnyRow]) -> Result<Vec<(Order, String)>, StoreError> {
+    let mut out: Vec<(Order, String)> = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let job_id: String = get(&rows[i], "id")?;
+        let mut j = i;
+        let mut stops = Vec::new();
+        while j < rows.len() && get::<String>(&rows[j], "id")? == job_id {
+            stops.push(stop_from_row(&rows[j], "s_")?);
+            j += 1;
+        }
+        let job = job_from_row(&rows[i], stops)?;
+        let record: OrderRecord = json(&rows[i], "record")?;
+        let hash: String = get(&rows[i], "request_hash")?;
+        let order = Order::from_parts(job, record)
+            .map_err(|e| StoreError::Corrupt(format!("order {job_id}: {e}")))?;
+        out.push((order, hash));
+        i = j;
+    }
+    Ok(out)
+}
+
+/// A promo code as stored, with its uses so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPromo {
+    /// Its rules.
+    pub promo: Promo,
+    /// Orders that used it in all.
+    pub used: u32,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// What placing an order did.
+#[derive(Debug, Clone)]
+pub enum Placed {
+    /// Stored now, with its events.
+    New(Order, Vec<StoredEvent>),
+    /// The customer already placed an order with this idempotency key: that order and the hash of the
+    /// request that placed it (the caller compares it with the new request's); nothing was written.
+    Existing(Order, String),
+}
+
+/// A change of an order to write.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderChange<'a> {
+    /// The order after the change (its job carries the new version).
+    pub order: &'a Order,
+    /// The version the change was computed from.
+    pub expected_version: i64,
+    /// Events to append, with their recipients.
+    pub events: &'a [(OrderEvent, Vec<Recipient>)],
+    /// Money moved by the change.
+    pub postings: &'a [Posting],
+    /// Whether the order gives its promo code's use back (rejected or cancelled before acceptance).
+    pub release_promo: bool,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Takes one use of `code` for `customer` (limits from the stored code), or refuses with
+/// [`StoreError::PromoExhausted`] / [`StoreError::PromoUsedUp`].
+async fn take_promo_use(
+    conn: &mut AnyConnection,
+    code: &PromoCode,
+    customer: UserId,
+) -> Result<(), StoreError> {
+    let taken: Option<i64> = sqlx::query_scalar(
+        "UPDATE promos SET used = used + 1 WHERE code = $1 AND used < total_limit RETURNING used",
+    )
+    .bind(code.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if taken.is_none() {
+        return Err(StoreError::PromoExhausted);
+    }
+    let mine: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO promo_customer_uses (code, customer_id, used) \
+         SELECT code, $2, 1 FROM promos WHERE code = $1 \
+         ON CONFLICT (code, customer_id) DO UPDATE SET used = promo_customer_uses.used + 1 \
+         WHERE promo_customer_uses.used < (SELECT per_user_limit FROM promos WHERE code = $1) \
+         RETURNING used",
+    )
+    .bind(code.as_str())
+    .bind(customer.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if mine.is_none() {
+        return Err(StoreError::PromoUsedUp);
+    }
+    Ok(())
+}
+
+/// Gives one use of `code` by `customer` back.
+async fn release_promo_use(
+    conn: &mut AnyConnection,
+    code: &PromoCode,
+    customer: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE promos SET used = used - 1 WHERE code = $1 AND used > 0")
+        .bind(code.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE promo_customer_uses SET used = used - 1 WHERE code = $1 AND customer_id = $2 AND used > 0",
+    )
+    .bind(code.as_str())
+    .bind(customer.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn promo_from_row(row: &AnyRow) -> Result<StoredPromo, StoreError> {
+    let used: i64 = get(row, "used")?;
+    Ok(StoredPromo {
+        promo: json(row, "rules")?,
+        used: u32::try_from(used.max(0)).unwrap_or(u32::MAX),
+        created_at: timestamp(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a new order: its job and stops, its record, its promo code's use and its events, in one
+    /// transaction. Idempotent by `idempotency_key` per customer: a repeated key returns the stored order
+    /// and its request hash ([`Placed::Existing`]) and writes nothing.
+    #[tracing::instrument(skip_all, fields(order_id = %order.id()))]
+    pub async fn place_order(
+        &self,
+        order: &Order,
+        idempotency_key: Option<&str>,
+        request_hash: &str,
+        events: &[(OrderEvent, Vec<Recipient>)],
+        now: Timestamp,
+    ) -> Result<Placed, StoreError> {
+        if let Some(key) = idempotency_key
+            && let Some((existing, hash)) =
+                self.order_by_idempotency_key(order.customer(), key).await?
+        {
+            return Ok(Placed::Existing(existing, hash));
+        }
+        let mut tx = self.begin_write().await?;
+        match insert_job(&mut tx, order.job(), idempotency_key, now).await {
+            Ok(()) => {}
+            Err(e) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                if let Some(key) = idempotency_key
+                    && let Some((existing, hash)) =
+                        self.order_by_idempotency_key(order.customer(), key).await?
+                {
+                    return Ok(Placed::Existing(existing, hash));
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+        if let Some(code) = &order.record.quote.promo {
+            take_promo_use(&mut tx, code, order.customer()).await?;
+        }
+        sqlx::query(
+            "INSERT INTO orders (id, merchant_id, customer_id, kitchen, record, promo_code, request_hash, placed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(order.id().to_string())
+        .bind(order.merchant().to_string())
+        .bind(order.customer().to_string())
+        .bind(order.record.kitchen.as_str())
+        .bind(to_json(&order.record, "order record")?)
+        .bind(order.record.quote.promo.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(request_hash)
+        .bind(order.record.placed_at.millis())
+        .execute(&mut *tx)
+        .await?;
+        let events: Vec<_> = events
+            .iter()
+            .map(|(e, r)| (e.clone().into(), r.clone()))
+            .collect();
+        let stored = append_events(&mut tx, self.backend, order.id(), &events, now).await?;
+        tx.commit().await?;
+        Ok(Placed::New(order.clone(), stored))
+    }
+
+    /// Writes a change of an order where the stored version is `change.expected_version`
+    /// ([`StoreError::Conflict`] and nothing written otherwise), with its events and postings.
+    pub async fn save_order_change(
+        &self,
+        change: OrderChange<'_>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let order = change.order;
+        let mut tx = self.begin_write().await?;
+        if !update_job(&mut tx, order.job(), change.expected_version, change.at).await? {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict);
+        }
+        sqlx::query("UPDATE orders SET kitchen = $2, record = $3 WHERE id = $1")
+            .bind(order.id().to_string())
+            .bind(order.record.kitchen.as_str())
+            .bind(to_json(&order.record, "order record")?)
+            .execute(&mut *tx)
+            .await?;
+        if change.release_promo
+            && let Some(code) = &order.record.quote.promo
+        {
+            release_promo_use(&mut tx, code, order.customer()).await?;
+        }
+        for posting in change.postings {
+            insert_posting_in(&mut tx, posting).await?;
+        }
+        let events: Vec<_> = change
+            .events
+            .iter()
+            .map(|(e, r)| (e.clone().into(), r.clone()))
+            .collect();
+        let stored = append_events(&mut tx, self.backend, order.id(), &events, change.at).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The order with this id.
+    pub async fn order(&self, id: JobId) -> Result<Option<Order>, StoreError> {
+        let rows = sqlx::query(select_orders!("WHERE j.id = $1 ORDER BY s.stop_index"))
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(orders_from_rows(&rows)?.into_iter().next().map(|(o, _)| o))
+    }
+
+    /// The order `customer` placed with idempotency key `key`, with its request hash.
+    pub async fn order_by_idempotency_key(
+        &self,
+        customer: UserId,
+        key: &str,
+    ) -> Result<Option<(Order, String)>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE j.customer_id = $1 AND j.idempotency_key = $2 ORDER BY s.stop_index"
+        ))
+        .bind(customer.to_string())
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(orders_from_rows(&rows)?.into_iter().next())
+    }
+
+    /// The customer's latest orders, newest first.
+    pub async fn orders_of_customer(
+        &self,
+        customer: UserId,
+        limit: i64,
+    ) -> Result<Vec<Order>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE j.id IN (SELECT id FROM orders WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC LIMIT $2) \
+             ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+        ))
+        .bind(customer.to_string())
+        .bind(limit.clamp(1, 500))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(orders_from_rows(&rows)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
+    }
+
+    /// The merchant's orders placed since `since`, newest first.
+    pub async fn orders_of_merchant(
+        &self,
+        merchant: MerchantId,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Order>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE j.id IN (SELECT id FROM orders WHERE merchant_id = $1 AND placed_at >= $2 \
+             ORDER BY placed_at DESC, id DESC LIMIT $3) \
+             ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+        ))
+        .bind(merchant.to_string())
+        .bind(since.millis())
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(orders_from_rows(&rows)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
+    }
+
+    /// The latest orders of every merchant, newest first (the operators' view).
+    pub async fn recent_orders(&self, limit: i64) -> Result<Vec<Order>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE j.id IN (SELECT id FROM orders ORDER BY placed_at DESC, id DESC LIMIT $1) \
+             ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+        ))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(orders_from_rows(&rows)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
+    }
+
+    /// Orders the merchant's kitchen still has to hand over: placed, accepted, preparing or ready, and
+    /// not yet picked up, cancelled or undeliverable (what its open-order cap counts).
+    pub async fn open_orders_of_merchant(&self, merchant: MerchantId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders o JOIN jobs j ON j.id = o.id \
+             WHERE o.merchant_id = $1 AND o.kitchen <> 'rejected' AND j.state IN ('open', 'assigned')",
+        )
+        .bind(merchant.to_string())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Orders still open that the merchant accepted (they wait for a courier, or have one): what the
+    /// dispatcher rebuilds at start.
+    pub async fn orders_waiting_for_courier(&self) -> Result<Vec<Order>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE j.state = 'open' AND o.kitchen IN ('accepted', 'preparing', 'ready') \
+             ORDER BY o.placed_at, j.id, s.stop_index"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(orders_from_rows(&rows)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
+    }
+
+    /// Stores a new promo code; [`StoreError::PromoTaken`] if the code exists.
+    pub async fn create_promo(&self, promo: &Promo, now: Timestamp) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO promos (code, rules, total_limit, per_user_limit, used, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .bind(promo.code.as_str())
+        .bind(to_json(promo, "promo")?)
+        .bind(i64::from(promo.total_limit))
+        .bind(i64::from(promo.per_user_limit))
+        .bind(now.millis())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = StoreError::from(e);
+                if e.is_unique_violation() {
+                    Err(StoreError::PromoTaken)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The promo code, with its uses so far.
+    pub async fn promo(&self, code: &PromoCode) -> Result<Option<StoredPromo>, StoreError> {
+        let row = sqlx::query("SELECT rules, used, created_at FROM promos WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(promo_from_row).transpose()
+    }
+
+    /// Every promo code, newest first.
+    pub async fn promos(&self) -> Result<Vec<StoredPromo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT rules, used, created_at FROM promos ORDER BY created_at DESC, code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(promo_from_row).collect()
+    }
+
+    /// How many orders of `customer` used `code`.
+    pub async fn promo_uses_of(
+        &self,
+        code: &PromoCode,
+        customer: UserId,
+    ) -> Result<u32, StoreError> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT used FROM promo_customer_uses WHERE code = $1 AND customer_id = $2",
+        )
+        .bind(code.as_str())
+        .bind(customer.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(u32::try_from(used.unwrap_or(0).max(0)).unwrap_or(u32::MAX))
+    }
+}
