@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 pub mod merchants;
+pub mod orders;
 
 /// Formats an instant as RFC 3339 UTC with milliseconds, e.g. `2026-11-28T12:00:00.000Z`.
 pub fn rfc3339(ts: Timestamp) -> String {

@@ -113,8 +113,8 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Rider};
     use routes::{
-        admin, auth, console, contact, drivers, events, merchants, ops, payments, places, rides,
-        saved_places,
+        admin, auth, console, contact, drivers, events, merchants, ops, orders, payments, places,
+        rides, saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -208,6 +208,20 @@ fn api_routes() -> (
         .add(ANY_ROLE, routes!(merchants::browse))
         .add(ANY_ROLE, routes!(merchants::get))
         .add(ANY_ROLE, routes!(merchants::menu))
+        // Food orders: customers order and follow them, the merchant's staff run their queue; an order is
+        // visible to its customer, its merchant's staff, its courier and operators.
+        .add(RIDER, routes!(orders::checkout))
+        .add(RIDER, routes!(orders::place))
+        .add(RIDER, routes!(orders::list))
+        .add(ANY_ROLE, routes!(orders::get))
+        .add(RIDER, routes!(orders::cancel))
+        .add(MERCHANT_STAFF, routes!(orders::merchant_orders))
+        .add(MERCHANT_STAFF, routes!(orders::accept))
+        .add(MERCHANT_STAFF, routes!(orders::preparing))
+        .add(MERCHANT_STAFF, routes!(orders::ready))
+        .add(MERCHANT_STAFF, routes!(orders::reject))
+        .add(ADMIN, routes!(orders::admin_create_promo))
+        .add(ADMIN, routes!(orders::admin_promos))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -60,6 +60,8 @@ pub struct AppConfig {
     /// serve`: yes). When false (`doorstep demo`, unless told otherwise) new drivers are approved at
     /// sign-up; expired documents still keep them offline.
     pub require_driver_approval: bool,
+    /// Food orders' fees, courier pay, commission and late-cancellation fee.
+    pub food_fees: doorstep_domain::food::checkout::FeeSchedule,
 }
 
 impl Default for AppConfig {
@@ -86,6 +88,7 @@ impl Default for AppConfig {
             hot_state_jitter: std::time::Duration::ZERO,
             reconcile_every_ticks: 15,
             require_driver_approval: true,
+            food_fees: doorstep_domain::food::checkout::FeeSchedule::default(),
         }
     }
 }

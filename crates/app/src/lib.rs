@@ -22,6 +22,7 @@ pub mod error;
 pub mod fleet;
 pub mod merchants;
 pub mod ops;
+pub mod orders;
 pub mod payments;
 pub mod ride_counts;
 pub mod rides;

@@ -308,7 +308,7 @@ impl App {
         Ok(MerchantPage { merchant, staff })
     }
 
-    async fn merchant_or_404(&self, id: MerchantId) -> Result<Merchant, AppError> {
+    pub(crate) async fn merchant_or_404(&self, id: MerchantId) -> Result<Merchant, AppError> {
         self.store()
             .merchant(id)
             .await?
@@ -443,7 +443,11 @@ impl App {
     }
 
     /// The merchant `id` if the caller is on its staff; any other is not found.
-    async fn own_merchant(&self, user: &User, id: MerchantId) -> Result<Merchant, AppError> {
+    pub(crate) async fn own_merchant(
+        &self,
+        user: &User,
+        id: MerchantId,
+    ) -> Result<Merchant, AppError> {
         require_role(user, Role::Merchant)?;
         if self.store().staff_merchant(user.id).await? != Some(id) {
             return Err(AppError::NotFound("merchant"));
@@ -609,7 +613,7 @@ impl App {
         self.menu_of(id).await
     }
 
-    async fn menu_of(&self, id: MerchantId) -> Result<StoredMenu, AppError> {
+    pub(crate) async fn menu_of(&self, id: MerchantId) -> Result<StoredMenu, AppError> {
         Ok(self
             .store()
             .menu(id, self.config().pricing.currency)

@@ -59,11 +59,13 @@ pub enum AuditAction {
     AddMerchantStaff,
     /// Took an account off a merchant's staff.
     RemoveMerchantStaff,
+    /// Created a promo code.
+    CreatePromo,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -80,6 +82,7 @@ impl AuditAction {
         AuditAction::ReinstateMerchant,
         AuditAction::AddMerchantStaff,
         AuditAction::RemoveMerchantStaff,
+        AuditAction::CreatePromo,
     ];
 
     /// The stable snake_case name.
@@ -101,6 +104,7 @@ impl AuditAction {
             AuditAction::ReinstateMerchant => "reinstate_merchant",
             AuditAction::AddMerchantStaff => "add_merchant_staff",
             AuditAction::RemoveMerchantStaff => "remove_merchant_staff",
+            AuditAction::CreatePromo => "create_promo",
         }
     }
 
@@ -128,6 +132,7 @@ impl AuditAction {
             | AuditAction::ReinstateMerchant
             | AuditAction::AddMerchantStaff
             | AuditAction::RemoveMerchantStaff => TargetKind::Merchant,
+            AuditAction::CreatePromo => TargetKind::Promo,
         }
     }
 }
@@ -142,6 +147,8 @@ pub enum TargetKind {
     User,
     /// A merchant (its id is the merchant's).
     Merchant,
+    /// A promo code (its id is the code's).
+    Promo,
 }
 
 impl TargetKind {
@@ -151,14 +158,20 @@ impl TargetKind {
             TargetKind::Ride => "ride",
             TargetKind::User => "user",
             TargetKind::Merchant => "merchant",
+            TargetKind::Promo => "promo",
         }
     }
 
     /// Parses the name produced by [`TargetKind::as_str`].
     pub fn parse(s: &str) -> Option<TargetKind> {
-        [TargetKind::Ride, TargetKind::User, TargetKind::Merchant]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            TargetKind::Ride,
+            TargetKind::User,
+            TargetKind::Merchant,
+            TargetKind::Promo,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

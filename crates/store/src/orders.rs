@@ -10,10 +10,12 @@
 //! or cancelled before the kitchen accepted it.
 
 use crate::columns::{get, json, timestamp, to_json};
+use crate::console::insert_audit_in;
 use crate::events::{Recipient, StoredEvent, append_events};
 use crate::jobs::{insert_job, job_columns, job_from_row, stop_columns, stop_from_row, update_job};
 use crate::ledger::insert_posting_in;
 use crate::{Store, StoreError};
+use doorstep_domain::audit::NewAuditEntry;
 use doorstep_domain::food::order::{Order, OrderEvent, OrderRecord};
 use doorstep_domain::food::promo::{Promo, PromoCode};
 use doorstep_domain::ledger::Posting;
@@ -63,6 +65,8 @@ fn orders_from_rows(rows: &[AnyRow]) -> Result<Vec<(Order, String)>, StoreError>
 /// A promo code as stored, with its uses so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPromo {
+    /// Its id (what the audit log names).
+    pub id: uuid::Uuid,
     /// Its rules.
     pub promo: Promo,
     /// Orders that used it in all.
@@ -154,6 +158,7 @@ async fn release_promo_use(
 fn promo_from_row(row: &AnyRow) -> Result<StoredPromo, StoreError> {
     let used: i64 = get(row, "used")?;
     Ok(StoredPromo {
+        id: crate::columns::id(row, "id")?,
         promo: json(row, "rules")?,
         used: u32::try_from(used.max(0)).unwrap_or(u32::MAX),
         created_at: timestamp(row, "created_at")?,
@@ -366,21 +371,35 @@ impl Store {
             .collect())
     }
 
-    /// Stores a new promo code; [`StoreError::PromoTaken`] if the code exists.
-    pub async fn create_promo(&self, promo: &Promo, now: Timestamp) -> Result<(), StoreError> {
+    /// Stores a new promo code with the operator's audit entry, in one transaction;
+    /// [`StoreError::PromoTaken`] if the code exists, [`StoreError::AuditKeyUsed`] if the operator used
+    /// the entry's key already (nothing written either way).
+    pub async fn create_promo(
+        &self,
+        id: uuid::Uuid,
+        promo: &Promo,
+        audit: &NewAuditEntry,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        insert_audit_in(&mut tx, audit).await?;
         let result = sqlx::query(
-            "INSERT INTO promos (code, rules, total_limit, per_user_limit, used, created_at) \
-             VALUES ($1, $2, $3, $4, 0, $5)",
+            "INSERT INTO promos (code, id, rules, total_limit, per_user_limit, used, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6)",
         )
         .bind(promo.code.as_str())
+        .bind(id.to_string())
         .bind(to_json(promo, "promo")?)
         .bind(i64::from(promo.total_limit))
         .bind(i64::from(promo.per_user_limit))
         .bind(now.millis())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(())
+            }
             Err(e) => {
                 let e = StoreError::from(e);
                 if e.is_unique_violation() {
@@ -394,7 +413,7 @@ impl Store {
 
     /// The promo code, with its uses so far.
     pub async fn promo(&self, code: &PromoCode) -> Result<Option<StoredPromo>, StoreError> {
-        let row = sqlx::query("SELECT rules, used, created_at FROM promos WHERE code = $1")
+        let row = sqlx::query("SELECT id, rules, used, created_at FROM promos WHERE code = $1")
             .bind(code.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -404,7 +423,7 @@ impl Store {
     /// Every promo code, newest first.
     pub async fn promos(&self) -> Result<Vec<StoredPromo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT rules, used, created_at FROM promos ORDER BY created_at DESC, code",
+            "SELECT id, rules, used, created_at FROM promos ORDER BY created_at DESC, code",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -8,6 +8,7 @@ pub mod drivers;
 pub mod events;
 pub mod merchants;
 pub mod ops;
+pub mod orders;
 pub mod payments;
 pub mod places;
 pub mod rides;

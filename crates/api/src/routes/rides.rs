@@ -56,7 +56,7 @@ pub async fn quote(
 }
 
 /// The header that makes a request safe to retry (read from the headers by hand; this documents it).
-struct IdempotencyHeader;
+pub(crate) struct IdempotencyHeader;
 
 impl utoipa::IntoParams for IdempotencyHeader {
     fn into_params(

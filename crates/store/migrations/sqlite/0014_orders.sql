@@ -26,6 +26,7 @@ CREATE INDEX orders_customer ON orders (customer_id, placed_at);
 
 CREATE TABLE promos (
     code           TEXT PRIMARY KEY NOT NULL,   -- upper case
+    id             TEXT NOT NULL UNIQUE,        -- what the audit log names
     rules          TEXT NOT NULL,               -- the Promo as JSON
     total_limit    BIGINT NOT NULL,
     per_user_limit BIGINT NOT NULL,

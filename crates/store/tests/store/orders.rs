@@ -232,11 +232,27 @@ pub async fn a_promo_codes_limits_hold_under_concurrent_orders_and_a_cancelled_o
         total_limit: 3,
         expires_at: at(86_400_000),
     };
-    store.create_promo(&promo, at(0)).await?;
+    let admin = new_user(&store, Role::Admin, "marketing").await?;
+    let entry = |action| {
+        let mut e = audit(admin.id, action, merchant, 0);
+        e.target = Uuid::now_v7();
+        e
+    };
+    let first_entry = entry(AuditAction::CreatePromo);
+    store
+        .create_promo(first_entry.target, &promo, &first_entry, at(0))
+        .await?;
+    let second_entry = entry(AuditAction::CreatePromo);
     assert!(matches!(
-        store.create_promo(&promo, at(0)).await,
+        store
+            .create_promo(second_entry.target, &promo, &second_entry, at(0))
+            .await,
         Err(StoreError::PromoTaken)
     ));
+    assert_eq!(
+        store.promo(&promo.code).await?.map(|p| p.id),
+        Some(first_entry.target)
+    );
 
     // One customer: the second order with the code is refused.
     let first = new_user(&store, Role::Rider, "first").await?;

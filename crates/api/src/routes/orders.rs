@@ -1,0 +1,268 @@
+//! Food orders over HTTP: a customer prices a cart (`/v1/orders/checkout`), places it
+//! (`POST /v1/orders`, idempotent by `Idempotency-Key`), follows and cancels it; the merchant's staff see
+//! their queue (`/v1/merchants/{merchant_id}/orders`) and accept, prepare, mark ready or reject.
+//!
+//! Anyone who is not the order's customer, on its merchant's staff, its courier or an operator gets 404
+//! `order_not_found`, never 403.
+
+use crate::ApiState;
+use crate::dto::orders::{
+    AcceptOrderBody, CartBody, CheckoutView, CreatePromoBody, OrderList, OrderView, PromoList,
+    PromoView, RejectOrderBody,
+};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller, parse_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use doorstep_app::orders::PromoInput;
+use doorstep_domain::food::order::RejectReason;
+use doorstep_domain::{JobId, MerchantId};
+
+fn order_id(raw: &str) -> Result<JobId, ApiError> {
+    parse_id(raw, "order")
+}
+
+/// Prices a cart without placing it: every line against the merchant's menu now (or at the slot),
+/// the fees, the promo code and the tip, and the delivery time it would be promised.
+#[utoipa::path(post, path = "/v1/orders/checkout", operation_id = "checkout_order", tag = "orders",
+    request_body = CartBody,
+    responses((status = 200, body = CheckoutView),
+        (status = 404, description = "merchant_not_found"),
+        (status = 409, description = "merchant_closed, merchant_paused, merchant_busy"),
+        (status = 422, description = "cart_empty, invalid_note, invalid_address, invalid_schedule, invalid_timestamp, invalid_coordinates, in_water, outside_service_area, outside_delivery_radius, item_not_found, item_of_another_merchant, item_sold_out, item_not_available_now, invalid_quantity, invalid_options, tip_negative, tip_too_large, amount_too_large, wrong_currency, promo_malformed, promo_unknown, promo_expired, promo_below_minimum, promo_used_up, promo_exhausted, promo_wrong_currency")))]
+pub async fn checkout(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    ApiJson(body): ApiJson<CartBody>,
+) -> Result<Json<CheckoutView>, ApiError> {
+    let req = body.into_request(state.app.config().food_fees.currency)?;
+    let checkout = state.app.checkout(&user, &req).await?;
+    Ok(Json(CheckoutView::from(&checkout)))
+}
+
+/// Places a cart as an order, priced again on the server. Send an `Idempotency-Key`: a retry with the
+/// same key and body returns the first order (200) and never places a second; the same key with another
+/// body is 422 `idempotency_key_reused`.
+#[utoipa::path(post, path = "/v1/orders", operation_id = "place_order", tag = "orders",
+    request_body = CartBody, params(crate::routes::rides::IdempotencyHeader),
+    responses((status = 201, body = OrderView), (status = 200, body = OrderView, description = "A retry: the order placed first"),
+        (status = 404, description = "merchant_not_found"),
+        (status = 409, description = "merchant_closed, merchant_paused, merchant_busy"),
+        (status = 422, description = "cart_empty, invalid_note, invalid_address, invalid_schedule, invalid_timestamp, invalid_coordinates, in_water, outside_service_area, outside_delivery_radius, item_not_found, item_of_another_merchant, item_sold_out, item_not_available_now, invalid_quantity, invalid_options, tip_negative, tip_too_large, amount_too_large, wrong_currency, promo_malformed, promo_unknown, promo_expired, promo_below_minimum, promo_used_up, promo_exhausted, promo_wrong_currency, invalid_idempotency_key, idempotency_key_reused")))]
+pub async fn place(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CartBody>,
+) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
+        .transpose()?;
+    let req = body.into_request(state.app.config().food_fees.currency)?;
+    let (order, new) = state.app.place_order(&user, &req, key).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(OrderView::of(&order, &user))))
+}
+
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/v1/orders", operation_id = "list_orders", tag = "orders",
+    responses((status = 200, body = OrderList)))]
+pub async fn list(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+) -> Result<Json<OrderList>, ApiError> {
+    let orders = state.app.my_orders(&user).await?;
+    Ok(Json(OrderList {
+        orders: orders.iter().map(|o| OrderView::of(o, &user)).collect(),
+    }))
+}
+
+/// An order, for its customer, its merchant's staff, its courier and operators (404 for anyone else).
+#[utoipa::path(get, path = "/v1/orders/{order_id}", operation_id = "get_order", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found")))]
+pub async fn get(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state.app.order_for(&user, order_id(&id)?).await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The customer cancels: free until the merchant accepts, then the late-cancellation fee (paid to the
+/// merchant); refused once the courier has the food.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/cancel", operation_id = "cancel_order", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update")))]
+pub async fn cancel(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state.app.cancel_order(&user, order_id(&id)?).await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The orders of the caller's merchant placed in the last 24 hours, newest first.
+#[utoipa::path(get, path = "/v1/merchants/{merchant_id}/orders", operation_id = "merchant_orders", tag = "orders",
+    params(("merchant_id" = uuid::Uuid, Path, description = "The caller's merchant")),
+    responses((status = 200, body = OrderList), (status = 404, description = "merchant_not_found")))]
+pub async fn merchant_orders(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderList>, ApiError> {
+    let merchant: MerchantId = parse_id(&id, "merchant")?;
+    let orders = state.app.merchant_orders(&user, merchant).await?;
+    Ok(Json(OrderList {
+        orders: orders.iter().map(|o| OrderView::of(o, &user)).collect(),
+    }))
+}
+
+/// The merchant accepts an order with a prep time; busy mode's minutes are added.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/accept", operation_id = "accept_order", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")), request_body = AcceptOrderBody,
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update"),
+        (status = 422, description = "invalid_prep_time")))]
+pub async fn accept(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AcceptOrderBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    if !(1..=120).contains(&body.prep_minutes) {
+        return Err(ApiError::unprocessable(
+            "invalid_prep_time",
+            "a prep time is 1 to 120 minutes",
+        ));
+    }
+    let order = state
+        .app
+        .accept_order(&user, order_id(&id)?, body.prep_minutes)
+        .await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The kitchen starts on an accepted order.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/preparing", operation_id = "order_preparing", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update")))]
+pub async fn preparing(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state.app.order_preparing(&user, order_id(&id)?).await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The food is ready for the courier.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/ready", operation_id = "order_ready", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update")))]
+pub async fn ready(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state.app.order_ready(&user, order_id(&id)?).await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The merchant refuses an order it has not accepted: nothing is charged.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/reject", operation_id = "reject_order", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")), request_body = RejectOrderBody,
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update"),
+        (status = 422, description = "invalid_reason")))]
+pub async fn reject(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectOrderBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = RejectReason::parse(&body.reason).ok_or_else(|| {
+        ApiError::unprocessable(
+            "invalid_reason",
+            "a reason is item_unavailable, too_busy, closing or other",
+        )
+    })?;
+    let order = state
+        .app
+        .reject_order(&user, order_id(&id)?, reason)
+        .await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// An operator creates a promo code: a percentage (optionally capped) or an amount off the food, with a
+/// minimum order, limits per customer and in all, and an expiry. Audited, with a reason and an
+/// `Idempotency-Key` like every operator action.
+#[utoipa::path(post, path = "/v1/admin/promos", operation_id = "admin_create_promo", tag = "orders",
+    params(crate::routes::console::ActionKey), request_body = CreatePromoBody,
+    responses((status = 201, body = PromoView), (status = 409, description = "promo_taken"),
+        (status = 422, description = "promo_malformed, promo_invalid, promo_expired, invalid_timestamp, invalid_reason, invalid_idempotency_key, idempotency_key_required, idempotency_key_reused")))]
+pub async fn admin_create_promo(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreatePromoBody>,
+) -> Result<(StatusCode, Json<PromoView>), ApiError> {
+    use doorstep_domain::Money;
+    use doorstep_domain::food::promo::PromoValue;
+    let key = crate::routes::console::action_key(&headers)?;
+    let currency = state.app.config().food_fees.currency;
+    let value = match (body.percent_bps, body.amount_off) {
+        (Some(bps), None) => PromoValue::Percent {
+            bps,
+            max_off: body.max_off.map(|m| Money::new(m, currency)),
+        },
+        (None, Some(off)) if body.max_off.is_none() => PromoValue::Amount {
+            off: Money::new(off, currency),
+        },
+        _ => {
+            return Err(ApiError::unprocessable(
+                "promo_invalid",
+                "give either percent_bps (with an optional max_off) or amount_off",
+            ));
+        }
+    };
+    let input = PromoInput {
+        code: body.code,
+        value,
+        min_order: Money::new(body.min_order, currency),
+        per_user_limit: body.per_user_limit,
+        total_limit: body.total_limit,
+        expires_at: crate::dto::parse_rfc3339(&body.expires_at)?,
+    };
+    let act = doorstep_app::console::Act {
+        admin: &user,
+        reason: &body.reason,
+        key,
+    };
+    let promo = state.app.admin_create_promo(act, &input).await?;
+    Ok((StatusCode::CREATED, Json(PromoView::from(&promo))))
+}
+
+/// Every promo code with its uses, newest first.
+#[utoipa::path(get, path = "/v1/admin/promos", operation_id = "admin_list_promos", tag = "orders",
+    responses((status = 200, body = PromoList)))]
+pub async fn admin_promos(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+) -> Result<Json<PromoList>, ApiError> {
+    let promos = state.app.admin_promos(&user).await?;
+    Ok(Json(PromoList {
+        promos: promos.iter().map(PromoView::from).collect(),
+    }))
+}
