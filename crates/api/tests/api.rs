@@ -39,6 +39,8 @@ mod money;
 mod operations;
 #[path = "api/ops.rs"]
 mod ops;
+#[path = "api/orders.rs"]
+mod orders;
 #[path = "api/pin.rs"]
 mod pin;
 #[path = "api/places.rs"]
@@ -82,6 +84,7 @@ use hygiene::*;
 use money::*;
 use operations::*;
 use ops::*;
+use orders::*;
 use pin::*;
 use races::*;
 use release_data::*;
@@ -118,6 +121,9 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    // Food orders.
+    a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
+    every_bad_order_input_is_a_4xx_with_its_code,
     // Who is coming, chat, and telling the truth early.
     a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,
     the_rider_sees_who_is_coming_from_assignment_on_and_nobody_else_does,

@@ -1,0 +1,419 @@
+//! Food orders through the API: a customer prices and places an order (idempotently), the kitchen accepts,
+//! prepares and readies it or rejects it, the customer cancels (free until accepted, then a fee that posts
+//! balanced entries), strangers get 404, and every bad cart is a 4xx with its code.
+
+use crate::backend::{TestDb, TestResult};
+use crate::places::{BRYANT_PARK, GRAND_CENTRAL, Place, TIMES_SQUARE, UNION_SQUARE};
+use crate::server::{Account, Reply, TestServer, field, usd};
+use serde_json::{Value, json};
+
+/// The Hudson off Pier 84.
+const HUDSON: Place = Place {
+    lat: 40.7640,
+    lng: -74.0040,
+};
+
+/// Noodles (a required size, up to two extras) and a breakfast-only burrito.
+fn noodle_menu() -> Value {
+    json!({
+        "currency": "USD",
+        "categories": [{
+            "name": "Mains",
+            "items": [
+                {
+                    "name": "Pad thai",
+                    "price": 1450,
+                    "option_groups": [
+                        {"name": "Size", "min": 1, "max": 1, "options": [
+                            {"name": "Regular", "price_delta": 0},
+                            {"name": "Large", "price_delta": 300},
+                        ]},
+                        {"name": "Extras", "min": 0, "max": 2, "options": [
+                            {"name": "Egg", "price_delta": 150},
+                            {"name": "Shrimp", "price_delta": 400},
+                            {"name": "Tofu", "price_delta": 200},
+                        ]},
+                    ],
+                },
+                {
+                    "name": "Breakfast burrito",
+                    "price": 900,
+                    "availability": [{"open": "07:00", "close": "11:00"}],
+                },
+            ],
+        }],
+    })
+}
+
+/// The ids of a menu as customers read it: item name → (item id, option name → option id).
+struct MenuIds {
+    items: Vec<(String, String, Vec<(String, String)>)>,
+}
+
+impl MenuIds {
+    fn item(&self, name: &str) -> TestResult<&str> {
+        self.items
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, id, _)| id.as_str())
+            .ok_or_else(|| format!("no item {name}").into())
+    }
+
+    fn option(&self, item: &str, option: &str) -> TestResult<&str> {
+        self.items
+            .iter()
+            .find(|(n, _, _)| n == item)
+            .and_then(|(_, _, opts)| opts.iter().find(|(o, _)| o == option))
+            .map(|(_, id)| id.as_str())
+            .ok_or_else(|| format!("no option {option} of {item}").into())
+    }
+}
+
+/// An approved merchant at `place`, open 11:00-22:00, with the noodle menu: its id, its staff and the
+/// menu's ids.
+async fn noodle_bar(
+    server: &TestServer,
+    admin: &Account,
+    name: &str,
+    place: Place,
+) -> TestResult<(String, Account, MenuIds)> {
+    let (id, staff) = server.open_merchant(admin, name, place).await?;
+    server
+        .put(&format!("/v1/merchants/{id}/menu"), &staff.token, noodle_menu())
+        .await?
+        .expect(200);
+    let menu = server
+        .get(&format!("/v1/merchants/{id}/menu"), &admin.token)
+        .await?
+        .expect(200);
+    let mut items = Vec::new();
+    for c in menu["categories"].as_array().into_iter().flatten() {
+        for i in c["items"].as_array().into_iter().flatten() {
+            let mut opts = Vec::new();
+            for g in i["option_groups"].as_array().into_iter().flatten() {
+                for o in g["options"].as_array().into_iter().flatten() {
+                    opts.push((field(o, "name")?, field(o, "option_id")?));
+                }
+            }
+            items.push((field(i, "name")?, field(i, "item_id")?, opts));
+        }
+    }
+    Ok((id, staff, MenuIds { items }))
+}
+
+/// Two large pad thai with egg, to `to`, with a $2 tip.
+fn cart(merchant: &str, ids: &MenuIds, to: Place) -> TestResult<Value> {
+    Ok(json!({
+        "merchant_id": merchant,
+        "dropoff": {"lat": to.lat, "lng": to.lng},
+        "address": "11 W 42nd St",
+        "lines": [{
+            "item_id": ids.item("Pad thai")?,
+            "option_ids": [ids.option("Pad thai", "Large")?, ids.option("Pad thai", "Egg")?],
+            "quantity": 2,
+            "note": "no peanuts",
+        }],
+        "tip": 200,
+    }))
+}
+
+impl TestServer {
+    /// Places `body` as `customer` with the idempotency key `key`.
+    async fn place_order(&self, customer: &Account, key: &str, body: &Value) -> TestResult<Reply> {
+        let response = self
+            .http
+            .post(self.url("/v1/orders"))
+            .bearer_auth(&customer.token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await?;
+        TestServer::reply(response).await
+    }
+}
+
+pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
+    let (_other, other_staff, _) =
+        noodle_bar(&server, &admin, "Other Noodles", GRAND_CENTRAL).await?;
+    let customer = server.signup("rider").await?;
+    let body = cart(&merchant, &ids, TIMES_SQUARE)?;
+
+    // Checkout: (14.50 + 3.00 + 1.50) × 2 = 38.00 of food, fees by distance, the tip.
+    let checkout = server
+        .post("/v1/orders/checkout", &customer.token, body.clone())
+        .await?
+        .expect(200);
+    let price = &checkout["price"];
+    assert_eq!(usd(&price["subtotal"]), 3800);
+    assert_eq!(usd(&price["tip"]), 200);
+    let total = usd(&price["delivery_fee"])
+        + usd(&price["service_fee"])
+        + usd(&price["small_order_fee"])
+        + usd(&price["busy_fee"])
+        - usd(&price["discount"])
+        + 3800
+        + 200;
+    assert_eq!(usd(&price["total"]), total);
+    assert_eq!(checkout["lines"][0]["options"].as_array().map(Vec::len), Some(2));
+
+    // Placement, its retry and a reuse of its key with another body.
+    let placed = server.place_order(&customer, "order-1", &body).await?.expect(201);
+    let order = field(&placed, "id")?;
+    assert_eq!(placed["state"], "placed");
+    assert_eq!(usd(&placed["price"]["total"]), total, "the price checkout showed");
+    let code = field(&placed, "handover_code")?;
+    assert_eq!(code.len(), 4);
+    let retry = server.place_order(&customer, "order-1", &body).await?.expect(200);
+    assert_eq!(field(&retry, "id")?, order);
+    let mut other_body = body.clone();
+    other_body["tip"] = json!(500);
+    server
+        .place_order(&customer, "order-1", &other_body)
+        .await?
+        .expect_error(422, "idempotency_key_reused");
+    let mine = server.get("/v1/orders", &customer.token).await?.expect(200);
+    assert_eq!(mine["orders"].as_array().map(Vec::len), Some(1));
+
+    // Who sees it: the customer (with the code), the staff (without); others get 404.
+    let path = format!("/v1/orders/{order}");
+    let seen = server.get(&path, &staff.token).await?.expect(200);
+    assert!(seen["handover_code"].is_null(), "only the customer sees the code");
+    let stranger = server.signup("rider").await?;
+    server.get(&path, &stranger.token).await?.expect_error(404, "order_not_found");
+    server.get(&path, &other_staff.token).await?.expect_error(404, "order_not_found");
+    server
+        .post_empty(&format!("{path}/ready"), &other_staff.token)
+        .await?
+        .expect_error(404, "order_not_found");
+    let queue = server
+        .get(&format!("/v1/merchants/{merchant}/orders"), &staff.token)
+        .await?
+        .expect(200);
+    assert_eq!(queue["orders"][0]["id"], order.as_str());
+
+    // The kitchen: accept with a prep time, prepare, ready; out of order is a conflict.
+    server
+        .post_empty(&format!("{path}/ready"), &staff.token)
+        .await?
+        .expect_error(409, "invalid_order_state");
+    let accepted = server
+        .post(&format!("{path}/accept"), &staff.token, json!({"prep_minutes": 20}))
+        .await?
+        .expect(200);
+    assert_eq!(accepted["state"], "accepted");
+    assert!(accepted["accepted_at"].is_string());
+    server
+        .post_empty(&format!("{path}/preparing"), &staff.token)
+        .await?
+        .expect(200);
+    let ready = server
+        .post_empty(&format!("{path}/ready"), &staff.token)
+        .await?
+        .expect(200);
+    assert_eq!(ready["state"], "ready");
+    server
+        .post(&format!("{path}/reject"), &staff.token, json!({"reason": "too_busy"}))
+        .await?
+        .expect_error(409, "invalid_order_state");
+
+    // Another order the kitchen rejects: nothing is charged.
+    let second = server.place_order(&customer, "order-2", &body).await?.expect(201);
+    let rejected = server
+        .post(
+            &format!("/v1/orders/{}/reject", field(&second, "id")?),
+            &staff.token,
+            json!({"reason": "item_unavailable"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(rejected["state"], "rejected");
+    assert_eq!(rejected["reject_reason"], "item_unavailable");
+
+    // Cancelled before the kitchen accepts: free. After: half the food, to the merchant.
+    let third = server.place_order(&customer, "order-3", &body).await?.expect(201);
+    let free = server
+        .post_empty(&format!("/v1/orders/{}/cancel", field(&third, "id")?), &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(free["state"], "cancelled");
+    assert!(free["cancel_fee"].is_null());
+    let fourth = server.place_order(&customer, "order-4", &body).await?.expect(201);
+    let fourth_path = format!("/v1/orders/{}", field(&fourth, "id")?);
+    server
+        .post(&format!("{fourth_path}/accept"), &staff.token, json!({"prep_minutes": 15}))
+        .await?
+        .expect(200);
+    server
+        .post_empty(&format!("{fourth_path}/cancel"), &stranger.token)
+        .await?
+        .expect_error(404, "order_not_found");
+    let late = server
+        .post_empty(&format!("{fourth_path}/cancel"), &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(usd(&late["cancel_fee"]), 1900);
+    assert!(server.trial_balance().await?.iter().all(|&t| t == 0));
+    server.stop().await
+}
+
+pub async fn every_bad_order_input_is_a_4xx_with_its_code(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let (merchant, _, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
+    let (other, _, other_ids) = noodle_bar(&server, &admin, "Other Noodles", GRAND_CENTRAL).await?;
+    let customer = server.signup("rider").await?;
+    let good = cart(&merchant, &ids, TIMES_SQUARE)?;
+    let checkout = |body: Value| {
+        let server = &server;
+        let token = customer.token.clone();
+        async move { server.post("/v1/orders/checkout", &token, body).await }
+    };
+    checkout(good.clone()).await?.expect(200);
+
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut b = good.clone();
+        f(&mut b);
+        b
+    };
+    // An item of another merchant.
+    let foreign = other_ids.item("Pad thai")?.to_owned();
+    checkout(with(&|b| b["lines"][0]["item_id"] = json!(foreign)))
+        .await?
+        .expect_error(422, "item_of_another_merchant");
+    // Options outside their groups' bounds: no size, three extras, an option of another item.
+    checkout(with(&|b| {
+        b["lines"][0]["option_ids"] = json!([ids.option("Pad thai", "Egg").unwrap_or_default()]);
+    }))
+    .await?
+    .expect_error(422, "invalid_options");
+    let three = json!([
+        ids.option("Pad thai", "Regular")?,
+        ids.option("Pad thai", "Egg")?,
+        ids.option("Pad thai", "Shrimp")?,
+        ids.option("Pad thai", "Tofu")?,
+    ]);
+    checkout(with(&|b| b["lines"][0]["option_ids"] = three.clone()))
+        .await?
+        .expect_error(422, "invalid_options");
+    // Not served at 14:00, a quantity of 0, an empty cart.
+    let burrito = ids.item("Breakfast burrito")?.to_owned();
+    checkout(with(&|b| {
+        b["lines"][0] = json!({"item_id": burrito, "quantity": 1});
+    }))
+    .await?
+    .expect_error(422, "item_not_available_now");
+    checkout(with(&|b| b["lines"][0]["quantity"] = json!(0)))
+        .await?
+        .expect_error(422, "invalid_quantity");
+    checkout(with(&|b| b["lines"] = json!([])))
+        .await?
+        .expect_error(422, "cart_empty");
+    // Outside the radius, in the river; a negative or huge tip.
+    checkout(with(&|b| {
+        b["dropoff"] = json!({"lat": UNION_SQUARE.lat, "lng": UNION_SQUARE.lng});
+    }))
+    .await?
+    .expect_error(422, "outside_delivery_radius");
+    checkout(with(&|b| b["dropoff"] = json!({"lat": HUDSON.lat, "lng": HUDSON.lng})))
+        .await?
+        .expect_error(422, "in_water");
+    checkout(with(&|b| b["tip"] = json!(-100)))
+        .await?
+        .expect_error(422, "tip_negative");
+    checkout(with(&|b| b["tip"] = json!(10_001)))
+        .await?
+        .expect_error(422, "tip_too_large");
+    // An unknown merchant; one closed now.
+    checkout(with(&|b| b["merchant_id"] = json!(uuid::Uuid::now_v7().to_string())))
+        .await?
+        .expect_error(404, "merchant_not_found");
+    let night = json!([{"open": "18:00", "close": "23:00"}]);
+    let (closed, closed_staff, closed_ids) =
+        noodle_bar(&server, &admin, "Night Noodles", GRAND_CENTRAL).await?;
+    server
+        .put(
+            &format!("/v1/merchants/{closed}/hours"),
+            &closed_staff.token,
+            json!({"weekly": {"monday": night, "tuesday": night, "wednesday": night,
+                "thursday": night, "friday": night, "saturday": night, "sunday": night}}),
+        )
+        .await?
+        .expect(200);
+    checkout(cart(&closed, &closed_ids, GRAND_CENTRAL)?)
+        .await?
+        .expect_error(409, "merchant_closed");
+    checkout(cart(&other, &other_ids, GRAND_CENTRAL)?)
+        .await?
+        .expect(200);
+
+    // Promo codes: unknown, expired, used up.
+    checkout(with(&|b| b["promo_code"] = json!("NOSUCHCODE")))
+        .await?
+        .expect_error(422, "promo_unknown");
+    let expires = |secs: i64| {
+        let t = server.clock.now().plus_secs(secs);
+        doorstep_api::dto::rfc3339(t)
+    };
+    server
+        .act(
+            &admin,
+            "/v1/admin/promos",
+            "promo-1",
+            json!({"code": "welcome5", "amount_off": 500, "min_order": 1000, "per_user_limit": 1,
+                "total_limit": 100, "expires_at": expires(3600), "reason": "launch week"}),
+        )
+        .await?
+        .expect(201);
+    server
+        .act(
+            &admin,
+            "/v1/admin/promos",
+            "promo-2",
+            json!({"code": "WELCOME5", "amount_off": 500, "per_user_limit": 1,
+                "total_limit": 100, "expires_at": expires(3600), "reason": "again"}),
+        )
+        .await?
+        .expect_error(409, "promo_taken");
+    server
+        .act(
+            &admin,
+            "/v1/admin/promos",
+            "promo-3",
+            json!({"code": "BAD", "percent_bps": 0, "per_user_limit": 1,
+                "total_limit": 1, "expires_at": expires(3600), "reason": "bad"}),
+        )
+        .await?
+        .expect(422);
+    let discounted = checkout(with(&|b| b["promo_code"] = json!("welcome5")))
+        .await?
+        .expect(200);
+    assert_eq!(usd(&discounted["price"]["discount"]), 500);
+    server
+        .place_order(&customer, "promo-order", &with(&|b| b["promo_code"] = json!("WELCOME5")))
+        .await?
+        .expect(201);
+    checkout(with(&|b| b["promo_code"] = json!("WELCOME5")))
+        .await?
+        .expect_error(422, "promo_used_up");
+    let newcomer = server.signup("rider").await?;
+    server.clock.advance_secs(7200);
+    server
+        .post(
+            "/v1/orders/checkout",
+            &newcomer.token,
+            with(&|b| b["promo_code"] = json!("WELCOME5")),
+        )
+        .await?
+        .expect_error(422, "promo_expired");
+    // Only customers order.
+    server
+        .post("/v1/orders/checkout", &admin.token, good.clone())
+        .await?
+        .expect_error(403, "forbidden");
+    server.stop().await
+}
