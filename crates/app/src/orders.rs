@@ -424,7 +424,17 @@ impl App {
     /// step gives the promo code's use back.
     async fn change_order(
         &self,
+        order: Order,
+        step: impl FnOnce(&mut Order) -> Result<Step, AppError>,
+    ) -> Result<Order, AppError> {
+        self.change_order_audited(order, None, step).await
+    }
+
+    /// [`App::change_order`] with an operator's audit entry written in the same transaction.
+    async fn change_order_audited(
+        &self,
         mut order: Order,
+        audit: Option<&doorstep_domain::audit::NewAuditEntry>,
         step: impl FnOnce(&mut Order) -> Result<Step, AppError>,
     ) -> Result<Order, AppError> {
         let expected = order.version();
@@ -446,6 +456,7 @@ impl App {
                 events: &events,
                 postings: &postings,
                 release_promo,
+                audit,
                 at: self.clock().now(),
             })
             .await?;
@@ -552,6 +563,68 @@ impl App {
             })
         })
         .await
+    }
+
+    /// An operator gives an accepted order that waits for a courier to `courier` (a driver account,
+    /// approved, not suspended). Audited and idempotent under the operator's key.
+    pub async fn admin_assign_order(
+        &self,
+        act: crate::console::Act<'_>,
+        id: JobId,
+        courier: doorstep_domain::UserId,
+    ) -> Result<Order, AppError> {
+        use doorstep_domain::audit::AuditAction;
+        let entry = self.audit_entry(
+            &act,
+            AuditAction::AssignOrder,
+            id.as_uuid(),
+            serde_json::json!({"courier": courier.to_string()}),
+        )?;
+        if let Some(done) = self.store().audit_by_key(act.admin.id, act.key).await? {
+            if done.entry.action != AuditAction::AssignOrder || done.entry.target != id.as_uuid() {
+                return Err(AppError::invalid(
+                    "idempotency_key_reused",
+                    "this idempotency key was used for another action",
+                ));
+            }
+            return self.order_for(act.admin, id).await;
+        }
+        let order = self.order_for(act.admin, id).await?;
+        match self.store().user_by_id(courier).await? {
+            Some(u) if u.role == Role::Driver => {}
+            _ => {
+                return Err(AppError::invalid(
+                    "invalid_courier",
+                    "the courier is not a driver's account",
+                ));
+            }
+        }
+        let now = self.clock().now();
+        let position = self.believed_position(courier);
+        let to_pickup_s = position.map_or(TO_PICKUP_ESTIMATE_S, |p| {
+            let m = self.street_distance_m(p, order.job().stops[0].place);
+            crate::rides::to_u32(m / COURIER_SPEED_M_S)
+        });
+        let result = self
+            .change_order_audited(order, Some(&entry), |o| {
+                Ok(Step::events(
+                    o.assign(courier, to_pickup_s, now).map_err(order_error)?,
+                ))
+            })
+            .await;
+        match result {
+            // A concurrent retry of the same request got there first (its key is now used).
+            Err(AppError::Internal(_))
+                if self
+                    .store()
+                    .audit_by_key(act.admin.id, act.key)
+                    .await?
+                    .is_some() =>
+            {
+                self.order_for(act.admin, id).await
+            }
+            other => other,
+        }
     }
 
     /// The order's courier is at the restaurant.

@@ -61,11 +61,13 @@ pub enum AuditAction {
     RemoveMerchantStaff,
     /// Created a promo code.
     CreatePromo,
+    /// Gave a food order to a courier by hand.
+    AssignOrder,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -83,6 +85,7 @@ impl AuditAction {
         AuditAction::AddMerchantStaff,
         AuditAction::RemoveMerchantStaff,
         AuditAction::CreatePromo,
+        AuditAction::AssignOrder,
     ];
 
     /// The stable snake_case name.
@@ -105,6 +108,7 @@ impl AuditAction {
             AuditAction::AddMerchantStaff => "add_merchant_staff",
             AuditAction::RemoveMerchantStaff => "remove_merchant_staff",
             AuditAction::CreatePromo => "create_promo",
+            AuditAction::AssignOrder => "assign_order",
         }
     }
 
@@ -133,6 +137,7 @@ impl AuditAction {
             | AuditAction::AddMerchantStaff
             | AuditAction::RemoveMerchantStaff => TargetKind::Merchant,
             AuditAction::CreatePromo => TargetKind::Promo,
+            AuditAction::AssignOrder => TargetKind::Order,
         }
     }
 }
@@ -149,6 +154,8 @@ pub enum TargetKind {
     Merchant,
     /// A promo code (its id is the code's).
     Promo,
+    /// A food order (its id is the order's).
+    Order,
 }
 
 impl TargetKind {
@@ -159,6 +166,7 @@ impl TargetKind {
             TargetKind::User => "user",
             TargetKind::Merchant => "merchant",
             TargetKind::Promo => "promo",
+            TargetKind::Order => "order",
         }
     }
 
@@ -169,6 +177,7 @@ impl TargetKind {
             TargetKind::User,
             TargetKind::Merchant,
             TargetKind::Promo,
+            TargetKind::Order,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

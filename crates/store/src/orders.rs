@@ -98,6 +98,9 @@ pub struct OrderChange<'a> {
     pub postings: &'a [Posting],
     /// Whether the order gives its promo code's use back (rejected or cancelled before acceptance).
     pub release_promo: bool,
+    /// The operator's audit entry, when an operator acts ([`StoreError::AuditKeyUsed`] if its key was
+    /// used: nothing written).
+    pub audit: Option<&'a NewAuditEntry>,
     /// When.
     pub at: Timestamp,
 }
@@ -233,6 +236,9 @@ impl Store {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let order = change.order;
         let mut tx = self.begin_write().await?;
+        if let Some(entry) = change.audit {
+            insert_audit_in(&mut tx, entry).await?;
+        }
         if !update_job(&mut tx, order.job(), change.expected_version, change.at).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict);

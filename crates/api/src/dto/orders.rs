@@ -414,3 +414,29 @@ pub struct PromoList {
     /// The codes.
     pub promos: Vec<PromoView>,
 }
+
+/// `POST /v1/admin/orders/{order_id}/assign`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AssignOrderBody {
+    /// The courier (a driver's account).
+    pub courier_id: uuid::Uuid,
+    /// Why (the audit log's reason).
+    #[schema(schema_with = crate::routes::console::reason_schema)]
+    pub reason: String,
+}
+
+/// `POST /v1/orders/{order_id}/delivered`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct HandoverBody {
+    /// The hand-over code the customer tells the courier (4 digits).
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub code: String,
+}
+
+/// `POST /v1/orders/{order_id}/undeliverable`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct UndeliverableBody {
+    /// Why: `customer_unreachable` or `pickup_unavailable`.
+    #[schema(pattern = "^(customer_unreachable|pickup_unavailable)$")]
+    pub reason: String,
+}

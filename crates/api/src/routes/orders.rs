@@ -7,8 +7,8 @@
 
 use crate::ApiState;
 use crate::dto::orders::{
-    AcceptOrderBody, CartBody, CheckoutView, CreatePromoBody, OrderList, OrderView, PromoList,
-    PromoView, RejectOrderBody,
+    AcceptOrderBody, AssignOrderBody, CartBody, CheckoutView, CreatePromoBody, HandoverBody,
+    OrderList, OrderView, PromoList, PromoView, RejectOrderBody, UndeliverableBody,
 };
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, parse_id};
@@ -265,4 +265,124 @@ pub async fn admin_promos(
     Ok(Json(PromoList {
         promos: promos.iter().map(PromoView::from).collect(),
     }))
+}
+
+/// An operator gives an accepted order that waits for a courier to a courier by hand (a driver's
+/// account). Audited, with a reason and an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/admin/orders/{order_id}/assign", operation_id = "admin_assign_order", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order"), crate::routes::console::ActionKey),
+    request_body = AssignOrderBody,
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update"),
+        (status = 422, description = "invalid_courier, invalid_reason, invalid_idempotency_key, idempotency_key_required, idempotency_key_reused")))]
+pub async fn admin_assign(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AssignOrderBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let key = crate::routes::console::action_key(&headers)?;
+    let act = doorstep_app::console::Act {
+        admin: &user,
+        reason: &body.reason,
+        key,
+    };
+    let order = state
+        .app
+        .admin_assign_order(
+            act,
+            order_id(&id)?,
+            doorstep_domain::UserId::from_uuid(body.courier_id),
+        )
+        .await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The order's courier is at the restaurant (their last reported position must be near it).
+#[utoipa::path(post, path = "/v1/orders/{order_id}/arrived", operation_id = "courier_arrived", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, not_at_stop, concurrent_update")))]
+pub async fn arrived(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state
+        .app
+        .courier_at_restaurant(&user, order_id(&id)?)
+        .await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The order's courier has the food.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/picked-up", operation_id = "courier_picked_up", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, not_at_stop, concurrent_update")))]
+pub async fn picked_up(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state.app.courier_picked_up(&user, order_id(&id)?).await?;
+    Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// The courier hands the order over with the customer's code. A wrong code is counted and answered 422
+/// `wrong_handover_code` (the message says how many tries are left; the code locks after the limit);
+/// the right one delivers it and posts what the customer pays and the tip.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/delivered", operation_id = "courier_delivered", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")), request_body = HandoverBody,
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, handover_code_locked, not_at_stop, concurrent_update"),
+        (status = 422, description = "wrong_handover_code, invalid_handover_code")))]
+pub async fn delivered(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<HandoverBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    match state
+        .app
+        .courier_delivered(&user, order_id(&id)?, body.code.trim())
+        .await?
+    {
+        Ok(order) => Ok(Json(OrderView::of(&order, &user))),
+        Err(left) => Err(ApiError::unprocessable(
+            "wrong_handover_code",
+            format!("wrong hand-over code: {left} tries left"),
+        )),
+    }
+}
+
+/// The courier cannot deliver: the customer cannot be reached, or the restaurant had nothing to hand over.
+#[utoipa::path(post, path = "/v1/orders/{order_id}/undeliverable", operation_id = "courier_undeliverable", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")), request_body = UndeliverableBody,
+    responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
+        (status = 409, description = "invalid_order_state, concurrent_update"),
+        (status = 422, description = "invalid_reason")))]
+pub async fn undeliverable(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UndeliverableBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    use doorstep_domain::job::UnfulfilledReason;
+    let reason = match body.reason.as_str() {
+        "customer_unreachable" => UnfulfilledReason::CustomerUnreachable,
+        "pickup_unavailable" => UnfulfilledReason::PickupUnavailable,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "invalid_reason",
+                "a reason is customer_unreachable or pickup_unavailable",
+            ));
+        }
+    };
+    let order = state
+        .app
+        .courier_cannot_deliver(&user, order_id(&id)?, reason)
+        .await?;
+    Ok(Json(OrderView::of(&order, &user)))
 }

@@ -79,7 +79,11 @@ async fn noodle_bar(
 ) -> TestResult<(String, Account, MenuIds)> {
     let (id, staff) = server.open_merchant(admin, name, place).await?;
     server
-        .put(&format!("/v1/merchants/{id}/menu"), &staff.token, noodle_menu())
+        .put(
+            &format!("/v1/merchants/{id}/menu"),
+            &staff.token,
+            noodle_menu(),
+        )
         .await?
         .expect(200);
     let menu = server
@@ -159,16 +163,29 @@ pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
         + 3800
         + 200;
     assert_eq!(usd(&price["total"]), total);
-    assert_eq!(checkout["lines"][0]["options"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        checkout["lines"][0]["options"].as_array().map(Vec::len),
+        Some(2)
+    );
 
     // Placement, its retry and a reuse of its key with another body.
-    let placed = server.place_order(&customer, "order-1", &body).await?.expect(201);
+    let placed = server
+        .place_order(&customer, "order-1", &body)
+        .await?
+        .expect(201);
     let order = field(&placed, "id")?;
     assert_eq!(placed["state"], "placed");
-    assert_eq!(usd(&placed["price"]["total"]), total, "the price checkout showed");
+    assert_eq!(
+        usd(&placed["price"]["total"]),
+        total,
+        "the price checkout showed"
+    );
     let code = field(&placed, "handover_code")?;
     assert_eq!(code.len(), 4);
-    let retry = server.place_order(&customer, "order-1", &body).await?.expect(200);
+    let retry = server
+        .place_order(&customer, "order-1", &body)
+        .await?
+        .expect(200);
     assert_eq!(field(&retry, "id")?, order);
     let mut other_body = body.clone();
     other_body["tip"] = json!(500);
@@ -182,10 +199,19 @@ pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
     // Who sees it: the customer (with the code), the staff (without); others get 404.
     let path = format!("/v1/orders/{order}");
     let seen = server.get(&path, &staff.token).await?.expect(200);
-    assert!(seen["handover_code"].is_null(), "only the customer sees the code");
+    assert!(
+        seen["handover_code"].is_null(),
+        "only the customer sees the code"
+    );
     let stranger = server.signup("rider").await?;
-    server.get(&path, &stranger.token).await?.expect_error(404, "order_not_found");
-    server.get(&path, &other_staff.token).await?.expect_error(404, "order_not_found");
+    server
+        .get(&path, &stranger.token)
+        .await?
+        .expect_error(404, "order_not_found");
+    server
+        .get(&path, &other_staff.token)
+        .await?
+        .expect_error(404, "order_not_found");
     server
         .post_empty(&format!("{path}/ready"), &other_staff.token)
         .await?
@@ -202,7 +228,11 @@ pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
         .await?
         .expect_error(409, "invalid_order_state");
     let accepted = server
-        .post(&format!("{path}/accept"), &staff.token, json!({"prep_minutes": 20}))
+        .post(
+            &format!("{path}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 20}),
+        )
         .await?
         .expect(200);
     assert_eq!(accepted["state"], "accepted");
@@ -217,12 +247,19 @@ pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
         .expect(200);
     assert_eq!(ready["state"], "ready");
     server
-        .post(&format!("{path}/reject"), &staff.token, json!({"reason": "too_busy"}))
+        .post(
+            &format!("{path}/reject"),
+            &staff.token,
+            json!({"reason": "too_busy"}),
+        )
         .await?
         .expect_error(409, "invalid_order_state");
 
     // Another order the kitchen rejects: nothing is charged.
-    let second = server.place_order(&customer, "order-2", &body).await?.expect(201);
+    let second = server
+        .place_order(&customer, "order-2", &body)
+        .await?
+        .expect(201);
     let rejected = server
         .post(
             &format!("/v1/orders/{}/reject", field(&second, "id")?),
@@ -235,17 +272,30 @@ pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
     assert_eq!(rejected["reject_reason"], "item_unavailable");
 
     // Cancelled before the kitchen accepts: free. After: half the food, to the merchant.
-    let third = server.place_order(&customer, "order-3", &body).await?.expect(201);
+    let third = server
+        .place_order(&customer, "order-3", &body)
+        .await?
+        .expect(201);
     let free = server
-        .post_empty(&format!("/v1/orders/{}/cancel", field(&third, "id")?), &customer.token)
+        .post_empty(
+            &format!("/v1/orders/{}/cancel", field(&third, "id")?),
+            &customer.token,
+        )
         .await?
         .expect(200);
     assert_eq!(free["state"], "cancelled");
     assert!(free["cancel_fee"].is_null());
-    let fourth = server.place_order(&customer, "order-4", &body).await?.expect(201);
+    let fourth = server
+        .place_order(&customer, "order-4", &body)
+        .await?
+        .expect(201);
     let fourth_path = format!("/v1/orders/{}", field(&fourth, "id")?);
     server
-        .post(&format!("{fourth_path}/accept"), &staff.token, json!({"prep_minutes": 15}))
+        .post(
+            &format!("{fourth_path}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 15}),
+        )
         .await?
         .expect(200);
     server
@@ -319,9 +369,11 @@ pub async fn every_bad_order_input_is_a_4xx_with_its_code(db: TestDb) -> TestRes
     }))
     .await?
     .expect_error(422, "outside_delivery_radius");
-    checkout(with(&|b| b["dropoff"] = json!({"lat": HUDSON.lat, "lng": HUDSON.lng})))
-        .await?
-        .expect_error(422, "in_water");
+    checkout(with(&|b| {
+        b["dropoff"] = json!({"lat": HUDSON.lat, "lng": HUDSON.lng})
+    }))
+    .await?
+    .expect_error(422, "in_water");
     checkout(with(&|b| b["tip"] = json!(-100)))
         .await?
         .expect_error(422, "tip_negative");
@@ -329,9 +381,11 @@ pub async fn every_bad_order_input_is_a_4xx_with_its_code(db: TestDb) -> TestRes
         .await?
         .expect_error(422, "tip_too_large");
     // An unknown merchant; one closed now.
-    checkout(with(&|b| b["merchant_id"] = json!(uuid::Uuid::now_v7().to_string())))
-        .await?
-        .expect_error(404, "merchant_not_found");
+    checkout(with(&|b| {
+        b["merchant_id"] = json!(uuid::Uuid::now_v7().to_string())
+    }))
+    .await?
+    .expect_error(404, "merchant_not_found");
     let night = json!([{"open": "18:00", "close": "23:00"}]);
     let (closed, closed_staff, closed_ids) =
         noodle_bar(&server, &admin, "Night Noodles", GRAND_CENTRAL).await?;
@@ -394,7 +448,11 @@ pub async fn every_bad_order_input_is_a_4xx_with_its_code(db: TestDb) -> TestRes
         .expect(200);
     assert_eq!(usd(&discounted["price"]["discount"]), 500);
     server
-        .place_order(&customer, "promo-order", &with(&|b| b["promo_code"] = json!("WELCOME5")))
+        .place_order(
+            &customer,
+            "promo-order",
+            &with(&|b| b["promo_code"] = json!("WELCOME5")),
+        )
         .await?
         .expect(201);
     checkout(with(&|b| b["promo_code"] = json!("WELCOME5")))
