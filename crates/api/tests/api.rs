@@ -153,6 +153,7 @@ on_both_backends!(
     an_operator_reassigns_an_assigned_ride_to_another_driver_or_back_to_dispatch,
     a_suspension_blocks_the_account_and_takes_a_driver_offline_until_reinstated,
     a_driver_goes_online_only_after_an_operator_approves_them,
+    approving_a_driver_without_a_vehicle_is_refused_and_changes_nothing_until_they_register_one,
     an_expired_document_takes_a_driver_offline_and_keeps_them_offline,
     people_are_found_by_name_email_and_phone_and_have_a_page,
     the_audit_log_pages_newest_first_and_filters_by_operator,

@@ -12,6 +12,7 @@
 use crate::dispatcher::DispatchCommand;
 use crate::{App, AppError};
 use doorstep_domain::audit::{AuditAction, AuditEntry, NewAuditEntry, parse_reason};
+use doorstep_domain::contact::Vehicle;
 use doorstep_domain::ledger::{
     LedgerError, Posting, PostingKey, fee_waiver_posting, job_cancellation_fee_posting,
     refund_posting,
@@ -23,9 +24,10 @@ use doorstep_domain::onboarding::{
 };
 use doorstep_domain::ride::{Ride, RideState};
 use doorstep_domain::{Money, RideId, Role, User, UserId};
-use doorstep_store::{Person, StoreError};
+use doorstep_store::{Person, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
+use std::future::Future;
 
 /// How many audit entries one page may hold.
 pub const AUDIT_PAGE_LIMIT: std::ops::RangeInclusive<i64> = 1..=200;
@@ -58,6 +60,8 @@ pub struct Onboarding {
     pub reason: Option<String>,
     /// The documents declared, by kind.
     pub documents: Vec<Document>,
+    /// The vehicle registered, which approval needs.
+    pub vehicle: Option<Vehicle>,
     /// The day it is in the city, by which documents expire.
     pub today: CalendarDate,
 }
@@ -145,6 +149,73 @@ fn ride_target(id: RideId) -> uuid::Uuid {
     id.as_uuid()
 }
 
+/// What an operator acts on, read fresh from the record: what an action answers, also to its retry
+/// and to a request that lost the race to another under the same key.
+trait Subject: Sized {
+    /// Its id.
+    type Id: Copy;
+    /// What its 404 calls it (`ride_not_found`, `user_not_found`).
+    const WHAT: &'static str;
+    /// Reads it from the record (`None`: there is none).
+    fn read(
+        store: &Store,
+        id: Self::Id,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send;
+}
+
+impl Subject for Ride {
+    type Id = RideId;
+    const WHAT: &'static str = "ride";
+    fn read(
+        store: &Store,
+        id: RideId,
+    ) -> impl Future<Output = Result<Option<Ride>, StoreError>> + Send {
+        store.ride(id)
+    }
+}
+
+impl Subject for Person {
+    type Id = UserId;
+    const WHAT: &'static str = "user";
+    fn read(
+        store: &Store,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<Person>, StoreError>> + Send {
+        store.person(id)
+    }
+}
+
+/// Whether an audited write happened now (`Some`), or another request under the same key made it
+/// first (`None`: its outcome is the answer, and this request has nothing more to do).
+fn written<T>(result: Result<T, StoreError>) -> Result<Option<T>, AppError> {
+    match result {
+        Ok(done) => Ok(Some(done)),
+        Err(StoreError::AuditKeyUsed) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A decision about an account: suspending, reinstating, approving and rejecting share one path
+/// ([`App::admin_set_suspended`], [`App::admin_decide_driver`]) and differ only in what this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountChange {
+    /// Suspend (`true`) or reinstate (`false`) a rider's or driver's account.
+    Suspension(bool),
+    /// Approve (`true`) or reject (`false`) a driver.
+    Approval(bool),
+}
+
+impl AccountChange {
+    fn action(self) -> AuditAction {
+        match self {
+            AccountChange::Suspension(true) => AuditAction::Suspend,
+            AccountChange::Suspension(false) => AuditAction::Reinstate,
+            AccountChange::Approval(true) => AuditAction::ApproveDriver,
+            AccountChange::Approval(false) => AuditAction::RejectDriver,
+        }
+    }
+}
+
 impl App {
     /// The day it is in the city now (documents expire by it).
     pub fn today(&self) -> CalendarDate {
@@ -204,6 +275,7 @@ impl App {
             approval,
             reason: person.approval_reason,
             documents: self.store().driver_documents(driver).await?,
+            vehicle: self.store().vehicle(driver).await?,
             today: self.today(),
         })
     }
@@ -269,12 +341,17 @@ impl App {
         self.store()
             .set_driver_online(driver, false, self.clock().now())
             .await?;
+        self.offline_in_fleet(driver);
+        Ok(())
+    }
+
+    /// Takes a driver offline in the hot state only (the record already says so, or says why).
+    fn offline_in_fleet(&self, driver: UserId) {
         self.with_fleet(|f| {
             if f.driver(driver).is_some() {
                 f.set_online(driver, false);
             }
         });
-        Ok(())
     }
 
     /// Takes offline every online driver holding a document that expired (run every minute); returns
@@ -345,11 +422,38 @@ impl App {
         })
     }
 
-    async fn ride_for_admin(&self, id: RideId) -> Result<Ride, AppError> {
-        self.store()
-            .ride(id)
+    /// Begins an operator action: the checked audit entry of `action` on `target`, or `None` when this
+    /// request retries an earlier one (same key, action and target), which the subject as it is now
+    /// then answers.
+    async fn begin(
+        &self,
+        act: &Act<'_>,
+        action: AuditAction,
+        target: uuid::Uuid,
+        detail: serde_json::Value,
+    ) -> Result<Option<NewAuditEntry>, AppError> {
+        let entry = self.audit_entry(act, action, target, detail)?;
+        Ok(self
+            .earlier(act, &[action], target)
             .await?
-            .ok_or(AppError::NotFound("ride"))
+            .is_none()
+            .then_some(entry))
+    }
+
+    /// What an operator acts on, read fresh (404 `ride_not_found`, `user_not_found`).
+    async fn subject<S: Subject>(&self, id: S::Id) -> Result<S, AppError> {
+        S::read(self.store(), id)
+            .await?
+            .ok_or(AppError::NotFound(S::WHAT))
+    }
+
+    /// A driver's account (404 `driver_not_found` for anyone else).
+    async fn driver_account(&self, id: UserId) -> Result<Person, AppError> {
+        self.store()
+            .person(id)
+            .await?
+            .filter(|p| p.user.role == Role::Driver)
+            .ok_or(AppError::NotFound("driver"))
     }
 
     /// Cancels a ride before its trip starts, charging the configured cancellation fee when `with_fee`
@@ -368,26 +472,24 @@ impl App {
         };
         let pricing = &self.config().pricing;
         let fee = with_fee.then(|| Money::new(pricing.cancel_fee_minor, pricing.currency));
-        let entry = self.audit_entry(
-            &act,
-            action,
-            ride_target(id),
-            serde_json::json!({ "fee": fee.map(|f| f.minor) }),
-        )?;
-        if self
-            .earlier(&act, &[action], ride_target(id))
+        let Some(entry) = self
+            .begin(
+                &act,
+                action,
+                ride_target(id),
+                serde_json::json!({ "fee": fee.map(|f| f.minor) }),
+            )
             .await?
-            .is_some()
-        {
-            return self.ride_for_admin(id).await;
-        }
+        else {
+            return self.subject(id).await;
+        };
         if fee.is_some_and(|f| f.minor <= 0) {
             return Err(AppError::conflict(
                 "no_cancellation_fee",
                 "this city charges no cancellation fee",
             ));
         }
-        let mut ride = self.ride_for_admin(id).await?;
+        let mut ride: Ride = self.subject(id).await?;
         let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         let event = ride.cancel_by_admin(fee, now)?;
@@ -407,7 +509,7 @@ impl App {
             ),
             None => None,
         };
-        match self
+        let committed = self
             .commit_audited(
                 &ride,
                 from,
@@ -417,11 +519,9 @@ impl App {
                 posting.as_ref(),
                 Some(&entry),
             )
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::AuditKeyUsed) => return self.ride_for_admin(id).await,
-            Err(e) => return Err(e.into()),
+            .await;
+        if written(committed)?.is_none() {
+            return self.subject(id).await;
         }
         self.apply_committed(&ride, None);
         self.dispatch(DispatchCommand::Gone(ride.id()));
@@ -431,7 +531,7 @@ impl App {
     /// The ride's postings and what is left to refund.
     pub async fn ride_ledger(&self, admin: &User, id: RideId) -> Result<RideLedger, AppError> {
         require_admin(admin)?;
-        let ride = self.ride_for_admin(id).await?;
+        let ride: Ride = self.subject(id).await?;
         let postings = self.store().postings_of_ride(id).await?;
         let currency = self.config().pricing.currency;
         let mut net = 0i64;
@@ -473,7 +573,7 @@ impl App {
         {
             return self.ride_ledger(act.admin, id).await;
         }
-        self.ride_for_admin(id).await?;
+        self.subject::<Ride>(id).await?;
         let amount = Money::new(amount_minor, self.config().pricing.currency);
         // A concurrent refund may win between the read and the write: the store refuses the one that
         // would give back more than was paid, and the next read of the balance says how much is left.
@@ -501,20 +601,18 @@ impl App {
     /// Gives back the cancellation fee charged for the ride, as a waiver (409 `no_fee_to_waive`,
     /// `fee_already_waived`, `refund_too_large` when earlier refunds left less than the fee).
     pub async fn admin_waive_fee(&self, act: Act<'_>, id: RideId) -> Result<RideLedger, AppError> {
-        let entry = self.audit_entry(
-            &act,
-            AuditAction::WaiveFee,
-            ride_target(id),
-            serde_json::json!({}),
-        )?;
-        if self
-            .earlier(&act, &[AuditAction::WaiveFee], ride_target(id))
+        let Some(entry) = self
+            .begin(
+                &act,
+                AuditAction::WaiveFee,
+                ride_target(id),
+                serde_json::json!({}),
+            )
             .await?
-            .is_some()
-        {
+        else {
             return self.ride_ledger(act.admin, id).await;
-        }
-        self.ride_for_admin(id).await?;
+        };
+        self.subject::<Ride>(id).await?;
         let postings = self.store().postings_of_ride(id).await?;
         if postings.iter().any(doorstep_domain::ledger::is_fee_waiver) {
             return Err(AppError::conflict(
@@ -561,32 +659,25 @@ impl App {
         } else {
             AuditAction::ReleaseRide
         };
-        let entry = self.audit_entry(
-            &act,
-            action,
-            ride_target(id),
-            serde_json::json!({ "to": to.map(|d| d.to_string()) }),
-        )?;
-        if self
-            .earlier(&act, &[action], ride_target(id))
+        let Some(entry) = self
+            .begin(
+                &act,
+                action,
+                ride_target(id),
+                serde_json::json!({ "to": to.map(|d| d.to_string()) }),
+            )
             .await?
-            .is_some()
-        {
-            return self.ride_for_admin(id).await;
-        }
-        let mut ride = self.ride_for_admin(id).await?;
+        else {
+            return self.subject(id).await;
+        };
+        let mut ride: Ride = self.subject(id).await?;
         let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
         let previous = ride.driver();
         let events = match to {
             None => vec![ride.release_by_admin()?],
             Some(driver) => {
-                let person = self
-                    .store()
-                    .person(driver)
-                    .await?
-                    .filter(|p| p.user.role == Role::Driver)
-                    .ok_or(AppError::NotFound("driver"))?;
+                let person = self.driver_account(driver).await?;
                 if effective_approval(&person) != Some(Approval::Approved) {
                     return Err(AppError::conflict(
                         "driver_not_approved",
@@ -615,13 +706,11 @@ impl App {
                 ride.reassign_by_admin(driver, eta, now)?.to_vec()
             }
         };
-        match self
+        let committed = self
             .commit_audited(&ride, from, expected, &[], &events, None, Some(&entry))
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::AuditKeyUsed) => return self.ride_for_admin(id).await,
-            Err(e) => return Err(e.into()),
+            .await;
+        if written(committed)?.is_none() {
+            return self.subject(id).await;
         }
         self.apply_committed(&ride, None);
         if to.is_none() {
@@ -629,13 +718,6 @@ impl App {
         }
         tracing::info!(ride_id = %id, from = ?previous, to = ?to, "ride reassigned by an operator");
         Ok(ride)
-    }
-
-    async fn person_or_404(&self, id: UserId) -> Result<Person, AppError> {
-        self.store()
-            .person(id)
-            .await?
-            .ok_or(AppError::NotFound("user"))
     }
 
     /// Suspends (`true`) or reinstates (`false`) a rider's or driver's account (409
@@ -647,116 +729,100 @@ impl App {
         id: UserId,
         suspend: bool,
     ) -> Result<Person, AppError> {
-        let action = if suspend {
-            AuditAction::Suspend
-        } else {
-            AuditAction::Reinstate
-        };
-        let entry = self.audit_entry(&act, action, id.as_uuid(), serde_json::json!({}))?;
-        if self.earlier(&act, &[action], id.as_uuid()).await?.is_some() {
-            return self.person_or_404(id).await;
-        }
-        let person = self.person_or_404(id).await?;
-        if !matches!(person.user.role, Role::Rider | Role::Driver) {
-            return Err(AppError::conflict(
-                "cannot_suspend_admin",
-                "only riders' and drivers' accounts can be suspended here",
-            ));
-        }
-        match (suspend, person.suspended_at.is_some()) {
-            (true, true) => {
-                return Err(AppError::conflict(
-                    "already_suspended",
-                    "this account is already suspended",
-                ));
-            }
-            (false, false) => {
-                return Err(AppError::conflict(
-                    "not_suspended",
-                    "this account is not suspended",
-                ));
-            }
-            _ => {}
-        }
-        let now = self.clock().now();
-        match self
-            .store()
-            .set_suspended(id, suspend.then_some(now), &entry)
+        self.change_account(act, id, AccountChange::Suspension(suspend))
             .await
-        {
-            Ok(()) => {}
-            Err(StoreError::AuditKeyUsed) => return self.person_or_404(id).await,
-            Err(e) => return Err(e.into()),
-        }
-        self.forget_sessions_of(id);
-        if suspend && person.user.role == Role::Driver {
-            self.with_fleet(|f| {
-                if f.driver(id).is_some() {
-                    f.set_online(id, false);
-                }
-            });
-        }
-        self.person_or_404(id).await
     }
 
     /// Approves (`true`) or rejects (`false`) a driver (404 for anyone else; 409 `already_approved`,
-    /// `already_rejected`). A rejected driver is taken offline.
+    /// `already_rejected`, and `vehicle_missing` for an approval before the driver registered a
+    /// vehicle). A rejected driver is taken offline.
     pub async fn admin_decide_driver(
         &self,
         act: Act<'_>,
         id: UserId,
         approve: bool,
     ) -> Result<Person, AppError> {
-        let action = if approve {
-            AuditAction::ApproveDriver
-        } else {
-            AuditAction::RejectDriver
-        };
-        let entry = self.audit_entry(&act, action, id.as_uuid(), serde_json::json!({}))?;
-        if self.earlier(&act, &[action], id.as_uuid()).await?.is_some() {
-            return self.person_or_404(id).await;
-        }
-        let person = self
-            .person_or_404(id)
+        self.change_account(act, id, AccountChange::Approval(approve))
             .await
-            .ok()
-            .filter(|p| p.user.role == Role::Driver)
-            .ok_or(AppError::NotFound("driver"))?;
+    }
+
+    /// The one path of the decisions about an account: audited and idempotent like every action,
+    /// answering the account as it is after.
+    async fn change_account(
+        &self,
+        act: Act<'_>,
+        id: UserId,
+        change: AccountChange,
+    ) -> Result<Person, AppError> {
+        let target = id.as_uuid();
+        let Some(entry) = self
+            .begin(&act, change.action(), target, serde_json::json!({}))
+            .await?
+        else {
+            return self.subject(id).await;
+        };
+        let now = self.clock().now();
+        let (person, write) = match change {
+            AccountChange::Suspension(suspend) => {
+                let person: Person = self.subject(id).await?;
+                check_suspension(&person, suspend)?;
+                let write = self
+                    .store()
+                    .set_suspended(id, suspend.then_some(now), &entry)
+                    .await;
+                (person, write)
+            }
+            AccountChange::Approval(approve) => {
+                let person = self.driver_account(id).await?;
+                let state = self.check_approval(&person, approve).await?;
+                let write = self
+                    .store()
+                    .set_driver_approval(id, state, Some(&entry.reason), Some(&entry), now)
+                    .await;
+                (person, write)
+            }
+        };
+        if written(write)?.is_none() {
+            return self.subject(id).await;
+        }
+        match change {
+            AccountChange::Suspension(suspend) => {
+                self.forget_sessions_of(id);
+                if suspend && person.user.role == Role::Driver {
+                    self.offline_in_fleet(id);
+                }
+            }
+            AccountChange::Approval(approve) => {
+                if !approve {
+                    self.offline_in_fleet(id);
+                }
+            }
+        }
+        self.subject(id).await
+    }
+
+    /// The approval or rejection `approve` asks of `driver`, if it changes something and, for an
+    /// approval, the driver has registered a vehicle.
+    async fn check_approval(&self, driver: &Person, approve: bool) -> Result<Approval, AppError> {
         let state = if approve {
             Approval::Approved
         } else {
             Approval::Rejected
         };
-        if person.approval == Some(state) {
+        if driver.approval == Some(state) {
             return Err(if approve {
                 AppError::conflict("already_approved", "this driver is already approved")
             } else {
                 AppError::conflict("already_rejected", "this driver is already rejected")
             });
         }
-        match self
-            .store()
-            .set_driver_approval(
-                id,
-                state,
-                Some(&entry.reason),
-                Some(&entry),
-                self.clock().now(),
-            )
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::AuditKeyUsed) => return self.person_or_404(id).await,
-            Err(e) => return Err(e.into()),
+        if approve && self.store().vehicle(driver.user.id).await?.is_none() {
+            return Err(AppError::conflict(
+                "vehicle_missing",
+                "this driver has not registered a vehicle yet: they register one in the driver app before approval",
+            ));
         }
-        if !approve {
-            self.with_fleet(|f| {
-                if f.driver(id).is_some() {
-                    f.set_online(id, false);
-                }
-            });
-        }
-        self.person_or_404(id).await
+        Ok(state)
     }
 
     // ---- reads
@@ -791,7 +857,7 @@ impl App {
     /// Everything the console shows of one person.
     pub async fn person_page(&self, admin: &User, id: UserId) -> Result<PersonPage, AppError> {
         require_admin(admin)?;
-        let person = self.person_or_404(id).await?;
+        let person: Person = self.subject(id).await?;
         let rides = match person.user.role {
             Role::Rider => self.store().rides_of_rider(id, PERSON_RIDES).await?,
             Role::Driver => self.store().rides_of_driver(id, PERSON_RIDES).await?,
@@ -850,6 +916,28 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+/// Whether `person`'s account may be suspended (`suspend`) or reinstated: a rider's or driver's that
+/// is not so already.
+fn check_suspension(person: &Person, suspend: bool) -> Result<(), AppError> {
+    if !matches!(person.user.role, Role::Rider | Role::Driver) {
+        return Err(AppError::conflict(
+            "cannot_suspend_admin",
+            "only riders' and drivers' accounts can be suspended here",
+        ));
+    }
+    match (suspend, person.suspended_at.is_some()) {
+        (true, true) => Err(AppError::conflict(
+            "already_suspended",
+            "this account is already suspended",
+        )),
+        (false, false) => Err(AppError::conflict(
+            "not_suspended",
+            "this account is not suspended",
+        )),
+        _ => Ok(()),
     }
 }
 

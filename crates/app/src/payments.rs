@@ -334,27 +334,7 @@ impl PaymentProvider for WalletProvider {
         key: &'a str,
         at: Timestamp,
     ) -> PaymentFuture<'a, ()> {
-        Box::pin(async move {
-            if amount.minor <= 0 {
-                return Err(PaymentError::InvalidAmount);
-            }
-            match self
-                .change(Movement {
-                    user: method.user,
-                    currency: amount.currency,
-                    balance: -amount.minor,
-                    held: 0,
-                    kind: "tip",
-                    job,
-                    key,
-                    at,
-                })
-                .await?
-            {
-                WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(()),
-                WalletOutcome::Refused(w) => Err(refused(w, amount.minor)),
-            }
-        })
+        Box::pin(self.settle(Settlement::Charge, method, job, amount, key, at))
     }
 
     fn refund<'a>(
@@ -365,27 +345,76 @@ impl PaymentProvider for WalletProvider {
         key: &'a str,
         at: Timestamp,
     ) -> PaymentFuture<'a, ()> {
-        Box::pin(async move {
-            if amount.minor <= 0 {
-                return Err(PaymentError::InvalidAmount);
-            }
-            match self
-                .change(Movement {
-                    user: method.user,
-                    currency: amount.currency,
-                    balance: amount.minor,
-                    held: 0,
-                    kind: "refund",
-                    job,
-                    key,
-                    at,
-                })
-                .await?
-            {
-                WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(()),
-                WalletOutcome::Refused(_) => Err(PaymentError::WalletFull(Wallet::MAX_BALANCE)),
-            }
-        })
+        Box::pin(self.settle(Settlement::Refund, method, job, amount, key, at))
+    }
+}
+
+/// Money moved on a wallet outside an authorisation: a charge and a refund are one movement of the
+/// balance and differ only in what this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settlement {
+    /// Out of the wallet (a tip); refused when it holds too little.
+    Charge,
+    /// Back into the wallet; refused when it would pass [`Wallet::MAX_BALANCE`].
+    Refund,
+}
+
+impl Settlement {
+    /// What it does to the balance for `amount` minor units.
+    fn balance_delta(self, amount: i64) -> i64 {
+        match self {
+            Settlement::Charge => -amount,
+            Settlement::Refund => amount,
+        }
+    }
+
+    /// The kind of the wallet's entry.
+    fn kind(self) -> &'static str {
+        match self {
+            Settlement::Charge => "tip",
+            Settlement::Refund => "refund",
+        }
+    }
+
+    /// Why the wallet `w` refused it for `amount` minor units.
+    fn refusal(self, w: Wallet, amount: i64) -> PaymentError {
+        match self {
+            Settlement::Charge => refused(w, amount),
+            Settlement::Refund => PaymentError::WalletFull(Wallet::MAX_BALANCE),
+        }
+    }
+}
+
+impl WalletProvider {
+    /// Moves `amount` into or out of the wallet for `job`, once under `key`.
+    async fn settle(
+        &self,
+        how: Settlement,
+        method: &PaymentMethod,
+        job: JobId,
+        amount: Money,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<(), PaymentError> {
+        if amount.minor <= 0 {
+            return Err(PaymentError::InvalidAmount);
+        }
+        match self
+            .change(Movement {
+                user: method.user,
+                currency: amount.currency,
+                balance: how.balance_delta(amount.minor),
+                held: 0,
+                kind: how.kind(),
+                job,
+                key,
+                at,
+            })
+            .await?
+        {
+            WalletOutcome::Applied(_) | WalletOutcome::Duplicate(_) => Ok(()),
+            WalletOutcome::Refused(w) => Err(how.refusal(w, amount.minor)),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! transaction.
 
 use crate::ApiState;
-use crate::dto::{MoneyDto, RideView, rfc3339};
+use crate::dto::{MoneyDto, RideView, VehicleDto, rfc3339};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Caller, parse_id};
 use axum::Json;
@@ -178,6 +178,9 @@ pub struct OnboardingView {
     pub documents: Vec<DocumentView>,
     /// The kinds not declared yet.
     pub missing: Vec<String>,
+    /// The vehicle registered (null before the driver registers one; an operator cannot approve the
+    /// driver until then).
+    pub vehicle: Option<VehicleDto>,
     /// Whether the driver may go online now.
     pub may_go_online: bool,
 }
@@ -202,6 +205,7 @@ impl From<&Onboarding> for OnboardingView {
                 .filter(|k| !o.documents.iter().any(|d| d.kind == **k))
                 .map(|k| k.as_str().to_owned())
                 .collect(),
+            vehicle: o.vehicle.as_ref().map(VehicleDto::from),
             may_go_online: doorstep_domain::onboarding::may_go_online(
                 o.approval,
                 &o.documents,
@@ -595,11 +599,12 @@ pub async fn reinstate(
     Ok(Json(PersonView::from(&person)))
 }
 
-/// Approves a driver: they may go online (with no document expired).
+/// Approves a driver: they may go online (with no document expired). A driver who has not registered a
+/// vehicle cannot be approved yet (409 `vehicle_missing`).
 #[utoipa::path(post, path = "/v1/admin/drivers/{user_id}/approve", operation_id = "admin_approve_driver", tag = "console",
     params(("user_id" = uuid::Uuid, Path, description = "The driver"), ActionKey), request_body = ReasonBody,
     responses((status = 200, body = PersonView), (status = 404, description = "driver_not_found"),
-        (status = 409, description = "already_approved"),
+        (status = 409, description = "already_approved, vehicle_missing"),
         (status = 422, description = "invalid_reason, invalid_idempotency_key, idempotency_key_required, idempotency_key_reused")))]
 pub async fn approve(
     State(state): State<ApiState>,

@@ -722,7 +722,8 @@ pub async fn a_driver_goes_online_only_after_an_operator_approves_them(db: TestD
         .await?
         .expect_error(409, "driver_not_approved");
 
-    // Approved by an operator: online.
+    // Approved by an operator (once the car is registered): online.
+    server.register_vehicle(&driver, "T12 4567C").await?;
     let approved = server
         .act(
             &admin,
@@ -787,6 +788,68 @@ pub async fn a_driver_goes_online_only_after_an_operator_approves_them(db: TestD
         )
         .await?
         .expect_error(404, "driver_not_found");
+    server.stop().await
+}
+
+pub async fn approving_a_driver_without_a_vehicle_is_refused_and_changes_nothing_until_they_register_one(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let driver = server.signup_unapproved("driver").await?;
+    let approve = format!("/v1/admin/drivers/{}/approve", driver.id);
+    let page = format!("/v1/admin/people/{}", driver.id);
+    let before = server.get(&page, &admin.token).await?.expect(200);
+    assert_eq!(before["onboarding"]["vehicle"], Value::Null, "{before}");
+
+    // No vehicle: refused with a code, and nothing changed (approval, audit log, going online).
+    server
+        .act(
+            &admin,
+            &approve,
+            "v-1",
+            json!({"reason": "documents verified"}),
+        )
+        .await?
+        .expect_error(409, "vehicle_missing");
+    let after = server.get(&page, &admin.token).await?.expect(200);
+    assert_eq!(after["person"]["approval"], "pending", "{after}");
+    assert_eq!(after["onboarding"]["approval"], "pending", "{after}");
+    assert_eq!(after["audit"], json!([]), "{after}");
+    assert!(server.audit_of(&admin, &driver.id).await?.is_empty());
+    server
+        .post_empty("/v1/drivers/me/online", &driver.token)
+        .await?
+        .expect_error(409, "driver_not_approved");
+
+    // Once the driver registers a car, the same request (same key: the refusal recorded nothing)
+    // approves them, and the console's page shows the car.
+    server.register_vehicle(&driver, "t12 4567c").await?;
+    let onboarding = server
+        .get("/v1/drivers/me/onboarding", &driver.token)
+        .await?
+        .expect(200);
+    assert_eq!(onboarding["vehicle"]["plate"], "T12 4567C", "{onboarding}");
+    let approved = server
+        .act(
+            &admin,
+            &approve,
+            "v-1",
+            json!({"reason": "documents verified"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(approved["approval"], "approved", "{approved}");
+    let entries = server.audit_of(&admin, &driver.id).await?;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_audited(&entries, "approve_driver", &admin, "documents verified");
+    let shown = server.get(&page, &admin.token).await?.expect(200);
+    assert_eq!(
+        shown["onboarding"]["vehicle"],
+        json!({"make": "Toyota", "model": "Prius", "colour": "Blue", "plate": "T12 4567C"}),
+        "{shown}"
+    );
+    server.go_online_at(&driver, BRYANT_PARK).await?;
     server.stop().await
 }
 
@@ -966,6 +1029,7 @@ pub async fn the_audit_log_pages_newest_first_and_filters_by_operator(db: TestDb
     ];
     for (i, d) in drivers.iter().enumerate() {
         let admin = if i == 1 { &second } else { &first };
+        server.register_vehicle(d, &format!("AUD {i}")).await?;
         server
             .act(
                 admin,

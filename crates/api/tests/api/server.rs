@@ -341,6 +341,21 @@ impl TestServer {
         Ok(account)
     }
 
+    /// Registers a car for `driver`, as the driver app's vehicle form does (an operator's approval
+    /// needs one).
+    pub async fn register_vehicle(&self, driver: &Account, plate: &str) -> TestResult<Value> {
+        let body = json!({"make": "Toyota", "model": "Prius", "colour": "Blue", "plate": plate});
+        Ok(self
+            .call(
+                Method::PUT,
+                "/v1/drivers/me/vehicle",
+                Some(&driver.token),
+                Some(&body),
+            )
+            .await?
+            .expect(200))
+    }
+
     /// Signs up a new user with `role`; a driver waits for an operator's approval.
     pub async fn signup_unapproved(&self, role: &str) -> TestResult<Account> {
         let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
