@@ -170,3 +170,106 @@ export async function api(base, method, p, body, token) {
   if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${t}`);
   return t ? JSON.parse(t) : null;
 }
+
+// ---- the flows every app test goes through
+
+/** A short suffix that makes e-mail addresses and idempotency keys unique within a run. */
+export const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/** The password of every account the suite signs up. */
+export const PASSWORD = 'correct horse battery';
+
+/** The demo operator's login (`doorstep demo` creates it). */
+export const DEMO_OPERATOR = { email: 'admin@demo.doorstep.dev', password: 'doorstep-demo' };
+
+/** Signs up on the rider or driver app's sign-up form, with a fresh address made from `name` unless one is given. */
+export async function signUp(page, name, email = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${unique()}@example.com`) {
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+}
+
+/** Logs the demo operator in to the operations console on `page`; resolves once the live view shows. */
+export async function logInToOps(page, base) {
+  await page.goto(`${base}/ops/`);
+  await page.getByLabel('Email').fill(DEMO_OPERATOR.email);
+  await page.getByLabel('Password').fill(DEMO_OPERATOR.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#kpi-open').waitFor();
+}
+
+/** Places the driver app's simulated car at the centre of `zone` (typed into "Place the car in"). */
+export async function placeCar(driver, zone) {
+  await driver.getByLabel('Place the car in').fill(zone);
+  await driver.getByLabel('Place the car in').dispatchEvent('change');
+}
+
+/** Places the driver app's car in `zone` and goes online; resolves once the app says so. */
+export async function goOnlineIn(driver, zone) {
+  await placeCar(driver, zone);
+  await driver.getByRole('button', { name: 'Go online' }).click();
+  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+}
+
+/** Fills the rider app's pickup and drop-off (place or zone names) and asks for the price. */
+export async function quoteTrip(rider, from, to) {
+  for (const [label, value] of [['Pickup', from], ['Drop-off', to]]) {
+    await rider.getByRole('combobox', { name: label }).fill(value);
+    await rider.getByRole('combobox', { name: label }).dispatchEvent('change');
+  }
+  await rider.getByRole('button', { name: 'See price' }).click();
+  await rider.getByRole('heading', { name: 'Your price' }).waitFor();
+}
+
+/** Requests the ride quoted on the rider app's screen; resolves to its id. */
+export async function requestQuotedRide(rider) {
+  await rider.getByRole('button', { name: 'Request ride' }).click();
+  await rider.locator('#ride-state').waitFor();
+  return rider.locator('#ride-state').getAttribute('data-ride');
+}
+
+/** From the rider app's home: a ride from `from` to `to`, quoted and requested; resolves to its id. */
+export async function requestRideInApp(rider, from, to) {
+  await rider.locator('#svc-ride').click();
+  await quoteTrip(rider, from, to);
+  return requestQuotedRide(rider);
+}
+
+/** Cancels the rider app's ride if it can still be cancelled, and goes back home. */
+export async function cancelRideInApp(rider) {
+  const state = await rider.locator('#ride-state').getAttribute('data-state');
+  if (['requested', 'driver_assigned', 'driver_arrived'].includes(state)) {
+    await rider.getByRole('button', { name: 'Cancel ride' }).click();
+    await rider.locator('#dlg-confirm').click();
+    await rider.locator('#ride-state[data-state="cancelled"]').waitFor();
+  }
+  await rider.getByRole('button', { name: 'Home', exact: true }).click();
+}
+
+/**
+ * Gets one of our riders' rides offered to the `driver` page, against `doorstep demo`'s fleet: demo drivers
+ * compete for each ride and demo riders' rides may be offered to our driver. Each attempt `request()`s a ride
+ * (resolving to its id), declines every other offer the driver gets for `waitMs`, and `cancel(id)`s the ride
+ * when another driver took it, then asks again. Resolves to the id of the ride now offered to the driver (its
+ * offer on screen); throws after `attempts` attempts.
+ */
+export async function offerToDriver(driver, { request, cancel, attempts = 4, waitMs = 20000 }) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const ours = await request(attempt);
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      const offer = driver.locator('section.offer');
+      try {
+        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+      } catch {
+        break;
+      }
+      if ((await offer.getAttribute('data-ride')) === ours) return ours;
+      await driver.getByRole('button', { name: 'Decline' }).click();
+      await offer.waitFor({ state: 'detached' }).catch(() => {});
+    }
+    await cancel(ours);
+  }
+  throw new Error('the driver account never got an offer');
+}

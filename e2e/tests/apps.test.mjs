@@ -2,7 +2,10 @@
 // driver, a driver account's whole ride for a rider account, and the operations console watching it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, screenshot, PHONE, DESKTOP } from '../lib.mjs';
+import {
+  startDemo, launch, screenshot, PHONE, DESKTOP, signUp, logInToOps, goOnlineIn, quoteTrip, requestRideInApp, cancelRideInApp,
+  offerToDriver,
+} from '../lib.mjs';
 
 let demo;
 let b;
@@ -17,35 +20,13 @@ after(async () => {
   if (demo) await demo.stop();
 });
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function signUp(page, name, email) {
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-}
-
-async function chooseTrip(page, from, to) {
-  await page.getByRole('combobox', { name: 'Pickup' }).fill(from);
-  await page.getByRole('combobox', { name: 'Pickup' }).dispatchEvent('change');
-  await page.getByRole('combobox', { name: 'Drop-off' }).fill(to);
-  await page.getByRole('combobox', { name: 'Drop-off' }).dispatchEvent('change');
-  await page.getByRole('button', { name: 'See price' }).click();
-  await page.getByRole('heading', { name: 'Your price' }).waitFor();
-}
-
-async function rideState(page) {
-  return page.locator('#ride-state').getAttribute('data-state');
-}
-
 // A browser rider's whole ride with a demo driver: the demo driver is told the PIN at the car (the demo
 // reads it from the record, standing in for the rider reading it out).
 test('a rider signs up and a demo driver takes the ride from assignment to the receipt', async () => {
   const page = await b.page(PHONE);
   await page.goto(`${demo.base}/rider/`);
   await screenshot(page, 'rider-signup-390');
-  await signUp(page, 'Rae', `rae-${unique()}@example.com`);
+  await signUp(page, 'Rae');
   await page.locator('#svc-ride').click();
   await page.getByRole('heading', { name: 'Where to?' }).waitFor();
   await screenshot(page, 'rider-plan-390');
@@ -54,7 +35,7 @@ test('a rider signs up and a demo driver takes the ride from assignment to the r
   // The tapped point is named by the server's reverse geocoder: wait for its answer.
   await page.waitForFunction(() => /^Near /.test(document.querySelector('[role=combobox]')?.value || ''));
   await page.locator('[data-marker="pickup"]').waitFor({ state: 'attached' });
-  await chooseTrip(page, 'Midtown Center', 'Murray Hill');
+  await quoteTrip(page, 'Midtown Center', 'Murray Hill');
   await screenshot(page, 'rider-quote-390');
   assert.match(await page.locator('#quote-fare').textContent(), /^\$\d+\.\d\d$/);
   // A new screen starts at its top, whatever the last one was scrolled to.
@@ -98,57 +79,24 @@ test('a rider signs up and a demo driver takes the ride from assignment to the r
 let sharedRide = null;
 let ops = null;
 
-async function requestRide(rider, from, to) {
-  await rider.locator('#svc-ride').click();
-  await chooseTrip(rider, from, to);
-  await rider.getByRole('button', { name: 'Request ride' }).click();
-  await rider.locator('#ride-state').waitFor();
-}
-
 test('a driver account accepts, picks up with the PIN and completes a rider account\'s ride, watched live on the console', async () => {
   const driver = await b.page(PHONE);
   await driver.goto(`${demo.base}/driver/`);
-  await signUp(driver, 'Dan', `dan-${unique()}@example.com`);
+  await signUp(driver, 'Dan');
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
   // The simulated car is placed exactly at the centre of a northern zone so that it is the nearest driver.
-  await driver.getByLabel('Place the car in').fill('Inwood');
-  await driver.getByLabel('Place the car in').dispatchEvent('change');
-  await driver.getByRole('button', { name: 'Go online' }).click();
-  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+  await goOnlineIn(driver, 'Inwood');
   await screenshot(driver, 'driver-online-390');
 
   const rider = await b.page(PHONE);
   await rider.goto(`${demo.base}/rider/`);
-  await signUp(rider, 'Rita', `rita-${unique()}@example.com`);
+  await signUp(rider, 'Rita');
 
-  // Demo drivers compete for the ride, and demo riders' rides may be offered to our driver too: decline
-  // those, and if another driver takes ours, cancel it and ask again.
-  let offered = false;
-  for (let attempt = 0; attempt < 4 && !offered; attempt++) {
-    await requestRide(rider, 'Inwood', 'Washington Heights North');
-    const ours = await rider.locator('#ride-state').getAttribute('data-ride');
-    const deadline = Date.now() + 20000;
-    while (!offered && Date.now() < deadline) {
-      const offer = driver.locator('section.offer');
-      try {
-        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
-      } catch {
-        break;
-      }
-      if ((await offer.getAttribute('data-ride')) === ours) offered = true;
-      else {
-        await driver.getByRole('button', { name: 'Decline' }).click();
-        await offer.waitFor({ state: 'detached' }).catch(() => {});
-      }
-    }
-    if (!offered) {
-      await rider.getByRole('button', { name: 'Cancel ride' }).click();
-      await rider.locator('#dlg-confirm').click();
-      await rider.locator('#ride-state[data-state="cancelled"]').waitFor();
-      await rider.getByRole('button', { name: 'Home', exact: true }).click();
-    }
-  }
-  assert.ok(offered, 'the driver account never got an offer');
+  // Demo drivers compete for the ride, and demo riders' rides may be offered to our driver too.
+  await offerToDriver(driver, {
+    request: () => requestRideInApp(rider, 'Inwood', 'Washington Heights North'),
+    cancel: () => cancelRideInApp(rider),
+  });
   assert.match(await driver.locator('#offer-fare').textContent(), /^\$\d+\.\d\d$/);
   await screenshot(driver, 'driver-offer-390');
   await driver.getByRole('button', { name: 'Accept' }).click();
@@ -169,10 +117,7 @@ test('a driver account accepts, picks up with the PIN and completes a rider acco
 
   // The operations console shows the ride live: on the map (a marker at the pickup) and in the open rides.
   ops = await b.page(DESKTOP);
-  await ops.goto(`${demo.base}/ops/`);
-  await ops.getByLabel('Email').fill('admin@demo.doorstep.dev');
-  await ops.getByLabel('Password').fill('doorstep-demo');
-  await ops.getByRole('button', { name: 'Log in' }).click();
+  await logInToOps(ops, demo.base);
   await ops.locator(`#live-map [data-marker="r:${rideId}"]`).waitFor({ state: 'attached', timeout: 15000 });
   await ops.locator(`#open-list [data-ride="${rideId}"]`).waitFor();
   assert.ok((await ops.locator('#live-map [data-marker^="d:"]').count()) > 50, 'the fleet is on the map');

@@ -1,10 +1,13 @@
 // The operations console acts (issue 10, item 7), in a real browser against `doorstep demo
 // --auto-approve-drivers false`: a driver who signs up cannot go online until an operator approves them
-// in the console; a partial refund from the console posts balanced entries, shown on the ride's page; the
+// in the console, which refuses the approval until the driver has registered a vehicle and then shows the
+// vehicle on the driver's page; a partial refund from the console posts balanced entries, shown on the ride's page; the
 // audit log records both; axe finds nothing on the new screens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, screenshot, api, PHONE, DESKTOP } from '../lib.mjs';
+import {
+  startDemo, launch, screenshot, api, PHONE, DESKTOP, PASSWORD, DEMO_OPERATOR, unique, signUp, logInToOps, placeCar,
+} from '../lib.mjs';
 
 let demo;
 let b;
@@ -20,34 +23,24 @@ after(async () => {
   if (demo) await demo.stop();
 });
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-const PASSWORD = 'correct horse battery';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function opsLogIn() {
   if (ops) return ops;
   ops = await b.page(DESKTOP);
-  await ops.goto(`${demo.base}/ops/`);
-  await ops.getByLabel('Email').fill('admin@demo.doorstep.dev');
-  await ops.getByLabel('Password').fill('doorstep-demo');
-  await ops.getByRole('button', { name: 'Log in' }).click();
-  await ops.locator('#kpi-open').waitFor();
+  await logInToOps(ops, demo.base);
   return ops;
 }
 
-test('an unapproved driver cannot go online until an operator approves them in the console', async () => {
+test('an unapproved driver cannot go online until an operator approves them in the console, which needs their vehicle', async () => {
   const name = `Nadia ${unique()}`;
   const driver = await b.page(PHONE);
   await driver.goto(`${demo.base}/driver/`);
-  await driver.getByLabel('Name').fill(name);
-  await driver.getByLabel('Email').fill(`nadia-${unique()}@example.com`);
-  await driver.getByLabel('Password').fill(PASSWORD);
-  await driver.getByRole('button', { name: 'Sign up' }).click();
+  await signUp(driver, name);
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
   await driver.locator('#onboarding[data-approval="pending"]').waitFor();
   assert.match(await driver.locator('#onboarding-state').textContent(), /Waiting for approval/);
-  await driver.getByLabel('Place the car in').fill('Inwood');
-  await driver.getByLabel('Place the car in').dispatchEvent('change');
+  await placeCar(driver, 'Inwood');
 
   // Going online is refused, and the app says why.
   await driver.getByRole('button', { name: 'Go online' }).click();
@@ -62,7 +55,8 @@ test('an unapproved driver cannot go online until an operator approves them in t
   assert.match(await driver.locator('#onboarding-state').textContent(), /Waiting for approval/);
   await screenshot(driver, 'driver-waiting-for-approval-390');
 
-  // The operator finds the driver by name in the console and approves them, with a reason.
+  // The operator finds the driver by name in the console; with no vehicle registered, the page says so
+  // and the approval is refused with the reason, announced.
   const page = await opsLogIn();
   await page.getByRole('link', { name: 'People' }).click();
   await page.getByRole('heading', { name: 'People', exact: true }).waitFor();
@@ -70,7 +64,34 @@ test('an unapproved driver cannot go online until an operator approves them in t
   await page.getByRole('link', { name }).click();
   await page.locator('#person-status[data-approval="pending"]').waitFor();
   await page.locator('[data-doc="licence"]').waitFor();
+  await page.locator('#person-no-vehicle', { hasText: 'No vehicle registered yet' }).waitFor();
   await screenshot(page, 'ops-person-pending-1440');
+  await page.locator('#approve-reason').fill('licence checked against the DMV record');
+  await page.getByRole('button', { name: 'Approve' }).click();
+  const refusal = page.locator('#act-approve [role="alert"]', { hasText: 'has not registered a vehicle yet' });
+  await refusal.waitFor();
+  await page.locator('#person-status[data-approval="pending"]').waitFor();
+  assert.equal(await page.locator('tr[data-action="approve_driver"]').count(), 0, 'a refused approval is not in the audit log');
+  await screenshot(page, 'ops-person-no-vehicle-1440');
+
+  // The driver registers the car; the operator's page shows it, and the approval goes through.
+  await driver.getByLabel('Make').fill('Honda');
+  await driver.getByLabel('Model').fill('Civic');
+  await driver.getByLabel('Colour').fill('Silver');
+  await driver.getByLabel('Number plate').fill('hxc 9911');
+  await driver.getByRole('button', { name: 'Save vehicle', exact: true }).click();
+  await driver.locator('#vehicle-summary', { hasText: 'HXC 9911' }).waitFor();
+  await page.reload();
+  const vehicle = page.locator('#person-vehicle[data-plate="HXC 9911"]');
+  await vehicle.waitFor();
+  assert.deepEqual(
+    (await vehicle.locator('dd').allTextContents()).map((t) => t.trim()),
+    ['Honda', 'Civic', 'Silver', 'HXC 9911'],
+  );
+  assert.deepEqual(
+    (await vehicle.locator('dt').allTextContents()).map((t) => t.trim()),
+    ['Make', 'Model', 'Colour', 'Number plate'],
+  );
   await page.locator('#approve-reason').fill('licence checked against the DMV record');
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.locator('#person-status[data-approval="approved"]').waitFor();
@@ -81,14 +102,16 @@ test('an unapproved driver cannot go online until an operator approves them in t
   await driver.getByRole('button', { name: 'Go online' }).click();
   await driver.getByRole('heading', { name: 'You are online' }).waitFor();
   assert.deepEqual(driver.errors, []);
+  assert.deepEqual(page.errors, []);
   await driver.context().close();
 });
 
 /** A completed ride of an API rider with an API driver (approved by the operator through the API). */
 async function completedRide() {
-  const admin = await api(demo.base, 'POST', '/v1/auth/login', { email: 'admin@demo.doorstep.dev', password: 'doorstep-demo' });
+  const admin = await api(demo.base, 'POST', '/v1/auth/login', DEMO_OPERATOR);
   const rider = await api(demo.base, 'POST', '/v1/auth/signup', { email: `rob-${unique()}@example.com`, password: PASSWORD, name: 'Rob Refund', role: 'rider' });
   const driver = await api(demo.base, 'POST', '/v1/auth/signup', { email: `dora-${unique()}@example.com`, password: PASSWORD, name: 'Dora Driver', role: 'driver' });
+  await api(demo.base, 'PUT', '/v1/drivers/me/vehicle', { make: 'Ford', model: 'Focus', colour: 'Red', plate: 'DORA 1' }, driver.token);
   const approve = await fetch(`${demo.base}/v1/admin/drivers/${driver.user_id}/approve`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.token}`, 'idempotency-key': `approve-${unique()}` },
@@ -190,7 +213,7 @@ test('a partial refund from the console posts balanced entries, shown on the rid
 });
 
 test('the simulated fleet is approved by the demo operator', async () => {
-  const admin = await api(demo.base, 'POST', '/v1/auth/login', { email: 'admin@demo.doorstep.dev', password: 'doorstep-demo' });
+  const admin = await api(demo.base, 'POST', '/v1/auth/login', DEMO_OPERATOR);
   for (const deadline = Date.now() + 30000; ; ) {
     const { people } = await api(demo.base, 'GET', '/v1/admin/people?q=%40demo.doorstep.dev', undefined, admin.token);
     const fleet = people.filter((p) => p.role === 'driver');

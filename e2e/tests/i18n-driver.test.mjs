@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startDemo, launch, screenshot, PHONE, ROOT } from '../lib.mjs';
+import { startDemo, launch, screenshot, PHONE, ROOT, unique } from '../lib.mjs';
 
 // The catalogue is a browser module (web/ has no package.json saying so): loaded from its source.
 const source = readFileSync(path.join(ROOT, 'web', 'shared', 'messages', 'driver.js'), 'utf8');
@@ -23,8 +23,6 @@ after(async () => {
   if (b) await b.close();
   if (demo) await demo.stop();
 });
-
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 // The English texts that must not show in Chinese: the catalogue's English of 4 or more characters that
 // differs in Chinese (a message with placeholders by its literal pieces; plurals by both forms).

@@ -4,7 +4,7 @@
 // and the router, "350 5th Ave" → Empire State Building, a tap in the river refused, a route along streets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, screenshot, PHONE, DESKTOP } from '../lib.mjs';
+import { startDemo, launch, screenshot, PHONE, DESKTOP, signUp, logInToOps } from '../lib.mjs';
 
 let demo;
 let b;
@@ -19,14 +19,6 @@ after(async () => {
   if (demo) await demo.stop();
 });
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function signUp(page, name) {
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${unique()}@example.com`);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-}
 
 async function riderOnPlan(viewport = PHONE, setup = async () => {}) {
   const page = await b.page(viewport);
@@ -249,10 +241,7 @@ test('cars show their heading, and the driver\'s navigate link opens the phone\'
 
 test('the operations console: heat over the street map, with the attribution', async () => {
   const ops = await b.page(DESKTOP);
-  await ops.goto(`${demo.base}/ops/`);
-  await ops.getByLabel('Email').fill('admin@demo.doorstep.dev');
-  await ops.getByLabel('Password').fill('doorstep-demo');
-  await ops.getByRole('button', { name: 'Log in' }).click();
+  await logInToOps(ops, demo.base);
   await ops.locator('#live-map [data-marker^="d:"]').first().waitFor({ state: 'attached', timeout: 15000 });
   await ops.waitForFunction(() => document.querySelector('#live-map').citymap.base);
   await assertAttribution(ops, '#live-map');

@@ -3,7 +3,9 @@
 // paid), tips, and the tip's ledger posting balances (read through the operators' read-only API).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, screenshot, api, PHONE } from '../lib.mjs';
+import {
+  startDemo, launch, screenshot, api, PHONE, PASSWORD, DEMO_OPERATOR, unique, signUp, goOnlineIn, offerToDriver,
+} from '../lib.mjs';
 
 let demo;
 let b;
@@ -18,17 +20,12 @@ after(async () => {
   if (demo) await demo.stop();
 });
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const MONEY = /^\$\d+\.\d\d$/;
 
 test('a rider pays a ride by test card, sees quote against final fare on the receipt, and tips once with balanced postings', async () => {
   const page = await b.page(PHONE);
   await page.goto(`${demo.base}/rider/`);
-  const email = `money-${unique()}@example.com`;
-  await page.getByLabel('Name').fill('Mona');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
+  await signUp(page, 'Mona');
 
   // Payment methods: a declined number is refused at request later; a good one is added and chosen.
   await page.getByRole('button', { name: 'Payment methods' }).click();
@@ -81,7 +78,7 @@ test('a rider pays a ride by test card, sees quote against final fare on the rec
   assert.deepEqual(page.errors, []);
 
   // The ledger: the tip is one balanced posting, all of it to the driver's tips.
-  const admin = await api(demo.base, 'POST', '/v1/auth/login', { email: 'admin@demo.doorstep.dev', password: 'doorstep-demo' });
+  const admin = await api(demo.base, 'POST', '/v1/auth/login', DEMO_OPERATOR);
   const ride = await api(demo.base, 'GET', `/v1/rides/${rideId}`, undefined, admin.token);
   const read = await api(demo.base, 'GET', `/v1/admin/rides/${rideId}/postings`, undefined, admin.token);
   assert.equal(read.balanced, true);
@@ -103,41 +100,26 @@ test('a rider pays a ride by test card, sees quote against final fare on the rec
 test("a driver's offer shows their take and the earnings screen shows gross, commission, net and tips", async () => {
   const driver = await b.page(PHONE);
   await driver.goto(`${demo.base}/driver/`);
-  await driver.getByLabel('Name').fill('Dora');
-  await driver.getByLabel('Email').fill(`dora-${unique()}@example.com`);
-  await driver.getByLabel('Password').fill('correct horse battery');
-  await driver.getByRole('button', { name: 'Sign up' }).click();
+  await signUp(driver, 'Dora');
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
-  await driver.getByLabel('Place the car in').fill('Inwood');
-  await driver.getByLabel('Place the car in').dispatchEvent('change');
-  await driver.getByRole('button', { name: 'Go online' }).click();
-  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+  await goOnlineIn(driver, 'Inwood');
 
   // A rider (through the API) asks for rides from Inwood until our driver is offered one.
-  const rider = await api(demo.base, 'POST', '/v1/auth/signup', { email: `rex-${unique()}@example.com`, password: 'correct horse battery', name: 'Rex', role: 'rider' });
+  const rider = await api(demo.base, 'POST', '/v1/auth/signup', { email: `rex-${unique()}@example.com`, password: PASSWORD, name: 'Rex', role: 'rider' });
   const inwood = { lat: 40.8677, lng: -73.9212 };
   const heights = { lat: 40.8554, lng: -73.9335 };
-  let offered = null;
-  for (let attempt = 0; attempt < 5 && !offered; attempt++) {
-    const quote = await api(demo.base, 'POST', '/v1/rides/quotes', { pickup: inwood, dropoff: heights }, rider.token);
-    const ride = await api(demo.base, 'POST', '/v1/rides', { quote_id: quote.quote_id }, rider.token);
-    const deadline = Date.now() + 20000;
-    while (!offered && Date.now() < deadline) {
-      const offer = driver.locator('section.offer');
-      try {
-        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
-      } catch {
-        break;
-      }
-      if ((await offer.getAttribute('data-ride')) === ride.ride_id) offered = { ride, quote };
-      else {
-        await driver.getByRole('button', { name: 'Decline' }).click();
-        await offer.waitFor({ state: 'detached' }).catch(() => {});
-      }
-    }
-    if (!offered) await api(demo.base, 'POST', `/v1/rides/${ride.ride_id}/cancel`, undefined, rider.token).catch(() => {});
-  }
-  assert.ok(offered, 'the driver account never got an offer');
+  const asked = new Map(); // ride id -> { ride, quote }
+  const ours = await offerToDriver(driver, {
+    async request() {
+      const quote = await api(demo.base, 'POST', '/v1/rides/quotes', { pickup: inwood, dropoff: heights }, rider.token);
+      const ride = await api(demo.base, 'POST', '/v1/rides', { quote_id: quote.quote_id }, rider.token);
+      asked.set(ride.ride_id, { ride, quote });
+      return ride.ride_id;
+    },
+    cancel: (id) => api(demo.base, 'POST', `/v1/rides/${id}/cancel`, undefined, rider.token).catch(() => {}),
+    attempts: 5,
+  });
+  const offered = asked.get(ours);
   const fare = offered.quote.fare.amount;
   const commission = Math.round((fare * 2000) / 10000);
   const cents = (s) => Math.round(Number(s.replace(/[^0-9.]/g, '')) * 100);

@@ -5,7 +5,9 @@
 // locale (labels, html lang, the language switch, 0 axe violations).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, screenshot, PHONE, DESKTOP } from '../lib.mjs';
+import {
+  startDemo, launch, screenshot, PHONE, DESKTOP, PASSWORD, signUp, goOnlineIn, requestRideInApp, cancelRideInApp, offerToDriver,
+} from '../lib.mjs';
 
 let demo;
 let b;
@@ -20,8 +22,6 @@ after(async () => {
   if (b) await b.close();
   if (demo) await demo.stop();
 });
-
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 const APPS = [
   { app: 'rider', heading: 'Doorstep — ride' },
@@ -117,7 +117,7 @@ for (const { app, heading } of APPS) {
     // A call to the API while offline fails as "cannot be reached", not from a cache.
     if (await page.locator('#auth-name').count()) await page.getByLabel('Name').fill('Offline');
     await page.getByLabel('Email').fill('nobody@example.com');
-    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByLabel('Password').fill(PASSWORD);
     await page.locator('#auth-submit').click();
     await page.locator('#auth-error', { hasText: 'cannot be reached' }).waitFor();
     await page.context().setOffline(false);
@@ -182,38 +182,16 @@ const HOOKS = () => {
   };
 };
 
-async function signUp(page, name, email) {
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-}
-
-async function requestRide(rider, from, to) {
-  await rider.locator('#svc-ride').click();
-  for (const [label, value] of [['Pickup', from], ['Drop-off', to]]) {
-    await rider.getByRole('combobox', { name: label }).fill(value);
-    await rider.getByRole('combobox', { name: label }).dispatchEvent('change');
-  }
-  await rider.getByRole('button', { name: 'See price' }).click();
-  await rider.getByRole('heading', { name: 'Your price' }).waitFor();
-  await rider.getByRole('button', { name: 'Request ride' }).click();
-  await rider.locator('#ride-state').waitFor();
-}
-
 test("a driver account's offer rings, vibrates and, with the app hidden, raises a notification with the pickup", async () => {
   const driver = await b.page(PHONE);
   await driver.context().grantPermissions(['notifications'], { origin: demo.base });
   await driver.addInitScript(HOOKS);
   await driver.goto(`${demo.base}/driver/`);
-  await signUp(driver, 'Nia', `nia-${unique()}@example.com`);
+  await signUp(driver, 'Nia');
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
   await driver.evaluate(async () => navigator.serviceWorker.ready);
-  await driver.getByLabel('Place the car in').fill('Inwood');
-  await driver.getByLabel('Place the car in').dispatchEvent('change');
   // "Go online" is the gesture that unlocks the tone.
-  await driver.getByRole('button', { name: 'Go online' }).click();
-  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+  await goOnlineIn(driver, 'Inwood');
   assert.equal(await driver.evaluate(() => Notification.permission), 'granted');
   // Online, the screen stays on; hiding the page drops the lock and showing it takes it again.
   const locks = () => driver.evaluate(() => window.__alerts.wakeLocks.map((l) => `${l.type}:${l.released ? 'released' : 'held'}`));
@@ -229,36 +207,14 @@ test("a driver account's offer rings, vibrates and, with the app hidden, raises 
   await rider.context().grantPermissions(['notifications'], { origin: demo.base });
   await rider.addInitScript(HOOKS);
   await rider.goto(`${demo.base}/rider/`);
-  await signUp(rider, 'Ravi', `ravi-${unique()}@example.com`);
+  await signUp(rider, 'Ravi');
 
-  // Demo drivers compete for the ride and demo riders' rides may be offered to our driver: decline those,
-  // and if another driver takes ours, cancel it and ask again (as apps.test.mjs does).
-  let offered = false;
-  for (let attempt = 0; attempt < 5 && !offered; attempt++) {
-    await requestRide(rider, 'Inwood', 'Washington Heights North');
-    const ours = await rider.locator('#ride-state').getAttribute('data-ride');
-    const deadline = Date.now() + 20000;
-    while (!offered && Date.now() < deadline) {
-      const offer = driver.locator('section.offer');
-      try {
-        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
-      } catch {
-        break;
-      }
-      if ((await offer.getAttribute('data-ride')) === ours) offered = true;
-      else {
-        await driver.getByRole('button', { name: 'Decline' }).click();
-        await offer.waitFor({ state: 'detached' }).catch(() => {});
-      }
-    }
-    if (!offered) {
-      await rider.getByRole('button', { name: 'Cancel ride' }).click();
-      await rider.locator('#dlg-confirm').click();
-      await rider.locator('#ride-state[data-state="cancelled"]').waitFor();
-      await rider.getByRole('button', { name: 'Home', exact: true }).click();
-    }
-  }
-  assert.ok(offered, 'the driver account never got an offer');
+  // Demo drivers compete for the ride and demo riders' rides may be offered to our driver (lib.mjs).
+  await offerToDriver(driver, {
+    request: () => requestRideInApp(rider, 'Inwood', 'Washington Heights North'),
+    cancel: () => cancelRideInApp(rider),
+    attempts: 5,
+  });
   await driver.waitForFunction(() => window.__alerts.shown.length > 0, null, { timeout: 10000 });
   const alerts = await driver.evaluate(() => window.__alerts);
   const last = alerts.shown[alerts.shown.length - 1];
@@ -293,7 +249,7 @@ test("a driver account's offer rings, vibrates and, with the app hidden, raises 
 test('the offline driver screen explains why notifications are asked for', async () => {
   const driver = await b.page(PHONE);
   await driver.goto(`${demo.base}/driver/`);
-  await signUp(driver, 'Oli', `oli-${unique()}@example.com`);
+  await signUp(driver, 'Oli');
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
   await driver.locator('#alerts-hint', { hasText: 'allow them to hear about ride offers' }).waitFor();
   await screenshot(driver, 'pwa-driver-offline-390');

@@ -4,7 +4,10 @@
 // axe has no violation on any of these screens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, screenshot, assertNoAxeViolations, PHONE } from '../lib.mjs';
+import {
+  startDemo, launch, screenshot, assertNoAxeViolations, PHONE, signUp, goOnlineIn, quoteTrip, requestQuotedRide, cancelRideInApp,
+  offerToDriver,
+} from '../lib.mjs';
 
 let demo;
 let b;
@@ -19,30 +22,11 @@ after(async () => {
   if (demo) await demo.stop();
 });
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function signUp(page, name, email) {
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-}
-
-async function quote(rider, from, to) {
-  await rider.locator('#svc-ride').click();
-  await rider.getByRole('combobox', { name: 'Pickup' }).fill(from);
-  await rider.getByRole('combobox', { name: 'Pickup' }).dispatchEvent('change');
-  await rider.getByRole('combobox', { name: 'Drop-off' }).fill(to);
-  await rider.getByRole('combobox', { name: 'Drop-off' }).dispatchEvent('change');
-  await rider.getByRole('button', { name: 'See price' }).click();
-  await rider.getByRole('heading', { name: 'Your price' }).waitFor();
-}
-
 test('a rider sees who is coming (name, car, plate) and chats with the driver both ways', async () => {
   // The driver registers a car before going online.
   const driver = await b.page(PHONE);
   await driver.goto(`${demo.base}/driver/`);
-  await signUp(driver, 'Dana Whitfield', `dana-${unique()}@example.com`);
+  await signUp(driver, 'Dana Whitfield');
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
   await driver.locator('#vehicle-form').waitFor();
   await assertNoAxeViolations(driver, 'driver vehicle form');
@@ -54,57 +38,30 @@ test('a rider sees who is coming (name, car, plate) and chats with the driver bo
   await driver.getByRole('button', { name: 'Save vehicle', exact: true }).click();
   await driver.locator('#vehicle-summary', { hasText: 'T12 4567C' }).waitFor();
   // Placed at the centre of a northern zone, away from most of the demo fleet.
-  await driver.getByLabel('Place the car in').fill('Inwood');
-  await driver.getByLabel('Place the car in').dispatchEvent('change');
-  await driver.getByRole('button', { name: 'Go online' }).click();
-  await driver.getByRole('heading', { name: 'You are online' }).waitFor();
+  await goOnlineIn(driver, 'Inwood');
 
   const rider = await b.page(PHONE);
   await rider.goto(`${demo.base}/rider/`);
-  await signUp(rider, 'Rosa Lind', `rosa-${unique()}@example.com`);
+  await signUp(rider, 'Rosa Lind');
 
-  // Demo drivers compete for the ride and demo riders' rides may be offered to our driver: decline those,
-  // and if another driver takes ours, cancel it and ask again (as apps.test.mjs does).
-  let offered = false;
-  for (let attempt = 0; attempt < 4 && !offered; attempt++) {
-    await quote(rider, 'Inwood', 'Washington Heights North');
-    // The likely wait, before the Request button: our driver is in the zone.
-    const supply = rider.locator('#supply');
-    await supply.waitFor();
-    assert.notEqual(await supply.getAttribute('data-eta'), 'none', await supply.textContent());
-    assert.match(await supply.textContent(), /away/);
-    if (attempt === 0) {
-      await assertNoAxeViolations(rider, 'rider quote with the likely wait');
-      await screenshot(rider, 'whocoming-rider-quote-390');
-    }
-    await rider.getByRole('button', { name: 'Request ride' }).click();
-    await rider.locator('#ride-state').waitFor();
-    const ours = await rider.locator('#ride-state').getAttribute('data-ride');
-    const deadline = Date.now() + 20000;
-    while (!offered && Date.now() < deadline) {
-      const offer = driver.locator('section.offer');
-      try {
-        await offer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
-      } catch {
-        break;
+  // Demo drivers compete for the ride and demo riders' rides may be offered to our driver (lib.mjs).
+  await offerToDriver(driver, {
+    async request(attempt) {
+      await rider.locator('#svc-ride').click();
+      await quoteTrip(rider, 'Inwood', 'Washington Heights North');
+      // The likely wait, before the Request button: our driver is in the zone.
+      const supply = rider.locator('#supply');
+      await supply.waitFor();
+      assert.notEqual(await supply.getAttribute('data-eta'), 'none', await supply.textContent());
+      assert.match(await supply.textContent(), /away/);
+      if (attempt === 0) {
+        await assertNoAxeViolations(rider, 'rider quote with the likely wait');
+        await screenshot(rider, 'whocoming-rider-quote-390');
       }
-      if ((await offer.getAttribute('data-ride')) === ours) offered = true;
-      else {
-        await driver.getByRole('button', { name: 'Decline' }).click();
-        await offer.waitFor({ state: 'detached' }).catch(() => {});
-      }
-    }
-    if (!offered) {
-      const state = await rider.locator('#ride-state').getAttribute('data-state');
-      if (['requested', 'driver_assigned', 'driver_arrived'].includes(state)) {
-        await rider.getByRole('button', { name: 'Cancel ride' }).click();
-        await rider.locator('#dlg-confirm').click();
-        await rider.locator('#ride-state[data-state="cancelled"]').waitFor();
-      }
-      await rider.getByRole('button', { name: 'Home', exact: true }).click();
-    }
-  }
-  assert.ok(offered, 'the driver account never got an offer');
+      return requestQuotedRide(rider);
+    },
+    cancel: () => cancelRideInApp(rider),
+  });
   await driver.getByRole('button', { name: 'Accept' }).click();
   await driver.locator('#ride-state[data-state="driver_assigned"]').waitFor({ timeout: 10000 });
 

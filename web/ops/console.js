@@ -79,10 +79,21 @@ function bindAction(form, path, body, done) {
       return;
     }
     busy($('button[type=submit]', form), err, async () => {
-      await ctx.api.post(path, { ...extra, reason }, { 'Idempotency-Key': key });
+      try {
+        await ctx.api.post(path, { ...extra, reason }, { 'Idempotency-Key': key });
+      } catch (e) {
+        throw refusal(e);
+      }
       await done();
     });
   });
+}
+
+/** A refusal the console explains in its own words (`console.error.<code>`), else the error as it is. */
+function refusal(e) {
+  const key = `console.error.${e && e.code}`;
+  const known = t(key);
+  return known === key ? e : new Error(known);
 }
 
 function actionText(e) {
@@ -301,6 +312,14 @@ export async function personPage(id, quiet = false) {
           <dt>${t('console.person.joined')}</dt><dd>${fmt.dateTime(p.created_at)}</dd>
           <dt>${t('console.person.rating')}</dt><dd>${page.ratings ? t('console.person.rating_value', { stars: page.rating.toFixed(1), count: page.ratings }) : t('console.person.no_rating')}</dd>
           ${p.approval_reason ? html`<dt>${t('console.person.decision')}</dt><dd>${p.approval_reason}</dd>` : ''}</dl></section>
+        ${o
+          ? html`<section class="card" aria-labelledby="vehicle-title"><h2 id="vehicle-title">${t('console.person.vehicle')}</h2>
+            ${o.vehicle
+              ? html`<dl class="kv" id="person-vehicle" data-plate="${o.vehicle.plate}"><dt>${t('console.person.make')}</dt><dd>${o.vehicle.make}</dd>
+                <dt>${t('console.person.model')}</dt><dd>${o.vehicle.model}</dd><dt>${t('console.person.colour')}</dt><dd>${o.vehicle.colour}</dd>
+                <dt>${t('console.person.plate')}</dt><dd>${o.vehicle.plate}</dd></dl>`
+              : html`<p class="muted" id="person-no-vehicle">${t('console.person.no_vehicle')}</p>`}</section>`
+          : ''}
         ${o
           ? html`<section class="card" aria-labelledby="docs-title"><h2 id="docs-title">${t('console.person.documents')}</h2>
             ${o.documents.length
