@@ -199,6 +199,16 @@ export async function logInToOps(page, base) {
   await page.locator('#kpi-open').waitFor();
 }
 
+/** Registers the driver's car on the driver app's vehicle form; resolves once the app shows its plate. */
+export async function registerVehicle(driver, { make, model, colour, plate }) {
+  await driver.getByLabel('Make').fill(make);
+  await driver.getByLabel('Model').fill(model);
+  await driver.getByLabel('Colour').fill(colour);
+  await driver.getByLabel('Number plate').fill(plate);
+  await driver.getByRole('button', { name: 'Save vehicle', exact: true }).click();
+  await driver.locator('#vehicle-summary', { hasText: plate.toUpperCase().replace(/\s+/g, ' ') }).waitFor();
+}
+
 /** Places the driver app's simulated car at the centre of `zone` (typed into "Place the car in"). */
 export async function placeCar(driver, zone) {
   await driver.getByLabel('Place the car in').fill(zone);

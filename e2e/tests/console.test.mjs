@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startDemo, launch, screenshot, api, PHONE, DESKTOP, PASSWORD, DEMO_OPERATOR, unique, signUp, logInToOps, placeCar,
+  registerVehicle,
 } from '../lib.mjs';
 
 let demo;
@@ -36,7 +37,7 @@ test('an unapproved driver cannot go online until an operator approves them in t
   const name = `Nadia ${unique()}`;
   const driver = await b.page(PHONE);
   await driver.goto(`${demo.base}/driver/`);
-  await signUp(driver, name);
+  await signUp(driver, name, `nadia-${unique()}@example.com`);
   await driver.getByRole('heading', { name: 'You are offline' }).waitFor();
   await driver.locator('#onboarding[data-approval="pending"]').waitFor();
   assert.match(await driver.locator('#onboarding-state').textContent(), /Waiting for approval/);
@@ -75,12 +76,7 @@ test('an unapproved driver cannot go online until an operator approves them in t
   await screenshot(page, 'ops-person-no-vehicle-1440');
 
   // The driver registers the car; the operator's page shows it, and the approval goes through.
-  await driver.getByLabel('Make').fill('Honda');
-  await driver.getByLabel('Model').fill('Civic');
-  await driver.getByLabel('Colour').fill('Silver');
-  await driver.getByLabel('Number plate').fill('hxc 9911');
-  await driver.getByRole('button', { name: 'Save vehicle', exact: true }).click();
-  await driver.locator('#vehicle-summary', { hasText: 'HXC 9911' }).waitFor();
+  await registerVehicle(driver, { make: 'Honda', model: 'Civic', colour: 'Silver', plate: 'hxc 9911' });
   await page.reload();
   const vehicle = page.locator('#person-vehicle[data-plate="HXC 9911"]');
   await vehicle.waitFor();

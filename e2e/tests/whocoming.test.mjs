@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startDemo, launch, screenshot, assertNoAxeViolations, PHONE, signUp, goOnlineIn, quoteTrip, requestQuotedRide, cancelRideInApp,
-  offerToDriver,
+  offerToDriver, registerVehicle,
 } from '../lib.mjs';
 
 let demo;
@@ -31,12 +31,7 @@ test('a rider sees who is coming (name, car, plate) and chats with the driver bo
   await driver.locator('#vehicle-form').waitFor();
   await assertNoAxeViolations(driver, 'driver vehicle form');
   await screenshot(driver, 'whocoming-driver-vehicle-390');
-  await driver.getByLabel('Make').fill('Toyota');
-  await driver.getByLabel('Model').fill('Prius');
-  await driver.getByLabel('Colour').fill('Blue');
-  await driver.getByLabel('Number plate').fill('t12 4567c');
-  await driver.getByRole('button', { name: 'Save vehicle', exact: true }).click();
-  await driver.locator('#vehicle-summary', { hasText: 'T12 4567C' }).waitFor();
+  await registerVehicle(driver, { make: 'Toyota', model: 'Prius', colour: 'Blue', plate: 't12 4567c' });
   // Placed at the centre of a northern zone, away from most of the demo fleet.
   await goOnlineIn(driver, 'Inwood');
 

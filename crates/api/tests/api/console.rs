@@ -32,6 +32,19 @@ impl TestServer {
         TestServer::reply(response).await
     }
 
+    /// An operator's approval of the driver `driver` (`/v1/admin/drivers/{id}/approve`) under `key`.
+    pub async fn approve(
+        &self,
+        admin: &Account,
+        driver: &Account,
+        key: &str,
+        reason: &str,
+    ) -> TestResult<Reply> {
+        let path = format!("/v1/admin/drivers/{}/approve", driver.id);
+        self.act(admin, &path, key, json!({ "reason": reason }))
+            .await
+    }
+
     /// The audit entries about `target`, newest first.
     pub async fn audit_of(&self, admin: &Account, target: &str) -> TestResult<Vec<Value>> {
         let page = self
@@ -725,12 +738,7 @@ pub async fn a_driver_goes_online_only_after_an_operator_approves_them(db: TestD
     // Approved by an operator (once the car is registered): online.
     server.register_vehicle(&driver, "T12 4567C").await?;
     let approved = server
-        .act(
-            &admin,
-            &format!("/v1/admin/drivers/{}/approve", driver.id),
-            "p-1",
-            json!({"reason": "documents verified"}),
-        )
+        .approve(&admin, &driver, "p-1", "documents verified")
         .await?
         .expect(200);
     assert_eq!(approved["approval"], "approved");
@@ -742,12 +750,7 @@ pub async fn a_driver_goes_online_only_after_an_operator_approves_them(db: TestD
     );
     server.go_online_at(&driver, BRYANT_PARK).await?;
     server
-        .act(
-            &admin,
-            &format!("/v1/admin/drivers/{}/approve", driver.id),
-            "p-2",
-            json!({"reason": "again"}),
-        )
+        .approve(&admin, &driver, "p-2", "again")
         .await?
         .expect_error(409, "already_approved");
 
@@ -780,12 +783,7 @@ pub async fn a_driver_goes_online_only_after_an_operator_approves_them(db: TestD
     // Only drivers can be approved.
     let rider = server.signup("rider").await?;
     server
-        .act(
-            &admin,
-            &format!("/v1/admin/drivers/{}/approve", rider.id),
-            "p-4",
-            json!({"reason": "x"}),
-        )
+        .approve(&admin, &rider, "p-4", "x")
         .await?
         .expect_error(404, "driver_not_found");
     server.stop().await
@@ -797,19 +795,13 @@ pub async fn approving_a_driver_without_a_vehicle_is_refused_and_changes_nothing
     let server = TestServer::start(&db).await?;
     let admin = server.admin().await?;
     let driver = server.signup_unapproved("driver").await?;
-    let approve = format!("/v1/admin/drivers/{}/approve", driver.id);
     let page = format!("/v1/admin/people/{}", driver.id);
     let before = server.get(&page, &admin.token).await?.expect(200);
     assert_eq!(before["onboarding"]["vehicle"], Value::Null, "{before}");
 
     // No vehicle: refused with a code, and nothing changed (approval, audit log, going online).
     server
-        .act(
-            &admin,
-            &approve,
-            "v-1",
-            json!({"reason": "documents verified"}),
-        )
+        .approve(&admin, &driver, "v-1", "documents verified")
         .await?
         .expect_error(409, "vehicle_missing");
     let after = server.get(&page, &admin.token).await?.expect(200);
@@ -831,12 +823,7 @@ pub async fn approving_a_driver_without_a_vehicle_is_refused_and_changes_nothing
         .expect(200);
     assert_eq!(onboarding["vehicle"]["plate"], "T12 4567C", "{onboarding}");
     let approved = server
-        .act(
-            &admin,
-            &approve,
-            "v-1",
-            json!({"reason": "documents verified"}),
-        )
+        .approve(&admin, &driver, "v-1", "documents verified")
         .await?
         .expect(200);
     assert_eq!(approved["approval"], "approved", "{approved}");
@@ -1031,12 +1018,7 @@ pub async fn the_audit_log_pages_newest_first_and_filters_by_operator(db: TestDb
         let admin = if i == 1 { &second } else { &first };
         server.register_vehicle(d, &format!("AUD {i}")).await?;
         server
-            .act(
-                admin,
-                &format!("/v1/admin/drivers/{}/approve", d.id),
-                &format!("k{i}"),
-                json!({"reason": format!("batch {i}")}),
-            )
+            .approve(admin, d, &format!("k{i}"), &format!("batch {i}"))
             .await?
             .expect(200);
     }
