@@ -187,7 +187,7 @@ impl Subject for Person {
 
 /// Whether an audited write happened now (`Some`), or another request under the same key made it
 /// first (`None`: its outcome is the answer, and this request has nothing more to do).
-fn written<T>(result: Result<T, StoreError>) -> Result<Option<T>, AppError> {
+pub(crate) fn written<T>(result: Result<T, StoreError>) -> Result<Option<T>, AppError> {
     match result {
         Ok(done) => Ok(Some(done)),
         Err(StoreError::AuditKeyUsed) => Ok(None),
@@ -425,7 +425,7 @@ impl App {
     /// Begins an operator action: the checked audit entry of `action` on `target`, or `None` when this
     /// request retries an earlier one (same key, action and target), which the subject as it is now
     /// then answers.
-    async fn begin(
+    pub(crate) async fn begin(
         &self,
         act: &Act<'_>,
         action: AuditAction,
