@@ -1293,12 +1293,26 @@ where
             let rings = (reach.min(1.0e6) / size).ceil() as i64;
             let mut ring_slots: Vec<(usize, f64, W)> = Vec::new();
             let mut seen = false;
+            // A lower bound on the lateness cost of a worker at least `km` away (0 for a first
+            // stop that is open from the start, such as a ride's pickup).
+            let travel = &self.travel;
+            let late_bound = |km: f64| {
+                if opens.is_finite() && delivery.late_secs_weight > 0.0 {
+                    delivery.late_secs_weight
+                        * jobs_here
+                        * (now + travel.min_secs(km, &first, now) - opens).max(0.0)
+                } else {
+                    0.0
+                }
+            };
             for ring in 0..=rings {
                 if ring >= 2 && !routed {
                     // Every worker on this ring or farther is at least this far away.
                     #[allow(clippy::cast_precision_loss, reason = "a few rings")]
                     let inner_km = (ring - 1) as f64 * size;
-                    if self.travel.min_drive_cost(inner_km, &first, now) > kth[k - 1] {
+                    if self.travel.min_drive_cost(inner_km, &first, now) + late_bound(inner_km)
+                        > kth[k - 1]
+                    {
                         break;
                     }
                 }
@@ -1323,7 +1337,7 @@ where
                         continue;
                     }
                     if w.stops.is_empty()
-                        && self.travel.min_drive_cost(km, &first, now) > kth[k - 1]
+                        && self.travel.min_drive_cost(km, &first, now) + late_bound(km) > kth[k - 1]
                     {
                         continue;
                     }
@@ -1542,6 +1556,11 @@ where
     ) -> bool {
         if !job.iter().any(|s| s.load > 0) {
             return true;
+        }
+        // The common case: the job's only pickup is its first stop, whose arrival the insertion
+        // knows.
+        if job[0].load > 0 && job[1..].iter().all(|s| s.load <= 0) {
+            return ins.first_arrival.max(job[0].window.earliest) <= until;
         }
         let mut r = route.clone();
         r.capacity = i32::MAX;

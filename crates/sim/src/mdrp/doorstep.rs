@@ -78,8 +78,8 @@ pub fn mdrp_config(inst: &Instance) -> DispatchConfig {
         recheck_secs: TICK_SECS,
         reposition_interval_secs: f64::INFINITY,
         reposition_max_km: 0.0,
-        // Workers free within the click-to-door target count as free for bundling.
-        reposition_horizon_secs: p.target_ctd_min * 60.0,
+        // Only workers free now count as free when bundling decides whether workers are short.
+        reposition_horizon_secs: 0.0,
         cell_km: 1.0,
         // Nobody on shift could reach it for an hour: it ends, never hangs.
         give_up_unreachable_secs: 3600.0,
@@ -93,8 +93,13 @@ pub fn mdrp_rules(inst: &Instance) -> DeliveryRules {
         // Leave so as to arrive when the window opens (half a pickup service before the food is
         // ready); a decision a minute later would be a minute late.
         commit_lead_secs: TICK_SECS,
-        plan_ahead_secs: 1200.0,
-        late_secs_weight: 2.0,
+        // Every known order is in every batch: the tentative matches of orders ready later keep
+        // the couriers they will need from being taken by orders that can be served otherwise.
+        plan_ahead_secs: f64::INFINITY,
+        // A minute of a customer's wait at a late pickup weighs as twenty minutes of a courier's
+        // driving: couriers are idle about half of their shift (the instances' utilisation), the
+        // customer's click-to-door is the measure.
+        late_secs_weight: 20.0,
         max_bundle_jobs: 3,
         // The MDRP bundles orders of one restaurant only.
         bundle_radius_km: 0.0,
