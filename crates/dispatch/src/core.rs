@@ -347,6 +347,8 @@ struct WorkerEntry<J, P> {
     offer: Option<OfferNo>,
     /// The target this worker was last sent to and until when it is expected to be driving there.
     heading: Option<(usize, f64)>,
+    /// The latest start of service at a pickup (its shift, [`Input::WorkerShift`]; infinite: none).
+    pickups_until: f64,
 }
 
 /// A hasher for grid cells: two integers mixed by multiplication (the cells of a city are few and
@@ -757,6 +759,9 @@ where
                 pickups_until,
             } => {
                 self.shifts.insert(worker, pickups_until);
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.pickups_until = pickups_until;
+                }
             }
             Input::Tick => self.tick(now, &mut actions),
         }
@@ -1016,6 +1021,7 @@ where
                 cell,
                 offer: old.and_then(|(_, o)| o),
                 heading,
+                pickups_until: self.shifts.get(&worker).copied().unwrap_or(f64::INFINITY),
             },
         );
         match cell {
@@ -1243,7 +1249,9 @@ where
             candidates: Vec::new(),
             unassigned_cost: Vec::with_capacity(rows.len()),
         };
-        let mut insertions: BTreeMap<(usize, usize), Insertion> = BTreeMap::new();
+        // Per candidate of the problem, its insertion; per row, its candidates' range.
+        let mut insertions: Vec<Option<Insertion>> = Vec::new();
+        let mut row_candidates: Vec<std::ops::Range<usize>> = Vec::with_capacity(rows.len());
         let mut quiet: Vec<(J, f64, f64)> = Vec::new();
         let mut row_reach: Vec<f64> = Vec::with_capacity(rows.len());
         let mut reachable: Vec<(J, bool)> = Vec::with_capacity(rows.len());
@@ -1368,8 +1376,8 @@ where
                     let Some(ins) = best_insertion(&route, row_stops, &self.travel) else {
                         continue;
                     };
-                    if let Some(&until) = self.shifts.get(&worker)
-                        && !self.pickups_in_shift(&route, row_stops, &ins, until)
+                    if w.pickups_until.is_finite()
+                        && !self.pickups_in_shift(&route, row_stops, &ins, w.pickups_until)
                     {
                         continue;
                     }
@@ -1404,8 +1412,10 @@ where
                     }
                     if cost.is_finite() && cost >= 0.0 {
                         if cost < kth[k - 1] {
-                            kth[k - 1] = cost;
-                            kth.sort_unstable_by(f64::total_cmp);
+                            // Keep the k cheapest, sorted: the new cost in its place, the largest out.
+                            let at = kth.partition_point(|x| x.total_cmp(&cost).is_le());
+                            kth.insert(at, cost);
+                            kth.pop();
                         }
                         priced.push((cost, worker, ins));
                     }
@@ -1420,6 +1430,7 @@ where
             }
             priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             priced.truncate(k);
+            let start = problem.candidates.len();
             for (cost, worker, ins) in priced {
                 let col = *column_of.entry(worker).or_insert_with(|| {
                     columns.push(worker);
@@ -1430,8 +1441,9 @@ where
                     driver: col,
                     cost,
                 });
-                insertions.insert((row, col), ins);
+                insertions.push(Some(ins));
             }
+            row_candidates.push(start..problem.candidates.len());
             let mut u_row = 0.0;
             for j in &group.jobs {
                 let open = &self.jobs[j].open;
@@ -1481,7 +1493,11 @@ where
                 continue;
             };
             let worker = columns[col];
-            let Some(insertion) = insertions.remove(&(row, col)) else {
+            let Some(insertion) = row_candidates[row]
+                .clone()
+                .find(|&i| problem.candidates[i].driver == col)
+                .and_then(|i| insertions[i].take())
+            else {
                 continue;
             };
             let group = &groups[row];
