@@ -1653,7 +1653,9 @@ where
             let mut members = vec![i];
             let mut best: Option<(f64, Vec<RouteStop<J, P>>)> = None;
             while members.len() < rules.max_bundle_jobs {
-                let mut pick: Option<(usize, f64, Vec<RouteStop<J, P>>)> = None;
+                // The best partner so far: (its row, the bundle's score, its stops).
+                type Pick<J, P> = (usize, f64, Vec<RouteStop<J, P>>);
+                let mut pick: Option<Pick<J, P>> = None;
                 for &j in &order[pos + 1..] {
                     if taken[j] || members.contains(&j) {
                         continue;

@@ -147,7 +147,10 @@ where
         head.push(s);
     }
     // Last stops: every order (at most 3! for three jobs), the smallest total arrival.
-    let mut best: Option<(f64, Vec<RouteStop<J, P>>, Vec<f64>, f64)> = None;
+    // (total arrival at the last stops, the stops, per job its last stop's arrival, the bundle's
+    // seconds from its first arrival to its end).
+    type Plan<J, P> = (f64, Vec<RouteStop<J, P>>, Vec<f64>, f64);
+    let mut best: Option<Plan<J, P>> = None;
     let mut perm: Vec<usize> = (0..jobs.len()).collect();
     loop {
         let mut stops = head.clone();
