@@ -351,3 +351,90 @@ fn doorstep_bundles_orders_of_one_restaurant_when_couriers_are_short() {
     let out = simulate(&inst, &mut DoorstepPolicy::new());
     assert_eq!(out.assignments.len(), 2);
 }
+
+#[test]
+fn seed_sets_parse_ranges_and_lists_and_reject_nonsense() {
+    use doorstep_sim::mdrp::bench::{SeedSet, seed_of};
+    assert_eq!("0-3".parse::<SeedSet>(), Ok(SeedSet(vec![0, 1, 2, 3])));
+    assert_eq!("5".parse::<SeedSet>(), Ok(SeedSet(vec![5])));
+    assert_eq!("0,2-3".parse::<SeedSet>(), Ok(SeedSet(vec![0, 2, 3])));
+    assert!("6-1".parse::<SeedSet>().is_err());
+    assert!("x".parse::<SeedSet>().is_err());
+    assert_eq!(seed_of("12o50t75s1p100"), Some(12));
+    assert_eq!(seed_of("o50"), None);
+}
+
+/// A fresh folder under the system's temporary folder.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("doorstep-mdrp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}
+
+#[test]
+fn a_missing_instance_folder_or_an_empty_selection_is_a_clear_error() {
+    use doorstep_sim::mdrp::bench::{MdrpBenchError, select};
+    let dir = scratch_dir("missing");
+    let missing = dir.join("nope");
+    assert!(matches!(
+        select(&missing, &[], None),
+        Err(MdrpBenchError::NoInstances(_))
+    ));
+    assert!(matches!(
+        select(&dir, &[], None),
+        Err(MdrpBenchError::NothingSelected(_))
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_runner_reads_a_folder_and_writes_solution_files_that_check_out() {
+    use doorstep_sim::mdrp::bench::{MdrpPolicyName, run_one, select};
+    let root = scratch_dir("runner");
+    let folder = root.join("instances").join("0x1");
+    std::fs::create_dir_all(&folder).expect("an instance folder");
+    let files = [
+        ("restaurants.txt", "restaurant\tx\ty\nr1\t0\t0\n"),
+        (
+            "orders.txt",
+            "order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t800\t0\t0\tr1\t15\no2\t0\t900\t5\tr1\t20\n",
+        ),
+        (
+            "couriers.txt",
+            "courier\tx\ty\ton_time\toff_time\nc1\t300\t0\t0\t120\n",
+        ),
+        (
+            "instance_parameters.txt",
+            "meters_per_minute\tpickup service minutes\tdropoff service minutes\ttarget click-to-door\tmaximum click-to-door\tpay per order\tguaranteed pay per hour\n100\t4\t4\t40\t90\t10\t15\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(folder.join(name), text).expect("an instance file");
+    }
+    let dirs = select(&root.join("instances"), &["0x".to_owned()], None).expect("one instance");
+    assert_eq!(dirs, vec![folder.clone()]);
+    let inst = Instance::read_dir(&folder).expect("a valid instance");
+    assert_eq!(inst.name, "0x1");
+    let out = root.join("solutions");
+    for policy in [MdrpPolicyName::Doorstep, MdrpPolicyName::Reyes] {
+        let run = run_one(&inst, policy, Some(&out)).expect("a run");
+        assert_eq!(run.row.delivered, 2, "{}", policy.name());
+        assert!(run.violations.is_empty(), "{:?}", run.violations);
+        let dir = out.join(policy.name()).join("0x1");
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("a solution file");
+        let (a, o, c) = (
+            read("solution_info_assignments.txt"),
+            read("solution_info_orders.txt"),
+            read("solution_info_couriers.txt"),
+        );
+        assert_eq!(check(&inst, &a, &o, &c), Vec::<String>::new());
+        assert_eq!(o.lines().count(), 3, "a header and two orders");
+        assert!(
+            c.lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("c1 ") && l.contains(" 0 r1"))
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
