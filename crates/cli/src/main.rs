@@ -57,6 +57,9 @@ enum Command {
 enum BenchCommand {
     /// The DIMACS ride-hailing benchmark on Manhattan demand (a re-implementation of pyhailing).
     Ridehail(doorstep_sim::bench::RidehailArgs),
+    /// Meal delivery on the Grubhub MDRP instances: the platform's dispatcher against the Reyes et al.
+    /// (2018) rolling-horizon policy.
+    Mdrp(doorstep_sim::mdrp::bench::MdrpArgs),
     /// Offline places in process: parse time and memory, search p50/p99 against a linear scan, A* routes
     /// against Dijkstra.
     Places(bench_places::PlacesArgs),
@@ -323,6 +326,7 @@ async fn main() -> Result<()> {
             BenchCommand::Ridehail(args) => Ok(doorstep_sim::bench::run(
                 doorstep_sim::bench::BenchCommand::Ridehail(args),
             )?),
+            BenchCommand::Mdrp(args) => Ok(doorstep_sim::mdrp::bench::run(&args)?),
             BenchCommand::Places(args) => bench_places::run(&args),
             #[cfg(feature = "loadtest")]
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),

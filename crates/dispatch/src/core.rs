@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::delivery::{DeliveryRules, plan_bundle};
 use crate::route::{Insertion, Route, RouteStop, TravelTime, best_insertion};
 use crate::{AssignmentProblem, Candidate, assign_min_cost};
 
@@ -191,6 +192,15 @@ pub enum Input<J, W, P> {
     },
     /// The worker logged off or was removed.
     WorkerGone(W),
+    /// The worker's shift: service at a stop that picks something up (positive load) must start
+    /// by `pickups_until` (a courier takes no food after its shift ends; it may still deliver).
+    /// Infinite: no limit (the default for a worker the core was never told about).
+    WorkerShift {
+        /// The worker.
+        worker: W,
+        /// The latest start of service at a pickup.
+        pickups_until: f64,
+    },
     /// Time passed: decide.
     Tick,
 }
@@ -337,6 +347,8 @@ struct WorkerEntry<J, P> {
     offer: Option<OfferNo>,
     /// The target this worker was last sent to and until when it is expected to be driving there.
     heading: Option<(usize, f64)>,
+    /// The latest start of service at a pickup (its shift, [`Input::WorkerShift`]; infinite: none).
+    pickups_until: f64,
 }
 
 /// A hasher for grid cells: two integers mixed by multiplication (the cells of a city are few and
@@ -499,6 +511,15 @@ impl<W: Copy + Eq + std::hash::Hash, E> std::ops::Index<&W> for Table<W, E> {
     }
 }
 
+/// One row of a batch: a job alone (its own stops), or a bundle of jobs with its stops in order.
+#[derive(Debug, Clone)]
+struct Group<J, P> {
+    /// The jobs, the first being the row's representative.
+    jobs: Vec<J>,
+    /// A bundle's stops in visiting order; `None` for a job alone.
+    stops: Option<Vec<RouteStop<J, P>>>,
+}
+
 /// What the core holds, for the shell's metrics and the tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DispatchCounts {
@@ -524,7 +545,14 @@ pub struct Dispatcher<J, W, P, T, F = NoForecast> {
     parked: std::collections::BinaryHeap<Due>,
     /// The grid index: per cell, the slots of the workers in it.
     cells: HashMap<(i64, i64), Vec<usize>, CellHasher>,
-    offers: BTreeMap<OfferNo, J>,
+    /// The jobs of each offer out (several for a bundle).
+    offers: BTreeMap<OfferNo, Vec<J>>,
+    /// The route each offer out proposes to its worker (its stops with the offer's jobs in place).
+    offer_routes: BTreeMap<OfferNo, Vec<RouteStop<J, P>>>,
+    /// The rules for jobs whose first stop opens later, and bundles.
+    delivery: DeliveryRules,
+    /// Per worker, the latest start of service at a pickup ([`Input::WorkerShift`]).
+    shifts: HashMap<W, f64>,
     /// How many jobs may be quiet (an upper bound; 0 skips waking).
     quiet: usize,
     /// The quiet jobs by the cell of their first stop (with, until the next tidy, some that no
@@ -558,6 +586,9 @@ where
             parked: std::collections::BinaryHeap::new(),
             cells: HashMap::default(),
             offers: BTreeMap::new(),
+            offer_routes: BTreeMap::new(),
+            delivery: DeliveryRules::default(),
+            shifts: HashMap::new(),
             quiet: 0,
             quiet_cells: HashMap::default(),
             quiet_listed: 0,
@@ -571,6 +602,31 @@ where
     /// The configuration.
     pub fn config(&self) -> &DispatchConfig {
         &self.config
+    }
+
+    /// The same dispatcher with `rules` for jobs whose first stop opens later (deliveries) and
+    /// for bundles. Without them (the default) a job is offered as soon as it is matched, alone.
+    #[must_use]
+    pub fn with_delivery_rules(mut self, rules: DeliveryRules) -> Self {
+        self.delivery = rules;
+        self
+    }
+
+    /// The delivery rules in force.
+    pub fn delivery_rules(&self) -> &DeliveryRules {
+        &self.delivery
+    }
+
+    /// The jobs an offer out carries (one, or several for a bundle); empty once it ended.
+    pub fn offer_jobs(&self, offer: OfferNo) -> &[J] {
+        self.offers.get(&offer).map_or(&[], Vec::as_slice)
+    }
+
+    /// The route an offer out proposes: the worker's stops with every stop of the offer's jobs in
+    /// place, in visiting order (for a bundle, the only complete description of where its stops
+    /// go: each of its [`Action::Offer`]s carries the bundle's insertion). `None` once it ended.
+    pub fn offered_route(&self, offer: OfferNo) -> Option<&[RouteStop<J, P>]> {
+        self.offer_routes.get(&offer).map(Vec::as_slice)
     }
 
     /// The travel model.
@@ -653,7 +709,8 @@ where
                 }
             }
             Input::OfferAnswered { offer, accepted } => {
-                if let Some(job) = self.offers.get(&offer).copied() {
+                let jobs = self.offers.get(&offer).cloned().unwrap_or_default();
+                for job in jobs {
                     if accepted {
                         // The job waits until the shell confirms the assignment with JobGone, but
                         // is offered to no one else meanwhile: keep it as offered, with no deadline.
@@ -669,7 +726,8 @@ where
                 }
             }
             Input::OfferFailed(offer) => {
-                if let Some(job) = self.offers.get(&offer).copied() {
+                let jobs = self.offers.get(&offer).cloned().unwrap_or_default();
+                for job in jobs {
                     self.end_offer(job, false);
                 }
             }
@@ -686,13 +744,23 @@ where
                     if let Some(cell) = w.cell {
                         self.unindex(slot, cell);
                     }
-                    if let Some(offer) = w.offer
-                        && let Some(job) = self.offers.get(&offer).copied()
-                    {
+                    if let Some(offer) = w.offer {
                         // An offer to a worker who left is as good as lapsed.
-                        self.count(job, |h| h.expired += 1);
-                        self.end_offer(job, true);
+                        let jobs = self.offers.get(&offer).cloned().unwrap_or_default();
+                        for job in jobs {
+                            self.count(job, |h| h.expired += 1);
+                            self.end_offer(job, true);
+                        }
                     }
+                }
+            }
+            Input::WorkerShift {
+                worker,
+                pickups_until,
+            } => {
+                self.shifts.insert(worker, pickups_until);
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.pickups_until = pickups_until;
                 }
             }
             Input::Tick => self.tick(now, &mut actions),
@@ -710,6 +778,7 @@ where
     fn release(&mut self, phase: Phase<W>) {
         if let Phase::Offered { offer, worker, .. } = phase {
             self.offers.remove(&offer);
+            self.offer_routes.remove(&offer);
             if let Some(w) = self.workers.get_mut(&worker)
                 && w.offer == Some(offer)
             {
@@ -952,6 +1021,7 @@ where
                 cell,
                 offer: old.and_then(|(_, o)| o),
                 heading,
+                pickups_until: self.shifts.get(&worker).copied().unwrap_or(f64::INFINITY),
             },
         );
         match cell {
@@ -965,13 +1035,13 @@ where
                 at_bits: at.to_bits(),
             }),
         }
-        if !online
-            && let Some(offer) = old.and_then(|(_, o)| o)
-            && let Some(job) = self.offers.get(&offer).copied()
-        {
+        if !online && let Some(offer) = old.and_then(|(_, o)| o) {
             // A worker who went offline will not answer.
-            self.count(job, |h| h.expired += 1);
-            self.end_offer(job, true);
+            let jobs = self.offers.get(&offer).cloned().unwrap_or_default();
+            for job in jobs {
+                self.count(job, |h| h.expired += 1);
+                self.end_offer(job, true);
+            }
         }
     }
 
@@ -1140,7 +1210,10 @@ where
             .jobs
             .iter()
             .filter(|(_, e)| {
-                e.phase == Phase::Waiting && !e.open.stops.is_empty() && e.quiet_until <= now
+                e.phase == Phase::Waiting
+                    && !e.open.stops.is_empty()
+                    && e.quiet_until <= now
+                    && e.open.stops[0].window.earliest - now <= self.delivery.plan_ahead_secs
             })
             .map(|(&j, _)| j)
             .collect();
@@ -1163,6 +1236,10 @@ where
                 .total_cmp(&eb.open.opened_at)
                 .then(a.cmp(b))
         });
+        // Each row of the batch is one job, or a bundle of jobs offered together.
+        let groups = self.bundle_rows(&rows, now);
+        let rows: Vec<J> = groups.iter().map(|g| g.jobs[0]).collect();
+        let delivery = self.delivery;
         let k = self.config.candidates_per_job.max(1);
         let mut columns: Vec<W> = Vec::new();
         let mut column_of: HashMap<W, usize> = HashMap::new();
@@ -1172,7 +1249,9 @@ where
             candidates: Vec::new(),
             unassigned_cost: Vec::with_capacity(rows.len()),
         };
-        let mut insertions: BTreeMap<(usize, usize), Insertion> = BTreeMap::new();
+        // Per candidate of the problem, its insertion; per row, its candidates' range.
+        let mut insertions: Vec<Option<Insertion>> = Vec::new();
+        let mut row_candidates: Vec<std::ops::Range<usize>> = Vec::with_capacity(rows.len());
         let mut quiet: Vec<(J, f64, f64)> = Vec::new();
         let mut row_reach: Vec<f64> = Vec::with_capacity(rows.len());
         let mut reachable: Vec<(J, bool)> = Vec::with_capacity(rows.len());
@@ -1185,7 +1264,23 @@ where
             .any(|(_, w)| w.online && !w.stops.is_empty());
         for (row, job) in rows.iter().enumerate() {
             let entry = &self.jobs[job];
-            let first = entry.open.stops[0].place;
+            let group = &groups[row];
+            let row_stops: &[RouteStop<J, P>] = group.stops.as_deref().unwrap_or(&entry.open.stops);
+            let bundle_excluded: Vec<W>;
+            let excluded: &[W] = if group.jobs.len() > 1 {
+                bundle_excluded = group
+                    .jobs
+                    .iter()
+                    .flat_map(|j| self.jobs[j].open.excluded.iter().copied())
+                    .collect();
+                &bundle_excluded
+            } else {
+                &entry.open.excluded
+            };
+            let first = row_stops[0].place;
+            let opens = row_stops[0].window.earliest;
+            #[allow(clippy::cast_precision_loss, reason = "a bundle has a few jobs")]
+            let jobs_here = group.jobs.len() as f64;
             let reach = self.config.max_reach_km.min(self.travel.reach_km(
                 &first,
                 self.config.max_first_stop_secs,
@@ -1206,12 +1301,26 @@ where
             let rings = (reach.min(1.0e6) / size).ceil() as i64;
             let mut ring_slots: Vec<(usize, f64, W)> = Vec::new();
             let mut seen = false;
+            // A lower bound on the lateness cost of a worker at least `km` away (0 for a first
+            // stop that is open from the start, such as a ride's pickup).
+            let travel = &self.travel;
+            let late_bound = |km: f64| {
+                if opens.is_finite() && delivery.late_secs_weight > 0.0 {
+                    delivery.late_secs_weight
+                        * jobs_here
+                        * (now + travel.min_secs(km, &first, now) - opens).max(0.0)
+                } else {
+                    0.0
+                }
+            };
             for ring in 0..=rings {
                 if ring >= 2 && !routed {
                     // Every worker on this ring or farther is at least this far away.
                     #[allow(clippy::cast_precision_loss, reason = "a few rings")]
                     let inner_km = (ring - 1) as f64 * size;
-                    if self.travel.min_drive_cost(inner_km, &first, now) > kth[k - 1] {
+                    if self.travel.min_drive_cost(inner_km, &first, now) + late_bound(inner_km)
+                        > kth[k - 1]
+                    {
                         break;
                     }
                 }
@@ -1221,18 +1330,22 @@ where
                     reach,
                     now,
                     &mut ring_slots,
-                    &entry.open.excluded,
+                    excluded,
                     &mut seen,
                 );
                 for &(slot, km, _) in &ring_slots {
                     let Some((worker, w)) = self.workers.at(slot) else {
                         continue;
                     };
-                    if entry.open.excluded.contains(&worker) {
+                    if excluded.contains(&worker) {
+                        continue;
+                    }
+                    // A bundle goes only to a worker with nothing else to do first.
+                    if group.jobs.len() > 1 && !w.stops.is_empty() {
                         continue;
                     }
                     if w.stops.is_empty()
-                        && self.travel.min_drive_cost(km, &first, now) > kth[k - 1]
+                        && self.travel.min_drive_cost(km, &first, now) + late_bound(km) > kth[k - 1]
                     {
                         continue;
                     }
@@ -1260,9 +1373,14 @@ where
                             continue;
                         }
                     }
-                    let Some(ins) = best_insertion(&route, &entry.open.stops, &self.travel) else {
+                    let Some(ins) = best_insertion(&route, row_stops, &self.travel) else {
                         continue;
                     };
+                    if w.pickups_until.is_finite()
+                        && !self.pickups_in_shift(&route, row_stops, &ins, w.pickups_until)
+                    {
+                        continue;
+                    }
                     if ins.first_arrival - now > self.config.max_first_stop_secs {
                         if route.start_at > now {
                             // Busy until then: its first arrival stays put as now moves on.
@@ -1283,23 +1401,36 @@ where
                         }
                         None => self.travel.secs_cost(ins.detour_secs, now),
                     };
-                    let cost = detour + self.config.wait_secs_weight * wait;
+                    let mut cost = detour + self.config.wait_secs_weight * wait;
+                    if opens.is_finite() {
+                        // A window that opens later: waiting for it costs nothing (the worker is
+                        // committed late and leaves in time), arriving after it costs per job.
+                        let early = (opens - ins.first_arrival).max(0.0);
+                        let late = (ins.first_arrival - opens).max(0.0);
+                        cost = (cost - self.travel.secs_cost(early, now)).max(0.0)
+                            + delivery.late_secs_weight * late * jobs_here;
+                    }
                     if cost.is_finite() && cost >= 0.0 {
                         if cost < kth[k - 1] {
-                            kth[k - 1] = cost;
-                            kth.sort_unstable_by(f64::total_cmp);
+                            // Keep the k cheapest, sorted: the new cost in its place, the largest out.
+                            let at = kth.partition_point(|x| x.total_cmp(&cost).is_le());
+                            kth.insert(at, cost);
+                            kth.pop();
                         }
                         priced.push((cost, worker, ins));
                     }
                 }
             }
             row_reach.push(reach);
-            reachable.push((*job, seen));
-            if priced.is_empty() {
-                quiet.push((*job, quiet_until.max(now + 1e-9), reach));
+            for &j in &group.jobs {
+                reachable.push((j, seen));
+                if priced.is_empty() {
+                    quiet.push((j, quiet_until.max(now + 1e-9), reach));
+                }
             }
             priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             priced.truncate(k);
+            let start = problem.candidates.len();
             for (cost, worker, ins) in priced {
                 let col = *column_of.entry(worker).or_insert_with(|| {
                     columns.push(worker);
@@ -1310,12 +1441,23 @@ where
                     driver: col,
                     cost,
                 });
-                insertions.insert((row, col), ins);
+                insertions.push(Some(ins));
             }
-            let u = entry.open.unassigned_cost;
-            problem
-                .unassigned_cost
-                .push(if u.is_finite() && u >= 0.0 { u } else { 1.0e7 });
+            row_candidates.push(start..problem.candidates.len());
+            let mut u_row = 0.0;
+            for j in &group.jobs {
+                let open = &self.jobs[j].open;
+                let u = open.unassigned_cost;
+                let mut u = if u.is_finite() && u >= 0.0 { u } else { 1.0e7 };
+                let opens_j = open.stops[0].window.earliest;
+                if opens_j.is_finite() && delivery.late_secs_weight > 0.0 {
+                    // Leaving a job for later costs what it is late by then: a job whose window
+                    // opens soon (or opened) goes before one that can wait.
+                    u = (u + delivery.late_secs_weight * (now - opens_j)).max(1.0);
+                }
+                u_row += u;
+            }
+            problem.unassigned_cost.push(u_row);
         }
         problem.drivers = columns.len();
         for (job, seen) in reachable {
@@ -1344,38 +1486,219 @@ where
                 // Left waiting although someone could serve it (it is not worth it yet): it is
                 // priced again when a worker near it changes, or after `recheck_secs`.
                 if recheck > now {
-                    self.make_quiet(rows[row], recheck, row_reach[row]);
+                    for &j in &groups[row].jobs {
+                        self.make_quiet(j, recheck, row_reach[row]);
+                    }
                 }
                 continue;
             };
-            let (job, worker) = (rows[row], columns[col]);
-            let Some(insertion) = insertions.remove(&(row, col)) else {
+            let worker = columns[col];
+            let Some(insertion) = row_candidates[row]
+                .clone()
+                .find(|&i| problem.candidates[i].driver == col)
+                .and_then(|i| insertions[i].take())
+            else {
                 continue;
             };
+            let group = &groups[row];
+            let first = self.jobs[&rows[row]].open.stops[0];
+            let row_first = group.stops.as_ref().map_or(first, |s| s[0]);
+            if delivery.commit_lead_secs.is_finite() && row_first.window.earliest.is_finite() {
+                // Commit late: only a worker free now that would not be early by more than the
+                // lead; otherwise the match is held and made again at the next tick.
+                let free_now = self.workers.get(&worker).is_some_and(|w| w.at <= now);
+                if !free_now
+                    || insertion.first_arrival
+                        < row_first.window.earliest - delivery.commit_lead_secs
+                {
+                    continue;
+                }
+            }
             let offer = OfferNo(self.next_offer);
             self.next_offer += 1;
             let expires_at = now + self.config.offer_timeout_secs;
-            if let Some(e) = self.jobs.get_mut(&job) {
-                e.phase = Phase::Offered {
+            let mut route = self
+                .workers
+                .get(&worker)
+                .map_or_else(Vec::new, |w| w.stops.clone());
+            match &group.stops {
+                Some(stops) => route.extend_from_slice(stops),
+                None => {
+                    let mut r = Route {
+                        start: first.place,
+                        start_at: now,
+                        start_load: 0,
+                        capacity: i32::MAX,
+                        stops: route,
+                    };
+                    r.insert(&self.jobs[&rows[row]].open.stops, &insertion.positions);
+                    route = r.stops;
+                }
+            }
+            self.offer_routes.insert(offer, route);
+            for &job in &group.jobs {
+                if let Some(e) = self.jobs.get_mut(&job) {
+                    e.phase = Phase::Offered {
+                        offer,
+                        worker,
+                        expires_at,
+                    };
+                }
+                actions.push(Action::Offer {
                     offer,
+                    job,
                     worker,
                     expires_at,
-                };
+                    insertion: insertion.clone(),
+                });
             }
             if let Some(w) = self.workers.get_mut(&worker) {
                 w.offer = Some(offer);
             }
-            self.offers.insert(offer, job);
+            self.offers.insert(offer, group.jobs.clone());
             offered.push(worker);
-            actions.push(Action::Offer {
-                offer,
-                job,
-                worker,
-                expires_at,
-                insertion,
-            });
         }
         offered
+    }
+
+    /// Whether every pickup (a stop with positive load) of `job` inserted into `route` at `ins`
+    /// starts its service by `until`.
+    fn pickups_in_shift(
+        &self,
+        route: &Route<J, P>,
+        job: &[RouteStop<J, P>],
+        ins: &Insertion,
+        until: f64,
+    ) -> bool {
+        if !job.iter().any(|s| s.load > 0) {
+            return true;
+        }
+        // The common case: the job's only pickup is its first stop, whose arrival the insertion
+        // knows.
+        if job[0].load > 0 && job[1..].iter().all(|s| s.load <= 0) {
+            return ins.first_arrival.max(job[0].window.earliest) <= until;
+        }
+        let mut r = route.clone();
+        r.capacity = i32::MAX;
+        r.insert(job, &ins.positions);
+        let Some(schedule) = r.schedule(&self.travel) else {
+            return false;
+        };
+        // The job's stops are where the insertion put them: check each pickup of the new route
+        // that belongs to the job (a bundle's stops are all new).
+        let mut next = 0;
+        for (stop, arrival) in r.stops.iter().zip(&schedule.arrivals) {
+            if next < job.len() && stop.job == job[next].job {
+                if stop.load > 0 && arrival.max(stop.window.earliest) > until {
+                    return false;
+                }
+                next += 1;
+            }
+        }
+        true
+    }
+
+    /// The rows of the batch: each waiting job alone, or, under [`DeliveryRules`] with bundles,
+    /// bundles of jobs whose first stops are close and whose windows open close together, where
+    /// one worker serving them in one go saves more than the delay it adds
+    /// ([`DeliveryRules::bundle_delay_weight`]). Greedy: jobs in the order their windows open,
+    /// each with the partner (then the third) that scores best.
+    fn bundle_rows(&self, rows: &[J], now: f64) -> Vec<Group<J, P>> {
+        let rules = &self.delivery;
+        let single = |j: J| Group {
+            jobs: vec![j],
+            stops: None,
+        };
+        if rules.max_bundle_jobs < 2 || rows.len() < 2 {
+            return rows.iter().map(|&j| single(j)).collect();
+        }
+        if rules.bundle_when_short > 0.0 {
+            let horizon = now + self.config.reposition_horizon_secs;
+            let free = self
+                .workers
+                .iter()
+                .filter(|(_, w)| self.free(w, now) && w.stops.is_empty() && w.at <= horizon)
+                .count();
+            #[allow(clippy::cast_precision_loss, reason = "counts of a city's workers")]
+            if (rows.len() as f64) <= rules.bundle_when_short * free as f64 {
+                return rows.iter().map(|&j| single(j)).collect();
+            }
+        }
+        // Jobs that may bundle: two stops, a first window that opens at a known time.
+        let mut order: Vec<usize> = (0..rows.len())
+            .filter(|&i| {
+                let s = &self.jobs[&rows[i]].open.stops;
+                s.len() == 2 && s[0].window.earliest.is_finite()
+            })
+            .collect();
+        order.sort_by(|&a, &b| {
+            let (ea, eb) = (
+                self.jobs[&rows[a]].open.stops[0].window.earliest,
+                self.jobs[&rows[b]].open.stops[0].window.earliest,
+            );
+            ea.total_cmp(&eb).then(a.cmp(&b))
+        });
+        let mut taken = vec![false; rows.len()];
+        let mut out: Vec<Group<J, P>> = Vec::new();
+        let near = |a: &RouteStop<J, P>, b: &RouteStop<J, P>| {
+            let (ax, ay) = a.place.xy_km();
+            let (bx, by) = b.place.xy_km();
+            ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt() <= rules.bundle_radius_km + 1e-3
+        };
+        for (pos, &i) in order.iter().enumerate() {
+            if taken[i] {
+                continue;
+            }
+            let si = &self.jobs[&rows[i]].open.stops;
+            let mut members = vec![i];
+            let mut best: Option<(f64, Vec<RouteStop<J, P>>)> = None;
+            while members.len() < rules.max_bundle_jobs {
+                // The best partner so far: (its row, the bundle's score, its stops).
+                type Pick<J, P> = (usize, f64, Vec<RouteStop<J, P>>);
+                let mut pick: Option<Pick<J, P>> = None;
+                for &j in &order[pos + 1..] {
+                    if taken[j] || members.contains(&j) {
+                        continue;
+                    }
+                    let sj = &self.jobs[&rows[j]].open.stops;
+                    if !near(&si[0], &sj[0]) {
+                        continue;
+                    }
+                    let stops: Vec<&[RouteStop<J, P>]> = members
+                        .iter()
+                        .chain(std::iter::once(&j))
+                        .map(|&m| self.jobs[&rows[m]].open.stops.as_slice())
+                        .collect();
+                    if let Some(plan) = plan_bundle(&stops, &self.travel, rules)
+                        && plan.score > best.as_ref().map_or(0.0, |b| b.0)
+                        && pick.as_ref().is_none_or(|p| plan.score > p.1)
+                    {
+                        pick = Some((j, plan.score, plan.stops));
+                    }
+                }
+                let Some((j, score, stops)) = pick else {
+                    break;
+                };
+                members.push(j);
+                best = Some((score, stops));
+            }
+            if let Some((_, stops)) = best {
+                for &m in &members {
+                    taken[m] = true;
+                }
+                out.push(Group {
+                    jobs: members.iter().map(|&m| rows[m]).collect(),
+                    stops: Some(stops),
+                });
+            }
+        }
+        // Everything not in a bundle goes alone, in the batch's order.
+        for (i, &j) in rows.iter().enumerate() {
+            if !taken[i] {
+                out.push(single(j));
+            }
+        }
+        out
     }
 
     /// Spreads the fleet over the forecast's targets. Every online worker belongs to its nearest

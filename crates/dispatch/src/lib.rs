@@ -11,7 +11,8 @@
 //! - [`route`]: a worker's route of stops across jobs (time windows, service times, load) and
 //!   [`best_insertion`] of a new job's stops into it, at the cost the batch minimises.
 //! - [`core`]: the [`Dispatcher`], an IO-free state machine (`handle(input, now) -> actions`) that
-//!   the server's async shell and the simulator both drive.
+//!   the server's async shell and the simulator both drive, for rides and, with [`DeliveryRules`],
+//!   for deliveries: commit late to a pickup whose window opens later, bundles as one offer.
 //!
 //! Architecture invariant: this crate is pure. It does no IO, is not async, reads no clock and no global random
 //! generator (time and randomness, when an algorithm needs them, are parameters), and keeps no global state. Given
@@ -22,6 +23,7 @@
 //! [`InvalidProblem`] before any work is done, never by a panic.
 
 pub mod core;
+mod delivery;
 mod greedy;
 mod min_cost;
 mod problem;
@@ -34,6 +36,8 @@ pub use min_cost::assign_min_cost;
 pub use problem::{Assignment, AssignmentProblem, Candidate, InvalidMatching, InvalidProblem};
 pub use pruning::prune_candidates;
 pub use route::{Insertion, Route, RouteStop, Schedule, TravelTime, Window, best_insertion};
+
+pub use delivery::DeliveryRules;
 
 pub use crate::core::{
     Action, DispatchConfig, DispatchCounts, Dispatcher, Forecast, Input, JobHistory, NoForecast,

@@ -11,6 +11,8 @@ use proptest::prelude::*;
 mod common;
 #[path = "dispatch/core.rs"]
 mod core;
+#[path = "dispatch/delivery.rs"]
+mod delivery;
 #[path = "dispatch/route.rs"]
 mod route;
 

@@ -502,14 +502,14 @@ pub fn table(args: &RidehailArgs, summary: &[Summary]) -> String {
 }
 
 /// Escapes text for HTML.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
 /// A horizontal bar chart as inline SVG: one bar per policy (the mean), one dot per run.
-fn svg_bars(title: &str, unit: &str, bars: &[(&str, f64, Vec<f64>)]) -> String {
+pub(crate) fn svg_bars(title: &str, unit: &str, bars: &[(&str, f64, Vec<f64>)]) -> String {
     let (w, row_h, left) = (720.0, 34.0, 150.0);
     let h = 40.0 + row_h * bars.len() as f64;
     let top = bars

@@ -25,6 +25,9 @@ mod grid;
 mod instance;
 /// `live`: the server's IO-free dispatcher driven through the simulator.
 pub mod live;
+/// `mdrp`: meal delivery on the Grubhub instances with the platform's dispatcher and the Reyes et al.
+/// policy, behind `doorstep bench mdrp`.
+pub mod mdrp;
 mod offline;
 mod policy;
 /// `doorstep policy --stdio`: the JSON-lines adapter through which an outside simulator (such as
