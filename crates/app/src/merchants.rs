@@ -442,8 +442,10 @@ impl App {
         self.merchant_page(id).await
     }
 
-    /// The merchant `id` if the caller is on its staff; any other is not found.
-    async fn own_merchant(&self, user: &User, id: MerchantId) -> Result<Merchant, AppError> {
+    /// The merchant `id` if the caller is on its staff; any other is not found (404
+    /// `merchant_not_found`). The API asks this before it checks a body, so that a stranger learns
+    /// nothing from the answer to a bad one.
+    pub async fn own_merchant(&self, user: &User, id: MerchantId) -> Result<Merchant, AppError> {
         require_role(user, Role::Merchant)?;
         if self.store().staff_merchant(user.id).await? != Some(id) {
             return Err(AppError::NotFound("merchant"));
