@@ -186,6 +186,12 @@ impl App {
         new_account: Option<NewStaffAccount<'_>>,
     ) -> Result<MerchantPage, AppError> {
         let id = MerchantId::from_uuid(uuid::Uuid::now_v7());
+        if staff.len() > MAX_STAFF_AT_CREATION {
+            return Err(AppError::invalid(
+                "too_many_staff",
+                format!("at most {MAX_STAFF_AT_CREATION} accounts at once"),
+            ));
+        }
         let mut unique: Vec<UserId> = Vec::new();
         for s in staff {
             if !unique.contains(s) {
@@ -202,12 +208,6 @@ impl App {
             return self.merchant_page(done).await;
         }
         let profile = check_profile(input)?;
-        if unique.len() > MAX_STAFF_AT_CREATION {
-            return Err(AppError::invalid(
-                "too_many_staff",
-                format!("at most {MAX_STAFF_AT_CREATION} accounts at once"),
-            ));
-        }
         for user in &unique {
             self.check_staff_account(*user).await?;
         }
