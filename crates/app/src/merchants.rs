@@ -82,7 +82,7 @@ pub struct Listing {
     pub merchant: Merchant,
     /// How far it is from the customer's point, metres (`None` when no point was given).
     pub distance_m: Option<f64>,
-    /// Whether it takes orders now: open by its hours and not paused.
+    /// Whether it takes orders now: approved, open by its hours and not paused.
     pub open_now: bool,
     /// When it opens next (now when open), if ever.
     pub next_opening: Option<Timestamp>,
@@ -100,7 +100,8 @@ impl Listing {
         let next_opening = merchant.hours.next_opening(now);
         Listing {
             distance_m,
-            open_now: !paused && next_opening == Some(now),
+            // Approved, not paused, open by its hours (the cap is the order side's, with its count).
+            open_now: merchant.accepts_new_order(0, now).is_ok(),
             next_opening,
             prep_minutes: merchant.prep_minutes(now),
             busy_minutes: merchant.busy_minutes(now),
