@@ -354,7 +354,8 @@ fn complete_operation(operation: &mut Value, path: &str, access: Access) {
 /// The links of one answer: the operation, its status, and each link's name and object.
 type LinksFrom<'a> = (&'a str, &'a str, Vec<(&'a str, Value)>);
 
-/// The OpenAPI links of the ride flow: each step's answer names what the next step takes.
+/// The OpenAPI links of the ride flow (each step's answer names what the next step takes) and of a
+/// merchant's (its staff's page and its creation name the merchant the next steps act on).
 fn add_links(document: &mut Value) {
     let ride_param = json!({"ride_id": "$response.body#/ride_id"});
     let ride_steps = [
@@ -371,6 +372,39 @@ fn add_links(document: &mut Value) {
         .iter()
         .map(|op| (*op, json!({"operationId": op, "parameters": ride_param})))
         .collect();
+    // A merchant's staff find their merchant, then run it; an operator creates one, then acts on it.
+    let staff_steps = [
+        "update_merchant_profile",
+        "set_merchant_hours",
+        "pause_merchant",
+        "resume_merchant",
+        "set_merchant_busy",
+        "clear_merchant_busy",
+        "set_merchant_max_open_orders",
+        "export_menu",
+        "import_menu",
+        "get_merchant",
+        "get_menu",
+    ];
+    let admin_steps = [
+        "admin_get_merchant",
+        "admin_approve_merchant",
+        "admin_suspend_merchant",
+        "admin_reinstate_merchant",
+        "admin_add_merchant_staff",
+    ];
+    let merchant_links = |steps: &[&'static str]| -> Vec<(&'static str, Value)> {
+        steps
+            .iter()
+            .map(|op| {
+                (
+                    *op,
+                    json!({"operationId": op,
+                           "parameters": {"merchant_id": "$response.body#/merchant_id"}}),
+                )
+            })
+            .collect()
+    };
     let links: Vec<LinksFrom> = vec![
         (
             "create_quote",
@@ -400,6 +434,8 @@ fn add_links(document: &mut Value) {
         ("arrive", "200", ride_links.clone()),
         ("start_trip", "200", ride_links.clone()),
         ("complete_trip", "200", ride_links),
+        ("my_merchant", "200", merchant_links(&staff_steps)),
+        ("admin_create_merchant", "201", merchant_links(&admin_steps)),
     ];
     let Some(paths) = document["paths"].as_object_mut() else {
         return;

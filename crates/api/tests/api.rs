@@ -33,6 +33,8 @@ mod event_stream;
 mod geocoding;
 #[path = "api/hygiene.rs"]
 mod hygiene;
+#[path = "api/merchants.rs"]
+mod merchants;
 #[path = "api/money.rs"]
 mod money;
 #[path = "api/operations.rs"]
@@ -81,6 +83,7 @@ use dispatch::*;
 use dispatch_core::*;
 use geocoding::*;
 use hygiene::*;
+use merchants::*;
 use money::*;
 use operations::*;
 use ops::*;
@@ -248,6 +251,12 @@ on_both_backends!(
     saving_a_place_refuses_the_water_outside_the_area_and_bad_labels_or_text,
     a_person_keeps_home_work_and_at_most_twenty_labels_of_their_own,
     place_search_offers_the_callers_matching_saved_places_first,
+    // Merchants: operators create and approve them, their staff run their own, customers browse.
+    an_operator_creates_and_approves_a_merchant_and_only_then_customers_see_it,
+    a_merchants_staff_run_their_own_merchant_and_another_merchants_staff_get_404,
+    customers_browse_merchants_that_deliver_to_their_address_open_ones_first,
+    a_menu_export_imports_back_unchanged_and_a_bad_import_names_the_bad_field,
+    every_bad_merchant_input_is_a_4xx_with_its_code,
     // Data kept: a database made by an earlier release migrates forward.
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,

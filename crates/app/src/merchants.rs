@@ -82,7 +82,7 @@ pub struct Listing {
     pub merchant: Merchant,
     /// How far it is from the customer's point, metres (`None` when no point was given).
     pub distance_m: Option<f64>,
-    /// Whether it takes orders now: open by its hours and not paused.
+    /// Whether it takes orders now: approved, open by its hours and not paused.
     pub open_now: bool,
     /// When it opens next (now when open), if ever.
     pub next_opening: Option<Timestamp>,
@@ -100,7 +100,8 @@ impl Listing {
         let next_opening = merchant.hours.next_opening(now);
         Listing {
             distance_m,
-            open_now: !paused && next_opening == Some(now),
+            // Approved, not paused, open by its hours (the cap is the order side's, with its count).
+            open_now: merchant.accepts_new_order(0, now).is_ok(),
             next_opening,
             prep_minutes: merchant.prep_minutes(now),
             busy_minutes: merchant.busy_minutes(now),
@@ -186,6 +187,12 @@ impl App {
         new_account: Option<NewStaffAccount<'_>>,
     ) -> Result<MerchantPage, AppError> {
         let id = MerchantId::from_uuid(uuid::Uuid::now_v7());
+        if staff.len() > MAX_STAFF_AT_CREATION {
+            return Err(AppError::invalid(
+                "too_many_staff",
+                format!("at most {MAX_STAFF_AT_CREATION} accounts at once"),
+            ));
+        }
         let mut unique: Vec<UserId> = Vec::new();
         for s in staff {
             if !unique.contains(s) {
@@ -202,12 +209,6 @@ impl App {
             return self.merchant_page(done).await;
         }
         let profile = check_profile(input)?;
-        if unique.len() > MAX_STAFF_AT_CREATION {
-            return Err(AppError::invalid(
-                "too_many_staff",
-                format!("at most {MAX_STAFF_AT_CREATION} accounts at once"),
-            ));
-        }
         for user in &unique {
             self.check_staff_account(*user).await?;
         }
@@ -442,12 +443,10 @@ impl App {
         self.merchant_page(id).await
     }
 
-    /// The merchant `id` if the caller is on its staff; any other is not found.
-    pub(crate) async fn own_merchant(
-        &self,
-        user: &User,
-        id: MerchantId,
-    ) -> Result<Merchant, AppError> {
+    /// The merchant `id` if the caller is on its staff; any other is not found (404
+    /// `merchant_not_found`). The API asks this before it checks a body, so that a stranger learns
+    /// nothing from the answer to a bad one.
+    pub async fn own_merchant(&self, user: &User, id: MerchantId) -> Result<Merchant, AppError> {
         require_role(user, Role::Merchant)?;
         if self.store().staff_merchant(user.id).await? != Some(id) {
             return Err(AppError::NotFound("merchant"));

@@ -152,7 +152,7 @@ fn busy_for_minutes() -> RefOr<Schema> {
 fn max_open_orders() -> RefOr<Schema> {
     nullable_range(
         &merchant_rules::MAX_OPEN_ORDERS,
-        "The most open orders at once; null: no cap",
+        "The most open orders at once; null or absent: no cap",
     )
 }
 
@@ -509,7 +509,8 @@ pub struct BusyBody {
 /// `PUT /v1/merchants/{merchant_id}/max-open-orders`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct MaxOpenOrdersBody {
-    /// The most open orders at once; null: no cap.
+    /// The most open orders at once; null or absent: no cap.
+    #[serde(default)]
     #[schema(schema_with = max_open_orders)]
     pub max_open_orders: Option<u32>,
 }

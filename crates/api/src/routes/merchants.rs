@@ -330,6 +330,7 @@ pub async fn update_profile(
     ApiJson(body): ApiJson<ProfileBody>,
 ) -> Result<Json<MerchantView>, ApiError> {
     let id = merchant_id(&id)?;
+    state.app.own_merchant(&user, id).await?;
     let input = profile_input(&body)?;
     let merchant = state.app.update_merchant_profile(&user, id, &input).await?;
     Ok(view(&state, &merchant))
@@ -347,6 +348,7 @@ pub async fn set_hours(
     ApiJson(body): ApiJson<HoursBody>,
 ) -> Result<Json<MerchantView>, ApiError> {
     let id = merchant_id(&id)?;
+    state.app.own_merchant(&user, id).await?;
     let (weekly, exceptions) = body.into_domain()?;
     let merchant = state
         .app
@@ -486,6 +488,7 @@ pub async fn import_menu(
     body: Body,
 ) -> Result<Json<MenuDocument>, ApiError> {
     let id = merchant_id(&id)?;
+    state.app.own_merchant(&user, id).await?;
     if !is_json(&headers) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -248,13 +248,52 @@ async fn owned_objects(server: &TestServer) -> TestResult<Owned> {
     })
 }
 
+/// An approved merchant, open, with one staff member and one item on its menu: the objects
+/// `merchant_id` and `item_id`, run by the staff member and shown to everyone signed in.
+struct OwnedMerchant {
+    staff: Account,
+    merchant_id: String,
+    item_id: String,
+}
+
+async fn owned_merchant(server: &TestServer, admin: &Account) -> TestResult<OwnedMerchant> {
+    let (merchant_id, staff) = server
+        .open_merchant(admin, "Fixture Kitchen", BRYANT_PARK)
+        .await?;
+    let menu = json!({"currency": "USD", "categories": [{"name": "Mains", "items": [
+        {"name": "Pad thai", "price": 1450}]}]});
+    let imported = server
+        .put(
+            &format!("/v1/merchants/{merchant_id}/menu"),
+            &staff.token,
+            menu,
+        )
+        .await?
+        .expect(200);
+    let item_id = imported["categories"][0]["items"][0]["id"]
+        .as_str()
+        .ok_or("an item id")?
+        .to_owned();
+    Ok(OwnedMerchant {
+        staff,
+        merchant_id,
+        item_id,
+    })
+}
+
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
-/// the account of the fixture's driver (admins act on accounts; nobody owns one but itself).
-const OBJECT_KINDS: [(&str, &str); 3] = [
+/// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
+/// merchant's routes the account of its staff member.
+const OBJECT_KINDS: [(&str, &str); 5] = [
     ("ride_id", "ride"),
     ("offer_id", "offer"),
     ("user_id", "user"),
+    ("merchant_id", "merchant"),
+    ("item_id", "item"),
 ];
+
+/// The path parameters of a merchant's objects ([`owned_merchant`]).
+const MERCHANT_PARAMS: [&str; 2] = ["merchant_id", "item_id"];
 
 /// Path parameters that name no object, only a value of a closed list, with the value used.
 const LITERAL_PARAMS: [(&str, &str); 1] = [("kind", "licence")];
@@ -421,6 +460,58 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             continue;
         }
         with_objects += 1;
+        // A merchant's objects: its staff run them and a merchant account of no staff is a stranger
+        // (404); an approved merchant is shown to every role allowed to browse.
+        if kinds.iter().any(|(p, _)| MERCHANT_PARAMS.contains(p)) {
+            let admin = cast.of("admin").ok_or("admin")?;
+            let owned = owned_merchant(&server, admin).await?;
+            let objects: Vec<(&str, &str)> = kinds
+                .iter()
+                .map(|(param, _)| {
+                    let id = match *param {
+                        "merchant_id" => owned.merchant_id.as_str(),
+                        "item_id" => owned.item_id.as_str(),
+                        _ => owned.staff.id.as_str(),
+                    };
+                    (*param, id)
+                })
+                .collect();
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            let (_, kind) = kinds[0];
+            let browsing = roles.iter().any(|r| r == "rider");
+            if roles.iter().any(|r| r == "merchant") && !browsing {
+                let stranger = cast.of("merchant").ok_or("merchant")?;
+                let reply = checker.call(op, &objects, Some(&stranger.token)).await?;
+                reply.expect_error(404, &format!("{kind}_not_found"));
+                let reply = checker.call(op, &objects, Some(&owned.staff.token)).await?;
+                assert!(
+                    lets_in(&reply),
+                    "{} {} as its staff: {}",
+                    op.method,
+                    op.path,
+                    reply.body
+                );
+            }
+            for role in &roles {
+                if role == "merchant" && !browsing {
+                    continue;
+                }
+                let account = match role.as_str() {
+                    "rider" => &cast.stranger_rider,
+                    "driver" => &cast.stranger_driver,
+                    other => cast.of(other).ok_or("cast")?,
+                };
+                let reply = checker.call(op, &objects, Some(&account.token)).await?;
+                assert!(
+                    lets_in(&reply),
+                    "{} {} as a {role}: {}",
+                    op.method,
+                    op.path,
+                    reply.body
+                );
+            }
+            continue;
+        }
         // Operations only admins may call: everyone else is refused, an admin gets in.
         if !roles.iter().any(|r| r == "rider" || r == "driver") {
             let owned = owned_objects(&server).await?;
