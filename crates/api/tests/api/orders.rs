@@ -45,9 +45,12 @@ fn noodle_menu() -> Value {
     })
 }
 
-/// The ids of a menu as customers read it: item name → (item id, option name → option id).
+/// An item of a menu as customers read it: its name, its id, and its options' names and ids.
+type ItemIds = (String, String, Vec<(String, String)>);
+
+/// The ids of a menu as customers read it.
 struct MenuIds {
-    items: Vec<(String, String, Vec<(String, String)>)>,
+    items: Vec<ItemIds>,
 }
 
 impl MenuIds {
