@@ -139,6 +139,8 @@ pub async fn accept(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AcceptOrderBody>,
 ) -> Result<Json<OrderView>, ApiError> {
+    // The order first: a stranger learns nothing from the answer to a bad body.
+    state.app.order_for(&user, order_id(&id)?).await?;
     if !(1..=120).contains(&body.prep_minutes) {
         return Err(ApiError::unprocessable(
             "invalid_prep_time",
@@ -192,6 +194,7 @@ pub async fn reject(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectOrderBody>,
 ) -> Result<Json<OrderView>, ApiError> {
+    state.app.order_for(&user, order_id(&id)?).await?;
     let reason = RejectReason::parse(&body.reason).ok_or_else(|| {
         ApiError::unprocessable(
             "invalid_reason",
@@ -370,6 +373,7 @@ pub async fn undeliverable(
     ApiJson(body): ApiJson<UndeliverableBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     use doorstep_domain::job::UnfulfilledReason;
+    state.app.order_for(&user, order_id(&id)?).await?;
     let reason = match body.reason.as_str() {
         "customer_unreachable" => UnfulfilledReason::CustomerUnreachable,
         "pickup_unavailable" => UnfulfilledReason::PickupUnavailable,

@@ -281,10 +281,61 @@ async fn owned_merchant(server: &TestServer, admin: &Account) -> TestResult<Owne
     })
 }
 
+/// A food order of a new customer from a merchant of [`owned_merchant`], accepted by its kitchen and
+/// given to a courier by an operator: the object `order_id`, seen by its customer, the merchant's staff,
+/// its courier and operators.
+struct OwnedOrder {
+    customer: Account,
+    staff: Account,
+    courier: Account,
+    order_id: String,
+}
+
+async fn owned_order(server: &TestServer, admin: &Account) -> TestResult<OwnedOrder> {
+    let merchant = owned_merchant(server, admin).await?;
+    let customer = server.signup("rider").await?;
+    let cart = json!({
+        "merchant_id": merchant.merchant_id,
+        "dropoff": {"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng},
+        "address": "1 Times Sq",
+        "lines": [{"item_id": merchant.item_id, "quantity": 1}],
+    });
+    let placed = server
+        .post("/v1/orders", &customer.token, cart)
+        .await?
+        .expect(201);
+    let order_id = field(&placed, "id")?;
+    server
+        .post(
+            &format!("/v1/orders/{order_id}/accept"),
+            &merchant.staff.token,
+            json!({"prep_minutes": 10}),
+        )
+        .await?
+        .expect(200);
+    let courier = server.driver_at(BRYANT_PARK).await?;
+    server
+        .act(
+            admin,
+            &format!("/v1/admin/orders/{order_id}/assign"),
+            &uuid::Uuid::new_v4().to_string(),
+            json!({"courier_id": courier.id, "reason": "fixture"}),
+        )
+        .await?
+        .expect(200);
+    Ok(OwnedOrder {
+        customer,
+        staff: merchant.staff,
+        courier,
+        order_id,
+    })
+}
+
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
 /// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
 /// merchant's routes the account of its staff member.
-const OBJECT_KINDS: [(&str, &str); 5] = [
+const OBJECT_KINDS: [(&str, &str); 6] = [
+    ("order_id", "order"),
     ("ride_id", "ride"),
     ("offer_id", "offer"),
     ("user_id", "user"),
@@ -460,6 +511,44 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             continue;
         }
         with_objects += 1;
+        // An order: its customer, its merchant's staff, its courier and operators get in; any other
+        // account of a role the operation allows is a stranger (404).
+        if kinds.iter().any(|(p, _)| *p == "order_id") {
+            let admin = cast.of("admin").ok_or("admin")?;
+            let owned = owned_order(&server, admin).await?;
+            let objects = [("order_id", owned.order_id.as_str())];
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            for role in &roles {
+                let (owner, stranger) = match role.as_str() {
+                    "rider" => (&owned.customer, Some(&cast.stranger_rider)),
+                    "driver" => (&owned.courier, Some(&cast.stranger_driver)),
+                    "merchant" => (&owned.staff, cast.of("merchant")),
+                    "provider" => {
+                        let provider = cast.of("provider").ok_or("provider")?;
+                        (provider, Some(provider))
+                    }
+                    other => (cast.of(other).ok_or("cast")?, None),
+                };
+                if let Some(stranger) = stranger {
+                    let reply = checker.call(op, &objects, Some(&stranger.token)).await?;
+                    reply.expect_error(404, "order_not_found");
+                }
+                if role != "provider" {
+                    let reply = checker.call(op, &objects, Some(&owner.token)).await?;
+                    assert!(
+                        lets_in(&reply),
+                        "{} {} as its {role}: {}",
+                        op.method,
+                        op.path,
+                        reply.body
+                    );
+                }
+            }
+            server
+                .post_empty("/v1/drivers/me/offline", &owned.courier.token)
+                .await?;
+            continue;
+        }
         // A merchant's objects: its staff run them and a merchant account of no staff is a stranger
         // (404); an approved merchant is shown to every role allowed to browse.
         if kinds.iter().any(|(p, _)| MERCHANT_PARAMS.contains(p)) {
