@@ -224,8 +224,13 @@ test("a driver account's offer rings, vibrates and, with the app hidden, raises 
   assert.match(last.tag, /^offer-/);
   assert.ok(alerts.vibrated.length > 0, 'vibrated');
   assert.ok(alerts.tones > 0, 'the tone played');
-  // The worker really shows it.
-  const shown = await driver.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.title));
+  // The worker really shows it (headless Chromium lists it a moment after showNotification resolves,
+  // later still on a loaded machine).
+  let shown = [];
+  for (let i = 0; i < 20 && !shown.includes('New ride offer'); i += 1) {
+    if (i > 0) await driver.waitForTimeout(250);
+    shown = await driver.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.title));
+  }
   assert.ok(shown.includes('New ride offer'), JSON.stringify(shown));
 
   // The rider, in the background, is told when the driver is assigned.
