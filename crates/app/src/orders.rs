@@ -206,6 +206,15 @@ impl App {
     /// Prices `req` for `customer`: the merchant must take orders (at the slot, for a scheduled order),
     /// deliver to the point, and every line must be on its menu now; the promo code must apply.
     pub async fn checkout(&self, customer: &User, req: &CartRequest) -> Result<Checkout, AppError> {
+        Ok(self.priced(customer, req).await?.0)
+    }
+
+    /// [`App::checkout`], with the merchant it read (placement needs its point).
+    async fn priced(
+        &self,
+        customer: &User,
+        req: &CartRequest,
+    ) -> Result<(Checkout, Merchant), AppError> {
         if customer.role != Role::Rider {
             return Err(AppError::Forbidden("only customers order food"));
         }
@@ -280,12 +289,15 @@ impl App {
             Some(slot) if slot > delivered => slot,
             _ => delivered,
         };
-        Ok(Checkout {
-            lines,
-            quote,
-            estimate,
-            promised_at,
-        })
+        Ok((
+            Checkout {
+                lines,
+                quote,
+                estimate,
+                promised_at,
+            },
+            merchant,
+        ))
     }
 
     fn check_cart_shape(&self, req: &CartRequest, now: Timestamp) -> Result<(), AppError> {
@@ -341,8 +353,7 @@ impl App {
         {
             return same_request(existing, &stored_hash, &hash);
         }
-        let checkout = self.checkout(customer, req).await?;
-        let merchant = self.merchant_or_404(req.merchant).await?;
+        let (checkout, merchant) = self.priced(customer, req).await?;
         let now = self.clock().now();
         let (order, events) = Order::place(
             NewOrder {

@@ -292,24 +292,33 @@ impl Store {
         Ok(orders_from_rows(&rows)?.into_iter().next())
     }
 
+    /// The orders of rows of [`select_orders`], without their request hashes.
+    async fn fetch_orders(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<Order>, StoreError> {
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(orders_from_rows(&rows)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
+    }
+
     /// The customer's latest orders, newest first.
     pub async fn orders_of_customer(
         &self,
         customer: UserId,
         limit: i64,
     ) -> Result<Vec<Order>, StoreError> {
-        let rows = sqlx::query(select_orders!(
-            "WHERE j.id IN (SELECT id FROM orders WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC LIMIT $2) \
-             ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
-        ))
-        .bind(customer.to_string())
-        .bind(limit.clamp(1, 500))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(orders_from_rows(&rows)?
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect())
+        self.fetch_orders(
+            sqlx::query(select_orders!(
+                "WHERE j.id IN (SELECT id FROM orders WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC LIMIT $2) \
+                 ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+            ))
+            .bind(customer.to_string())
+            .bind(limit.clamp(1, 500)),
+        )
+        .await
     }
 
     /// The merchant's orders placed since `since`, newest first.
@@ -319,35 +328,29 @@ impl Store {
         since: Timestamp,
         limit: i64,
     ) -> Result<Vec<Order>, StoreError> {
-        let rows = sqlx::query(select_orders!(
-            "WHERE j.id IN (SELECT id FROM orders WHERE merchant_id = $1 AND placed_at >= $2 \
-             ORDER BY placed_at DESC, id DESC LIMIT $3) \
-             ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
-        ))
-        .bind(merchant.to_string())
-        .bind(since.millis())
-        .bind(limit.clamp(1, 1000))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(orders_from_rows(&rows)?
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect())
+        self.fetch_orders(
+            sqlx::query(select_orders!(
+                "WHERE j.id IN (SELECT id FROM orders WHERE merchant_id = $1 AND placed_at >= $2 \
+                 ORDER BY placed_at DESC, id DESC LIMIT $3) \
+                 ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+            ))
+            .bind(merchant.to_string())
+            .bind(since.millis())
+            .bind(limit.clamp(1, 1000)),
+        )
+        .await
     }
 
     /// The latest orders of every merchant, newest first (the operators' view).
     pub async fn recent_orders(&self, limit: i64) -> Result<Vec<Order>, StoreError> {
-        let rows = sqlx::query(select_orders!(
-            "WHERE j.id IN (SELECT id FROM orders ORDER BY placed_at DESC, id DESC LIMIT $1) \
-             ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
-        ))
-        .bind(limit.clamp(1, 1000))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(orders_from_rows(&rows)?
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect())
+        self.fetch_orders(
+            sqlx::query(select_orders!(
+                "WHERE j.id IN (SELECT id FROM orders ORDER BY placed_at DESC, id DESC LIMIT $1) \
+                 ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+            ))
+            .bind(limit.clamp(1, 1000)),
+        )
+        .await
     }
 
     /// Orders the merchant's kitchen still has to hand over: placed, accepted, preparing or ready, and
@@ -365,16 +368,11 @@ impl Store {
     /// Orders still open that the merchant accepted (they wait for a courier, or have one): what the
     /// dispatcher rebuilds at start.
     pub async fn orders_waiting_for_courier(&self) -> Result<Vec<Order>, StoreError> {
-        let rows = sqlx::query(select_orders!(
+        self.fetch_orders(sqlx::query(select_orders!(
             "WHERE j.state = 'open' AND o.kitchen IN ('accepted', 'preparing', 'ready') \
              ORDER BY o.placed_at, j.id, s.stop_index"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(orders_from_rows(&rows)?
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect())
+        )))
+        .await
     }
 
     /// Stores a new promo code with the operator's audit entry, in one transaction;
