@@ -93,7 +93,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let order = state.app.order_for(&user, order_id(&id)?).await?;
-    Ok(Json(OrderView::of(&order, &user)))
+    let courier = state.app.courier_on_the_way(&order).await?;
+    Ok(Json(OrderView::of(&order, &user).with_courier(courier)))
 }
 
 /// The customer cancels: free until the merchant accepts, then the late-cancellation fee (paid to the
