@@ -304,18 +304,27 @@ function intakeStatus(m) {
   return ['ok', t('merchant.intake.open')];
 }
 
-function intakeHtml() {
+function statusHtml() {
   const m = st.merchant;
   const [cls, status] = intakeStatus(m);
   const i = m.intake;
   const busyText = i.busy_until
     ? t('merchant.intake.busy_until', { n: i.busy_minutes, time: fmt.shortTime(i.busy_until) })
     : t('merchant.intake.busy_on', { n: i.busy_minutes });
-  return html`<section class="intake" aria-labelledby="intake-title">
-    <h2 id="intake-title" class="visually-hidden">${t('merchant.intake.title')}</h2>
+  return html`<div class="statusline">
+    <p class="status ${cls}" id="intake-status" data-paused="${i.paused ? 'true' : 'false'}">${status}</p>
+    ${i.busy_minutes > 0 ? html`<p class="status warn" id="busy-status" data-busy="${i.busy_minutes}">${busyText}</p>` : ''}
+    <p class="hint">${t('merchant.intake.prep', { n: m.prep_minutes })} · <span id="cap-status">${i.max_open_orders ? t('merchant.intake.cap_now', { n: i.max_open_orders }) : t('merchant.intake.no_cap')}</span></p>
+  </div>`;
+}
+
+function intakeHtml() {
+  const m = st.merchant;
+  const i = m.intake;
+  return html`<section class="intake-section" aria-labelledby="intake-title">
+    <h2 id="intake-title">${t('merchant.intake.title')}</h2>
+    <div class="intake">
     <div class="card">
-      <p class="status ${cls}" id="intake-status" data-paused="${i.paused ? 'true' : 'false'}">${status}</p>
-      <p class="hint">${t('merchant.intake.prep', { n: m.prep_minutes })}</p>
       ${i.paused
         ? html`<button type="button" class="secondary" id="resume">${t('merchant.intake.resume')}</button>`
         : html`<form id="pause-form"><div><label for="pause-for">${t('merchant.intake.pause_for')}</label>
@@ -326,8 +335,7 @@ function intakeHtml() {
     </div>
     <div class="card">
       ${i.busy_minutes > 0
-        ? html`<p class="status warn" id="busy-status" data-busy="${i.busy_minutes}">${busyText}</p>
-            <button type="button" class="secondary" id="busy-off">${t('merchant.intake.busy_off')}</button>`
+        ? html`<button type="button" class="secondary" id="busy-off">${t('merchant.intake.busy_off')}</button>`
         : html`<form id="busy-form"><div><label for="busy-add">${t('merchant.intake.busy_add')}</label>
             <select id="busy-add">${BUSY_CHOICES.map((n) => html`<option value="${n}">${t('merchant.intake.minutes', { n })}</option>`)}</select></div>
             <div><label for="busy-for">${t('merchant.intake.busy_for')}</label>
@@ -337,18 +345,18 @@ function intakeHtml() {
       <p class="error" role="alert" id="busy-error"></p>
     </div>
     <div class="card">
-      <p class="status" id="cap-status">${i.max_open_orders ? t('merchant.intake.cap_now', { n: i.max_open_orders }) : t('merchant.intake.no_cap')}</p>
       <form id="cap-form"><div><label for="cap">${t('merchant.intake.cap')}</label>
         <input id="cap" type="number" inputmode="numeric" min="1" max="500" value="${i.max_open_orders ?? ''}"></div>
         <button type="submit" class="secondary" id="cap-save">${t('merchant.intake.cap_save')}</button></form>
       <p class="error" role="alert" id="cap-error"></p>
+    </div>
     </div>
   </section>`;
 }
 
 function linesHtml(o) {
   return html`<ul class="items" aria-label="${t('merchant.order.items')}">${o.lines.map(
-    (l) => html`<li><span class="qty">${l.quantity}×</span>${l.name}
+    (l) => html`<li><span class="qty">${l.quantity}×</span> ${l.name}
       ${l.options.length ? html`<ul class="opts">${l.options.map((op) => html`<li>${op.name}</li>`)}</ul>` : ''}
       ${l.note ? html`<p class="note">${t('merchant.order.note', { note: l.note })}</p>` : ''}</li>`,
   )}</ul>`;
@@ -414,13 +422,14 @@ function drawOrders() {
   render(
     panel,
     html`<h1 id="orders-title">${st.merchant.name}</h1>
-    ${intakeHtml()}
+    ${statusHtml()}
     <div class="board">
       ${column('new', fresh, html`<ul class="orders-list">${fresh.map(orderCard)}</ul>`)}
       ${column('kitchen', kitchen, html`<ul class="orders-list">${kitchen.map(orderCard)}</ul>`)}
       ${column('ready', ready, html`<ul class="orders-list">${ready.map(orderCard)}</ul>`)}
       ${column('done', done, html`<ul class="orders-list done-list">${done.map(doneRow)}</ul>`)}
-    </div>`,
+    </div>
+    ${intakeHtml()}`,
   );
 }
 
