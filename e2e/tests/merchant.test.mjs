@@ -67,6 +67,8 @@ test('a new order rings until acknowledged; the kitchen accepts it with a prep t
   assert.equal(await banner.getAttribute('data-ringing'), 'true');
   const card = kitchen.locator(`#col-new [data-order="${placed.id}"]`);
   await card.waitFor();
+  // The event stream carried it (the 10 s poll is only the safety net).
+  await kitchen.waitForFunction(() => window.doorstepEvents && window.doorstepEvents.received >= 2, null, { timeout: 5000 });
   const text = await card.innerText();
   for (const want of ['2×', 'Pad thai', 'Large', 'Egg', 'Note: no peanuts please', '1×', 'Thai iced tea', '$42.50']) {
     assert.ok(text.includes(want), `the card shows ${want}: ${text}`);
@@ -269,4 +271,11 @@ test('the landing page links the kitchen app and its manifest has the icons it n
   for (const icon of m.icons) assert.equal((await fetch(`${server.base}${icon.src}`)).status, 200, icon.src);
   await screenshot(page, 'merchant-login-390');
   await page.context().close();
+});
+
+test('the kitchen app asked nothing of another host, and no URL carried a token', () => {
+  assert.ok(b.requests > 0);
+  assert.deepEqual(b.foreign, []);
+  assert.deepEqual(b.tokenInUrl, []);
+  assert.ok(b.sockets.some((u) => u.includes('/v1/events?ticket=')), 'the board listened on the event stream');
 });
