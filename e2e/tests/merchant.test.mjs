@@ -245,8 +245,14 @@ test('on a phone, the board with a new order, the menu and the hours pass axe', 
   await logInToKitchen(phone, server.base, restaurant.staff.email);
   const placed = await placeOrder(server, restaurant, customer);
   await phone.locator(`#col-new [data-order="${placed.id}"]`).waitFor({ timeout: 15000 });
-  await phone.locator('#new-alert:not([hidden])').waitFor();
+  await phone.locator('#new-alert[data-ringing="true"]:not([hidden])').waitFor();
   await screenshot(phone, 'merchant-board-new-order-390');
+  // Mute silences the chime but keeps the banner; unmuting rings again.
+  await phone.getByRole('button', { name: 'Mute the new-order chime' }).click();
+  assert.equal(await phone.locator('#mute').getAttribute('aria-pressed'), 'true');
+  await phone.locator('#new-alert[data-ringing="false"]:not([hidden])').waitFor();
+  await phone.getByRole('button', { name: 'Mute the new-order chime' }).click();
+  await phone.locator('#new-alert[data-ringing="true"]').waitFor();
   await phone.getByRole('button', { name: 'Menu' }).click();
   await phone.locator('#m-0-0-price').waitFor();
   await screenshot(phone, 'merchant-menu-390');
