@@ -830,7 +830,12 @@ pub struct DeliveryOutlook {
 impl App {
     /// The delivery fee and the delivery time of an order from `merchant` to `to` placed at `now` (what
     /// the listing shows; the checkout's itemised quote is the one that counts).
-    pub fn delivery_outlook(&self, merchant: &Merchant, to: LatLng, now: Timestamp) -> DeliveryOutlook {
+    pub fn delivery_outlook(
+        &self,
+        merchant: &Merchant,
+        to: LatLng,
+        now: Timestamp,
+    ) -> DeliveryOutlook {
         let distance_m = self.street_distance_m(merchant.profile.point, to);
         DeliveryOutlook {
             delivery_fee: self
