@@ -819,6 +819,38 @@ fn estimate(merchant: &Merchant, distance_m: f64, now: Timestamp) -> DeliveryEst
     }
 }
 
+/// What a customer browsing sees of an order from a merchant before building a cart: the delivery fee
+/// and how long delivery takes, by the same street distance and estimate that checkout uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryOutlook {
+    /// The delivery fee to the point.
+    pub delivery_fee: Money,
+    /// Seconds from placing an order now to its delivery, by the checkout's estimate.
+    pub estimate_s: i64,
+}
+
+impl App {
+    /// The delivery fee and the delivery time of an order from `merchant` to `to` placed at `now` (what
+    /// the listing shows; the checkout's itemised quote is the one that counts).
+    pub fn delivery_outlook(
+        &self,
+        merchant: &Merchant,
+        to: LatLng,
+        now: Timestamp,
+    ) -> DeliveryOutlook {
+        let distance_m = self.street_distance_m(merchant.profile.point, to);
+        DeliveryOutlook {
+            delivery_fee: self
+                .config()
+                .food_fees
+                .delivery_fee(crate::rides::to_u32(distance_m)),
+            estimate_s: estimate(merchant, distance_m, now)
+                .delivered_at(now, now)
+                .secs_since(now),
+        }
+    }
+}
+
 /// What an operator asks for a new promo code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromoInput {

@@ -255,6 +255,9 @@ pub struct OrderView {
     pub undeliverable_reason: Option<String>,
     /// The cancellation fee charged, if any.
     pub cancel_fee: Option<MoneyDto>,
+    /// What its customer would pay to cancel it now: zero before the kitchen accepted it, then the late
+    /// fee; null once it cannot be cancelled. Only in `GET /v1/orders/{order_id}` to its customer.
+    pub cancel_fee_now: Option<MoneyDto>,
     /// The hand-over code the customer tells the courier at the door (only to the customer).
     pub handover_code: Option<String>,
     /// Who is coming and where they are, while a courier has it (on `GET /v1/orders/{order_id}`).
@@ -303,6 +306,7 @@ impl OrderView {
             reject_reason: r.reject_reason.map(|x| x.as_str().to_owned()),
             undeliverable_reason: job.unfulfilled_reason.map(|x| x.as_str().to_owned()),
             cancel_fee: job.cancel_fee.map(MoneyDto::from),
+            cancel_fee_now: None,
             handover_code: (viewer.role == Role::Rider && viewer.id == order.customer())
                 .then(|| order.handover_code().map(str::to_owned))
                 .flatten(),

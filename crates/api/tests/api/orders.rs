@@ -670,3 +670,79 @@ pub async fn the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it(
     assert!(server.trial_balance().await?.iter().all(|&t| t == 0));
     server.stop().await
 }
+
+pub async fn browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
+    let customer = server.signup("rider").await?;
+    let body = cart(&merchant, &ids, TIMES_SQUARE)?;
+
+    // The listing's delivery fee is the checkout's, for the same point; its time is no earlier than
+    // the checkout's promise (whole minutes, rounded up).
+    let listed = server
+        .get(
+            &format!(
+                "/v1/merchants?lat={}&lng={}",
+                TIMES_SQUARE.lat, TIMES_SQUARE.lng
+            ),
+            &customer.token,
+        )
+        .await?
+        .expect(200);
+    let listing = listed["merchants"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["merchant_id"] == merchant.as_str()))
+        .ok_or("the merchant is listed")?;
+    let checkout = server
+        .post("/v1/orders/checkout", &customer.token, body.clone())
+        .await?
+        .expect(200);
+    assert_eq!(
+        usd(&listing["delivery_fee"]),
+        usd(&checkout["price"]["delivery_fee"])
+    );
+    let minutes = listing["delivery_minutes"]
+        .as_i64()
+        .ok_or("delivery_minutes")?;
+    assert!((1..=180).contains(&minutes), "{minutes}");
+    // A merchant read on its own (not browsed from a point) has neither.
+    let one = server
+        .get(&format!("/v1/merchants/{merchant}"), &customer.token)
+        .await?
+        .expect(200);
+    assert!(one.get("delivery_fee").is_none(), "{one}");
+
+    // Cancelling costs nothing before the kitchen accepts, half the food after; once cancelled, null.
+    let placed = server
+        .place_order(&customer, "cancel-fee-1", &body)
+        .await?
+        .expect(201);
+    let order = field(&placed, "id")?;
+    let path = format!("/v1/orders/{order}");
+    let before = server.get(&path, &customer.token).await?.expect(200);
+    assert_eq!(usd(&before["cancel_fee_now"]), 0);
+    // Only its customer is told.
+    let for_staff = server.get(&path, &staff.token).await?.expect(200);
+    assert!(for_staff["cancel_fee_now"].is_null(), "{for_staff}");
+    server
+        .post(
+            &format!("{path}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 10}),
+        )
+        .await?
+        .expect(200);
+    let after = server.get(&path, &customer.token).await?.expect(200);
+    assert_eq!(usd(&after["cancel_fee_now"]), 1900, "half of 38.00 of food");
+    let cancelled = server
+        .post(&format!("{path}/cancel"), &customer.token, json!({}))
+        .await?
+        .expect(200);
+    assert_eq!(usd(&cancelled["cancel_fee"]), 1900);
+    let gone = server.get(&path, &customer.token).await?.expect(200);
+    assert!(gone["cancel_fee_now"].is_null(), "{gone}");
+    Ok(())
+}
