@@ -2,7 +2,8 @@
 //! edge, so that invalid values never reach the use cases.
 
 use crate::error::ApiError;
-use doorstep_app::rides::{EarningsStatement, OfferView};
+use doorstep_app::earnings::EarningsStatement;
+use doorstep_app::rides::OfferView;
 use doorstep_domain::event::Event;
 use doorstep_domain::food::order::OrderEvent;
 use doorstep_domain::pricing::FareBreakdown;
@@ -998,7 +999,7 @@ pub struct EarningsPeriod {
 }
 
 impl EarningsPeriod {
-    fn new(start: &str, t: &doorstep_app::rides::EarningsTotals) -> EarningsPeriod {
+    fn new(start: &str, t: &doorstep_app::earnings::EarningsTotals) -> EarningsPeriod {
         EarningsPeriod {
             start: start.to_owned(),
             gross: t.gross.into(),

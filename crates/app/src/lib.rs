@@ -18,6 +18,7 @@ pub mod console;
 pub mod contact;
 pub mod dispatcher;
 pub mod drivers;
+pub mod earnings;
 pub mod error;
 pub mod fleet;
 pub mod merchants;
