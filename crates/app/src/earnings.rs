@@ -1,8 +1,11 @@
 //! A worker's earnings statement: what the ledger credited to their earnings, tips and cash accounts in a
-//! period, in all and by New York day and week.
+//! period, in all and by New York day and week, with rides and deliveries apart: a ride's fare share and
+//! tips; a delivery's pay (per order and per km, from the platform's worker pay account, in the order's
+//! posting) and tips. Which is which is read from the kind of the posting's job.
 
 use crate::rides::require_role;
 use crate::{App, AppError};
+use doorstep_domain::job::JobKind;
 use doorstep_domain::{Money, Role, Timestamp, User, UserId};
 use doorstep_store::StatementLine;
 
@@ -18,21 +21,33 @@ pub struct EarningsStatement {
     pub summary: EarningsSummary,
 }
 
-/// Gross fares, the platform's commission, the driver's net and tips over a period.
+/// Gross fares, the platform's commission, the driver's net and tips over a period, with rides and
+/// deliveries apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EarningsTotals {
     /// What riders paid for the driver's rides and cancellation fees.
     pub gross: Money,
     /// The platform's share of it.
     pub commission: Money,
-    /// The driver's share: gross less commission.
+    /// Everything credited to the worker's earnings: the rides' share (gross less commission), the
+    /// deliveries' pay, and any other job's.
     pub net: Money,
-    /// Tips, all the driver's.
+    /// Tips, all the worker's: the rides' and the deliveries'.
     pub tips: Money,
     /// Cash the driver collected from riders (the driver holds it; the commission in it is owed).
     pub cash_collected: Money,
     /// Completed rides.
     pub rides: u32,
+    /// The rides' share: gross less commission.
+    pub ride_net: Money,
+    /// Tips for rides.
+    pub ride_tips: Money,
+    /// Orders delivered.
+    pub deliveries: u32,
+    /// The pay for deliveries (per order and per km), credited by the platform.
+    pub delivery_pay: Money,
+    /// Tips for deliveries.
+    pub delivery_tips: Money,
 }
 
 impl EarningsTotals {
@@ -45,6 +60,11 @@ impl EarningsTotals {
             tips: z,
             cash_collected: z,
             rides: 0,
+            ride_net: z,
+            ride_tips: z,
+            deliveries: 0,
+            delivery_pay: z,
+            delivery_tips: z,
         }
     }
 
@@ -55,6 +75,11 @@ impl EarningsTotals {
         self.tips = self.tips.checked_add(other.tips)?;
         self.cash_collected = self.cash_collected.checked_add(other.cash_collected)?;
         self.rides += other.rides;
+        self.ride_net = self.ride_net.checked_add(other.ride_net)?;
+        self.ride_tips = self.ride_tips.checked_add(other.ride_tips)?;
+        self.deliveries += other.deliveries;
+        self.delivery_pay = self.delivery_pay.checked_add(other.delivery_pay)?;
+        self.delivery_tips = self.delivery_tips.checked_add(other.delivery_tips)?;
         Ok(())
     }
 }
@@ -83,10 +108,11 @@ fn local_day_and_week(at: Timestamp) -> (String, String) {
     (date(days), date(monday))
 }
 
-/// What one posting did for `driver`'s earnings.
+/// What one posting of a job of kind `job` did for `driver`'s earnings.
 fn totals_of(
     posting: &doorstep_domain::ledger::Posting,
     driver: UserId,
+    job: JobKind,
 ) -> Result<EarningsTotals, doorstep_domain::MoneyError> {
     use doorstep_domain::ledger::{Account, PostingKind};
     let c = posting
@@ -101,8 +127,9 @@ fn totals_of(
             .filter(|e| e.account == wanted)
             .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))
     };
+    let delivery = job == JobKind::Delivery;
     match posting.kind() {
-        PostingKind::RideFare | PostingKind::CancellationFee => {
+        PostingKind::RideFare | PostingKind::CancellationFee if !delivery => {
             let net = on(Account::worker_earnings(driver))?;
             let customers = posting
                 .entries()
@@ -111,13 +138,32 @@ fn totals_of(
                 .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))?;
             t.gross = customers.negated();
             t.net = net;
+            t.ride_net = net;
             t.commission = t.gross.checked_sub(net)?;
             t.rides = u32::from(posting.kind() == PostingKind::RideFare);
         }
-        PostingKind::Tip => t.tips = on(Account::Tips(driver))?,
+        PostingKind::Tip => {
+            t.tips = on(Account::Tips(driver))?;
+            if delivery {
+                t.delivery_tips = t.tips;
+            } else {
+                t.ride_tips = t.tips;
+            }
+        }
         PostingKind::CashCollected => t.cash_collected = on(Account::CashCollected(driver))?,
-        PostingKind::DeliveryOrder | PostingKind::HouseCallBooking | PostingKind::Refund => {
+        PostingKind::DeliveryOrder => {
             t.net = on(Account::worker_earnings(driver))?;
+            t.delivery_pay = t.net;
+            t.deliveries = 1;
+        }
+        PostingKind::RideFare
+        | PostingKind::CancellationFee
+        | PostingKind::HouseCallBooking
+        | PostingKind::Refund => {
+            t.net = on(Account::worker_earnings(driver))?;
+            if delivery {
+                t.delivery_pay = t.net;
+            }
         }
     }
     Ok(t)
@@ -149,8 +195,15 @@ impl App {
         let mut totals = EarningsTotals::zero(currency);
         let mut days: Vec<(String, EarningsTotals)> = Vec::new();
         let mut weeks: Vec<(String, EarningsTotals)> = Vec::new();
-        for posting in self.store().postings_of_worker(driver.id, from, to).await? {
-            let t = totals_of(&posting, driver.id).map_err(internal)?;
+        let postings = self.store().postings_of_worker(driver.id, from, to).await?;
+        let jobs: Vec<doorstep_domain::JobId> = postings.iter().map(|p| p.job_id()).collect();
+        let kinds = self.store().job_kinds(&jobs).await?;
+        for posting in postings {
+            let kind = kinds
+                .get(&posting.job_id())
+                .copied()
+                .unwrap_or(JobKind::Ride);
+            let t = totals_of(&posting, driver.id, kind).map_err(internal)?;
             totals.add(&t).map_err(internal)?;
             let (day, week) = local_day_and_week(posting.at());
             for (list, key) in [(&mut days, day), (&mut weeks, week)] {

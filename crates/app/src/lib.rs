@@ -21,6 +21,8 @@ pub mod drivers;
 pub mod earnings;
 pub mod error;
 pub mod fleet;
+pub mod food_ratings;
+pub mod merchant_statement;
 pub mod merchants;
 pub mod ops;
 pub mod orders;
