@@ -29,6 +29,8 @@ mod dispatch;
 mod dispatch_core;
 #[path = "api/event_stream.rs"]
 mod event_stream;
+#[path = "api/food_money.rs"]
+mod food_money;
 #[path = "api/geocoding.rs"]
 mod geocoding;
 #[path = "api/hygiene.rs"]
@@ -81,6 +83,7 @@ use console::*;
 use contract::*;
 use dispatch::*;
 use dispatch_core::*;
+use food_money::*;
 use geocoding::*;
 use hygiene::*;
 use merchants::*;
@@ -127,6 +130,8 @@ on_both_backends!(
     // Food orders.
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,
+    // The money and ratings of food orders.
+    a_delivered_order_is_rated_once_by_each_party_and_both_statements_match_the_quote_and_the_books,
     // Who is coming, chat, and telling the truth early.
     a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,
     the_rider_sees_who_is_coming_from_assignment_on_and_nobody_else_does,

@@ -174,15 +174,16 @@ pub struct MerchantStatement {
 }
 
 impl App {
-    /// The statement of `merchant` for the New York days `from` to `to` (both included; by default the
-    /// last seven days up to today). Staff of another merchant get 404; `from` after `to` is 422
-    /// `invalid_period`, a period over [`MAX_STATEMENT_DAYS`] 422 `period_too_long`.
+    /// The statement of `merchant` for the New York days `from` to `to` (`YYYY-MM-DD`, both included; by
+    /// default the seven days up to today). Staff of another merchant get 404 before the dates are read;
+    /// a date that is not one is 422 `invalid_date`, `from` after `to` 422 `invalid_period`, a period
+    /// over [`MAX_STATEMENT_DAYS`] 422 `period_too_long`.
     pub async fn merchant_statement(
         &self,
         user: &User,
         merchant: MerchantId,
-        from: Option<LocalDate>,
-        to: Option<LocalDate>,
+        from: Option<&str>,
+        to: Option<&str>,
     ) -> Result<MerchantStatement, AppError> {
         match user.role {
             Role::Admin => {
@@ -195,6 +196,18 @@ impl App {
                 return Err(AppError::Forbidden("only merchants can do this"));
             }
         }
+        let date = |raw: Option<&str>| -> Result<Option<LocalDate>, AppError> {
+            raw.map(|s| {
+                LocalDate::parse(s).ok_or_else(|| {
+                    AppError::invalid(
+                        "invalid_date",
+                        format!("{s:?} is not a date: YYYY-MM-DD, years 2000 to 2999"),
+                    )
+                })
+            })
+            .transpose()
+        };
+        let (from, to) = (date(from)?, date(to)?);
         let to = to.unwrap_or_else(|| LocalDate::of(self.clock().now()));
         let from = from.unwrap_or(LocalDate(to.0 - 6));
         if from > to {

@@ -673,6 +673,18 @@ pub struct MerchantListing {
     pub busy_minutes: u32,
     /// Opening hours.
     pub hours: HoursView,
+    /// Customers' ratings of it after delivered orders (on its own page, `GET /v1/merchants/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<MerchantRatingView>,
+}
+
+/// Customers' ratings of a merchant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MerchantRatingView {
+    /// The mean stars, 1 to 5 (0 when none yet).
+    pub mean: f64,
+    /// How many ratings.
+    pub count: i64,
 }
 
 impl From<&Listing> for MerchantListing {
@@ -696,6 +708,7 @@ impl From<&Listing> for MerchantListing {
             prep_minutes: l.prep_minutes,
             busy_minutes: l.busy_minutes,
             hours: HoursView::from(&l.merchant.hours),
+            rating: None,
         }
     }
 }

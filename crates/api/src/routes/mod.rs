@@ -6,6 +6,7 @@ pub mod console;
 pub mod contact;
 pub mod drivers;
 pub mod events;
+pub mod food_money;
 pub mod merchants;
 pub mod ops;
 pub mod orders;
