@@ -32,13 +32,19 @@
 
 mod accounts;
 mod api;
+pub mod catalogue;
 pub mod clock;
+mod customer;
 mod driver;
 mod events;
+mod food;
+pub mod food_schedule;
+pub mod kitchen;
 pub mod kpis;
 pub mod motion;
 mod pin_board;
 mod rating;
+pub mod restaurants;
 mod rider;
 pub mod sandbox;
 pub mod schedule;
@@ -68,6 +74,17 @@ pub const DEMO_PASSWORD: &str = "doorstep-demo";
 
 /// How many drivers the demo runs unless told otherwise.
 pub const DEFAULT_DRIVERS: usize = 200;
+
+/// How many restaurants the demo opens unless told otherwise.
+pub const DEFAULT_RESTAURANTS: usize = 16;
+
+/// The demo's food orders an hour at the dinner peak (19:00-20:00 on the demo's clock) unless told
+/// otherwise; other hours follow [`food_schedule::MEAL_CURVE`]. At about 25 minutes of a courier's time
+/// each, the peak keeps some 25 of the default 200 drivers delivering.
+pub const DEFAULT_FOOD_ORDERS_PER_HOUR: f64 = 60.0;
+
+/// The demo operator's login, which `doorstep demo` creates: it opens the demo's restaurants.
+pub const DEMO_OPERATOR_EMAIL: &str = "admin@demo.doorstep.dev";
 
 /// The default share of real Manhattan taxi demand to generate: 2.5%, one trip in forty.
 ///
@@ -105,6 +122,14 @@ pub struct DemoConfig {
     pub seed: u64,
     /// Share of the real Manhattan taxi demand to generate (see [`DEFAULT_DEMAND_SCALE`]).
     pub demand_scale: f64,
+    /// Restaurants to open (0: no food delivery).
+    pub restaurants: usize,
+    /// Food orders an hour at the dinner peak (see [`DEFAULT_FOOD_ORDERS_PER_HOUR`]; 0: none).
+    pub food_orders_per_hour: f64,
+    /// The operator account that opens the restaurants.
+    pub operator_email: String,
+    /// Its password.
+    pub operator_password: String,
 }
 
 impl Default for DemoConfig {
@@ -115,6 +140,10 @@ impl Default for DemoConfig {
             speed: 1.0,
             seed: 42,
             demand_scale: DEFAULT_DEMAND_SCALE,
+            restaurants: DEFAULT_RESTAURANTS,
+            food_orders_per_hour: DEFAULT_FOOD_ORDERS_PER_HOUR,
+            operator_email: DEMO_OPERATOR_EMAIL.to_owned(),
+            operator_password: DEMO_PASSWORD.to_owned(),
         }
     }
 }
@@ -146,6 +175,12 @@ impl DemoConfig {
         if !(self.demand_scale.is_finite() && self.demand_scale >= 0.0) {
             return invalid("demand_scale", "must be a finite number, zero or more");
         }
+        if !(self.food_orders_per_hour.is_finite() && self.food_orders_per_hour >= 0.0) {
+            return invalid(
+                "food_orders_per_hour",
+                "must be a finite number, zero or more",
+            );
+        }
         Ok(())
     }
 }
@@ -176,6 +211,8 @@ pub(crate) struct Ctx {
     pub(crate) clock: SimClock,
     pub(crate) kpis: Arc<KpiBoard>,
     pub(crate) pins: PinBoard,
+    /// Hand-over codes by order id: how a customer tells its courier at the door.
+    pub(crate) codes: PinBoard,
     pub(crate) config: DemoConfig,
     /// When this run started (RFC 3339 UTC): rides requested before it belong to an earlier run.
     pub(crate) run_started: String,
@@ -255,12 +292,15 @@ pub async fn run_with_pin_teller(
         pin_teller,
         kpis: Arc::new(KpiBoard::default()),
         pins: PinBoard::default(),
+        codes: PinBoard::default(),
         config,
     });
     tracing::info!(
         drivers = ctx.config.drivers,
         speed = ctx.config.speed,
         demand_scale = ctx.config.demand_scale,
+        restaurants = ctx.config.restaurants,
+        food_orders_per_hour = ctx.config.food_orders_per_hour,
         seed = ctx.config.seed,
         base_url = %ctx.config.base_url,
         "demo starting"
@@ -276,6 +316,10 @@ pub async fn run_with_pin_teller(
         ));
     }
     agents.spawn(rider::run_riders(
+        Arc::clone(&ctx),
+        Shutdown::new(stop_rx.clone()),
+    ));
+    agents.spawn(food::run_food(
         Arc::clone(&ctx),
         Shutdown::new(stop_rx.clone()),
     ));
