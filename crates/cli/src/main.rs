@@ -662,6 +662,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         food_orders_per_hour: args.food_orders_per_hour,
         operator_email: doorstep_demo::DEMO_OPERATOR_EMAIL.to_owned(),
         operator_password: password.to_owned(),
+        clock_start_unix: None,
     };
     // Someone trying the rider app is not a demo agent: when a demo driver arrives for them, the demo reads
     // the PIN from the record, standing in for the rider reading it out at the car.

@@ -130,6 +130,9 @@ pub struct DemoConfig {
     pub operator_email: String,
     /// Its password.
     pub operator_password: String,
+    /// Where the simulated clock starts, Unix seconds (`None`: the real time now). Tests start it at a
+    /// known hour so that demand does not depend on when they run.
+    pub clock_start_unix: Option<f64>,
 }
 
 impl Default for DemoConfig {
@@ -144,6 +147,7 @@ impl Default for DemoConfig {
             food_orders_per_hour: DEFAULT_FOOD_ORDERS_PER_HOUR,
             operator_email: DEMO_OPERATOR_EMAIL.to_owned(),
             operator_password: DEMO_PASSWORD.to_owned(),
+            clock_start_unix: None,
         }
     }
 }
@@ -287,7 +291,13 @@ pub async fn run_with_pin_teller(
         api,
         city,
         grid: StreetGrid::of(city),
-        clock: SimClock::start(clock::wall_clock_unix(), config.speed),
+        clock: SimClock::start(
+            config
+                .clock_start_unix
+                .filter(|t| t.is_finite())
+                .unwrap_or_else(clock::wall_clock_unix),
+            config.speed,
+        ),
         run_started: clock::rfc3339(clock::wall_clock_unix()),
         pin_teller,
         kpis: Arc::new(KpiBoard::default()),
