@@ -192,9 +192,10 @@ fn hours_keep_the_regular_week_and_open_the_demos_days_around_the_clock() {
 fn the_order_rate_peaks_at_dinner_with_a_lunch_peak_and_quiet_small_hours() {
     let peak = MEAL_CURVE.iter().copied().fold(0.0, f64::max);
     assert_eq!(peak, 1.0);
-    assert_eq!(MEAL_CURVE[19], 1.0);
-    assert!(MEAL_CURVE[12] > MEAL_CURVE[10] && MEAL_CURVE[12] > MEAL_CURVE[15]);
-    assert!(MEAL_CURVE[4] < 0.05);
+    let at = |hour: u32| order_rate_per_sec(100.0, hour * 3600 + 1800);
+    assert!((0..24).all(|h| at(h) <= at(19)), "dinner is not the peak");
+    assert!(at(12) > at(10) && at(12) > at(15), "no lunch peak");
+    assert!(at(4) < 0.05 * at(19), "the small hours are busy");
     assert!((order_rate_per_sec(60.0, 19 * 3600 + 10) - 60.0 / 3600.0).abs() < 1e-12);
     assert_eq!(order_rate_per_sec(-5.0, 19 * 3600), 0.0);
 }

@@ -30,8 +30,10 @@ async fn start_server() -> TestResult<Server> {
     let store =
         doorstep_store::Store::connect(&format!("sqlite://{}?mode=rwc", db.display())).await?;
     store.migrate().await?;
-    let mut config = doorstep_app::AppConfig::default();
-    config.require_driver_approval = false;
+    let mut config = doorstep_app::AppConfig {
+        require_driver_approval: false,
+        ..Default::default()
+    };
     config.position_limits.max_speed_kmh *= SPEED;
     let (stop, stopped) = watch::channel(false);
     let (app, background) =
