@@ -1,5 +1,5 @@
 // The service worker of the installable apps. Each app registers this one script with its own scope
-// (`/rider/`, `/driver/`, `/ops/`); the scope says which app a worker serves and names its cache,
+// (`/rider/`, `/driver/`, `/ops/`, `/merchant/`); the scope says which app a worker serves and names its cache,
 // `doorstep-<app>-<VERSION>`.
 //
 // - The app shell (the app's page, its modules and styles, the shared modules, the icons, the zone
@@ -40,6 +40,7 @@ const SHARED = [
   '/shared/messages/rider.js',
   '/shared/messages/ops.js',
   '/shared/messages/driver.js',
+  '/shared/messages/merchant.js',
   '/shared/base.css',
   '/assets/zones.wgs84.geojson',
 ];
@@ -47,6 +48,7 @@ const SHELLS = {
   rider: ['/rider/', '/rider/app.js', '/rider/manifest.webmanifest', '/shared/mobile.css'],
   driver: ['/driver/', '/driver/app.js', '/driver/manifest.webmanifest', '/shared/mobile.css'],
   ops: ['/ops/', '/ops/app.js', '/ops/manifest.webmanifest', '/ops/ops.css'],
+  merchant: ['/merchant/', '/merchant/app.js', '/merchant/manifest.webmanifest', '/shared/mobile.css', '/merchant/merchant.css'],
 };
 const ICONS = ['192', '512', 'maskable-512'].map((s) => `/shared/icons/${APP}-${s}.png`);
 

@@ -27,6 +27,7 @@ const APPS = [
   { app: 'rider', heading: 'Doorstep — ride' },
   { app: 'driver', heading: 'Doorstep — drive' },
   { app: 'ops', heading: 'Operations console' },
+  { app: 'merchant', heading: 'Doorstep — kitchen' },
 ];
 
 /** The width and height of a PNG, from its IHDR chunk. */

@@ -13,6 +13,7 @@ import { Chat, driverCardHtml, supplyHtml, noDriverReasonText } from '/shared/co
 import { t, addMessages } from '/shared/i18n.js';
 import moneyMessages from '/shared/messages/money.js';
 import riderMessages from '/shared/messages/rider.js';
+import { Food } from './food.js';
 
 addMessages(moneyMessages, riderMessages);
 
@@ -36,6 +37,18 @@ const mapEl = $('#map');
 let map = null;
 let zones = [];
 let stream = null;
+
+// The Food tab (food.js): its own screens on this page's panel, map and event stream.
+const food = new Food({
+  api,
+  panel,
+  showMap: (on, tall) => showMap(on, tall),
+  map: () => map,
+  zones: () => zones,
+  setNav: (current) => setNav(current),
+  setScreen: (s) => (st.screen = s),
+  openRide: () => go(st.ride && fmt.OPEN_STATES.includes(st.ride.state) ? 'ride' : 'plan'),
+});
 
 const st = {
   screen: 'loading',
@@ -100,7 +113,7 @@ function setNav(current) {
 
 function go(screen) {
   st.screen = screen;
-  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen };
+  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen, food: () => food.open() };
   screens[screen]();
   focusHeading(panel);
 }
@@ -136,7 +149,14 @@ async function start() {
   render(panel, html`<p class="loading">${t('rider.loading_account')}</p>`);
   try {
     await api.get('/v1/me');
-    stream = new EventStream(() => api.token, { onMessage, onResume: refreshRide });
+    food.reset();
+    stream = new EventStream(() => api.token, {
+      onMessage,
+      onResume: () => {
+        refreshRide();
+        food.refreshOrder();
+      },
+    });
     bindConnectionBanner($('#conn'), stream);
     zones = await loadZones().catch(() => []);
     st.search = await hasPlaceSearch(api);
@@ -146,7 +166,7 @@ async function start() {
       st.ride = open;
       go('ride');
       refreshRide(); // the list has no driver card
-    } else go('home');
+    } else if (!(await food.resume())) go('home');
   } catch (e) {
     if (e.status === 401) return;
     render(
@@ -171,14 +191,15 @@ function home() {
       <div class="services" role="list">
         <div role="listitem"><button class="service available" id="svc-ride">
           <strong>${t('rider.svc_ride')}</strong><span>${t('rider.svc_ride_desc')}</span></button></div>
-        <div role="listitem"><button class="service" disabled aria-describedby="soon-food">
-          <strong>${t('rider.svc_food')}</strong><span id="soon-food">${t('rider.coming_soon')}</span></button></div>
+        <div role="listitem"><button class="service available" id="svc-food">
+          <strong>${t('rider.svc_food')}</strong><span>${t('food.svc_desc')}</span></button></div>
         <div role="listitem"><button class="service" disabled aria-describedby="soon-home">
           <strong>${t('rider.svc_home')}</strong><span id="soon-home">${t('rider.coming_soon')}</span></button></div>
       </div>
       <p><button class="link" id="home-payment">${t('money.managePayment')}</button></p>`,
   );
   $('#svc-ride').addEventListener('click', () => go('plan'));
+  $('#svc-food').addEventListener('click', () => go('food'));
   $('#home-payment').addEventListener('click', () => {
     st.paymentBack = 'home';
     go('payment');
@@ -244,7 +265,7 @@ function plan() {
   const placeholder = st.search ? t('places.search_placeholder') : t('places.search_zone_placeholder');
   render(
     panel,
-    html`<h1>${t('rider.plan_title')}</h1>
+    html`${food.tabsHtml('ride')}<h1>${t('rider.plan_title')}</h1>
       <fieldset class="seg" aria-describedby="tap-hint">
         <legend class="visually-hidden">${t('rider.tap_sets')}</legend>
         <label><input type="radio" name="setting" value="pickup" ${st.setting === 'pickup' ? 'checked' : ''}><span>${t('rider.set_pickup')}</span></label>
@@ -420,6 +441,7 @@ function applyRide(r) {
 }
 
 function onMessage(m) {
+  if (food.onMessage(m)) return;
   if (!st.ride || m.ride_id !== st.ride.ride_id) return;
   if (m.type === 'message_sent') {
     chat.onEvent(m);

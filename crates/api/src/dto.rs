@@ -1222,6 +1222,17 @@ pub enum EventBodyV1 {
         /// The fee charged, if any.
         fee: Option<MoneyDto>,
     },
+    /// The order was offered to the courier receiving this event (a batch: one event per order).
+    OrderOffered {
+        /// The offer (accept or decline it at `/v1/delivery-offers/{offer_id}`).
+        offer_id: String,
+        /// The courier asked.
+        courier: String,
+        /// The last instant to accept (RFC 3339).
+        expires_at: String,
+        /// Seconds to the restaurant.
+        eta_s: u32,
+    },
     /// A courier took the order.
     OrderCourierAssigned {
         /// The courier.
@@ -1282,6 +1293,17 @@ impl From<&OrderEvent> for EventBodyV1 {
             OrderEvent::OrderCancelled { by, fee } => EventBodyV1::OrderCancelled {
                 by: by.as_str().to_owned(),
                 fee: fee.map(MoneyDto::from),
+            },
+            OrderEvent::OrderOffered {
+                offer,
+                courier,
+                expires_at,
+                eta_s,
+            } => EventBodyV1::OrderOffered {
+                offer_id: offer.to_string(),
+                courier: courier.to_string(),
+                expires_at: rfc3339(*expires_at),
+                eta_s: *eta_s,
             },
             OrderEvent::OrderCourierAssigned { courier, eta_s } => {
                 EventBodyV1::OrderCourierAssigned {
@@ -1583,6 +1605,12 @@ mod event_wire_tests {
             OrderEvent::OrderCancelled {
                 by: Canceller::Customer,
                 fee: Some(usd(500)),
+            },
+            OrderEvent::OrderOffered {
+                offer: doorstep_domain::OfferId::from_uuid(uuid::Uuid::now_v7()),
+                courier: who,
+                expires_at: t,
+                eta_s: 300,
             },
             OrderEvent::OrderCourierAssigned {
                 courier: who,

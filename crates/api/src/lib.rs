@@ -113,8 +113,8 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Rider};
     use routes::{
-        admin, auth, console, contact, drivers, events, merchants, ops, orders, payments, places,
-        rides, saved_places,
+        admin, auth, console, contact, couriers, drivers, events, merchants, ops, orders, payments,
+        places, rides, saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -227,6 +227,10 @@ fn api_routes() -> (
         .add(DRIVER, routes!(orders::picked_up))
         .add(DRIVER, routes!(orders::delivered))
         .add(DRIVER, routes!(orders::undeliverable))
+        .add(DRIVER, routes!(couriers::offers))
+        .add(DRIVER, routes!(couriers::accept))
+        .add(DRIVER, routes!(couriers::decline))
+        .add(DRIVER, routes!(couriers::my_orders))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

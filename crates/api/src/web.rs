@@ -1,7 +1,7 @@
-//! The web apps (rider, driver, operations console) and the city map data, served from files embedded in
-//! the binary at build time (`web/`, `data/manhattan/zones.wgs84.geojson` and the street map built from
-//! `data/manhattan-streets`). Debug builds read `web/` from disk so that editing a page needs no rebuild.
-//! Nothing here is loaded from another host.
+//! The web apps (rider, driver, merchant, operations console) and the city map data, served from files
+//! embedded in the binary at build time (`web/`, `data/manhattan/zones.wgs84.geojson` and the street map
+//! built from `data/manhattan-streets`). Debug builds read `web/` from disk so that editing a page needs
+//! no rebuild. Nothing here is loaded from another host.
 //!
 //! The street map (basemap) comes in two layers, built once from the vendored GeoJSON on first use:
 //! - `/assets/basemap/base.json`: land (water is everything outside it), parks with names, and the major

@@ -127,6 +127,8 @@ on_both_backends!(
     // Food orders.
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,
+    the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it,
+    browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now,
     // Who is coming, chat, and telling the truth early.
     a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,
     the_rider_sees_who_is_coming_from_assignment_on_and_nobody_else_does,

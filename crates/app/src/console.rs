@@ -524,7 +524,7 @@ impl App {
             return self.subject(id).await;
         }
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Gone(ride.id()));
+        self.dispatch(DispatchCommand::Gone(ride.id().into()));
         Ok(ride)
     }
 
@@ -714,7 +714,7 @@ impl App {
         }
         self.apply_committed(&ride, None);
         if to.is_none() {
-            self.dispatch(DispatchCommand::NewRide(ride.id()));
+            self.dispatch(DispatchCommand::Open(ride.id().into()));
         }
         tracing::info!(ride_id = %id, from = ?previous, to = ?to, "ride reassigned by an operator");
         Ok(ride)

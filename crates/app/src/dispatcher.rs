@@ -19,27 +19,31 @@
 use crate::App;
 use crate::bus::{BusMessage, RepositionSuggestion};
 use doorstep_dispatch::{
-    Action, DispatchConfig, Dispatcher, Forecast, Input, JobHistory, OfferNo, OpenJob, Planar,
-    RouteStop, TravelTime, Unfulfilled, Window,
+    Action, DeliveryRules, DispatchConfig, Dispatcher, Forecast, Input, Insertion, JobHistory,
+    OfferNo, OpenJob, Planar, RouteStop, TravelTime, Unfulfilled, Window,
 };
+use doorstep_domain::food::order::{DELIVERY_GRACE_S, Order};
+use doorstep_domain::job::{JobKind, UnfulfilledReason};
 use doorstep_domain::offer::{Offer, OfferState};
 use doorstep_domain::ride::{NoDriverReason, Ride, RideState};
 use doorstep_domain::worker;
-use doorstep_domain::{OfferId, RideId, Timestamp, UserId};
+use doorstep_domain::{JobId, OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, LatLng, Utm, new_york_local, to_latlng, to_utm};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
-/// What request handlers tell the dispatcher.
+/// What request handlers tell the dispatcher, of a job of any service (a ride's job has the ride's id,
+/// an order's job the order's).
 #[derive(Debug, Clone, Copy)]
 pub enum DispatchCommand {
-    /// A ride waits for a driver (new, or back after its driver cancelled).
-    NewRide(RideId),
-    /// The ride's current offer ended without an assignment: find the next driver.
-    Requeue(RideId),
-    /// The ride no longer needs dispatch (assigned or cancelled).
-    Gone(RideId),
+    /// The job may wait for a worker (a new ride; a ride back after its driver cancelled; an order the
+    /// kitchen accepted, or whose ready time moved): the dispatcher reads it and opens it if it waits.
+    Open(JobId),
+    /// The job's current offer ended without an assignment: find the next worker.
+    Requeue(JobId),
+    /// The job no longer needs dispatch (assigned, cancelled or ended).
+    Gone(JobId),
 }
 
 /// How many commands may wait for the dispatcher; past that, senders drop the command and the
@@ -207,7 +211,7 @@ impl Forecast<CityPlace> for CityForecast {
     }
 }
 
-type Core = Dispatcher<RideId, UserId, CityPlace, CityTravel, CityForecast>;
+type Core = Dispatcher<JobId, UserId, CityPlace, CityTravel, CityForecast>;
 
 /// The core's tuning from the app's configuration.
 pub fn core_config(app: &App) -> DispatchConfig {
@@ -219,7 +223,7 @@ pub fn core_config(app: &App) -> DispatchConfig {
         max_reach_km: c.max_pickup_km,
         max_first_stop_secs: f64::INFINITY,
         stale_after_secs: c.driver_stale_secs as f64,
-        // Drivers on a ride take no other ride here (no chaining): the wait never arises.
+        // Workers with stops take no other job here (no chaining): the wait never arises.
         wait_secs_weight: 0.0,
         retry_secs: 10.0,
         recheck_secs: 10.0,
@@ -228,6 +232,27 @@ pub fn core_config(app: &App) -> DispatchConfig {
         reposition_horizon_secs: 300.0,
         cell_km: 0.5,
         give_up_unreachable_secs: c.no_driver_grace_secs as f64,
+    }
+}
+
+/// The rules for deliveries in the live city: commit a courier late enough that it reaches the
+/// restaurant about when the food is ready (the offer's answer time and a minute of slack ahead),
+/// weigh a late pickup heavily (the food and its customer wait), and batch up to three orders of
+/// restaurants a few hundred metres apart when couriers are short and no order is delayed by more
+/// than ten minutes. Rides are untouched by these rules: a ride's pickup window is open from the
+/// start.
+pub fn delivery_rules(app: &App) -> DeliveryRules {
+    #[allow(clippy::cast_precision_loss, reason = "seconds of configuration")]
+    let answer_secs = app.config().offer_timeout_secs as f64;
+    DeliveryRules {
+        commit_lead_secs: answer_secs + 60.0,
+        plan_ahead_secs: f64::INFINITY,
+        late_secs_weight: 20.0,
+        max_bundle_jobs: 3,
+        bundle_radius_km: 0.3,
+        bundle_max_delay_secs: 600.0,
+        bundle_delay_weight: 1.0,
+        bundle_when_short: 1.0,
     }
 }
 
@@ -242,8 +267,8 @@ pub fn no_driver_reason(reason: Unfulfilled) -> NoDriverReason {
     }
 }
 
-/// What the record says happened to a waiting ride's offers: declined, expired, and accepted ones (a
-/// ride that waits again after an accepted offer was cancelled by that driver).
+/// What the record says happened to a waiting job's offers: declined, expired, and accepted ones (a
+/// job that waits again after an accepted offer was cancelled by that worker).
 pub fn history_of(offers: &[Offer]) -> JobHistory {
     let count = |state: OfferState| {
         u32::try_from(offers.iter().filter(|o| o.state == state).count()).unwrap_or(u32::MAX)
@@ -255,34 +280,41 @@ pub fn history_of(offers: &[Offer]) -> JobHistory {
     }
 }
 
-/// The core for `app`'s city.
+/// The core for `app`'s city, with the delivery rules.
 pub fn new_core(app: &App) -> Core {
     Dispatcher::new(
         core_config(app),
         CityTravel { city: app.city() },
         CityForecast::new(app.city()),
     )
+    .with_delivery_rules(delivery_rules(app))
+}
+
+/// What the record says happened to a job's offers (any kind: the offers are keyed by job).
+async fn history(app: &App, job: JobId) -> JobHistory {
+    match app.store().offers_of_ride(RideId::from(job)).await {
+        Ok(offers) => history_of(&offers),
+        // The core keeps the counts it saw itself; the reason may miss older ones.
+        Err(e) => {
+            tracing::warn!(job_id = %job, error = %e, "dispatcher could not read a job's offers");
+            JobHistory::default()
+        }
+    }
 }
 
 /// The job of a ride: its pickup (waiting from the request for the pickup limit) and drop-off, with
 /// what the record says happened to its offers.
-async fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> {
-    let history = match app.store().offers_of_ride(ride.id()).await {
-        Ok(offers) => history_of(&offers),
-        // The core keeps the counts it saw itself; the reason may miss older ones.
-        Err(e) => {
-            tracing::warn!(ride_id = %ride.id(), error = %e, "dispatcher could not read a ride's offers");
-            JobHistory::default()
-        }
-    };
+async fn open_job(app: &App, ride: &Ride) -> OpenJob<JobId, UserId, CityPlace> {
+    let job = JobId::from(ride.id());
+    let history = history(app, job).await;
     let requested = secs(ride.requested_at());
     #[allow(clippy::cast_precision_loss, reason = "seconds of configuration")]
     let limit = app.config().pickup_limit_secs as f64;
     OpenJob {
-        job: ride.id(),
+        job,
         stops: vec![
             RouteStop {
-                job: ride.id(),
+                job,
                 place: CityPlace::of(ride.pickup()),
                 window: Window {
                     earliest: f64::NEG_INFINITY,
@@ -292,7 +324,7 @@ async fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> 
                 load: 1,
             },
             RouteStop {
-                job: ride.id(),
+                job,
                 place: CityPlace::of(ride.dropoff()),
                 window: Window::ANY,
                 service_secs: 0.0,
@@ -308,16 +340,56 @@ async fn open_job(app: &App, ride: &Ride) -> OpenJob<RideId, UserId, CityPlace> 
     }
 }
 
+/// The job of an order the kitchen accepted: the pickup at the restaurant, whose window opens when the
+/// food should be ready, and the drop-off at the customer, each with its service time; it ends
+/// undeliverable when no courier took it [`DELIVERY_GRACE_S`] after the food was
+/// ready (or now, for food that is late).
+async fn open_order_job(app: &App, order: &Order, now: f64) -> OpenJob<JobId, UserId, CityPlace> {
+    let job = order.job();
+    let history = history(app, job.id).await;
+    let ready = secs(order.ready_estimate());
+    #[allow(clippy::cast_precision_loss, reason = "seconds of a constant")]
+    let grace = DELIVERY_GRACE_S as f64;
+    let stops = job
+        .stops
+        .iter()
+        .enumerate()
+        .map(|(i, s)| RouteStop {
+            job: job.id,
+            place: CityPlace::of(s.place),
+            window: if i == 0 {
+                Window {
+                    earliest: ready,
+                    latest: f64::INFINITY,
+                }
+            } else {
+                Window::ANY
+            },
+            service_secs: f64::from(s.service_s),
+            load: if i == 0 { 1 } else { -1 },
+        })
+        .collect();
+    OpenJob {
+        job: job.id,
+        stops,
+        opened_at: secs(job.opened_at),
+        give_up_at: ready.max(now) + grace,
+        unassigned_cost: 1.0e7,
+        excluded: job.excluded_workers.clone(),
+        history,
+    }
+}
+
 /// What the core was last told about a driver: place, time, whether it takes work, and the stops of
 /// its route.
 type Told = (LatLng, Timestamp, bool, Vec<worker::RouteStop>);
 
-/// The core's stops of a worker's route (a ride's job has the ride's id).
-fn core_stops(route: &[worker::RouteStop]) -> Vec<RouteStop<RideId, CityPlace>> {
+/// The core's stops of a worker's route.
+fn core_stops(route: &[worker::RouteStop]) -> Vec<RouteStop<JobId, CityPlace>> {
     route
         .iter()
         .map(|s| RouteStop {
-            job: RideId::from(s.job),
+            job: s.job,
             place: CityPlace::of(s.place),
             window: Window {
                 earliest: secs(s.window.earliest()),
@@ -333,18 +405,30 @@ fn core_stops(route: &[worker::RouteStop]) -> Vec<RouteStop<RideId, CityPlace>> 
         .collect()
 }
 
+/// An offer the core asked for, gathered over a tick's actions (a batch of deliveries is one offer of
+/// several jobs, one action each).
+struct Asked {
+    offer: OfferNo,
+    jobs: Vec<JobId>,
+    worker: UserId,
+    expires_at: f64,
+    insertion: Insertion,
+}
+
 /// What the shell keeps besides the core.
 struct Shell {
     core: Core,
     /// The offers the core made that the store recorded.
     offers: HashMap<OfferNo, OfferId>,
     /// Offers out when the server started (made before the core existed): the shell expires
-    /// them itself, and their rides join the core once they are answered or expired.
-    inherited: HashMap<RideId, (OfferId, Timestamp)>,
-    /// Rides to read again (a read failed).
-    unread: BTreeSet<RideId>,
+    /// them itself, and their jobs join the core once they are answered or expired.
+    inherited: HashMap<JobId, (OfferId, Timestamp)>,
+    /// Jobs to read again (a read failed).
+    unread: BTreeSet<JobId>,
     /// Offers whose expiry the store could not record yet.
     unexpired: BTreeSet<OfferId>,
+    /// The kind of each job the core holds (a ride, a delivery).
+    kinds: HashMap<JobId, JobKind>,
     /// What the core was last told about each driver: place, time, available, its route's stops.
     told: HashMap<UserId, Told>,
     ticks: u64,
@@ -363,20 +447,25 @@ pub async fn run(
         inherited: HashMap::new(),
         unread: BTreeSet::new(),
         unexpired: BTreeSet::new(),
+        kinds: HashMap::new(),
         told: HashMap::new(),
         ticks: 0,
     };
     let pending = initial.len();
     for p in initial {
+        let job = JobId::from(p.ride_id);
+        shell.kinds.insert(job, JobKind::Ride);
         match p.offer {
             Some((offer, _driver, deadline)) => {
-                shell.inherited.insert(p.ride_id, (offer, deadline));
+                shell.inherited.insert(job, (offer, deadline));
             }
             None => {
-                shell.unread.insert(p.ride_id);
+                shell.unread.insert(job);
             }
         }
     }
+    // Orders waiting for a courier (and their offers out) join at the first reconciliation.
+    shell.reconcile_orders(&app).await;
     let mut ticker = tokio::time::interval(app.config().batch_window);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
@@ -407,33 +496,37 @@ impl Shell {
     async fn command(&mut self, app: &App, command: DispatchCommand) {
         let now = secs(app.clock().now());
         match command {
-            DispatchCommand::NewRide(id) | DispatchCommand::Requeue(id) => {
+            DispatchCommand::Open(id) | DispatchCommand::Requeue(id) => {
                 self.inherited.remove(&id);
                 self.read(app, id).await;
             }
             DispatchCommand::Gone(id) => {
-                self.inherited.remove(&id);
-                self.unread.remove(&id);
-                self.core.handle(Input::JobGone(id), now);
+                self.gone(id, now);
             }
         }
         self.gauge();
     }
 
-    /// Reads the ride and opens or closes its job; a failed read is retried at the next tick.
-    async fn read(&mut self, app: &App, id: RideId) {
+    fn gone(&mut self, id: JobId, now: f64) {
+        self.inherited.remove(&id);
+        self.unread.remove(&id);
+        self.kinds.remove(&id);
+        self.core.handle(Input::JobGone(id), now);
+    }
+
+    /// Reads the job and opens or closes it; a failed read is retried at the next tick.
+    async fn read(&mut self, app: &App, id: JobId) {
         let now = secs(app.clock().now());
         // Opening a job the core holds forgets its offer. If the record still has that offer
-        // pending (the reconciliation opened the ride and the core offered it before the ride's
-        // own command came), the core would offer the ride a second time while the first offer
-        // stays pending: two pending offers of one ride, which no snapshot of the ride describes
-        // ([`crate::fleet::RideSnapshot`]). So the offer is looked up first and the ride read
-        // after it: a ride read after its offer ended carries what ended it (a decline's
-        // exclusion), one read before could not.
+        // pending (the reconciliation opened the job and the core offered it before the job's
+        // own command came, or the kitchen moved an offered order's ready time), the core would
+        // offer the job a second time while the first offer stays pending. So the offer is looked
+        // up first and the job read after it: a job read after its offer ended carries what ended
+        // it (a decline's exclusion), one read before could not.
         if !self.inherited.contains_key(&id)
             && let Some(worker) = self.core.offered_to(id)
         {
-            match app.store().offers_of_ride(id).await {
+            match app.store().offers_of_ride(RideId::from(id)).await {
                 Ok(offers)
                     if offers
                         .iter()
@@ -444,7 +537,7 @@ impl Shell {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(ride_id = %id, error = %e, "dispatcher could not read a ride's offers; retrying");
+                    tracing::warn!(job_id = %id, error = %e, "dispatcher could not read a job's offers; retrying");
                     metrics::counter!("dispatch_store_retries_total", "what" => "read")
                         .increment(1);
                     self.unread.insert(id);
@@ -452,20 +545,52 @@ impl Shell {
                 }
             }
         }
-        match app.store().ride(id).await {
-            Ok(Some(ride)) if ride.state() == RideState::Requested => {
+        let kind = match self.kinds.get(&id) {
+            Some(k) => *k,
+            None => match app.store().job(id).await {
+                Ok(Some(job)) => job.kind,
+                Ok(None) => {
+                    self.gone(id, now);
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(job_id = %id, error = %e, "dispatcher could not read a job; retrying");
+                    metrics::counter!("dispatch_store_retries_total", "what" => "read")
+                        .increment(1);
+                    self.unread.insert(id);
+                    return;
+                }
+            },
+        };
+        let opened = match kind {
+            JobKind::Ride => match app.store().ride(RideId::from(id)).await {
+                Ok(Some(ride)) if ride.state() == RideState::Requested => {
+                    Ok(Some(open_job(app, &ride).await))
+                }
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            },
+            JobKind::Delivery => match app.store().order(id).await {
+                Ok(Some(order)) if order.wants_courier() => {
+                    Ok(Some(open_order_job(app, &order, now).await))
+                }
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            },
+            // House calls are booked with their provider, not dispatched here.
+            JobKind::HouseCall => Ok(None),
+        };
+        match opened {
+            Ok(Some(job)) => {
                 self.unread.remove(&id);
                 if !self.inherited.contains_key(&id) {
-                    let job = open_job(app, &ride).await;
+                    self.kinds.insert(id, kind);
                     self.core.handle(Input::JobOpened(job), now);
                 }
             }
-            Ok(_) => {
-                self.unread.remove(&id);
-                self.core.handle(Input::JobGone(id), now);
-            }
+            Ok(None) => self.gone(id, now),
             Err(e) => {
-                tracing::warn!(ride_id = %id, error = %e, "dispatcher could not read a ride; retrying");
+                tracing::warn!(job_id = %id, error = %e, "dispatcher could not read a job; retrying");
                 metrics::counter!("dispatch_store_retries_total", "what" => "read").increment(1);
                 self.unread.insert(id);
             }
@@ -477,22 +602,22 @@ impl Shell {
         let now = secs(now_ts);
         self.ticks += 1;
 
-        // Rides whose read failed, offers whose expiry failed, inherited offers past due.
+        // Jobs whose read failed, offers whose expiry failed, inherited offers past due.
         for id in std::mem::take(&mut self.unread) {
             self.read(app, id).await;
         }
         for offer in std::mem::take(&mut self.unexpired) {
             self.expire(app, offer, None).await;
         }
-        let due: Vec<(RideId, OfferId)> = self
+        let due: Vec<(JobId, OfferId)> = self
             .inherited
             .iter()
             .filter(|(_, (_, deadline))| now_ts > *deadline)
             .map(|(&r, &(o, _))| (r, o))
             .collect();
-        for (ride, offer) in due {
-            self.inherited.remove(&ride);
-            self.expire(app, offer, Some(ride)).await;
+        for (job, offer) in due {
+            self.inherited.remove(&job);
+            self.expire(app, offer, Some(job)).await;
         }
         if self
             .ticks
@@ -507,13 +632,32 @@ impl Shell {
         let started = Instant::now();
         let actions = self.core.handle(Input::Tick, now);
         metrics::histogram!("dispatch_solve_seconds").record(started.elapsed().as_secs_f64());
-        let offers = actions
-            .iter()
-            .filter(|a| matches!(a, Action::Offer { .. }))
-            .count();
-        metrics::histogram!("dispatch_batch_size").record(offers as f64);
+        // The offers, gathered by offer (a batch is several actions of one offer).
+        let mut asked: Vec<Asked> = Vec::new();
         for action in actions {
-            self.execute(app, action, now_ts).await;
+            match action {
+                Action::Offer {
+                    offer,
+                    job,
+                    worker,
+                    expires_at,
+                    insertion,
+                } => match asked.iter_mut().find(|a| a.offer == offer) {
+                    Some(a) => a.jobs.push(job),
+                    None => asked.push(Asked {
+                        offer,
+                        jobs: vec![job],
+                        worker,
+                        expires_at,
+                        insertion,
+                    }),
+                },
+                other => self.execute(app, other, now_ts).await,
+            }
+        }
+        metrics::histogram!("dispatch_batch_size").record(asked.len() as f64);
+        for a in asked {
+            self.offer(app, a, now_ts).await;
         }
         self.gauge();
     }
@@ -532,7 +676,7 @@ impl Shell {
                 let (Some(p), Some(at)) = (d.position(), d.last_seen()) else {
                     continue;
                 };
-                // A driver with stops to do takes no other ride here (no chaining); an offered
+                // A driver with stops to do takes no other job here (no chaining); an offered
                 // driver stays "online" for the core, which holds the offer itself.
                 let available = d.takes_work();
                 let capacity = i32::try_from(d.worker().capabilities.capacity).unwrap_or(i32::MAX);
@@ -572,8 +716,8 @@ impl Shell {
         }
     }
 
-    /// Makes good what commands may have missed: rides waiting in the record that the core does
-    /// not hold are opened.
+    /// Makes good what commands may have missed: rides and orders waiting in the record that the
+    /// core does not hold are opened.
     async fn reconcile(&mut self, app: &App) {
         let waiting = match app
             .store()
@@ -588,10 +732,110 @@ impl Shell {
         };
         let now = secs(app.clock().now());
         for ride in waiting {
-            if !self.core.holds(ride.id()) && !self.inherited.contains_key(&ride.id()) {
+            let job = JobId::from(ride.id());
+            if !self.core.holds(job) && !self.inherited.contains_key(&job) {
                 metrics::counter!("dispatch_reconciled_total").increment(1);
-                let job = open_job(app, &ride).await;
-                self.core.handle(Input::JobOpened(job), now);
+                let open = open_job(app, &ride).await;
+                self.kinds.insert(job, JobKind::Ride);
+                self.core.handle(Input::JobOpened(open), now);
+            }
+        }
+        self.reconcile_orders(app).await;
+    }
+
+    /// Opens the orders waiting for a courier that the core does not hold. An order with an offer
+    /// still pending in the record (made before a restart) is inherited: the shell expires the
+    /// offer at its deadline, and the order joins the core once it is answered or expired.
+    async fn reconcile_orders(&mut self, app: &App) {
+        let waiting = match app.store().orders_waiting_for_courier().await {
+            Ok(orders) => orders,
+            Err(e) => {
+                tracing::warn!(error = %e, "dispatcher could not reconcile orders with the record");
+                return;
+            }
+        };
+        let now = secs(app.clock().now());
+        for order in waiting {
+            let job = order.id();
+            if self.core.holds(job) || self.inherited.contains_key(&job) || !order.wants_courier() {
+                continue;
+            }
+            match app.store().offers_of_ride(RideId::from(job)).await {
+                Ok(offers) => {
+                    if let Some(o) = offers.iter().find(|o| o.state == OfferState::Pending) {
+                        self.inherited.insert(job, (o.id, o.expires_at));
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(job_id = %job, error = %e, "dispatcher could not read an order's offers");
+                    continue;
+                }
+            }
+            metrics::counter!("dispatch_reconciled_total").increment(1);
+            let open = open_order_job(app, &order, now).await;
+            self.kinds.insert(job, JobKind::Delivery);
+            self.core.handle(Input::JobOpened(open), now);
+        }
+    }
+
+    /// Records an offer the core asked for: a ride's to its driver, or a delivery's (one order or a
+    /// batch) to its courier.
+    async fn offer(&mut self, app: &App, asked: Asked, now: Timestamp) {
+        let now_s = secs(now);
+        let position = self.told.get(&asked.worker).map(|t| t.0);
+        let eta = (asked.insertion.first_arrival - now_s).max(0.0);
+        let expires_at = timestamp(asked.expires_at);
+        let first = asked.jobs[0];
+        let made = match self.kinds.get(&first) {
+            Some(JobKind::Delivery) => {
+                let route = self.core.offered_route(asked.offer).map(|stops| {
+                    stops
+                        .iter()
+                        .map(|s| (s.job, s.load > 0))
+                        .collect::<Vec<_>>()
+                });
+                app.make_delivery_offer(
+                    &asked.jobs,
+                    asked.worker,
+                    eta,
+                    position,
+                    route,
+                    now,
+                    expires_at,
+                )
+                .await
+            }
+            _ => make_offer(
+                app,
+                RideId::from(first),
+                asked.worker,
+                eta,
+                position,
+                now,
+                expires_at,
+            )
+            .await
+            .map(|made| match made {
+                Some(offer) => Ok(offer.id),
+                None => Err(vec![first]),
+            }),
+        };
+        match made {
+            Ok(Ok(id)) => {
+                self.offers.insert(asked.offer, id);
+            }
+            // Some jobs no longer wait: they go, the others wait for the next batch.
+            Ok(Err(gone)) => {
+                self.core.handle(Input::OfferFailed(asked.offer), now_s);
+                for job in gone {
+                    self.gone(job, now_s);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(job_id = %first, error = %e, "offer not recorded; the job waits for the next batch");
+                metrics::counter!("dispatch_store_retries_total", "what" => "offer").increment(1);
+                self.core.handle(Input::OfferFailed(asked.offer), now_s);
             }
         }
     }
@@ -599,50 +843,31 @@ impl Shell {
     async fn execute(
         &mut self,
         app: &App,
-        action: Action<RideId, UserId, CityPlace>,
+        action: Action<JobId, UserId, CityPlace>,
         now: Timestamp,
     ) {
         let now_s = secs(now);
         match action {
-            Action::Offer {
-                offer,
-                job,
-                worker,
-                expires_at,
-                insertion,
-            } => {
-                let position = self.told.get(&worker).map(|t| t.0);
-                let eta = (insertion.first_arrival - now_s).max(0.0);
-                match make_offer(app, job, worker, eta, position, now, timestamp(expires_at)).await
-                {
-                    Ok(Some(made)) => {
-                        self.offers.insert(offer, made.id);
-                    }
-                    Ok(None) => {
-                        self.core.handle(Input::JobGone(job), now_s);
-                    }
-                    Err(e) => {
-                        tracing::warn!(ride_id = %job, error = %e, "offer not recorded; the ride waits for the next batch");
-                        metrics::counter!("dispatch_store_retries_total", "what" => "offer")
-                            .increment(1);
-                        self.core.handle(Input::OfferFailed(offer), now_s);
-                    }
-                }
-            }
+            // Gathered by the tick.
+            Action::Offer { .. } => {}
             Action::ExpireOffer { offer, job, .. } => {
                 if let Some(id) = self.offers.remove(&offer) {
                     self.expire(app, id, Some(job)).await;
                 }
             }
             Action::Unfulfilled { job, reason } => {
-                let reason = no_driver_reason(reason);
-                match give_up(app, job, reason).await {
-                    Ok(()) => {
-                        self.core.handle(Input::JobGone(job), now_s);
+                let result = match self.kinds.get(&job) {
+                    Some(JobKind::Delivery) => {
+                        let reason = UnfulfilledReason::from(no_driver_reason(reason));
+                        app.order_without_courier(job, reason).await
                     }
+                    _ => give_up(app, RideId::from(job), no_driver_reason(reason)).await,
+                };
+                match result {
+                    Ok(()) => self.gone(job, now_s),
                     // The core says it again after its retry interval.
                     Err(e) => {
-                        tracing::warn!(ride_id = %job, error = %e, "could not end a ride without driver; retrying");
+                        tracing::warn!(job_id = %job, error = %e, "could not end a job without a worker; retrying");
                         metrics::counter!("dispatch_store_retries_total", "what" => "unfulfilled")
                             .increment(1);
                     }
@@ -667,9 +892,9 @@ impl Shell {
         }
     }
 
-    /// Records the expiry of an offer; `ride` (if known) is read again afterwards so that the
-    /// core sees its exclusions (or that it was taken meanwhile).
-    async fn expire(&mut self, app: &App, offer: OfferId, ride: Option<RideId>) {
+    /// Records the expiry of an offer (a ride's or a delivery's); `job` (if known) is read again
+    /// afterwards so that the core sees its exclusions (or that it was taken meanwhile).
+    async fn expire(&mut self, app: &App, offer: OfferId, job: Option<JobId>) {
         match app.expire_offer(offer).await {
             Ok(_) => {}
             Err(e @ crate::AppError::Internal(_)) => {
@@ -678,13 +903,13 @@ impl Shell {
                 self.unexpired.insert(offer);
                 return;
             }
-            // Someone else changed the ride meanwhile (accepted, cancelled): read it again.
+            // Someone else changed the job meanwhile (accepted, cancelled): read it again.
             Err(e) => tracing::debug!(error = %e, "offer expiry lost a race"),
         }
-        if let Some(ride) = ride
-            && self.inherited.remove(&ride).is_some()
+        if let Some(job) = job
+            && self.inherited.remove(&job).is_some()
         {
-            self.read(app, ride).await;
+            self.read(app, job).await;
         }
     }
 }

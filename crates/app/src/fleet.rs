@@ -120,6 +120,82 @@ impl RideSnapshot {
     }
 }
 
+/// What the hot state needs of any job after a committed change (a ride's, an order's): its version,
+/// its customer, the stops still to do, and how it binds a worker: an offer beside the worker's route
+/// while it waits, or its stops on the worker's route once assigned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSnapshot {
+    /// The job.
+    pub id: JobId,
+    /// Its version after the change.
+    pub version: i64,
+    /// Its customer: who sees the worker's positions.
+    pub customer: UserId,
+    /// A ride waiting for a driver: where the rider waits (the demand near a point counts it).
+    pub waiting_pickup: Option<LatLng>,
+    /// The stops of the job not done yet, as a worker's route holds them.
+    pub stops: Vec<RouteStop>,
+    /// How it binds a worker now.
+    pub bound: Option<Binding>,
+}
+
+/// How a job binds a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// An offer beside the worker's route (worker, offer).
+    Offered(UserId, OfferId),
+    /// Its stops on the worker's route.
+    Assigned(UserId),
+}
+
+impl JobSnapshot {
+    /// The snapshot of an order with the offer out `offer` (only while it waits for a courier).
+    pub fn of_order(
+        order: &doorstep_domain::food::order::Order,
+        offer: Option<(UserId, OfferId)>,
+    ) -> Self {
+        use doorstep_domain::job::JobState;
+        let job = order.job();
+        let bound = match (job.state, job.worker, offer) {
+            (JobState::Open, _, Some((w, o))) => Some(Binding::Offered(w, o)),
+            (JobState::Assigned | JobState::InProgress, Some(w), _) => Some(Binding::Assigned(w)),
+            _ => None,
+        };
+        JobSnapshot {
+            id: order.id(),
+            version: order.version(),
+            customer: order.customer(),
+            waiting_pickup: None,
+            stops: job.route_stops(),
+            bound,
+        }
+    }
+}
+
+impl From<&RideSnapshot> for JobSnapshot {
+    fn from(ride: &RideSnapshot) -> Self {
+        let bound = match (ride.state, ride.driver, ride.offer) {
+            (RideState::Requested, _, Some((driver, offer))) => {
+                Some(Binding::Offered(driver, offer))
+            }
+            (
+                RideState::DriverAssigned | RideState::DriverArrived | RideState::InProgress,
+                Some(driver),
+                _,
+            ) => Some(Binding::Assigned(driver)),
+            _ => None,
+        };
+        JobSnapshot {
+            id: JobId::from(ride.id),
+            version: ride.version,
+            customer: ride.rider,
+            waiting_pickup: (ride.state == RideState::Requested).then_some(ride.pickup),
+            stops: ride.stops.clone(),
+            bound,
+        }
+    }
+}
+
 /// One driver's hot state: the worker (a driver's capabilities, online state, position, and its route
 /// of stops across jobs), the offer it holds beside the route, and when it was last pushed.
 #[derive(Debug, Clone)]
@@ -320,7 +396,7 @@ pub struct Fleet {
     unsaved_forgotten: Vec<(UserId, LatLng, Timestamp)>,
     /// Per ride, the version of the last committed change applied to this hot state and when: a
     /// change of an older version arrives late and is refused ([`Fleet::apply`]).
-    applied: HashMap<RideId, (i64, Timestamp)>,
+    applied: HashMap<JobId, (i64, Timestamp)>,
     /// The city and the limits reported positions are judged by; `None` believes every point.
     limits: Option<(&'static City, PositionLimits)>,
 }
@@ -414,6 +490,13 @@ impl Fleet {
             .values()
             .filter(|d| d.online() && !d.is_stale(fresh_since))
             .count()
+    }
+
+    /// The driver holding an offer of `job`, with the offer, if any.
+    pub fn offer_of(&self, job: JobId) -> Option<(UserId, OfferId)> {
+        self.drivers
+            .iter()
+            .find_map(|(id, d)| d.offer.filter(|o| o.job == job).map(|o| (*id, o.offer)))
     }
 
     /// Number of drivers in the available index.
@@ -639,53 +722,56 @@ impl Fleet {
     /// commit order and is refused (`false`): the newer one says everything about the ride, so the order
     /// in which concurrent commits reach the hot state does not matter.
     pub fn apply_ride(&mut self, ride: &RideSnapshot, at: Timestamp) -> bool {
-        if let Some(&(last, _)) = self.applied.get(&ride.id)
-            && ride.version < last
+        self.apply_job(&JobSnapshot::from(ride), at)
+    }
+
+    /// [`Fleet::apply_ride`] for a job of any service: its worker's route holds its stops once assigned,
+    /// a worker holds its offer beside the route while it waits; workers no longer bound to it are freed;
+    /// a snapshot older than one applied is refused (`false`).
+    pub fn apply_job(&mut self, snapshot: &JobSnapshot, at: Timestamp) -> bool {
+        let job = snapshot.id;
+        if let Some(&(last, _)) = self.applied.get(&job)
+            && snapshot.version < last
         {
             metrics::counter!("hot_state_stale_changes_total").increment(1);
             return false;
         }
-        self.applied.insert(ride.id, (ride.version, at));
-        let job = JobId::from(ride.id);
-        // Who the ride binds now, and how: an offer beside the route, or its stops on the route.
-        let bound: Option<(UserId, Option<OfferId>)> = match (ride.state, ride.driver, ride.offer) {
-            (RideState::Requested, _, Some((driver, offer))) => Some((driver, Some(offer))),
-            (
-                RideState::DriverAssigned | RideState::DriverArrived | RideState::InProgress,
-                Some(driver),
-                _,
-            ) => Some((driver, None)),
-            _ => None,
-        };
-        if ride.state == RideState::Requested {
-            self.pending.insert(ride.id, ride.pickup);
-        } else {
-            self.pending.remove(&ride.id);
+        self.applied.insert(job, (snapshot.version, at));
+        match snapshot.waiting_pickup {
+            Some(p) => {
+                self.pending.insert(RideId::from(job), p);
+            }
+            None => {
+                self.pending.remove(&RideId::from(job));
+            }
         }
-        // Free every driver the hot state had on this ride who is not bound to it any more.
+        let bound_worker = snapshot.bound.map(|b| match b {
+            Binding::Offered(w, _) | Binding::Assigned(w) => w,
+        });
+        // Free every driver the hot state had on this job who is not bound to it any more.
         let stale: Vec<UserId> = self
             .drivers
             .iter()
             .filter(|(id, d)| {
                 let holds = d.offer.is_some_and(|o| o.job == job)
                     || d.worker.route.stops().iter().any(|s| s.job == job);
-                holds && bound.is_none_or(|(b, _)| b != **id)
+                holds && bound_worker != Some(**id)
             })
             .map(|(id, _)| *id)
             .collect();
         for driver in stale {
             self.free(driver, job);
         }
-        match bound {
-            Some((driver, Some(offer))) => {
+        match snapshot.bound {
+            Some(Binding::Offered(driver, offer)) => {
                 let d = self.state_mut(driver);
                 d.worker.drop_job(job);
                 d.offer = Some(PendingOffer { job, offer });
                 self.jobs.remove(&job);
                 self.reindex(driver);
             }
-            Some((driver, None)) => {
-                self.bind_route(driver, job, ride);
+            Some(Binding::Assigned(driver)) => {
+                self.bind_route(driver, snapshot);
                 self.reindex(driver);
             }
             None => {
@@ -701,7 +787,8 @@ impl Fleet {
     /// odometer. Should the route not hold the job beside the others within the driver's capacity
     /// ([`Route::check`]), the committed ride wins and the others go (they are bound in no newer
     /// commit the hot state has seen).
-    fn bind_route(&mut self, driver: UserId, job: JobId, ride: &RideSnapshot) {
+    fn bind_route(&mut self, driver: UserId, ride: &JobSnapshot) {
+        let job = ride.id;
         let d = self.state_mut(driver);
         if d.offer.is_some_and(|o| o.job == job) {
             d.offer = None;
@@ -741,10 +828,10 @@ impl Fleet {
             d.last_push = None;
         }
         let entry = self.jobs.entry(job).or_insert(BoundJob {
-            customer: ride.rider,
+            customer: ride.customer,
             odometer_m: 0.0,
         });
-        entry.customer = ride.rider;
+        entry.customer = ride.customer;
         if is_on_board && !was_on_board {
             entry.odometer_m = 0.0;
         }

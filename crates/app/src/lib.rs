@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod contact;
+pub mod courier;
 pub mod dispatcher;
 pub mod drivers;
 pub mod error;
@@ -61,6 +62,10 @@ struct AppInner {
     ride_counts: ride_counts::RideCounts,
     /// Each zone's surge multiplier and when it last moved (see [`App::surge_at`]).
     surge: Mutex<SurgeBoard>,
+    /// Where dispatch planned the stops of each delivery offer (see [`courier`]).
+    offer_routes: Mutex<
+        std::collections::HashMap<doorstep_domain::OfferId, Vec<(doorstep_domain::JobId, bool)>>,
+    >,
 }
 
 /// Each zone's surge multiplier and when it last moved, by zone index.
@@ -148,6 +153,7 @@ impl App {
                 sessions: auth::SessionCache::default(),
                 ride_counts: ride_counts::RideCounts::default(),
                 surge: Mutex::new(SurgeBoard::new()),
+                offer_routes: Mutex::default(),
             }),
         };
         (app, rx)
@@ -243,9 +249,15 @@ impl App {
                 }
             }
         });
+        // Orders with a courier: their stops go back on the courier's route.
+        let carried = self.store().orders_with_courier().await?;
+        for order in &carried {
+            self.apply_order(order, Some(None));
+        }
         tracing::info!(
             online = online.len(),
             active = active.len(),
+            orders = carried.len(),
             pending = pending.len(),
             "hot state rebuilt"
         );

@@ -115,7 +115,7 @@ fn not_accepting(e: NotAccepting) -> AppError {
     AppError::conflict(code, e.to_string())
 }
 
-fn order_error(e: OrderError) -> AppError {
+pub(crate) fn order_error(e: OrderError) -> AppError {
     use doorstep_domain::job::JobError;
     match e {
         OrderError::Transition { .. } => AppError::conflict("invalid_order_state", e.to_string()),
@@ -176,7 +176,7 @@ pub fn request_hash(req: &CartRequest) -> String {
 
 impl App {
     /// Who receives an order's events: its customer, every staff member of its merchant, its courier.
-    async fn order_recipients(&self, order: &Order) -> Result<Vec<Recipient>, AppError> {
+    pub(crate) async fn order_recipients(&self, order: &Order) -> Result<Vec<Recipient>, AppError> {
         let mut out = vec![Recipient {
             user: order.customer(),
             role: RecipientRole::Customer,
@@ -196,7 +196,7 @@ impl App {
         Ok(out)
     }
 
-    fn publish_all(&self, stored: Vec<StoredEvent>) {
+    pub(crate) fn publish_all(&self, stored: Vec<StoredEvent>) {
         for e in stored {
             metrics::counter!("order_events_total", "type" => e.event.kind()).increment(1);
             self.bus().publish(BusMessage::Event(e));
@@ -467,11 +467,13 @@ impl App {
                 events: &events,
                 postings: &postings,
                 release_promo,
+                offers: &[],
                 audit,
                 at: self.clock().now(),
             })
             .await?;
         self.publish_all(stored);
+        self.order_changed(&order);
         Ok(order)
     }
 
@@ -772,14 +774,14 @@ impl App {
 }
 
 /// What one step of an order records.
-struct Step {
-    events: Vec<OrderEvent>,
-    postings: Vec<doorstep_domain::ledger::Posting>,
-    release_promo: bool,
+pub(crate) struct Step {
+    pub(crate) events: Vec<OrderEvent>,
+    pub(crate) postings: Vec<doorstep_domain::ledger::Posting>,
+    pub(crate) release_promo: bool,
 }
 
 impl Step {
-    fn events(events: Vec<OrderEvent>) -> Step {
+    pub(crate) fn events(events: Vec<OrderEvent>) -> Step {
         Step {
             events,
             postings: Vec::new(),
@@ -814,6 +816,38 @@ fn estimate(merchant: &Merchant, distance_m: f64, now: Timestamp) -> DeliveryEst
         drive_s,
         pickup_service_s: SERVICE_S,
         dropoff_service_s: SERVICE_S,
+    }
+}
+
+/// What a customer browsing sees of an order from a merchant before building a cart: the delivery fee
+/// and how long delivery takes, by the same street distance and estimate that checkout uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryOutlook {
+    /// The delivery fee to the point.
+    pub delivery_fee: Money,
+    /// Seconds from placing an order now to its delivery, by the checkout's estimate.
+    pub estimate_s: i64,
+}
+
+impl App {
+    /// The delivery fee and the delivery time of an order from `merchant` to `to` placed at `now` (what
+    /// the listing shows; the checkout's itemised quote is the one that counts).
+    pub fn delivery_outlook(
+        &self,
+        merchant: &Merchant,
+        to: LatLng,
+        now: Timestamp,
+    ) -> DeliveryOutlook {
+        let distance_m = self.street_distance_m(merchant.profile.point, to);
+        DeliveryOutlook {
+            delivery_fee: self
+                .config()
+                .food_fees
+                .delivery_fee(crate::rides::to_u32(distance_m)),
+            estimate_s: estimate(merchant, distance_m, now)
+                .delivered_at(now, now)
+                .secs_since(now),
+        }
     }
 }
 

@@ -489,7 +489,7 @@ impl App {
                 metrics::counter!("rides_requested_total").increment(1);
                 self.bus().publish(BusMessage::Event(stored));
                 self.apply_committed(&ride, None);
-                self.dispatch(DispatchCommand::NewRide(ride.id()));
+                self.dispatch(DispatchCommand::Open(ride.id().into()));
                 tracing::debug!(ride_id = %ride.id(), "ride requested");
                 Ok(ride)
             }
@@ -567,7 +567,7 @@ impl App {
             self.commit(&ride, from, expected, &[], &[event], None)
                 .await?;
             self.apply_committed(&ride, None);
-            self.dispatch(DispatchCommand::NewRide(ride.id()));
+            self.dispatch(DispatchCommand::Open(ride.id().into()));
             return Ok(ride);
         }
         let event = match user.role {
@@ -586,7 +586,7 @@ impl App {
         self.commit(&ride, from, expected, &offers, &[event], posting.as_ref())
             .await?;
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Gone(ride.id()));
+        self.dispatch(DispatchCommand::Gone(ride.id().into()));
         self.settle_ride(&ride).await;
         Ok(ride)
     }
@@ -856,7 +856,7 @@ impl App {
         self.commit(&ride, from, expected, &[offer], &[event], None)
             .await?;
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Gone(ride.id()));
+        self.dispatch(DispatchCommand::Gone(ride.id().into()));
         metrics::counter!("offers_answered_total", "answer" => "accepted").increment(1);
         Ok(ride)
     }
@@ -877,13 +877,16 @@ impl App {
         )
         .await?;
         self.apply_committed(&ride, None);
-        self.dispatch(DispatchCommand::Requeue(ride.id()));
+        self.dispatch(DispatchCommand::Requeue(ride.id().into()));
         metrics::counter!("offers_answered_total", "answer" => "declined").increment(1);
         Ok(offer)
     }
 
     /// Ends a pending offer whose deadline passed (called by the dispatcher). Returns whether it expired.
     pub(crate) async fn expire_offer(&self, id: OfferId) -> Result<bool, AppError> {
+        if let Some(expired) = self.expire_delivery_offer(id).await? {
+            return Ok(expired);
+        }
         let Some(mut offer) = self.store().offer(id).await? else {
             return Ok(false);
         };

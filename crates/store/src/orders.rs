@@ -14,12 +14,14 @@ use crate::console::insert_audit_in;
 use crate::events::{Recipient, StoredEvent, append_events};
 use crate::jobs::{insert_job, job_columns, job_from_row, stop_columns, stop_from_row, update_job};
 use crate::ledger::insert_posting_in;
+use crate::rides::{offer_from_row, select_offers, upsert_offer};
 use crate::{Store, StoreError};
 use doorstep_domain::audit::NewAuditEntry;
 use doorstep_domain::food::order::{Order, OrderEvent, OrderRecord};
 use doorstep_domain::food::promo::{Promo, PromoCode};
 use doorstep_domain::ledger::Posting;
-use doorstep_domain::{JobId, MerchantId, Timestamp, UserId};
+use doorstep_domain::offer::{Offer, OfferState};
+use doorstep_domain::{JobId, MerchantId, OfferId, Timestamp, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -98,6 +100,10 @@ pub struct OrderChange<'a> {
     pub postings: &'a [Posting],
     /// Whether the order gives its promo code's use back (rejected or cancelled before acceptance).
     pub release_promo: bool,
+    /// Offers of the order to write (made, answered, expired or withdrawn). An offer of a batch covers
+    /// several orders: each order's change carries it with `ride_id` naming that order's job, and the
+    /// offer's row is written once with one `offer_jobs` row per order.
+    pub offers: &'a [Offer],
     /// The operator's audit entry, when an operator acts ([`StoreError::AuditKeyUsed`] if its key was
     /// used: nothing written).
     pub audit: Option<&'a NewAuditEntry>,
@@ -229,42 +235,116 @@ impl Store {
     }
 
     /// Writes a change of an order where the stored version is `change.expected_version`
-    /// ([`StoreError::Conflict`] and nothing written otherwise), with its events and postings.
+    /// ([`StoreError::Conflict`] and nothing written otherwise), with its events, postings and offers.
     pub async fn save_order_change(
         &self,
         change: OrderChange<'_>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let order = change.order;
+        self.save_order_changes(&[change]).await
+    }
+
+    /// Writes changes of several orders in one transaction (a batch offered to one courier, accepted,
+    /// declined or expired together): every one applies, or none ([`StoreError::Conflict`] if any order's
+    /// stored version is not its `expected_version`). Returns the stored events of all of them, in order.
+    pub async fn save_order_changes(
+        &self,
+        changes: &[OrderChange<'_>],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(entry) = change.audit {
-            insert_audit_in(&mut tx, entry).await?;
+        let mut stored = Vec::new();
+        for change in changes {
+            let order = change.order;
+            if let Some(entry) = change.audit {
+                insert_audit_in(&mut tx, entry).await?;
+            }
+            if !update_job(&mut tx, order.job(), change.expected_version, change.at).await? {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict);
+            }
+            sqlx::query("UPDATE orders SET kitchen = $2, record = $3 WHERE id = $1")
+                .bind(order.id().to_string())
+                .bind(order.record.kitchen.as_str())
+                .bind(to_json(&order.record, "order record")?)
+                .execute(&mut *tx)
+                .await?;
+            if change.release_promo
+                && let Some(code) = &order.record.quote.promo
+            {
+                release_promo_use(&mut tx, code, order.customer()).await?;
+            }
+            for posting in change.postings {
+                insert_posting_in(&mut tx, posting).await?;
+            }
+            for offer in change.offers {
+                upsert_offer(&mut tx, offer, change.at).await?;
+            }
+            let events: Vec<_> = change
+                .events
+                .iter()
+                .map(|(e, r)| (e.clone().into(), r.clone()))
+                .collect();
+            stored.extend(
+                append_events(&mut tx, self.backend, order.id(), &events, change.at).await?,
+            );
         }
-        if !update_job(&mut tx, order.job(), change.expected_version, change.at).await? {
-            tx.rollback().await?;
-            return Err(StoreError::Conflict);
-        }
-        sqlx::query("UPDATE orders SET kitchen = $2, record = $3 WHERE id = $1")
-            .bind(order.id().to_string())
-            .bind(order.record.kitchen.as_str())
-            .bind(to_json(&order.record, "order record")?)
-            .execute(&mut *tx)
-            .await?;
-        if change.release_promo
-            && let Some(code) = &order.record.quote.promo
-        {
-            release_promo_use(&mut tx, code, order.customer()).await?;
-        }
-        for posting in change.postings {
-            insert_posting_in(&mut tx, posting).await?;
-        }
-        let events: Vec<_> = change
-            .events
-            .iter()
-            .map(|(e, r)| (e.clone().into(), r.clone()))
-            .collect();
-        let stored = append_events(&mut tx, self.backend, order.id(), &events, change.at).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// A delivery offer with the orders it covers (in the order they were offered), if `id` is an offer
+    /// of delivery jobs.
+    pub async fn delivery_offer(
+        &self,
+        id: OfferId,
+    ) -> Result<Option<(Offer, Vec<JobId>)>, StoreError> {
+        let rows = sqlx::query(select_offers!(
+            "JOIN jobs dj ON dj.id = oj.job_id WHERE o.id = $1 AND dj.kind = 'delivery' ORDER BY dj.opened_at, dj.id"
+        ))
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(group_offers(&rows)?.into_iter().next())
+    }
+
+    /// A courier's pending delivery offers with their orders, oldest first (pending in the store: the
+    /// caller decides whether one has passed its deadline).
+    pub async fn pending_delivery_offers_of(
+        &self,
+        courier: UserId,
+    ) -> Result<Vec<(Offer, Vec<JobId>)>, StoreError> {
+        let rows = sqlx::query(select_offers!(
+            "JOIN jobs dj ON dj.id = oj.job_id WHERE o.worker_id = $1 AND o.state = $2 \
+             AND dj.kind = 'delivery' ORDER BY o.created_at, o.id, dj.opened_at, dj.id"
+        ))
+        .bind(courier.to_string())
+        .bind(OfferState::Pending.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        group_offers(&rows)
+    }
+
+    /// Orders with a courier that are not over yet (the hot state rebuilds couriers' routes from them).
+    pub async fn orders_with_courier(&self) -> Result<Vec<Order>, StoreError> {
+        self.fetch_orders(sqlx::query(select_orders!(
+            "WHERE j.state IN ('assigned', 'in_progress') ORDER BY o.placed_at, j.id, s.stop_index"
+        )))
+        .await
+    }
+
+    /// Orders assigned to `courier` that are not over yet (to the restaurant, or carrying them), oldest
+    /// first.
+    pub async fn active_orders_of_courier(
+        &self,
+        courier: UserId,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.fetch_orders(
+            sqlx::query(select_orders!(
+                "WHERE j.worker_id = $1 AND j.state IN ('assigned', 'in_progress') \
+                 ORDER BY o.placed_at, j.id, s.stop_index"
+            ))
+            .bind(courier.to_string()),
+        )
+        .await
     }
 
     /// The order with this id.
@@ -449,4 +529,19 @@ impl Store {
         .await?;
         Ok(u32::try_from(used.unwrap_or(0).max(0)).unwrap_or(u32::MAX))
     }
+}
+
+/// Offers from rows of [`select_offers`] (one row per offer and job), grouped by offer in the order
+/// they first appear, each with its jobs.
+fn group_offers(rows: &[AnyRow]) -> Result<Vec<(Offer, Vec<JobId>)>, StoreError> {
+    let mut out: Vec<(Offer, Vec<JobId>)> = Vec::new();
+    for row in rows {
+        let offer = offer_from_row(row)?;
+        let job = JobId::from(offer.ride_id);
+        match out.last_mut() {
+            Some((last, jobs)) if last.id == offer.id => jobs.push(job),
+            _ => out.push((offer, vec![job])),
+        }
+    }
+    Ok(out)
 }

@@ -97,6 +97,7 @@ macro_rules! select_offers {
         )
     };
 }
+pub(crate) use select_offers;
 
 fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
     let stops = vec![stop_from_row(row, "p_")?, stop_from_row(row, "d_")?];
@@ -112,7 +113,7 @@ fn ride_from_row(row: &AnyRow) -> Result<Ride, StoreError> {
     Ride::from_parts(job, record).map_err(|e| StoreError::Corrupt(format!("ride {job_id}: {e}")))
 }
 
-fn offer_from_row(row: &AnyRow) -> Result<Offer, StoreError> {
+pub(crate) fn offer_from_row(row: &AnyRow) -> Result<Offer, StoreError> {
     Ok(Offer {
         id: id(row, "id")?,
         ride_id: id(row, "job_id")?,
@@ -179,7 +180,7 @@ async fn insert_ride(
 
 /// Inserts an offer and the job it covers, or updates the state of the stored offer (the rest of an offer
 /// never changes).
-async fn upsert_offer(
+pub(crate) async fn upsert_offer(
     conn: &mut AnyConnection,
     offer: &Offer,
     at: Timestamp,

@@ -7,6 +7,9 @@ export default {
     'landing.rideText': 'The rider app: choose a pickup and a drop-off on the map, see the price, follow your driver live.',
     'landing.drive': 'Drive',
     'landing.driveText': "The driver app: go online, take offers, pick up with the rider's PIN, see today's earnings.",
+    'landing.kitchen': 'Kitchen',
+    'landing.kitchenText':
+      'The restaurant tablet app: new orders with a chime, the kitchen queue, busy mode and pause, the menu and opening hours.',
     'landing.ops': 'Operations',
     'landing.opsText':
       'The console for operators: every driver and request live on the map, demand and supply by zone, KPIs, rides.',
@@ -26,6 +29,8 @@ export default {
     'landing.rideText': '乘客应用：在地图上选择上车点和下车点，查看价格，实时跟踪司机位置。',
     'landing.drive': '开车',
     'landing.driveText': '司机应用：上线接单，凭乘客的验证码接人，查看今日收入。',
+    'landing.kitchen': '商家后厨',
+    'landing.kitchenText': '餐厅平板应用：新订单响铃提醒、后厨订单队列、忙碌模式与暂停接单、菜单和营业时间。',
     'landing.ops': '运营',
     'landing.opsText': '运营人员控制台：地图上实时显示所有司机和订单，按区域查看供需、关键指标和行程。',
     'landing.install': '每个应用都可以安装到手机主屏幕或电脑上（在浏览器中选择“安装应用”或“添加到主屏幕”），访问过一次后无网络也能打开。',

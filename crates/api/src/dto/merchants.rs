@@ -673,6 +673,13 @@ pub struct MerchantListing {
     pub busy_minutes: u32,
     /// Opening hours.
     pub hours: HoursView,
+    /// The delivery fee to the point asked about (browse only; the checkout itemises the rest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_fee: Option<MoneyDto>,
+    /// Minutes from placing an order now to its delivery at the point asked about, by the checkout's
+    /// estimate (browse only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_minutes: Option<u32>,
 }
 
 impl From<&Listing> for MerchantListing {
@@ -696,6 +703,8 @@ impl From<&Listing> for MerchantListing {
             prep_minutes: l.prep_minutes,
             busy_minutes: l.busy_minutes,
             hours: HoursView::from(&l.merchant.hours),
+            delivery_fee: None,
+            delivery_minutes: None,
         }
     }
 }

@@ -255,10 +255,26 @@ pub struct OrderView {
     pub undeliverable_reason: Option<String>,
     /// The cancellation fee charged, if any.
     pub cancel_fee: Option<MoneyDto>,
+    /// What its customer would pay to cancel it now: zero before the kitchen accepted it, then the late
+    /// fee; null once it cannot be cancelled. Only in `GET /v1/orders/{order_id}` to its customer.
+    pub cancel_fee_now: Option<MoneyDto>,
     /// The hand-over code the customer tells the courier at the door (only to the customer).
     pub handover_code: Option<String>,
+    /// Who is coming and where they are, while a courier has it (on `GET /v1/orders/{order_id}`).
+    pub courier: Option<CourierCard>,
     /// Its version: it grows with every change.
     pub version: i64,
+}
+
+/// The courier of an order as the order's parties see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CourierCard {
+    /// The courier's name.
+    pub name: String,
+    /// Their last reported position, if known.
+    pub position: Option<LatLngDto>,
+    /// When they were there (RFC 3339).
+    pub seen_at: Option<String>,
 }
 
 impl OrderView {
@@ -290,11 +306,29 @@ impl OrderView {
             reject_reason: r.reject_reason.map(|x| x.as_str().to_owned()),
             undeliverable_reason: job.unfulfilled_reason.map(|x| x.as_str().to_owned()),
             cancel_fee: job.cancel_fee.map(MoneyDto::from),
+            cancel_fee_now: None,
             handover_code: (viewer.role == Role::Rider && viewer.id == order.customer())
                 .then(|| order.handover_code().map(str::to_owned))
                 .flatten(),
+            courier: None,
             version: order.version(),
         }
+    }
+
+    /// The view with who is coming and where they are.
+    pub fn with_courier(
+        mut self,
+        card: Option<doorstep_app::courier::CourierOnTheWay>,
+    ) -> OrderView {
+        self.courier = card.map(|c| CourierCard {
+            name: c.name,
+            position: c.position.map(|(p, _)| LatLngDto {
+                lat: p.lat(),
+                lng: p.lng(),
+            }),
+            seen_at: c.position.map(|(_, at)| rfc3339(at)),
+        });
+        self
     }
 }
 
@@ -439,4 +473,112 @@ pub struct UndeliverableBody {
     /// Why: `customer_unreachable` or `pickup_unavailable`.
     #[schema(pattern = "^(customer_unreachable|pickup_unavailable)$")]
     pub reason: String,
+}
+
+/// One order of a delivery offer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfferedOrder {
+    /// The order.
+    pub order_id: String,
+    /// Its merchant.
+    pub merchant_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// Where to collect it.
+    pub pickup: LatLngDto,
+    /// Where to take it.
+    pub dropoff: LatLngDto,
+    /// When the food should be ready (RFC 3339).
+    pub ready_at: String,
+}
+
+/// One stop of a delivery offer, in visiting order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfferStop {
+    /// The order it serves.
+    pub order_id: String,
+    /// `pickup` or `dropoff`.
+    pub kind: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+}
+
+/// An offer of one order, or a batch of orders, to a courier: take it or leave it whole.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryOfferDto {
+    /// Identity; accept or decline with it.
+    pub offer_id: String,
+    /// Answer before this instant (RFC 3339).
+    pub expires_at: String,
+    /// Estimated seconds to the first restaurant.
+    pub eta_s: u32,
+    /// Estimated distance to the first restaurant, metres.
+    pub distance_m: u32,
+    /// What the courier earns for all of its orders (tips come on top).
+    pub pay: MoneyDto,
+    /// The orders.
+    pub orders: Vec<OfferedOrder>,
+    /// The stops in visiting order.
+    pub stops: Vec<OfferStop>,
+}
+
+impl DeliveryOfferDto {
+    /// The view of `v` with the names of its merchants.
+    pub fn new(v: &doorstep_app::courier::DeliveryOfferView) -> DeliveryOfferDto {
+        let point = |p: LatLng| LatLngDto {
+            lat: p.lat(),
+            lng: p.lng(),
+        };
+        DeliveryOfferDto {
+            offer_id: v.offer.id.to_string(),
+            expires_at: rfc3339(v.offer.expires_at),
+            eta_s: v.offer.pickup_eta_s,
+            distance_m: v.offer.pickup_distance_m,
+            pay: v.offer.fare.into(),
+            orders: v
+                .orders
+                .iter()
+                .map(|o| OfferedOrder {
+                    order_id: o.id().to_string(),
+                    merchant_id: o.merchant().to_string(),
+                    merchant_name: v.merchant_name(o.merchant()).to_owned(),
+                    pickup: point(o.job().stops[0].place),
+                    dropoff: point(o.job().stops[1].place),
+                    ready_at: rfc3339(o.ready_estimate()),
+                })
+                .collect(),
+            stops: v
+                .stops
+                .iter()
+                .filter_map(|(job, pickup)| {
+                    let o = v.orders.iter().find(|o| o.id() == *job)?;
+                    let p = o.job().stops[if *pickup { 0 } else { 1 }].place;
+                    Some(OfferStop {
+                        order_id: job.to_string(),
+                        kind: if *pickup { "pickup" } else { "dropoff" }.to_owned(),
+                        lat: p.lat(),
+                        lng: p.lng(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A courier's pending delivery offers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryOfferList {
+    /// The offers, oldest first.
+    pub offers: Vec<DeliveryOfferDto>,
+}
+
+/// The answer to a declined delivery offer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryOfferAnswer {
+    /// The offer.
+    pub offer_id: String,
+    /// Its state now: `declined`.
+    pub state: String,
 }

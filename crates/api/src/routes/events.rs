@@ -407,6 +407,8 @@ fn location_json(l: &LocationUpdate) -> serde_json::Value {
     serde_json::json!({
         "type": "driver_location",
         "ride_id": l.ride_id.to_string(),
+        // The job the worker is on: a ride's (the same id) or an order's.
+        "job_id": l.ride_id.to_string(),
         "driver_id": l.driver.to_string(),
         "lat": l.position.lat(),
         "lng": l.position.lng(),

@@ -555,8 +555,22 @@ pub async fn browse(
         lng: q.lng,
     })?;
     let listings = state.app.browse_merchants(point).await?;
+    let now = state.app.clock().now();
     Ok(Json(MerchantListings {
-        merchants: listings.iter().map(MerchantListing::from).collect(),
+        merchants: listings
+            .iter()
+            .map(|l| {
+                let outlook = state.app.delivery_outlook(&l.merchant, point, now);
+                MerchantListing {
+                    delivery_fee: Some(outlook.delivery_fee.into()),
+                    // Seconds to whole minutes, rounded up: a promise is not shortened by rounding.
+                    delivery_minutes: Some(
+                        u32::try_from((outlook.estimate_s.max(0) + 59) / 60).unwrap_or(u32::MAX),
+                    ),
+                    ..MerchantListing::from(l)
+                }
+            })
+            .collect(),
     }))
 }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod console;
 pub mod contact;
+pub mod couriers;
 pub mod drivers;
 pub mod events;
 pub mod merchants;

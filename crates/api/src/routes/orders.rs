@@ -6,6 +6,7 @@
 //! `order_not_found`, never 403.
 
 use crate::ApiState;
+use crate::dto::MoneyDto;
 use crate::dto::orders::{
     AcceptOrderBody, AssignOrderBody, CartBody, CheckoutView, CreatePromoBody, HandoverBody,
     OrderList, OrderView, PromoList, PromoView, RejectOrderBody, UndeliverableBody,
@@ -93,7 +94,15 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let order = state.app.order_for(&user, order_id(&id)?).await?;
-    Ok(Json(OrderView::of(&order, &user)))
+    let courier = state.app.courier_on_the_way(&order).await?;
+    let mut view = OrderView::of(&order, &user).with_courier(courier);
+    if order.customer() == user.id {
+        let fees = state.app.config().food_fees;
+        view.cancel_fee_now = order
+            .cancel_fee(&fees)
+            .map(|fee| MoneyDto::from(fee.unwrap_or(doorstep_domain::Money::zero(fees.currency))));
+    }
+    Ok(Json(view))
 }
 
 /// The customer cancels: free until the merchant accepts, then the late-cancellation fee (paid to the

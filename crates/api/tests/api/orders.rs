@@ -478,3 +478,271 @@ pub async fn every_bad_order_input_is_a_4xx_with_its_code(db: TestDb) -> TestRes
         .expect_error(403, "forbidden");
     server.stop().await
 }
+
+/// The courier `driver` sees, after the dispatcher's next batches: its pending delivery offers.
+async fn delivery_offers(server: &TestServer, driver: &Account) -> TestResult<Vec<Value>> {
+    let list = server
+        .get("/v1/delivery-offers", &driver.token)
+        .await?
+        .expect(200);
+    Ok(list["offers"].as_array().cloned().unwrap_or_default())
+}
+
+/// Waits until `driver` holds a delivery offer of `order`, and returns it.
+async fn offer_of(server: &TestServer, driver: &Account, order: &str) -> TestResult<Value> {
+    crate::server::eventually("a delivery offer", || async {
+        Ok(delivery_offers(server, driver)
+            .await?
+            .into_iter()
+            .find(|o| o["orders"][0]["order_id"] == order))
+    })
+    .await
+}
+
+pub async fn the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
+    let customer = server.signup("rider").await?;
+    // The nearest courier waits at Grand Central; another at Union Square.
+    let near = server.driver_at(GRAND_CENTRAL).await?;
+    let far = server.driver_at(UNION_SQUARE).await?;
+    let placed = server
+        .place_order(&customer, "live-1", &cart(&merchant, &ids, TIMES_SQUARE)?)
+        .await?
+        .expect(201);
+    let order = field(&placed, "id")?;
+    let code = field(&placed, "handover_code")?;
+    let path = format!("/v1/orders/{order}");
+
+    // Placed but not accepted: nobody is offered it. Accepted with 20 minutes to cook: a courier
+    // minutes away is not committed yet (they would wait in the kitchen).
+    crate::server::let_dispatch_run().await;
+    assert!(delivery_offers(&server, &near).await?.is_empty());
+    server
+        .post(
+            &format!("{path}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 20}),
+        )
+        .await?
+        .expect(200);
+    crate::server::let_dispatch_run().await;
+    assert!(
+        delivery_offers(&server, &near).await?.is_empty(),
+        "no courier is committed 20 minutes before the food is ready"
+    );
+
+    // Ready now: the nearest courier is offered it, with the pay and the stops.
+    server
+        .post_empty(&format!("{path}/ready"), &staff.token)
+        .await?
+        .expect(200);
+    let offer = offer_of(&server, &near, &order).await?;
+    assert_eq!(offer["orders"][0]["merchant_name"], "Noodle Bar");
+    assert!(usd(&offer["pay"]) > 0, "the courier's pay: {offer}");
+    let kinds: Vec<&str> = offer["stops"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["pickup", "dropoff"]);
+    let offer_id = field(&offer, "offer_id")?;
+    assert!(delivery_offers(&server, &far).await?.is_empty());
+    // Someone else's offer is not found; a customer is not a courier.
+    server
+        .post_empty(
+            &format!("/v1/delivery-offers/{offer_id}/accept"),
+            &far.token,
+        )
+        .await?
+        .expect_error(404, "offer_not_found");
+    server
+        .get("/v1/delivery-offers", &customer.token)
+        .await?
+        .expect(403);
+
+    // The nearest courier declines: the order goes to the other one, never back to them.
+    let declined = server
+        .post_empty(
+            &format!("/v1/delivery-offers/{offer_id}/decline"),
+            &near.token,
+        )
+        .await?
+        .expect(200);
+    assert_eq!(declined["state"], "declined");
+    let offer = offer_of(&server, &far, &order).await?;
+    let offer_id = field(&offer, "offer_id")?;
+    assert!(delivery_offers(&server, &near).await?.is_empty());
+    let taken = server
+        .post_empty(
+            &format!("/v1/delivery-offers/{offer_id}/accept"),
+            &far.token,
+        )
+        .await?
+        .expect(200);
+    assert_eq!(taken["orders"][0]["courier_id"], far.id.as_str());
+    server
+        .post_empty(
+            &format!("/v1/delivery-offers/{offer_id}/accept"),
+            &far.token,
+        )
+        .await?
+        .expect_error(409, "offer_not_pending");
+    let carried = server
+        .get("/v1/couriers/me/orders", &far.token)
+        .await?
+        .expect(200);
+    assert_eq!(carried["orders"][0]["id"], order.as_str());
+
+    // The customer sees who is coming and where they are.
+    let seen = server.get(&path, &customer.token).await?.expect(200);
+    assert!(seen["courier"]["name"].is_string(), "{seen}");
+    assert!(seen["courier"]["position"]["lat"].is_number(), "{seen}");
+
+    // Collect, ride, hand over with the customer's code: delivered, with balanced books.
+    server.drive_to(&far, BRYANT_PARK).await?;
+    server
+        .post_empty(&format!("{path}/arrived"), &far.token)
+        .await?
+        .expect(200);
+    let picked = server
+        .post_empty(&format!("{path}/picked-up"), &far.token)
+        .await?
+        .expect(200);
+    assert_eq!(picked["state"], "picked_up");
+    server.drive_to(&far, TIMES_SQUARE).await?;
+    let delivered = server
+        .post(
+            &format!("{path}/delivered"),
+            &far.token,
+            json!({"code": code}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(delivered["state"], "delivered");
+    assert!(delivered["courier"].is_null());
+    let carried = server
+        .get("/v1/couriers/me/orders", &far.token)
+        .await?
+        .expect(200);
+    assert_eq!(carried["orders"].as_array().map(Vec::len), Some(0));
+    assert!(server.trial_balance().await?.iter().all(|&t| t == 0));
+
+    // With every courier offline, a ready order ends undeliverable once its grace has passed,
+    // with the reason; it never hangs.
+    for d in [&near, &far] {
+        server
+            .post_empty("/v1/drivers/me/offline", &d.token)
+            .await?
+            .expect(200);
+    }
+    let lonely = server
+        .place_order(&customer, "live-2", &cart(&merchant, &ids, TIMES_SQUARE)?)
+        .await?
+        .expect(201);
+    let lonely_path = format!("/v1/orders/{}", field(&lonely, "id")?);
+    server
+        .post(
+            &format!("{lonely_path}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 10}),
+        )
+        .await?
+        .expect(200);
+    server
+        .post_empty(&format!("{lonely_path}/ready"), &staff.token)
+        .await?
+        .expect(200);
+    crate::server::let_dispatch_run().await;
+    server
+        .clock
+        .advance_secs(doorstep_domain::food::order::DELIVERY_GRACE_S + 60);
+    let ended = crate::server::eventually("the order to end undeliverable", || async {
+        let o = server.get(&lonely_path, &customer.token).await?.expect(200);
+        Ok((o["state"] == "undeliverable").then_some(o))
+    })
+    .await?;
+    assert_eq!(ended["undeliverable_reason"], "no_workers_nearby");
+    assert!(server.trial_balance().await?.iter().all(|&t| t == 0));
+    server.stop().await
+}
+
+pub async fn browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
+    let customer = server.signup("rider").await?;
+    let body = cart(&merchant, &ids, TIMES_SQUARE)?;
+
+    // The listing's delivery fee is the checkout's, for the same point; its time is no earlier than
+    // the checkout's promise (whole minutes, rounded up).
+    let listed = server
+        .get(
+            &format!(
+                "/v1/merchants?lat={}&lng={}",
+                TIMES_SQUARE.lat, TIMES_SQUARE.lng
+            ),
+            &customer.token,
+        )
+        .await?
+        .expect(200);
+    let listing = listed["merchants"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["merchant_id"] == merchant.as_str()))
+        .ok_or("the merchant is listed")?;
+    let checkout = server
+        .post("/v1/orders/checkout", &customer.token, body.clone())
+        .await?
+        .expect(200);
+    assert_eq!(
+        usd(&listing["delivery_fee"]),
+        usd(&checkout["price"]["delivery_fee"])
+    );
+    let minutes = listing["delivery_minutes"]
+        .as_i64()
+        .ok_or("delivery_minutes")?;
+    assert!((1..=180).contains(&minutes), "{minutes}");
+    // A merchant read on its own (not browsed from a point) has neither.
+    let one = server
+        .get(&format!("/v1/merchants/{merchant}"), &customer.token)
+        .await?
+        .expect(200);
+    assert!(one.get("delivery_fee").is_none(), "{one}");
+
+    // Cancelling costs nothing before the kitchen accepts, half the food after; once cancelled, null.
+    let placed = server
+        .place_order(&customer, "cancel-fee-1", &body)
+        .await?
+        .expect(201);
+    let order = field(&placed, "id")?;
+    let path = format!("/v1/orders/{order}");
+    let before = server.get(&path, &customer.token).await?.expect(200);
+    assert_eq!(usd(&before["cancel_fee_now"]), 0);
+    // Only its customer is told.
+    let for_staff = server.get(&path, &staff.token).await?.expect(200);
+    assert!(for_staff["cancel_fee_now"].is_null(), "{for_staff}");
+    server
+        .post(
+            &format!("{path}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 10}),
+        )
+        .await?
+        .expect(200);
+    let after = server.get(&path, &customer.token).await?.expect(200);
+    assert_eq!(usd(&after["cancel_fee_now"]), 1900, "half of 38.00 of food");
+    let cancelled = server
+        .post(&format!("{path}/cancel"), &customer.token, json!({}))
+        .await?
+        .expect(200);
+    assert_eq!(usd(&cancelled["cancel_fee"]), 1900);
+    let gone = server.get(&path, &customer.token).await?.expect(200);
+    assert!(gone["cancel_fee_now"].is_null(), "{gone}");
+    Ok(())
+}

@@ -22,7 +22,7 @@
 use crate::code::VerificationCode;
 use crate::food::checkout::{CheckoutQuote, FeeSchedule};
 use crate::food::menu::PricedLine;
-use crate::ids::{JobId, MenuItemId, MenuOptionId, MerchantId, UserId};
+use crate::ids::{JobId, MenuItemId, MenuOptionId, MerchantId, OfferId, UserId};
 use crate::job::{
     Canceller, Job, JobError, JobKind, JobState, NewDeliveryJob, StopKind, StopOutcome, TimeWindow,
     UnfulfilledReason,
@@ -225,6 +225,18 @@ pub enum OrderEvent {
         /// The fee charged, if any.
         fee: Option<Money>,
     },
+    /// Dispatch offered it to a courier (sent to that courier only; a batch is one offer of several
+    /// orders, each with this event).
+    OrderOffered {
+        /// The offer.
+        offer: OfferId,
+        /// The courier asked.
+        courier: UserId,
+        /// The last instant the courier can accept.
+        expires_at: Timestamp,
+        /// Seconds to the restaurant.
+        eta_s: u32,
+    },
     /// A courier took it.
     OrderCourierAssigned {
         /// The courier.
@@ -271,6 +283,7 @@ impl OrderEvent {
             OrderEvent::OrderReady { .. } => "order_ready",
             OrderEvent::OrderRejected { .. } => "order_rejected",
             OrderEvent::OrderCancelled { .. } => "order_cancelled",
+            OrderEvent::OrderOffered { .. } => "order_offered",
             OrderEvent::OrderCourierAssigned { .. } => "order_courier_assigned",
             OrderEvent::OrderCourierAtRestaurant { .. } => "order_courier_at_restaurant",
             OrderEvent::OrderPickedUp { .. } => "order_picked_up",
@@ -759,6 +772,36 @@ impl Order {
                 fee,
             }])
         })
+    }
+
+    /// Dispatch offers the order to `courier` (alone or in a batch under one offer id). Not a state
+    /// change, but it bumps the version so that it collides with any concurrent change. Refused unless
+    /// the order waits for a courier and the courier was not excluded.
+    pub fn offer(
+        &mut self,
+        offer: OfferId,
+        courier: UserId,
+        expires_at: Timestamp,
+        eta_s: u32,
+    ) -> Result<OrderEvent, OrderError> {
+        if !self.wants_courier() {
+            return self.refuse("offer");
+        }
+        self.change(|o| {
+            o.job.offer(offer, courier, expires_at, eta_s)?;
+            Ok(OrderEvent::OrderOffered {
+                offer,
+                courier,
+                expires_at,
+                eta_s,
+            })
+        })
+    }
+
+    /// The courier declined an offer of the order, or let it expire: dispatch does not offer it to them
+    /// again. Returns whether that changed anything (a courier already excluded changes nothing).
+    pub fn exclude_courier(&mut self, courier: UserId) -> bool {
+        self.job.exclude_worker(courier)
     }
 
     /// A courier takes the order (accepted an offer).

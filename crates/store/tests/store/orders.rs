@@ -184,6 +184,7 @@ pub async fn an_order_change_is_written_under_its_version_and_a_stale_one_is_ref
             events: &with,
             postings: &[],
             release_promo: false,
+            offers: &[],
             audit: None,
             at: at(1_000),
         })
@@ -210,6 +211,7 @@ pub async fn an_order_change_is_written_under_its_version_and_a_stale_one_is_ref
             events: &with,
             postings: &[],
             release_promo: true,
+            offers: &[],
             audit: None,
             at: at(2_000),
         })
@@ -305,6 +307,7 @@ pub async fn a_promo_codes_limits_hold_under_concurrent_orders_and_a_cancelled_o
             events: &with,
             postings: &[],
             release_promo: true,
+            offers: &[],
             audit: None,
             at: at(5_000),
         })
