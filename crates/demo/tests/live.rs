@@ -137,13 +137,13 @@ async fn restaurants_and_orders(base: &str) -> TestResult<Vec<(String, usize, Ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restaurants_open_with_menus_and_kitchens_accept_and_ready_what_customers_order()
+async fn restaurants_open_kitchens_ready_what_customers_order_and_couriers_deliver_it_with_the_books_balanced()
 -> TestResult {
     let server = start_server().await?;
     let (kpis, seen) = watch::channel(Kpis::default());
     let config = DemoConfig {
         base_url: server.base_url.clone(),
-        drivers: 2,
+        drivers: 24,
         speed: SPEED,
         seed: 11,
         demand_scale: 0.0,
@@ -156,18 +156,19 @@ async fn restaurants_open_with_menus_and_kitchens_accept_and_ready_what_customer
     let demo = tokio::spawn(doorstep_demo::run(config, kpis, async move {
         let _ = stop_rx.wait_for(|s| *s).await;
     }));
-    // Wait (at most a minute of real time) for a readied order: accepted, prepared for a quarter of an
-    // hour of the demo's clock, then marked ready.
+    // Wait (at most two minutes of real time, two hours of the demo's) for an order readied by its
+    // kitchen (accepted, prepared for a quarter of an hour of the demo's clock, marked ready) and for
+    // one delivered by a courier with its customer's code.
     let mut readied = false;
+    let mut delivered = false;
     let mut last = Vec::new();
-    for _ in 0..60 {
+    for _ in 0..120 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         last = restaurants_and_orders(&server.base_url).await?;
-        readied = last
-            .iter()
-            .flat_map(|r| r.2.iter())
-            .any(|s| s == "ready" || s == "picked_up" || s == "delivered");
-        if readied {
+        let states = || last.iter().flat_map(|r| r.2.iter());
+        readied |= states().any(|s| ["ready", "picked_up", "delivered"].contains(&s.as_str()));
+        delivered |= states().any(|s| s == "delivered") && seen.borrow().food.delivered > 0;
+        if readied && delivered {
             break;
         }
     }
@@ -186,7 +187,6 @@ async fn restaurants_open_with_menus_and_kitchens_accept_and_ready_what_customer
     assert_eq!(kpis.food.restaurants, RESTAURANTS as u64);
     assert!(kpis.food.placed >= 1, "{kpis}");
     assert!(readied, "no order readied: {last:?}; {kpis}");
-    // Every order the kitchens saw went past `placed` or ended; none is stuck in a state the demo does not know.
     let known = [
         "placed",
         "accepted",
@@ -202,6 +202,16 @@ async fn restaurants_open_with_menus_and_kitchens_accept_and_ready_what_customer
         last.iter()
             .flat_map(|r| r.2.iter())
             .all(|s| known.contains(&s.as_str()))
+    );
+    assert!(delivered, "no order delivered: {last:?}; {kpis}");
+    assert!(kpis.food.mean_click_to_door_min > 0.0, "{kpis}");
+    assert!((0.0..=1.0).contains(&kpis.food.on_time_share));
+    // Every posting of the run balances: the trial balance is zero in every currency.
+    let balance = server.app.store().trial_balance().await?;
+    assert!(!balance.is_empty(), "nothing was posted");
+    assert!(
+        balance.iter().all(|m| m.minor == 0),
+        "unbalanced: {balance:?}"
     );
     server.shut().await
 }
