@@ -629,6 +629,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
         "  {} drivers, speed ×{}, stop with Ctrl-C",
         args.drivers, args.speed
     );
+    if args.restaurants > 0 {
+        println!(
+            "  food: {} restaurants (staff merchantN@demo.doorstep.dev), customers customerN@demo.doorstep.dev, {} orders an hour at the dinner peak",
+            args.restaurants, args.food_orders_per_hour
+        );
+    }
     let (lat, lng) = doorstep_demo::sandbox::SANDBOX_CENTER;
     println!(
         "  sandbox: the simulated fleet keeps clear of {:.0} m around {lat},{lng} (Inwood): drive there yourself (README: A ride with curl)",

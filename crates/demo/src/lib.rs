@@ -4,8 +4,8 @@
 //! Architecture invariant: this crate is a *client*. It speaks only the public HTTP API (`/v1/...`)
 //! and the event WebSocket (`/v1/events`); it never touches the server's crates, store or
 //! dispatcher. Whatever the demo can do, a third-party app can do. The one thing the agents share
-//! outside the API is the ride PIN, which the rider agent hands to its driver agent in process, as a
-//! rider tells the driver in real life.
+//! outside the API is the ride PIN (and a food order's hand-over code), which the rider (customer) agent
+//! hands to its driver (courier) agent in process, as people tell it in real life.
 //!
 //! The shape:
 //! - [`run`] signs up (or logs in) [`DemoConfig::drivers`] driver accounts, parks each at a random
@@ -20,7 +20,11 @@
 //!   and runs [`DemoConfig::speed`] times faster. Travel times come from the city's speed model at
 //!   the simulated time of day; timestamps sent to the server are real wall-clock times, since the
 //!   server judges them against its own clock.
-//! - Rider agents count what they observe into [`Kpis`], published once a second.
+//! - Food ([`restaurants`], [`catalogue`], [`food_schedule`], [`kitchen`]): the demo's operator opens
+//!   [`DemoConfig::restaurants`] restaurants where Manhattan goes out in the evening, their kitchens
+//!   accept and prepare orders on the simulated clock, customers order by meal time, and the drivers
+//!   double as couriers (delivery offers, restaurant, door, hand-over code told in process like the PIN).
+//! - Rider and customer agents count what they observe into [`Kpis`], published once a second.
 //!
 //! Randomness is seeded: every agent has its own [`rand_pcg::Pcg64`] derived from
 //! [`DemoConfig::seed`] (see [`seed`]), so the rider schedule (times, zones, points) is reproducible.
