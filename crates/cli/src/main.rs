@@ -670,15 +670,20 @@ async fn demo(args: DemoArgs) -> Result<()> {
         operator_password: password.to_owned(),
         clock_start_unix: None,
     };
-    // Someone trying the rider app is not a demo agent: when a demo driver arrives for them, the demo reads
-    // the PIN from the record, standing in for the rider reading it out at the car.
+    // Someone trying the rider app (or curl) is not a demo agent: when a demo driver arrives for them, the
+    // demo reads the ride's PIN, or the order's hand-over code, from the record, standing in for the
+    // customer reading it out at the car or the door.
     let record = running.app.clone();
-    let pin_teller = doorstep_demo::PinTeller::new(move |ride_id: String| {
+    let pin_teller = doorstep_demo::PinTeller::new(move |job_id: String| {
         let record = record.clone();
         Box::pin(async move {
-            let id = ride_id.parse().ok()?;
-            let ride = record.store().ride(id).await.ok()??;
-            Some(ride.pin().as_str().to_owned())
+            if let Ok(id) = job_id.parse()
+                && let Ok(Some(ride)) = record.store().ride(id).await
+            {
+                return Some(ride.pin().as_str().to_owned());
+            }
+            let order = record.store().order(job_id.parse().ok()?).await.ok()??;
+            order.handover_code().map(str::to_owned)
         })
     });
     let simulation = tokio::spawn(doorstep_demo::run_with_pin_teller(

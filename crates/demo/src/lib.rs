@@ -228,14 +228,14 @@ pub(crate) struct Ctx {
     pub(crate) pin_teller: Option<PinTeller>,
 }
 
-/// How a rider who is a person, not an agent of this demo (someone trying the rider app, say), tells a
-/// demo driver the PIN at the car. `doorstep demo` answers from the server's record: a stand-in for the
-/// rider reading it out. It is asked only once the driver has arrived, and only for rides whose PIN no
-/// demo rider has posted.
+/// How a customer who is a person, not an agent of this demo (someone trying the rider app or curl, say),
+/// tells a demo driver the ride's PIN at the car or a demo courier the order's hand-over code at the door.
+/// `doorstep demo` answers from the server's record: a stand-in for the customer reading it out. It is
+/// asked only once the driver has arrived, and only for jobs whose code no demo agent has posted.
 #[derive(Clone)]
 pub struct PinTeller(TellPin);
 
-/// The function behind a [`PinTeller`]: ride id in, the PIN out (if the ride is known).
+/// The function behind a [`PinTeller`]: a job's id in (a ride's or an order's), its code out (if known).
 type TellPin = std::sync::Arc<
     dyn Fn(String) -> futures_util::future::BoxFuture<'static, Option<String>> + Send + Sync,
 >;

@@ -315,7 +315,14 @@ impl Driver {
                 }
             }
             StopKind::Dropoff => {
-                let Some(code) = self.ctx.codes.get(&stop.order_id) else {
+                let mut told = self.ctx.codes.get(&stop.order_id);
+                // A customer who is a person (not a demo agent) tells the code at the door.
+                if told.is_none()
+                    && let Some(teller) = &self.ctx.pin_teller
+                {
+                    told = teller.tell(stop.order_id.clone()).await;
+                }
+                let Some(code) = told else {
                     if now - since > DOOR_PATIENCE_SECS {
                         tracing::warn!(driver = self.account.index, order_id = %stop.order_id, "no hand-over code from the customer; order undeliverable");
                         return self
