@@ -641,7 +641,10 @@ impl App {
                     "the courier's account is suspended",
                 ));
             }
-            Err(AppError::Conflict { code, .. }) if code == "driver_not_approved" => {
+            Err(AppError::Conflict {
+                code: "driver_not_approved",
+                ..
+            }) => {
                 return Err(AppError::conflict(
                     "courier_not_approved",
                     "the courier is not approved to work",
