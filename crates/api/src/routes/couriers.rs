@@ -28,8 +28,8 @@ pub async fn offers(
 }
 
 /// Takes a delivery offer: every order of it is the caller's.
-#[utoipa::path(post, path = "/v1/delivery-offers/{offer_id}/accept", operation_id = "accept_delivery_offer", tag = "orders",
-    params(("offer_id" = uuid::Uuid, Path, description = "The offer")),
+#[utoipa::path(post, path = "/v1/delivery-offers/{delivery_offer_id}/accept", operation_id = "accept_delivery_offer", tag = "orders",
+    params(("delivery_offer_id" = uuid::Uuid, Path, description = "The offer")),
     responses((status = 200, body = OrderList), (status = 404, description = "offer_not_found"),
         (status = 409, description = "offer_expired, offer_not_pending, invalid_order_state, concurrent_update")))]
 pub async fn accept(
@@ -47,8 +47,8 @@ pub async fn accept(
 }
 
 /// Declines a delivery offer: its orders go to another courier.
-#[utoipa::path(post, path = "/v1/delivery-offers/{offer_id}/decline", operation_id = "decline_delivery_offer", tag = "orders",
-    params(("offer_id" = uuid::Uuid, Path, description = "The offer")),
+#[utoipa::path(post, path = "/v1/delivery-offers/{delivery_offer_id}/decline", operation_id = "decline_delivery_offer", tag = "orders",
+    params(("delivery_offer_id" = uuid::Uuid, Path, description = "The offer")),
     responses((status = 200, body = DeliveryOfferAnswer), (status = 404, description = "offer_not_found"),
         (status = 409, description = "offer_expired, offer_not_pending, concurrent_update")))]
 pub async fn decline(

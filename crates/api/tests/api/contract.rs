@@ -331,11 +331,73 @@ async fn owned_order(server: &TestServer, admin: &Account) -> TestResult<OwnedOr
     })
 }
 
+/// A delivery offer: an order of a merchant of [`owned_merchant`], ready in its kitchen, offered by the
+/// live dispatcher to the one courier online near it (the object `delivery_offer_id`, the courier's).
+struct OwnedDeliveryOffer {
+    customer: Account,
+    courier: Account,
+    order_id: String,
+    offer_id: String,
+}
+
+async fn owned_delivery_offer(
+    server: &TestServer,
+    admin: &Account,
+) -> TestResult<OwnedDeliveryOffer> {
+    let merchant = owned_merchant(server, admin).await?;
+    let customer = server.signup("rider").await?;
+    let cart = json!({
+        "merchant_id": merchant.merchant_id,
+        "dropoff": {"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng},
+        "address": "1 Times Sq",
+        "lines": [{"item_id": merchant.item_id, "quantity": 1}],
+    });
+    let placed = server
+        .post("/v1/orders", &customer.token, cart)
+        .await?
+        .expect(201);
+    let order_id = field(&placed, "id")?;
+    for (step, body) in [
+        ("accept", json!({"prep_minutes": 10})),
+        ("ready", json!({})),
+    ] {
+        server
+            .post(
+                &format!("/v1/orders/{order_id}/{step}"),
+                &merchant.staff.token,
+                body,
+            )
+            .await?
+            .expect(200);
+    }
+    let courier = server.driver_at(BRYANT_PARK).await?;
+    let offer_id = crate::server::eventually("a delivery offer", || async {
+        let list = server
+            .get("/v1/delivery-offers", &courier.token)
+            .await?
+            .expect(200);
+        Ok(list["offers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["orders"][0]["order_id"] == order_id.as_str())
+            .and_then(|o| o["offer_id"].as_str().map(str::to_owned)))
+    })
+    .await?;
+    Ok(OwnedDeliveryOffer {
+        customer,
+        courier,
+        order_id,
+        offer_id,
+    })
+}
+
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
 /// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
 /// merchant's routes the account of its staff member.
-const OBJECT_KINDS: [(&str, &str); 6] = [
+const OBJECT_KINDS: [(&str, &str); 7] = [
     ("order_id", "order"),
+    ("delivery_offer_id", "offer"),
     ("ride_id", "ride"),
     ("offer_id", "offer"),
     ("user_id", "user"),
@@ -511,6 +573,40 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             continue;
         }
         with_objects += 1;
+        // A delivery offer: its courier gets in, any other driver is a stranger (404).
+        if kinds.iter().any(|(p, _)| *p == "delivery_offer_id") {
+            let admin = cast.of("admin").ok_or("admin")?;
+            let owned = owned_delivery_offer(&server, admin).await?;
+            let objects = [("delivery_offer_id", owned.offer_id.as_str())];
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            assert_eq!(roles, ["driver"], "{} {}", op.method, op.path);
+            let reply = checker
+                .call(op, &objects, Some(&cast.stranger_driver.token))
+                .await?;
+            reply.expect_error(404, "offer_not_found");
+            let reply = checker
+                .call(op, &objects, Some(&owned.courier.token))
+                .await?;
+            assert!(
+                lets_in(&reply),
+                "{} {} as its courier: {}",
+                op.method,
+                op.path,
+                reply.body
+            );
+            // The order goes, or it would be offered to the next driver who comes online.
+            server
+                .post_empty(
+                    &format!("/v1/orders/{}/cancel", owned.order_id),
+                    &owned.customer.token,
+                )
+                .await?
+                .expect(200);
+            server
+                .post_empty("/v1/drivers/me/offline", &owned.courier.token)
+                .await?;
+            continue;
+        }
         // An order: its customer, its merchant's staff, its courier and operators get in; any other
         // account of a role the operation allows is a stranger (404).
         if kinds.iter().any(|(p, _)| *p == "order_id") {
