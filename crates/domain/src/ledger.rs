@@ -8,7 +8,7 @@
 //! its job's postings.
 //!
 //! The builders ([`fare_posting`], [`job_cancellation_fee_posting`], [`delivery_order_posting`],
-//! [`house_call_posting`], [`tip_posting`], [`refund_posting`]) split amounts in integer minor units:
+//! [`house_call_posting`], [`tip_posting`], [`refund_posting`], [`order_refund_posting`]) split amounts in integer minor units:
 //! every share but one is rounded, and the last is the total minus the others, so splits always sum
 //! exactly to what the customer pays. [`TrialBalance`] sums any set of postings per account.
 
@@ -280,6 +280,13 @@ pub enum LedgerError {
     /// Not a posting key.
     #[error("{0:?} is not a posting key: 1 to 64 of a-z, 0-9, _, - and :")]
     InvalidKey(String),
+    /// A refund charged back to a merchant is more than the merchant was owed for the job less what
+    /// was charged back already.
+    #[error("at most {chargeable} minor units can be charged back to the merchant")]
+    ChargebackTooLarge {
+        /// What the merchant can still be charged back, in minor units.
+        chargeable: i64,
+    },
 }
 
 impl LedgerError {
@@ -296,6 +303,7 @@ impl LedgerError {
             LedgerError::RefundTooLarge { .. } => "refund_too_large",
             LedgerError::NoCustomer => "no_customer",
             LedgerError::InvalidKey(_) => "invalid_posting_key",
+            LedgerError::ChargebackTooLarge { .. } => "chargeback_too_large",
         }
     }
 }
@@ -837,6 +845,60 @@ pub fn refund_posting(
             },
         ],
     )
+}
+
+/// Who bears the cost of a refund of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RefundBearer {
+    /// The platform (its refunds account): the default.
+    Platform,
+    /// The merchant: the refund is charged back to what the platform owes it.
+    Merchant(MerchantId),
+}
+
+/// Gives `amount` back to the customer of an order, given the job's postings so far, as
+/// [`refund_posting`] does (never more than the customer paid less earlier refunds), with the cost
+/// borne by `bearer`: the platform's refunds account, or the merchant's payable (a chargeback), which
+/// is never debited beyond what the merchant was owed for the job less earlier chargebacks
+/// ([`LedgerError::ChargebackTooLarge`]).
+pub fn order_refund_posting(
+    job: JobId,
+    job_postings: &[Posting],
+    amount: Money,
+    bearer: RefundBearer,
+    key: PostingKey,
+    at: Timestamp,
+) -> Result<Posting, LedgerError> {
+    let refund = refund_posting(job, job_postings, amount, key, at)?;
+    let RefundBearer::Merchant(merchant) = bearer else {
+        return Ok(refund);
+    };
+    let mut owed = Money::zero(amount.currency);
+    for e in job_postings
+        .iter()
+        .filter(|p| p.job == job)
+        .flat_map(|p| p.entries.iter())
+        .filter(|e| e.account == Account::MerchantPayable(merchant))
+    {
+        owed = owed.checked_add(e.amount)?;
+    }
+    if amount.minor > owed.minor {
+        return Err(LedgerError::ChargebackTooLarge {
+            chargeable: owed.minor.max(0),
+        });
+    }
+    let entries = refund
+        .entries
+        .iter()
+        .map(|e| LedgerEntry {
+            account: match e.account {
+                Account::Refunds => Account::MerchantPayable(merchant),
+                other => other,
+            },
+            amount: e.amount,
+        })
+        .collect();
+    Posting::for_job(job, PostingKind::Refund, refund.key, at, entries)
 }
 
 /// The idempotency key of a job's fee waiver: a fee is waived at most once.

@@ -9,9 +9,9 @@ use doorstep_domain::job::{
 };
 use doorstep_domain::ledger::{
     Account, DeliveryCharge, HouseCallCharge, LedgerError, Posting, PostingKey, PostingKind,
-    TrialBalance, delivery_order_posting, fare_posting, house_call_posting,
-    job_cancellation_fee_posting, order_cancellation_fee_posting, refund_posting,
-    ride_fare_posting, tip_posting,
+    RefundBearer, TrialBalance, delivery_order_posting, fare_posting, house_call_posting,
+    job_cancellation_fee_posting, order_cancellation_fee_posting, order_refund_posting,
+    refund_posting, ride_fare_posting, tip_posting,
 };
 use doorstep_domain::offer::{OfferError, OfferState};
 use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
@@ -1463,6 +1463,8 @@ enum PostingCase {
     HouseCall(i64, i64, i64),
     Tip(i64),
     Refund(i64),
+    /// A refund of an order, borne by the merchant (`true`: charged back) or the platform.
+    OrderRefund(i64, bool),
 }
 
 fn amount() -> impl Strategy<Value = i64> {
@@ -1495,6 +1497,7 @@ fn posting_case() -> impl Strategy<Value = PostingCase> {
         (amount(), amount(), rate()).prop_map(|(p, b, r)| PostingCase::HouseCall(p, b, r)),
         amount().prop_map(PostingCase::Tip),
         amount().prop_map(PostingCase::Refund),
+        (amount(), any::<bool>()).prop_map(|(a, m)| PostingCase::OrderRefund(a, m)),
     ]
 }
 
@@ -1507,7 +1510,7 @@ fn customer_total(case: &PostingCase) -> i64 {
         | PostingCase::Tip(a) => a,
         PostingCase::Delivery(f, d, s, small, busy, off, _, _) => f + d + s + small + busy - off,
         PostingCase::HouseCall(p, b, _) => p + b,
-        PostingCase::Refund(a) => -a,
+        PostingCase::Refund(a) | PostingCase::OrderRefund(a, _) => -a,
     }
 }
 
@@ -1535,10 +1538,12 @@ proptest! {
                 PostingCase::HouseCall(p, b, r) => house_call_posting(job, customer, user(6), &HouseCallCharge { price: usd(p), booking_fee: usd(b), commission_bps: r }, t(0)),
                 PostingCase::Tip(a) => tip_posting(job, customer, user(2), usd(a), key(PostingKind::Tip), t(0)),
                 PostingCase::Refund(a) => refund_posting(job, &postings, usd(a), key(PostingKind::Refund), t(0)),
+                PostingCase::OrderRefund(a, m) => order_refund_posting(job, &postings, usd(a),
+                    if m { RefundBearer::Merchant(merchant()) } else { RefundBearer::Platform }, key(PostingKind::Refund), t(0)),
             };
             let posting = match result {
                 Ok(p) => p,
-                Err(LedgerError::NotPositive(_) | LedgerError::RefundTooLarge { .. } | LedgerError::NoCustomer) => continue,
+                Err(LedgerError::NotPositive(_) | LedgerError::RefundTooLarge { .. } | LedgerError::NoCustomer | LedgerError::ChargebackTooLarge { .. }) => continue,
                 Err(e) => return Err(TestCaseError::fail(format!("{case:?}: {e}"))),
             };
             let sum: i128 = posting.entries().iter().map(|e| i128::from(e.amount.minor)).sum();
@@ -1548,6 +1553,8 @@ proptest! {
             for e in posting.entries() {
                 match e.account {
                     Account::Rider(_) | Account::Refunds | Account::Promotions | Account::WorkerPay => {}
+                    // A chargeback debits the merchant's payable (never below zero: checked below).
+                    Account::MerchantPayable(_) if matches!(case, PostingCase::OrderRefund(_, true)) => {}
                     _ => prop_assert!(e.amount.minor >= 0, "{:?} debits {:?}", case, e.account),
                 }
             }
@@ -1559,5 +1566,7 @@ proptest! {
         prop_assert_eq!(tb.total(Currency::USD), 0);
         // Refunds never exceed charges: the customer's account never ends in credit.
         prop_assert!(tb.balance(Account::customer(customer), Currency::USD) <= 0);
+        // Chargebacks never exceed what the merchant was owed.
+        prop_assert!(tb.balance(Account::MerchantPayable(merchant()), Currency::USD) >= 0);
     }
 }
