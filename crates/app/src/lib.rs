@@ -23,6 +23,7 @@ pub mod error;
 pub mod fleet;
 pub mod merchants;
 pub mod ops;
+pub mod order_payments;
 pub mod orders;
 pub mod payments;
 pub mod ride_counts;
