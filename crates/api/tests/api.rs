@@ -134,7 +134,7 @@ on_both_backends!(
     browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now,
     // Food orders paid: authorised at placement, settled at the end, refunded by operators.
     an_order_without_a_payment_method_or_with_a_declined_card_is_refused_and_nothing_is_placed,
-    an_order_is_captured_at_delivery_released_when_rejected_or_cancelled_free_and_charged_only_the_fee_when_cancelled_late,
+    an_order_is_captured_at_delivery_released_when_rejected_cancelled_free_or_undeliverable_and_charged_only_the_fee_when_cancelled_late,
     an_operator_refunds_part_of_a_delivered_order_charged_to_the_platform_or_the_merchant_and_never_more_than_was_paid,
     // Who is coming, chat, and telling the truth early.
     a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,

@@ -1,6 +1,7 @@
 //! Food orders paid through the payment layer rides use: placement authorises the total on the
 //! customer's method (none, or a declined card, places nothing, and a retry with the same key tries
-//! again), delivery captures the total, a rejection or a free cancellation releases the hold, a late
+//! again), delivery captures the total, a rejection, a free cancellation or a courier who could not
+//! deliver releases the hold, a late
 //! cancellation takes only the fee, and operators refund a delivered order in part, borne by the platform
 //! or charged back to the merchant, never beyond what was paid. The books balance after each.
 
@@ -216,7 +217,7 @@ pub async fn an_order_without_a_payment_method_or_with_a_declined_card_is_refuse
     server.stop().await
 }
 
-pub async fn an_order_is_captured_at_delivery_released_when_rejected_or_cancelled_free_and_charged_only_the_fee_when_cancelled_late(
+pub async fn an_order_is_captured_at_delivery_released_when_rejected_cancelled_free_or_undeliverable_and_charged_only_the_fee_when_cancelled_late(
     db: TestDb,
 ) -> TestResult {
     let server = TestServer::start(&db).await?;
@@ -282,6 +283,45 @@ pub async fn an_order_is_captured_at_delivery_released_when_rejected_or_cancelle
         .expect(200);
     assert_eq!(
         payment_of(&server, &customer, &free).await?["state"],
+        "voided"
+    );
+    assert_eq!(wallet(&server, &customer).await?, (20_000, 0));
+
+    // The courier could not deliver it (the restaurant had nothing to hand over): released.
+    let placed = server
+        .place_order(&customer, "undeliverable-1", &by_wallet)
+        .await?
+        .expect(201);
+    let undeliverable = field(&placed, "id")?;
+    server
+        .post(
+            &format!("/v1/orders/{undeliverable}/accept"),
+            &staff.token,
+            json!({"prep_minutes": 20}),
+        )
+        .await?
+        .expect(200);
+    let courier = server.driver_at(BRYANT_PARK).await?;
+    server
+        .act(
+            &admin,
+            &format!("/v1/admin/orders/{undeliverable}/assign"),
+            "assign-undeliverable-1",
+            json!({"courier_id": courier.id, "reason": "no courier nearby"}),
+        )
+        .await?
+        .expect(200);
+    let ended = server
+        .post(
+            &format!("/v1/orders/{undeliverable}/undeliverable"),
+            &courier.token,
+            json!({"reason": "pickup_unavailable"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(ended["state"], "undeliverable");
+    assert_eq!(
+        payment_of(&server, &customer, &undeliverable).await?["state"],
         "voided"
     );
     assert_eq!(wallet(&server, &customer).await?, (20_000, 0));
