@@ -140,6 +140,8 @@ export async function setUpRestaurant(server, name = `Thai Corner ${unique()}`) 
 export async function newCustomer(server) {
   const email = `diner-${unique()}@example.com`;
   const r = await call(server.base, 'POST', '/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Dana Diner', role: 'rider' } });
+  // Food orders are paid with a card (the newest by default) or the wallet: a test card that approves.
+  await call(server.base, 'POST', '/v1/me/payment-methods', { token: r.token, body: { kind: 'test_card', number: '4242 4242 4242 4242' }, expect: 201 });
   return { email, token: r.token };
 }
 

@@ -572,8 +572,8 @@ pub struct FareDifferenceDto {
     pub actual: Option<u32>,
 }
 
-/// How a ride is paid.
-#[derive(Debug, Serialize, ToSchema)]
+/// How a ride or an order is paid.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RidePaymentDto {
     /// `cash`, `wallet` or a stored card's id.
     pub method_id: String,

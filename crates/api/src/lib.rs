@@ -223,6 +223,7 @@ fn api_routes() -> (
         .add(ADMIN, routes!(orders::admin_create_promo))
         .add(ADMIN, routes!(orders::admin_promos))
         .add(ADMIN, routes!(orders::admin_assign))
+        .add(ADMIN, routes!(orders::admin_refund))
         .add(DRIVER, routes!(orders::arrived))
         .add(DRIVER, routes!(orders::picked_up))
         .add(DRIVER, routes!(orders::delivered))

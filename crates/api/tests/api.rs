@@ -43,6 +43,8 @@ mod money;
 mod operations;
 #[path = "api/ops.rs"]
 mod ops;
+#[path = "api/order_payments.rs"]
+mod order_payments;
 #[path = "api/orders.rs"]
 mod orders;
 #[path = "api/pin.rs"]
@@ -90,6 +92,7 @@ use merchants::*;
 use money::*;
 use operations::*;
 use ops::*;
+use order_payments::*;
 use orders::*;
 use pin::*;
 use races::*;
@@ -134,6 +137,10 @@ on_both_backends!(
     browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now,
     // The money and ratings of food orders.
     a_delivered_order_is_rated_once_by_each_party_and_both_statements_match_the_quote_and_the_books,
+    // Food orders paid: authorised at placement, settled at the end, refunded by operators.
+    an_order_without_a_payment_method_or_with_a_declined_card_is_refused_and_nothing_is_placed,
+    an_order_is_captured_at_delivery_released_when_rejected_cancelled_free_or_undeliverable_and_charged_only_the_fee_when_cancelled_late,
+    an_operator_refunds_part_of_a_delivered_order_charged_to_the_platform_or_the_merchant_and_never_more_than_was_paid,
     // Who is coming, chat, and telling the truth early.
     a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,
     the_rider_sees_who_is_coming_from_assignment_on_and_nobody_else_does,

@@ -442,6 +442,8 @@ impl App {
             .await?;
         self.publish_all(stored);
         self.apply_order(&order, Some(None));
+        // The customer is not charged: the hold on their payment method is released.
+        self.settle_order(&order).await;
         metrics::counter!("orders_without_courier_total", "reason" => reason.as_str()).increment(1);
         Ok(())
     }

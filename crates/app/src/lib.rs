@@ -26,6 +26,7 @@ pub mod food_ratings;
 pub mod merchant_statement;
 pub mod merchants;
 pub mod ops;
+pub mod order_payments;
 pub mod orders;
 pub mod payments;
 pub mod ride_counts;

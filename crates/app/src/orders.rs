@@ -74,6 +74,9 @@ pub struct CartRequest {
     pub promo: Option<String>,
     /// A later delivery slot (`None`: as soon as possible).
     pub scheduled_for: Option<Timestamp>,
+    /// The payment method to authorise the total on (`None`: the customer's newest card); checkout
+    /// ignores it.
+    pub payment_method: Option<String>,
 }
 
 /// A priced cart: what checkout shows and placement keeps.
@@ -171,6 +174,11 @@ pub fn request_hash(req: &CartRequest) -> String {
             .map_or(-1, Timestamp::millis)
             .to_le_bytes(),
     );
+    // Only when named, so that requests from before orders were paid keep their hash.
+    if let Some(method) = &req.payment_method {
+        h.update(b"\0payment_method\0");
+        h.update(method);
+    }
     crate::console::hex(&h.finalize())
 }
 
@@ -335,9 +343,12 @@ impl App {
         Ok(())
     }
 
-    /// Places `req` for `customer`, priced again on the server. Idempotent by `idempotency_key`: a
-    /// retry returns the first order (`false`: not new); the same key with another request is refused
-    /// (422 `idempotency_key_reused`).
+    /// Places `req` for `customer`, priced again on the server, with its total authorised on the
+    /// customer's payment method first (`crate::order_payments`): no method is 422
+    /// `payment_method_required`, a refusal 402 `card_declined` or `insufficient_funds`, and either places
+    /// nothing (a retry with the same key tries again). Idempotent by `idempotency_key`: a retry returns
+    /// the first order (`false`: not new); the same key with another request is refused (422
+    /// `idempotency_key_reused`).
     pub async fn place_order(
         &self,
         customer: &User,
@@ -354,6 +365,9 @@ impl App {
             return same_request(existing, &stored_hash, &hash);
         }
         let (checkout, merchant) = self.priced(customer, req).await?;
+        let method = self
+            .order_payment_method(customer, req.payment_method.as_deref())
+            .await?;
         let now = self.clock().now();
         let (order, events) = Order::place(
             NewOrder {
@@ -378,17 +392,33 @@ impl App {
             .into_iter()
             .map(|e| (e, recipients.clone()))
             .collect();
-        match self
+        let auth = self.authorise_order(&method, &order).await?;
+        let placed = match self
             .store()
             .place_order(&order, idempotency_key, &hash, &events, now)
             .await
-            .map_err(promo_store_error)?
+            .map_err(promo_store_error)
         {
+            Ok(placed) => placed,
+            Err(e) => {
+                self.release_unused(&method, &auth).await;
+                return Err(e);
+            }
+        };
+        match placed {
             Placed::New(order, stored) => {
+                if let Err(e) = self.record_authorisation(&auth).await {
+                    // The order stands; its hold is released and it is posted at delivery unpaid.
+                    tracing::error!(error = %e, order_id = %order.id(), "recording the authorisation failed");
+                    self.release_unused(&method, &auth).await;
+                }
                 self.publish_all(stored);
                 Ok((order, true))
             }
-            Placed::Existing(existing, stored_hash) => same_request(existing, &stored_hash, &hash),
+            Placed::Existing(existing, stored_hash) => {
+                self.release_unused(&method, &auth).await;
+                same_request(existing, &stored_hash, &hash)
+            }
         }
     }
 
@@ -482,6 +512,7 @@ impl App {
                 Ok(stored) => {
                     self.publish_all(stored);
                     self.order_changed(&order);
+                    self.settle_order(&order).await;
                     return Ok(order);
                 }
                 Err(StoreError::Conflict) if attempts < 4 => {

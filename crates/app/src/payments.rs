@@ -527,10 +527,11 @@ pub struct PaymentMethods {
     pub wallet: Wallet,
 }
 
-/// How a ride is paid and tipped, for its receipt.
+/// How a job (a ride, an order) is paid and tipped, for its receipt.
 #[derive(Debug, Clone)]
 pub struct RidePayment {
-    /// The ride's authorisation (none for rides requested before payments existed: cash).
+    /// The job's authorisation (none for rides requested before payments existed: cash; none for
+    /// orders placed before orders were paid through a method).
     pub authorisation: Option<Authorisation>,
     /// The method's card digits, if a card.
     pub last4: Option<String>,
@@ -701,9 +702,10 @@ impl App {
         }
     }
 
-    /// Authorises the quoted fare of the ride about to be created (`job`) on the rider's method. Nothing
-    /// is recorded yet: [`App::record_authorisation`] does once the ride exists.
-    pub(crate) async fn authorise_ride(
+    /// Authorises `amount` for the job about to be created (`job`: a ride's quoted fare, an order's
+    /// total) on the customer's method. Nothing is recorded yet: [`App::record_authorisation`] does once
+    /// the job exists.
+    pub(crate) async fn authorise_job(
         &self,
         method: &PaymentMethod,
         job: JobId,
@@ -728,7 +730,7 @@ impl App {
         })
     }
 
-    /// Releases an authorisation made for a ride that was not created after all.
+    /// Releases an authorisation made for a job that was not created after all.
     pub(crate) async fn release_unused(&self, method: &PaymentMethod, auth: &Authorisation) {
         let provider = self.payment_provider(method.kind);
         if let Err(e) = provider.void(method, auth, self.clock().now()).await {
@@ -736,7 +738,7 @@ impl App {
         }
     }
 
-    /// Records the authorisation of a created ride.
+    /// Records the authorisation of a created job.
     pub(crate) async fn record_authorisation(&self, auth: &Authorisation) -> Result<(), AppError> {
         Ok(self.store().insert_authorisation(auth).await?)
     }
@@ -772,19 +774,47 @@ impl App {
                 updated_at: now,
             },
         };
-        if auth.state != AuthorisationState::Authorised {
-            return Ok(());
-        }
-        let method = self.payment_method(auth.user, &auth.method_id).await?;
-        let provider = self.payment_provider(method.kind);
         let charge = match (ride.state(), &ride.final_fare) {
             (RideState::Completed, Some(fare)) => Some(fare.total),
             // A cash rider is not there to pay a cancellation fee: it stays owed (posted, uncollected).
-            (RideState::Cancelled, _) if method.kind != PaymentMethodKind::Cash => {
-                ride.cancel_fee()
-            }
+            (RideState::Cancelled, _) if auth.kind != PaymentMethodKind::Cash => ride.cancel_fee(),
             _ => None,
         };
+        let Some(ended) = self.settle_authorisation(auth, charge).await? else {
+            return Ok(());
+        };
+        // Cash collected by the driver: the ledger shows the commission owed by the driver.
+        if ended.kind == PaymentMethodKind::Cash
+            && ride.state() == RideState::Completed
+            && let (Some(driver), Some(collected)) = (ride.driver(), ended.captured)
+            && collected.minor > 0
+        {
+            let posting = cash_collected_posting(job, driver, collected, now)
+                .map_err(|e| AppError::Internal(format!("cash posting: {e}")))?;
+            match self.store().insert_posting(&posting).await {
+                Ok(()) | Err(StoreError::DuplicatePosting) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the job's authorisation `auth` (a job that just ended): captures `charge` when it is more
+    /// than zero (a completed ride's fare, a delivered order's total, a late cancellation's fee; for
+    /// cash, records what was collected), else voids the hold. Returns the authorisation as it ended;
+    /// `None` when it had ended already (a retried settlement). Every provider call is idempotent, so a
+    /// failed settlement can be retried.
+    pub(crate) async fn settle_authorisation(
+        &self,
+        auth: Authorisation,
+        charge: Option<Money>,
+    ) -> Result<Option<Authorisation>, AppError> {
+        if auth.state != AuthorisationState::Authorised {
+            return Ok(None);
+        }
+        let now = self.clock().now();
+        let method = self.payment_method(auth.user, &auth.method_id).await?;
+        let provider = self.payment_provider(method.kind);
         let mut ended = auth.clone();
         match charge {
             Some(amount) if amount.minor > 0 => {
@@ -800,28 +830,19 @@ impl App {
                     .increment(1);
             }
         }
-        if self.store().authorisation(job).await?.is_some() {
+        if self.store().authorisation(auth.job).await?.is_some() {
             self.store().end_authorisation(&ended).await?;
         }
-        // Cash collected by the driver: the ledger shows the commission owed by the driver.
-        if method.kind == PaymentMethodKind::Cash
-            && ride.state() == RideState::Completed
-            && let (Some(driver), Some(collected)) = (ride.driver(), ended.captured)
-            && collected.minor > 0
-        {
-            let posting = cash_collected_posting(job, driver, collected, now)
-                .map_err(|e| AppError::Internal(format!("cash posting: {e}")))?;
-            match self.store().insert_posting(&posting).await {
-                Ok(()) | Err(StoreError::DuplicatePosting) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        Ok(Some(ended))
     }
 
     /// How a ride was paid and tipped, for its rider, driver or an admin.
     pub async fn ride_payment(&self, ride: &Ride) -> Result<RidePayment, AppError> {
-        let job = JobId::from(ride.id());
+        self.job_payment(JobId::from(ride.id())).await
+    }
+
+    /// How a job (a ride, an order) was paid and tipped: its authorisation, the card's digits, the tip.
+    pub async fn job_payment(&self, job: JobId) -> Result<RidePayment, AppError> {
         let authorisation = self.store().authorisation(job).await?;
         let last4 = match &authorisation {
             Some(a) if a.kind == PaymentMethodKind::TestCard => self

@@ -343,7 +343,7 @@ impl App {
             ));
         }
         let auth = self
-            .authorise_ride(&method, ride.id().into(), quote.fare.total)
+            .authorise_job(&method, ride.id().into(), quote.fare.total)
             .await?;
         let audience = audience_of(&ride, &event);
         let created = match self

@@ -63,11 +63,13 @@ pub enum AuditAction {
     CreatePromo,
     /// Gave a food order to a courier by hand.
     AssignOrder,
+    /// Gave money back to an order's customer.
+    RefundOrder,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -86,6 +88,7 @@ impl AuditAction {
         AuditAction::RemoveMerchantStaff,
         AuditAction::CreatePromo,
         AuditAction::AssignOrder,
+        AuditAction::RefundOrder,
     ];
 
     /// The stable snake_case name.
@@ -109,6 +112,7 @@ impl AuditAction {
             AuditAction::RemoveMerchantStaff => "remove_merchant_staff",
             AuditAction::CreatePromo => "create_promo",
             AuditAction::AssignOrder => "assign_order",
+            AuditAction::RefundOrder => "refund_order",
         }
     }
 
@@ -137,7 +141,7 @@ impl AuditAction {
             | AuditAction::AddMerchantStaff
             | AuditAction::RemoveMerchantStaff => TargetKind::Merchant,
             AuditAction::CreatePromo => TargetKind::Promo,
-            AuditAction::AssignOrder => TargetKind::Order,
+            AuditAction::AssignOrder | AuditAction::RefundOrder => TargetKind::Order,
         }
     }
 }

@@ -277,16 +277,16 @@ pub enum LedgerError {
     /// The job's postings charge no customer, or more than one.
     #[error("no single customer was charged for this job")]
     NoCustomer,
-    /// A refund the merchant bears is more than the merchant was credited for the job and has not
-    /// borne yet.
-    #[error("the merchant can bear at most {bearable} minor units of refunds on this order")]
-    MerchantRefundTooLarge {
-        /// What the merchant's account still holds for the job, in minor units.
-        bearable: i64,
-    },
     /// Not a posting key.
     #[error("{0:?} is not a posting key: 1 to 64 of a-z, 0-9, _, - and :")]
     InvalidKey(String),
+    /// A refund charged back to a merchant is more than the merchant was owed for the job less what
+    /// was charged back already.
+    #[error("at most {chargeable} minor units can be charged back to the merchant")]
+    ChargebackTooLarge {
+        /// What the merchant can still be charged back, in minor units.
+        chargeable: i64,
+    },
 }
 
 impl LedgerError {
@@ -302,8 +302,8 @@ impl LedgerError {
             LedgerError::RateOutOfRange(_) => "rate_out_of_range",
             LedgerError::RefundTooLarge { .. } => "refund_too_large",
             LedgerError::NoCustomer => "no_customer",
-            LedgerError::MerchantRefundTooLarge { .. } => "merchant_refund_too_large",
             LedgerError::InvalidKey(_) => "invalid_posting_key",
+            LedgerError::ChargebackTooLarge { .. } => "chargeback_too_large",
         }
     }
 }
@@ -847,24 +847,20 @@ pub fn refund_posting(
     )
 }
 
-/// Who bears the cost of a food order's refund.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Who bears the cost of a refund of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefundBearer {
-    /// The platform, out of its refunds account, as for rides (a late order, a courier's mistake, a
-    /// goodwill gesture).
+    /// The platform (its refunds account): the default.
     Platform,
-    /// The merchant, out of what it is owed for the order (missing or wrong items: the kitchen's
-    /// mistake).
+    /// The merchant: the refund is charged back to what the platform owes it.
     Merchant(MerchantId),
 }
 
-/// Gives `amount` of an order (all of it or part) back to its customer, given the job's postings so far:
-/// the customer's account is credited as by [`refund_posting`] (never more than they paid for the job
-/// less earlier refunds), and the cost is debited to the platform's refunds account or, when the
-/// merchant bears it, to the merchant's payable account. A merchant never bears more than it was credited
-/// on the job less the refunds it already bore ([`LedgerError::MerchantRefundTooLarge`]), so its account
-/// never goes negative because of one order.
+/// Gives `amount` back to the customer of an order, given the job's postings so far, as
+/// [`refund_posting`] does (never more than the customer paid less earlier refunds), with the cost
+/// borne by `bearer`: the platform's refunds account, or the merchant's payable (a chargeback), which
+/// is never debited beyond what the merchant was owed for the job less earlier chargebacks
+/// ([`LedgerError::ChargebackTooLarge`]).
 pub fn order_refund_posting(
     job: JobId,
     job_postings: &[Posting],
@@ -874,38 +870,35 @@ pub fn order_refund_posting(
     at: Timestamp,
 ) -> Result<Posting, LedgerError> {
     let refund = refund_posting(job, job_postings, amount, key, at)?;
-    match bearer {
-        RefundBearer::Platform => Ok(refund),
-        RefundBearer::Merchant(merchant) => {
-            let mut held = Money::zero(amount.currency);
-            for e in job_postings
-                .iter()
-                .filter(|p| p.job == job)
-                .flat_map(|p| p.entries.iter())
-                .filter(|e| e.account == Account::MerchantPayable(merchant))
-            {
-                held = held.checked_add(e.amount)?;
-            }
-            if amount.minor > held.minor {
-                return Err(LedgerError::MerchantRefundTooLarge {
-                    bearable: held.minor.max(0),
-                });
-            }
-            let entries = refund
-                .entries
-                .iter()
-                .map(|e| LedgerEntry {
-                    account: if e.account == Account::Refunds {
-                        Account::MerchantPayable(merchant)
-                    } else {
-                        e.account
-                    },
-                    amount: e.amount,
-                })
-                .collect();
-            Posting::for_job(job, PostingKind::Refund, refund.key, at, entries)
-        }
+    let RefundBearer::Merchant(merchant) = bearer else {
+        return Ok(refund);
+    };
+    let mut owed = Money::zero(amount.currency);
+    for e in job_postings
+        .iter()
+        .filter(|p| p.job == job)
+        .flat_map(|p| p.entries.iter())
+        .filter(|e| e.account == Account::MerchantPayable(merchant))
+    {
+        owed = owed.checked_add(e.amount)?;
     }
+    if amount.minor > owed.minor {
+        return Err(LedgerError::ChargebackTooLarge {
+            chargeable: owed.minor.max(0),
+        });
+    }
+    let entries = refund
+        .entries
+        .iter()
+        .map(|e| LedgerEntry {
+            account: match e.account {
+                Account::Refunds => Account::MerchantPayable(merchant),
+                other => other,
+            },
+            amount: e.amount,
+        })
+        .collect();
+    Posting::for_job(job, PostingKind::Refund, refund.key, at, entries)
 }
 
 /// The idempotency key of a job's fee waiver: a fee is waived at most once.

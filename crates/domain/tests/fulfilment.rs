@@ -1463,7 +1463,7 @@ enum PostingCase {
     HouseCall(i64, i64, i64),
     Tip(i64),
     Refund(i64),
-    /// A refund of an order, full or partial, borne by the merchant (`true`) or the platform.
+    /// A refund of an order, borne by the merchant (`true`: charged back) or the platform.
     OrderRefund(i64, bool),
 }
 
@@ -1538,14 +1538,12 @@ proptest! {
                 PostingCase::HouseCall(p, b, r) => house_call_posting(job, customer, user(6), &HouseCallCharge { price: usd(p), booking_fee: usd(b), commission_bps: r }, t(0)),
                 PostingCase::Tip(a) => tip_posting(job, customer, user(2), usd(a), key(PostingKind::Tip), t(0)),
                 PostingCase::Refund(a) => refund_posting(job, &postings, usd(a), key(PostingKind::Refund), t(0)),
-                PostingCase::OrderRefund(a, by_merchant) => {
-                    let bearer = if by_merchant { RefundBearer::Merchant(merchant()) } else { RefundBearer::Platform };
-                    order_refund_posting(job, &postings, usd(a), bearer, key(PostingKind::Refund), t(0))
-                }
+                PostingCase::OrderRefund(a, m) => order_refund_posting(job, &postings, usd(a),
+                    if m { RefundBearer::Merchant(merchant()) } else { RefundBearer::Platform }, key(PostingKind::Refund), t(0)),
             };
             let posting = match result {
                 Ok(p) => p,
-                Err(LedgerError::NotPositive(_) | LedgerError::RefundTooLarge { .. } | LedgerError::NoCustomer | LedgerError::MerchantRefundTooLarge { .. }) => continue,
+                Err(LedgerError::NotPositive(_) | LedgerError::RefundTooLarge { .. } | LedgerError::NoCustomer | LedgerError::ChargebackTooLarge { .. }) => continue,
                 Err(e) => return Err(TestCaseError::fail(format!("{case:?}: {e}"))),
             };
             let sum: i128 = posting.entries().iter().map(|e| i128::from(e.amount.minor)).sum();
@@ -1553,9 +1551,10 @@ proptest! {
             let customer_line: i64 = posting.entries().iter().filter(|e| e.account == Account::customer(customer)).map(|e| e.amount.minor).sum();
             prop_assert_eq!(customer_line, -customer_total(case), "{:?}", case);
             for e in posting.entries() {
-                match (e.account, case) {
-                    (Account::Rider(_) | Account::Refunds | Account::Promotions | Account::WorkerPay, _)
-                    | (Account::MerchantPayable(_), PostingCase::OrderRefund(_, true)) => {}
+                match e.account {
+                    Account::Rider(_) | Account::Refunds | Account::Promotions | Account::WorkerPay => {}
+                    // A chargeback debits the merchant's payable (never below zero: checked below).
+                    Account::MerchantPayable(_) if matches!(case, PostingCase::OrderRefund(_, true)) => {}
                     _ => prop_assert!(e.amount.minor >= 0, "{:?} debits {:?}", case, e.account),
                 }
             }
@@ -1569,6 +1568,8 @@ proptest! {
         prop_assert_eq!(tb.total(Currency::USD), 0);
         // Refunds never exceed charges: the customer's account never ends in credit.
         prop_assert!(tb.balance(Account::customer(customer), Currency::USD) <= 0);
+        // Chargebacks never exceed what the merchant was owed.
+        prop_assert!(tb.balance(Account::MerchantPayable(merchant()), Currency::USD) >= 0);
     }
 }
 
@@ -1618,8 +1619,8 @@ fn an_order_refund_is_borne_by_the_platform_or_by_the_merchant_up_to_what_it_was
             PostingKey::nth(PostingKind::Refund, 2),
             t(2),
         ),
-        Err(LedgerError::MerchantRefundTooLarge {
-            bearable: owed - 1450
+        Err(LedgerError::ChargebackTooLarge {
+            chargeable: owed - 1450
         })
     );
     // The rest of what the customer paid, the platform refunds in full; nothing is left after it.

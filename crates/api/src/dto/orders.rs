@@ -54,6 +54,12 @@ pub struct CartBody {
     /// A later delivery slot (RFC 3339), within 7 days; absent: as soon as possible.
     #[serde(default)]
     pub scheduled_for: Option<String>,
+    /// How the order is paid (placement only; checkout ignores it): `wallet` or the id of a stored card
+    /// from `GET /v1/me/payment-methods`; absent: the customer's newest card. Food is not paid in cash.
+    /// The total is authorised on it when the order is placed.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub payment_method_id: Option<String>,
 }
 
 impl CartBody {
@@ -94,6 +100,7 @@ impl CartBody {
             tip: Money::new(self.tip, currency),
             promo: self.promo_code,
             scheduled_for,
+            payment_method: self.payment_method_id,
         })
     }
 }
@@ -262,6 +269,11 @@ pub struct OrderView {
     pub handover_code: Option<String>,
     /// Who is coming and where they are, while a courier has it (on `GET /v1/orders/{order_id}`).
     pub courier: Option<CourierCard>,
+    /// How it is paid: the method, what was authorised at placement and what was captured (on
+    /// `GET /v1/orders/{order_id}`, to its customer and operators; absent elsewhere and for orders
+    /// placed before orders were paid through a method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<crate::dto::RidePaymentDto>,
     /// Its version: it grows with every change.
     pub version: i64,
 }
@@ -311,6 +323,7 @@ impl OrderView {
                 .then(|| order.handover_code().map(str::to_owned))
                 .flatten(),
             courier: None,
+            payment: None,
             version: order.version(),
         }
     }
@@ -457,6 +470,21 @@ pub struct AssignOrderBody {
     /// Why (the audit log's reason).
     #[schema(schema_with = crate::routes::console::reason_schema)]
     pub reason: String,
+}
+
+/// `POST /v1/admin/orders/{order_id}/refund`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct RefundOrderBody {
+    /// Why (the audit log's reason).
+    #[schema(schema_with = crate::routes::console::reason_schema)]
+    pub reason: String,
+    /// How much to give back, minor units (cents): at most what the customer paid less earlier refunds.
+    #[schema(minimum = 1)]
+    pub amount: i64,
+    /// Charge the refund back to the merchant (debited from what the platform owes it, at most what it
+    /// was owed for the order); absent or false: the platform bears it.
+    #[serde(default)]
+    pub charge_merchant: bool,
 }
 
 /// `POST /v1/orders/{order_id}/delivered`.

@@ -9,7 +9,8 @@ use crate::ApiState;
 use crate::dto::MoneyDto;
 use crate::dto::orders::{
     AcceptOrderBody, AssignOrderBody, CartBody, CheckoutView, CreatePromoBody, HandoverBody,
-    OrderList, OrderView, PromoList, PromoView, RejectOrderBody, UndeliverableBody,
+    OrderList, OrderView, PromoList, PromoView, RefundOrderBody, RejectOrderBody,
+    UndeliverableBody,
 };
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, parse_id};
@@ -42,15 +43,19 @@ pub async fn checkout(
     Ok(Json(CheckoutView::from(&checkout)))
 }
 
-/// Places a cart as an order, priced again on the server. Send an `Idempotency-Key`: a retry with the
-/// same key and body returns the first order (200) and never places a second; the same key with another
-/// body is 422 `idempotency_key_reused`.
+/// Places a cart as an order, priced again on the server. Its total is authorised first on
+/// `payment_method_id` (default: the customer's newest card): without a method it is 422
+/// `payment_method_required`, a declined card or an empty wallet 402 `card_declined` or
+/// `insufficient_funds`, and nothing is placed. Send an `Idempotency-Key`: a retry with the same key and
+/// body returns the first order (200) and never places a second (after a refusal, it tries again); the
+/// same key with another body is 422 `idempotency_key_reused`.
 #[utoipa::path(post, path = "/v1/orders", operation_id = "place_order", tag = "orders",
     request_body = CartBody, params(crate::routes::rides::IdempotencyHeader),
     responses((status = 201, body = OrderView), (status = 200, body = OrderView, description = "A retry: the order placed first"),
-        (status = 404, description = "merchant_not_found"),
+        (status = 402, description = "card_declined, insufficient_funds"),
+        (status = 404, description = "merchant_not_found, payment_method_not_found"),
         (status = 409, description = "merchant_closed, merchant_paused, merchant_busy"),
-        (status = 422, description = "cart_empty, invalid_note, invalid_address, invalid_schedule, invalid_timestamp, invalid_coordinates, in_water, outside_service_area, outside_delivery_radius, item_not_found, item_of_another_merchant, item_sold_out, item_not_available_now, invalid_quantity, invalid_options, tip_negative, tip_too_large, amount_too_large, wrong_currency, promo_malformed, promo_unknown, promo_expired, promo_below_minimum, promo_used_up, promo_exhausted, promo_wrong_currency, invalid_idempotency_key, idempotency_key_reused")))]
+        (status = 422, description = "cart_empty, invalid_note, invalid_address, invalid_schedule, invalid_timestamp, invalid_coordinates, in_water, outside_service_area, outside_delivery_radius, item_not_found, item_of_another_merchant, item_sold_out, item_not_available_now, invalid_quantity, invalid_options, tip_negative, tip_too_large, amount_too_large, wrong_currency, promo_malformed, promo_unknown, promo_expired, promo_below_minimum, promo_used_up, promo_exhausted, promo_wrong_currency, invalid_idempotency_key, idempotency_key_reused, payment_method_required")))]
 pub async fn place(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -96,6 +101,10 @@ pub async fn get(
     let order = state.app.order_for(&user, order_id(&id)?).await?;
     let courier = state.app.courier_on_the_way(&order).await?;
     let mut view = OrderView::of(&order, &user).with_courier(courier);
+    if order.customer() == user.id || user.role == doorstep_domain::Role::Admin {
+        let payment = state.app.job_payment(order.id()).await?;
+        view.payment = crate::dto::RidePaymentDto::new(&payment);
+    }
     if order.customer() == user.id {
         let fees = state.app.config().food_fees;
         view.cancel_fee_now = order
@@ -309,6 +318,37 @@ pub async fn admin_assign(
         )
         .await?;
     Ok(Json(OrderView::of(&order, &user)))
+}
+
+/// An operator gives money back to an order's customer: at most what they paid for it less earlier
+/// refunds, borne by the platform or, with `charge_merchant`, charged back to the merchant (at most what
+/// it was owed for the order). Posted to the ledger as a balanced refund with the audit entry, then paid
+/// back through the order's method. Audited, with a reason and an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/admin/orders/{order_id}/refund", operation_id = "admin_refund_order", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order"), crate::routes::console::ActionKey),
+    request_body = RefundOrderBody,
+    responses((status = 200, body = crate::routes::console::RideLedgerView, description = "The order's postings and what is left to refund"),
+        (status = 404, description = "order_not_found"),
+        (status = 409, description = "refund_too_large, nothing_to_refund, chargeback_too_large"),
+        (status = 422, description = "invalid_amount, invalid_reason, invalid_idempotency_key, idempotency_key_required, idempotency_key_reused")))]
+pub async fn admin_refund(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RefundOrderBody>,
+) -> Result<Json<crate::routes::console::RideLedgerView>, ApiError> {
+    let key = crate::routes::console::action_key(&headers)?;
+    let act = doorstep_app::console::Act {
+        admin: &user,
+        reason: &body.reason,
+        key,
+    };
+    let ledger = state
+        .app
+        .admin_refund_order(act, order_id(&id)?, body.amount, body.charge_merchant)
+        .await?;
+    Ok(Json(crate::routes::console::RideLedgerView::from(&ledger)))
 }
 
 /// The order's courier is at the restaurant (their last reported position must be near it).

@@ -293,7 +293,7 @@ struct OwnedOrder {
 
 async fn owned_order(server: &TestServer, admin: &Account) -> TestResult<OwnedOrder> {
     let merchant = owned_merchant(server, admin).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let cart = json!({
         "merchant_id": merchant.merchant_id,
         "dropoff": {"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng},
@@ -345,7 +345,7 @@ async fn owned_delivery_offer(
     admin: &Account,
 ) -> TestResult<OwnedDeliveryOffer> {
     let merchant = owned_merchant(server, admin).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let cart = json!({
         "merchant_id": merchant.merchant_id,
         "dropoff": {"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng},

@@ -70,7 +70,7 @@ pub async fn a_delivered_order_is_rated_once_by_each_party_and_both_statements_m
     let (merchant, staff, item) = pad_thai_kitchen(&server, &admin, "Thai Kitchen").await?;
     let (other_merchant, other_staff, _) =
         pad_thai_kitchen(&server, &admin, "Other Kitchen").await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let stranger = server.signup("rider").await?;
     let stranger_driver = server.signup("driver").await?;
 

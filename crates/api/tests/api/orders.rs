@@ -49,7 +49,7 @@ fn noodle_menu() -> Value {
 type ItemIds = (String, String, Vec<(String, String)>);
 
 /// The ids of a menu as customers read it.
-struct MenuIds {
+pub(crate) struct MenuIds {
     items: Vec<ItemIds>,
 }
 
@@ -74,7 +74,7 @@ impl MenuIds {
 
 /// An approved merchant at `place`, open 11:00-22:00, with the noodle menu: its id, its staff and the
 /// menu's ids.
-async fn noodle_bar(
+pub(crate) async fn noodle_bar(
     server: &TestServer,
     admin: &Account,
     name: &str,
@@ -109,7 +109,7 @@ async fn noodle_bar(
 }
 
 /// Two large pad thai with egg, to `to`, with a $2 tip.
-fn cart(merchant: &str, ids: &MenuIds, to: Place) -> TestResult<Value> {
+pub(crate) fn cart(merchant: &str, ids: &MenuIds, to: Place) -> TestResult<Value> {
     Ok(json!({
         "merchant_id": merchant,
         "dropoff": {"lat": to.lat, "lng": to.lng},
@@ -126,7 +126,12 @@ fn cart(merchant: &str, ids: &MenuIds, to: Place) -> TestResult<Value> {
 
 impl TestServer {
     /// Places `body` as `customer` with the idempotency key `key`.
-    async fn place_order(&self, customer: &Account, key: &str, body: &Value) -> TestResult<Reply> {
+    pub(crate) async fn place_order(
+        &self,
+        customer: &Account,
+        key: &str,
+        body: &Value,
+    ) -> TestResult<Reply> {
         let response = self
             .http
             .post(self.url("/v1/orders"))
@@ -147,7 +152,7 @@ pub async fn a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it(
     let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
     let (_other, other_staff, _) =
         noodle_bar(&server, &admin, "Other Noodles", GRAND_CENTRAL).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let body = cart(&merchant, &ids, TIMES_SQUARE)?;
 
     // Checkout: (14.50 + 3.00 + 1.50) × 2 = 38.00 of food, fees by distance, the tip.
@@ -319,7 +324,7 @@ pub async fn every_bad_order_input_is_a_4xx_with_its_code(db: TestDb) -> TestRes
     let admin = server.admin().await?;
     let (merchant, _, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
     let (other, _, other_ids) = noodle_bar(&server, &admin, "Other Noodles", GRAND_CENTRAL).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let good = cart(&merchant, &ids, TIMES_SQUARE)?;
     let checkout = |body: Value| {
         let server = &server;
@@ -505,7 +510,7 @@ pub async fn the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it(
     let server = TestServer::start(&db).await?;
     let admin = server.admin().await?;
     let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     // The nearest courier waits at Grand Central; another at Union Square.
     let near = server.driver_at(GRAND_CENTRAL).await?;
     let far = server.driver_at(UNION_SQUARE).await?;
@@ -677,7 +682,7 @@ pub async fn browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_can
     let server = TestServer::start(&db).await?;
     let admin = server.admin().await?;
     let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let body = cart(&merchant, &ids, TIMES_SQUARE)?;
 
     // The listing's delivery fee is the checkout's, for the same point; its time is no earlier than

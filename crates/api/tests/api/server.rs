@@ -341,6 +341,26 @@ impl TestServer {
         Ok(account)
     }
 
+    /// Signs up a customer (a rider's account) with a test card that approves (4242 4242 4242 4242),
+    /// as the rider app's payment form adds one: food orders are paid with the newest card by default.
+    pub async fn customer_with_card(&self) -> TestResult<Account> {
+        let customer = self.signup("rider").await?;
+        self.add_card(&customer, "4242 4242 4242 4242")
+            .await?
+            .expect(201);
+        Ok(customer)
+    }
+
+    /// Adds a test card with `number` to `user`'s payment methods (`POST /v1/me/payment-methods`).
+    pub async fn add_card(&self, user: &Account, number: &str) -> TestResult<Reply> {
+        self.post(
+            "/v1/me/payment-methods",
+            &user.token,
+            json!({"kind": "test_card", "number": number}),
+        )
+        .await
+    }
+
     /// Registers a car for `driver`, as the driver app's vehicle form does (an operator's approval
     /// needs one).
     pub async fn register_vehicle(&self, driver: &Account, plate: &str) -> TestResult<Value> {
