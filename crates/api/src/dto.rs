@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+pub mod console_food;
 pub mod merchants;
 pub mod orders;
 

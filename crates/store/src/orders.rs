@@ -586,7 +586,10 @@ pub const ORDER_STATES: [OrderState; 9] = [
 // The operations console's reads of food orders.
 impl Store {
     /// Orders matching `filter`, newest first (the operators' list).
-    pub async fn orders_for_operators(&self, filter: OrderFilter) -> Result<Vec<Order>, StoreError> {
+    pub async fn orders_for_operators(
+        &self,
+        filter: OrderFilter,
+    ) -> Result<Vec<Order>, StoreError> {
         self.fetch_orders(
             sqlx::query(concat!(
                 "SELECT ",
