@@ -11,6 +11,7 @@ import { addMessages, t } from '/shared/i18n.js';
 import whocoming from '/shared/messages/whocoming.js';
 import opsMessages from '/shared/messages/ops.js';
 import { initConsole, loadNames, personLink, personName, peoplePage, personPage, auditPage, rideConsole } from './console.js';
+import { initFood, addFoodTabs, routeFood, onFoodEvent, refreshFoodSummary, renderFoodTile } from './food.js';
 
 addMessages(whocoming, opsMessages);
 
@@ -80,6 +81,7 @@ function addConsoleTabs() {
 async function start() {
   $('#nav').hidden = false;
   addConsoleTabs();
+  addFoodTabs();
   render(main, html`<p class="loading">${t('ops.loading_fleet')}</p>`);
   try {
     const me = await api.get('/v1/me');
@@ -119,6 +121,7 @@ async function snapshot() {
 }
 
 function onMessage(m) {
+  onFoodEvent(m);
   if (m.type === 'driver_position') {
     const d = { status: m.status, lat: m.lat, lng: m.lng };
     drivers.set(m.driver_id, d);
@@ -180,6 +183,7 @@ function drawAllMarkers() {
 
 async function refreshStats() {
   if (!api.token) return;
+  refreshFoodSummary().then(scheduleSideRender, () => {});
   try {
     const [k, z] = await Promise.all([api.get('/v1/admin/kpis'), api.get('/v1/admin/zones')]);
     kpis = k;
@@ -235,6 +239,7 @@ function drawHeat() {
 let rideOnPage = null;
 window.addEventListener('hashchange', route);
 initConsole({ api, main, setNav, drivers, onChanged: (id) => ridePage(id, true) });
+initFood({ api, main, setNav, drivers, loadNames, personName, personLink });
 
 function setNav(which) {
   for (const a of $$('[data-nav]')) {
@@ -247,6 +252,7 @@ function route() {
   if (!api.session) return;
   const h = location.hash.replace(/^#/, '') || '/';
   rideOnPage = null;
+  if (routeFood(h)) return;
   const m = h.match(/^\/rides\/([\w-]+)$/);
   const person = h.match(/^\/people\/([\w-]+)$/);
   if (m) ridePage(m[1]);
@@ -290,6 +296,7 @@ function livePage() {
           <p class="hint" id="heat-legend"></p>
         </section>
         <div class="side">
+          <section class="card" aria-labelledby="food-title"><h2 id="food-title">${t('ops.food.title')}</h2><div id="food-tile"></div></section>
           <section class="card chart" aria-labelledby="c1"><h2 id="c1">${t('ops.chart.rides')}</h2><div id="chart-rides"></div>
             <ul class="legend"><li><span class="dot" style="background:#c2185b"></span>${t('ops.chart.requested')}</li><li><span class="dot" style="background:#0a7a3d"></span>${t('ops.chart.completed')}</li><li><span class="dot" style="background:#8a5300"></span>${t('ops.chart.cancelled')}</li></ul></section>
           <section class="card chart" aria-labelledby="c2"><h2 id="c2">${t('ops.chart.gross')}</h2><div id="chart-gross"></div></section>
@@ -358,6 +365,7 @@ function renderSide() {
       ]
     : [];
   render($('#kpis', liveEl), k ? tiles.map(([label, v, id]) => html`<li class="kpi" id="${id}"><span class="v">${v}</span><span class="k">${label}</span></li>`) : html`<li class="loading">${t('ops.live.loading_kpis')}</li>`);
+  renderFoodTile($('#food-tile', liveEl));
   if (k) {
     render($('#chart-rides', liveEl), lineChart(k.series, ['requested', 'completed', 'cancelled'], t('ops.chart.rides_label')));
     render($('#chart-gross', liveEl), barChart(k.series, 'gross', t('ops.chart.gross_label'), k.gross_last_hour.currency));

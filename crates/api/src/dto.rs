@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+pub mod console_food;
 pub mod food_money;
 pub mod merchants;
 pub mod orders;

@@ -113,8 +113,8 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Rider};
     use routes::{
-        admin, auth, console, contact, couriers, drivers, events, food_money, merchants, ops,
-        orders, payments, places, rides, saved_places,
+        admin, auth, console, console_food, contact, couriers, drivers, events, food_money,
+        merchants, ops, orders, payments, places, rides, saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -224,6 +224,10 @@ fn api_routes() -> (
         .add(ADMIN, routes!(orders::admin_promos))
         .add(ADMIN, routes!(orders::admin_assign))
         .add(ADMIN, routes!(orders::admin_refund))
+        // The operations console's food reads.
+        .add(ADMIN, routes!(console_food::admin_orders))
+        .add(ADMIN, routes!(console_food::admin_order_events))
+        .add(ADMIN, routes!(console_food::food_summary))
         .add(DRIVER, routes!(orders::arrived))
         .add(DRIVER, routes!(orders::picked_up))
         .add(DRIVER, routes!(orders::delivered))

@@ -21,6 +21,8 @@ mod bad_input;
 mod cancellation;
 #[path = "api/console.rs"]
 mod console;
+#[path = "api/console_food.rs"]
+mod console_food;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/dispatch.rs"]
@@ -82,6 +84,7 @@ use authorization::*;
 use bad_input::*;
 use cancellation::*;
 use console::*;
+use console_food::*;
 use contract::*;
 use dispatch::*;
 use dispatch_core::*;
@@ -161,6 +164,7 @@ on_both_backends!(
     // The operations console.
     only_admins_read_the_operations_endpoints,
     the_console_sees_drivers_rides_kpis_and_zone_demand,
+    operators_list_food_orders_by_state_and_merchant_and_the_food_tile_counts_them,
     a_silent_idle_driver_is_stale_and_not_counted_online,
     admins_receive_every_drivers_position_on_the_event_stream,
     riders_see_nearby_available_drivers_without_identities,

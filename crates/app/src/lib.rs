@@ -15,6 +15,7 @@ pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod console_food;
 pub mod contact;
 pub mod courier;
 pub mod dispatcher;

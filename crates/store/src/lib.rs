@@ -45,7 +45,7 @@ pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use ledger::StatementLine;
 pub use merchants::StoredMenu;
 pub use messages::Sent;
-pub use orders::{OrderChange, Placed, StoredPromo};
+pub use orders::{ORDER_STATES, OrderChange, OrderFilter, Placed, StoredPromo};
 pub use payments::{Tip, TipOutcome, WalletChange, WalletOutcome};
 pub use rides::{Created, RideChange};
 pub use saved_places::PutPlace;

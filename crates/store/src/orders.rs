@@ -17,7 +17,7 @@ use crate::ledger::insert_posting_in;
 use crate::rides::{offer_from_row, select_offers, upsert_offer};
 use crate::{Store, StoreError};
 use doorstep_domain::audit::NewAuditEntry;
-use doorstep_domain::food::order::{Order, OrderEvent, OrderRecord};
+use doorstep_domain::food::order::{Order, OrderEvent, OrderRecord, OrderState};
 use doorstep_domain::food::promo::{Promo, PromoCode};
 use doorstep_domain::ledger::Posting;
 use doorstep_domain::offer::{Offer, OfferState};
@@ -544,4 +544,113 @@ fn group_offers(rows: &[AnyRow]) -> Result<Vec<(Offer, Vec<JobId>)>, StoreError>
         }
     }
     Ok(out)
+}
+
+/// The orders an operator asks for: in one state, of one merchant, at most `limit`, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only orders in this state.
+    pub state: Option<OrderState>,
+    /// Only orders of this merchant.
+    pub merchant: Option<MerchantId>,
+    /// At most this many (clamped to 1..=500).
+    pub limit: i64,
+}
+
+/// The SQL expression, over an order `fo` and its job `fj`, of the order's state's name: the same rule
+/// as [`Order::state`] (the kitchen until pickup, then the job), which the API tests check by filtering.
+macro_rules! order_state_sql {
+    () => {
+        "(CASE WHEN fj.state = 'completed' THEN 'delivered' \
+          WHEN fj.state = 'unfulfilled' THEN 'undeliverable' \
+          WHEN fo.kitchen = 'rejected' THEN 'rejected' \
+          WHEN fj.state = 'cancelled' THEN 'cancelled' \
+          WHEN fj.state = 'in_progress' THEN 'picked_up' \
+          ELSE fo.kitchen END)"
+    };
+}
+
+/// Every order state, in the order of a delivery.
+pub const ORDER_STATES: [OrderState; 9] = [
+    OrderState::Placed,
+    OrderState::Accepted,
+    OrderState::Preparing,
+    OrderState::Ready,
+    OrderState::PickedUp,
+    OrderState::Delivered,
+    OrderState::Rejected,
+    OrderState::Cancelled,
+    OrderState::Undeliverable,
+];
+
+// The operations console's reads of food orders.
+impl Store {
+    /// Orders matching `filter`, newest first (the operators' list).
+    pub async fn orders_for_operators(
+        &self,
+        filter: OrderFilter,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.fetch_orders(
+            sqlx::query(concat!(
+                "SELECT ",
+                job_columns!(),
+                ", ",
+                stop_columns!(s),
+                ", o.record, o.request_hash FROM jobs j JOIN job_stops s ON s.job_id = j.id \
+                 JOIN orders o ON o.id = j.id \
+                 WHERE j.id IN (SELECT fo.id FROM orders fo JOIN jobs fj ON fj.id = fo.id \
+                 WHERE ($1 = '' OR fo.merchant_id = $1) AND ($2 = '' OR ",
+                order_state_sql!(),
+                " = $2) ORDER BY fo.placed_at DESC, fo.id DESC LIMIT $3) \
+                 ORDER BY o.placed_at DESC, j.id DESC, s.stop_index"
+            ))
+            .bind(filter.merchant.map(|m| m.to_string()).unwrap_or_default())
+            .bind(filter.state.map_or("", OrderState::as_str))
+            .bind(filter.limit.clamp(1, 500)),
+        )
+        .await
+    }
+
+    /// How many orders placed since `since` are in each state now, in the order of [`ORDER_STATES`]
+    /// (every state, zero included).
+    pub async fn order_state_counts(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(OrderState, i64)>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_state_sql!(),
+            " AS state, COUNT(*) AS n FROM orders fo JOIN jobs fj ON fj.id = fo.id \
+             WHERE fo.placed_at >= $1 GROUP BY 1"
+        ))
+        .bind(since.millis())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts: Vec<(OrderState, i64)> = ORDER_STATES.iter().map(|s| (*s, 0)).collect();
+        for row in &rows {
+            let name: String = get(row, "state")?;
+            let n: i64 = get(row, "n")?;
+            let slot = counts
+                .iter_mut()
+                .find(|(s, _)| s.as_str() == name)
+                .ok_or_else(|| StoreError::Corrupt(format!("an order in state {name:?}")))?;
+            slot.1 += n;
+        }
+        Ok(counts)
+    }
+
+    /// Orders not over yet (placed, in the kitchen, waiting for or with a courier), oldest first, at
+    /// most `limit`.
+    pub async fn unfinished_orders(&self, limit: i64) -> Result<Vec<Order>, StoreError> {
+        self.fetch_orders(
+            sqlx::query(select_orders!(
+                "WHERE j.id IN (SELECT fo.id FROM orders fo JOIN jobs fj ON fj.id = fo.id \
+                 WHERE fj.state IN ('open', 'assigned', 'in_progress') AND fo.kitchen <> 'rejected' \
+                 ORDER BY fo.placed_at, fo.id LIMIT $1) \
+                 ORDER BY o.placed_at, j.id, s.stop_index"
+            ))
+            .bind(limit.clamp(1, 10_000)),
+        )
+        .await
+    }
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod console;
+pub mod console_food;
 pub mod contact;
 pub mod couriers;
 pub mod drivers;
