@@ -255,6 +255,19 @@ test('a customer orders food, follows it to the door, gets the receipt, and canc
   const total = (await page.locator('#q-total td').last().textContent()).trim();
   await assertAxe(page, 'food-checkout-390');
 
+  // Food is paid by card or wallet: with neither, the checkout says so, the order cannot be placed, and
+  // the customer adds a card on the payment screen and comes back to the same checkout.
+  await page.locator('#food-pay-none').waitFor();
+  assert.equal(await page.locator('#place-order').isDisabled(), true);
+  await page.locator('#food-manage-payment').click();
+  await page.locator('#card-number').fill('4242 4242 4242 4242');
+  await page.locator('#card-submit').click();
+  await page.locator('#card-done', { hasText: /4242/ }).waitFor();
+  await page.locator('#payment-back').click();
+  await page.locator('#food-pay').waitFor();
+  assert.match(await page.locator('#food-pay option:checked').textContent(), /4242/);
+  assert.equal((await page.locator('#q-total td').last().textContent()).trim(), total);
+
   // Place: the tracking screen with the hand-over code.
   await page.getByRole('button', { name: `Place order · ${total}` }).click();
   await waitForState(page, 'placed');
@@ -297,11 +310,16 @@ test('a customer orders food, follows it to the door, gets the receipt, and canc
   await page.locator('#food-receipt-title').waitFor({ timeout: 20000 });
   assert.equal((await page.locator('#receipt-total').textContent()).trim(), total);
   assert.match(await page.locator('#receipt-table').textContent(), /2 × Pad thai[\s\S]*Subtotal[\s\S]*Delivery fee[\s\S]*Service fee[\s\S]*Tip for the courier\$5\.70[\s\S]*Total/);
-  // Ratings: the form shows exactly when the server has the endpoint.
-  const probe = await call('POST', `/v1/orders/${orderId}/ratings`, {}, await page.evaluate(() => JSON.parse(localStorage.getItem('doorstep.rider.session')).token));
-  const hasRatings = !((probe.status === 404 && probe.body && probe.body.code === 'route_not_found') || probe.status === 405);
-  await page.waitForTimeout(500);
-  assert.equal(await page.locator('#food-rate-form').count(), hasRatings ? 1 : 0, `ratings form vs the endpoint (${probe.status})`);
+  // Ratings: the restaurant and the courier, once; the API has both, and the receipt then says thanks.
+  await page.locator('#food-rate-form').waitFor();
+  await assertAxe(page, 'food-rating-390');
+  await page.locator('input[name=merchant_stars][value="4"]').check({ force: true });
+  await page.locator('#food-rate-submit').click();
+  await page.locator('#food-rate-done', { hasText: /./ }).waitFor();
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('doorstep.rider.session')).token);
+  const rated = await ok('GET', `/v1/orders/${orderId}/ratings`, undefined, token);
+  const byWhom = Object.fromEntries(rated.ratings.map((r) => [r.whom, r.stars]));
+  assert.deepEqual(byWhom, { merchant: 4, courier: 5 });
   await assertAxe(page, 'food-receipt-390');
 
   // A second order, cancelled before the kitchen accepts it: free, and the API says cancelled.
@@ -391,6 +409,10 @@ test('the Food tab in zh-CN shows the food catalogue in Chinese', async () => {
   await page.locator('#auth-email').fill(`lin-${unique()}@example.com`);
   await page.locator('#auth-password').fill(PASSWORD);
   await page.getByRole('button', { name: '注册' }).click();
+  await page.locator('#svc-food').waitFor();
+  // Food is paid by card: one added through the API.
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('doorstep.rider.session')).token);
+  await ok('POST', '/v1/me/payment-methods', { kind: 'test_card', number: '4242 4242 4242 4242' }, token);
   await openFood(page);
   await page.getByRole('heading', { name: '外卖配送' }).waitFor();
   await page.getByRole('navigation', { name: '服务' }).getByRole('button', { name: '外卖' }).waitFor();

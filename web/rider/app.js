@@ -48,6 +48,20 @@ const food = new Food({
   setNav: (current) => setNav(current),
   setScreen: (s) => (st.screen = s),
   openRide: () => go(st.ride && fmt.OPEN_STATES.includes(st.ride.state) ? 'ride' : 'plan'),
+  // Food is paid by card or wallet (never cash): the same methods and choice as rides.
+  payMethods: async () => {
+    if (!st.methods) await loadMethods();
+    // An empty wallet is no way to pay: it is offered once it has money.
+    const wallet = st.methods.wallet.available.amount > 0;
+    return st.methods.methods.filter((m) => m.kind !== 'cash' && (m.kind !== 'wallet' || wallet));
+  },
+  payChoice: () => st.payMethod,
+  choosePay: (id) => choosePayMethod(id),
+  methodLabel: (m) => methodLabel(m),
+  managePayment: () => {
+    st.paymentBack = 'food';
+    go('payment');
+  },
 });
 
 const st = {
@@ -837,7 +851,10 @@ async function paymentScreen() {
       $('#card-done').textContent = t('money.cardAdded', { last4: card.last4 });
     });
   });
-  $('#payment-back').addEventListener('click', () => go(st.paymentBack === 'quote' && st.quote ? 'quote' : 'home'));
+  $('#payment-back').addEventListener('click', () => {
+    if (st.paymentBack === 'food') return food.go('checkout');
+    go(st.paymentBack === 'quote' && st.quote ? 'quote' : 'home');
+  });
 }
 
 // ---- history

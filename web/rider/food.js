@@ -81,7 +81,6 @@ export class Food {
     this.order = null;
     this.courierPos = null;
     this.names = new Map(); // merchant id -> name, for past orders
-    this.ratingsAvailable = null;
     this.screen = null;
     this.cart = this.loadCart();
     try {
@@ -621,7 +620,17 @@ export class Food {
       tip: this.tipAmount(),
     };
     if (withPromo && this.promo) body.promo_code = this.promo;
+    const pay = this.payMethod();
+    if (pay) body.payment_method_id = pay;
     return body;
+  }
+
+  /** The payment method for the order: the customer's choice if it can pay for food, else the first that can. */
+  payMethod() {
+    const methods = this.payMethods || [];
+    const chosen = this.ctx.payChoice();
+    if (methods.some((m) => m.id === chosen)) return chosen;
+    return methods.length ? methods[0].id : null;
   }
 
   async quote() {
@@ -646,6 +655,11 @@ export class Food {
     if (!this.cart) return this.go('cart');
     if (!this.address) return this.go('list');
     render(this.panel, html`<h1>${t('food.checkout_title')}</h1><p class="loading">${t('food.pricing')}</p>`);
+    try {
+      this.payMethods = await this.ctx.payMethods();
+    } catch {
+      this.payMethods = [];
+    }
     await this.quote();
     if (this.screen !== 'checkout') return;
     this.drawCheckout();
@@ -696,8 +710,14 @@ export class Food {
           <p class="error" role="alert" id="promo-error" data-code="${(this.promoError && this.promoError.code) || ''}">${this.promoError ? foodErrorText(this.promoError) : ''}</p>
           <p role="status" id="promo-done">${q && q.price.promo_code ? t('food.promo_applied', { code: q.price.promo_code }) : ''}</p>
         </form>
+        ${(this.payMethods || []).length
+          ? html`<div class="row pay"><label for="food-pay">${t('money.payWith')}</label>
+              <select id="food-pay">${this.payMethods.map((m) => html`<option value="${m.id}" ${m.id === this.payMethod() ? 'selected' : ''}>${this.ctx.methodLabel(m)}</option>`)}</select>
+              <button type="button" class="link" id="food-manage-payment">${t('money.managePayment')}</button></div>`
+          : html`<p class="hint" id="food-pay-none">${t('food.pay_none')}
+              <button type="button" class="link" id="food-manage-payment">${t('money.managePayment')}</button></p>`}
         <p class="error" role="alert" id="place-error"></p>
-        <div class="actionbar"><button class="primary" id="place-order" ${q ? '' : 'disabled'}>${q ? t('food.place_order', { total: fmt.money(q.price.total) }) : t('food.place_order_plain')}</button></div>`,
+        <div class="actionbar"><button class="primary" id="place-order" ${q && this.payMethod() ? '' : 'disabled'}>${q ? t('food.place_order', { total: fmt.money(q.price.total) }) : t('food.place_order_plain')}</button></div>`,
     );
     $('#food-back').addEventListener('click', () => this.go('cart'));
     for (const r of $$('input[name=food-tip]', this.panel))
@@ -716,6 +736,8 @@ export class Food {
         $('#promo-code')?.focus();
       });
     });
+    $('#food-pay')?.addEventListener('change', (e) => this.ctx.choosePay(e.target.value));
+    $('#food-manage-payment').addEventListener('click', () => this.ctx.managePayment());
     $('#place-order').addEventListener('click', (e) => this.place(e.currentTarget));
   }
 
@@ -935,23 +957,22 @@ export class Food {
     this.drawRating(o);
   }
 
-  /** Whether the server has order ratings: a probe with an empty body answers 404 `route_not_found` or
-   *  405 when the route is missing, anything else (a refused body) when it is there. */
-  async hasRatings(orderId) {
-    if (this.ratingsAvailable !== null) return this.ratingsAvailable;
-    try {
-      await this.api.post(`/v1/orders/${orderId}/ratings`, {});
-      this.ratingsAvailable = true;
-    } catch (e) {
-      this.ratingsAvailable = !((e.status === 404 && e.code === 'route_not_found') || e.status === 405);
-    }
-    return this.ratingsAvailable;
-  }
-
   async drawRating(o) {
-    if (!(await this.hasRatings(o.id))) return;
+    // What this customer already rated (a receipt opened again shows the thanks, not the form).
+    let mine = [];
+    try {
+      const { ratings } = await this.api.get(`/v1/orders/${o.id}/ratings`);
+      mine = ratings.filter((r) => r.from_user_id === o.customer_id).map((r) => r.whom);
+    } catch {
+      mine = [];
+    }
     const slot = $('#rating-slot');
     if (!slot || this.screen !== 'receipt') return;
+    const wanted = ['merchant', ...(o.courier_id ? ['courier'] : [])];
+    if (wanted.every((w) => mine.includes(w))) {
+      render(slot, html`<p role="status" id="food-rate-done">${t('food.rated')}</p>`);
+      return;
+    }
     const stars = (name, legend) => html`<fieldset class="stars" data-stars="${name}"><legend>${legend}</legend>
       ${[1, 2, 3, 4, 5].map((n) => html`<label><input type="radio" name="${name}" value="${n}" ${n === 5 ? 'checked' : ''} aria-label="${t('food.stars', { n })}"><span aria-hidden="true">★</span></label>`)}
     </fieldset>`;
@@ -981,8 +1002,8 @@ export class Food {
       const f = new FormData(form);
       const comment = String(f.get('comment') || $('#food-rate-comment').value || '');
       busy($('#food-rate-submit'), $('#food-rate-error'), async () => {
-        await this.api.post(`/v1/orders/${o.id}/ratings`, { target: 'merchant', stars: Number(f.get('merchant_stars')), comment });
-        if (o.courier_id) await this.api.post(`/v1/orders/${o.id}/ratings`, { target: 'courier', stars: Number(f.get('courier_stars')), comment });
+        await this.api.post(`/v1/orders/${o.id}/ratings`, { whom: 'merchant', stars: Number(f.get('merchant_stars')), comment });
+        if (o.courier_id) await this.api.post(`/v1/orders/${o.id}/ratings`, { whom: 'courier', stars: Number(f.get('courier_stars')), comment });
         $('#food-rate-done').textContent = t('food.rated');
         $('#food-rate-submit').hidden = true;
       });

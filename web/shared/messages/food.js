@@ -91,6 +91,7 @@ export default {
     'food.promo_applied': 'Code {code} applied.',
     'food.place_order': 'Place order · {total}',
     'food.place_order_plain': 'Place order',
+    'food.pay_none': 'Food is paid by card or wallet: add one to order.',
 
     // the live order
     'food.state.placed': 'Order placed',
@@ -264,6 +265,7 @@ export default {
     'food.promo_applied': '已使用优惠码 {code}。',
     'food.place_order': '提交订单 · {total}',
     'food.place_order_plain': '提交订单',
+    'food.pay_none': '外卖需用银行卡或钱包支付：请先添加一种。',
 
     'food.state.placed': '订单已提交',
     'food.state.accepted': '餐厅已接单',
