@@ -253,6 +253,8 @@ pub fn delivery_rules(app: &App) -> DeliveryRules {
         bundle_max_delay_secs: 600.0,
         bundle_delay_weight: 1.0,
         bundle_when_short: 1.0,
+        // Food waits for the next courier to come online, until its own deadline.
+        wait_unreachable: true,
     }
 }
 

@@ -1088,14 +1088,22 @@ where
 
         // 2. Jobs past their deadline without an offer out end unfulfilled (again, if the shell
         //    has not confirmed it after `retry_secs`). A job no free worker could reach for
-        //    `give_up_unreachable_secs` ends now rather than at its deadline.
+        //    `give_up_unreachable_secs` ends now rather than at its deadline (unless the delivery
+        //    rules say deliveries wait for one).
         let retry = self.config.retry_secs;
         let grace = self.config.give_up_unreachable_secs;
+        let wait_unreachable = self.delivery.wait_unreachable;
         for (&job, e) in &mut self.jobs {
+            // Under `wait_unreachable`, a job that opens later (a delivery) waits for its deadline.
+            let patient = wait_unreachable
+                && e.open
+                    .stops
+                    .first()
+                    .is_some_and(|s| s.window.earliest.is_finite());
             match e.phase {
                 Phase::Waiting
                     if now >= e.open.give_up_at
-                        || e.unreachable_since.is_some_and(|t| now - t >= grace) =>
+                        || (!patient && e.unreachable_since.is_some_and(|t| now - t >= grace)) =>
                 {
                     let reason = Unfulfilled::of(e.open.history, e.seen_worker);
                     e.phase = Phase::Ending { reason, since: now };

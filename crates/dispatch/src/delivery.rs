@@ -37,6 +37,10 @@ pub struct DeliveryRules {
     /// Bundles form only while the waiting jobs outnumber this factor times the workers that are
     /// free, or will be within `reposition_horizon_secs` (0: always).
     pub bundle_when_short: f64,
+    /// A job whose first window opens at a known time waits for a worker until its own `give_up_at`
+    /// even while no worker can reach it (food waits for the next courier to come online); `false`:
+    /// it ends after `give_up_unreachable_secs` with nobody in reach, as a ride does.
+    pub wait_unreachable: bool,
 }
 
 impl Default for DeliveryRules {
@@ -51,6 +55,7 @@ impl Default for DeliveryRules {
             bundle_max_delay_secs: 0.0,
             bundle_delay_weight: 0.0,
             bundle_when_short: 0.0,
+            wait_unreachable: false,
         }
     }
 }

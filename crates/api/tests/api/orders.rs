@@ -662,10 +662,16 @@ pub async fn the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it(
         .post_empty(&format!("{lonely_path}/ready"), &staff.token)
         .await?
         .expect(200);
+    // Food waits for a courier to come online: a minute with nobody in reach does not end it (a
+    // ride would have been told no driver is near by now).
     crate::server::let_dispatch_run().await;
+    server.clock.advance_secs(60);
+    crate::server::let_dispatch_run().await;
+    let waiting = server.get(&lonely_path, &customer.token).await?.expect(200);
+    assert_eq!(waiting["state"], "ready", "{waiting}");
     server
         .clock
-        .advance_secs(doorstep_domain::food::order::DELIVERY_GRACE_S + 60);
+        .advance_secs(doorstep_domain::food::order::DELIVERY_GRACE_S);
     let ended = crate::server::eventually("the order to end undeliverable", || async {
         let o = server.get(&lonely_path, &customer.token).await?.expect(200);
         Ok((o["state"] == "undeliverable").then_some(o))

@@ -29,6 +29,7 @@ fn rules() -> DeliveryRules {
         bundle_max_delay_secs: 600.0,
         bundle_delay_weight: 1.0,
         bundle_when_short: 1.0,
+        wait_unreachable: false,
     }
 }
 

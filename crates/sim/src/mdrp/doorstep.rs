@@ -109,6 +109,7 @@ pub fn mdrp_rules(inst: &Instance) -> DeliveryRules {
         bundle_max_delay_secs: (p.dropoff_service_min + p.pickup_service_min) * 60.0,
         bundle_delay_weight: 1.0,
         bundle_when_short: 1.0,
+        wait_unreachable: false,
     }
 }
 
