@@ -2,7 +2,8 @@
 //! edge, so that invalid values never reach the use cases.
 
 use crate::error::ApiError;
-use doorstep_app::rides::{EarningsStatement, OfferView};
+use doorstep_app::earnings::EarningsStatement;
+use doorstep_app::rides::OfferView;
 use doorstep_domain::event::Event;
 use doorstep_domain::food::order::OrderEvent;
 use doorstep_domain::pricing::FareBreakdown;
@@ -15,6 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+pub mod food_money;
 pub mod merchants;
 pub mod orders;
 
@@ -750,7 +752,7 @@ pub struct RatingBody {
 
 /// A whole number that fits a `u8`, written as `4` or `4.0`: JSON Schema's `integer` accepts both, so the
 /// server does too. Other numbers are refused as an invalid body.
-fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
     let whole = n.as_u64().or_else(|| {
         n.as_f64()
@@ -939,9 +941,9 @@ impl utoipa::IntoParams for EarningsQuery {
 /// One line of an earnings statement.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EarningsLine {
-    /// The ride.
+    /// The ride, or the order (its job) for a delivery.
     pub ride_id: String,
-    /// `ride_fare` or `cancellation_fee` (tips and cash collected are in the summary).
+    /// `ride_fare`, `cancellation_fee` or `delivery_order` (tips and cash collected are in the summary).
     pub kind: String,
     /// The driver's share.
     pub amount: MoneyDto,
@@ -956,22 +958,33 @@ pub struct EarningsResponse {
     pub from: String,
     /// End of the period.
     pub to: String,
-    /// Sum of the lines: the net earnings from fares and fees (tips apart).
+    /// Sum of the lines: the net earnings from fares, fees and delivery pay (tips apart).
     pub total: MoneyDto,
     /// Number of completed rides in the period.
     pub rides: usize,
+    /// Number of orders delivered in the period.
+    pub deliveries: u32,
     /// Lines, oldest first.
     pub lines: Vec<EarningsLine>,
     /// What riders paid for the driver's rides and fees.
     pub gross: MoneyDto,
     /// The platform's commission on it.
     pub commission: MoneyDto,
-    /// The driver's share: gross less commission (equals `total`).
+    /// Everything earned (equals `total`): the rides' share (gross less commission) and the deliveries'
+    /// pay.
     pub net: MoneyDto,
-    /// Tips, all the driver's.
+    /// Tips, all the driver's: the rides' and the deliveries'.
     pub tips: MoneyDto,
     /// Cash the driver collected from riders; the commission in it is owed to the platform.
     pub cash_collected: MoneyDto,
+    /// Rides apart: the driver's share of fares and fees, and tips.
+    pub ride_net: MoneyDto,
+    /// Tips for rides.
+    pub ride_tips: MoneyDto,
+    /// Deliveries apart: the pay per order and per km the platform credits.
+    pub delivery_pay: MoneyDto,
+    /// Tips for deliveries.
+    pub delivery_tips: MoneyDto,
     /// By New York calendar day, oldest first.
     pub days: Vec<EarningsPeriod>,
     /// By week (Monday to Sunday, New York time), oldest first.
@@ -995,10 +1008,20 @@ pub struct EarningsPeriod {
     pub cash_collected: MoneyDto,
     /// Completed rides.
     pub rides: u32,
+    /// The rides' share.
+    pub ride_net: MoneyDto,
+    /// Tips for rides.
+    pub ride_tips: MoneyDto,
+    /// Orders delivered.
+    pub deliveries: u32,
+    /// The pay for deliveries.
+    pub delivery_pay: MoneyDto,
+    /// Tips for deliveries.
+    pub delivery_tips: MoneyDto,
 }
 
 impl EarningsPeriod {
-    fn new(start: &str, t: &doorstep_app::rides::EarningsTotals) -> EarningsPeriod {
+    fn new(start: &str, t: &doorstep_app::earnings::EarningsTotals) -> EarningsPeriod {
         EarningsPeriod {
             start: start.to_owned(),
             gross: t.gross.into(),
@@ -1007,6 +1030,11 @@ impl EarningsPeriod {
             tips: t.tips.into(),
             cash_collected: t.cash_collected.into(),
             rides: t.rides,
+            ride_net: t.ride_net.into(),
+            ride_tips: t.ride_tips.into(),
+            deliveries: t.deliveries,
+            delivery_pay: t.delivery_pay.into(),
+            delivery_tips: t.delivery_tips.into(),
         }
     }
 }
@@ -1023,6 +1051,7 @@ impl EarningsResponse {
                 .iter()
                 .filter(|l| l.kind == doorstep_domain::ledger::PostingKind::RideFare)
                 .count(),
+            deliveries: s.summary.totals.deliveries,
             lines: s
                 .lines
                 .iter()
@@ -1038,6 +1067,10 @@ impl EarningsResponse {
             net: s.summary.totals.net.into(),
             tips: s.summary.totals.tips.into(),
             cash_collected: s.summary.totals.cash_collected.into(),
+            ride_net: s.summary.totals.ride_net.into(),
+            ride_tips: s.summary.totals.ride_tips.into(),
+            delivery_pay: s.summary.totals.delivery_pay.into(),
+            delivery_tips: s.summary.totals.delivery_tips.into(),
             days: s
                 .summary
                 .days

@@ -113,8 +113,8 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Rider};
     use routes::{
-        admin, auth, console, contact, couriers, drivers, events, merchants, ops, orders, payments,
-        places, rides, saved_places,
+        admin, auth, console, contact, couriers, drivers, events, food_money, merchants, ops,
+        orders, payments, places, rides, saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -231,6 +231,17 @@ fn api_routes() -> (
         .add(DRIVER, routes!(couriers::accept))
         .add(DRIVER, routes!(couriers::decline))
         .add(DRIVER, routes!(couriers::my_orders))
+        // The money and ratings of food orders: the parties rate each other and the merchant; a
+        // merchant's staff and operators read its statement.
+        .add(Access::Roles(&[Rider, Driver]), routes!(food_money::rate))
+        .add(
+            Access::Roles(&[Rider, Driver, Merchant, Admin]),
+            routes!(food_money::ratings),
+        )
+        .add(
+            Access::Roles(&[Merchant, Admin]),
+            routes!(food_money::statement),
+        )
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

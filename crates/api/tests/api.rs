@@ -29,6 +29,8 @@ mod dispatch;
 mod dispatch_core;
 #[path = "api/event_stream.rs"]
 mod event_stream;
+#[path = "api/food_money.rs"]
+mod food_money;
 #[path = "api/geocoding.rs"]
 mod geocoding;
 #[path = "api/hygiene.rs"]
@@ -81,6 +83,7 @@ use console::*;
 use contract::*;
 use dispatch::*;
 use dispatch_core::*;
+use food_money::*;
 use geocoding::*;
 use hygiene::*;
 use merchants::*;
@@ -129,6 +132,8 @@ on_both_backends!(
     every_bad_order_input_is_a_4xx_with_its_code,
     the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it,
     browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now,
+    // The money and ratings of food orders.
+    a_delivered_order_is_rated_once_by_each_party_and_both_statements_match_the_quote_and_the_books,
     // Who is coming, chat, and telling the truth early.
     a_driver_registers_a_vehicle_with_checked_fields_and_an_upper_case_plate,
     the_rider_sees_who_is_coming_from_assignment_on_and_nobody_else_does,

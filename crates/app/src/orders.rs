@@ -431,50 +431,70 @@ impl App {
             .await?)
     }
 
-    /// Reads the order, applies `step` and saves it with its events and postings; `release_promo` when the
+    /// Applies `step` to the order and saves it with its events and postings; `release_promo` when the
     /// step gives the promo code's use back.
     async fn change_order(
         &self,
         order: Order,
-        step: impl FnOnce(&mut Order) -> Result<Step, AppError>,
+        step: impl FnMut(&mut Order) -> Result<Step, AppError>,
     ) -> Result<Order, AppError> {
         self.change_order_audited(order, None, step).await
     }
 
-    /// [`App::change_order`] with an operator's audit entry written in the same transaction.
+    /// [`App::change_order`] with an operator's audit entry written in the same transaction. A change
+    /// that lost a race (the live dispatcher recorded an offer of the order meanwhile, which bumps its
+    /// version) is made again on the order as it is then, a few times, before 409 `concurrent_update`.
     async fn change_order_audited(
         &self,
         mut order: Order,
         audit: Option<&doorstep_domain::audit::NewAuditEntry>,
-        step: impl FnOnce(&mut Order) -> Result<Step, AppError>,
+        mut step: impl FnMut(&mut Order) -> Result<Step, AppError>,
     ) -> Result<Order, AppError> {
-        let expected = order.version();
-        let Step {
-            events,
-            postings,
-            release_promo,
-        } = step(&mut order)?;
-        let recipients = self.order_recipients(&order).await?;
-        let events: Vec<_> = events
-            .into_iter()
-            .map(|e| (e, recipients.clone()))
-            .collect();
-        let stored = self
-            .store()
-            .save_order_change(OrderChange {
-                order: &order,
-                expected_version: expected,
-                events: &events,
-                postings: &postings,
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let id = order.id();
+            let expected = order.version();
+            let Step {
+                events,
+                postings,
                 release_promo,
-                offers: &[],
-                audit,
-                at: self.clock().now(),
-            })
-            .await?;
-        self.publish_all(stored);
-        self.order_changed(&order);
-        Ok(order)
+            } = step(&mut order)?;
+            let recipients = self.order_recipients(&order).await?;
+            let events: Vec<_> = events
+                .into_iter()
+                .map(|e| (e, recipients.clone()))
+                .collect();
+            let saved = self
+                .store()
+                .save_order_change(OrderChange {
+                    order: &order,
+                    expected_version: expected,
+                    events: &events,
+                    postings: &postings,
+                    release_promo,
+                    offers: &[],
+                    audit,
+                    at: self.clock().now(),
+                })
+                .await;
+            match saved {
+                Ok(stored) => {
+                    self.publish_all(stored);
+                    self.order_changed(&order);
+                    return Ok(order);
+                }
+                Err(StoreError::Conflict) if attempts < 4 => {
+                    metrics::counter!("order_change_retries_total").increment(1);
+                    order = self
+                        .store()
+                        .order(id)
+                        .await?
+                        .ok_or(AppError::NotFound("order"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn staff_order(&self, staff: &User, id: JobId) -> Result<Order, AppError> {
@@ -611,6 +631,23 @@ impl App {
                     "the courier is not a driver's account",
                 ));
             }
+        }
+        // Only a courier who may work now: approved, not suspended, documents in date.
+        match self.check_may_go_online(courier).await {
+            Ok(()) => {}
+            Err(AppError::Suspended) => {
+                return Err(AppError::conflict(
+                    "courier_suspended",
+                    "the courier's account is suspended",
+                ));
+            }
+            Err(AppError::Conflict { code, .. }) if code == "driver_not_approved" => {
+                return Err(AppError::conflict(
+                    "courier_not_approved",
+                    "the courier is not approved to work",
+                ));
+            }
+            Err(e) => return Err(e),
         }
         let now = self.clock().now();
         let position = self.believed_position(courier);

@@ -1,5 +1,5 @@
-//! Ride use cases: quote, request, read, cancel, the driver's arrive/start/complete, offers, ratings and
-//! earnings. Each loads the ride, applies one domain transition, and saves the ride with its events (and
+//! Ride use cases: quote, request, read, cancel, the driver's arrive/start/complete, offers and ratings
+//! (earnings are in `earnings`). Each loads the ride, applies one domain transition, and saves the ride with its events (and
 //! any offer or ledger posting) in one store transaction before touching the hot state or the bus.
 //!
 //! Starting a trip and issuing a new PIN retry a lost race: a PIN guess is answered (right or wrong) only
@@ -16,7 +16,7 @@ use doorstep_domain::rating::{Rating, RatingError, Stars, parse_comment};
 use doorstep_domain::ride::{NewRide, Pin, Ride, RideEvent, RideState, StartOutcome, TripEnd};
 use doorstep_domain::{Money, OfferId, QuoteId, RideId, Role, Timestamp, User, UserId};
 use doorstep_geo::{LatLng, new_york_local, to_utm};
-use doorstep_store::{Audience, Created, RideChange, StatementLine, StoreError, StoredEvent};
+use doorstep_store::{Audience, Created, RideChange, StoreError, StoredEvent};
 
 /// The most rides a list returns.
 pub const RIDE_LIST_LIMIT: i64 = 100;
@@ -45,124 +45,7 @@ pub struct SurgeReason {
     pub cars: u32,
 }
 
-/// A driver's earnings between two instants.
-#[derive(Debug, Clone)]
-pub struct EarningsStatement {
-    /// Credits and debits on the driver's earnings account for fares and fees, oldest first (cash the
-    /// driver collected is in the summary, not here).
-    pub lines: Vec<StatementLine>,
-    /// Their sum: the net earnings.
-    pub total: Money,
-    /// Gross, commission, net and tips, in all and by New York day and week.
-    pub summary: EarningsSummary,
-}
-
-/// Gross fares, the platform's commission, the driver's net and tips over a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EarningsTotals {
-    /// What riders paid for the driver's rides and cancellation fees.
-    pub gross: Money,
-    /// The platform's share of it.
-    pub commission: Money,
-    /// The driver's share: gross less commission.
-    pub net: Money,
-    /// Tips, all the driver's.
-    pub tips: Money,
-    /// Cash the driver collected from riders (the driver holds it; the commission in it is owed).
-    pub cash_collected: Money,
-    /// Completed rides.
-    pub rides: u32,
-}
-
-impl EarningsTotals {
-    fn zero(c: doorstep_domain::Currency) -> EarningsTotals {
-        let z = Money::zero(c);
-        EarningsTotals {
-            gross: z,
-            commission: z,
-            net: z,
-            tips: z,
-            cash_collected: z,
-            rides: 0,
-        }
-    }
-
-    fn add(&mut self, other: &EarningsTotals) -> Result<(), doorstep_domain::MoneyError> {
-        self.gross = self.gross.checked_add(other.gross)?;
-        self.commission = self.commission.checked_add(other.commission)?;
-        self.net = self.net.checked_add(other.net)?;
-        self.tips = self.tips.checked_add(other.tips)?;
-        self.cash_collected = self.cash_collected.checked_add(other.cash_collected)?;
-        self.rides += other.rides;
-        Ok(())
-    }
-}
-
-/// Earnings in all and by period.
-#[derive(Debug, Clone)]
-pub struct EarningsSummary {
-    /// The whole period.
-    pub totals: EarningsTotals,
-    /// By New York calendar day (`YYYY-MM-DD`), oldest first.
-    pub days: Vec<(String, EarningsTotals)>,
-    /// By week starting on Monday in New York (the Monday's date), oldest first.
-    pub weeks: Vec<(String, EarningsTotals)>,
-}
-
-/// The New York calendar day of `at` and the Monday of its week, as `YYYY-MM-DD`.
-fn local_day_and_week(at: Timestamp) -> (String, String) {
-    let secs = at.unix_secs();
-    let local = secs + i64::from(doorstep_geo::new_york_utc_offset_secs(secs));
-    let days = local.div_euclid(86_400);
-    let monday = days - (days + 3).rem_euclid(7);
-    let date = |d: i64| {
-        let (y, m, dd) = doorstep_geo::civil_from_days(d);
-        format!("{y:04}-{m:02}-{dd:02}")
-    };
-    (date(days), date(monday))
-}
-
-/// What one posting did for `driver`'s earnings.
-fn totals_of(
-    posting: &doorstep_domain::ledger::Posting,
-    driver: UserId,
-) -> Result<EarningsTotals, doorstep_domain::MoneyError> {
-    use doorstep_domain::ledger::{Account, PostingKind};
-    let c = posting
-        .entries()
-        .first()
-        .map_or(doorstep_domain::Currency::USD, |e| e.amount.currency);
-    let mut t = EarningsTotals::zero(c);
-    let on = |wanted: Account| -> Result<Money, doorstep_domain::MoneyError> {
-        posting
-            .entries()
-            .iter()
-            .filter(|e| e.account == wanted)
-            .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))
-    };
-    match posting.kind() {
-        PostingKind::RideFare | PostingKind::CancellationFee => {
-            let net = on(Account::worker_earnings(driver))?;
-            let customers = posting
-                .entries()
-                .iter()
-                .filter(|e| e.account.customer_of().is_some())
-                .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))?;
-            t.gross = customers.negated();
-            t.net = net;
-            t.commission = t.gross.checked_sub(net)?;
-            t.rides = u32::from(posting.kind() == PostingKind::RideFare);
-        }
-        PostingKind::Tip => t.tips = on(Account::Tips(driver))?,
-        PostingKind::CashCollected => t.cash_collected = on(Account::CashCollected(driver))?,
-        PostingKind::DeliveryOrder | PostingKind::HouseCallBooking | PostingKind::Refund => {
-            t.net = on(Account::worker_earnings(driver))?;
-        }
-    }
-    Ok(t)
-}
-
-fn require_role(user: &User, role: Role) -> Result<(), AppError> {
+pub(crate) fn require_role(user: &User, role: Role) -> Result<(), AppError> {
     if user.role == role {
         Ok(())
     } else {
@@ -913,59 +796,6 @@ impl App {
         self.apply_committed(&ride, None);
         metrics::counter!("offers_answered_total", "answer" => "expired").increment(1);
         Ok(true)
-    }
-
-    /// The driver's earnings statement between two instants.
-    pub async fn earnings(
-        &self,
-        driver: &User,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<EarningsStatement, AppError> {
-        require_role(driver, Role::Driver)?;
-        let currency = self.config().pricing.currency;
-        let internal =
-            |e: doorstep_domain::MoneyError| AppError::Internal(format!("statement: {e}"));
-        let lines: Vec<StatementLine> = self
-            .store()
-            .driver_statement(driver.id, from, to)
-            .await?
-            .into_iter()
-            .filter(|l| l.kind != doorstep_domain::ledger::PostingKind::CashCollected)
-            .collect();
-        let mut total = Money::zero(currency);
-        for l in &lines {
-            total = total.checked_add(l.amount).map_err(internal)?;
-        }
-        let mut totals = EarningsTotals::zero(currency);
-        let mut days: Vec<(String, EarningsTotals)> = Vec::new();
-        let mut weeks: Vec<(String, EarningsTotals)> = Vec::new();
-        for posting in self.store().postings_of_worker(driver.id, from, to).await? {
-            let t = totals_of(&posting, driver.id).map_err(internal)?;
-            totals.add(&t).map_err(internal)?;
-            let (day, week) = local_day_and_week(posting.at());
-            for (list, key) in [(&mut days, day), (&mut weeks, week)] {
-                match list.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, sum)) => sum.add(&t).map_err(internal)?,
-                    None => {
-                        let mut sum = EarningsTotals::zero(currency);
-                        sum.add(&t).map_err(internal)?;
-                        list.push((key, sum));
-                    }
-                }
-            }
-        }
-        days.sort_by(|a, b| a.0.cmp(&b.0));
-        weeks.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(EarningsStatement {
-            lines,
-            total,
-            summary: EarningsSummary {
-                totals,
-                days,
-                weeks,
-            },
-        })
     }
 
     /// The fee the rider would pay to cancel now.

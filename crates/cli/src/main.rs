@@ -282,6 +282,13 @@ struct DemoArgs {
     /// Seed of the simulated city.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Restaurants the demo opens in the busiest evening zones (0: no food delivery).
+    #[arg(long, default_value_t = doorstep_demo::DEFAULT_RESTAURANTS)]
+    restaurants: usize,
+    /// Food orders an hour at the dinner peak of the demo's clock (lunch and the rest of the day follow
+    /// the meal curve; 0: none).
+    #[arg(long, default_value_t = doorstep_demo::DEFAULT_FOOD_ORDERS_PER_HOUR)]
+    food_orders_per_hour: f64,
     /// SQLite file of the demo; deleted and recreated at start unless `--keep-database`.
     #[arg(long, default_value = "doorstep-demo.db")]
     database_file: String,
@@ -585,7 +592,11 @@ async fn demo(args: DemoArgs) -> Result<()> {
     let password = doorstep_demo::DEMO_PASSWORD;
     let operator = match running
         .app
-        .create_admin("admin@demo.doorstep.dev", password, "Demo operator")
+        .create_admin(
+            doorstep_demo::DEMO_OPERATOR_EMAIL,
+            password,
+            "Demo operator",
+        )
         .await
     {
         Ok(signed) => signed.user,
@@ -618,6 +629,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
         "  {} drivers, speed ×{}, stop with Ctrl-C",
         args.drivers, args.speed
     );
+    if args.restaurants > 0 {
+        println!(
+            "  food: {} restaurants (staff merchantN@demo.doorstep.dev), customers customerN@demo.doorstep.dev, {} orders an hour at the dinner peak",
+            args.restaurants, args.food_orders_per_hour
+        );
+    }
     let (lat, lng) = doorstep_demo::sandbox::SANDBOX_CENTER;
     println!(
         "  sandbox: the simulated fleet keeps clear of {:.0} m around {lat},{lng} (Inwood): drive there yourself (README: A ride with curl)",
@@ -647,16 +664,26 @@ async fn demo(args: DemoArgs) -> Result<()> {
         speed: args.speed,
         seed: args.seed,
         demand_scale: doorstep_demo::DemoConfig::demand_scale_for(args.drivers),
+        restaurants: args.restaurants,
+        food_orders_per_hour: args.food_orders_per_hour,
+        operator_email: doorstep_demo::DEMO_OPERATOR_EMAIL.to_owned(),
+        operator_password: password.to_owned(),
+        clock_start_unix: None,
     };
-    // Someone trying the rider app is not a demo agent: when a demo driver arrives for them, the demo reads
-    // the PIN from the record, standing in for the rider reading it out at the car.
+    // Someone trying the rider app (or curl) is not a demo agent: when a demo driver arrives for them, the
+    // demo reads the ride's PIN, or the order's hand-over code, from the record, standing in for the
+    // customer reading it out at the car or the door.
     let record = running.app.clone();
-    let pin_teller = doorstep_demo::PinTeller::new(move |ride_id: String| {
+    let pin_teller = doorstep_demo::PinTeller::new(move |job_id: String| {
         let record = record.clone();
         Box::pin(async move {
-            let id = ride_id.parse().ok()?;
-            let ride = record.store().ride(id).await.ok()??;
-            Some(ride.pin().as_str().to_owned())
+            if let Ok(id) = job_id.parse()
+                && let Ok(Some(ride)) = record.store().ride(id).await
+            {
+                return Some(ride.pin().as_str().to_owned());
+            }
+            let order = record.store().order(job_id.parse().ok()?).await.ok()??;
+            order.handover_code().map(str::to_owned)
         })
     });
     let simulation = tokio::spawn(doorstep_demo::run_with_pin_teller(

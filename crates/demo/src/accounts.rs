@@ -14,13 +14,25 @@ use crate::wire::Session;
 pub(crate) enum Role {
     Driver,
     Rider,
+    /// A food customer: an account of role rider, named `customer{N}`.
+    Customer,
 }
 
 impl Role {
+    /// The role the account signs up with.
     fn wire(self) -> &'static str {
         match self {
             Role::Driver => "driver",
+            Role::Rider | Role::Customer => "rider",
+        }
+    }
+
+    /// The first part of the account's e-mail address.
+    fn prefix(self) -> &'static str {
+        match self {
+            Role::Driver => "driver",
             Role::Rider => "rider",
+            Role::Customer => "customer",
         }
     }
 
@@ -28,6 +40,7 @@ impl Role {
         match self {
             Role::Driver => "Driver",
             Role::Rider => "Rider",
+            Role::Customer => "Customer",
         }
     }
 }
@@ -47,7 +60,7 @@ pub(crate) struct Account {
 
 impl Account {
     pub(crate) fn email(role: Role, index: u64) -> String {
-        format!("{}{index}@demo.doorstep.dev", role.wire())
+        format!("{}{index}@demo.doorstep.dev", role.prefix())
     }
 }
 
@@ -100,14 +113,24 @@ pub(crate) async fn sign_in(
     }
 }
 
-/// Rider accounts not in use, handed out again before new ones are made.
-#[derive(Debug, Default)]
+/// Rider (or customer) accounts not in use, handed out again before new ones are made.
+#[derive(Debug)]
 pub(crate) struct RiderPool {
+    role: Role,
     free: Mutex<Vec<Account>>,
     next_index: AtomicU64,
 }
 
 impl RiderPool {
+    /// An empty pool of accounts of `role`.
+    pub(crate) fn of(role: Role) -> RiderPool {
+        RiderPool {
+            role,
+            free: Mutex::new(Vec::new()),
+            next_index: AtomicU64::new(0),
+        }
+    }
+
     /// A free rider account, signing up a new one if none is free. `None` if the demo stops first.
     pub(crate) async fn acquire(&self, api: &Api, shutdown: &Shutdown) -> Option<Account> {
         let reused = self.lock().pop();
@@ -115,7 +138,7 @@ impl RiderPool {
             return reused;
         }
         let index = self.next_index.fetch_add(1, Ordering::Relaxed);
-        sign_in(api, Role::Rider, index, shutdown).await
+        sign_in(api, self.role, index, shutdown).await
     }
 
     /// Returns an account to the pool.

@@ -12,8 +12,9 @@ use tokio::sync::Semaphore;
 use crate::DemoError;
 use crate::shutdown::Shutdown;
 use crate::wire::{
-    ErrorBody, LocationPoint, LoginBody, Offers, Quote, QuoteBody, RatingBody, RideRequestBody,
-    RideView, Rides, Session, SignupBody, StartBody,
+    CartBody, DeliveryOffers, ErrorBody, LocationPoint, LoginBody, MenuView, MerchantListings,
+    MerchantView, Offers, OrderList, OrderView, Quote, QuoteBody, RatingBody, RideRequestBody,
+    RideView, Rides, Session, SignupBody, StartBody, WirePoint,
 };
 
 /// Attempts of one call under [`with_retry`], the first included.
@@ -324,6 +325,227 @@ impl Api {
         )
         .await
         .map(drop)
+    }
+}
+
+/// A step of a food order, `POST /v1/orders/{id}/{step}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderStep {
+    /// The customer cancels.
+    Cancel,
+    /// The kitchen accepts (body: the prep time).
+    Accept,
+    /// The kitchen starts.
+    Preparing,
+    /// The food is ready.
+    Ready,
+    /// The kitchen refuses (body: the reason).
+    Reject,
+    /// The courier is at the restaurant.
+    Arrived,
+    /// The courier has the food.
+    PickedUp,
+    /// The courier hands it over (body: the code).
+    Delivered,
+    /// The courier cannot deliver (body: the reason).
+    Undeliverable,
+}
+
+impl OrderStep {
+    fn path(self) -> &'static str {
+        match self {
+            OrderStep::Cancel => "cancel",
+            OrderStep::Accept => "accept",
+            OrderStep::Preparing => "preparing",
+            OrderStep::Ready => "ready",
+            OrderStep::Reject => "reject",
+            OrderStep::Arrived => "arrived",
+            OrderStep::PickedUp => "picked-up",
+            OrderStep::Delivered => "delivered",
+            OrderStep::Undeliverable => "undeliverable",
+        }
+    }
+}
+
+/// What accepting a delivery offer answers.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct AcceptedDelivery {
+    pub(crate) orders: Vec<OrderView>,
+}
+
+impl Api {
+    /// Logs in with any password (the demo operator's).
+    pub(crate) async fn login_with(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Session, ApiError> {
+        self.execute(
+            self.request(Method::POST, "/v1/auth/login", None)
+                .json(&LoginBody { email, password }),
+        )
+        .await
+    }
+
+    /// An operator creates a merchant (`body`: profile, `new_staff`, reason) under `key`.
+    pub(crate) async fn admin_create_merchant(
+        &self,
+        token: &str,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> Result<MerchantView, ApiError> {
+        self.execute(
+            self.request(Method::POST, "/v1/admin/merchants", Some(token))
+                .header("Idempotency-Key", key)
+                .json(body),
+        )
+        .await
+    }
+
+    /// An operator approves a merchant under `key`.
+    pub(crate) async fn admin_approve_merchant(
+        &self,
+        token: &str,
+        key: &str,
+        merchant_id: &str,
+        reason: &str,
+    ) -> Result<MerchantView, ApiError> {
+        let path = format!("/v1/admin/merchants/{merchant_id}/approve");
+        self.execute(
+            self.request(Method::POST, &path, Some(token))
+                .header("Idempotency-Key", key)
+                .json(&serde_json::json!({ "reason": reason })),
+        )
+        .await
+    }
+
+    /// Replaces the merchant's opening hours.
+    pub(crate) async fn set_hours(
+        &self,
+        token: &str,
+        merchant_id: &str,
+        hours: &impl serde::Serialize,
+    ) -> Result<(), ApiError> {
+        let path = format!("/v1/merchants/{merchant_id}/hours");
+        self.execute::<IgnoredAny>(self.request(Method::PUT, &path, Some(token)).json(hours))
+            .await
+            .map(drop)
+    }
+
+    /// Replaces the merchant's menu.
+    pub(crate) async fn import_menu(
+        &self,
+        token: &str,
+        merchant_id: &str,
+        menu: &impl serde::Serialize,
+    ) -> Result<(), ApiError> {
+        let path = format!("/v1/merchants/{merchant_id}/menu");
+        self.execute::<IgnoredAny>(self.request(Method::PUT, &path, Some(token)).json(menu))
+            .await
+            .map(drop)
+    }
+
+    /// The approved merchants that deliver to `point`, those taking orders first.
+    pub(crate) async fn browse_merchants(
+        &self,
+        token: &str,
+        point: WirePoint,
+    ) -> Result<MerchantListings, ApiError> {
+        let path = format!("/v1/merchants?lat={}&lng={}", point.lat, point.lng);
+        self.execute(self.request(Method::GET, &path, Some(token)))
+            .await
+    }
+
+    /// A merchant's menu as customers see it.
+    pub(crate) async fn menu(&self, token: &str, merchant_id: &str) -> Result<MenuView, ApiError> {
+        let path = format!("/v1/merchants/{merchant_id}/menu");
+        self.execute(self.request(Method::GET, &path, Some(token)))
+            .await
+    }
+
+    /// Places a cart as an order under `idempotency_key`.
+    pub(crate) async fn place_order(
+        &self,
+        token: &str,
+        cart: &CartBody,
+        idempotency_key: &str,
+    ) -> Result<OrderView, ApiError> {
+        self.execute(
+            self.request(Method::POST, "/v1/orders", Some(token))
+                .header("Idempotency-Key", idempotency_key)
+                .json(cart),
+        )
+        .await
+    }
+
+    /// An order.
+    pub(crate) async fn order(&self, token: &str, order_id: &str) -> Result<OrderView, ApiError> {
+        let path = format!("/v1/orders/{order_id}");
+        self.execute(self.request(Method::GET, &path, Some(token)))
+            .await
+    }
+
+    /// A step of an order, with its body if it takes one.
+    pub(crate) async fn order_step(
+        &self,
+        token: &str,
+        order_id: &str,
+        step: OrderStep,
+        body: Option<&serde_json::Value>,
+    ) -> Result<OrderView, ApiError> {
+        let path = format!("/v1/orders/{order_id}/{}", step.path());
+        let request = self.request(Method::POST, &path, Some(token));
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        self.execute(request).await
+    }
+
+    /// The orders of the caller's merchant of the last day, newest first.
+    pub(crate) async fn merchant_orders(
+        &self,
+        token: &str,
+        merchant_id: &str,
+    ) -> Result<OrderList, ApiError> {
+        let path = format!("/v1/merchants/{merchant_id}/orders");
+        self.execute(self.request(Method::GET, &path, Some(token)))
+            .await
+    }
+
+    /// The courier's pending delivery offers.
+    pub(crate) async fn delivery_offers(&self, token: &str) -> Result<DeliveryOffers, ApiError> {
+        self.execute(self.request(Method::GET, "/v1/delivery-offers", Some(token)))
+            .await
+    }
+
+    /// Accepts a delivery offer: its orders are the courier's.
+    pub(crate) async fn accept_delivery(
+        &self,
+        token: &str,
+        offer_id: &str,
+    ) -> Result<AcceptedDelivery, ApiError> {
+        let path = format!("/v1/delivery-offers/{offer_id}/accept");
+        self.execute(self.request(Method::POST, &path, Some(token)))
+            .await
+    }
+
+    /// Declines a delivery offer.
+    pub(crate) async fn decline_delivery(
+        &self,
+        token: &str,
+        offer_id: &str,
+    ) -> Result<(), ApiError> {
+        let path = format!("/v1/delivery-offers/{offer_id}/decline");
+        self.execute::<IgnoredAny>(self.request(Method::POST, &path, Some(token)))
+            .await
+            .map(drop)
+    }
+
+    /// The courier's orders not yet ended.
+    pub(crate) async fn courier_orders(&self, token: &str) -> Result<OrderList, ApiError> {
+        self.execute(self.request(Method::GET, "/v1/couriers/me/orders", Some(token)))
+            .await
     }
 }
 

@@ -81,3 +81,35 @@ pub fn rfc3339(unix_secs: f64) -> String {
         sod % 60
     )
 }
+
+/// Reads an RFC 3339 UTC timestamp as the server writes it (`2026-11-28T12:00:00.000Z`, fraction
+/// optional) into Unix seconds; `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<f64> {
+    let rest = text.strip_suffix('Z')?;
+    let (date, time) = rest.split_once('T')?;
+    let mut d = date.splitn(3, '-');
+    let year: i64 = d.next()?.parse().ok()?;
+    let month: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    let (hms, fraction) = match time.split_once('.') {
+        Some((hms, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
+            (hms, format!("0.{f}").parse::<f64>().ok()?)
+        }
+        Some(_) => return None,
+        None => (time, 0.0),
+    };
+    let mut t = hms.splitn(3, ':');
+    let hour: i64 = t.next()?.parse().ok()?;
+    let minute: i64 = t.next()?.parse().ok()?;
+    let second: i64 = t.next()?.parse().ok()?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&hour)
+        || !(0..60).contains(&minute)
+        || !(0..61).contains(&second)
+    {
+        return None;
+    }
+    let days = doorstep_geo::days_from_civil(year, month, day);
+    Some((days * 86_400 + hour * 3600 + minute * 60 + second) as f64 + fraction)
+}

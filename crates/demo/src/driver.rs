@@ -6,9 +6,14 @@
 //! city's mean travel times: to the pickup, `arrive`, wait for the rider to board and say the PIN,
 //! `start`, to the drop-off, `complete`, rate the rider, then drift back to the nearest lot.
 //!
+//! The same driver is a courier too (module [`courier`]): it takes delivery offers when available and
+//! carries the orders stop by stop.
+//!
 //! When a call is refused, the driver asks the server for the ride's actual state and carries on
 //! from there (the rider may have cancelled meanwhile). After [`MAX_FAILURES`] failures on one ride
 //! it hands the ride back to dispatch by cancelling it.
+
+mod courier;
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -94,6 +99,14 @@ enum Duty {
     },
     /// Driving the rider to the drop-off.
     OnTrip { job: Job, leg: Leg },
+    /// Looking at a delivery offer; answers at `decide_at` (simulated).
+    ConsideringDelivery {
+        offer: crate::wire::DeliveryOffer,
+        decide_at: f64,
+        accept: bool,
+    },
+    /// Carrying food orders, stop by stop.
+    Delivering { run: courier::DeliveryRun },
 }
 
 impl Duty {
@@ -104,7 +117,7 @@ impl Duty {
     /// The ride this duty is about, if any.
     fn ride_id(&self) -> Option<&str> {
         match self {
-            Duty::Idle { .. } => None,
+            Duty::Idle { .. } | Duty::ConsideringDelivery { .. } | Duty::Delivering { .. } => None,
             Duty::Considering { ride_id, .. } => ride_id.as_deref(),
             Duty::ToPickup { job, .. } | Duty::AtPickup { job, .. } | Duty::OnTrip { job, .. } => {
                 Some(&job.ride_id)
@@ -208,6 +221,7 @@ pub(crate) async fn run_driver(ctx: Arc<Ctx>, index: usize, mut shutdown: Shutdo
     driver.declare_documents().await;
     if driver.go_online().await {
         driver.resume_open_ride().await;
+        driver.resume_deliveries().await;
         driver.work().await;
     }
     let offline = tokio::time::timeout(
@@ -316,9 +330,15 @@ impl Driver {
             tokio::select! {
                 () = shutdown.wait() => return,
                 _ = sampler.tick() => self.on_tick().await,
-                _ = offer_poll.tick() => self.poll_offers().await,
+                _ = offer_poll.tick() => {
+                    self.poll_offers().await;
+                    self.poll_delivery_offers().await;
+                }
                 inbound = self.link.inbound.recv(), if link_open => match inbound {
-                    Some(Inbound::Connected) => self.poll_offers().await,
+                    Some(Inbound::Connected) => {
+                        self.poll_offers().await;
+                        self.poll_delivery_offers().await;
+                    }
                     Some(Inbound::Event(event)) => self.on_event(event).await,
                     None => link_open = false,
                 },
@@ -332,9 +352,11 @@ impl Driver {
             Duty::Idle { drift: Some(leg) }
             | Duty::ToPickup { leg, .. }
             | Duty::OnTrip { leg, .. } => leg.position_at(now),
-            Duty::Idle { drift: None } | Duty::Considering { .. } | Duty::AtPickup { .. } => {
-                self.position
-            }
+            Duty::Delivering { run } => run.leg.position_at(now),
+            Duty::Idle { drift: None }
+            | Duty::Considering { .. }
+            | Duty::ConsideringDelivery { .. }
+            | Duty::AtPickup { .. } => self.position,
         }
     }
 
@@ -399,7 +421,10 @@ impl Driver {
                 }
                 false
             }
-            Duty::Considering { decide_at, .. } => now >= *decide_at,
+            Duty::Considering { decide_at, .. } | Duty::ConsideringDelivery { decide_at, .. } => {
+                now >= *decide_at
+            }
+            Duty::Delivering { run } => run.leg.is_done(now) && now >= run.next_try_at,
             Duty::ToPickup { leg, .. } | Duty::OnTrip { leg, .. } => leg.is_done(now),
             Duty::AtPickup { board_at, .. } => now >= *board_at,
         };
@@ -426,6 +451,10 @@ impl Driver {
                 job, arrived_at, ..
             } => self.start(job, arrived_at, now).await,
             Duty::OnTrip { job, .. } => self.complete(job).await,
+            Duty::ConsideringDelivery { offer, accept, .. } => {
+                self.answer_delivery(offer, accept).await
+            }
+            Duty::Delivering { run } => self.serve_stop(run, now).await,
             idle @ Duty::Idle { .. } => idle,
         }
     }
@@ -733,11 +762,39 @@ impl Driver {
                     };
                 }
             }
+            EventKind::OrderOffered => {
+                if let Some(offer_id) = event.offer_id {
+                    self.consider_delivery(offer_id).await;
+                }
+            }
+            EventKind::OrderCancelled | EventKind::OrderUndeliverable => {
+                let now = self.ctx.clock.now();
+                if let (Some(order_id), Duty::Delivering { run }) = (event.order(), &self.duty)
+                    && run.stops.iter().any(|s| s.order_id == order_id)
+                {
+                    tracing::debug!(driver = self.account.index, order_id, kind = ?event.kind, "order ended under us");
+                    self.position = self.position_at(now);
+                    let duty = std::mem::replace(&mut self.duty, Duty::idle());
+                    if let Duty::Delivering { run } = duty {
+                        let order_id = order_id.to_owned();
+                        self.duty = self.drop_order(run, &order_id, now);
+                    }
+                }
+            }
             EventKind::Requested
             | EventKind::DriverAssigned
             | EventKind::DriverArrived
             | EventKind::Started
             | EventKind::Completed
+            | EventKind::OrderPlaced
+            | EventKind::OrderAccepted
+            | EventKind::OrderPreparing
+            | EventKind::OrderReady
+            | EventKind::OrderRejected
+            | EventKind::OrderCourierAssigned
+            | EventKind::OrderCourierAtRestaurant
+            | EventKind::OrderPickedUp
+            | EventKind::OrderDelivered
             | EventKind::DriverLocation
             | EventKind::Hello
             | EventKind::Error
@@ -750,10 +807,7 @@ impl Driver {
         if self.seen_offers.contains(&offer_id) {
             return;
         }
-        if self.seen_offers.len() >= REMEMBERED_OFFERS {
-            self.seen_offers.pop_front();
-        }
-        self.seen_offers.push_back(offer_id.clone());
+        self.remember_offer(offer_id.clone());
         if !matches!(self.duty, Duty::Idle { .. }) {
             if let Err(error) = self
                 .ctx
@@ -791,6 +845,14 @@ impl Driver {
             decide_at: now + think,
             accept,
         };
+    }
+
+    /// Remembers an offer as considered, forgetting the oldest beyond [`REMEMBERED_OFFERS`].
+    fn remember_offer(&mut self, offer_id: String) {
+        if self.seen_offers.len() >= REMEMBERED_OFFERS {
+            self.seen_offers.pop_front();
+        }
+        self.seen_offers.push_back(offer_id);
     }
 
     /// Whether the offer's pickup is in the sandbox, which simulated drivers leave to people.

@@ -24,19 +24,61 @@ pub struct Kpis {
     pub cancelled: u64,
     /// Rides the server gave up on because no driver was available.
     pub no_driver: u64,
+    /// What the customer agents saw of food orders.
+    pub food: FoodKpis,
+}
+
+/// The food orders' key figures since the demo started, as customers saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FoodKpis {
+    /// Restaurants open (created, approved, with hours and a menu).
+    pub restaurants: u64,
+    /// Orders placed.
+    pub placed: u64,
+    /// Orders handed over.
+    pub delivered: u64,
+    /// Orders cancelled (by the customer, or by the server on their behalf).
+    pub cancelled: u64,
+    /// Orders the kitchen refused.
+    pub rejected: u64,
+    /// Orders no courier could deliver.
+    pub undeliverable: u64,
+    /// Mean minutes from placing to the door of the delivered orders, on the demo's clock (0 before
+    /// any).
+    pub mean_click_to_door_min: f64,
+    /// Share of the delivered orders at the door by the promised time (0 before any).
+    pub on_time_share: f64,
+}
+
+impl fmt::Display for FoodKpis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "restaurants {} | food placed {} | delivered {} | cancelled {} | rejected {} | undeliverable {} | click-to-door {:.1} min | on time {:.0}%",
+            self.restaurants,
+            self.placed,
+            self.delivered,
+            self.cancelled,
+            self.rejected,
+            self.undeliverable,
+            self.mean_click_to_door_min,
+            self.on_time_share * 100.0
+        )
+    }
 }
 
 impl fmt::Display for Kpis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "open {} | assigned {} | mean pickup eta {:.0}s | completed {} | cancelled {} | no driver {}",
+            "open {} | assigned {} | mean pickup eta {:.0}s | completed {} | cancelled {} | no driver {} || {}",
             self.open_requests,
             self.assigned,
             self.mean_pickup_eta_s,
             self.completed,
             self.cancelled,
-            self.no_driver
+            self.no_driver,
+            self.food
         )
     }
 }
@@ -51,6 +93,15 @@ pub struct KpiBoard {
     completed: AtomicU64,
     cancelled: AtomicU64,
     no_driver: AtomicU64,
+    restaurants: AtomicU64,
+    food_placed: AtomicU64,
+    food_delivered: AtomicU64,
+    food_cancelled: AtomicU64,
+    food_rejected: AtomicU64,
+    food_undeliverable: AtomicU64,
+    /// Click-to-door of the delivered orders, simulated milliseconds summed.
+    food_door_ms: AtomicU64,
+    food_on_time: AtomicU64,
 }
 
 impl KpiBoard {
@@ -69,7 +120,35 @@ impl KpiBoard {
             completed: self.completed.load(Ordering::Relaxed),
             cancelled: self.cancelled.load(Ordering::Relaxed),
             no_driver: self.no_driver.load(Ordering::Relaxed),
+            food: self.food_snapshot(),
         }
+    }
+
+    fn food_snapshot(&self) -> FoodKpis {
+        let delivered = self.food_delivered.load(Ordering::Relaxed);
+        let (mean_click_to_door_min, on_time_share) = if delivered == 0 {
+            (0.0, 0.0)
+        } else {
+            (
+                self.food_door_ms.load(Ordering::Relaxed) as f64 / 60_000.0 / delivered as f64,
+                self.food_on_time.load(Ordering::Relaxed) as f64 / delivered as f64,
+            )
+        };
+        FoodKpis {
+            restaurants: self.restaurants.load(Ordering::Relaxed),
+            placed: self.food_placed.load(Ordering::Relaxed),
+            delivered,
+            cancelled: self.food_cancelled.load(Ordering::Relaxed),
+            rejected: self.food_rejected.load(Ordering::Relaxed),
+            undeliverable: self.food_undeliverable.load(Ordering::Relaxed),
+            mean_click_to_door_min,
+            on_time_share,
+        }
+    }
+
+    /// Counts a restaurant that opened.
+    pub(crate) fn restaurant_opened(&self) {
+        self.restaurants.fetch_add(1, Ordering::Relaxed);
     }
 
     fn add_open(&self, delta: i64) {
@@ -200,6 +279,92 @@ impl Drop for RideTracker {
     fn drop(&mut self) {
         if self.phase == Some(RidePhase::Requested) {
             self.board.add_open(-1);
+        }
+    }
+}
+
+/// How a food order ended, as its customer saw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OrderEnd {
+    /// Handed over after `click_to_door_s` simulated seconds; `on_time` if by the promised time.
+    Delivered {
+        /// Simulated seconds from placing to the door.
+        click_to_door_s: f64,
+        /// Whether it was at the door by the promise.
+        on_time: bool,
+    },
+    /// Cancelled.
+    Cancelled,
+    /// Refused by the kitchen.
+    Rejected,
+    /// No courier could deliver it.
+    Undeliverable,
+}
+
+/// Counts one food order on a [`KpiBoard`]: its placing once and its end once, however often either
+/// is observed.
+#[derive(Debug)]
+pub struct OrderTracker {
+    board: Arc<KpiBoard>,
+    placed: bool,
+    ended: bool,
+}
+
+impl OrderTracker {
+    /// A tracker for an order not yet placed.
+    pub fn new(board: Arc<KpiBoard>) -> OrderTracker {
+        OrderTracker {
+            board,
+            placed: false,
+            ended: false,
+        }
+    }
+
+    /// Counts the order as placed (once).
+    pub fn placed(&mut self) {
+        if !self.placed {
+            self.placed = true;
+            self.board.food_placed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the order's end has been counted.
+    pub fn has_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Counts how the order ended (once; an order never placed is not counted).
+    pub fn ended(&mut self, end: OrderEnd) {
+        if self.ended || !self.placed {
+            return;
+        }
+        self.ended = true;
+        let b = &self.board;
+        match end {
+            OrderEnd::Delivered {
+                click_to_door_s,
+                on_time,
+            } => {
+                b.food_delivered.fetch_add(1, Ordering::Relaxed);
+                let ms = if click_to_door_s.is_finite() && click_to_door_s > 0.0 {
+                    (click_to_door_s * 1000.0).round() as u64
+                } else {
+                    0
+                };
+                b.food_door_ms.fetch_add(ms, Ordering::Relaxed);
+                if on_time {
+                    b.food_on_time.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            OrderEnd::Cancelled => {
+                b.food_cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+            OrderEnd::Rejected => {
+                b.food_rejected.fetch_add(1, Ordering::Relaxed);
+            }
+            OrderEnd::Undeliverable => {
+                b.food_undeliverable.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

@@ -4,8 +4,8 @@
 //! Architecture invariant: this crate is a *client*. It speaks only the public HTTP API (`/v1/...`)
 //! and the event WebSocket (`/v1/events`); it never touches the server's crates, store or
 //! dispatcher. Whatever the demo can do, a third-party app can do. The one thing the agents share
-//! outside the API is the ride PIN, which the rider agent hands to its driver agent in process, as a
-//! rider tells the driver in real life.
+//! outside the API is the ride PIN (and a food order's hand-over code), which the rider (customer) agent
+//! hands to its driver (courier) agent in process, as people tell it in real life.
 //!
 //! The shape:
 //! - [`run`] signs up (or logs in) [`DemoConfig::drivers`] driver accounts, parks each at a random
@@ -20,7 +20,11 @@
 //!   and runs [`DemoConfig::speed`] times faster. Travel times come from the city's speed model at
 //!   the simulated time of day; timestamps sent to the server are real wall-clock times, since the
 //!   server judges them against its own clock.
-//! - Rider agents count what they observe into [`Kpis`], published once a second.
+//! - Food ([`restaurants`], [`catalogue`], [`food_schedule`], [`kitchen`]): the demo's operator opens
+//!   [`DemoConfig::restaurants`] restaurants where Manhattan goes out in the evening, their kitchens
+//!   accept and prepare orders on the simulated clock, customers order by meal time, and the drivers
+//!   double as couriers (delivery offers, restaurant, door, hand-over code told in process like the PIN).
+//! - Rider and customer agents count what they observe into [`Kpis`], published once a second.
 //!
 //! Randomness is seeded: every agent has its own [`rand_pcg::Pcg64`] derived from
 //! [`DemoConfig::seed`] (see [`seed`]), so the rider schedule (times, zones, points) is reproducible.
@@ -32,13 +36,19 @@
 
 mod accounts;
 mod api;
+pub mod catalogue;
 pub mod clock;
+mod customer;
 mod driver;
 mod events;
+mod food;
+pub mod food_schedule;
+pub mod kitchen;
 pub mod kpis;
 pub mod motion;
 mod pin_board;
 mod rating;
+pub mod restaurants;
 mod rider;
 pub mod sandbox;
 pub mod schedule;
@@ -68,6 +78,17 @@ pub const DEMO_PASSWORD: &str = "doorstep-demo";
 
 /// How many drivers the demo runs unless told otherwise.
 pub const DEFAULT_DRIVERS: usize = 200;
+
+/// How many restaurants the demo opens unless told otherwise.
+pub const DEFAULT_RESTAURANTS: usize = 16;
+
+/// The demo's food orders an hour at the dinner peak (19:00-20:00 on the demo's clock) unless told
+/// otherwise; other hours follow [`food_schedule::MEAL_CURVE`]. At about 25 minutes of a courier's time
+/// each, the peak keeps some 25 of the default 200 drivers delivering.
+pub const DEFAULT_FOOD_ORDERS_PER_HOUR: f64 = 60.0;
+
+/// The demo operator's login, which `doorstep demo` creates: it opens the demo's restaurants.
+pub const DEMO_OPERATOR_EMAIL: &str = "admin@demo.doorstep.dev";
 
 /// The default share of real Manhattan taxi demand to generate: 2.5%, one trip in forty.
 ///
@@ -105,6 +126,17 @@ pub struct DemoConfig {
     pub seed: u64,
     /// Share of the real Manhattan taxi demand to generate (see [`DEFAULT_DEMAND_SCALE`]).
     pub demand_scale: f64,
+    /// Restaurants to open (0: no food delivery).
+    pub restaurants: usize,
+    /// Food orders an hour at the dinner peak (see [`DEFAULT_FOOD_ORDERS_PER_HOUR`]; 0: none).
+    pub food_orders_per_hour: f64,
+    /// The operator account that opens the restaurants.
+    pub operator_email: String,
+    /// Its password.
+    pub operator_password: String,
+    /// Where the simulated clock starts, Unix seconds (`None`: the real time now). Tests start it at a
+    /// known hour so that demand does not depend on when they run.
+    pub clock_start_unix: Option<f64>,
 }
 
 impl Default for DemoConfig {
@@ -115,6 +147,11 @@ impl Default for DemoConfig {
             speed: 1.0,
             seed: 42,
             demand_scale: DEFAULT_DEMAND_SCALE,
+            restaurants: DEFAULT_RESTAURANTS,
+            food_orders_per_hour: DEFAULT_FOOD_ORDERS_PER_HOUR,
+            operator_email: DEMO_OPERATOR_EMAIL.to_owned(),
+            operator_password: DEMO_PASSWORD.to_owned(),
+            clock_start_unix: None,
         }
     }
 }
@@ -146,6 +183,12 @@ impl DemoConfig {
         if !(self.demand_scale.is_finite() && self.demand_scale >= 0.0) {
             return invalid("demand_scale", "must be a finite number, zero or more");
         }
+        if !(self.food_orders_per_hour.is_finite() && self.food_orders_per_hour >= 0.0) {
+            return invalid(
+                "food_orders_per_hour",
+                "must be a finite number, zero or more",
+            );
+        }
         Ok(())
     }
 }
@@ -176,6 +219,8 @@ pub(crate) struct Ctx {
     pub(crate) clock: SimClock,
     pub(crate) kpis: Arc<KpiBoard>,
     pub(crate) pins: PinBoard,
+    /// Hand-over codes by order id: how a customer tells its courier at the door.
+    pub(crate) codes: PinBoard,
     pub(crate) config: DemoConfig,
     /// When this run started (RFC 3339 UTC): rides requested before it belong to an earlier run.
     pub(crate) run_started: String,
@@ -183,14 +228,14 @@ pub(crate) struct Ctx {
     pub(crate) pin_teller: Option<PinTeller>,
 }
 
-/// How a rider who is a person, not an agent of this demo (someone trying the rider app, say), tells a
-/// demo driver the PIN at the car. `doorstep demo` answers from the server's record: a stand-in for the
-/// rider reading it out. It is asked only once the driver has arrived, and only for rides whose PIN no
-/// demo rider has posted.
+/// How a customer who is a person, not an agent of this demo (someone trying the rider app or curl, say),
+/// tells a demo driver the ride's PIN at the car or a demo courier the order's hand-over code at the door.
+/// `doorstep demo` answers from the server's record: a stand-in for the customer reading it out. It is
+/// asked only once the driver has arrived, and only for jobs whose code no demo agent has posted.
 #[derive(Clone)]
 pub struct PinTeller(TellPin);
 
-/// The function behind a [`PinTeller`]: ride id in, the PIN out (if the ride is known).
+/// The function behind a [`PinTeller`]: a job's id in (a ride's or an order's), its code out (if known).
 type TellPin = std::sync::Arc<
     dyn Fn(String) -> futures_util::future::BoxFuture<'static, Option<String>> + Send + Sync,
 >;
@@ -250,17 +295,26 @@ pub async fn run_with_pin_teller(
         api,
         city,
         grid: StreetGrid::of(city),
-        clock: SimClock::start(clock::wall_clock_unix(), config.speed),
+        clock: SimClock::start(
+            config
+                .clock_start_unix
+                .filter(|t| t.is_finite())
+                .unwrap_or_else(clock::wall_clock_unix),
+            config.speed,
+        ),
         run_started: clock::rfc3339(clock::wall_clock_unix()),
         pin_teller,
         kpis: Arc::new(KpiBoard::default()),
         pins: PinBoard::default(),
+        codes: PinBoard::default(),
         config,
     });
     tracing::info!(
         drivers = ctx.config.drivers,
         speed = ctx.config.speed,
         demand_scale = ctx.config.demand_scale,
+        restaurants = ctx.config.restaurants,
+        food_orders_per_hour = ctx.config.food_orders_per_hour,
         seed = ctx.config.seed,
         base_url = %ctx.config.base_url,
         "demo starting"
@@ -276,6 +330,10 @@ pub async fn run_with_pin_teller(
         ));
     }
     agents.spawn(rider::run_riders(
+        Arc::clone(&ctx),
+        Shutdown::new(stop_rx.clone()),
+    ));
+    agents.spawn(food::run_food(
         Arc::clone(&ctx),
         Shutdown::new(stop_rx.clone()),
     ));

@@ -47,7 +47,7 @@ const MAX_ACTIVE_RIDERS: usize = 3000;
 
 /// Spawns a rider for each request of the schedule, on time, until the demo stops.
 pub(crate) async fn run_riders(ctx: Arc<Ctx>, mut shutdown: Shutdown) {
-    let pool = Arc::new(RiderPool::default());
+    let pool = Arc::new(RiderPool::of(crate::accounts::Role::Rider));
     let schedule = RiderSchedule::new(
         ctx.city,
         ctx.clock.now(),

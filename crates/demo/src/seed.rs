@@ -15,6 +15,14 @@ pub enum Stream {
     Driver,
     /// The rider of request number `index`: cancellation, ratings, idempotency keys.
     Rider,
+    /// Restaurant number `index`: its lot, name, radius, hours and menu (`u64::MAX`: the cuisine order).
+    Restaurant,
+    /// The food order schedule: order times and drop-off points.
+    FoodSchedule,
+    /// The customer of food order number `index`: restaurant, cart, tip, cancellation, keys.
+    Customer,
+    /// The kitchen of restaurant number `index`: prep times and refusals.
+    Kitchen,
 }
 
 impl Stream {
@@ -23,6 +31,10 @@ impl Stream {
             Stream::Schedule => 0x5343_4845_4455_4c45,
             Stream::Driver => 0x4452_4956_4552_0000,
             Stream::Rider => 0x5249_4445_5200_0000,
+            Stream::Restaurant => 0x5245_5354_4155_5241,
+            Stream::FoodSchedule => 0x464f_4f44_5343_4844,
+            Stream::Customer => 0x4355_5354_4f4d_4552,
+            Stream::Kitchen => 0x4b49_5443_4845_4e00,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use doorstep_demo::clock::rfc3339;
-use doorstep_demo::kpis::{KpiBoard, Kpis, RidePhase, RideTracker};
+use doorstep_demo::kpis::{
+    FoodKpis, KpiBoard, Kpis, OrderEnd, OrderTracker, RidePhase, RideTracker,
+};
 use doorstep_demo::motion::{Leg, StreetGrid};
 use doorstep_demo::schedule::{
     RiderSchedule, WEEKS_OF_DATA, WINDOW_SECS, arrival_rate_per_sec, demand_weekday,
@@ -284,6 +286,7 @@ fn a_ride_is_counted_once_however_often_its_states_are_observed() {
             completed: 1,
             cancelled: 0,
             no_driver: 0,
+            food: Default::default(),
         }
     );
 }
@@ -349,10 +352,20 @@ fn kpis_display_as_one_compact_line() {
         completed: 98,
         cancelled: 6,
         no_driver: 2,
+        food: FoodKpis {
+            restaurants: 16,
+            placed: 40,
+            delivered: 30,
+            cancelled: 2,
+            rejected: 1,
+            undeliverable: 0,
+            mean_click_to_door_min: 31.26,
+            on_time_share: 0.875,
+        },
     };
     assert_eq!(
         kpis.to_string(),
-        "open 3 | assigned 120 | mean pickup eta 214s | completed 98 | cancelled 6 | no driver 2"
+        "open 3 | assigned 120 | mean pickup eta 214s | completed 98 | cancelled 6 | no driver 2 || restaurants 16 | food placed 40 | delivered 30 | cancelled 2 | rejected 1 | undeliverable 0 | click-to-door 31.3 min | on time 88%"
     );
 }
 
@@ -440,6 +453,7 @@ async fn run_without_a_server_keeps_retrying_and_stops_cleanly_on_shutdown() {
         speed: 60.0,
         seed: 1,
         demand_scale: 1.0,
+        ..DemoConfig::default()
     };
     let started = std::time::Instant::now();
     let result = doorstep_demo::run(
@@ -460,4 +474,49 @@ async fn run_without_a_server_keeps_retrying_and_stops_cleanly_on_shutdown() {
         (last.assigned, last.completed, last.open_requests),
         (0, 0, 0)
     );
+}
+
+#[test]
+fn an_order_is_counted_once_placed_and_once_ended() {
+    let board = Arc::new(KpiBoard::default());
+    let mut on_time = OrderTracker::new(Arc::clone(&board));
+    on_time.placed();
+    on_time.placed();
+    on_time.ended(OrderEnd::Delivered {
+        click_to_door_s: 1800.0,
+        on_time: true,
+    });
+    on_time.ended(OrderEnd::Cancelled);
+    let mut late = OrderTracker::new(Arc::clone(&board));
+    late.placed();
+    late.ended(OrderEnd::Delivered {
+        click_to_door_s: 3000.0,
+        on_time: false,
+    });
+    let mut refused = OrderTracker::new(Arc::clone(&board));
+    refused.placed();
+    refused.ended(OrderEnd::Rejected);
+    // An order never placed is not counted, however it ends.
+    let mut never = OrderTracker::new(Arc::clone(&board));
+    never.ended(OrderEnd::Cancelled);
+    let food = board.snapshot().food;
+    assert_eq!(
+        (food.placed, food.delivered, food.rejected, food.cancelled),
+        (3, 2, 1, 0)
+    );
+    assert!((food.mean_click_to_door_min - 40.0).abs() < 1e-9);
+    assert!((food.on_time_share - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn the_server_format_of_timestamps_reads_back() {
+    use doorstep_demo::clock::parse_rfc3339;
+    for t in [0.0, 1_795_867_200.0, 1_795_867_200.123, 951_782_400.0] {
+        let back = parse_rfc3339(&rfc3339(t)).unwrap();
+        assert!((back - t).abs() < 1e-6, "{t} read back as {back}");
+    }
+    assert_eq!(parse_rfc3339("2026-11-28T12:00:00Z"), Some(1_795_867_200.0));
+    assert_eq!(parse_rfc3339("2026-11-28 12:00:00Z"), None);
+    assert_eq!(parse_rfc3339("2026-13-28T12:00:00.000Z"), None);
+    assert_eq!(parse_rfc3339("2026-11-28T12:00:00.000+01:00"), None);
 }

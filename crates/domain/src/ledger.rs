@@ -8,7 +8,7 @@
 //! its job's postings.
 //!
 //! The builders ([`fare_posting`], [`job_cancellation_fee_posting`], [`delivery_order_posting`],
-//! [`house_call_posting`], [`tip_posting`], [`refund_posting`]) split amounts in integer minor units:
+//! [`house_call_posting`], [`tip_posting`], [`refund_posting`], [`order_refund_posting`]) split amounts in integer minor units:
 //! every share but one is rounded, and the last is the total minus the others, so splits always sum
 //! exactly to what the customer pays. [`TrialBalance`] sums any set of postings per account.
 
@@ -277,6 +277,13 @@ pub enum LedgerError {
     /// The job's postings charge no customer, or more than one.
     #[error("no single customer was charged for this job")]
     NoCustomer,
+    /// A refund the merchant bears is more than the merchant was credited for the job and has not
+    /// borne yet.
+    #[error("the merchant can bear at most {bearable} minor units of refunds on this order")]
+    MerchantRefundTooLarge {
+        /// What the merchant's account still holds for the job, in minor units.
+        bearable: i64,
+    },
     /// Not a posting key.
     #[error("{0:?} is not a posting key: 1 to 64 of a-z, 0-9, _, - and :")]
     InvalidKey(String),
@@ -295,6 +302,7 @@ impl LedgerError {
             LedgerError::RateOutOfRange(_) => "rate_out_of_range",
             LedgerError::RefundTooLarge { .. } => "refund_too_large",
             LedgerError::NoCustomer => "no_customer",
+            LedgerError::MerchantRefundTooLarge { .. } => "merchant_refund_too_large",
             LedgerError::InvalidKey(_) => "invalid_posting_key",
         }
     }
@@ -837,6 +845,67 @@ pub fn refund_posting(
             },
         ],
     )
+}
+
+/// Who bears the cost of a food order's refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundBearer {
+    /// The platform, out of its refunds account, as for rides (a late order, a courier's mistake, a
+    /// goodwill gesture).
+    Platform,
+    /// The merchant, out of what it is owed for the order (missing or wrong items: the kitchen's
+    /// mistake).
+    Merchant(MerchantId),
+}
+
+/// Gives `amount` of an order (all of it or part) back to its customer, given the job's postings so far:
+/// the customer's account is credited as by [`refund_posting`] (never more than they paid for the job
+/// less earlier refunds), and the cost is debited to the platform's refunds account or, when the
+/// merchant bears it, to the merchant's payable account. A merchant never bears more than it was credited
+/// on the job less the refunds it already bore ([`LedgerError::MerchantRefundTooLarge`]), so its account
+/// never goes negative because of one order.
+pub fn order_refund_posting(
+    job: JobId,
+    job_postings: &[Posting],
+    amount: Money,
+    bearer: RefundBearer,
+    key: PostingKey,
+    at: Timestamp,
+) -> Result<Posting, LedgerError> {
+    let refund = refund_posting(job, job_postings, amount, key, at)?;
+    match bearer {
+        RefundBearer::Platform => Ok(refund),
+        RefundBearer::Merchant(merchant) => {
+            let mut held = Money::zero(amount.currency);
+            for e in job_postings
+                .iter()
+                .filter(|p| p.job == job)
+                .flat_map(|p| p.entries.iter())
+                .filter(|e| e.account == Account::MerchantPayable(merchant))
+            {
+                held = held.checked_add(e.amount)?;
+            }
+            if amount.minor > held.minor {
+                return Err(LedgerError::MerchantRefundTooLarge {
+                    bearable: held.minor.max(0),
+                });
+            }
+            let entries = refund
+                .entries
+                .iter()
+                .map(|e| LedgerEntry {
+                    account: if e.account == Account::Refunds {
+                        Account::MerchantPayable(merchant)
+                    } else {
+                        e.account
+                    },
+                    amount: e.amount,
+                })
+                .collect();
+            Posting::for_job(job, PostingKind::Refund, refund.key, at, entries)
+        }
+    }
 }
 
 /// The idempotency key of a job's fee waiver: a fee is waived at most once.

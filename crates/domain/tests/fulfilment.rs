@@ -9,9 +9,9 @@ use doorstep_domain::job::{
 };
 use doorstep_domain::ledger::{
     Account, DeliveryCharge, HouseCallCharge, LedgerError, Posting, PostingKey, PostingKind,
-    TrialBalance, delivery_order_posting, fare_posting, house_call_posting,
-    job_cancellation_fee_posting, order_cancellation_fee_posting, refund_posting,
-    ride_fare_posting, tip_posting,
+    RefundBearer, TrialBalance, delivery_order_posting, fare_posting, house_call_posting,
+    job_cancellation_fee_posting, order_cancellation_fee_posting, order_refund_posting,
+    refund_posting, ride_fare_posting, tip_posting,
 };
 use doorstep_domain::offer::{OfferError, OfferState};
 use doorstep_domain::pricing::{PricingConfig, SurgeMillis, price_trip};
@@ -1463,6 +1463,8 @@ enum PostingCase {
     HouseCall(i64, i64, i64),
     Tip(i64),
     Refund(i64),
+    /// A refund of an order, full or partial, borne by the merchant (`true`) or the platform.
+    OrderRefund(i64, bool),
 }
 
 fn amount() -> impl Strategy<Value = i64> {
@@ -1495,6 +1497,7 @@ fn posting_case() -> impl Strategy<Value = PostingCase> {
         (amount(), amount(), rate()).prop_map(|(p, b, r)| PostingCase::HouseCall(p, b, r)),
         amount().prop_map(PostingCase::Tip),
         amount().prop_map(PostingCase::Refund),
+        (amount(), any::<bool>()).prop_map(|(a, m)| PostingCase::OrderRefund(a, m)),
     ]
 }
 
@@ -1507,7 +1510,7 @@ fn customer_total(case: &PostingCase) -> i64 {
         | PostingCase::Tip(a) => a,
         PostingCase::Delivery(f, d, s, small, busy, off, _, _) => f + d + s + small + busy - off,
         PostingCase::HouseCall(p, b, _) => p + b,
-        PostingCase::Refund(a) => -a,
+        PostingCase::Refund(a) | PostingCase::OrderRefund(a, _) => -a,
     }
 }
 
@@ -1535,10 +1538,14 @@ proptest! {
                 PostingCase::HouseCall(p, b, r) => house_call_posting(job, customer, user(6), &HouseCallCharge { price: usd(p), booking_fee: usd(b), commission_bps: r }, t(0)),
                 PostingCase::Tip(a) => tip_posting(job, customer, user(2), usd(a), key(PostingKind::Tip), t(0)),
                 PostingCase::Refund(a) => refund_posting(job, &postings, usd(a), key(PostingKind::Refund), t(0)),
+                PostingCase::OrderRefund(a, by_merchant) => {
+                    let bearer = if by_merchant { RefundBearer::Merchant(merchant()) } else { RefundBearer::Platform };
+                    order_refund_posting(job, &postings, usd(a), bearer, key(PostingKind::Refund), t(0))
+                }
             };
             let posting = match result {
                 Ok(p) => p,
-                Err(LedgerError::NotPositive(_) | LedgerError::RefundTooLarge { .. } | LedgerError::NoCustomer) => continue,
+                Err(LedgerError::NotPositive(_) | LedgerError::RefundTooLarge { .. } | LedgerError::NoCustomer | LedgerError::MerchantRefundTooLarge { .. }) => continue,
                 Err(e) => return Err(TestCaseError::fail(format!("{case:?}: {e}"))),
             };
             let sum: i128 = posting.entries().iter().map(|e| i128::from(e.amount.minor)).sum();
@@ -1546,18 +1553,107 @@ proptest! {
             let customer_line: i64 = posting.entries().iter().filter(|e| e.account == Account::customer(customer)).map(|e| e.amount.minor).sum();
             prop_assert_eq!(customer_line, -customer_total(case), "{:?}", case);
             for e in posting.entries() {
-                match e.account {
-                    Account::Rider(_) | Account::Refunds | Account::Promotions | Account::WorkerPay => {}
+                match (e.account, case) {
+                    (Account::Rider(_) | Account::Refunds | Account::Promotions | Account::WorkerPay, _)
+                    | (Account::MerchantPayable(_), PostingCase::OrderRefund(_, true)) => {}
                     _ => prop_assert!(e.amount.minor >= 0, "{:?} debits {:?}", case, e.account),
                 }
             }
             prop_assert_eq!(posting.job_id(), job);
             tb.post(&posting);
             postings.push(posting);
+            // A merchant bears a refund only out of what it was credited: its account never goes negative.
+            prop_assert!(tb.balance(Account::MerchantPayable(merchant()), Currency::USD) >= 0);
         }
         prop_assert!(tb.is_balanced());
         prop_assert_eq!(tb.total(Currency::USD), 0);
         // Refunds never exceed charges: the customer's account never ends in credit.
         prop_assert!(tb.balance(Account::customer(customer), Currency::USD) <= 0);
     }
+}
+
+#[test]
+fn an_order_refund_is_borne_by_the_platform_or_by_the_merchant_up_to_what_it_was_owed() {
+    let job = job_id(1);
+    let charge = DeliveryCharge {
+        food: usd(2900),
+        delivery_fee: usd(300),
+        service_fee: usd(290),
+        small_order_fee: usd(0),
+        busy_fee: usd(0),
+        discount: usd(0),
+        merchant_commission_bps: 1500,
+        courier_pay: usd(450),
+    };
+    let order =
+        delivery_order_posting(job, user(1), merchant(), user(5), &charge, t(0)).expect("an order");
+    let owed = 2900 - 435;
+    let mut postings = vec![order];
+    // A missing item: the merchant bears part of it.
+    let partial = order_refund_posting(
+        job,
+        &postings,
+        usd(1450),
+        RefundBearer::Merchant(merchant()),
+        PostingKey::nth(PostingKind::Refund, 1),
+        t(1),
+    )
+    .expect("a partial refund");
+    assert!(
+        partial
+            .entries()
+            .contains(&doorstep_domain::ledger::LedgerEntry {
+                account: Account::MerchantPayable(merchant()),
+                amount: usd(-1450),
+            })
+    );
+    postings.push(partial);
+    // The merchant cannot bear more than it is still owed for the order.
+    assert_eq!(
+        order_refund_posting(
+            job,
+            &postings,
+            usd(owed - 1450 + 1),
+            RefundBearer::Merchant(merchant()),
+            PostingKey::nth(PostingKind::Refund, 2),
+            t(2),
+        ),
+        Err(LedgerError::MerchantRefundTooLarge {
+            bearable: owed - 1450
+        })
+    );
+    // The rest of what the customer paid, the platform refunds in full; nothing is left after it.
+    let rest = 2900 + 300 + 290 - 1450;
+    let full = order_refund_posting(
+        job,
+        &postings,
+        usd(rest),
+        RefundBearer::Platform,
+        PostingKey::nth(PostingKind::Refund, 2),
+        t(2),
+    )
+    .expect("the rest");
+    postings.push(full);
+    assert_eq!(
+        order_refund_posting(
+            job,
+            &postings,
+            usd(1),
+            RefundBearer::Platform,
+            PostingKey::nth(PostingKind::Refund, 3),
+            t(3),
+        ),
+        Err(LedgerError::RefundTooLarge { refundable: 0 })
+    );
+    let mut books = TrialBalance::new();
+    for p in &postings {
+        books.post(p);
+    }
+    assert!(books.is_balanced());
+    assert_eq!(books.balance(Account::customer(user(1)), Currency::USD), 0);
+    assert_eq!(
+        books.balance(Account::MerchantPayable(merchant()), Currency::USD),
+        owed - 1450
+    );
+    assert_eq!(books.balance(Account::Refunds, Currency::USD), -rest);
 }

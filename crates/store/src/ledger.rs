@@ -5,6 +5,7 @@ use crate::{Store, StoreError};
 use doorstep_domain::ledger::{Account, LedgerEntry, Posting, PostingKey, PostingKind};
 use doorstep_domain::{JobId, Money, RideId, Timestamp, UserId};
 use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 /// One line of a driver's statement: an entry on their earnings account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,38 +81,7 @@ impl Store {
         .bind(job.to_string())
         .fetch_all(&self.pool)
         .await?;
-        // Rows come grouped by posting: fold runs of one posting id into a posting.
-        let mut postings = Vec::new();
-        let mut current: Option<PostingRows> = None;
-        for row in &rows {
-            let posting_id: i64 = get(row, "posting_id")?;
-            let entry = LedgerEntry {
-                account: named(row, "account", Account::parse_key)?,
-                amount: money(row, "amount", "currency")?,
-            };
-            match &mut current {
-                Some((pid, .., entries)) if *pid == posting_id => entries.push(entry),
-                _ => {
-                    if let Some(done) = current.take() {
-                        postings.push(rebuild_posting(done)?);
-                    }
-                    let key: String = get(row, "idempotency_key")?;
-                    current = Some((
-                        posting_id,
-                        id(row, "job_id")?,
-                        named(row, "kind", PostingKind::parse)?,
-                        PostingKey::parse(&key)
-                            .map_err(|e| StoreError::Corrupt(format!("posting key: {e}")))?,
-                        timestamp(row, "at")?,
-                        vec![entry],
-                    ));
-                }
-            }
-        }
-        if let Some(done) = current {
-            postings.push(rebuild_posting(done)?);
-        }
-        Ok(postings)
+        postings_from_rows(&rows)
     }
 
     /// The balance of every account that has entries, per currency, ordered by account key.
@@ -177,6 +147,43 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Postings rebuilt (and so re-checked for balance) from rows of `posting_id, job_id, kind,
+/// idempotency_key, at, account, amount, currency` ordered by posting and then entry.
+pub(crate) fn postings_from_rows(rows: &[AnyRow]) -> Result<Vec<Posting>, StoreError> {
+    // Rows come grouped by posting: fold runs of one posting id into a posting.
+    let mut postings = Vec::new();
+    let mut current: Option<PostingRows> = None;
+    for row in rows {
+        let posting_id: i64 = get(row, "posting_id")?;
+        let entry = LedgerEntry {
+            account: named(row, "account", Account::parse_key)?,
+            amount: money(row, "amount", "currency")?,
+        };
+        match &mut current {
+            Some((pid, .., entries)) if *pid == posting_id => entries.push(entry),
+            _ => {
+                if let Some(done) = current.take() {
+                    postings.push(rebuild_posting(done)?);
+                }
+                let key: String = get(row, "idempotency_key")?;
+                current = Some((
+                    posting_id,
+                    id(row, "job_id")?,
+                    named(row, "kind", PostingKind::parse)?,
+                    PostingKey::parse(&key)
+                        .map_err(|e| StoreError::Corrupt(format!("posting key: {e}")))?,
+                    timestamp(row, "at")?,
+                    vec![entry],
+                ));
+            }
+        }
+    }
+    if let Some(done) = current {
+        postings.push(rebuild_posting(done)?);
+    }
+    Ok(postings)
 }
 
 /// A posting's id, job, kind, key and time, and the entries read so far.

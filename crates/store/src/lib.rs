@@ -35,6 +35,7 @@ mod payments;
 mod ratings;
 mod rides;
 mod saved_places;
+mod statements;
 mod tickets;
 mod users;
 

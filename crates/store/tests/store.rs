@@ -192,6 +192,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     migrating_again_changes_nothing,
+    an_order_is_rated_once_per_rater_and_ratee_and_a_merchant_can_be_the_ratee,
     saved_places_round_trip_per_user_and_concurrent_saves_keep_the_limit,
     an_early_end_and_a_capped_fare_are_stored_with_the_trip_distance,
     users_round_trip_and_a_taken_email_is_refused,

@@ -680,6 +680,18 @@ pub struct MerchantListing {
     /// estimate (browse only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_minutes: Option<u32>,
+    /// Customers' ratings of it after delivered orders (on its own page, `GET /v1/merchants/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<MerchantRatingView>,
+}
+
+/// Customers' ratings of a merchant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MerchantRatingView {
+    /// The mean stars, 1 to 5 (0 when none yet).
+    pub mean: f64,
+    /// How many ratings.
+    pub count: i64,
 }
 
 impl From<&Listing> for MerchantListing {
@@ -705,6 +717,7 @@ impl From<&Listing> for MerchantListing {
             hours: HoursView::from(&l.merchant.hours),
             delivery_fee: None,
             delivery_minutes: None,
+            rating: None,
         }
     }
 }

@@ -584,7 +584,10 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<MerchantListing>, ApiError> {
     let listing = state.app.merchant_listing(&user, merchant_id(&id)?).await?;
-    Ok(Json(MerchantListing::from(&listing)))
+    let (mean, count) = state.app.merchant_rating(listing.merchant.id).await?;
+    let mut view = MerchantListing::from(&listing);
+    view.rating = Some(crate::dto::merchants::MerchantRatingView { mean, count });
+    Ok(Json(view))
 }
 
 /// An approved merchant's menu as customers see it: prices as money, what can be ordered now.

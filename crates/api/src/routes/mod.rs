@@ -7,6 +7,7 @@ pub mod contact;
 pub mod couriers;
 pub mod drivers;
 pub mod events;
+pub mod food_money;
 pub mod merchants;
 pub mod ops;
 pub mod orders;

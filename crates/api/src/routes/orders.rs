@@ -285,7 +285,7 @@ pub async fn admin_promos(
     params(("order_id" = uuid::Uuid, Path, description = "The order"), crate::routes::console::ActionKey),
     request_body = AssignOrderBody,
     responses((status = 200, body = OrderView), (status = 404, description = "order_not_found"),
-        (status = 409, description = "invalid_order_state, concurrent_update"),
+        (status = 409, description = "invalid_order_state, courier_not_approved, courier_suspended, document_expired, concurrent_update"),
         (status = 422, description = "invalid_courier, invalid_reason, invalid_idempotency_key, idempotency_key_required, idempotency_key_reused")))]
 pub async fn admin_assign(
     State(state): State<ApiState>,

@@ -316,3 +316,51 @@ pub async fn a_promo_codes_limits_hold_under_concurrent_orders_and_a_cancelled_o
     assert_eq!(store.promo_uses_of(&promo.code, first.id).await?, 0);
     Ok(())
 }
+
+pub async fn an_order_is_rated_once_per_rater_and_ratee_and_a_merchant_can_be_the_ratee(
+    store: Store,
+) -> TestResult {
+    use doorstep_domain::rating::{JobRating, Ratee, Stars};
+    let (merchant, cook) = open_merchant(&store).await?;
+    let customer = new_user(&store, Role::Rider, "eater").await?;
+    let courier = new_user(&store, Role::Driver, "rider-on-bike").await?;
+    let order = new_order(merchant, customer.id, None)?;
+    place_new(&store, &order, "k1", "hash-a", to(customer.id, cook)).await?;
+    let rating = |from: UserId, to: Ratee, stars: u8, tags: &[&str]| -> Result<JobRating, Error> {
+        Ok(JobRating {
+            job: order.id(),
+            from,
+            to,
+            stars: Stars::new(stars)?,
+            comment: String::new(),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            at: at(10),
+        })
+    };
+    let of_merchant = rating(customer.id, Ratee::Merchant(merchant), 5, &["hot"])?;
+    let of_courier = rating(customer.id, Ratee::User(courier.id), 4, &[])?;
+    let of_customer = rating(courier.id, Ratee::User(customer.id), 3, &[])?;
+    for r in [&of_merchant, &of_courier, &of_customer] {
+        store.insert_job_rating(r).await?;
+    }
+    // One per order, rater and ratee, whether the ratee is a user or a merchant.
+    for again in [
+        rating(customer.id, Ratee::Merchant(merchant), 1, &[])?,
+        rating(customer.id, Ratee::User(courier.id), 1, &[])?,
+    ] {
+        assert!(matches!(
+            store.insert_job_rating(&again).await,
+            Err(StoreError::AlreadyRated)
+        ));
+    }
+    let mut read = store.ratings_of_job(order.id()).await?;
+    read.sort_by_key(|r| (r.from.to_string(), r.stars));
+    let mut expected = vec![of_merchant, of_courier, of_customer];
+    expected.sort_by_key(|r| (r.from.to_string(), r.stars));
+    assert_eq!(read, expected);
+    assert_eq!(store.merchant_rating_summary(merchant).await?, (5.0, 1));
+    // A merchant's rating is not a user's: the courier's and the customer's summaries count their own.
+    assert_eq!(store.rating_summary(courier.id).await?, (4.0, 1));
+    assert_eq!(store.rating_summary(customer.id).await?, (3.0, 1));
+    Ok(())
+}
