@@ -13,8 +13,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { launch, screenshot, PHONE, ROOT, PASSWORD, unique, signUp, registerVehicle, placeCar } from '../lib.mjs';
+import { launch, screenshot, PHONE, ROOT } from '../lib.mjs';
 import { startServe, setUpRestaurant, newCustomer, placeOrder, call } from '../merchant-setup.mjs';
+import { courierOnline, driveToStop, tokenOf } from '../courier-setup.mjs';
 
 // The catalogue is a browser module (web/ has no package.json saying so): loaded from its source.
 const source = readFileSync(path.join(ROOT, 'web', 'shared', 'messages', 'driver.js'), 'utf8');
@@ -37,16 +38,6 @@ after(async () => {
   if (server) await server.stop();
 });
 
-// Counts the tones the page starts (the WebAudio chime), before any script of the page runs.
-const COUNT_TONES = () => {
-  window.__tones = 0;
-  const start = OscillatorNode.prototype.start;
-  OscillatorNode.prototype.start = function (...a) {
-    window.__tones += 1;
-    return start.apply(this, a);
-  };
-};
-
 /** The customer's view of an order (with its hand-over code). */
 const asCustomer = (id) => call(server.base, 'GET', `/v1/orders/${id}`, { token: customer.token });
 
@@ -57,45 +48,6 @@ async function readyOrder() {
   await call(server.base, 'POST', `/v1/orders/${placed.id}/accept`, { token, body: { prep_minutes: 10 } });
   await call(server.base, 'POST', `/v1/orders/${placed.id}/ready`, { token });
   return placed;
-}
-
-/** The driver app's token (its session in localStorage). */
-const tokenOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('doorstep.driver.session')).token);
-
-/** Signs a new driver up on `page`, registers a car, places it in Union Sq and goes online. */
-async function courierOnline(page, name, { lang } = {}) {
-  await page.addInitScript(COUNT_TONES);
-  await page.goto(`${server.base}/driver/${lang ? `?lang=${lang}` : ''}`);
-  if (lang) {
-    await page.locator('#auth-name').fill(name);
-    await page.locator('#auth-email').fill(`${name.toLowerCase()}-${unique()}@example.com`);
-    await page.locator('#auth-password').fill(PASSWORD);
-    await page.getByRole('button', { name: '注册' }).click();
-    await page.locator('#online').waitFor();
-    const token = await tokenOf(page);
-    await call(server.base, 'PUT', '/v1/drivers/me/vehicle', { token, body: { make: 'Honda', model: 'PCX', colour: 'Red', plate: `K ${unique().slice(-5)}` } });
-    await page.reload();
-    await page.locator('#vehicle-summary').waitFor();
-    await page.locator('#start-zone').fill('Union Sq');
-    await page.locator('#start-zone').dispatchEvent('change');
-    await page.locator('#online').click();
-    await page.locator('#online.go-offline').waitFor();
-    return;
-  }
-  await signUp(page, name);
-  await page.getByRole('heading', { name: 'You are offline' }).waitFor();
-  await registerVehicle(page, { make: 'Honda', model: 'PCX', colour: 'Red', plate: `K ${unique().slice(-5)}` });
-  await placeCar(page, 'Union Sq');
-  await page.getByRole('button', { name: 'Go online' }).click();
-  await page.getByRole('heading', { name: 'You are online' }).waitFor();
-}
-
-/** Waits until the simulated car is within `m` metres of the next stop (the task screen says how far). */
-async function driveToStop(page, m = 25) {
-  await page.waitForFunction((limit) => {
-    const card = document.querySelector('#next-stop');
-    return card && card.dataset.distanceM !== '' && Number(card.dataset.distanceM) <= limit;
-  }, m, { timeout: 90000 });
 }
 
 /** The primary action is in the bottom bar, on screen at 390x844. */
@@ -110,7 +62,7 @@ let courier;
 
 test('a courier takes a delivery offer, collects the order and hands it over with the customer’s code', async () => {
   courier = await b.page(PHONE);
-  await courierOnline(courier, 'Kai');
+  await courierOnline(server, courier, 'Kai');
   const order = await readyOrder();
 
   // The offer card: the restaurant, one order, the pay, the way to the restaurant, the stops, a countdown.
@@ -249,7 +201,7 @@ async function assertNoEnglish(page, where) {
 test('in Simplified Chinese the offer card and the task screen show no catalogue English; “Can’t deliver” ends the order', async () => {
   assert.ok(english.some((e) => e === 'New delivery offer'), 'the delivery messages are in the list');
   const page = await b.page(PHONE);
-  await courierOnline(page, 'Wang', { lang: 'zh-CN' });
+  await courierOnline(server, page, 'Wang', { lang: 'zh-CN' });
   const order = await readyOrder();
   await page.locator('#delivery-offer').waitFor({ timeout: 20000 });
   await page.getByRole('heading', { name: '新的配送订单' }).waitFor();

@@ -981,8 +981,8 @@ export class Food {
       const f = new FormData(form);
       const comment = String(f.get('comment') || $('#food-rate-comment').value || '');
       busy($('#food-rate-submit'), $('#food-rate-error'), async () => {
-        await this.api.post(`/v1/orders/${o.id}/ratings`, { target: 'merchant', stars: Number(f.get('merchant_stars')), comment });
-        if (o.courier_id) await this.api.post(`/v1/orders/${o.id}/ratings`, { target: 'courier', stars: Number(f.get('courier_stars')), comment });
+        await this.api.post(`/v1/orders/${o.id}/ratings`, { whom: 'merchant', stars: Number(f.get('merchant_stars')), comment });
+        if (o.courier_id) await this.api.post(`/v1/orders/${o.id}/ratings`, { whom: 'courier', stars: Number(f.get('courier_stars')), comment });
         $('#food-rate-done').textContent = t('food.rated');
         $('#food-rate-submit').hidden = true;
       });
