@@ -226,6 +226,10 @@ test('in Simplified Chinese the offer card and the task screen show no catalogue
   assert.equal(o.state, 'undeliverable');
   assert.equal(o.undeliverable_reason, 'pickup_unavailable');
   await screenshot(page, 'courier-zh-ended-390');
+  // Back to offers, and offline: no later order of this file is offered to this courier.
+  await page.getByRole('button', { name: '返回订单' }).click();
+  await page.getByRole('button', { name: '下线' }).click();
+  await page.locator('#online.go-online').waitFor();
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
