@@ -10,8 +10,9 @@ import { ROOT, freePort, unique, PASSWORD } from './lib.mjs';
 
 export const TABLET = { width: 1024, height: 768 };
 
-/** Starts `doorstep serve` on a free port with a fresh SQLite file and an operator; resolves once it answers. */
-export async function startServe() {
+/** Starts `doorstep serve` on a free port with a fresh SQLite file and an operator, with `args` added to its
+ *  command line; resolves once it answers. */
+export async function startServe({ args = [] } = {}) {
   const bin = process.env.DOORSTEP_BIN || path.join(ROOT, 'target', 'debug', 'doorstep');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p doorstep-cli first`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'doorstep-e2e-merchant-'));
@@ -23,7 +24,7 @@ export async function startServe() {
   });
   if (made.status !== 0) throw new Error(`doorstep admin create failed: ${made.stderr}`);
   const port = await freePort();
-  const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));

@@ -1,6 +1,7 @@
 // The driver app: go online, share the car's position (the browser's Geolocation API when allowed, or a
 // simulated drive toward the pickup and the drop-off), answer offers before they expire, drive the ride
 // (arrive, PIN with the tries left or the lock, start, complete), rate the rider and read today's earnings.
+// Food deliveries (the delivery offer and the courier's stops) are in courier.js.
 import { Api, errorText } from '/shared/api.js';
 import { EventStream, bindConnectionBanner } from '/shared/events.js';
 import { CityMap, loadZones, placeName, metres } from '/shared/map.js';
@@ -13,6 +14,7 @@ import { t, addMessages } from '/shared/i18n.js';
 import moneyMessages from '/shared/messages/money.js';
 import consoleMessages from '/shared/messages/console.js';
 import driverMessages from '/shared/messages/driver.js';
+import { Courier } from './courier.js';
 
 addMessages(moneyMessages, consoleMessages, driverMessages);
 
@@ -59,6 +61,17 @@ const st = {
   onboarding: null,
   onlineError: '',
 };
+
+// The courier's side: delivery offers and the orders in hand (courier.js).
+const courier = new Courier({
+  api,
+  pos: () => st.pos,
+  reportPositionNow: () => reportPositionNow(),
+  redraw: (focus) => draw(focus),
+  onScreen: () => st.screen === 'drive',
+  zoneName: (p) => zoneName(p),
+  afterTask: () => refreshOffers(),
+});
 
 const DOCUMENT_KINDS = ['licence', 'insurance', 'vehicle_registration'];
 const ONLINE_REFUSALS = ['driver_not_approved', 'document_expired', 'account_suspended'];
@@ -167,7 +180,7 @@ function ensureMap() {
     map = new CityMap(mapEl, {
       label: t('driver.map_label'),
       onTap: (p) => {
-        if (st.source === 'sim' && !activeRide()) {
+        if (st.source === 'sim' && !activeRide() && !courier.working()) {
           setPos(p);
           sendPosition();
           draw();
@@ -224,8 +237,9 @@ async function start() {
     const me = api.session.user_id;
     st.ride = rides.find((r) => fmt.OPEN_STATES.includes(r.state) && r.driver_id === me) || null;
     st.offer = null;
-    // A driver with a ride in hand is online; one who was online before a reload goes online again.
-    st.online = !!st.ride;
+    await courier.refreshOrders();
+    // A driver with a ride or orders in hand is online; one who was online before a reload goes online again.
+    st.online = !!st.ride || courier.working();
     await refreshOnboarding();
     if (!st.online && saved.online) await goOnline();
     keepAwake(st.online);
@@ -236,7 +250,12 @@ async function start() {
       setInterval(tick, 1000);
       setInterval(sendPosition, SEND_EVERY_MS);
       // A safety net under the WebSocket: re-read offers or the open ride every 5 s.
-      setInterval(() => api.token && (activeRide() ? refreshRide() : refreshOffers()), 5000);
+      setInterval(() => {
+        if (!api.token) return;
+        if (activeRide()) refreshRide();
+        else refreshOffers();
+        if (courier.working()) courier.refreshOrders();
+      }, 5000);
     }
   } catch (e) {
     if (e.status === 401) return;
@@ -294,7 +313,7 @@ function activeRide() {
 
 function simTarget() {
   const r = activeRide();
-  if (!r) return null;
+  if (!r) return courier.target();
   if (r.state === 'driver_assigned') return r.pickup;
   if (r.state === 'in_progress') return r.dropoff;
   return null;
@@ -340,6 +359,7 @@ function tick() {
       if (el) el.textContent = fmt.distance(metres(st.pos, t));
     }
   }
+  courier.tick();
   // Offer countdown.
   if (st.offer) {
     const left = (Date.parse(st.offer.expires_at) - Date.now()) / 1000;
@@ -389,6 +409,10 @@ function onMessage(m) {
     draw();
     return;
   }
+  if (typeof m.type === 'string' && m.type.startsWith('order_')) {
+    courier.onEvent(m, me);
+    return;
+  }
   if (m.type === 'offered' && m.driver === me) {
     refreshOffers();
     return;
@@ -407,11 +431,12 @@ function onMessage(m) {
 }
 
 async function resync() {
-  await Promise.all([refreshOffers(), refreshRide()]);
+  await Promise.all([refreshOffers(), refreshRide(), courier.refreshOrders()]);
 }
 
 async function refreshOffers() {
   if (!st.online || activeRide()) return;
+  courier.refreshOffers();
   try {
     const { offers } = await api.get('/v1/offers');
     const live = offers.filter((o) => Date.parse(o.expires_at) > Date.now());
@@ -479,6 +504,11 @@ function drawMap() {
   const o = st.offer;
   const keep = new Set(['me']);
   if (st.pos) map.setMarker('me', { ...st.pos, kind: 'me', label: t('driver.marker.me') });
+  courier.moved();
+  if (!activeRide() && !o && courier.drawMap(map, keep, (to) => st.pos && routeLine(api, map, 'route', st.pos, to))) {
+    map.pruneMarkers((id) => keep.has(id));
+    return;
+  }
   const show = r && r.pickup && fmt.OPEN_STATES.includes(r.state) ? r : o;
   if (show) {
     map.setMarker('pickup', { ...show.pickup, kind: 'pickup', label: t('driver.marker.pickup') });
@@ -574,7 +604,12 @@ function drive() {
       <p class="hint" id="offer-take-detail">${t('money.riderPays')} <span id="offer-fare">${fmt.money(o.fare)}</span>${o.commission ? html` · ${t('money.commission')} −${fmt.money(o.commission)}` : ''} · ${t('money.estimate')}</p>
       <p class="error" role="alert" id="offer-error"></p>
       <div class="row"><button class="secondary" id="decline">${t('driver.decline')}</button><button class="primary" id="accept">${t('driver.accept')}</button></div>
-      </section>`;
+      </section>
+      ${courier.offer ? courier.offerHtml(2) : ''}`;
+  } else if (courier.offer) {
+    body = courier.offerHtml(1);
+  } else if (courier.busy()) {
+    body = courier.taskHtml();
   } else {
     const needsVehicle = st.vehicle === null || st.editVehicle;
     body = html`<h1>${st.online ? t('driver.online_title') : t('driver.offline_title')}</h1>
@@ -613,9 +648,10 @@ function drive() {
         <label for="sim-speed">${t('driver.sim_speed')}</label>
         <select id="sim-speed">${SIM_SPEEDS.map((s) => html`<option value="${s}" ${st.simSpeed === s ? 'selected' : ''}>${t('driver.sim_speed_option', { speed: s })}</option>`)}</select>`
     : '';
-  render(panel, html`${body}${r && fmt.OPEN_STATES.includes(r.state) ? simControls : ''}`);
+  render(panel, html`${body}${(r && fmt.OPEN_STATES.includes(r.state)) || (!st.offer && !courier.offer && courier.working()) ? simControls : ''}`);
   drawMap();
   bindDrive(r);
+  courier.bind(panel);
   chat.bind(panel);
   bindVehicleForm(panel, api, (saved) => {
     st.vehicle = saved;
@@ -652,6 +688,7 @@ function bindDrive(r) {
         await api.post('/v1/drivers/me/offline');
         st.online = false;
         st.offer = null;
+        courier.offer = null;
         persist();
         keepAwake(false);
       } else {

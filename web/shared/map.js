@@ -823,7 +823,7 @@ export class CityMap {
    * A car (`me`, `car`) shows an arrow of its heading: `heading` in degrees from north when known, else
    * the direction of its last move.
    * @param {string} id
-   * @param {{lat:number,lng:number,kind:string,status?:string,label?:string,heading?:number}} m
+   * @param {{lat:number,lng:number,kind:string,status?:string,label?:string,heading?:number,text?:string}} m
    */
   setMarker(id, m) {
     let g = this.markers.get(id);
@@ -864,6 +864,9 @@ export class CityMap {
     }
     g.setAttribute('class', `m m-${m.kind}${m.status ? ` s-${m.status}` : ''}`);
     g.querySelector('title').textContent = m.label || m.kind;
+    // A stop's letter (A, B), or the text asked for (a delivery's stops are numbered in visiting order).
+    const letter = g.querySelector('text');
+    if (letter) letter.textContent = m.text || (m.kind === 'pickup' ? 'A' : 'B');
     g._pos = this.project(m);
     g._m = m;
     this.place(g, this.unitsPerPixel());
