@@ -40,6 +40,14 @@ test('a customer orders in the Food tab, the kitchen and the courier take it thr
   // The customer orders a regular pad thai, delivered a few blocks away.
   await customer.goto(`${server.base}/rider/`);
   await signUp(customer, 'Fern');
+  // Food is paid by card: the customer's test card, added through the API.
+  await customer.locator('#svc-food').waitFor();
+  const customerToken = await customer.evaluate(() => JSON.parse(localStorage.getItem('doorstep.rider.session')).token);
+  await call(server.base, 'POST', '/v1/me/payment-methods', {
+    body: { kind: 'test_card', number: '4242 4242 4242 4242' },
+    token: customerToken,
+    expect: 201,
+  });
   await customer.locator('#svc-food').click();
   await customer.locator('#food-address').fill('Gramercy Park');
   await customer.locator('#food-address').dispatchEvent('change');
@@ -107,7 +115,7 @@ test('a customer orders in the Food tab, the kitchen and the courier take it thr
   await screenshot(customer, 'food-order-receipt-rated-390');
 
   // The API agrees: delivered by this courier, and both ratings recorded.
-  const customerToken = await customer.evaluate(() => JSON.parse(localStorage.getItem('doorstep.rider.session')).token);
+  // (the customer's token, read above)
   const done = await call(server.base, 'GET', `/v1/orders/${orderId}`, { token: customerToken });
   assert.equal(done.state, 'delivered');
   const courierId = (await call(server.base, 'GET', '/v1/me', { token: await tokenOf(courier) })).user_id;
