@@ -224,6 +224,7 @@ fn api_routes() -> (
         .add(ADMIN, routes!(orders::admin_promos))
         .add(ADMIN, routes!(orders::admin_assign))
         .add(ADMIN, routes!(orders::admin_refund))
+        .add(ADMIN, routes!(orders::admin_ledger))
         // The operations console's food reads.
         .add(ADMIN, routes!(console_food::admin_orders))
         .add(ADMIN, routes!(console_food::admin_order_events))

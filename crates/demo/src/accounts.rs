@@ -138,7 +138,15 @@ impl RiderPool {
             return reused;
         }
         let index = self.next_index.fetch_add(1, Ordering::Relaxed);
-        sign_in(api, self.role, index, shutdown).await
+        let account = sign_in(api, self.role, index, shutdown).await?;
+        if self.role == Role::Customer {
+            // A customer pays for food by card: one of the test provider's, added once per account
+            // (a resumed run's account may hold one already; a second changes nothing that matters).
+            if let Err(error) = api.add_test_card(&account.token).await {
+                tracing::warn!(customer = index, %error, "could not add a payment card");
+            }
+        }
+        Some(account)
     }
 
     /// Returns an account to the pool.

@@ -320,6 +320,20 @@ pub async fn admin_assign(
     Ok(Json(OrderView::of(&order, &user)))
 }
 
+/// An order's postings (what the customer paid, the merchant's, the courier's and the platform's shares,
+/// refunds) with their sum, zero when its books balance, and what is left to refund.
+#[utoipa::path(get, path = "/v1/admin/orders/{order_id}/ledger", operation_id = "admin_order_ledger", tag = "orders",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, body = crate::routes::console::RideLedgerView), (status = 404, description = "order_not_found")))]
+pub async fn admin_ledger(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::routes::console::RideLedgerView>, ApiError> {
+    let ledger = state.app.order_ledger(&user, order_id(&id)?).await?;
+    Ok(Json(crate::routes::console::RideLedgerView::from(&ledger)))
+}
+
 /// An operator gives money back to an order's customer: at most what they paid for it less earlier
 /// refunds, borne by the platform or, with `charge_merchant`, charged back to the merchant (at most what
 /// it was owed for the order). Posted to the ledger as a balanced refund with the audit entry, then paid

@@ -630,6 +630,16 @@ pub async fn the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it(
         .expect(200);
     assert_eq!(delivered["state"], "delivered");
     assert!(delivered["courier"].is_null());
+    // The order's own books: the customer's payment, the shares and the tip, summing to zero.
+    let ledger = server
+        .get(&format!("/v1/admin/orders/{order}/ledger"), &admin.token)
+        .await?
+        .expect(200);
+    assert!(
+        ledger["postings"].as_array().map_or(0, Vec::len) >= 2,
+        "{ledger}"
+    );
+    assert_eq!(ledger["total"], 0, "{ledger}");
     let carried = server
         .get("/v1/couriers/me/orders", &far.token)
         .await?
