@@ -1722,8 +1722,7 @@ where
                             })
                             .collect()
                     });
-                    if let Some(plan) =
-                        plan_bundle(&stops, &self.travel, rules, starts.as_deref())
+                    if let Some(plan) = plan_bundle(&stops, &self.travel, rules, starts.as_deref())
                         && plan.score > best.as_ref().map_or(0.0, |b| b.0)
                         && pick.as_ref().is_none_or(|p| plan.score > p.1)
                     {
