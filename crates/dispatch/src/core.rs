@@ -331,6 +331,10 @@ struct JobEntry<J, W, P> {
     unreachable_since: Option<f64>,
     /// Whether any scan found a free worker within reach.
     seen_worker: bool,
+    /// When the worker the last batch matched it to reaches its first stop (infinite: it was
+    /// left unmatched; `NaN`: not in a batch yet), kept only under
+    /// [`Dispatcher::with_planned_bundles`].
+    planned_arrival: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -551,6 +555,8 @@ pub struct Dispatcher<J, W, P, T, F = NoForecast> {
     offer_routes: BTreeMap<OfferNo, Vec<RouteStop<J, P>>>,
     /// The rules for jobs whose first stop opens later, and bundles.
     delivery: DeliveryRules,
+    /// Bundles judged against the workers the last batch planned ([`Self::with_planned_bundles`]).
+    planned_bundles: bool,
     /// Per worker, the latest start of service at a pickup ([`Input::WorkerShift`]).
     shifts: HashMap<W, f64>,
     /// How many jobs may be quiet (an upper bound; 0 skips waking).
@@ -588,6 +594,7 @@ where
             offers: BTreeMap::new(),
             offer_routes: BTreeMap::new(),
             delivery: DeliveryRules::default(),
+            planned_bundles: false,
             shifts: HashMap::new(),
             quiet: 0,
             quiet_cells: HashMap::default(),
@@ -609,6 +616,18 @@ where
     #[must_use]
     pub fn with_delivery_rules(mut self, rules: DeliveryRules) -> Self {
         self.delivery = rules;
+        self
+    }
+
+    /// The same dispatcher judging bundles ([`DeliveryRules`]) against the workers actually
+    /// planned: each job alone starts when the worker the last batch matched it to (tentatively or
+    /// not) reaches its first stop (never, if it was left unmatched), the bundle when the earliest
+    /// of its jobs' workers does, and the delay a bundle adds is the net change of its jobs' last
+    /// stops against that. Off (the default): both start when the windows open, as if a worker
+    /// were always there in time.
+    #[must_use]
+    pub fn with_planned_bundles(mut self, on: bool) -> Self {
+        self.planned_bundles = on;
         self
     }
 
@@ -697,6 +716,7 @@ where
                         quiet_reach_km: 0.0,
                         unreachable_since: None,
                         seen_worker,
+                        planned_arrival: f64::NAN,
                     },
                 );
             }
@@ -1487,6 +1507,23 @@ where
         let Ok(solution) = assign_min_cost(&problem) else {
             return Vec::new();
         };
+        if self.planned_bundles {
+            for (row, col) in solution.driver_of.iter().enumerate() {
+                let arrival = col
+                    .and_then(|col| {
+                        row_candidates[row]
+                            .clone()
+                            .find(|&i| problem.candidates[i].driver == col)
+                    })
+                    .and_then(|i| insertions[i].as_ref())
+                    .map_or(f64::INFINITY, |ins| ins.first_arrival);
+                for j in &groups[row].jobs {
+                    if let Some(e) = self.jobs.get_mut(j) {
+                        e.planned_arrival = arrival;
+                    }
+                }
+            }
+        }
         let mut offered = Vec::new();
         let recheck = (now + self.config.recheck_secs).min(self.travel.stable_until(now));
         for (row, col) in solution.driver_of.iter().enumerate() {
@@ -1677,7 +1714,23 @@ where
                         .chain(std::iter::once(&j))
                         .map(|&m| self.jobs[&rows[m]].open.stops.as_slice())
                         .collect();
-                    if let Some(plan) = plan_bundle(&stops, &self.travel, rules)
+                    let starts: Option<Vec<f64>> = self.planned_bundles.then(|| {
+                        members
+                            .iter()
+                            .chain(std::iter::once(&j))
+                            .map(|&m| {
+                                let e = &self.jobs[&rows[m]];
+                                let opens = e.open.stops[0].window.earliest;
+                                // Not in a batch yet: as if a worker came when it opens.
+                                if e.planned_arrival.is_nan() {
+                                    opens
+                                } else {
+                                    e.planned_arrival.max(opens)
+                                }
+                            })
+                            .collect()
+                    });
+                    if let Some(plan) = plan_bundle(&stops, &self.travel, rules, starts.as_deref())
                         && plan.score > best.as_ref().map_or(0.0, |b| b.0)
                         && pick.as_ref().is_none_or(|p| plan.score > p.1)
                     {

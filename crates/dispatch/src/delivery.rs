@@ -104,10 +104,16 @@ fn walk<J, P: Copy, T: TravelTime<Place = P>>(
 /// at the same place (at the latest opening), then the last stops in the order that reaches them
 /// soonest in total. `None` if a job is not two stops, a window is missed, or the bundle breaks
 /// [`DeliveryRules::bundle_max_delay_secs`] or saves nothing worth its delay.
+///
+/// `starts`, per job, when the worker that would serve it alone reaches its first stop (at or
+/// after its window opens; infinite: no worker is in sight), as
+/// [`crate::Dispatcher::with_planned_bundles`] has it; `None`: every job alone, and the bundle, start when
+/// the windows open.
 pub(crate) fn plan_bundle<J, P, T>(
     jobs: &[&[RouteStop<J, P>]],
     travel: &T,
     rules: &DeliveryRules,
+    starts: Option<&[f64]>,
 ) -> Option<BundlePlan<J, P>>
 where
     J: Copy,
@@ -181,14 +187,41 @@ where
             break;
         }
     }
-    let (_, stops, last, bundle_secs) = best?;
+    let (_, stops, mut last, bundle_secs) = best?;
+    if let Some(starts) = starts {
+        // Alone, each job's last stop moves with its worker's arrival; the bundle's with the
+        // earliest of those workers, if it comes after the bundle's first window opens.
+        let bundle_start = starts.iter().copied().fold(f64::INFINITY, f64::min);
+        if !bundle_start.is_finite() {
+            // Nobody is in sight for any of them: only the courier time saved counts.
+            last.clone_from(&alone_last);
+        } else {
+            let shift = (bundle_start - stops[0].window.earliest).max(0.0);
+            for b in &mut last {
+                *b += shift;
+            }
+            for ((a, j), &s) in alone_last.iter_mut().zip(jobs).zip(starts) {
+                // A job no worker is planned for: the bundle delays it by nothing.
+                *a = if s.is_finite() {
+                    *a + (s - j[0].window.earliest).max(0.0)
+                } else {
+                    f64::INFINITY
+                };
+            }
+        }
+    }
     let mut delay = 0.0;
     for (b, a) in last.iter().zip(&alone_last) {
-        let d = (b - a).max(0.0);
+        if a.is_infinite() {
+            continue;
+        }
+        let d = b - a;
         if d > rules.bundle_max_delay_secs {
             return None;
         }
-        delay += d;
+        // Net: a job the bundle delivers sooner than its own worker would offsets another's delay
+        // (never the case when both start as the windows open).
+        delay += if starts.is_some() { d } else { d.max(0.0) };
     }
     let score = alone_secs - bundle_secs - rules.bundle_delay_weight * delay;
     (score > 0.0).then_some(BundlePlan { stops, score })

@@ -237,3 +237,40 @@ fn no_pickup_is_offered_past_the_workers_shift_and_the_job_ends_with_a_reason() 
     }
     panic!("the job never ended");
 }
+
+/// Two jobs at one kitchen, ready at 1000 s, homes 1 and 1.2 km away in one direction; worker 7
+/// waits next to the kitchen, worker 8 is busy far away until 2000 s. Ticks every minute until a
+/// first offer; returns that offer's worker and jobs.
+fn first_offer_with_one_worker_near(planned: bool) -> (u32, Vec<u32>) {
+    let mut core = Core::new(config(), CITY, NoForecast)
+        .with_delivery_rules(DeliveryRules {
+            // Bundling delays job 2's drop-off by a minute against a worker there when it opens.
+            bundle_max_delay_secs: 30.0,
+            ..rules()
+        })
+        .with_planned_bundles(planned);
+    core.handle(worker(7, Pt(0.2, 0.0), 0.0), 0.0);
+    core.handle(worker(8, Pt(5.0, 0.0), 2000.0), 0.0);
+    core.handle(delivery(1, Pt(0.0, 0.0), Pt(0.0, 1.0), 1000.0), 0.0);
+    core.handle(delivery(2, Pt(0.0, 0.0), Pt(0.0, 1.2), 1000.0), 0.0);
+    let mut now = 0.0;
+    while now <= 1200.0 {
+        let got = offers(&core.handle(Input::Tick, now));
+        if let Some(&(offer, _, worker)) = got.first() {
+            let mut jobs = core.offer_jobs(offer).to_vec();
+            jobs.sort_unstable();
+            return (worker, jobs);
+        }
+        now += 60.0;
+    }
+    panic!("no offer by {now} s");
+}
+
+#[test]
+fn a_bundle_is_judged_against_the_worker_each_job_would_really_get() {
+    // As if a worker were there for each job when its window opens, the bundle delays job 2 by
+    // more than the rules allow: job 1 goes alone.
+    assert_eq!(first_offer_with_one_worker_near(false), (7, vec![1]));
+    // Job 2's own worker comes only after 3000 s: riding along with job 1 delivers it sooner.
+    assert_eq!(first_offer_with_one_worker_near(true), (7, vec![1, 2]));
+}
