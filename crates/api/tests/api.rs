@@ -137,6 +137,7 @@ on_both_backends!(
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,
     the_live_dispatcher_offers_ready_food_to_a_courier_who_delivers_it,
+    two_orders_ready_at_one_kitchen_go_to_one_courier_as_one_offer_and_a_lapsed_offer_goes_to_the_next,
     browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_cancelling_costs_now,
     // The money and ratings of food orders.
     a_delivered_order_is_rated_once_by_each_party_and_both_statements_match_the_quote_and_the_books,

@@ -350,6 +350,7 @@ async fn open_order_job(app: &App, order: &Order, now: f64) -> OpenJob<JobId, Us
     let job = order.job();
     let history = history(app, job.id).await;
     let ready = secs(order.ready_estimate());
+    let load = i32::try_from(job.load).unwrap_or(i32::MAX);
     #[allow(clippy::cast_precision_loss, reason = "seconds of a constant")]
     let grace = DELIVERY_GRACE_S as f64;
     let stops = job
@@ -368,7 +369,7 @@ async fn open_order_job(app: &App, order: &Order, now: f64) -> OpenJob<JobId, Us
                 Window::ANY
             },
             service_secs: f64::from(s.service_s),
-            load: if i == 0 { 1 } else { -1 },
+            load: if i == 0 { load } else { -load },
         })
         .collect();
     OpenJob {
@@ -792,9 +793,15 @@ impl Shell {
         let made = match self.kinds.get(&first) {
             Some(JobKind::Delivery) => {
                 let route = self.core.offered_route(asked.offer).map(|stops| {
+                    // A job's first stop in the route is its pickup, the next its drop-off.
+                    let mut seen: Vec<JobId> = Vec::new();
                     stops
                         .iter()
-                        .map(|s| (s.job, s.load > 0))
+                        .map(|s| {
+                            let pickup = !seen.contains(&s.job);
+                            seen.push(s.job);
+                            (s.job, pickup)
+                        })
                         .collect::<Vec<_>>()
                 });
                 app.make_delivery_offer(

@@ -382,7 +382,9 @@ impl App {
                 handover: VerificationCode::random(CodeLength::FOUR, &mut rand::rng()),
                 estimate: checkout.estimate,
                 scheduled_for: req.scheduled_for,
-                bags: 1,
+                // Couriers are drivers' accounts whose capacity counts passenger seats; food takes
+                // none, so a batch of orders fits any car (the dispatcher's bundle limit caps it).
+                bags: 0,
             },
             now,
         )

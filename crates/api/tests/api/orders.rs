@@ -3,7 +3,9 @@
 //! balanced entries), strangers get 404, and every bad cart is a 4xx with its code.
 
 use crate::backend::{TestDb, TestResult};
-use crate::places::{BRYANT_PARK, GRAND_CENTRAL, Place, TIMES_SQUARE, UNION_SQUARE};
+use crate::places::{
+    BRYANT_PARK, COLUMBUS_CIRCLE, GRAND_CENTRAL, Place, TIMES_SQUARE, UNION_SQUARE,
+};
 use crate::server::{Account, Reply, TestServer, field, usd};
 use serde_json::{Value, json};
 
@@ -766,4 +768,120 @@ pub async fn browsing_shows_the_delivery_fee_and_time_and_an_order_says_what_can
     let gone = server.get(&path, &customer.token).await?.expect(200);
     assert!(gone["cancel_fee_now"].is_null(), "{gone}");
     Ok(())
+}
+
+pub async fn two_orders_ready_at_one_kitchen_go_to_one_courier_as_one_offer_and_a_lapsed_offer_goes_to_the_next(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let admin = server.admin().await?;
+    let (merchant, staff, ids) = noodle_bar(&server, &admin, "Noodle Bar", BRYANT_PARK).await?;
+    let mut orders = Vec::new();
+    for (key, to) in [
+        ("batch-1", TIMES_SQUARE),
+        ("batch-2", TIMES_SQUARE.toward(COLUMBUS_CIRCLE, 0.5)),
+    ] {
+        let customer = server.customer_with_card().await?;
+        let placed = server
+            .place_order(&customer, key, &cart(&merchant, &ids, to)?)
+            .await?
+            .expect(201);
+        let id = field(&placed, "id")?;
+        server
+            .post(
+                &format!("/v1/orders/{id}/accept"),
+                &staff.token,
+                json!({"prep_minutes": 10}),
+            )
+            .await?
+            .expect(200);
+        server
+            .post_empty(&format!("/v1/orders/{id}/ready"), &staff.token)
+            .await?
+            .expect(200);
+        orders.push(id);
+    }
+
+    // One courier for two orders ready at one kitchen: one offer of both, taken or left whole.
+    let first = server.driver_at(GRAND_CENTRAL).await?;
+    let offer = crate::server::eventually("a batch offer", || async {
+        Ok(delivery_offers(&server, &first)
+            .await?
+            .into_iter()
+            .find(|o| o["orders"].as_array().map_or(0, Vec::len) == 2))
+    })
+    .await?;
+    let mut offered: Vec<String> = offer["orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["order_id"].as_str().map(str::to_owned))
+        .collect();
+    offered.sort();
+    let mut expected = orders.clone();
+    expected.sort();
+    assert_eq!(offered, expected);
+    assert_eq!(offer["stops"].as_array().map(Vec::len), Some(4), "{offer}");
+    assert_eq!(offer["stops"][0]["kind"], "pickup", "{offer}");
+
+    // The courier lets it lapse (the offer expires); then goes offline. Both orders go to the next
+    // courier, never back to the first.
+    let first_offer = field(&offer, "offer_id")?;
+    server.clock.advance_secs(20);
+    server.report_position(&first, GRAND_CENTRAL).await?;
+    crate::server::eventually("the offer to expire", || async {
+        Ok(delivery_offers(&server, &first)
+            .await?
+            .iter()
+            .all(|o| o["offer_id"] != first_offer.as_str())
+            .then_some(()))
+    })
+    .await?;
+    let late = server
+        .post_empty(
+            &format!("/v1/delivery-offers/{first_offer}/accept"),
+            &first.token,
+        )
+        .await?;
+    // Past its deadline (and then recorded expired): either way, too late.
+    let late = late.expect(409);
+    assert!(
+        late["code"] == "offer_expired" || late["code"] == "offer_not_pending",
+        "{late}"
+    );
+    server
+        .post_empty("/v1/drivers/me/offline", &first.token)
+        .await?
+        .expect(200);
+    let second = server.driver_at(GRAND_CENTRAL).await?;
+    let offer = crate::server::eventually("the batch offered again", || async {
+        Ok(delivery_offers(&server, &second)
+            .await?
+            .into_iter()
+            .find(|o| o["orders"].as_array().map_or(0, Vec::len) == 2))
+    })
+    .await?;
+    assert!(delivery_offers(&server, &first).await?.is_empty());
+    let offer_id = field(&offer, "offer_id")?;
+    let taken = server
+        .post_empty(
+            &format!("/v1/delivery-offers/{offer_id}/accept"),
+            &second.token,
+        )
+        .await?
+        .expect(200);
+    assert_eq!(taken["orders"].as_array().map(Vec::len), Some(2));
+    let carried = server
+        .get("/v1/couriers/me/orders", &second.token)
+        .await?
+        .expect(200);
+    assert_eq!(carried["orders"].as_array().map(Vec::len), Some(2));
+    for id in &orders {
+        let seen = server
+            .get(&format!("/v1/orders/{id}"), &staff.token)
+            .await?
+            .expect(200);
+        assert_eq!(seen["courier_id"], second.id.as_str());
+    }
+    server.stop().await
 }
