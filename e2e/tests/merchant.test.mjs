@@ -237,6 +237,10 @@ test("today's sales count the day's orders from the list", async () => {
   assert.equal(await kitchen.locator('#sales-subtotal').textContent(), '$0.00');
   assert.equal(await kitchen.locator('#sales-open').textContent(), '1', 'the ready order is still open');
   assert.equal(await kitchen.locator('#sales-rejected').textContent(), '1');
+  // What is owed today comes from the ledger (the merchant's statement): nothing delivered yet.
+  await kitchen.locator('#sales-payable').waitFor();
+  assert.equal(await kitchen.locator('#sales-payable').textContent(), '$0.00');
+  assert.equal(await kitchen.locator('#sales-commission').textContent(), '$0.00');
   await screenshot(kitchen, 'merchant-sales-1024');
 });
 

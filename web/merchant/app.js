@@ -1031,6 +1031,11 @@ function sum(list, pick) {
   return { amount: list.reduce((a, o) => a + ((pick(o) && pick(o).amount) || 0), 0), currency };
 }
 
+/** Today's date in New York (the statement's days are New York days), `YYYY-MM-DD`. */
+function newYorkToday() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
 function drawSales() {
   const today = st.orders.filter(placedToday);
   const delivered = today.filter((o) => o.state === 'delivered');
@@ -1039,6 +1044,8 @@ function drawSales() {
   const cancelled = today.filter((o) => o.state === 'cancelled');
   const fees = sum(cancelled, (o) => o.cancel_fee);
   const kpi = (id, k, v) => html`<li><span class="v" id="${id}">${v}</span><span class="k">${k}</span></li>`;
+  // What Doorstep owes for today, from the ledger (the statement), not recomputed here.
+  const owed = st.statement && st.statement.day === newYorkToday() ? st.statement.totals : null;
   render(
     panel,
     html`<h1 id="sales-title">${t('merchant.sales.title')}</h1>
@@ -1050,14 +1057,34 @@ function drawSales() {
       ${kpi('sales-open', t('merchant.sales.open'), today.filter((o) => OPEN.includes(o.state)).length)}
       ${kpi('sales-rejected', t('merchant.sales.rejected'), today.filter((o) => o.state === 'rejected').length)}
       ${kpi('sales-cancel-fees', t('merchant.sales.cancel_fees'), fmt.money(fees))}
+      ${owed ? kpi('sales-commission', t('merchant.sales.commission'), fmt.money(owed.commission)) : ''}
+      ${owed ? kpi('sales-payable', t('merchant.sales.payable'), fmt.money(owed.net)) : ''}
     </ul>
-    <p class="notice warn" id="sales-payable-note">${t('merchant.sales.payable_note')}</p>
+    ${owed ? '' : html`<p class="notice warn" id="sales-payable-note">${t('merchant.sales.payable_note')}</p>`}
     ${delivered.length
       ? html`<section class="card" aria-labelledby="sales-table-title"><h2 id="sales-table-title">${t('merchant.sales.table')}</h2>
         <table><thead><tr><th scope="col">${t('merchant.sales.order')}</th><th scope="col">${t('merchant.sales.time')}</th><th scope="col" class="num">${t('merchant.sales.amount')}</th></tr></thead>
         <tbody>${delivered.map((o) => html`<tr><td>${fmt.shortId(o.id)}</td><td>${fmt.shortTime(o.placed_at)}</td><td class="num">${fmt.money(o.price.subtotal)}</td></tr>`)}</tbody></table></section>`
       : ''}`,
   );
+  // Fetch today's statement once per visit; redraw when it comes.
+  const day = newYorkToday();
+  if (!st.statementLoading && (!st.statement || st.statement.day !== day || !st.statement.fresh)) {
+    st.statementLoading = true;
+    api
+      .get(`/v1/merchants/${mid()}/statement?from=${day}&to=${day}`)
+      .then((s) => {
+        st.statement = { day, totals: s.totals, fresh: true };
+        if (st.screen === 'sales') drawSales();
+      })
+      .catch(() => {})
+      .finally(() => {
+        st.statementLoading = false;
+      });
+  } else if (st.statement) {
+    // The next visit reads it again.
+    st.statement.fresh = false;
+  }
 }
 
 // ---- go
