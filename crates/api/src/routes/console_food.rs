@@ -74,7 +74,6 @@ impl AdminOrderQuery {
         let state = self
             .state
             .as_deref()
-            .filter(|s| !s.is_empty())
             .map(|s| {
                 parse_order_state(s).ok_or_else(|| {
                     ApiError::unprocessable("invalid_state", format!("unknown order state {s:?}"))
@@ -84,7 +83,6 @@ impl AdminOrderQuery {
         let merchant = self
             .merchant_id
             .as_deref()
-            .filter(|s| !s.is_empty())
             .map(|s| {
                 s.parse::<uuid::Uuid>()
                     .map(MerchantId::from_uuid)
@@ -94,7 +92,7 @@ impl AdminOrderQuery {
             })
             .transpose()?;
         let limit = match self.limit.as_deref() {
-            None | Some("") => ADMIN_ORDER_DEFAULT_LIMIT,
+            None => ADMIN_ORDER_DEFAULT_LIMIT,
             Some(text) => text
                 .parse::<i64>()
                 .ok()

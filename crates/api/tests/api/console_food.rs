@@ -169,16 +169,16 @@ pub async fn operators_list_food_orders_by_state_and_merchant_and_the_food_tile_
         [b.as_str()]
     );
     assert_eq!(listed(&server, &admin, "?limit=1").await?, [c.as_str()]);
-    assert_eq!(
-        listed(&server, &admin, "?state=&merchant_id=").await?.len(),
-        3
-    );
 
     // Bad filters are 422 with their codes.
     for (query, code) in [
         ("?state=lost", "invalid_state"),
         ("?state=PLACED", "invalid_state"),
         ("?merchant_id=nope", "invalid_merchant_id"),
+        // An empty value is not "no filter": leave the parameter out for that.
+        ("?state=", "invalid_state"),
+        ("?merchant_id=", "invalid_merchant_id"),
+        ("?limit=", "invalid_limit"),
         ("?limit=0", "invalid_limit"),
         ("?limit=501", "invalid_limit"),
         ("?limit=ten", "invalid_limit"),
