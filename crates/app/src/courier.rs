@@ -55,6 +55,15 @@ pub struct CourierOnTheWay {
     pub position: Option<(LatLng, Timestamp)>,
 }
 
+/// One order's change in a batch written together ([`App::save_batch`]).
+struct BatchWrite {
+    expected: i64,
+    events: Vec<(doorstep_domain::food::order::OrderEvent, Vec<Recipient>)>,
+    postings: Vec<doorstep_domain::ledger::Posting>,
+    release_promo: bool,
+    offers: Vec<Offer>,
+}
+
 /// The stops of a batch in a plain order: every pickup (in the order of the orders), then every
 /// drop-off.
 fn plain_stops(jobs: &[JobId]) -> Vec<(JobId, bool)> {
@@ -160,24 +169,15 @@ impl App {
                 user: courier,
                 role: RecipientRole::Worker,
             }];
-            changes.push((expected, vec![(event, to)], offers));
-        }
-        let writes: Vec<OrderChange<'_>> = orders
-            .iter()
-            .zip(&changes)
-            .map(|(order, (expected, events, offers))| OrderChange {
-                order,
-                expected_version: *expected,
-                events,
-                postings: &[],
+            changes.push(BatchWrite {
+                expected,
+                events: vec![(event, to)],
+                postings: Vec::new(),
                 release_promo: false,
                 offers,
-                audit: None,
-                at: now,
-            })
-            .collect();
-        let stored = self.store().save_order_changes(&writes).await?;
-        self.publish_all(stored);
+            });
+        }
+        self.save_batch(&orders, &changes, now).await?;
         for order in &orders {
             self.apply_order(order, Some(Some((courier, id))));
         }
@@ -302,23 +302,38 @@ impl App {
                 ride_id: RideId::from(order.id()),
                 ..offer.clone()
             }];
-            changes.push((expected, events, postings, release_promo, offers));
+            changes.push(BatchWrite {
+                expected,
+                events,
+                postings,
+                release_promo,
+                offers,
+            });
         }
+        self.save_batch(orders, &changes, now).await
+    }
+
+    /// Writes the changes of a batch's orders (one per order, in order) in one transaction and
+    /// publishes their events.
+    async fn save_batch(
+        &self,
+        orders: &[Order],
+        changes: &[BatchWrite],
+        now: Timestamp,
+    ) -> Result<(), AppError> {
         let writes: Vec<OrderChange<'_>> = orders
             .iter()
-            .zip(&changes)
-            .map(
-                |(order, (expected, events, postings, release_promo, offers))| OrderChange {
-                    order,
-                    expected_version: *expected,
-                    events,
-                    postings,
-                    release_promo: *release_promo,
-                    offers,
-                    audit: None,
-                    at: now,
-                },
-            )
+            .zip(changes)
+            .map(|(order, c)| OrderChange {
+                order,
+                expected_version: c.expected,
+                events: &c.events,
+                postings: &c.postings,
+                release_promo: c.release_promo,
+                offers: &c.offers,
+                audit: None,
+                at: now,
+            })
             .collect();
         let stored = self.store().save_order_changes(&writes).await?;
         self.publish_all(stored);
