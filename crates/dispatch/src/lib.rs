@@ -13,6 +13,7 @@
 //! - [`core`]: the [`Dispatcher`], an IO-free state machine (`handle(input, now) -> actions`) that
 //!   the server's async shell and the simulator both drive, for rides and, with [`DeliveryRules`],
 //!   for deliveries: commit late to a pickup whose window opens later, bundles as one offer.
+//! - [`vrptw`]: routing with time windows (the house-call scheduler, measured by `doorstep bench vrptw`).
 //!
 //! Architecture invariant: this crate is pure. It does no IO, is not async, reads no clock and no global random
 //! generator (time and randomness, when an algorithm needs them, are parameters), and keeps no global state. Given
@@ -30,6 +31,7 @@ mod problem;
 mod pruning;
 mod radix_heap;
 pub mod route;
+pub mod vrptw;
 
 pub use greedy::assign_greedy;
 pub use min_cost::assign_min_cost;
