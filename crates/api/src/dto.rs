@@ -6,6 +6,7 @@ use doorstep_app::earnings::EarningsStatement;
 use doorstep_app::rides::OfferView;
 use doorstep_domain::event::Event;
 use doorstep_domain::food::order::OrderEvent;
+use doorstep_domain::housecall::BookingEvent;
 use doorstep_domain::pricing::FareBreakdown;
 use doorstep_domain::ride::{CancelledBy, Pin, Ride, RideEvent};
 use doorstep_domain::{Money, Role, Timestamp, UserId};
@@ -1301,6 +1302,68 @@ pub enum EventBodyV1 {
         /// Why (`no_workers_nearby`, `customer_unreachable`, ...).
         reason: String,
     },
+    /// A house call was booked.
+    BookingConfirmed {
+        /// Who comes.
+        provider: String,
+        /// The service booked.
+        service_id: String,
+        /// When the visit starts (RFC 3339).
+        starts_at: String,
+        /// The price.
+        price: MoneyDto,
+    },
+    /// A house call moved to another time or provider.
+    BookingRescheduled {
+        /// The start before (RFC 3339).
+        from: String,
+        /// The start now (RFC 3339).
+        to: String,
+        /// The provider before.
+        from_provider: String,
+        /// The provider now.
+        provider: String,
+    },
+    /// A house call was cancelled.
+    BookingCancelled {
+        /// `customer`, `merchant` or `operator`.
+        by: String,
+        /// The fee charged, if any.
+        fee: Option<MoneyDto>,
+    },
+}
+
+impl From<&BookingEvent> for EventBodyV1 {
+    fn from(event: &BookingEvent) -> Self {
+        match event {
+            BookingEvent::BookingConfirmed {
+                provider,
+                service,
+                starts_at,
+                price,
+            } => EventBodyV1::BookingConfirmed {
+                provider: provider.to_string(),
+                service_id: service.to_string(),
+                starts_at: rfc3339(*starts_at),
+                price: (*price).into(),
+            },
+            BookingEvent::BookingRescheduled {
+                from,
+                to,
+                from_provider,
+                provider,
+            } => EventBodyV1::BookingRescheduled {
+                from: rfc3339(*from),
+                to: rfc3339(*to),
+                from_provider: from_provider.to_string(),
+                provider: provider.to_string(),
+            },
+            BookingEvent::BookingCancelled { by, fee } => EventBodyV1::BookingCancelled {
+                by: by.as_str().to_owned(),
+                fee: fee.map(MoneyDto::from),
+            },
+        }
+    }
 }
 
 impl From<&OrderEvent> for EventBodyV1 {
@@ -1374,6 +1437,7 @@ impl From<&Event> for EventBodyV1 {
         match event {
             Event::Ride(e) => EventBodyV1::from(e),
             Event::Order(e) => EventBodyV1::from(e),
+            Event::Booking(e) => EventBodyV1::from(e),
         }
     }
 }

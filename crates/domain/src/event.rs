@@ -4,6 +4,7 @@
 //! as the kind it was written as.
 
 use crate::food::order::OrderEvent;
+use crate::housecall::BookingEvent;
 use crate::ride::RideEvent;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,8 @@ pub enum Event {
     Ride(RideEvent),
     /// Something that happened to a food order.
     Order(OrderEvent),
+    /// Something that happened to a house-call booking.
+    Booking(BookingEvent),
 }
 
 impl Event {
@@ -23,6 +26,7 @@ impl Event {
         match self {
             Event::Ride(e) => e.kind(),
             Event::Order(e) => e.kind(),
+            Event::Booking(e) => e.kind(),
         }
     }
 
@@ -30,7 +34,7 @@ impl Event {
     pub const fn as_ride(&self) -> Option<&RideEvent> {
         match self {
             Event::Ride(e) => Some(e),
-            Event::Order(_) => None,
+            Event::Order(_) | Event::Booking(_) => None,
         }
     }
 }
@@ -38,6 +42,12 @@ impl Event {
 impl From<RideEvent> for Event {
     fn from(e: RideEvent) -> Event {
         Event::Ride(e)
+    }
+}
+
+impl From<BookingEvent> for Event {
+    fn from(e: BookingEvent) -> Event {
+        Event::Booking(e)
     }
 }
 

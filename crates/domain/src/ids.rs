@@ -104,3 +104,16 @@ id_type!(
     /// One option of an option group ("Large", "Extra cheese").
     MenuOptionId
 );
+
+id_type!(
+    /// A house-call service of the catalogue ("Swedish massage, 60 minutes").
+    ServiceId
+);
+id_type!(
+    /// A slot held for a customer during checkout (a few minutes).
+    HoldId
+);
+id_type!(
+    /// A weekly recurring series of bookings.
+    SeriesId
+);

@@ -264,6 +264,14 @@ impl TimeWindow {
         }
     }
 
+    /// The window of one instant (a booked start).
+    pub const fn at(instant: Timestamp) -> TimeWindow {
+        TimeWindow {
+            earliest: instant,
+            latest: instant,
+        }
+    }
+
     /// A window that opens at `earliest` and never closes (a ride's drop-off).
     pub const fn open_from(earliest: Timestamp) -> TimeWindow {
         TimeWindow {
@@ -1382,6 +1390,24 @@ impl Job {
             }
         };
         self.cancel_by_worker(worker)
+    }
+
+    /// Scheduled work not yet started changes hands (a house call moved to another provider by a
+    /// reschedule or by re-optimisation): the job stays assigned, now to `worker`, and nobody is
+    /// excluded. Refused once the worker has arrived at a stop.
+    pub fn move_to_worker(&mut self, worker: UserId, now: Timestamp) -> Result<JobEvent, JobError> {
+        self.transition(|job| {
+            job.expect_state(JobState::Assigned, "move")?;
+            if let Some(s) = job.stops.iter().find(|s| s.state != StopState::Pending) {
+                return Err(JobError::StopTransition {
+                    state: s.state,
+                    command: "move the worker of",
+                });
+            }
+            job.worker = Some(worker);
+            job.assigned_at = Some(now);
+            Ok(JobEvent::Assigned { worker, eta_s: 0 })
+        })
     }
 
     /// Records that `worker` gave up this job outside the job's own offer methods (it declined or let

@@ -23,6 +23,7 @@ pub mod code;
 pub mod contact;
 pub mod event;
 pub mod food;
+pub mod housecall;
 pub mod ids;
 pub mod job;
 pub mod ledger;
@@ -44,8 +45,8 @@ pub mod user;
 pub mod worker;
 
 pub use ids::{
-    JobId, MenuCategoryId, MenuItemId, MenuOptionId, MerchantId, MessageId, OfferId, OptionGroupId,
-    QuoteId, RideId, UserId,
+    HoldId, JobId, MenuCategoryId, MenuItemId, MenuOptionId, MerchantId, MessageId, OfferId,
+    OptionGroupId, QuoteId, RideId, SeriesId, ServiceId, UserId,
 };
 pub use money::{Currency, Money, MoneyError};
 pub use time::Timestamp;

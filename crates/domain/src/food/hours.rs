@@ -377,6 +377,24 @@ pub fn is_open(weekly: &WeeklyHours, exceptions: &Exceptions, now: Timestamp) ->
     open_at_wall(weekly, exceptions, days, sec)
 }
 
+/// The instant the city's wall clock first shows `minute` minutes after the midnight that starts
+/// `date` (the earlier of the two in the repeated autumn hour; in the spring gap, the moment the clock
+/// jumps over it). `minute` may exceed a day (the next day's wall time).
+pub fn local_instant(date: CalendarDate, minute: u32) -> Timestamp {
+    let wall = date.days() * SECS_PER_DAY + i64::from(minute) * 60;
+    let secs = instants_of_wall(wall)
+        .min()
+        .or_else(|| offset_change(wall - OFFSETS[0], wall - OFFSETS[1]))
+        .unwrap_or(wall - OFFSETS[1]);
+    Timestamp::from_millis(secs * 1000)
+}
+
+/// The weekday of `date`, Monday = 0 (as [`WeeklyHours::day`] counts).
+pub fn weekday(date: CalendarDate) -> u8 {
+    // 1970-01-01 was a Thursday (3 with Monday = 0).
+    u8::try_from((date.days() + 3).rem_euclid(7)).unwrap_or(0)
+}
+
 /// The offsets New York uses, daylight first.
 const OFFSETS: [i64; 2] = [-4 * 3_600, -5 * 3_600];
 

@@ -1,0 +1,463 @@
+//! A house-call booking: the service record on top of a house-call [`Job`], as an `Order` is on top of a
+//! delivery's.
+//!
+//! The booking owns what is specific to house calls: the service booked with its length and price, whether
+//! the customer chose the provider or let the platform choose ("any provider"), the address, the series of
+//! a weekly recurring booking. The job owns the rest: the one service stop at the customer's place whose
+//! window is the booked start and whose service time is the appointment plus the provider's buffer, the
+//! provider as the job's worker, and the one state machine. A booking is made assigned: it is only ever
+//! offered in a slot the provider can reach (the app checks the route first), so there is no offer to
+//! answer. Every change is a job transition, so a booking's version is its job's.
+//!
+//! ```text
+//! confirmed ──reschedule / move (same or another provider, before arrival)──→ confirmed
+//!     ├─cancel (customer: free up to the notice, a fee after; operator: free)──→ cancelled
+//!     └─ ... the visit: on my way, arrived, checked in, completed (docs/house-calls.md)
+//! ```
+
+use crate::code::VerificationCode;
+use crate::housecall::catalogue::HcService;
+use crate::ids::{JobId, SeriesId, ServiceId, UserId};
+use crate::job::{
+    Canceller, Job, JobError, JobKind, JobState, NewHouseCallJob, StopKind, TimeWindow,
+};
+use crate::money::Money;
+use crate::time::Timestamp;
+use doorstep_geo::LatLng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The service stop of a booking's job.
+pub const VISIT: usize = 0;
+
+/// Whether the customer chose the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderChoice {
+    /// The customer booked this provider: the visit never moves to another.
+    Chosen,
+    /// The customer took any provider: the scheduler may move the visit to another before it starts.
+    Any,
+}
+
+impl ProviderChoice {
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProviderChoice::Chosen => "chosen",
+            ProviderChoice::Any => "any",
+        }
+    }
+}
+
+/// A booking's state, as customers, providers and operators see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingState {
+    /// Booked with a provider.
+    Confirmed,
+    /// The provider is at the door.
+    Arrived,
+    /// The visit is under way.
+    InProgress,
+    /// Done.
+    Completed,
+    /// Cancelled by the customer, the provider or an operator.
+    Cancelled,
+    /// It did not happen (a no-show).
+    Missed,
+}
+
+impl BookingState {
+    /// Every state.
+    pub const ALL: [BookingState; 6] = [
+        BookingState::Confirmed,
+        BookingState::Arrived,
+        BookingState::InProgress,
+        BookingState::Completed,
+        BookingState::Cancelled,
+        BookingState::Missed,
+    ];
+
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BookingState::Confirmed => "confirmed",
+            BookingState::Arrived => "arrived",
+            BookingState::InProgress => "in_progress",
+            BookingState::Completed => "completed",
+            BookingState::Cancelled => "cancelled",
+            BookingState::Missed => "missed",
+        }
+    }
+
+    /// Parses [`BookingState::as_str`].
+    pub fn parse(s: &str) -> Option<BookingState> {
+        BookingState::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    /// Whether the booking has ended.
+    pub const fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            BookingState::Completed | BookingState::Cancelled | BookingState::Missed
+        )
+    }
+}
+
+/// What a customer pays for cancelling late or not being there, as shares of the price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CancellationPolicy {
+    /// Cancelling at least this long before the start is free, seconds.
+    pub free_notice_s: i64,
+    /// The share of the price charged for a later cancellation, basis points.
+    pub late_fee_bps: u32,
+    /// The share of the price charged when the customer is not there, basis points.
+    pub no_show_fee_bps: u32,
+}
+
+impl Default for CancellationPolicy {
+    /// Free up to 24 hours before; half the price after; the whole price for a no-show.
+    fn default() -> Self {
+        CancellationPolicy {
+            free_notice_s: 24 * 3600,
+            late_fee_bps: 5_000,
+            no_show_fee_bps: 10_000,
+        }
+    }
+}
+
+impl CancellationPolicy {
+    /// The fee for a customer cancelling at `now` a visit of `price` starting at `start`: none with at
+    /// least the free notice, else the late share (rounded down to a minor unit).
+    pub fn customer_fee(&self, price: Money, start: Timestamp, now: Timestamp) -> Option<Money> {
+        if start.secs_since(now) >= self.free_notice_s {
+            return None;
+        }
+        let fee = price
+            .scaled(i64::from(self.late_fee_bps), 10_000)
+            .unwrap_or(price);
+        (fee.minor > 0).then_some(fee)
+    }
+}
+
+/// The booking's own record, stored beside its job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingRecord {
+    /// The service booked.
+    pub service: ServiceId,
+    /// Its name then.
+    pub service_name: String,
+    /// The appointment's length, minutes.
+    pub duration_min: u32,
+    /// The provider's buffer after it, minutes.
+    pub prep_min: u32,
+    /// What the customer pays.
+    pub price: Money,
+    /// Whether the customer chose the provider.
+    pub choice: ProviderChoice,
+    /// The address as the customer gave it.
+    pub address: String,
+    /// The weekly series it belongs to, if recurring.
+    pub series: Option<SeriesId>,
+    /// When it was booked.
+    pub booked_at: Timestamp,
+    /// How many times it was rescheduled or moved.
+    pub reschedules: u32,
+}
+
+/// What a new booking is made of.
+#[derive(Debug, Clone)]
+pub struct NewBooking<'a> {
+    /// The booking's id (its job's).
+    pub id: JobId,
+    /// Who books.
+    pub customer: UserId,
+    /// Who comes.
+    pub provider: UserId,
+    /// The service.
+    pub service: &'a HcService,
+    /// The customer's place.
+    pub place: LatLng,
+    /// The address as given.
+    pub address: String,
+    /// When the visit starts.
+    pub start: Timestamp,
+    /// Whether the customer chose the provider.
+    pub choice: ProviderChoice,
+    /// The weekly series, if recurring.
+    pub series: Option<SeriesId>,
+    /// The code the customer gives the provider at check-in.
+    pub checkin: VerificationCode,
+}
+
+/// Something that happened to a booking: recorded with the change in one transaction and sent to the
+/// customer and the provider(s) concerned. Every kind is named `booking_*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BookingEvent {
+    /// Booked.
+    BookingConfirmed {
+        /// Who comes.
+        provider: UserId,
+        /// The service.
+        service: ServiceId,
+        /// When the visit starts.
+        starts_at: Timestamp,
+        /// The price.
+        price: Money,
+    },
+    /// Moved to another time, another provider, or both.
+    BookingRescheduled {
+        /// The start before.
+        from: Timestamp,
+        /// The start now.
+        to: Timestamp,
+        /// The provider before.
+        from_provider: UserId,
+        /// The provider now.
+        provider: UserId,
+    },
+    /// Cancelled.
+    BookingCancelled {
+        /// Who cancelled.
+        by: Canceller,
+        /// The fee charged, if any.
+        fee: Option<Money>,
+    },
+}
+
+impl BookingEvent {
+    /// The stable snake_case name (the `type` field).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            BookingEvent::BookingConfirmed { .. } => "booking_confirmed",
+            BookingEvent::BookingRescheduled { .. } => "booking_rescheduled",
+            BookingEvent::BookingCancelled { .. } => "booking_cancelled",
+        }
+    }
+}
+
+/// Why a booking's change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BookingError {
+    /// The job refused the transition.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// The visit would move to another provider although the customer chose this one.
+    #[error("the customer chose this provider")]
+    ProviderChosen,
+    /// Only a confirmed booking can be rescheduled or moved.
+    #[error("a booking that is {0:?} cannot be rescheduled")]
+    NotReschedulable(BookingState),
+    /// Only the customer may do this.
+    #[error("not the booking's customer")]
+    NotYourBooking,
+}
+
+/// A job that is not a booking's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a house call's job: {0}")]
+pub struct NotABookingJob(pub String);
+
+/// A booking: its record on its job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    job: Job,
+    record: BookingRecord,
+}
+
+impl Booking {
+    /// A new booking, confirmed with its provider.
+    pub fn book(new: NewBooking<'_>, now: Timestamp) -> (Booking, Vec<BookingEvent>) {
+        let window = TimeWindow::at(new.start);
+        let (mut job, _) = Job::house_call(
+            NewHouseCallJob {
+                id: new.id,
+                customer: new.customer,
+                merchant: None,
+                place: new.place,
+                slot: window,
+                service_s: new.service.on_site_secs(),
+                proof: Some(new.checkin),
+                skills: BTreeSet::new(),
+            },
+            now,
+        );
+        // A job just opened accepts any worker: this cannot fail.
+        let assigned = job.assign(new.provider, 0, now).is_ok();
+        debug_assert!(assigned, "a new job takes its first worker");
+        let record = BookingRecord {
+            service: new.service.id,
+            service_name: new.service.name.clone(),
+            duration_min: new.service.duration_min,
+            prep_min: new.service.prep_min,
+            price: new.service.price,
+            choice: new.choice,
+            address: new.address,
+            series: new.series,
+            booked_at: now,
+            reschedules: 0,
+        };
+        let event = BookingEvent::BookingConfirmed {
+            provider: new.provider,
+            service: new.service.id,
+            starts_at: new.start,
+            price: new.service.price,
+        };
+        (Booking { job, record }, vec![event])
+    }
+
+    /// A booking from its stored job and record.
+    pub fn from_parts(job: Job, record: BookingRecord) -> Result<Booking, NotABookingJob> {
+        if job.kind != JobKind::HouseCall {
+            return Err(NotABookingJob(format!("kind {}", job.kind.as_str())));
+        }
+        match job.stops.as_slice() {
+            [s] if s.kind == StopKind::Service => {}
+            _ => return Err(NotABookingJob("not one service stop".into())),
+        }
+        if job.worker.is_none() {
+            return Err(NotABookingJob("no provider".into()));
+        }
+        Ok(Booking { job, record })
+    }
+
+    /// Its id.
+    pub fn id(&self) -> JobId {
+        self.job.id
+    }
+
+    /// Its job.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// Its record.
+    pub fn record(&self) -> &BookingRecord {
+        &self.record
+    }
+
+    /// Its version (its job's).
+    pub fn version(&self) -> i64 {
+        self.job.version
+    }
+
+    /// The customer.
+    pub fn customer(&self) -> UserId {
+        self.job.customer
+    }
+
+    /// The provider (the job's worker; a booking always has one).
+    pub fn provider(&self) -> UserId {
+        self.job.worker.unwrap_or(self.job.customer)
+    }
+
+    /// The customer's place.
+    pub fn place(&self) -> LatLng {
+        self.job.stops[VISIT].place
+    }
+
+    /// When the visit starts.
+    pub fn starts_at(&self) -> Timestamp {
+        self.job.stops[VISIT].window.earliest()
+    }
+
+    /// When the provider is free to leave: the start, the appointment and the buffer.
+    pub fn ends_at(&self) -> Timestamp {
+        self.starts_at()
+            .plus_secs(i64::from(self.job.stops[VISIT].service_s))
+    }
+
+    /// The check-in code, for the customer.
+    pub fn checkin_code(&self) -> Option<&VerificationCode> {
+        self.job.stops[VISIT].proof.as_ref()
+    }
+
+    /// Its state, derived from its job.
+    pub fn state(&self) -> BookingState {
+        match self.job.state {
+            JobState::Open | JobState::Assigned => {
+                if self.job.stops[VISIT].arrived_at.is_some() {
+                    BookingState::Arrived
+                } else {
+                    BookingState::Confirmed
+                }
+            }
+            JobState::InProgress => BookingState::InProgress,
+            JobState::Completed => BookingState::Completed,
+            JobState::Cancelled => BookingState::Cancelled,
+            JobState::Unfulfilled => BookingState::Missed,
+        }
+    }
+
+    /// Whether it still holds its provider's time (not ended).
+    pub fn holds_time(&self) -> bool {
+        !self.state().is_terminal()
+    }
+
+    /// The customer cancels; the fee is the policy's.
+    pub fn cancel_by_customer(
+        &mut self,
+        by: UserId,
+        policy: &CancellationPolicy,
+        now: Timestamp,
+    ) -> Result<(Option<Money>, Vec<BookingEvent>), BookingError> {
+        if by != self.job.customer {
+            return Err(BookingError::NotYourBooking);
+        }
+        let fee = policy.customer_fee(self.record.price, self.starts_at(), now);
+        self.job.cancel_by_customer(by, fee, now)?;
+        Ok((
+            fee,
+            vec![BookingEvent::BookingCancelled {
+                by: Canceller::Customer,
+                fee,
+            }],
+        ))
+    }
+
+    /// An operator cancels, free of charge.
+    pub fn cancel_by_operator(
+        &mut self,
+        now: Timestamp,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
+        self.job.cancel(Canceller::Operator, None, now)?;
+        Ok(vec![BookingEvent::BookingCancelled {
+            by: Canceller::Operator,
+            fee: None,
+        }])
+    }
+
+    /// Moves the visit to `start` with `provider` (the same one, or another when the customer took any
+    /// provider). Only before the provider arrives.
+    pub fn reschedule(
+        &mut self,
+        start: Timestamp,
+        provider: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
+        let state = self.state();
+        if state != BookingState::Confirmed {
+            return Err(BookingError::NotReschedulable(state));
+        }
+        let from_provider = self.provider();
+        if provider != from_provider && self.record.choice == ProviderChoice::Chosen {
+            return Err(BookingError::ProviderChosen);
+        }
+        let from = self.starts_at();
+        let mut job = self.job.clone();
+        job.set_window(VISIT, TimeWindow::at(start))?;
+        if provider != from_provider {
+            job.move_to_worker(provider, now)?;
+        }
+        self.job = job;
+        self.record.reschedules += 1;
+        Ok(vec![BookingEvent::BookingRescheduled {
+            from,
+            to: start,
+            from_provider,
+            provider,
+        }])
+    }
+}
