@@ -38,6 +38,10 @@ pub enum StoreError {
     /// A promo code with this code exists already.
     #[error("the promo code exists already")]
     PromoTaken,
+    /// A provider's calendar changed since the availability check read it (another booking or hold took
+    /// time): check again.
+    #[error("the provider's calendar changed")]
+    CalendarChanged,
     /// A stored value does not convert into its domain type (or a domain value could not be encoded).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
