@@ -111,10 +111,10 @@ fn api_routes() -> (
     Arc<contract::AccessTable>,
 ) {
     use contract::{ANY_ROLE, Access, Api};
-    use doorstep_domain::Role::{Admin, Driver, Merchant, Rider};
+    use doorstep_domain::Role::{Admin, Driver, Merchant, Provider, Rider};
     use routes::{
         admin, auth, console, console_food, contact, couriers, drivers, events, food_money,
-        merchants, ops, orders, payments, places, rides, saved_places,
+        housecalls, merchants, ops, orders, payments, places, rides, saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -247,6 +247,24 @@ fn api_routes() -> (
         .add(
             Access::Roles(&[Merchant, Admin]),
             routes!(food_money::statement),
+        )
+        // House calls: customers find slots, hold and book them; providers keep their profile and time
+        // off; a booking is visible to its customer, its provider and operators.
+        .add(
+            Access::Roles(&[Rider, Admin]),
+            routes!(housecalls::availability),
+        )
+        .add(RIDER, routes!(housecalls::hold))
+        .add(RIDER, routes!(housecalls::book))
+        .add(Access::Roles(&[Rider, Provider]), routes!(housecalls::list))
+        .add(Access::Roles(&[Rider, Provider, Admin]), routes!(housecalls::get))
+        .add(RIDER, routes!(housecalls::cancel))
+        .add(RIDER, routes!(housecalls::reschedule))
+        .add(Access::Roles(&[Provider]), routes!(housecalls::me))
+        .add(Access::Roles(&[Provider]), routes!(housecalls::put_me))
+        .add(
+            Access::Roles(&[Provider]),
+            routes!(housecalls::add_time_off),
         )
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))

@@ -35,6 +35,8 @@ mod event_stream;
 mod food_money;
 #[path = "api/geocoding.rs"]
 mod geocoding;
+#[path = "api/housecalls.rs"]
+mod housecalls;
 #[path = "api/hygiene.rs"]
 mod hygiene;
 #[path = "api/merchants.rs"]
@@ -90,6 +92,7 @@ use dispatch::*;
 use dispatch_core::*;
 use food_money::*;
 use geocoding::*;
+use housecalls::*;
 use hygiene::*;
 use merchants::*;
 use money::*;
@@ -133,6 +136,14 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    // House calls.
+    only_slots_the_provider_can_reach_from_the_visit_before_are_offered_and_a_booking_is_on_their_day,
+    two_customers_racing_for_the_last_slot_one_books_it_and_the_other_gets_409_with_fresh_slots,
+    a_provider_at_their_daily_cap_is_not_offered_and_a_hold_keeps_a_slot_for_its_holder,
+    a_booking_is_idempotent_free_to_cancel_a_day_ahead_and_half_price_later,
+    a_reschedule_moves_the_visit_and_frees_its_old_time_and_strangers_get_404,
+    bad_house_call_requests_get_a_4xx_with_a_code,
+    time_off_removes_the_slots_it_covers,
     // Food orders.
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,

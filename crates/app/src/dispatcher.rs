@@ -117,6 +117,13 @@ pub struct CityTravel {
     city: &'static City,
 }
 
+impl CityTravel {
+    /// The travel times of `city`.
+    pub fn new(city: &'static City) -> CityTravel {
+        CityTravel { city }
+    }
+}
+
 impl TravelTime for CityTravel {
     type Place = CityPlace;
 

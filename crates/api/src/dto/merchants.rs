@@ -47,7 +47,7 @@ fn clock_time() -> RefOr<Schema> {
         .into()
 }
 
-fn calendar_date() -> RefOr<Schema> {
+pub(crate) fn calendar_date() -> RefOr<Schema> {
     string()
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
         .pattern(Some(DATE_PATTERN))
@@ -293,6 +293,16 @@ const DAY_NAMES: [&str; 7] = [
 ];
 
 impl WeekDto {
+    /// The week, checked (422 `invalid_hours` naming the bad day under `path`).
+    pub fn to_weekly(&self, path: &str) -> Result<WeeklyHours, ApiError> {
+        let mut days: [Vec<OpeningRange>; 7] = Default::default();
+        for (i, list) in self.days().into_iter().enumerate() {
+            days[i] = ranges_of(list, &format!("{path}.{}", DAY_NAMES[i]))?;
+        }
+        WeeklyHours::new(days)
+            .map_err(|(i, e)| invalid_hours(&format!("{path}.{}", DAY_NAMES[i.min(6)]), e))
+    }
+
     fn days(&self) -> [&Vec<RangeDto>; 7] {
         [
             &self.monday,
@@ -389,12 +399,7 @@ fn ranges_of(list: &[RangeDto], path: &str) -> Result<Vec<OpeningRange>, ApiErro
 impl HoursBody {
     /// The week and exceptions, checked (422 `invalid_hours` naming the bad day or exception).
     pub fn into_domain(self) -> Result<(WeeklyHours, Exceptions), ApiError> {
-        let mut days: [Vec<OpeningRange>; 7] = Default::default();
-        for (i, list) in self.weekly.days().into_iter().enumerate() {
-            days[i] = ranges_of(list, &format!("weekly.{}", DAY_NAMES[i]))?;
-        }
-        let weekly = WeeklyHours::new(days)
-            .map_err(|(i, e)| invalid_hours(&format!("weekly.{}", DAY_NAMES[i.min(6)]), e))?;
+        let weekly = self.weekly.to_weekly("weekly")?;
         let mut list = Vec::with_capacity(self.exceptions.len());
         for (i, ex) in self.exceptions.iter().enumerate() {
             let date = CalendarDate::parse(&ex.date).ok_or_else(|| {

@@ -395,7 +395,8 @@ async fn owned_delivery_offer(
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
 /// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
 /// merchant's routes the account of its staff member.
-const OBJECT_KINDS: [(&str, &str); 7] = [
+const OBJECT_KINDS: [(&str, &str); 8] = [
+    ("booking_id", "booking"),
     ("order_id", "order"),
     ("delivery_offer_id", "offer"),
     ("ride_id", "ride"),
@@ -605,6 +606,34 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             server
                 .post_empty("/v1/drivers/me/offline", &owned.courier.token)
                 .await?;
+            continue;
+        }
+        // A house-call booking: its customer, its provider and operators get in; another customer or
+        // provider is a stranger (404).
+        if kinds.iter().any(|(p, _)| *p == "booking_id") {
+            let (customer, provider, booking_id) =
+                crate::housecalls::booked_house_call(&server).await?;
+            let objects = [("booking_id", booking_id.as_str())];
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            for role in &roles {
+                let (owner, stranger) = match role.as_str() {
+                    "rider" => (&customer, Some(&cast.stranger_rider)),
+                    "provider" => (&provider, cast.of("provider")),
+                    other => (cast.of(other).ok_or("cast")?, None),
+                };
+                if let Some(stranger) = stranger {
+                    let reply = checker.call(op, &objects, Some(&stranger.token)).await?;
+                    reply.expect_error(404, "booking_not_found");
+                }
+                let reply = checker.call(op, &objects, Some(&owner.token)).await?;
+                assert!(
+                    lets_in(&reply),
+                    "{} {} as its {role}: {}",
+                    op.method,
+                    op.path,
+                    reply.body
+                );
+            }
             continue;
         }
         // An order: its customer, its merchant's staff, its courier and operators get in; any other
