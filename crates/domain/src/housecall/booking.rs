@@ -461,3 +461,109 @@ impl Booking {
         }])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::CodeLength;
+    use crate::money::Currency;
+    use rand::SeedableRng;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("usd"))
+    }
+
+    fn service() -> HcService {
+        HcService {
+            id: ServiceId::from_uuid(uuid::Uuid::nil()),
+            name: "Massage".into(),
+            description: String::new(),
+            duration_min: 60,
+            prep_min: 15,
+            price: usd(8000),
+            active: true,
+        }
+    }
+
+    fn user(n: u128) -> UserId {
+        UserId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn booking(choice: ProviderChoice) -> Booking {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let s = service();
+        Booking::book(
+            NewBooking {
+                id: JobId::from_uuid(uuid::Uuid::from_u128(9)),
+                customer: user(1),
+                provider: user(2),
+                service: &s,
+                place: LatLng::new(40.758, -73.9855).expect("point"),
+                address: "1 Times Sq".into(),
+                start: Timestamp::from_millis(100 * 3_600_000),
+                choice,
+                series: None,
+                checkin: VerificationCode::random(CodeLength::FOUR, &mut rng),
+            },
+            Timestamp::from_millis(0),
+        )
+        .0
+    }
+
+    #[test]
+    fn a_booking_is_confirmed_with_its_provider_for_its_length_and_buffer() {
+        let b = booking(ProviderChoice::Any);
+        assert_eq!(b.state(), BookingState::Confirmed);
+        assert_eq!(b.provider(), user(2));
+        assert_eq!(b.ends_at().secs_since(b.starts_at()), 75 * 60);
+        let again = Booking::from_parts(b.job().clone(), b.record().clone()).expect("parts");
+        assert_eq!(again, b);
+    }
+
+    #[test]
+    fn cancelling_is_free_a_day_ahead_and_half_price_later_and_only_for_its_customer() {
+        let policy = CancellationPolicy::default();
+        let start = Timestamp::from_millis(100 * 3_600_000);
+        assert_eq!(
+            policy.customer_fee(usd(8000), start, start.plus_secs(-24 * 3600)),
+            None
+        );
+        assert_eq!(
+            policy.customer_fee(usd(8000), start, start.plus_secs(-24 * 3600 + 1)),
+            Some(usd(4000))
+        );
+        let mut b = booking(ProviderChoice::Any);
+        assert_eq!(
+            b.cancel_by_customer(user(3), &policy, Timestamp::from_millis(0)),
+            Err(BookingError::NotYourBooking)
+        );
+        let (fee, _) = b
+            .cancel_by_customer(user(1), &policy, start.plus_secs(-3600))
+            .expect("cancelled");
+        assert_eq!(fee, Some(usd(4000)));
+        assert_eq!(b.state(), BookingState::Cancelled);
+        assert!(b.reschedule(start, user(2), start).is_err());
+    }
+
+    #[test]
+    fn a_chosen_provider_never_changes_and_any_provider_may_move() {
+        let start = Timestamp::from_millis(120 * 3_600_000);
+        let mut chosen = booking(ProviderChoice::Chosen);
+        assert_eq!(
+            chosen.reschedule(start, user(5), Timestamp::from_millis(0)),
+            Err(BookingError::ProviderChosen)
+        );
+        chosen
+            .reschedule(start, user(2), Timestamp::from_millis(0))
+            .expect("same provider");
+        assert_eq!(chosen.starts_at(), start);
+        let mut any = booking(ProviderChoice::Any);
+        let before = any.version();
+        any.reschedule(start, user(5), Timestamp::from_millis(0))
+            .expect("moved");
+        assert_eq!(any.provider(), user(5));
+        assert!(any.version() > before);
+        assert!(any.job().excluded_workers.is_empty());
+        assert_eq!(any.record().reschedules, 1);
+    }
+}

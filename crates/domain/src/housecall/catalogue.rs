@@ -96,7 +96,7 @@ impl ServiceDraft {
             return Err(ServiceError::Description);
         }
         if !(MIN_DURATION_MIN..=MAX_DURATION_MIN).contains(&self.duration_min)
-            || self.duration_min % DURATION_STEP_MIN != 0
+            || !self.duration_min.is_multiple_of(DURATION_STEP_MIN)
         {
             return Err(ServiceError::Duration);
         }

@@ -226,3 +226,93 @@ impl ProviderProfile {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::food::hours::OpeningRange;
+
+    fn profile() -> ProviderProfile {
+        let day = vec![OpeningRange::parse("09:00", "17:00").expect("range")];
+        ProviderDraft {
+            bio: String::new(),
+            home: LatLng::new(40.7536, -73.9832).expect("point"),
+            area_m: 2000,
+            daily_cap: 4,
+            services: BTreeSet::new(),
+            hours: WeeklyHours::every_day(&day).expect("hours"),
+        }
+        .into_profile(UserId::from_uuid(uuid::Uuid::nil()), None)
+        .expect("profile")
+    }
+
+    fn at(iso_utc_hour: (i64, i64)) -> Timestamp {
+        // Days since the epoch and hour (UTC).
+        Timestamp::from_millis((iso_utc_hour.0 * 86_400 + iso_utc_hour.1 * 3600) * 1000)
+    }
+
+    #[test]
+    fn a_working_day_is_the_weekly_range_on_the_wall_clock_minus_time_off() {
+        let mut p = profile();
+        assert_eq!(p.approval, Approval::Pending);
+        // 2026-11-26 (EST, UTC-5): 09:00-17:00 local is 14:00-22:00 UTC.
+        let date = CalendarDate::parse("2026-11-26").expect("date");
+        let d = date.days();
+        assert_eq!(p.working_intervals(date), vec![(at((d, 14)), at((d, 22)))]);
+        // 2026-07-01 (EDT, UTC-4): 13:00-21:00 UTC.
+        let summer = CalendarDate::parse("2026-07-01").expect("date");
+        let s = summer.days();
+        assert_eq!(
+            p.working_intervals(summer),
+            vec![(at((s, 13)), at((s, 21)))]
+        );
+        // Time off from 12:00 to 13:00 local splits the day; time off covering it all removes it.
+        let off = TimeOff::new(at((d, 17)), at((d, 18))).expect("time off");
+        p.add_time_off(off, at((d, 0))).expect("added");
+        assert_eq!(
+            p.working_intervals(date),
+            vec![(at((d, 14)), at((d, 17))), (at((d, 18)), at((d, 22)))]
+        );
+        let all = TimeOff::new(at((d, 10)), at((d + 1, 0))).expect("time off");
+        p.add_time_off(all, at((d, 0))).expect("added");
+        assert_eq!(p.working_intervals(date), vec![]);
+    }
+
+    #[test]
+    fn a_profile_refuses_ranges_past_midnight_and_bounds_and_the_area_is_a_radius() {
+        let p = profile();
+        assert!(p.covers(LatLng::new(40.7580, -73.9855).expect("Times Square")));
+        assert!(!p.covers(LatLng::new(40.7794, -73.9632).expect("the Met")));
+        let late = vec![OpeningRange::parse("20:00", "02:00").expect("range")];
+        let draft = ProviderDraft {
+            bio: String::new(),
+            home: p.home,
+            area_m: 2000,
+            daily_cap: 4,
+            services: BTreeSet::new(),
+            hours: WeeklyHours::every_day(&late).expect("hours"),
+        };
+        assert_eq!(
+            draft.clone().into_profile(p.user, None),
+            Err(ProviderError::PastMidnight(0))
+        );
+        let hours = p.hours.clone();
+        for (area_m, cap, err) in [
+            (100, 4, ProviderError::Area),
+            (2000, 0, ProviderError::DailyCap),
+            (2000, 17, ProviderError::DailyCap),
+        ] {
+            let d = ProviderDraft {
+                area_m,
+                daily_cap: cap,
+                hours: hours.clone(),
+                ..draft.clone()
+            };
+            assert_eq!(d.into_profile(p.user, None), Err(err));
+        }
+        assert_eq!(
+            TimeOff::new(at((1, 2)), at((1, 1))),
+            Err(ProviderError::TimeOff)
+        );
+    }
+}
