@@ -257,7 +257,10 @@ fn api_routes() -> (
         .add(RIDER, routes!(housecalls::hold))
         .add(RIDER, routes!(housecalls::book))
         .add(Access::Roles(&[Rider, Provider]), routes!(housecalls::list))
-        .add(Access::Roles(&[Rider, Provider, Admin]), routes!(housecalls::get))
+        .add(
+            Access::Roles(&[Rider, Provider, Admin]),
+            routes!(housecalls::get),
+        )
         .add(RIDER, routes!(housecalls::cancel))
         .add(RIDER, routes!(housecalls::reschedule))
         .add(Access::Roles(&[Provider]), routes!(housecalls::me))

@@ -18,7 +18,7 @@
 
 use crate::dispatcher::{CityPlace, CityTravel};
 use crate::{App, AppError};
-use doorstep_dispatch::{Route, RouteStop, TravelTime, Window, best_insertion};
+use doorstep_dispatch::calendar::{Interval, Visit, WorkDay, fits, within_hours};
 use doorstep_domain::code::{CodeLength, VerificationCode};
 use doorstep_domain::food::hours::{local_date, local_instant};
 use doorstep_domain::housecall::booking::{BookingError, BookingState};
@@ -104,28 +104,6 @@ impl From<StoreError> for BookError {
     }
 }
 
-/// A place of a provider's day: a point, or the home base at the end of the interval (nothing is
-/// driven from there).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct DayPlace {
-    place: CityPlace,
-    home_end: bool,
-}
-
-/// The city's travel times, with no way out of the final home stop.
-struct DayTravel(CityTravel);
-
-impl TravelTime for DayTravel {
-    type Place = DayPlace;
-
-    fn travel_secs(&self, from: &DayPlace, to: &DayPlace, depart: f64) -> Option<f64> {
-        if from.home_end {
-            return None;
-        }
-        self.0.travel_secs(&from.place, &to.place, depart)
-    }
-}
-
 #[allow(
     clippy::cast_precision_loss,
     reason = "Unix seconds of this era are exact in f64"
@@ -134,90 +112,11 @@ fn secs(t: Timestamp) -> f64 {
     t.millis() as f64 / 1000.0
 }
 
-/// A provider's day for the check: their working intervals on one date with the visits in each.
+/// A provider's day for the check, with whose it is.
 #[derive(Debug, Clone)]
 struct Day {
     provider: UserId,
-    home: LatLng,
-    cap: u32,
-    visits_today: u32,
-    intervals: Vec<(Timestamp, Timestamp, Vec<CalendarEntry>)>,
-}
-
-impl Day {
-    /// The seconds the visit adds to the provider's day if it starts at `start` and stays `on_site_s`,
-    /// or `None` if it does not fit.
-    fn fits(
-        &self,
-        travel: &DayTravel,
-        place: LatLng,
-        start: Timestamp,
-        on_site_s: u32,
-    ) -> Option<f64> {
-        if self.visits_today >= self.cap {
-            return None;
-        }
-        let end = start.plus_secs(i64::from(on_site_s));
-        let (from, to, visits) = self
-            .intervals
-            .iter()
-            .find(|(from, to, _)| *from <= start && end <= *to)?;
-        let home = CityPlace::of(self.home);
-        let stops: Vec<RouteStop<usize, DayPlace>> = visits
-            .iter()
-            .enumerate()
-            .map(|(i, v)| RouteStop {
-                job: i,
-                place: DayPlace {
-                    place: CityPlace::of(v.place),
-                    home_end: false,
-                },
-                window: Window {
-                    earliest: secs(v.starts_at),
-                    latest: secs(v.starts_at),
-                },
-                service_secs: secs(v.ends_at) - secs(v.starts_at),
-                load: 0,
-            })
-            .chain(std::iter::once(RouteStop {
-                job: usize::MAX,
-                place: DayPlace {
-                    place: home,
-                    home_end: true,
-                },
-                window: Window {
-                    earliest: f64::NEG_INFINITY,
-                    latest: secs(*to),
-                },
-                service_secs: 0.0,
-                load: 0,
-            }))
-            .collect();
-        let route = Route {
-            start: DayPlace {
-                place: home,
-                home_end: false,
-            },
-            start_at: secs(*from),
-            start_load: 0,
-            capacity: 0,
-            stops,
-        };
-        let visit = [RouteStop {
-            job: usize::MAX - 1,
-            place: DayPlace {
-                place: CityPlace::of(place),
-                home_end: false,
-            },
-            window: Window {
-                earliest: secs(start),
-                latest: secs(start),
-            },
-            service_secs: f64::from(on_site_s),
-            load: 0,
-        }];
-        best_insertion(&route, &visit, travel).map(|i| i.added_secs)
-    }
+    plan: WorkDay<CityPlace>,
 }
 
 /// The local date of `t` (the city's wall clock).
@@ -490,23 +389,30 @@ impl App {
                 let intervals = profile
                     .working_intervals(*date)
                     .into_iter()
-                    .map(|(a, b)| {
-                        let visits = mine
+                    .map(|(a, b)| Interval {
+                        from: secs(a),
+                        to: secs(b),
+                        visits: mine
                             .iter()
                             .filter(|e| e.starts_at < b && e.ends_at > a)
-                            .copied()
-                            .collect();
-                        (a, b, visits)
+                            .map(|e| Visit {
+                                place: CityPlace::of(e.place),
+                                start: secs(e.starts_at),
+                                end: secs(e.ends_at),
+                            })
+                            .collect(),
                     })
                     .collect();
                 out.insert(
                     (*date, profile.user),
                     Day {
                         provider: profile.user,
-                        home: profile.home,
-                        cap: profile.daily_cap,
-                        visits_today,
-                        intervals,
+                        plan: WorkDay {
+                            home: CityPlace::of(profile.home),
+                            intervals,
+                            cap: profile.daily_cap,
+                            visits: visits_today,
+                        },
                     },
                 );
             }
@@ -525,20 +431,28 @@ impl App {
         now: Timestamp,
     ) -> Result<Vec<Slot>, AppError> {
         let days = self.days(&candidates.providers, dates, skip, now).await?;
-        let travel = DayTravel(CityTravel::new(self.city()));
+        let travel = CityTravel::new(self.city());
         let on_site = candidates.service.on_site_secs();
         let earliest = now.plus_secs(MIN_LEAD_S);
+        let target = CityPlace::of(place);
         let mut by_start: BTreeMap<Timestamp, Vec<(f64, UserId)>> = BTreeMap::new();
+        let step_ms = SLOT_STEP_S * 1000;
         for day in days.values() {
-            for (from, to, _) in &day.intervals {
-                let step_ms = SLOT_STEP_S * 1000;
-                let first = from.max(&earliest).millis();
+            for interval in &day.plan.intervals {
+                #[allow(clippy::cast_possible_truncation, reason = "whole seconds of this era")]
+                let (from, to) = (
+                    Timestamp::from_millis((interval.from * 1000.0) as i64),
+                    Timestamp::from_millis((interval.to * 1000.0) as i64),
+                );
+                let first = from.max(earliest).millis();
                 let mut start = Timestamp::from_millis(first.div_euclid(step_ms) * step_ms);
-                if start < *from.max(&earliest) {
+                if start < from.max(earliest) {
                     start = start.plus_secs(SLOT_STEP_S);
                 }
-                while start.plus_secs(i64::from(on_site)) <= *to {
-                    if let Some(added) = day.fits(&travel, place, start, on_site) {
+                while start.plus_secs(i64::from(on_site)) <= to {
+                    if let Some(added) =
+                        fits(&day.plan, &travel, target, secs(start), f64::from(on_site))
+                    {
                         by_start
                             .entry(start)
                             .or_default()
@@ -641,12 +555,11 @@ impl App {
         let now = self.clock().now();
         let date = date_of(start)?;
         let days = self.days(&candidates.providers, &[date], skip, now).await?;
-        let travel = DayTravel(CityTravel::new(self.city()));
+        let travel = CityTravel::new(self.city());
         let on_site = candidates.service.on_site_secs();
-        let end = start.plus_secs(i64::from(on_site));
         let works = days
             .values()
-            .any(|d| d.intervals.iter().any(|(a, b, _)| *a <= start && end <= *b));
+            .any(|d| within_hours(&d.plan, secs(start), f64::from(on_site)));
         if !works {
             return Err(AppError::invalid(
                 "outside_working_hours",
@@ -658,7 +571,13 @@ impl App {
             let Some(day) = days.get(&(date, profile.user)) else {
                 continue;
             };
-            if let Some(added) = day.fits(&travel, place, start, on_site) {
+            if let Some(added) = fits(
+                &day.plan,
+                &travel,
+                CityPlace::of(place),
+                secs(start),
+                f64::from(on_site),
+            ) {
                 let preferred = prefer != Some(profile.user);
                 let key = (preferred, added, profile.user, *version);
                 if best

@@ -13,6 +13,7 @@
 //! - [`core`]: the [`Dispatcher`], an IO-free state machine (`handle(input, now) -> actions`) that
 //!   the server's async shell and the simulator both drive, for rides and, with [`DeliveryRules`],
 //!   for deliveries: commit late to a pickup whose window opens later, bundles as one offer.
+//! - [`calendar`]: whether a house call fits a provider's working day (availability), on [`best_insertion`].
 //! - [`vrptw`]: routing with time windows (the house-call scheduler, measured by `doorstep bench vrptw`).
 //!
 //! Architecture invariant: this crate is pure. It does no IO, is not async, reads no clock and no global random
@@ -23,6 +24,7 @@
 //! Costs are `f64` (typically seconds of pickup ETA) and must be finite and `>= 0`; invalid input is rejected with
 //! [`InvalidProblem`] before any work is done, never by a panic.
 
+pub mod calendar;
 pub mod core;
 mod delivery;
 mod greedy;

@@ -7,6 +7,8 @@ use doorstep_dispatch::{
 };
 use proptest::prelude::*;
 
+#[path = "dispatch/calendar.rs"]
+mod calendar;
 #[path = "dispatch/common.rs"]
 mod common;
 #[path = "dispatch/core.rs"]
