@@ -395,3 +395,27 @@ fn the_vendored_sets_are_selected_in_natural_order() {
     assert_eq!(gh.last().map(String::as_str), Some("R1_2_10"));
     assert!(select(&[root.join("nowhere")], &[]).is_err());
 }
+
+/// Every vendored best known solution is feasible under the check, within the vehicle limit, and costs
+/// what its `Cost` line and the BKS table say: the check's convention is the table's on all 116 instances.
+#[test]
+fn every_vendored_best_known_solution_checks_at_its_table_distance() {
+    let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/vrptw"));
+    let table = BksTable::read(&root.join("bks_dimacs_distance.tsv")).expect("reads");
+    let all = select(&[root.join("Solomon"), root.join("GH200")], &[]).expect("selects");
+    for s in &all {
+        let instance = Instance::read(&s.path).expect("reads");
+        let text = std::fs::read_to_string(s.path.with_extension("sol")).expect("has a .sol");
+        let sol = read_sol(&text).expect("parses");
+        let v = check(&instance, &sol.routes, sol.cost);
+        let bks = table.get(instance.name()).expect("in the table");
+        assert!(v.feasible(), "{}: {:?}", instance.name(), v.violations);
+        assert_eq!(
+            (v.distance, Some(v.routes)),
+            (bks.distance, bks.routes),
+            "{}",
+            instance.name()
+        );
+        assert_eq!(bks.set.as_deref(), Some(s.set.as_str()));
+    }
+}
