@@ -565,9 +565,10 @@ pub fn run(args: &VrptwArgs) -> Result<(), VrptwBenchError> {
         println!("{}", table_header());
     }
     let next = AtomicUsize::new(0);
-    // Finished runs, and how many of them (from the first) have been printed.
-    let done: Mutex<(Vec<Option<Result<VrptwRun, VrptwBenchError>>>, usize)> =
-        Mutex::new(((0..instances.len()).map(|_| None).collect(), 0));
+    let done = Mutex::new(Finished {
+        results: (0..instances.len()).map(|_| None).collect(),
+        printed: 0,
+    });
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
@@ -591,7 +592,7 @@ pub fn run(args: &VrptwArgs) -> Result<(), VrptwBenchError> {
                     let Ok(mut guard) = done.lock() else {
                         break;
                     };
-                    let (results, printed) = &mut *guard;
+                    let Finished { results, printed } = &mut *guard;
                     results[k] = Some(result);
                     while let Some(Some(Ok(run))) = results.get(*printed) {
                         let line = if args.json {
@@ -607,7 +608,7 @@ pub fn run(args: &VrptwArgs) -> Result<(), VrptwBenchError> {
         }
     });
     progress.finish_and_clear();
-    let (results, _) = done.into_inner().unwrap_or_default();
+    let results = done.into_inner().map(|f| f.results).unwrap_or_default();
     let mut runs = Vec::with_capacity(results.len());
     for r in results.into_iter().flatten() {
         runs.push(r?);
@@ -628,6 +629,13 @@ pub fn run(args: &VrptwArgs) -> Result<(), VrptwBenchError> {
         }
     }
     Ok(())
+}
+
+/// The runs finished so far (by selection index) and how many of them, from the first, have been printed.
+#[derive(Debug)]
+struct Finished {
+    results: Vec<Option<Result<VrptwRun, VrptwBenchError>>>,
+    printed: usize,
 }
 
 fn write_solution(dir: &Path, run: &VrptwRun, distance: i64) -> Result<(), VrptwBenchError> {

@@ -380,7 +380,7 @@ fn the_vendored_sets_are_selected_in_natural_order() {
     let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/vrptw"));
     let all = select(&[root.join("Solomon"), root.join("GH200")], &[]).expect("selects");
     assert_eq!(all.len(), 116);
-    let gh: Vec<String> = select(&[root.clone()], &["R1_2_".to_owned()])
+    let gh: Vec<String> = select(std::slice::from_ref(&root), &["R1_2_".to_owned()])
         .expect("selects")
         .iter()
         .map(|s| {
