@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use clap::Args;
 use cpu_time::ThreadTime;
-use doorstep_dispatch::vrptw::{VrptwError, solve};
+use doorstep_dispatch::vrptw::{Problem, Solution, VrptwError, solve};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
+use rand_pcg::Pcg64;
 use serde::Serialize;
 
 use super::bks::{Bks, BksError, BksTable};
@@ -280,13 +281,32 @@ pub fn run_one(
     budget: Duration,
     seed: u64,
 ) -> Result<VrptwRun, VrptwBenchError> {
+    run_one_with(instance, set, bks, budget, seed, |problem, rng, stop| {
+        solve(problem, None, rng, stop)
+    })
+}
+
+/// [`run_one`] with another solver in place of `doorstep_dispatch::vrptw::solve` (the tests use this to check
+/// the budget, a panic and a wrong reported distance). The solver gets the problem, the seeded generator and
+/// the stop callback.
+pub fn run_one_with<F>(
+    instance: &Instance,
+    set: &str,
+    bks: Option<&Bks>,
+    budget: Duration,
+    seed: u64,
+    solver: F,
+) -> Result<VrptwRun, VrptwBenchError>
+where
+    F: FnOnce(&Problem, &mut Pcg64, &mut dyn FnMut() -> bool) -> Result<Solution, VrptwError>,
+{
     let problem = instance.problem();
-    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let mut rng = Pcg64::seed_from_u64(seed);
     let started = ThreadTime::try_now().map_err(VrptwBenchError::NoCpuClock)?;
     let mut stop = || started.try_elapsed().map_or(true, |used| used >= budget);
     // A panicking solver is reported as a run without a solution rather than ending the whole benchmark.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        solve(&problem, None, &mut rng, &mut stop)
+        solver(&problem, &mut rng, &mut stop)
     }));
     let cpu = started.try_elapsed().map_err(VrptwBenchError::NoCpuClock)?;
     let (solution, failure) = match outcome {

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use doorstep_sim::vrptw::bench::{family, gap_pct, run_one, select, summarise};
+use doorstep_dispatch::vrptw::{Solution, VrptwError};
+use doorstep_sim::vrptw::bench::{family, gap_pct, run_one, run_one_with, select, summarise};
 use doorstep_sim::vrptw::{
     BksTable, Instance, Violation, VrplibError, check, read_sol, truncate_tenths, write_sol,
 };
@@ -418,4 +419,68 @@ fn every_vendored_best_known_solution_checks_at_its_table_distance() {
         );
         assert_eq!(bks.set.as_deref(), Some(s.set.as_str()));
     }
+}
+
+/// The correct solution of [`TINY`] as a solver returns it: one route per vehicle, with its cost.
+fn tiny_solution(i: &Instance) -> Solution {
+    let routes = tiny_routes();
+    let cost = check(i, &routes, None).distance;
+    Solution { routes, cost }
+}
+
+#[test]
+fn the_stop_callback_says_stop_once_the_thread_has_used_its_cpu_budget() {
+    let i = tiny();
+    let budget = Duration::from_millis(150);
+    let mut asked = 0_u64;
+    let run = run_one_with(&i, "Tiny", None, budget, 1, |_, _, stop| {
+        // Busy work, asking between steps as a search does.
+        let mut x = 0_u64;
+        while !stop() {
+            asked += 1;
+            for k in 0..1_000 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(k);
+            }
+        }
+        std::hint::black_box(x);
+        Ok(tiny_solution(&i))
+    })
+    .expect("runs");
+    assert!(asked > 0);
+    assert!(run.row.feasible, "{:?}", run.violations);
+    assert!(
+        (0.15..1.0).contains(&run.row.cpu_s),
+        "used {} CPU s of a 0.15 s budget",
+        run.row.cpu_s
+    );
+}
+
+#[test]
+fn a_wrong_reported_distance_or_a_panic_is_reported_not_a_crash() {
+    let i = tiny();
+    let budget = Duration::from_millis(50);
+    let run = run_one_with(&i, "Tiny", None, budget, 1, |_, _, _| {
+        let mut s = tiny_solution(&i);
+        s.cost -= 1;
+        Ok(s)
+    })
+    .expect("runs");
+    assert!(!run.row.feasible);
+    assert!(matches!(
+        run.violations.as_slice(),
+        [Violation::WrongDistance { .. }]
+    ));
+    assert_eq!(run.row.distance, run.distance.map(|d| d as f64 / 10.0));
+
+    let run =
+        run_one_with(&i, "Tiny", None, budget, 1, |_, _, _| panic!("solver bug")).expect("runs");
+    assert!(!run.row.feasible);
+    assert_eq!(run.row.routes, None);
+    assert!(run.failure.is_some_and(|f| f.contains("solver bug")));
+
+    let run = run_one_with(&i, "Tiny", None, budget, 1, |_, _, _| {
+        Err(VrptwError::NoFeasibleSolution)
+    })
+    .expect("runs");
+    assert_eq!((run.row.feasible, run.row.distance), (false, None));
 }
