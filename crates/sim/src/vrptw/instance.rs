@@ -97,7 +97,7 @@ impl Section {
     }
 }
 
-/// Rows of one per-node section: the values of each node id, and the line each came from.
+/// Rows of one per-node section: the numbers given for each node (by index), and whether the section was seen.
 #[derive(Debug, Default)]
 struct Rows {
     values: Vec<Option<Vec<f64>>>,
