@@ -60,6 +60,9 @@ enum BenchCommand {
     /// Meal delivery on the Grubhub MDRP instances: the platform's dispatcher against the Reyes et al.
     /// (2018) rolling-horizon policy.
     Mdrp(doorstep_sim::mdrp::bench::MdrpArgs),
+    /// The house-call scheduler (VRPTW) on the Solomon and Gehring–Homberger 200 instances: gap to the best
+    /// known solutions under the DIMACS convention, an equal CPU budget per instance.
+    Vrptw(doorstep_sim::vrptw::bench::VrptwArgs),
     /// Offline places in process: parse time and memory, search p50/p99 against a linear scan, A* routes
     /// against Dijkstra.
     Places(bench_places::PlacesArgs),
@@ -334,6 +337,7 @@ async fn main() -> Result<()> {
                 doorstep_sim::bench::BenchCommand::Ridehail(args),
             )?),
             BenchCommand::Mdrp(args) => Ok(doorstep_sim::mdrp::bench::run(&args)?),
+            BenchCommand::Vrptw(args) => Ok(doorstep_sim::vrptw::bench::run(&args)?),
             BenchCommand::Places(args) => bench_places::run(&args),
             #[cfg(feature = "loadtest")]
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),

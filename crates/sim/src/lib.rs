@@ -33,6 +33,9 @@ mod policy;
 /// `doorstep policy --stdio`: the JSON-lines adapter through which an outside simulator (such as
 /// pyhailing) is driven by the same policies.
 pub mod stdio;
+/// `vrptw`: the house-call scheduler's VRPTW solver on the Solomon and Gehring–Homberger instances, behind
+/// `doorstep bench vrptw`.
+pub mod vrptw;
 
 pub use engine::{
     Actions, DECISION_INTERVAL_SECS, DecisionView, Feasible, Leg, LegKind, NoStopwatch, Outcome,

@@ -8,6 +8,8 @@ use doorstep_sim::{
 
 #[path = "sim/protocol.rs"]
 mod protocol;
+#[path = "sim/vrptw.rs"]
+mod vrptw;
 
 fn run(model: &Model, day: &Day, policy: &mut dyn Policy) -> Outcome {
     simulate(model, day, policy, &mut NoStopwatch).outcome
