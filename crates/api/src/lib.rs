@@ -269,6 +269,16 @@ fn api_routes() -> (
             Access::Roles(&[Provider]),
             routes!(housecalls::add_time_off),
         )
+        .add(Access::Roles(&[Provider]), routes!(housecalls::location))
+        .add(Access::Roles(&[Provider]), routes!(housecalls::on_my_way))
+        .add(Access::Roles(&[Provider]), routes!(housecalls::arrive))
+        .add(Access::Roles(&[Provider]), routes!(housecalls::check_in))
+        .add(Access::Roles(&[Provider]), routes!(housecalls::check_out))
+        .add(
+            Access::Roles(&[Provider]),
+            routes!(housecalls::customer_no_show),
+        )
+        .add(RIDER, routes!(housecalls::provider_no_show))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

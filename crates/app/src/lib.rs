@@ -24,6 +24,7 @@ pub mod earnings;
 pub mod error;
 pub mod fleet;
 pub mod food_ratings;
+pub mod house_visits;
 pub mod housecalls;
 pub mod merchant_statement;
 pub mod merchants;
@@ -71,6 +72,13 @@ struct AppInner {
     /// Where dispatch planned the stops of each delivery offer (see [`courier`]).
     offer_routes: Mutex<
         std::collections::HashMap<doorstep_domain::OfferId, Vec<(doorstep_domain::JobId, bool)>>,
+    >,
+    /// Each house-call provider's last reported position (see [`house_visits`]).
+    provider_positions: Mutex<
+        std::collections::HashMap<
+            doorstep_domain::UserId,
+            (doorstep_geo::LatLng, doorstep_domain::Timestamp),
+        >,
     >,
 }
 
@@ -160,6 +168,7 @@ impl App {
                 ride_counts: ride_counts::RideCounts::default(),
                 surge: Mutex::new(SurgeBoard::new()),
                 offer_routes: Mutex::default(),
+                provider_positions: Mutex::default(),
             }),
         };
         (app, rx)
