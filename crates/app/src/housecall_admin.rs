@@ -45,7 +45,9 @@ pub enum Standing {
 impl ProviderRecord {
     /// Their approval: the profile's, pending without one.
     pub fn approval(&self) -> Approval {
-        self.profile.as_ref().map_or(Approval::Pending, |p| p.approval)
+        self.profile
+            .as_ref()
+            .map_or(Approval::Pending, |p| p.approval)
     }
 
     /// Whether customers can book them today.
@@ -135,7 +137,12 @@ impl App {
     ) -> Result<HcService, AppError> {
         let id = ServiceId::from_uuid(uuid::Uuid::now_v7());
         let detail = serde_json::json!({ "name": draft.name });
-        let entry = self.audit_entry(&act, AuditAction::CreateHouseCallService, id.as_uuid(), detail)?;
+        let entry = self.audit_entry(
+            &act,
+            AuditAction::CreateHouseCallService,
+            id.as_uuid(),
+            detail,
+        )?;
         if let Some(done) = self.earlier_service_creation(&act).await? {
             return self.hc_service(done).await;
         }
@@ -183,7 +190,12 @@ impl App {
     ) -> Result<HcService, AppError> {
         let detail = serde_json::json!({ "name": draft.name, "active": draft.active });
         let Some(entry) = self
-            .begin(&act, AuditAction::ReplaceHouseCallService, id.as_uuid(), detail)
+            .begin(
+                &act,
+                AuditAction::ReplaceHouseCallService,
+                id.as_uuid(),
+                detail,
+            )
             .await?
         else {
             return self.hc_service(id).await;
