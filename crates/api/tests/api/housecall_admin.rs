@@ -187,11 +187,11 @@ pub async fn operators_create_replace_and_retire_house_call_services_once_per_ke
         .await?
         .expect(201);
     assert_eq!(retried["id"], id.as_str());
-    assert_eq!(catalogue(&server, &admin).await?, [id.clone()]);
+    assert_eq!(catalogue(&server, &admin).await?, std::slice::from_ref(&id));
 
     // Anyone signed in reads the catalogue and the service.
     for who in [&rider, &provider] {
-        assert_eq!(catalogue(&server, who).await?, [id.clone()]);
+        assert_eq!(catalogue(&server, who).await?, std::slice::from_ref(&id));
         let one = server
             .get(&format!("/v1/house-calls/services/{id}"), &who.token)
             .await?
@@ -229,7 +229,7 @@ pub async fn operators_create_replace_and_retire_house_call_services_once_per_ke
         .await?
         .expect(200);
     assert_eq!(catalogue(&server, &rider).await?, Vec::<String>::new());
-    assert_eq!(catalogue(&server, &admin).await?, [id.clone()]);
+    assert_eq!(catalogue(&server, &admin).await?, std::slice::from_ref(&id));
     let one = server
         .get(&format!("/v1/house-calls/services/{id}"), &rider.token)
         .await?
