@@ -35,6 +35,8 @@ mod event_stream;
 mod food_money;
 #[path = "api/geocoding.rs"]
 mod geocoding;
+#[path = "api/housecall_admin.rs"]
+mod housecall_admin;
 #[path = "api/housecalls.rs"]
 mod housecalls;
 #[path = "api/hygiene.rs"]
@@ -293,6 +295,19 @@ on_both_backends!(
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
 );
+
+/// House calls, the operators' side: the catalogue and the vetting of providers (under
+/// `housecall_admin_suite::`, so that `cargo test housecall_admin` runs just these).
+mod housecall_admin_suite {
+    use crate::housecall_admin::*;
+
+    on_both_backends!(
+        operators_create_replace_and_retire_house_call_services_once_per_key_and_everyone_signed_in_reads_the_catalogue,
+        bad_service_fields_are_refused_with_invalid_service_naming_the_field_and_nothing_is_created,
+        operators_approve_reject_suspend_and_reinstate_providers_once_per_key_and_only_with_a_profile,
+        a_provider_declares_documents_operators_see_their_expiry_and_an_expired_one_stops_approval,
+    );
+}
 
 /// Writes the release fixture named by `DOORSTEP_FIXTURE_RELEASE` (docs/migrations.md). Run by hand, once
 /// per release, at the release's commit; it is not a check.

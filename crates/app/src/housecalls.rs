@@ -306,7 +306,7 @@ impl App {
                 .provider(chosen)
                 .await?
                 .ok_or(AppError::NotFound("provider"))?;
-            let documents = self.store().driver_documents(chosen).await?;
+            let documents = self.store().provider_documents(chosen).await?;
             match profile.bookable(&documents, today) {
                 Ok(()) => {}
                 Err(NotBookable::NotApproved(_)) => return Err(AppError::NotFound("provider")),
@@ -338,7 +338,7 @@ impl App {
                 if !profile.covers(visit.place) {
                     continue;
                 }
-                let documents = self.store().driver_documents(profile.user).await?;
+                let documents = self.store().provider_documents(profile.user).await?;
                 if profile.bookable(&documents, today).is_ok() {
                     providers.push((profile, version));
                 }

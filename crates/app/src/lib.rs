@@ -25,6 +25,7 @@ pub mod error;
 pub mod fleet;
 pub mod food_ratings;
 pub mod house_visits;
+pub mod housecall_admin;
 pub mod housecalls;
 pub mod merchant_statement;
 pub mod merchants;

@@ -1339,7 +1339,10 @@ impl Job {
             }
             s.proof = None;
             job.state = JobState::InProgress;
-            Ok(StopOutcome::Done(vec![JobEvent::CheckedIn { worker: by, stop }]))
+            Ok(StopOutcome::Done(vec![JobEvent::CheckedIn {
+                worker: by,
+                stop,
+            }]))
         })
     }
 

@@ -587,7 +587,10 @@ impl Booking {
         if self.job.worker != Some(by) {
             return Err(BookingError::NotYourBooking);
         }
-        self.expect(&[BookingState::Confirmed, BookingState::OnTheWay], "set off for")?;
+        self.expect(
+            &[BookingState::Confirmed, BookingState::OnTheWay],
+            "set off for",
+        )?;
         self.job.service_changed()?;
         self.record.on_my_way_at = Some(now);
         self.record.eta = Some(eta);
@@ -606,7 +609,10 @@ impl Booking {
         radius_m: u32,
         now: Timestamp,
     ) -> Result<Vec<BookingEvent>, BookingError> {
-        self.expect(&[BookingState::Confirmed, BookingState::OnTheWay], "arrive for")?;
+        self.expect(
+            &[BookingState::Confirmed, BookingState::OnTheWay],
+            "arrive for",
+        )?;
         self.job.arrive(by, VISIT, position, radius_m, now)?;
         Ok(vec![BookingEvent::BookingProviderArrived { provider: by }])
     }
@@ -622,7 +628,9 @@ impl Booking {
         match self.job.check_in(by, VISIT, code, CHECKIN_MAX_ATTEMPTS)? {
             crate::job::StopOutcome::Done(_) => {
                 self.record.checked_in_at = Some(now);
-                Ok(CheckIn::Started(vec![BookingEvent::BookingStarted { provider: by }]))
+                Ok(CheckIn::Started(vec![BookingEvent::BookingStarted {
+                    provider: by,
+                }]))
             }
             crate::job::StopOutcome::WrongProof { attempts_left, .. } => Ok(CheckIn::WrongCode {
                 attempts_left,
@@ -640,8 +648,15 @@ impl Booking {
         now: Timestamp,
     ) -> Result<Vec<BookingEvent>, BookingError> {
         self.expect(&[BookingState::InProgress], "check out of")?;
-        self.job
-            .complete_stop(by, VISIT, None, CHECKIN_MAX_ATTEMPTS, position, radius_m, now)?;
+        self.job.complete_stop(
+            by,
+            VISIT,
+            None,
+            CHECKIN_MAX_ATTEMPTS,
+            position,
+            radius_m,
+            now,
+        )?;
         Ok(vec![BookingEvent::BookingCompleted {
             provider: by,
             price: self.record.price,
@@ -683,7 +698,10 @@ impl Booking {
         if by != self.job.customer {
             return Err(BookingError::NotYourBooking);
         }
-        self.expect(&[BookingState::Confirmed, BookingState::OnTheWay], "report a no-show of")?;
+        self.expect(
+            &[BookingState::Confirmed, BookingState::OnTheWay],
+            "report a no-show of",
+        )?;
         let from = self.starts_at().plus_secs(PROVIDER_NO_SHOW_AFTER_S);
         if now < from {
             return Err(BookingError::TooEarly(from));
