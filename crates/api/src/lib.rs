@@ -122,7 +122,7 @@ fn api_routes() -> (
     const RIDE_PARTIES: Access = Access::Roles(&[Rider, Driver, Admin]);
     // A merchant's own staff; the handlers answer 404 for any other merchant.
     const MERCHANT_STAFF: Access = Access::Roles(&[Merchant]);
-    const PROVIDER: Access = PROVIDER;
+    const PROVIDER: Access = Access::Roles(&[Provider]);
     let mut base = <ApiDoc as utoipa::OpenApi>::openapi();
     utoipa::Modify::modify(&BearerSecurity, &mut base);
     Api::new(base)
