@@ -33,6 +33,7 @@ pub mod ops;
 pub mod order_payments;
 pub mod orders;
 pub mod payments;
+pub mod reoptimise;
 pub mod ride_counts;
 pub mod rides;
 pub mod saved_places;
@@ -129,11 +130,12 @@ impl App {
         app.inner.ride_counts.load(&counts);
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
+        let reoptimiser = tokio::spawn(reoptimise::run(app.clone(), shutdown.clone()));
         let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
         Ok((
             app,
             Background {
-                tasks: vec![dispatcher, flusher, purger],
+                tasks: vec![dispatcher, flusher, reoptimiser, purger],
             },
         ))
     }
