@@ -15,6 +15,8 @@ mod core;
 mod delivery;
 #[path = "dispatch/route.rs"]
 mod route;
+#[path = "dispatch/vrptw.rs"]
+mod vrptw;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
