@@ -10,7 +10,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::individual::Individual;
-use super::instance::{Instance, Penalties, SCALE};
+use super::instance::{Instance, Penalties};
 use super::segment::Segment;
 
 /// Marks an unplanned customer (or a depot) in the route and position tables.
@@ -510,9 +510,187 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
         false
     }
 
-    /// SWAP* over every pair of close routes of which one changed since it was last tested.
+    /// SWAP* over every pair of close routes (some customer of one has a granular neighbour in the other) of
+    /// which one changed since the first was last tested.
     fn swap_star_pass(&mut self) -> bool {
-        let _ = SCALE;
+        let m = self.routes.len();
+        let mut close = vec![false; m * m];
+        for &c in &self.instance.clients {
+            let rc = self.route_of[c];
+            if rc == NONE {
+                continue;
+            }
+            for &d in &self.instance.neighbours[c] {
+                let rd = self.route_of[d];
+                if rd != NONE {
+                    close[rc * m + rd] = true;
+                    close[rd * m + rc] = true;
+                }
+            }
+        }
+        let mut improved = false;
+        for r1 in 0..m {
+            let last = self.swap_star_tested[r1];
+            self.swap_star_tested[r1] = self.updates;
+            for r2 in r1 + 1..m {
+                if !close[r1 * m + r2]
+                    || self.routes[r1].customers() == 0
+                    || self.routes[r2].customers() == 0
+                    || (self.modified[r1] <= last && self.modified[r2] <= last)
+                {
+                    continue;
+                }
+                if self.swap_star(r1, r2) {
+                    improved = true;
+                }
+            }
+        }
+        improved
+    }
+
+    /// The three cheapest places (cost delta, position after which) to insert `c` into route `r`, as is.
+    fn top_insertions(&self, c: usize, r: usize) -> [(i64, usize); 3] {
+        let p = self.instance.problem;
+        let node = self.instance.node_segment[c];
+        let route = &self.routes[r];
+        let mut top = [(i64::MAX, usize::MAX); 3];
+        for k in 0..route.nodes.len() - 1 {
+            let seg = route.forward[k]
+                .then(&node, p)
+                .then(&route.backward[k + 1], p);
+            let delta = self.instance.route_cost(&seg, r, false, self.pen) - route.cost;
+            if delta < top[2].0 {
+                top[2] = (delta, k);
+                if top[2].0 < top[1].0 {
+                    top.swap(1, 2);
+                    if top[1].0 < top[0].0 {
+                        top.swap(0, 1);
+                    }
+                }
+            }
+        }
+        top
+    }
+
+    /// The change in route `r`'s cost when its customer at position `k` is replaced by `c` (or removed, with
+    /// `None`).
+    fn replace_cost(&self, r: usize, k: usize, c: Option<usize>) -> i64 {
+        let p = self.instance.problem;
+        let route = &self.routes[r];
+        let mut seg = route.forward[k - 1];
+        if let Some(c) = c {
+            seg = seg.then(&self.instance.node_segment[c], p);
+        }
+        let seg = seg.then(&route.backward[k + 1], p);
+        let empty = c.is_none() && route.customers() == 1;
+        self.instance.route_cost(&seg, r, empty, self.pen) - route.cost
+    }
+
+    /// SWAP* (Vidal 2022) between routes `r1` and `r2`: exchange a customer of each, each inserted at its best
+    /// place in the other route rather than in the other's place. Candidates are ranked by removal costs plus the
+    /// cheapest insertions into the routes as they are; the best is then evaluated exactly.
+    fn swap_star(&mut self, r1: usize, r2: usize) -> bool {
+        let (len1, len2) = (self.routes[r1].nodes.len(), self.routes[r2].nodes.len());
+        let restricted = self.instance.has_restrictions();
+        let remove1: Vec<i64> = (1..len1 - 1)
+            .map(|k| self.replace_cost(r1, k, None))
+            .collect();
+        let remove2: Vec<i64> = (1..len2 - 1)
+            .map(|k| self.replace_cost(r2, k, None))
+            .collect();
+        let top1: Vec<[(i64, usize); 3]> = (1..len1 - 1)
+            .map(|k| self.top_insertions(self.routes[r1].nodes[k], r2))
+            .collect();
+        let top2: Vec<[(i64, usize); 3]> = (1..len2 - 1)
+            .map(|k| self.top_insertions(self.routes[r2].nodes[k], r1))
+            .collect();
+        // Best insertion avoiding the two places next to position `skip`, or in `skip`'s place.
+        let best_place = |top: &[(i64, usize); 3], skip: usize, in_place: i64, removal: i64| {
+            let mut best = (in_place, skip);
+            for &(delta, k) in top {
+                if k != usize::MAX && k + 1 != skip && k != skip && delta + removal < best.0 {
+                    best = (delta + removal, k);
+                }
+            }
+            best
+        };
+        let mut best: Option<(i64, usize, usize, usize, usize)> = None;
+        for pu in 1..len1 - 1 {
+            let u = self.routes[r1].nodes[pu];
+            if restricted && !self.instance.can_serve(u, r2) {
+                continue;
+            }
+            for pv in 1..len2 - 1 {
+                let v = self.routes[r2].nodes[pv];
+                if restricted && !self.instance.can_serve(v, r1) {
+                    continue;
+                }
+                let (gain_u, place_u) = best_place(
+                    &top1[pu - 1],
+                    pv,
+                    self.replace_cost(r2, pv, Some(u)),
+                    remove2[pv - 1],
+                );
+                let (gain_v, place_v) = best_place(
+                    &top2[pv - 1],
+                    pu,
+                    self.replace_cost(r1, pu, Some(v)),
+                    remove1[pu - 1],
+                );
+                let estimate = gain_u + gain_v;
+                if best.is_none_or(|b| estimate < b.0) {
+                    best = Some((estimate, pu, pv, place_u, place_v));
+                }
+            }
+        }
+        let Some((estimate, pu, pv, place_u, place_v)) = best else {
+            return false;
+        };
+        if estimate >= 0 {
+            return false;
+        }
+        // Route `r` with its customer at `pos` removed and the customer at `(from, at)` inserted after `place`
+        // (or at `pos` itself when `place == pos`).
+        let rebuild = |r: usize,
+                       len: usize,
+                       pos: usize,
+                       from: usize,
+                       at: usize,
+                       place: usize|
+         -> [Piece; 4] {
+            let end = len - 2;
+            if place == pos {
+                [
+                    (r, 1, pos - 1),
+                    (from, at, at),
+                    (r, pos + 1, end),
+                    (r, 1, 0),
+                ]
+            } else if place < pos {
+                [
+                    (r, 1, place),
+                    (from, at, at),
+                    (r, place + 1, pos - 1),
+                    (r, pos + 1, end),
+                ]
+            } else {
+                [
+                    (r, 1, pos - 1),
+                    (r, pos + 1, place),
+                    (from, at, at),
+                    (r, place + 1, end),
+                ]
+            }
+        };
+        let a = rebuild(r1, len1, pu, r2, pv, place_v);
+        let b = rebuild(r2, len2, pv, r1, pu, place_u);
+        let old = self.routes[r1].cost + self.routes[r2].cost;
+        let delta = self.cost_of(r1, &a) + self.cost_of(r2, &b) - old;
+        if delta < 0 {
+            let (c1, c2) = (self.collect(&a), self.collect(&b));
+            self.apply(&[(r1, c1), (r2, c2)]);
+            return true;
+        }
         false
     }
 }
