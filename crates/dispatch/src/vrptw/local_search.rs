@@ -10,7 +10,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::individual::Individual;
-use super::instance::{Instance, Penalties};
+use super::instance::{Instance, Penalties, SCALE};
 use super::segment::Segment;
 
 /// Marks an unplanned customer (or a depot) in the route and position tables.
@@ -219,6 +219,35 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
         }
         acc = acc.then(&inst.end_segment[v], p);
         inst.route_cost(&acc, v, false, self.pen)
+    }
+
+    /// A lower bound of [`Self::cost_of`] in O(pieces): the distance and the excess-load penalty, without the
+    /// time warp.
+    fn lower_bound(&self, v: usize, pieces: &[Piece]) -> i64 {
+        let p = self.instance.problem;
+        let (mut distance, mut load) = (0, 0);
+        let mut prev = usize::MAX;
+        for &(r, i, j) in pieces {
+            if i > j {
+                continue;
+            }
+            let route = &self.routes[r];
+            let from = if prev == usize::MAX {
+                p.vehicles[v].start
+            } else {
+                prev
+            };
+            distance += p.cost(from, route.nodes[i]) + route.forward[j].distance
+                - route.forward[i].distance;
+            load += route.forward[j].load - route.forward[i - 1].load;
+            prev = route.nodes[j];
+        }
+        if prev == usize::MAX {
+            return 0;
+        }
+        distance += p.cost(prev, p.vehicles[v].end);
+        let excess = (load - p.vehicles[v].capacity).max(0);
+        distance * SCALE + excess * self.pen.load
     }
 
     /// The customers of `pieces`, in order.
@@ -430,6 +459,9 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
                     ]
                 };
             }
+            if self.lower_bound(r, &a) >= self.routes[r].cost {
+                return false;
+            }
             delta = self.cost_of(r, &a) - self.routes[r].cost;
             if delta < 0 {
                 let clients = self.collect(&a);
@@ -475,6 +507,9 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
             ];
         }
         let old = self.routes[ru].cost + self.routes[rv].cost;
+        if self.lower_bound(ru, &a) + self.lower_bound(rv, &b) >= old {
+            return false;
+        }
         delta = self.cost_of(ru, &a) + self.cost_of(rv, &b) - old;
         if delta < 0 {
             let (cu, cv) = (self.collect(&a), self.collect(&b));
@@ -501,6 +536,9 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
         let a = [(ru, 1, pu), (rv, pv + 1, len_v - 2)];
         let b = [(rv, 1, pv), (ru, pu + 1, len_u - 2)];
         let old = self.routes[ru].cost + self.routes[rv].cost;
+        if self.lower_bound(ru, &a) + self.lower_bound(rv, &b) >= old {
+            return false;
+        }
         let delta = self.cost_of(ru, &a) + self.cost_of(rv, &b) - old;
         if delta < 0 {
             let (cu, cv) = (self.collect(&a), self.collect(&b));
