@@ -571,6 +571,15 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
             let last = self.swap_star_tested[r1];
             self.swap_star_tested[r1] = self.updates;
             for r2 in r1 + 1..m {
+                if self.modified[r1] <= last && self.modified[r2] <= last {
+                    continue;
+                }
+                if self.instance.vehicle_type[r1] != self.instance.vehicle_type[r2]
+                    && self.exchange_routes(r1, r2)
+                {
+                    improved = true;
+                    continue;
+                }
                 if !close[r1 * m + r2]
                     || self.routes[r1].customers() == 0
                     || self.routes[r2].customers() == 0
@@ -584,6 +593,24 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
             }
         }
         improved
+    }
+
+    /// Gives route `r1`'s customers to vehicle `r2` and the other way round (vehicles of different types: other
+    /// home bases, shifts or capacities), if that improves.
+    fn exchange_routes(&mut self, r1: usize, r2: usize) -> bool {
+        let (n1, n2) = (self.routes[r1].customers(), self.routes[r2].customers());
+        if n1 + n2 == 0 || !self.all_allowed(r2, r1, 1, n1) || !self.all_allowed(r1, r2, 1, n2) {
+            return false;
+        }
+        let a = [(r2, 1, n2)];
+        let b = [(r1, 1, n1)];
+        let old = self.routes[r1].cost + self.routes[r2].cost;
+        if self.cost_of(r1, &a) + self.cost_of(r2, &b) < old {
+            let (c1, c2) = (self.collect(&a), self.collect(&b));
+            self.apply(&[(r1, c1), (r2, c2)]);
+            return true;
+        }
+        false
     }
 
     /// The three cheapest places (cost delta, position after which) to insert `c` into route `r`, as is.
