@@ -184,13 +184,18 @@ pub(crate) fn run<R: Rng>(
         since_improvement: 0,
         rng,
     };
-    if let Some(initial) = initial.filter(|s| problem.is_feasible(&s.routes)) {
-        let start = Individual::new(&instance, initial.routes.clone());
-        search.offer_best(&start);
-        search
-            .population
-            .add(start, &instance.clients, search.penalties.pen);
-        search.educate(&initial.routes, stop);
+    if let Some(initial) = initial {
+        if problem.is_feasible(&initial.routes) {
+            let start = Individual::new(&instance, initial.routes.clone());
+            search.offer_best(&start);
+            search
+                .population
+                .add(start, &instance.clients, search.penalties.pen);
+        }
+        // An infeasible or incomplete plan (a new booking, a changed window) still seeds the search.
+        if let Some(seed) = seed_routes(&instance, initial) {
+            search.educate(&seed, stop);
+        }
     }
     let mut running = search.initialise(stop);
     while running && !stop() {
@@ -227,6 +232,36 @@ pub(crate) fn run<R: Rng>(
         },
         stats,
     ))
+}
+
+/// The routes of `initial` keeping each customer once, on a vehicle that may serve it (the search inserts the
+/// others), or `None` if it does not have one route per vehicle.
+fn seed_routes(instance: &Instance<'_>, initial: &Solution) -> Option<Vec<Vec<usize>>> {
+    let problem = instance.problem;
+    if initial.routes.len() != problem.vehicles.len() {
+        return None;
+    }
+    let mut open = vec![false; problem.nodes];
+    for &c in &problem.customers {
+        open[c] = true;
+    }
+    let routes = initial
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(v, route)| {
+            route
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    c < problem.nodes
+                        && instance.can_serve(c, v)
+                        && std::mem::replace(&mut open[c], false)
+                })
+                .collect()
+        })
+        .collect();
+    Some(routes)
 }
 
 /// PyVRP's starting weights: a unit of violation costs about an average edge per average demand or duration.

@@ -238,6 +238,31 @@ fn a_feasible_warm_start_is_never_worsened() {
 }
 
 #[test]
+fn an_incomplete_warm_start_seeds_the_search_for_a_plan_with_every_visit() {
+    let mut rng = Pcg64::seed_from_u64(22);
+    let mut problem = random_problem(&mut rng, 30, 6, 60);
+    let first = solve(&problem, None, &mut rng, &mut stop_after(100)).expect("feasible");
+    // A new booking (the last customer leaves the old plan) and a visit now pinned to vehicle 5.
+    let booked = problem.nodes - 1;
+    let mut plan = first.clone();
+    for route in &mut plan.routes {
+        route.retain(|&c| c != booked);
+    }
+    let pinned = plan
+        .routes
+        .iter()
+        .flatten()
+        .copied()
+        .find(|&c| c != booked)
+        .expect("a visit");
+    problem.allowed[pinned] = Some(vec![5]);
+    plan.routes[0].push(pinned);
+    let again = solve(&problem, Some(&plan), &mut rng, &mut stop_after(5)).expect("feasible");
+    assert_sound(&problem, &again);
+    assert!(again.routes[5].contains(&pinned));
+}
+
+#[test]
 fn a_window_no_vehicle_can_meet_makes_the_problem_infeasible() {
     let mut rng = Pcg64::seed_from_u64(3);
     let mut problem = random_problem(&mut rng, 8, 3, 50);
@@ -398,6 +423,27 @@ mod benchmark {
         let seconds: Option<f64> = std::env::var("VRPTW_SECONDS")
             .ok()
             .map(|s| s.parse().expect("seconds"));
+        // `VRPTW_PARAMS="granularity=30,generation=40"` overrides the defaults, for tuning.
+        let mut params = SolveParams::default();
+        for setting in std::env::var("VRPTW_PARAMS").unwrap_or_default().split(',') {
+            let Some((key, value)) = setting.split_once('=') else {
+                continue;
+            };
+            let int = || value.parse::<usize>().expect("an integer");
+            let real = || value.parse::<f64>().expect("a number");
+            match key {
+                "granularity" => params.granularity = int(),
+                "min_population" => params.min_population = int(),
+                "generation" => params.generation = int(),
+                "elite" => params.elite = int(),
+                "close" => params.close = int(),
+                "target_feasible" => params.target_feasible = real(),
+                "repair_probability" => params.repair_probability = real(),
+                "restart_after" => params.restart_after = int() as u64,
+                _ => panic!("unknown parameter {key}"),
+            }
+        }
+        println!("{params:?}");
         let mut gaps: Vec<(String, f64)> = Vec::new();
         for name in names.split(',') {
             let row = bks
@@ -416,7 +462,7 @@ mod benchmark {
                 None,
                 &mut rng,
                 &mut || thread_cpu_seconds() - cpu_start >= budget,
-                &SolveParams::default(),
+                &params,
             );
             match solution {
                 Ok((s, stats)) => {
