@@ -278,6 +278,7 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
     }
 
     /// Whether vehicle `v` may serve every customer of positions `i..=j` of route `r`.
+    #[inline]
     fn all_allowed(&self, v: usize, r: usize, i: usize, j: usize) -> bool {
         !self.instance.has_restrictions()
             || (i..=j).all(|k| self.instance.can_serve(self.routes[r].nodes[k], v))
@@ -507,16 +508,82 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
             ];
         }
         let old = self.routes[ru].cost + self.routes[rv].cost;
-        if self.lower_bound(ru, &a) + self.lower_bound(rv, &b) >= old {
+        let bound = self.exchange_bound(ru, pu, u_last, rv, pv, mv);
+        if bound >= old {
             return false;
         }
         delta = self.cost_of(ru, &a) + self.cost_of(rv, &b) - old;
+        debug_assert!(
+            bound <= delta + old,
+            "the bound {bound} exceeds the cost {}",
+            delta + old
+        );
+        debug_assert_eq!(bound, self.lower_bound(ru, &a) + self.lower_bound(rv, &b));
         if delta < 0 {
             let (cu, cv) = (self.collect(&a), self.collect(&b));
             self.apply(&[(ru, cu), (rv, cv)]);
             return true;
         }
         false
+    }
+
+    /// The lower bound of [`Self::lower_bound`] for an exchange between two routes, in O(1): positions
+    /// `pu..=u_last` of route `ru` go to route `rv` after position `pv` (`mv == 0`) or in place of its positions
+    /// `pv..pv + mv`.
+    fn exchange_bound(
+        &self,
+        ru: usize,
+        pu: usize,
+        u_last: usize,
+        rv: usize,
+        pv: usize,
+        mv: usize,
+    ) -> i64 {
+        let p = self.instance.problem;
+        let (route_u, route_v) = (&self.routes[ru], &self.routes[rv]);
+        let (nodes_u, nodes_v) = (&route_u.nodes, &route_v.nodes);
+        let (whole_u, whole_v) = (
+            route_u.forward[nodes_u.len() - 1],
+            route_v.forward[nodes_v.len() - 1],
+        );
+        let (first_u, last_u) = (nodes_u[pu], nodes_u[u_last]);
+        let (pre_u, post_u) = (nodes_u[pu - 1], nodes_u[u_last + 1]);
+        let inner_u = route_u.forward[u_last].distance - route_u.forward[pu].distance;
+        let load_u = route_u.forward[u_last].load - route_u.forward[pu - 1].load;
+        let removed_u = p.cost(pre_u, first_u) + inner_u + p.cost(last_u, post_u);
+        let (distance_u, distance_v, moved_load) = if mv == 0 {
+            let (at, next) = (nodes_v[pv], nodes_v[pv + 1]);
+            let distance_u = if u_last - pu + 3 == nodes_u.len() {
+                0
+            } else {
+                whole_u.distance - removed_u + p.cost(pre_u, post_u)
+            };
+            let distance_v = whole_v.distance - p.cost(at, next)
+                + p.cost(at, first_u)
+                + inner_u
+                + p.cost(last_u, next);
+            (distance_u, distance_v, load_u)
+        } else {
+            let v_last = pv + mv - 1;
+            let (first_v, last_v) = (nodes_v[pv], nodes_v[v_last]);
+            let (pre_v, post_v) = (nodes_v[pv - 1], nodes_v[v_last + 1]);
+            let inner_v = route_v.forward[v_last].distance - route_v.forward[pv].distance;
+            let load_v = route_v.forward[v_last].load - route_v.forward[pv - 1].load;
+            let distance_u = whole_u.distance - removed_u
+                + p.cost(pre_u, first_v)
+                + inner_v
+                + p.cost(last_v, post_u);
+            let distance_v =
+                whole_v.distance - p.cost(pre_v, first_v) - inner_v - p.cost(last_v, post_v)
+                    + p.cost(pre_v, first_u)
+                    + inner_u
+                    + p.cost(last_u, post_v);
+            (distance_u, distance_v, load_u - load_v)
+        };
+        let excess = |load: i64, v: usize| (load - p.vehicles[v].capacity).max(0);
+        (distance_u + distance_v) * SCALE
+            + self.pen.load
+                * (excess(whole_u.load - moved_load, ru) + excess(whole_v.load + moved_load, rv))
     }
 
     /// 2-opt*: `u`'s route keeps its head up to `u` and takes route `rv`'s tail after position `pv`, and the other

@@ -69,8 +69,10 @@ impl SubPopulation {
         if d.is_empty() {
             return 0.0;
         }
-        d.sort_unstable_by(f64::total_cmp);
-        let k = close.min(d.len());
+        let k = close.clamp(1, d.len());
+        if k < d.len() {
+            d.select_nth_unstable_by(k - 1, f64::total_cmp);
+        }
         d[..k].iter().sum::<f64>() / k as f64
     }
 
