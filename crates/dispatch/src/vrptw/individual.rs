@@ -90,3 +90,83 @@ pub(crate) fn route_segment(instance: &Instance<'_>, v: usize, route: &[usize]) 
     }
     segment.then(&instance.end_segment[v], p)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::vrptw::{Problem, Vehicle};
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg64;
+
+    /// A random problem with asymmetric integer matrices (travel time unrelated to cost), random windows (some
+    /// closing before they open), home bases 0 and 1, and two vehicles with different shifts and capacities.
+    pub(crate) fn random_problem(rng: &mut Pcg64, n: usize) -> Problem {
+        let matrix =
+            |rng: &mut Pcg64| -> Vec<i64> { (0..n * n).map(|_| rng.random_range(0..50)).collect() };
+        let (cost, time) = (matrix(rng), matrix(rng));
+        let ready: Vec<i64> = (0..n).map(|_| rng.random_range(0..200)).collect();
+        let due = ready
+            .iter()
+            .map(|&r| r + rng.random_range(-10..150))
+            .collect();
+        Problem {
+            nodes: n,
+            cost,
+            time,
+            demand: (0..n).map(|_| rng.random_range(0..10)).collect(),
+            ready,
+            due,
+            service: (0..n).map(|_| rng.random_range(0..20)).collect(),
+            customers: (2..n).collect(),
+            vehicles: vec![
+                Vehicle {
+                    start: 0,
+                    end: 1,
+                    shift_start: 0,
+                    shift_end: 300,
+                    capacity: 25,
+                },
+                Vehicle {
+                    start: 1,
+                    end: 1,
+                    shift_start: 50,
+                    shift_end: 250,
+                    capacity: 15,
+                },
+            ],
+            allowed: vec![None; n],
+        }
+    }
+
+    #[test]
+    fn time_warp_and_excess_load_are_zero_exactly_when_the_routes_are_feasible() {
+        let mut rng = Pcg64::seed_from_u64(17);
+        let (mut feasible, mut infeasible) = (0, 0);
+        for _ in 0..3000 {
+            let n = rng.random_range(3..9);
+            let problem = random_problem(&mut rng, n);
+            let instance = Instance::new(&problem, 5);
+            let mut clients = problem.customers.clone();
+            clients.shuffle(&mut rng);
+            let cut = rng.random_range(0..=clients.len());
+            let routes = vec![clients[..cut].to_vec(), clients[cut..].to_vec()];
+            let individual = Individual::new(&instance, routes.clone());
+            assert_eq!(individual.distance, problem.routes_cost(&routes));
+            assert_eq!(
+                individual.is_feasible(),
+                problem.is_feasible(&routes),
+                "{problem:?} {routes:?}"
+            );
+            if individual.is_feasible() {
+                feasible += 1;
+            } else {
+                infeasible += 1;
+            }
+        }
+        assert!(
+            feasible > 100 && infeasible > 100,
+            "{feasible} {infeasible}"
+        );
+    }
+}

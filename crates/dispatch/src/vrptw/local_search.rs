@@ -826,3 +826,38 @@ impl<'a, 'p> LocalSearch<'a, 'p> {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vrptw::individual::tests::random_problem;
+    use rand::SeedableRng;
+    use rand_pcg::Pcg64;
+
+    #[test]
+    fn the_search_keeps_every_customer_once_and_ends_in_a_local_optimum() {
+        let mut rng = Pcg64::seed_from_u64(4);
+        for case in 0..200 {
+            let mut problem = random_problem(&mut rng, 4 + case % 12);
+            if case % 3 == 0 {
+                problem.allowed[2] = Some(vec![1]);
+            }
+            let instance = Instance::new(&problem, 6);
+            let mut search = LocalSearch::new(&instance);
+            let pen = Penalties {
+                load: rng.random_range(1..20_000),
+                time_warp: rng.random_range(1..20_000),
+            };
+            let start = vec![Vec::new(), problem.customers.clone()];
+            let first = search.run(&start, pen, &mut rng, &mut || false);
+            let mut served: Vec<usize> = first.routes.concat();
+            served.sort_unstable();
+            assert_eq!(served, problem.customers);
+            if case % 3 == 0 {
+                assert!(first.routes[1].contains(&2));
+            }
+            let again = search.run(&first.routes, pen, &mut rng, &mut || false);
+            assert_eq!(again.penalised(pen), first.penalised(pen), "case {case}");
+        }
+    }
+}

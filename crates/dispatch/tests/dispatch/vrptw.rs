@@ -456,7 +456,8 @@ mod benchmark {
             let budget = seconds.unwrap_or(if set == "Solomon" { 5.0 } else { 10.0 });
             let start = Instant::now();
             let cpu_start = thread_cpu_seconds();
-            let mut rng = Pcg64::seed_from_u64(1);
+            let seed = std::env::var("VRPTW_SEED").map_or(1, |s| s.parse().expect("a seed"));
+            let mut rng = Pcg64::seed_from_u64(seed);
             let solution = solve_with(
                 &problem,
                 None,
