@@ -227,7 +227,8 @@ pub fn solve_with<R: Rng>(
     hgs::run(problem, initial, rng, stop, params)
 }
 
-/// Parameters of the hybrid genetic search (the defaults are those of HGS and PyVRP for time windows).
+/// Parameters of the hybrid genetic search (the defaults are those of HGS and PyVRP for time windows, with 25
+/// neighbours: as good on the benchmark at 5–10 s and half again as many iterations as 40).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolveParams {
     /// How many nearest customers (by distance and window compatibility) the local search pairs each customer
@@ -252,13 +253,13 @@ pub struct SolveParams {
 impl Default for SolveParams {
     fn default() -> Self {
         Self {
-            granularity: 40,
+            granularity: 25,
             min_population: 25,
             generation: 40,
             elite: 4,
             close: 5,
             target_feasible: 0.43,
-            repair_probability: 0.5,
+            repair_probability: 0.8,
             restart_after: 20_000,
         }
     }
