@@ -152,10 +152,9 @@ pub(crate) fn run<R: Rng>(
     params: &SolveParams,
 ) -> Result<(Solution, SolveStats), VrptwError> {
     let m = problem.vehicles.len();
-    let mut stats = SolveStats::default();
     if problem.customers.is_empty() {
         let routes = vec![Vec::new(); m];
-        return Ok((Solution { routes, cost: 0 }, stats));
+        return Ok((Solution { routes, cost: 0 }, SolveStats::default()));
     }
     let instance = Instance::new(problem, params.granularity);
     let unservable = problem
@@ -221,8 +220,7 @@ pub(crate) fn run<R: Rng>(
         let child = srex(&instance, &a, &b, &mut search.ls, pen, search.rng);
         search.educate(&child.routes, stop);
     }
-    stats.iterations = search.stats.iterations;
-    stats.restarts = search.stats.restarts;
+    let stats = search.stats;
     let best = search.best.ok_or(VrptwError::NoFeasibleSolution)?;
     let cost = problem.routes_cost(&best.routes);
     Ok((
@@ -266,7 +264,6 @@ fn seed_routes(instance: &Instance<'_>, initial: &Solution) -> Option<Vec<Vec<us
 
 /// PyVRP's starting weights: a unit of violation costs about an average edge per average demand or duration.
 fn initial_penalties(problem: &Problem, params: &SolveParams) -> PenaltyManager {
-    let n = problem.nodes as f64;
     let mean = |v: &[i64]| v.iter().map(|&x| x as f64).sum::<f64>() / (v.len() as f64).max(1.0);
     let avg_cost = mean(&problem.cost);
     let avg_time = mean(&problem.time).max(1.0);
@@ -276,7 +273,6 @@ fn initial_penalties(problem: &Problem, params: &SolveParams) -> PenaltyManager 
         .map(|&c| problem.demand[c])
         .collect();
     let avg_demand = mean(&demands).max(1.0);
-    let _ = n;
     let weight = |x: f64| ((x * SCALE as f64) as i64).clamp(MIN_PENALTY, MAX_PENALTY);
     PenaltyManager {
         pen: Penalties {

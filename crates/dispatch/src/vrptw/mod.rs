@@ -12,6 +12,12 @@
 //! `max(arrival, ready)` and must start no later than `due`; a vehicle returns to its end node no later than its
 //! shift's end.
 //!
+//! The search ([`solve_with`]) is a hybrid genetic search in the manner of HGS (Vidal 2012, 2022) and PyVRP, in
+//! these files: `segment` (time-warp summaries of route segments, concatenated in O(1)), `instance` (what is
+//! precomputed per problem: vehicle types, who may serve whom, granular neighbourhoods), `individual` (a solution
+//! with its distance, excess load and time warp), `local_search`, `crossover` (SREX), `population` (biased
+//! fitness, survivors, tournaments) and `hgs` (the main loop and the penalty weights).
+//!
 //! Architecture invariant: pure like the rest of this crate. Time spent is the caller's business: [`solve`]
 //! asks `stop()` between iterations and returns its best feasible solution when told to; randomness is the
 //! caller's generator.
@@ -195,8 +201,9 @@ impl Problem {
 /// Searches for the cheapest feasible solution until `stop()` says so; returns the best feasible one found.
 ///
 /// `stop` is asked between iterations (often: every few milliseconds of work at most), so a caller can give it
-/// a CPU-time budget. `initial`, when given and feasible, is where the search starts (live re-optimisation), and
-/// the answer never costs more than it. The search is the hybrid genetic search of [`solve_with`] with the
+/// a CPU-time budget. `initial` (live re-optimisation) seeds the search: when feasible, the answer never costs
+/// more than it; when not (a new booking missing from it, a visit on a vehicle it may no longer use), its valid
+/// part is repaired and improved like any other solution. The search is the hybrid genetic search of [`solve_with`] with the
 /// default [`SolveParams`].
 pub fn solve<R: Rng>(
     problem: &Problem,
