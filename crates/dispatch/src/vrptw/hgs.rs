@@ -161,7 +161,13 @@ pub(crate) fn run<R: Rng>(
         .customers
         .iter()
         .any(|&c| (0..m).all(|v| !instance.can_serve(c, v)));
-    if m == 0 || unservable {
+    // A customer listed twice can never be served exactly as often as listed (see `Problem::is_feasible`).
+    let mut listed = vec![false; problem.nodes];
+    let repeated = problem
+        .customers
+        .iter()
+        .any(|&c| std::mem::replace(&mut listed[c], true));
+    if m == 0 || unservable || repeated {
         return Err(VrptwError::NoFeasibleSolution);
     }
     let penalties = initial_penalties(problem, params);

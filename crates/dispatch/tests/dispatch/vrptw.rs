@@ -279,6 +279,13 @@ fn a_window_no_vehicle_can_meet_makes_the_problem_infeasible() {
         solve(&problem, None, &mut rng, &mut stop_after(20)),
         Err(VrptwError::NoFeasibleSolution)
     );
+    // Nor a customer listed twice.
+    let mut problem = random_problem(&mut rng, 8, 3, 50);
+    problem.customers.push(3);
+    assert_eq!(
+        solve(&problem, None, &mut rng, &mut stop_after(20)),
+        Err(VrptwError::NoFeasibleSolution)
+    );
 }
 
 #[test]
