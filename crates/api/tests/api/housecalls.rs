@@ -784,3 +784,90 @@ pub async fn no_shows_on_either_side_wait_their_time_and_only_the_customers_is_c
     assert!(server.trial_balance().await?.iter().all(|sum| *sum == 0));
     server.stop().await
 }
+
+pub async fn reoptimisation_swaps_crossed_any_provider_visits_and_never_moves_a_chosen_one(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let uptown = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    // The downtown provider is approved only after the first booking, so it goes uptown's way.
+    let downtown = server.signup("provider").await?;
+    let day = json!([{"open": "09:00", "close": "17:00"}]);
+    server
+        .put(
+            "/v1/providers/me",
+            &downtown.token,
+            json!({"home": {"lat": WASHINGTON_SQUARE.lat, "lng": WASHINGTON_SQUARE.lng}, "area_m": 8000,
+                   "daily_cap": 8, "service_ids": [service], "hours": {"thursday": day}}),
+        )
+        .await?
+        .expect(200);
+    let (a, b, c) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
+    let first = book(
+        &server,
+        &a,
+        book_body(&service, WASHINGTON_SQUARE, &thursday(10, 0)),
+    )
+    .await?
+    .expect(201);
+    assert_eq!(first["provider_id"], uptown.id.as_str());
+    server
+        .app
+        .store()
+        .set_provider_approval(
+            downtown.id.parse()?,
+            doorstep_domain::onboarding::Approval::Approved,
+            server.clock.now(),
+        )
+        .await?;
+    // Uptown is downtown at 10:00, so the uptown visit at 10:00 goes to the downtown provider.
+    let second = book(
+        &server,
+        &b,
+        book_body(&service, BRYANT_PARK, &thursday(10, 0)),
+    )
+    .await?
+    .expect(201);
+    assert_eq!(second["provider_id"], downtown.id.as_str());
+    // A customer who chose the uptown provider downtown in the afternoon keeps them.
+    let mut body = book_body(&service, WASHINGTON_SQUARE, &thursday(14, 0));
+    body["provider_id"] = json!(uptown.id);
+    let chosen = book(&server, &c, body).await?.expect(201);
+
+    let date = doorstep_domain::onboarding::CalendarDate::parse("2026-11-26").ok_or("date")?;
+    let report = server
+        .app
+        .reoptimise_day(date, std::time::Duration::from_secs(2))
+        .await?;
+    assert_eq!(report.visits, 3);
+    assert_eq!(report.moved.len(), 2, "{report:?}");
+    assert!(report.travel_after_s < report.travel_before_s, "{report:?}");
+    let provider_of = |id: String| {
+        let server = &server;
+        async move {
+            let seen = server
+                .get(
+                    &format!("/v1/house-calls/bookings/{id}"),
+                    &server.admin().await?.token,
+                )
+                .await?
+                .expect(200);
+            TestResult::Ok(field(&seen, "provider_id")?)
+        }
+    };
+    assert_eq!(provider_of(field(&first, "id")?).await?, downtown.id);
+    assert_eq!(provider_of(field(&second, "id")?).await?, uptown.id);
+    assert_eq!(provider_of(field(&chosen, "id")?).await?, uptown.id);
+    // Nothing more to gain: a second run moves nothing.
+    let again = server
+        .app
+        .reoptimise_day(date, std::time::Duration::from_millis(500))
+        .await?;
+    assert!(again.moved.is_empty(), "{again:?}");
+    server.stop().await
+}
