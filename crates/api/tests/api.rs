@@ -149,6 +149,7 @@ on_both_backends!(
     a_visit_goes_on_my_way_arrive_check_in_check_out_and_its_postings_balance,
     no_shows_on_either_side_wait_their_time_and_only_the_customers_is_charged,
     reoptimisation_swaps_crossed_any_provider_visits_and_never_moves_a_chosen_one,
+    an_as_soon_as_possible_visit_goes_to_the_earliest_gap,
     // Food orders.
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,

@@ -45,6 +45,12 @@ pub const MAX_RANGE_DAYS: i64 = 14;
 pub const MAX_AHEAD_DAYS: i64 = 60;
 /// The earliest start of a scheduled booking from now, seconds.
 pub const MIN_LEAD_S: i64 = 60 * 60;
+/// An "as soon as possible" visit starts at least this far from now, seconds.
+pub const ASAP_LEAD_S: i64 = 15 * 60;
+/// Its candidate starts are this far apart, seconds.
+pub const ASAP_STEP_S: i64 = 5 * 60;
+/// How far ahead an "as soon as possible" visit is looked for, seconds.
+pub const ASAP_HORIZON_S: i64 = 6 * 3600;
 /// How many times a booking checks again after another write changed the calendar.
 const CALENDAR_RETRIES: usize = 4;
 
@@ -77,8 +83,8 @@ pub struct BookRequest {
     pub visit: VisitRequest,
     /// The address as the customer gave it.
     pub address: String,
-    /// When the visit starts.
-    pub start: Timestamp,
+    /// When the visit starts; `None`: as soon as possible (the earliest start any provider can make).
+    pub start: Option<Timestamp>,
     /// The hold it converts, if any.
     pub hold: Option<HoldId>,
     /// The payment method's id (the wallet or a stored card); `None`: the newest card.
@@ -179,7 +185,7 @@ pub fn book_request_hash(req: &BookRequest) -> String {
             .map(|p| p.to_string())
             .unwrap_or_default(),
         req.address,
-        req.start.millis(),
+        req.start.map_or(-1, Timestamp::millis),
         req.hold.map(|h| h.to_string()).unwrap_or_default(),
         req.payment_method.as_deref().unwrap_or_default(),
     );
@@ -598,6 +604,50 @@ impl App {
         }
     }
 
+    /// The earliest start of an "as soon as possible" visit: on the next five minutes at least
+    /// [`ASAP_LEAD_S`] from now, the first start within the next [`ASAP_HORIZON_S`] that some
+    /// provider's day takes (the provider with the earliest feasible gap, as a ride goes to the nearest
+    /// driver). 409 `no_provider_available` when none can come that soon.
+    async fn earliest_start(
+        &self,
+        visit: &VisitRequest,
+        now: Timestamp,
+    ) -> Result<Timestamp, BookError> {
+        let today = date_of(now)?;
+        let candidates = self.candidates(visit, today).await?;
+        let step_ms = ASAP_STEP_S * 1000;
+        let first = now.plus_secs(ASAP_LEAD_S).millis();
+        let first = Timestamp::from_millis(first.div_euclid(step_ms) * step_ms + step_ms);
+        let last = now.plus_secs(ASAP_HORIZON_S);
+        let mut dates = vec![today];
+        if let Ok(end) = date_of(last)
+            && end != today
+        {
+            dates.push(end);
+        }
+        let days = self
+            .days(&candidates.providers, &dates, (None, None), now)
+            .await?;
+        let travel = CityTravel::new(self.city());
+        let on_site = f64::from(candidates.service.on_site_secs());
+        let target = CityPlace::of(visit.place);
+        let mut start = first;
+        while start <= last {
+            if days
+                .values()
+                .any(|d| fits(&d.plan, &travel, target, secs(start), on_site).is_some())
+            {
+                return Ok(start);
+            }
+            start = start.plus_secs(ASAP_STEP_S);
+        }
+        Err(AppError::conflict(
+            "no_provider_available",
+            "no provider can come in the next few hours; book a slot instead",
+        )
+        .into())
+    }
+
     /// Holds a slot for the caller for [`HOLD_S`] (their earlier hold is released). 409
     /// `slot_unavailable` with the day's free slots when it is taken.
     pub async fn hold_slot(
@@ -665,7 +715,13 @@ impl App {
             return same_request(existing, &stored, &hash).map_err(BookError::App);
         }
         let now = self.clock().now();
-        self.check_start(req.start, now)?;
+        let start = match req.start {
+            Some(start) => {
+                self.check_start(start, now)?;
+                start
+            }
+            None => self.earliest_start(&req.visit, now).await?,
+        };
         let mut visit = req.visit;
         let mut skip_hold = None;
         if let Some(hold_id) = req.hold {
@@ -682,9 +738,7 @@ impl App {
                 )
                 .into());
             }
-            if hold.service != visit.service
-                || hold.starts_at != req.start
-                || hold.place != visit.place
+            if hold.service != visit.service || hold.starts_at != start || hold.place != visit.place
             {
                 return Err(AppError::invalid(
                     "hold_mismatch",
@@ -715,7 +769,7 @@ impl App {
             let today = date_of(self.clock().now())?;
             let candidates = self.candidates(&visit, today).await?;
             let (provider, version) = match self
-                .pick_provider(&candidates, visit.place, req.start, (None, skip_hold), None)
+                .pick_provider(&candidates, visit.place, start, (None, skip_hold), None)
                 .await?
             {
                 Ok(p) => p,
@@ -730,7 +784,7 @@ impl App {
                     service: &candidates.service,
                     place: visit.place,
                     address: req.address.clone(),
-                    start: req.start,
+                    start,
                     choice,
                     series: None,
                     checkin: VerificationCode::random(CodeLength::FOUR, &mut rand::rng()),

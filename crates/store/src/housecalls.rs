@@ -649,7 +649,9 @@ impl Store {
         .bind(to.millis())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| booking_from_row(r).map(|(b, _)| b)).collect()
+        rows.iter()
+            .map(|r| booking_from_row(r).map(|(b, _)| b))
+            .collect()
     }
 
     /// A provider's bookings starting in `[from, to)`, by start.

@@ -95,8 +95,12 @@ pub struct BookBody {
     pub location: LatLngDto,
     /// The address as the customer writes it (1 to 200 characters).
     pub address: String,
-    /// When the visit starts (a quarter hour).
-    pub start: String,
+    /// When the visit starts (a quarter hour); leave it out with `asap`.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// As soon as possible: the earliest start a provider can make (then no `start`).
+    #[serde(default)]
+    pub asap: bool,
     /// A chosen provider; absent: any provider.
     #[serde(default)]
     pub provider_id: Option<uuid::Uuid>,
@@ -112,6 +116,7 @@ pub struct BookBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct OnMyWayBody {
     /// Minutes to the door (0 to 240).
+    #[schema(maximum = 240)]
     pub eta_min: u32,
 }
 

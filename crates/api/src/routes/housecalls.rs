@@ -207,8 +207,8 @@ pub async fn hold(
     responses((status = 201, body = BookingView), (status = 200, body = BookingView, description = "A retry: the booking made first"),
         (status = 402, description = "card_declined, insufficient_funds"),
         (status = 404, description = "service_not_found, provider_not_found, hold_not_found, payment_method_not_found"),
-        (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy"),
-        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, payment_method_required, invalid_idempotency_key, idempotency_key_reused")))]
+        (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy, no_provider_available"),
+        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, start_or_asap, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, payment_method_required, invalid_idempotency_key, idempotency_key_reused")))]
 pub async fn book(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -234,7 +234,16 @@ pub async fn book(
             provider: provider_id(body.provider_id),
         },
         address,
-        start: parse_rfc3339(&body.start)?,
+        start: match (body.start.as_deref(), body.asap) {
+            (Some(raw), false) => Some(parse_rfc3339(raw)?),
+            (None, true) => None,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "start_or_asap",
+                    "give either a start or asap: true",
+                ));
+            }
+        },
         hold: body.hold_id.map(HoldId::from_uuid),
         payment_method: body.payment_method_id,
     };

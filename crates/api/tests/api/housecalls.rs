@@ -871,3 +871,36 @@ pub async fn reoptimisation_swaps_crossed_any_provider_visits_and_never_moves_a_
     assert!(again.moved.is_empty(), "{again:?}");
     server.stop().await
 }
+
+pub async fn an_as_soon_as_possible_visit_goes_to_the_earliest_gap(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    let (a, b) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
+    let asap = || {
+        json!({"service_id": service, "location": {"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng},
+               "address": "1 Times Sq", "asap": true})
+    };
+    // It is Wednesday 14:00: the first visit can start at 14:20 (a quarter hour of lead, on five minutes).
+    let first = book(&server, &a, asap()).await?.expect(201);
+    assert_eq!(first["start"], "2026-11-25T19:20:00.000Z");
+    assert_eq!(first["provider_id"], provider.id.as_str());
+    // The next one waits for the provider: after 15:20 at the same place, so 15:20 exactly.
+    let second = book(&server, &b, asap()).await?.expect(201);
+    assert_eq!(second["start"], "2026-11-25T20:20:00.000Z");
+    // Both a start and asap, or neither: 422.
+    let mut both = asap();
+    both["start"] = json!(thursday(10, 0));
+    book(&server, &a, both)
+        .await?
+        .expect_error(422, "start_or_asap");
+    let mut neither = asap();
+    neither["asap"] = json!(false);
+    book(&server, &a, neither)
+        .await?
+        .expect_error(422, "start_or_asap");
+    server.stop().await
+}
