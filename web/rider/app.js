@@ -14,6 +14,7 @@ import { t, addMessages } from '/shared/i18n.js';
 import moneyMessages from '/shared/messages/money.js';
 import riderMessages from '/shared/messages/rider.js';
 import { Food } from './food.js';
+import { Services } from './services.js';
 
 addMessages(moneyMessages, riderMessages);
 
@@ -63,6 +64,21 @@ const food = new Food({
     go('payment');
   },
 });
+
+// The Services tab (services.js): house calls, on the same panel and map. Its switch has three tabs, so it
+// draws the one both tabs' screens show.
+const services = new Services({
+  api,
+  panel,
+  showMap: (on, tall) => showMap(on, tall),
+  map: () => map,
+  zones: () => zones,
+  setNav: (current) => setNav(current),
+  setScreen: (s) => (st.screen = s),
+  openRide: () => go(st.ride && fmt.OPEN_STATES.includes(st.ride.state) ? 'ride' : 'plan'),
+  openFood: () => food.open(),
+});
+food.tabsHtml = (current) => services.tabsHtml(current);
 
 const st = {
   screen: 'loading',
@@ -127,7 +143,7 @@ function setNav(current) {
 
 function go(screen) {
   st.screen = screen;
-  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen, food: () => food.open() };
+  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen, food: () => food.open(), services: () => services.open() };
   screens[screen]();
   focusHeading(panel);
 }
@@ -164,6 +180,7 @@ async function start() {
   try {
     await api.get('/v1/me');
     food.reset();
+    services.reset();
     stream = new EventStream(() => api.token, {
       onMessage,
       onResume: () => {
@@ -207,13 +224,14 @@ function home() {
           <strong>${t('rider.svc_ride')}</strong><span>${t('rider.svc_ride_desc')}</span></button></div>
         <div role="listitem"><button class="service available" id="svc-food">
           <strong>${t('rider.svc_food')}</strong><span>${t('food.svc_desc')}</span></button></div>
-        <div role="listitem"><button class="service" disabled aria-describedby="soon-home">
-          <strong>${t('rider.svc_home')}</strong><span id="soon-home">${t('rider.coming_soon')}</span></button></div>
+        <div role="listitem"><button class="service available" id="svc-home">
+          <strong>${t('rider.svc_home')}</strong><span>${t('services.svc_desc')}</span></button></div>
       </div>
       <p><button class="link" id="home-payment">${t('money.managePayment')}</button></p>`,
   );
   $('#svc-ride').addEventListener('click', () => go('plan'));
   $('#svc-food').addEventListener('click', () => go('food'));
+  $('#svc-home').addEventListener('click', () => go('services'));
   $('#home-payment').addEventListener('click', () => {
     st.paymentBack = 'home';
     go('payment');
@@ -456,6 +474,7 @@ function applyRide(r) {
 
 function onMessage(m) {
   if (food.onMessage(m)) return;
+  if (services.onMessage(m)) return;
   if (!st.ride || m.ride_id !== st.ride.ride_id) return;
   if (m.type === 'message_sent') {
     chat.onEvent(m);
