@@ -159,6 +159,8 @@ function go(screen) {
   else if (screen === 'today') drawToday();
   else if (screen === 'profile') openProfile();
   focusHeading(panel);
+  // The week and today's route are read again on the way in (and the standing with them).
+  if (screen === 'week' || screen === 'today') refresh({ profile: true });
 }
 
 function showAuth() {
@@ -207,15 +209,27 @@ async function loadBookings() {
   return refreshing;
 }
 
-async function refresh() {
+async function refresh({ profile = false } = {}) {
   if (!api.token) return;
   try {
-    await loadBookings();
-    if (st.screen === 'week') drawWeek();
-    if (st.screen === 'today') drawToday();
+    await Promise.all([loadBookings(), profile ? loadProfile() : null]);
+    if (st.screen === 'week') redraw(drawWeek);
+    if (st.screen === 'today') redraw(drawToday);
   } catch (e) {
     if (e.status !== 401) console.warn('visits', e);
   }
+}
+
+/** Redraws a screen keeping the focus and what is typed in a visit's code field. */
+function redraw(draw) {
+  const codes = $$('input[id^="code-"]').map((el) => [el.id, el.value]);
+  const focused = document.activeElement && document.activeElement.id;
+  draw();
+  for (const [id, value] of codes) {
+    const el = document.getElementById(id);
+    if (el) el.value = value;
+  }
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 function onMessage(m) {
@@ -403,9 +417,14 @@ function drawToday() {
   });
   if (home && visits.length) points.push(home);
   for (let i = 0; i + 1 < points.length; i++) routeLine(api, map, `leg-${i}`, points[i], points[i + 1]);
-  map.ready.then(() => {
-    if (points.length) map.fitPoints(points, 120);
-  }, () => {});
+  // Fitted to the route when it changes, not on every re-read (the provider may have moved the map).
+  const key = points.map((p) => `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`).join('|');
+  if (key !== st.fitted) {
+    st.fitted = key;
+    map.ready.then(() => {
+      if (points.length) map.fitPoints(points, 120);
+    }, () => {});
+  }
 }
 
 // ---- the profile
@@ -488,7 +507,7 @@ function drawProfile() {
           ${DAYS.map((day) => {
             const name = t(`provider.day.${day}`);
             return html`<div class="day-hours" data-day="${day}">
-              <h3 id="ph-${day}">${name}</h3>
+              <p class="day-name" id="ph-${day}">${name}</p>
               ${d.hours[day].length ? '' : html`<p class="muted">${t('provider.profile.off')}</p>`}
               ${d.hours[day].map((r, i) => html`<div class="range">
                 <div><label for="ph-${day}-${i}-open">${t('provider.profile.from')}</label>
