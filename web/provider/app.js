@@ -91,6 +91,11 @@ function dayLabel(ymd) {
   return new Date(`${ymd}T12:00:00Z`).toLocaleDateString(locale(), { weekday: 'long', month: 'short', day: 'numeric', timeZone: 'UTC' });
 }
 
+/** The city's day of an instant of time off ("Sat, Dec 26"). */
+function offDay(iso) {
+  return new Date(iso).toLocaleDateString(locale(), { weekday: 'short', month: 'short', day: 'numeric', timeZone: TZ });
+}
+
 function clock(iso) {
   return new Date(iso).toLocaleTimeString(locale(), { hour: 'numeric', minute: '2-digit', timeZone: TZ });
 }
@@ -401,7 +406,7 @@ function drawToday() {
         ${visits.map((b, i) => html`<li>${t('provider.today.stop', { n: i + 1, time: clock(b.start), service: b.service_name })}</li>`)}
         ${home && visits.length ? html`<li class="stop-home">${t('provider.today.home')}</li>` : ''}
       </ol>
-      ${visits.map((b) => visitHtml(b))}`,
+      ${visits.map((b) => visitHtml(b, 2))}`,
   );
   if (!map) return;
   map.pruneMarkers(() => false);
@@ -528,7 +533,7 @@ function drawProfile() {
       <section class="card" aria-labelledby="off-title">
         <h2 id="off-title">${t('provider.off.title')}</h2>
         ${st.profile && st.profile.time_off.length
-          ? html`<ul class="off-list" id="off-list">${st.profile.time_off.map((o) => html`<li>${t('provider.off.item', { from: fmt.dateTime(o.from), to: fmt.dateTime(o.to) })}</li>`)}</ul>`
+          ? html`<ul class="off-list" id="off-list">${st.profile.time_off.map((o) => html`<li>${t('provider.off.item', { from: offDay(o.from), to: offDay(new Date(Date.parse(o.to) - 1).toISOString()) })}</li>`)}</ul>`
           : html`<p class="muted" id="off-none">${t('provider.off.none')}</p>`}
         <form id="off-form" novalidate>
           <div class="two">
