@@ -74,7 +74,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "merchants"), (name = "orders"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "merchants"), (name = "orders"), (name = "house_calls"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -114,7 +114,7 @@ fn api_routes() -> (
     use doorstep_domain::Role::{Admin, Driver, Merchant, Provider, Rider};
     use routes::{
         admin, auth, console, console_food, contact, couriers, drivers, events, food_money,
-        housecalls, merchants, ops, orders, payments, places, rides, saved_places,
+        housecall_admin, housecalls, merchants, ops, orders, payments, places, rides, saved_places,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -122,6 +122,7 @@ fn api_routes() -> (
     const RIDE_PARTIES: Access = Access::Roles(&[Rider, Driver, Admin]);
     // A merchant's own staff; the handlers answer 404 for any other merchant.
     const MERCHANT_STAFF: Access = Access::Roles(&[Merchant]);
+    const PROVIDER: Access = Access::Roles(&[Provider]);
     let mut base = <ApiDoc as utoipa::OpenApi>::openapi();
     utoipa::Modify::modify(&BearerSecurity, &mut base);
     Api::new(base)
@@ -263,12 +264,29 @@ fn api_routes() -> (
         )
         .add(RIDER, routes!(housecalls::cancel))
         .add(RIDER, routes!(housecalls::reschedule))
-        .add(Access::Roles(&[Provider]), routes!(housecalls::me))
-        .add(Access::Roles(&[Provider]), routes!(housecalls::put_me))
-        .add(
-            Access::Roles(&[Provider]),
-            routes!(housecalls::add_time_off),
-        )
+        .add(PROVIDER, routes!(housecalls::me))
+        .add(PROVIDER, routes!(housecalls::put_me))
+        .add(PROVIDER, routes!(housecalls::add_time_off))
+        .add(PROVIDER, routes!(housecalls::location))
+        .add(PROVIDER, routes!(housecalls::on_my_way))
+        .add(PROVIDER, routes!(housecalls::arrive))
+        .add(PROVIDER, routes!(housecalls::check_in))
+        .add(PROVIDER, routes!(housecalls::check_out))
+        .add(PROVIDER, routes!(housecalls::customer_no_show))
+        .add(RIDER, routes!(housecalls::provider_no_show))
+        // House calls, the operators' side: the catalogue, which anyone signed in reads, and the vetting
+        // of providers, who declare their own documents.
+        .add(ADMIN, routes!(housecall_admin::admin_create_service))
+        .add(ADMIN, routes!(housecall_admin::admin_replace_service))
+        .add(ANY_ROLE, routes!(housecall_admin::list_services))
+        .add(ANY_ROLE, routes!(housecall_admin::get_service))
+        .add(ADMIN, routes!(housecall_admin::admin_list_providers))
+        .add(ADMIN, routes!(housecall_admin::admin_approve_provider))
+        .add(ADMIN, routes!(housecall_admin::admin_reject_provider))
+        .add(ADMIN, routes!(housecall_admin::admin_suspend_provider))
+        .add(ADMIN, routes!(housecall_admin::admin_reinstate_provider))
+        .add(PROVIDER, routes!(housecall_admin::my_documents))
+        .add(PROVIDER, routes!(housecall_admin::put_document))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -81,6 +81,8 @@ pub struct BookRequest {
     pub start: Timestamp,
     /// The hold it converts, if any.
     pub hold: Option<HoldId>,
+    /// The payment method's id (the wallet or a stored card); `None`: the newest card.
+    pub payment_method: Option<String>,
 }
 
 /// Why a booking was not made.
@@ -136,9 +138,10 @@ fn booking_error(e: BookingError) -> AppError {
     match e {
         BookingError::NotYourBooking => AppError::NotFound("booking"),
         BookingError::ProviderChosen => AppError::conflict("provider_chosen", e.to_string()),
-        BookingError::NotReschedulable(_) | BookingError::Job(_) => {
-            AppError::conflict("invalid_booking_state", e.to_string())
-        }
+        BookingError::NotReschedulable(_)
+        | BookingError::Job(_)
+        | BookingError::TooEarly(_)
+        | BookingError::State { .. } => AppError::conflict("invalid_booking_state", e.to_string()),
     }
 }
 
@@ -167,7 +170,7 @@ fn recipients(booking: &Booking, also: Option<UserId>) -> Vec<Recipient> {
 pub fn book_request_hash(req: &BookRequest) -> String {
     use sha2::{Digest, Sha256};
     let text = format!(
-        "{}|{:.6}|{:.6}|{}|{}|{}|{}",
+        "{}|{:.6}|{:.6}|{}|{}|{}|{}|{}",
         req.visit.service,
         req.visit.place.lat(),
         req.visit.place.lng(),
@@ -178,6 +181,7 @@ pub fn book_request_hash(req: &BookRequest) -> String {
         req.address,
         req.start.millis(),
         req.hold.map(|h| h.to_string()).unwrap_or_default(),
+        req.payment_method.as_deref().unwrap_or_default(),
     );
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -302,7 +306,7 @@ impl App {
                 .provider(chosen)
                 .await?
                 .ok_or(AppError::NotFound("provider"))?;
-            let documents = self.store().driver_documents(chosen).await?;
+            let documents = self.store().provider_documents(chosen).await?;
             match profile.bookable(&documents, today) {
                 Ok(()) => {}
                 Err(NotBookable::NotApproved(_)) => return Err(AppError::NotFound("provider")),
@@ -334,7 +338,7 @@ impl App {
                 if !profile.covers(visit.place) {
                     continue;
                 }
-                let documents = self.store().driver_documents(profile.user).await?;
+                let documents = self.store().provider_documents(profile.user).await?;
                 if profile.bookable(&documents, today).is_ok() {
                     providers.push((profile, version));
                 }
@@ -699,6 +703,9 @@ impl App {
             // The held provider, checked again without the hold itself.
             visit.provider = Some(hold.provider);
         }
+        let method = self
+            .order_payment_method(caller, req.payment_method.as_deref())
+            .await?;
         let choice = if req.visit.provider.is_some() {
             ProviderChoice::Chosen
         } else {
@@ -732,7 +739,10 @@ impl App {
             );
             let to = recipients(&booking, None);
             let events: Vec<_> = events.into_iter().map(|e| (e, to.clone())).collect();
-            match self
+            let auth = self
+                .authorise_job(&method, booking.id(), booking.record().price)
+                .await?;
+            let written = self
                 .store()
                 .book(
                     &booking,
@@ -743,17 +753,29 @@ impl App {
                     &events,
                     now,
                 )
-                .await
-            {
+                .await;
+            match written {
                 Ok(Booked::New(booking, stored)) => {
+                    if let Err(e) = self.record_authorisation(&auth).await {
+                        // The booking stands; its hold is released and it is charged nothing.
+                        tracing::error!(error = %e, booking_id = %booking.id(), "recording the authorisation failed");
+                        self.release_unused(&method, &auth).await;
+                    }
                     self.publish_all(stored);
                     return Ok((booking, true));
                 }
                 Ok(Booked::Existing(existing, stored)) => {
+                    self.release_unused(&method, &auth).await;
                     return same_request(existing, &stored, &hash).map_err(BookError::App);
                 }
-                Err(StoreError::CalendarChanged) => continue,
-                Err(e) => return Err(e.into()),
+                Err(StoreError::CalendarChanged) => {
+                    self.release_unused(&method, &auth).await;
+                    continue;
+                }
+                Err(e) => {
+                    self.release_unused(&method, &auth).await;
+                    return Err(e.into());
+                }
             }
         }
         Err(BookError::App(AppError::conflict(
@@ -812,6 +834,7 @@ impl App {
             let (_fee, events) = booking
                 .cancel_by_customer(caller.id, &policy, now)
                 .map_err(booking_error)?;
+            let postings = self.booking_postings(&booking, now)?;
             let to = recipients(&booking, None);
             let events: Vec<(BookingEvent, Vec<Recipient>)> =
                 events.into_iter().map(|e| (e, to.clone())).collect();
@@ -822,13 +845,14 @@ impl App {
                     expected_version: expected,
                     calendars: &[],
                     events: &events,
-                    postings: &[],
+                    postings: &postings,
                     at: now,
                 })
                 .await
             {
                 Ok(stored) => {
                     self.publish_all(stored);
+                    self.settle_booking(&booking).await;
                     return Ok(booking);
                 }
                 Err(StoreError::Conflict) => continue,

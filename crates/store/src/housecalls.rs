@@ -635,6 +635,23 @@ impl Store {
             .collect()
     }
 
+    /// Every booking not ended starting in `[from, to)`, by provider and start (the re-optimiser's day).
+    pub async fn live_bookings_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = sqlx::query(select_bookings!(
+            "WHERE b.starts_at >= $1 AND b.starts_at < $2 AND j.state IN ('open', 'assigned', 'in_progress') \
+             ORDER BY b.provider_id, b.starts_at, b.id"
+        ))
+        .bind(from.millis())
+        .bind(to.millis())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| booking_from_row(r).map(|(b, _)| b)).collect()
+    }
+
     /// A provider's bookings starting in `[from, to)`, by start.
     pub async fn bookings_of_provider(
         &self,

@@ -26,6 +26,7 @@ mod console;
 mod drivers;
 mod error;
 mod events;
+mod housecall_admin;
 mod housecalls;
 mod jobs;
 mod ledger;

@@ -103,6 +103,34 @@ pub struct BookBody {
     /// The hold this booking converts, if any.
     #[serde(default)]
     pub hold_id: Option<uuid::Uuid>,
+    /// The payment method (`wallet` or a stored card's id); absent: the newest card.
+    #[serde(default)]
+    pub payment_method_id: Option<String>,
+}
+
+/// `POST /v1/house-calls/bookings/{booking_id}/on-my-way`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct OnMyWayBody {
+    /// Minutes to the door (0 to 240).
+    pub eta_min: u32,
+}
+
+/// `POST /v1/house-calls/bookings/{booking_id}/check-in`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CheckInBody {
+    /// The code the customer tells the provider.
+    pub code: String,
+}
+
+/// Where the provider is, for the customer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderPositionView {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+    /// When it was reported.
+    pub seen_at: String,
 }
 
 /// `POST /v1/house-calls/bookings/{booking_id}/reschedule`.
@@ -117,7 +145,7 @@ pub struct RescheduleBody {
 pub struct BookingView {
     /// The booking (its job's id).
     pub id: String,
-    /// `confirmed`, `arrived`, `in_progress`, `completed`, `cancelled` or `missed`.
+    /// `confirmed`, `on_the_way`, `arrived`, `in_progress`, `completed`, `cancelled` or `missed`.
     pub state: String,
     /// The service.
     pub service_id: String,
@@ -145,6 +173,10 @@ pub struct BookingView {
     pub checkin_code: Option<String>,
     /// The fee charged for a cancellation, if any.
     pub cancel_fee: Option<MoneyDto>,
+    /// The provider's arrival estimate once they set off.
+    pub eta: Option<String>,
+    /// Where the provider is while on the way (the customer's view only).
+    pub provider_position: Option<ProviderPositionView>,
     /// The version, for concurrency.
     pub version: i64,
 }
@@ -172,8 +204,23 @@ impl BookingView {
                 .then(|| b.checkin_code().map(|c| c.as_str().to_owned()))
                 .flatten(),
             cancel_fee: b.job().cancel_fee.map(MoneyDto::from),
+            eta: r.eta.map(rfc3339),
+            provider_position: None,
             version: b.version(),
         }
+    }
+
+    /// With the provider's position, for the customer.
+    pub fn with_position(
+        mut self,
+        position: Option<(doorstep_geo::LatLng, doorstep_domain::Timestamp)>,
+    ) -> BookingView {
+        self.provider_position = position.map(|(p, at)| ProviderPositionView {
+            lat: p.lat(),
+            lng: p.lng(),
+            seen_at: rfc3339(at),
+        });
+        self
     }
 }
 

@@ -7,8 +7,9 @@
 
 use crate::ApiState;
 use crate::dto::housecalls::{
-    AvailabilityView, BookBody, BookingList, BookingView, HoldBody, HoldView, ProviderBody,
-    ProviderView, RescheduleBody, SlotTakenBody, SlotView, TimeOffDto, provider_id,
+    AvailabilityView, BookBody, BookingList, BookingView, CheckInBody, HoldBody, HoldView,
+    OnMyWayBody, ProviderBody, ProviderView, RescheduleBody, SlotTakenBody, SlotView, TimeOffDto,
+    provider_id,
 };
 use crate::dto::{LatLngDto, parse_rfc3339, rfc3339};
 use crate::error::ApiError;
@@ -17,6 +18,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use doorstep_app::house_visits::VisitStep;
 use doorstep_app::housecalls::{BookError, BookRequest, VisitRequest};
 use doorstep_domain::onboarding::CalendarDate;
 use doorstep_domain::{HoldId, JobId, ServiceId};
@@ -203,9 +205,10 @@ pub async fn hold(
 #[utoipa::path(post, path = "/v1/house-calls/bookings", operation_id = "book_house_call", tag = "house_calls",
     request_body = BookBody, params(crate::routes::rides::IdempotencyHeader),
     responses((status = 201, body = BookingView), (status = 200, body = BookingView, description = "A retry: the booking made first"),
-        (status = 404, description = "service_not_found, provider_not_found, hold_not_found"),
+        (status = 402, description = "card_declined, insufficient_funds"),
+        (status = 404, description = "service_not_found, provider_not_found, hold_not_found, payment_method_not_found"),
         (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy"),
-        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, invalid_idempotency_key, idempotency_key_reused")))]
+        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, payment_method_required, invalid_idempotency_key, idempotency_key_reused")))]
 pub async fn book(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -233,6 +236,7 @@ pub async fn book(
         address,
         start: parse_rfc3339(&body.start)?,
         hold: body.hold_id.map(HoldId::from_uuid),
+        payment_method: body.payment_method_id,
     };
     Ok(match state.app.book(&user, req, key).await {
         Ok((booking, new)) => {
@@ -318,7 +322,11 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     let booking = state.app.booking_for(&user, booking_id(&id)?).await?;
-    Ok(Json(BookingView::of(&booking, &user)))
+    let mut view = BookingView::of(&booking, &user);
+    if booking.customer() == user.id {
+        view = view.with_position(state.app.provider_on_the_way(&booking));
+    }
+    Ok(Json(view))
 }
 
 /// The customer cancels: free up to 24 hours before the start, half the price after.
@@ -401,4 +409,129 @@ pub async fn add_time_off(
     let (from, to) = body.parse()?;
     let profile = state.app.add_my_time_off(&user, from, to).await?;
     Ok(Json(ProviderView::from(&profile)))
+}
+
+/// A step of the visit, answered with the booking after it.
+async fn step(
+    state: &ApiState,
+    user: &doorstep_domain::User,
+    id: &str,
+    step: VisitStep<'_>,
+) -> Result<Json<BookingView>, ApiError> {
+    let booking = state.app.visit_step(user, booking_id(id)?, step).await?;
+    Ok(Json(BookingView::of(&booking, user)))
+}
+
+/// The provider sets off for the visit, with minutes to the door; an estimate past the start tells the
+/// customer they will be late.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/on-my-way", operation_id = "house_call_on_my_way", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")), request_body = OnMyWayBody,
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, concurrent_update"),
+        (status = 422, description = "invalid_eta")))]
+pub async fn on_my_way(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<OnMyWayBody>,
+) -> Result<Json<BookingView>, ApiError> {
+    state.app.booking_for(&user, booking_id(&id)?).await?;
+    if body.eta_min > 240 {
+        return Err(ApiError::unprocessable(
+            "invalid_eta",
+            "eta_min is 0 to 240",
+        ));
+    }
+    step(
+        &state,
+        &user,
+        &id,
+        VisitStep::OnMyWay {
+            eta_min: body.eta_min,
+        },
+    )
+    .await
+}
+
+/// The provider is at the door (their last position, at most two minutes old, within 150 m).
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/arrive", operation_id = "house_call_arrive", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, not_at_the_door, position_unknown, concurrent_update")))]
+pub async fn arrive(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::Arrive).await
+}
+
+/// The provider checks in with the code the customer tells them: the visit starts. A wrong code is 422
+/// `wrong_code` (counted; five lock it).
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/check-in", operation_id = "house_call_check_in", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")), request_body = CheckInBody,
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, code_locked, concurrent_update"),
+        (status = 422, description = "wrong_code, invalid_code")))]
+pub async fn check_in(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CheckInBody>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::CheckIn { code: &body.code }).await
+}
+
+/// The provider checks out: the visit is done and the price is charged.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/check-out", operation_id = "house_call_check_out", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, concurrent_update")))]
+pub async fn check_out(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::CheckOut).await
+}
+
+/// The provider, at the door for 15 minutes past the start, reports the customer is not there: the
+/// no-show fee is charged.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/no-show", operation_id = "house_call_customer_no_show", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, too_early, concurrent_update")))]
+pub async fn customer_no_show(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::CustomerNoShow).await
+}
+
+/// The customer reports, 30 minutes past the start, that the provider did not come: the booking is
+/// cancelled and nothing is charged.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/provider-no-show", operation_id = "house_call_provider_no_show", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, too_early, concurrent_update")))]
+pub async fn provider_no_show(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::ProviderNoShow).await
+}
+
+/// The provider's position, for the customer's live tracking and the arrival check.
+#[utoipa::path(post, path = "/v1/providers/me/location", operation_id = "provider_location", tag = "house_calls",
+    request_body = LatLngDto,
+    responses((status = 204), (status = 422, description = "invalid_coordinates")))]
+pub async fn location(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    ApiJson(body): ApiJson<LatLngDto>,
+) -> Result<StatusCode, ApiError> {
+    state.app.set_provider_position(&user, body.try_into()?)?;
+    Ok(StatusCode::NO_CONTENT)
 }

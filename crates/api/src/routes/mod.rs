@@ -9,6 +9,7 @@ pub mod couriers;
 pub mod drivers;
 pub mod events;
 pub mod food_money;
+pub mod housecall_admin;
 pub mod housecalls;
 pub mod merchants;
 pub mod ops;

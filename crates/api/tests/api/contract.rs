@@ -394,8 +394,9 @@ async fn owned_delivery_offer(
 
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
 /// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
-/// merchant's routes the account of its staff member.
-const OBJECT_KINDS: [(&str, &str); 8] = [
+/// merchant's routes the account of its staff member. A `service_id` is a service of the house-call
+/// catalogue (everyone signed in reads it), a `provider_id` a provider's account with a profile.
+const OBJECT_KINDS: [(&str, &str); 10] = [
     ("booking_id", "booking"),
     ("order_id", "order"),
     ("delivery_offer_id", "offer"),
@@ -404,6 +405,8 @@ const OBJECT_KINDS: [(&str, &str); 8] = [
     ("user_id", "user"),
     ("merchant_id", "merchant"),
     ("item_id", "item"),
+    ("service_id", "service"),
+    ("provider_id", "provider"),
 ];
 
 /// The path parameters of a merchant's objects ([`owned_merchant`]).
@@ -710,6 +713,43 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
                 if role == "merchant" && !browsing {
                     continue;
                 }
+                let account = match role.as_str() {
+                    "rider" => &cast.stranger_rider,
+                    "driver" => &cast.stranger_driver,
+                    other => cast.of(other).ok_or("cast")?,
+                };
+                let reply = checker.call(op, &objects, Some(&account.token)).await?;
+                assert!(
+                    lets_in(&reply),
+                    "{} {} as a {role}: {}",
+                    op.method,
+                    op.path,
+                    reply.body
+                );
+            }
+            continue;
+        }
+        // House calls: a service of the catalogue, shown to every role allowed; a provider with a
+        // profile, whom only operators act on.
+        if kinds
+            .iter()
+            .any(|(p, _)| *p == "service_id" || *p == "provider_id")
+        {
+            let admin = cast.of("admin").ok_or("admin")?;
+            let service_id = server.create_hc_service(admin).await?;
+            let provider = server.provider_with_profile().await?;
+            let objects: Vec<(&str, &str)> = kinds
+                .iter()
+                .map(|(param, _)| {
+                    let id = match *param {
+                        "service_id" => service_id.as_str(),
+                        _ => provider.id.as_str(),
+                    };
+                    (*param, id)
+                })
+                .collect();
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            for role in &roles {
                 let account = match role.as_str() {
                     "rider" => &cast.stranger_rider,
                     "driver" => &cast.stranger_driver,
