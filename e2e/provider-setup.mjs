@@ -84,11 +84,18 @@ export async function setUpProvider(server, ops, serviceId, opts = {}) {
   return provider;
 }
 
-/** A customer account (role rider): `{email, token, id}`. */
+/** A customer account (role rider) with a test card that approves (house calls are paid by card or
+ *  wallet): `{email, token, id}`. */
 export async function newCustomer(server, name = 'Cara Customer') {
   const email = `customer-${unique()}@example.com`;
   const r = await call(server.base, 'POST', '/v1/auth/signup', { body: { email, password: PASSWORD, name, role: 'rider' } });
+  await addCard(server, r.token);
   return { email, token: r.token, id: r.user_id, name };
+}
+
+/** Adds the test card that approves to the account of `token`. */
+export async function addCard(server, token) {
+  return call(server.base, 'POST', '/v1/me/payment-methods', { token, body: { kind: 'test_card', number: '4242 4242 4242 4242' }, expect: 201 });
 }
 
 /** The free slots of `serviceId` at `place` from `from` for `days` days (the city's dates). */

@@ -145,8 +145,12 @@ test('the visit card walks through on my way, arrival, check-in with the code an
   if (missing) return t.skip(missing);
   assert.ok(visit, 'the visit of the test before');
   // The visit day's endpoints may not be on this server yet: the card says so (404 route_not_found).
+  // The phone's position: at the customer's door (the server checks it on arrival).
+  await page.context().grantPermissions(['geolocation'], { origin: server.base });
+  await page.context().setGeolocation({ latitude: visit.location.lat, longitude: visit.location.lng });
   await page.getByRole('button', { name: 'Week', exact: true }).click();
   const card = page.locator(`.visit[data-booking="${visit.id}"]`);
+  await card.getByLabel('Minutes to the door').selectOption('20');
   await card.getByRole('button', { name: 'On my way' }).click();
   const notYet = card.locator('.error', { hasText: 'not available on this server yet' });
   const moved = page.locator(`.visit[data-booking="${visit.id}"][data-state="on_the_way"]`);
@@ -155,7 +159,10 @@ test('the visit card walks through on my way, arrival, check-in with the code an
     await screenshot(page, 'provider-visit-not-yet-390');
     return t.skip('the visit day (on-my-way, arrive, check-in, check-out) is not on this server yet');
   }
-  const code = (await call(server.base, 'GET', `/v1/house-calls/bookings/${visit.id}`, { token: customer.token })).checkin_code;
+  const seen = await call(server.base, 'GET', `/v1/house-calls/bookings/${visit.id}`, { token: customer.token });
+  const code = seen.checkin_code;
+  assert.ok(seen.eta, 'the customer sees the estimate');
+  await screenshot(page, 'provider-visit-on-the-way-390');
   await card.getByRole('button', { name: 'I have arrived' }).click();
   await page.locator(`.visit[data-booking="${visit.id}"][data-state="arrived"]`).waitFor();
   await screenshot(page, 'provider-visit-arrived-390');

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, screenshot, PHONE, signUp } from '../lib.mjs';
 import {
-  startServe, call, operatorToken, hasHouseCallAdmin, createService, setUpProvider, newCustomer, slots, book, nyDate, addDays,
+  startServe, call, operatorToken, hasHouseCallAdmin, createService, setUpProvider, newCustomer, addCard, slots, book, nyDate, addDays,
 } from '../provider-setup.mjs';
 
 let server;
@@ -43,11 +43,14 @@ async function tokenOf(page) {
   return page.evaluate(() => JSON.parse(localStorage.getItem('doorstep.rider.session')).token);
 }
 
-/** A fresh customer signed up on the rider app, on the Services tab with the service and address chosen. */
+/** A fresh customer signed up on the rider app (with a test card: house calls are paid by card or
+ *  wallet), on the Services tab with the service and address chosen. */
 async function openServices(name) {
   const page = await b.page(PHONE);
   await page.goto(`${server.base}/rider/`);
   await signUp(page, name);
+  await page.locator('#svc-home').waitFor();
+  await addCard(server, await tokenOf(page));
   await page.locator('#svc-home').click();
   await page.getByRole('heading', { name: 'Book a house call' }).waitFor();
   await page.locator('#hc-service').selectOption(service.id);
@@ -82,6 +85,7 @@ test('a customer books a house call in the Services tab, sees it, and cancels it
   await page.getByRole('heading', { name: 'Confirm your visit' }).waitFor();
   await page.locator('#hc-held', { hasText: 'Held for you until' }).waitFor();
   assert.equal((await page.locator('#hc-price').textContent()).trim(), '$80.00');
+  assert.match(await page.locator('#hc-pay option:checked').textContent(), /4242/, 'paid with the card');
   await screenshot(page, 'services-confirm-390');
 
   await page.getByRole('button', { name: 'Book for $80.00' }).click();

@@ -27,6 +27,8 @@ for (const el of $$('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(e
 const TZ = 'America/New_York';
 const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
 const POLL_MS = 30000;
+/** Minutes to the door the provider may say when setting off. */
+const ETA_CHOICES = [5, 10, 15, 20, 30, 45, 60];
 const LOCATION_EVERY_MS = 15000;
 /** The actions of a visit's card by its state: [path segment, message key]. */
 const ACTIONS = {
@@ -279,6 +281,10 @@ function visitHtml(b, level = 3) {
     ${b.state === 'on_the_way' ? html`<p class="hint">${t('provider.visit.sharing')}</p>` : ''}
     ${actions.length
       ? html`<div class="actions">
+        ${b.state === 'confirmed'
+          ? html`<div class="code-row"><label for="eta-${b.id}">${t('provider.visit.eta')}</label>
+            <select id="eta-${b.id}">${ETA_CHOICES.map((m) => html`<option value="${m}" ${m === 15 ? 'selected' : ''}>${t('provider.visit.minutes', { n: m })}</option>`)}</select></div>`
+          : ''}
         ${b.state === 'arrived'
           ? html`<div class="code-row"><label for="code-${b.id}">${t('provider.visit.code')}</label>
             <input id="code-${b.id}" inputmode="numeric" autocomplete="one-time-code" maxlength="8"></div>`
@@ -299,6 +305,8 @@ async function visitAction(button, id, act) {
   const booking = st.bookings.find((x) => x.id === id);
   if (!booking) return;
   let body = {};
+  if (act === 'on-my-way') body = { eta_min: Number($(`#eta-${id}`)?.value || 15) };
+  if (act === 'arrive') await sendPosition();
   if (act === 'check-in') {
     const code = ($(`#code-${id}`)?.value || '').trim();
     body = { code };
@@ -355,6 +363,21 @@ function shareWhileOnTheWay() {
       { enableHighAccuracy: true, maximumAge: 10000 },
     );
   } else if (!going) stopSharing();
+}
+
+/** Sends the phone's position once (before arriving: the server checks the provider is at the door). */
+function sendPosition() {
+  if (!navigator.geolocation) return Promise.resolve();
+  return new Promise((resolve) => {
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        st.lastSent = Date.now();
+        api.post('/v1/providers/me/location', { lat: pos.coords.latitude, lng: pos.coords.longitude }).then(resolve, resolve);
+      },
+      () => resolve(),
+      { enableHighAccuracy: true, timeout: 10000, maximumAge: 0 },
+    );
+  });
 }
 
 function stopSharing() {

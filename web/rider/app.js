@@ -77,6 +77,15 @@ const services = new Services({
   setScreen: (s) => (st.screen = s),
   openRide: () => go(st.ride && fmt.OPEN_STATES.includes(st.ride.state) ? 'ride' : 'plan'),
   openFood: () => food.open(),
+  // House calls are paid like food: by card or wallet, with the same choice.
+  payMethods: () => food.ctx.payMethods(),
+  payChoice: () => st.payMethod,
+  choosePay: (id) => choosePayMethod(id),
+  methodLabel: (m) => methodLabel(m),
+  managePayment: () => {
+    st.paymentBack = 'services';
+    go('payment');
+  },
 });
 food.tabsHtml = (current) => services.tabsHtml(current);
 
@@ -872,6 +881,7 @@ async function paymentScreen() {
   });
   $('#payment-back').addEventListener('click', () => {
     if (st.paymentBack === 'food') return food.go('checkout');
+    if (st.paymentBack === 'services') return services.go(services.hold ? 'confirm' : 'book');
     go(st.paymentBack === 'quote' && st.quote ? 'quote' : 'home');
   });
 }

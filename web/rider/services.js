@@ -134,6 +134,7 @@ export class Services {
     this.bookings = null;
     this.notice = '';
     this.unit = '';
+    this.payMethods = null;
     try {
       this.address = JSON.parse(localStorage.getItem(this.storeKey('address')) || 'null');
     } catch {
@@ -416,6 +417,7 @@ export class Services {
       this.hold = await this.send('/v1/house-calls/holds', body);
       this.bookKey = newIdempotencyKey();
       this.taken = false;
+      this.payMethods = null;
       this.go('confirm');
     } catch (e) {
       $('#hc-holding')?.remove();
@@ -425,9 +427,26 @@ export class Services {
     }
   }
 
-  confirmScreen() {
+  /** The payment method for the visit: the customer's choice if it can pay, else the first that can. */
+  payMethod() {
+    const methods = this.payMethods || [];
+    const chosen = this.ctx.payChoice();
+    if (methods.some((m) => m.id === chosen)) return chosen;
+    return methods.length ? methods[0].id : null;
+  }
+
+  async confirmScreen() {
     this.ctx.setNav('home');
     this.hideMap();
+    if (!this.payMethods) {
+      render(this.panel, html`<h1 id="hc-confirm-title">${t('services.confirm_title')}</h1><p class="loading">…</p>`);
+      try {
+        this.payMethods = await this.ctx.payMethods();
+      } catch {
+        this.payMethods = [];
+      }
+      if (this.screen !== 'confirm' || !this.hold) return;
+    }
     const h = this.hold;
     const svc = this.services.find((s) => s.id === this.serviceId) || this.avail;
     const price = (svc && svc.price) || (this.avail && this.avail.price);
@@ -447,9 +466,20 @@ export class Services {
           </dl>
           <p class="hint" id="hc-held">${t('services.held_until', { time: clock(h.expires_at) })}</p>
         </div>
+        ${this.payMethods.length
+          ? html`<div class="row pay"><label for="hc-pay">${t('money.payWith')}</label>
+              <select id="hc-pay">${this.payMethods.map((m) => html`<option value="${m.id}" ${m.id === this.payMethod() ? 'selected' : ''}>${this.ctx.methodLabel(m)}</option>`)}</select>
+              <button type="button" class="link" id="hc-manage-payment">${t('money.managePayment')}</button></div>`
+          : html`<p class="hint" id="hc-pay-none">${t('services.pay_none')}
+              <button type="button" class="link" id="hc-manage-payment">${t('money.managePayment')}</button></p>`}
         <p class="error" role="alert" id="hc-book-error"></p>
-        <div class="actionbar"><button class="primary" id="hc-book">${t('services.confirm', { price: fmt.money(price) })}</button></div>`,
+        <div class="actionbar"><button class="primary" id="hc-book" ${this.payMethod() ? '' : 'disabled'}>${t('services.confirm', { price: fmt.money(price) })}</button></div>`,
     );
+    $('#hc-pay')?.addEventListener('change', (e) => this.ctx.choosePay(e.target.value));
+    $('#hc-manage-payment').addEventListener('click', () => {
+      this.payMethods = null;
+      this.ctx.managePayment();
+    });
     $('#hc-back').addEventListener('click', () => {
       this.hold = null;
       this.go('book');
@@ -472,6 +502,7 @@ export class Services {
       address: this.addressLine(),
       start: this.hold.start,
       hold_id: this.hold.hold_id,
+      payment_method_id: this.payMethod(),
     };
     if (this.providerId) body.provider_id = this.providerId;
     await busy(button, null, async () => {
@@ -577,7 +608,7 @@ export class Services {
         ${cancelled
           ? html`<p class="notice bad" id="hc-cancel-fee">${b.cancel_fee && b.cancel_fee.amount > 0 ? t('services.cancelled_fee', { fee: fmt.money(b.cancel_fee) }) : t('services.cancelled_free')}</p>`
           : ''}
-        ${tracking ? html`<p id="hc-on-the-way">${t('services.on_the_way')}</p>` : ''}
+        ${b.state === 'on_the_way' ? html`<p id="hc-on-the-way">${t('services.on_the_way')}${b.eta ? html` <strong id="hc-eta">${t('services.eta', { time: clock(b.eta) })}</strong>` : ''}</p>` : ''}
         <div class="card">
           <dl class="kv">
             <dt>${t('services.when')}</dt><dd id="hc-start">${when(b.start)} – ${clock(b.end)}</dd>
@@ -594,6 +625,8 @@ export class Services {
         ${RESCHEDULABLE.includes(b.state) ? html`<button class="secondary wide" id="hc-reschedule">${t('services.reschedule')}</button>` : ''}
         ${CANCELLABLE.includes(b.state) ? html`<button class="secondary wide" id="hc-cancel">${t('services.cancel')}</button>` : ''}
         ${CANCELLABLE.includes(b.state) && late ? html`<p class="hint" id="hc-late-hint">${t('services.cancel_late')}</p>` : ''}
+        ${CANCELLABLE.includes(b.state) && Date.now() > new Date(b.start).getTime() + 30 * 60 * 1000
+          ? html`<button class="secondary wide" id="hc-no-show">${t('services.provider_no_show')}</button>` : ''}
         <p><button type="button" class="link" id="hc-all">${t('services.all_visits')}</button></p>`,
     );
     this.notice = '';
@@ -603,6 +636,16 @@ export class Services {
     });
     $('#hc-cancel')?.addEventListener('click', (e) => this.cancel(e.currentTarget));
     $('#hc-reschedule')?.addEventListener('click', () => this.go('reschedule'));
+    $('#hc-no-show')?.addEventListener('click', (e) =>
+      busy(e.currentTarget, $('#hc-booking-error'), async () => {
+        try {
+          this.booking = await this.api.post(`/v1/house-calls/bookings/${this.booking.id}/provider-no-show`, {});
+        } catch (err) {
+          throw Object.assign(new Error(servicesErrorText(err)), { code: err.code });
+        }
+        this.go('booking');
+      }),
+    );
   }
 
   async cancel(button) {

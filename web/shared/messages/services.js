@@ -43,6 +43,7 @@ export default {
     'services.hold_expired': 'The hold has expired: book now if the time is still free, or choose another.',
     'services.confirm': 'Book for {price}',
     'services.choose_other': 'Choose another time',
+    'services.pay_none': 'House calls are paid by card or wallet: add one to book.',
     'services.back': 'Back',
 
     // the booking card
@@ -58,6 +59,8 @@ export default {
     'services.where': 'Address',
     'services.code_label': 'Check-in code: tell it to your provider at the door',
     'services.on_the_way': 'Your provider is on the way.',
+    'services.eta': 'Arrives around {time}.',
+    'services.provider_no_show': 'My provider did not come',
     'services.marker_provider': 'Your provider',
     'services.marker_you': 'Your address',
     'services.map_label': 'Map of your provider on the way',
@@ -89,6 +92,8 @@ export default {
     'services.error.invalid_booking_state': 'This visit can no longer be changed.',
     'services.error.booking_not_found': 'This visit was not found.',
     'services.error.calendar_busy': 'Many bookings at once: try again.',
+    'services.error.payment_method_required': 'House calls are paid by card or wallet: add one to book.',
+    'services.error.too_early': 'Not yet: this can be reported 30 minutes after the start.',
   },
   'zh-CN': {
     'services.tab': '上门服务',
@@ -130,6 +135,7 @@ export default {
     'services.hold_expired': '保留已过期：若该时间仍空闲可立即预约，或另选时间。',
     'services.confirm': '预约，{price}',
     'services.choose_other': '另选时间',
+    'services.pay_none': '上门服务需用银行卡或钱包支付：请先添加一种。',
     'services.back': '返回',
 
     'services.booking_title': '您的上门服务',
@@ -144,6 +150,8 @@ export default {
     'services.where': '地址',
     'services.code_label': '签到码：服务人员上门时请告诉对方',
     'services.on_the_way': '服务人员正在路上。',
+    'services.eta': '预计 {time} 左右到达。',
+    'services.provider_no_show': '服务人员没有来',
     'services.marker_provider': '您的服务人员',
     'services.marker_you': '您的地址',
     'services.map_label': '服务人员前来途中的地图',
@@ -174,5 +182,7 @@ export default {
     'services.error.invalid_booking_state': '这次上门服务已无法更改。',
     'services.error.booking_not_found': '未找到这次上门服务。',
     'services.error.calendar_busy': '同时预约的人太多：请重试。',
+    'services.error.payment_method_required': '上门服务需用银行卡或钱包支付：请先添加一种。',
+    'services.error.too_early': '还不行：开始 30 分钟后才能报告。',
   },
 };
