@@ -274,6 +274,15 @@ fn api_routes() -> (
         .add(PROVIDER, routes!(housecalls::check_out))
         .add(PROVIDER, routes!(housecalls::customer_no_show))
         .add(RIDER, routes!(housecalls::provider_no_show))
+        .add(Access::Roles(&[Rider, Provider]), routes!(housecalls::rate))
+        .add(
+            Access::Roles(&[Rider, Provider, Admin]),
+            routes!(housecalls::ratings),
+        )
+        .add(
+            Access::Roles(&[Rider, Provider]),
+            routes!(housecalls::block),
+        )
         // House calls, the operators' side: the catalogue, which anyone signed in reads, and the vetting
         // of providers, who declare their own documents.
         .add(ADMIN, routes!(housecall_admin::admin_create_service))

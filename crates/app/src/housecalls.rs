@@ -296,9 +296,12 @@ impl App {
     /// `outside_service_area` when no bookable provider of the service covers the place.
     async fn candidates(
         &self,
+        customer: UserId,
         visit: &VisitRequest,
         today: CalendarDate,
     ) -> Result<Candidates, AppError> {
+        // A block in either direction keeps a customer and a provider apart.
+        let blocked = self.store().blocked_with(customer).await?;
         let service = self
             .store()
             .hc_service(visit.service)
@@ -311,6 +314,7 @@ impl App {
                 .store()
                 .provider(chosen)
                 .await?
+                .filter(|(p, _)| !blocked.contains(&p.user))
                 .ok_or(AppError::NotFound("provider"))?;
             let documents = self.store().provider_documents(chosen).await?;
             match profile.bookable(&documents, today) {
@@ -341,7 +345,7 @@ impl App {
             providers.push((profile, version));
         } else {
             for (profile, version) in self.store().providers_offering(service.id).await? {
-                if !profile.covers(visit.place) {
+                if !profile.covers(visit.place) || blocked.contains(&profile.user) {
                     continue;
                 }
                 let documents = self.store().provider_documents(profile.user).await?;
@@ -511,7 +515,7 @@ impl App {
                 ),
             ));
         }
-        let candidates = self.candidates(&visit, today).await?;
+        let candidates = self.candidates(caller.id, &visit, today).await?;
         let dates: Vec<CalendarDate> = (from.days()..=to.days())
             .filter_map(CalendarDate::from_days)
             .collect();
@@ -610,11 +614,12 @@ impl App {
     /// driver). 409 `no_provider_available` when none can come that soon.
     async fn earliest_start(
         &self,
+        customer: UserId,
         visit: &VisitRequest,
         now: Timestamp,
     ) -> Result<Timestamp, BookError> {
         let today = date_of(now)?;
-        let candidates = self.candidates(visit, today).await?;
+        let candidates = self.candidates(customer, visit, today).await?;
         let step_ms = ASAP_STEP_S * 1000;
         let first = now.plus_secs(ASAP_LEAD_S).millis();
         let first = Timestamp::from_millis(first.div_euclid(step_ms) * step_ms + step_ms);
@@ -661,7 +666,7 @@ impl App {
         let _ = date;
         for _ in 0..CALENDAR_RETRIES {
             let today = date_of(self.clock().now())?;
-            let candidates = self.candidates(&visit, today).await?;
+            let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
                 .pick_provider(&candidates, visit.place, start, (None, None), None)
                 .await?
@@ -720,7 +725,7 @@ impl App {
                 self.check_start(start, now)?;
                 start
             }
-            None => self.earliest_start(&req.visit, now).await?,
+            None => self.earliest_start(caller.id, &req.visit, now).await?,
         };
         let mut visit = req.visit;
         let mut skip_hold = None;
@@ -767,7 +772,7 @@ impl App {
         };
         for _ in 0..CALENDAR_RETRIES {
             let today = date_of(self.clock().now())?;
-            let candidates = self.candidates(&visit, today).await?;
+            let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
                 .pick_provider(&candidates, visit.place, start, (None, skip_hold), None)
                 .await?
@@ -951,7 +956,7 @@ impl App {
                     .then(|| booking.provider()),
             };
             let today = date_of(self.clock().now())?;
-            let candidates = self.candidates(&visit, today).await?;
+            let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
                 .pick_provider(
                     &candidates,

@@ -24,6 +24,7 @@ pub mod earnings;
 pub mod error;
 pub mod fleet;
 pub mod food_ratings;
+pub mod house_ratings;
 pub mod house_visits;
 pub mod housecall_admin;
 pub mod housecalls;

@@ -190,6 +190,12 @@ impl App {
                     .map_or(0, |(p, _)| i64::from(p.daily_cap)),
             })
             .collect();
+        let mut blocked: BTreeMap<UserId, Vec<UserId>> = BTreeMap::new();
+        for b in &bookings {
+            if !blocked.contains_key(&b.customer()) {
+                blocked.insert(b.customer(), self.store().blocked_with(b.customer()).await?);
+            }
+        }
         let fits_shift = |s: &Shift, b: &Booking| {
             s.from <= whole_secs(b.starts_at()) && whole_secs(b.ends_at()) <= s.to
         };
@@ -211,6 +217,9 @@ impl App {
                     .filter(|&v| {
                         let p = providers.iter().find(|(p, _)| p.user == shifts[v].provider);
                         fits_shift(&shifts[v], b)
+                            && !blocked
+                                .get(&b.customer())
+                                .is_some_and(|list| list.contains(&shifts[v].provider))
                             && p.is_some_and(|(p, _)| {
                                 p.offers(b.record().service) && p.covers(b.place())
                             })

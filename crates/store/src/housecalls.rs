@@ -654,6 +654,37 @@ impl Store {
             .collect()
     }
 
+    /// `blocker` blocks `blocked` (again: nothing changes).
+    pub async fn block_user(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
+        )
+        .bind(blocker.to_string())
+        .bind(blocked.to_string())
+        .bind(now.millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Everyone `user` blocked or was blocked by.
+    pub async fn blocked_with(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT blocked_id AS other FROM user_blocks WHERE blocker_id = $1 \
+             UNION SELECT blocker_id AS other FROM user_blocks WHERE blocked_id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| id(r, "other")).collect()
+    }
+
     /// A provider's bookings starting in `[from, to)`, by start.
     pub async fn bookings_of_provider(
         &self,

@@ -348,3 +348,50 @@ pub fn is_provider(user: &User) -> bool {
 pub fn provider_id(raw: Option<uuid::Uuid>) -> Option<UserId> {
     raw.map(UserId::from_uuid)
 }
+
+/// A rating of a visit by one of its parties.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitRatingView {
+    /// The booking.
+    pub booking_id: String,
+    /// Who rated.
+    pub from_user_id: String,
+    /// Who was rated (the provider or the customer).
+    pub rated_user_id: String,
+    /// Stars.
+    pub stars: u8,
+    /// Comment, possibly empty.
+    pub comment: String,
+    /// When.
+    pub at: String,
+}
+
+impl From<&doorstep_domain::rating::JobRating> for VisitRatingView {
+    fn from(r: &doorstep_domain::rating::JobRating) -> Self {
+        VisitRatingView {
+            booking_id: r.job.to_string(),
+            from_user_id: r.from.to_string(),
+            rated_user_id: match r.to {
+                doorstep_domain::rating::Ratee::User(u) => u.to_string(),
+                doorstep_domain::rating::Ratee::Merchant(m) => m.to_string(),
+            },
+            stars: r.stars.get(),
+            comment: r.comment.clone(),
+            at: rfc3339(r.at),
+        }
+    }
+}
+
+/// The ratings of a visit.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitRatingList {
+    /// Oldest first.
+    pub ratings: Vec<VisitRatingView>,
+}
+
+/// Whom the caller blocked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BlockView {
+    /// The other party, now kept apart from the caller in every future booking.
+    pub blocked_user_id: String,
+}

@@ -7,9 +7,9 @@
 
 use crate::ApiState;
 use crate::dto::housecalls::{
-    AvailabilityView, BookBody, BookingList, BookingView, CheckInBody, HoldBody, HoldView,
-    OnMyWayBody, ProviderBody, ProviderView, RescheduleBody, SlotTakenBody, SlotView, TimeOffDto,
-    provider_id,
+    AvailabilityView, BlockView, BookBody, BookingList, BookingView, CheckInBody, HoldBody,
+    HoldView, OnMyWayBody, ProviderBody, ProviderView, RescheduleBody, SlotTakenBody, SlotView,
+    TimeOffDto, VisitRatingList, VisitRatingView, provider_id,
 };
 use crate::dto::{LatLngDto, parse_rfc3339, rfc3339};
 use crate::error::ApiError;
@@ -543,4 +543,60 @@ pub async fn location(
 ) -> Result<StatusCode, ApiError> {
     state.app.set_provider_position(&user, body.try_into()?)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The customer rates the provider, or the provider the customer, once the visit is completed (one
+/// rating each).
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/ratings", operation_id = "rate_house_call", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")), request_body = crate::dto::RatingBody,
+    responses((status = 201, body = VisitRatingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "booking_not_completed, already_rated"),
+        (status = 422, description = "invalid_stars, invalid_characters, comment_too_long")))]
+pub async fn rate(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<crate::dto::RatingBody>,
+) -> Result<(StatusCode, Json<VisitRatingView>), ApiError> {
+    let rating = state
+        .app
+        .rate_booking(
+            &user,
+            booking_id(&id)?,
+            i64::from(body.stars),
+            &body.comment,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(VisitRatingView::from(&rating))))
+}
+
+/// The ratings of a visit, for its parties and operators.
+#[utoipa::path(get, path = "/v1/house-calls/bookings/{booking_id}/ratings", operation_id = "house_call_ratings", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = VisitRatingList), (status = 404, description = "booking_not_found")))]
+pub async fn ratings(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VisitRatingList>, ApiError> {
+    let ratings = state.app.booking_ratings(&user, booking_id(&id)?).await?;
+    Ok(Json(VisitRatingList {
+        ratings: ratings.iter().map(VisitRatingView::from).collect(),
+    }))
+}
+
+/// The caller blocks the other party of a booking: they are never offered to, or booked with, each
+/// other again. Visits already booked stay booked.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/block", operation_id = "block_house_call_party", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BlockView), (status = 404, description = "booking_not_found")))]
+pub async fn block(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BlockView>, ApiError> {
+    let other = state.app.block_other_party(&user, booking_id(&id)?).await?;
+    Ok(Json(BlockView {
+        blocked_user_id: other.to_string(),
+    }))
 }

@@ -708,6 +708,64 @@ pub async fn a_visit_goes_on_my_way_arrive_check_in_check_out_and_its_postings_b
         .await?
         .ok_or("authorised")?;
     assert_eq!(payment.captured.map(|m| m.minor), Some(8000));
+
+    // They rate each other once; a stranger cannot.
+    let rated = server
+        .post(
+            &step("ratings"),
+            &customer.token,
+            json!({"stars": 5, "comment": "Wonderful"}),
+        )
+        .await?
+        .expect(201);
+    assert_eq!(rated["rated_user_id"], provider.id.as_str());
+    server
+        .post(&step("ratings"), &customer.token, json!({"stars": 4}))
+        .await?
+        .expect_error(409, "already_rated");
+    server
+        .post(&step("ratings"), &provider.token, json!({"stars": 5}))
+        .await?
+        .expect(201);
+    let stranger = server.customer_with_card().await?;
+    server
+        .post(&step("ratings"), &stranger.token, json!({"stars": 1}))
+        .await?
+        .expect_error(404, "booking_not_found");
+    let both = server
+        .get(&step("ratings"), &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(both["ratings"].as_array().map(Vec::len), Some(2));
+
+    // The customer blocks the provider: never offered nor bookable with them again.
+    server
+        .post_empty(&step("block"), &customer.token)
+        .await?
+        .expect(200);
+    server
+        .get(
+            &format!(
+                "/v1/house-calls/availability?service_id={service}&lat={}&lng={}&from=2026-11-27&to=2026-11-27",
+                TIMES_SQUARE.lat, TIMES_SQUARE.lng
+            ),
+            &customer.token,
+        )
+        .await?
+        .expect_error(422, "outside_service_area");
+    let mut body = book_body(&service, TIMES_SQUARE, "2026-11-27T16:00:00.000Z");
+    body["provider_id"] = json!(provider.id);
+    book(&server, &customer, body)
+        .await?
+        .expect_error(404, "provider_not_found");
+    // Another customer still books them.
+    book(
+        &server,
+        &stranger,
+        book_body(&service, TIMES_SQUARE, "2026-11-27T16:00:00.000Z"),
+    )
+    .await?
+    .expect(201);
     server.stop().await
 }
 
