@@ -257,6 +257,7 @@ fn api_routes() -> (
         )
         .add(RIDER, routes!(housecalls::hold))
         .add(RIDER, routes!(housecalls::book))
+        .add(RIDER, routes!(housecalls::book_series))
         .add(Access::Roles(&[Rider, Provider]), routes!(housecalls::list))
         .add(
             Access::Roles(&[Rider, Provider, Admin]),

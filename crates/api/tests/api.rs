@@ -150,6 +150,7 @@ on_both_backends!(
     no_shows_on_either_side_wait_their_time_and_only_the_customers_is_charged,
     reoptimisation_swaps_crossed_any_provider_visits_and_never_moves_a_chosen_one,
     an_as_soon_as_possible_visit_goes_to_the_earliest_gap,
+    a_weekly_series_books_the_same_hour_each_week_and_skips_a_week_off,
     // Food orders.
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,

@@ -28,7 +28,7 @@ use doorstep_domain::housecall::{
     ProviderDraft, ProviderError, ProviderProfile, TimeOff,
 };
 use doorstep_domain::onboarding::CalendarDate;
-use doorstep_domain::{HoldId, JobId, Role, ServiceId, Timestamp, User, UserId};
+use doorstep_domain::{HoldId, JobId, Role, SeriesId, ServiceId, Timestamp, User, UserId};
 use doorstep_geo::LatLng;
 use doorstep_store::{
     Booked, BookingChange, CalendarEntry, Hold, Recipient, RecipientRole, StoreError,
@@ -89,6 +89,10 @@ pub struct BookRequest {
     pub hold: Option<HoldId>,
     /// The payment method's id (the wallet or a stored card); `None`: the newest card.
     pub payment_method: Option<String>,
+    /// The weekly series the booking belongs to, if any.
+    pub series: Option<SeriesId>,
+    /// The provider to prefer among those who fit (a series keeps its provider when it can).
+    pub prefer: Option<UserId>,
 }
 
 /// Why a booking was not made.
@@ -774,7 +778,13 @@ impl App {
             let today = date_of(self.clock().now())?;
             let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
-                .pick_provider(&candidates, visit.place, start, (None, skip_hold), None)
+                .pick_provider(
+                    &candidates,
+                    visit.place,
+                    start,
+                    (None, skip_hold),
+                    req.prefer,
+                )
                 .await?
             {
                 Ok(p) => p,
@@ -791,7 +801,7 @@ impl App {
                     address: req.address.clone(),
                     start,
                     choice,
-                    series: None,
+                    series: req.series,
                     checkin: VerificationCode::random(CodeLength::FOUR, &mut rand::rng()),
                 },
                 now,
@@ -1014,5 +1024,83 @@ fn same_request(existing: Booking, stored: &str, new: &str) -> Result<(Booking, 
             "idempotency_key_reused",
             "this Idempotency-Key was used for another booking",
         ))
+    }
+}
+
+/// The most weeks a recurring booking covers.
+pub const MAX_SERIES_WEEKS: u32 = 12;
+
+/// What booking a weekly series did.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// The series.
+    pub id: SeriesId,
+    /// The weeks booked, in order (the first always).
+    pub bookings: Vec<Booking>,
+    /// The weeks whose slot no provider could take, by the start asked for.
+    pub skipped: Vec<Timestamp>,
+}
+
+impl App {
+    /// Books the same slot every week for `weeks` weeks (2 to [`MAX_SERIES_WEEKS`]) at the same wall-clock
+    /// time: the first week must succeed (else its refusal is the answer); later weeks keep the first
+    /// week's provider when their day takes it, else (for "any provider") the best one free, and a week
+    /// no one can take is skipped and listed. Each week is a booking of its own, paid on its own, with the
+    /// idempotency key `<key>:w<n>`, so a retry of the whole series books nothing twice.
+    pub async fn book_weekly(
+        &self,
+        caller: &User,
+        mut req: BookRequest,
+        weeks: u32,
+        idempotency_key: Option<&str>,
+    ) -> Result<Series, BookError> {
+        if !(2..=MAX_SERIES_WEEKS).contains(&weeks) {
+            return Err(AppError::invalid(
+                "invalid_weeks",
+                format!("a weekly series is 2 to {MAX_SERIES_WEEKS} weeks"),
+            )
+            .into());
+        }
+        let Some(first_start) = req.start else {
+            return Err(AppError::invalid("start_or_asap", "a weekly series needs a start").into());
+        };
+        let date = date_of(first_start)?;
+        let minute = first_start.secs_since(local_instant(date, 0)) / 60;
+        let minute = u32::try_from(minute).unwrap_or(0);
+        let id = SeriesId::from_uuid(uuid::Uuid::now_v7());
+        req.series = Some(id);
+        let key_of = |week: u32| idempotency_key.map(|k| format!("{k}:w{week}"));
+        let first_key = key_of(0);
+        let (first, _) = self.book(caller, req.clone(), first_key.as_deref()).await?;
+        // A retried series answers with the series its first week was booked in.
+        let id = first.record().series.unwrap_or(id);
+        req.series = Some(id);
+        req.hold = None;
+        req.prefer = Some(first.provider());
+        let mut out = Series {
+            id,
+            bookings: vec![first],
+            skipped: Vec::new(),
+        };
+        for week in 1..weeks {
+            let Some(day) = CalendarDate::from_days(date.days() + 7 * i64::from(week)) else {
+                break;
+            };
+            let start = local_instant(day, minute);
+            let key = key_of(week);
+            let mut this = req.clone();
+            this.start = Some(start);
+            match self.book(caller, this, key.as_deref()).await {
+                Ok((booking, _)) => out.bookings.push(booking),
+                Err(BookError::SlotUnavailable(_)) => out.skipped.push(start),
+                Err(BookError::App(AppError::Invalid { code, .. }))
+                    if code == "outside_working_hours" || code == "invalid_start" =>
+                {
+                    out.skipped.push(start);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 }

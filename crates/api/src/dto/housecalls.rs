@@ -178,6 +178,8 @@ pub struct BookingView {
     pub checkin_code: Option<String>,
     /// The fee charged for a cancellation, if any.
     pub cancel_fee: Option<MoneyDto>,
+    /// The weekly series it belongs to, if recurring.
+    pub series_id: Option<String>,
     /// The provider's arrival estimate once they set off.
     pub eta: Option<String>,
     /// Where the provider is while on the way (the customer's view only).
@@ -209,6 +211,7 @@ impl BookingView {
                 .then(|| b.checkin_code().map(|c| c.as_str().to_owned()))
                 .flatten(),
             cancel_fee: b.job().cancel_fee.map(MoneyDto::from),
+            series_id: r.series.map(|s| s.to_string()),
             eta: r.eta.map(rfc3339),
             provider_position: None,
             version: b.version(),

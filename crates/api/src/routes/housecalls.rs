@@ -246,6 +246,8 @@ pub async fn book(
         },
         hold: body.hold_id.map(HoldId::from_uuid),
         payment_method: body.payment_method_id,
+        series: None,
+        prefer: None,
     };
     Ok(match state.app.book(&user, req, key).await {
         Ok((booking, new)) => {
@@ -599,4 +601,97 @@ pub async fn block(
     Ok(Json(BlockView {
         blocked_user_id: other.to_string(),
     }))
+}
+
+/// `POST /v1/house-calls/series`: the same visit every week.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SeriesBody {
+    /// The first week's booking (a `start`, not `asap`).
+    pub booking: BookBody,
+    /// How many weeks, the first included (2 to 12).
+    #[schema(minimum = 2, maximum = 12)]
+    pub weeks: u32,
+}
+
+/// A weekly series booked.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SeriesView {
+    /// The series.
+    pub series_id: String,
+    /// The weeks booked, in order.
+    pub bookings: Vec<BookingView>,
+    /// The starts of the weeks no provider could take.
+    pub skipped: Vec<String>,
+}
+
+/// Books the same visit every week at the same local time for 2 to 12 weeks. The first week must be
+/// free (else its refusal is the answer); later weeks keep the first week's provider when they can, and a
+/// week no one can take is listed in `skipped`. Send an `Idempotency-Key`: each week is booked under
+/// `<key>:w<n>`, so a retry books nothing twice.
+#[utoipa::path(post, path = "/v1/house-calls/series", operation_id = "book_house_call_series", tag = "house_calls",
+    request_body = SeriesBody, params(crate::routes::rides::IdempotencyHeader),
+    responses((status = 201, body = SeriesView),
+        (status = 402, description = "card_declined, insufficient_funds"),
+        (status = 404, description = "service_not_found, provider_not_found, hold_not_found, payment_method_not_found"),
+        (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy"),
+        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, start_or_asap, invalid_weeks, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, payment_method_required, invalid_idempotency_key, idempotency_key_reused")))]
+pub async fn book_series(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SeriesBody>,
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
+        .transpose()?;
+    let b = body.booking;
+    let address = b.address.trim().to_owned();
+    if address.is_empty() || address.chars().count() > 200 || address.chars().any(char::is_control)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_address",
+            "an address is 1 to 200 characters on one line",
+        ));
+    }
+    let start = match (b.start.as_deref(), b.asap) {
+        (Some(raw), false) => parse_rfc3339(raw)?,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "start_or_asap",
+                "a weekly series needs a start (not asap)",
+            ));
+        }
+    };
+    let req = BookRequest {
+        visit: VisitRequest {
+            service: ServiceId::from_uuid(b.service_id),
+            place: b.location.try_into()?,
+            provider: provider_id(b.provider_id),
+        },
+        address,
+        start: Some(start),
+        hold: b.hold_id.map(HoldId::from_uuid),
+        payment_method: b.payment_method_id,
+        series: None,
+        prefer: None,
+    };
+    Ok(
+        match state.app.book_weekly(&user, req, body.weeks, key).await {
+            Ok(series) => (
+                StatusCode::CREATED,
+                Json(SeriesView {
+                    series_id: series.id.to_string(),
+                    bookings: series
+                        .bookings
+                        .iter()
+                        .map(|b| BookingView::of(b, &user))
+                        .collect(),
+                    skipped: series.skipped.iter().map(|t| rfc3339(*t)).collect(),
+                }),
+            )
+                .into_response(),
+            Err(e) => book_error(e),
+        },
+    )
 }

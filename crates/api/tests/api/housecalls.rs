@@ -962,3 +962,74 @@ pub async fn an_as_soon_as_possible_visit_goes_to_the_earliest_gap(db: TestDb) -
         .expect_error(422, "start_or_asap");
     server.stop().await
 }
+
+pub async fn a_weekly_series_books_the_same_hour_each_week_and_skips_a_week_off(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    let customer = server.customer_with_card().await?;
+    // The provider is off on Thursday 3 December.
+    server
+        .post(
+            "/v1/providers/me/time-off",
+            &provider.token,
+            json!({"from": "2026-12-03T05:00:00.000Z", "to": "2026-12-04T05:00:00.000Z"}),
+        )
+        .await?
+        .expect(200);
+    let body = json!({"booking": book_body(&service, TIMES_SQUARE, &thursday(10, 0)), "weeks": 3});
+    let series = server
+        .call_with_key(
+            "/v1/house-calls/series",
+            &customer.token,
+            "weekly-1",
+            body.clone(),
+        )
+        .await?
+        .expect(201);
+    let starts: Vec<&str> = series["bookings"]
+        .as_array()
+        .ok_or("bookings")?
+        .iter()
+        .filter_map(|b| b["start"].as_str())
+        .collect();
+    assert_eq!(
+        starts,
+        [thursday(10, 0).as_str(), "2026-12-10T15:00:00.000Z"]
+    );
+    assert_eq!(series["skipped"], json!(["2026-12-03T15:00:00.000Z"]));
+    for b in series["bookings"].as_array().ok_or("bookings")? {
+        assert_eq!(b["series_id"], series["series_id"]);
+        assert_eq!(b["provider_id"], provider.id.as_str());
+    }
+    // A retry books nothing more.
+    let again = server
+        .call_with_key("/v1/house-calls/series", &customer.token, "weekly-1", body)
+        .await?
+        .expect(201);
+    assert_eq!(again["series_id"], series["series_id"]);
+    let mine = server
+        .get("/v1/house-calls/bookings?days=30", &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(mine["bookings"].as_array().map(Vec::len), Some(2));
+    let mut one =
+        json!({"booking": book_body(&service, TIMES_SQUARE, &thursday(12, 0)), "weeks": 13});
+    server
+        .call_with_key(
+            "/v1/house-calls/series",
+            &customer.token,
+            "weekly-2",
+            one.clone(),
+        )
+        .await?
+        .expect_error(422, "invalid_weeks");
+    one["weeks"] = json!(1);
+    server
+        .call_with_key("/v1/house-calls/series", &customer.token, "weekly-3", one)
+        .await?
+        .expect_error(422, "invalid_weeks");
+    server.stop().await
+}
