@@ -192,8 +192,8 @@ impl App {
             .collect();
         let mut blocked: BTreeMap<UserId, Vec<UserId>> = BTreeMap::new();
         for b in &bookings {
-            if !blocked.contains_key(&b.customer()) {
-                blocked.insert(b.customer(), self.store().blocked_with(b.customer()).await?);
+            if let std::collections::btree_map::Entry::Vacant(e) = blocked.entry(b.customer()) {
+                e.insert(self.store().blocked_with(b.customer()).await?);
             }
         }
         let fits_shift = |s: &Shift, b: &Booking| {
