@@ -1379,6 +1379,20 @@ pub enum EventBodyV1 {
         /// The provider.
         provider: String,
     },
+    /// The provider raised an SOS alert (to the provider and operators only).
+    BookingSosRaised {
+        /// The provider.
+        provider: String,
+        /// The alert (`GET /v1/admin/sos-alerts` has its position and note).
+        alert_id: String,
+    },
+    /// An operator acknowledged an SOS alert (to the provider and operators only).
+    BookingSosAcknowledged {
+        /// The alert.
+        alert_id: String,
+        /// The operator.
+        by: String,
+    },
 }
 
 impl From<&BookingEvent> for EventBodyV1 {
@@ -1445,6 +1459,16 @@ impl From<&BookingEvent> for EventBodyV1 {
             BookingEvent::BookingProviderNoShow { provider } => {
                 EventBodyV1::BookingProviderNoShow {
                     provider: provider.to_string(),
+                }
+            }
+            BookingEvent::BookingSosRaised { provider, alert } => EventBodyV1::BookingSosRaised {
+                provider: provider.to_string(),
+                alert_id: alert.to_string(),
+            },
+            BookingEvent::BookingSosAcknowledged { alert, by } => {
+                EventBodyV1::BookingSosAcknowledged {
+                    alert_id: alert.to_string(),
+                    by: by.to_string(),
                 }
             }
         }
