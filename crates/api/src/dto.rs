@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 pub mod console_food;
+pub mod console_housecalls;
 pub mod food_money;
 pub mod housecall_admin;
 pub mod housecalls;

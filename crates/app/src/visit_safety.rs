@@ -112,11 +112,9 @@ fn token_digest(token: &str) -> String {
 
 /// Whether `token` has the shape of a share token.
 pub fn is_share_token(token: &str) -> bool {
-    token
-        .strip_prefix(SHARE_TOKEN_PREFIX)
-        .is_some_and(|hex| {
-            hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        })
+    token.strip_prefix(SHARE_TOKEN_PREFIX).is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 fn new_share_token() -> String {
@@ -131,7 +129,10 @@ fn new_share_token() -> String {
 
 /// The first word of a display name.
 fn first_name(name: &str) -> String {
-    name.split_whitespace().next().unwrap_or_default().to_owned()
+    name.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn share_not_found() -> AppError {

@@ -657,16 +657,14 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?
             }
-            None => {
-                sqlx::query(select_bookings!(
-                    "WHERE b.starts_at >= $1 AND b.starts_at < $2 ORDER BY b.starts_at, b.id LIMIT $3"
-                ))
-                .bind(from.millis())
-                .bind(to.millis())
-                .bind(crate::columns::row_limit(limit))
-                .fetch_all(&self.pool)
-                .await?
-            }
+            None => sqlx::query(select_bookings!(
+                "WHERE b.starts_at >= $1 AND b.starts_at < $2 ORDER BY b.starts_at, b.id LIMIT $3"
+            ))
+            .bind(from.millis())
+            .bind(to.millis())
+            .bind(crate::columns::row_limit(limit))
+            .fetch_all(&self.pool)
+            .await?,
         };
         rows.iter()
             .map(|r| booking_from_row(r).map(|(b, _)| b))

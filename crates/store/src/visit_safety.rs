@@ -179,7 +179,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let events = [(event.0.clone().into(), event.1.clone())];
-        let stored = append_events(&mut tx, self.backend, alert.booking, &events, alert.raised_at).await?;
+        let stored = append_events(
+            &mut tx,
+            self.backend,
+            alert.booking,
+            &events,
+            alert.raised_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -215,11 +222,11 @@ impl Store {
 
     /// How many alerts are open.
     pub async fn open_sos_alerts(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sos_alerts WHERE acknowledged_at IS NULL",
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM sos_alerts WHERE acknowledged_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     /// Acknowledges an open alert with the operator's audit entry and the event, in one transaction.
