@@ -309,7 +309,9 @@ pub async fn a_share_link_shows_the_visit_to_whoever_holds_it_until_it_expires_o
     assert_eq!(seen["start"], thursday(10, 0));
     assert_eq!(seen["provider_first_name"], "A");
     assert!(
-        seen["neighbourhood"].as_str().is_some_and(|n| !n.is_empty()),
+        seen["neighbourhood"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
         "{seen}"
     );
     assert_eq!(seen["provider_position"], Value::Null);
@@ -424,11 +426,7 @@ pub async fn an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_k
 
     // Its event is the provider's (and every operator's), never the customer's.
     let job: JobId = id.parse().map_err(|_| "a booking id")?;
-    let events = server
-        .app
-        .store()
-        .events_of_ride(RideId::from(job))
-        .await?;
+    let events = server.app.store().events_of_ride(RideId::from(job)).await?;
     let event = events
         .iter()
         .find(|e| e.event.kind() == "booking_sos_raised")
@@ -459,7 +457,11 @@ pub async fn an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_k
     // Acknowledged once per key, with a reason, audited once.
     let ack = format!("/v1/admin/sos-alerts/{alert}/acknowledge");
     server
-        .post(&ack, &admin.token, json!({"reason": "calling the provider"}))
+        .post(
+            &ack,
+            &admin.token,
+            json!({"reason": "calling the provider"}),
+        )
         .await?
         .expect_error(422, "idempotency_key_required");
     server
@@ -485,11 +487,7 @@ pub async fn an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_k
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["action"], "acknowledge_sos");
     assert_eq!(entries[0]["reason"], "calling the provider");
-    let events = server
-        .app
-        .store()
-        .events_of_ride(RideId::from(job))
-        .await?;
+    let events = server.app.store().events_of_ride(RideId::from(job)).await?;
     assert_eq!(
         events
             .iter()
