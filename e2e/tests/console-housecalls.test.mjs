@@ -86,7 +86,7 @@ test('operators see a booked visit on the calendar, approve a provider and ackno
   await page.getByRole('link', { name: 'House calls', exact: true }).click();
   await page.getByRole('heading', { name: 'House calls', level: 1 }).waitFor();
   await page.locator('#hc-total').waitFor();
-  await page.getByLabel('Day').fill(day);
+  await page.getByLabel('Day', { exact: true }).fill(day);
   const row = page.locator(`#hc-list tr[data-booking="${booking.id}"]`);
   await row.waitFor();
   assert.match(await row.textContent(), /Ana Lopez/);
