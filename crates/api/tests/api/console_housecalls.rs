@@ -132,7 +132,7 @@ pub async fn operators_read_a_days_bookings_across_providers_and_its_summary_wit
     let path = format!("/v1/admin/house-calls/bookings?date={THURSDAY}");
     let day = server.get(&path, &admin.token).await?.expect(200);
     assert_eq!(day["date"], THURSDAY);
-    assert_eq!(ids(&day), [first.clone(), second.clone(), third.clone()]);
+    assert_eq!(ids(&day), [first.as_str(), second.as_str(), third.as_str()]);
     let b = &day["bookings"][0];
     assert_eq!(b["state"], "confirmed");
     assert_eq!(b["provider_id"], ana.id.as_str());
@@ -147,12 +147,12 @@ pub async fn operators_read_a_days_bookings_across_providers_and_its_summary_wit
         .get(&format!("{path}&provider_id={}", ben.id), &admin.token)
         .await?
         .expect(200);
-    assert_eq!(ids(&bens), [second.clone()]);
+    assert_eq!(ids(&bens), [second.as_str()]);
     let cancelled = server
         .get(&format!("{path}&state=cancelled"), &admin.token)
         .await?
         .expect(200);
-    assert_eq!(ids(&cancelled), [third.clone()]);
+    assert_eq!(ids(&cancelled), [third.as_str()]);
     let other = server
         .get(
             "/v1/admin/house-calls/bookings?date=2026-11-27",
