@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 pub mod console_food;
+pub mod console_housecalls;
 pub mod food_money;
 pub mod housecall_admin;
 pub mod housecalls;
@@ -1379,6 +1380,20 @@ pub enum EventBodyV1 {
         /// The provider.
         provider: String,
     },
+    /// The provider raised an SOS alert (to the provider and operators only).
+    BookingSosRaised {
+        /// The provider.
+        provider: String,
+        /// The alert (`GET /v1/admin/sos-alerts` has its position and note).
+        alert_id: String,
+    },
+    /// An operator acknowledged an SOS alert (to the provider and operators only).
+    BookingSosAcknowledged {
+        /// The alert.
+        alert_id: String,
+        /// The operator.
+        by: String,
+    },
 }
 
 impl From<&BookingEvent> for EventBodyV1 {
@@ -1445,6 +1460,16 @@ impl From<&BookingEvent> for EventBodyV1 {
             BookingEvent::BookingProviderNoShow { provider } => {
                 EventBodyV1::BookingProviderNoShow {
                     provider: provider.to_string(),
+                }
+            }
+            BookingEvent::BookingSosRaised { provider, alert } => EventBodyV1::BookingSosRaised {
+                provider: provider.to_string(),
+                alert_id: alert.to_string(),
+            },
+            BookingEvent::BookingSosAcknowledged { alert, by } => {
+                EventBodyV1::BookingSosAcknowledged {
+                    alert_id: alert.to_string(),
+                    by: by.to_string(),
                 }
             }
         }

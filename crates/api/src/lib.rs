@@ -113,8 +113,9 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Provider, Rider};
     use routes::{
-        admin, auth, console, console_food, contact, couriers, drivers, events, food_money,
-        housecall_admin, housecalls, merchants, ops, orders, payments, places, rides, saved_places,
+        admin, auth, console, console_food, console_housecalls, contact, couriers, drivers, events,
+        food_money, housecall_admin, housecalls, merchants, ops, orders, payments, places, rides,
+        saved_places, visit_safety,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -284,6 +285,17 @@ fn api_routes() -> (
             Access::Roles(&[Rider, Provider]),
             routes!(housecalls::block),
         )
+        // The provider's safety tools: a share link for a trusted contact (its token is the capability
+        // of the public read), SOS; operators see and acknowledge alerts.
+        .add(PROVIDER, routes!(visit_safety::share))
+        .add(PROVIDER, routes!(visit_safety::revoke_share))
+        .add(Access::Public, routes!(visit_safety::shared_visit))
+        .add(PROVIDER, routes!(visit_safety::sos))
+        .add(ADMIN, routes!(visit_safety::admin_sos_alerts))
+        .add(ADMIN, routes!(visit_safety::admin_acknowledge_sos))
+        // The console's house calls: a day's bookings across providers and the day's summary.
+        .add(ADMIN, routes!(console_housecalls::admin_day_bookings))
+        .add(ADMIN, routes!(console_housecalls::house_call_summary))
         // House calls, the operators' side: the catalogue, which anyone signed in reads, and the vetting
         // of providers, who declare their own documents.
         .add(ADMIN, routes!(housecall_admin::admin_create_service))
@@ -388,9 +400,12 @@ async fn method_not_allowed() -> Response {
 }
 
 /// The span of a request: its method and path only. Never the query string (a mistaken `?token=` must not
-/// reach a log) nor any header (`Authorization`).
+/// reach a log), any header (`Authorization`), nor a share link's token (its path is logged as the route
+/// template).
 fn request_span(request: &Request) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+    // A share link's token is in its path: such a path is logged as its route template.
+    let path = routes::visit_safety::loggable_path(request.uri().path());
+    tracing::debug_span!("request", method = %request.method(), path = %path)
 }
 
 async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {

@@ -23,6 +23,8 @@ mod cancellation;
 mod console;
 #[path = "api/console_food.rs"]
 mod console_food;
+#[path = "api/console_housecalls.rs"]
+mod console_housecalls;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/dispatch.rs"]
@@ -309,6 +311,18 @@ mod housecall_admin_suite {
         bad_service_fields_are_refused_with_invalid_service_naming_the_field_and_nothing_is_created,
         operators_approve_reject_suspend_and_reinstate_providers_once_per_key_and_only_with_a_profile,
         a_provider_declares_documents_operators_see_their_expiry_and_an_expired_one_stops_approval,
+    );
+}
+
+/// The console's house calls and the provider's safety tools: a day's bookings, the summary, share links
+/// and SOS (under `console_housecalls_suite::`, so that `cargo test console_housecalls` runs just these).
+mod console_housecalls_suite {
+    use crate::console_housecalls::*;
+
+    on_both_backends!(
+        operators_read_a_days_bookings_across_providers_and_its_summary_with_utilisation,
+        a_share_link_shows_the_visit_to_whoever_holds_it_until_it_expires_or_is_revoked,
+        an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_key,
     );
 }
 

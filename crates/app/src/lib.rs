@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod console_food;
+pub mod console_housecalls;
 pub mod contact;
 pub mod courier;
 pub mod dispatcher;
@@ -38,6 +39,7 @@ pub mod reoptimise;
 pub mod ride_counts;
 pub mod rides;
 pub mod saved_places;
+pub mod visit_safety;
 
 pub use bus::{
     BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription,

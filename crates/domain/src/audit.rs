@@ -1,6 +1,6 @@
 //! The operations console's audit log: every operator action (cancel, refund, reassign, waive a fee,
 //! suspend, reinstate, approve, reject; create, approve, suspend and reinstate a merchant, change its
-//! staff; create or replace a house-call service, approve, reject, suspend or reinstate a provider) is recorded with who did it, when, to what and why. The store
+//! staff; create or replace a house-call service, approve, reject, suspend or reinstate a provider; acknowledge a provider's SOS alert) is recorded with who did it, when, to what and why. The store
 //! writes the entry in the same transaction as the action, so the log never misses an action that
 //! happened nor records one that did not.
 
@@ -77,11 +77,13 @@ pub enum AuditAction {
     SuspendProvider,
     /// Lifted a house-call provider's suspension.
     ReinstateProvider,
+    /// Acknowledged a provider's SOS alert (help is on its way).
+    AcknowledgeSos,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -107,6 +109,7 @@ impl AuditAction {
         AuditAction::RejectProvider,
         AuditAction::SuspendProvider,
         AuditAction::ReinstateProvider,
+        AuditAction::AcknowledgeSos,
     ];
 
     /// The stable snake_case name.
@@ -137,6 +140,7 @@ impl AuditAction {
             AuditAction::RejectProvider => "reject_provider",
             AuditAction::SuspendProvider => "suspend_provider",
             AuditAction::ReinstateProvider => "reinstate_provider",
+            AuditAction::AcknowledgeSos => "acknowledge_sos",
         }
     }
 
@@ -173,6 +177,7 @@ impl AuditAction {
             AuditAction::CreateHouseCallService | AuditAction::ReplaceHouseCallService => {
                 TargetKind::Service
             }
+            AuditAction::AcknowledgeSos => TargetKind::SosAlert,
         }
     }
 }
@@ -193,6 +198,8 @@ pub enum TargetKind {
     Order,
     /// A service of the house-call catalogue (its id is the service's).
     Service,
+    /// A provider's SOS alert (its id is the alert's).
+    SosAlert,
 }
 
 impl TargetKind {
@@ -205,6 +212,7 @@ impl TargetKind {
             TargetKind::Promo => "promo",
             TargetKind::Order => "order",
             TargetKind::Service => "service",
+            TargetKind::SosAlert => "sos_alert",
         }
     }
 
@@ -217,6 +225,7 @@ impl TargetKind {
             TargetKind::Promo,
             TargetKind::Order,
             TargetKind::Service,
+            TargetKind::SosAlert,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

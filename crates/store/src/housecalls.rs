@@ -654,6 +654,42 @@ impl Store {
             .collect()
     }
 
+    /// Every provider's bookings starting in `[from, to)`, by start, at most `limit` (the operators'
+    /// day; `provider` narrows it to one).
+    pub async fn bookings_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        provider: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = match provider {
+            Some(p) => {
+                sqlx::query(select_bookings!(
+                    "WHERE b.provider_id = $1 AND b.starts_at >= $2 AND b.starts_at < $3 \
+                     ORDER BY b.starts_at, b.id LIMIT $4"
+                ))
+                .bind(p.to_string())
+                .bind(from.millis())
+                .bind(to.millis())
+                .bind(crate::columns::row_limit(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => sqlx::query(select_bookings!(
+                "WHERE b.starts_at >= $1 AND b.starts_at < $2 ORDER BY b.starts_at, b.id LIMIT $3"
+            ))
+            .bind(from.millis())
+            .bind(to.millis())
+            .bind(crate::columns::row_limit(limit))
+            .fetch_all(&self.pool)
+            .await?,
+        };
+        rows.iter()
+            .map(|r| booking_from_row(r).map(|(b, _)| b))
+            .collect()
+    }
+
     /// `blocker` blocks `blocked` (again: nothing changes).
     pub async fn block_user(
         &self,

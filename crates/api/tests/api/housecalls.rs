@@ -13,7 +13,7 @@ use doorstep_domain::{Currency, Money, ServiceId};
 use serde_json::{Value, json};
 
 /// Thursday 2026-11-26 at `hh:mm` New York time (EST, UTC−5), as RFC 3339.
-fn thursday(hh: u32, mm: u32) -> String {
+pub fn thursday(hh: u32, mm: u32) -> String {
     format!("2026-11-26T{:02}:{mm:02}:00.000Z", hh + 5)
 }
 
@@ -100,7 +100,7 @@ async fn starts(
         .collect())
 }
 
-fn book_body(service: &str, place: Place, start: &str) -> Value {
+pub fn book_body(service: &str, place: Place, start: &str) -> Value {
     json!({
         "service_id": service,
         "location": {"lat": place.lat, "lng": place.lng},
@@ -110,7 +110,7 @@ fn book_body(service: &str, place: Place, start: &str) -> Value {
 }
 
 /// Books `start` for `customer` with a fresh idempotency key; the reply.
-async fn book(
+pub async fn book(
     server: &TestServer,
     customer: &Account,
     body: Value,
@@ -610,14 +610,14 @@ pub async fn time_off_removes_the_slots_it_covers(db: TestDb) -> TestResult {
 }
 
 /// The clock moved to Thursday `hh:mm` New York time.
-fn to_thursday(server: &TestServer, hh: i64, mm: i64) {
+pub fn to_thursday(server: &TestServer, hh: i64, mm: i64) {
     // The clock starts on Wednesday at 14:00.
     let target = (24 + hh - 14) * 3600 + mm * 60;
     let now = server.clock.now().secs_since(crate::server::WEDNESDAY_2PM);
     server.clock.advance_secs(target - now);
 }
 
-async fn locate(server: &TestServer, provider: &Account, place: Place) -> TestResult {
+pub async fn locate(server: &TestServer, provider: &Account, place: Place) -> TestResult {
     server
         .post(
             "/v1/providers/me/location",

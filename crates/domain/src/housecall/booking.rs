@@ -17,7 +17,7 @@
 
 use crate::code::VerificationCode;
 use crate::housecall::catalogue::HcService;
-use crate::ids::{JobId, SeriesId, ServiceId, UserId};
+use crate::ids::{JobId, SeriesId, ServiceId, SosAlertId, UserId};
 use crate::job::{
     Canceller, Job, JobError, JobKind, JobState, NewHouseCallJob, StopKind, TimeWindow,
 };
@@ -284,6 +284,21 @@ pub enum BookingEvent {
         /// The provider.
         provider: UserId,
     },
+    /// The provider raised an SOS alert. Sent to the provider only (never to the customer); operators
+    /// see every event.
+    BookingSosRaised {
+        /// The provider.
+        provider: UserId,
+        /// The alert (its position and note are on the alert).
+        alert: SosAlertId,
+    },
+    /// An operator acknowledged an SOS alert: help is on its way. Sent to the provider only.
+    BookingSosAcknowledged {
+        /// The alert.
+        alert: SosAlertId,
+        /// The operator.
+        by: UserId,
+    },
 }
 
 impl BookingEvent {
@@ -301,6 +316,8 @@ impl BookingEvent {
             BookingEvent::BookingCompleted { .. } => "booking_completed",
             BookingEvent::BookingCustomerNoShow { .. } => "booking_customer_no_show",
             BookingEvent::BookingProviderNoShow { .. } => "booking_provider_no_show",
+            BookingEvent::BookingSosRaised { .. } => "booking_sos_raised",
+            BookingEvent::BookingSosAcknowledged { .. } => "booking_sos_acknowledged",
         }
     }
 }
