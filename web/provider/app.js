@@ -53,6 +53,8 @@ const st = {
   bookings: [],
   draft: null, // the profile editor's state
   errors: {}, // visit id -> the error shown on its card
+  shares: {}, // visit id -> the share link made for it
+  sos: {}, // visit id -> true once an SOS was sent
   watch: null, // the geolocation watch while on the way
   lastSent: 0,
 };
@@ -292,6 +294,14 @@ function visitHtml(b, level = 3) {
         ${actions.map(([act, key]) => html`<button type="button" class="${act === 'no-show' ? 'secondary' : 'primary'}" id="act-${act}-${b.id}" data-act="${act}" data-id="${b.id}">${t(key)}</button>`)}
       </div>`
       : ''}
+    ${['completed', 'cancelled', 'missed'].includes(b.state)
+      ? ''
+      : html`<div class="actions safety">
+        <button type="button" class="secondary" id="share-${b.id}" data-safety="share" data-id="${b.id}">${t('provider.visit.share')}</button>
+        <button type="button" class="danger" id="sos-${b.id}" data-safety="sos" data-id="${b.id}">${t('provider.visit.sos')}</button>
+      </div>`}
+    ${st.shares[b.id] ? html`<p class="hint" id="share-link-${b.id}">${t('provider.visit.share_link')} <a href="${st.shares[b.id]}">${st.shares[b.id]}</a></p>` : ''}
+    ${st.sos[b.id] ? html`<p class="notice warn" role="status" id="sos-sent-${b.id}">${t('provider.visit.sos_sent')}</p>` : ''}
     <p class="error" role="alert" id="err-${b.id}">${err}</p>
   </article>`;
 }
@@ -299,7 +309,45 @@ function visitHtml(b, level = 3) {
 panel.addEventListener('click', (e) => {
   const b = e.target.closest('button[data-act]');
   if (b) visitAction(b, b.dataset.id, b.dataset.act);
+  const safety = e.target.closest('button[data-safety]');
+  if (safety) safetyAction(safety, safety.dataset.id, safety.dataset.safety);
 });
+
+// ---- safety: a share link for a trusted contact, SOS to the operators
+
+async function safetyAction(button, id, what) {
+  if (what === 'sos') {
+    const ok = await confirmDialog({
+      title: t('provider.visit.sos_title'),
+      body: html`<p>${t('provider.visit.sos_body')}</p>`,
+      confirm: t('provider.visit.sos_confirm'),
+      danger: true,
+    });
+    if (!ok) return;
+    await sendPosition();
+  }
+  st.errors[id] = '';
+  await busy(button, null, async () => {
+    try {
+      if (what === 'share') {
+        const made = await api.post(`/v1/house-calls/bookings/${id}/share`, {});
+        st.shares[id] = new URL(made.url, location.origin).href;
+      } else {
+        await api.post(`/v1/house-calls/bookings/${id}/sos`, {});
+        st.sos[id] = true;
+      }
+    } catch (e) {
+      st.errors[id] = providerErrorText(e);
+    }
+  });
+  if (st.screen === 'week') drawWeek();
+  if (st.screen === 'today') drawToday();
+  const shown = document.getElementById(what === 'share' ? `share-link-${id}` : `sos-sent-${id}`) || document.getElementById(`err-${id}`);
+  if (shown) {
+    shown.setAttribute('tabindex', '-1');
+    shown.focus();
+  }
+}
 
 async function visitAction(button, id, act) {
   const booking = st.bookings.find((x) => x.id === id);
