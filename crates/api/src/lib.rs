@@ -285,6 +285,8 @@ fn api_routes() -> (
             Access::Roles(&[Rider, Provider]),
             routes!(housecalls::block),
         )
+        .add(ADMIN, routes!(housecalls::admin_ledger))
+        .add(ADMIN, routes!(housecalls::admin_refund))
         // The provider's safety tools: a share link for a trusted contact (its token is the capability
         // of the public read), SOS; operators see and acknowledge alerts.
         .add(PROVIDER, routes!(visit_safety::share))

@@ -287,3 +287,86 @@ pub(crate) fn booking_recipients(booking: &Booking) -> Vec<Recipient> {
         },
     ]
 }
+
+impl App {
+    /// A booking's postings and what is left to refund (operators; 404 `booking_not_found`).
+    pub async fn booking_ledger(
+        &self,
+        admin: &User,
+        id: JobId,
+    ) -> Result<crate::console::RideLedger, AppError> {
+        if admin.role != Role::Admin {
+            return Err(AppError::Forbidden("only admins can do this"));
+        }
+        let booking = self.booking_for(admin, id).await?;
+        let postings = self.store().postings_of_job(id).await?;
+        let mut net = 0i64;
+        for e in postings.iter().flat_map(|p| p.entries()) {
+            if e.account.customer_of() == Some(booking.customer()) {
+                net = net.saturating_add(e.amount.minor);
+            }
+        }
+        Ok(crate::console::RideLedger {
+            postings,
+            refundable: Money::new((-net).max(0), booking.record().price.currency),
+        })
+    }
+
+    /// An operator gives `amount_minor` back to a booking's customer, borne by the platform: at most what
+    /// they paid for it less earlier refunds (409 `refund_too_large`, `nothing_to_refund`). Posted with the
+    /// audit entry in one transaction, then paid back through the booking's method; idempotent under the
+    /// operator's key, and two refunds racing never give back more than was paid.
+    pub async fn admin_refund_booking(
+        &self,
+        act: crate::console::Act<'_>,
+        id: JobId,
+        amount_minor: i64,
+    ) -> Result<crate::console::RideLedger, AppError> {
+        use doorstep_domain::audit::AuditAction;
+        use doorstep_domain::ledger::{RefundBearer, order_refund_posting};
+        let entry = self.audit_entry(
+            &act,
+            AuditAction::RefundBooking,
+            id.as_uuid(),
+            serde_json::json!({ "amount": amount_minor }),
+        )?;
+        let booking = self.booking_for(act.admin, id).await?;
+        if amount_minor <= 0 {
+            return Err(AppError::invalid(
+                "invalid_amount",
+                "the amount must be more than zero (minor units)",
+            ));
+        }
+        if self
+            .earlier(&act, &[AuditAction::RefundBooking], id.as_uuid())
+            .await?
+            .is_some()
+        {
+            return self.booking_ledger(act.admin, id).await;
+        }
+        let amount = Money::new(amount_minor, booking.record().price.currency);
+        let key = crate::order_payments::order_refund_key(&act)?;
+        for _ in 0..crate::rides::RIDE_CHANGE_TRIES {
+            let postings = self.store().postings_of_job(id).await?;
+            let posting = order_refund_posting(
+                id,
+                &postings,
+                amount,
+                RefundBearer::Platform,
+                key.clone(),
+                self.clock().now(),
+            )
+            .map_err(|e| crate::order_payments::refund_refusal(&e))?;
+            match self.store().insert_posting_audited(&posting, &entry).await {
+                Ok(()) => {
+                    self.refund_to_method(id, amount, &key).await;
+                    return self.booking_ledger(act.admin, id).await;
+                }
+                Err(StoreError::AuditKeyUsed) => return self.booking_ledger(act.admin, id).await,
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+}

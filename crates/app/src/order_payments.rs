@@ -38,13 +38,13 @@ fn charge_at_end(order: &Order) -> Option<Option<Money>> {
 
 /// The posting key of an order refund made under an operator's idempotency key: the same request posts
 /// the same key, and the ledger keeps one posting per job and key.
-fn order_refund_key(act: &Act<'_>) -> Result<PostingKey, AppError> {
+pub(crate) fn order_refund_key(act: &Act<'_>) -> Result<PostingKey, AppError> {
     let digest = Sha256::digest(format!("{}\n{}", act.admin.id, act.key).as_bytes());
     PostingKey::parse(&format!("refund:{}", crate::console::hex(&digest[..16])))
         .map_err(|e| AppError::Internal(format!("refund key: {e}")))
 }
 
-fn refund_refusal(e: &LedgerError) -> AppError {
+pub(crate) fn refund_refusal(e: &LedgerError) -> AppError {
     match e {
         LedgerError::RefundTooLarge { refundable } => AppError::conflict(
             "refund_too_large",
@@ -200,7 +200,7 @@ impl App {
             .map_err(|e| refund_refusal(&e))?;
             match self.store().insert_posting_audited(&posting, &entry).await {
                 Ok(()) => {
-                    self.refund_to_method(&order, amount, &key).await;
+                    self.refund_to_method(order.id(), amount, &key).await;
                     return self.order_ledger(act.admin, id).await;
                 }
                 Err(StoreError::AuditKeyUsed) => return self.order_ledger(act.admin, id).await,
@@ -214,9 +214,9 @@ impl App {
     /// Gives `amount` back through the method the order was paid with (the wallet's balance grows; a
     /// card's gateway refunds), once under the refund's key. A failure is logged: the refund stands in
     /// the ledger, owed to the customer.
-    async fn refund_to_method(&self, order: &Order, amount: Money, key: &PostingKey) {
+    pub(crate) async fn refund_to_method(&self, job: JobId, amount: Money, key: &PostingKey) {
         let result = async {
-            let Some(auth) = self.store().authorisation(order.id()).await? else {
+            let Some(auth) = self.store().authorisation(job).await? else {
                 return Ok(());
             };
             if auth.method_id == CASH_METHOD_ID {
@@ -224,19 +224,13 @@ impl App {
             }
             let method = self.payment_method(auth.user, &auth.method_id).await?;
             self.payment_provider(method.kind)
-                .refund(
-                    &method,
-                    order.id(),
-                    amount,
-                    key.as_str(),
-                    self.clock().now(),
-                )
+                .refund(&method, job, amount, key.as_str(), self.clock().now())
                 .await?;
             Ok::<(), AppError>(())
         }
         .await;
         if let Err(e) = result {
-            tracing::error!(error = %e, order_id = %order.id(), "refunding to the payment method failed");
+            tracing::error!(error = %e, job_id = %job, "refunding to the payment method failed");
             metrics::counter!("payment_refund_failures_total").increment(1);
         }
     }

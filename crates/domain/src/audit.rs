@@ -65,6 +65,8 @@ pub enum AuditAction {
     AssignOrder,
     /// Gave money back to an order's customer.
     RefundOrder,
+    /// Refund (part of) a house call's price.
+    RefundBooking,
     /// Added a service to the house-call catalogue.
     CreateHouseCallService,
     /// Replaced a service of the house-call catalogue (its fields, or retired it).
@@ -83,7 +85,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -103,6 +105,7 @@ impl AuditAction {
         AuditAction::CreatePromo,
         AuditAction::AssignOrder,
         AuditAction::RefundOrder,
+        AuditAction::RefundBooking,
         AuditAction::CreateHouseCallService,
         AuditAction::ReplaceHouseCallService,
         AuditAction::ApproveProvider,
@@ -134,6 +137,7 @@ impl AuditAction {
             AuditAction::CreatePromo => "create_promo",
             AuditAction::AssignOrder => "assign_order",
             AuditAction::RefundOrder => "refund_order",
+            AuditAction::RefundBooking => "refund_booking",
             AuditAction::CreateHouseCallService => "create_house_call_service",
             AuditAction::ReplaceHouseCallService => "replace_house_call_service",
             AuditAction::ApproveProvider => "approve_provider",
@@ -174,6 +178,7 @@ impl AuditAction {
             | AuditAction::RemoveMerchantStaff => TargetKind::Merchant,
             AuditAction::CreatePromo => TargetKind::Promo,
             AuditAction::AssignOrder | AuditAction::RefundOrder => TargetKind::Order,
+            AuditAction::RefundBooking => TargetKind::Booking,
             AuditAction::CreateHouseCallService | AuditAction::ReplaceHouseCallService => {
                 TargetKind::Service
             }
@@ -200,6 +205,8 @@ pub enum TargetKind {
     Service,
     /// A provider's SOS alert (its id is the alert's).
     SosAlert,
+    /// A house-call booking (its id is the booking's).
+    Booking,
 }
 
 impl TargetKind {
@@ -213,6 +220,7 @@ impl TargetKind {
             TargetKind::Order => "order",
             TargetKind::Service => "service",
             TargetKind::SosAlert => "sos_alert",
+            TargetKind::Booking => "booking",
         }
     }
 
@@ -226,6 +234,7 @@ impl TargetKind {
             TargetKind::Order,
             TargetKind::Service,
             TargetKind::SosAlert,
+            TargetKind::Booking,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

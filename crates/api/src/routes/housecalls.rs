@@ -695,3 +695,57 @@ pub async fn book_series(
         },
     )
 }
+
+/// `POST /v1/admin/house-calls/bookings/{booking_id}/refund`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct RefundBookingBody {
+    /// Why (the audit log's reason).
+    #[schema(schema_with = crate::routes::console::reason_schema)]
+    pub reason: String,
+    /// How much to give back, minor units: at most what the customer paid less earlier refunds.
+    #[schema(minimum = 1)]
+    pub amount: i64,
+}
+
+/// A booking's postings and what is left to refund (operators).
+#[utoipa::path(get, path = "/v1/admin/house-calls/bookings/{booking_id}/ledger", operation_id = "admin_booking_ledger", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = crate::routes::console::RideLedgerView), (status = 404, description = "booking_not_found")))]
+pub async fn admin_ledger(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::routes::console::RideLedgerView>, ApiError> {
+    let ledger = state.app.booking_ledger(&user, booking_id(&id)?).await?;
+    Ok(Json(crate::routes::console::RideLedgerView::from(&ledger)))
+}
+
+/// An operator gives money back to a booking's customer, borne by the platform: at most what they paid
+/// less earlier refunds. Posted to the ledger as a balanced refund with the audit entry, then paid back
+/// through the booking's method. Audited, with a reason and an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/admin/house-calls/bookings/{booking_id}/refund", operation_id = "admin_refund_booking", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking"), crate::routes::console::ActionKey),
+    request_body = RefundBookingBody,
+    responses((status = 200, body = crate::routes::console::RideLedgerView, description = "The booking's postings and what is left to refund"),
+        (status = 404, description = "booking_not_found"),
+        (status = 409, description = "refund_too_large, nothing_to_refund"),
+        (status = 422, description = "invalid_amount, invalid_reason, invalid_idempotency_key, idempotency_key_required, idempotency_key_reused")))]
+pub async fn admin_refund(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RefundBookingBody>,
+) -> Result<Json<crate::routes::console::RideLedgerView>, ApiError> {
+    let key = crate::routes::console::action_key(&headers)?;
+    let act = doorstep_app::console::Act {
+        admin: &user,
+        reason: &body.reason,
+        key,
+    };
+    let ledger = state
+        .app
+        .admin_refund_booking(act, booking_id(&id)?, body.amount)
+        .await?;
+    Ok(Json(crate::routes::console::RideLedgerView::from(&ledger)))
+}

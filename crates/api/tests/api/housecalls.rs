@@ -766,6 +766,49 @@ pub async fn a_visit_goes_on_my_way_arrive_check_in_check_out_and_its_postings_b
     )
     .await?
     .expect(201);
+
+    // An operator refunds part of the price, once per key, never more than was paid.
+    let admin = server.admin().await?;
+    let refund = format!("/v1/admin/house-calls/bookings/{id}/refund");
+    let ledger = server
+        .call_with_key(
+            &refund,
+            &admin.token,
+            "refund-1",
+            json!({"reason": "late start", "amount": 2000}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(usd(&ledger["refundable"]), 6000);
+    let again = server
+        .call_with_key(
+            &refund,
+            &admin.token,
+            "refund-1",
+            json!({"reason": "late start", "amount": 2000}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(usd(&again["refundable"]), 6000);
+    server
+        .call_with_key(
+            &refund,
+            &admin.token,
+            "refund-2",
+            json!({"reason": "more", "amount": 7000}),
+        )
+        .await?
+        .expect_error(409, "refund_too_large");
+    server
+        .call_with_key(
+            &refund,
+            &customer.token,
+            "refund-3",
+            json!({"reason": "mine", "amount": 100}),
+        )
+        .await?
+        .expect_error(403, "forbidden");
+    assert!(server.trial_balance().await?.iter().all(|sum| *sum == 0));
     server.stop().await
 }
 
