@@ -292,6 +292,12 @@ struct DemoArgs {
     /// the meal curve; 0: none).
     #[arg(long, default_value_t = doorstep_demo::DEFAULT_FOOD_ORDERS_PER_HOUR)]
     food_orders_per_hour: f64,
+    /// House-call providers the demo sets up across Manhattan (0: no house calls).
+    #[arg(long, default_value_t = doorstep_demo::DEFAULT_PROVIDERS)]
+    providers: usize,
+    /// House calls the demo's clients try to book a day (0: none; the providers still serve yours).
+    #[arg(long, default_value_t = doorstep_demo::DEFAULT_HOUSE_CALLS_PER_DAY)]
+    house_calls_per_day: f64,
     /// SQLite file of the demo; deleted and recreated at start unless `--keep-database`.
     #[arg(long, default_value = "doorstep-demo.db")]
     database_file: String,
@@ -639,6 +645,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
             args.restaurants, args.food_orders_per_hour
         );
     }
+    if args.providers > 0 {
+        println!(
+            "  house calls: {} providers (providerN@demo.doorstep.dev), clients clientN@demo.doorstep.dev, {} bookings a day",
+            args.providers, args.house_calls_per_day
+        );
+    }
     let (lat, lng) = doorstep_demo::sandbox::SANDBOX_CENTER;
     println!(
         "  sandbox: the simulated fleet keeps clear of {:.0} m around {lat},{lng} (Inwood): drive there yourself (README: A ride with curl)",
@@ -670,13 +682,15 @@ async fn demo(args: DemoArgs) -> Result<()> {
         demand_scale: doorstep_demo::DemoConfig::demand_scale_for(args.drivers),
         restaurants: args.restaurants,
         food_orders_per_hour: args.food_orders_per_hour,
+        providers: args.providers,
+        house_calls_per_day: args.house_calls_per_day,
         operator_email: doorstep_demo::DEMO_OPERATOR_EMAIL.to_owned(),
         operator_password: password.to_owned(),
         clock_start_unix: None,
     };
     // Someone trying the rider app (or curl) is not a demo agent: when a demo driver arrives for them, the
-    // demo reads the ride's PIN, or the order's hand-over code, from the record, standing in for the
-    // customer reading it out at the car or the door.
+    // demo reads the ride's PIN, the order's hand-over code or the house call's check-in code from the
+    // record, standing in for the customer reading it out at the car or the door.
     let record = running.app.clone();
     let pin_teller = doorstep_demo::PinTeller::new(move |job_id: String| {
         let record = record.clone();
@@ -686,8 +700,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
             {
                 return Some(ride.pin().as_str().to_owned());
             }
-            let order = record.store().order(job_id.parse().ok()?).await.ok()??;
-            order.handover_code().map(str::to_owned)
+            let id = job_id.parse().ok()?;
+            if let Ok(Some(order)) = record.store().order(id).await {
+                return order.handover_code().map(str::to_owned);
+            }
+            let booking = record.store().booking(id).await.ok()??;
+            booking.checkin_code().map(|c| c.as_str().to_owned())
         })
     });
     let simulation = tokio::spawn(doorstep_demo::run_with_pin_teller(

@@ -16,6 +16,10 @@ pub(crate) enum Role {
     Rider,
     /// A food customer: an account of role rider, named `customer{N}`.
     Customer,
+    /// A house-call provider, named `provider{N}`.
+    Provider,
+    /// A house-call customer: an account of role rider, named `client{N}`.
+    Client,
 }
 
 impl Role {
@@ -23,7 +27,8 @@ impl Role {
     fn wire(self) -> &'static str {
         match self {
             Role::Driver => "driver",
-            Role::Rider | Role::Customer => "rider",
+            Role::Rider | Role::Customer | Role::Client => "rider",
+            Role::Provider => "provider",
         }
     }
 
@@ -33,6 +38,8 @@ impl Role {
             Role::Driver => "driver",
             Role::Rider => "rider",
             Role::Customer => "customer",
+            Role::Provider => "provider",
+            Role::Client => "client",
         }
     }
 
@@ -41,6 +48,8 @@ impl Role {
             Role::Driver => "Driver",
             Role::Rider => "Rider",
             Role::Customer => "Customer",
+            Role::Provider => "Provider",
+            Role::Client => "Client",
         }
     }
 }
@@ -139,8 +148,8 @@ impl RiderPool {
         }
         let index = self.next_index.fetch_add(1, Ordering::Relaxed);
         let account = sign_in(api, self.role, index, shutdown).await?;
-        if self.role == Role::Customer {
-            // A customer pays for food by card: one of the test provider's, added once per account
+        if matches!(self.role, Role::Customer | Role::Client) {
+            // A customer pays for food (a client for a house call) by card: one of the test provider's, added once per account
             // (a resumed run's account may hold one already; a second changes nothing that matters).
             if let Err(error) = api.add_test_card(&account.token).await {
                 tracing::warn!(customer = index, %error, "could not add a payment card");

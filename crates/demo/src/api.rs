@@ -385,6 +385,26 @@ pub(crate) struct AcceptedDelivery {
 }
 
 impl Api {
+    /// A JSON call of the public API that the typed methods do not cover (house calls): `method` on
+    /// `path` as the holder of `token`, with an `Idempotency-Key` and a JSON body if given.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        idempotency_key: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let mut request = self.request(method, path, Some(token));
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.execute(request).await
+    }
+
     /// Logs in with any password (the demo operator's).
     pub(crate) async fn login_with(
         &self,

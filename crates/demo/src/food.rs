@@ -90,7 +90,7 @@ pub(crate) async fn run_food(ctx: Arc<Ctx>, mut shutdown: Shutdown) {
 
 /// Signs in as the demo's operator, retrying until it works; `None` if the demo stops first or the
 /// operator's account is refused (the server was not started by `doorstep demo`: no food then).
-async fn operator_token(ctx: &Ctx, shutdown: &Shutdown) -> Option<String> {
+pub(crate) async fn operator_token(ctx: &Ctx, shutdown: &Shutdown) -> Option<String> {
     let mut pause = Duration::from_millis(500);
     loop {
         let session = with_retry(shutdown, "operator login", || {

@@ -26,6 +26,40 @@ pub struct Kpis {
     pub no_driver: u64,
     /// What the customer agents saw of food orders.
     pub food: FoodKpis,
+    /// What the house-call clients and providers did.
+    pub house_calls: HouseCallKpis,
+}
+
+/// The house calls' key figures since the demo started.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HouseCallKpis {
+    /// Providers set up and approved by the operator.
+    pub providers: u64,
+    /// Bookings the demo's clients made.
+    pub booked: u64,
+    /// Bookings they moved to another start.
+    pub rescheduled: u64,
+    /// Bookings they cancelled.
+    pub cancelled: u64,
+    /// Visits the demo's providers checked out of (anyone's booking, a person's too).
+    pub completed: u64,
+    /// Clients who found no free slot for their service at their address that day.
+    pub no_slot: u64,
+}
+
+impl fmt::Display for HouseCallKpis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "providers {} | house calls booked {} | rescheduled {} | cancelled {} | done {} | no slot {}",
+            self.providers,
+            self.booked,
+            self.rescheduled,
+            self.cancelled,
+            self.completed,
+            self.no_slot
+        )
+    }
 }
 
 /// The food orders' key figures since the demo started, as customers saw them.
@@ -71,14 +105,15 @@ impl fmt::Display for Kpis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "open {} | assigned {} | mean pickup eta {:.0}s | completed {} | cancelled {} | no driver {} || {}",
+            "open {} | assigned {} | mean pickup eta {:.0}s | completed {} | cancelled {} | no driver {} || {} || {}",
             self.open_requests,
             self.assigned,
             self.mean_pickup_eta_s,
             self.completed,
             self.cancelled,
             self.no_driver,
-            self.food
+            self.food,
+            self.house_calls
         )
     }
 }
@@ -102,6 +137,12 @@ pub struct KpiBoard {
     /// Click-to-door of the delivered orders, simulated milliseconds summed.
     food_door_ms: AtomicU64,
     food_on_time: AtomicU64,
+    providers: AtomicU64,
+    hc_booked: AtomicU64,
+    hc_rescheduled: AtomicU64,
+    hc_cancelled: AtomicU64,
+    hc_completed: AtomicU64,
+    hc_no_slot: AtomicU64,
 }
 
 impl KpiBoard {
@@ -121,7 +162,28 @@ impl KpiBoard {
             cancelled: self.cancelled.load(Ordering::Relaxed),
             no_driver: self.no_driver.load(Ordering::Relaxed),
             food: self.food_snapshot(),
+            house_calls: HouseCallKpis {
+                providers: self.providers.load(Ordering::Relaxed),
+                booked: self.hc_booked.load(Ordering::Relaxed),
+                rescheduled: self.hc_rescheduled.load(Ordering::Relaxed),
+                cancelled: self.hc_cancelled.load(Ordering::Relaxed),
+                completed: self.hc_completed.load(Ordering::Relaxed),
+                no_slot: self.hc_no_slot.load(Ordering::Relaxed),
+            },
         }
+    }
+
+    /// Counts a house-call event.
+    pub(crate) fn house_call(&self, what: HouseCallCount) {
+        let counter = match what {
+            HouseCallCount::ProviderReady => &self.providers,
+            HouseCallCount::Booked => &self.hc_booked,
+            HouseCallCount::Rescheduled => &self.hc_rescheduled,
+            HouseCallCount::Cancelled => &self.hc_cancelled,
+            HouseCallCount::Completed => &self.hc_completed,
+            HouseCallCount::NoSlot => &self.hc_no_slot,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn food_snapshot(&self) -> FoodKpis {
@@ -164,6 +226,23 @@ impl KpiBoard {
             self.eta_count.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// What a house-call agent counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HouseCallCount {
+    /// A provider was approved.
+    ProviderReady,
+    /// A client booked.
+    Booked,
+    /// A client rescheduled.
+    Rescheduled,
+    /// A client cancelled.
+    Cancelled,
+    /// A provider checked out.
+    Completed,
+    /// A client found no slot.
+    NoSlot,
 }
 
 /// The state of a ride as its rider sees it, the part of the ride view's `state` the KPIs need.

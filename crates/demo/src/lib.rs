@@ -4,8 +4,9 @@
 //! Architecture invariant: this crate is a *client*. It speaks only the public HTTP API (`/v1/...`)
 //! and the event WebSocket (`/v1/events`); it never touches the server's crates, store or
 //! dispatcher. Whatever the demo can do, a third-party app can do. The one thing the agents share
-//! outside the API is the ride PIN (and a food order's hand-over code), which the rider (customer) agent
-//! hands to its driver (courier) agent in process, as people tell it in real life.
+//! outside the API is the ride PIN (and a food order's hand-over code, a house call's check-in code), which
+//! the rider (customer, client) agent hands to its driver (courier, provider) agent in process, as people
+//! tell it in real life.
 //!
 //! The shape:
 //! - [`run`] signs up (or logs in) [`DemoConfig::drivers`] driver accounts, parks each at a random
@@ -24,6 +25,11 @@
 //!   [`DemoConfig::restaurants`] restaurants where Manhattan goes out in the evening, their kitchens
 //!   accept and prepare orders on the simulated clock, customers order by meal time, and the drivers
 //!   double as couriers (delivery offers, restaurant, door, hand-over code told in process like the PIN).
+//! - House calls ([`services_catalogue`], [`providers`], [`housecalls`]): the operator puts six services in
+//!   the catalogue and approves [`DemoConfig::providers`] providers living across Manhattan; clients book
+//!   them for later today or tomorrow (a few cancel or reschedule), and the providers drive to each visit,
+//!   arrive, check in with the client's code (told in process like the PIN) and check out, on the demo's
+//!   clock.
 //! - Rider and customer agents count what they observe into [`Kpis`], published once a second.
 //!
 //! Randomness is seeded: every agent has its own [`rand_pcg::Pcg64`] derived from
@@ -43,16 +49,19 @@ mod driver;
 mod events;
 mod food;
 pub mod food_schedule;
+pub mod housecalls;
 pub mod kitchen;
 pub mod kpis;
 pub mod motion;
 mod pin_board;
+pub mod providers;
 mod rating;
 pub mod restaurants;
 mod rider;
 pub mod sandbox;
 pub mod schedule;
 pub mod seed;
+pub mod services_catalogue;
 mod shutdown;
 mod wire;
 
@@ -86,6 +95,13 @@ pub const DEFAULT_RESTAURANTS: usize = 16;
 /// otherwise; other hours follow [`food_schedule::MEAL_CURVE`]. At about 25 minutes of a courier's time
 /// each, the peak keeps some 25 of the default 200 drivers delivering.
 pub const DEFAULT_FOOD_ORDERS_PER_HOUR: f64 = 60.0;
+
+/// How many house-call providers the demo sets up unless told otherwise.
+pub const DEFAULT_PROVIDERS: usize = 12;
+
+/// House calls the demo's clients try to book a day unless told otherwise (most in the morning and the
+/// evening, [`housecalls::BOOKING_CURVE`]). The default providers take about 80 visits a day.
+pub const DEFAULT_HOUSE_CALLS_PER_DAY: f64 = 60.0;
 
 /// The demo operator's login, which `doorstep demo` creates: it opens the demo's restaurants.
 pub const DEMO_OPERATOR_EMAIL: &str = "admin@demo.doorstep.dev";
@@ -130,7 +146,12 @@ pub struct DemoConfig {
     pub restaurants: usize,
     /// Food orders an hour at the dinner peak (see [`DEFAULT_FOOD_ORDERS_PER_HOUR`]; 0: none).
     pub food_orders_per_hour: f64,
-    /// The operator account that opens the restaurants.
+    /// House-call providers to set up (0: no house calls).
+    pub providers: usize,
+    /// House calls clients try to book a day (0: none; the providers still serve people's bookings).
+    pub house_calls_per_day: f64,
+    /// The operator account that opens the restaurants, puts up the house-call catalogue and approves
+    /// the providers.
     pub operator_email: String,
     /// Its password.
     pub operator_password: String,
@@ -149,6 +170,8 @@ impl Default for DemoConfig {
             demand_scale: DEFAULT_DEMAND_SCALE,
             restaurants: DEFAULT_RESTAURANTS,
             food_orders_per_hour: DEFAULT_FOOD_ORDERS_PER_HOUR,
+            providers: DEFAULT_PROVIDERS,
+            house_calls_per_day: DEFAULT_HOUSE_CALLS_PER_DAY,
             operator_email: DEMO_OPERATOR_EMAIL.to_owned(),
             operator_password: DEMO_PASSWORD.to_owned(),
             clock_start_unix: None,
@@ -189,6 +212,12 @@ impl DemoConfig {
                 "must be a finite number, zero or more",
             );
         }
+        if !(self.house_calls_per_day.is_finite() && self.house_calls_per_day >= 0.0) {
+            return invalid(
+                "house_calls_per_day",
+                "must be a finite number, zero or more",
+            );
+        }
         Ok(())
     }
 }
@@ -219,7 +248,8 @@ pub(crate) struct Ctx {
     pub(crate) clock: SimClock,
     pub(crate) kpis: Arc<KpiBoard>,
     pub(crate) pins: PinBoard,
-    /// Hand-over codes by order id: how a customer tells its courier at the door.
+    /// Hand-over codes by order id and check-in codes by booking id: how a customer tells its courier
+    /// or its house-call provider at the door.
     pub(crate) codes: PinBoard,
     pub(crate) config: DemoConfig,
     /// When this run started (RFC 3339 UTC): rides requested before it belong to an earlier run.
@@ -229,13 +259,15 @@ pub(crate) struct Ctx {
 }
 
 /// How a customer who is a person, not an agent of this demo (someone trying the rider app or curl, say),
-/// tells a demo driver the ride's PIN at the car or a demo courier the order's hand-over code at the door.
+/// tells a demo driver the ride's PIN at the car, a demo courier the order's hand-over code or a demo
+/// house-call provider the booking's check-in code at the door.
 /// `doorstep demo` answers from the server's record: a stand-in for the customer reading it out. It is
 /// asked only once the driver has arrived, and only for jobs whose code no demo agent has posted.
 #[derive(Clone)]
 pub struct PinTeller(TellPin);
 
-/// The function behind a [`PinTeller`]: a job's id in (a ride's or an order's), its code out (if known).
+/// The function behind a [`PinTeller`]: a job's id in (a ride's, an order's or a booking's), its code out
+/// (if known).
 type TellPin = std::sync::Arc<
     dyn Fn(String) -> futures_util::future::BoxFuture<'static, Option<String>> + Send + Sync,
 >;
@@ -315,6 +347,8 @@ pub async fn run_with_pin_teller(
         demand_scale = ctx.config.demand_scale,
         restaurants = ctx.config.restaurants,
         food_orders_per_hour = ctx.config.food_orders_per_hour,
+        providers = ctx.config.providers,
+        house_calls_per_day = ctx.config.house_calls_per_day,
         seed = ctx.config.seed,
         base_url = %ctx.config.base_url,
         "demo starting"
@@ -334,6 +368,10 @@ pub async fn run_with_pin_teller(
         Shutdown::new(stop_rx.clone()),
     ));
     agents.spawn(food::run_food(
+        Arc::clone(&ctx),
+        Shutdown::new(stop_rx.clone()),
+    ));
+    agents.spawn(housecalls::run_house_calls(
         Arc::clone(&ctx),
         Shutdown::new(stop_rx.clone()),
     ));

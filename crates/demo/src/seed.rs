@@ -23,6 +23,12 @@ pub enum Stream {
     Customer,
     /// The kitchen of restaurant number `index`: prep times and refusals.
     Kitchen,
+    /// House-call provider number `index`: home, trade, area, hours (`u64::MAX`: the plan's order).
+    Provider,
+    /// The house-call schedule: when clients book and where they live.
+    HouseCallSchedule,
+    /// The client of house call number `index`: service, wished time, choice, cancel or reschedule, keys.
+    Client,
 }
 
 impl Stream {
@@ -35,6 +41,9 @@ impl Stream {
             Stream::FoodSchedule => 0x464f_4f44_5343_4844,
             Stream::Customer => 0x4355_5354_4f4d_4552,
             Stream::Kitchen => 0x4b49_5443_4845_4e00,
+            Stream::Provider => 0x5052_4f56_4944_4552,
+            Stream::HouseCallSchedule => 0x4843_5343_4845_4400,
+            Stream::Client => 0x434c_4945_4e54_0000,
         }
     }
 }

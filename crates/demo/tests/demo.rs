@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use doorstep_demo::clock::rfc3339;
 use doorstep_demo::kpis::{
-    FoodKpis, KpiBoard, Kpis, OrderEnd, OrderTracker, RidePhase, RideTracker,
+    FoodKpis, HouseCallKpis, KpiBoard, Kpis, OrderEnd, OrderTracker, RidePhase, RideTracker,
 };
 use doorstep_demo::motion::{Leg, StreetGrid};
 use doorstep_demo::schedule::{
@@ -287,6 +287,7 @@ fn a_ride_is_counted_once_however_often_its_states_are_observed() {
             cancelled: 0,
             no_driver: 0,
             food: Default::default(),
+            house_calls: Default::default(),
         }
     );
 }
@@ -362,10 +363,18 @@ fn kpis_display_as_one_compact_line() {
             mean_click_to_door_min: 31.26,
             on_time_share: 0.875,
         },
+        house_calls: HouseCallKpis {
+            providers: 12,
+            booked: 9,
+            rescheduled: 1,
+            cancelled: 1,
+            completed: 4,
+            no_slot: 2,
+        },
     };
     assert_eq!(
         kpis.to_string(),
-        "open 3 | assigned 120 | mean pickup eta 214s | completed 98 | cancelled 6 | no driver 2 || restaurants 16 | food placed 40 | delivered 30 | cancelled 2 | rejected 1 | undeliverable 0 | click-to-door 31.3 min | on time 88%"
+        "open 3 | assigned 120 | mean pickup eta 214s | completed 98 | cancelled 6 | no driver 2 || restaurants 16 | food placed 40 | delivered 30 | cancelled 2 | rejected 1 | undeliverable 0 | click-to-door 31.3 min | on time 88% || providers 12 | house calls booked 9 | rescheduled 1 | cancelled 1 | done 4 | no slot 2"
     );
 }
 
