@@ -36,3 +36,7 @@ until V=$(curl -sf $B/v1/house-calls/bookings/$ID -H "$A"); S=$(echo "$V" | jq -
   [[ $S != "$L" ]] && echo "$(date +%T) $S $(echo "$V" | jq -c '.provider_position // empty | {lat, lng}')"; L=$S
   [[ $S =~ ^(completed|cancelled|missed)$ ]]; do sleep 5; done
 curl -sf $B/v1/house-calls/bookings/$ID -H "authorization: Bearer $AT" | jq -c '{state, price, cancel_fee}'
+# The booking's postings (the operator's read): the customer pays the price, the provider earns 80 %, the
+# platform keeps 20 %; every posting sums to zero.
+curl -sf $B/v1/admin/house-calls/bookings/$ID/ledger -H "authorization: Bearer $AT" \
+  | jq -c '{postings: [.postings[] | {kind, entries: [.entries[] | {account, amount: .amount.amount}], sum: ([.entries[].amount.amount] | add)}]}'
