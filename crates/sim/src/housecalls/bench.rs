@@ -308,6 +308,7 @@ pub fn run(args: &HousecallsArgs) -> Result<(), HousecallsBenchError> {
         );
     }
     let mut rows = Vec::new();
+    let mut seconds = Vec::new();
     let mut clock = WallClock(Instant::now());
     for &policy in &args.policies {
         let started = Instant::now();
@@ -332,18 +333,18 @@ pub fn run(args: &HousecallsArgs) -> Result<(), HousecallsBenchError> {
         let r = row(&result);
         if args.json {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
-        } else {
-            eprintln!(
-                "{}: {:.1} s",
-                policy.name(),
-                started.elapsed().as_secs_f64()
-            );
         }
+        seconds.push((policy.name(), started.elapsed().as_secs_f64()));
         rows.push(r);
     }
     if !args.json {
         println!();
         print!("{}", table(&rows));
+        let took: Vec<String> = seconds
+            .iter()
+            .map(|(name, s)| format!("{name} {s:.1} s"))
+            .collect();
+        println!("wall time: {}", took.join(", "));
     }
     if args.latency_providers > 0 {
         let latency = measure(

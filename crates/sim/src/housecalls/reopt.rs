@@ -258,7 +258,7 @@ pub fn reoptimise_day<T: TravelTime<Place = Spot>>(
     if after < before - 1e-6 {
         stats.taken += 1;
         stats.saved_secs += before - after;
-        stats.moved += routes
+        let moved: usize = routes
             .iter()
             .enumerate()
             .map(|(p, r)| {
@@ -266,7 +266,8 @@ pub fn reoptimise_day<T: TravelTime<Place = Spot>>(
                     .filter(|&&b| plan.bookings[b].provider as usize != p)
                     .count()
             })
-            .sum::<usize>() as u32;
+            .sum();
+        stats.moved += u32::try_from(moved).unwrap_or(u32::MAX);
         plan.reassign(day, &routes);
     }
 }

@@ -276,7 +276,7 @@ impl Reoptimiser for Vandal {
     ) -> Result<Solution, VrptwError> {
         self.calls += 1;
         let mut routes = initial.routes.clone();
-        if self.calls % 2 == 0 {
+        if self.calls.is_multiple_of(2) {
             if let Some(r) = routes.iter_mut().find(|r| !r.is_empty()) {
                 r.pop();
             }
