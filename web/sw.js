@@ -1,5 +1,5 @@
 // The service worker of the installable apps. Each app registers this one script with its own scope
-// (`/rider/`, `/driver/`, `/ops/`, `/merchant/`); the scope says which app a worker serves and names its cache,
+// (`/rider/`, `/driver/`, `/ops/`, `/merchant/`, `/provider/`); the scope says which app a worker serves and names its cache,
 // `doorstep-<app>-<VERSION>`.
 //
 // - The app shell (the app's page, its modules and styles, the shared modules, the icons, the zone
@@ -49,6 +49,7 @@ const SHELLS = {
   driver: ['/driver/', '/driver/app.js', '/driver/manifest.webmanifest', '/shared/mobile.css'],
   ops: ['/ops/', '/ops/app.js', '/ops/manifest.webmanifest', '/ops/ops.css'],
   merchant: ['/merchant/', '/merchant/app.js', '/merchant/manifest.webmanifest', '/shared/mobile.css', '/merchant/merchant.css'],
+  provider: ['/provider/', '/provider/app.js', '/provider/manifest.webmanifest', '/shared/mobile.css', '/provider/provider.css', '/shared/messages/provider.js'],
 };
 const ICONS = ['192', '512', 'maskable-512'].map((s) => `/shared/icons/${APP}-${s}.png`);
 

@@ -28,6 +28,7 @@ const APPS = [
   { app: 'driver', heading: 'Doorstep — drive' },
   { app: 'ops', heading: 'Operations console' },
   { app: 'merchant', heading: 'Doorstep — kitchen' },
+  { app: 'provider', heading: 'Doorstep — Provider' },
 ];
 
 /** The width and height of a PNG, from its IHDR chunk. */

@@ -12,6 +12,7 @@ import whocoming from '/shared/messages/whocoming.js';
 import opsMessages from '/shared/messages/ops.js';
 import { initConsole, loadNames, personLink, personName, peoplePage, personPage, auditPage, rideConsole } from './console.js';
 import { initFood, addFoodTabs, routeFood, onFoodEvent, refreshFoodSummary, renderFoodTile } from './food.js';
+import { initHouseCalls, addHouseCallTabs, routeHouseCalls, onHouseCallEvent, startSosWatch, stopSosWatch } from './housecalls.js';
 
 addMessages(whocoming, opsMessages);
 
@@ -60,6 +61,7 @@ $('#logout').addEventListener('click', async () => {
   clearInterval(statsTimer);
   if (stream) stream.close();
   stream = null;
+  stopSosWatch();
   await api.logout();
   location.hash = '#/';
   showAuth();
@@ -82,6 +84,7 @@ async function start() {
   $('#nav').hidden = false;
   addConsoleTabs();
   addFoodTabs();
+  addHouseCallTabs();
   render(main, html`<p class="loading">${t('ops.loading_fleet')}</p>`);
   try {
     const me = await api.get('/v1/me');
@@ -96,6 +99,7 @@ async function start() {
     refreshStats();
     clearInterval(statsTimer);
     statsTimer = setInterval(refreshStats, KPI_EVERY_MS);
+    startSosWatch();
     route();
   } catch (e) {
     if (e.status === 401) return;
@@ -122,6 +126,7 @@ async function snapshot() {
 
 function onMessage(m) {
   onFoodEvent(m);
+  onHouseCallEvent(m);
   if (m.type === 'driver_position') {
     const d = { status: m.status, lat: m.lat, lng: m.lng };
     drivers.set(m.driver_id, d);
@@ -240,6 +245,7 @@ let rideOnPage = null;
 window.addEventListener('hashchange', route);
 initConsole({ api, main, setNav, drivers, onChanged: (id) => ridePage(id, true) });
 initFood({ api, main, setNav, drivers, loadNames, personName, personLink });
+initHouseCalls({ api, main, setNav });
 
 function setNav(which) {
   for (const a of $$('[data-nav]')) {
@@ -253,6 +259,7 @@ function route() {
   const h = location.hash.replace(/^#/, '') || '/';
   rideOnPage = null;
   if (routeFood(h)) return;
+  if (routeHouseCalls(h)) return;
   const m = h.match(/^\/rides\/([\w-]+)$/);
   const person = h.match(/^\/people\/([\w-]+)$/);
   if (m) ridePage(m[1]);

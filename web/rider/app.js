@@ -14,6 +14,7 @@ import { t, addMessages } from '/shared/i18n.js';
 import moneyMessages from '/shared/messages/money.js';
 import riderMessages from '/shared/messages/rider.js';
 import { Food } from './food.js';
+import { Services } from './services.js';
 
 addMessages(moneyMessages, riderMessages);
 
@@ -63,6 +64,30 @@ const food = new Food({
     go('payment');
   },
 });
+
+// The Services tab (services.js): house calls, on the same panel and map. Its switch has three tabs, so it
+// draws the one both tabs' screens show.
+const services = new Services({
+  api,
+  panel,
+  showMap: (on, tall) => showMap(on, tall),
+  map: () => map,
+  zones: () => zones,
+  setNav: (current) => setNav(current),
+  setScreen: (s) => (st.screen = s),
+  openRide: () => go(st.ride && fmt.OPEN_STATES.includes(st.ride.state) ? 'ride' : 'plan'),
+  openFood: () => food.open(),
+  // House calls are paid like food: by card or wallet, with the same choice.
+  payMethods: () => food.ctx.payMethods(),
+  payChoice: () => st.payMethod,
+  choosePay: (id) => choosePayMethod(id),
+  methodLabel: (m) => methodLabel(m),
+  managePayment: () => {
+    st.paymentBack = 'services';
+    go('payment');
+  },
+});
+food.tabsHtml = (current) => services.tabsHtml(current);
 
 const st = {
   screen: 'loading',
@@ -127,7 +152,7 @@ function setNav(current) {
 
 function go(screen) {
   st.screen = screen;
-  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen, food: () => food.open() };
+  const screens = { home, plan, quote: quoteScreen, ride: rideScreen, history, receipt, payment: paymentScreen, food: () => food.open(), services: () => services.open() };
   screens[screen]();
   focusHeading(panel);
 }
@@ -164,6 +189,7 @@ async function start() {
   try {
     await api.get('/v1/me');
     food.reset();
+    services.reset();
     stream = new EventStream(() => api.token, {
       onMessage,
       onResume: () => {
@@ -207,13 +233,14 @@ function home() {
           <strong>${t('rider.svc_ride')}</strong><span>${t('rider.svc_ride_desc')}</span></button></div>
         <div role="listitem"><button class="service available" id="svc-food">
           <strong>${t('rider.svc_food')}</strong><span>${t('food.svc_desc')}</span></button></div>
-        <div role="listitem"><button class="service" disabled aria-describedby="soon-home">
-          <strong>${t('rider.svc_home')}</strong><span id="soon-home">${t('rider.coming_soon')}</span></button></div>
+        <div role="listitem"><button class="service available" id="svc-home">
+          <strong>${t('rider.svc_home')}</strong><span>${t('services.svc_desc')}</span></button></div>
       </div>
       <p><button class="link" id="home-payment">${t('money.managePayment')}</button></p>`,
   );
   $('#svc-ride').addEventListener('click', () => go('plan'));
   $('#svc-food').addEventListener('click', () => go('food'));
+  $('#svc-home').addEventListener('click', () => go('services'));
   $('#home-payment').addEventListener('click', () => {
     st.paymentBack = 'home';
     go('payment');
@@ -456,6 +483,7 @@ function applyRide(r) {
 
 function onMessage(m) {
   if (food.onMessage(m)) return;
+  if (services.onMessage(m)) return;
   if (!st.ride || m.ride_id !== st.ride.ride_id) return;
   if (m.type === 'message_sent') {
     chat.onEvent(m);
@@ -853,6 +881,7 @@ async function paymentScreen() {
   });
   $('#payment-back').addEventListener('click', () => {
     if (st.paymentBack === 'food') return food.go('checkout');
+    if (st.paymentBack === 'services') return services.go(services.hold ? 'confirm' : 'book');
     go(st.paymentBack === 'quote' && st.quote ? 'quote' : 'home');
   });
 }

@@ -18,7 +18,9 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 pub mod console_food;
+pub mod console_housecalls;
 pub mod food_money;
+pub mod housecall_admin;
 pub mod housecalls;
 pub mod merchants;
 pub mod orders;
@@ -1332,6 +1334,66 @@ pub enum EventBodyV1 {
         /// The fee charged, if any.
         fee: Option<MoneyDto>,
     },
+    /// The provider set off.
+    BookingProviderOnTheWay {
+        /// The provider.
+        provider: String,
+        /// Their arrival estimate (RFC 3339).
+        eta: String,
+    },
+    /// The provider will be late.
+    BookingProviderLate {
+        /// The provider.
+        provider: String,
+        /// Their arrival estimate (RFC 3339).
+        eta: String,
+    },
+    /// The provider is at the door.
+    BookingProviderArrived {
+        /// The provider.
+        provider: String,
+    },
+    /// A wrong check-in code was given.
+    BookingCheckinAttemptFailed {
+        /// Wrong codes left before it locks.
+        attempts_left: u8,
+    },
+    /// The visit started (checked in).
+    BookingStarted {
+        /// The provider.
+        provider: String,
+    },
+    /// The visit is done (checked out).
+    BookingCompleted {
+        /// The provider.
+        provider: String,
+        /// What the customer paid.
+        price: MoneyDto,
+    },
+    /// The customer was not there.
+    BookingCustomerNoShow {
+        /// The fee charged, if any.
+        fee: Option<MoneyDto>,
+    },
+    /// The provider did not come.
+    BookingProviderNoShow {
+        /// The provider.
+        provider: String,
+    },
+    /// The provider raised an SOS alert (to the provider and operators only).
+    BookingSosRaised {
+        /// The provider.
+        provider: String,
+        /// The alert (`GET /v1/admin/sos-alerts` has its position and note).
+        alert_id: String,
+    },
+    /// An operator acknowledged an SOS alert (to the provider and operators only).
+    BookingSosAcknowledged {
+        /// The alert.
+        alert_id: String,
+        /// The operator.
+        by: String,
+    },
 }
 
 impl From<&BookingEvent> for EventBodyV1 {
@@ -1363,6 +1425,53 @@ impl From<&BookingEvent> for EventBodyV1 {
                 by: by.as_str().to_owned(),
                 fee: fee.map(MoneyDto::from),
             },
+            BookingEvent::BookingProviderOnTheWay { provider, eta } => {
+                EventBodyV1::BookingProviderOnTheWay {
+                    provider: provider.to_string(),
+                    eta: rfc3339(*eta),
+                }
+            }
+            BookingEvent::BookingProviderLate { provider, eta } => {
+                EventBodyV1::BookingProviderLate {
+                    provider: provider.to_string(),
+                    eta: rfc3339(*eta),
+                }
+            }
+            BookingEvent::BookingProviderArrived { provider } => {
+                EventBodyV1::BookingProviderArrived {
+                    provider: provider.to_string(),
+                }
+            }
+            BookingEvent::BookingCheckinAttemptFailed { attempts_left } => {
+                EventBodyV1::BookingCheckinAttemptFailed {
+                    attempts_left: *attempts_left,
+                }
+            }
+            BookingEvent::BookingStarted { provider } => EventBodyV1::BookingStarted {
+                provider: provider.to_string(),
+            },
+            BookingEvent::BookingCompleted { provider, price } => EventBodyV1::BookingCompleted {
+                provider: provider.to_string(),
+                price: (*price).into(),
+            },
+            BookingEvent::BookingCustomerNoShow { fee } => EventBodyV1::BookingCustomerNoShow {
+                fee: fee.map(MoneyDto::from),
+            },
+            BookingEvent::BookingProviderNoShow { provider } => {
+                EventBodyV1::BookingProviderNoShow {
+                    provider: provider.to_string(),
+                }
+            }
+            BookingEvent::BookingSosRaised { provider, alert } => EventBodyV1::BookingSosRaised {
+                provider: provider.to_string(),
+                alert_id: alert.to_string(),
+            },
+            BookingEvent::BookingSosAcknowledged { alert, by } => {
+                EventBodyV1::BookingSosAcknowledged {
+                    alert_id: alert.to_string(),
+                    by: by.to_string(),
+                }
+            }
         }
     }
 }

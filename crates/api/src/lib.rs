@@ -74,7 +74,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Doorstep API", description = "Rides, food delivery and house calls on one open platform. Money is in integer minor units; timestamps are RFC 3339 UTC; errors are `{\"code\", \"message\"}`.", license(name = "Apache-2.0")),
-    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "merchants"), (name = "orders"), (name = "ops"))
+    tags((name = "auth"), (name = "rides"), (name = "driving"), (name = "payments"), (name = "events"), (name = "operations"), (name = "console"), (name = "places"), (name = "merchants"), (name = "orders"), (name = "house_calls"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -113,8 +113,9 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Provider, Rider};
     use routes::{
-        admin, auth, console, console_food, contact, couriers, drivers, events, food_money,
-        housecalls, merchants, ops, orders, payments, places, rides, saved_places,
+        admin, auth, console, console_food, console_housecalls, contact, couriers, drivers, events,
+        food_money, housecall_admin, housecalls, merchants, ops, orders, payments, places, rides,
+        saved_places, visit_safety,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -122,6 +123,7 @@ fn api_routes() -> (
     const RIDE_PARTIES: Access = Access::Roles(&[Rider, Driver, Admin]);
     // A merchant's own staff; the handlers answer 404 for any other merchant.
     const MERCHANT_STAFF: Access = Access::Roles(&[Merchant]);
+    const PROVIDER: Access = Access::Roles(&[Provider]);
     let mut base = <ApiDoc as utoipa::OpenApi>::openapi();
     utoipa::Modify::modify(&BearerSecurity, &mut base);
     Api::new(base)
@@ -256,6 +258,7 @@ fn api_routes() -> (
         )
         .add(RIDER, routes!(housecalls::hold))
         .add(RIDER, routes!(housecalls::book))
+        .add(RIDER, routes!(housecalls::book_series))
         .add(Access::Roles(&[Rider, Provider]), routes!(housecalls::list))
         .add(
             Access::Roles(&[Rider, Provider, Admin]),
@@ -263,12 +266,49 @@ fn api_routes() -> (
         )
         .add(RIDER, routes!(housecalls::cancel))
         .add(RIDER, routes!(housecalls::reschedule))
-        .add(Access::Roles(&[Provider]), routes!(housecalls::me))
-        .add(Access::Roles(&[Provider]), routes!(housecalls::put_me))
+        .add(PROVIDER, routes!(housecalls::me))
+        .add(PROVIDER, routes!(housecalls::put_me))
+        .add(PROVIDER, routes!(housecalls::add_time_off))
+        .add(PROVIDER, routes!(housecalls::location))
+        .add(PROVIDER, routes!(housecalls::on_my_way))
+        .add(PROVIDER, routes!(housecalls::arrive))
+        .add(PROVIDER, routes!(housecalls::check_in))
+        .add(PROVIDER, routes!(housecalls::check_out))
+        .add(PROVIDER, routes!(housecalls::customer_no_show))
+        .add(RIDER, routes!(housecalls::provider_no_show))
+        .add(Access::Roles(&[Rider, Provider]), routes!(housecalls::rate))
         .add(
-            Access::Roles(&[Provider]),
-            routes!(housecalls::add_time_off),
+            Access::Roles(&[Rider, Provider, Admin]),
+            routes!(housecalls::ratings),
         )
+        .add(
+            Access::Roles(&[Rider, Provider]),
+            routes!(housecalls::block),
+        )
+        // The provider's safety tools: a share link for a trusted contact (its token is the capability
+        // of the public read), SOS; operators see and acknowledge alerts.
+        .add(PROVIDER, routes!(visit_safety::share))
+        .add(PROVIDER, routes!(visit_safety::revoke_share))
+        .add(Access::Public, routes!(visit_safety::shared_visit))
+        .add(PROVIDER, routes!(visit_safety::sos))
+        .add(ADMIN, routes!(visit_safety::admin_sos_alerts))
+        .add(ADMIN, routes!(visit_safety::admin_acknowledge_sos))
+        // The console's house calls: a day's bookings across providers and the day's summary.
+        .add(ADMIN, routes!(console_housecalls::admin_day_bookings))
+        .add(ADMIN, routes!(console_housecalls::house_call_summary))
+        // House calls, the operators' side: the catalogue, which anyone signed in reads, and the vetting
+        // of providers, who declare their own documents.
+        .add(ADMIN, routes!(housecall_admin::admin_create_service))
+        .add(ADMIN, routes!(housecall_admin::admin_replace_service))
+        .add(ANY_ROLE, routes!(housecall_admin::list_services))
+        .add(ANY_ROLE, routes!(housecall_admin::get_service))
+        .add(ADMIN, routes!(housecall_admin::admin_list_providers))
+        .add(ADMIN, routes!(housecall_admin::admin_approve_provider))
+        .add(ADMIN, routes!(housecall_admin::admin_reject_provider))
+        .add(ADMIN, routes!(housecall_admin::admin_suspend_provider))
+        .add(ADMIN, routes!(housecall_admin::admin_reinstate_provider))
+        .add(PROVIDER, routes!(housecall_admin::my_documents))
+        .add(PROVIDER, routes!(housecall_admin::put_document))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))
@@ -360,9 +400,12 @@ async fn method_not_allowed() -> Response {
 }
 
 /// The span of a request: its method and path only. Never the query string (a mistaken `?token=` must not
-/// reach a log) nor any header (`Authorization`).
+/// reach a log), any header (`Authorization`), nor a share link's token (its path is logged as the route
+/// template).
 fn request_span(request: &Request) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+    // A share link's token is in its path: such a path is logged as its route template.
+    let path = routes::visit_safety::loggable_path(request.uri().path());
+    tracing::debug_span!("request", method = %request.method(), path = %path)
 }
 
 async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {

@@ -77,6 +77,12 @@ pub fn asset(uri: &Uri) -> Option<Response> {
                 .into_response(),
         );
     }
+    // A share link's page: one page for every token (the token is read by the page, never by a file).
+    let path = if path.starts_with("share/visit/") {
+        "share/index.html"
+    } else {
+        path
+    };
     let path = if path.is_empty() || path.ends_with('/') {
         format!("{path}index.html")
     } else {

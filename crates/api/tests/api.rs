@@ -23,6 +23,8 @@ mod cancellation;
 mod console;
 #[path = "api/console_food.rs"]
 mod console_food;
+#[path = "api/console_housecalls.rs"]
+mod console_housecalls;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/dispatch.rs"]
@@ -35,6 +37,8 @@ mod event_stream;
 mod food_money;
 #[path = "api/geocoding.rs"]
 mod geocoding;
+#[path = "api/housecall_admin.rs"]
+mod housecall_admin;
 #[path = "api/housecalls.rs"]
 mod housecalls;
 #[path = "api/hygiene.rs"]
@@ -144,6 +148,11 @@ on_both_backends!(
     a_reschedule_moves_the_visit_and_frees_its_old_time_and_strangers_get_404,
     bad_house_call_requests_get_a_4xx_with_a_code,
     time_off_removes_the_slots_it_covers,
+    a_visit_goes_on_my_way_arrive_check_in_check_out_and_its_postings_balance,
+    no_shows_on_either_side_wait_their_time_and_only_the_customers_is_charged,
+    reoptimisation_swaps_crossed_any_provider_visits_and_never_moves_a_chosen_one,
+    an_as_soon_as_possible_visit_goes_to_the_earliest_gap,
+    a_weekly_series_books_the_same_hour_each_week_and_skips_a_week_off,
     // Food orders.
     a_customer_orders_and_the_kitchen_accepts_prepares_and_readies_it,
     every_bad_order_input_is_a_4xx_with_its_code,
@@ -291,6 +300,31 @@ on_both_backends!(
     a_database_of_release_9931377_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
     a_database_of_release_2ffc678_migrates_forward_and_reads_the_same_with_the_ledger_balanced,
 );
+
+/// House calls, the operators' side: the catalogue and the vetting of providers (under
+/// `housecall_admin_suite::`, so that `cargo test housecall_admin` runs just these).
+mod housecall_admin_suite {
+    use crate::housecall_admin::*;
+
+    on_both_backends!(
+        operators_create_replace_and_retire_house_call_services_once_per_key_and_everyone_signed_in_reads_the_catalogue,
+        bad_service_fields_are_refused_with_invalid_service_naming_the_field_and_nothing_is_created,
+        operators_approve_reject_suspend_and_reinstate_providers_once_per_key_and_only_with_a_profile,
+        a_provider_declares_documents_operators_see_their_expiry_and_an_expired_one_stops_approval,
+    );
+}
+
+/// The console's house calls and the provider's safety tools: a day's bookings, the summary, share links
+/// and SOS (under `console_housecalls_suite::`, so that `cargo test console_housecalls` runs just these).
+mod console_housecalls_suite {
+    use crate::console_housecalls::*;
+
+    on_both_backends!(
+        operators_read_a_days_bookings_across_providers_and_its_summary_with_utilisation,
+        a_share_link_shows_the_visit_to_whoever_holds_it_until_it_expires_or_is_revoked,
+        an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_key,
+    );
+}
 
 /// Writes the release fixture named by `DOORSTEP_FIXTURE_RELEASE` (docs/migrations.md). Run by hand, once
 /// per release, at the release's commit; it is not a check.

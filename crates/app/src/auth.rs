@@ -176,6 +176,7 @@ impl App {
             ),
             ("sessions", store.delete_expired_sessions(now).await),
             ("quotes", store.delete_expired_unused_quotes(now).await),
+            ("house-call holds", store.delete_expired_holds(now).await),
         ];
         for (what, result) in purged {
             match result {

@@ -62,6 +62,9 @@ pub struct AppConfig {
     pub require_driver_approval: bool,
     /// Food orders' fees, courier pay, commission and late-cancellation fee.
     pub food_fees: doorstep_domain::food::checkout::FeeSchedule,
+    /// How often the coming week's "any provider" house calls are re-optimised (`None`: never), and the
+    /// solver's time for each day.
+    pub reoptimise: Option<(Duration, Duration)>,
 }
 
 impl Default for AppConfig {
@@ -89,6 +92,7 @@ impl Default for AppConfig {
             reconcile_every_ticks: 15,
             require_driver_approval: true,
             food_fees: doorstep_domain::food::checkout::FeeSchedule::default(),
+            reoptimise: Some((Duration::from_secs(600), Duration::from_millis(300))),
         }
     }
 }

@@ -301,35 +301,13 @@ impl App {
         if driver.role != Role::Driver {
             return Err(AppError::Forbidden("only drivers can do this"));
         }
-        let kind = DocumentKind::parse(kind).ok_or_else(|| {
-            AppError::invalid(
-                "invalid_document_kind",
-                "a document is a licence, insurance or vehicle_registration",
-            )
-        })?;
-        let number = parse_document_number(number).ok_or_else(|| {
-            AppError::invalid(
-                "invalid_document_number",
-                "a document number is 1 to 40 letters, digits, spaces and hyphens",
-            )
-        })?;
-        let expires_on = CalendarDate::parse(expires_on).ok_or_else(|| {
-            AppError::invalid(
-                "invalid_expiry_date",
-                "the expiry date is a day written YYYY-MM-DD, in the years 2000 to 2999",
-            )
-        })?;
-        let document = Document {
+        let document = check_document(
+            &DocumentKind::DRIVER,
             kind,
             number,
             expires_on,
-        };
-        if document.is_expired(self.today()) {
-            return Err(AppError::conflict(
-                "document_expired",
-                "this document has already expired",
-            ));
-        }
+            self.today(),
+        )?;
         self.store()
             .put_driver_document(driver.id, &document, self.clock().now())
             .await?;
@@ -939,6 +917,50 @@ fn check_suspension(person: &Person, suspend: bool) -> Result<(), AppError> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Checks a declared document of one of `kinds` (422 `invalid_document_kind`, `invalid_document_number`,
+/// `invalid_expiry_date`; 409 `document_expired` when it expired before `today`).
+pub(crate) fn check_document(
+    kinds: &[DocumentKind],
+    kind: &str,
+    number: &str,
+    expires_on: &str,
+    today: CalendarDate,
+) -> Result<Document, AppError> {
+    let kind = DocumentKind::parse(kind)
+        .filter(|k| kinds.contains(k))
+        .ok_or_else(|| {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            AppError::invalid(
+                "invalid_document_kind",
+                format!("a document is one of: {}", names.join(", ")),
+            )
+        })?;
+    let number = parse_document_number(number).ok_or_else(|| {
+        AppError::invalid(
+            "invalid_document_number",
+            "a document number is 1 to 40 letters, digits, spaces and hyphens",
+        )
+    })?;
+    let expires_on = CalendarDate::parse(expires_on).ok_or_else(|| {
+        AppError::invalid(
+            "invalid_expiry_date",
+            "the expiry date is a day written YYYY-MM-DD, in the years 2000 to 2999",
+        )
+    })?;
+    let document = Document {
+        kind,
+        number,
+        expires_on,
+    };
+    if document.is_expired(today) {
+        return Err(AppError::conflict(
+            "document_expired",
+            "this document has already expired",
+        ));
+    }
+    Ok(document)
 }
 
 /// Checks a phone number (422 `invalid_phone`).

@@ -28,7 +28,7 @@ use doorstep_domain::housecall::{
     ProviderDraft, ProviderError, ProviderProfile, TimeOff,
 };
 use doorstep_domain::onboarding::CalendarDate;
-use doorstep_domain::{HoldId, JobId, Role, ServiceId, Timestamp, User, UserId};
+use doorstep_domain::{HoldId, JobId, Role, SeriesId, ServiceId, Timestamp, User, UserId};
 use doorstep_geo::LatLng;
 use doorstep_store::{
     Booked, BookingChange, CalendarEntry, Hold, Recipient, RecipientRole, StoreError,
@@ -45,6 +45,12 @@ pub const MAX_RANGE_DAYS: i64 = 14;
 pub const MAX_AHEAD_DAYS: i64 = 60;
 /// The earliest start of a scheduled booking from now, seconds.
 pub const MIN_LEAD_S: i64 = 60 * 60;
+/// An "as soon as possible" visit starts at least this far from now, seconds.
+pub const ASAP_LEAD_S: i64 = 15 * 60;
+/// Its candidate starts are this far apart, seconds.
+pub const ASAP_STEP_S: i64 = 5 * 60;
+/// How far ahead an "as soon as possible" visit is looked for, seconds.
+pub const ASAP_HORIZON_S: i64 = 6 * 3600;
 /// How many times a booking checks again after another write changed the calendar.
 const CALENDAR_RETRIES: usize = 4;
 
@@ -77,10 +83,16 @@ pub struct BookRequest {
     pub visit: VisitRequest,
     /// The address as the customer gave it.
     pub address: String,
-    /// When the visit starts.
-    pub start: Timestamp,
+    /// When the visit starts; `None`: as soon as possible (the earliest start any provider can make).
+    pub start: Option<Timestamp>,
     /// The hold it converts, if any.
     pub hold: Option<HoldId>,
+    /// The payment method's id (the wallet or a stored card); `None`: the newest card.
+    pub payment_method: Option<String>,
+    /// The weekly series the booking belongs to, if any.
+    pub series: Option<SeriesId>,
+    /// The provider to prefer among those who fit (a series keeps its provider when it can).
+    pub prefer: Option<UserId>,
 }
 
 /// Why a booking was not made.
@@ -136,9 +148,10 @@ fn booking_error(e: BookingError) -> AppError {
     match e {
         BookingError::NotYourBooking => AppError::NotFound("booking"),
         BookingError::ProviderChosen => AppError::conflict("provider_chosen", e.to_string()),
-        BookingError::NotReschedulable(_) | BookingError::Job(_) => {
-            AppError::conflict("invalid_booking_state", e.to_string())
-        }
+        BookingError::NotReschedulable(_)
+        | BookingError::Job(_)
+        | BookingError::TooEarly(_)
+        | BookingError::State { .. } => AppError::conflict("invalid_booking_state", e.to_string()),
     }
 }
 
@@ -167,7 +180,7 @@ fn recipients(booking: &Booking, also: Option<UserId>) -> Vec<Recipient> {
 pub fn book_request_hash(req: &BookRequest) -> String {
     use sha2::{Digest, Sha256};
     let text = format!(
-        "{}|{:.6}|{:.6}|{}|{}|{}|{}",
+        "{}|{:.6}|{:.6}|{}|{}|{}|{}|{}",
         req.visit.service,
         req.visit.place.lat(),
         req.visit.place.lng(),
@@ -176,8 +189,9 @@ pub fn book_request_hash(req: &BookRequest) -> String {
             .map(|p| p.to_string())
             .unwrap_or_default(),
         req.address,
-        req.start.millis(),
+        req.start.map_or(-1, Timestamp::millis),
         req.hold.map(|h| h.to_string()).unwrap_or_default(),
+        req.payment_method.as_deref().unwrap_or_default(),
     );
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -286,9 +300,12 @@ impl App {
     /// `outside_service_area` when no bookable provider of the service covers the place.
     async fn candidates(
         &self,
+        customer: UserId,
         visit: &VisitRequest,
         today: CalendarDate,
     ) -> Result<Candidates, AppError> {
+        // A block in either direction keeps a customer and a provider apart.
+        let blocked = self.store().blocked_with(customer).await?;
         let service = self
             .store()
             .hc_service(visit.service)
@@ -301,8 +318,9 @@ impl App {
                 .store()
                 .provider(chosen)
                 .await?
+                .filter(|(p, _)| !blocked.contains(&p.user))
                 .ok_or(AppError::NotFound("provider"))?;
-            let documents = self.store().driver_documents(chosen).await?;
+            let documents = self.store().provider_documents(chosen).await?;
             match profile.bookable(&documents, today) {
                 Ok(()) => {}
                 Err(NotBookable::NotApproved(_)) => return Err(AppError::NotFound("provider")),
@@ -331,10 +349,10 @@ impl App {
             providers.push((profile, version));
         } else {
             for (profile, version) in self.store().providers_offering(service.id).await? {
-                if !profile.covers(visit.place) {
+                if !profile.covers(visit.place) || blocked.contains(&profile.user) {
                     continue;
                 }
-                let documents = self.store().driver_documents(profile.user).await?;
+                let documents = self.store().provider_documents(profile.user).await?;
                 if profile.bookable(&documents, today).is_ok() {
                     providers.push((profile, version));
                 }
@@ -501,7 +519,7 @@ impl App {
                 ),
             ));
         }
-        let candidates = self.candidates(&visit, today).await?;
+        let candidates = self.candidates(caller.id, &visit, today).await?;
         let dates: Vec<CalendarDate> = (from.days()..=to.days())
             .filter_map(CalendarDate::from_days)
             .collect();
@@ -594,6 +612,51 @@ impl App {
         }
     }
 
+    /// The earliest start of an "as soon as possible" visit: on the next five minutes at least
+    /// [`ASAP_LEAD_S`] from now, the first start within the next [`ASAP_HORIZON_S`] that some
+    /// provider's day takes (the provider with the earliest feasible gap, as a ride goes to the nearest
+    /// driver). 409 `no_provider_available` when none can come that soon.
+    async fn earliest_start(
+        &self,
+        customer: UserId,
+        visit: &VisitRequest,
+        now: Timestamp,
+    ) -> Result<Timestamp, BookError> {
+        let today = date_of(now)?;
+        let candidates = self.candidates(customer, visit, today).await?;
+        let step_ms = ASAP_STEP_S * 1000;
+        let first = now.plus_secs(ASAP_LEAD_S).millis();
+        let first = Timestamp::from_millis(first.div_euclid(step_ms) * step_ms + step_ms);
+        let last = now.plus_secs(ASAP_HORIZON_S);
+        let mut dates = vec![today];
+        if let Ok(end) = date_of(last)
+            && end != today
+        {
+            dates.push(end);
+        }
+        let days = self
+            .days(&candidates.providers, &dates, (None, None), now)
+            .await?;
+        let travel = CityTravel::new(self.city());
+        let on_site = f64::from(candidates.service.on_site_secs());
+        let target = CityPlace::of(visit.place);
+        let mut start = first;
+        while start <= last {
+            if days
+                .values()
+                .any(|d| fits(&d.plan, &travel, target, secs(start), on_site).is_some())
+            {
+                return Ok(start);
+            }
+            start = start.plus_secs(ASAP_STEP_S);
+        }
+        Err(AppError::conflict(
+            "no_provider_available",
+            "no provider can come in the next few hours; book a slot instead",
+        )
+        .into())
+    }
+
     /// Holds a slot for the caller for [`HOLD_S`] (their earlier hold is released). 409
     /// `slot_unavailable` with the day's free slots when it is taken.
     pub async fn hold_slot(
@@ -607,7 +670,7 @@ impl App {
         let _ = date;
         for _ in 0..CALENDAR_RETRIES {
             let today = date_of(self.clock().now())?;
-            let candidates = self.candidates(&visit, today).await?;
+            let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
                 .pick_provider(&candidates, visit.place, start, (None, None), None)
                 .await?
@@ -661,7 +724,13 @@ impl App {
             return same_request(existing, &stored, &hash).map_err(BookError::App);
         }
         let now = self.clock().now();
-        self.check_start(req.start, now)?;
+        let start = match req.start {
+            Some(start) => {
+                self.check_start(start, now)?;
+                start
+            }
+            None => self.earliest_start(caller.id, &req.visit, now).await?,
+        };
         let mut visit = req.visit;
         let mut skip_hold = None;
         if let Some(hold_id) = req.hold {
@@ -678,9 +747,7 @@ impl App {
                 )
                 .into());
             }
-            if hold.service != visit.service
-                || hold.starts_at != req.start
-                || hold.place != visit.place
+            if hold.service != visit.service || hold.starts_at != start || hold.place != visit.place
             {
                 return Err(AppError::invalid(
                     "hold_mismatch",
@@ -699,6 +766,9 @@ impl App {
             // The held provider, checked again without the hold itself.
             visit.provider = Some(hold.provider);
         }
+        let method = self
+            .order_payment_method(caller, req.payment_method.as_deref())
+            .await?;
         let choice = if req.visit.provider.is_some() {
             ProviderChoice::Chosen
         } else {
@@ -706,9 +776,15 @@ impl App {
         };
         for _ in 0..CALENDAR_RETRIES {
             let today = date_of(self.clock().now())?;
-            let candidates = self.candidates(&visit, today).await?;
+            let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
-                .pick_provider(&candidates, visit.place, req.start, (None, skip_hold), None)
+                .pick_provider(
+                    &candidates,
+                    visit.place,
+                    start,
+                    (None, skip_hold),
+                    req.prefer,
+                )
                 .await?
             {
                 Ok(p) => p,
@@ -723,16 +799,19 @@ impl App {
                     service: &candidates.service,
                     place: visit.place,
                     address: req.address.clone(),
-                    start: req.start,
+                    start,
                     choice,
-                    series: None,
+                    series: req.series,
                     checkin: VerificationCode::random(CodeLength::FOUR, &mut rand::rng()),
                 },
                 now,
             );
             let to = recipients(&booking, None);
             let events: Vec<_> = events.into_iter().map(|e| (e, to.clone())).collect();
-            match self
+            let auth = self
+                .authorise_job(&method, booking.id(), booking.record().price)
+                .await?;
+            let written = self
                 .store()
                 .book(
                     &booking,
@@ -743,17 +822,29 @@ impl App {
                     &events,
                     now,
                 )
-                .await
-            {
+                .await;
+            match written {
                 Ok(Booked::New(booking, stored)) => {
+                    if let Err(e) = self.record_authorisation(&auth).await {
+                        // The booking stands; its hold is released and it is charged nothing.
+                        tracing::error!(error = %e, booking_id = %booking.id(), "recording the authorisation failed");
+                        self.release_unused(&method, &auth).await;
+                    }
                     self.publish_all(stored);
                     return Ok((booking, true));
                 }
                 Ok(Booked::Existing(existing, stored)) => {
+                    self.release_unused(&method, &auth).await;
                     return same_request(existing, &stored, &hash).map_err(BookError::App);
                 }
-                Err(StoreError::CalendarChanged) => continue,
-                Err(e) => return Err(e.into()),
+                Err(StoreError::CalendarChanged) => {
+                    self.release_unused(&method, &auth).await;
+                    continue;
+                }
+                Err(e) => {
+                    self.release_unused(&method, &auth).await;
+                    return Err(e.into());
+                }
             }
         }
         Err(BookError::App(AppError::conflict(
@@ -812,6 +903,7 @@ impl App {
             let (_fee, events) = booking
                 .cancel_by_customer(caller.id, &policy, now)
                 .map_err(booking_error)?;
+            let postings = self.booking_postings(&booking, now)?;
             let to = recipients(&booking, None);
             let events: Vec<(BookingEvent, Vec<Recipient>)> =
                 events.into_iter().map(|e| (e, to.clone())).collect();
@@ -822,13 +914,14 @@ impl App {
                     expected_version: expected,
                     calendars: &[],
                     events: &events,
-                    postings: &[],
+                    postings: &postings,
                     at: now,
                 })
                 .await
             {
                 Ok(stored) => {
                     self.publish_all(stored);
+                    self.settle_booking(&booking).await;
                     return Ok(booking);
                 }
                 Err(StoreError::Conflict) => continue,
@@ -873,7 +966,7 @@ impl App {
                     .then(|| booking.provider()),
             };
             let today = date_of(self.clock().now())?;
-            let candidates = self.candidates(&visit, today).await?;
+            let candidates = self.candidates(caller.id, &visit, today).await?;
             let (provider, version) = match self
                 .pick_provider(
                     &candidates,
@@ -931,5 +1024,83 @@ fn same_request(existing: Booking, stored: &str, new: &str) -> Result<(Booking, 
             "idempotency_key_reused",
             "this Idempotency-Key was used for another booking",
         ))
+    }
+}
+
+/// The most weeks a recurring booking covers.
+pub const MAX_SERIES_WEEKS: u32 = 12;
+
+/// What booking a weekly series did.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// The series.
+    pub id: SeriesId,
+    /// The weeks booked, in order (the first always).
+    pub bookings: Vec<Booking>,
+    /// The weeks whose slot no provider could take, by the start asked for.
+    pub skipped: Vec<Timestamp>,
+}
+
+impl App {
+    /// Books the same slot every week for `weeks` weeks (2 to [`MAX_SERIES_WEEKS`]) at the same wall-clock
+    /// time: the first week must succeed (else its refusal is the answer); later weeks keep the first
+    /// week's provider when their day takes it, else (for "any provider") the best one free, and a week
+    /// no one can take is skipped and listed. Each week is a booking of its own, paid on its own, with the
+    /// idempotency key `<key>:w<n>`, so a retry of the whole series books nothing twice.
+    pub async fn book_weekly(
+        &self,
+        caller: &User,
+        mut req: BookRequest,
+        weeks: u32,
+        idempotency_key: Option<&str>,
+    ) -> Result<Series, BookError> {
+        if !(2..=MAX_SERIES_WEEKS).contains(&weeks) {
+            return Err(AppError::invalid(
+                "invalid_weeks",
+                format!("a weekly series is 2 to {MAX_SERIES_WEEKS} weeks"),
+            )
+            .into());
+        }
+        let Some(first_start) = req.start else {
+            return Err(AppError::invalid("start_or_asap", "a weekly series needs a start").into());
+        };
+        let date = date_of(first_start)?;
+        let minute = first_start.secs_since(local_instant(date, 0)) / 60;
+        let minute = u32::try_from(minute).unwrap_or(0);
+        let id = SeriesId::from_uuid(uuid::Uuid::now_v7());
+        req.series = Some(id);
+        let key_of = |week: u32| idempotency_key.map(|k| format!("{k}:w{week}"));
+        let first_key = key_of(0);
+        let (first, _) = self.book(caller, req.clone(), first_key.as_deref()).await?;
+        // A retried series answers with the series its first week was booked in.
+        let id = first.record().series.unwrap_or(id);
+        req.series = Some(id);
+        req.hold = None;
+        req.prefer = Some(first.provider());
+        let mut out = Series {
+            id,
+            bookings: vec![first],
+            skipped: Vec::new(),
+        };
+        for week in 1..weeks {
+            let Some(day) = CalendarDate::from_days(date.days() + 7 * i64::from(week)) else {
+                break;
+            };
+            let start = local_instant(day, minute);
+            let key = key_of(week);
+            let mut this = req.clone();
+            this.start = Some(start);
+            match self.book(caller, this, key.as_deref()).await {
+                Ok((booking, _)) => out.bookings.push(booking),
+                Err(BookError::SlotUnavailable(_)) => out.skipped.push(start),
+                Err(BookError::App(AppError::Invalid { code, .. }))
+                    if code == "outside_working_hours" || code == "invalid_start" =>
+                {
+                    out.skipped.push(start);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 }

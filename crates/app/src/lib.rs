@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod console_food;
+pub mod console_housecalls;
 pub mod contact;
 pub mod courier;
 pub mod dispatcher;
@@ -24,6 +25,9 @@ pub mod earnings;
 pub mod error;
 pub mod fleet;
 pub mod food_ratings;
+pub mod house_ratings;
+pub mod house_visits;
+pub mod housecall_admin;
 pub mod housecalls;
 pub mod merchant_statement;
 pub mod merchants;
@@ -31,9 +35,11 @@ pub mod ops;
 pub mod order_payments;
 pub mod orders;
 pub mod payments;
+pub mod reoptimise;
 pub mod ride_counts;
 pub mod rides;
 pub mod saved_places;
+pub mod visit_safety;
 
 pub use bus::{
     BusMessage, Delivery, DriverPosition, EventBus, Interest, LocationUpdate, Subscription,
@@ -71,6 +77,13 @@ struct AppInner {
     /// Where dispatch planned the stops of each delivery offer (see [`courier`]).
     offer_routes: Mutex<
         std::collections::HashMap<doorstep_domain::OfferId, Vec<(doorstep_domain::JobId, bool)>>,
+    >,
+    /// Each house-call provider's last reported position (see [`house_visits`]).
+    provider_positions: Mutex<
+        std::collections::HashMap<
+            doorstep_domain::UserId,
+            (doorstep_geo::LatLng, doorstep_domain::Timestamp),
+        >,
     >,
 }
 
@@ -120,11 +133,12 @@ impl App {
         app.inner.ride_counts.load(&counts);
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
+        let reoptimiser = tokio::spawn(reoptimise::run(app.clone(), shutdown.clone()));
         let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
         Ok((
             app,
             Background {
-                tasks: vec![dispatcher, flusher, purger],
+                tasks: vec![dispatcher, flusher, reoptimiser, purger],
             },
         ))
     }
@@ -160,6 +174,7 @@ impl App {
                 ride_counts: ride_counts::RideCounts::default(),
                 surge: Mutex::new(SurgeBoard::new()),
                 offer_routes: Mutex::default(),
+                provider_positions: Mutex::default(),
             }),
         };
         (app, rx)

@@ -83,7 +83,7 @@ impl App {
             Some(m) if m.kind != PaymentMethodKind::Cash => Ok(m),
             _ => Err(AppError::invalid(
                 "payment_method_required",
-                "a food order is paid with the wallet or a card: add a card or name one in payment_method_id",
+                "food orders and house calls are paid with the wallet or a card: add a card or name one in payment_method_id",
             )),
         }
     }

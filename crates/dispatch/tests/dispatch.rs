@@ -17,6 +17,8 @@ mod core;
 mod delivery;
 #[path = "dispatch/route.rs"]
 mod route;
+#[path = "dispatch/vrptw.rs"]
+mod vrptw;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

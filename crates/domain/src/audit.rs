@@ -1,6 +1,6 @@
 //! The operations console's audit log: every operator action (cancel, refund, reassign, waive a fee,
 //! suspend, reinstate, approve, reject; create, approve, suspend and reinstate a merchant, change its
-//! staff) is recorded with who did it, when, to what and why. The store
+//! staff; create or replace a house-call service, approve, reject, suspend or reinstate a provider; acknowledge a provider's SOS alert) is recorded with who did it, when, to what and why. The store
 //! writes the entry in the same transaction as the action, so the log never misses an action that
 //! happened nor records one that did not.
 
@@ -65,11 +65,25 @@ pub enum AuditAction {
     AssignOrder,
     /// Gave money back to an order's customer.
     RefundOrder,
+    /// Added a service to the house-call catalogue.
+    CreateHouseCallService,
+    /// Replaced a service of the house-call catalogue (its fields, or retired it).
+    ReplaceHouseCallService,
+    /// Approved a house-call provider: customers can book them.
+    ApproveProvider,
+    /// Rejected a house-call provider.
+    RejectProvider,
+    /// Suspended an approved house-call provider: no new bookings.
+    SuspendProvider,
+    /// Lifted a house-call provider's suspension.
+    ReinstateProvider,
+    /// Acknowledged a provider's SOS alert (help is on its way).
+    AcknowledgeSos,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -89,6 +103,13 @@ impl AuditAction {
         AuditAction::CreatePromo,
         AuditAction::AssignOrder,
         AuditAction::RefundOrder,
+        AuditAction::CreateHouseCallService,
+        AuditAction::ReplaceHouseCallService,
+        AuditAction::ApproveProvider,
+        AuditAction::RejectProvider,
+        AuditAction::SuspendProvider,
+        AuditAction::ReinstateProvider,
+        AuditAction::AcknowledgeSos,
     ];
 
     /// The stable snake_case name.
@@ -113,6 +134,13 @@ impl AuditAction {
             AuditAction::CreatePromo => "create_promo",
             AuditAction::AssignOrder => "assign_order",
             AuditAction::RefundOrder => "refund_order",
+            AuditAction::CreateHouseCallService => "create_house_call_service",
+            AuditAction::ReplaceHouseCallService => "replace_house_call_service",
+            AuditAction::ApproveProvider => "approve_provider",
+            AuditAction::RejectProvider => "reject_provider",
+            AuditAction::SuspendProvider => "suspend_provider",
+            AuditAction::ReinstateProvider => "reinstate_provider",
+            AuditAction::AcknowledgeSos => "acknowledge_sos",
         }
     }
 
@@ -133,7 +161,11 @@ impl AuditAction {
             AuditAction::Suspend
             | AuditAction::Reinstate
             | AuditAction::ApproveDriver
-            | AuditAction::RejectDriver => TargetKind::User,
+            | AuditAction::RejectDriver
+            | AuditAction::ApproveProvider
+            | AuditAction::RejectProvider
+            | AuditAction::SuspendProvider
+            | AuditAction::ReinstateProvider => TargetKind::User,
             AuditAction::CreateMerchant
             | AuditAction::ApproveMerchant
             | AuditAction::SuspendMerchant
@@ -142,6 +174,10 @@ impl AuditAction {
             | AuditAction::RemoveMerchantStaff => TargetKind::Merchant,
             AuditAction::CreatePromo => TargetKind::Promo,
             AuditAction::AssignOrder | AuditAction::RefundOrder => TargetKind::Order,
+            AuditAction::CreateHouseCallService | AuditAction::ReplaceHouseCallService => {
+                TargetKind::Service
+            }
+            AuditAction::AcknowledgeSos => TargetKind::SosAlert,
         }
     }
 }
@@ -160,6 +196,10 @@ pub enum TargetKind {
     Promo,
     /// A food order (its id is the order's).
     Order,
+    /// A service of the house-call catalogue (its id is the service's).
+    Service,
+    /// A provider's SOS alert (its id is the alert's).
+    SosAlert,
 }
 
 impl TargetKind {
@@ -171,6 +211,8 @@ impl TargetKind {
             TargetKind::Merchant => "merchant",
             TargetKind::Promo => "promo",
             TargetKind::Order => "order",
+            TargetKind::Service => "service",
+            TargetKind::SosAlert => "sos_alert",
         }
     }
 
@@ -182,6 +224,8 @@ impl TargetKind {
             TargetKind::Merchant,
             TargetKind::Promo,
             TargetKind::Order,
+            TargetKind::Service,
+            TargetKind::SosAlert,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -117,3 +117,7 @@ id_type!(
     /// A weekly recurring series of bookings.
     SeriesId
 );
+id_type!(
+    /// An SOS alert a provider raised during a visit.
+    SosAlertId
+);

@@ -570,6 +570,13 @@ pub enum JobEvent {
         /// Completed away from the stop's place ([`StopCompletion::early_end`]).
         early_end: bool,
     },
+    /// The worker checked in at a stop with its code: the work there has started.
+    CheckedIn {
+        /// The worker.
+        worker: UserId,
+        /// The stop.
+        stop: usize,
+    },
     /// Every stop is done.
     Completed {
         /// The worker.
@@ -613,6 +620,7 @@ impl JobEvent {
             JobEvent::ProofLocked { .. } => "proof_locked",
             JobEvent::ProofReissued { .. } => "proof_reissued",
             JobEvent::StopDone { .. } => "stop_done",
+            JobEvent::CheckedIn { .. } => "checked_in",
             JobEvent::Completed { .. } => "completed",
             JobEvent::Cancelled { .. } => "cancelled",
             JobEvent::WorkerCancelled { .. } => "worker_cancelled",
@@ -1286,6 +1294,58 @@ impl Job {
         })
     }
 
+    /// The worker, at a stop it arrived at, shows the stop's code was given (a house call's check-in):
+    /// the job is in progress and the stop stays arrived until it is completed, with no code asked again
+    /// (the code is spent). A wrong code is counted as at [`Job::complete_stop`]; a locked code refuses
+    /// every code.
+    pub fn check_in(
+        &mut self,
+        by: UserId,
+        stop: usize,
+        proof: &str,
+        max_attempts: u8,
+    ) -> Result<StopOutcome, JobError> {
+        self.transition(|job| {
+            job.expect_worker(by)?;
+            job.expect_state(JobState::Assigned, "check in to")?;
+            job.expect_next_stop(stop)?;
+            let s = job.stop_mut(stop)?;
+            if s.state != StopState::Arrived {
+                return Err(JobError::StopTransition {
+                    state: s.state,
+                    command: "check in at",
+                });
+            }
+            let code = s.proof.as_mut().ok_or(JobError::NoProof)?;
+            match code.check(proof, max_attempts) {
+                Ok(()) => {}
+                Err(CodeError::Wrong { attempts_left }) => {
+                    let mut events = vec![JobEvent::ProofAttemptFailed {
+                        stop,
+                        attempts_left,
+                    }];
+                    if attempts_left == 0 {
+                        events.push(JobEvent::ProofLocked { stop });
+                    }
+                    return Ok(StopOutcome::WrongProof {
+                        attempts_left,
+                        events,
+                    });
+                }
+                Err(CodeError::Locked) => return Err(JobError::ProofLocked),
+                Err(CodeError::Malformed { expected }) => {
+                    return Err(JobError::MalformedProof { expected });
+                }
+            }
+            s.proof = None;
+            job.state = JobState::InProgress;
+            Ok(StopOutcome::Done(vec![JobEvent::CheckedIn {
+                worker: by,
+                stop,
+            }]))
+        })
+    }
+
     /// Replaces a stop's code with a new random one (which unlocks it). Allowed until the stop is done;
     /// who may ask is the service's rule (for a ride: the rider or an operator).
     pub fn reissue_proof(
@@ -1769,6 +1829,7 @@ pub fn ride_event_of(event: &JobEvent, ride: &Ride) -> Option<RideEvent> {
         | JobEvent::ProofReissued { .. }
         | JobEvent::OfferDeclined { .. }
         | JobEvent::OfferExpired { .. }
-        | JobEvent::WindowChanged { .. } => None,
+        | JobEvent::WindowChanged { .. }
+        | JobEvent::CheckedIn { .. } => None,
     }
 }

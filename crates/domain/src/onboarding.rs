@@ -1,6 +1,8 @@
-//! Driver onboarding: a driver's approval by an operator and the documents they hold (licence, insurance,
-//! vehicle registration), each with a number and an expiry date. A driver goes online only when approved
-//! and with no document expired ([`may_go_online`]); an account's phone number ([`parse_phone`]).
+//! Onboarding: a driver's or house-call provider's approval by an operator and the documents they hold
+//! (a driver's licence, insurance and vehicle registration; a provider's identity card, professional
+//! licence and liability insurance), each with a number and an expiry date. A driver goes online only
+//! when approved and with no document expired ([`may_go_online`]); a provider's approval moves by an
+//! operator's [`Decision`] ([`Approval::decide`]); an account's phone number ([`parse_phone`]).
 //!
 //! Dates are calendar days ([`CalendarDate`]); which day it is "today" (in the city's time zone) is a
 //! parameter, like every instant in this crate.
@@ -44,9 +46,79 @@ impl Approval {
         .into_iter()
         .find(|a| a.as_str() == s)
     }
+
+    /// The approval after an operator's `decision`, or why the decision does not apply to this one:
+    /// approve a pending or rejected provider; reject one not rejected yet; suspend an approved one;
+    /// reinstate a suspended one (approved again).
+    pub fn decide(self, decision: Decision) -> Result<Approval, DecisionRefused> {
+        let refused = Err(DecisionRefused {
+            from: self,
+            decision,
+        });
+        match (decision, self) {
+            (Decision::Approve, Approval::Pending | Approval::Rejected) => Ok(Approval::Approved),
+            (Decision::Approve, Approval::Approved | Approval::Suspended) => refused,
+            (Decision::Reject, Approval::Pending | Approval::Approved | Approval::Suspended) => {
+                Ok(Approval::Rejected)
+            }
+            (Decision::Reject, Approval::Rejected) => refused,
+            (Decision::Suspend, Approval::Approved) => Ok(Approval::Suspended),
+            (Decision::Suspend, Approval::Pending | Approval::Rejected | Approval::Suspended) => {
+                refused
+            }
+            (Decision::Reinstate, Approval::Suspended) => Ok(Approval::Approved),
+            (Decision::Reinstate, Approval::Pending | Approval::Approved | Approval::Rejected) => {
+                refused
+            }
+        }
+    }
 }
 
-/// A kind of document a driver holds.
+/// An operator's decision about a provider's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// May work (from pending or rejected).
+    Approve,
+    /// May not work (with a reason).
+    Reject,
+    /// Stops working for now (an approved one).
+    Suspend,
+    /// Works again (a suspended one).
+    Reinstate,
+}
+
+impl Decision {
+    /// Every decision.
+    pub const ALL: [Decision; 4] = [
+        Decision::Approve,
+        Decision::Reject,
+        Decision::Suspend,
+        Decision::Reinstate,
+    ];
+
+    /// The stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+            Decision::Suspend => "suspend",
+            Decision::Reinstate => "reinstate",
+        }
+    }
+}
+
+/// A decision that does not apply to the approval it was asked of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {} one who is {}", decision.as_str(), from.as_str())]
+pub struct DecisionRefused {
+    /// The approval it was asked of.
+    pub from: Approval,
+    /// The decision.
+    pub decision: Decision,
+}
+
+/// A kind of document a driver or a provider holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
@@ -56,14 +128,37 @@ pub enum DocumentKind {
     Insurance,
     /// The vehicle's registration.
     VehicleRegistration,
+    /// A provider's identity card (or passport).
+    IdCard,
+    /// A provider's licence to practise their trade (a massage therapist's, a cosmetologist's).
+    ProfessionalLicence,
+    /// A provider's liability insurance for work in customers' homes.
+    LiabilityInsurance,
 }
 
 impl DocumentKind {
     /// Every kind.
-    pub const ALL: [DocumentKind; 3] = [
+    pub const ALL: [DocumentKind; 6] = [
         DocumentKind::Licence,
         DocumentKind::Insurance,
         DocumentKind::VehicleRegistration,
+        DocumentKind::IdCard,
+        DocumentKind::ProfessionalLicence,
+        DocumentKind::LiabilityInsurance,
+    ];
+
+    /// The kinds a driver declares.
+    pub const DRIVER: [DocumentKind; 3] = [
+        DocumentKind::Licence,
+        DocumentKind::Insurance,
+        DocumentKind::VehicleRegistration,
+    ];
+
+    /// The kinds a house-call provider declares.
+    pub const PROVIDER: [DocumentKind; 3] = [
+        DocumentKind::IdCard,
+        DocumentKind::ProfessionalLicence,
+        DocumentKind::LiabilityInsurance,
     ];
 
     /// The stable snake_case name.
@@ -72,6 +167,9 @@ impl DocumentKind {
             DocumentKind::Licence => "licence",
             DocumentKind::Insurance => "insurance",
             DocumentKind::VehicleRegistration => "vehicle_registration",
+            DocumentKind::IdCard => "id_card",
+            DocumentKind::ProfessionalLicence => "professional_licence",
+            DocumentKind::LiabilityInsurance => "liability_insurance",
         }
     }
 
@@ -196,7 +294,7 @@ pub fn parse_document_number(raw: &str) -> Option<String> {
     ok.then(|| trimmed.to_owned())
 }
 
-/// A document a driver holds.
+/// A document a driver or a provider holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     /// What it is.
@@ -316,6 +414,54 @@ mod tests {
         assert_eq!(
             may_go_online(Approval::Pending, &[], date("2026-12-06")),
             Err(NotAllowedOnline::NotApproved(Approval::Pending))
+        );
+    }
+
+    #[test]
+    fn driver_and_provider_kinds_split_every_kind_and_round_trip() {
+        for kind in DocumentKind::ALL {
+            assert_eq!(DocumentKind::parse(kind.as_str()), Some(kind));
+            assert_ne!(
+                DocumentKind::DRIVER.contains(&kind),
+                DocumentKind::PROVIDER.contains(&kind),
+                "{kind:?} is a driver's or a provider's"
+            );
+        }
+    }
+
+    #[test]
+    fn decisions_move_an_approval_only_where_they_apply() {
+        use Approval::{Approved, Pending, Rejected, Suspended};
+        let table = [
+            (Decision::Approve, Pending, Some(Approved)),
+            (Decision::Approve, Rejected, Some(Approved)),
+            (Decision::Approve, Approved, None),
+            (Decision::Approve, Suspended, None),
+            (Decision::Reject, Pending, Some(Rejected)),
+            (Decision::Reject, Approved, Some(Rejected)),
+            (Decision::Reject, Suspended, Some(Rejected)),
+            (Decision::Reject, Rejected, None),
+            (Decision::Suspend, Approved, Some(Suspended)),
+            (Decision::Suspend, Pending, None),
+            (Decision::Suspend, Rejected, None),
+            (Decision::Suspend, Suspended, None),
+            (Decision::Reinstate, Suspended, Some(Approved)),
+            (Decision::Reinstate, Pending, None),
+            (Decision::Reinstate, Approved, None),
+            (Decision::Reinstate, Rejected, None),
+        ];
+        for (decision, from, to) in table {
+            assert_eq!(
+                from.decide(decision).ok(),
+                to,
+                "{} from {}",
+                decision.as_str(),
+                from.as_str()
+            );
+        }
+        assert_eq!(
+            Pending.decide(Decision::Suspend).map_err(|e| e.to_string()),
+            Err("cannot suspend one who is pending".to_owned())
         );
     }
 

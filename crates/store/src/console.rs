@@ -97,6 +97,18 @@ pub(crate) async fn insert_audit_in(
     }
 }
 
+/// A document from a row of `driver_documents` (which holds every account's documents: a driver's and
+/// a house-call provider's).
+pub(crate) fn document_from_row(row: &AnyRow) -> Result<Document, StoreError> {
+    let expires: String = get(row, "expires_on")?;
+    Ok(Document {
+        kind: crate::columns::named(row, "kind", DocumentKind::parse)?,
+        number: get(row, "number")?,
+        expires_on: CalendarDate::parse(&expires)
+            .ok_or_else(|| StoreError::Corrupt(format!("expires_on: {expires:?}")))?,
+    })
+}
+
 /// `%text%` for LIKE, with `\` escaping LIKE's wildcards in `text`.
 fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
@@ -419,17 +431,7 @@ impl Store {
         .bind(driver.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let expires: String = get(r, "expires_on")?;
-                Ok(Document {
-                    kind: crate::columns::named(r, "kind", DocumentKind::parse)?,
-                    number: get(r, "number")?,
-                    expires_on: CalendarDate::parse(&expires)
-                        .ok_or_else(|| StoreError::Corrupt(format!("expires_on: {expires:?}")))?,
-                })
-            })
-            .collect()
+        rows.iter().map(document_from_row).collect()
     }
 
     /// The online drivers holding a document that expired before `today`.

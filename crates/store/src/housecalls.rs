@@ -635,6 +635,92 @@ impl Store {
             .collect()
     }
 
+    /// Every booking not ended starting in `[from, to)`, by provider and start (the re-optimiser's day).
+    pub async fn live_bookings_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = sqlx::query(select_bookings!(
+            "WHERE b.starts_at >= $1 AND b.starts_at < $2 AND j.state IN ('open', 'assigned', 'in_progress') \
+             ORDER BY b.provider_id, b.starts_at, b.id"
+        ))
+        .bind(from.millis())
+        .bind(to.millis())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| booking_from_row(r).map(|(b, _)| b))
+            .collect()
+    }
+
+    /// Every provider's bookings starting in `[from, to)`, by start, at most `limit` (the operators'
+    /// day; `provider` narrows it to one).
+    pub async fn bookings_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        provider: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = match provider {
+            Some(p) => {
+                sqlx::query(select_bookings!(
+                    "WHERE b.provider_id = $1 AND b.starts_at >= $2 AND b.starts_at < $3 \
+                     ORDER BY b.starts_at, b.id LIMIT $4"
+                ))
+                .bind(p.to_string())
+                .bind(from.millis())
+                .bind(to.millis())
+                .bind(crate::columns::row_limit(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => sqlx::query(select_bookings!(
+                "WHERE b.starts_at >= $1 AND b.starts_at < $2 ORDER BY b.starts_at, b.id LIMIT $3"
+            ))
+            .bind(from.millis())
+            .bind(to.millis())
+            .bind(crate::columns::row_limit(limit))
+            .fetch_all(&self.pool)
+            .await?,
+        };
+        rows.iter()
+            .map(|r| booking_from_row(r).map(|(b, _)| b))
+            .collect()
+    }
+
+    /// `blocker` blocks `blocked` (again: nothing changes).
+    pub async fn block_user(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
+        )
+        .bind(blocker.to_string())
+        .bind(blocked.to_string())
+        .bind(now.millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Everyone `user` blocked or was blocked by.
+    pub async fn blocked_with(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT blocked_id AS other FROM user_blocks WHERE blocker_id = $1 \
+             UNION SELECT blocker_id AS other FROM user_blocks WHERE blocked_id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| id(r, "other")).collect()
+    }
+
     /// A provider's bookings starting in `[from, to)`, by start.
     pub async fn bookings_of_provider(
         &self,

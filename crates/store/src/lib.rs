@@ -26,6 +26,7 @@ mod console;
 mod drivers;
 mod error;
 mod events;
+mod housecall_admin;
 mod housecalls;
 mod jobs;
 mod ledger;
@@ -39,6 +40,7 @@ mod saved_places;
 mod statements;
 mod tickets;
 mod users;
+mod visit_safety;
 
 pub use console::Person;
 pub use error::StoreError;
@@ -51,6 +53,7 @@ pub use orders::{ORDER_STATES, OrderChange, OrderFilter, Placed, StoredPromo};
 pub use payments::{Tip, TipOutcome, WalletChange, WalletOutcome};
 pub use rides::{Created, RideChange};
 pub use saved_places::PutPlace;
+pub use visit_safety::{SosAlert, VisitShare};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};

@@ -95,14 +95,47 @@ pub struct BookBody {
     pub location: LatLngDto,
     /// The address as the customer writes it (1 to 200 characters).
     pub address: String,
-    /// When the visit starts (a quarter hour).
-    pub start: String,
+    /// When the visit starts (a quarter hour); leave it out with `asap`.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// As soon as possible: the earliest start a provider can make (then no `start`).
+    #[serde(default)]
+    pub asap: bool,
     /// A chosen provider; absent: any provider.
     #[serde(default)]
     pub provider_id: Option<uuid::Uuid>,
     /// The hold this booking converts, if any.
     #[serde(default)]
     pub hold_id: Option<uuid::Uuid>,
+    /// The payment method (`wallet` or a stored card's id); absent: the newest card.
+    #[serde(default)]
+    pub payment_method_id: Option<String>,
+}
+
+/// `POST /v1/house-calls/bookings/{booking_id}/on-my-way`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct OnMyWayBody {
+    /// Minutes to the door (0 to 240).
+    #[schema(maximum = 240)]
+    pub eta_min: u32,
+}
+
+/// `POST /v1/house-calls/bookings/{booking_id}/check-in`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CheckInBody {
+    /// The code the customer tells the provider.
+    pub code: String,
+}
+
+/// Where the provider is, for the customer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderPositionView {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+    /// When it was reported.
+    pub seen_at: String,
 }
 
 /// `POST /v1/house-calls/bookings/{booking_id}/reschedule`.
@@ -117,7 +150,7 @@ pub struct RescheduleBody {
 pub struct BookingView {
     /// The booking (its job's id).
     pub id: String,
-    /// `confirmed`, `arrived`, `in_progress`, `completed`, `cancelled` or `missed`.
+    /// `confirmed`, `on_the_way`, `arrived`, `in_progress`, `completed`, `cancelled` or `missed`.
     pub state: String,
     /// The service.
     pub service_id: String,
@@ -145,6 +178,12 @@ pub struct BookingView {
     pub checkin_code: Option<String>,
     /// The fee charged for a cancellation, if any.
     pub cancel_fee: Option<MoneyDto>,
+    /// The weekly series it belongs to, if recurring.
+    pub series_id: Option<String>,
+    /// The provider's arrival estimate once they set off.
+    pub eta: Option<String>,
+    /// Where the provider is while on the way (the customer's view only).
+    pub provider_position: Option<ProviderPositionView>,
     /// The version, for concurrency.
     pub version: i64,
 }
@@ -172,8 +211,24 @@ impl BookingView {
                 .then(|| b.checkin_code().map(|c| c.as_str().to_owned()))
                 .flatten(),
             cancel_fee: b.job().cancel_fee.map(MoneyDto::from),
+            series_id: r.series.map(|s| s.to_string()),
+            eta: r.eta.map(rfc3339),
+            provider_position: None,
             version: b.version(),
         }
+    }
+
+    /// With the provider's position, for the customer.
+    pub fn with_position(
+        mut self,
+        position: Option<(doorstep_geo::LatLng, doorstep_domain::Timestamp)>,
+    ) -> BookingView {
+        self.provider_position = position.map(|(p, at)| ProviderPositionView {
+            lat: p.lat(),
+            lng: p.lng(),
+            seen_at: rfc3339(at),
+        });
+        self
     }
 }
 
@@ -295,4 +350,51 @@ pub fn is_provider(user: &User) -> bool {
 /// A provider's id from the wire.
 pub fn provider_id(raw: Option<uuid::Uuid>) -> Option<UserId> {
     raw.map(UserId::from_uuid)
+}
+
+/// A rating of a visit by one of its parties.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitRatingView {
+    /// The booking.
+    pub booking_id: String,
+    /// Who rated.
+    pub from_user_id: String,
+    /// Who was rated (the provider or the customer).
+    pub rated_user_id: String,
+    /// Stars.
+    pub stars: u8,
+    /// Comment, possibly empty.
+    pub comment: String,
+    /// When.
+    pub at: String,
+}
+
+impl From<&doorstep_domain::rating::JobRating> for VisitRatingView {
+    fn from(r: &doorstep_domain::rating::JobRating) -> Self {
+        VisitRatingView {
+            booking_id: r.job.to_string(),
+            from_user_id: r.from.to_string(),
+            rated_user_id: match r.to {
+                doorstep_domain::rating::Ratee::User(u) => u.to_string(),
+                doorstep_domain::rating::Ratee::Merchant(m) => m.to_string(),
+            },
+            stars: r.stars.get(),
+            comment: r.comment.clone(),
+            at: rfc3339(r.at),
+        }
+    }
+}
+
+/// The ratings of a visit.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitRatingList {
+    /// Oldest first.
+    pub ratings: Vec<VisitRatingView>,
+}
+
+/// Whom the caller blocked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BlockView {
+    /// The other party, now kept apart from the caller in every future booking.
+    pub blocked_user_id: String,
 }

@@ -200,7 +200,7 @@ impl From<&Onboarding> for OnboardingView {
                     expired: d.is_expired(o.today),
                 })
                 .collect(),
-            missing: DocumentKind::ALL
+            missing: DocumentKind::DRIVER
                 .iter()
                 .filter(|k| !o.documents.iter().any(|d| d.kind == **k))
                 .map(|k| k.as_str().to_owned())

@@ -7,8 +7,9 @@
 
 use crate::ApiState;
 use crate::dto::housecalls::{
-    AvailabilityView, BookBody, BookingList, BookingView, HoldBody, HoldView, ProviderBody,
-    ProviderView, RescheduleBody, SlotTakenBody, SlotView, TimeOffDto, provider_id,
+    AvailabilityView, BlockView, BookBody, BookingList, BookingView, CheckInBody, HoldBody,
+    HoldView, OnMyWayBody, ProviderBody, ProviderView, RescheduleBody, SlotTakenBody, SlotView,
+    TimeOffDto, VisitRatingList, VisitRatingView, provider_id,
 };
 use crate::dto::{LatLngDto, parse_rfc3339, rfc3339};
 use crate::error::ApiError;
@@ -17,6 +18,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use doorstep_app::house_visits::VisitStep;
 use doorstep_app::housecalls::{BookError, BookRequest, VisitRequest};
 use doorstep_domain::onboarding::CalendarDate;
 use doorstep_domain::{HoldId, JobId, ServiceId};
@@ -203,9 +205,10 @@ pub async fn hold(
 #[utoipa::path(post, path = "/v1/house-calls/bookings", operation_id = "book_house_call", tag = "house_calls",
     request_body = BookBody, params(crate::routes::rides::IdempotencyHeader),
     responses((status = 201, body = BookingView), (status = 200, body = BookingView, description = "A retry: the booking made first"),
-        (status = 404, description = "service_not_found, provider_not_found, hold_not_found"),
-        (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy"),
-        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, invalid_idempotency_key, idempotency_key_reused")))]
+        (status = 402, description = "card_declined, insufficient_funds"),
+        (status = 404, description = "service_not_found, provider_not_found, hold_not_found, payment_method_not_found"),
+        (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy, no_provider_available"),
+        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, start_or_asap, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, payment_method_required, invalid_idempotency_key, idempotency_key_reused")))]
 pub async fn book(
     State(state): State<ApiState>,
     Caller(user): Caller,
@@ -231,8 +234,20 @@ pub async fn book(
             provider: provider_id(body.provider_id),
         },
         address,
-        start: parse_rfc3339(&body.start)?,
+        start: match (body.start.as_deref(), body.asap) {
+            (Some(raw), false) => Some(parse_rfc3339(raw)?),
+            (None, true) => None,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "start_or_asap",
+                    "give either a start or asap: true",
+                ));
+            }
+        },
         hold: body.hold_id.map(HoldId::from_uuid),
+        payment_method: body.payment_method_id,
+        series: None,
+        prefer: None,
     };
     Ok(match state.app.book(&user, req, key).await {
         Ok((booking, new)) => {
@@ -318,7 +333,11 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     let booking = state.app.booking_for(&user, booking_id(&id)?).await?;
-    Ok(Json(BookingView::of(&booking, &user)))
+    let mut view = BookingView::of(&booking, &user);
+    if booking.customer() == user.id {
+        view = view.with_position(state.app.provider_on_the_way(&booking));
+    }
+    Ok(Json(view))
 }
 
 /// The customer cancels: free up to 24 hours before the start, half the price after.
@@ -401,4 +420,278 @@ pub async fn add_time_off(
     let (from, to) = body.parse()?;
     let profile = state.app.add_my_time_off(&user, from, to).await?;
     Ok(Json(ProviderView::from(&profile)))
+}
+
+/// A step of the visit, answered with the booking after it.
+async fn step(
+    state: &ApiState,
+    user: &doorstep_domain::User,
+    id: &str,
+    step: VisitStep<'_>,
+) -> Result<Json<BookingView>, ApiError> {
+    let booking = state.app.visit_step(user, booking_id(id)?, step).await?;
+    Ok(Json(BookingView::of(&booking, user)))
+}
+
+/// The provider sets off for the visit, with minutes to the door; an estimate past the start tells the
+/// customer they will be late.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/on-my-way", operation_id = "house_call_on_my_way", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")), request_body = OnMyWayBody,
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, concurrent_update"),
+        (status = 422, description = "invalid_eta")))]
+pub async fn on_my_way(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<OnMyWayBody>,
+) -> Result<Json<BookingView>, ApiError> {
+    state.app.booking_for(&user, booking_id(&id)?).await?;
+    if body.eta_min > 240 {
+        return Err(ApiError::unprocessable(
+            "invalid_eta",
+            "eta_min is 0 to 240",
+        ));
+    }
+    step(
+        &state,
+        &user,
+        &id,
+        VisitStep::OnMyWay {
+            eta_min: body.eta_min,
+        },
+    )
+    .await
+}
+
+/// The provider is at the door (their last position, at most two minutes old, within 150 m).
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/arrive", operation_id = "house_call_arrive", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, not_at_the_door, position_unknown, concurrent_update")))]
+pub async fn arrive(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::Arrive).await
+}
+
+/// The provider checks in with the code the customer tells them: the visit starts. A wrong code is 422
+/// `wrong_code` (counted; five lock it).
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/check-in", operation_id = "house_call_check_in", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")), request_body = CheckInBody,
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, code_locked, concurrent_update"),
+        (status = 422, description = "wrong_code, invalid_code")))]
+pub async fn check_in(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CheckInBody>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::CheckIn { code: &body.code }).await
+}
+
+/// The provider checks out: the visit is done and the price is charged.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/check-out", operation_id = "house_call_check_out", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, concurrent_update")))]
+pub async fn check_out(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::CheckOut).await
+}
+
+/// The provider, at the door for 15 minutes past the start, reports the customer is not there: the
+/// no-show fee is charged.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/no-show", operation_id = "house_call_customer_no_show", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, too_early, concurrent_update")))]
+pub async fn customer_no_show(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::CustomerNoShow).await
+}
+
+/// The customer reports, 30 minutes past the start, that the provider did not come: the booking is
+/// cancelled and nothing is charged.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/provider-no-show", operation_id = "house_call_provider_no_show", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BookingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "invalid_booking_state, too_early, concurrent_update")))]
+pub async fn provider_no_show(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    step(&state, &user, &id, VisitStep::ProviderNoShow).await
+}
+
+/// The provider's position, for the customer's live tracking and the arrival check.
+#[utoipa::path(post, path = "/v1/providers/me/location", operation_id = "provider_location", tag = "house_calls",
+    request_body = LatLngDto,
+    responses((status = 204), (status = 422, description = "invalid_coordinates")))]
+pub async fn location(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    ApiJson(body): ApiJson<LatLngDto>,
+) -> Result<StatusCode, ApiError> {
+    state.app.set_provider_position(&user, body.try_into()?)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The customer rates the provider, or the provider the customer, once the visit is completed (one
+/// rating each).
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/ratings", operation_id = "rate_house_call", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")), request_body = crate::dto::RatingBody,
+    responses((status = 201, body = VisitRatingView), (status = 404, description = "booking_not_found"),
+        (status = 409, description = "booking_not_completed, already_rated"),
+        (status = 422, description = "invalid_stars, invalid_characters, comment_too_long")))]
+pub async fn rate(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<crate::dto::RatingBody>,
+) -> Result<(StatusCode, Json<VisitRatingView>), ApiError> {
+    let rating = state
+        .app
+        .rate_booking(
+            &user,
+            booking_id(&id)?,
+            i64::from(body.stars),
+            &body.comment,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(VisitRatingView::from(&rating))))
+}
+
+/// The ratings of a visit, for its parties and operators.
+#[utoipa::path(get, path = "/v1/house-calls/bookings/{booking_id}/ratings", operation_id = "house_call_ratings", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = VisitRatingList), (status = 404, description = "booking_not_found")))]
+pub async fn ratings(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VisitRatingList>, ApiError> {
+    let ratings = state.app.booking_ratings(&user, booking_id(&id)?).await?;
+    Ok(Json(VisitRatingList {
+        ratings: ratings.iter().map(VisitRatingView::from).collect(),
+    }))
+}
+
+/// The caller blocks the other party of a booking: they are never offered to, or booked with, each
+/// other again. Visits already booked stay booked.
+#[utoipa::path(post, path = "/v1/house-calls/bookings/{booking_id}/block", operation_id = "block_house_call_party", tag = "house_calls",
+    params(("booking_id" = uuid::Uuid, Path, description = "The booking")),
+    responses((status = 200, body = BlockView), (status = 404, description = "booking_not_found")))]
+pub async fn block(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BlockView>, ApiError> {
+    let other = state.app.block_other_party(&user, booking_id(&id)?).await?;
+    Ok(Json(BlockView {
+        blocked_user_id: other.to_string(),
+    }))
+}
+
+/// `POST /v1/house-calls/series`: the same visit every week.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SeriesBody {
+    /// The first week's booking (a `start`, not `asap`).
+    pub booking: BookBody,
+    /// How many weeks, the first included (2 to 12).
+    #[schema(minimum = 2, maximum = 12)]
+    pub weeks: u32,
+}
+
+/// A weekly series booked.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SeriesView {
+    /// The series.
+    pub series_id: String,
+    /// The weeks booked, in order.
+    pub bookings: Vec<BookingView>,
+    /// The starts of the weeks no provider could take.
+    pub skipped: Vec<String>,
+}
+
+/// Books the same visit every week at the same local time for 2 to 12 weeks. The first week must be
+/// free (else its refusal is the answer); later weeks keep the first week's provider when they can, and a
+/// week no one can take is listed in `skipped`. Send an `Idempotency-Key`: each week is booked under
+/// `<key>:w<n>`, so a retry books nothing twice.
+#[utoipa::path(post, path = "/v1/house-calls/series", operation_id = "book_house_call_series", tag = "house_calls",
+    request_body = SeriesBody, params(crate::routes::rides::IdempotencyHeader),
+    responses((status = 201, body = SeriesView),
+        (status = 402, description = "card_declined, insufficient_funds"),
+        (status = 404, description = "service_not_found, provider_not_found, hold_not_found, payment_method_not_found"),
+        (status = 409, body = SlotTakenBody, description = "slot_unavailable, provider_not_bookable, hold_expired, calendar_busy"),
+        (status = 422, description = "invalid_coordinates, in_water, outside_service_area, invalid_timestamp, invalid_start, start_or_asap, invalid_weeks, invalid_address, outside_working_hours, service_not_offered, hold_mismatch, payment_method_required, invalid_idempotency_key, idempotency_key_reused")))]
+pub async fn book_series(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SeriesBody>,
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
+        .transpose()?;
+    let b = body.booking;
+    let address = b.address.trim().to_owned();
+    if address.is_empty() || address.chars().count() > 200 || address.chars().any(char::is_control)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_address",
+            "an address is 1 to 200 characters on one line",
+        ));
+    }
+    let start = match (b.start.as_deref(), b.asap) {
+        (Some(raw), false) => parse_rfc3339(raw)?,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "start_or_asap",
+                "a weekly series needs a start (not asap)",
+            ));
+        }
+    };
+    let req = BookRequest {
+        visit: VisitRequest {
+            service: ServiceId::from_uuid(b.service_id),
+            place: b.location.try_into()?,
+            provider: provider_id(b.provider_id),
+        },
+        address,
+        start: Some(start),
+        hold: b.hold_id.map(HoldId::from_uuid),
+        payment_method: b.payment_method_id,
+        series: None,
+        prefer: None,
+    };
+    Ok(
+        match state.app.book_weekly(&user, req, body.weeks, key).await {
+            Ok(series) => (
+                StatusCode::CREATED,
+                Json(SeriesView {
+                    series_id: series.id.to_string(),
+                    bookings: series
+                        .bookings
+                        .iter()
+                        .map(|b| BookingView::of(b, &user))
+                        .collect(),
+                    skipped: series.skipped.iter().map(|t| rfc3339(*t)).collect(),
+                }),
+            )
+                .into_response(),
+            Err(e) => book_error(e),
+        },
+    )
 }

@@ -394,8 +394,9 @@ async fn owned_delivery_offer(
 
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
 /// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
-/// merchant's routes the account of its staff member.
-const OBJECT_KINDS: [(&str, &str); 8] = [
+/// merchant's routes the account of its staff member. A `service_id` is a service of the house-call
+/// catalogue (everyone signed in reads it), a `provider_id` a provider's account with a profile.
+const OBJECT_KINDS: [(&str, &str); 11] = [
     ("booking_id", "booking"),
     ("order_id", "order"),
     ("delivery_offer_id", "offer"),
@@ -404,6 +405,9 @@ const OBJECT_KINDS: [(&str, &str); 8] = [
     ("user_id", "user"),
     ("merchant_id", "merchant"),
     ("item_id", "item"),
+    ("service_id", "service"),
+    ("provider_id", "provider"),
+    ("alert_id", "sos_alert"),
 ];
 
 /// The path parameters of a merchant's objects ([`owned_merchant`]).
@@ -415,6 +419,14 @@ const LITERAL_PARAMS: [(&str, &str); 1] = [("kind", "licence")];
 /// Path parameters that name something of the caller's own (under `/v1/me/`), with the value used: no
 /// caller can name another account's, so these operations are checked like those without parameters.
 const OWN_PARAMS: [(&str, &str); 1] = [("label", "home")];
+
+/// Path parameters that are a capability themselves (a share link's token): the operation is public,
+/// whoever holds the value gets in, so there is no owner nor stranger to check; the value is a token
+/// never issued (`crate::console_housecalls` checks real ones).
+const CAPABILITY_PARAMS: [(&str, &str); 1] = [(
+    "token",
+    "vsh_0000000000000000000000000000000000000000000000000000000000000000",
+)];
 
 struct Checker<'a> {
     server: &'a TestServer,
@@ -519,6 +531,7 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
         let literals: Vec<(&str, &str)> = LITERAL_PARAMS
             .iter()
             .chain(OWN_PARAMS.iter())
+            .chain(CAPABILITY_PARAMS.iter())
             .filter(|(name, _)| op.path_params.iter().any(|p| p == name))
             .copied()
             .collect();
@@ -724,6 +737,69 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
                     reply.body
                 );
             }
+            continue;
+        }
+        // House calls: a service of the catalogue, shown to every role allowed; a provider with a
+        // profile, whom only operators act on.
+        if kinds
+            .iter()
+            .any(|(p, _)| *p == "service_id" || *p == "provider_id")
+        {
+            let admin = cast.of("admin").ok_or("admin")?;
+            let service_id = server.create_hc_service(admin).await?;
+            let provider = server.provider_with_profile().await?;
+            let objects: Vec<(&str, &str)> = kinds
+                .iter()
+                .map(|(param, _)| {
+                    let id = match *param {
+                        "service_id" => service_id.as_str(),
+                        _ => provider.id.as_str(),
+                    };
+                    (*param, id)
+                })
+                .collect();
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            for role in &roles {
+                let account = match role.as_str() {
+                    "rider" => &cast.stranger_rider,
+                    "driver" => &cast.stranger_driver,
+                    other => cast.of(other).ok_or("cast")?,
+                };
+                let reply = checker.call(op, &objects, Some(&account.token)).await?;
+                assert!(
+                    lets_in(&reply),
+                    "{} {} as a {role}: {}",
+                    op.method,
+                    op.path,
+                    reply.body
+                );
+            }
+            continue;
+        }
+        // An SOS alert, raised by a provider during a visit: only operators act on it.
+        if kinds.iter().any(|(p, _)| *p == "alert_id") {
+            let (_, provider, booking_id) = crate::housecalls::booked_house_call(&server).await?;
+            let raised = server
+                .post(
+                    &format!("/v1/house-calls/bookings/{booking_id}/sos"),
+                    &provider.token,
+                    json!({}),
+                )
+                .await?
+                .expect(201);
+            let alert_id = field(&raised, "alert_id")?;
+            let objects = [("alert_id", alert_id.as_str())];
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            assert_eq!(roles, ["admin"], "{} {}", op.method, op.path);
+            let admin = cast.of("admin").ok_or("admin")?;
+            let reply = checker.call(op, &objects, Some(&admin.token)).await?;
+            assert!(
+                lets_in(&reply),
+                "{} {} as an admin: {}",
+                op.method,
+                op.path,
+                reply.body
+            );
             continue;
         }
         // Operations only admins may call: everyone else is refused, an admin gets in.

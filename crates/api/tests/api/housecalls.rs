@@ -13,7 +13,7 @@ use doorstep_domain::{Currency, Money, ServiceId};
 use serde_json::{Value, json};
 
 /// Thursday 2026-11-26 at `hh:mm` New York time (EST, UTC−5), as RFC 3339.
-fn thursday(hh: u32, mm: u32) -> String {
+pub fn thursday(hh: u32, mm: u32) -> String {
     format!("2026-11-26T{:02}:{mm:02}:00.000Z", hh + 5)
 }
 
@@ -100,7 +100,7 @@ async fn starts(
         .collect())
 }
 
-fn book_body(service: &str, place: Place, start: &str) -> Value {
+pub fn book_body(service: &str, place: Place, start: &str) -> Value {
     json!({
         "service_id": service,
         "location": {"lat": place.lat, "lng": place.lng},
@@ -110,7 +110,7 @@ fn book_body(service: &str, place: Place, start: &str) -> Value {
 }
 
 /// Books `start` for `customer` with a fresh idempotency key; the reply.
-async fn book(
+pub async fn book(
     server: &TestServer,
     customer: &Account,
     body: Value,
@@ -147,7 +147,7 @@ impl TestServer {
 pub async fn booked_house_call(server: &TestServer) -> TestResult<(Account, Account, String)> {
     let service = massage(server).await?;
     let provider = provider(server, &service, BRYANT_PARK, 8000, 8).await?;
-    let customer = server.signup("rider").await?;
+    let customer = server.customer_with_card().await?;
     let booked = book(
         server,
         &customer,
@@ -164,7 +164,10 @@ pub async fn only_slots_the_provider_can_reach_from_the_visit_before_are_offered
     let server = TestServer::start(&db).await?;
     let service = massage(&server).await?;
     let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
-    let (a, b) = (server.signup("rider").await?, server.signup("rider").await?);
+    let (a, b) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
 
     // An empty day: every quarter hour from 09:15 (the drive from home) to 16:00 or so.
     let free = starts(&server, &a, &service, MET_MUSEUM, None).await?;
@@ -273,7 +276,10 @@ pub async fn two_customers_racing_for_the_last_slot_one_books_it_and_the_other_g
     let server = TestServer::start(&db).await?;
     let service = massage(&server).await?;
     provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
-    let (a, b) = (server.signup("rider").await?, server.signup("rider").await?);
+    let (a, b) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
     for round in 0..3 {
         let start = thursday(11 + 2 * round, 0);
         let (ra, rb) = tokio::join!(
@@ -309,7 +315,10 @@ pub async fn a_provider_at_their_daily_cap_is_not_offered_and_a_hold_keeps_a_slo
     let server = TestServer::start(&db).await?;
     let service = massage(&server).await?;
     let provider = provider(&server, &service, BRYANT_PARK, 8000, 2).await?;
-    let (a, b) = (server.signup("rider").await?, server.signup("rider").await?);
+    let (a, b) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
 
     // A holds 13:00; B is not offered it, and cannot book it.
     let held = server
@@ -350,7 +359,7 @@ pub async fn a_provider_at_their_daily_cap_is_not_offered_and_a_hold_keeps_a_slo
     );
 
     // An expired hold is refused.
-    let c = server.signup("rider").await?;
+    let c = server.customer_with_card().await?;
     let held = server
         .post(
             "/v1/house-calls/holds",
@@ -375,7 +384,7 @@ pub async fn a_booking_is_idempotent_free_to_cancel_a_day_ahead_and_half_price_l
     let server = TestServer::start(&db).await?;
     let service = massage(&server).await?;
     provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
-    let a = server.signup("rider").await?;
+    let a = server.customer_with_card().await?;
 
     let body = book_body(&service, TIMES_SQUARE, "2026-11-28T15:00:00.000Z");
     let first = server
@@ -439,7 +448,10 @@ pub async fn a_reschedule_moves_the_visit_and_frees_its_old_time_and_strangers_g
     let server = TestServer::start(&db).await?;
     let service = massage(&server).await?;
     let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
-    let (a, b) = (server.signup("rider").await?, server.signup("rider").await?);
+    let (a, b) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
     let booked = book(
         &server,
         &a,
@@ -474,7 +486,7 @@ pub async fn bad_house_call_requests_get_a_4xx_with_a_code(db: TestDb) -> TestRe
     let service = massage(&server).await?;
     let other = massage(&server).await?;
     let near = provider(&server, &service, BRYANT_PARK, 1000, 8).await?;
-    let a = server.signup("rider").await?;
+    let a = server.customer_with_card().await?;
     let with = |place: Place, start: &str, provider: &Account| {
         let mut body = book_body(&service, place, start);
         body["provider_id"] = json!(provider.id);
@@ -549,6 +561,15 @@ pub async fn bad_house_call_requests_get_a_4xx_with_a_code(db: TestDb) -> TestRe
         )
         .await?
         .expect_error(422, "unknown_service");
+    // A customer without a card or wallet money names no way to pay.
+    let cardless = server.signup("rider").await?;
+    book(
+        &server,
+        &cardless,
+        book_body(&service, TIMES_SQUARE, &thursday(11, 0)),
+    )
+    .await?
+    .expect_error(422, "payment_method_required");
     // Nothing was booked by any of it.
     let mine = server
         .get("/v1/house-calls/bookings", &a.token)
@@ -562,7 +583,7 @@ pub async fn time_off_removes_the_slots_it_covers(db: TestDb) -> TestResult {
     let server = TestServer::start(&db).await?;
     let service = massage(&server).await?;
     let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
-    let a = server.signup("rider").await?;
+    let a = server.customer_with_card().await?;
     server
         .post(
             "/v1/providers/me/time-off",
@@ -585,5 +606,430 @@ pub async fn time_off_removes_the_slots_it_covers(db: TestDb) -> TestResult {
         )
         .await?
         .expect_error(422, "invalid_time_off");
+    server.stop().await
+}
+
+/// The clock moved to Thursday `hh:mm` New York time.
+pub fn to_thursday(server: &TestServer, hh: i64, mm: i64) {
+    // The clock starts on Wednesday at 14:00.
+    let target = (24 + hh - 14) * 3600 + mm * 60;
+    let now = server.clock.now().secs_since(crate::server::WEDNESDAY_2PM);
+    server.clock.advance_secs(target - now);
+}
+
+pub async fn locate(server: &TestServer, provider: &Account, place: Place) -> TestResult {
+    server
+        .post(
+            "/v1/providers/me/location",
+            &provider.token,
+            json!({"lat": place.lat, "lng": place.lng}),
+        )
+        .await?
+        .expect(204);
+    Ok(())
+}
+
+pub async fn a_visit_goes_on_my_way_arrive_check_in_check_out_and_its_postings_balance(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    let customer = server.customer_with_card().await?;
+    let booked = book(
+        &server,
+        &customer,
+        book_body(&service, TIMES_SQUARE, &thursday(10, 0)),
+    )
+    .await?
+    .expect(201);
+    let id = field(&booked, "id")?;
+    let code = field(&booked, "checkin_code")?;
+    let step = |name: &str| format!("/v1/house-calls/bookings/{id}/{name}");
+
+    to_thursday(&server, 9, 30);
+    // Arriving before setting off from far away: not at the door.
+    locate(&server, &provider, BRYANT_PARK).await?;
+    server
+        .post(&step("on-my-way"), &customer.token, json!({"eta_min": 20}))
+        .await?
+        .expect_error(403, "forbidden");
+    let on_way = server
+        .post(&step("on-my-way"), &provider.token, json!({"eta_min": 20}))
+        .await?
+        .expect(200);
+    assert_eq!(on_way["state"], "on_the_way");
+    let seen = server
+        .get(&format!("/v1/house-calls/bookings/{id}"), &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(seen["provider_position"]["lat"], json!(BRYANT_PARK.lat));
+    server
+        .post_empty(&step("arrive"), &provider.token)
+        .await?
+        .expect_error(409, "not_at_the_door");
+    to_thursday(&server, 9, 55);
+    locate(&server, &provider, TIMES_SQUARE).await?;
+    let arrived = server
+        .post_empty(&step("arrive"), &provider.token)
+        .await?
+        .expect(200);
+    assert_eq!(arrived["state"], "arrived");
+    // A wrong code is counted; the right one starts the visit.
+    let wrong = if code == "0000" { "1111" } else { "0000" };
+    server
+        .post(&step("check-in"), &provider.token, json!({"code": wrong}))
+        .await?
+        .expect_error(422, "wrong_code");
+    let started = server
+        .post(&step("check-in"), &provider.token, json!({"code": code}))
+        .await?
+        .expect(200);
+    assert_eq!(started["state"], "in_progress");
+    server
+        .post_empty(&step("no-show"), &provider.token)
+        .await?
+        .expect_error(409, "invalid_booking_state");
+    to_thursday(&server, 11, 0);
+    let done = server
+        .post_empty(&step("check-out"), &provider.token)
+        .await?
+        .expect(200);
+    assert_eq!(done["state"], "completed");
+    assert_eq!(done["checkin_code"], Value::Null);
+    // The price is posted, shared 80/20, and the ledger balances.
+    let postings = server.app.store().postings_of_job(id.parse()?).await?;
+    assert_eq!(postings.len(), 1);
+    assert!(server.trial_balance().await?.iter().all(|sum| *sum == 0));
+    let payment = server
+        .app
+        .store()
+        .authorisation(id.parse()?)
+        .await?
+        .ok_or("authorised")?;
+    assert_eq!(payment.captured.map(|m| m.minor), Some(8000));
+
+    // They rate each other once; a stranger cannot.
+    let rated = server
+        .post(
+            &step("ratings"),
+            &customer.token,
+            json!({"stars": 5, "comment": "Wonderful"}),
+        )
+        .await?
+        .expect(201);
+    assert_eq!(rated["rated_user_id"], provider.id.as_str());
+    server
+        .post(&step("ratings"), &customer.token, json!({"stars": 4}))
+        .await?
+        .expect_error(409, "already_rated");
+    server
+        .post(&step("ratings"), &provider.token, json!({"stars": 5}))
+        .await?
+        .expect(201);
+    let stranger = server.customer_with_card().await?;
+    server
+        .post(&step("ratings"), &stranger.token, json!({"stars": 1}))
+        .await?
+        .expect_error(404, "booking_not_found");
+    let both = server
+        .get(&step("ratings"), &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(both["ratings"].as_array().map(Vec::len), Some(2));
+
+    // The customer blocks the provider: never offered nor bookable with them again.
+    server
+        .post_empty(&step("block"), &customer.token)
+        .await?
+        .expect(200);
+    server
+        .get(
+            &format!(
+                "/v1/house-calls/availability?service_id={service}&lat={}&lng={}&from=2026-11-27&to=2026-11-27",
+                TIMES_SQUARE.lat, TIMES_SQUARE.lng
+            ),
+            &customer.token,
+        )
+        .await?
+        .expect_error(422, "outside_service_area");
+    let mut body = book_body(&service, TIMES_SQUARE, "2026-11-27T16:00:00.000Z");
+    body["provider_id"] = json!(provider.id);
+    book(&server, &customer, body)
+        .await?
+        .expect_error(404, "provider_not_found");
+    // Another customer still books them.
+    book(
+        &server,
+        &stranger,
+        book_body(&service, TIMES_SQUARE, "2026-11-27T16:00:00.000Z"),
+    )
+    .await?
+    .expect(201);
+    server.stop().await
+}
+
+pub async fn no_shows_on_either_side_wait_their_time_and_only_the_customers_is_charged(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    let customer = server.customer_with_card().await?;
+    let at_noon = book(
+        &server,
+        &customer,
+        book_body(&service, TIMES_SQUARE, &thursday(12, 0)),
+    )
+    .await?
+    .expect(201);
+    let at_three = book(
+        &server,
+        &customer,
+        book_body(&service, TIMES_SQUARE, &thursday(15, 0)),
+    )
+    .await?
+    .expect(201);
+    let (noon, three) = (field(&at_noon, "id")?, field(&at_three, "id")?);
+
+    // The customer is not there at noon: the provider waits 15 minutes, then the whole price is due.
+    to_thursday(&server, 12, 0);
+    locate(&server, &provider, TIMES_SQUARE).await?;
+    server
+        .post_empty(
+            &format!("/v1/house-calls/bookings/{noon}/arrive"),
+            &provider.token,
+        )
+        .await?
+        .expect(200);
+    to_thursday(&server, 12, 10);
+    server
+        .post_empty(
+            &format!("/v1/house-calls/bookings/{noon}/no-show"),
+            &provider.token,
+        )
+        .await?
+        .expect_error(409, "too_early");
+    to_thursday(&server, 12, 16);
+    let missed = server
+        .post_empty(
+            &format!("/v1/house-calls/bookings/{noon}/no-show"),
+            &provider.token,
+        )
+        .await?
+        .expect(200);
+    assert_eq!(missed["state"], "missed");
+    assert_eq!(usd(&missed["cancel_fee"]), 8000);
+
+    // The provider does not come at three: the customer may say so from 15:30, free.
+    to_thursday(&server, 15, 20);
+    let path = format!("/v1/house-calls/bookings/{three}/provider-no-show");
+    server
+        .post_empty(&path, &customer.token)
+        .await?
+        .expect_error(409, "too_early");
+    to_thursday(&server, 15, 31);
+    let cancelled = server.post_empty(&path, &customer.token).await?.expect(200);
+    assert_eq!(cancelled["state"], "cancelled");
+    assert_eq!(cancelled["cancel_fee"], Value::Null);
+    let released = server
+        .app
+        .store()
+        .authorisation(three.parse()?)
+        .await?
+        .ok_or("authorised")?;
+    assert_eq!(released.captured, None);
+    assert!(server.trial_balance().await?.iter().all(|sum| *sum == 0));
+    server.stop().await
+}
+
+pub async fn reoptimisation_swaps_crossed_any_provider_visits_and_never_moves_a_chosen_one(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let uptown = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    // The downtown provider is approved only after the first booking, so it goes uptown's way.
+    let downtown = server.signup("provider").await?;
+    let day = json!([{"open": "09:00", "close": "17:00"}]);
+    server
+        .put(
+            "/v1/providers/me",
+            &downtown.token,
+            json!({"home": {"lat": WASHINGTON_SQUARE.lat, "lng": WASHINGTON_SQUARE.lng}, "area_m": 8000,
+                   "daily_cap": 8, "service_ids": [service], "hours": {"thursday": day}}),
+        )
+        .await?
+        .expect(200);
+    let (a, b, c) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
+    let first = book(
+        &server,
+        &a,
+        book_body(&service, WASHINGTON_SQUARE, &thursday(10, 0)),
+    )
+    .await?
+    .expect(201);
+    assert_eq!(first["provider_id"], uptown.id.as_str());
+    server
+        .app
+        .store()
+        .set_provider_approval(
+            downtown.id.parse()?,
+            doorstep_domain::onboarding::Approval::Approved,
+            server.clock.now(),
+        )
+        .await?;
+    // Uptown is downtown at 10:00, so the uptown visit at 10:00 goes to the downtown provider.
+    let second = book(
+        &server,
+        &b,
+        book_body(&service, BRYANT_PARK, &thursday(10, 0)),
+    )
+    .await?
+    .expect(201);
+    assert_eq!(second["provider_id"], downtown.id.as_str());
+    // A customer who chose the uptown provider downtown in the afternoon keeps them.
+    let mut body = book_body(&service, WASHINGTON_SQUARE, &thursday(14, 0));
+    body["provider_id"] = json!(uptown.id);
+    let chosen = book(&server, &c, body).await?.expect(201);
+
+    let date = doorstep_domain::onboarding::CalendarDate::parse("2026-11-26").ok_or("date")?;
+    let report = server
+        .app
+        .reoptimise_day(date, std::time::Duration::from_secs(2))
+        .await?;
+    assert_eq!(report.visits, 3);
+    assert_eq!(report.moved.len(), 2, "{report:?}");
+    assert!(report.travel_after_s < report.travel_before_s, "{report:?}");
+    let provider_of = |id: String| {
+        let server = &server;
+        async move {
+            let seen = server
+                .get(
+                    &format!("/v1/house-calls/bookings/{id}"),
+                    &server.admin().await?.token,
+                )
+                .await?
+                .expect(200);
+            field(&seen, "provider_id")
+        }
+    };
+    assert_eq!(provider_of(field(&first, "id")?).await?, downtown.id);
+    assert_eq!(provider_of(field(&second, "id")?).await?, uptown.id);
+    assert_eq!(provider_of(field(&chosen, "id")?).await?, uptown.id);
+    // Nothing more to gain: a second run moves nothing.
+    let again = server
+        .app
+        .reoptimise_day(date, std::time::Duration::from_millis(500))
+        .await?;
+    assert!(again.moved.is_empty(), "{again:?}");
+    server.stop().await
+}
+
+pub async fn an_as_soon_as_possible_visit_goes_to_the_earliest_gap(db: TestDb) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    let (a, b) = (
+        server.customer_with_card().await?,
+        server.customer_with_card().await?,
+    );
+    let asap = || {
+        json!({"service_id": service, "location": {"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng},
+               "address": "1 Times Sq", "asap": true})
+    };
+    // It is Wednesday 14:00: the first visit can start at 14:20 (a quarter hour of lead, on five minutes).
+    let first = book(&server, &a, asap()).await?.expect(201);
+    assert_eq!(first["start"], "2026-11-25T19:20:00.000Z");
+    assert_eq!(first["provider_id"], provider.id.as_str());
+    // The next one waits for the provider: after 15:20 at the same place, so 15:20 exactly.
+    let second = book(&server, &b, asap()).await?.expect(201);
+    assert_eq!(second["start"], "2026-11-25T20:20:00.000Z");
+    // Both a start and asap, or neither: 422.
+    let mut both = asap();
+    both["start"] = json!(thursday(10, 0));
+    book(&server, &a, both)
+        .await?
+        .expect_error(422, "start_or_asap");
+    let mut neither = asap();
+    neither["asap"] = json!(false);
+    book(&server, &a, neither)
+        .await?
+        .expect_error(422, "start_or_asap");
+    server.stop().await
+}
+
+pub async fn a_weekly_series_books_the_same_hour_each_week_and_skips_a_week_off(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let service = massage(&server).await?;
+    let provider = provider(&server, &service, BRYANT_PARK, 8000, 8).await?;
+    let customer = server.customer_with_card().await?;
+    // The provider is off on Thursday 3 December.
+    server
+        .post(
+            "/v1/providers/me/time-off",
+            &provider.token,
+            json!({"from": "2026-12-03T05:00:00.000Z", "to": "2026-12-04T05:00:00.000Z"}),
+        )
+        .await?
+        .expect(200);
+    let body = json!({"booking": book_body(&service, TIMES_SQUARE, &thursday(10, 0)), "weeks": 3});
+    let series = server
+        .call_with_key(
+            "/v1/house-calls/series",
+            &customer.token,
+            "weekly-1",
+            body.clone(),
+        )
+        .await?
+        .expect(201);
+    let starts: Vec<&str> = series["bookings"]
+        .as_array()
+        .ok_or("bookings")?
+        .iter()
+        .filter_map(|b| b["start"].as_str())
+        .collect();
+    assert_eq!(
+        starts,
+        [thursday(10, 0).as_str(), "2026-12-10T15:00:00.000Z"]
+    );
+    assert_eq!(series["skipped"], json!(["2026-12-03T15:00:00.000Z"]));
+    for b in series["bookings"].as_array().ok_or("bookings")? {
+        assert_eq!(b["series_id"], series["series_id"]);
+        assert_eq!(b["provider_id"], provider.id.as_str());
+    }
+    // A retry books nothing more.
+    let again = server
+        .call_with_key("/v1/house-calls/series", &customer.token, "weekly-1", body)
+        .await?
+        .expect(201);
+    assert_eq!(again["series_id"], series["series_id"]);
+    let mine = server
+        .get("/v1/house-calls/bookings?days=30", &customer.token)
+        .await?
+        .expect(200);
+    assert_eq!(mine["bookings"].as_array().map(Vec::len), Some(2));
+    let mut one =
+        json!({"booking": book_body(&service, TIMES_SQUARE, &thursday(12, 0)), "weeks": 13});
+    server
+        .call_with_key(
+            "/v1/house-calls/series",
+            &customer.token,
+            "weekly-2",
+            one.clone(),
+        )
+        .await?
+        .expect_error(422, "invalid_weeks");
+    one["weeks"] = json!(1);
+    server
+        .call_with_key("/v1/house-calls/series", &customer.token, "weekly-3", one)
+        .await?
+        .expect_error(422, "invalid_weeks");
     server.stop().await
 }

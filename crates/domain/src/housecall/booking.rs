@@ -17,7 +17,7 @@
 
 use crate::code::VerificationCode;
 use crate::housecall::catalogue::HcService;
-use crate::ids::{JobId, SeriesId, ServiceId, UserId};
+use crate::ids::{JobId, SeriesId, ServiceId, SosAlertId, UserId};
 use crate::job::{
     Canceller, Job, JobError, JobKind, JobState, NewHouseCallJob, StopKind, TimeWindow,
 };
@@ -56,6 +56,8 @@ impl ProviderChoice {
 pub enum BookingState {
     /// Booked with a provider.
     Confirmed,
+    /// The provider is on the way.
+    OnTheWay,
     /// The provider is at the door.
     Arrived,
     /// The visit is under way.
@@ -70,8 +72,9 @@ pub enum BookingState {
 
 impl BookingState {
     /// Every state.
-    pub const ALL: [BookingState; 6] = [
+    pub const ALL: [BookingState; 7] = [
         BookingState::Confirmed,
+        BookingState::OnTheWay,
         BookingState::Arrived,
         BookingState::InProgress,
         BookingState::Completed,
@@ -83,6 +86,7 @@ impl BookingState {
     pub const fn as_str(self) -> &'static str {
         match self {
             BookingState::Confirmed => "confirmed",
+            BookingState::OnTheWay => "on_the_way",
             BookingState::Arrived => "arrived",
             BookingState::InProgress => "in_progress",
             BookingState::Completed => "completed",
@@ -164,6 +168,15 @@ pub struct BookingRecord {
     pub booked_at: Timestamp,
     /// How many times it was rescheduled or moved.
     pub reschedules: u32,
+    /// When the provider set off, if they have.
+    #[serde(default)]
+    pub on_my_way_at: Option<Timestamp>,
+    /// The provider's estimate of their arrival when they set off.
+    #[serde(default)]
+    pub eta: Option<Timestamp>,
+    /// When the provider checked in with the customer's code.
+    #[serde(default)]
+    pub checked_in_at: Option<Timestamp>,
 }
 
 /// What a new booking is made of.
@@ -225,6 +238,67 @@ pub enum BookingEvent {
         /// The fee charged, if any.
         fee: Option<Money>,
     },
+    /// The provider set off.
+    BookingProviderOnTheWay {
+        /// The provider.
+        provider: UserId,
+        /// Their estimate of the arrival.
+        eta: Timestamp,
+    },
+    /// The provider will be late: their estimate is past the start and its grace.
+    BookingProviderLate {
+        /// The provider.
+        provider: UserId,
+        /// Their estimate of the arrival.
+        eta: Timestamp,
+    },
+    /// The provider is at the door.
+    BookingProviderArrived {
+        /// The provider.
+        provider: UserId,
+    },
+    /// A wrong check-in code was given.
+    BookingCheckinAttemptFailed {
+        /// Wrong codes left before it locks.
+        attempts_left: u8,
+    },
+    /// The provider checked in with the customer's code: the visit started.
+    BookingStarted {
+        /// The provider.
+        provider: UserId,
+    },
+    /// The provider checked out: the visit is done.
+    BookingCompleted {
+        /// The provider.
+        provider: UserId,
+        /// What the customer paid.
+        price: Money,
+    },
+    /// The customer was not there: the no-show fee.
+    BookingCustomerNoShow {
+        /// The fee charged, if any.
+        fee: Option<Money>,
+    },
+    /// The provider did not come: nothing is charged.
+    BookingProviderNoShow {
+        /// The provider.
+        provider: UserId,
+    },
+    /// The provider raised an SOS alert. Sent to the provider only (never to the customer); operators
+    /// see every event.
+    BookingSosRaised {
+        /// The provider.
+        provider: UserId,
+        /// The alert (its position and note are on the alert).
+        alert: SosAlertId,
+    },
+    /// An operator acknowledged an SOS alert: help is on its way. Sent to the provider only.
+    BookingSosAcknowledged {
+        /// The alert.
+        alert: SosAlertId,
+        /// The operator.
+        by: UserId,
+    },
 }
 
 impl BookingEvent {
@@ -234,6 +308,16 @@ impl BookingEvent {
             BookingEvent::BookingConfirmed { .. } => "booking_confirmed",
             BookingEvent::BookingRescheduled { .. } => "booking_rescheduled",
             BookingEvent::BookingCancelled { .. } => "booking_cancelled",
+            BookingEvent::BookingProviderOnTheWay { .. } => "booking_provider_on_the_way",
+            BookingEvent::BookingProviderLate { .. } => "booking_provider_late",
+            BookingEvent::BookingProviderArrived { .. } => "booking_provider_arrived",
+            BookingEvent::BookingCheckinAttemptFailed { .. } => "booking_checkin_attempt_failed",
+            BookingEvent::BookingStarted { .. } => "booking_started",
+            BookingEvent::BookingCompleted { .. } => "booking_completed",
+            BookingEvent::BookingCustomerNoShow { .. } => "booking_customer_no_show",
+            BookingEvent::BookingProviderNoShow { .. } => "booking_provider_no_show",
+            BookingEvent::BookingSosRaised { .. } => "booking_sos_raised",
+            BookingEvent::BookingSosAcknowledged { .. } => "booking_sos_acknowledged",
         }
     }
 }
@@ -253,6 +337,40 @@ pub enum BookingError {
     /// Only the customer may do this.
     #[error("not the booking's customer")]
     NotYourBooking,
+    /// Too early for a no-show: the other side still has time.
+    #[error("too early: a no-show can be reported from {0:?}")]
+    TooEarly(Timestamp),
+    /// The step does not fit the booking's state.
+    #[error("a booking that is {state:?} cannot {command}")]
+    State {
+        /// The booking's state.
+        state: BookingState,
+        /// What was asked.
+        command: &'static str,
+    },
+}
+
+/// How long after the start the provider waits before reporting a customer not there, seconds.
+pub const CUSTOMER_NO_SHOW_AFTER_S: i64 = 15 * 60;
+/// How long after the start a customer may report that the provider did not come, seconds.
+pub const PROVIDER_NO_SHOW_AFTER_S: i64 = 30 * 60;
+/// How far past the start an arrival estimate is late, seconds.
+pub const LATE_GRACE_S: i64 = 5 * 60;
+/// Wrong check-in codes allowed before the code locks.
+pub const CHECKIN_MAX_ATTEMPTS: u8 = 5;
+
+/// What a check-in did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckIn {
+    /// The visit started.
+    Started(Vec<BookingEvent>),
+    /// The code was wrong; the attempt is counted (the booking changed).
+    WrongCode {
+        /// Wrong codes left.
+        attempts_left: u8,
+        /// What to record.
+        events: Vec<BookingEvent>,
+    },
 }
 
 /// A job that is not a booking's.
@@ -298,6 +416,9 @@ impl Booking {
             series: new.series,
             booked_at: now,
             reschedules: 0,
+            on_my_way_at: None,
+            eta: None,
+            checked_in_at: None,
         };
         let event = BookingEvent::BookingConfirmed {
             provider: new.provider,
@@ -380,6 +501,8 @@ impl Booking {
             JobState::Open | JobState::Assigned => {
                 if self.job.stops[VISIT].arrived_at.is_some() {
                     BookingState::Arrived
+                } else if self.record.on_my_way_at.is_some() {
+                    BookingState::OnTheWay
                 } else {
                     BookingState::Confirmed
                 }
@@ -459,6 +582,150 @@ impl Booking {
             from_provider,
             provider,
         }])
+    }
+
+    fn expect(&self, allowed: &[BookingState], command: &'static str) -> Result<(), BookingError> {
+        let state = self.state();
+        if allowed.contains(&state) {
+            Ok(())
+        } else {
+            Err(BookingError::State { state, command })
+        }
+    }
+
+    /// The provider sets off, expecting to arrive at `eta`; past the start and its grace, the customer
+    /// is told they will be late.
+    pub fn on_my_way(
+        &mut self,
+        by: UserId,
+        eta: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
+        if self.job.worker != Some(by) {
+            return Err(BookingError::NotYourBooking);
+        }
+        self.expect(
+            &[BookingState::Confirmed, BookingState::OnTheWay],
+            "set off for",
+        )?;
+        self.job.service_changed()?;
+        self.record.on_my_way_at = Some(now);
+        self.record.eta = Some(eta);
+        let mut events = vec![BookingEvent::BookingProviderOnTheWay { provider: by, eta }];
+        if eta > self.starts_at().plus_secs(LATE_GRACE_S) {
+            events.push(BookingEvent::BookingProviderLate { provider: by, eta });
+        }
+        Ok(events)
+    }
+
+    /// The provider is at the door (within `radius_m` of the place by their last believed position).
+    pub fn arrive(
+        &mut self,
+        by: UserId,
+        position: Option<LatLng>,
+        radius_m: u32,
+        now: Timestamp,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
+        self.expect(
+            &[BookingState::Confirmed, BookingState::OnTheWay],
+            "arrive for",
+        )?;
+        self.job.arrive(by, VISIT, position, radius_m, now)?;
+        Ok(vec![BookingEvent::BookingProviderArrived { provider: by }])
+    }
+
+    /// The provider checks in with the code the customer tells them.
+    pub fn check_in(
+        &mut self,
+        by: UserId,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<CheckIn, BookingError> {
+        self.expect(&[BookingState::Arrived], "check in to")?;
+        match self.job.check_in(by, VISIT, code, CHECKIN_MAX_ATTEMPTS)? {
+            crate::job::StopOutcome::Done(_) => {
+                self.record.checked_in_at = Some(now);
+                Ok(CheckIn::Started(vec![BookingEvent::BookingStarted {
+                    provider: by,
+                }]))
+            }
+            crate::job::StopOutcome::WrongProof { attempts_left, .. } => Ok(CheckIn::WrongCode {
+                attempts_left,
+                events: vec![BookingEvent::BookingCheckinAttemptFailed { attempts_left }],
+            }),
+        }
+    }
+
+    /// The provider checks out: the visit is done.
+    pub fn check_out(
+        &mut self,
+        by: UserId,
+        position: Option<LatLng>,
+        radius_m: u32,
+        now: Timestamp,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
+        self.expect(&[BookingState::InProgress], "check out of")?;
+        self.job.complete_stop(
+            by,
+            VISIT,
+            None,
+            CHECKIN_MAX_ATTEMPTS,
+            position,
+            radius_m,
+            now,
+        )?;
+        Ok(vec![BookingEvent::BookingCompleted {
+            provider: by,
+            price: self.record.price,
+        }])
+    }
+
+    /// The provider, at the door, reports that the customer is not there (from
+    /// [`CUSTOMER_NO_SHOW_AFTER_S`] after the start): the visit ends missed, with the no-show fee.
+    pub fn customer_no_show(
+        &mut self,
+        by: UserId,
+        policy: &CancellationPolicy,
+        now: Timestamp,
+    ) -> Result<(Option<Money>, Vec<BookingEvent>), BookingError> {
+        self.expect(&[BookingState::Arrived], "report a no-show of")?;
+        let from = self.starts_at().plus_secs(CUSTOMER_NO_SHOW_AFTER_S);
+        if now < from {
+            return Err(BookingError::TooEarly(from));
+        }
+        self.job
+            .fail(by, crate::job::UnfulfilledReason::CustomerUnreachable, now)?;
+        let fee = self
+            .record
+            .price
+            .scaled(i64::from(policy.no_show_fee_bps), 10_000)
+            .ok()
+            .filter(|f| f.minor > 0);
+        self.job.cancel_fee = fee;
+        Ok((fee, vec![BookingEvent::BookingCustomerNoShow { fee }]))
+    }
+
+    /// The customer reports that the provider did not come (from [`PROVIDER_NO_SHOW_AFTER_S`] after the
+    /// start, before they arrived): the booking is cancelled without a charge.
+    pub fn provider_no_show(
+        &mut self,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
+        if by != self.job.customer {
+            return Err(BookingError::NotYourBooking);
+        }
+        self.expect(
+            &[BookingState::Confirmed, BookingState::OnTheWay],
+            "report a no-show of",
+        )?;
+        let from = self.starts_at().plus_secs(PROVIDER_NO_SHOW_AFTER_S);
+        if now < from {
+            return Err(BookingError::TooEarly(from));
+        }
+        let provider = self.provider();
+        self.job.cancel_by_customer(by, None, now)?;
+        Ok(vec![BookingEvent::BookingProviderNoShow { provider }])
     }
 }
 

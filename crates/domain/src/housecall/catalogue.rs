@@ -15,6 +15,8 @@ pub const DURATION_STEP_MIN: u32 = 5;
 pub const MAX_PREP_MIN: u32 = 60;
 /// The highest price of a service, in minor units.
 pub const MAX_PRICE_MINOR: i64 = 1_000_000;
+/// The longest description of a service, in characters (after trimming).
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// A service's name: one line of 1 to 100 characters.
 pub const SERVICE_NAME: TextRule = text::DISPLAY_NAME;
@@ -68,8 +70,8 @@ pub enum ServiceError {
     /// The name breaks its rule.
     #[error("name: {0}")]
     Name(String),
-    /// The description is longer than 500 characters.
-    #[error("description: at most 500 characters")]
+    /// The description is longer than [`MAX_DESCRIPTION_CHARS`].
+    #[error("description: at most {MAX_DESCRIPTION_CHARS} characters")]
     Description,
     /// The length is out of range or not a multiple of the step.
     #[error(
@@ -92,7 +94,7 @@ impl ServiceDraft {
             .map_err(|e| ServiceError::Name(e.to_string()))?
             .to_owned();
         let description = self.description.trim().to_owned();
-        if description.chars().count() > 500 {
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(ServiceError::Description);
         }
         if !(MIN_DURATION_MIN..=MAX_DURATION_MIN).contains(&self.duration_min)

@@ -68,3 +68,13 @@ CREATE TABLE booking_holds (
     created_at  BIGINT NOT NULL
 );
 CREATE INDEX booking_holds_provider ON booking_holds (provider_id, starts_at);
+
+-- Either party of a house call can block the other from future bookings: a block in either direction
+-- keeps the two apart in availability, booking and re-optimisation.
+CREATE TABLE user_blocks (
+    blocker_id TEXT NOT NULL REFERENCES users (id),
+    blocked_id TEXT NOT NULL REFERENCES users (id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+);
+CREATE INDEX user_blocks_blocked ON user_blocks (blocked_id);
