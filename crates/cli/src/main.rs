@@ -63,6 +63,10 @@ enum BenchCommand {
     /// The house-call scheduler (VRPTW) on the Solomon and Gehring–Homberger 200 instances: gap to the best
     /// known solutions under the DIMACS convention, an equal CPU budget per instance.
     Vrptw(doorstep_sim::vrptw::bench::VrptwArgs),
+    /// A seeded week of house-call bookings in Manhattan: a naive 30-minute-buffer calendar, travel-aware
+    /// insertion and insertion with nightly VRPTW re-optimisation side by side, and the availability query's
+    /// latency on 200 providers with a full week booked.
+    Housecalls(doorstep_sim::housecalls::bench::HousecallsArgs),
     /// Offline places in process: parse time and memory, search p50/p99 against a linear scan, A* routes
     /// against Dijkstra.
     Places(bench_places::PlacesArgs),
@@ -344,6 +348,7 @@ async fn main() -> Result<()> {
             )?),
             BenchCommand::Mdrp(args) => Ok(doorstep_sim::mdrp::bench::run(&args)?),
             BenchCommand::Vrptw(args) => Ok(doorstep_sim::vrptw::bench::run(&args)?),
+            BenchCommand::Housecalls(args) => Ok(doorstep_sim::housecalls::bench::run(&args)?),
             BenchCommand::Places(args) => bench_places::run(&args),
             #[cfg(feature = "loadtest")]
             BenchCommand::Geo(args) => Ok(doorstep_loadtest::run_geo(&args)?),

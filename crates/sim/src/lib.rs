@@ -22,6 +22,9 @@
 pub mod bench;
 mod engine;
 mod grid;
+/// `housecalls`: a seeded week of house-call bookings under three policies (a naive calendar, the server's
+/// travel-aware insertion, and insertion with nightly VRPTW re-optimisation), behind `doorstep bench housecalls`.
+pub mod housecalls;
 mod instance;
 /// `live`: the server's IO-free dispatcher driven through the simulator.
 pub mod live;

@@ -6,6 +6,8 @@ use doorstep_sim::{
     NoStopwatch, Outcome, PICKUP_LIMIT_SECS, Policy, chain_bound, loose_bound, simulate,
 };
 
+#[path = "sim/housecalls.rs"]
+mod housecalls;
 #[path = "sim/protocol.rs"]
 mod protocol;
 #[path = "sim/vrptw.rs"]
