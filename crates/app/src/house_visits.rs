@@ -16,7 +16,7 @@ use doorstep_domain::ledger::{
 };
 use doorstep_domain::{JobId, Money, Role, Timestamp, User, UserId};
 use doorstep_geo::LatLng;
-use doorstep_store::{BookingChange, Recipient, RecipientRole, StoreError};
+use doorstep_store::{BookingChange, Recipient, StoreError};
 
 /// The platform's commission on a house call's price, basis points.
 pub const COMMISSION_BPS: i64 = 2_000;
@@ -177,7 +177,7 @@ impl App {
                     .map_err(step_error)?,
             };
             let postings = self.booking_postings(&booking, now)?;
-            let to = booking_recipients(&booking);
+            let to = crate::housecalls::recipients(&booking, None);
             let events: Vec<(BookingEvent, Vec<Recipient>)> =
                 events.into_iter().map(|e| (e, to.clone())).collect();
             match self
@@ -274,20 +274,6 @@ impl App {
     }
 }
 
-/// The recipients of a booking's events: its customer and its provider.
-pub(crate) fn booking_recipients(booking: &Booking) -> Vec<Recipient> {
-    vec![
-        Recipient {
-            user: booking.customer(),
-            role: RecipientRole::Customer,
-        },
-        Recipient {
-            user: booking.provider(),
-            role: RecipientRole::Worker,
-        },
-    ]
-}
-
 impl App {
     /// A booking's postings and what is left to refund (operators; 404 `booking_not_found`).
     pub async fn booking_ledger(
@@ -299,17 +285,8 @@ impl App {
             return Err(AppError::Forbidden("only admins can do this"));
         }
         let booking = self.booking_for(admin, id).await?;
-        let postings = self.store().postings_of_job(id).await?;
-        let mut net = 0i64;
-        for e in postings.iter().flat_map(|p| p.entries()) {
-            if e.account.customer_of() == Some(booking.customer()) {
-                net = net.saturating_add(e.amount.minor);
-            }
-        }
-        Ok(crate::console::RideLedger {
-            postings,
-            refundable: Money::new((-net).max(0), booking.record().price.currency),
-        })
+        self.job_ledger(id, booking.customer(), booking.record().price.currency)
+            .await
     }
 
     /// An operator gives `amount_minor` back to a booking's customer, borne by the platform: at most what
@@ -323,7 +300,7 @@ impl App {
         amount_minor: i64,
     ) -> Result<crate::console::RideLedger, AppError> {
         use doorstep_domain::audit::AuditAction;
-        use doorstep_domain::ledger::{RefundBearer, order_refund_posting};
+        use doorstep_domain::ledger::RefundBearer;
         let entry = self.audit_entry(
             &act,
             AuditAction::RefundBooking,
@@ -345,28 +322,8 @@ impl App {
             return self.booking_ledger(act.admin, id).await;
         }
         let amount = Money::new(amount_minor, booking.record().price.currency);
-        let key = crate::order_payments::order_refund_key(&act)?;
-        for _ in 0..crate::rides::RIDE_CHANGE_TRIES {
-            let postings = self.store().postings_of_job(id).await?;
-            let posting = order_refund_posting(
-                id,
-                &postings,
-                amount,
-                RefundBearer::Platform,
-                key.clone(),
-                self.clock().now(),
-            )
-            .map_err(|e| crate::order_payments::refund_refusal(&e))?;
-            match self.store().insert_posting_audited(&posting, &entry).await {
-                Ok(()) => {
-                    self.refund_to_method(id, amount, &key).await;
-                    return self.booking_ledger(act.admin, id).await;
-                }
-                Err(StoreError::AuditKeyUsed) => return self.booking_ledger(act.admin, id).await,
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict.into())
+        self.post_refund(&act, &entry, id, amount, RefundBearer::Platform)
+            .await?;
+        self.booking_ledger(act.admin, id).await
     }
 }

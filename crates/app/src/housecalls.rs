@@ -156,7 +156,7 @@ fn booking_error(e: BookingError) -> AppError {
 }
 
 /// The recipients of a booking's events: its customer and its provider(s).
-fn recipients(booking: &Booking, also: Option<UserId>) -> Vec<Recipient> {
+pub(crate) fn recipients(booking: &Booking, also: Option<UserId>) -> Vec<Recipient> {
     let mut out = vec![
         Recipient {
             user: booking.customer(),

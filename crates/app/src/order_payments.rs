@@ -38,13 +38,13 @@ fn charge_at_end(order: &Order) -> Option<Option<Money>> {
 
 /// The posting key of an order refund made under an operator's idempotency key: the same request posts
 /// the same key, and the ledger keeps one posting per job and key.
-pub(crate) fn order_refund_key(act: &Act<'_>) -> Result<PostingKey, AppError> {
+fn order_refund_key(act: &Act<'_>) -> Result<PostingKey, AppError> {
     let digest = Sha256::digest(format!("{}\n{}", act.admin.id, act.key).as_bytes());
     PostingKey::parse(&format!("refund:{}", crate::console::hex(&digest[..16])))
         .map_err(|e| AppError::Internal(format!("refund key: {e}")))
 }
 
-pub(crate) fn refund_refusal(e: &LedgerError) -> AppError {
+fn refund_refusal(e: &LedgerError) -> AppError {
     match e {
         LedgerError::RefundTooLarge { refundable } => AppError::conflict(
             "refund_too_large",
@@ -132,16 +132,27 @@ impl App {
             return Err(AppError::Forbidden("only admins can do this"));
         }
         let order = self.order_for(admin, id).await?;
+        self.job_ledger(id, order.customer(), order.record.quote.total.currency)
+            .await
+    }
+
+    /// A job's postings and what its customer paid less what came back (any job kind).
+    pub(crate) async fn job_ledger(
+        &self,
+        id: JobId,
+        customer: doorstep_domain::UserId,
+        currency: doorstep_domain::Currency,
+    ) -> Result<RideLedger, AppError> {
         let postings = self.store().postings_of_job(id).await?;
         let mut net = 0i64;
         for e in postings.iter().flat_map(|p| p.entries()) {
-            if e.account.customer_of() == Some(order.customer()) {
+            if e.account.customer_of() == Some(customer) {
                 net = net.saturating_add(e.amount.minor);
             }
         }
         Ok(RideLedger {
             postings,
-            refundable: Money::new((-net).max(0), order.record.quote.total.currency),
+            refundable: Money::new((-net).max(0), currency),
         })
     }
 
@@ -184,9 +195,23 @@ impl App {
         } else {
             RefundBearer::Platform
         };
-        let key = order_refund_key(&act)?;
-        // A concurrent refund may win between the read and the write: the store refuses the one that
-        // would give back more than was paid, and the next read of the balance says how much is left.
+        self.post_refund(&act, &entry, id, amount, bearer).await?;
+        self.order_ledger(act.admin, id).await
+    }
+
+    /// Posts a refund of `amount` on job `id` under the operator's key with its audit entry, then pays it
+    /// back through the job's method; a retry under the same key (`AuditKeyUsed`) posts nothing. A
+    /// concurrent refund may win between the read and the write: the store refuses the one that would
+    /// give back more than was paid, and the next read of the balance says how much is left.
+    pub(crate) async fn post_refund(
+        &self,
+        act: &Act<'_>,
+        entry: &doorstep_domain::audit::NewAuditEntry,
+        id: JobId,
+        amount: Money,
+        bearer: RefundBearer,
+    ) -> Result<(), AppError> {
+        let key = order_refund_key(act)?;
         for _ in 0..crate::rides::RIDE_CHANGE_TRIES {
             let postings = self.store().postings_of_job(id).await?;
             let posting = order_refund_posting(
@@ -198,12 +223,12 @@ impl App {
                 self.clock().now(),
             )
             .map_err(|e| refund_refusal(&e))?;
-            match self.store().insert_posting_audited(&posting, &entry).await {
+            match self.store().insert_posting_audited(&posting, entry).await {
                 Ok(()) => {
-                    self.refund_to_method(order.id(), amount, &key).await;
-                    return self.order_ledger(act.admin, id).await;
+                    self.refund_to_method(id, amount, &key).await;
+                    return Ok(());
                 }
-                Err(StoreError::AuditKeyUsed) => return self.order_ledger(act.admin, id).await,
+                Err(StoreError::AuditKeyUsed) => return Ok(()),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -214,7 +239,7 @@ impl App {
     /// Gives `amount` back through the method the order was paid with (the wallet's balance grows; a
     /// card's gateway refunds), once under the refund's key. A failure is logged: the refund stands in
     /// the ledger, owed to the customer.
-    pub(crate) async fn refund_to_method(&self, job: JobId, amount: Money, key: &PostingKey) {
+    async fn refund_to_method(&self, job: JobId, amount: Money, key: &PostingKey) {
         let result = async {
             let Some(auth) = self.store().authorisation(job).await? else {
                 return Ok(());

@@ -22,7 +22,6 @@
 //! and both providers get a `booking_rescheduled` event.
 
 use crate::dispatcher::{CityPlace, CityTravel};
-use crate::house_visits::booking_recipients;
 use crate::{App, AppError};
 use doorstep_dispatch::TravelTime;
 use doorstep_dispatch::vrptw::{Problem, Solution, Vehicle, solve};
@@ -326,11 +325,7 @@ impl App {
         let events = booking
             .reschedule(booking.starts_at(), to, now)
             .map_err(|e| AppError::conflict("invalid_booking_state", e.to_string()))?;
-        let mut to_whom = booking_recipients(&booking);
-        to_whom.push(Recipient {
-            user: from,
-            role: doorstep_store::RecipientRole::Worker,
-        });
+        let to_whom = crate::housecalls::recipients(&booking, Some(from));
         let events: Vec<(BookingEvent, Vec<Recipient>)> =
             events.into_iter().map(|e| (e, to_whom.clone())).collect();
         let calendars: Vec<(UserId, i64)> = [from, to]

@@ -1243,25 +1243,8 @@ impl Job {
             }
             if let Some(code) = s.proof.as_mut() {
                 let guess = proof.ok_or(JobError::ProofRequired)?;
-                match code.check(guess, max_attempts) {
-                    Ok(()) => {}
-                    Err(CodeError::Wrong { attempts_left }) => {
-                        let mut events = vec![JobEvent::ProofAttemptFailed {
-                            stop,
-                            attempts_left,
-                        }];
-                        if attempts_left == 0 {
-                            events.push(JobEvent::ProofLocked { stop });
-                        }
-                        return Ok(StopOutcome::WrongProof {
-                            attempts_left,
-                            events,
-                        });
-                    }
-                    Err(CodeError::Locked) => return Err(JobError::ProofLocked),
-                    Err(CodeError::Malformed { expected }) => {
-                        return Err(JobError::MalformedProof { expected });
-                    }
+                if let Some(wrong) = check_proof(code, stop, guess, max_attempts)? {
+                    return Ok(wrong);
                 }
             }
             let here = presence(s.place, radius_m, position);
@@ -1317,25 +1300,8 @@ impl Job {
                 });
             }
             let code = s.proof.as_mut().ok_or(JobError::NoProof)?;
-            match code.check(proof, max_attempts) {
-                Ok(()) => {}
-                Err(CodeError::Wrong { attempts_left }) => {
-                    let mut events = vec![JobEvent::ProofAttemptFailed {
-                        stop,
-                        attempts_left,
-                    }];
-                    if attempts_left == 0 {
-                        events.push(JobEvent::ProofLocked { stop });
-                    }
-                    return Ok(StopOutcome::WrongProof {
-                        attempts_left,
-                        events,
-                    });
-                }
-                Err(CodeError::Locked) => return Err(JobError::ProofLocked),
-                Err(CodeError::Malformed { expected }) => {
-                    return Err(JobError::MalformedProof { expected });
-                }
+            if let Some(wrong) = check_proof(code, stop, proof, max_attempts)? {
+                return Ok(wrong);
             }
             s.proof = None;
             job.state = JobState::InProgress;
@@ -1763,6 +1729,35 @@ impl Job {
                 });
         }
         job
+    }
+}
+
+/// Checks a guess at a stop's code, allowing `max_attempts` wrong ones: `None` when it is right, the
+/// counted [`StopOutcome::WrongProof`] when it is wrong, and an error for a locked code or a malformed
+/// guess (the one rule of a stop's proof, for a completion and a check-in alike).
+fn check_proof(
+    code: &mut VerificationCode,
+    stop: usize,
+    guess: &str,
+    max_attempts: u8,
+) -> Result<Option<StopOutcome>, JobError> {
+    match code.check(guess, max_attempts) {
+        Ok(()) => Ok(None),
+        Err(CodeError::Wrong { attempts_left }) => {
+            let mut events = vec![JobEvent::ProofAttemptFailed {
+                stop,
+                attempts_left,
+            }];
+            if attempts_left == 0 {
+                events.push(JobEvent::ProofLocked { stop });
+            }
+            Ok(Some(StopOutcome::WrongProof {
+                attempts_left,
+                events,
+            }))
+        }
+        Err(CodeError::Locked) => Err(JobError::ProofLocked),
+        Err(CodeError::Malformed { expected }) => Err(JobError::MalformedProof { expected }),
     }
 }
 
