@@ -173,6 +173,11 @@ test('the visit card walks through on my way, arrival, check-in with the code an
   await page.locator(`.visit[data-booking="${visit.id}"][data-state="completed"]`).waitFor();
   await screenshot(page, 'provider-visit-done-390');
   assert.equal((await call(server.base, 'GET', `/v1/house-calls/bookings/${visit.id}`, { token: provider.token })).state, 'completed');
+  // The earnings screen: the price (95.00) less the platform's 20 %.
+  await page.getByRole('button', { name: 'Earnings', exact: true }).click();
+  await page.locator('#earn-net', { hasText: '76.00' }).waitFor();
+  await page.locator('#earn-commission', { hasText: '19.00' }).waitFor();
+  await screenshot(page, 'provider-earnings-390');
   assert.deepEqual(page.errors, []);
 });
 

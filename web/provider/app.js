@@ -167,6 +167,7 @@ function go(screen) {
   if (screen === 'week') drawWeek();
   else if (screen === 'today') drawToday();
   else if (screen === 'profile') openProfile();
+  else if (screen === 'earnings') drawEarnings();
   focusHeading(panel);
   // The week and today's route are read again on the way in (and the standing with them).
   if (screen === 'week' || screen === 'today') refresh({ profile: true });
@@ -749,3 +750,31 @@ async function addTimeOff() {
 
 if (api.session) start();
 else showAuth();
+
+// ---- earnings: the last seven days, from the ledger
+
+async function drawEarnings() {
+  render(panel, html`<h1 id="earnings-title">${t('provider.earnings.title')}</h1><p class="loading">${t('provider.loading')}</p>`);
+  const from = new Date(Date.now() - 7 * 86400000).toISOString();
+  let e;
+  try {
+    e = await api.get(`/v1/providers/me/earnings?from=${encodeURIComponent(from)}`);
+  } catch (err) {
+    render(panel, html`<h1 id="earnings-title">${t('provider.earnings.title')}</h1><p class="error" role="alert">${providerErrorText(err)}</p>`);
+    return;
+  }
+  if (st.screen !== 'earnings') return;
+  render(panel, html`<h1 id="earnings-title">${t('provider.earnings.title')}</h1>
+    <dl class="facts" id="earnings-totals">
+      <dt>${t('provider.earnings.gross')}</dt><dd id="earn-gross">${fmt.money(e.gross)}</dd>
+      <dt>${t('provider.earnings.commission')}</dt><dd id="earn-commission">${fmt.money(e.commission)}</dd>
+      <dt>${t('provider.earnings.net')}</dt><dd id="earn-net">${fmt.money(e.net)}</dd>
+      <dt>${t('provider.earnings.tips')}</dt><dd>${fmt.money(e.tips)}</dd>
+    </dl>
+    ${e.days.length
+      ? html`<table class="earnings"><caption>${t('provider.earnings.by_day')}</caption>
+        <thead><tr><th scope="col">${t('provider.earnings.day')}</th><th scope="col">${t('provider.earnings.net')}</th></tr></thead>
+        <tbody>${e.days.map((d) => html`<tr><th scope="row">${d.start}</th><td>${fmt.money(d.net)}</td></tr>`)}</tbody></table>`
+      : html`<p class="hint" id="earn-none">${t('provider.earnings.none')}</p>`}`);
+  focusHeading(panel);
+}

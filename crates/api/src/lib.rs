@@ -270,6 +270,7 @@ fn api_routes() -> (
         .add(PROVIDER, routes!(housecalls::put_me))
         .add(PROVIDER, routes!(housecalls::add_time_off))
         .add(PROVIDER, routes!(housecalls::location))
+        .add(PROVIDER, routes!(housecalls::earnings))
         .add(PROVIDER, routes!(housecalls::on_my_way))
         .add(PROVIDER, routes!(housecalls::arrive))
         .add(PROVIDER, routes!(housecalls::check_in))

@@ -3,7 +3,6 @@
 //! tips; a delivery's pay (per order and per km, from the platform's worker pay account, in the order's
 //! posting) and tips. Which is which is read from the kind of the posting's job.
 
-use crate::rides::require_role;
 use crate::{App, AppError};
 use doorstep_domain::job::JobKind;
 use doorstep_domain::{Money, Role, Timestamp, User, UserId};
@@ -142,6 +141,17 @@ fn totals_of(
             t.commission = t.gross.checked_sub(net)?;
             t.rides = u32::from(posting.kind() == PostingKind::RideFare);
         }
+        PostingKind::HouseCallBooking => {
+            let net = on(Account::worker_earnings(driver))?;
+            let customers = posting
+                .entries()
+                .iter()
+                .filter(|e| e.account.customer_of().is_some())
+                .try_fold(Money::zero(c), |acc, e| acc.checked_add(e.amount))?;
+            t.gross = customers.negated();
+            t.net = net;
+            t.commission = t.gross.checked_sub(net)?;
+        }
         PostingKind::Tip => {
             t.tips = on(Account::Tips(driver))?;
             if delivery {
@@ -156,10 +166,7 @@ fn totals_of(
             t.delivery_pay = t.net;
             t.deliveries = 1;
         }
-        PostingKind::RideFare
-        | PostingKind::CancellationFee
-        | PostingKind::HouseCallBooking
-        | PostingKind::Refund => {
+        PostingKind::RideFare | PostingKind::CancellationFee | PostingKind::Refund => {
             t.net = on(Account::worker_earnings(driver))?;
             if delivery {
                 t.delivery_pay = t.net;
@@ -170,14 +177,19 @@ fn totals_of(
 }
 
 impl App {
-    /// The driver's earnings statement between two instants.
+    /// A worker's earnings statement between two instants: a driver's (rides and deliveries) or a
+    /// house-call provider's (visits, their cancellation and no-show fees, tips).
     pub async fn earnings(
         &self,
         driver: &User,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<EarningsStatement, AppError> {
-        require_role(driver, Role::Driver)?;
+        if !matches!(driver.role, Role::Driver | Role::Provider) {
+            return Err(AppError::Forbidden(
+                "only drivers, couriers and providers have earnings",
+            ));
+        }
         let currency = self.config().pricing.currency;
         let internal =
             |e: doorstep_domain::MoneyError| AppError::Internal(format!("statement: {e}"));

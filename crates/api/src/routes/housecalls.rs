@@ -749,3 +749,16 @@ pub async fn admin_refund(
         .await?;
     Ok(Json(crate::routes::console::RideLedgerView::from(&ledger)))
 }
+
+/// The provider's earnings statement (default: the last 24 hours): each visit's share of its price, the
+/// provider's share of late-cancellation and no-show fees, by day and week.
+#[utoipa::path(get, path = "/v1/providers/me/earnings", operation_id = "provider_earnings", tag = "house_calls",
+    params(crate::dto::EarningsQuery),
+    responses((status = 200, body = crate::dto::EarningsResponse), (status = 422, description = "invalid_timestamp, invalid_period")))]
+pub async fn earnings(
+    state: State<ApiState>,
+    caller: Caller,
+    query: ApiQuery<crate::dto::EarningsQuery>,
+) -> Result<Json<crate::dto::EarningsResponse>, ApiError> {
+    crate::routes::drivers::earnings(state, caller, query).await
+}

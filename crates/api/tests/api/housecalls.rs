@@ -708,6 +708,14 @@ pub async fn a_visit_goes_on_my_way_arrive_check_in_check_out_and_its_postings_b
         .await?
         .ok_or("authorised")?;
     assert_eq!(payment.captured.map(|m| m.minor), Some(8000));
+    // The provider's earnings: the price less the platform's 20 %.
+    let earned = server
+        .get("/v1/providers/me/earnings", &provider.token)
+        .await?
+        .expect(200);
+    assert_eq!(usd(&earned["net"]), 6400);
+    assert_eq!(usd(&earned["gross"]), 8000);
+    assert_eq!(usd(&earned["commission"]), 1600);
 
     // They rate each other once; a stranger cannot.
     let rated = server
