@@ -327,7 +327,7 @@ export class Services {
   }
 
   upcomingHtml() {
-    const list = (this.bookings || []).filter((b) => OPEN_BOOKING_STATES.includes(b.state) || b.state === 'cancelled');
+    const list = (this.bookings || []).filter((b) => OPEN_BOOKING_STATES.includes(b.state) || b.state === 'cancelled' || b.state === 'completed');
     if (!list.length) return html`<p class="muted" id="hc-no-upcoming">${t('services.no_upcoming')}</p>`;
     return html`<ul class="history" id="hc-upcoming" aria-labelledby="hc-upcoming-title">${list.map(
       (b) => html`<li><button type="button" data-booking="${b.id}" data-state="${b.state}">
@@ -627,9 +627,56 @@ export class Services {
         ${CANCELLABLE.includes(b.state) && late ? html`<p class="hint" id="hc-late-hint">${t('services.cancel_late')}</p>` : ''}
         ${CANCELLABLE.includes(b.state) && Date.now() > new Date(b.start).getTime() + 30 * 60 * 1000
           ? html`<button class="secondary wide" id="hc-no-show">${t('services.provider_no_show')}</button>` : ''}
+        ${b.state === 'completed'
+          ? html`<form class="card" id="hc-rate" aria-labelledby="hc-rate-title">
+            <h2 class="small" id="hc-rate-title">${t('services.rate_title')}</h2>
+            <label for="hc-stars">${t('services.stars')}</label>
+            <select id="hc-stars">${[5, 4, 3, 2, 1].map((n) => html`<option value="${n}">${t('services.stars_n', { n })}</option>`)}</select>
+            <label for="hc-comment">${t('services.comment')}</label>
+            <textarea id="hc-comment" maxlength="500" rows="2"></textarea>
+            <button type="submit" class="primary wide" id="hc-rate-send">${t('services.rate_send')}</button>
+            <p class="error" role="alert" id="hc-rate-error"></p>
+          </form>
+          <button type="button" class="secondary wide" id="hc-block">${t('services.block')}</button>`
+          : ''}
         <p><button type="button" class="link" id="hc-all">${t('services.all_visits')}</button></p>`,
     );
     this.notice = '';
+    $('#hc-rate')?.addEventListener('submit', (e) => {
+      e.preventDefault();
+      busy($('#hc-rate-send'), $('#hc-rate-error'), async () => {
+        try {
+          await this.api.post(`/v1/house-calls/bookings/${this.booking.id}/ratings`, {
+            stars: Number($('#hc-stars').value),
+            comment: $('#hc-comment').value,
+          });
+          this.notice = t('services.rated');
+        } catch (err) {
+          if (err.code !== 'already_rated') throw Object.assign(new Error(servicesErrorText(err)), { code: err.code });
+          this.notice = t('services.already_rated');
+        }
+        this.go('booking');
+      });
+    });
+    $('#hc-block')?.addEventListener('click', async (e) => {
+      const ok = await confirmDialog({
+        title: t('services.block_title'),
+        body: html`<p>${t('services.block_body')}</p>`,
+        confirm: t('services.block'),
+        cancel: t('services.keep'),
+        danger: true,
+      });
+      if (!ok) return;
+      await busy(e.currentTarget, $('#hc-booking-error'), async () => {
+        try {
+          await this.api.post(`/v1/house-calls/bookings/${this.booking.id}/block`, {});
+        } catch (err) {
+          throw Object.assign(new Error(servicesErrorText(err)), { code: err.code });
+        }
+        this.notice = t('services.blocked');
+        this.go('booking');
+      });
+    });
     $('#hc-all').addEventListener('click', () => {
       this.booking = null;
       this.go('book');
