@@ -219,36 +219,7 @@ pub async fn book(
         .get("idempotency-key")
         .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
         .transpose()?;
-    let address = body.address.trim().to_owned();
-    if address.is_empty() || address.chars().count() > 200 || address.chars().any(char::is_control)
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_address",
-            "an address is 1 to 200 characters on one line",
-        ));
-    }
-    let req = BookRequest {
-        visit: VisitRequest {
-            service: ServiceId::from_uuid(body.service_id),
-            place: body.location.try_into()?,
-            provider: provider_id(body.provider_id),
-        },
-        address,
-        start: match (body.start.as_deref(), body.asap) {
-            (Some(raw), false) => Some(parse_rfc3339(raw)?),
-            (None, true) => None,
-            _ => {
-                return Err(ApiError::unprocessable(
-                    "start_or_asap",
-                    "give either a start or asap: true",
-                ));
-            }
-        },
-        hold: body.hold_id.map(HoldId::from_uuid),
-        payment_method: body.payment_method_id,
-        series: None,
-        prefer: None,
-    };
+    let req = book_request(body)?;
     Ok(match state.app.book(&user, req, key).await {
         Ok((booking, new)) => {
             let status = if new {
@@ -645,37 +616,13 @@ pub async fn book_series(
         .get("idempotency-key")
         .map(|v| crate::schema::check_idempotency_key(v.as_bytes()))
         .transpose()?;
-    let b = body.booking;
-    let address = b.address.trim().to_owned();
-    if address.is_empty() || address.chars().count() > 200 || address.chars().any(char::is_control)
-    {
+    let req = book_request(body.booking)?;
+    if req.start.is_none() {
         return Err(ApiError::unprocessable(
-            "invalid_address",
-            "an address is 1 to 200 characters on one line",
+            "start_or_asap",
+            "a weekly series needs a start (not asap)",
         ));
     }
-    let start = match (b.start.as_deref(), b.asap) {
-        (Some(raw), false) => parse_rfc3339(raw)?,
-        _ => {
-            return Err(ApiError::unprocessable(
-                "start_or_asap",
-                "a weekly series needs a start (not asap)",
-            ));
-        }
-    };
-    let req = BookRequest {
-        visit: VisitRequest {
-            service: ServiceId::from_uuid(b.service_id),
-            place: b.location.try_into()?,
-            provider: provider_id(b.provider_id),
-        },
-        address,
-        start: Some(start),
-        hold: b.hold_id.map(HoldId::from_uuid),
-        payment_method: b.payment_method_id,
-        series: None,
-        prefer: None,
-    };
     Ok(
         match state.app.book_weekly(&user, req, body.weeks, key).await {
             Ok(series) => (
@@ -761,4 +708,39 @@ pub async fn earnings(
     query: ApiQuery<crate::dto::EarningsQuery>,
 ) -> Result<Json<crate::dto::EarningsResponse>, ApiError> {
     crate::routes::drivers::earnings(state, caller, query).await
+}
+
+/// A booking request from its body, checked at the edge: the address (1 to 200 characters on one
+/// line), the coordinates, and either a `start` or `asap`.
+fn book_request(body: BookBody) -> Result<BookRequest, ApiError> {
+    let address = body.address.trim().to_owned();
+    if address.is_empty() || address.chars().count() > 200 || address.chars().any(char::is_control)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_address",
+            "an address is 1 to 200 characters on one line",
+        ));
+    }
+    Ok(BookRequest {
+        visit: VisitRequest {
+            service: ServiceId::from_uuid(body.service_id),
+            place: body.location.try_into()?,
+            provider: provider_id(body.provider_id),
+        },
+        address,
+        start: match (body.start.as_deref(), body.asap) {
+            (Some(raw), false) => Some(parse_rfc3339(raw)?),
+            (None, true) => None,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "start_or_asap",
+                    "give either a start or asap: true",
+                ));
+            }
+        },
+        hold: body.hold_id.map(HoldId::from_uuid),
+        payment_method: body.payment_method_id,
+        series: None,
+        prefer: None,
+    })
 }
