@@ -19,6 +19,8 @@ mod backend;
 mod bad_input;
 #[path = "api/cancellation.rs"]
 mod cancellation;
+#[path = "api/cluster.rs"]
+mod cluster;
 #[path = "api/console.rs"]
 mod console;
 #[path = "api/console_food.rs"]
@@ -324,6 +326,23 @@ mod console_housecalls_suite {
         a_share_link_shows_the_visit_to_whoever_holds_it_until_it_expires_or_is_revoked,
         an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_key,
     );
+}
+
+/// Several nodes on PostgreSQL and NATS (under `cluster_suite::on_postgres::`, so that `cargo test
+/// cluster_suite` runs just these). PostgreSQL only: a cluster's record is PostgreSQL.
+mod cluster_suite {
+    mod on_postgres {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_it_over()
+        -> crate::backend::TestResult {
+            crate::backend::run_on(
+                crate::backend::Engine::Postgres,
+                "two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_it_over",
+                crate::cluster::two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_it_over,
+            )
+            .await
+        }
+    }
 }
 
 /// Writes the release fixture named by `DOORSTEP_FIXTURE_RELEASE` (docs/migrations.md). Run by hand, once

@@ -506,14 +506,22 @@ impl App {
             _ => None,
         };
         match parsed {
-            Some(a) => (
-                a.position.and_then(|(lat, lng, at)| {
+            Some(a) => {
+                let owners = a.position.and_then(|(lat, lng, at)| {
                     LatLng::new(lat, lng)
                         .ok()
                         .map(|p| (p, Timestamp::from_millis(at)))
-                }),
-                a.odometer_m,
-            ),
+                });
+                // This node may have believed a newer point of the worker (one its socket or request
+                // just brought, on its way to the owner): the newer of the two wins. Both odometers
+                // count only believed points, so the larger is the more complete.
+                let (mine, my_odometer) = local();
+                let position = match (owners, mine) {
+                    (Some(o), Some(m)) => Some(if m.1 > o.1 { m } else { o }),
+                    (o, m) => o.or(m),
+                };
+                (position, a.odometer_m.max(my_odometer))
+            }
             None => {
                 metrics::counter!("cluster_ask_fallbacks_total").increment(1);
                 let (position, odometer) = local();

@@ -210,6 +210,24 @@ impl TestServer {
         TestServer::launch_with(db, config, clock, limits, caps, StreamTimings::default()).await
     }
 
+    /// Starts one node of a cluster on `db` (PostgreSQL) with `clock` and the test configuration.
+    pub async fn start_node(
+        db: &TestDb,
+        clock: Clock,
+        options: doorstep_app::cluster::ClusterOptions,
+    ) -> TestResult<TestServer> {
+        TestServer::launch_node(
+            db,
+            test_config(),
+            clock,
+            RateLimits::default(),
+            SocketCaps::default(),
+            StreamTimings::default(),
+            Some(options),
+        )
+        .await
+    }
+
     async fn launch_with(
         db: &TestDb,
         config: AppConfig,
@@ -218,10 +236,27 @@ impl TestServer {
         caps: SocketCaps,
         timings: StreamTimings,
     ) -> TestResult<TestServer> {
+        TestServer::launch_node(db, config, clock, limits, caps, timings, None).await
+    }
+
+    async fn launch_node(
+        db: &TestDb,
+        config: AppConfig,
+        clock: Clock,
+        limits: RateLimits,
+        caps: SocketCaps,
+        timings: StreamTimings,
+        cluster: Option<doorstep_app::cluster::ClusterOptions>,
+    ) -> TestResult<TestServer> {
         let store = Store::connect(&db.url).await?;
         store.migrate().await?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (app, background) = App::start(store, config, clock.clone(), shutdown_rx).await?;
+        let (app, background) = match cluster {
+            Some(options) => {
+                App::start_cluster(store, config, clock.clone(), shutdown_rx, options).await?
+            }
+            None => App::start(store, config, clock.clone(), shutdown_rx).await?,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mut stop = shutdown.subscribe();

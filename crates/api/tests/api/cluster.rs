@@ -1,0 +1,151 @@
+//! Several nodes on one PostgreSQL record and NATS (issue 13): one node owns the city's dispatcher,
+//! the others serve the API and sockets; events, positions and revocations cross nodes; another node
+//! takes the city over when the owner goes. Needs NATS with JetStream at `DOORSTEP_TEST_NATS_URL`
+//! (default `nats://127.0.0.1:4222`); without it the tests print `NATS_SKIPPED` and pass, unless
+//! `DOORSTEP_REQUIRE_NATS` is set (CI sets it).
+
+use crate::backend::{TestDb, TestResult};
+use crate::event_stream::EventStream;
+use crate::places::{BRYANT_PARK, TIMES_SQUARE, UNION_SQUARE};
+use crate::ride_steps::types;
+use crate::server::{TestServer, WEDNESDAY_2PM, eventually, field};
+use doorstep_app::Clock;
+use doorstep_app::cluster::ClusterOptions;
+use std::io::Write as _;
+use std::time::Duration;
+
+/// The NATS server to run on, or `None` (after saying so) when there is none and none is required.
+async fn nats() -> TestResult<Option<String>> {
+    let url = std::env::var("DOORSTEP_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let host = url.trim_start_matches("nats://").to_owned();
+    let reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(host.as_str()),
+    )
+    .await
+    .is_ok_and(|c| c.is_ok());
+    if reachable {
+        return Ok(Some(url));
+    }
+    writeln!(
+        std::io::stderr(),
+        "NATS_SKIPPED: no NATS server at {url}, so the cluster tests did not run"
+    )?;
+    if std::env::var_os("DOORSTEP_REQUIRE_NATS").is_some_and(|v| !v.is_empty()) {
+        return Err(
+            format!("DOORSTEP_REQUIRE_NATS is set but NATS at {url} does not answer").into(),
+        );
+    }
+    Ok(None)
+}
+
+/// Options of node `node` in a cluster of its own (a fresh name per test, so that tests and runs
+/// sharing the machine's NATS never meet), with a short lease.
+fn node(url: &str, cluster: &str, node: &str) -> ClusterOptions {
+    let mut options = ClusterOptions::new(url, node);
+    options.name = cluster.to_owned();
+    options.lease_ttl = Duration::from_secs(2);
+    options
+}
+
+/// Waits until `server` owns the city; returns the epoch.
+async fn owns(server: &TestServer) -> TestResult<i64> {
+    eventually("the node to own the city", || async {
+        Ok(server.app.cluster().and_then(|c| c.owned_epoch()))
+    })
+    .await
+}
+
+pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_it_over(
+    db: TestDb,
+) -> TestResult {
+    let Some(url) = nats().await? else {
+        return Ok(());
+    };
+    let name = format!("t{}", uuid::Uuid::new_v4().simple());
+    let clock = Clock::manual(WEDNESDAY_2PM);
+    let a = TestServer::start_node(&db, clock.clone(), node(&url, &name, "a")).await?;
+    let first_epoch = owns(&a).await?;
+    let b = TestServer::start_node(&db, clock.clone(), node(&url, &name, "b")).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        b.app.cluster().is_some_and(|c| !c.owns_city()),
+        "exactly one node owns the city"
+    );
+    let ready = b.get_text("/readyz", "").await?;
+    assert!(
+        ready.contains("node: b") && ready.contains("leases: none"),
+        "{ready}"
+    );
+    let ready = a.get_text("/readyz", "").await?;
+    assert!(
+        ready.contains(&format!("lease: manhattan epoch {first_epoch}")),
+        "{ready}"
+    );
+
+    // The rider and the driver use node B only; A runs the dispatcher.
+    let rider = b.signup("rider").await?;
+    let driver = b.driver_at(BRYANT_PARK).await?;
+    let mut rider_events = EventStream::open(&b, &rider.token, None).await?;
+    let mut driver_events = EventStream::open(&b, &driver.token, None).await?;
+    let ride = b.request_ride(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    let ride_id = field(&ride, "ride_id")?;
+    // A's dispatcher heard of the driver and the ride from B, and the offer reaches B's socket.
+    let offered = driver_events.next_event().await?;
+    assert_eq!(offered["type"], "offered", "{offered}");
+    assert_eq!(offered["ride_id"], ride_id.as_str());
+    // The driver answers on node A.
+    a.accept(&driver, &offered).await?;
+    let assigned = b.ride(&rider, &ride_id).await?;
+    assert_eq!(assigned["state"], "driver_assigned");
+
+    // A token revoked on one node fails on the other at once (B has it cached by now).
+    let other = a.signup("rider").await?;
+    b.get("/v1/me", &other.token).await?.expect(200);
+    a.post_empty("/v1/auth/logout", &other.token)
+        .await?
+        .expect(204);
+    eventually("the revocation to reach node B", || async {
+        Ok((b.get("/v1/me", &other.token).await?.status == 401).then_some(()))
+    })
+    .await?;
+
+    // A goes; B takes the city over with the next epoch and carries on with the ride.
+    a.stop().await?;
+    let second_epoch = owns(&b).await?;
+    assert!(second_epoch > first_epoch, "{second_epoch} > {first_epoch}");
+    let fences = b.app.store().city_fence("manhattan").await?;
+    assert_eq!(
+        fences.map(|(e, n)| (e, n)),
+        Some((second_epoch, "b".to_owned()))
+    );
+    b.drive_to_completion(&driver, &assigned, 600).await?;
+
+    // The rider's socket on B saw each event of the ride once, in order, whichever node made it.
+    let seen = rider_events.events_until("completed").await?;
+    assert_eq!(
+        types(&seen),
+        [
+            "requested",
+            "driver_assigned",
+            "driver_arrived",
+            "started",
+            "completed"
+        ]
+    );
+    let timeline = crate::ride_steps::ids(&b.timeline(&rider, &ride_id).await?);
+    assert_eq!(crate::ride_steps::ids(&seen), timeline);
+    let extra = rider_events
+        .next_message_within(Duration::from_millis(300))
+        .await?;
+    assert!(
+        extra.as_ref().is_none_or(|m| m["type"] == "location"),
+        "nothing is delivered twice: {extra:?}"
+    );
+    let balance = b.trial_balance().await?;
+    assert!(balance.iter().all(|&s| s == 0), "{balance:?}");
+    rider_events.close().await?;
+    driver_events.close().await?;
+    b.stop().await
+}
