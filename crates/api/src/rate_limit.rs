@@ -5,6 +5,10 @@
 //! `rate_limited` with `Retry-After`, and nothing of the request is processed. The same per-user quota
 //! also meters `nearby` queries on the event stream ([`Limiter::check_user`]), which cost what
 //! `GET /v1/drivers/nearby` costs.
+//!
+//! In cluster mode every request costs as many cells as there are live nodes (`check_key_n`), so each
+//! node grants a client its share of the quota: a client spreading its requests over the nodes (as a
+//! load balancer does) gets the quota once, not once per node.
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -83,20 +87,35 @@ impl Limiter {
 
     /// Takes one chat message from `user`'s allowance: `Err` with the seconds to wait when it is used up.
     pub fn check_message(&self, user: doorstep_domain::UserId) -> Result<(), u64> {
-        self.messages.check_key(&user).map_err(|not_until| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-        })
+        self.take(&self.messages, &user)
     }
 
     /// Takes one request from `user`'s allowance: `Err` with the seconds to wait when it is used up.
     pub fn check_user(&self, user: doorstep_domain::UserId) -> Result<(), u64> {
-        self.by_token.check_key(&user).map_err(|not_until| {
+        self.take(&self.by_token, &user)
+    }
+
+    /// Takes one request of `key` from `limiter`: one cell on one node, one per live node in a
+    /// cluster (see the module).
+    fn take<K: Clone + Eq + std::hash::Hash>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> Result<(), u64> {
+        let wait = |not_until: governor::NotUntil<_>| {
             not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
-        })
+        };
+        let nodes = self.app.cluster().map_or(1, |c| c.live_nodes());
+        match NonZeroU32::new(nodes) {
+            Some(n) if n.get() > 1 => match limiter.check_key_n(key, n) {
+                Ok(verdict) => verdict.map_err(wait),
+                // The burst is smaller than the node count: this node cannot grant even one request.
+                Err(_) => Err(1),
+            },
+            _ => limiter.check_key(key).map_err(wait),
+        }
     }
 }
 
@@ -143,18 +162,14 @@ pub async fn limit(State(state): State<ApiState>, mut request: Request, next: Ne
             .insert(crate::extract::Caller(u.clone()));
     }
     let verdict = match user {
-        Some(u) => limiter.by_token.check_key(&u.id),
+        Some(u) => limiter.take(&limiter.by_token, &u.id),
         None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => limiter.by_ip.check_key(&addr.ip()),
+            Some(ConnectInfo(addr)) => limiter.take(&limiter.by_ip, &addr.ip()),
             None => Ok(()),
         },
     };
     match verdict {
         Ok(()) => next.run(request).await,
-        Err(not_until) => too_many(
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs(),
-        ),
+        Err(wait_secs) => too_many(wait_secs),
     }
 }

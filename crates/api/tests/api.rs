@@ -342,6 +342,17 @@ mod cluster_suite {
             )
             .await
         }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice()
+        -> crate::backend::TestResult {
+            crate::backend::run_on(
+                crate::backend::Engine::Postgres,
+                "a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice",
+                crate::cluster::a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice,
+            )
+            .await
+        }
     }
 }
 

@@ -24,7 +24,9 @@
 //!   socket then reads its events from the record after its last id, so a client that reconnects to
 //!   another node resumes without gaps or duplicates. Locations go on `<name>.push.<user>`.
 //! - **Shared state.** Login tokens revoked on one node are forgotten by all (`<name>.revoke`);
-//!   idempotency keys are in the record already.
+//!   idempotency keys are in the record already; nodes hear each other's heartbeats (`<name>.nodes`)
+//!   and each grants a client `1 / live nodes` of a rate limit ([`Cluster::live_nodes`]); trip
+//!   odometers are saved by the owner every 2 s (`job_odometers`) and restored by a takeover.
 
 use crate::bus::{DriverPosition, LocationUpdate, RepositionSuggestion};
 use crate::dispatcher::DispatchCommand;
@@ -95,6 +97,8 @@ pub struct Cluster {
     owning: watch::Sender<Option<i64>>,
     /// Messages to publish, in order (one task sends them).
     outbound: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    /// The nodes heard from lately (heartbeats on `<name>.nodes`), at least 1: this node.
+    live_nodes: std::sync::atomic::AtomicU32,
 }
 
 /// What a node tells the city's owner.
@@ -250,6 +254,7 @@ impl Cluster {
             lease_ttl: options.lease_ttl,
             owning: watch::channel(None).0,
             outbound,
+            live_nodes: std::sync::atomic::AtomicU32::new(1),
         })
     }
 
@@ -365,6 +370,47 @@ impl Cluster {
 
     pub(crate) fn client(&self) -> &async_nats::Client {
         &self.client
+    }
+
+    /// How many nodes share the load (heard from in the last few seconds, this one included): each
+    /// node grants a client `1 / live_nodes` of a rate limit, so that spreading requests over the
+    /// nodes buys no extra allowance.
+    pub fn live_nodes(&self) -> u32 {
+        self.live_nodes
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1)
+    }
+}
+
+/// How often a node says it is alive, and how long a silent node still counts.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const HEARD_FOR: Duration = Duration::from_secs(4);
+
+/// Publishes this node's heartbeat and counts the nodes heard from.
+async fn heartbeats(cluster: Arc<Cluster>) {
+    let subject = format!("{}.nodes", cluster.name);
+    let Ok(mut sub) = cluster.client.subscribe(subject.clone()).await else {
+        tracing::error!("could not subscribe to heartbeats");
+        return;
+    };
+    let mut heard: HashMap<String, Instant> = HashMap::new();
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    loop {
+        tokio::select! {
+            _ = beat.tick() => {
+                cluster.publish(subject.clone(), cluster.node.clone().into_bytes());
+                heard.retain(|_, at| at.elapsed() < HEARD_FOR);
+                let live = u32::try_from(heard.len()).unwrap_or(u32::MAX).max(1);
+                cluster.live_nodes.store(live, std::sync::atomic::Ordering::Relaxed);
+                metrics::gauge!("cluster_live_nodes").set(f64::from(live));
+            }
+            message = sub.next() => {
+                let Some(message) = message else { return };
+                if let Ok(node) = std::str::from_utf8(&message.payload) {
+                    heard.insert(node.to_owned(), Instant::now());
+                }
+            }
+        }
     }
 }
 
@@ -553,6 +599,7 @@ pub(crate) async fn run(
         return;
     };
     let revocations = tokio::spawn(listen_revocations(app.clone()));
+    let beats = tokio::spawn(heartbeats(Arc::clone(&cluster)));
     let positions = tokio::spawn(listen_positions(app.clone()));
     let key = format!("city.{}", cluster.city);
     loop {
@@ -578,6 +625,7 @@ pub(crate) async fn run(
     }
     revocations.abort();
     positions.abort();
+    beats.abort();
 }
 
 /// Why an ownership ended.

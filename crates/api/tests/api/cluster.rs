@@ -9,6 +9,7 @@ use crate::event_stream::EventStream;
 use crate::places::{BRYANT_PARK, TIMES_SQUARE, UNION_SQUARE};
 use crate::ride_steps::types;
 use crate::server::{TestServer, WEDNESDAY_2PM, eventually, field};
+use doorstep_api::rate_limit::RateLimits;
 use doorstep_app::Clock;
 use doorstep_app::cluster::ClusterOptions;
 use std::io::Write as _;
@@ -65,9 +66,21 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     };
     let name = format!("t{}", uuid::Uuid::new_v4().simple());
     let clock = Clock::manual(WEDNESDAY_2PM);
-    let a = TestServer::start_node(&db, clock.clone(), node(&url, &name, "a")).await?;
+    let a = TestServer::start_node(
+        &db,
+        clock.clone(),
+        node(&url, &name, "a"),
+        RateLimits::default(),
+    )
+    .await?;
     let first_epoch = owns(&a).await?;
-    let b = TestServer::start_node(&db, clock.clone(), node(&url, &name, "b")).await?;
+    let b = TestServer::start_node(
+        &db,
+        clock.clone(),
+        node(&url, &name, "b"),
+        RateLimits::default(),
+    )
+    .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         b.app.cluster().is_some_and(|c| !c.owns_city()),
@@ -147,5 +160,52 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     assert!(balance.iter().all(|&s| s == 0), "{balance:?}");
     rider_events.close().await?;
     driver_events.close().await?;
+    b.stop().await
+}
+
+pub async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice(
+    db: TestDb,
+) -> TestResult {
+    let Some(url) = nats().await? else {
+        return Ok(());
+    };
+    let name = format!("t{}", uuid::Uuid::new_v4().simple());
+    let clock = Clock::manual(WEDNESDAY_2PM);
+    let limits = RateLimits {
+        per_token_per_sec: 1,
+        per_token_burst: 20,
+        ..RateLimits::default()
+    };
+    let a = TestServer::start_node(&db, clock.clone(), node(&url, &name, "a"), limits).await?;
+    let b = TestServer::start_node(&db, clock.clone(), node(&url, &name, "b"), limits).await?;
+    for server in [&a, &b] {
+        eventually("both nodes to hear each other", || async {
+            Ok(server
+                .app
+                .cluster()
+                .is_some_and(|c| c.live_nodes() == 2)
+                .then_some(()))
+        })
+        .await?;
+    }
+    let rider = a.signup("rider").await?;
+    // Alternating like a load balancer: one node alone would grant the burst of 20, each of two
+    // independent nodes 20 more. Shared, the client gets about the burst once (a cell or two more
+    // refill at 1 a second while the loop runs).
+    let mut granted = 0;
+    for i in 0..40 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let reply = server.get("/v1/me", &rider.token).await?;
+        match reply.status {
+            200 => granted += 1,
+            429 => reply.expect_error(429, "rate_limited"),
+            other => return Err(format!("unexpected status {other}: {}", reply.body).into()),
+        }
+    }
+    assert!(
+        (18..=24).contains(&granted),
+        "the two nodes granted {granted} requests of a burst of 20"
+    );
+    a.stop().await?;
     b.stop().await
 }

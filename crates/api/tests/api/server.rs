@@ -210,17 +210,19 @@ impl TestServer {
         TestServer::launch_with(db, config, clock, limits, caps, StreamTimings::default()).await
     }
 
-    /// Starts one node of a cluster on `db` (PostgreSQL) with `clock` and the test configuration.
+    /// Starts one node of a cluster on `db` (PostgreSQL) with `clock`, the test configuration and
+    /// `limits`.
     pub async fn start_node(
         db: &TestDb,
         clock: Clock,
         options: doorstep_app::cluster::ClusterOptions,
+        limits: RateLimits,
     ) -> TestResult<TestServer> {
         TestServer::launch_node(
             db,
             test_config(),
             clock,
-            RateLimits::default(),
+            limits,
             SocketCaps::default(),
             StreamTimings::default(),
             Some(options),
