@@ -331,6 +331,19 @@ mod console_housecalls_suite {
 /// Several nodes on PostgreSQL and NATS (under `cluster_suite::on_postgres::`, so that `cargo test
 /// cluster_suite` runs just these). PostgreSQL only: a cluster's record is PostgreSQL.
 mod cluster_suite {
+    mod on_sqlite {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_cluster_node_on_sqlite_is_refused_with_a_clear_message()
+        -> crate::backend::TestResult {
+            crate::backend::run_on(
+                crate::backend::Engine::Sqlite,
+                "a_cluster_node_on_sqlite_is_refused_with_a_clear_message",
+                crate::cluster::a_cluster_node_on_sqlite_is_refused_with_a_clear_message,
+            )
+            .await
+        }
+    }
+
     mod on_postgres {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_it_over()

@@ -125,18 +125,39 @@ struct HotEnvelope {
     hot: Hot,
 }
 
-/// A question to the owner about a worker (and a job on its route).
+/// A question to the owner about the city's hot state.
 #[derive(Debug, Serialize, Deserialize)]
-struct Ask {
-    worker: String,
-    job: Option<String>,
+#[serde(tag = "q", rename_all = "snake_case")]
+enum Ask {
+    /// A worker's believed position, and the odometer of a job on its route.
+    Worker { worker: String, job: Option<String> },
+    /// The surge at a pickup, after one update of its zone.
+    Surge { lat: f64, lng: f64 },
+    /// The idle cars in reach of a pickup.
+    Supply { lat: f64, lng: f64 },
+    /// The exact sightings of the idle cars nearest a point.
+    Nearby { lat: f64, lng: f64, limit: usize },
 }
 
-/// The owner's answer.
+/// The owner's answer about a worker.
 #[derive(Debug, Serialize, Deserialize)]
 struct Answer {
     position: Option<(f64, f64, i64)>,
     odometer_m: f64,
+}
+
+/// The owner's answer about the surge at a pickup.
+#[derive(Debug, Serialize, Deserialize)]
+struct SurgeAnswer {
+    millis: u32,
+    reason: Option<(String, u32, u32)>,
+}
+
+/// The owner's answer about the cars in reach of a pickup.
+#[derive(Debug, Serialize, Deserialize)]
+struct SupplyAnswer {
+    drivers_nearby: u32,
+    pickup_eta_s: Option<u32>,
 }
 
 /// An ephemeral message for a user's node (or the operators').
@@ -535,22 +556,12 @@ impl App {
         if c.owns_city() {
             return local();
         }
-        let ask = Ask {
-            worker: worker.to_string(),
-            job: job.map(|j| j.to_string()),
-        };
-        let Ok(payload) = serde_json::to_vec(&ask) else {
-            return local();
-        };
-        let answer = tokio::time::timeout(
-            ASK_TIMEOUT,
-            c.client.request(c.ask_subject(), payload.into()),
-        )
-        .await;
-        let parsed = match answer {
-            Ok(Ok(message)) => serde_json::from_slice::<Answer>(&message.payload).ok(),
-            _ => None,
-        };
+        let parsed: Option<Answer> = self
+            .ask_owner(&Ask::Worker {
+                worker: worker.to_string(),
+                job: job.map(|j| j.to_string()),
+            })
+            .await;
         match parsed {
             Some(a) => {
                 let owners = a.position.and_then(|(lat, lng, at)| {
@@ -569,7 +580,6 @@ impl App {
                 (position, a.odometer_m.max(my_odometer))
             }
             None => {
-                metrics::counter!("cluster_ask_fallbacks_total").increment(1);
                 let (position, odometer) = local();
                 // The record keeps the odometer the owner last saved.
                 let kept = match job {
@@ -585,6 +595,105 @@ impl App {
                 (position, odometer.max(kept))
             }
         }
+    }
+}
+
+impl App {
+    /// Asks the city's owner (cluster mode, this node not the owner); `None` when there is no answer
+    /// in time (no owner during a takeover), and the caller reads its own view.
+    async fn ask_owner<T: serde::de::DeserializeOwned>(&self, ask: &Ask) -> Option<T> {
+        let c = self.cluster()?;
+        if c.owns_city() {
+            return None;
+        }
+        let payload = serde_json::to_vec(ask).ok()?;
+        let answer = tokio::time::timeout(
+            ASK_TIMEOUT,
+            c.client.request(c.ask_subject(), payload.into()),
+        )
+        .await;
+        let parsed = match answer {
+            Ok(Ok(message)) => serde_json::from_slice::<T>(&message.payload).ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            metrics::counter!("cluster_ask_fallbacks_total").increment(1);
+        }
+        parsed
+    }
+
+    /// [`App::surge_at`] as the city's owner sees it: on one node or the owner, here; on another
+    /// node, asked of the owner (whose fleet hears every car and request), so that every node quotes
+    /// one surge.
+    pub async fn surge_anywhere(
+        &self,
+        pickup: LatLng,
+        now: Timestamp,
+    ) -> (
+        doorstep_domain::pricing::SurgeMillis,
+        Option<crate::rides::SurgeReason>,
+    ) {
+        let ask = Ask::Surge {
+            lat: pickup.lat(),
+            lng: pickup.lng(),
+        };
+        match self.ask_owner::<SurgeAnswer>(&ask).await {
+            Some(a) => (
+                doorstep_domain::pricing::SurgeMillis(a.millis),
+                a.reason
+                    .map(|(zone, requests, cars)| crate::rides::SurgeReason {
+                        zone,
+                        requests,
+                        cars,
+                    }),
+            ),
+            None => self.surge_at(pickup, now),
+        }
+    }
+
+    /// [`App::pickup_supply`] as the city's owner sees it (see [`App::surge_anywhere`]).
+    pub async fn pickup_supply_anywhere(&self, pickup: LatLng) -> crate::contact::PickupSupply {
+        let ask = Ask::Supply {
+            lat: pickup.lat(),
+            lng: pickup.lng(),
+        };
+        match self.ask_owner::<SupplyAnswer>(&ask).await {
+            Some(a) => crate::contact::PickupSupply {
+                drivers_nearby: a.drivers_nearby,
+                pickup_eta_s: a.pickup_eta_s,
+            },
+            None => self.pickup_supply(pickup),
+        }
+    }
+
+    /// [`App::nearby_drivers`] as the city's owner sees it (see [`App::surge_anywhere`]); riders'
+    /// answers are made coarse here, from the owner's exact ones.
+    pub async fn nearby_drivers_anywhere(
+        &self,
+        user: &doorstep_domain::User,
+        p: LatLng,
+        limit: usize,
+    ) -> Result<Vec<doorstep_geo::Sighting>, AppError> {
+        crate::drivers::require_nearby_role(user)?;
+        let ask = Ask::Nearby {
+            lat: p.lat(),
+            lng: p.lng(),
+            limit,
+        };
+        let Some(found) = self.ask_owner::<Vec<(f64, f64, f64, f64)>>(&ask).await else {
+            return self.nearby_drivers(user, p, limit);
+        };
+        let exact: Vec<doorstep_geo::Sighting> = found
+            .into_iter()
+            .filter_map(|(lat, lng, distance_m, eta_s)| {
+                Some(doorstep_geo::Sighting {
+                    position: LatLng::new(lat, lng).ok()?,
+                    distance_m,
+                    eta_s,
+                })
+            })
+            .collect();
+        Ok(crate::drivers::shown_to(user, exact))
     }
 }
 
@@ -842,22 +951,57 @@ async fn answer_asks(app: App, mut asks: async_nats::Subscriber) {
         let Ok(ask) = serde_json::from_slice::<Ask>(&message.payload) else {
             continue;
         };
-        let Ok(worker) = ask.worker.parse::<UserId>() else {
-            continue;
+        let payload = match ask {
+            Ask::Worker { worker, job } => {
+                let Ok(worker) = worker.parse::<UserId>() else {
+                    continue;
+                };
+                let job = job.and_then(|j| j.parse::<JobId>().ok());
+                let (position, odometer_m) = app.with_fleet(|f| {
+                    (
+                        f.driver(worker)
+                            .and_then(|d| d.position().zip(d.last_seen())),
+                        job.map_or(0.0, |j| f.trip_odometer_m(j)),
+                    )
+                });
+                serde_json::to_vec(&Answer {
+                    position: position.map(|(p, at)| (p.lat(), p.lng(), at.millis())),
+                    odometer_m,
+                })
+            }
+            Ask::Surge { lat, lng } => {
+                let Ok(p) = LatLng::new(lat, lng) else {
+                    continue;
+                };
+                let (surge, reason) = app.surge_at(p, app.clock().now());
+                serde_json::to_vec(&SurgeAnswer {
+                    millis: surge.0,
+                    reason: reason.map(|r| (r.zone, r.requests, r.cars)),
+                })
+            }
+            Ask::Supply { lat, lng } => {
+                let Ok(p) = LatLng::new(lat, lng) else {
+                    continue;
+                };
+                let supply = app.pickup_supply(p);
+                serde_json::to_vec(&SupplyAnswer {
+                    drivers_nearby: supply.drivers_nearby,
+                    pickup_eta_s: supply.pickup_eta_s,
+                })
+            }
+            Ask::Nearby { lat, lng, limit } => {
+                let Ok(p) = LatLng::new(lat, lng) else {
+                    continue;
+                };
+                let exact: Vec<(f64, f64, f64, f64)> = app
+                    .exact_nearby(p, limit)
+                    .into_iter()
+                    .map(|s| (s.position.lat(), s.position.lng(), s.distance_m, s.eta_s))
+                    .collect();
+                serde_json::to_vec(&exact)
+            }
         };
-        let job = ask.job.and_then(|j| j.parse::<JobId>().ok());
-        let (position, odometer_m) = app.with_fleet(|f| {
-            (
-                f.driver(worker)
-                    .and_then(|d| d.position().zip(d.last_seen())),
-                job.map_or(0.0, |j| f.trip_odometer_m(j)),
-            )
-        });
-        let answer = Answer {
-            position: position.map(|(p, at)| (p.lat(), p.lng(), at.millis())),
-            odometer_m,
-        };
-        if let Ok(payload) = serde_json::to_vec(&answer) {
+        if let Ok(payload) = payload {
             cluster.publish(reply.to_string(), payload);
         }
     }

@@ -146,9 +146,12 @@ impl App {
         p: LatLng,
         limit: usize,
     ) -> Result<Vec<doorstep_geo::Sighting>, AppError> {
-        if !matches!(user.role, Role::Rider | Role::Admin) {
-            return Err(AppError::Forbidden("only riders and admins can do this"));
-        }
+        require_nearby_role(user)?;
+        Ok(shown_to(user, self.exact_nearby(p, limit)))
+    }
+
+    /// The exact sightings of up to `limit` idle cars nearest `p` in this node's hot state.
+    pub(crate) fn exact_nearby(&self, p: LatLng, limit: usize) -> Vec<doorstep_geo::Sighting> {
         let now = self.clock().now();
         let fresh_since = now.plus_secs(-self.config().driver_stale_secs);
         let found = self.with_fleet(|f| {
@@ -172,11 +175,7 @@ impl App {
                     .mean_travel_secs(doorstep_geo::to_utm(pos), to, seconds_of_day),
             })
             .collect();
-        Ok(if user.role == Role::Admin {
-            exact
-        } else {
-            doorstep_geo::coarsen_sightings(&exact, &mut rand::rng())
-        })
+        exact
     }
 
     /// Applies a worker's believed positions (oldest first) to the hot state; on the node that runs
@@ -230,6 +229,27 @@ impl App {
         if let Err(e) = self.store().save_driver_positions(&batch).await {
             tracing::warn!(error = %e, drivers = batch.len(), "could not save driver positions");
         }
+    }
+}
+
+/// Riders and admins may ask where the cars are; nobody else.
+pub(crate) fn require_nearby_role(user: &User) -> Result<(), AppError> {
+    if matches!(user.role, Role::Rider | Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only riders and admins can do this"))
+    }
+}
+
+/// What `user` may see of exact sightings: admins all of it, riders the coarse version.
+pub(crate) fn shown_to(
+    user: &User,
+    exact: Vec<doorstep_geo::Sighting>,
+) -> Vec<doorstep_geo::Sighting> {
+    if user.role == Role::Admin {
+        exact
+    } else {
+        doorstep_geo::coarsen_sightings(&exact, &mut rand::rng())
     }
 }
 

@@ -271,7 +271,7 @@ impl App {
         let now = self.clock().now();
         let distance_m = self.street_distance_m(pickup, dropoff);
         let duration_s = self.travel_secs(pickup, dropoff, now);
-        let (surge, reason) = self.surge_at(pickup, now);
+        let (surge, reason) = self.surge_anywhere(pickup, now).await;
         let fare = price_trip(
             &self.config().pricing,
             to_u32(distance_m),

@@ -215,7 +215,7 @@ pub async fn nearby(
         lng: q.lng,
     })?;
     let limit = nearby_limit(q.limit)?;
-    let found = state.app.nearby_drivers(&user, p, limit)?;
+    let found = state.app.nearby_drivers_anywhere(&user, p, limit).await?;
     Ok(Json(NearbyResponse::new(found)))
 }
 

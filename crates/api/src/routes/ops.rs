@@ -16,7 +16,7 @@ pub async fn healthz() -> &'static str {
 /// line (`ready`, then `database: ...`, and in cluster mode `node: ...`, `nats: ...`, and the city
 /// leases this node holds with their epochs, or `leases: none`).
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "ops",
-    responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, description = "database_unavailable or nats_unavailable")))]
+    responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, description = "database_unavailable, nats_unavailable")))]
 pub async fn readyz(State(state): State<ApiState>) -> Response {
     if let Err(e) = state.app.store().ping().await {
         tracing::warn!(error = %e, "readiness check failed");

@@ -48,7 +48,7 @@ pub async fn quote(
     let pickup = LatLng::try_from(body.pickup)?;
     let dropoff = LatLng::try_from(body.dropoff)?;
     let (quote, reason) = state.app.quote_explained(&user, pickup, dropoff).await?;
-    let supply = state.app.pickup_supply(pickup);
+    let supply = state.app.pickup_supply_anywhere(pickup).await;
     Ok((
         StatusCode::CREATED,
         Json(QuoteResponse::explained(&quote, reason).with_supply(supply)),

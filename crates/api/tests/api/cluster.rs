@@ -6,7 +6,7 @@
 
 use crate::backend::{TestDb, TestResult};
 use crate::event_stream::EventStream;
-use crate::places::{BRYANT_PARK, TIMES_SQUARE, UNION_SQUARE};
+use crate::places::{BRYANT_PARK, FIFTH_AVE_34TH, TIMES_SQUARE, UNION_SQUARE};
 use crate::ride_steps::types;
 use crate::server::{TestServer, WEDNESDAY_2PM, eventually, field};
 use doorstep_api::rate_limit::RateLimits;
@@ -112,6 +112,34 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     a.accept(&driver, &offered).await?;
     let assigned = b.ride(&rider, &ride_id).await?;
     assert_eq!(assigned["state"], "driver_assigned");
+    assert!(assigned["pin"].is_string(), "{assigned}");
+
+    // The trip starts with A still the owner: the driver's positions reach A through B, and A keeps
+    // the trip's odometer in the record.
+    let pin = field(&b.ride(&rider, &ride_id).await?, "pin")?;
+    b.drive_to(&driver, TIMES_SQUARE).await?;
+    b.post_empty(&format!("/v1/rides/{ride_id}/arrive"), &driver.token)
+        .await?
+        .expect(200);
+    b.post(
+        &format!("/v1/rides/{ride_id}/start"),
+        &driver.token,
+        serde_json::json!({ "pin": pin }),
+    )
+    .await?
+    .expect(200);
+    b.drive_to(&driver, FIFTH_AVE_34TH).await?;
+    let job: doorstep_domain::JobId = ride_id.parse().map_err(|_| "a ride id")?;
+    let kept = eventually("the owner to keep the trip's odometer", || async {
+        Ok(b.app
+            .store()
+            .open_odometers()
+            .await?
+            .into_iter()
+            .find(|o| o.job == job && o.metres > 1000.0)
+            .map(|o| o.metres))
+    })
+    .await?;
 
     // A token revoked on one node fails on the other at once (B has it cached by now).
     let other = a.signup("rider").await?;
@@ -129,11 +157,31 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     let second_epoch = owns(&b).await?;
     assert!(second_epoch > first_epoch, "{second_epoch} > {first_epoch}");
     let fences = b.app.store().city_fence("manhattan").await?;
-    assert_eq!(
-        fences.map(|(e, n)| (e, n)),
-        Some((second_epoch, "b".to_owned()))
+    assert_eq!(fences, Some((second_epoch, "b".to_owned())));
+    b.drive_to(&driver, UNION_SQUARE).await?;
+    let completed = b
+        .post_empty(&format!("/v1/rides/{ride_id}/complete"), &driver.token)
+        .await?
+        .expect(200);
+    assert_eq!(completed["state"], "completed");
+    // The fare counts the whole trip: the part driven while A owned the city (kept in the record and
+    // restored by B's takeover) and the rest.
+    let straight = |from: crate::places::Place, to: crate::places::Place| -> TestResult<f64> {
+        Ok(doorstep_geo::haversine_km(
+            doorstep_geo::LatLng::new(from.lat, from.lng)?,
+            doorstep_geo::LatLng::new(to.lat, to.lng)?,
+        ) * 1000.0)
+    };
+    let first_leg = straight(TIMES_SQUARE, FIFTH_AVE_34TH)?;
+    let whole = first_leg + straight(FIFTH_AVE_34TH, UNION_SQUARE)?;
+    let charged = completed["trip_distance_m"]
+        .as_f64()
+        .ok_or("a trip distance")?;
+    assert!(kept >= first_leg * 0.99, "kept {kept} of {first_leg}");
+    assert!(
+        (whole * 0.99..=whole * 1.01).contains(&charged),
+        "charged for {charged} m of a {whole} m trip"
     );
-    b.drive_to_completion(&driver, &assigned, 600).await?;
 
     // The rider's socket on B saw each event of the ride once, in order, whichever node made it.
     let seen = rider_events.events_until("completed").await?;
@@ -188,6 +236,34 @@ pub async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once
         })
         .await?;
     }
+    // A car online on A (the owner) is seen from B, whose own hot state never heard of it: B asks
+    // the owner for the nearby cars and a quote's supply.
+    let owner = if a.app.cluster().is_some_and(|c| c.owns_city()) {
+        &a
+    } else {
+        &b
+    };
+    let other = if std::ptr::eq(owner, &a) { &b } else { &a };
+    owner.driver_at(BRYANT_PARK).await?;
+    let looking = other.signup("rider").await?;
+    let nearby = other
+        .get(
+            &format!(
+                "/v1/drivers/nearby?lat={}&lng={}",
+                TIMES_SQUARE.lat, TIMES_SQUARE.lng
+            ),
+            &looking.token,
+        )
+        .await?
+        .expect(200);
+    assert_eq!(
+        nearby["drivers"].as_array().map(Vec::len),
+        Some(1),
+        "{nearby}"
+    );
+    let quote = other.quote(&looking, TIMES_SQUARE, UNION_SQUARE).await?;
+    assert_eq!(quote["drivers_nearby"], 1, "{quote}");
+
     let rider = a.signup("rider").await?;
     // Alternating like a load balancer: one node alone would grant the burst of 20, each of two
     // independent nodes 20 more. Shared, the client gets about the burst once (a cell or two more
@@ -208,4 +284,24 @@ pub async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once
     );
     a.stop().await?;
     b.stop().await
+}
+
+/// A cluster's record must be PostgreSQL: a node on SQLite is refused before it joins.
+pub async fn a_cluster_node_on_sqlite_is_refused_with_a_clear_message(db: TestDb) -> TestResult {
+    let store = doorstep_store::Store::connect(&db.url).await?;
+    store.migrate().await?;
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let refused = doorstep_app::App::start_cluster(
+        store,
+        crate::server::test_config(),
+        Clock::manual(WEDNESDAY_2PM),
+        stopped,
+        ClusterOptions::new("nats://127.0.0.1:4222", "n1"),
+    )
+    .await;
+    match refused {
+        Err(e) => assert!(e.to_string().contains("PostgreSQL"), "{e}"),
+        Ok(_) => return Err("a cluster node started on SQLite".into()),
+    }
+    Ok(())
 }
