@@ -169,6 +169,18 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // Every transaction here is a few statements with no wait between them. A
+                            // session that sits inside one longer belongs to a process that stalled
+                            // (paused, partitioned): ending it releases its locks, above all a city's
+                            // fence row, which a node taking the city over must update.
+                            sqlx::query("SET idle_in_transaction_session_timeout = 5000")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect(url)
                     .await?
             }
