@@ -27,6 +27,8 @@ mod console_food;
 mod console_housecalls;
 #[path = "api/contract.rs"]
 mod contract;
+#[path = "api/devices.rs"]
+mod devices;
 #[path = "api/dispatch.rs"]
 mod dispatch;
 #[path = "api/dispatch_core.rs"]
@@ -323,6 +325,17 @@ mod console_housecalls_suite {
         operators_read_a_days_bookings_across_providers_and_its_summary_with_utilisation,
         a_share_link_shows_the_visit_to_whoever_holds_it_until_it_expires_or_is_revoked,
         an_sos_reaches_operators_and_acknowledging_it_is_audited_once_per_key,
+    );
+}
+
+/// Connected devices: the registry and the ingest over MQTT (under `devices_suite::`, so that `cargo
+/// test devices` runs just these).
+mod devices_suite {
+    use crate::devices::*;
+
+    on_both_backends!(
+        operators_create_bind_unbind_and_rotate_devices_once_per_key_and_each_write_is_audited,
+        a_bound_devices_positions_over_mqtt_move_its_worker_and_other_messages_are_dropped,
     );
 }
 

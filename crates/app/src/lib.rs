@@ -19,6 +19,8 @@ pub mod console_food;
 pub mod console_housecalls;
 pub mod contact;
 pub mod courier;
+pub mod device_ingest;
+pub mod devices;
 pub mod dispatcher;
 pub mod drivers;
 pub mod earnings;
@@ -85,6 +87,10 @@ struct AppInner {
             (doorstep_geo::LatLng, doorstep_domain::Timestamp),
         >,
     >,
+    /// What the device ingest knows of each device (see [`devices`]).
+    devices: devices::DeviceCache,
+    /// What the device ingest accepted and dropped (see [`device_ingest`]).
+    ingest_counts: device_ingest::IngestCounts,
 }
 
 /// Each zone's surge multiplier and when it last moved, by zone index.
@@ -134,13 +140,17 @@ impl App {
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
         let reoptimiser = tokio::spawn(reoptimise::run(app.clone(), shutdown.clone()));
-        let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
-        Ok((
-            app,
-            Background {
-                tasks: vec![dispatcher, flusher, reoptimiser, purger],
-            },
-        ))
+        let mut tasks = vec![dispatcher, flusher, reoptimiser];
+        if let Some(url) = app.config().mqtt_url.clone() {
+            let options = device_ingest::BrokerOptions::parse(&url)?;
+            tasks.push(tokio::spawn(device_ingest::run(
+                app.clone(),
+                options,
+                shutdown.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(auth::purge_expired(app.clone(), shutdown)));
+        Ok((app, Background { tasks }))
     }
 
     /// The app for managing accounts from the command line (`doorstep admin create`): no hot state, no
@@ -175,9 +185,20 @@ impl App {
                 surge: Mutex::new(SurgeBoard::new()),
                 offer_routes: Mutex::default(),
                 provider_positions: Mutex::default(),
+                devices: devices::DeviceCache::default(),
+                ingest_counts: device_ingest::IngestCounts::default(),
             }),
         };
         (app, rx)
+    }
+
+    /// What the device ingest knows of each device.
+    pub(crate) fn device_cache(&self) -> &devices::DeviceCache {
+        &self.inner.devices
+    }
+
+    pub(crate) fn ingest_counts(&self) -> &device_ingest::IngestCounts {
+        &self.inner.ingest_counts
     }
 
     /// The zones' surge multipliers.

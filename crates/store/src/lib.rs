@@ -23,6 +23,7 @@
 
 mod columns;
 mod console;
+mod devices;
 mod drivers;
 mod error;
 mod events;
@@ -43,6 +44,7 @@ mod users;
 mod visit_safety;
 
 pub use console::Person;
+pub use devices::Device;
 pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use housecalls::{Booked, BookingChange, CalendarEntry, Hold};
