@@ -15,7 +15,8 @@
 //! per-device credentials). A message that moves nobody — topic not ours, payload malformed, unknown
 //! device, wrong token, unbound device, batch refused — is dropped and counted in
 //! `mqtt_messages_dropped_total{reason}` and logged with the device id at most, never the token nor
-//! the payload; accepted points count in `mqtt_positions_accepted_total`. When the broker is away the
+//! the payload; accepted points count in `mqtt_positions_accepted_total`, every message handled in
+//! `mqtt_messages_received_total`. When the broker is away the
 //! task reconnects with a growing pause (up to [`MAX_BACKOFF`]); it never takes the server down.
 
 use crate::devices::{DEVICE_CITY, DEVICE_TOKEN_BYTES, DeviceLookup, DeviceRefusal, parse_token};
@@ -385,6 +386,7 @@ impl App {
 
     /// Handles one message published on `topic`: moves the device's worker, or drops it and counts why.
     pub async fn ingest_device_message(&self, topic: &str, payload: &[u8]) {
+        metrics::counter!("mqtt_messages_received_total").increment(1);
         let Some(device) = parse_topic(topic, DEVICE_CITY) else {
             self.count_drop(DropReason::Topic);
             tracing::debug!("mqtt message on a topic that is not a device's position topic");

@@ -1432,6 +1432,9 @@ async fn run_mqtt_load(
     let before = scrape_metric(http, base, Some(admin), "mqtt_positions_accepted_total")
         .await?
         .unwrap_or(0.0);
+    let received_before = scrape_metric(http, base, Some(admin), "mqtt_messages_received_total")
+        .await?
+        .unwrap_or(0.0);
     let counters = Arc::new(LoadCounters::default());
     let (sw, ne) = load_box();
     let started = Instant::now();
@@ -1452,11 +1455,17 @@ async fn run_mqtt_load(
             let mut json = JsonBatchWriter::new();
             let mut last_ms = 0i64;
             while !stop.load(Ordering::Relaxed) {
-                let now = unix_ms_now().max(last_ms);
-                let floor = last_ms;
+                // Strictly increasing timestamps, a millisecond apart at least, ending now where the
+                // clock allows: a step of the walk (≤ 15 m) a millisecond after the previous point is
+                // believed by a server started with a high `--max-speed-kmh`, so that the server's
+                // count of accepted points measures the ingest, not the walk. A device faster than
+                // 1,000 points/s runs ahead of the clock (by at most a few seconds in a run: the
+                // server refuses points more than a minute ahead).
+                let first = (unix_ms_now() - (batch as i64 - 1)).max(last_ms + 1);
+                last_ms = first + batch as i64 - 1;
                 let mut points = (0..batch).map(|j| {
                     let (lat, lng) = walker.step(&mut rng, sw, ne);
-                    (lat, lng, (now - (batch - 1 - j) as i64).max(floor))
+                    (lat, lng, first + j as i64)
                 });
                 let payload = match format {
                     BatchFormat::Json => {
@@ -1476,7 +1485,6 @@ async fn run_mqtt_load(
                         payload
                     }
                 };
-                last_ms = now;
                 if client
                     .publish(&topic, rumqttc::QoS::AtLeastOnce, false, payload)
                     .await
@@ -1514,6 +1522,17 @@ async fn run_mqtt_load(
         }
     }
     pollers.abort_all();
+    let received = scrape_metric(http, base, Some(admin), "mqtt_messages_received_total")
+        .await?
+        .unwrap_or(0.0)
+        - received_before;
+    let sent_batches = counters.sent_batches.load(Ordering::Relaxed);
+    if !args.json {
+        eprintln!(
+            "mqtt: {sent_batches} messages published (QoS 1), {received:.0} handled by the server \
+             (the broker drops what a slower subscriber's queue cannot hold)"
+        );
+    }
     let seconds = last_growth.as_secs_f64().max(f64::EPSILON);
     let accepted = counted - before;
     let sent = counters.sent_points.load(Ordering::Relaxed);
