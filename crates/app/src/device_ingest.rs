@@ -540,17 +540,17 @@ mod tests {
     fn json_and_binary_payloads_decode_to_the_same_message() {
         let token = [7u8; DEVICE_TOKEN_BYTES];
         let at = Timestamp::from_millis(1_796_594_400_000);
-        let p = LatLng::new(40.75, -73.98).map_err(|_| "point").unwrap();
+        let p = LatLng::new(40.75, -73.98).expect("a point");
         let json = format!(
             r#"{{"token":"{}","points":[{{"lat":40.75,"lng":-73.98,"at":"2026-12-06T22:00:00Z"}}]}}"#,
             token_text(&token)
         );
-        let from_json = parse_payload(json.as_bytes()).unwrap();
+        let from_json = parse_payload(json.as_bytes()).expect("parses");
         assert_eq!(from_json.token, token);
         assert_eq!(from_json.points, vec![(p, at)]);
         let binary = encode_binary(&token, &[(p, at)]);
         assert_eq!(binary.len(), 1 + 32 + 16);
-        let from_binary = parse_payload(&binary).unwrap();
+        let from_binary = parse_payload(&binary).expect("parses");
         assert_eq!(from_binary.token, token);
         assert_eq!(from_binary.points.len(), 1);
         assert!((from_binary.points[0].0.lat() - 40.75).abs() < 1e-6);
@@ -561,7 +561,7 @@ mod tests {
     fn bad_payloads_are_dropped_for_their_reason() {
         let token = [7u8; DEVICE_TOKEN_BYTES];
         let at = Timestamp::from_millis(1_796_594_400_000);
-        let p = LatLng::new(40.75, -73.98).unwrap();
+        let p = LatLng::new(40.75, -73.98).expect("parses");
         assert_eq!(parse_payload(b"{not json"), Err(DropReason::Malformed));
         assert_eq!(parse_payload(b""), Err(DropReason::Malformed));
         let wrong_token = r#"{"token":"dst_00","points":[{"lat":40.75,"lng":-73.98,"at":"2026-12-06T22:00:00Z"}]}"#;
@@ -594,20 +594,24 @@ mod tests {
 
     #[test]
     fn broker_urls_parse_without_echoing_passwords() {
-        let plain = BrokerOptions::parse("mqtt://127.0.0.1:1883").unwrap();
+        let plain = BrokerOptions::parse("mqtt://127.0.0.1:1883").expect("parses");
         assert_eq!((plain.host.as_str(), plain.port), ("127.0.0.1", 1883));
-        assert_eq!(BrokerOptions::parse("mqtt://broker").unwrap().port, 1883);
-        let with = BrokerOptions::parse("mqtt://doorstep:s3cret@broker:1884").unwrap();
+        assert_eq!(
+            BrokerOptions::parse("mqtt://broker").expect("parses").port,
+            1883
+        );
+        let with = BrokerOptions::parse("mqtt://doorstep:s3cret@broker:1884").expect("parses");
         assert_eq!(
             with.credentials,
             Some(("doorstep".to_owned(), "s3cret".to_owned()))
         );
         assert!(!format!("{with:?}").contains("s3cret"));
-        let err = BrokerOptions::parse("mqtts://doorstep:s3cret@broker").unwrap_err();
+        let err = BrokerOptions::parse("mqtts://doorstep:s3cret@broker").expect_err("refused");
         assert!(!err.to_string().contains("s3cret"));
         assert!(BrokerOptions::parse("mqtt://broker:notaport").is_err());
         assert_eq!(plain.share_group, SHARE_GROUP);
-        let grouped = BrokerOptions::parse("mqtt://127.0.0.1:1883?share_group=test-1").unwrap();
+        let grouped =
+            BrokerOptions::parse("mqtt://127.0.0.1:1883?share_group=test-1").expect("parses");
         assert_eq!(
             (grouped.port, grouped.share_group.as_str()),
             (1883, "test-1")
