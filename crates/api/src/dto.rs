@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 pub mod console_food;
 pub mod console_housecalls;
+pub mod devices;
 pub mod food_money;
 pub mod housecall_admin;
 pub mod housecalls;

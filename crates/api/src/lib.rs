@@ -113,9 +113,9 @@ fn api_routes() -> (
     use contract::{ANY_ROLE, Access, Api};
     use doorstep_domain::Role::{Admin, Driver, Merchant, Provider, Rider};
     use routes::{
-        admin, auth, console, console_food, console_housecalls, contact, couriers, drivers, events,
-        food_money, housecall_admin, housecalls, merchants, ops, orders, payments, places, rides,
-        saved_places, visit_safety,
+        admin, auth, console, console_food, console_housecalls, contact, couriers, devices,
+        drivers, events, food_money, housecall_admin, housecalls, merchants, ops, orders, payments,
+        places, rides, saved_places, visit_safety,
     };
     const RIDER: Access = Access::Roles(&[Rider]);
     const DRIVER: Access = Access::Roles(&[Driver]);
@@ -312,6 +312,13 @@ fn api_routes() -> (
         .add(ADMIN, routes!(housecall_admin::admin_reinstate_provider))
         .add(PROVIDER, routes!(housecall_admin::my_documents))
         .add(PROVIDER, routes!(housecall_admin::put_document))
+        // Connected devices (vehicle trackers) reporting their worker's positions over MQTT.
+        .add(ADMIN, routes!(devices::admin_create_device))
+        .add(ADMIN, routes!(devices::admin_list_devices))
+        .add(ADMIN, routes!(devices::admin_get_device))
+        .add(ADMIN, routes!(devices::admin_bind_device))
+        .add(ADMIN, routes!(devices::admin_unbind_device))
+        .add(ADMIN, routes!(devices::admin_rotate_device_token))
         .add(Access::Public, routes!(ops::healthz))
         .add(Access::Public, routes!(ops::readyz))
         .add(ADMIN, routes!(ops::metrics))

@@ -29,6 +29,8 @@ mod console_food;
 mod console_housecalls;
 #[path = "api/contract.rs"]
 mod contract;
+#[path = "api/devices.rs"]
+mod devices;
 #[path = "api/dispatch.rs"]
 mod dispatch;
 #[path = "api/dispatch_core.rs"]
@@ -367,6 +369,17 @@ mod cluster_suite {
             .await
         }
     }
+}
+
+/// Connected devices: the registry and the ingest over MQTT (under `devices_suite::`, so that `cargo
+/// test devices` runs just these).
+mod devices_suite {
+    use crate::devices::*;
+
+    on_both_backends!(
+        operators_create_bind_unbind_and_rotate_devices_once_per_key_and_each_write_is_audited,
+        a_bound_devices_positions_over_mqtt_move_its_worker_and_other_messages_are_dropped,
+    );
 }
 
 /// Writes the release fixture named by `DOORSTEP_FIXTURE_RELEASE` (docs/migrations.md). Run by hand, once

@@ -65,6 +65,9 @@ pub struct AppConfig {
     /// How often the coming week's "any provider" house calls are re-optimised (`None`: never), and the
     /// solver's time for each day.
     pub reoptimise: Option<(Duration, Duration)>,
+    /// The MQTT broker devices publish their positions to (`mqtt://[user[:password]@]host[:port]`),
+    /// or `None`: no device ingest ([`crate::device_ingest`], `doorstep serve --mqtt`).
+    pub mqtt_url: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -93,6 +96,7 @@ impl Default for AppConfig {
             require_driver_approval: true,
             food_fees: doorstep_domain::food::checkout::FeeSchedule::default(),
             reoptimise: Some((Duration::from_secs(600), Duration::from_millis(300))),
+            mqtt_url: None,
         }
     }
 }

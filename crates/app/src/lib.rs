@@ -20,6 +20,8 @@ pub mod console_food;
 pub mod console_housecalls;
 pub mod contact;
 pub mod courier;
+pub mod device_ingest;
+pub mod devices;
 pub mod dispatcher;
 pub mod drivers;
 pub mod earnings;
@@ -90,6 +92,10 @@ struct AppInner {
     >,
     /// The link to the other nodes, in cluster mode.
     cluster: Option<Arc<cluster::Cluster>>,
+    /// What the device ingest knows of each device (see [`devices`]).
+    devices: devices::DeviceCache,
+    /// What the device ingest accepted and dropped (see [`device_ingest`]).
+    ingest_counts: device_ingest::IngestCounts,
 }
 
 /// Each zone's surge multiplier and when it last moved, by zone index.
@@ -139,13 +145,17 @@ impl App {
         let dispatcher = tokio::spawn(dispatcher::run(app.clone(), rx, pending, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
         let reoptimiser = tokio::spawn(reoptimise::run(app.clone(), shutdown.clone()));
-        let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
-        Ok((
-            app,
-            Background {
-                tasks: vec![dispatcher, flusher, reoptimiser, purger],
-            },
-        ))
+        let mut tasks = vec![dispatcher, flusher, reoptimiser];
+        if let Some(url) = app.config().mqtt_url.clone() {
+            let options = device_ingest::BrokerOptions::parse(&url)?;
+            tasks.push(tokio::spawn(device_ingest::run(
+                app.clone(),
+                options,
+                shutdown.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(auth::purge_expired(app.clone(), shutdown)));
+        Ok((app, Background { tasks }))
     }
 
     /// [`App::start`] as one node of a cluster (see [`cluster`]): the node connects to NATS, serves
@@ -175,13 +185,17 @@ impl App {
         let node = tokio::spawn(cluster::run(app.clone(), rx, shutdown.clone()));
         let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
         let reoptimiser = tokio::spawn(reoptimise::run(app.clone(), shutdown.clone()));
-        let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
-        Ok((
-            app,
-            Background {
-                tasks: vec![node, flusher, reoptimiser, purger],
-            },
-        ))
+        let mut tasks = vec![node, flusher, reoptimiser];
+        if let Some(url) = app.config().mqtt_url.clone() {
+            let options = device_ingest::BrokerOptions::parse(&url)?;
+            tasks.push(tokio::spawn(device_ingest::run(
+                app.clone(),
+                options,
+                shutdown.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(auth::purge_expired(app.clone(), shutdown)));
+        Ok((app, Background { tasks }))
     }
 
     /// This app writing through `fence` (the dispatcher's, in cluster mode).
@@ -226,10 +240,21 @@ impl App {
                 offer_routes: Mutex::default(),
                 provider_positions: Mutex::default(),
                 cluster,
+                devices: devices::DeviceCache::default(),
+                ingest_counts: device_ingest::IngestCounts::default(),
             }),
             fenced: None,
         };
         (app, rx)
+    }
+
+    /// What the device ingest knows of each device.
+    pub(crate) fn device_cache(&self) -> &devices::DeviceCache {
+        &self.inner.devices
+    }
+
+    pub(crate) fn ingest_counts(&self) -> &device_ingest::IngestCounts {
+        &self.inner.ingest_counts
     }
 
     /// The zones' surge multipliers.

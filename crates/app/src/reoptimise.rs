@@ -380,6 +380,10 @@ pub async fn run(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
                 }
             }
             _ = ticker.tick() => {
+                // In a cluster, the node that owns the city re-optimises it; the others leave it.
+                if !app.is_dispatch_node() {
+                    continue;
+                }
                 let Some(today) = local_date(app.clock().now()) else { continue };
                 for day in 0..DAYS_AHEAD {
                     let Some(date) = CalendarDate::from_days(today.days() + day) else { continue };

@@ -123,6 +123,10 @@ struct ServeArgs {
     /// production an operator approves each driver in the console).
     #[arg(long, env = "DOORSTEP_AUTO_APPROVE_DRIVERS")]
     auto_approve_drivers: bool,
+    /// MQTT broker that connected devices publish their positions to,
+    /// `mqtt://[user[:password]@]host[:port]` (docs/devices.md); without it, no device ingest.
+    #[arg(long = "mqtt", env = "DOORSTEP_MQTT_URL", hide_env_values = true)]
+    mqtt: Option<String>,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -605,6 +609,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     doorstep_api::driver_sockets::configure(args.tuning.ingest());
     let config = AppConfig {
         require_driver_approval: !args.auto_approve_drivers,
+        mqtt_url: args.mqtt.clone(),
         ..args.tuning.config()
     };
     let cluster = args

@@ -1,6 +1,7 @@
 //! The operations console's audit log: every operator action (cancel, refund, reassign, waive a fee,
 //! suspend, reinstate, approve, reject; create, approve, suspend and reinstate a merchant, change its
-//! staff; create or replace a house-call service, approve, reject, suspend or reinstate a provider; acknowledge a provider's SOS alert) is recorded with who did it, when, to what and why. The store
+//! staff; create or replace a house-call service, approve, reject, suspend or reinstate a provider; acknowledge a provider's SOS alert;
+//! create a device, bind it to a worker, unbind it, rotate its token) is recorded with who did it, when, to what and why. The store
 //! writes the entry in the same transaction as the action, so the log never misses an action that
 //! happened nor records one that did not.
 
@@ -81,11 +82,19 @@ pub enum AuditAction {
     ReinstateProvider,
     /// Acknowledged a provider's SOS alert (help is on its way).
     AcknowledgeSos,
+    /// Registered a connected device (a vehicle tracker).
+    CreateDevice,
+    /// Bound a device to a worker: its positions move that worker.
+    BindDevice,
+    /// Unbound a device from its worker: its positions move nobody.
+    UnbindDevice,
+    /// Gave a device a new token (the old one stops working).
+    RotateDeviceToken,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 31] = [
         AuditAction::CancelRide,
         AuditAction::CancelRideWithFee,
         AuditAction::Refund,
@@ -113,6 +122,10 @@ impl AuditAction {
         AuditAction::SuspendProvider,
         AuditAction::ReinstateProvider,
         AuditAction::AcknowledgeSos,
+        AuditAction::CreateDevice,
+        AuditAction::BindDevice,
+        AuditAction::UnbindDevice,
+        AuditAction::RotateDeviceToken,
     ];
 
     /// The stable snake_case name.
@@ -145,6 +158,10 @@ impl AuditAction {
             AuditAction::SuspendProvider => "suspend_provider",
             AuditAction::ReinstateProvider => "reinstate_provider",
             AuditAction::AcknowledgeSos => "acknowledge_sos",
+            AuditAction::CreateDevice => "create_device",
+            AuditAction::BindDevice => "bind_device",
+            AuditAction::UnbindDevice => "unbind_device",
+            AuditAction::RotateDeviceToken => "rotate_device_token",
         }
     }
 
@@ -183,6 +200,10 @@ impl AuditAction {
                 TargetKind::Service
             }
             AuditAction::AcknowledgeSos => TargetKind::SosAlert,
+            AuditAction::CreateDevice
+            | AuditAction::BindDevice
+            | AuditAction::UnbindDevice
+            | AuditAction::RotateDeviceToken => TargetKind::Device,
         }
     }
 }
@@ -207,6 +228,8 @@ pub enum TargetKind {
     SosAlert,
     /// A house-call booking (its id is the booking's).
     Booking,
+    /// A connected device (its id is the device's).
+    Device,
 }
 
 impl TargetKind {
@@ -221,6 +244,7 @@ impl TargetKind {
             TargetKind::Service => "service",
             TargetKind::SosAlert => "sos_alert",
             TargetKind::Booking => "booking",
+            TargetKind::Device => "device",
         }
     }
 
@@ -235,6 +259,7 @@ impl TargetKind {
             TargetKind::Service,
             TargetKind::SosAlert,
             TargetKind::Booking,
+            TargetKind::Device,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -121,3 +121,7 @@ id_type!(
     /// An SOS alert a provider raised during a visit.
     SosAlertId
 );
+id_type!(
+    /// A connected device (a vehicle tracker) that reports its worker's positions over MQTT.
+    DeviceId
+);

@@ -45,8 +45,8 @@ pub mod user;
 pub mod worker;
 
 pub use ids::{
-    HoldId, JobId, MenuCategoryId, MenuItemId, MenuOptionId, MerchantId, MessageId, OfferId,
-    OptionGroupId, QuoteId, RideId, SeriesId, ServiceId, UserId,
+    DeviceId, HoldId, JobId, MenuCategoryId, MenuItemId, MenuOptionId, MerchantId, MessageId,
+    OfferId, OptionGroupId, QuoteId, RideId, SeriesId, ServiceId, UserId,
 };
 pub use money::{Currency, Money, MoneyError};
 pub use time::Timestamp;

@@ -9,6 +9,12 @@
 //!   point, the hot fleet state (grid index upsert) and the bus, through one process's sockets.
 //! - server queries: `GET /v1/drivers/nearby?limit=10` by one rider, one request at a time, during
 //!   the load: HTTP, authentication, rate limiting, the 10-nearest query within 3 km and JSON.
+//! - server ingest over MQTT (`--mqtt URL`): one device per driver, created and bound to it through
+//!   the admin API (`--metrics-token`, an admin's), each publishing its batches (JSON or binary per
+//!   `--format`) to its topic on the broker with QoS 1; the server's `mqtt_positions_accepted_total`
+//!   over the run divided by the time until it stopped growing. It includes the broker, the server's
+//!   one subscription, the device check (cached) and the same path as a phone's batch — where points
+//!   not believed (too fast) are not accepted, so start the server with a high `--max-speed-kmh`.
 //! - Redis ingest: the same drivers, each sending `GEOADD` commands pipelined `--batch` at a time
 //!   over `--redis-connections` multiplexed connections.
 //! - Redis queries: `GEOSEARCH FROMLONLAT .. BYRADIUS 1 km ASC COUNT 10`, one at a time, during its
@@ -86,9 +92,14 @@ pub struct IngestArgs {
     #[arg(long)]
     pub json: bool,
     /// An admin's bearer token, to read the server's own count of location updates from `/metrics`
-    /// (which only admins may read); without it that column stays empty.
+    /// (which only admins may read); without it that column stays empty. `--mqtt` needs it.
     #[arg(long, env = "DOORSTEP_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Also run the workload over MQTT through this broker (`mqtt://host:port`), which the server
+    /// must read (`doorstep serve --mqtt` with the same broker): one device per driver, created and
+    /// bound with `--metrics-token`, publishing its batches to its topic.
+    #[arg(long)]
+    pub mqtt: Option<String>,
 }
 
 /// How the simulated drivers encode a batch of points on the WebSocket.
@@ -157,7 +168,7 @@ fn save_cache(path: &PathBuf, cache: &AccountCache) -> Result<(), LoadtestError>
     })
 }
 
-async fn server_error(what: &str, response: reqwest::Response) -> LoadtestError {
+pub(crate) async fn server_error(what: &str, response: reqwest::Response) -> LoadtestError {
     let status = response.status().as_u16();
     let mut body = response.text().await.unwrap_or_default();
     body.truncate(300);
@@ -304,13 +315,13 @@ async fn ensure_accounts(
 
 /// A driver's simulated position: a random walk inside the box.
 #[derive(Debug, Clone, Copy)]
-struct Walker {
-    lat: f64,
-    lng: f64,
+pub(crate) struct Walker {
+    pub(crate) lat: f64,
+    pub(crate) lng: f64,
 }
 
 impl Walker {
-    fn step(&mut self, rng: &mut impl Rng, sw: LatLng, ne: LatLng) -> (f64, f64) {
+    pub(crate) fn step(&mut self, rng: &mut impl Rng, sw: LatLng, ne: LatLng) -> (f64, f64) {
         self.lat = (self.lat + rng.random_range(-STEP_DEG..=STEP_DEG)).clamp(sw.lat(), ne.lat());
         self.lng = (self.lng + rng.random_range(-STEP_DEG..=STEP_DEG)).clamp(sw.lng(), ne.lng());
         (self.lat, self.lng)
@@ -319,7 +330,7 @@ impl Walker {
 
 /// The box drivers move in and queries are asked in: Manhattan's bounding box (about 190 km²,
 /// water and New Jersey included), the box `bench geo` uses.
-fn load_box() -> (LatLng, LatLng) {
+pub(crate) fn load_box() -> (LatLng, LatLng) {
     City::manhattan().bounding_box()
 }
 
@@ -336,7 +347,7 @@ fn rfc3339_ms(unix_ms: i64) -> String {
 /// load generator must not cost more than the server it drives (it shares the machine's cores).
 /// The date and time up to the second are formatted once per second, coordinates as integers.
 #[derive(Debug)]
-struct JsonBatchWriter {
+pub(crate) struct JsonBatchWriter {
     body: String,
     /// The second (Unix) that `prefix` spells.
     second: i64,
@@ -345,7 +356,7 @@ struct JsonBatchWriter {
 }
 
 impl JsonBatchWriter {
-    fn new() -> JsonBatchWriter {
+    pub(crate) fn new() -> JsonBatchWriter {
         JsonBatchWriter {
             body: String::with_capacity(64 + 100 * 80),
             second: i64::MIN,
@@ -354,7 +365,7 @@ impl JsonBatchWriter {
     }
 
     /// The batch of `(lat, lng, unix ms)` points.
-    fn write(&mut self, points: &mut impl Iterator<Item = (f64, f64, i64)>) -> &str {
+    pub(crate) fn write(&mut self, points: &mut impl Iterator<Item = (f64, f64, i64)>) -> &str {
         use std::fmt::Write as _;
         self.body.clear();
         self.body.push_str("{\"type\":\"locations\",\"points\":[");
@@ -403,7 +414,7 @@ pub fn binary_batch(points: &mut impl Iterator<Item = (f64, f64, i64)>) -> Vec<u
     frame
 }
 
-fn unix_ms_now() -> i64 {
+pub(crate) fn unix_ms_now() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -424,7 +435,8 @@ struct LoadCounters {
 pub struct IngestRow {
     /// Always `"ingest"`.
     pub bench: &'static str,
-    /// `"server"` and `"redis"` (under load), `"server_at_rest"` and `"redis_at_rest"` (queries only).
+    /// `"server"` and `"redis"` (under load), `"server_at_rest"` and `"redis_at_rest"` (queries only),
+    /// `"server_mqtt"` (the same drivers' devices over MQTT; no queries).
     pub system: &'static str,
     /// Drivers in the workload (members of the key, at rest).
     pub drivers: usize,
@@ -481,9 +493,26 @@ pub async fn run_ingest(args: &IngestArgs) -> Result<(), LoadtestError> {
         args.format,
         args.query_via
     ));
+    let mqtt_tokens = args.mqtt.as_ref().map(|_| tokens.clone());
     let server = run_server_load(&http, &base, args, tokens, &rider).await?;
     for row in &server {
         print_row(row, json)?;
+    }
+    if let (Some(broker), Some(tokens)) = (&args.mqtt, mqtt_tokens) {
+        let Some(admin) = args.metrics_token.as_deref() else {
+            return Err(LoadtestError::Usage(
+                "--mqtt needs --metrics-token (an admin's token: it creates and binds the devices \
+                 and reads the server's count from /metrics)"
+                    .into(),
+            ));
+        };
+        say(&format!(
+            "mqtt: one device per driver ({}), created and bound through the admin API; batches as {:?}",
+            tokens.len(),
+            args.format
+        ));
+        let row = run_mqtt_load(&http, &base, broker, admin, args, &tokens).await?;
+        print_row(&row, json)?;
     }
     if let Some(url) = &args.redis {
         say("redis: same workload");
@@ -563,6 +592,17 @@ async fn scrape_updates(
     base: &str,
     token: Option<&str>,
 ) -> Result<Option<f64>, LoadtestError> {
+    scrape_metric(http, base, token, "location_updates_total").await
+}
+
+/// The server's value of `metric` on `/metrics` (0 if it has no sample yet), read with the admin
+/// `token`; `None` without a token.
+pub(crate) async fn scrape_metric(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    metric: &str,
+) -> Result<Option<f64>, LoadtestError> {
     let Some(token) = token else {
         return Ok(None);
     };
@@ -575,9 +615,7 @@ async fn scrape_updates(
         return Err(server_error("GET /metrics", answer).await);
     }
     let text = answer.text().await?;
-    Ok(Some(
-        metric_value(&text, "location_updates_total").unwrap_or(0.0),
-    ))
+    Ok(Some(metric_value(&text, metric).unwrap_or(0.0)))
 }
 
 /// The upgrade request of the event stream as the holder of `token`: the token goes in the
@@ -1224,6 +1262,10 @@ fn print_row(row: &IngestRow, json: bool) -> Result<(), LoadtestError> {
             None => String::new(),
         }
     );
+    if row.system == "server_mqtt" {
+        // No nearest queries in this phase.
+        return Ok(());
+    }
     println!(
         "{:<14} nearest: {:>8.0} q/s  p50 {:>8.1} µs  p99 {:>8.1} µs  mean {:>8.1} µs  found {:>4.1}  errors {}",
         "",
@@ -1235,4 +1277,280 @@ fn print_row(row: &IngestRow, json: bool) -> Result<(), LoadtestError> {
         row.query_errors
     );
     Ok(())
+}
+
+// ---- over MQTT (`--mqtt`)
+
+/// A device made for one simulated driver: its id and token.
+struct BenchDevice {
+    id: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct MeAnswer {
+    user_id: String,
+}
+
+#[derive(Deserialize)]
+struct DeviceAnswer {
+    device_id: String,
+    token: Option<String>,
+}
+
+/// Creates a device for the driver holding `driver_token` and binds it to them, as the operator
+/// holding `admin` (two audited actions).
+async fn make_device(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    driver_token: &str,
+    i: usize,
+) -> Result<BenchDevice, LoadtestError> {
+    let me = http
+        .get(format!("{base}/v1/me"))
+        .bearer_auth(driver_token)
+        .send()
+        .await?;
+    if !me.status().is_success() {
+        return Err(server_error("GET /v1/me", me).await);
+    }
+    let me: MeAnswer = me.json().await?;
+    let created = http
+        .post(format!("{base}/v1/admin/devices"))
+        .bearer_auth(admin)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({"label": format!("loadtest device {i}"), "reason": "bench ingest --mqtt"}))
+        .send()
+        .await?;
+    if !created.status().is_success() {
+        return Err(server_error("POST /v1/admin/devices", created).await);
+    }
+    let created: DeviceAnswer = created.json().await?;
+    let token = created
+        .token
+        .ok_or_else(|| LoadtestError::Usage("a new device came without its token".into()))?;
+    let bound = http
+        .post(format!(
+            "{base}/v1/admin/devices/{}/bind",
+            created.device_id
+        ))
+        .bearer_auth(admin)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({"worker_id": me.user_id, "reason": "bench ingest --mqtt"}))
+        .send()
+        .await?;
+    if !bound.status().is_success() {
+        return Err(server_error("binding a device", bound).await);
+    }
+    Ok(BenchDevice {
+        id: created.device_id,
+        token,
+    })
+}
+
+/// Runs the MQTT phase: a device per driver publishing batches for `--seconds`, then reads how many
+/// points the server accepted (`mqtt_positions_accepted_total`) until that count stops growing.
+async fn run_mqtt_load(
+    http: &reqwest::Client,
+    base: &str,
+    broker: &str,
+    admin: &str,
+    args: &IngestArgs,
+    tokens: &[String],
+) -> Result<IngestRow, LoadtestError> {
+    let broker = doorstep_app::device_ingest::BrokerOptions::parse(broker)
+        .map_err(|e| LoadtestError::Usage(e.to_string()))?;
+    let limit = Arc::new(Semaphore::new(16));
+    let mut making = JoinSet::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let (http, base, admin, token, limit) = (
+            http.clone(),
+            base.to_string(),
+            admin.to_string(),
+            token.clone(),
+            limit.clone(),
+        );
+        making.spawn(async move {
+            let _permit = limit.acquire().await;
+            make_device(&http, &base, &admin, &token, i)
+                .await
+                .map(|d| (i, d))
+        });
+    }
+    let mut devices = Vec::with_capacity(tokens.len());
+    while let Some(joined) = making.join_next().await {
+        match joined {
+            Ok(result) => devices.push(result?),
+            Err(e) => return Err(LoadtestError::Usage(format!("device task failed: {e}"))),
+        }
+    }
+    devices.sort_by_key(|(i, _)| *i);
+
+    // Connect every device, then start them together.
+    let mut clients = Vec::with_capacity(devices.len());
+    let mut pollers = JoinSet::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    for (i, _) in &devices {
+        let mut options = rumqttc::MqttOptions::new(
+            format!("doorstep-loadtest-{i}-{}", uuid::Uuid::new_v4().simple()),
+            broker.host.clone(),
+            broker.port,
+        );
+        options
+            .set_keep_alive(Duration::from_secs(30))
+            .set_max_packet_size(1024 * 1024, 1024 * 1024);
+        if let Some((user, password)) = &broker.credentials {
+            options.set_credentials(user.clone(), password.clone());
+        }
+        let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
+        let (up_tx, up) = tokio::sync::oneshot::channel::<()>();
+        let stop = stop.clone();
+        pollers.spawn(async move {
+            let mut up_tx = Some(up_tx);
+            loop {
+                match events.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                        if let Some(tx) = up_tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                    Ok(_) => {}
+                    Err(_) if stop.load(Ordering::Relaxed) => break,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(10), up)
+            .await
+            .map_err(|_| LoadtestError::Mqtt("a device could not connect to the broker".into()))?
+            .map_err(|_| LoadtestError::Mqtt("a device's connection ended".into()))?;
+        clients.push(client);
+    }
+
+    let before = scrape_metric(http, base, Some(admin), "mqtt_positions_accepted_total")
+        .await?
+        .unwrap_or(0.0);
+    let received_before = scrape_metric(http, base, Some(admin), "mqtt_messages_received_total")
+        .await?
+        .unwrap_or(0.0);
+    let counters = Arc::new(LoadCounters::default());
+    let (sw, ne) = load_box();
+    let started = Instant::now();
+    let mut publishers = JoinSet::new();
+    for ((i, device), client) in devices.into_iter().zip(clients) {
+        let counters = counters.clone();
+        let stop = stop.clone();
+        let (batch, interval, format, seed) =
+            (args.batch, args.interval_ms, args.format, args.seed);
+        let topic = format!("doorstep/manhattan/devices/{}/position", device.id);
+        publishers.spawn(async move {
+            let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
+            let mut walker = Walker {
+                lat: rng.random_range(sw.lat()..=ne.lat()),
+                lng: rng.random_range(sw.lng()..=ne.lng()),
+            };
+            let raw = doorstep_app::devices::parse_token(&device.token).unwrap_or([0; 32]);
+            let mut json = JsonBatchWriter::new();
+            let mut last_ms = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                // Strictly increasing timestamps, a millisecond apart at least, ending now where the
+                // clock allows: a step of the walk (≤ 15 m) a millisecond after the previous point is
+                // believed by a server started with a high `--max-speed-kmh`, so that the server's
+                // count of accepted points measures the ingest, not the walk. A device faster than
+                // 1,000 points/s runs ahead of the clock (by at most a few seconds in a run: the
+                // server refuses points more than a minute ahead).
+                let first = (unix_ms_now() - (batch as i64 - 1)).max(last_ms + 1);
+                last_ms = first + batch as i64 - 1;
+                let mut points = (0..batch).map(|j| {
+                    let (lat, lng) = walker.step(&mut rng, sw, ne);
+                    (lat, lng, first + j as i64)
+                });
+                let payload = match format {
+                    BatchFormat::Json => {
+                        // `{"type":"locations","points":[..]}` with the token in place of the type.
+                        let body = json.write(&mut points);
+                        let rest = body
+                            .strip_prefix("{\"type\":\"locations\",")
+                            .unwrap_or(body);
+                        format!("{{\"token\":\"{}\",{rest}", device.token).into_bytes()
+                    }
+                    BatchFormat::Binary => {
+                        let frame = binary_batch(&mut points);
+                        let mut payload = Vec::with_capacity(frame.len() + 32);
+                        payload.push(1u8);
+                        payload.extend_from_slice(&raw);
+                        payload.extend_from_slice(&frame[1..]);
+                        payload
+                    }
+                };
+                if client
+                    .publish(&topic, rumqttc::QoS::AtLeastOnce, false, payload)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                counters
+                    .sent_points
+                    .fetch_add(batch as u64, Ordering::Relaxed);
+                counters.sent_batches.fetch_add(1, Ordering::Relaxed);
+                if interval > 0 {
+                    tokio::time::sleep(Duration::from_millis(interval)).await;
+                }
+            }
+            let _ = client.disconnect().await;
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    while publishers.join_next().await.is_some() {}
+    // The server may still be reading what the broker holds: wait until its count stops growing.
+    let mut counted = before;
+    let mut last_growth = started.elapsed();
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = scrape_metric(http, base, Some(admin), "mqtt_positions_accepted_total")
+            .await?
+            .unwrap_or(0.0);
+        if now > counted {
+            counted = now;
+            last_growth = started.elapsed();
+            quiet_since = Instant::now();
+        }
+    }
+    pollers.abort_all();
+    let received = scrape_metric(http, base, Some(admin), "mqtt_messages_received_total")
+        .await?
+        .unwrap_or(0.0)
+        - received_before;
+    let sent_batches = counters.sent_batches.load(Ordering::Relaxed);
+    if !args.json {
+        eprintln!(
+            "mqtt: {sent_batches} messages published (QoS 1), {received:.0} handled by the server \
+             (the broker drops what a slower subscriber's queue cannot hold)"
+        );
+    }
+    let seconds = last_growth.as_secs_f64().max(f64::EPSILON);
+    let accepted = counted - before;
+    let sent = counters.sent_points.load(Ordering::Relaxed);
+    Ok(IngestRow {
+        bench: "ingest",
+        system: "server_mqtt",
+        drivers: args.drivers,
+        batch: args.batch,
+        format: Some(args.format),
+        seconds,
+        sent_points: sent,
+        refused_points: sent.saturating_sub(accepted as u64),
+        shed_points: 0,
+        accepted_per_s: accepted / seconds,
+        server_counted: Some(accepted),
+        queries_per_s: 0.0,
+        query: LatencySummary::default(),
+        mean_found: 0.0,
+        query_errors: 0,
+    })
 }

@@ -7,6 +7,8 @@
 //!   the WebSocket while a rider asks `GET /v1/drivers/nearby`, and runs the same workload against
 //!   Redis (`GEOADD` pipelined, `GEOSEARCH`) in the same run, printing the ratios.
 //!
+//!   With `--mqtt`, the same drivers' devices publish their batches over MQTT too.
+//!
 //! - [`run_fanout`] starts a server in process, connects thousands of event streams from a child
 //!   process, and measures how many socket tasks one event (or one driver location) wakes and how long
 //!   it takes from commit to the client.
@@ -61,6 +63,9 @@ pub enum LoadtestError {
         #[source]
         source: std::io::Error,
     },
+    /// The MQTT client failed.
+    #[error("mqtt failed: {0}")]
+    Mqtt(String),
     /// A JSON document did not have the expected shape.
     #[error("unexpected json")]
     Json(#[from] serde_json::Error),

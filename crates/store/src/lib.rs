@@ -24,6 +24,7 @@
 mod cluster;
 mod columns;
 mod console;
+mod devices;
 mod drivers;
 mod error;
 mod events;
@@ -45,6 +46,7 @@ mod visit_safety;
 
 pub use cluster::{Fence, Odometer};
 pub use console::Person;
+pub use devices::Device;
 pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
 pub use housecalls::{Booked, BookingChange, CalendarEntry, Hold};

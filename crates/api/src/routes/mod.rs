@@ -7,6 +7,7 @@ pub mod console_food;
 pub mod console_housecalls;
 pub mod contact;
 pub mod couriers;
+pub mod devices;
 pub mod drivers;
 pub mod events;
 pub mod food_money;

@@ -395,8 +395,9 @@ async fn owned_delivery_offer(
 /// The path parameters this suite has fixtures for, and the error code of a missing one. A `user_id` is
 /// the account of the fixture's driver (admins act on accounts; nobody owns one but itself), or on a
 /// merchant's routes the account of its staff member. A `service_id` is a service of the house-call
-/// catalogue (everyone signed in reads it), a `provider_id` a provider's account with a profile.
-const OBJECT_KINDS: [(&str, &str); 11] = [
+/// catalogue (everyone signed in reads it), a `provider_id` a provider's account with a profile, a
+/// `device_id` a connected device an operator registered.
+const OBJECT_KINDS: [(&str, &str); 12] = [
     ("booking_id", "booking"),
     ("order_id", "order"),
     ("delivery_offer_id", "offer"),
@@ -408,6 +409,7 @@ const OBJECT_KINDS: [(&str, &str); 11] = [
     ("service_id", "service"),
     ("provider_id", "provider"),
     ("alert_id", "sos_alert"),
+    ("device_id", "device"),
 ];
 
 /// The path parameters of a merchant's objects ([`owned_merchant`]).
@@ -792,6 +794,24 @@ pub async fn every_operation_in_the_document_answers_owner_stranger_other_roles_
             checker.refuses_outsiders(op, &cast, &objects).await?;
             assert_eq!(roles, ["admin"], "{} {}", op.method, op.path);
             let admin = cast.of("admin").ok_or("admin")?;
+            let reply = checker.call(op, &objects, Some(&admin.token)).await?;
+            assert!(
+                lets_in(&reply),
+                "{} {} as an admin: {}",
+                op.method,
+                op.path,
+                reply.body
+            );
+            continue;
+        }
+        // A connected device (a vehicle tracker): only operators act on it.
+        if kinds.iter().any(|(p, _)| *p == "device_id") {
+            let admin = cast.of("admin").ok_or("admin")?;
+            let device = server.create_device(admin, "contract fixture").await?;
+            let device_id = field(&device, "device_id")?;
+            let objects = [("device_id", device_id.as_str())];
+            checker.refuses_outsiders(op, &cast, &objects).await?;
+            assert_eq!(roles, ["admin"], "{} {}", op.method, op.path);
             let reply = checker.call(op, &objects, Some(&admin.token)).await?;
             assert!(
                 lets_in(&reply),
