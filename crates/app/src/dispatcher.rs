@@ -432,7 +432,7 @@ struct Shell {
     offers: HashMap<OfferNo, OfferId>,
     /// Offers out when the server started (made before the core existed): the shell expires
     /// them itself, and their jobs join the core once they are answered or expired.
-    inherited: HashMap<JobId, (OfferId, Timestamp)>,
+    inherited: HashMap<JobId, (OfferId, Timestamp, UserId)>,
     /// Jobs to read again (a read failed).
     unread: BTreeSet<JobId>,
     /// Offers whose expiry the store could not record yet.
@@ -477,8 +477,8 @@ pub async fn run_borrowed(
         let job = JobId::from(p.ride_id);
         shell.kinds.insert(job, JobKind::Ride);
         match p.offer {
-            Some((offer, _driver, deadline)) => {
-                shell.inherited.insert(job, (offer, deadline));
+            Some((offer, driver, deadline)) => {
+                shell.inherited.insert(job, (offer, deadline, driver));
             }
             None => {
                 shell.unread.insert(job);
@@ -633,8 +633,8 @@ impl Shell {
         let due: Vec<(JobId, OfferId)> = self
             .inherited
             .iter()
-            .filter(|(_, (_, deadline))| now_ts > *deadline)
-            .map(|(&r, &(o, _))| (r, o))
+            .filter(|(_, (_, deadline, _))| now_ts > *deadline)
+            .map(|(&r, &(o, _, _))| (r, o))
             .collect();
         for (job, offer) in due {
             self.inherited.remove(&job);
@@ -692,14 +692,21 @@ impl Shell {
     /// left.
     fn sync_drivers(&mut self, app: &App, now: f64) {
         let mut seen: Vec<(UserId, Told, i32)> = Vec::new();
+        let inherited_drivers: BTreeSet<UserId> = self
+            .inherited
+            .values()
+            .map(|&(_, _, driver)| driver)
+            .collect();
         app.with_fleet(|f| {
             for (id, d) in f.drivers() {
                 let (Some(p), Some(at)) = (d.position(), d.last_seen()) else {
                     continue;
                 };
                 // A driver with stops to do takes no other job here (no chaining); an offered
-                // driver stays "online" for the core, which holds the offer itself.
-                let available = d.takes_work();
+                // driver stays "online" for the core, which holds the offer itself. An offer made
+                // before this dispatcher started (a restart, a takeover) is not the core's: its
+                // driver takes nothing else until it is answered or expires.
+                let available = d.takes_work() && !inherited_drivers.contains(&id);
                 let capacity = i32::try_from(d.worker().capabilities.capacity).unwrap_or(i32::MAX);
                 seen.push((id, (p, at, available, d.route().stops().to_vec()), capacity));
             }
@@ -784,7 +791,7 @@ impl Shell {
             match app.store().offers_of_ride(RideId::from(job)).await {
                 Ok(offers) => {
                     if let Some(o) = offers.iter().find(|o| o.state == OfferState::Pending) {
-                        self.inherited.insert(job, (o.id, o.expires_at));
+                        self.inherited.insert(job, (o.id, o.expires_at, o.driver));
                         continue;
                     }
                 }

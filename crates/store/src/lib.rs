@@ -174,10 +174,10 @@ impl Store {
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // Every transaction here is a few statements with no wait between them. A
-                            // session that sits inside one longer belongs to a process that stalled
+                            // session that sits inside one for 3 s belongs to a process that stalled
                             // (paused, partitioned): ending it releases its locks, above all a city's
                             // fence row, which a node taking the city over must update.
-                            sqlx::query("SET idle_in_transaction_session_timeout = 5000")
+                            sqlx::query("SET idle_in_transaction_session_timeout = 3000")
                                 .execute(&mut *conn)
                                 .await?;
                             Ok(())
