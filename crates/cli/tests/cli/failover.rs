@@ -66,7 +66,9 @@ async fn nats_url() -> TestResult<Option<String>> {
         "NATS_SKIPPED: no NATS server at {url}, so the failover test did not run"
     )?;
     if env_set("DOORSTEP_REQUIRE_NATS") {
-        return Err(format!("DOORSTEP_REQUIRE_NATS is set but NATS at {url} does not answer").into());
+        return Err(
+            format!("DOORSTEP_REQUIRE_NATS is set but NATS at {url} does not answer").into(),
+        );
     }
     Ok(None)
 }
@@ -196,7 +198,11 @@ impl Nodes {
             .args([signal, &self.nodes[i].child.id().to_string()])
             .status()
             .expect("kill runs");
-        assert!(status.success(), "kill {signal} node {}", self.nodes[i].name);
+        assert!(
+            status.success(),
+            "kill {signal} node {}",
+            self.nodes[i].name
+        );
     }
 
     fn log_of(&self, i: usize) -> String {
@@ -229,7 +235,15 @@ impl Drop for Nodes {
                 }
             }
         } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            if env_set("DOORSTEP_KEEP_TEST_LOGS") {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "node logs kept in {}",
+                    self.dir.display()
+                );
+            } else {
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
         }
     }
 }
@@ -529,6 +543,8 @@ struct Stats {
     refused: AtomicU64,
     accepted: AtomicU64,
     completed: AtomicU64,
+    /// Offers a driver let expire.
+    ignored: AtomicU64,
     /// Rides a driver gave up serving (the record then shows them stuck).
     abandoned: AtomicU64,
 }
@@ -627,8 +643,10 @@ async fn driver_loop(
     let (lat, lng) = rng.near(40.7500, -73.9850);
     let (lat, lng) = (json!(lat), json!(lng));
     let mut reported = Instant::now() - Duration::from_secs(10);
+    let mut ignored = HashSet::new();
     while !*stop.borrow() {
-        if reported.elapsed() > Duration::from_secs(1) && report_at(&lb, &driver.token, &lat, &lng).await
+        if reported.elapsed() > Duration::from_secs(1)
+            && report_at(&lb, &driver.token, &lat, &lng).await
         {
             reported = Instant::now();
         }
@@ -644,6 +662,16 @@ async fn driver_loop(
         };
         let ride = offer["ride_id"].as_str().expect("ride_id").to_owned();
         let oid = offer["offer_id"].as_str().expect("offer_id").to_owned();
+        if ignored.contains(&oid) {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            continue;
+        }
+        // Now and then a driver lets an offer expire: the dispatcher must move on to another driver.
+        if rng.next().is_multiple_of(6) {
+            ignored.insert(oid);
+            stats.ignored.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         let accepted = lb
             .post_ok(&format!("/v1/offers/{oid}/accept"), &driver.token, None)
             .await
@@ -711,8 +739,13 @@ async fn serve_ride(
             }
             Some("in_progress") => {
                 tokio::time::sleep(rng.millis(500, 2000)).await;
-                let ok = report_at(lb, token, &offer["dropoff"]["lat"], &offer["dropoff"]["lng"])
-                    .await
+                let ok = report_at(
+                    lb,
+                    token,
+                    &offer["dropoff"]["lat"],
+                    &offer["dropoff"]["lng"],
+                )
+                .await
                     && lb
                         .post_ok(&format!("/v1/rides/{ride}/complete"), token, None)
                         .await
@@ -728,6 +761,40 @@ async fn serve_ride(
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// The sessions on the test's database that are not idle, for a failure's message.
+async fn database_sessions(pool: &sqlx::PgPool) -> Vec<String> {
+    let rows: Vec<(
+        i32,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT pid, state, wait_event_type || ':' || wait_event, \
+             CAST(EXTRACT(EPOCH FROM now() - xact_start) AS DOUBLE PRECISION), LEFT(query, 160) \
+             FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND state <> 'idle'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    rows.into_iter()
+        .map(|(pid, state, wait, secs, query)| {
+            format!(
+                "{pid} {} {} {:.1}s {}",
+                state.unwrap_or_default(),
+                wait.unwrap_or_default(),
+                secs.unwrap_or_default(),
+                query
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        })
+        .collect()
 }
 
 /// Events in the record for `user` after `after`, in id order.
@@ -865,7 +932,9 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
 
     // Let the city run, then SIGKILL the owner.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while stats.completed.load(Ordering::Relaxed) < 5 || load_started.elapsed() < Duration::from_secs(10) {
+    while stats.completed.load(Ordering::Relaxed) < 5
+        || load_started.elapsed() < Duration::from_secs(10)
+    {
         assert!(
             Instant::now() < deadline,
             "rides completed before the kill: {stats:?}"
@@ -886,10 +955,7 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
                     nodes.nodes[first].name
                 )
             });
-    assert!(
-        second_epoch > first_epoch,
-        "{second_epoch} > {first_epoch}"
-    );
+    assert!(second_epoch > first_epoch, "{second_epoch} > {first_epoch}");
 
     // Load on the two survivors, then pause the new owner.
     let completed_at_takeover = stats.completed.load(Ordering::Relaxed);
@@ -909,23 +975,24 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     // A load balancer's health check would take the silent node out of rotation.
     lb.set_up(second, false);
     nodes.signal(second, "-STOP");
-    let (owner3, third_epoch, pause_takeover) =
-        wait_owner(&client, &nodes, &[third], TAKEOVER_LIMIT)
-            .await
-            .unwrap_or_else(|| {
-                let _ = Command::new("kill")
-                    .args(["-CONT", &nodes.nodes[second].child.id().to_string()])
-                    .status();
-                panic!(
-                    "{} did not take the city from the paused {} within {TAKEOVER_LIMIT:?}",
-                    nodes.nodes[third].name, nodes.nodes[second].name
-                )
-            });
+    let Some((owner3, third_epoch, pause_takeover)) =
+        wait_owner(&client, &nodes, &[third], TAKEOVER_LIMIT).await
+    else {
+        // What the database sessions were doing: a takeover waits for the fence row's lock.
+        let sessions = database_sessions(&pool).await;
+        nodes.signal(second, "-CONT");
+        // Let the resumed node log what it does with its lease and its writes.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        panic!(
+            "{} did not take the city from the paused {} within {TAKEOVER_LIMIT:?}; \
+             sessions of the database meanwhile (pid, state, wait, seconds in transaction, query):\n{}",
+            nodes.nodes[third].name,
+            nodes.nodes[second].name,
+            sessions.join("\n")
+        );
+    };
     assert_eq!(owner3, third);
-    assert!(
-        third_epoch > second_epoch,
-        "{third_epoch} > {second_epoch}"
-    );
+    assert!(third_epoch > second_epoch, "{third_epoch} > {second_epoch}");
     let completed_at_pause_takeover = stats.completed.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(4)).await;
     nodes.signal(second, "-CONT");
@@ -960,7 +1027,9 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     // Still the only owner a few seconds on, with the resumed node serving requests again.
     tokio::time::sleep(Duration::from_secs(4)).await;
     for i in [second, third] {
-        let ready = readyz(&client, &nodes.nodes[i].base).await.unwrap_or_default();
+        let ready = readyz(&client, &nodes.nodes[i].base)
+            .await
+            .unwrap_or_default();
         let expected = if i == third {
             format!("lease: manhattan epoch {third_epoch}")
         } else {
@@ -1075,10 +1144,11 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     .await?;
     assert!(doubled.is_empty(), "jobs with two workers: {doubled:?}");
     // No driver ever held two offers: each offer of a driver was made after the previous one ended
-    // (answered, expired or withdrawn; for an accepted one, after its ride ended).
-    type OfferRow = (String, String, String, i64, i64, Option<i64>);
+    // (answered, withdrawn, or past its deadline, after which it cannot be accepted even if its expiry
+    // is recorded later; for an accepted one, after its ride ended).
+    type OfferRow = (String, String, String, i64, i64, i64, Option<i64>);
     let offers: Vec<OfferRow> = sqlx::query_as(
-        "SELECT o.worker_id, o.id, o.state, o.created_at, o.updated_at, j.ended_at \
+        "SELECT o.worker_id, o.id, o.state, o.created_at, o.updated_at, o.expires_at, j.ended_at \
          FROM offers o JOIN offer_jobs oj ON oj.offer_id = o.id JOIN jobs j ON j.id = oj.job_id \
          ORDER BY o.worker_id, o.created_at, o.id",
     )
@@ -1091,9 +1161,9 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
             continue;
         }
         let ended = if a.2 == "accepted" {
-            a.5.unwrap_or(i64::MAX)
+            a.6.unwrap_or(i64::MAX)
         } else {
-            a.4
+            a.4.min(a.5)
         };
         if b.3 < ended {
             overlaps.push((a.clone(), b.clone()));
@@ -1101,7 +1171,7 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     }
     assert!(
         overlaps.is_empty(),
-        "a driver held two offers at once (worker, offer, state, created, updated, job ended): {overlaps:#?}"
+        "a driver held two offers at once (worker, offer, state, created, updated, expires, job ended): {overlaps:#?}"
     );
     let balance = store.trial_balance().await?;
     assert!(
@@ -1127,7 +1197,11 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
         if ids != expected {
             let got: HashSet<i64> = ids.iter().copied().collect();
             let want: HashSet<i64> = expected.iter().copied().collect();
-            let missing: Vec<i64> = expected.iter().filter(|i| !got.contains(i)).copied().collect();
+            let missing: Vec<i64> = expected
+                .iter()
+                .filter(|i| !got.contains(i))
+                .copied()
+                .collect();
             let extra: Vec<i64> = ids.iter().filter(|i| !want.contains(i)).copied().collect();
             wrong.push(format!(
                 "{role} {}: saw {} events over {} connections, the record has {}; missing {missing:?}, not in the record {extra:?}, duplicates or disorder: {}",
@@ -1156,12 +1230,14 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     let names = |i: usize| nodes.nodes[i].name.clone();
     writeln!(
         std::io::stderr(),
-        "FAILOVER_RAN: rides acknowledged {} (record {}: {states:?}), completed by drivers {} ({completed_before_kill} before the kill, {completed_at_takeover} at the first takeover, {completed_at_pause_takeover} at the second), requests refused {}, offers {offers_total}, accepted {}, events {events}, socket events {socket_events} over {connects} connections, retried calls {}; owner {} (epoch {first_epoch}) killed: {} took over in {:.1}s (epoch {second_epoch}); {} paused: {} took over in {:.1}s (epoch {third_epoch}); resumed {} showed leases: none after {:.1}s ({fenced_lines} fenced lines in its log); settled {:.1}s after the load stopped; {:.0}s in all",
+        "FAILOVER_RAN: rides acknowledged {} (record {}: {states:?}), completed by drivers {} ({completed_before_kill} before the kill, {completed_at_takeover} at the first takeover, {completed_at_pause_takeover} at the second), requests refused {}, offers {offers_total}, accepted {}, let expire {}, abandoned {}, events {events}, socket events {socket_events} over {connects} connections, retried calls {}; owner {} (epoch {first_epoch}) killed: {} took over in {:.1}s (epoch {second_epoch}); {} paused: {} took over in {:.1}s (epoch {third_epoch}); resumed {} showed leases: none after {:.1}s ({fenced_lines} fenced lines in its log); settled {:.1}s after the load stopped; {:.0}s in all",
         acked.len(),
         rides.len(),
         stats.completed.load(Ordering::Relaxed),
         stats.refused.load(Ordering::Relaxed),
         stats.accepted.load(Ordering::Relaxed),
+        stats.ignored.load(Ordering::Relaxed),
+        stats.abandoned.load(Ordering::Relaxed),
         lb.retries.load(Ordering::Relaxed),
         names(first),
         names(second),
