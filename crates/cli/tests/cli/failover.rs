@@ -765,13 +765,14 @@ async fn serve_ride(
 
 /// The sessions on the test's database that are not idle, for a failure's message.
 async fn database_sessions(pool: &sqlx::PgPool) -> Vec<String> {
-    let rows: Vec<(
+    type Session = (
         i32,
         Option<String>,
         Option<String>,
         Option<f64>,
         Option<String>,
-    )> = sqlx::query_as(
+    );
+    let rows: Vec<Session> = sqlx::query_as(
         "SELECT pid, state, wait_event_type || ':' || wait_event, \
              CAST(EXTRACT(EPOCH FROM now() - xact_start) AS DOUBLE PRECISION), LEFT(query, 160) \
              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
