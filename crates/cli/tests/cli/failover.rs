@@ -130,8 +130,9 @@ async fn failover_three_nodes_lose_their_owner_then_pause_the_next_and_the_recor
     let cluster = format!("fo{}", &suffix[..12]);
     // The nodes are killed by the guard inside; a failed assertion comes back as a JoinError, so the
     // database is dropped whatever the outcome before the panic is resumed.
-    let outcome = tokio::spawn(run(db.clone(), nats, cluster)).await;
+    let outcome = tokio::spawn(run(db.clone(), nats.clone(), cluster.clone())).await;
     let dropped = <sqlx::Any as sqlx::migrate::MigrateDatabase>::force_drop_database(&db).await;
+    remove_cluster_streams(&nats, &cluster).await;
     let result = match outcome {
         Ok(result) => result,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -139,6 +140,29 @@ async fn failover_three_nodes_lose_their_owner_then_pause_the_next_and_the_recor
     };
     dropped?;
     result
+}
+
+/// Deletes the run's event stream and lease bucket from the shared NATS (best effort: they would only
+/// take space, their messages expire).
+async fn remove_cluster_streams(nats: &str, cluster: &str) {
+    let Ok(Ok(client)) =
+        tokio::time::timeout(Duration::from_secs(5), async_nats::connect(nats)).await
+    else {
+        return;
+    };
+    let js = async_nats::jetstream::new(client);
+    for stream in [format!("{cluster}-events"), format!("KV_{cluster}-leases")] {
+        let why =
+            match tokio::time::timeout(Duration::from_secs(5), js.delete_stream(&stream)).await {
+                Ok(Ok(_)) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "timed out".to_owned(),
+            };
+        let _ = writeln!(
+            std::io::stderr(),
+            "the NATS stream {stream} of the failover test was not removed: {why}"
+        );
+    }
 }
 
 /// One `doorstep serve` process.
@@ -1231,7 +1255,7 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     let names = |i: usize| nodes.nodes[i].name.clone();
     writeln!(
         std::io::stderr(),
-        "FAILOVER_RAN: rides acknowledged {} (record {}: {states:?}), completed by drivers {} ({completed_before_kill} before the kill, {completed_at_takeover} at the first takeover, {completed_at_pause_takeover} at the second), requests refused {}, offers {offers_total}, accepted {}, let expire {}, abandoned {}, events {events}, socket events {socket_events} over {connects} connections, retried calls {}; owner {} (epoch {first_epoch}) killed: {} took over in {:.1}s (epoch {second_epoch}); {} paused: {} took over in {:.1}s (epoch {third_epoch}); resumed {} showed leases: none after {:.1}s ({fenced_lines} fenced lines in its log); settled {:.1}s after the load stopped; {:.0}s in all",
+        "FAILOVER_RAN: cluster {cluster}: rides acknowledged {} (record {}: {states:?}), completed by drivers {} ({completed_before_kill} before the kill, {completed_at_takeover} at the first takeover, {completed_at_pause_takeover} at the second), requests refused {}, offers {offers_total}, accepted {}, let expire {}, abandoned {}, events {events}, socket events {socket_events} over {connects} connections, retried calls {}; owner {} (epoch {first_epoch}) killed: {} took over in {:.1}s (epoch {second_epoch}); {} paused: {} took over in {:.1}s (epoch {third_epoch}); resumed {} showed leases: none after {:.1}s ({fenced_lines} fenced lines in its log); settled {:.1}s after the load stopped; {:.0}s in all",
         acked.len(),
         rides.len(),
         stats.completed.load(Ordering::Relaxed),
