@@ -193,7 +193,7 @@ impl Nodes {
                     .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
                     .args(["--database-url", db, "--nats", nats, "--node-id", &name])
                     .args(["--cluster-name", cluster, "--lease-ttl-s", "5"])
-                    .args(["--batch-window-ms", "100", "--offer-timeout-s", "5"])
+                    .args(["--batch-window-ms", "100", "--offer-timeout-s", "10"])
                     .args(["--pickup-limit-s", &PICKUP_LIMIT_S.to_string()])
                     .env("RUST_LOG", "warn")
                     .env_remove("DOORSTEP_LOG_FORMAT")
@@ -967,6 +967,7 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let completed_before_kill = stats.completed.load(Ordering::Relaxed);
+    let mut timeline: Vec<(&'static str, i64)> = vec![("kill", wall_ms())];
     nodes.nodes[first].child.kill()?;
     lb.set_up(first, false);
     let _ = nodes.nodes[first].child.wait();
@@ -980,6 +981,7 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
                     nodes.nodes[first].name
                 )
             });
+    timeline.push(("first takeover", wall_ms()));
     assert!(second_epoch > first_epoch, "{second_epoch} > {first_epoch}");
 
     // Load on the two survivors, then pause the new owner.
@@ -999,6 +1001,7 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     let third = (0..3).find(|&i| i != first && i != second).unwrap();
     // A load balancer's health check would take the silent node out of rotation.
     lb.set_up(second, false);
+    timeline.push(("pause", wall_ms()));
     nodes.signal(second, "-STOP");
     let Some((owner3, third_epoch, pause_takeover)) =
         wait_owner(&client, &nodes, &[third], TAKEOVER_LIMIT).await
@@ -1016,11 +1019,13 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
             sessions.join("\n")
         );
     };
+    timeline.push(("second takeover", wall_ms()));
     assert_eq!(owner3, third);
     assert!(third_epoch > second_epoch, "{third_epoch} > {second_epoch}");
     let completed_at_pause_takeover = stats.completed.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(4)).await;
     nodes.signal(second, "-CONT");
+    timeline.push(("resume", wall_ms()));
     let resumed = Instant::now();
     // The resumed node finds its lease gone and stops dispatching.
     let mut resumed_ready = String::new();
@@ -1123,11 +1128,14 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
         .await?
         .into_iter()
         .collect();
+    // Every check runs; the violations are reported together at the end.
+    let mut failures: Vec<String> = Vec::new();
     let lost: Vec<&String> = acked.iter().filter(|id| !rides.contains(*id)).collect();
-    assert!(
-        lost.is_empty(),
-        "rides answered 201 but not in the record: {lost:?}"
-    );
+    if !lost.is_empty() {
+        failures.push(format!(
+            "rides answered 201 but not in the record: {lost:?}"
+        ));
+    }
     let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut stuck = Vec::new();
     let mut charged_wrong = Vec::new();
@@ -1151,23 +1159,29 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
             charged_wrong.push((id.clone(), ride.state(), fares));
         }
     }
-    assert!(
-        stuck.is_empty(),
-        "{} rides not ended {settled:?} after the load stopped ({open} open jobs): {stuck:?}",
-        stuck.len()
-    );
-    assert!(
-        charged_wrong.is_empty(),
-        "rides charged other than once per completion: {charged_wrong:?}"
-    );
+    if !stuck.is_empty() {
+        failures.push(format!(
+            "{} rides not ended {settled:?} after the load stopped ({open} open jobs): {stuck:?}",
+            stuck.len()
+        ));
+    }
+    if !charged_wrong.is_empty() {
+        failures.push(format!(
+            "rides charged other than once per completion (ride, state, fare postings): {charged_wrong:?}"
+        ));
+    }
     let pending = count(&pool, "SELECT COUNT(*) FROM offers WHERE state = 'pending'").await;
-    assert_eq!(pending, 0, "offers still pending at the end");
+    if pending != 0 {
+        failures.push(format!("{pending} offers still pending at the end"));
+    }
     let doubled: Vec<(String, i64)> = sqlx::query_as(
         "SELECT job_id, COUNT(*) FROM job_workers GROUP BY job_id HAVING COUNT(*) > 1",
     )
     .fetch_all(&pool)
     .await?;
-    assert!(doubled.is_empty(), "jobs with two workers: {doubled:?}");
+    if !doubled.is_empty() {
+        failures.push(format!("jobs with two workers: {doubled:?}"));
+    }
     // No driver ever held two offers: each offer of a driver was made after the previous one ended
     // (answered, withdrawn, or past its deadline, after which it cannot be accepted even if its expiry
     // is recorded later; for an accepted one, after its ride ended).
@@ -1191,18 +1205,37 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
             a.4.min(a.5)
         };
         if b.3 < ended {
-            overlaps.push((a.clone(), b.clone()));
+            overlaps.push(format!(
+                "driver {}: offer {} ({}, made {}, deadline {}, ended {}) still live when offer {} ({}) was made {} ms before that, {}",
+                a.0,
+                a.1,
+                a.2,
+                a.3,
+                a.5,
+                a.4,
+                b.1,
+                b.2,
+                ended - b.3,
+                phase(&timeline, b.3)
+            ));
         }
     }
-    assert!(
-        overlaps.is_empty(),
-        "a driver held two offers at once (worker, offer, state, created, updated, expires, job ended): {overlaps:#?}"
-    );
+    if !overlaps.is_empty() {
+        failures.push(format!(
+            "{} times a driver held two offers at once (times in ms since the epoch; {}):\n  {}",
+            overlaps.len(),
+            timeline
+                .iter()
+                .map(|(what, at)| format!("{what} {at}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            overlaps.join("\n  ")
+        ));
+    }
     let balance = store.trial_balance().await?;
-    assert!(
-        balance.iter().all(|m| m.minor == 0),
-        "the ledger does not balance: {balance:?}"
-    );
+    if !balance.iter().all(|m| m.minor == 0) {
+        failures.push(format!("the ledger does not balance: {balance:?}"));
+    }
     // Every socket's history is its user's events in the record after its first hello, once each.
     let mut socket_events = 0;
     let mut connects = 0;
@@ -1238,11 +1271,12 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
             ));
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "socket histories differ from the record:\n{}",
-        wrong.join("\n")
-    );
+    if !wrong.is_empty() {
+        failures.push(format!(
+            "socket histories differ from the record:\n  {}",
+            wrong.join("\n  ")
+        ));
+    }
     let fenced_lines = nodes
         .log_of(second)
         .lines()
@@ -1253,9 +1287,8 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
     store.close().await;
     pool.close().await;
     let names = |i: usize| nodes.nodes[i].name.clone();
-    writeln!(
-        std::io::stderr(),
-        "FAILOVER_RAN: cluster {cluster}: rides acknowledged {} (record {}: {states:?}), completed by drivers {} ({completed_before_kill} before the kill, {completed_at_takeover} at the first takeover, {completed_at_pause_takeover} at the second), requests refused {}, offers {offers_total}, accepted {}, let expire {}, abandoned {}, events {events}, socket events {socket_events} over {connects} connections, retried calls {}; owner {} (epoch {first_epoch}) killed: {} took over in {:.1}s (epoch {second_epoch}); {} paused: {} took over in {:.1}s (epoch {third_epoch}); resumed {} showed leases: none after {:.1}s ({fenced_lines} fenced lines in its log); settled {:.1}s after the load stopped; {:.0}s in all",
+    let summary = format!(
+        "cluster {cluster}: rides acknowledged {} (record {}: {states:?}), completed by drivers {} ({completed_before_kill} before the kill, {completed_at_takeover} at the first takeover, {completed_at_pause_takeover} at the second), requests refused {}, offers {offers_total}, accepted {}, let expire {}, abandoned {}, events {events}, socket events {socket_events} over {connects} connections, retried calls {}; owner {} (epoch {first_epoch}) killed: {} took over in {:.1}s (epoch {second_epoch}); {} paused: {} took over in {:.1}s (epoch {third_epoch}); resumed {} showed leases: none after {:.1}s ({fenced_lines} fenced lines in its log); settled {:.1}s after the load stopped; {:.0}s in all",
         acked.len(),
         rides.len(),
         stats.completed.load(Ordering::Relaxed),
@@ -1274,6 +1307,33 @@ async fn run(db: String, nats: String, cluster: String) -> TestResult {
         resumed_gave_up.as_secs_f64(),
         settled.as_secs_f64(),
         started.elapsed().as_secs_f64(),
-    )?;
-    Ok(())
+    );
+    if failures.is_empty() {
+        writeln!(std::io::stderr(), "FAILOVER_RAN: {summary}")?;
+        return Ok(());
+    }
+    writeln!(std::io::stderr(), "FAILOVER_FAILED: {summary}")?;
+    panic!(
+        "the record after the failovers is wrong:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Wall-clock milliseconds, the record's time base.
+fn wall_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// Which part of the run `at` (ms) fell in.
+fn phase(timeline: &[(&'static str, i64)], at: i64) -> String {
+    match timeline.iter().rev().find(|(_, t)| *t <= at) {
+        Some((what, t)) => format!("{} ms after {what}", at - t),
+        None => "before the kill".to_owned(),
+    }
 }
