@@ -193,6 +193,8 @@ impl Nodes {
                     .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
                     .args(["--database-url", db, "--nats", nats, "--node-id", &name])
                     .args(["--cluster-name", cluster, "--lease-ttl-s", "5"])
+                    // Offers outlive the 5 s lease, as with the default 15 s: an offer made just
+                    // before a failover is still open when the next owner starts dispatching.
                     .args(["--batch-window-ms", "100", "--offer-timeout-s", "10"])
                     .args(["--pickup-limit-s", &PICKUP_LIMIT_S.to_string()])
                     .env("RUST_LOG", "warn")
