@@ -4,12 +4,17 @@
 //! and check that every ride acknowledged with a 2xx is still there in a state at least as far along as
 //! acknowledged, that completed rides were charged exactly once, and that the ledger balances.
 //!
+//! [`failover`]: three cluster nodes on PostgreSQL and NATS under load; the city's owner is killed, the next
+//! one paused and resumed, and the record stays whole (needs PostgreSQL and NATS, skipped without them).
+//!
 //! [`secrets_in_logs`]: no bearer token, WebSocket ticket or password reaches the server's log at any level.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 #[path = "cli/admin_create.rs"]
 mod admin_create;
+#[path = "cli/failover.rs"]
+mod failover;
 #[path = "cli/secrets_in_logs.rs"]
 mod secrets_in_logs;
 
