@@ -115,7 +115,7 @@ pub enum QueryVia {
 }
 
 /// The password of every load-test account.
-const PASSWORD: &str = "loadtest-password-1";
+pub(crate) const PASSWORD: &str = "loadtest-password-1";
 /// How far a driver moves between two points at most, degrees per axis (about 11 m).
 const STEP_DEG: f64 = 0.0001;
 
@@ -157,7 +157,7 @@ fn save_cache(path: &PathBuf, cache: &AccountCache) -> Result<(), LoadtestError>
     })
 }
 
-async fn server_error(what: &str, response: reqwest::Response) -> LoadtestError {
+pub(crate) async fn server_error(what: &str, response: reqwest::Response) -> LoadtestError {
     let status = response.status().as_u16();
     let mut body = response.text().await.unwrap_or_default();
     body.truncate(300);
@@ -188,6 +188,16 @@ async fn account_token(
     if login.status().is_success() {
         return Ok(login.json::<TokenAnswer>().await?.token);
     }
+    sign_up(http, base, email, role).await
+}
+
+/// Signs up a new account with the load-test password; returns its token.
+pub(crate) async fn sign_up(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    role: &str,
+) -> Result<String, LoadtestError> {
     let signup = http
         .post(format!("{base}/v1/auth/signup"))
         .json(&serde_json::json!({"email": email, "password": PASSWORD, "name": "Load Test", "role": role}))
@@ -336,7 +346,7 @@ fn rfc3339_ms(unix_ms: i64) -> String {
 /// load generator must not cost more than the server it drives (it shares the machine's cores).
 /// The date and time up to the second are formatted once per second, coordinates as integers.
 #[derive(Debug)]
-struct JsonBatchWriter {
+pub(crate) struct JsonBatchWriter {
     body: String,
     /// The second (Unix) that `prefix` spells.
     second: i64,
@@ -345,7 +355,7 @@ struct JsonBatchWriter {
 }
 
 impl JsonBatchWriter {
-    fn new() -> JsonBatchWriter {
+    pub(crate) fn new() -> JsonBatchWriter {
         JsonBatchWriter {
             body: String::with_capacity(64 + 100 * 80),
             second: i64::MIN,
@@ -354,7 +364,7 @@ impl JsonBatchWriter {
     }
 
     /// The batch of `(lat, lng, unix ms)` points.
-    fn write(&mut self, points: &mut impl Iterator<Item = (f64, f64, i64)>) -> &str {
+    pub(crate) fn write(&mut self, points: &mut impl Iterator<Item = (f64, f64, i64)>) -> &str {
         use std::fmt::Write as _;
         self.body.clear();
         self.body.push_str("{\"type\":\"locations\",\"points\":[");
@@ -403,7 +413,7 @@ pub fn binary_batch(points: &mut impl Iterator<Item = (f64, f64, i64)>) -> Vec<u
     frame
 }
 
-fn unix_ms_now() -> i64 {
+pub(crate) fn unix_ms_now() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
