@@ -324,8 +324,21 @@ impl App {
     /// Forgets the cached sessions of `user`, so that its next request reads the account again (after
     /// a suspension).
     pub(crate) fn forget_sessions_of(&self, user: UserId) {
+        self.forget_sessions_locally(user);
+        self.tell_user_revoked(user);
+    }
+
+    /// [`App::forget_sessions_of`] on this node only (told by another node).
+    pub(crate) fn forget_sessions_locally(&self, user: UserId) {
         if let Ok(mut cache) = self.inner.sessions.entries.lock() {
             cache.retain(|_, (u, _)| u.id != user);
+        }
+    }
+
+    /// Forgets one cached session by its token's digest (told by another node).
+    pub(crate) fn forget_session_digest(&self, digest: &str) {
+        if let Ok(mut cache) = self.inner.sessions.entries.lock() {
+            cache.remove(digest);
         }
     }
 
@@ -359,6 +372,8 @@ impl App {
             cache.remove(&digest);
         }
         self.store().delete_session(&digest).await?;
+        // Every other node forgets it too: a token revoked on one node fails on all.
+        self.tell_token_revoked(&digest);
         Ok(())
     }
 }

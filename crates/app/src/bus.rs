@@ -17,7 +17,7 @@ use doorstep_domain::{RideId, Timestamp, UserId};
 use doorstep_geo::LatLng;
 use doorstep_store::StoredEvent;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 /// A driver's position pushed to the rider of the ride they are on.
@@ -102,6 +102,51 @@ pub enum Interest {
     Everything,
 }
 
+/// Whose subject a node subscribes to in cluster mode: a user's, or the operators'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RouteKey {
+    /// A user with a socket on this node.
+    User(UserId),
+    /// The operators (every event, every location).
+    Ops,
+}
+
+impl RouteKey {
+    /// The last token of the key's subjects (`doorstep.ev.<token>`, `doorstep.push.<token>`).
+    pub(crate) fn subject_token(self) -> String {
+        match self {
+            RouteKey::User(u) => u.to_string(),
+            RouteKey::Ops => "ops".to_owned(),
+        }
+    }
+}
+
+/// An ephemeral message that came from another node.
+#[derive(Debug)]
+pub(crate) enum RemotePush {
+    Location(LocationUpdate),
+    Suggestion(RepositionSuggestion),
+}
+
+/// The bus's link to the other nodes (cluster mode).
+#[derive(Debug)]
+struct Remote {
+    cluster: Arc<crate::cluster::Cluster>,
+    /// Keys whose first socket opened (`true`) or last closed (`false`) on this node.
+    interest: tokio::sync::mpsc::UnboundedSender<(RouteKey, bool)>,
+}
+
+/// The console's names of a driver's status, for positions from another node.
+pub(crate) fn status_name(status: &str) -> &'static str {
+    match status {
+        "available" => "available",
+        "offered" => "offered",
+        "to_pickup" => "to_pickup",
+        "on_trip" => "on_trip",
+        _ => "offline",
+    }
+}
+
 /// Locations a subscriber may have waiting before newer ones are dropped.
 const LOCATION_MAILBOX: usize = 64;
 
@@ -155,6 +200,9 @@ struct Routes {
 pub struct EventBus {
     routes: Arc<RwLock<Routes>>,
     fleet: broadcast::Sender<DriverPosition>,
+    /// Set once in cluster mode: ephemeral messages then travel through NATS, and the node subscribes
+    /// to the subjects of the users with a socket here.
+    remote: Arc<OnceLock<Remote>>,
 }
 
 impl Default for EventBus {
@@ -171,6 +219,7 @@ pub struct Subscription {
     mailbox: Arc<Mailbox>,
     locations: mpsc::Receiver<Push>,
     routes: Arc<RwLock<Routes>>,
+    remote: Arc<OnceLock<Remote>>,
 }
 
 impl Subscription {
@@ -193,16 +242,26 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         let mut routes = write(&self.routes);
         let id = self.mailbox.id;
-        match self.interest {
+        let emptied = match self.interest {
             Interest::Own => {
+                let mut emptied = false;
                 if let Some(boxes) = routes.by_user.get_mut(&self.user) {
                     boxes.retain(|m| m.id != id);
                     if boxes.is_empty() {
                         routes.by_user.remove(&self.user);
+                        emptied = true;
                     }
                 }
+                emptied.then_some(RouteKey::User(self.user))
             }
-            Interest::Everything => routes.everything.retain(|m| m.id != id),
+            Interest::Everything => {
+                routes.everything.retain(|m| m.id != id);
+                routes.everything.is_empty().then_some(RouteKey::Ops)
+            }
+        };
+        // Told under the registry's lock, so that the node's subscriptions follow in order.
+        if let (Some(key), Some(remote)) = (emptied, self.remote.get()) {
+            let _ = remote.interest.send((key, false));
         }
     }
 }
@@ -227,12 +286,82 @@ impl EventBus {
         EventBus {
             routes: Arc::new(RwLock::new(Routes::default())),
             fleet,
+            remote: Arc::new(OnceLock::new()),
         }
     }
 
-    /// Publishes a driver's position to the operations console subscribers (none is fine).
+    /// Links the bus to the other nodes (cluster mode): from now on locations, suggestions and
+    /// console positions travel through NATS, and the node follows the subjects of its sockets' users.
+    pub(crate) fn attach(&self, cluster: Arc<crate::cluster::Cluster>) {
+        let (interest, changes) = tokio::sync::mpsc::unbounded_channel();
+        let client = cluster.client().clone();
+        let name = cluster.name().to_owned();
+        let keys: Vec<RouteKey> = {
+            let routes = read(&self.routes);
+            routes
+                .by_user
+                .keys()
+                .map(|u| RouteKey::User(*u))
+                .chain((!routes.everything.is_empty()).then_some(RouteKey::Ops))
+                .collect()
+        };
+        for key in keys {
+            let _ = interest.send((key, true));
+        }
+        if self.remote.set(Remote { cluster, interest }).is_ok() {
+            tokio::spawn(crate::cluster::keep_user_subscriptions(
+                self.clone(),
+                client,
+                name,
+                changes,
+            ));
+        }
+    }
+
+    /// Publishes a driver's position to the operations console subscribers (none is fine); in
+    /// cluster mode to every node's consoles.
     pub fn publish_position(&self, position: DriverPosition) {
+        match self.remote.get() {
+            Some(remote) => remote.cluster.publish_position(&position),
+            None => self.deliver_position(position),
+        }
+    }
+
+    /// Hands a driver's position to this node's console subscribers.
+    pub(crate) fn deliver_position(&self, position: DriverPosition) {
         let _ = self.fleet.send(position);
+    }
+
+    /// Rings the doorbells of `key`'s sockets on this node.
+    pub(crate) fn ring_local(&self, key: RouteKey) {
+        let routes = read(&self.routes);
+        match key {
+            RouteKey::User(user) => {
+                for mailbox in routes.by_user.get(&user).into_iter().flatten() {
+                    mailbox.ring();
+                }
+            }
+            RouteKey::Ops => {
+                for mailbox in &routes.everything {
+                    mailbox.ring();
+                }
+            }
+        }
+    }
+
+    /// Puts a push from another node in `key`'s mailboxes on this node.
+    pub(crate) fn push_local(&self, key: RouteKey, push: &RemotePush) {
+        let routes = read(&self.routes);
+        let boxes: Vec<&Arc<Mailbox>> = match key {
+            RouteKey::User(user) => routes.by_user.get(&user).into_iter().flatten().collect(),
+            RouteKey::Ops => routes.everything.iter().collect(),
+        };
+        for mailbox in boxes {
+            match push {
+                RemotePush::Location(l) => mailbox.push(l),
+                RemotePush::Suggestion(r) => mailbox.suggest(r),
+            }
+        }
     }
 
     /// A new subscription to every driver's position (admins only).
@@ -243,6 +372,15 @@ impl EventBus {
     /// Delivers a message to its recipients' subscriptions and to the operators' (none is fine); wakes
     /// no other subscriber.
     pub fn publish(&self, message: BusMessage) {
+        // In cluster mode ephemeral messages go through NATS, which brings them back to this node's
+        // subscribers too (durable events ring here at once, and reach the others by the relay).
+        if let Some(remote) = self.remote.get() {
+            match &message {
+                BusMessage::Event(_) => {}
+                BusMessage::Location(l) => return remote.cluster.push_location(l),
+                BusMessage::Suggestion(r) => return remote.cluster.push_suggestion(r),
+            }
+        }
         let routes = read(&self.routes);
         match &message {
             BusMessage::Event(e) => {
@@ -282,13 +420,19 @@ impl EventBus {
             doorbell: Notify::new(),
             locations: tx,
         });
-        match interest {
-            Interest::Own => routes
-                .by_user
-                .entry(user)
-                .or_default()
-                .push(Arc::clone(&mailbox)),
-            Interest::Everything => routes.everything.push(Arc::clone(&mailbox)),
+        let first = match interest {
+            Interest::Own => {
+                let boxes = routes.by_user.entry(user).or_default();
+                boxes.push(Arc::clone(&mailbox));
+                (boxes.len() == 1).then_some(RouteKey::User(user))
+            }
+            Interest::Everything => {
+                routes.everything.push(Arc::clone(&mailbox));
+                (routes.everything.len() == 1).then_some(RouteKey::Ops)
+            }
+        };
+        if let (Some(key), Some(remote)) = (first, self.remote.get()) {
+            let _ = remote.interest.send((key, true));
         }
         drop(routes);
         Subscription {
@@ -297,6 +441,7 @@ impl EventBus {
             mailbox,
             locations,
             routes: Arc::clone(&self.routes),
+            remote: Arc::clone(&self.remote),
         }
     }
 

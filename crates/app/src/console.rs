@@ -330,6 +330,7 @@ impl App {
                 f.set_online(driver, false);
             }
         });
+        self.tell_online(driver, false);
     }
 
     /// Takes offline every online driver holding a document that expired (run every minute); returns

@@ -78,6 +78,12 @@ impl App {
     /// once assigned; `offer` is the offer out (`None`: keep the one the hot state knows, if the
     /// order still waits).
     pub(crate) fn apply_order(&self, order: &Order, offer: Option<Option<(UserId, OfferId)>>) {
+        self.apply_order_here(order, offer);
+        self.tell_job_changed(order.id());
+    }
+
+    /// [`App::apply_order`] on this node's hot state only (the owner applying another node's change).
+    pub(crate) fn apply_order_here(&self, order: &Order, offer: Option<Option<(UserId, OfferId)>>) {
         let now = self.clock().now();
         let job = order.id();
         self.with_fleet(|f| {

@@ -449,6 +449,17 @@ pub async fn run(
     app: App,
     mut commands: mpsc::Receiver<DispatchCommand>,
     initial: Vec<PendingRide>,
+    shutdown: watch::Receiver<bool>,
+) {
+    run_borrowed(app, &mut commands, initial, shutdown).await;
+}
+
+/// [`run`] on a command queue that outlives it: a cluster node runs the dispatcher once per time it
+/// owns the city, on the node's one queue.
+pub async fn run_borrowed(
+    app: App,
+    commands: &mut mpsc::Receiver<DispatchCommand>,
+    initial: Vec<PendingRide>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut shell = Shell {

@@ -6,7 +6,7 @@ use crate::bus::LocationUpdate;
 use crate::fleet::Rejected;
 use crate::{App, AppError, BusMessage};
 use doorstep_domain::position::Implausible;
-use doorstep_domain::{Role, Timestamp, User};
+use doorstep_domain::{Role, Timestamp, User, UserId};
 use doorstep_geo::LatLng;
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -61,6 +61,7 @@ impl App {
             .set_driver_online(driver.id, true, self.clock().now())
             .await?;
         self.with_fleet(|f| f.set_online(driver.id, true));
+        self.tell_online(driver.id, true);
         Ok(())
     }
 
@@ -71,6 +72,7 @@ impl App {
             .set_driver_online(driver.id, false, self.clock().now())
             .await?;
         self.with_fleet(|f| f.set_online(driver.id, false));
+        self.tell_online(driver.id, false);
         Ok(())
     }
 
@@ -112,30 +114,10 @@ impl App {
                 kept.sort_by_key(|(_, at)| *at);
                 Cow::Owned(kept)
             };
-        let interval = self.config().location_push_interval_ms;
-        let outcome = self.with_fleet(|f| f.report_positions(driver.id, &sorted, interval));
-        if let Some((status, position, at)) = outcome.console {
-            self.bus().publish_position(crate::bus::DriverPosition {
-                driver: driver.id,
-                status,
-                position,
-                at,
-            });
-        }
-        for (push, p, at) in outcome.pushes {
-            let eta_s = push
-                .pickup
-                .map(|pickup| crate::rides::to_u32(self.travel_secs(p, pickup, now)));
-            self.bus().publish(BusMessage::Location(LocationUpdate {
-                ride_id: push.ride,
-                rider: push.rider,
-                driver: driver.id,
-                position: p,
-                at,
-                eta_s,
-            }));
-        }
-        let rejected = outcome.rejected;
+        let rejected = self.apply_positions(driver.id, &sorted);
+        // In cluster mode the city's owner judges them too (the same checks), keeps the trip's
+        // odometer and pushes them to the customer's node.
+        self.tell_positions(driver.id, &sorted);
         let accepted = sorted.len().saturating_sub(rejected.total());
         location_updates().increment(accepted as u64);
         if rejected.total() > 0 {
@@ -197,8 +179,51 @@ impl App {
         })
     }
 
+    /// Applies a worker's believed positions (oldest first) to the hot state; on the node that runs
+    /// the dispatcher (one node, or the city's owner) it also pushes them to the customers of the
+    /// worker's jobs and to the console. Returns what was not believed.
+    pub(crate) fn apply_positions(
+        &self,
+        worker: UserId,
+        sorted: &[(LatLng, Timestamp)],
+    ) -> crate::fleet::Rejected {
+        let now = self.clock().now();
+        let interval = self.config().location_push_interval_ms;
+        let outcome = self.with_fleet(|f| f.report_positions(worker, sorted, interval));
+        if !self.is_dispatch_node() {
+            // Another node's view: the owner pushes what it believes.
+            return outcome.rejected;
+        }
+        if let Some((status, position, at)) = outcome.console {
+            self.bus().publish_position(crate::bus::DriverPosition {
+                driver: worker,
+                status,
+                position,
+                at,
+            });
+        }
+        for (push, p, at) in outcome.pushes {
+            let eta_s = push
+                .pickup
+                .map(|pickup| crate::rides::to_u32(self.travel_secs(p, pickup, now)));
+            self.bus().publish(BusMessage::Location(LocationUpdate {
+                ride_id: push.ride,
+                rider: push.rider,
+                driver: worker,
+                position: p,
+                at,
+                eta_s,
+            }));
+        }
+        outcome.rejected
+    }
+
     async fn flush_positions_once(&self) {
         let batch = self.with_fleet(|f| f.take_unsaved_positions());
+        // In cluster mode only the owner, which hears every worker, keeps positions in the record.
+        if !self.is_dispatch_node() {
+            return;
+        }
         if batch.is_empty() {
             return;
         }

@@ -872,6 +872,34 @@ impl Fleet {
         self.jobs.get(&job).map_or(0.0, |j| j.odometer_m)
     }
 
+    /// The odometers of jobs on board (metres above zero), with the point and time of their driver's
+    /// last believed position: what a node taking the city over continues from (cluster mode).
+    pub fn odometers(&self) -> Vec<(JobId, f64, LatLng, Timestamp)> {
+        let mut out = Vec::new();
+        for d in self.drivers.values() {
+            let (Some(p), Some(at)) = (d.position(), d.last_seen()) else {
+                continue;
+            };
+            for job in on_board(&d.worker.route) {
+                if let Some(b) = self.jobs.get(&job)
+                    && b.odometer_m > 0.0
+                {
+                    out.push((job, b.odometer_m, p, at));
+                }
+            }
+        }
+        out
+    }
+
+    /// Restores a job's odometer kept in the record after a takeover (never lowers it).
+    pub fn restore_odometer(&mut self, job: JobId, metres: f64) {
+        if let Some(b) = self.jobs.get_mut(&job)
+            && metres > b.odometer_m
+        {
+            b.odometer_m = metres;
+        }
+    }
+
     /// Forgets the applied versions of rides not changed since `before` (their late changes would
     /// be minutes late).
     pub fn forget_applied_before(&mut self, before: Timestamp) {

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod bus;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod console_food;
@@ -59,6 +60,8 @@ use tokio::task::JoinHandle;
 #[derive(Clone, Debug)]
 pub struct App {
     inner: Arc<AppInner>,
+    /// The dispatcher's store in cluster mode: fenced with the city's epoch (see [`cluster`]).
+    fenced: Option<Store>,
 }
 
 #[derive(Debug)]
@@ -85,6 +88,8 @@ struct AppInner {
             (doorstep_geo::LatLng, doorstep_domain::Timestamp),
         >,
     >,
+    /// The link to the other nodes, in cluster mode.
+    cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// Each zone's surge multiplier and when it last moved, by zone index.
@@ -122,7 +127,7 @@ impl App {
         clock: Clock,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(App, Background), AppError> {
-        let (app, rx) = App::build(store, config, clock);
+        let (app, rx) = App::build(store, config, clock, None);
         // Parse the places data (streets, addresses, the road graph) now, off the request path.
         drop(tokio::task::spawn_blocking(|| {
             doorstep_places::Places::manhattan();
@@ -143,11 +148,55 @@ impl App {
         ))
     }
 
+    /// [`App::start`] as one node of a cluster (see [`cluster`]): the node connects to NATS, serves
+    /// the API at once, and runs the city's dispatcher only while it holds the city's lease (after
+    /// taking the city's epoch and rebuilding the hot state from the record). The store must be
+    /// PostgreSQL: SQLite is one machine's file.
+    pub async fn start_cluster(
+        store: Store,
+        config: AppConfig,
+        clock: Clock,
+        shutdown: watch::Receiver<bool>,
+        options: cluster::ClusterOptions,
+    ) -> Result<(App, Background), AppError> {
+        if store.backend() != doorstep_store::Backend::Postgres {
+            return Err(AppError::Internal(
+                "cluster mode needs PostgreSQL as the record: SQLite is one machine's file".into(),
+            ));
+        }
+        let link = Arc::new(cluster::Cluster::connect(&options, "manhattan").await?);
+        let (app, rx) = App::build(store, config, clock, Some(Arc::clone(&link)));
+        app.bus().attach(link);
+        drop(tokio::task::spawn_blocking(|| {
+            doorstep_places::Places::manhattan();
+        }));
+        let counts = app.store().count_rides_by_state().await?;
+        app.inner.ride_counts.load(&counts);
+        let node = tokio::spawn(cluster::run(app.clone(), rx, shutdown.clone()));
+        let flusher = tokio::spawn(drivers::flush_positions(app.clone(), shutdown.clone()));
+        let reoptimiser = tokio::spawn(reoptimise::run(app.clone(), shutdown.clone()));
+        let purger = tokio::spawn(auth::purge_expired(app.clone(), shutdown));
+        Ok((
+            app,
+            Background {
+                tasks: vec![node, flusher, reoptimiser, purger],
+            },
+        ))
+    }
+
+    /// This app writing through `fence` (the dispatcher's, in cluster mode).
+    pub(crate) fn fenced(&self, fence: doorstep_store::Fence) -> App {
+        App {
+            inner: Arc::clone(&self.inner),
+            fenced: Some(self.inner.store.fenced(fence)),
+        }
+    }
+
     /// The app for managing accounts from the command line (`doorstep admin create`): no hot state, no
     /// dispatcher, no background task, so that it never acts on the rides of a live database that a
     /// running server owns. Only the account use cases (sign-up, admin creation, login) may be called on it.
     pub fn for_accounts(store: Store, config: AppConfig, clock: Clock) -> App {
-        App::build(store, config, clock).0
+        App::build(store, config, clock, None).0
     }
 
     /// The app with empty hot state, and the receiving end of its dispatcher's commands.
@@ -155,6 +204,7 @@ impl App {
         store: Store,
         config: AppConfig,
         clock: Clock,
+        cluster: Option<Arc<cluster::Cluster>>,
     ) -> (App, mpsc::Receiver<dispatcher::DispatchCommand>) {
         let (tx, rx) = mpsc::channel(dispatcher::COMMAND_QUEUE);
         let position_limits = config.position_limits;
@@ -175,7 +225,9 @@ impl App {
                 surge: Mutex::new(SurgeBoard::new()),
                 offer_routes: Mutex::default(),
                 provider_positions: Mutex::default(),
+                cluster,
             }),
+            fenced: None,
         };
         (app, rx)
     }
@@ -187,7 +239,7 @@ impl App {
 
     /// The system of record.
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.fenced.as_ref().unwrap_or(&self.inner.store)
     }
 
     /// The configuration the app runs with.
@@ -296,15 +348,101 @@ impl App {
         let now = self.clock().now();
         let snapshot = fleet::RideSnapshot::of(ride, offer);
         self.with_fleet(|f| f.apply_ride(&snapshot, now));
+        self.tell_job_changed(ride.id().into());
     }
 
-    pub(crate) fn dispatch(&self, command: dispatcher::DispatchCommand) {
-        // The queue is bounded: a command that finds it full is dropped, and the dispatcher's
-        // periodic reconciliation with the record picks the ride up. The receiver only goes away
-        // at shutdown, when nothing needs dispatching any more.
+    /// Rebuilds the hot state from the record for a takeover of the city (cluster mode): what this
+    /// node held is dropped, since it saw only its own requests.
+    pub(crate) async fn rebuild_for_takeover(
+        &self,
+    ) -> Result<Vec<dispatcher::PendingRide>, AppError> {
+        let position_limits = self.config().position_limits;
+        self.with_fleet(|f| {
+            *f = fleet::Fleet::new(City::manhattan())
+                .with_position_limits(City::manhattan(), position_limits);
+        });
+        let pending = self.rebuild_hot_state().await?;
+        let odometers = self.store().open_odometers().await?;
+        self.with_fleet(|f| {
+            for o in &odometers {
+                f.restore_odometer(o.job, o.metres);
+            }
+        });
+        Ok(pending)
+    }
+
+    /// Applies a job's state as the record has it now (the owner, told by another node).
+    pub(crate) async fn refresh_job(&self, job: doorstep_domain::JobId) {
+        let kind = match self.store().job(job).await {
+            Ok(Some(j)) => j.kind,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(job_id = %job, error = %e, "could not read a job another node changed");
+                return;
+            }
+        };
+        match kind {
+            doorstep_domain::job::JobKind::Ride => {
+                let id = doorstep_domain::RideId::from(job);
+                let (ride, offers) = match tokio::try_join!(
+                    self.store().ride(id),
+                    self.store().offers_of_ride(id)
+                ) {
+                    Ok((Some(ride), offers)) => (ride, offers),
+                    Ok((None, _)) => return,
+                    Err(e) => {
+                        tracing::warn!(job_id = %job, error = %e, "could not read a ride another node changed");
+                        return;
+                    }
+                };
+                let offer = (ride.state() == RideState::Requested)
+                    .then(|| {
+                        offers
+                            .iter()
+                            .find(|o| o.state == doorstep_domain::offer::OfferState::Pending)
+                            .map(|o| (o.driver, o.id))
+                    })
+                    .flatten();
+                let now = self.clock().now();
+                let snapshot = fleet::RideSnapshot::of(&ride, offer);
+                self.with_fleet(|f| f.apply_ride(&snapshot, now));
+            }
+            doorstep_domain::job::JobKind::Delivery => {
+                let id = doorstep_domain::RideId::from(job);
+                match tokio::try_join!(self.store().order(job), self.store().offers_of_ride(id)) {
+                    Ok((Some(order), offers)) => {
+                        let offer = offers
+                            .iter()
+                            .find(|o| o.state == doorstep_domain::offer::OfferState::Pending)
+                            .map(|o| (o.driver, o.id));
+                        self.apply_order_here(&order, Some(offer));
+                    }
+                    Ok((None, _)) => {}
+                    Err(e) => {
+                        tracing::warn!(job_id = %job, error = %e, "could not read an order another node changed");
+                    }
+                }
+            }
+            doorstep_domain::job::JobKind::HouseCall => {}
+        }
+    }
+
+    /// Queues a command for this node's dispatcher.
+    pub(crate) fn queue_dispatch_locally(&self, command: dispatcher::DispatchCommand) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.inner.dispatch.try_send(command) {
             metrics::counter!("dispatch_commands_dropped_total").increment(1);
             tracing::warn!("dispatcher queue full; the ride waits for the next reconciliation");
         }
+    }
+
+    pub(crate) fn dispatch(&self, command: dispatcher::DispatchCommand) {
+        // In cluster mode the city's owner queues it (this node too, if it is the owner).
+        if self.tell_dispatch(command) {
+            return;
+        }
+        // The queue is bounded: a command that finds it full is dropped, and the dispatcher's
+        // periodic reconciliation with the record picks the ride up. The receiver only goes away
+        // at shutdown, when nothing needs dispatching any more.
+        self.queue_dispatch_locally(command);
     }
 }

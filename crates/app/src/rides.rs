@@ -492,7 +492,7 @@ impl App {
     pub async fn arrive(&self, driver: &User, id: RideId) -> Result<Ride, AppError> {
         let mut ride = self.drivers_ride(driver, id).await?;
         let (from, expected) = (ride.state(), ride.version());
-        let position = self.with_fleet(|f| f.driver(driver.id).and_then(|d| d.position()));
+        let position = self.believed(driver.id, None).await.0.map(|(p, _)| p);
         let event = ride.arrive(
             driver.id,
             position,
@@ -607,12 +607,8 @@ impl App {
         let mut ride = self.drivers_ride(driver, id).await?;
         let (from, expected) = (ride.state(), ride.version());
         let now = self.clock().now();
-        let (odometer, position) = self.with_fleet(|f| {
-            (
-                f.trip_odometer_m(id.into()),
-                f.driver(driver.id).and_then(|d| d.position()),
-            )
-        });
+        let (position, odometer) = self.believed(driver.id, Some(id.into())).await;
+        let position = position.map(|(p, _)| p);
         let duration_s = ride.started_at().map_or(0, |s| now.secs_since(s).max(0));
         let trip = TripEnd {
             position,

@@ -129,7 +129,77 @@ struct ServeArgs {
     #[arg(long, env = "DOORSTEP_AUTO_APPROVE_DRIVERS")]
     auto_approve_drivers: bool,
     #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
     tuning: TuningArgs,
+}
+
+/// Several nodes on one PostgreSQL record (docs/deploy.md).
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// Run as one node of a cluster, with this NATS server (JetStream on) between the nodes:
+    /// `nats://127.0.0.1:4222`. Needs `--database-url postgres://...`. Without it the server is one
+    /// node on its own, as always.
+    #[arg(long, env = "DOORSTEP_NATS_URL")]
+    nats: Option<String>,
+    /// This node's name in the cluster: letters, digits, `-` and `_`, at most 64 (default: the
+    /// listening address).
+    #[arg(long, env = "DOORSTEP_NODE_ID")]
+    node_id: Option<String>,
+    /// The cluster's name: the prefix of its NATS subjects, stream and lease bucket, so that several
+    /// deployments can share one NATS. Letters, digits, `-` and `_`.
+    #[arg(long, env = "DOORSTEP_CLUSTER_NAME", default_value = "doorstep")]
+    cluster_name: String,
+    /// Seconds a city's lease lives without renewal: how long a dead node can hold its city.
+    #[arg(long, env = "DOORSTEP_LEASE_TTL_S", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=60))]
+    lease_ttl_s: u64,
+}
+
+impl ClusterArgs {
+    /// The cluster options, or `None` for one node; refuses SQLite with NATS.
+    fn options(
+        &self,
+        database_url: &str,
+        addr: SocketAddr,
+    ) -> Result<Option<doorstep_app::cluster::ClusterOptions>> {
+        let Some(nats) = &self.nats else {
+            return Ok(None);
+        };
+        if doorstep_store::Backend::from_url(database_url).ok()
+            != Some(doorstep_store::Backend::Postgres)
+        {
+            anyhow::bail!(
+                "--nats runs several nodes on one record, which must be PostgreSQL \
+                 (--database-url postgres://...): a SQLite file belongs to one machine. \
+                 Run one node without --nats, or point every node at the same PostgreSQL."
+            );
+        }
+        let node = self
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("node-{}", addr).replace([':', '.'], "-"));
+        if node.is_empty()
+            || node.len() > 64
+            || !node
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            anyhow::bail!("--node-id must be 1 to 64 letters, digits, '-' or '_'");
+        }
+        let name = &self.cluster_name;
+        if name.is_empty()
+            || name.len() > 32
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            anyhow::bail!("--cluster-name must be 1 to 32 letters, digits, '-' or '_'");
+        }
+        let mut options = doorstep_app::cluster::ClusterOptions::new(nats.clone(), node);
+        options.name.clone_from(name);
+        options.lease_ttl = Duration::from_secs(self.lease_ttl_s);
+        Ok(Some(options))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -495,10 +565,20 @@ async fn start_server(
     config: AppConfig,
     limits: doorstep_api::rate_limit::RateLimits,
     sockets: doorstep_api::open_sockets::SocketCaps,
+    cluster: Option<doorstep_app::cluster::ClusterOptions>,
 ) -> Result<Running> {
     let store = open_store(database_url).await?;
     let (stop, stopped) = watch::channel(false);
-    let (app, background) = App::start(store, config, Clock::System, stopped.clone()).await?;
+    let (app, background) = match cluster {
+        Some(options) => {
+            let node = options.node_id.clone();
+            let started =
+                App::start_cluster(store, config, Clock::System, stopped.clone(), options).await?;
+            tracing::info!(node = %node, "joined the cluster");
+            started
+        }
+        None => App::start(store, config, Clock::System, stopped.clone()).await?,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -537,12 +617,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         require_driver_approval: !args.auto_approve_drivers,
         ..args.tuning.config()
     };
+    let cluster = args
+        .cluster
+        .options(&args.database.database_url, args.addr)?;
     let running = start_server(
         args.addr,
         &args.database.database_url,
         config,
         args.tuning.limits(),
         args.tuning.sockets(),
+        cluster,
     )
     .await?;
     println!("Doorstep listening on http://{}", running.addr);
@@ -613,7 +697,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
     let mut config = args.tuning.config();
     config.position_limits.max_speed_kmh *= args.speed.max(1.0);
     config.require_driver_approval = !args.auto_approve_drivers;
-    let running = start_server(args.addr, &url, config, limits, sockets).await?;
+    let running = start_server(args.addr, &url, config, limits, sockets, None).await?;
     let password = doorstep_demo::DEMO_PASSWORD;
     let operator = match running
         .app

@@ -42,6 +42,15 @@ pub enum StoreError {
     /// time): check again.
     #[error("the provider's calendar changed")]
     CalendarChanged,
+    /// The write was made under a city epoch that is no longer the city's: another node took the city's
+    /// dispatcher over (see `cluster.rs`). Nothing was written.
+    #[error("the city {city:?} was taken over: epoch {epoch} is fenced off")]
+    Fenced {
+        /// The city.
+        city: String,
+        /// The stale epoch the write carried.
+        epoch: i64,
+    },
     /// A stored value does not convert into its domain type (or a domain value could not be encoded).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

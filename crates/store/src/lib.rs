@@ -21,6 +21,7 @@
 //!   misses an event.
 //! - It reads no clock: every instant it stores is a parameter.
 
+mod cluster;
 mod columns;
 mod console;
 mod drivers;
@@ -42,6 +43,7 @@ mod tickets;
 mod users;
 mod visit_safety;
 
+pub use cluster::{Fence, Odometer};
 pub use console::Person;
 pub use error::StoreError;
 pub use events::{Audience, Recipient, RecipientRole, StoredEvent};
@@ -110,6 +112,8 @@ impl fmt::Display for Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The city epoch every write transaction checks first, on a dispatcher's store ([`Store::fenced`]).
+    fence: Option<std::sync::Arc<Fence>>,
 }
 
 impl Store {
@@ -169,7 +173,11 @@ impl Store {
                     .await?
             }
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            fence: None,
+        })
     }
 
     /// Applies the backend's pending migrations; harmless to call again.
@@ -225,7 +233,24 @@ impl Store {
     /// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`): a deferred transaction that reads first and writes later can fail with "database is
     /// locked" without waiting, where an immediate one waits on the busy timeout.
+    ///
+    /// On a [fenced](Store::fenced) store the transaction starts with the fence's check: a write under a
+    /// city epoch that is no longer the city's is refused ([`StoreError::Fenced`]) before it writes.
     async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.begin_unfenced_write().await?;
+        if self.fence.is_some()
+            && let Err(e) = self.check_fence(&mut tx).await
+        {
+            if matches!(e, StoreError::Fenced { .. }) {
+                metrics::counter!("store_fenced_writes_total").increment(1);
+            }
+            return Err(e);
+        }
+        Ok(tx)
+    }
+
+    /// [`Store::begin_write`] without the fence's check (taking a city's epoch is itself unfenced).
+    async fn begin_unfenced_write(&self) -> Result<Transaction<'static, sqlx::Any>, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,

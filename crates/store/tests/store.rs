@@ -6,6 +6,8 @@
 //! dropped afterwards). Without that variable the PostgreSQL variants print `POSTGRES_SKIPPED` and pass
 //! (or fail, when `DOORSTEP_REQUIRE_POSTGRES` is set); CI sets both and also fails on that line.
 
+#[path = "store/cluster.rs"]
+mod cluster;
 #[path = "store/merchants.rs"]
 mod merchants;
 #[path = "store/orders.rs"]
@@ -13,6 +15,7 @@ mod orders;
 #[path = "store/schema_agreement.rs"]
 mod schema_agreement;
 
+use cluster::*;
 use merchants::*;
 use orders::*;
 
@@ -225,6 +228,8 @@ on_both_backends!(
     an_order_round_trips_and_a_repeated_key_returns_it_with_its_request_hash,
     an_order_change_is_written_under_its_version_and_a_stale_one_is_refused,
     a_promo_codes_limits_hold_under_concurrent_orders_and_a_cancelled_order_gives_its_use_back,
+    a_write_under_an_older_city_epoch_is_refused_and_writes_nothing,
+    trip_odometers_are_kept_for_jobs_under_way_and_older_measures_do_not_win,
 );
 
 /// The two dialects' migrations describe one schema (needs both databases, so it runs once, not per

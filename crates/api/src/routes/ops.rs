@@ -12,22 +12,41 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and, in cluster mode, NATS is connected. The text says so line by
+/// line (`ready`, then `database: ...`, and in cluster mode `node: ...`, `nats: ...`, and the city
+/// leases this node holds with their epochs, or `leases: none`).
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "ops",
-    responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, description = "database_unavailable")))]
+    responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, description = "database_unavailable or nats_unavailable")))]
 pub async fn readyz(State(state): State<ApiState>) -> Response {
-    match state.app.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            crate::error::ApiError::new(
+    if let Err(e) = state.app.store().ping().await {
+        tracing::warn!(error = %e, "readiness check failed");
+        return crate::error::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database does not answer",
+        )
+        .into_response();
+    }
+    let mut text = format!("ready\ndatabase: {} ok\n", state.app.store().backend());
+    if let Some(cluster) = state.app.cluster() {
+        let status = cluster.status();
+        if !status.nats_connected {
+            return crate::error::ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the database does not answer",
+                "nats_unavailable",
+                "the node is not connected to NATS",
             )
-            .into_response()
+            .into_response();
+        }
+        let _ = writeln!(text, "node: {}\nnats: connected", status.node);
+        if status.leases.is_empty() {
+            text.push_str("leases: none\n");
+        }
+        for (city, epoch) in status.leases {
+            let _ = writeln!(text, "lease: {city} epoch {epoch}");
         }
     }
+    (StatusCode::OK, text).into_response()
 }
 
 /// Prometheus metrics: requests by route and status, rides by state, dispatch batch size and solve time,
