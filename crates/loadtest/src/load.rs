@@ -195,6 +195,13 @@ pub struct NodeRow {
     pub cpu_s: f64,
     /// Peak resident memory (`VmHWM`), MiB.
     pub peak_rss_mib: f64,
+    /// Resident memory once the accounts were made, before any socket opened, MiB.
+    pub rss_start_mib: f64,
+    /// Drivers on this node.
+    pub drivers: u64,
+    /// Resident bytes per driver streaming (growth from `rss_start_mib` to `rss_before_idle_mib`
+    /// over the drivers).
+    pub bytes_per_driver: Option<f64>,
     /// Resident memory with the drivers streaming, before the idle sockets opened, MiB.
     pub rss_before_idle_mib: f64,
     /// Resident memory once the idle sockets were open, MiB.
@@ -402,6 +409,7 @@ fn start_nodes(
     bin: &Path,
     database_url: &str,
     log_dir: &Path,
+    cluster: Option<&str>,
 ) -> Result<Vec<Node>, LoadtestError> {
     let mut nodes = Vec::with_capacity(args.nodes);
     for k in 0..args.nodes {
@@ -430,8 +438,10 @@ fn start_nodes(
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
-        if args.nodes > 1 {
+        if let Some(cluster) = cluster {
             command.args(["--nats", &args.nats, "--node-id", &name]);
+            // A cluster name of the run's own: its NATS stream and lease bucket are not another run's.
+            command.args(["--cluster-name", cluster]);
         }
         let child = command
             .spawn()
@@ -1026,7 +1036,9 @@ async fn run_with_database(
         ],
         &[("DOORSTEP_ADMIN_PASSWORD", PASSWORD), ("RUST_LOG", "warn")],
     )?;
-    let mut nodes = start_nodes(args, bin, database_url, log_dir)?;
+    let cluster = (args.nodes > 1)
+        .then(|| format!("load_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
+    let mut nodes = start_nodes(args, bin, database_url, log_dir, cluster.as_deref())?;
     let result = run_on_nodes(args, &mut nodes, say).await;
     stop_nodes(&mut nodes);
     result
@@ -1092,6 +1104,11 @@ async fn run_on_nodes(
         started.elapsed().as_secs_f64()
     ));
 
+    let pids: Vec<u32> = nodes.iter().map(Node::pid).collect();
+    let rss_start: Vec<u64> = pids
+        .iter()
+        .map(|&p| process_status(p, "VmRSS:").unwrap_or(0))
+        .collect();
     let shared = Arc::new(Shared::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut sockets = JoinSet::new();
@@ -1114,7 +1131,6 @@ async fn run_on_nodes(
     }
     // Let every driver report a position or two.
     tokio::time::sleep(interval * 2 + Duration::from_secs(1)).await;
-    let pids: Vec<u32> = nodes.iter().map(Node::pid).collect();
     let rss_before: Vec<u64> = pids
         .iter()
         .map(|&p| process_status(p, "VmRSS:").unwrap_or(0))
@@ -1309,12 +1325,17 @@ async fn run_on_nodes(
         .map(|(k, node)| {
             let delta = deltas[k];
             let grown = rss_after[k] as f64 - rss_before[k] as f64;
+            let drivers_here = (k..args.drivers).step_by(nodes.len()).count() as u64;
+            let driver_growth = rss_before[k] as f64 - rss_start[k] as f64;
             NodeRow {
                 bench: "load_node",
                 node: node.name.clone(),
                 pid: node.pid(),
                 cpu_s: node_cpu[k],
                 peak_rss_mib: mib(process_status(node.pid(), "VmHWM:").unwrap_or(0)),
+                rss_start_mib: mib(rss_start[k]),
+                drivers: drivers_here,
+                bytes_per_driver: (drivers_here > 0).then(|| driver_growth / drivers_here as f64),
                 rss_before_idle_mib: mib(rss_before[k]),
                 rss_with_idle_mib: mib(rss_after[k]),
                 idle_sockets: idle_per_node[k],
@@ -1460,12 +1481,14 @@ fn print_report(
         println!("errors              {}", list.join(", "));
     }
     println!(
-        "{:<5} {:>8} {:>8} {:>12} {:>12} {:>12} {:>10} {:>12} {:>10} {:>10}",
+        "{:<5} {:>8} {:>8} {:>10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>12} {:>10} {:>10}",
         "node",
         "pid",
         "CPU s",
         "peak MiB",
-        "RSS before",
+        "RSS start",
+        "B/driver",
+        "RSS drivers",
         "RSS w/ idle",
         "idle",
         "B/idle sock",
@@ -1474,11 +1497,13 @@ fn print_report(
     );
     for n in nodes {
         println!(
-            "{:<5} {:>8} {:>8.2} {:>12.1} {:>12.1} {:>12.1} {:>10} {:>12} {:>10} {:>10}",
+            "{:<5} {:>8} {:>8.2} {:>10.1} {:>10.1} {:>10} {:>12.1} {:>12.1} {:>10} {:>12} {:>10} {:>10}",
             n.node,
             n.pid,
             n.cpu_s,
             n.peak_rss_mib,
+            n.rss_start_mib,
+            opt(n.bytes_per_driver, 0),
             n.rss_before_idle_mib,
             n.rss_with_idle_mib,
             n.idle_sockets,
