@@ -304,6 +304,8 @@ pub fn top_symbols(report: &str, n: usize) -> Vec<(f64, String)> {
         if !(symbol.starts_with('[') && symbol.get(3..4) == Some(" ")) {
             continue;
         }
+        // perf pads the symbol column and may append empty columns after it.
+        let symbol = symbol.split("   ").next().unwrap_or(symbol).trim_end();
         top.push((percent, symbol.to_owned()));
         if top.len() == n {
             break;
@@ -1190,6 +1192,9 @@ async fn run_on_nodes(
     } else {
         None
     };
+    // Points and refusals of the window only: the drivers stream from before it.
+    let points_sent_before = shared.points_sent.load(Ordering::Relaxed);
+    let points_refused_before = shared.points_refused.load(Ordering::Relaxed);
     let window_start = Instant::now();
     let mut rng = Pcg64::seed_from_u64(args.seed ^ 0x10ad);
     let mut requests = JoinSet::new();
@@ -1215,8 +1220,8 @@ async fn run_on_nodes(
     let cpu_after: Vec<f64> = pids.iter().map(|p| process_cpu_s(&p.to_string())).collect();
     let self_after = process_cpu_s("self");
     let scrape_after = scrape_all(&http, nodes, &metrics_token).await;
-    let points_sent = shared.points_sent.load(Ordering::Relaxed);
-    let points_refused = shared.points_refused.load(Ordering::Relaxed);
+    let points_sent = shared.points_sent.load(Ordering::Relaxed) - points_sent_before;
+    let points_refused = shared.points_refused.load(Ordering::Relaxed) - points_refused_before;
     let driver_held = shared.driver_sockets_open.load(Ordering::Relaxed);
     let idle_held = shared.idle_sockets_open.load(Ordering::Relaxed);
 
@@ -1628,7 +1633,7 @@ mod tests {
 #
     12.50%  [k] finish_task_switch.isra.0
      8.25%  [.] tokio::runtime::scheduler::multi_thread::worker::Context::run
-     0.50%  [.] memcpy
+     0.50%  [.] memcpy                                          -      -
 
 
 #
@@ -1646,7 +1651,9 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(top_symbols(report, 10).len(), 3);
+        let all = top_symbols(report, 10);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].1, "[.] memcpy");
     }
 
     #[test]
