@@ -567,6 +567,9 @@ async fn scrape_all(http: &reqwest::Client, nodes: &[Node], token: &str) -> Vec<
 // ---------------------------------------------------------------------------------------------
 // The workload.
 
+/// A ride's rider token and the node it requested the ride on.
+type RideOwner = (Arc<str>, Arc<str>);
+
 /// What the workload's tasks share.
 #[derive(Default)]
 struct Shared {
@@ -575,7 +578,7 @@ struct Shared {
     /// Ride id → when its first offer was read on a driver's socket.
     offered: Mutex<HashMap<String, Instant>>,
     /// Ride id → (rider token, node base) for the cancellation after acceptance.
-    ride_owner: Mutex<HashMap<String, (Arc<str>, Arc<str>)>>,
+    ride_owner: Mutex<HashMap<String, RideOwner>>,
     errors: Mutex<BTreeMap<String, u64>>,
     points_sent: AtomicU64,
     points_refused: AtomicU64,
