@@ -81,6 +81,11 @@ enum BenchCommand {
     /// tasks one event to one user wakes and its delivery latency.
     Fanout(doorstep_loadtest::FanoutArgs),
     #[cfg(feature = "loadtest")]
+    /// Starts one or three server nodes on a fresh PostgreSQL database and drives them with drivers,
+    /// ride requests and idle sockets: rides/s, location updates/s, sockets, request-to-offer latency,
+    /// CPU and memory per node.
+    Load(doorstep_loadtest::LoadArgs),
+    #[cfg(feature = "loadtest")]
     /// The client sockets of `bench fanout`, in a process of their own (started by it).
     #[command(hide = true)]
     FanoutClients(doorstep_loadtest::FanoutClientArgs),
@@ -431,6 +436,11 @@ async fn main() -> Result<()> {
             #[cfg(feature = "loadtest")]
             BenchCommand::Fanout(args) => {
                 doorstep_loadtest::run_fanout(&args).await?;
+                Ok(())
+            }
+            #[cfg(feature = "loadtest")]
+            BenchCommand::Load(args) => {
+                doorstep_loadtest::run_load(&args).await?;
                 Ok(())
             }
             #[cfg(feature = "loadtest")]

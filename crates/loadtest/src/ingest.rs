@@ -126,7 +126,7 @@ pub enum QueryVia {
 }
 
 /// The password of every load-test account.
-const PASSWORD: &str = "loadtest-password-1";
+pub(crate) const PASSWORD: &str = "loadtest-password-1";
 /// How far a driver moves between two points at most, degrees per axis (about 11 m).
 const STEP_DEG: f64 = 0.0001;
 
@@ -199,6 +199,16 @@ async fn account_token(
     if login.status().is_success() {
         return Ok(login.json::<TokenAnswer>().await?.token);
     }
+    sign_up(http, base, email, role).await
+}
+
+/// Signs up a new account with the load-test password; returns its token.
+pub(crate) async fn sign_up(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    role: &str,
+) -> Result<String, LoadtestError> {
     let signup = http
         .post(format!("{base}/v1/auth/signup"))
         .json(&serde_json::json!({"email": email, "password": PASSWORD, "name": "Load Test", "role": role}))

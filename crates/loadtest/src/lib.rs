@@ -13,6 +13,11 @@
 //!   process, and measures how many socket tasks one event (or one driver location) wakes and how long
 //!   it takes from commit to the client.
 //!
+//! - [`run_load`] starts one or three `doorstep serve` nodes on a fresh PostgreSQL database and drives
+//!   them with drivers streaming positions and accepting offers, riders requesting rides at a rate and
+//!   idle sockets, and reports ride requests/s, location updates/s, sockets held, the latency from a
+//!   ride request to its first offer, CPU per 1,000 requests and memory per node.
+//!
 //! This crate only measures: it reports numbers and never asserts on them, and it changes nothing
 //! in the crates it measures. Randomness comes from a seeded generator, so a run's workload (not
 //! its timings) is reproducible. Tables go to stdout; with `--json`, one JSON object per line.
@@ -20,12 +25,17 @@
 mod fanout;
 mod geo_bench;
 mod ingest;
+mod load;
 mod prometheus;
 mod stats;
 
 pub use fanout::{FanoutArgs, FanoutClientArgs, FanoutRow, run_fanout, run_fanout_clients};
 pub use geo_bench::{FleetRow, GeoArgs, GeoRow, run_geo};
 pub use ingest::{BatchFormat, IngestArgs, IngestRow, QueryVia, binary_batch, run_ingest};
+pub use load::{
+    LoadArgs, LoadRow, NodeRow, cpu_ticks_from_stat, has_cluster_mode, match_offers, run_load,
+    status_kib_line, top_symbols,
+};
 pub use prometheus::metric_value;
 pub use stats::{LatencySummary, vm_rss_bytes};
 
