@@ -359,12 +359,12 @@ mod cluster_suite {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice()
+        async fn the_other_node_sees_the_owners_cars_and_providers_and_a_client_gets_its_rate_limit_once()
         -> crate::backend::TestResult {
             crate::backend::run_on(
                 crate::backend::Engine::Postgres,
-                "a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice",
-                crate::cluster::a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice,
+                "the_other_node_sees_the_owners_cars_and_providers_and_a_client_gets_its_rate_limit_once",
+                crate::cluster::the_other_node_sees_the_owners_cars_and_providers_and_a_client_gets_its_rate_limit_once,
             )
             .await
         }

@@ -521,6 +521,23 @@ impl App {
         }
     }
 
+    /// Tells every node where a house-call provider is (providers are few and report seldom; any
+    /// node may serve their visit's next step or their customer's view).
+    pub(crate) fn tell_provider_position(&self, provider: UserId, at: LatLng, seen: Timestamp) {
+        if let Some(c) = self.cluster() {
+            c.publish_json(
+                format!("{}.providers", c.name),
+                &WirePosition {
+                    driver: provider.to_string(),
+                    status: String::new(),
+                    lat: at.lat(),
+                    lng: at.lng(),
+                    at: seen.millis(),
+                },
+            );
+        }
+    }
+
     /// Tells every node to forget the cached sessions of `user`.
     pub(crate) fn tell_user_revoked(&self, user: UserId) {
         if let Some(c) = self.cluster() {
@@ -709,6 +726,7 @@ pub(crate) async fn run(
     };
     let revocations = tokio::spawn(listen_revocations(app.clone()));
     let beats = tokio::spawn(heartbeats(Arc::clone(&cluster)));
+    let providers = tokio::spawn(listen_providers(app.clone()));
     let positions = tokio::spawn(listen_positions(app.clone()));
     let key = format!("city.{}", cluster.city);
     loop {
@@ -735,6 +753,7 @@ pub(crate) async fn run(
     revocations.abort();
     positions.abort();
     beats.abort();
+    providers.abort();
 }
 
 /// Why an ownership ended.
@@ -1170,6 +1189,31 @@ async fn listen_revocations(app: App) {
             }
             Err(_) => metrics::counter!("cluster_messages_malformed_total").increment(1),
         }
+    }
+}
+
+/// Keeps the providers' positions other nodes heard.
+async fn listen_providers(app: App) {
+    let Some(cluster) = app.cluster().cloned() else {
+        return;
+    };
+    let Ok(mut sub) = cluster
+        .client
+        .subscribe(format!("{}.providers", cluster.name))
+        .await
+    else {
+        tracing::error!("could not subscribe to providers' positions");
+        return;
+    };
+    while let Some(message) = sub.next().await {
+        let Ok(p) = serde_json::from_slice::<WirePosition>(&message.payload) else {
+            continue;
+        };
+        let (Ok(provider), Ok(position)) = (p.driver.parse::<UserId>(), LatLng::new(p.lat, p.lng))
+        else {
+            continue;
+        };
+        app.provider_position_heard(provider, position, Timestamp::from_millis(p.at));
     }
 }
 

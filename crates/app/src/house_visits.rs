@@ -95,7 +95,23 @@ impl App {
             positions.retain(|_, (_, seen)| now.secs_since(*seen) < POSITION_FRESH_S);
         }
         positions.insert(provider.id, (at, now));
+        drop(positions);
+        // Every node answers the provider's and the customer's requests: in a cluster, all hear it.
+        self.tell_provider_position(provider.id, at, now);
         Ok(())
+    }
+
+    /// A provider's position heard from another node (cluster mode).
+    pub(crate) fn provider_position_heard(&self, provider: UserId, at: LatLng, seen: Timestamp) {
+        let mut positions = self
+            .inner
+            .provider_positions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let newer = positions.get(&provider).is_none_or(|(_, s)| *s <= seen);
+        if newer {
+            positions.insert(provider, (at, seen));
+        }
     }
 
     /// A provider's last position if it is fresh, with when it was reported.

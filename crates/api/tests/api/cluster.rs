@@ -211,7 +211,7 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     b.stop().await
 }
 
-pub async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once_not_twice(
+pub async fn the_other_node_sees_the_owners_cars_and_providers_and_a_client_gets_its_rate_limit_once(
     db: TestDb,
 ) -> TestResult {
     let Some(url) = nats().await? else {
@@ -263,6 +263,23 @@ pub async fn a_client_spreading_requests_over_two_nodes_gets_its_rate_limit_once
     );
     let quote = other.quote(&looking, TIMES_SQUARE, UNION_SQUARE).await?;
     assert_eq!(quote["drivers_nearby"], 1, "{quote}");
+
+    // A house-call provider's position reported on one node is known on the other, which may serve
+    // the visit's next step (arrival is judged by it) or the customer's view.
+    let provider = a.signup("provider").await?;
+    a.post(
+        "/v1/providers/me/location",
+        &provider.token,
+        serde_json::json!({"lat": TIMES_SQUARE.lat, "lng": TIMES_SQUARE.lng}),
+    )
+    .await?
+    .expect(204);
+    let provider_id: doorstep_domain::UserId = provider.id.parse().map_err(|_| "a user id")?;
+    let heard = eventually("the provider's position on node B", || async {
+        Ok(b.app.provider_position(provider_id))
+    })
+    .await?;
+    assert!((heard.0.lat() - TIMES_SQUARE.lat).abs() < 1e-9, "{heard:?}");
 
     let rider = a.signup("rider").await?;
     // Alternating like a load balancer: one node alone would grant the burst of 20, each of two
