@@ -109,7 +109,7 @@ export const MENU = {
   ],
 };
 
-const WHOLE_WEEK = Object.fromEntries(
+export const WHOLE_WEEK = Object.fromEntries(
   ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => [d, [{ open: '00:00', close: '24:00' }]]),
 );
 

@@ -109,6 +109,8 @@ test('the rider app’s Services tab in Simplified Chinese', async () => {
   await page.locator('#svc-home', { hasText: '按摩师' }).click();
   await page.getByRole('heading', { name: '预约上门服务' }).waitFor();
   await page.getByRole('navigation', { name: '服务' }).getByRole('button', { name: '上门服务' }).waitFor();
+  // The heading shows while the catalogue loads; wait for the form or the empty message before choosing.
+  await page.locator('#hc-service, #hc-no-services').first().waitFor();
   if (await page.locator('#hc-service').count()) {
     await page.getByRole('combobox', { name: '地点' }).fill('Grand Central');
     await page.getByRole('combobox', { name: '地点' }).dispatchEvent('change');

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, screenshot, PHONE } from '../lib.mjs';
-import { startServe, setUpRestaurant, newCustomer, placeOrder, logInToKitchen, call, TABLET } from '../merchant-setup.mjs';
+import { startServe, setUpRestaurant, newCustomer, placeOrder, logInToKitchen, call, TABLET, WHOLE_WEEK } from '../merchant-setup.mjs';
 
 let server;
 let b;
@@ -228,6 +228,13 @@ test('opening hours and an exception are saved from the hours editor', async () 
   await kitchen.getByRole('button', { name: 'Save hours' }).click();
   await kitchen.locator('[id="herr-weekly.tuesday"]', { hasText: 'weekly.tuesday' }).waitFor();
   assert.deepEqual((await mine()).hours.weekly.tuesday, [{ open: '00:00', close: '24:00' }]);
+
+  // Open again all day, every day: the tests after this one place orders, and Monday's 11:00-23:00 would
+  // close the restaurant to them when the suite runs on a Monday night or morning in New York.
+  await call(server.base, 'PUT', `/v1/merchants/${restaurant.merchantId}/hours`, {
+    token: restaurant.staff.token, body: { weekly: WHOLE_WEEK, exceptions: [] },
+  });
+  assert.deepEqual((await mine()).hours.weekly.monday, [{ open: '00:00', close: '24:00' }]);
 });
 
 test("today's sales count the day's orders from the list", async () => {

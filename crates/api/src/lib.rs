@@ -24,6 +24,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use doorstep_app::App;
 use error::ApiError;
+use futures_util::StreamExt as _;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -391,6 +392,7 @@ pub fn router_with_timings(
             rate_limit::limit,
         ))
         .layer(middleware::from_fn(record_request))
+        .layer(middleware::from_fn(close_if_unread))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -460,6 +462,42 @@ async fn limit_body(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(request).await
+}
+
+/// Answers a request whose body was not read to its end (refused by its size, its rate, its route, its
+/// caller or its media type before a handler read it) with `Connection: close`. The server closes such
+/// a connection after the answer; a client told so does not send its next request on it (without the
+/// header a client's pool may reuse the closing connection, and that next request is lost).
+async fn close_if_unread(request: Request, next: Next) -> Response {
+    let has_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() != "0")
+        || request.headers().contains_key(header::TRANSFER_ENCODING);
+    if !has_body {
+        return next.run(request).await;
+    }
+    let read_to_end = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mark = read_to_end.clone();
+    let (parts, body) = request.into_parts();
+    let end = futures_util::stream::once(async move {
+        mark.store(true, std::sync::atomic::Ordering::Relaxed);
+    })
+    .filter_map(|()| async { None::<Result<axum::body::Bytes, axum::Error>> });
+    let body = axum::body::Body::from_stream(body.into_data_stream().chain(end));
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if !read_to_end.load(std::sync::atomic::Ordering::Relaxed) {
+        close_after(&mut response);
+    }
+    response
+}
+
+/// Marks `response` as the last on its connection.
+fn close_after(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
 }
 
 /// Counts requests by route and status and times them.

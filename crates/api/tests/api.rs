@@ -186,6 +186,7 @@ on_both_backends!(
     every_error_is_json_with_a_code_and_ranges_are_checked_as_documented,
     rating_an_unfinished_ride_is_a_conflict_for_its_rider_and_not_found_for_others,
     an_admins_ride_list_is_newest_first_like_everyone_elses,
+    a_body_refused_before_it_is_read_ends_its_connection_and_no_next_request_is_lost,
     // The operations console.
     only_admins_read_the_operations_endpoints,
     the_console_sees_drivers_rides_kpis_and_zone_demand,

@@ -296,6 +296,7 @@ impl EventBus {
         let (interest, changes) = tokio::sync::mpsc::unbounded_channel();
         let client = cluster.client().clone();
         let name = cluster.name().to_owned();
+        let connected = cluster.take_connected();
         let keys: Vec<RouteKey> = {
             let routes = read(&self.routes);
             routes
@@ -314,6 +315,7 @@ impl EventBus {
                 client,
                 name,
                 changes,
+                connected,
             ));
         }
     }

@@ -99,6 +99,9 @@ pub struct Cluster {
     outbound: mpsc::UnboundedSender<(String, Vec<u8>)>,
     /// The nodes heard from lately (heartbeats on `<name>.nodes`), at least 1: this node.
     live_nodes: std::sync::atomic::AtomicU32,
+    /// One message per connection to NATS (the first and each reconnection), until taken by
+    /// [`Cluster::take_connected`].
+    connected: std::sync::Mutex<Option<mpsc::UnboundedReceiver<()>>>,
 }
 
 /// What a node tells the city's owner.
@@ -221,10 +224,32 @@ impl Cluster {
         options: &ClusterOptions,
         city: &'static str,
     ) -> Result<Cluster, AppError> {
+        // Connections (the first and every reconnection) are told to whoever follows the sockets'
+        // users ([`keep_user_subscriptions`]): doorbells rung while this node was cut off were lost.
+        let (connected_tx, connected) = mpsc::unbounded_channel();
         let client = async_nats::ConnectOptions::new()
             .name(format!("doorstep-{}", options.node_id))
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(5))
+            // The client gives a connection up after two unanswered pings: a node cut off from NATS
+            // (its lease already given up after 80% of the lease's life) says so in `/readyz`, and
+            // leaves a load balancer's rotation, within two to three lease lives, not minutes.
+            .ping_interval(options.lease_ttl)
+            .event_callback(move |event| {
+                let connected_tx = connected_tx.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            let _ = connected_tx.send(());
+                        }
+                        async_nats::Event::Disconnected => {
+                            metrics::counter!("cluster_nats_disconnects_total").increment(1);
+                            tracing::warn!("the connection to NATS was lost; reconnecting");
+                        }
+                        _ => {}
+                    }
+                }
+            })
             .connect(options.nats_url.as_str());
         let client = tokio::time::timeout(Duration::from_secs(15), client)
             .await
@@ -276,6 +301,7 @@ impl Cluster {
             owning: watch::channel(None).0,
             outbound,
             live_nodes: std::sync::atomic::AtomicU32::new(1),
+            connected: std::sync::Mutex::new(Some(connected)),
         })
     }
 
@@ -297,6 +323,14 @@ impl Cluster {
     /// Whether this node runs the city's dispatcher now.
     pub fn owns_city(&self) -> bool {
         self.owned_epoch().is_some()
+    }
+
+    /// The connections to NATS as they happen (once: the bus's subscriptions keeper takes them).
+    pub(crate) fn take_connected(&self) -> Option<mpsc::UnboundedReceiver<()>> {
+        self.connected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// Where the node stands, for `/readyz`.
@@ -602,10 +636,10 @@ impl App {
                 let kept = match job {
                     Some(j) => self
                         .store()
-                        .open_odometers()
+                        .odometer(j)
                         .await
                         .ok()
-                        .and_then(|all| all.into_iter().find(|o| o.job == j))
+                        .flatten()
                         .map_or(0.0, |o| o.metres),
                     None => 0.0,
                 };
@@ -798,10 +832,9 @@ async fn own_city(
         revision = r;
         held_since = Instant::now();
     }
-    cluster.owning.send_replace(Some(epoch));
-    metrics::counter!("cluster_takeovers_total").increment(1);
-    tracing::info!(node = %cluster.node, city = cluster.city, epoch, "this node owns the city's dispatcher");
-    // The owner's subscriptions come first, so nothing told during the rebuild is lost.
+    // The owner's subscriptions come first, so nothing told during the rebuild is lost. The node acts
+    // as the owner (answers for the city, keeps positions in the record) only once its hot state is
+    // rebuilt: until then its own view is the partial one of any node.
     let hot = match cluster.client.subscribe(cluster.hot_subject()).await {
         Ok(s) => s,
         Err(e) => {
@@ -824,10 +857,14 @@ async fn own_city(
             return;
         }
     };
+    cluster.owning.send_replace(Some(epoch));
+    metrics::counter!("cluster_takeovers_total").increment(1);
     tracing::info!(
+        node = %cluster.node,
+        city = cluster.city,
         epoch,
         took_ms = started.elapsed().as_millis(),
-        "hot state rebuilt for the takeover"
+        "this node owns the city's dispatcher; hot state rebuilt for the takeover"
     );
     let fenced = app.fenced(doorstep_store::Fence {
         city: cluster.city.to_owned(),
@@ -1166,17 +1203,26 @@ async fn save_odometers(app: App, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// A subscription to the cluster's subject `<name>.<suffix>`, which every node shares; `None` on one node,
+/// or when NATS refuses it (logged, naming `what` the subject carries).
+async fn subscribe_shared(app: &App, suffix: &str, what: &str) -> Option<async_nats::Subscriber> {
+    let cluster = app.cluster()?;
+    match cluster
+        .client
+        .subscribe(format!("{}.{suffix}", cluster.name))
+        .await
+    {
+        Ok(sub) => Some(sub),
+        Err(e) => {
+            tracing::error!(error = %e, "could not subscribe to {what}");
+            None
+        }
+    }
+}
+
 /// Forgets revoked tokens and suspended users' sessions told by any node.
 async fn listen_revocations(app: App) {
-    let Some(cluster) = app.cluster().cloned() else {
-        return;
-    };
-    let Ok(mut sub) = cluster
-        .client
-        .subscribe(format!("{}.revoke", cluster.name))
-        .await
-    else {
-        tracing::error!("could not subscribe to token revocations");
+    let Some(mut sub) = subscribe_shared(&app, "revoke", "token revocations").await else {
         return;
     };
     while let Some(message) = sub.next().await {
@@ -1194,15 +1240,7 @@ async fn listen_revocations(app: App) {
 
 /// Keeps the providers' positions other nodes heard.
 async fn listen_providers(app: App) {
-    let Some(cluster) = app.cluster().cloned() else {
-        return;
-    };
-    let Ok(mut sub) = cluster
-        .client
-        .subscribe(format!("{}.providers", cluster.name))
-        .await
-    else {
-        tracing::error!("could not subscribe to providers' positions");
+    let Some(mut sub) = subscribe_shared(&app, "providers", "providers' positions").await else {
         return;
     };
     while let Some(message) = sub.next().await {
@@ -1279,14 +1317,46 @@ pub(crate) fn decode_push(payload: &[u8]) -> Option<crate::bus::RemotePush> {
 
 /// Keeps this node subscribed to the subjects of the users (and operators) with a socket here: the
 /// bus tells it when the first socket of a key opens and when the last closes.
+///
+/// Core NATS keeps nothing for a connection that is down: a doorbell rung while this node was cut
+/// off from NATS never arrives. So after every reconnection (`connected`), once the server has the
+/// client's subscriptions again (a flush), every socket here is rung and reads the record after its
+/// last event: a partition delays a socket's events, it does not lose them.
 pub(crate) async fn keep_user_subscriptions(
     bus: crate::bus::EventBus,
     client: async_nats::Client,
     name: String,
     mut changes: mpsc::UnboundedReceiver<(crate::bus::RouteKey, bool)>,
+    mut connected: Option<mpsc::UnboundedReceiver<()>>,
 ) {
     let mut subscribed: HashMap<crate::bus::RouteKey, tokio::task::JoinHandle<()>> = HashMap::new();
-    while let Some((key, wanted)) = changes.recv().await {
+    loop {
+        let change = tokio::select! {
+            c = changes.recv() => c,
+            c = async {
+                match connected.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if c.is_none() {
+                    connected = None;
+                    continue;
+                }
+                // The subscriptions are sent again before anything queued after the reconnection.
+                let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+                for key in subscribed.keys() {
+                    bus.ring_local(*key);
+                }
+                metrics::counter!("cluster_nats_connections_total").increment(1);
+                tracing::info!(
+                    rung = subscribed.len(),
+                    "connected to NATS; every socket here reads what it may have missed"
+                );
+                continue;
+            }
+        };
+        let Some((key, wanted)) = change else { break };
         if wanted {
             if subscribed.contains_key(&key) {
                 continue;

@@ -53,6 +53,11 @@ pub struct AppConfig {
     /// random time up to this before it applies the change to the hot state, so that concurrent
     /// changes reach the hot state in every order.
     pub hot_state_jitter: std::time::Duration,
+    /// Offer transactions of one dispatch batch a city's dispatcher writes at once on PostgreSQL (at
+    /// least 1; SQLite, with one writer, always writes them one at a time). Each is a few round trips
+    /// to the database, and writing them one after another is what a busy city's dispatcher spends
+    /// most of its time on (docs/scaling.md).
+    pub offer_writes_at_once: usize,
     /// Dispatcher ticks between two reconciliations of its jobs with the rides waiting in the record
     /// (at least 1; race tests reconcile at every tick so that a reconciliation meets every command).
     pub reconcile_every_ticks: u64,
@@ -92,6 +97,7 @@ impl Default for AppConfig {
             stop_radii: StopRadii::default(),
             fare_band: FareBand::default(),
             hot_state_jitter: std::time::Duration::ZERO,
+            offer_writes_at_once: 4,
             reconcile_every_ticks: 15,
             require_driver_approval: true,
             food_fees: doorstep_domain::food::checkout::FeeSchedule::default(),

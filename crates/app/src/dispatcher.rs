@@ -29,6 +29,7 @@ use doorstep_domain::ride::{NoDriverReason, Ride, RideState};
 use doorstep_domain::worker;
 use doorstep_domain::{JobId, OfferId, RideId, Timestamp, UserId};
 use doorstep_geo::{City, LatLng, Utm, new_york_local, to_latlng, to_utm};
+use futures_util::StreamExt;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
@@ -425,6 +426,73 @@ struct Asked {
     insertion: Insertion,
 }
 
+/// What the store answered to an offer: its id, or the jobs that no longer wait (the offer was not
+/// made), or the store's error.
+type OfferWrite = Result<Result<OfferId, Vec<JobId>>, crate::AppError>;
+
+/// An offer ready to be written: the ask, with what the shell knew of it.
+struct PreparedOffer {
+    asked: Asked,
+    delivery: bool,
+    position: Option<LatLng>,
+    eta: f64,
+    route: Option<Vec<(JobId, bool)>>,
+}
+
+impl PreparedOffer {
+    /// Records the offer (a ride's or a batch of deliveries'); touches only the store and the hot state.
+    async fn write(self, app: &App, now: Timestamp) -> (Asked, OfferWrite) {
+        let PreparedOffer {
+            asked,
+            delivery,
+            position,
+            eta,
+            route,
+        } = self;
+        let expires_at = timestamp(asked.expires_at);
+        let first = asked.jobs[0];
+        let made = if delivery {
+            app.make_delivery_offer(
+                &asked.jobs,
+                asked.worker,
+                eta,
+                position,
+                route,
+                now,
+                expires_at,
+            )
+            .await
+        } else {
+            make_offer(
+                app,
+                RideId::from(first),
+                asked.worker,
+                eta,
+                position,
+                now,
+                expires_at,
+            )
+            .await
+            .map(|made| match made {
+                Some(offer) => Ok(offer.id),
+                None => Err(vec![first]),
+            })
+        };
+        if let Err(crate::AppError::Conflict {
+            code: "worker_busy",
+            ..
+        }) = &made
+        {
+            // The record says the worker is busy where the hot state said free: read its jobs again
+            // before the next batch prices it.
+            metrics::counter!("dispatch_offers_refused_worker_busy_total").increment(1);
+            tracing::warn!(worker = %asked.worker, job_id = %first, "the record refused an offer to a worker with work under way or an open offer; its jobs are read again");
+            app.refresh_worker(asked.worker).await;
+        }
+        (asked, made)
+    }
+}
+
 /// What the shell keeps besides the core.
 struct Shell {
     core: Core,
@@ -503,10 +571,18 @@ pub async fn run_borrowed(
             }
             command = commands.recv() => {
                 let Some(command) = command else { break };
+                let started = Instant::now();
                 shell.command(&app, command).await;
+                // The dispatcher is one task: its busy time over wall time is how near it runs to its
+                // limit (reads of opened jobs here, solving and offer writes in a tick).
+                metrics::histogram!("dispatch_busy_seconds", "what" => "command")
+                    .record(started.elapsed().as_secs_f64());
             }
             _ = ticker.tick() => {
+                let started = Instant::now();
                 shell.tick(&app).await;
+                metrics::histogram!("dispatch_busy_seconds", "what" => "tick")
+                    .record(started.elapsed().as_secs_f64());
             }
         }
     }
@@ -620,7 +696,6 @@ impl Shell {
 
     async fn tick(&mut self, app: &App) {
         let now_ts = app.clock().now();
-        let now = secs(now_ts);
         self.ticks += 1;
 
         // Jobs whose read failed, offers whose expiry failed, inherited offers past due.
@@ -647,8 +722,11 @@ impl Shell {
             self.reconcile(app).await;
         }
 
-        // Drivers: what changed since the core last heard.
-        self.sync_drivers(app, now);
+        // Drivers: what changed since the core last heard. The batch's time is read with the fleet
+        // (after the reads and writes above): an offer is never stamped before a change the batch saw,
+        // such as the end of its worker's last job.
+        let now_ts = self.sync_drivers(app);
+        let now = secs(now_ts);
 
         let started = Instant::now();
         let actions = self.core.handle(Input::Tick, now);
@@ -677,8 +755,25 @@ impl Shell {
             }
         }
         metrics::histogram!("dispatch_batch_size").record(asked.len() as f64);
-        for a in asked {
-            self.offer(app, a, now_ts).await;
+        // The offers of one batch are for different workers and different jobs: on PostgreSQL up to
+        // `offer_writes_at_once` of their transactions run side by side (each is a few round trips;
+        // a fenced one holds the city's fence row shared, so a takeover still waits for them all);
+        // SQLite has one writer, so one at a time there. Their answers are applied in batch order.
+        let at_once = match app.store().backend() {
+            doorstep_store::Backend::Postgres => app.config().offer_writes_at_once.max(1),
+            _ => 1,
+        };
+        let prepared: Vec<PreparedOffer> = asked
+            .into_iter()
+            .map(|a| self.prepare_offer(a, now_ts))
+            .collect();
+        let written: Vec<(Asked, OfferWrite)> = futures_util::stream::iter(prepared)
+            .map(|p| p.write(app, now_ts))
+            .buffered(at_once)
+            .collect()
+            .await;
+        for (asked, made) in written {
+            self.offer_written(&asked, made, now_ts);
         }
         self.gauge();
     }
@@ -689,15 +784,16 @@ impl Shell {
     }
 
     /// Tells the core every driver whose place, availability or route changed, and which drivers
-    /// left.
-    fn sync_drivers(&mut self, app: &App, now: f64) {
+    /// left; returns the time at which the fleet was read (under its lock, so later than every change
+    /// the read saw).
+    fn sync_drivers(&mut self, app: &App) -> Timestamp {
         let mut seen: Vec<(UserId, Told, i32)> = Vec::new();
         let inherited_drivers: BTreeSet<UserId> = self
             .inherited
             .values()
             .map(|&(_, _, driver)| driver)
             .collect();
-        app.with_fleet(|f| {
+        let read_at = app.with_fleet(|f| {
             for (id, d) in f.drivers() {
                 let (Some(p), Some(at)) = (d.position(), d.last_seen()) else {
                     continue;
@@ -710,7 +806,9 @@ impl Shell {
                 let capacity = i32::try_from(d.worker().capabilities.capacity).unwrap_or(i32::MAX);
                 seen.push((id, (p, at, available, d.route().stops().to_vec()), capacity));
             }
+            app.clock().now()
         });
+        let now = secs(read_at);
         let mut present: BTreeSet<UserId> = BTreeSet::new();
         for (id, told, capacity) in seen {
             present.insert(id);
@@ -718,6 +816,7 @@ impl Shell {
                 continue;
             }
             let (p, at, available, _) = told;
+            tracing::debug!(worker = %id, available, stops = told.3.len(), "dispatcher tells the core of a driver");
             let stops = core_stops(&told.3);
             self.told.insert(id, told);
             self.core.handle(
@@ -742,6 +841,7 @@ impl Shell {
             self.told.remove(&id);
             self.core.handle(Input::WorkerGone(id), now);
         }
+        read_at
     }
 
     /// Makes good what commands may have missed: rides and orders waiting in the record that the
@@ -807,17 +907,16 @@ impl Shell {
         }
     }
 
-    /// Records an offer the core asked for: a ride's to its driver, or a delivery's (one order or a
-    /// batch) to its courier.
-    async fn offer(&mut self, app: &App, asked: Asked, now: Timestamp) {
-        let now_s = secs(now);
+    /// What an offer the core asked for (a ride's to its driver, or a delivery's, one order or a batch,
+    /// to its courier) needs from the shell, taken before the store is written (the
+    /// writes of a tick run side by side and borrow nothing of the shell).
+    fn prepare_offer(&self, asked: Asked, now: Timestamp) -> PreparedOffer {
         let position = self.told.get(&asked.worker).map(|t| t.0);
-        let eta = (asked.insertion.first_arrival - now_s).max(0.0);
-        let expires_at = timestamp(asked.expires_at);
-        let first = asked.jobs[0];
-        let made = match self.kinds.get(&first) {
-            Some(JobKind::Delivery) => {
-                let route = self.core.offered_route(asked.offer).map(|stops| {
+        let eta = (asked.insertion.first_arrival - secs(now)).max(0.0);
+        let delivery = matches!(self.kinds.get(&asked.jobs[0]), Some(JobKind::Delivery));
+        let route = delivery
+            .then(|| {
+                self.core.offered_route(asked.offer).map(|stops| {
                     // A job's first stop in the route is its pickup, the next its drop-off.
                     let mut seen: Vec<JobId> = Vec::new();
                     stops
@@ -828,35 +927,24 @@ impl Shell {
                             (s.job, pickup)
                         })
                         .collect::<Vec<_>>()
-                });
-                app.make_delivery_offer(
-                    &asked.jobs,
-                    asked.worker,
-                    eta,
-                    position,
-                    route,
-                    now,
-                    expires_at,
-                )
-                .await
-            }
-            _ => make_offer(
-                app,
-                RideId::from(first),
-                asked.worker,
-                eta,
-                position,
-                now,
-                expires_at,
-            )
-            .await
-            .map(|made| match made {
-                Some(offer) => Ok(offer.id),
-                None => Err(vec![first]),
-            }),
-        };
+                })
+            })
+            .flatten();
+        PreparedOffer {
+            asked,
+            delivery,
+            position,
+            eta,
+            route,
+        }
+    }
+
+    /// What the store answered to an offer: the core and the shell learn it.
+    fn offer_written(&mut self, asked: &Asked, made: OfferWrite, now: Timestamp) {
+        let now_s = secs(now);
         match made {
             Ok(Ok(id)) => {
+                tracing::debug!(worker = %asked.worker, jobs = ?asked.jobs, offer = %id, "offer recorded");
                 self.offers.insert(asked.offer, id);
             }
             // Some jobs no longer wait: they go, the others wait for the next batch.
@@ -867,7 +955,7 @@ impl Shell {
                 }
             }
             Err(e) => {
-                tracing::warn!(job_id = %first, error = %e, "offer not recorded; the job waits for the next batch");
+                tracing::warn!(job_id = %asked.jobs[0], error = %e, "offer not recorded; the job waits for the next batch");
                 metrics::counter!("dispatch_store_retries_total", "what" => "offer").increment(1);
                 self.core.handle(Input::OfferFailed(asked.offer), now_s);
             }

@@ -85,6 +85,10 @@ impl From<StoreError> for AppError {
             StoreError::AlreadyRated => {
                 AppError::conflict("already_rated", "you already rated this ride")
             }
+            StoreError::WorkerBusy => AppError::conflict(
+                "worker_busy",
+                "the worker has a job under way or an open offer",
+            ),
             other => AppError::Internal(other.to_string()),
         }
     }

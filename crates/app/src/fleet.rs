@@ -734,8 +734,10 @@ impl Fleet {
             && snapshot.version < last
         {
             metrics::counter!("hot_state_stale_changes_total").increment(1);
+            tracing::debug!(%job, version = snapshot.version, applied = last, "hot state refuses an older change of a job");
             return false;
         }
+        tracing::debug!(%job, version = snapshot.version, bound = ?snapshot.bound, stops = snapshot.stops.len(), "hot state applies a job");
         self.applied.insert(job, (snapshot.version, at));
         match snapshot.waiting_pickup {
             Some(p) => {

@@ -306,60 +306,38 @@ impl App {
     /// Rebuilds the hot state from the record after a (re)start: online drivers and their last positions,
     /// drivers on rides, rides waiting for dispatch and their offers.
     async fn rebuild_hot_state(&self) -> Result<Vec<dispatcher::PendingRide>, AppError> {
-        let online = self.store().online_drivers().await?;
-        let active = self
-            .store()
-            .rides_in_states(
-                &[
-                    RideState::Requested,
-                    RideState::DriverAssigned,
-                    RideState::DriverArrived,
-                    RideState::InProgress,
-                ],
-                i64::MAX,
-            )
-            .await?;
-        let offers = self.store().pending_offers().await?;
+        let record = self.read_hot_state().await?;
         let now = self.clock().now();
-        let mut pending = Vec::new();
-        self.with_fleet(|f| {
-            for (driver, position) in &online {
-                f.set_online(*driver, true);
-                if let Some((p, at)) = position {
-                    f.restore_position(*driver, *p, *at);
-                }
-            }
-            // The rides go through the one applier of committed changes, as their snapshots.
-            for ride in &active {
-                let offer = offers.iter().find(|o| o.ride_id == ride.id());
-                let offered = (ride.state() == RideState::Requested)
-                    .then(|| offer.map(|o| (o.driver, o.id)))
-                    .flatten();
-                f.apply_ride(&fleet::RideSnapshot::of(ride, offered), now);
-                if ride.state() == RideState::Requested {
-                    pending.push(dispatcher::PendingRide {
-                        ride_id: ride.id(),
-                        pickup: ride.pickup(),
-                        requested_at: ride.requested_at(),
-                        excluded: ride.excluded_drivers().to_vec(),
-                        offer: offer.map(|o| (o.id, o.driver, o.expires_at)),
-                    });
-                }
-            }
-        });
-        // Orders with a courier: their stops go back on the courier's route.
-        let carried = self.store().orders_with_courier().await?;
-        for order in &carried {
+        let pending = self.with_fleet(|f| record.apply(f, now));
+        self.apply_carried_orders(&record);
+        Ok(pending)
+    }
+
+    /// What the hot state is rebuilt from: online workers and their last positions, rides not ended
+    /// and their pending offers, and orders a courier carries.
+    async fn read_hot_state(&self) -> Result<HotRecord, AppError> {
+        Ok(HotRecord {
+            online: self.store().online_drivers().await?,
+            active: self
+                .store()
+                .rides_in_states(&RideState::OPEN, i64::MAX)
+                .await?,
+            offers: self.store().pending_offers().await?,
+            carried: self.store().orders_with_courier().await?,
+        })
+    }
+
+    /// Orders with a courier: their stops go back on the courier's route.
+    fn apply_carried_orders(&self, record: &HotRecord) {
+        for order in &record.carried {
             self.apply_order(order, Some(None));
         }
         tracing::info!(
-            online = online.len(),
-            active = active.len(),
-            orders = carried.len(),
-            pending = pending.len(),
+            online = record.online.len(),
+            active = record.active.len(),
+            orders = record.carried.len(),
             "hot state rebuilt"
         );
-        Ok(pending)
     }
 
     /// Derives the hot state of `ride` from its committed state (at its new version) with `offer` the
@@ -377,23 +355,70 @@ impl App {
     }
 
     /// Rebuilds the hot state from the record for a takeover of the city (cluster mode): what this
-    /// node held is dropped, since it saw only its own requests.
+    /// node held is dropped, since it saw only its own requests. The new state replaces the old in one
+    /// step, with the kept trip odometers, and then takes the newer positions this node heard meanwhile
+    /// (a point reported while the record was read moves its driver and its trip's odometer on from
+    /// the restored values instead of being lost with the old state).
     pub(crate) async fn rebuild_for_takeover(
         &self,
     ) -> Result<Vec<dispatcher::PendingRide>, AppError> {
+        let record = self.read_hot_state().await?;
+        let odometers = self.store().open_odometers().await?;
         let position_limits = self.config().position_limits;
-        self.with_fleet(|f| {
+        let interval = self.config().location_push_interval_ms;
+        let now = self.clock().now();
+        let pending = self.with_fleet(|f| {
+            let heard: Vec<(
+                doorstep_domain::UserId,
+                doorstep_geo::LatLng,
+                doorstep_domain::Timestamp,
+            )> = f
+                .drivers()
+                .filter_map(|(id, d)| Some((id, d.position()?, d.last_seen()?)))
+                .collect();
             *f = fleet::Fleet::new(City::manhattan())
                 .with_position_limits(City::manhattan(), position_limits);
-        });
-        let pending = self.rebuild_hot_state().await?;
-        let odometers = self.store().open_odometers().await?;
-        self.with_fleet(|f| {
+            let pending = record.apply(f, now);
             for o in &odometers {
                 f.restore_odometer(o.job, o.metres);
             }
+            for (driver, position, at) in heard {
+                let newer = f
+                    .driver(driver)
+                    .is_some_and(|d| d.last_seen().is_none_or(|seen| at > seen));
+                if newer {
+                    f.report_positions(driver, &[(position, at)], interval);
+                }
+            }
+            pending
         });
+        self.apply_carried_orders(&record);
         Ok(pending)
+    }
+
+    /// Applies, as the record has them now, the jobs under way of `worker` and the jobs of its pending
+    /// offers: the dispatcher's view of a worker the record refused an offer to
+    /// ([`doorstep_store::StoreError::WorkerBusy`]) was behind.
+    pub(crate) async fn refresh_worker(&self, worker: doorstep_domain::UserId) {
+        let (jobs, offers) = match tokio::try_join!(
+            self.store().jobs_under_way_of(worker),
+            self.store().pending_offers_of_driver(worker)
+        ) {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(%worker, error = %e, "could not read a worker's jobs again");
+                return;
+            }
+        };
+        let offered = offers
+            .iter()
+            .map(|o| doorstep_domain::JobId::from(o.ride_id));
+        let mut all: Vec<doorstep_domain::JobId> = jobs.into_iter().chain(offered).collect();
+        all.sort_unstable();
+        all.dedup();
+        for job in all {
+            self.refresh_job(job).await;
+        }
     }
 
     /// Applies a job's state as the record has it now (the owner, told by another node).
@@ -469,5 +494,52 @@ impl App {
         // periodic reconciliation with the record picks the ride up. The receiver only goes away
         // at shutdown, when nothing needs dispatching any more.
         self.queue_dispatch_locally(command);
+    }
+}
+
+/// The record's part of the hot state ([`App::read_hot_state`]).
+struct HotRecord {
+    online: Vec<(
+        doorstep_domain::UserId,
+        Option<(doorstep_geo::LatLng, doorstep_domain::Timestamp)>,
+    )>,
+    active: Vec<doorstep_domain::ride::Ride>,
+    offers: Vec<doorstep_domain::offer::Offer>,
+    carried: Vec<doorstep_domain::food::order::Order>,
+}
+
+impl HotRecord {
+    /// Puts the online workers, their positions and the rides into `f`; the rides waiting for a driver,
+    /// with their offer out if any, for the dispatcher.
+    fn apply(
+        &self,
+        f: &mut fleet::Fleet,
+        now: doorstep_domain::Timestamp,
+    ) -> Vec<dispatcher::PendingRide> {
+        let mut pending = Vec::new();
+        for (driver, position) in &self.online {
+            f.set_online(*driver, true);
+            if let Some((p, at)) = position {
+                f.restore_position(*driver, *p, *at);
+            }
+        }
+        // The rides go through the one applier of committed changes, as their snapshots.
+        for ride in &self.active {
+            let offer = self.offers.iter().find(|o| o.ride_id == ride.id());
+            let offered = (ride.state() == RideState::Requested)
+                .then(|| offer.map(|o| (o.driver, o.id)))
+                .flatten();
+            f.apply_ride(&fleet::RideSnapshot::of(ride, offered), now);
+            if ride.state() == RideState::Requested {
+                pending.push(dispatcher::PendingRide {
+                    ride_id: ride.id(),
+                    pickup: ride.pickup(),
+                    requested_at: ride.requested_at(),
+                    excluded: ride.excluded_drivers().to_vec(),
+                    offer: offer.map(|o| (o.id, o.driver, o.expires_at)),
+                });
+            }
+        }
+        pending
     }
 }

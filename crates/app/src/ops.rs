@@ -154,18 +154,7 @@ impl App {
                 })
                 .collect()
         });
-        let open_rides = self
-            .store()
-            .rides_in_states(
-                &[
-                    RideState::Requested,
-                    RideState::DriverAssigned,
-                    RideState::DriverArrived,
-                    RideState::InProgress,
-                ],
-                5000,
-            )
-            .await?;
+        let open_rides = self.store().rides_in_states(&RideState::OPEN, 5000).await?;
         Ok(FleetSnapshot {
             drivers,
             open_rides,

@@ -211,6 +211,9 @@ struct TuningArgs {
     /// Dispatch batching window in milliseconds.
     #[arg(long, env = "DOORSTEP_BATCH_WINDOW_MS", default_value_t = 2000)]
     batch_window_ms: u64,
+    /// Offer transactions of one dispatch batch written at once on PostgreSQL (SQLite: one at a time).
+    #[arg(long, env = "DOORSTEP_OFFER_WRITES_AT_ONCE", default_value_t = 4)]
+    offer_writes_at_once: usize,
     /// Seconds a driver has to answer an offer.
     #[arg(long, env = "DOORSTEP_OFFER_TIMEOUT_S", default_value_t = 15)]
     offer_timeout_s: i64,
@@ -321,6 +324,7 @@ impl TuningArgs {
     fn config(&self) -> AppConfig {
         let mut c = AppConfig {
             batch_window: Duration::from_millis(self.batch_window_ms.max(50)),
+            offer_writes_at_once: self.offer_writes_at_once.clamp(1, 64),
             offer_timeout_secs: self.offer_timeout_s.max(1),
             pickup_limit_secs: self.pickup_limit_s.max(1),
             no_driver_grace_secs: self.no_driver_grace_s.max(0),

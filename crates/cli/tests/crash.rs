@@ -15,6 +15,8 @@
 mod admin_create;
 #[path = "cli/failover.rs"]
 mod failover;
+#[path = "cli/netns.rs"]
+mod netns;
 #[path = "cli/secrets_in_logs.rs"]
 mod secrets_in_logs;
 

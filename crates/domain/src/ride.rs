@@ -73,6 +73,14 @@ impl RideState {
         RideState::NoDriverAvailable,
     ];
 
+    /// The states of a ride not ended yet ([`RideState::is_terminal`] is false), in lifecycle order.
+    pub const OPEN: [RideState; 4] = [
+        RideState::Requested,
+        RideState::DriverAssigned,
+        RideState::DriverArrived,
+        RideState::InProgress,
+    ];
+
     /// The stable snake_case name used on the wire and in storage.
     pub const fn as_str(self) -> &'static str {
         match self {

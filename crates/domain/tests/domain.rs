@@ -297,6 +297,15 @@ fn a_driver_cancellation_returns_the_ride_to_dispatch_without_that_driver() {
 }
 
 #[test]
+fn the_open_states_are_the_states_not_ended_in_lifecycle_order() {
+    let open: Vec<RideState> = RideState::ALL
+        .into_iter()
+        .filter(|s| !s.is_terminal())
+        .collect();
+    assert_eq!(open, RideState::OPEN);
+}
+
+#[test]
 fn a_ride_without_drivers_ends_with_its_reason() {
     let mut ride = new_ride();
     let event = ride.no_driver_available(NoDriverReason::NoDriversNearby, t(300));

@@ -15,12 +15,15 @@
 //!   over the run divided by the time until it stopped growing. It includes the broker, the server's
 //!   one subscription, the device check (cached) and the same path as a phone's batch — where points
 //!   not believed (too fast) are not accepted, so start the server with a high `--max-speed-kmh`.
+//!   A device never stamps a point later than its clock's now (at most 1,000 points a second each).
+//!   The phase also prints the messages the server handled and those it dropped, by reason
+//!   (`mqtt_messages_dropped_total`). `--skip-websocket` runs it on a server that did nothing else.
 //! - Redis ingest: the same drivers, each sending `GEOADD` commands pipelined `--batch` at a time
 //!   over `--redis-connections` multiplexed connections.
 //! - Redis queries: `GEOSEARCH FROMLONLAT .. BYRADIUS 1 km ASC COUNT 10`, one at a time, during its
 //!   load, and again at rest with the key grown to `--redis-query-drivers` members.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +40,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::LoadtestError;
-use crate::prometheus::metric_value;
+use crate::prometheus::{label_value, metric_samples, metric_value};
 use crate::stats::LatencySummary;
 
 /// Arguments of `doorstep bench ingest`.
@@ -100,6 +103,10 @@ pub struct IngestArgs {
     /// bound with `--metrics-token`, publishing its batches to its topic.
     #[arg(long)]
     pub mqtt: Option<String>,
+    /// Skip the WebSocket phase: with `--mqtt`, measure the MQTT ingest on a server that has done
+    /// nothing else since it started (what the WebSocket phase leaves behind does not weigh on it).
+    #[arg(long)]
+    pub skip_websocket: bool,
 }
 
 /// How the simulated drivers encode a batch of points on the WebSocket.
@@ -504,7 +511,12 @@ pub async fn run_ingest(args: &IngestArgs) -> Result<(), LoadtestError> {
         args.query_via
     ));
     let mqtt_tokens = args.mqtt.as_ref().map(|_| tokens.clone());
-    let server = run_server_load(&http, &base, args, tokens, &rider).await?;
+    let server = if args.skip_websocket {
+        say("server: WebSocket phase skipped (--skip-websocket)");
+        Vec::new()
+    } else {
+        run_server_load(&http, &base, args, tokens, &rider).await?
+    };
     for row in &server {
         print_row(row, json)?;
     }
@@ -616,6 +628,16 @@ pub(crate) async fn scrape_metric(
     let Some(token) = token else {
         return Ok(None);
     };
+    let text = metrics_text(http, base, token).await?;
+    Ok(Some(metric_value(&text, metric).unwrap_or(0.0)))
+}
+
+/// The server's `GET /metrics` (Prometheus text), read as the admin holding `token`.
+async fn metrics_text(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<String, LoadtestError> {
     let answer = http
         .get(format!("{base}/metrics"))
         .bearer_auth(token)
@@ -624,8 +646,7 @@ pub(crate) async fn scrape_metric(
     if !answer.status().is_success() {
         return Err(server_error("GET /metrics", answer).await);
     }
-    let text = answer.text().await?;
-    Ok(Some(metric_value(&text, metric).unwrap_or(0.0)))
+    Ok(answer.text().await?)
 }
 
 /// The upgrade request of the event stream as the holder of `token`: the token goes in the
@@ -1359,6 +1380,21 @@ async fn make_device(
     })
 }
 
+/// The server's `mqtt_messages_dropped_total` by `reason`.
+async fn scrape_drops(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+) -> Result<BTreeMap<String, f64>, LoadtestError> {
+    let text = metrics_text(http, base, admin).await?;
+    let mut drops = BTreeMap::new();
+    for (labels, value) in metric_samples(&text, "mqtt_messages_dropped_total") {
+        let reason = label_value(labels, "reason").unwrap_or("").to_owned();
+        *drops.entry(reason).or_insert(0.0) += value;
+    }
+    Ok(drops)
+}
+
 /// Runs the MQTT phase: a device per driver publishing batches for `--seconds`, then reads how many
 /// points the server accepted (`mqtt_positions_accepted_total`) until that count stops growing.
 async fn run_mqtt_load(
@@ -1445,6 +1481,7 @@ async fn run_mqtt_load(
     let received_before = scrape_metric(http, base, Some(admin), "mqtt_messages_received_total")
         .await?
         .unwrap_or(0.0);
+    let dropped_before = scrape_drops(http, base, admin).await?;
     let counters = Arc::new(LoadCounters::default());
     let (sw, ne) = load_box();
     let started = Instant::now();
@@ -1465,14 +1502,19 @@ async fn run_mqtt_load(
             let mut json = JsonBatchWriter::new();
             let mut last_ms = 0i64;
             while !stop.load(Ordering::Relaxed) {
-                // Strictly increasing timestamps, a millisecond apart at least, ending now where the
-                // clock allows: a step of the walk (≤ 15 m) a millisecond after the previous point is
-                // believed by a server started with a high `--max-speed-kmh`, so that the server's
-                // count of accepted points measures the ingest, not the walk. A device faster than
-                // 1,000 points/s runs ahead of the clock (by at most a few seconds in a run: the
-                // server refuses points more than a minute ahead).
+                // Strictly increasing timestamps, a millisecond apart at least, the batch's last one
+                // no later than now: a step of the walk (≤ 15 m) a millisecond after the previous
+                // point is believed by a server started with a high `--max-speed-kmh`, so that the
+                // server's count of accepted points measures the ingest, not the walk. A device
+                // never stamps a point ahead of its clock, as a real one does not: it waits instead,
+                // so one device publishes at most 1,000 points a second. (Devices that ran ahead had
+                // most of their batches refused as "in the future", which the count then mixed in.)
                 let first = (unix_ms_now() - (batch as i64 - 1)).max(last_ms + 1);
                 last_ms = first + batch as i64 - 1;
+                let ahead = last_ms - unix_ms_now();
+                if ahead > 0 {
+                    tokio::time::sleep(Duration::from_millis(ahead.unsigned_abs())).await;
+                }
                 let mut points = (0..batch).map(|j| {
                     let (lat, lng) = walker.step(&mut rng, sw, ne);
                     (lat, lng, first + j as i64)
@@ -1537,13 +1579,39 @@ async fn run_mqtt_load(
         .unwrap_or(0.0)
         - received_before;
     let sent_batches = counters.sent_batches.load(Ordering::Relaxed);
-    if !args.json {
+    let mut dropped = scrape_drops(http, base, admin).await?;
+    for (reason, n) in &mut dropped {
+        *n -= dropped_before.get(reason).copied().unwrap_or(0.0);
+    }
+    dropped.retain(|_, n| *n > 0.0);
+    let seconds = last_growth.as_secs_f64().max(f64::EPSILON);
+    let handled_per_s = received / seconds;
+    if args.json {
+        let line = serde_json::json!({
+            "bench": "ingest_mqtt_messages",
+            "format": args.format,
+            "published": sent_batches,
+            "handled": received,
+            "handled_per_s": handled_per_s,
+            "dropped_by_reason": dropped,
+        });
+        println!("{line}");
+    } else {
+        let dropped = if dropped.is_empty() {
+            "none".to_owned()
+        } else {
+            dropped
+                .iter()
+                .map(|(reason, n)| format!("{reason} {n:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         eprintln!(
             "mqtt: {sent_batches} messages published (QoS 1), {received:.0} handled by the server \
-             (the broker drops what a slower subscriber's queue cannot hold)"
+             ({handled_per_s:.0}/s; the broker drops what a slower subscriber's queue cannot hold); \
+             of those the server dropped: {dropped}"
         );
     }
-    let seconds = last_growth.as_secs_f64().max(f64::EPSILON);
     let accepted = counted - before;
     let sent = counters.sent_points.load(Ordering::Relaxed);
     Ok(IngestRow {

@@ -19,15 +19,19 @@
 //! - offer latency: from the moment the client read the 201 of a ride request to the moment the first
 //!   `offered` frame of that ride arrived on some driver's socket (matched by ride id, in this process,
 //!   on one monotonic clock). A ride offered before its 201 was read counts as 0 (`offer_before_201`);
+//! - request latency: from sending the quote to reading the ride request's 201, as the rider's client
+//!   saw it (the two calls one after the other);
 //! - location updates/s: points sent and not refused by an error frame, over the window; the server's
 //!   own count is `location_updates_total` from `/metrics`;
 //! - sockets held: event streams open at the end of the window (drivers' and idle ones);
 //! - CPU: user + system time of each node process (`/proc/PID/stat`) over the window, per 1,000 HTTP
 //!   requests the nodes counted (`http_requests_total`) and per 1,000 ride requests; it includes the
-//!   location stream, which is no HTTP request;
+//!   location stream, which is no HTTP request; beside it, the CPU time of the machine's PostgreSQL and
+//!   NATS processes over the same window;
 //! - memory: each node's `VmHWM` (peak resident) and `VmRSS` before and after the idle sockets opened;
-//! - the server's view: time in dispatch solving (`dispatch_solve_seconds`), batch sizes, and the
-//!   handlers' time (`http_request_duration_seconds`).
+//! - the server's view: time in dispatch solving (`dispatch_solve_seconds`), batch sizes, the time the
+//!   dispatcher task was busy (`dispatch_busy_seconds`: one task, so busy for the whole window means it
+//!   is at its limit), and the handlers' time (`http_request_duration_seconds`).
 //!
 //! With `--profile`, `perf record` samples the first node during the window and the top symbols by
 //! self time are printed.
@@ -147,6 +151,8 @@ pub struct LoadRow {
     pub offer_before_201: u64,
     /// From the ride request's 201 to its first offer on a driver's socket.
     pub offer_latency: LatencySummary,
+    /// From sending the quote to reading the ride request's 201 (both calls), per ride answered 201.
+    pub request_latency: LatencySummary,
     /// Location points sent.
     pub location_points_sent: u64,
     /// Points in batches answered with an error frame.
@@ -170,6 +176,11 @@ pub struct LoadRow {
     pub cpu_s_per_1000_rides: Option<f64>,
     /// CPU seconds of this load generator over the window.
     pub loadgen_cpu_s: f64,
+    /// CPU seconds of every PostgreSQL process on this machine (the server and its sessions) over the
+    /// window: the record's cost beside the nodes' (a session that ended inside the window is not in it).
+    pub database_cpu_s: f64,
+    /// CPU seconds of the NATS server processes on this machine over the window.
+    pub nats_cpu_s: f64,
     /// Seconds spent solving dispatch batches (all nodes), in the window.
     pub dispatch_solve_s: Option<f64>,
     /// Dispatch batches solved in the window.
@@ -178,6 +189,12 @@ pub struct LoadRow {
     pub dispatch_batch_mean: Option<f64>,
     /// Seconds HTTP handlers took in total (all nodes, wall time, overlapping), in the window.
     pub http_handler_s: Option<f64>,
+    /// Seconds the city's dispatcher task was busy (handling commands and ticks, store round trips
+    /// included) in the window; one task, so near the window's length means it is at its limit.
+    pub dispatch_busy_s: Option<f64>,
+    /// Of [`LoadRow::dispatch_busy_s`], the seconds spent on commands (opening, requeueing and closing
+    /// jobs: their reads from the record); the rest went to ticks (solving, offer writes, expiries).
+    pub dispatch_busy_commands_s: Option<f64>,
     /// Errors by kind.
     pub errors: BTreeMap<String, u64>,
 }
@@ -246,6 +263,22 @@ pub fn status_kib_line(status: &str, key: &str) -> Option<u64> {
 
 /// Clock ticks per second of `/proc/PID/stat` (`sysconf(_SC_CLK_TCK)`): 100 on Linux.
 const CLK_TCK: f64 = 100.0;
+
+/// CPU seconds of every process on this machine whose command name is `comm` (`/proc/PID/comm`).
+fn command_cpu_s(comm: &str) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .map(|pid| process_cpu_s(&pid))
+        .sum()
+}
 
 fn process_cpu_s(pid: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -519,6 +552,8 @@ struct Scrape {
     solves: f64,
     batch_jobs: f64,
     location_updates: f64,
+    busy_seconds: f64,
+    busy_command_seconds: f64,
 }
 
 impl Scrape {
@@ -530,6 +565,8 @@ impl Scrape {
             solves: self.solves - before.solves,
             batch_jobs: self.batch_jobs - before.batch_jobs,
             location_updates: self.location_updates - before.location_updates,
+            busy_seconds: self.busy_seconds - before.busy_seconds,
+            busy_command_seconds: self.busy_command_seconds - before.busy_command_seconds,
         }
     }
 }
@@ -553,6 +590,8 @@ async fn scrape(http: &reqwest::Client, base: &str, token: &str) -> Option<Scrap
         solves: value("dispatch_solve_seconds_count"),
         batch_jobs: value("dispatch_batch_size_sum"),
         location_updates: value("location_updates_total"),
+        busy_seconds: value("dispatch_busy_seconds_sum"),
+        busy_command_seconds: value("dispatch_busy_seconds_sum{what=\"command\"}"),
     })
 }
 
@@ -577,6 +616,8 @@ struct Shared {
     requested: Mutex<HashMap<String, Instant>>,
     /// Ride id → when its first offer was read on a driver's socket.
     offered: Mutex<HashMap<String, Instant>>,
+    /// Nanoseconds from sending each ride's quote to reading its 201.
+    request_nanos: Mutex<Vec<u64>>,
     /// Ride id → (rider token, node base) for the cancellation after acceptance.
     ride_owner: Mutex<HashMap<String, RideOwner>>,
     errors: Mutex<BTreeMap<String, u64>>,
@@ -789,12 +830,28 @@ async fn request_ride(
         "pickup": {"lat": pickup.lat(), "lng": pickup.lng()},
         "dropoff": {"lat": dropoff.lat(), "lng": dropoff.lng()},
     });
+    let sent_at = Instant::now();
     let answer = http
         .post(format!("{base}/v1/rides/quotes"))
         .bearer_auth(&*rider)
         .json(&body)
         .send()
         .await;
+    let answer = match answer {
+        // A refused quote says why (`code`): the places of a seeded run that the server refuses.
+        Ok(r) if r.status().is_client_error() => {
+            let status = r.status().as_u16();
+            let code = r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v["code"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            shared.error(format!("quote {status} {code}"));
+            return;
+        }
+        other => other,
+    };
     if shared.http_error("quote", &answer) {
         return;
     }
@@ -837,6 +894,9 @@ async fn request_ride(
     }
     if let Ok(mut requested) = shared.requested.lock() {
         requested.insert(ride_id.to_owned(), read_at);
+    }
+    if let Ok(mut nanos) = shared.request_nanos.lock() {
+        nanos.push(u64::try_from(read_at.duration_since(sent_at).as_nanos()).unwrap_or(u64::MAX));
     }
 }
 
@@ -1190,6 +1250,8 @@ async fn run_on_nodes(
     let scrape_before = scrape_all(&http, nodes, &metrics_token).await;
     let cpu_before: Vec<f64> = pids.iter().map(|p| process_cpu_s(&p.to_string())).collect();
     let self_before = process_cpu_s("self");
+    let database_before = command_cpu_s("postgres");
+    let nats_before = command_cpu_s("nats-server");
     let profile = if args.profile {
         Some(start_profile(pids[0], args.seconds)?)
     } else {
@@ -1222,6 +1284,8 @@ async fn run_on_nodes(
     let window = window_start.elapsed().as_secs_f64();
     let cpu_after: Vec<f64> = pids.iter().map(|p| process_cpu_s(&p.to_string())).collect();
     let self_after = process_cpu_s("self");
+    let database_after = command_cpu_s("postgres");
+    let nats_after = command_cpu_s("nats-server");
     let scrape_after = scrape_all(&http, nodes, &metrics_token).await;
     let points_sent = shared.points_sent.load(Ordering::Relaxed) - points_sent_before;
     let points_refused = shared.points_refused.load(Ordering::Relaxed) - points_refused_before;
@@ -1272,6 +1336,12 @@ async fn run_on_nodes(
     let offered = shared.offered.lock().map(|o| o.clone()).unwrap_or_default();
     let (mut latencies, not_offered, early) = match_offers(&requested, &offered);
     let latency = LatencySummary::from_nanos(&mut latencies);
+    let mut request_nanos = shared
+        .request_nanos
+        .lock()
+        .map(|n| n.clone())
+        .unwrap_or_default();
+    let request_latency = LatencySummary::from_nanos(&mut request_nanos);
     let deltas: Vec<Option<Scrape>> = scrape_after
         .iter()
         .zip(&scrape_before)
@@ -1304,6 +1374,7 @@ async fn run_on_nodes(
         rides_not_offered: not_offered,
         offer_before_201: early,
         offer_latency: latency,
+        request_latency,
         location_points_sent: points_sent,
         location_points_refused: points_refused,
         location_points_per_s: points_sent.saturating_sub(points_refused) as f64 / window,
@@ -1317,6 +1388,8 @@ async fn run_on_nodes(
             .map(|r| node_cpu_s / r * 1000.0),
         cpu_s_per_1000_rides: (rides > 0).then(|| node_cpu_s / rides as f64 * 1000.0),
         loadgen_cpu_s: self_after - self_before,
+        database_cpu_s: (database_after - database_before).max(0.0),
+        nats_cpu_s: (nats_after - nats_before).max(0.0),
         dispatch_solve_s: sum(|s| s.solve_seconds),
         dispatch_solves: solves,
         dispatch_batch_mean: sum(|s| s.batch_jobs)
@@ -1324,6 +1397,8 @@ async fn run_on_nodes(
             .filter(|(_, n)| *n > 0.0)
             .map(|(jobs, n)| jobs / n),
         http_handler_s: sum(|s| s.http_seconds),
+        dispatch_busy_s: sum(|s| s.busy_seconds),
+        dispatch_busy_commands_s: sum(|s| s.busy_command_seconds),
         errors: shared.errors.lock().map(|e| e.clone()).unwrap_or_default(),
     };
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -1445,13 +1520,18 @@ fn print_report(
         row.rides_not_offered,
         row.offer_before_201
     );
-    println!(
-        "201 → first offer   p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  mean {:.1} ms",
-        row.offer_latency.p50_us / 1000.0,
-        row.offer_latency.p99_us / 1000.0,
-        row.offer_latency.max_us / 1000.0,
-        row.offer_latency.mean_us / 1000.0
-    );
+    for (label, latency) in [
+        ("201 → first offer", &row.offer_latency),
+        ("quote + request", &row.request_latency),
+    ] {
+        println!(
+            "{label:<19} p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  mean {:.1} ms",
+            latency.p50_us / 1000.0,
+            latency.p99_us / 1000.0,
+            latency.max_us / 1000.0,
+            latency.mean_us / 1000.0
+        );
+    }
     println!(
         "location points     {:>10} sent, {} refused, {:.0}/s accepted (server counted {}/s)",
         row.location_points_sent,
@@ -1472,10 +1552,17 @@ fn print_report(
         row.loadgen_cpu_s
     );
     println!(
-        "server's view       dispatch solving {} s in {} batches (mean {} jobs); HTTP handlers {} s",
+        "beside the nodes    PostgreSQL {:.2} CPU s, NATS {:.2} CPU s",
+        row.database_cpu_s, row.nats_cpu_s
+    );
+    println!(
+        "server's view       dispatch solving {} s in {} batches (mean {} jobs), dispatcher busy {} s of {:.1} s ({} s on commands); HTTP handlers {} s",
         opt(row.dispatch_solve_s, 3),
         opt(row.dispatch_solves, 0),
         opt(row.dispatch_batch_mean, 2),
+        opt(row.dispatch_busy_s, 2),
+        row.seconds,
+        opt(row.dispatch_busy_commands_s, 2),
         opt(row.http_handler_s, 2)
     );
     if row.errors.is_empty() {

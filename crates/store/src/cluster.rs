@@ -5,15 +5,20 @@
 //! cannot rely on it alone, since a node paused past its lease (a long GC-like stall, SIGSTOP, a
 //! partition) wakes up still believing it owns the city. So the node that wins a lease takes the city's
 //! next epoch here ([`Store::take_city`]), and hands its dispatcher a [`Store::fenced`] store: every write
-//! transaction of a fenced store starts with `UPDATE city_fences SET epoch = epoch WHERE city = $1 AND
-//! epoch = $2`, which matches no row once a newer owner took the epoch (the write is refused with
-//! [`StoreError::Fenced`] and nothing of it is written), and which otherwise locks the city's row until
-//! the write commits, so that a takeover waits for a write already under way instead of racing it.
+//! transaction of a fenced store starts with `SELECT epoch FROM city_fences WHERE city = $1 AND epoch = $2
+//! FOR SHARE`, which matches no row once a newer owner took the epoch (the write is refused with
+//! [`StoreError::Fenced`] and nothing of it is written), and which otherwise holds the city's row shared
+//! until the write commits. Fenced writes of one owner run side by side (shared locks do not conflict),
+//! while a takeover's update of the row waits for every write already under way instead of racing it;
+//! a fenced write that starts while a takeover waits or after it sees the new epoch (PostgreSQL
+//! re-reads a row updated meanwhile) and is refused. (SQLite, never clustered, has one writer at a time
+//! and takes the row with a no-op update instead.)
 
 use crate::columns::{get, id};
 use crate::{Store, StoreError};
 use doorstep_domain::{JobId, Timestamp};
 use doorstep_geo::LatLng;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 /// The city and epoch a fenced store writes under.
@@ -97,13 +102,26 @@ impl Store {
         let Some(fence) = self.fence.as_deref() else {
             return Ok(());
         };
-        let done =
-            sqlx::query("UPDATE city_fences SET epoch = epoch WHERE city = $1 AND epoch = $2")
-                .bind(&fence.city)
-                .bind(fence.epoch)
-                .execute(&mut **tx)
-                .await?;
-        if done.rows_affected() == 1 {
+        let held = match self.backend {
+            crate::Backend::Postgres => sqlx::query(
+                "SELECT epoch FROM city_fences WHERE city = $1 AND epoch = $2 FOR SHARE",
+            )
+            .bind(&fence.city)
+            .bind(fence.epoch)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+            crate::Backend::Sqlite => {
+                sqlx::query("UPDATE city_fences SET epoch = epoch WHERE city = $1 AND epoch = $2")
+                    .bind(&fence.city)
+                    .bind(fence.epoch)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }
+        };
+        if held {
             Ok(())
         } else {
             Err(StoreError::Fenced {
@@ -152,15 +170,25 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Odometer {
-                    job: id(r, "job_id")?,
-                    metres: get(r, "metres")?,
-                    at_point: crate::columns::latlng(r, "lat", "lng")?,
-                    at: crate::columns::timestamp(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(odometer_of).collect()
     }
+
+    /// The kept odometer of `job`, if one was saved.
+    pub async fn odometer(&self, job: JobId) -> Result<Option<Odometer>, StoreError> {
+        let row =
+            sqlx::query("SELECT job_id, metres, lat, lng, at FROM job_odometers WHERE job_id = $1")
+                .bind(job.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(odometer_of).transpose()
+    }
+}
+
+fn odometer_of(r: &AnyRow) -> Result<Odometer, StoreError> {
+    Ok(Odometer {
+        job: id(r, "job_id")?,
+        metres: get(r, "metres")?,
+        at_point: crate::columns::latlng(r, "lat", "lng")?,
+        at: crate::columns::timestamp(r, "at")?,
+    })
 }

@@ -51,6 +51,11 @@ pub enum StoreError {
         /// The stale epoch the write carried.
         epoch: i64,
     },
+    /// A new offer names a worker that, in the record, has a ride or delivery under way or another
+    /// offer still open: a worker holds one offer at a time and takes no other job while it has one
+    /// (the dispatcher's view of the worker was behind the record). Nothing was written.
+    #[error("the worker has a job under way or an open offer")]
+    WorkerBusy,
     /// A stored value does not convert into its domain type (or a domain value could not be encoded).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

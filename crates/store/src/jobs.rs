@@ -422,4 +422,17 @@ impl Store {
         .await?;
         rows.iter().map(|row| id(row, "worker_id")).collect()
     }
+
+    /// The rides and deliveries `worker` is assigned to and that have not ended, oldest first: what
+    /// keeps the worker from a new offer ([`StoreError::WorkerBusy`]).
+    pub async fn jobs_under_way_of(&self, worker: UserId) -> Result<Vec<JobId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM jobs WHERE worker_id = $1 AND ended_at IS NULL \
+             AND kind IN ('ride', 'delivery') ORDER BY opened_at, id",
+        )
+        .bind(worker.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| id(row, "id")).collect()
+    }
 }

@@ -180,11 +180,30 @@ async fn insert_ride(
 
 /// Inserts an offer and the job it covers, or updates the state of the stored offer (the rest of an offer
 /// never changes).
+///
+/// A pending offer is refused ([`StoreError::WorkerBusy`]) if its worker has, in the record, a ride or a
+/// delivery under way or another offer still open (pending and before its deadline): the record, not the
+/// dispatcher's hot state, is what keeps a worker to one offer at a time and no offer while it works. (The
+/// offers of one dispatcher are written by the one owner of the city, one per worker in a batch, so two
+/// new offers of one worker never race each other.)
 pub(crate) async fn upsert_offer(
     conn: &mut AnyConnection,
     offer: &Offer,
     at: Timestamp,
 ) -> Result<(), StoreError> {
+    if offer.state == OfferState::Pending {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE worker_id = $1 AND ended_at IS NULL              AND kind IN ('ride', 'delivery'))              + (SELECT COUNT(*) FROM offers WHERE worker_id = $1 AND state = 'pending'              AND expires_at > $2 AND id <> $3)",
+        )
+        .bind(offer.driver.to_string())
+        .bind(at.millis())
+        .bind(offer.id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        if busy > 0 {
+            return Err(StoreError::WorkerBusy);
+        }
+    }
     sqlx::query(
         "INSERT INTO offers (id, worker_id, state, created_at, expires_at, eta_s, distance_m, fare_minor, \
          fare_currency, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \

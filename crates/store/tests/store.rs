@@ -219,6 +219,7 @@ on_both_backends!(
     driver_positions_are_upserted_and_older_ones_are_ignored,
     rides_are_listed_by_rider_by_driver_and_by_state,
     pending_offers_are_listed_per_driver_and_overall,
+    a_new_offer_is_refused_to_a_worker_with_work_under_way_or_an_open_offer,
     jobs_of_every_kind_round_trip_with_their_stops_and_versions,
     a_driver_is_a_worker_with_a_car_and_other_workers_keep_their_capabilities,
     a_merchant_round_trips_with_its_staff_hours_and_intake,
@@ -237,6 +238,21 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_agree_after_each_migration() -> TestResult {
     schema_agreement::sqlite_and_postgres_schemas_agree_after_each_migration().await
+}
+
+/// Tests of what only PostgreSQL does (several nodes run on it alone).
+mod on_postgres_only {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fenced_writes_of_one_owner_run_side_by_side_and_a_takeover_waits_for_them()
+    -> super::TestResult {
+        super::run_on_database(
+            super::Engine::Postgres,
+            "fenced_writes_of_one_owner_run_side_by_side_and_a_takeover_waits_for_them",
+            true,
+            super::fenced_writes_of_one_owner_run_side_by_side_and_a_takeover_waits_for_them,
+        )
+        .await
+    }
 }
 
 /// Tests of one migration: each starts from an empty database.
@@ -1154,11 +1170,16 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
     let anns = requested_ride(&store, ann.id, at(0)).await?;
     let cats = requested_ride(&store, cat.id, at(10)).await?;
     let (_, offered_to_dan) = offer_ride(&store, &cats, dan.id, at(20)).await?;
-    let (anns, _) = assigned_ride(&store, anns, bob.id, at(30)).await?;
-    let (cats, _) = assigned_ride(&store, cats, bob.id, at(40)).await?;
+    let (mut anns, _) = assigned_ride(&store, anns, bob.id, at(30)).await?;
+    // Ann cancels before Bob arrives, so Bob is free for Cat's ride (one job under way at a time).
+    step(&store, &mut anns, at(6_000), |r| {
+        r.cancel_by_rider(ann.id, &PricingConfig::default(), at(6_000))
+    })
+    .await?;
+    let (cats, _) = assigned_ride(&store, cats, bob.id, at(7_000)).await?;
 
     let all = store.events_after(0, 100).await?;
-    assert_eq!(all.len(), 2 + 1 + 2 + 2);
+    assert_eq!(all.len(), 2 + 1 + 2 + 1 + 2);
     assert!(
         all.windows(2).all(|w| w[0].id < w[1].id),
         "ids only grow: {all:?}"
@@ -1172,15 +1193,16 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
     }
     assert_eq!(store.events_for_user(dan.id, 0, 100).await?, offered_to_dan);
 
-    // Ann sees her request and her assignment; the offer went to Bob only.
+    // Ann sees her request, her assignment and her cancellation; the offer went to Bob only.
     let anns_events = store.events_for_user(ann.id, 0, 100).await?;
     let kinds: Vec<&str> = anns_events.iter().map(|e| e.event.kind()).collect();
-    assert_eq!(kinds, ["requested", "driver_assigned"]);
+    assert_eq!(kinds, ["requested", "driver_assigned", "cancelled"]);
     assert!(anns_events.iter().all(|e| e.job_id == anns.id().into()));
 
-    // Bob: two offers and two assignments, across both rides; resuming after the second one gives the rest.
+    // Bob: two offers, two assignments and a cancellation, across both rides; resuming after the second
+    // one gives the rest.
     let bobs = store.events_for_user(bob.id, 0, 100).await?;
-    assert_eq!(bobs.len(), 4);
+    assert_eq!(bobs.len(), 5);
     let rest = store.events_for_user(bob.id, bobs[1].id, 100).await?;
     assert_eq!(rest, bobs[2..].to_vec());
     assert_eq!(
@@ -1188,7 +1210,7 @@ async fn events_for_a_user_are_theirs_only_ascending_and_after_the_given_id(
         bobs[..1].to_vec()
     );
     assert_eq!(
-        store.events_for_user(bob.id, bobs[3].id, 100).await?,
+        store.events_for_user(bob.id, bobs[4].id, 100).await?,
         vec![]
     );
     assert!(rest.iter().any(|e| e.job_id == cats.id().into()));
@@ -1831,6 +1853,70 @@ async fn rides_are_listed_by_rider_by_driver_and_by_state(store: Store) -> TestR
     assert_eq!(count(RideState::DriverAssigned), 2);
     assert_eq!(count(RideState::NoDriverAvailable), 1);
     assert_eq!(count(RideState::Completed), 0);
+    Ok(())
+}
+
+async fn a_new_offer_is_refused_to_a_worker_with_work_under_way_or_an_open_offer(
+    store: Store,
+) -> TestResult {
+    let ann = new_user(&store, Role::Rider, "ann").await?;
+    let bob = new_user(&store, Role::Driver, "bob").await?;
+    let dan = new_user(&store, Role::Driver, "dan").await?;
+    let is_busy = |r: Result<_, Box<dyn std::error::Error + Send + Sync>>| {
+        matches!(
+            r.map_err(|e| e.downcast::<StoreError>().map(|e| *e)),
+            Err(Ok(StoreError::WorkerBusy))
+        )
+    };
+    let first = requested_ride(&store, ann.id, at(0)).await?;
+    let second = requested_ride(&store, ann.id, at(1)).await?;
+    // Bob holds an open offer (its deadline is 15 s on): a second one is refused and writes nothing.
+    let (to_bob, _) = offer_ride(&store, &first, bob.id, at(1_000)).await?;
+    assert!(is_busy(
+        offer_ride(&store, &second, bob.id, at(2_000)).await
+    ));
+    assert_eq!(store.offers_of_ride(second.id()).await?, vec![]);
+    assert_eq!(store.ride(second.id()).await?, Some(second.clone()));
+    let kinds: Vec<&str> = store
+        .events_of_ride(second.id())
+        .await?
+        .iter()
+        .map(|e| e.event.kind())
+        .collect();
+    assert_eq!(kinds, ["requested"]);
+    // Dan is free.
+    let (to_dan, _) = offer_ride(&store, &second, dan.id, at(2_000)).await?;
+    assert_eq!(store.offers_of_ride(second.id()).await?, vec![to_dan]);
+    // Past its deadline Bob's offer can no longer be accepted, recorded expired or not: he is free.
+    let third = requested_ride(&store, ann.id, at(2)).await?;
+    assert!(to_bob.expires_at < at(20_000));
+    let (mut third, _) = assigned_ride(&store, third, bob.id, at(20_000)).await?;
+    assert_eq!(
+        store.jobs_under_way_of(bob.id).await?,
+        vec![third.id().into()]
+    );
+    // On his way to a pickup, then on the trip: no new offer.
+    let fourth = requested_ride(&store, ann.id, at(3)).await?;
+    assert!(is_busy(
+        offer_ride(&store, &fourth, bob.id, at(30_000)).await
+    ));
+    step(&store, &mut third, at(60_000), |r| {
+        let at_pickup = Some(r.pickup());
+        r.arrive(bob.id, at_pickup, StopRadii::default(), at(60_000))
+    })
+    .await?;
+    assert!(is_busy(
+        offer_ride(&store, &fourth, bob.id, at(61_000)).await
+    ));
+    assert_eq!(store.offers_of_ride(fourth.id()).await?, vec![]);
+    // Once the ride is over he is free again.
+    step(&store, &mut third, at(70_000), |r| {
+        r.cancel_by_rider(ann.id, &PricingConfig::default(), at(70_000))
+    })
+    .await?;
+    assert_eq!(store.jobs_under_way_of(bob.id).await?, vec![]);
+    let (again, _) = offer_ride(&store, &fourth, bob.id, at(71_000)).await?;
+    assert_eq!(store.offers_of_ride(fourth.id()).await?, vec![again]);
     Ok(())
 }
 

@@ -152,13 +152,15 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     })
     .await?;
 
-    // A goes; B takes the city over with the next epoch and carries on with the ride.
+    // A goes; B takes the city over with the next epoch and carries on with the ride. The driver
+    // reaches the drop-off while nobody owns the city (B hears it, A is gone): B's takeover keeps that
+    // point on top of what it restores from the record.
     a.stop().await?;
+    b.drive_to(&driver, UNION_SQUARE).await?;
     let second_epoch = owns(&b).await?;
     assert!(second_epoch > first_epoch, "{second_epoch} > {first_epoch}");
     let fences = b.app.store().city_fence("manhattan").await?;
     assert_eq!(fences, Some((second_epoch, "b".to_owned())));
-    b.drive_to(&driver, UNION_SQUARE).await?;
     let completed = b
         .post_empty(&format!("/v1/rides/{ride_id}/complete"), &driver.token)
         .await?

@@ -238,3 +238,81 @@ pub async fn an_admins_ride_list_is_newest_first_like_everyone_elses(db: TestDb)
     }
     server.stop().await
 }
+
+/// Whether `response` tells the client the server closes its connection after it.
+fn closes(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get("connection")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+}
+
+pub async fn a_body_refused_before_it_is_read_ends_its_connection_and_no_next_request_is_lost(
+    db: TestDb,
+) -> TestResult {
+    let server = TestServer::start(&db).await?;
+    let rider = server.signup("rider").await?;
+    let hours = json!({"weekly": {"monday": [{"open": "11:00", "close": "22:00"}]}});
+    let merchant = format!("/v1/merchants/{}/hours", uuid::Uuid::new_v4());
+    // Refused before its body is read: without a token, for its size, for its media type.
+    let refused = [
+        server.http.put(server.url(&merchant)).json(&hours),
+        server
+            .http
+            .post(server.url("/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(vec![b' '; doorstep_api::MAX_BODY_BYTES + 1]),
+        server
+            .http
+            .post(server.url("/v1/rides/quotes"))
+            .bearer_auth(&rider.token)
+            .header("content-type", "text/plain")
+            .body("{}"),
+    ];
+    let mut codes = Vec::new();
+    for request in refused {
+        let response = request.send().await?;
+        assert!(closes(&response), "{response:?}");
+        codes.push(response.status().as_u16());
+    }
+    assert_eq!(codes, [401, 413, 415]);
+    // A body read to its end (even one refused afterwards) and a request without one keep it open.
+    let wrong = server
+        .http
+        .post(server.url("/v1/auth/login"))
+        .json(&json!({"email": "nobody@example.com", "password": "wrong password"}))
+        .send()
+        .await?;
+    assert!(!closes(&wrong), "{wrong:?}");
+    assert_eq!(wrong.status().as_u16(), 401);
+    let read = server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth(&rider.token)
+        .send()
+        .await?;
+    assert!(!closes(&read), "{read:?}");
+    // One client, refused and served in turn: every request gets its answer (a refusal may come from the
+    // rate limit by the end, which does not read the body either).
+    for _ in 0..10 {
+        let refused = server
+            .http
+            .post(server.url("/v1/rides/quotes"))
+            .bearer_auth(&rider.token)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await?;
+        assert!(closes(&refused), "{refused:?}");
+        assert!(
+            matches!(refused.status().as_u16(), 415 | 429),
+            "{refused:?}"
+        );
+        server
+            .call(Method::GET, "/v1/me", Some(&rider.token), None)
+            .await?
+            .expect(200);
+    }
+    server.stop().await
+}
