@@ -369,6 +369,17 @@ mod cluster_suite {
             )
             .await
         }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_owner_cut_off_from_the_record_lets_the_city_go_to_a_node_that_reaches_it()
+        -> crate::backend::TestResult {
+            crate::backend::run_on(
+                crate::backend::Engine::Postgres,
+                "an_owner_cut_off_from_the_record_lets_the_city_go_to_a_node_that_reaches_it",
+                crate::cluster::an_owner_cut_off_from_the_record_lets_the_city_go_to_a_node_that_reaches_it,
+            )
+            .await
+        }
     }
 }
 

@@ -773,7 +773,14 @@ pub(crate) async fn run(
             .await
         {
             Ok(revision) => {
-                own_city(&app, &cluster, &key, revision, &mut commands, &mut shutdown).await;
+                let ended =
+                    own_city(&app, &cluster, &key, revision, &mut commands, &mut shutdown).await;
+                if ended == Some(Ended::RecordUnreachable) {
+                    tokio::select! {
+                        () = tokio::time::sleep(cluster.lease_ttl) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
             }
             Err(e) => {
                 tracing::trace!(error = %e, "the city's lease is held elsewhere");
@@ -795,9 +802,18 @@ pub(crate) async fn run(
 enum Ended {
     Shutdown,
     Lost,
+    /// The record did not answer for a lease's life while NATS did: the node lets the city go at once
+    /// to a node that reaches the record, and stays out of the contest for a lease's life.
+    RecordUnreachable,
 }
 
 /// Runs the city while the lease holds: epoch, rebuild, dispatcher, relay, the owner's subscriptions.
+/// Returns why it ended (`None`: the city was never taken).
+///
+/// Every renewal also reads the city's fence from the record: the lease is given up when the record
+/// names another owner, or has not answered for a lease's life (the owner cut off from PostgreSQL but
+/// not from NATS would otherwise renew its lease while none of its writes lands, and the city would
+/// stand still).
 async fn own_city(
     app: &App,
     cluster: &Arc<Cluster>,
@@ -805,7 +821,7 @@ async fn own_city(
     revision: u64,
     commands: &mut mpsc::Receiver<DispatchCommand>,
     shutdown: &mut watch::Receiver<bool>,
-) {
+) -> Option<Ended> {
     let started = Instant::now();
     let mut revision = revision;
     // The last time the lease was known to be ours from here on (a renewal's request time).
@@ -820,7 +836,7 @@ async fn own_city(
             tracing::warn!(error = %e, "won the city's lease but could not take its epoch; letting it go");
             let _ = cluster.leases.delete(key).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
-            return;
+            return None;
         }
     };
     let lease_value = format!("{}:{epoch}", cluster.node).into_bytes();
@@ -841,7 +857,7 @@ async fn own_city(
             tracing::warn!(error = %e, "could not subscribe to the city's subject");
             cluster.owning.send_replace(None);
             let _ = cluster.leases.delete(key).await;
-            return;
+            return None;
         }
     };
     let asks = cluster.client.subscribe(cluster.ask_subject()).await.ok();
@@ -854,7 +870,7 @@ async fn own_city(
             cluster.owning.send_replace(None);
             let _ = cluster.leases.delete(key).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
-            return;
+            return None;
         }
     };
     cluster.owning.send_replace(Some(epoch));
@@ -880,6 +896,8 @@ async fn own_city(
     let renew_every = cluster.lease_ttl / 5;
     let mut renew = tokio::time::interval(renew_every);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The last time the record answered that the city is ours (a fence read's request time).
+    let mut record_since = Instant::now();
     let ended = loop {
         tokio::select! {
             () = &mut dispatcher => break Ended::Lost,
@@ -888,10 +906,15 @@ async fn own_city(
             }
             _ = renew.tick() => {
                 let asked = Instant::now();
-                match tokio::time::timeout(
-                    renew_every,
-                    cluster.leases.update(key, lease_value.clone().into(), revision),
-                ).await {
+                let (renewed, fence) = tokio::join!(
+                    tokio::time::timeout(
+                        renew_every,
+                        cluster.leases.update(key, lease_value.clone().into(), revision),
+                    ),
+                    tokio::time::timeout(renew_every, app.store().city_fence(cluster.city)),
+                );
+                // The lease first: a node that lost it (paused past its life, say) just stops.
+                match renewed {
                     Ok(Ok(r)) => {
                         revision = r;
                         held_since = asked;
@@ -907,10 +930,43 @@ async fn own_city(
                     tracing::warn!("the city's lease could not be renewed in time");
                     break Ended::Lost;
                 }
+                match fence {
+                    Ok(Ok(Some((e, owner)))) if e == epoch && owner == cluster.node => {
+                        record_since = asked;
+                    }
+                    Ok(Ok(other)) => {
+                        tracing::warn!(?other, epoch, "the record names another owner of the city");
+                        break Ended::Lost;
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "the record did not answer the city's fence"),
+                    Err(_) => tracing::warn!("reading the city's fence from the record timed out"),
+                }
+                if record_since.elapsed() > cluster.lease_ttl {
+                    tracing::warn!(
+                        silent_ms = record_since.elapsed().as_millis(),
+                        "the record has not answered for a lease's life; letting the city go"
+                    );
+                    break Ended::RecordUnreachable;
+                }
             }
         }
     };
     cluster.owning.send_replace(None);
+    if ended == Ended::RecordUnreachable {
+        // Another node that reaches the record takes the city now rather than when the key expires;
+        // what this node's dispatcher may still write is refused by the fence once it does.
+        // Only the key as this node last renewed it: never a newer owner's.
+        match tokio::time::timeout(
+            renew_every,
+            cluster.leases.delete_expect_revision(key, Some(revision)),
+        )
+        .await
+        {
+            Ok(Ok(())) => tracing::info!("city released: the record does not answer"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the city's lease was not released"),
+            Err(_) => tracing::warn!("releasing the city's lease timed out"),
+        }
+    }
     let _ = stop.send(true);
     if tokio::time::timeout(Duration::from_secs(5), &mut dispatcher)
         .await
@@ -927,15 +983,24 @@ async fn own_city(
     metrics::counter!("cluster_leases_ended_total", "why" => match ended {
         Ended::Shutdown => "shutdown",
         Ended::Lost => "lost",
+        Ended::RecordUnreachable => "record_unreachable",
     })
     .increment(1);
     if ended == Ended::Shutdown {
         // Hand the city over at once instead of after the lease's life.
-        let _ = cluster.leases.delete(key).await;
-        tracing::info!("city released at shutdown");
+        // Only the key as this node last renewed it: never a newer owner's.
+        match cluster
+            .leases
+            .delete_expect_revision(key, Some(revision))
+            .await
+        {
+            Ok(()) => tracing::info!("city released at shutdown"),
+            Err(e) => tracing::warn!(error = %e, "the city's lease was not released at shutdown"),
+        }
     } else {
         tracing::warn!(epoch, "this node no longer owns the city");
     }
+    Some(ended)
 }
 
 /// Applies what other nodes tell the owner, in the order they told it.

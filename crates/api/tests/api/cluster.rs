@@ -324,3 +324,149 @@ pub async fn a_cluster_node_on_sqlite_is_refused_with_a_clear_message(db: TestDb
     }
     Ok(())
 }
+
+/// A TCP forwarder to PostgreSQL that the test can cut silently, as a partition does: nothing passes
+/// and nothing is closed (a query waits, a new connection is accepted and never answered) until it
+/// heals, when every connection made through it is closed.
+struct Partitionable {
+    addr: std::net::SocketAddr,
+    cut: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Partitionable {
+    async fn to(target: String) -> TestResult<Partitionable> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let cut = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+        let watch = std::sync::Arc::clone(&cut);
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut = watch.subscribe();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if !*cut.borrow() {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                            _ = cut.wait_for(|c| *c) => {}
+                        }
+                        // Cut: both ends stay open, silent, until the link heals.
+                        let _ = cut.wait_for(|c| !*c).await;
+                        return;
+                    }
+                    let _ = cut.wait_for(|c| !*c).await;
+                    drop(inbound);
+                });
+            }
+        });
+        Ok(Partitionable { addr, cut, accept })
+    }
+
+    /// `url` (a PostgreSQL URL on `host:port`) through this forwarder.
+    fn url_of(&self, url: &str) -> TestResult<String> {
+        let at = url.find('@').ok_or("a user in the URL")? + 1;
+        let slash = at + url[at..].find('/').ok_or("a database in the URL")?;
+        Ok(format!("{}{}{}", &url[..at], self.addr, &url[slash..]))
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+impl Drop for Partitionable {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut.send_replace(false);
+    }
+}
+
+/// The owner cut off from PostgreSQL but not from NATS could renew its lease while none of its
+/// writes landed, and the city would stand still: it lets the city go once the record has not
+/// answered for a lease's life, the node that reaches the record takes it over and dispatches what
+/// was requested meanwhile, and the cut node, healed, stays out.
+pub async fn an_owner_cut_off_from_the_record_lets_the_city_go_to_a_node_that_reaches_it(
+    db: TestDb,
+) -> TestResult {
+    let Some(url) = nats().await? else {
+        return Ok(());
+    };
+    let target = {
+        let at = db.url.find('@').ok_or("a user in the URL")? + 1;
+        let slash = at + db.url[at..].find('/').ok_or("a database in the URL")?;
+        db.url[at..slash].to_owned()
+    };
+    let link = Partitionable::to(target).await?;
+    let through_link = TestDb {
+        url: link.url_of(&db.url)?,
+    };
+    let name = format!("t{}", uuid::Uuid::new_v4().simple());
+    let clock = Clock::manual(WEDNESDAY_2PM);
+    let a = TestServer::start_node(
+        &through_link,
+        clock.clone(),
+        node(&url, &name, "a"),
+        RateLimits::default(),
+    )
+    .await?;
+    let first_epoch = owns(&a).await?;
+    let b = TestServer::start_node(
+        &db,
+        clock.clone(),
+        node(&url, &name, "b"),
+        RateLimits::default(),
+    )
+    .await?;
+    let rider = b.signup("rider").await?;
+    let driver = b.driver_at(BRYANT_PARK).await?;
+    let mut driver_events = EventStream::open(&b, &driver.token, None).await?;
+    assert!(b.app.cluster().is_some_and(|c| !c.owns_city()));
+
+    // A loses the record; NATS still reaches it, so its lease would live on. A ride is requested on B
+    // meanwhile: recorded, but nobody dispatches it while A owns the city.
+    link.set_cut(true);
+    let cut_at = std::time::Instant::now();
+    let ride = b.request_ride(&rider, TIMES_SQUARE, UNION_SQUARE).await?;
+    let ride_id = field(&ride, "ride_id")?;
+    let second_epoch = owns(&b).await?;
+    let took = cut_at.elapsed();
+    assert!(second_epoch > first_epoch, "{second_epoch} > {first_epoch}");
+    assert!(
+        took < Duration::from_secs(10),
+        "B took the city {took:?} after A lost the record"
+    );
+    assert!(a.app.cluster().is_some_and(|c| !c.owns_city()));
+    assert_eq!(
+        b.app.store().city_fence("manhattan").await?,
+        Some((second_epoch, "b".to_owned()))
+    );
+    // B's rebuild found the ride and the driver: the offer reaches the driver's socket.
+    let offered = driver_events.next_event().await?;
+    assert_eq!(offered["type"], "offered", "{offered}");
+    assert_eq!(offered["ride_id"], ride_id.as_str());
+    b.accept(&driver, &offered).await?;
+    assert_eq!(b.ride(&rider, &ride_id).await?["state"], "driver_assigned");
+
+    // Healed, A reaches the record again and stays out: B is still the only owner.
+    link.set_cut(false);
+    eventually("A to answer ready with no lease", || async {
+        // 503 database_unavailable until its pool has connected again.
+        let ready = reqwest::get(a.url("/readyz")).await?;
+        let ok = ready.status() == 200;
+        let text = ready.text().await?;
+        Ok((ok && text.contains("leases: none")).then_some(()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(a.app.cluster().is_some_and(|c| !c.owns_city()));
+    assert_eq!(
+        b.app.cluster().and_then(|c| c.owned_epoch()),
+        Some(second_epoch)
+    );
+    driver_events.close().await?;
+    a.stop().await?;
+    b.stop().await
+}
