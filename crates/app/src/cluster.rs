@@ -955,17 +955,7 @@ async fn own_city(
     if ended == Ended::RecordUnreachable {
         // Another node that reaches the record takes the city now rather than when the key expires;
         // what this node's dispatcher may still write is refused by the fence once it does.
-        // Only the key as this node last renewed it: never a newer owner's.
-        match tokio::time::timeout(
-            renew_every,
-            cluster.leases.delete_expect_revision(key, Some(revision)),
-        )
-        .await
-        {
-            Ok(Ok(())) => tracing::info!("city released: the record does not answer"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "the city's lease was not released"),
-            Err(_) => tracing::warn!("releasing the city's lease timed out"),
-        }
+        release_lease(cluster, key, revision, "the record does not answer").await;
     }
     let _ = stop.send(true);
     if tokio::time::timeout(Duration::from_secs(5), &mut dispatcher)
@@ -988,19 +978,26 @@ async fn own_city(
     .increment(1);
     if ended == Ended::Shutdown {
         // Hand the city over at once instead of after the lease's life.
-        // Only the key as this node last renewed it: never a newer owner's.
-        match cluster
-            .leases
-            .delete_expect_revision(key, Some(revision))
-            .await
-        {
-            Ok(()) => tracing::info!("city released at shutdown"),
-            Err(e) => tracing::warn!(error = %e, "the city's lease was not released at shutdown"),
-        }
+        release_lease(cluster, key, revision, "shutdown").await;
     } else {
         tracing::warn!(epoch, "this node no longer owns the city");
     }
     Some(ended)
+}
+
+/// Deletes the city's key as this node last renewed it (`revision`), never a newer owner's, so that
+/// another node takes the city at its next try instead of when the key expires.
+async fn release_lease(cluster: &Cluster, key: &str, revision: u64, why: &str) {
+    match tokio::time::timeout(
+        cluster.lease_ttl / 5,
+        cluster.leases.delete_expect_revision(key, Some(revision)),
+    )
+    .await
+    {
+        Ok(Ok(())) => tracing::info!(why, "city released"),
+        Ok(Err(e)) => tracing::warn!(why, error = %e, "the city's lease was not released"),
+        Err(_) => tracing::warn!(why, "releasing the city's lease timed out"),
+    }
 }
 
 /// Applies what other nodes tell the owner, in the order they told it.

@@ -50,6 +50,23 @@ fn node(url: &str, cluster: &str, node: &str) -> ClusterOptions {
     options
 }
 
+/// Node `id` of cluster `cluster` on `db`, with the default rate limits.
+async fn start(
+    db: &TestDb,
+    clock: &Clock,
+    url: &str,
+    cluster: &str,
+    id: &str,
+) -> TestResult<TestServer> {
+    TestServer::start_node(
+        db,
+        clock.clone(),
+        node(url, cluster, id),
+        RateLimits::default(),
+    )
+    .await
+}
+
 /// Waits until `server` owns the city; returns the epoch.
 async fn owns(server: &TestServer) -> TestResult<i64> {
     eventually("the node to own the city", || async {
@@ -66,21 +83,9 @@ pub async fn two_nodes_serve_one_city_with_one_dispatcher_and_the_second_takes_i
     };
     let name = format!("t{}", uuid::Uuid::new_v4().simple());
     let clock = Clock::manual(WEDNESDAY_2PM);
-    let a = TestServer::start_node(
-        &db,
-        clock.clone(),
-        node(&url, &name, "a"),
-        RateLimits::default(),
-    )
-    .await?;
+    let a = start(&db, &clock, &url, &name, "a").await?;
     let first_epoch = owns(&a).await?;
-    let b = TestServer::start_node(
-        &db,
-        clock.clone(),
-        node(&url, &name, "b"),
-        RateLimits::default(),
-    )
-    .await?;
+    let b = start(&db, &clock, &url, &name, "b").await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         b.app.cluster().is_some_and(|c| !c.owns_city()),
@@ -334,7 +339,27 @@ struct Partitionable {
     accept: tokio::task::JoinHandle<()>,
 }
 
+/// Where `host:port` sits in a PostgreSQL URL (`postgres://user@host:port/db`).
+fn host_span(url: &str) -> TestResult<std::ops::Range<usize>> {
+    let at = url.find('@').ok_or("a user in the URL")? + 1;
+    let slash = at + url[at..].find('/').ok_or("a database in the URL")?;
+    Ok(at..slash)
+}
+
 impl Partitionable {
+    /// A forwarder to `db`'s server, and the database as reached through it.
+    async fn in_front_of(db: &TestDb) -> TestResult<(Partitionable, TestDb)> {
+        let host = host_span(&db.url)?;
+        let link = Partitionable::to(db.url[host.clone()].to_owned()).await?;
+        let url = format!(
+            "{}{}{}",
+            &db.url[..host.start],
+            link.addr,
+            &db.url[host.end..]
+        );
+        Ok((link, TestDb { url }))
+    }
+
     async fn to(target: String) -> TestResult<Partitionable> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -365,13 +390,6 @@ impl Partitionable {
         Ok(Partitionable { addr, cut, accept })
     }
 
-    /// `url` (a PostgreSQL URL on `host:port`) through this forwarder.
-    fn url_of(&self, url: &str) -> TestResult<String> {
-        let at = url.find('@').ok_or("a user in the URL")? + 1;
-        let slash = at + url[at..].find('/').ok_or("a database in the URL")?;
-        Ok(format!("{}{}{}", &url[..at], self.addr, &url[slash..]))
-    }
-
     fn set_cut(&self, cut: bool) {
         self.cut.send_replace(cut);
     }
@@ -394,32 +412,12 @@ pub async fn an_owner_cut_off_from_the_record_lets_the_city_go_to_a_node_that_re
     let Some(url) = nats().await? else {
         return Ok(());
     };
-    let target = {
-        let at = db.url.find('@').ok_or("a user in the URL")? + 1;
-        let slash = at + db.url[at..].find('/').ok_or("a database in the URL")?;
-        db.url[at..slash].to_owned()
-    };
-    let link = Partitionable::to(target).await?;
-    let through_link = TestDb {
-        url: link.url_of(&db.url)?,
-    };
+    let (link, through_link) = Partitionable::in_front_of(&db).await?;
     let name = format!("t{}", uuid::Uuid::new_v4().simple());
     let clock = Clock::manual(WEDNESDAY_2PM);
-    let a = TestServer::start_node(
-        &through_link,
-        clock.clone(),
-        node(&url, &name, "a"),
-        RateLimits::default(),
-    )
-    .await?;
+    let a = start(&through_link, &clock, &url, &name, "a").await?;
     let first_epoch = owns(&a).await?;
-    let b = TestServer::start_node(
-        &db,
-        clock.clone(),
-        node(&url, &name, "b"),
-        RateLimits::default(),
-    )
-    .await?;
+    let b = start(&db, &clock, &url, &name, "b").await?;
     let rider = b.signup("rider").await?;
     let driver = b.driver_at(BRYANT_PARK).await?;
     let mut driver_events = EventStream::open(&b, &driver.token, None).await?;
